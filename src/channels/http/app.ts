@@ -1,0 +1,136 @@
+import Router from '@koa/router';
+import Koa, { type Context } from 'koa';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import getRawBody from 'raw-body';
+import type { GatewayConfig } from '../../config/load.js';
+import { GatewayError, isGatewayError } from '../../errors.js';
+import { MEDIA_TYPES } from '../../pipeline/interpret.js';
+import type { Receiver } from '../../pipeline/receive.js';
+import { messageStatus } from '../../pipeline/status.js';
+import { authenticateApiKey, type Principal } from '../../security/api-keys.js';
+
+export interface HttpDeps {
+  knex: Knex;
+  log: Logger;
+  receiver: Receiver;
+  /** Read on every request, so a configuration reload takes effect at once. */
+  config: () => GatewayConfig;
+  /** Hard cap on any body, whatever a partner profile allows. */
+  maxBodyBytes: number;
+}
+
+/** Turns a request's credentials into a Principal, or returns undefined when it carries none of its kind. */
+export type Authenticator = (ctx: Context, config: GatewayConfig) => Principal | undefined;
+
+const bearerApiKey: Authenticator = (ctx, config) => {
+  const header = ctx.get('authorization');
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!m) throw new GatewayError('GW_AUTH_INVALID', 'The Authorization header must be "Bearer <api key>".');
+  return authenticateApiKey(config, m[1] as string);
+};
+
+/** Authenticators tried in order; OAuth2 and mTLS slot in here. */
+const AUTHENTICATORS: Authenticator[] = [bearerApiKey];
+
+function requestId(ctx: Context): string {
+  const given = ctx.get('x-correlation-id');
+  return /^[\w.:-]{1,128}$/.test(given) ? given : '';
+}
+
+/** The REST door: authenticates, reads bytes, calls receive, answers. No parsing happens here. */
+export function createHttpApp(deps: HttpDeps): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  const router = new Router();
+
+  // One error handler: stable codes out, 5xx details never.
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const ge = isGatewayError(err) ? err : undefined;
+      const status = ge?.status ?? 500;
+      if (status >= 500) deps.log.error({ err, path: ctx.path }, 'request failed');
+      ctx.status = status;
+      if (ge?.retryable && status === 503) ctx.set('retry-after', '5');
+      if (status === 401) ctx.set('www-authenticate', 'Bearer realm="partner-gateway"');
+      ctx.body = {
+        error: ge && status < 500 ? { code: ge.code, message: ge.message, ...(ge.location ? { location: ge.location } : {}) } : ge ? { code: ge.code, message: ge.message } : { code: 'GW_INTERNAL', message: 'An unexpected error occurred.' },
+      };
+    }
+  });
+
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+
+  router.get('/readyz', async (ctx) => {
+    try {
+      await deps.knex.raw('select 1');
+      ctx.body = { status: 'ready' };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', error: { code: 'GW_STORE_UNAVAILABLE', message: 'The database is not reachable.' } };
+    }
+  });
+
+  const authenticate = async (ctx: Context, next: Koa.Next) => {
+    const config = deps.config();
+    let principal: Principal | undefined;
+    for (const a of AUTHENTICATORS) if ((principal = a(ctx, config))) break;
+    if (!principal) throw new GatewayError('GW_AUTH_MISSING', 'Present an API key as "Authorization: Bearer <key>".');
+    if (principal.partner.state === 'suspended') throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${principal.partner.id} is suspended.`);
+    ctx.state.principal = principal;
+    await next();
+  };
+
+  router.post('/v1/messages', authenticate, async (ctx) => {
+    const { partner } = ctx.state.principal as Principal;
+    if (!partner.channels.includes('rest')) throw new GatewayError('GW_AUTH_FORBIDDEN', `Partner ${partner.id} may not send over REST.`);
+    const mediaType = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
+    const format = MEDIA_TYPES[mediaType];
+    if (!format) throw new GatewayError('GW_REQUEST_MEDIA_TYPE', `Content-Type "${mediaType || '(none)'}" is not accepted; send one of ${Object.keys(MEDIA_TYPES).join(', ')}.`);
+    const limit = Math.min(partner.limits.maxBytes, deps.maxBodyBytes);
+    let bytes: Buffer;
+    try {
+      bytes = await getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined });
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (type === 'entity.too.large') throw new GatewayError('GW_REQUEST_TOO_LARGE', `The body exceeds the limit of ${limit} bytes for partner ${partner.id}.`);
+      throw new GatewayError('GW_REQUEST_INVALID', `The body could not be read: ${(err as Error).message}.`);
+    }
+    if (bytes.length === 0) throw new GatewayError('GW_REQUEST_INVALID', 'The body is empty.');
+    const idempotencyKey = ctx.get('idempotency-key') || undefined;
+    if (idempotencyKey && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) throw new GatewayError('GW_REQUEST_INVALID', 'Idempotency-Key must be 1-255 visible ASCII characters.');
+    const receipt = await deps.receiver.receive({
+      partnerId: partner.id,
+      channel: 'rest',
+      contentType: mediaType,
+      format,
+      bytes,
+      ...(requestId(ctx) ? { correlationId: requestId(ctx) } : {}),
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    });
+    const statusUrl = `/v1/messages/${receipt.messageId}`;
+    ctx.status = 202;
+    ctx.set('location', statusUrl);
+    if (receipt.duplicate) ctx.set('idempotent-replayed', 'true');
+    ctx.body = { messageId: receipt.messageId, correlationId: receipt.correlationId, statusUrl, duplicate: receipt.duplicate };
+  });
+
+  router.get('/v1/messages/:id', authenticate, async (ctx) => {
+    const { partner } = ctx.state.principal as Principal;
+    const status = await messageStatus(deps.knex, partner.id, ctx.params.id as string);
+    if (!status) throw new GatewayError('GW_NOT_FOUND', `No message ${ctx.params.id} for partner ${partner.id}.`);
+    ctx.body = status;
+  });
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.use((ctx) => {
+    throw new GatewayError('GW_NOT_FOUND', `No route ${ctx.method} ${ctx.path}.`);
+  });
+  return app;
+}

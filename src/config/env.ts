@@ -1,0 +1,62 @@
+import { Ajv } from 'ajv';
+import { GatewayError } from '../errors.js';
+
+/** Process settings from the environment, validated once at start and frozen. */
+export interface Settings {
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  partnersDir: string;
+  mappingsDir: string;
+  maxBodyBytes: number;
+  deliveryBatch: number;
+  deliveryBackoffMs: number;
+  deliveryBackoffMaxMs: number;
+  pollMs: number;
+  logLevel: string;
+}
+
+const schema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+    HOST: { type: 'string', default: '127.0.0.1' },
+    DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
+    GATEWAY_DATA_DIR: { type: 'string', minLength: 1, default: './data' },
+    PARTNERS_DIR: { type: 'string', minLength: 1, default: './partners' },
+    MAPPINGS_DIR: { type: 'string', minLength: 1, default: './mappings' },
+    GATEWAY_MAX_BODY_BYTES: { type: 'integer', minimum: 1024, default: 104857600 },
+    DELIVERY_BATCH: { type: 'integer', minimum: 1, maximum: 1000, default: 20 },
+    DELIVERY_BACKOFF_MS: { type: 'integer', minimum: 1, default: 1000 },
+    DELIVERY_BACKOFF_MAX_MS: { type: 'integer', minimum: 1, default: 3600000 },
+    POLL_MS: { type: 'integer', minimum: 10, default: 500 },
+    LOG_LEVEL: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
+  },
+} as const;
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });
+const validate = ajv.compile(schema);
+
+export function readSettings(env: Record<string, string | undefined>): Settings {
+  const e: Record<string, unknown> = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  if (!validate(e)) {
+    const first = validate.errors?.[0];
+    throw new GatewayError('GW_CONFIG_INVALID', `Environment variable ${first?.instancePath.slice(1)} ${first?.message}.`);
+  }
+  return Object.freeze({
+    port: e.PORT as number,
+    host: e.HOST as string,
+    ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL as string } : {}),
+    dataDir: e.GATEWAY_DATA_DIR as string,
+    partnersDir: e.PARTNERS_DIR as string,
+    mappingsDir: e.MAPPINGS_DIR as string,
+    maxBodyBytes: e.GATEWAY_MAX_BODY_BYTES as number,
+    deliveryBatch: e.DELIVERY_BATCH as number,
+    deliveryBackoffMs: e.DELIVERY_BACKOFF_MS as number,
+    deliveryBackoffMaxMs: e.DELIVERY_BACKOFF_MAX_MS as number,
+    pollMs: e.POLL_MS as number,
+    logLevel: e.LOG_LEVEL as string,
+  });
+}

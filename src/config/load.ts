@@ -1,0 +1,179 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { hasCanonicalSchema } from '../canonical/index.js';
+import { GatewayError } from '../errors.js';
+import { compileProfile, ProfileRuleError, type CompiledProfile, type RawProfile } from '../mapping/profile.js';
+import type { PartnerProfile } from '../types.js';
+import mappingSchema from './mapping.schema.json' with { type: 'json' };
+import partnerSchema from './partner.schema.json' with { type: 'json' };
+
+// ajv-formats is CommonJS: its module object is the plugin and also carries it as `default`.
+const addFormats = addFormatsModule.default;
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+addFormats(ajv, ['date']);
+const validatePartner = ajv.compile(partnerSchema);
+const validateMapping = ajv.compile(mappingSchema);
+
+/** Partners and mapping profiles, validated, cross-checked and frozen. */
+export interface GatewayConfig {
+  partners: ReadonlyMap<string, Readonly<PartnerProfile>>;
+  mappings: ReadonlyMap<string, CompiledProfile>;
+}
+
+export interface LoadOptions {
+  partnersDir: string;
+  mappingsDir: string;
+  /** Values for `${NAME}` in partner profiles (normally process.env). */
+  env: Record<string, string | undefined>;
+}
+
+interface YamlFile {
+  file: string;
+  doc: Document;
+  lines: LineCounter;
+}
+
+async function readYaml(file: string): Promise<YamlFile> {
+  const text = await readFile(file, 'utf8');
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const first = doc.errors[0];
+  if (first) {
+    const pos = lines.linePos(first.pos[0]);
+    throw new GatewayError('GW_CONFIG_INVALID', `${file}:${pos.line}:${pos.col}: not valid YAML: ${first.message.split('\n')[0]}`, { location: { file, line: pos.line, column: pos.col } });
+  }
+  return { file, doc, lines };
+}
+
+/** Line and column of the YAML node at a JSON path (walking up to the nearest node that exists). */
+function position(y: YamlFile, at: (string | number)[]): { line: number; column: number } {
+  for (let n = at.length; n >= 0; n--) {
+    const node = y.doc.getIn(at.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && node.range) {
+      const p = y.lines.linePos(node.range[0]);
+      return { line: p.line, column: p.col };
+    }
+    // A scalar's key: ask the parent map for the pair so the line points at "key:".
+    if (n > 0) {
+      const parent = y.doc.getIn(at.slice(0, n - 1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((i) => (i.key as { value?: unknown })?.value === at[n - 1]);
+        const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+        if (range) {
+          const p = y.lines.linePos(range[0]);
+          return { line: p.line, column: p.col };
+        }
+      } else if (isSeq(parent)) continue;
+    }
+  }
+  return { line: 1, column: 1 };
+}
+
+function fail(y: YamlFile, at: (string | number)[], reason: string, code: 'GW_CONFIG_INVALID' | 'GW_CONFIG_REFERENCE' = 'GW_CONFIG_INVALID'): GatewayError {
+  const { line, column } = position(y, at);
+  const where = at.length ? ` (at ${at.join('.')})` : '';
+  return new GatewayError(code, `${y.file}:${line}:${column}: ${reason}${where}`, { location: { file: y.file, line, column } });
+}
+
+function schemaFailure(y: YamlFile, errors: ErrorObject[]): GatewayError {
+  // The deepest error is the most specific one; oneOf/anyOf summaries say little.
+  const best = [...errors].sort((a, b) => b.instancePath.length - a.instancePath.length || Number(/Of$/.test(a.keyword)) - Number(/Of$/.test(b.keyword)))[0] as ErrorObject;
+  const at = best.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replaceAll('~1', '/').replaceAll('~0', '~')));
+  let reason = best.message ?? 'is invalid';
+  if (best.keyword === 'additionalProperties') {
+    const prop = (best.params as { additionalProperty: string }).additionalProperty;
+    at.push(prop);
+    reason = `unknown property "${prop}"`;
+  } else if (best.keyword === 'enum') reason = `must be one of ${(best.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+  return fail(y, at, reason);
+}
+
+/** Replaces `${NAME}` in every string; a missing variable is a configuration error at its line. */
+function interpolate(y: YamlFile, value: unknown, env: LoadOptions['env'], at: (string | number)[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined || v === '') throw fail(y, at, `environment variable ${name} is not set`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(y, v, env, [...at, i]));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(y, v, env, [...at, k])]));
+  return value;
+}
+
+async function yamlFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && /\.ya?ml$/.test(entry.name)) out.push(path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name));
+  }
+  return out.sort();
+}
+
+async function loadMapping(file: string, mappingsDir: string): Promise<CompiledProfile> {
+  const y = await readYaml(file);
+  const raw = y.doc.toJS() as unknown;
+  if (!validateMapping(raw)) throw schemaFailure(y, validateMapping.errors ?? []);
+  const profile = raw as unknown as RawProfile;
+  const expectedId = path.relative(mappingsDir, file).replace(/\.ya?ml$/, '').split(path.sep).join('/');
+  if (profile.id !== expectedId) throw fail(y, ['id'], `the profile id must be "${expectedId}" (its path under mappings/), found "${profile.id}"`);
+  if (!hasCanonicalSchema(profile.target.type, profile.target.version)) {
+    throw fail(y, ['target', 'version'], `there is no canonical schema ${profile.target.type} version ${profile.target.version}`, 'GW_CONFIG_REFERENCE');
+  }
+  try {
+    return compileProfile(profile, file);
+  } catch (err) {
+    if (err instanceof ProfileRuleError) throw fail(y, err.rule, err.message);
+    throw err;
+  }
+}
+
+async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledProfile>, env: LoadOptions['env']): Promise<PartnerProfile> {
+  const y = await readYaml(file);
+  const raw = interpolate(y, y.doc.toJS(), env);
+  if (!validatePartner(raw)) throw schemaFailure(y, validatePartner.errors ?? []);
+  const partner = { ...(raw as Omit<PartnerProfile, 'file'>), file };
+  // ajv applies no defaults inside oneOf, so the target defaults are set here.
+  partner.routes = partner.routes.map((r) => (r.target.kind === 'http' ? { ...r, target: { ...r.target, timeoutMs: r.target.timeoutMs ?? 10_000 } } : r));
+  const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
+  if (partner.id !== expectedId) throw fail(y, ['id'], `the partner id must equal the file name "${expectedId}", found "${partner.id}"`);
+  partner.inbound.forEach((doc, i) => {
+    const m = mappings.get(doc.mapping);
+    if (!m) throw fail(y, ['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" does not exist under mappings/`, 'GW_CONFIG_REFERENCE');
+    if (m.target.type !== doc.type) throw fail(y, ['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" produces ${m.target.type}, not ${doc.type}`, 'GW_CONFIG_REFERENCE');
+  });
+  return partner;
+}
+
+/** Loads, validates and freezes every partner and mapping profile. Throws on the first bad file. */
+export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
+  const mappings = new Map<string, CompiledProfile>();
+  for (const file of await yamlFiles(opts.mappingsDir)) {
+    const m = await loadMapping(file, opts.mappingsDir);
+    mappings.set(m.id, deepFreeze(m));
+  }
+  const partners = new Map<string, PartnerProfile>();
+  const keyIds = new Map<string, string>();
+  for (const file of await yamlFiles(opts.partnersDir)) {
+    const p = await loadPartner(file, mappings, opts.env);
+    for (const k of p.credentials.apiKeys) {
+      const other = keyIds.get(k.id);
+      if (other) throw new GatewayError('GW_CONFIG_INVALID', `${file}: API key id "${k.id}" is also used by partner ${other}; key ids must be unique`, { location: { file } });
+      keyIds.set(k.id, p.id);
+    }
+    partners.set(p.id, deepFreeze(p));
+  }
+  return { partners, mappings };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,71 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { GatewayError } from '../errors.js';
+import type { Target } from '../types.js';
+
+/** What every target receives: the canonical document with the facts the ERP needs to trace it. */
+export interface DeliveryEnvelope {
+  deliveryId: string;
+  idempotencyKey: string;
+  correlationId: string;
+  messageId: string;
+  documentId: string;
+  partner: string;
+  type: string;
+  schemaVersion: number;
+  profile: { id: string; version: number };
+  documentNumber: string | null;
+  document: unknown;
+}
+
+/** HTTP statuses after which the same request may succeed later. */
+const RETRYABLE_STATUS = new Set([408, 425, 429]);
+
+/** Sends one envelope; throws GatewayError (retryable or not) on failure. */
+export async function send(target: Target, env: DeliveryEnvelope): Promise<string> {
+  return target.kind === 'http' ? sendHttp(target, env) : writeFileDrop(target.dir, env);
+}
+
+async function sendHttp(target: Extract<Target, { kind: 'http' }>, env: DeliveryEnvelope): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(target.url, {
+      method: 'POST',
+      headers: {
+        ...target.headers,
+        'content-type': 'application/json',
+        'idempotency-key': env.idempotencyKey,
+        'x-correlation-id': env.correlationId,
+        'x-gateway-document-type': `${env.type}/v${env.schemaVersion}`,
+        'x-gateway-partner': env.partner,
+      },
+      body: JSON.stringify(env),
+      signal: AbortSignal.timeout(target.timeoutMs),
+      redirect: 'error',
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+    throw new GatewayError('GW_DELIVERY_NETWORK', `POST ${target.url} failed: ${cause}`, { cause: err });
+  }
+  const text = (await res.text().catch(() => '')).slice(0, 300);
+  if (res.ok) return `HTTP ${res.status}`;
+  const err = new GatewayError('GW_DELIVERY_HTTP', `POST ${target.url} answered HTTP ${res.status}${text ? `: ${text}` : ''}`);
+  // A 4xx other than timeouts and rate limits will not change on retry: the ERP refuses the document.
+  if (res.status >= 400 && res.status < 500 && !RETRYABLE_STATUS.has(res.status)) (err as { permanent?: boolean }).permanent = true;
+  throw err;
+}
+
+/** Writes `<dir>/<partner>/<type>/<idempotency key>.json` atomically (temporary name, then rename). */
+async function writeFileDrop(dir: string, env: DeliveryEnvelope): Promise<string> {
+  const folder = path.join(dir, env.partner, env.type);
+  const file = path.join(folder, `${env.idempotencyKey}.json`);
+  try {
+    await mkdir(folder, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(env, null, 2));
+    await rename(tmp, file);
+  } catch (err) {
+    throw new GatewayError('GW_DELIVERY_FILE', `Could not write ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return file;
+}

@@ -1,0 +1,129 @@
+/**
+ * Every error the gateway reports is declared here once, with a stable code, the HTTP status it maps
+ * to and whether retrying the same request may succeed. docs/errors.md lists every code; a unit test
+ * keeps the two in step.
+ */
+
+/** Where in the input (or configuration) an error was found. All fields optional; fill what is known. */
+export interface SourceLocation {
+  /** X12: segment tag, e.g. `DTM`. */
+  segment?: string;
+  /** X12: 1-based position of the segment inside its transaction set (ST = 1), as 997 AK3 reports it. */
+  position?: number;
+  /** X12: 1-based element position inside the segment (AK4), e.g. 2 for DTM02. */
+  element?: number;
+  /** X12: ST02 of the transaction set the error belongs to. */
+  transaction?: string;
+  /** JSON source: a JSONPath such as `$.lines[2].quantity`. */
+  jsonPath?: string;
+  /** Canonical document: JSON Pointer of the field, e.g. `/items/0/quantity`. */
+  pointer?: string;
+  /** File name (configuration files, uploaded files). */
+  file?: string;
+  /** 1-based line and column in the file or payload. */
+  line?: number;
+  column?: number;
+  /** Mapping profile rule that produced the error, e.g. `fields.orders.each.fields.poNumber`. */
+  rule?: string;
+}
+
+interface ErrorSpec {
+  status: number;
+  retryable: boolean;
+  title: string;
+}
+
+/** The catalogue. Adding a code here without documenting it in docs/errors.md fails a test. */
+export const ERROR_CODES = {
+  // Requests at the door
+  GW_AUTH_MISSING: { status: 401, retryable: false, title: 'No credentials were presented' },
+  GW_AUTH_INVALID: { status: 401, retryable: false, title: 'The credentials are unknown, expired or revoked' },
+  GW_AUTH_FORBIDDEN: { status: 403, retryable: false, title: 'The partner may not use this channel or operation' },
+  GW_PARTNER_INACTIVE: { status: 403, retryable: false, title: 'The partner is suspended' },
+  GW_REQUEST_TOO_LARGE: { status: 413, retryable: false, title: 'The payload exceeds the size limit' },
+  GW_REQUEST_MEDIA_TYPE: { status: 415, retryable: false, title: 'The Content-Type is not accepted' },
+  GW_REQUEST_INVALID: { status: 400, retryable: false, title: 'The request is malformed' },
+  GW_IDEMPOTENCY_CONFLICT: { status: 422, retryable: false, title: 'The Idempotency-Key was already used with a different payload' },
+  GW_NOT_FOUND: { status: 404, retryable: false, title: 'No such resource' },
+  GW_STORE_UNAVAILABLE: { status: 503, retryable: true, title: 'The message store could not commit; nothing was accepted' },
+  GW_INTERNAL: { status: 500, retryable: true, title: 'An unexpected internal error' },
+
+  // Interpretation (format level)
+  GW_FORMAT_UNDETECTED: { status: 422, retryable: false, title: 'The payload format could not be determined' },
+  GW_X12_ENVELOPE: { status: 422, retryable: false, title: 'The X12 interchange envelope (ISA/IEA) is malformed' },
+  GW_X12_SYNTAX: { status: 422, retryable: false, title: 'The X12 data cannot be split into segments' },
+  GW_X12_GROUP: { status: 422, retryable: false, title: 'A functional group (GS/GE) is inconsistent' },
+  GW_X12_SET_TRAILER: { status: 422, retryable: false, title: 'A transaction set trailer (SE) does not match its header or count' },
+  GW_JSON_SYNTAX: { status: 422, retryable: false, title: 'The JSON payload is not valid JSON' },
+
+  // Mapping and validation (document level)
+  GW_DOC_TYPE_UNKNOWN: { status: 422, retryable: false, title: 'No mapping profile of the partner matches the document' },
+  GW_DOC_TYPE_NOT_ALLOWED: { status: 422, retryable: false, title: 'The partner may not send this document type' },
+  GW_MAP_REQUIRED: { status: 422, retryable: false, title: 'A value the mapping profile requires is missing' },
+  GW_MAP_TRANSFORM: { status: 422, retryable: false, title: 'A value could not be transformed as the mapping profile says' },
+  GW_CANONICAL_INVALID: { status: 422, retryable: false, title: 'The canonical document breaks its JSON Schema' },
+
+  // Configuration
+  GW_CONFIG_INVALID: { status: 500, retryable: false, title: 'A configuration file is invalid' },
+  GW_CONFIG_REFERENCE: { status: 500, retryable: false, title: 'A configuration file refers to something that does not exist' },
+
+  // Delivery
+  GW_DELIVERY_HTTP: { status: 502, retryable: true, title: 'The ERP endpoint refused or failed the delivery' },
+  GW_DELIVERY_NETWORK: { status: 502, retryable: true, title: 'The ERP endpoint could not be reached' },
+  GW_DELIVERY_FILE: { status: 500, retryable: true, title: 'The file drop could not be written' },
+
+  // Operations
+  GW_REPLAY_STATE: { status: 409, retryable: false, title: 'The message is not in a state that can be replayed' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One problem, as stored on a message or document and shown to partners. */
+export interface Problem {
+  code: ErrorCode;
+  message: string;
+  location?: SourceLocation;
+}
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly location?: SourceLocation;
+  /** Further problems of the same kind (e.g. every schema violation of one document). */
+  readonly problems: Problem[];
+
+  constructor(code: ErrorCode, message: string, opts: { location?: SourceLocation; cause?: unknown; problems?: Problem[] } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    const spec: ErrorSpec = ERROR_CODES[code];
+    this.status = spec.status;
+    this.retryable = spec.retryable;
+    if (opts.location) this.location = opts.location;
+    this.problems = opts.problems ?? [this.toProblem()];
+  }
+
+  toProblem(): Problem {
+    return this.location ? { code: this.code, message: this.message, location: this.location } : { code: this.code, message: this.message };
+  }
+}
+
+export function isGatewayError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError;
+}
+
+/** Formats a location for a human sentence: "segment DTM at position 7, element 2 (line 9)". */
+export function describeLocation(loc: SourceLocation | undefined): string {
+  if (!loc) return '';
+  const parts: string[] = [];
+  if (loc.file) parts.push(loc.line ? `${loc.file}:${loc.line}${loc.column ? `:${loc.column}` : ''}` : loc.file);
+  if (loc.segment) parts.push(`segment ${loc.segment}${loc.position ? ` at position ${loc.position}` : ''}`);
+  if (loc.element) parts.push(`element ${String(loc.element).padStart(2, '0')}`);
+  if (loc.transaction) parts.push(`transaction set ${loc.transaction}`);
+  if (loc.jsonPath) parts.push(loc.jsonPath);
+  if (loc.pointer && !loc.jsonPath && !loc.segment) parts.push(`field ${loc.pointer}`);
+  if (!loc.file && loc.line) parts.push(`line ${loc.line}`);
+  if (loc.rule) parts.push(`rule ${loc.rule}`);
+  return parts.join(', ');
+}

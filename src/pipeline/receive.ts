@@ -1,0 +1,119 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { GatewayError } from '../errors.js';
+import type { Channel, SourceFormat } from '../types.js';
+
+export interface Inbound {
+  partnerId: string;
+  channel: Channel;
+  contentType: string;
+  format: SourceFormat;
+  bytes: Buffer;
+  correlationId?: string;
+  idempotencyKey?: string;
+}
+
+export interface Receipt {
+  messageId: string;
+  correlationId: string;
+  /** True when the Idempotency-Key matched an earlier message: nothing new was stored. */
+  duplicate: boolean;
+}
+
+interface Pending {
+  row: Record<string, unknown>;
+  resolve: (r: Receipt) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Stores raw messages durably, grouping concurrent submissions into one transaction (up to
+ * `maxBatch` messages or `maxWaitMs`). A promise resolves only after its row is committed; if the
+ * commit fails every waiter gets GW_STORE_UNAVAILABLE, so no partner is told "accepted" falsely.
+ * @see docs/decisions/0002-group-commit.md
+ */
+export class Receiver {
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing = 0;
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly opts: { maxBatch: number; maxWaitMs: number; onCommitted?: () => void } = { maxBatch: 100, maxWaitMs: 2 },
+  ) {}
+
+  receive(inbound: Inbound): Promise<Receipt> {
+    const id = randomUUID();
+    const row = {
+      id,
+      partner_id: inbound.partnerId,
+      channel: inbound.channel,
+      content_type: inbound.contentType,
+      format: inbound.format,
+      raw: inbound.bytes,
+      size_bytes: inbound.bytes.length,
+      sha256: createHash('sha256').update(inbound.bytes).digest('hex'),
+      correlation_id: inbound.correlationId ?? id,
+      idempotency_key: inbound.idempotencyKey ?? null,
+    };
+    return new Promise<Receipt>((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (this.queue.length >= this.opts.maxBatch) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.opts.maxWaitMs);
+    });
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue.splice(0, this.opts.maxBatch);
+    if (batch.length === 0) return;
+    this.flushing++;
+    this.commit(batch)
+      .catch((err) => {
+        const e = new GatewayError('GW_STORE_UNAVAILABLE', 'The message store could not commit the message; nothing was accepted. Retry later.', { cause: err });
+        for (const p of batch) p.reject(e);
+      })
+      .finally(() => {
+        this.flushing--;
+        if (this.queue.length) this.flush();
+      });
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    const inserted = await this.knex.transaction(async (trx) => {
+      const rows = batch.map((p) => p.row);
+      const ids: { id: string }[] = await trx('messages').insert(rows).onConflict(['partner_id', 'idempotency_key']).ignore().returning('id');
+      const stored = new Set(ids.map((r) => r.id));
+      const events = rows.filter((r) => stored.has(r.id as string)).map((r) => ({ message_id: r.id, type: 'received', detail: `${r.size_bytes} bytes over ${r.channel} (${r.content_type})`, data: { sha256: r.sha256 } }));
+      if (events.length) await trx('events').insert(events);
+      return stored;
+    });
+    // Rows skipped by the Idempotency-Key constraint: answer with the message stored earlier.
+    const skipped = batch.filter((p) => !inserted.has(p.row.id as string));
+    const earlier = skipped.length
+      ? await this.knex('messages')
+          .select('id', 'partner_id', 'idempotency_key', 'sha256', 'correlation_id')
+          .whereIn(['partner_id', 'idempotency_key'], skipped.map((p) => [p.row.partner_id, p.row.idempotency_key]) as [string, string][])
+      : [];
+    for (const p of batch) {
+      if (inserted.has(p.row.id as string)) {
+        p.resolve({ messageId: p.row.id as string, correlationId: p.row.correlation_id as string, duplicate: false });
+        continue;
+      }
+      const first = earlier.find((e) => e.partner_id === p.row.partner_id && e.idempotency_key === p.row.idempotency_key);
+      if (!first) p.reject(new Error('idempotent insert skipped without an earlier row'));
+      else if (first.sha256 !== p.row.sha256) p.reject(new GatewayError('GW_IDEMPOTENCY_CONFLICT', `Idempotency-Key "${p.row.idempotency_key}" was used before for message ${first.id} with a different payload. Use a new key for new content.`));
+      else p.resolve({ messageId: first.id, correlationId: first.correlation_id, duplicate: true });
+    }
+    if (inserted.size) this.opts.onCommitted?.();
+  }
+
+  /** Waits until every submitted message has been committed or refused. */
+  async drain(): Promise<void> {
+    while (this.queue.length || this.flushing) {
+      if (this.queue.length && !this.flushing) this.flush();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import type { Knex } from 'knex';
+import { GatewayError } from '../errors.js';
+
+export interface ReplayOutcome {
+  messageId: string;
+  action: 'reinterpret' | 'redeliver';
+  /** Deliveries put back in the queue (redeliver). */
+  deliveries: number;
+}
+
+/**
+ * Makes a failed message move again:
+ * - `rejected` or `failed`: interpret it anew from its stored raw bytes (after a profile fix);
+ *   the documents of the earlier attempt are removed, the timeline keeps their story.
+ * - `dead`: put its dead deliveries back in the queue with fresh attempts; their idempotency keys
+ *   are unchanged, so the ERP sees the same key again.
+ */
+export async function replayMessage(knex: Knex, messageId: string, opts: { partnerId?: string } = {}): Promise<ReplayOutcome> {
+  return knex.transaction(async (trx) => {
+    const q = trx('messages').select('id', 'state').where('id', messageId).forUpdate();
+    if (opts.partnerId) q.andWhere('partner_id', opts.partnerId);
+    const msg = await q.first();
+    if (!msg) throw new GatewayError('GW_NOT_FOUND', `No message ${messageId}.`);
+    if (msg.state === 'rejected' || msg.state === 'failed') {
+      const docs = trx('documents').select('id').where('message_id', messageId);
+      const delivered = await trx('deliveries').whereIn('document_id', docs).andWhere('state', 'delivered').first();
+      if (delivered) throw new GatewayError('GW_REPLAY_STATE', `Message ${messageId} has delivered documents; it cannot be interpreted again.`);
+      await trx('deliveries').whereIn('document_id', docs).del();
+      await trx('documents').where('message_id', messageId).del();
+      await trx('messages').where('id', messageId).update({ state: 'received', problems: '[]', processed_at: null, updated_at: trx.fn.now() });
+      await trx('events').insert({ message_id: messageId, type: 'replayed', detail: `was ${msg.state}; interpreting again from the stored raw bytes` });
+      return { messageId, action: 'reinterpret', deliveries: 0 };
+    }
+    if (msg.state === 'dead') {
+      const n = await trx('deliveries')
+        .where({ message_id: messageId, state: 'dead' })
+        .update({ state: 'pending', attempts: 0, next_attempt_at: trx.fn.now(), updated_at: trx.fn.now() });
+      await trx('messages').where('id', messageId).update({ state: 'routed', updated_at: trx.fn.now() });
+      await trx('events').insert({ message_id: messageId, type: 'replayed', detail: `${n} dead deliver${n === 1 ? 'y' : 'ies'} queued again with the same idempotency keys` });
+      return { messageId, action: 'redeliver', deliveries: n };
+    }
+    throw new GatewayError('GW_REPLAY_STATE', `Message ${messageId} is ${msg.state}; only rejected, failed or dead messages are replayed.`);
+  });
+}

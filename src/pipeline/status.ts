@@ -1,0 +1,60 @@
+import type { Knex } from 'knex';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A message as its partner may see it: state, documents (canonical or problems), deliveries and the
+ * timeline. Scoped by partner: another partner's message is indistinguishable from a missing one.
+ */
+export async function messageStatus(knex: Knex, partnerId: string | undefined, id: string) {
+  if (!UUID.test(id)) return undefined;
+  const q = knex('messages').select('id', 'partner_id', 'channel', 'content_type', 'format', 'size_bytes', 'sha256', 'correlation_id', 'state', 'problems', 'received_at', 'processed_at').where('id', id);
+  if (partnerId !== undefined) q.andWhere('partner_id', partnerId);
+  const m = await q.first();
+  if (!m) return undefined;
+  const [documents, deliveries, events] = await Promise.all([
+    knex('documents').select('id', 'seq', 'type', 'schema_version', 'profile_id', 'profile_version', 'state', 'canonical', 'problems', 'document_number', 'po_numbers', 'source_ref').where('message_id', id).orderBy('seq'),
+    knex('deliveries').select('id', 'document_id', 'target_id', 'idempotency_key', 'state', 'attempts', 'max_attempts', 'next_attempt_at', 'last_error', 'last_error_code', 'delivered_at').where('message_id', id).orderBy('created_at'),
+    knex('events').select('type', 'code', 'detail', 'data', 'document_id', 'delivery_id', 'at').where('message_id', id).orderBy('id'),
+  ]);
+  return {
+    id: m.id,
+    partner: m.partner_id,
+    channel: m.channel,
+    contentType: m.content_type,
+    format: m.format,
+    sizeBytes: m.size_bytes,
+    sha256: m.sha256,
+    correlationId: m.correlation_id,
+    state: m.state,
+    problems: m.problems,
+    receivedAt: m.received_at,
+    processedAt: m.processed_at,
+    documents: documents.map((d) => ({
+      id: d.id,
+      seq: d.seq,
+      type: d.type,
+      schemaVersion: d.schema_version,
+      profile: d.profile_id ? { id: d.profile_id, version: d.profile_version } : null,
+      state: d.state,
+      documentNumber: d.document_number,
+      purchaseOrderNumbers: d.po_numbers,
+      source: d.source_ref,
+      problems: d.problems,
+      canonical: d.canonical,
+    })),
+    deliveries: deliveries.map((d) => ({
+      id: d.id,
+      documentId: d.document_id,
+      target: d.target_id,
+      idempotencyKey: d.idempotency_key,
+      state: d.state,
+      attempts: d.attempts,
+      maxAttempts: d.max_attempts,
+      nextAttemptAt: d.state === 'pending' ? d.next_attempt_at : null,
+      lastError: d.last_error ? { code: d.last_error_code, message: d.last_error } : null,
+      deliveredAt: d.delivered_at,
+    })),
+    timeline: events.map((e) => ({ at: e.at, type: e.type, ...(e.code ? { code: e.code } : {}), detail: e.detail, ...(e.data ? { data: e.data } : {}), ...(e.document_id ? { documentId: e.document_id } : {}), ...(e.delivery_id ? { deliveryId: e.delivery_id } : {}) })),
+  };
+}

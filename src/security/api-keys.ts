@@ -1,0 +1,43 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { GatewayConfig } from '../config/load.js';
+import { GatewayError } from '../errors.js';
+import type { PartnerProfile } from '../types.js';
+
+/** Who is calling, however they proved it. Later authenticators (OAuth2, mTLS) produce the same. */
+export interface Principal {
+  partner: Readonly<PartnerProfile>;
+  method: 'api-key';
+  credentialId: string;
+}
+
+const KEY = /^gw_([a-z0-9]{4,32})_([A-Za-z0-9_-]{32,})$/;
+
+export function sha256Hex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/** A new API key (`gw_<id>_<43 random base64url chars>`) and the SHA-256 to put in the partner profile. */
+export function generateApiKey(id: string): { key: string; sha256: string } {
+  if (!/^[a-z0-9]{4,32}$/.test(id)) throw new GatewayError('GW_REQUEST_INVALID', 'A key id is 4 to 32 lower-case letters or digits.');
+  const key = `gw_${id}_${randomBytes(32).toString('base64url')}`;
+  return { key, sha256: sha256Hex(key) };
+}
+
+/**
+ * Checks a bearer API key against the hashes in the partner profiles. The key id selects the
+ * candidate; the hash comparison is constant-time.
+ */
+export function authenticateApiKey(config: GatewayConfig, presented: string, now = new Date()): Principal {
+  const m = KEY.exec(presented);
+  if (!m) throw new GatewayError('GW_AUTH_INVALID', 'The bearer token is not a gateway API key.');
+  const keyId = m[1] as string;
+  for (const partner of config.partners.values()) {
+    const ref = partner.credentials.apiKeys.find((k) => k.id === keyId);
+    if (!ref) continue;
+    const ok = timingSafeEqual(Buffer.from(sha256Hex(presented), 'hex'), Buffer.from(ref.sha256, 'hex'));
+    if (!ok) break;
+    if (ref.expires && new Date(`${ref.expires}T23:59:59.999Z`) < now) throw new GatewayError('GW_AUTH_INVALID', `API key ${keyId} expired on ${ref.expires}.`);
+    return { partner, method: 'api-key', credentialId: keyId };
+  }
+  throw new GatewayError('GW_AUTH_INVALID', 'The API key is unknown or revoked.');
+}

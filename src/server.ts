@@ -1,0 +1,85 @@
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { createHttpApp } from './channels/http/app.js';
+import { loadConfig, type GatewayConfig } from './config/load.js';
+import type { Settings } from './config/env.js';
+import { deliverBatch } from './delivery/worker.js';
+import { WorkLoop } from './pipeline/loop.js';
+import { processBatch } from './pipeline/process.js';
+import { Receiver } from './pipeline/receive.js';
+
+export interface Gateway {
+  /** The HTTP listener's address once started. */
+  url: string;
+  config(): GatewayConfig;
+  /** Loads partners/ and mappings/ again; keeps the running configuration if the new one is invalid. */
+  reload(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function configEnv(settings: Settings, env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return { ...env, GATEWAY_DATA_DIR: path.resolve(settings.dataDir) };
+}
+
+/**
+ * Composition root: builds the receiver, the two work loops (interpretation, delivery) and the HTTP
+ * door over one knex instance, and starts them. Any number of these can share one database.
+ */
+export async function startGateway(opts: { settings: Settings; knex: Knex; log: Logger; env?: Record<string, string | undefined> }): Promise<Gateway> {
+  const { settings, knex, log } = opts;
+  const env = configEnv(settings, opts.env ?? process.env);
+  const load = () => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
+  let config = await load();
+  log.info({ partners: [...config.partners.keys()], mappings: config.mappings.size }, 'configuration loaded');
+
+  const workerId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  const processor = new WorkLoop('interpret', () => processBatch(knex, config, log), settings.pollMs, log);
+  const delivery = new WorkLoop(
+    'deliver',
+    () => deliverBatch(knex, log, { workerId, batchSize: settings.deliveryBatch, backoffBaseMs: settings.deliveryBackoffMs, backoffMaxMs: settings.deliveryBackoffMaxMs, leaseMs: 5 * 60_000 }),
+    settings.pollMs,
+    log,
+  );
+  const receiver = new Receiver(knex, { maxBatch: 100, maxWaitMs: 2, onCommitted: () => processor.nudge() });
+  processor.start();
+  delivery.start();
+  // Newly routed documents are due at once: wake the delivery loop after each interpretation pass.
+  const nudgeDelivery = setInterval(() => delivery.nudge(), Math.max(50, Math.floor(settings.pollMs / 5)));
+
+  const app = createHttpApp({ knex, log, receiver, config: () => config, maxBodyBytes: settings.maxBodyBytes });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(settings.port, settings.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  log.info({ url }, 'HTTP listening');
+
+  return {
+    url,
+    config: () => config,
+    async reload() {
+      try {
+        config = await load();
+        log.info({ partners: [...config.partners.keys()] }, 'configuration reloaded');
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'configuration reload refused; the running configuration stays');
+        throw err;
+      }
+    },
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await receiver.drain();
+      clearInterval(nudgeDelivery);
+      await processor.stop();
+      await delivery.stop();
+    },
+  };
+}

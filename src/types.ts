@@ -1,0 +1,96 @@
+/**
+ * Glossary
+ *
+ * - **message**: one submission exactly as a partner sent it over one channel (an HTTP body, a file,
+ *   an AS2 payload). Its raw bytes are stored before the partner is told "accepted".
+ * - **interchange**: an X12 envelope (ISA … IEA) inside a message; a message may hold several.
+ * - **functional group**: GS … GE inside an interchange; groups transaction sets of one kind.
+ * - **transaction set**: ST … SE, one business document in X12 (856 ship notice, 810 invoice).
+ * - **canonical document**: the partner-independent JSON form of one business document (`asn`,
+ *   `invoice`), valid against a versioned JSON Schema in src/canonical/.
+ * - **mapping profile**: the declarative YAML that turns one partner's document format into a
+ *   canonical document (mappings/<partner>/<name>.yaml).
+ * - **partner profile**: the YAML describing one trading partner: identifiers, channels,
+ *   credentials (hashes only), the documents it sends and the routes they take (partners/<id>.yaml).
+ * - **route**: a rule in a partner profile that sends canonical documents of some types to a target.
+ * - **target**: where deliveries go: an HTTP ERP endpoint or a file-drop folder.
+ * - **delivery**: one row of the outbox: this document to that target, with attempts, a stable
+ *   idempotency key and the last error.
+ * - **timeline**: the events recorded for a message (received, interpreted, mapped, rejected,
+ *   routed, delivery attempts …). Status pages read it; nothing guesses.
+ * - **correlation id**: an id the partner may send (X-Correlation-Id) or the gateway assigns; it
+ *   follows the message to the ERP.
+ */
+
+export type DocumentType = 'asn' | 'invoice';
+export type SourceFormat = 'x12' | 'json';
+export type Channel = 'rest';
+
+export type PartnerState = 'onboarding' | 'testing' | 'live' | 'suspended';
+
+export type MessageState =
+  /** Raw bytes committed; waiting for interpretation. */
+  | 'received'
+  /** Interpreted; every accepted document has its deliveries queued. */
+  | 'routed'
+  /** Every delivery of every document reached its target. */
+  | 'delivered'
+  /** Nothing in it could be accepted (bad envelope, every document rejected). */
+  | 'rejected'
+  /** An unexpected error stopped processing; replayable. */
+  | 'failed'
+  /** A delivery exhausted its attempts; replayable. */
+  | 'dead';
+
+export type DeliveryState = 'pending' | 'delivering' | 'delivered' | 'dead';
+
+export interface ApiKeyRef {
+  /** The identifiable prefix part of the key (`gw_<id>_…`). */
+  id: string;
+  /** Hex SHA-256 of the whole key. Keys are 256-bit random, so a fast hash is the right tool. */
+  sha256: string;
+  expires?: string;
+}
+
+export interface FileTarget {
+  id: string;
+  kind: 'file';
+  dir: string;
+}
+
+export interface HttpTarget {
+  id: string;
+  kind: 'http';
+  url: string;
+  timeoutMs: number;
+  headers?: Record<string, string>;
+}
+
+export type Target = FileTarget | HttpTarget;
+
+export interface Route {
+  types: DocumentType[];
+  target: Target;
+  /** Attempts before a delivery is moved to dead letter. */
+  maxAttempts: number;
+}
+
+export interface InboundDocument {
+  type: DocumentType;
+  /** Mapping profile id (path under mappings/ without .yaml). */
+  mapping: string;
+}
+
+export interface PartnerProfile {
+  id: string;
+  name: string;
+  state: PartnerState;
+  channels: Channel[];
+  identifiers: { x12?: { qualifier: string; id: string }[] };
+  credentials: { apiKeys: ApiKeyRef[] };
+  inbound: InboundDocument[];
+  routes: Route[];
+  limits: { maxBytes: number };
+  /** Where the profile came from (for error messages). */
+  file: string;
+}
