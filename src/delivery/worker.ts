@@ -78,7 +78,9 @@ async function deliverOne(knex: Knex, log: Logger, opts: DeliveryOptions, d: Cla
     await knex.transaction(async (trx) => {
       await trx('deliveries').where('id', d.id).update({ state: 'delivered', delivered_at: trx.fn.now(), locked_at: null, locked_by: null, last_error: null, last_error_code: null, updated_at: trx.fn.now() });
       await trx('events').insert({ message_id: d.message_id, document_id: d.document_id, delivery_id: d.id, type: 'delivered', detail: `attempt ${d.attempts} to ${d.target.id}: ${outcome}` });
-      // The message is delivered once none of its deliveries is outstanding.
+      // The message is delivered once none of its deliveries is outstanding. Sibling deliveries
+      // finish concurrently: locking the message row first makes the last one see all the others.
+      await trx('messages').select('id').where('id', d.message_id).forUpdate();
       await trx.raw(
         `UPDATE messages SET state = 'delivered', updated_at = now()
           WHERE id = ? AND state = 'routed'

@@ -106,10 +106,11 @@ function interpretJson(bytes: Uint8Array, partner: PartnerProfile, config: Gatew
   try {
     data = JSON.parse(text);
   } catch (err) {
-    const pos = /position (\d+)/.exec((err as Error).message);
+    const msg = (err as Error).message;
+    const pos = /position (\d+)/.exec(msg)?.[1] ?? (/end of JSON input/.test(msg) ? String(text.length) : undefined);
     const location: SourceLocation = { jsonPath: '$' };
-    if (pos) {
-      const before = text.slice(0, Number(pos[1]));
+    if (pos !== undefined) {
+      const before = text.slice(0, Number(pos));
       location.line = before.split('\n').length;
       location.column = before.length - before.lastIndexOf('\n');
     }

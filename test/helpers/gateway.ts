@@ -1,0 +1,132 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { readSettings } from '../../src/config/env.js';
+import { generateApiKey } from '../../src/security/api-keys.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startGateway, type Gateway } from '../../src/server.js';
+import { REPO } from './corpus.js';
+
+export const ACME_KEY = 'gw_acmedemo_Dm0AcmeSupplyOnlyForTheLocalDemo000000000';
+export const NORTHWIND_KEY = 'gw_nwdemo_Dm0NorthwindOnlyForTheLocalDemo0000000000';
+/** A correct ACME key that expired in 2020. */
+export const EXPIRED = generateApiKey('acmeexpired');
+/** A correct key of a suspended partner. */
+export const SUSPENDED = generateApiKey('suspended');
+
+/**
+ * Test partner profiles: the two demo partners' identities and mappings, routed to the test's
+ * ERP receiver (HTTP) and to a file drop in the test's folder.
+ */
+export function testPartners(erpUrl: string): Record<string, string> {
+  const routes = `routes:
+  - types: [asn, invoice]
+    maxAttempts: 4
+    target: { id: erp-http, kind: http, url: "${erpUrl}", timeoutMs: 2000 }
+  - types: [asn]
+    target: { id: erp-drop, kind: file, dir: "\${GATEWAY_DATA_DIR}/erp-drop" }
+limits: { maxBytes: 65536 }
+`;
+  return {
+    'acme-supply.yaml': `id: acme-supply
+name: ACME (test)
+state: live
+channels: [rest]
+identifiers:
+  x12:
+    - { qualifier: "12", id: "4405197800" }
+    - { qualifier: "11", id: "RA0219798" }
+    - { qualifier: "ZZ", id: "SENDERISA" }
+credentials:
+  apiKeys:
+    - { id: acmedemo, sha256: ad88b7d2da85c1181c52954d8575824cc8005d2779c00405e6e90fbd743ea098 }
+    - { id: acmeexpired, sha256: ${EXPIRED.sha256}, expires: "2020-01-01" }
+inbound:
+  - { type: asn, mapping: acme-supply/856-004010 }
+  - { type: invoice, mapping: acme-supply/810-004010 }
+${routes}`,
+    'suspended-co.yaml': `id: suspended-co
+name: Suspended (test)
+state: suspended
+channels: [rest]
+credentials:
+  apiKeys:
+    - { id: suspended, sha256: ${SUSPENDED.sha256} }
+inbound: []
+`,
+    'northwind.yaml': `id: northwind
+name: Northwind (test)
+state: live
+channels: [rest]
+credentials:
+  apiKeys:
+    - { id: nwdemo, sha256: 3d219b647ebf8761ca0bd41aabf8ff45ef1cda4912e775fedabda1ad5053c9f6 }
+inbound:
+  - { type: asn, mapping: northwind/asn-json }
+  - { type: invoice, mapping: northwind/invoice-json }
+${routes}`,
+  };
+}
+
+export interface TestGateway {
+  gw: Gateway;
+  dataDir: string;
+  partnersDir: string;
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Record<string, string> = {}): Promise<TestGateway> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'gw-test-data-'));
+  const partnersDir = path.join(dataDir, 'partners');
+  await import('node:fs/promises').then((fs) => fs.mkdir(partnersDir));
+  for (const [name, text] of Object.entries(testPartners(erpUrl))) await writeFile(path.join(partnersDir, name), text);
+  const settings = readSettings({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    GATEWAY_DATA_DIR: dataDir,
+    PARTNERS_DIR: partnersDir,
+    MAPPINGS_DIR: path.join(REPO, 'mappings'),
+    POLL_MS: '50',
+    DELIVERY_BACKOFF_MS: '40',
+    DELIVERY_BACKOFF_MAX_MS: '300',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...extraEnv,
+  });
+  const gw = await startGateway({ settings, knex, log: createLogger(settings.logLevel), env: {} });
+  return {
+    gw,
+    dataDir,
+    partnersDir,
+    close: async () => {
+      await gw.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls the status URL until `done` holds (or fails the test after `ms`). */
+export async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  let last: T;
+  do {
+    last = await probe();
+    if (done(last)) return last;
+    await new Promise((r) => setTimeout(r, 30));
+  } while (Date.now() < until);
+  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last).slice(0, 2000)}`);
+}
+
+export async function post(url: string, key: string | undefined, contentType: string, body: string | Buffer, headers: Record<string, string> = {}) {
+  const res = await fetch(`${url}/v1/messages`, {
+    method: 'POST',
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': contentType, ...headers },
+    body,
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
+}
+
+export async function status(url: string, key: string, id: string) {
+  const res = await fetch(`${url}/v1/messages/${id}`, { headers: { authorization: `Bearer ${key}` } });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
