@@ -73,48 +73,65 @@ async function deliverOne(knex: Knex, log: Logger, opts: DeliveryOptions, d: Cla
     documentNumber: d.document_number,
     document: d.canonical,
   };
+  let outcome: string;
   try {
-    const outcome = await send(d.target, envelope);
-    await knex.transaction(async (trx) => {
-      await trx('deliveries').where('id', d.id).update({ state: 'delivered', delivered_at: trx.fn.now(), locked_at: null, locked_by: null, last_error: null, last_error_code: null, updated_at: trx.fn.now() });
-      await trx('events').insert({ message_id: d.message_id, document_id: d.document_id, delivery_id: d.id, type: 'delivered', detail: `attempt ${d.attempts} to ${d.target.id}: ${outcome}` });
-      // The message is delivered once none of its deliveries is outstanding. Sibling deliveries
-      // finish concurrently: locking the message row first makes the last one see all the others.
-      await trx('messages').select('id').where('id', d.message_id).forUpdate();
-      await trx.raw(
-        `UPDATE messages SET state = 'delivered', updated_at = now()
-          WHERE id = ? AND state = 'routed'
-            AND NOT EXISTS (SELECT 1 FROM deliveries WHERE message_id = ? AND state <> 'delivered')`,
-        [d.message_id, d.message_id],
-      );
-    });
-    dlog.info({ attempt: d.attempts }, 'delivered');
+    outcome = await send(d.target, envelope);
   } catch (err) {
-    const code = isGatewayError(err) ? err.code : 'GW_INTERNAL';
-    const message = (err as Error).message;
-    const permanent = Boolean((err as { permanent?: boolean }).permanent);
-    const dead = permanent || d.attempts >= d.max_attempts;
-    await knex.transaction(async (trx) => {
-      if (dead) {
-        await trx('deliveries').where('id', d.id).update({ state: 'dead', locked_at: null, locked_by: null, last_error: message, last_error_code: code, updated_at: trx.fn.now() });
-        await trx('messages').where('id', d.message_id).update({ state: 'dead', updated_at: trx.fn.now() });
-      } else {
-        await trx.raw(
-          `UPDATE deliveries SET state = 'pending', locked_at = NULL, locked_by = NULL, last_error = ?, last_error_code = ?, updated_at = now(),
-                  next_attempt_at = now() + make_interval(secs => least(?::float8 * power(2, attempts - 1), ?::float8) * (0.75 + random() * 0.5) / 1000)
-            WHERE id = ?`,
-          [message, code, opts.backoffBaseMs, opts.backoffMaxMs, d.id],
-        );
-      }
-      await trx('events').insert({
-        message_id: d.message_id,
-        document_id: d.document_id,
-        delivery_id: d.id,
-        type: dead ? 'delivery.dead' : 'delivery.failed',
-        code,
-        detail: `attempt ${d.attempts} of ${d.max_attempts} to ${d.target.id}: ${message}${dead ? (permanent ? ' (not retryable)' : ' (attempts exhausted)') : ''}`,
-      });
-    });
-    dlog.warn({ attempt: d.attempts, code, dead, err: message }, 'delivery failed');
+    await recordFailure(knex, opts, d, err);
+    dlog.warn({ attempt: d.attempts, code: isGatewayError(err) ? err.code : 'GW_INTERNAL', err: (err as Error).message }, 'delivery failed');
+    return;
   }
+  // Sent. If recording that fails, the row stays `delivering` and is claimed again after the lease;
+  // the ERP then sees the same idempotency key a second time, which is what the key is for.
+  await knex.transaction(async (trx) => {
+    await lockMessage(trx, d.message_id);
+    await trx('deliveries').where('id', d.id).update({ state: 'delivered', delivered_at: trx.fn.now(), locked_at: null, locked_by: null, last_error: null, last_error_code: null, updated_at: trx.fn.now() });
+    await trx('events').insert({ message_id: d.message_id, document_id: d.document_id, delivery_id: d.id, type: 'delivered', detail: `attempt ${d.attempts} to ${d.target.id}: ${outcome}` });
+    // The message is delivered once none of its deliveries is outstanding.
+    await trx.raw(
+      `UPDATE messages SET state = 'delivered', updated_at = now()
+        WHERE id = ? AND state = 'routed'
+          AND NOT EXISTS (SELECT 1 FROM deliveries WHERE message_id = ? AND state <> 'delivered')`,
+      [d.message_id, d.message_id],
+    );
+  });
+  dlog.info({ attempt: d.attempts }, 'delivered');
+}
+
+/**
+ * Sibling deliveries of one message finish concurrently. Each takes the message row lock first, so
+ * the last one sees all the others; NO KEY UPDATE does not conflict with the KEY SHARE locks that
+ * inserting events (foreign key to messages) takes, which FOR UPDATE would turn into deadlocks.
+ */
+async function lockMessage(trx: Knex.Transaction, messageId: string): Promise<void> {
+  await trx('messages').select('id').where('id', messageId).forNoKeyUpdate();
+}
+
+async function recordFailure(knex: Knex, opts: DeliveryOptions, d: Claimed, err: unknown): Promise<void> {
+  const code = isGatewayError(err) ? err.code : 'GW_INTERNAL';
+  const message = (err as Error).message;
+  const permanent = Boolean((err as { permanent?: boolean }).permanent);
+  const dead = permanent || d.attempts >= d.max_attempts;
+  await knex.transaction(async (trx) => {
+    await lockMessage(trx, d.message_id);
+    if (dead) {
+      await trx('deliveries').where('id', d.id).update({ state: 'dead', locked_at: null, locked_by: null, last_error: message, last_error_code: code, updated_at: trx.fn.now() });
+      await trx('messages').where('id', d.message_id).update({ state: 'dead', updated_at: trx.fn.now() });
+    } else {
+      await trx.raw(
+        `UPDATE deliveries SET state = 'pending', locked_at = NULL, locked_by = NULL, last_error = ?, last_error_code = ?, updated_at = now(),
+                next_attempt_at = now() + make_interval(secs => least(?::float8 * power(2, attempts - 1), ?::float8) * (0.75 + random() * 0.5) / 1000)
+          WHERE id = ?`,
+        [message, code, opts.backoffBaseMs, opts.backoffMaxMs, d.id],
+      );
+    }
+    await trx('events').insert({
+      message_id: d.message_id,
+      document_id: d.document_id,
+      delivery_id: d.id,
+      type: dead ? 'delivery.dead' : 'delivery.failed',
+      code,
+      detail: `attempt ${d.attempts} of ${d.max_attempts} to ${d.target.id}: ${message}${dead ? (permanent ? ' (not retryable)' : ' (attempts exhausted)') : ''}`,
+    });
+  });
 }
