@@ -49,7 +49,6 @@ export const ERROR_CODES = {
   GW_INTERNAL: { status: 500, retryable: true, title: 'An unexpected internal error' },
 
   // Interpretation (format level)
-  GW_FORMAT_UNDETECTED: { status: 422, retryable: false, title: 'The payload format could not be determined' },
   GW_X12_ENVELOPE: { status: 422, retryable: false, title: 'The X12 interchange envelope (ISA/IEA) is malformed' },
   GW_X12_SYNTAX: { status: 422, retryable: false, title: 'The X12 data cannot be split into segments' },
   GW_X12_GROUP: { status: 422, retryable: false, title: 'A functional group (GS/GE) is inconsistent' },
@@ -58,7 +57,6 @@ export const ERROR_CODES = {
 
   // Mapping and validation (document level)
   GW_DOC_TYPE_UNKNOWN: { status: 422, retryable: false, title: 'No mapping profile of the partner matches the document' },
-  GW_DOC_TYPE_NOT_ALLOWED: { status: 422, retryable: false, title: 'The partner may not send this document type' },
   GW_MAP_REQUIRED: { status: 422, retryable: false, title: 'A value the mapping profile requires is missing' },
   GW_MAP_TRANSFORM: { status: 422, retryable: false, title: 'A value could not be transformed as the mapping profile says' },
   GW_CANONICAL_INVALID: { status: 422, retryable: false, title: 'The canonical document breaks its JSON Schema' },

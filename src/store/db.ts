@@ -36,12 +36,19 @@ export async function migrate(knex: Knex): Promise<string[]> {
   return applied;
 }
 
-export function connect(url: string, poolMax = 10): Knex {
+export function connect(url: string, poolMax = 10, log?: Logger): Knex {
   return knexFactory({
     client: 'pg',
     connection: { connectionString: url, application_name: 'partner-gateway' },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
+    // knex writes to the console unless told otherwise; its messages belong in the structured log.
+    log: {
+      warn: (m: unknown) => log?.warn({ knex: String(m) }, 'database warning'),
+      error: (m: unknown) => log?.error({ knex: String(m) }, 'database error'),
+      deprecate: (m: unknown) => log?.debug({ knex: String(m) }, 'database deprecation'),
+      debug: (m: unknown) => log?.debug({ knex: m }, 'database debug'),
+    },
   });
 }
 
@@ -112,11 +119,11 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
 /** Opens the database: `databaseUrl` when given, otherwise an embedded server on `dataDir`. */
 export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; log: Logger; poolMax?: number }): Promise<Database> {
   if (opts.databaseUrl) {
-    const knex = connect(opts.databaseUrl, opts.poolMax);
+    const knex = connect(opts.databaseUrl, opts.poolMax, opts.log);
     return { knex, describe: opts.databaseUrl.replace(/:[^:@/]*@/, ':***@'), close: () => knex.destroy() };
   }
   const server = await startEmbedded(opts.dataDir, opts.log);
-  const knex = connect(server.url, opts.poolMax);
+  const knex = connect(server.url, opts.poolMax, opts.log);
   return {
     knex,
     describe: `embedded PostgreSQL in ${path.resolve(opts.dataDir, 'pg')}`,

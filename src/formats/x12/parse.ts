@@ -153,14 +153,16 @@ function interchangeEnd(text: string, isa: { element: string; segment: string })
 }
 
 function toInterchange(ic: NodeX12Interchange, isa: ReturnType<typeof readIsa>, lineBase: number): X12Interchange {
-  const h = values(ic.header).map((v) => v.trim());
+  // The header comes from our own fixed-length read: node-x12 strips leading zeros from ISA13/IEA02.
+  const h = isa.fields.map((v) => v.trim());
   const t = values(ic.trailer);
   const problems: Problem[] = [];
   const groups = (ic.functionalGroups ?? []).map((g) => toGroup(g, isa.component, lineBase));
   if (!ic.trailer) {
     problems.push({ code: 'GW_X12_ENVELOPE', message: 'The interchange has no IEA trailer.', location: { segment: 'IEA' } });
   } else {
-    if (t[1] !== values(ic.header)[12]) {
+    // Compared as numbers: both are N0 fields, and node-x12 hands IEA02 over without its zeros.
+    if (Number(t[1]) !== Number(h[12])) {
       problems.push({ code: 'GW_X12_ENVELOPE', message: `IEA02 "${t[1]}" does not match ISA13 "${h[12]}".`, location: { segment: 'IEA', element: 2, line: ic.trailer.range.start.line + 1 + lineBase } });
     }
     if (Number(t[0]) !== groups.length) {

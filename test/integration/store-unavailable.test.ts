@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { connect } from '../../src/store/db.js';
+import { FIXTURES } from '../helpers/corpus.js';
+import { ErpReceiver } from '../helpers/erp.js';
+import { ACME_KEY, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+describe('when the store cannot commit', function () {
+  this.timeout(30_000);
+  let erp: ErpReceiver;
+  let t: TestGateway;
+
+  before(async () => {
+    erp = new ErpReceiver();
+    await erp.start();
+    // Nothing listens on port 1: every connection attempt is refused, as when the database is down.
+    const knex = connect('postgres://gateway@127.0.0.1:1/gateway', 2);
+    t = await startTestGateway(knex, erp.url);
+  });
+  after(async () => {
+    await t?.close();
+    await erp?.stop();
+  });
+
+  it('answers 503 with Retry-After and GW_STORE_UNAVAILABLE, never 202', async () => {
+    const res = await post(t.gw.url, ACME_KEY, 'application/edi-x12', readFileSync(path.join(FIXTURES, 'acme-supply', '856-004060-SOI.edi')));
+    assert.equal(res.status, 503);
+    assert.equal(res.body.error.code, 'GW_STORE_UNAVAILABLE');
+    assert.equal(res.headers.get('retry-after'), '5');
+    assert.equal(res.body.messageId, undefined);
+  });
+
+  it('reports not ready on /readyz while staying alive on /healthz', async () => {
+    assert.equal((await fetch(`${t.gw.url}/readyz`)).status, 503);
+    assert.equal((await fetch(`${t.gw.url}/healthz`)).status, 200);
+  });
+});
