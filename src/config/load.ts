@@ -50,7 +50,16 @@ async function readYaml(file: string): Promise<YamlFile> {
 }
 
 /** Line and column of the YAML node at a JSON path (walking up to the nearest node that exists). */
-function position(y: YamlFile, at: (string | number)[]): { line: number; column: number } {
+function position(y: YamlFile, at: (string | number)[], atKey = false): { line: number; column: number } {
+  if (atKey && at.length) {
+    const parent = y.doc.getIn(at.slice(0, -1), true);
+    const pair = isMap(parent) ? parent.items.find((i) => (i.key as { value?: unknown })?.value === at.at(-1)) : undefined;
+    const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+    if (range) {
+      const p = y.lines.linePos(range[0]);
+      return { line: p.line, column: p.col };
+    }
+  }
   for (let n = at.length; n >= 0; n--) {
     const node = y.doc.getIn(at.slice(0, n), true) as { range?: [number, number, number] } | undefined;
     if (node && typeof node === 'object' && node.range) {
@@ -73,8 +82,8 @@ function position(y: YamlFile, at: (string | number)[]): { line: number; column:
   return { line: 1, column: 1 };
 }
 
-function fail(y: YamlFile, at: (string | number)[], reason: string, code: 'GW_CONFIG_INVALID' | 'GW_CONFIG_REFERENCE' = 'GW_CONFIG_INVALID'): GatewayError {
-  const { line, column } = position(y, at);
+function fail(y: YamlFile, at: (string | number)[], reason: string, code: 'GW_CONFIG_INVALID' | 'GW_CONFIG_REFERENCE' = 'GW_CONFIG_INVALID', atKey = false): GatewayError {
+  const { line, column } = position(y, at, atKey);
   const where = at.length ? ` (at ${at.join('.')})` : '';
   return new GatewayError(code, `${y.file}:${line}:${column}: ${reason}${where}`, { location: { file: y.file, line, column } });
 }
@@ -83,12 +92,11 @@ function schemaFailure(y: YamlFile, errors: ErrorObject[]): GatewayError {
   // The deepest error is the most specific one; oneOf/anyOf summaries say little.
   const best = [...errors].sort((a, b) => b.instancePath.length - a.instancePath.length || Number(/Of$/.test(a.keyword)) - Number(/Of$/.test(b.keyword)))[0] as ErrorObject;
   const at = best.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replaceAll('~1', '/').replaceAll('~0', '~')));
-  let reason = best.message ?? 'is invalid';
   if (best.keyword === 'additionalProperties') {
     const prop = (best.params as { additionalProperty: string }).additionalProperty;
-    at.push(prop);
-    reason = `unknown property "${prop}"`;
-  } else if (best.keyword === 'enum') reason = `must be one of ${(best.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+    return fail(y, [...at, prop], `unknown property "${prop}"`, 'GW_CONFIG_INVALID', true);
+  }
+  const reason = best.keyword === 'enum' ? `must be one of ${(best.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : (best.message ?? 'is invalid');
   return fail(y, at, reason);
 }
 

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { loadConfig } from '../../src/config/load.js';
+import { REPO } from '../helpers/corpus.js';
+
+const run = promisify(execFile);
+
+/** A copy of the repository's partners/ and mappings/ to break one file at a time. */
+async function copyConfig() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'gw-config-'));
+  await cp(path.join(REPO, 'partners'), path.join(dir, 'partners'), { recursive: true });
+  await cp(path.join(REPO, 'mappings'), path.join(dir, 'mappings'), { recursive: true });
+  const load = () => loadConfig({ partnersDir: path.join(dir, 'partners'), mappingsDir: path.join(dir, 'mappings'), env: { GATEWAY_DATA_DIR: '/tmp/x' } });
+  const edit = async (rel: string, from: string | RegExp, to: string) => {
+    const file = path.join(dir, rel);
+    const text = await readFile(file, 'utf8');
+    const next = text.replace(from, to);
+    assert.notEqual(next, text, `edit of ${rel} changed nothing`);
+    await writeFile(file, next);
+    return file;
+  };
+  return { dir, load, edit };
+}
+
+describe('config: partner and mapping profiles', () => {
+  let c: Awaited<ReturnType<typeof copyConfig>>;
+  beforeEach(async () => {
+    c = await copyConfig();
+  });
+  afterEach(async () => {
+    await rm(c.dir, { recursive: true, force: true });
+  });
+
+  it('loads the demo partners and their profiles, frozen', async () => {
+    const config = await c.load();
+    assert.deepEqual([...config.partners.keys()].sort(), ['acme-supply', 'northwind']);
+    assert.equal(config.mappings.size, 4);
+    const acme = config.partners.get('acme-supply');
+    assert.equal(acme?.routes[0]?.target.kind === 'file' && acme.routes[0].target.dir, '/tmp/x/erp-drop');
+    assert.equal(acme?.routes[0]?.maxAttempts, 8, 'schema defaults are applied');
+    assert.ok(Object.isFrozen(acme?.routes[0]));
+  });
+
+  const cases: [string, string, string | RegExp, string, RegExp][] = [
+    ['a YAML syntax error', 'partners/northwind.yaml', 'state: live', 'state: [live', /northwind\.yaml:\d+:\d+: not valid YAML/],
+    ['an unknown property, at its line', 'partners/northwind.yaml', 'state: live', 'state: live\nsate: live', /northwind\.yaml:6:1: unknown property "sate"/],
+    ['a value outside its enum', 'partners/northwind.yaml', 'state: live', 'state: alive', /northwind\.yaml:5:8: must be one of onboarding, testing, live, suspended \(at state\)/],
+    ['a mapping profile that does not exist', 'partners/northwind.yaml', 'mapping: northwind/asn-json', 'mapping: northwind/asn-jsn', /northwind\.yaml:\d+:\d+: mapping profile "northwind\/asn-jsn" does not exist under mappings\/ \(at inbound\.0\.mapping\)/],
+    ['a profile of the wrong document type', 'partners/northwind.yaml', 'mapping: northwind/asn-json', 'mapping: northwind/invoice-json', /produces invoice, not asn/],
+    ['a missing environment variable', 'partners/northwind.yaml', '${GATEWAY_DATA_DIR}', '${ERP_DROP_DIR}', /northwind\.yaml:\d+:\d+: environment variable ERP_DROP_DIR is not set \(at routes\.0\.target\.dir\)/],
+    ['a partner id that is not its file name', 'partners/northwind.yaml', 'id: northwind', 'id: northwinds', /the partner id must equal the file name "northwind"/],
+    ['a malformed X12 path in a mapping rule', 'mappings/acme-supply/856-004010.yaml', 'shipmentId: { from: BSN.02', 'shipmentId: { from: BSN.2x', /856-004010\.yaml:\d+:\d+: "BSN\.2x" is not an X12 path.* \(at fields\.shipmentId\.from\)/],
+    ['an undefined code list', 'mappings/northwind/asn-json.yaml', '{ codeList: units }', '{ codeList: unit }', /asn-json\.yaml:\d+:\d+: code list "unit" is not defined under codeLists/],
+    ['a canonical version that does not exist', 'mappings/northwind/asn-json.yaml', /target:\n  type: asn\n  version: 1/, 'target:\n  type: asn\n  version: 9', /there is no canonical schema asn version 9/],
+    ['a profile id that is not its path', 'mappings/northwind/asn-json.yaml', 'id: northwind/asn-json', 'id: northwind/asn', /the profile id must be "northwind\/asn-json"/],
+  ];
+  for (const [what, file, from, to, expected] of cases) {
+    it(`refuses ${what} with file, line and reason`, async () => {
+      await c.edit(file, from, to);
+      await assert.rejects(c.load(), (e: { code: string; message: string }) => {
+        assert.match(e.code, /^GW_CONFIG_(INVALID|REFERENCE)$/);
+        assert.match(e.message, expected);
+        assert.ok(e.message.includes(path.join(c.dir, file)), `names the file: ${e.message}`);
+        return true;
+      });
+    });
+  }
+
+  it('`gateway partners validate` prints ok, or the reason and exits non-zero', async () => {
+    const cli = (env: Record<string, string>) =>
+      run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'partners', 'validate'], { env: { ...process.env, PARTNERS_DIR: path.join(c.dir, 'partners'), MAPPINGS_DIR: path.join(c.dir, 'mappings'), ...env } });
+    assert.match((await cli({})).stdout, /ok: 2 partner profile\(s\), 4 mapping profile\(s\)/);
+    await c.edit('partners/acme-supply.yaml', 'channels: [rest]', 'channels: [fax]');
+    await assert.rejects(cli({}), (e: { code: number; stderr: string }) => e.code === 1 && /GW_CONFIG_INVALID: .*acme-supply\.yaml:6:\d+: must be one of rest \(at channels\.0\)/.test(e.stderr));
+  });
+});
