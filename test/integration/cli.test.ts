@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { sha256Hex } from '../../src/security/api-keys.js';
+import { FIXTURES, REPO } from '../helpers/corpus.js';
+
+const run = promisify(execFile);
+const gateway = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'silent' } });
+
+describe('CLI', function () {
+  this.timeout(30_000);
+
+  it('`mapping test` prints the canonical document of a sample', async () => {
+    const { stdout } = await gateway('mapping', 'test', 'acme-supply/856-004010', path.join(FIXTURES, 'acme-supply', '856-004060-SOI.edi'));
+    const doc = JSON.parse(stdout);
+    assert.equal(doc.shipmentId, '829716');
+    assert.equal(doc.orders[0].items.length, 2);
+  });
+
+  it('`mapping test` prints each error with its location and exits 1', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'gw-cli-'));
+    try {
+      const bad = path.join(dir, 'bad.json');
+      await writeFile(bad, (await readFile(path.join(FIXTURES, 'northwind', 'invoice.json'), 'utf8')).replace('"uom": "CS"', '"uom": "KEG"'));
+      await assert.rejects(gateway('mapping', 'test', 'northwind/invoice-json', bad), (e: { code: number; stderr: string }) => {
+        assert.equal(e.code, 1);
+        assert.match(e.stderr, /GW_MAP_TRANSFORM: Rule fields\.lines\.fields\.unit \(codeList\): "KEG" is not in code list units .*\[\$\.lines\[0\]\.uom, rule fields\.lines\.fields\.unit\]/);
+        return true;
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('`keys generate` prints a key once and the SHA-256 that verifies it', async () => {
+    const { stdout } = await gateway('keys', 'generate', 'acme2027');
+    const key = /API key \(shown once; give it to the partner\): (gw_acme2027_[A-Za-z0-9_-]{43})/.exec(stdout)?.[1];
+    assert.ok(key, stdout);
+    assert.match(stdout, new RegExp(`sha256: ${sha256Hex(key)}`));
+  });
+
+  it('prints usage and exits 2 for an unknown command', async () => {
+    await assert.rejects(gateway('frobnicate'), (e: { code: number; stderr: string }) => e.code === 2 && /gateway <command>/.test(e.stderr));
+  });
+});
