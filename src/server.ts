@@ -37,18 +37,26 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   log.info({ partners: [...config.partners.keys()], mappings: config.mappings.size }, 'configuration loaded');
 
   const workerId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
-  const processor = new WorkLoop('interpret', () => processBatch(knex, config, log), settings.pollMs, log);
   const delivery = new WorkLoop(
     'deliver',
     () => deliverBatch(knex, log, { workerId, batchSize: settings.deliveryBatch, backoffBaseMs: settings.deliveryBackoffMs, backoffMaxMs: settings.deliveryBackoffMaxMs, leaseMs: 5 * 60_000 }),
     settings.pollMs,
     log,
   );
+  // Newly routed documents are due at once: a pass that handled messages wakes the delivery loop.
+  const processor = new WorkLoop(
+    'interpret',
+    async () => {
+      const handled = await processBatch(knex, config, log);
+      if (handled > 0) delivery.nudge();
+      return handled;
+    },
+    settings.pollMs,
+    log,
+  );
   const receiver = new Receiver(knex, { maxBatch: 100, maxWaitMs: 2, onCommitted: () => processor.nudge() });
   processor.start();
   delivery.start();
-  // Newly routed documents are due at once: wake the delivery loop after each interpretation pass.
-  const nudgeDelivery = setInterval(() => delivery.nudge(), Math.max(50, Math.floor(settings.pollMs / 5)));
 
   const app = createHttpApp({ knex, log, receiver, config: () => config, maxBodyBytes: settings.maxBodyBytes });
   const server: Server = await new Promise((resolve, reject) => {
@@ -77,7 +85,6 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         server.closeIdleConnections();
       });
       await receiver.drain();
-      clearInterval(nudgeDelivery);
       await processor.stop();
       await delivery.stop();
     },

@@ -1,6 +1,7 @@
 /**
- * TypeScript shapes of the canonical documents. They mirror asn.v1.schema.json and
- * invoice.v1.schema.json; test/unit/canonical.test.ts checks the schemas' required fields against them.
+ * TypeScript shapes of the canonical documents, kept by hand beside asn.v1.schema.json and
+ * invoice.v1.schema.json. test/unit/canonical.test.ts checks that the two agree on which fields are
+ * required and which fields exist.
  */
 export type Unit = 'each' | 'case' | 'pack' | 'box' | 'pallet' | 'pound' | 'kilogram' | 'dozen' | 'pair' | 'roll' | 'set';
 

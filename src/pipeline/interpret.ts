@@ -64,6 +64,7 @@ function interpretX12(bytes: Uint8Array, partner: PartnerProfile, config: Gatewa
   const documents: InterpretedDocument[] = [];
   const problems: Problem[] = [];
   const senders = partner.identifiers.x12;
+  const profiles = profilesOf(partner, config).filter((p) => p.source.format === 'x12');
   for (const ic of parseX12(bytes)) {
     if (ic.problems.length) {
       problems.push(...ic.problems);
@@ -82,7 +83,7 @@ function interpretX12(bytes: Uint8Array, partner: PartnerProfile, config: Gatewa
         const seq = documents.length + 1;
         const sourceRef = `ISA ${ic.control} / GS ${group.control} / ST ${set.control} (${set.id})`;
         const setProblems = [...group.problems, ...set.problems];
-        const profile = profilesOf(partner, config).find(
+        const profile = profiles.find(
           (p) => p.source.format === 'x12' && p.source.transaction === set.id && (!p.source.versions || p.source.versions.some((v) => set.version.startsWith(v))),
         ) as CompiledProfile<X12Path> | undefined;
         if (!profile) {

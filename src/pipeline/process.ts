@@ -94,16 +94,13 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
     queued += await route(trx, partner, row, doc, documentId);
   }
 
-  if (accepted === 0) {
-    const problems = result.problems.length ? result.problems : result.documents.flatMap((d) => d.problems);
-    if (result.problems.length) {
-      await trx('events').insert(result.problems.map((p) => ({ message_id: row.id, type: 'rejected', code: p.code, detail: p.message, data: JSON.stringify({ location: p.location ?? null }) })));
-    }
-    await finish(trx, row.id, 'rejected', problems);
-    return;
-  }
+  // Envelope problems (a bad interchange among good ones, or the whole message) go on the timeline.
   if (result.problems.length) {
     await trx('events').insert(result.problems.map((p) => ({ message_id: row.id, type: 'rejected', code: p.code, detail: p.message, data: JSON.stringify({ location: p.location ?? null }) })));
+  }
+  if (accepted === 0) {
+    await finish(trx, row.id, 'rejected', result.problems.length ? result.problems : result.documents.flatMap((d) => d.problems));
+    return;
   }
   await finish(trx, row.id, queued > 0 ? 'routed' : 'delivered', result.problems);
 }

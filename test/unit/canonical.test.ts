@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { CANONICAL_SCHEMAS, validateCanonical } from '../../src/canonical/index.js';
+import type { AsnItemV1, AsnV1, InvoiceLineV1, InvoiceV1, Party } from '../../src/canonical/types.js';
+
+/**
+ * For each canonical shape, a table of its fields and whether each is required. `satisfies` makes
+ * the compiler (npm run typecheck) hold the table to the TypeScript type; the tests hold it to the
+ * JSON Schema. So the types and the schemas cannot drift apart silently.
+ */
+type Fields<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? false : true };
+
+const asn = { shipmentId: true, purpose: false, shipDate: true, shipTime: false, deliveryDate: false, billOfLading: false, trackingNumber: false, carrier: false, totals: false, shipFrom: false, shipTo: false, orders: true } satisfies Fields<AsnV1>;
+const asnItem = { lineNumber: false, buyerSku: false, vendorSku: false, upc: false, ndc: false, description: false, quantity: true, unit: true, lot: false, expirationDate: false, packageId: false } satisfies Fields<AsnItemV1>;
+const invoice = { invoiceNumber: true, invoiceDate: true, purchaseOrderNumber: false, purchaseOrderDate: false, currency: true, terms: false, seller: false, buyer: false, remitTo: false, shipTo: false, lines: true, totalAmount: true } satisfies Fields<InvoiceV1>;
+const invoiceLine = { lineNumber: false, buyerSku: false, vendorSku: false, upc: false, description: false, quantity: true, unit: true, unitPrice: true } satisfies Fields<InvoiceLineV1>;
+const party = { name: false, id: false, idQualifier: false, street: false, city: false, region: false, postalCode: false, country: false } satisfies Fields<Party>;
+
+type Schema = { properties: Record<string, unknown>; required?: string[] };
+const asnSchema = CANONICAL_SCHEMAS.asn[1] as Schema & { definitions: { party: Schema }; properties: { orders: { items: { properties: { items: { items: Schema } } } } } };
+const invoiceSchema = CANONICAL_SCHEMAS.invoice[1] as Schema & { properties: { lines: { items: Schema } } };
+
+function agrees(name: string, table: Record<string, boolean>, schema: Schema): void {
+  assert.deepEqual(Object.keys(schema.properties).sort(), Object.keys(table).sort(), `${name}: fields`);
+  assert.deepEqual([...(schema.required ?? [])].sort(), Object.keys(table).filter((k) => table[k as keyof typeof table]).sort(), `${name}: required fields`);
+}
+
+describe('canonical model', () => {
+  it('TypeScript types and JSON Schemas agree on fields and required fields', () => {
+    agrees('asn', asn, asnSchema);
+    agrees('asn item', asnItem, asnSchema.properties.orders.items.properties.items.items);
+    agrees('party', party, asnSchema.definitions.party);
+    agrees('invoice', invoice, invoiceSchema);
+    agrees('invoice line', invoiceLine, invoiceSchema.properties.lines.items);
+  });
+
+  it('accepts a minimal valid ASN and applies defaults', () => {
+    const doc: AsnV1 = { shipmentId: 'S1', shipDate: '2026-11-20', orders: [{ purchaseOrderNumber: 'P1', items: [{ upc: '012345678905', quantity: 1, unit: 'each' }] }] };
+    assert.deepEqual(validateCanonical('asn', 1, doc), []);
+    assert.equal(doc.purpose, 'original');
+  });
+
+  it('names each violation by JSON Pointer', () => {
+    const problems = validateCanonical('invoice', 1, { invoiceNumber: 'I1', invoiceDate: '2026-02-30', currency: 'usd', lines: [{ quantity: 0, unit: 'gallon', unitPrice: 1 }], totalAmount: 1 });
+    assert.deepEqual(
+      problems.map((p) => p.location?.pointer).sort(),
+      ['/currency', '/invoiceDate', '/lines/0', '/lines/0/quantity', '/lines/0/unit'],
+    );
+    assert.ok(problems.every((p) => p.code === 'GW_CANONICAL_INVALID' && p.message.length > 10));
+  });
+});
