@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Receiver } from '../../src/pipeline/receive.js';
 import { replayMessage } from '../../src/pipeline/replay.js';
 import { FIXTURES, REPO } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
@@ -91,9 +92,9 @@ describe('delivery: outbox, retries, dead letters and replay', function () {
     assert.match(d.lastError.message, /HTTP 500/);
     assert.equal(events(dead, 'delivery.failed').length, 3);
     assert.equal(events(dead, 'delivery.dead').length, 1);
-    // Backoff grows: the gaps between attempts do not shrink (base 40 ms, doubling, ±25 % jitter).
+    // Backoff doubles: before the 4th attempt it waited at least 0.75 × 40 ms × 2² (a lower bound, so load cannot break it).
     const at = events(dead, 'delivery.failed').concat(events(dead, 'delivery.dead')).map((e: { at: string }) => Date.parse(e.at));
-    assert.ok((at[3] ?? 0) - (at[2] ?? 0) > (at[1] ?? 0) - (at[0] ?? 0), `gaps ${at.map((x: number, i: number) => x - (at[i - 1] ?? x))}`);
+    assert.ok((at[3] ?? 0) - (at[2] ?? 0) >= 120, `gaps between attempts: ${at.map((x: number, i: number) => x - (at[i - 1] ?? x))} ms`);
 
     erp.respond = () => 202;
     const outcome = await replayMessage(db.knex, id);
@@ -137,6 +138,31 @@ describe('delivery: outbox, retries, dead letters and replay', function () {
     assert.deepEqual(events(st, 'replayed').length, 1);
     assert.ok(events(st, 'rejected').length >= 1, 'the first rejection stays on the timeline');
     await assert.rejects(replayMessage(db.knex, id), { code: 'GW_REPLAY_STATE' });
+  });
+
+  it('claims again a delivery left `delivering` by a crashed worker once its lease has passed', async () => {
+    const res = await post(url, NORTHWIND_KEY, 'application/json', nwInvoice);
+    const id = res.body.messageId as string;
+    await waitFor('delivery', () => status(url, NORTHWIND_KEY, id), stateIs('delivered'));
+    // As if a worker had claimed it 10 minutes ago and died before recording anything.
+    await db.knex.transaction(async (trx) => {
+      await trx('deliveries').where('message_id', id).update({ state: 'delivering', locked_by: 'dead-worker', locked_at: trx.raw("now() - interval '10 minutes'"), delivered_at: null });
+      await trx('messages').where('id', id).update({ state: 'routed' });
+    });
+    const st = await waitFor('redelivery', () => status(url, NORTHWIND_KEY, id), (x) => x.body.state === 'delivered' && x.body.deliveries[0].attempts === 2);
+    assert.equal(events(st, 'delivered').length, 2);
+    assert.deepEqual([...erp.keyCounts().entries()], [[`${id}.1.erp-http`, 2]], 'resent with the same idempotency key');
+  });
+
+  it('processes after a restart a message that was stored before a crash', async () => {
+    await t.close();
+    // Stored and acknowledged, then the process died before interpreting it.
+    const receiver = new Receiver(db.knex, { maxBatch: 1, maxWaitMs: 0 });
+    const receipt = await receiver.receive({ partnerId: 'northwind', channel: 'rest', contentType: 'application/json', format: 'json', bytes: nwAsn });
+    assert.equal((await db.knex('messages').where('id', receipt.messageId).first()).state, 'received');
+    t = await startTestGateway(db.knex, erp.url);
+    const st = await waitFor('processing after restart', () => status(t.gw.url, NORTHWIND_KEY, receipt.messageId), stateIs('delivered'));
+    assert.equal(st.body.documents[0].canonical.shipmentId, 'NW-SH-10045');
   });
 
   it('shares the work between two gateway processes on one database without delivering anything twice', async () => {
