@@ -31,7 +31,7 @@ export type PartnerState = 'onboarding' | 'testing' | 'live' | 'suspended';
 export type MessageState =
   /** Raw bytes committed; waiting for interpretation. */
   | 'received'
-  /** Interpreted; every accepted document has its deliveries queued. */
+  /** Interpreted; every accepted document has its deliveries queued (or an `unrouted` event when no route takes its type). */
   | 'routed'
   /** Every delivery of every document reached its target. */
   | 'delivered'

@@ -65,7 +65,6 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
   });
 
   let accepted = 0;
-  let queued = 0;
   for (const doc of result.documents) {
     const documentId = randomUUID();
     const ok = doc.canonical !== null;
@@ -91,7 +90,7 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
     }
     accepted++;
     await trx('events').insert({ message_id: row.id, document_id: documentId, type: 'document.accepted', detail: `${doc.type} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) mapped by ${doc.profile?.id} v${doc.profile?.version}` });
-    queued += await route(trx, partner, row, doc, documentId);
+    await route(trx, partner, row, doc, documentId);
   }
 
   // Envelope problems (a bad interchange among good ones, or the whole message) go on the timeline.
@@ -102,14 +101,16 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
     await finish(trx, row.id, 'rejected', result.problems.length ? result.problems : result.documents.flatMap((d) => d.problems));
     return;
   }
-  await finish(trx, row.id, queued > 0 ? 'routed' : 'delivered', result.problems);
+  // With no delivery queued (no route takes the type) the message stays `routed`, never `delivered`:
+  // its `unrouted` events say why.
+  await finish(trx, row.id, 'routed', result.problems);
 }
 
-async function route(trx: Knex.Transaction, partner: PartnerProfile, row: MessageRow, doc: InterpretedDocument, documentId: string): Promise<number> {
+async function route(trx: Knex.Transaction, partner: PartnerProfile, row: MessageRow, doc: InterpretedDocument, documentId: string): Promise<void> {
   const routes = partner.routes.filter((r) => doc.type && r.types.includes(doc.type));
   if (routes.length === 0) {
     await trx('events').insert({ message_id: row.id, document_id: documentId, type: 'unrouted', detail: `No route of partner ${partner.id} takes ${doc.type}; the document is stored but goes nowhere.` });
-    return 0;
+    return;
   }
   const deliveries = routes.map((r) => ({
     id: randomUUID(),
@@ -123,7 +124,6 @@ async function route(trx: Knex.Transaction, partner: PartnerProfile, row: Messag
   }));
   await trx('deliveries').insert(deliveries);
   await trx('events').insert(deliveries.map((d) => ({ message_id: row.id, document_id: documentId, delivery_id: d.id, type: 'routed', detail: `to ${d.target_id}` })));
-  return deliveries.length;
 }
 
 async function finish(trx: Knex.Transaction, id: string, state: string, problems: Problem[]): Promise<void> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FIXTURES } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
@@ -170,6 +170,24 @@ describe('REST door: real server on a loopback port, real database, real ERP rec
         assert.equal(Buffer.from(row.raw).toString('latin1'), Buffer.isBuffer(body) ? body.toString('latin1') : Buffer.from(body).toString('latin1'));
         assert.equal((await fetch(`${url}/healthz`)).status, 200);
       });
+    }
+  });
+
+  it('keeps an accepted document that no route takes `routed`, never `delivered`, and says why', async () => {
+    // The partner manager narrows Northwind's HTTP route to ASNs: invoices now have no route at all.
+    const file = path.join(t.partnersDir, 'northwind.yaml');
+    const original = await readFile(file, 'utf8');
+    await writeFile(file, original.replace('  - types: [asn, invoice]\n', '  - types: [asn]\n'));
+    await t.gw.reload();
+    try {
+      const res = await post(url, NORTHWIND_KEY, 'application/json', nwInvoice);
+      const s = await waitFor('processing', () => status(url, NORTHWIND_KEY, res.body.messageId), (x) => x.body.state !== 'received');
+      assert.equal(s.body.state, 'routed');
+      assert.equal(s.body.deliveries.length, 0);
+      assert.match(s.body.timeline.find((e: { type: string }) => e.type === 'unrouted').detail, /No route of partner northwind takes invoice/);
+    } finally {
+      await writeFile(file, original);
+      await t.gw.reload();
     }
   });
 
