@@ -35,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'start': {
       const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
+      log.info({ database: db.describe }, 'database opened');
       const applied = await migrate(db.knex);
       if (applied.length) log.info({ applied }, 'migrations applied');
       const gw = await startGateway({ settings, knex: db.knex, log });

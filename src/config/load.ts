@@ -6,7 +6,7 @@ import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { hasCanonicalSchema } from '../canonical/index.js';
 import { GatewayError } from '../errors.js';
 import { compileProfile, ProfileRuleError, type CompiledProfile, type RawProfile } from '../mapping/profile.js';
-import type { PartnerProfile } from '../types.js';
+import type { ApiKeyRef, PartnerProfile } from '../types.js';
 import mappingSchema from './mapping.schema.json' with { type: 'json' };
 import partnerSchema from './partner.schema.json' with { type: 'json' };
 
@@ -22,6 +22,8 @@ const validateMapping = ajv.compile(mappingSchema);
 export interface GatewayConfig {
   partners: ReadonlyMap<string, Readonly<PartnerProfile>>;
   mappings: ReadonlyMap<string, CompiledProfile>;
+  /** API key id → the partner holding it and the key's reference (ids are unique across partners). */
+  apiKeys: ReadonlyMap<string, { partner: Readonly<PartnerProfile>; key: Readonly<ApiKeyRef> }>;
 }
 
 export interface LoadOptions {
@@ -165,17 +167,17 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
     mappings.set(m.id, deepFreeze(m));
   }
   const partners = new Map<string, PartnerProfile>();
-  const keyIds = new Map<string, string>();
+  const apiKeys = new Map<string, { partner: PartnerProfile; key: ApiKeyRef }>();
   for (const file of await yamlFiles(opts.partnersDir)) {
-    const p = await loadPartner(file, mappings, opts.env);
-    for (const k of p.credentials.apiKeys) {
-      const other = keyIds.get(k.id);
-      if (other) throw new GatewayError('GW_CONFIG_INVALID', `${file}: API key id "${k.id}" is also used by partner ${other}; key ids must be unique`, { location: { file } });
-      keyIds.set(k.id, p.id);
+    const p = deepFreeze(await loadPartner(file, mappings, opts.env));
+    for (const key of p.credentials.apiKeys) {
+      const other = apiKeys.get(key.id);
+      if (other) throw new GatewayError('GW_CONFIG_INVALID', `${file}: API key id "${key.id}" is also used by partner ${other.partner.id}; key ids must be unique`, { location: { file } });
+      apiKeys.set(key.id, { partner: p, key });
     }
-    partners.set(p.id, deepFreeze(p));
+    partners.set(p.id, p);
   }
-  return { partners, mappings };
+  return { partners, mappings, apiKeys };
 }
 
 function deepFreeze<T>(o: T): T {

@@ -64,7 +64,7 @@ function interpretX12(bytes: Uint8Array, partner: PartnerProfile, config: Gatewa
   const documents: InterpretedDocument[] = [];
   const problems: Problem[] = [];
   const senders = partner.identifiers.x12;
-  const profiles = profilesOf(partner, config).filter((p) => p.source.format === 'x12');
+  const profiles = profilesOf(partner, config).filter((p): p is CompiledProfile<X12Path> & { source: { format: 'x12' } } => p.source.format === 'x12');
   for (const ic of parseX12(bytes)) {
     if (ic.problems.length) {
       problems.push(...ic.problems);
@@ -83,9 +83,7 @@ function interpretX12(bytes: Uint8Array, partner: PartnerProfile, config: Gatewa
         const seq = documents.length + 1;
         const sourceRef = `ISA ${ic.control} / GS ${group.control} / ST ${set.control} (${set.id})`;
         const setProblems = [...group.problems, ...set.problems];
-        const profile = profiles.find(
-          (p) => p.source.format === 'x12' && p.source.transaction === set.id && (!p.source.versions || p.source.versions.some((v) => set.version.startsWith(v))),
-        ) as CompiledProfile<X12Path> | undefined;
+        const profile = profiles.find((p) => p.source.transaction === set.id && (!p.source.versions || p.source.versions.some((v) => set.version.startsWith(v))));
         if (!profile) {
           documents.push(unknownDocument(seq, sourceRef, `Partner ${partner.id} has no mapping profile for X12 ${set.id} version ${set.version}.`, { segment: 'ST', position: 1, transaction: set.control }));
           continue;

@@ -15,7 +15,7 @@ interface MessageRow {
 }
 
 /** Stable across replays: the same document of the same message to the same target. */
-export function deliveryKey(messageId: string, seq: number, targetId: string): string {
+function deliveryKey(messageId: string, seq: number, targetId: string): string {
   return `${messageId}.${seq}.${targetId}`;
 }
 

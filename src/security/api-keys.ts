@@ -31,13 +31,11 @@ export function authenticateApiKey(config: GatewayConfig, presented: string, now
   const m = KEY.exec(presented);
   if (!m) throw new GatewayError('GW_AUTH_INVALID', 'The bearer token is not a gateway API key.');
   const keyId = m[1] as string;
-  for (const partner of config.partners.values()) {
-    const ref = partner.credentials.apiKeys.find((k) => k.id === keyId);
-    if (!ref) continue;
-    const ok = timingSafeEqual(Buffer.from(sha256Hex(presented), 'hex'), Buffer.from(ref.sha256, 'hex'));
-    if (!ok) break;
-    if (ref.expires && new Date(`${ref.expires}T23:59:59.999Z`) < now) throw new GatewayError('GW_AUTH_INVALID', `API key ${keyId} expired on ${ref.expires}.`);
-    return { partner, method: 'api-key', credentialId: keyId };
+  const entry = config.apiKeys.get(keyId);
+  if (!entry || !timingSafeEqual(Buffer.from(sha256Hex(presented), 'hex'), Buffer.from(entry.key.sha256, 'hex'))) {
+    throw new GatewayError('GW_AUTH_INVALID', 'The API key is unknown or revoked.');
   }
-  throw new GatewayError('GW_AUTH_INVALID', 'The API key is unknown or revoked.');
+  const { expires } = entry.key;
+  if (expires && new Date(`${expires}T23:59:59.999Z`) < now) throw new GatewayError('GW_AUTH_INVALID', `API key ${keyId} expired on ${expires}.`);
+  return { partner: entry.partner, method: 'api-key', credentialId: keyId };
 }

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 
 export interface Database {
   knex: Knex;
-  /** The connection URL in use (password redacted when embedded). */
+  /** What database is in use, for the log: the URL with its password masked, or the embedded folder. */
   describe: string;
   close(): Promise<void>;
 }

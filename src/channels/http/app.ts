@@ -102,6 +102,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
       throw new GatewayError('GW_REQUEST_INVALID', `The body could not be read: ${(err as Error).message}.`);
     }
     if (bytes.length === 0) throw new GatewayError('GW_REQUEST_INVALID', 'The body is empty.');
+    const correlationId = requestId(ctx);
     const idempotencyKey = ctx.get('idempotency-key') || undefined;
     if (idempotencyKey && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) throw new GatewayError('GW_REQUEST_INVALID', 'Idempotency-Key must be 1-255 visible ASCII characters.');
     const receipt = await deps.receiver.receive({
@@ -110,7 +111,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
       contentType: mediaType,
       format,
       bytes,
-      ...(requestId(ctx) ? { correlationId: requestId(ctx) } : {}),
+      ...(correlationId ? { correlationId } : {}),
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
     const statusUrl = `/v1/messages/${receipt.messageId}`;
