@@ -81,6 +81,23 @@ export interface Problem {
   code: ErrorCode;
   message: string;
   location?: SourceLocation;
+  /** X12 acknowledgment codes for this problem, when it came from (or concerns) an X12 interchange. */
+  x12?: X12AckCodes;
+}
+
+/**
+ * The X12 codes an acknowledgment reports for a problem: TA105 (interchange note), AK905 (group),
+ * AK502/IK502 (set), AK304/IK304 (segment), AK403/IK403 (element). The 997 and 999 share the
+ * numeric codes used here.
+ */
+export interface X12AckCodes {
+  ta1?: string;
+  ak9?: string;
+  ak5?: string;
+  ak3?: string;
+  ak4?: string;
+  /** The bad element value, copied into AK404/IK404. */
+  value?: string;
 }
 
 export class GatewayError extends Error {

@@ -1,7 +1,8 @@
 import { validateCanonical } from '../canonical/index.js';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError, isGatewayError, type Problem, type SourceLocation } from '../errors.js';
-import { parseX12, type X12TransactionSet } from '../formats/x12/parse.js';
+import { READ_CHUNK } from '../formats/x12/parse.js';
+import { X12Reader, type X12Event, type X12GroupHeader, type X12InterchangeHeader, type X12Segment, type X12TransactionSet } from '../formats/x12/reader.js';
 import { evaluateProfile } from '../mapping/engine.js';
 import { jsonRoot, type JsonPath } from '../mapping/json-source.js';
 import type { CompiledProfile } from '../mapping/profile.js';
@@ -34,6 +35,8 @@ export interface InterpretedDocument {
   keys: BusinessKeys;
   /** Where in the message the document came from, for people: `ISA 000000049 / GS 49 / ST 0008 (856)`. */
   sourceRef: string;
+  /** X12: ST01 and ST02 of the set. */
+  set?: { id: string; control: string };
 }
 
 export interface Interpretation {
@@ -60,41 +63,180 @@ function profilesOf(partner: PartnerProfile, config: GatewayConfig): CompiledPro
   return partner.inbound.map((d) => config.mappings.get(d.mapping)).filter((m): m is CompiledProfile => Boolean(m));
 }
 
-function interpretX12(bytes: Uint8Array, partner: PartnerProfile, config: GatewayConfig): Interpretation {
-  const documents: InterpretedDocument[] = [];
-  const problems: Problem[] = [];
-  const senders = partner.identifiers.x12;
-  const profiles = profilesOf(partner, config).filter((p): p is CompiledProfile<X12Path> & { source: { format: 'x12' } } => p.source.format === 'x12');
-  for (const ic of parseX12(bytes)) {
-    if (ic.problems.length) {
-      problems.push(...ic.problems);
-      continue;
-    }
-    if (senders?.length && !senders.some((s) => s.qualifier === ic.sender.qualifier && s.id === ic.sender.id)) {
-      problems.push({
-        code: 'GW_X12_ENVELOPE',
-        message: `Interchange ${ic.control} is sent as ${ic.sender.qualifier}/${ic.sender.id} (ISA05/ISA06), which is not an identifier of partner ${partner.id}.`,
-        location: { segment: 'ISA', element: 6 },
-      });
-      continue;
-    }
-    for (const group of ic.groups) {
-      for (const set of group.sets) {
-        const seq = documents.length + 1;
-        const sourceRef = `ISA ${ic.control} / GS ${group.control} / ST ${set.control} (${set.id})`;
-        const setProblems = [...group.problems, ...set.problems];
-        const profile = profiles.find((p) => p.source.transaction === set.id && (!p.source.versions || p.source.versions.some((v) => set.version.startsWith(v))));
-        if (!profile) {
-          documents.push(unknownDocument(seq, sourceRef, `Partner ${partner.id} has no mapping profile for X12 ${set.id} version ${set.version}.`, { segment: 'ST', position: 1, transaction: set.control }));
-          continue;
+/** One functional group as the acknowledgment reports it. */
+export interface GroupReport {
+  header: X12GroupHeader;
+  /** GE01 as sent (null when the GE is missing). */
+  declaredSets: string | null;
+  problems: Problem[];
+  sets: { id: string; control: string; implementation?: string; problems: Problem[] }[];
+}
+
+/** One interchange as the acknowledgments report it. */
+export interface InterchangeReport {
+  header: X12InterchangeHeader;
+  problems: Problem[];
+  groups: GroupReport[];
+  ta1: X12Segment[];
+  /** Why the interchange was not read at all (unknown sender), when it was not. */
+  refused?: Problem;
+}
+
+/** What an inbound 997/999 says about a group we sent. */
+export interface FunctionalAck {
+  type: '997' | '999';
+  /** AK101 and AK102: the functional id and GS06 of our group. */
+  functionalId: string;
+  groupControl: string;
+  /** AK901: A, E, P or R. */
+  status: string;
+  sets: { id: string; control: string; status: string }[];
+  interchange: X12InterchangeHeader;
+}
+
+export type X12Item =
+  | { kind: 'interchange'; header: X12InterchangeHeader; refused?: Problem }
+  | { kind: 'document'; doc: InterpretedDocument; group: X12GroupHeader; interchange: X12InterchangeHeader }
+  | { kind: 'functional-ack'; ack: FunctionalAck }
+  | { kind: 'group-end'; report: GroupReport; interchange: X12InterchangeHeader }
+  | { kind: 'interchange-end'; report: InterchangeReport }
+  | { kind: 'fatal'; problem: Problem };
+
+/** Transaction sets that are acknowledgments themselves: read for reconciliation, never acknowledged. */
+const ACK_SETS = new Set(['997', '999']);
+
+/**
+ * Interprets an X12 stream interchange by interchange: push bytes, get documents and envelope
+ * reports as soon as they are complete. Pure: reads only its arguments.
+ */
+export class X12Interpreter {
+  private readonly reader = new X12Reader();
+  private readonly profiles: (CompiledProfile<X12Path> & { source: { format: 'x12' } })[];
+  private seq = 0;
+  private report: InterchangeReport | undefined;
+  private group: GroupReport | undefined;
+
+  constructor(
+    private readonly partner: PartnerProfile,
+    config: GatewayConfig,
+  ) {
+    this.profiles = profilesOf(partner, config).filter((p): p is CompiledProfile<X12Path> & { source: { format: 'x12' } } => p.source.format === 'x12');
+  }
+
+  push(chunk: Uint8Array): X12Item[] {
+    return this.handle(this.reader.push(chunk));
+  }
+
+  end(): X12Item[] {
+    return this.handle(this.reader.end());
+  }
+
+  private handle(events: X12Event[]): X12Item[] {
+    const out: X12Item[] = [];
+    for (const ev of events) {
+      if (ev.kind === 'interchange') {
+        const ic = ev.interchange;
+        const senders = this.partner.identifiers.x12;
+        const refused: Problem | undefined =
+          senders?.length && !senders.some((s) => s.qualifier === ic.sender.qualifier && s.id === ic.sender.id)
+            ? {
+                code: 'GW_X12_ENVELOPE',
+                message: `Interchange ${ic.control} is sent as ${ic.sender.qualifier}/${ic.sender.id} (ISA05/ISA06), which is not an identifier of partner ${this.partner.id}.`,
+                location: { segment: 'ISA', element: 6, line: ic.line },
+                x12: { ta1: '006' },
+              }
+            : undefined;
+        this.report = { header: ic, problems: ic.problems, groups: [], ta1: [], ...(refused ? { refused } : {}) };
+        out.push(refused ? { kind: 'interchange', header: ic, refused } : { kind: 'interchange', header: ic });
+      } else if (ev.kind === 'set') {
+        const report = this.report as InterchangeReport;
+        if (!this.group || this.group.header !== ev.group) {
+          this.group = { header: ev.group, declaredSets: null, problems: [], sets: [] };
+          report.groups.push(this.group);
         }
-        if (setProblems.length) {
-          documents.push({ ...documentShell(seq, sourceRef, profile), problems: setProblems });
-          continue;
+        // Sets of a refused interchange, or of one whose ISA is bad, are not read.
+        if (report.refused || report.header.problems.length) continue;
+        const item = this.set(ev.set, ev.group, ev.interchange);
+        if (item.kind === 'document') {
+          const { doc } = item;
+          this.group.sets.push({ id: ev.set.id, control: ev.set.control, ...(ev.set.implementation ? { implementation: ev.set.implementation } : {}), problems: doc.problems });
         }
-        documents.push(mapDocument(seq, sourceRef, profile, x12Root(set as X12TransactionSet)));
+        out.push(item);
+      } else if (ev.kind === 'group-end') {
+        const report = this.report as InterchangeReport;
+        if (!this.group || this.group.header.line !== ev.group.line) {
+          this.group = { header: ev.group, declaredSets: null, problems: [], sets: [] };
+          report.groups.push(this.group);
+        }
+        this.group.declaredSets = ev.group.declaredSets;
+        this.group.problems = ev.group.problems;
+        out.push({ kind: 'group-end', report: this.group, interchange: ev.interchange });
+        this.group = undefined;
+      } else if (ev.kind === 'interchange-end') {
+        const report = this.report as InterchangeReport;
+        report.problems = ev.interchange.problems;
+        report.ta1 = ev.interchange.ta1;
+        out.push({ kind: 'interchange-end', report });
+        this.report = undefined;
+      } else {
+        out.push({ kind: 'fatal', problem: ev.problem });
       }
     }
+    return out;
+  }
+
+  private set(set: X12TransactionSet, group: X12GroupHeader, interchange: X12InterchangeHeader): X12Item {
+    if (ACK_SETS.has(set.id) && group.functionalId === 'FA') {
+      return { kind: 'functional-ack', ack: readFunctionalAck(set, interchange) };
+    }
+    const seq = ++this.seq;
+    const sourceRef = `ISA ${interchange.control} / GS ${group.control} / ST ${set.control} (${set.id})`;
+    const located = (d: InterpretedDocument): X12Item => ({ kind: 'document', doc: { ...d, set: { id: set.id, control: set.control } }, group, interchange });
+    const profile = this.profiles.find((p) => p.source.transaction === set.id && (!p.source.versions || p.source.versions.some((v) => set.version.startsWith(v))));
+    if (!profile) {
+      const doc = unknownDocument(seq, sourceRef, `Partner ${this.partner.id} has no mapping profile for X12 ${set.id} version ${set.version}.`, { segment: 'ST', position: 1, transaction: set.control });
+      return located({ ...doc, problems: doc.problems.map((p) => ({ ...p, x12: { ak5: '1' } })) });
+    }
+    if (set.problems.length) return located({ ...documentShell(seq, sourceRef, profile), problems: set.problems });
+    return located(mapDocument(seq, sourceRef, profile, x12Root(set), mapX12Codes));
+  }
+}
+
+/** Mapping problems as a 997/999 reports them: the segment (AK3) and element (AK4) that failed. */
+function mapX12Codes(p: Problem): Problem {
+  if (p.x12) return p;
+  const loc = p.location ?? {};
+  if (p.code === 'GW_MAP_REQUIRED') return { ...p, x12: loc.element ? { ak5: '5', ak3: '8', ak4: '1' } : { ak5: '5', ak3: '3' } };
+  if (p.code === 'GW_MAP_TRANSFORM') return { ...p, x12: { ak5: '5', ak3: '8', ak4: /date/i.test(p.message) ? '8' : /time/i.test(p.message) ? '9' : '7' } };
+  return { ...p, x12: { ak5: '5', ...(loc.segment ? { ak3: '8' } : {}) } };
+}
+
+function readFunctionalAck(set: X12TransactionSet, interchange: X12InterchangeHeader): FunctionalAck {
+  const seg = (tag: string) => set.segments.filter((s) => s.tag === tag);
+  const ak1 = seg('AK1')[0]?.elements ?? [];
+  const ak9 = seg('AK9')[0]?.elements ?? [];
+  const sets: FunctionalAck['sets'] = [];
+  for (const s of set.segments) {
+    if (s.tag === 'AK2') sets.push({ id: s.elements[0] ?? '', control: s.elements[1] ?? '', status: '' });
+    if ((s.tag === 'AK5' || s.tag === 'IK5') && sets.length) (sets[sets.length - 1] as { status: string }).status = s.elements[0] ?? '';
+  }
+  return { type: set.id as '997' | '999', functionalId: ak1[0] ?? '', groupControl: ak1[1] ?? '', status: ak9[0] ?? '', sets, interchange };
+}
+
+/** Reads a whole X12 payload (tests, the CLI's mapping test). The pipeline streams with X12Interpreter. */
+function interpretX12(bytes: Uint8Array, partner: PartnerProfile, config: GatewayConfig): Interpretation {
+  const interpreter = new X12Interpreter(partner, config);
+  const documents: InterpretedDocument[] = [];
+  const problems: Problem[] = [];
+  const items: X12Item[] = [];
+  for (let at = 0; at < bytes.length; at += READ_CHUNK) items.push(...interpreter.push(bytes.subarray(at, at + READ_CHUNK)));
+  items.push(...interpreter.end());
+  for (const item of items) {
+    if (item.kind === 'document') documents.push(item.doc);
+    else if (item.kind === 'fatal') problems.push(item.problem);
+    else if (item.kind === 'interchange' && item.refused) problems.push(item.refused);
+    else if (item.kind === 'interchange-end' && !item.report.refused) problems.push(...item.report.problems);
+    else if (item.kind === 'group-end') problems.push(...item.report.problems);
   }
   return { format: 'x12', documents, problems };
 }
@@ -141,14 +283,14 @@ function unknownDocument(seq: number, sourceRef: string, message: string, locati
   return { seq, type: null, schemaVersion: null, profile: null, canonical: null, problems: [{ code: 'GW_DOC_TYPE_UNKNOWN', message, location }], keys: { purchaseOrderNumbers: [] }, sourceRef };
 }
 
-function mapDocument<P>(seq: number, sourceRef: string, profile: CompiledProfile<P>, root: SourceNode<P>): InterpretedDocument {
+function mapDocument<P>(seq: number, sourceRef: string, profile: CompiledProfile<P>, root: SourceNode<P>, annotate: (p: Problem) => Problem = (p) => p): InterpretedDocument {
   const shell = documentShell(seq, sourceRef, profile as CompiledProfile);
   const mapped = evaluateProfile(profile, root);
   const schemaProblems = validateCanonical(profile.target.type, profile.target.version, mapped.document).map((p) => ({
     ...p,
     location: { ...nearestSource(mapped.provenance, p.location?.pointer ?? ''), ...p.location },
   }));
-  const problems = [...mapped.problems, ...schemaProblems];
+  const problems = [...mapped.problems, ...schemaProblems].map(annotate);
   if (problems.length) return { ...shell, problems };
   return { ...shell, canonical: mapped.document, problems: [], keys: businessKeys(profile.target.type, mapped.document) };
 }
