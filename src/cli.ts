@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readSettings } from './config/env.js';
-import { loadConfig } from './config/load.js';
+import { defaultX12Settings, loadConfig } from './config/load.js';
 import { describeLocation, isGatewayError } from './errors.js';
 import { createLogger } from './observability/logger.js';
 import { interpret } from './pipeline/interpret.js';
@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
       // A throwaway partner that holds only this profile, so the sample is read exactly as the profile says.
       const partner: PartnerProfile = {
         id: 'mapping-test', name: 'mapping test', state: 'testing', channels: ['rest'], identifiers: {}, credentials: { apiKeys: [] },
-        inbound: [{ type: profile.target.type, mapping: profile.id }], routes: [], limits: { maxBytes: Number.MAX_SAFE_INTEGER }, file: '',
+        inbound: [{ type: profile.target.type, mapping: profile.id }], routes: [], x12: defaultX12Settings(), limits: { maxBytes: Number.MAX_SAFE_INTEGER }, file: '',
       };
       const format: SourceFormat = profile.source.format;
       const result = interpret(await readFile(path.resolve(file)), format, partner, config);

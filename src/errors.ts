@@ -53,6 +53,9 @@ export const ERROR_CODES = {
   GW_X12_SYNTAX: { status: 422, retryable: false, title: 'The X12 data cannot be split into segments' },
   GW_X12_GROUP: { status: 422, retryable: false, title: 'A functional group (GS/GE) is inconsistent' },
   GW_X12_SET_TRAILER: { status: 422, retryable: false, title: 'A transaction set trailer (SE) does not match its header or count' },
+  GW_X12_DUPLICATE: { status: 409, retryable: false, title: 'The interchange repeats one received before (same sender and ISA13 within the window)' },
+  GW_X12_GUIDE: { status: 422, retryable: false, title: "The transaction set breaks the partner's implementation guide" },
+  GW_ACK_OVERDUE: { status: 504, retryable: false, title: 'A document we sent has no functional acknowledgment within the expected window' },
   GW_JSON_SYNTAX: { status: 422, retryable: false, title: 'The JSON payload is not valid JSON' },
 
   // Mapping and validation (document level)

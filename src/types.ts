@@ -40,7 +40,15 @@ export type MessageState =
   /** An unexpected error stopped processing; replayable. */
   | 'failed'
   /** A delivery exhausted its attempts; replayable. */
-  | 'dead';
+  | 'dead'
+  /** Interpreted; nothing to deliver (e.g. acknowledgments reconciled with what we sent). */
+  | 'processed'
+  /** Every interchange in it repeats one received before: answered, not delivered again. */
+  | 'duplicate'
+  /** Outbound: waiting in the partner's mailbox. */
+  | 'ready'
+  /** Outbound: the partner has taken it from its mailbox. */
+  | 'collected';
 
 export type DeliveryState = 'pending' | 'delivering' | 'delivered' | 'dead';
 
@@ -81,12 +89,36 @@ export interface InboundDocument {
   mapping: string;
 }
 
+export interface X12Party {
+  qualifier: string;
+  id: string;
+}
+
+export interface X12Settings {
+  /** Our ISA05/ISA06 when we send to this partner. */
+  ourId?: X12Party;
+  /** The partner's ISA07/ISA08 when we send; default: the first of identifiers.x12. */
+  partnerId?: X12Party;
+  acknowledgments: { functional: 'auto' | '997' | '999' | 'none'; ta1: 'requested' | 'always' | 'never' };
+  duplicates: { windowDays: number; policy: 'reject' | 'acknowledge' };
+  outbound: {
+    version: string;
+    delimiters: { element: string; component: string; segment: string; repetition: string };
+    lineBreak: 'lf' | 'crlf' | 'none';
+    usage: 'P' | 'T';
+    requestTa1: boolean;
+    ackWithinMinutes: number;
+    fileName: string;
+  };
+}
+
 export interface PartnerProfile {
   id: string;
   name: string;
   state: PartnerState;
   channels: Channel[];
-  identifiers: { x12?: { qualifier: string; id: string }[] };
+  identifiers: { x12?: X12Party[] };
+  x12: X12Settings;
   credentials: { apiKeys: ApiKeyRef[] };
   inbound: InboundDocument[];
   routes: Route[];

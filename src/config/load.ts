@@ -6,7 +6,7 @@ import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { hasCanonicalSchema } from '../canonical/index.js';
 import { GatewayError } from '../errors.js';
 import { compileProfile, ProfileRuleError, type CompiledProfile, type RawProfile } from '../mapping/profile.js';
-import type { ApiKeyRef, PartnerProfile } from '../types.js';
+import type { ApiKeyRef, PartnerProfile, X12Settings } from '../types.js';
 import mappingSchema from './mapping.schema.json' with { type: 'json' };
 import partnerSchema from './partner.schema.json' with { type: 'json' };
 
@@ -17,6 +17,14 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUni
 addFormats(ajv, ['date']);
 const validatePartner = ajv.compile(partnerSchema);
 const validateMapping = ajv.compile(mappingSchema);
+const validateX12 = ajv.compile({ type: 'object', properties: { x12: partnerSchema.properties.x12 } });
+
+/** X12 settings with every default applied (for partners built in code, such as the CLI's test partner). */
+export function defaultX12Settings(): X12Settings {
+  const holder: { x12?: X12Settings } = {};
+  validateX12(holder);
+  return holder.x12 as X12Settings;
+}
 
 /** Partners and mapping profiles, validated, cross-checked and frozen. */
 export interface GatewayConfig {

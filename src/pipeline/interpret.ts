@@ -2,6 +2,7 @@ import { validateCanonical } from '../canonical/index.js';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError, isGatewayError, type Problem, type SourceLocation } from '../errors.js';
 import { READ_CHUNK } from '../formats/x12/parse.js';
+import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
 import { X12Reader, type X12Event, type X12GroupHeader, type X12InterchangeHeader, type X12Segment, type X12TransactionSet } from '../formats/x12/reader.js';
 import { evaluateProfile } from '../mapping/engine.js';
 import { jsonRoot, type JsonPath } from '../mapping/json-source.js';
@@ -61,25 +62,6 @@ export function interpret(bytes: Uint8Array, format: SourceFormat, partner: Part
 
 function profilesOf(partner: PartnerProfile, config: GatewayConfig): CompiledProfile[] {
   return partner.inbound.map((d) => config.mappings.get(d.mapping)).filter((m): m is CompiledProfile => Boolean(m));
-}
-
-/** One functional group as the acknowledgment reports it. */
-export interface GroupReport {
-  header: X12GroupHeader;
-  /** GE01 as sent (null when the GE is missing). */
-  declaredSets: string | null;
-  problems: Problem[];
-  sets: { id: string; control: string; implementation?: string; problems: Problem[] }[];
-}
-
-/** One interchange as the acknowledgments report it. */
-export interface InterchangeReport {
-  header: X12InterchangeHeader;
-  problems: Problem[];
-  groups: GroupReport[];
-  ta1: X12Segment[];
-  /** Why the interchange was not read at all (unknown sender), when it was not. */
-  refused?: Problem;
 }
 
 /** What an inbound 997/999 says about a group we sent. */

@@ -4,13 +4,18 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
 import type { Problem } from '../errors.js';
 import type { PartnerProfile, SourceFormat } from '../types.js';
-import { interpret, type InterpretedDocument } from './interpret.js';
+import { ackSetCount, planAck, renderAck } from '../formats/x12/ack.js';
+import { READ_CHUNK } from '../formats/x12/parse.js';
+import type { X12InterchangeHeader } from '../formats/x12/reader.js';
+import type { InterchangeReport } from '../formats/x12/report.js';
+import { interpret, X12Interpreter, type InterpretedDocument, type X12Item } from './interpret.js';
+import { fileNameFor, reconcileFunctionalAck, reconcileTa1, reserveControlNumbers, storeOutbound } from './outbound.js';
 
 interface MessageRow {
   id: string;
   partner_id: string;
   format: SourceFormat;
-  raw: Buffer;
+  size_bytes: number;
   correlation_id: string;
 }
 
@@ -27,7 +32,7 @@ function deliveryKey(messageId: string, seq: number, targetId: string): string {
 export async function processBatch(knex: Knex, config: GatewayConfig, log: Logger, limit = 10): Promise<number> {
   return knex.transaction(async (trx) => {
     const rows: MessageRow[] = await trx('messages')
-      .select('id', 'partner_id', 'format', 'raw', 'correlation_id')
+      .select('id', 'partner_id', 'format', 'size_bytes', 'correlation_id')
       .where('state', 'received')
       .orderBy('received_at')
       .limit(limit)
@@ -49,6 +54,22 @@ export async function processBatch(knex: Knex, config: GatewayConfig, log: Logge
   });
 }
 
+/** Messages larger than this are read from the database in slices of this size. */
+export const RAW_SLICE_BYTES = 4 << 20;
+
+async function* readRaw(trx: Knex.Transaction, row: MessageRow): AsyncGenerator<Buffer> {
+  if (row.size_bytes <= RAW_SLICE_BYTES) {
+    const r = await trx('messages').select('raw').where('id', row.id).first();
+    yield r.raw as Buffer;
+    return;
+  }
+  for (let offset = 0; offset < row.size_bytes; offset += RAW_SLICE_BYTES) {
+    const { rows } = await trx.raw<{ rows: { part: Buffer }[] }>('SELECT substring(raw from ? for ?) AS part FROM messages WHERE id = ?', [offset + 1, RAW_SLICE_BYTES, row.id]);
+    const part = rows[0]?.part;
+    if (part) yield part;
+  }
+}
+
 async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: MessageRow): Promise<void> {
   const partner = config.partners.get(row.partner_id);
   if (!partner) {
@@ -57,73 +78,254 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
     await trx('events').insert({ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message });
     return;
   }
-  const result = interpret(row.raw, row.format, partner, config);
+  if (row.format === 'x12') return processX12(trx, config, partner, row);
+  let raw = Buffer.alloc(0);
+  for await (const part of readRaw(trx, row)) raw = Buffer.concat([raw, part]);
+  const result = interpret(raw, row.format, partner, config);
   await trx('events').insert({
     message_id: row.id,
     type: 'interpreted',
     detail: `${row.format}: ${result.documents.length} document(s)${result.problems.length ? `, ${result.problems.length} envelope problem(s)` : ''}`,
   });
-
-  let accepted = 0;
-  for (const doc of result.documents) {
-    const documentId = randomUUID();
-    const ok = doc.canonical !== null;
-    await trx('documents').insert({
-      id: documentId,
-      message_id: row.id,
-      seq: doc.seq,
-      partner_id: row.partner_id,
-      type: doc.type,
-      schema_version: doc.schemaVersion,
-      profile_id: doc.profile?.id ?? null,
-      profile_version: doc.profile?.version ?? null,
-      state: ok ? 'accepted' : 'rejected',
-      canonical: ok ? JSON.stringify(doc.canonical) : null,
-      problems: JSON.stringify(doc.problems),
-      document_number: doc.keys.documentNumber ?? null,
-      po_numbers: doc.keys.purchaseOrderNumbers,
-      source_ref: doc.sourceRef,
-    });
-    if (!ok) {
-      await trx('events').insert(doc.problems.map((p) => ({ message_id: row.id, document_id: documentId, type: 'document.rejected', code: p.code, detail: p.message, data: JSON.stringify({ location: p.location ?? null, sourceRef: doc.sourceRef }) })));
-      continue;
-    }
-    accepted++;
-    await trx('events').insert({ message_id: row.id, document_id: documentId, type: 'document.accepted', detail: `${doc.type} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) mapped by ${doc.profile?.id} v${doc.profile?.version}` });
-    await route(trx, partner, row, doc, documentId);
-  }
-
-  // Envelope problems (a bad interchange among good ones, or the whole message) go on the timeline.
-  if (result.problems.length) {
-    await trx('events').insert(result.problems.map((p) => ({ message_id: row.id, type: 'rejected', code: p.code, detail: p.message, data: JSON.stringify({ location: p.location ?? null }) })));
-  }
-  if (accepted === 0) {
-    await finish(trx, row.id, 'rejected', result.problems.length ? result.problems : result.documents.flatMap((d) => d.problems));
-    return;
-  }
-  // With no delivery queued (no route takes the type) the message stays `routed`, never `delivered`:
-  // its `unrouted` events say why.
-  await finish(trx, row.id, 'routed', result.problems);
+  const writer = new DocumentWriter(trx, partner, row);
+  for (const doc of result.documents) writer.add(doc);
+  await writer.flush();
+  await settle(trx, row, result.problems, { duplicates: 0, reconciled: 0 });
 }
 
-async function route(trx: Knex.Transaction, partner: PartnerProfile, row: MessageRow, doc: InterpretedDocument, documentId: string): Promise<void> {
-  const routes = partner.routes.filter((r) => doc.type && r.types.includes(doc.type));
-  if (routes.length === 0) {
-    await trx('events').insert({ message_id: row.id, document_id: documentId, type: 'unrouted', detail: `No route of partner ${partner.id} takes ${doc.type}; the document is stored but goes nowhere.` });
-    return;
+/** Documents are written in batches; a large interchange holds only one batch in memory. */
+const WRITE_BATCH = 500;
+
+interface PendingDoc {
+  id: string;
+  doc: InterpretedDocument;
+  /** Stored, not delivered: a duplicate interchange's document. */
+  duplicate: boolean;
+}
+
+class DocumentWriter {
+  private pending: PendingDoc[] = [];
+  constructor(
+    private readonly trx: Knex.Transaction,
+    private readonly partner: PartnerProfile,
+    private readonly row: MessageRow,
+  ) {}
+
+  /** Queues a document; returns its id. */
+  add(doc: InterpretedDocument, duplicate = false): string {
+    const id = randomUUID();
+    this.pending.push({ id, doc, duplicate });
+    return id;
   }
-  const deliveries = routes.map((r) => ({
-    id: randomUUID(),
-    document_id: documentId,
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    const { trx, row } = this;
+    await trx('documents').insert(
+      batch.map(({ id, doc, duplicate }) => ({
+        id,
+        message_id: row.id,
+        seq: doc.seq,
+        partner_id: row.partner_id,
+        type: doc.type,
+        schema_version: doc.schemaVersion,
+        profile_id: doc.profile?.id ?? null,
+        profile_version: doc.profile?.version ?? null,
+        state: duplicate ? 'duplicate' : doc.canonical !== null ? 'accepted' : 'rejected',
+        canonical: doc.canonical !== null ? JSON.stringify(doc.canonical) : null,
+        problems: JSON.stringify(doc.problems),
+        document_number: doc.keys.documentNumber ?? null,
+        po_numbers: doc.keys.purchaseOrderNumbers,
+        source_ref: doc.sourceRef,
+      })),
+    );
+    const events: Record<string, unknown>[] = [];
+    const deliveries: Record<string, unknown>[] = [];
+    for (const { id, doc, duplicate } of batch) {
+      if (duplicate) {
+        events.push({ message_id: row.id, document_id: id, type: 'document.duplicate', code: 'GW_X12_DUPLICATE', detail: `${doc.type ?? 'document'} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) repeats an earlier interchange; stored, not delivered` });
+      } else if (doc.canonical === null) {
+        for (const p of doc.problems) events.push({ message_id: row.id, document_id: id, type: 'document.rejected', code: p.code, detail: p.message, data: JSON.stringify({ location: p.location ?? null, sourceRef: doc.sourceRef }) });
+      } else {
+        events.push({ message_id: row.id, document_id: id, type: 'document.accepted', detail: `${doc.type} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) mapped by ${doc.profile?.id} v${doc.profile?.version}` });
+        const routes = this.partner.routes.filter((r) => doc.type && r.types.includes(doc.type));
+        if (routes.length === 0) events.push({ message_id: row.id, document_id: id, type: 'unrouted', detail: `No route of partner ${this.partner.id} takes ${doc.type}; the document is stored but goes nowhere.` });
+        for (const r of routes) {
+          const deliveryId = randomUUID();
+          deliveries.push({ id: deliveryId, document_id: id, message_id: row.id, partner_id: row.partner_id, target_id: r.target.id, target: JSON.stringify(r.target), idempotency_key: deliveryKey(row.id, doc.seq, r.target.id), max_attempts: r.maxAttempts });
+          events.push({ message_id: row.id, document_id: id, delivery_id: deliveryId, type: 'routed', detail: `to ${r.target.id}` });
+        }
+      }
+    }
+    if (deliveries.length) await trx('deliveries').insert(deliveries);
+    for (let i = 0; i < events.length; i += 1000) await trx('events').insert(events.slice(i, i + 1000));
+  }
+
+  /** Takes back documents accepted earlier in this transaction (their group or interchange failed afterwards). */
+  async reject(ids: string[], problems: Problem[], why: string): Promise<void> {
+    await this.flush();
+    const { trx, row } = this;
+    for (let i = 0; i < ids.length; i += 1000) {
+      const slice = ids.slice(i, i + 1000);
+      const changed: { id: string }[] = await trx('documents').whereIn('id', slice).andWhere('state', 'accepted').update({ state: 'rejected', problems: JSON.stringify(problems) }).returning('id');
+      if (changed.length === 0) continue;
+      await trx('deliveries').whereIn('document_id', changed.map((c) => c.id)).del();
+      await trx('events').insert(changed.map((c) => ({ message_id: row.id, document_id: c.id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })));
+    }
+  }
+}
+
+interface OpenInterchange {
+  header: X12InterchangeHeader;
+  refused: boolean;
+  duplicate: 'reject' | 'acknowledge' | undefined;
+  documents: string[];
+  group: string[];
+}
+
+async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner: PartnerProfile, row: MessageRow): Promise<void> {
+  const interpreter = new X12Interpreter(partner, config);
+  const writer = new DocumentWriter(trx, partner, row);
+  const problems: Problem[] = [];
+  const counts = { documents: 0, interchanges: 0, duplicates: 0, reconciled: 0 };
+  let ic: OpenInterchange | undefined;
+
+  const handle = async (item: X12Item): Promise<void> => {
+    switch (item.kind) {
+      case 'interchange': {
+        counts.interchanges++;
+        if (item.refused) problems.push(item.refused);
+        const duplicate = item.refused || item.header.problems.length ? undefined : await claimInterchange(trx, partner, item.header, row.id);
+        if (duplicate) {
+          counts.duplicates++;
+          await trx('events').insert({ message_id: row.id, type: 'duplicate', code: 'GW_X12_DUPLICATE', detail: `Interchange ${item.header.control} from ${item.header.sender.qualifier}/${item.header.sender.id} was received before (message ${duplicate.messageId}, ${duplicate.seenAt.toISOString()}); policy ${partner.x12.duplicates.policy}: not delivered again`, data: JSON.stringify({ originalMessageId: duplicate.messageId }) });
+        }
+        ic = { header: item.header, refused: Boolean(item.refused), duplicate: duplicate ? partner.x12.duplicates.policy : undefined, documents: [], group: [] };
+        return;
+      }
+      case 'document': {
+        counts.documents++;
+        const id = writer.add(item.doc, Boolean(ic?.duplicate));
+        ic?.documents.push(id);
+        ic?.group.push(id);
+        if (writer.size >= WRITE_BATCH) await writer.flush();
+        return;
+      }
+      case 'functional-ack': {
+        if (ic?.duplicate) return;
+        await writer.flush();
+        if (await reconcileFunctionalAck(trx, partner.id, row.id, item.ack)) counts.reconciled++;
+        return;
+      }
+      case 'group-end': {
+        const { report } = item;
+        if (report.problems.length && ic && !ic.duplicate) {
+          problems.push(...report.problems);
+          await writer.reject(ic.group, report.problems, `functional group ${report.header.control} is rejected: ${report.problems.map((p) => p.message).join(' ')}`);
+        }
+        if (ic) ic.group = [];
+        return;
+      }
+      case 'interchange-end': {
+        const { report } = item;
+        if (!ic) return;
+        await writer.flush();
+        if (report.problems.length && !ic.refused) {
+          problems.push(...report.problems);
+          await writer.reject(ic.documents, report.problems, `interchange ${report.header.control} is rejected: ${report.problems.map((p) => p.message).join(' ')}`);
+        }
+        if (!ic.duplicate) for (const ta1 of report.ta1) {
+          await reconcileTa1(trx, partner.id, row.id, ta1);
+          counts.reconciled++;
+        }
+        await acknowledge(trx, partner, row, report, ic.duplicate);
+        ic = undefined;
+        return;
+      }
+      case 'fatal':
+        problems.push(item.problem);
+        return;
+    }
+  };
+
+  for await (const part of readRaw(trx, row)) {
+    for (let at = 0; at < part.length; at += READ_CHUNK) {
+      for (const item of interpreter.push(part.subarray(at, at + READ_CHUNK))) await handle(item);
+      // Let other work (HTTP requests) run between slices of a large interchange.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+  for (const item of interpreter.end()) await handle(item);
+  await writer.flush();
+  await trx('events').insert({
     message_id: row.id,
-    partner_id: row.partner_id,
-    target_id: r.target.id,
-    target: JSON.stringify(r.target),
-    idempotency_key: deliveryKey(row.id, doc.seq, r.target.id),
-    max_attempts: r.maxAttempts,
-  }));
-  await trx('deliveries').insert(deliveries);
-  await trx('events').insert(deliveries.map((d) => ({ message_id: row.id, document_id: documentId, delivery_id: d.id, type: 'routed', detail: `to ${d.target_id}` })));
+    type: 'interpreted',
+    detail: `x12: ${counts.interchanges} interchange(s), ${counts.documents} document(s)${counts.duplicates ? `, ${counts.duplicates} duplicate interchange(s)` : ''}${counts.reconciled ? `, ${counts.reconciled} acknowledgment(s) reconciled` : ''}${problems.length ? `, ${problems.length} envelope problem(s)` : ''}`,
+  });
+  await settle(trx, row, problems, counts);
+}
+
+/**
+ * Records the interchange as seen; returns the earlier sighting when it is a duplicate (same partner,
+ * sender and ISA13 within the window). Concurrent copies serialize on the primary key: the second
+ * waits for the first to commit and then sees it. The message itself (a replay) is no duplicate.
+ */
+async function claimInterchange(trx: Knex.Transaction, partner: PartnerProfile, h: X12InterchangeHeader, messageId: string): Promise<{ messageId: string; seenAt: Date } | undefined> {
+  const days = partner.x12.duplicates.windowDays;
+  if (days === 0) return undefined;
+  const claimed = await trx.raw<{ rows: unknown[] }>(
+    `INSERT INTO x12_interchanges (partner_id, sender_qualifier, sender_id, control, message_id) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (partner_id, sender_qualifier, sender_id, control) DO UPDATE SET message_id = excluded.message_id, seen_at = now()
+       WHERE x12_interchanges.seen_at < now() - make_interval(days => ?) OR x12_interchanges.message_id = excluded.message_id
+     RETURNING message_id`,
+    [partner.id, h.sender.qualifier, h.sender.id, h.control, messageId, days],
+  );
+  if (claimed.rows.length) return undefined;
+  const earlier = await trx('x12_interchanges').select('message_id', 'seen_at').where({ partner_id: partner.id, sender_qualifier: h.sender.qualifier, sender_id: h.sender.id, control: h.control }).first();
+  return { messageId: earlier.message_id, seenAt: new Date(earlier.seen_at) };
+}
+
+const LINE_BREAKS = { lf: '\n', crlf: '\r\n', none: '' } as const;
+
+/** Builds and stores the TA1/997/999 for an inbound interchange, in the partner's mailbox. */
+async function acknowledge(trx: Knex.Transaction, partner: PartnerProfile, row: MessageRow, report: InterchangeReport, duplicate: 'reject' | 'acknowledge' | undefined): Promise<void> {
+  const plan = planAck(report, partner.x12.acknowledgments, duplicate);
+  if (!plan) return;
+  const setCount = ackSetCount(plan);
+  const isa = await reserveControlNumbers(trx, partner.id, 'outbound', 'isa');
+  const gs = plan.groups.length ? await reserveControlNumbers(trx, partner.id, 'outbound', 'gs', plan.groups.length) : 0;
+  const st = setCount ? await reserveControlNumbers(trx, partner.id, 'outbound', 'st', setCount) : 0;
+  const controls = {
+    isa: String(isa).padStart(9, '0'),
+    gs: plan.groups.map((_, i) => String(gs + i)),
+    st: Array.from({ length: setCount }, (_, i) => String(st + i).padStart(4, '0')),
+  };
+  const { text } = renderAck(plan, controls, new Date(), LINE_BREAKS[partner.x12.outbound.lineBreak]);
+  const docType = plan.groups[0]?.type ?? 'TA1';
+  const ackId = await storeOutbound(trx, { partner, docType, text, relatedMessageId: row.id, correlationId: row.correlation_id, isaControl: controls.isa, ...(controls.gs[0] ? { groupControl: controls.gs[0] } : {}) });
+  await trx('events').insert({ message_id: row.id, type: 'ack.generated', detail: `ISA ${report.header.control} answered by ${plan.summary}`, data: JSON.stringify({ ackMessageId: ackId, fileName: fileNameFor(partner, docType, controls.isa, ackId) }) });
+}
+
+/** The message's final state from what its documents became. */
+async function settle(trx: Knex.Transaction, row: MessageRow, problems: Problem[], counts: { duplicates: number; reconciled: number }): Promise<void> {
+  const states: { state: string; n: string }[] = await trx('documents').select('state').count({ n: '*' }).where('message_id', row.id).groupBy('state');
+  const n = (s: string) => Number(states.find((x) => x.state === s)?.n ?? 0);
+  if (problems.length) {
+    await trx('events').insert(problems.map((p) => ({ message_id: row.id, type: 'rejected', code: p.code, detail: p.message, data: JSON.stringify({ location: p.location ?? null }) })));
+  }
+  if (n('accepted') > 0) return finish(trx, row.id, 'routed', problems);
+  if (n('rejected') === 0 && problems.length === 0) {
+    if (counts.duplicates > 0 && counts.reconciled === 0) return finish(trx, row.id, 'duplicate', []);
+    if (counts.reconciled > 0 || counts.duplicates > 0) return finish(trx, row.id, 'processed', []);
+  }
+  const docProblems: { problems: Problem[] }[] = problems.length ? [] : await trx('documents').select('problems').where({ message_id: row.id, state: 'rejected' }).orderBy('seq').limit(50);
+  return finish(trx, row.id, 'rejected', problems.length ? problems : docProblems.flatMap((d) => d.problems));
 }
 
 async function finish(trx: Knex.Transaction, id: string, state: string, problems: Problem[]): Promise<void> {

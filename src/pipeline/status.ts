@@ -8,14 +8,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export async function messageStatus(knex: Knex, partnerId: string | undefined, id: string) {
   if (!UUID.test(id)) return undefined;
-  const q = knex('messages').select('id', 'partner_id', 'channel', 'content_type', 'format', 'size_bytes', 'sha256', 'correlation_id', 'state', 'problems', 'received_at', 'processed_at').where('id', id);
+  const q = knex('messages').select('id', 'partner_id', 'channel', 'direction', 'doc_type', 'file_name', 'ack_status', 'ack_due_at', 'related_message_id', 'content_type', 'format', 'size_bytes', 'sha256', 'correlation_id', 'state', 'problems', 'received_at', 'processed_at').where('id', id);
   if (partnerId !== undefined) q.andWhere('partner_id', partnerId);
   const m = await q.first();
   if (!m) return undefined;
-  const [documents, deliveries, events] = await Promise.all([
+  const [documents, deliveries, events, answers] = await Promise.all([
     knex('documents').select('id', 'seq', 'type', 'schema_version', 'profile_id', 'profile_version', 'state', 'canonical', 'problems', 'document_number', 'po_numbers', 'source_ref').where('message_id', id).orderBy('seq'),
     knex('deliveries').select('id', 'document_id', 'target_id', 'idempotency_key', 'state', 'attempts', 'max_attempts', 'next_attempt_at', 'last_error', 'last_error_code', 'delivered_at').where('message_id', id).orderBy('created_at'),
     knex('events').select('type', 'code', 'detail', 'data', 'document_id', 'delivery_id', 'at').where('message_id', id).orderBy('id'),
+    knex('messages').select('id', 'doc_type', 'file_name', 'state', 'received_at').where({ related_message_id: id, direction: 'outbound' }).orderBy('received_at'),
   ]);
   return {
     id: m.id,
@@ -26,8 +27,13 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
     sizeBytes: m.size_bytes,
     sha256: m.sha256,
     correlationId: m.correlation_id,
+    direction: m.direction,
+    ...(m.doc_type ? { type: m.doc_type, fileName: m.file_name } : {}),
+    ...(m.ack_status ? { acknowledgment: { status: m.ack_status, dueAt: m.ack_due_at, messageId: m.related_message_id } } : {}),
     state: m.state,
     problems: m.problems,
+    /** Acknowledgments (TA1, 997, 999) the gateway sent for this message. */
+    acknowledgments: answers.map((a) => ({ id: a.id, type: a.doc_type, fileName: a.file_name, state: a.state, createdAt: a.received_at })),
     receivedAt: m.received_at,
     processedAt: m.processed_at,
     documents: documents.map((d) => ({

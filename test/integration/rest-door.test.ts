@@ -6,6 +6,7 @@ import { FIXTURES } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { ErpReceiver } from '../helpers/erp.js';
 import { ACME_KEY, EXPIRED, NORTHWIND_KEY, post, startTestGateway, status, SUSPENDED, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { withControl } from '../helpers/x12.js';
 
 const X12 = 'application/edi-x12';
 const sample856 = readFileSync(path.join(FIXTURES, 'acme-supply', '856-004060-SOI.edi'));
@@ -50,7 +51,7 @@ describe('REST door: real server on a loopback port, real database, real ERP rec
     assert.equal(s.body.correlationId, 'corr-856-1');
     assert.deepEqual(
       s.body.timeline.map((e: { type: string }) => e.type).filter((x: string) => x !== 'delivered' && x !== 'routed'),
-      ['received', 'interpreted', 'document.accepted'],
+      ['received', 'document.accepted', 'ack.generated', 'interpreted'],
     );
     assert.equal(s.body.timeline.filter((e: { type: string }) => e.type === 'delivered').length, 2);
     assert.equal(s.body.documents[0].canonical.shipmentId, '829716');
@@ -136,15 +137,15 @@ describe('REST door: real server on a loopback port, real database, real ERP rec
     const text856 = sample856.toString('latin1');
     const cases: [string, string, string | Buffer, string, (p: any) => void][] = [
       ['a truncated ISA', X12, text856.slice(0, 60), 'GW_X12_ENVELOPE', (p) => assert.equal(p.location.segment, 'ISA')],
-      ['a wrong SE segment count', X12, text856.replace('SE*31*0008', 'SE*30*0008'), 'GW_X12_SET_TRAILER', (p) => {
+      ['a wrong SE segment count', X12, withControl(text856.replace('SE*31*0008', 'SE*30*0008')), 'GW_X12_SET_TRAILER', (p) => {
         assert.deepEqual({ segment: p.location.segment, position: p.location.position, element: p.location.element, line: p.location.line }, { segment: 'SE', position: 31, element: 1, line: 33 });
       }],
-      ['an interchange from a sender that is not the partner', X12, text856.replace('*12*4405197800     *', '*12*9999999999     *'), 'GW_X12_ENVELOPE', (p) => assert.match(p.message, /not an identifier of partner acme-supply/)],
-      ['an unparseable date', X12, text856.replace('DTM*011*20111206', 'DTM*011*20111306'), 'GW_MAP_TRANSFORM', (p) => {
+      ['an interchange from a sender that is not the partner', X12, withControl(text856.replace('*12*4405197800     *', '*12*9999999999     *')), 'GW_X12_ENVELOPE', (p) => assert.match(p.message, /not an identifier of partner acme-supply/)],
+      ['an unparseable date', X12, withControl(text856.replace('DTM*011*20111206', 'DTM*011*20111306')), 'GW_MAP_TRANSFORM', (p) => {
         assert.deepEqual({ segment: p.location.segment, position: p.location.position, element: p.location.element }, { segment: 'DTM', position: 8, element: 2 });
         assert.match(p.message, /20111306.*not a calendar date/);
       }],
-      ['a unit missing from the code list', X12, text856.replace('SN1*1*24*EA', 'SN1*1*24*ZZ'), 'GW_MAP_TRANSFORM', (p) => assert.equal(p.location.rule, 'fields.orders.fields.items.fields.unit')],
+      ['a unit missing from the code list', X12, withControl(text856.replace('SN1*1*24*EA', 'SN1*1*24*ZZ')), 'GW_MAP_TRANSFORM', (p) => assert.equal(p.location.rule, 'fields.orders.fields.items.fields.unit')],
       ['invalid JSON', 'application/json', '{"documentType": "invoice", "lines": [', 'GW_JSON_SYNTAX', (p) => assert.deepEqual([p.location.line, p.location.column], [1, 39])],
       ['a JSON document of no known type', 'application/json', '{"documentType": "catalog"}', 'GW_DOC_TYPE_UNKNOWN', (p) => assert.match(p.message, /documentType = "ship-notice"/)],
       ['a JSON document that breaks the canonical schema', 'application/json', nwInvoice.toString().replace('"quantity": 12', '"quantity": -12'), 'GW_CANONICAL_INVALID', (p) => {

@@ -1,0 +1,164 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { FunctionalAck } from './interpret.js';
+import type { PartnerProfile } from '../types.js';
+import type { X12Segment } from '../formats/x12/reader.js';
+
+/** Largest ISA13/GS06/ST02 we write; the counters wrap to 1 after it. */
+const CONTROL_MAX = 999_999_999;
+
+export type ControlKind = 'isa' | 'gs' | 'st';
+
+/**
+ * Reserves `count` consecutive control numbers for a partner, direction and kind, and returns the
+ * first. The counter row is locked until the caller's transaction ends, so any number of gateway
+ * processes on one database never hand out a number twice; a rolled-back transaction gives its
+ * numbers back.
+ * @see docs/decisions/0005-control-numbers-and-duplicates.md
+ */
+export async function reserveControlNumbers(trx: Knex.Transaction, partnerId: string, direction: 'outbound', kind: ControlKind, count = 1): Promise<number> {
+  const { rows } = await trx.raw<{ rows: { value: string }[] }>(
+    `INSERT INTO control_numbers (partner_id, direction, kind, value) VALUES (?, ?, ?, ?)
+     ON CONFLICT (partner_id, direction, kind) DO UPDATE
+       SET value = CASE WHEN control_numbers.value + ? > ? THEN ? ELSE control_numbers.value + ? END
+     RETURNING value`,
+    [partnerId, direction, kind, count, count, CONTROL_MAX, count, count],
+  );
+  return Number(rows[0]?.value) - count + 1;
+}
+
+export interface OutboundMessage {
+  partner: PartnerProfile;
+  docType: string;
+  text: string;
+  /** The inbound message an acknowledgment answers. */
+  relatedMessageId?: string;
+  correlationId?: string;
+  isaControl: string;
+  groupControl?: string;
+  /** When set, the message waits for a functional acknowledgment until then. */
+  ackDueAt?: Date;
+}
+
+export function fileNameFor(partner: PartnerProfile, docType: string, control: string, id: string): string {
+  return partner.x12.outbound.fileName.replaceAll('{type}', docType).replaceAll('{control}', control).replaceAll('{id}', id);
+}
+
+/** Places an outbound document in the partner's mailbox (same transaction as whatever caused it). */
+export async function storeOutbound(trx: Knex.Transaction, m: OutboundMessage): Promise<string> {
+  const id = randomUUID();
+  const bytes = Buffer.from(m.text, 'latin1');
+  await trx('messages').insert({
+    id,
+    partner_id: m.partner.id,
+    channel: 'mailbox',
+    direction: 'outbound',
+    content_type: 'application/edi-x12',
+    format: 'x12',
+    raw: bytes,
+    size_bytes: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    correlation_id: m.correlationId ?? id,
+    state: 'ready',
+    doc_type: m.docType,
+    related_message_id: m.relatedMessageId ?? null,
+    file_name: fileNameFor(m.partner, m.docType, m.isaControl, id),
+    x12_interchange: String(Number(m.isaControl)),
+    x12_group: m.groupControl ? String(Number(m.groupControl)) : null,
+    ack_status: m.ackDueAt ? 'pending' : null,
+    ack_due_at: m.ackDueAt ?? null,
+    processed_at: trx.fn.now(),
+  });
+  await trx('events').insert({ message_id: id, type: 'outbound.ready', detail: `${m.docType} ISA ${m.isaControl}${m.groupControl ? ` / GS ${m.groupControl}` : ''} in the mailbox of ${m.partner.id}` });
+  return id;
+}
+
+const ACK_STATUS: Record<string, string> = { A: 'accepted', E: 'accepted-with-errors', P: 'partially-accepted', R: 'rejected' };
+
+/**
+ * Matches an inbound 997/999 to the group we sent (partner and GS06) and records what it says on both
+ * messages. Returns the outbound message id, or undefined when nothing we sent matches.
+ */
+export async function reconcileFunctionalAck(trx: Knex.Transaction, partnerId: string, inboundId: string, ack: FunctionalAck): Promise<string | undefined> {
+  const control = /^\d+$/.test(ack.groupControl) ? String(Number(ack.groupControl)) : ack.groupControl;
+  const sent = await trx('messages').select('id', 'doc_type', 'ack_status').where({ partner_id: partnerId, direction: 'outbound', x12_group: control }).whereNot('doc_type', 'in', ['997', '999', 'TA1']).orderBy('received_at', 'desc').first().forUpdate();
+  const status = ACK_STATUS[ack.status] ?? `unknown (${ack.status})`;
+  const sets = ack.sets.map((s) => `${s.id} ${s.control}: ${s.status || '?'}`).join(', ');
+  if (!sent) {
+    await trx('events').insert({ message_id: inboundId, type: 'ack.unmatched', detail: `${ack.type} for group ${ack.groupControl} (${ack.functionalId}) matches nothing sent to this partner` });
+    return undefined;
+  }
+  await trx('messages').where('id', sent.id).update({ ack_status: status, related_message_id: inboundId, updated_at: trx.fn.now() });
+  await trx('events').insert([
+    { message_id: sent.id, type: 'ack.received', code: ack.status, detail: `${ack.type}: group ${ack.groupControl} ${status}${sets ? ` (${sets})` : ''}`, data: JSON.stringify({ inboundMessageId: inboundId, sets: ack.sets }) },
+    { message_id: inboundId, type: 'ack.reconciled', detail: `${ack.type} for ${sent.doc_type} group ${ack.groupControl}: ${status}`, data: JSON.stringify({ outboundMessageId: sent.id }) },
+  ]);
+  return sent.id as string;
+}
+
+/** Records what an inbound TA1 says about an interchange we sent. */
+export async function reconcileTa1(trx: Knex.Transaction, partnerId: string, inboundId: string, ta1: X12Segment): Promise<void> {
+  const [control = '', , , code = '', note = ''] = ta1.elements;
+  const sent = await trx('messages').select('id', 'doc_type').where({ partner_id: partnerId, direction: 'outbound', x12_interchange: String(Number(control)) }).orderBy('received_at', 'desc').first();
+  if (!sent) {
+    await trx('events').insert({ message_id: inboundId, type: 'ack.unmatched', detail: `TA1 for interchange ${control} matches nothing sent to this partner` });
+    return;
+  }
+  if (code === 'R') await trx('messages').where('id', sent.id).update({ ack_status: 'rejected', updated_at: trx.fn.now() });
+  await trx('events').insert([
+    { message_id: sent.id, type: 'ta1.received', code, detail: `TA1 ${code} note ${note} for interchange ${control}`, data: JSON.stringify({ inboundMessageId: inboundId }) },
+    { message_id: inboundId, type: 'ack.reconciled', detail: `TA1 ${code} for ${sent.doc_type} interchange ${control}`, data: JSON.stringify({ outboundMessageId: sent.id }) },
+  ]);
+}
+
+/** Marks outbound documents whose acknowledgment is late and raises an `ack.overdue` event for each. */
+export async function flagOverdueAcks(knex: Knex): Promise<number> {
+  return knex.transaction(async (trx) => {
+    const rows: { id: string; doc_type: string; x12_group: string; partner_id: string }[] = await trx('messages')
+      .update({ ack_status: 'overdue', updated_at: trx.fn.now() })
+      .where('ack_status', 'pending')
+      .andWhere('ack_due_at', '<', trx.fn.now())
+      .returning(['id', 'doc_type', 'x12_group', 'partner_id']);
+    if (rows.length) {
+      await trx('events').insert(rows.map((r) => ({ message_id: r.id, type: 'ack.overdue', code: 'GW_ACK_OVERDUE', detail: `No 997/999 from ${r.partner_id} for ${r.doc_type} group ${r.x12_group} within the expected window` })));
+    }
+    return rows.length;
+  });
+}
+
+export interface MailboxEntry {
+  id: string;
+  type: string;
+  fileName: string;
+  sizeBytes: number;
+  createdAt: Date;
+  relatedMessageId: string | null;
+}
+
+/** What waits in a partner's mailbox (not yet collected), oldest first. */
+export async function listMailbox(knex: Knex, partnerId: string, limit = 100): Promise<MailboxEntry[]> {
+  const rows = await knex('messages')
+    .select('id', 'doc_type', 'file_name', 'size_bytes', 'received_at', 'related_message_id')
+    .where({ partner_id: partnerId, direction: 'outbound' })
+    .whereNull('collected_at')
+    .orderBy('received_at')
+    .limit(limit);
+  return rows.map((r) => ({ id: r.id, type: r.doc_type, fileName: r.file_name, sizeBytes: r.size_bytes, createdAt: r.received_at, relatedMessageId: r.related_message_id }));
+}
+
+export async function readMailboxItem(knex: Knex, partnerId: string, id: string): Promise<{ raw: Buffer; fileName: string; type: string; contentType: string } | undefined> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+  const r = await knex('messages').select('raw', 'file_name', 'doc_type', 'content_type').where({ id, partner_id: partnerId, direction: 'outbound' }).first();
+  return r ? { raw: r.raw, fileName: r.file_name, type: r.doc_type, contentType: r.content_type } : undefined;
+}
+
+/** Takes an item out of the mailbox (idempotent). Returns false when there is no such item. */
+export async function collectMailboxItem(knex: Knex, partnerId: string, id: string, via: string): Promise<boolean> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+  return knex.transaction(async (trx) => {
+    const n = await trx('messages').where({ id, partner_id: partnerId, direction: 'outbound' }).whereNull('collected_at').update({ collected_at: trx.fn.now(), state: 'collected', updated_at: trx.fn.now() });
+    if (n) await trx('events').insert({ message_id: id, type: 'outbound.collected', detail: `collected by ${partnerId} over ${via}` });
+    else return Boolean(await trx('messages').where({ id, partner_id: partnerId, direction: 'outbound' }).first('id'));
+    return true;
+  });
+}
