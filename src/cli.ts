@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
       // A throwaway partner that holds only this profile, so the sample is read exactly as the profile says.
       const partner: PartnerProfile = {
         id: 'mapping-test', name: 'mapping test', state: 'testing', channels: ['rest'], identifiers: {}, credentials: { apiKeys: [] },
-        inbound: [{ type: profile.target.type, mapping: profile.id }], routes: [], x12: defaultX12Settings(), limits: { maxBytes: Number.MAX_SAFE_INTEGER }, file: '',
+        inbound: [{ type: profile.target.type, mapping: profile.id }], routes: [], outbound: [], x12: defaultX12Settings(), limits: { maxBytes: Number.MAX_SAFE_INTEGER }, file: '',
       };
       const format: SourceFormat = profile.source.format;
       const result = interpret(await readFile(path.resolve(file)), format, partner, config);

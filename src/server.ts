@@ -9,6 +9,7 @@ import { loadConfig, type GatewayConfig } from './config/load.js';
 import type { Settings } from './config/env.js';
 import { deliverBatch } from './delivery/worker.js';
 import { WorkLoop } from './pipeline/loop.js';
+import { flagOverdueAcks } from './pipeline/outbound.js';
 import { processBatch } from './pipeline/process.js';
 import { Receiver } from './pipeline/receive.js';
 
@@ -54,11 +55,17 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     settings.pollMs,
     log,
   );
+  // Outbound documents whose 997/999 is late get an ack.overdue event.
+  const overdue = new WorkLoop('ack-overdue', async () => {
+    await flagOverdueAcks(knex);
+    return 0;
+  }, settings.ackCheckMs, log);
   const receiver = new Receiver(knex, { maxBatch: 100, maxWaitMs: 2, onCommitted: () => processor.nudge() });
   processor.start();
   delivery.start();
+  overdue.start();
 
-  const app = createHttpApp({ knex, log, receiver, config: () => config, maxBodyBytes: settings.maxBodyBytes });
+  const app = createHttpApp({ knex, log, receiver, config: () => config, maxBodyBytes: settings.maxBodyBytes, erpApiKeys: settings.erpApiKeys });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(settings.port, settings.host, () => resolve(s));
     s.once('error', reject);
@@ -87,6 +94,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
       await receiver.drain();
       await processor.stop();
       await delivery.stop();
+      await overdue.stop();
     },
   };
 }

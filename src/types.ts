@@ -22,7 +22,7 @@
  *   follows the message to the ERP.
  */
 
-export type DocumentType = 'asn' | 'invoice';
+export type DocumentType = 'asn' | 'invoice' | 'purchase-order' | 'po-ack' | 'inventory';
 export type SourceFormat = 'x12' | 'json';
 export type Channel = 'rest';
 
@@ -121,6 +121,8 @@ export interface PartnerProfile {
   x12: X12Settings;
   credentials: { apiKeys: ApiKeyRef[] };
   inbound: InboundDocument[];
+  /** Documents the ERP sends to this partner (rendered per the partner's format). */
+  outbound: { type: 'purchase-order'; format: 'x12' }[];
   routes: Route[];
   limits: { maxBytes: number };
   /** Where the profile came from (for error messages). */

@@ -1,11 +1,14 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import asnV1 from './asn.v1.schema.json' with { type: 'json' };
+import inventoryV1 from './inventory.v1.schema.json' with { type: 'json' };
 import invoiceV1 from './invoice.v1.schema.json' with { type: 'json' };
+import poAckV1 from './po-ack.v1.schema.json' with { type: 'json' };
+import purchaseOrderV1 from './purchase-order.v1.schema.json' with { type: 'json' };
 import type { Problem } from '../errors.js';
 import type { DocumentType } from '../types.js';
 
-export type { AsnV1, InvoiceV1 } from './types.js';
+export type { AsnV1, InventoryV1, InvoiceV1, PoAckV1, PurchaseOrderV1 } from './types.js';
 
 // ajv-formats is CommonJS: its module object is the plugin and also carries it as `default`.
 const addFormats = addFormatsModule.default;
@@ -14,6 +17,9 @@ const addFormats = addFormatsModule.default;
 export const CANONICAL_SCHEMAS: Record<DocumentType, Record<number, object>> = {
   asn: { 1: asnV1 },
   invoice: { 1: invoiceV1 },
+  'purchase-order': { 1: purchaseOrderV1 },
+  'po-ack': { 1: poAckV1 },
+  inventory: { 1: inventoryV1 },
 };
 
 // strictRequired is off: the anyOf item-identifier rules name properties declared beside them.

@@ -3,7 +3,7 @@
  * invoice.v1.schema.json. test/unit/canonical.test.ts checks that the two agree on which fields are
  * required and which fields exist.
  */
-export type Unit = 'each' | 'case' | 'pack' | 'box' | 'pallet' | 'pound' | 'kilogram' | 'dozen' | 'pair' | 'roll' | 'set';
+export type Unit = 'each' | 'case' | 'pack' | 'box' | 'pallet' | 'pound' | 'kilogram' | 'dozen' | 'pair' | 'roll' | 'set' | 'foot' | 'meter';
 
 export interface Party {
   name?: string;
@@ -69,4 +69,86 @@ export interface InvoiceV1 {
   shipTo?: Party;
   lines: InvoiceLineV1[];
   totalAmount: number;
+}
+
+export interface PurchaseOrderLineV1 {
+  lineNumber?: string;
+  buyerSku?: string;
+  vendorSku?: string;
+  upc?: string;
+  description?: string;
+  quantity: number;
+  unit: Unit;
+  unitPrice?: number;
+  requestedDeliveryDate?: string;
+}
+
+export interface PurchaseOrderV1 {
+  purchaseOrderNumber: string;
+  purpose?: 'original' | 'replace' | 'cancel';
+  orderType?: 'standalone' | 'blanket' | 'release' | 'dropship';
+  orderDate: string;
+  currency?: string;
+  requestedDeliveryDate?: string;
+  requestedShipDate?: string;
+  terms?: string;
+  notes?: string;
+  buyer?: Party;
+  vendor?: Party;
+  shipTo?: Party;
+  billTo?: Party;
+  carrier?: { code?: string; name?: string };
+  lines: PurchaseOrderLineV1[];
+}
+
+export interface PoAckLineV1 {
+  lineNumber?: string;
+  buyerSku?: string;
+  vendorSku?: string;
+  upc?: string;
+  description?: string;
+  quantity: number;
+  unit: Unit;
+  unitPrice?: number;
+  status?: 'accepted' | 'backordered' | 'changed' | 'rejected' | 'deleted';
+  acknowledgedQuantity?: number;
+  scheduledDate?: string;
+}
+
+export interface PoAckV1 {
+  purchaseOrderNumber: string;
+  purchaseOrderDate?: string;
+  ackDate: string;
+  purpose?: 'original' | 'replace' | 'cancel';
+  status: 'accepted' | 'accepted-with-changes' | 'rejected';
+  orderReference?: string;
+  scheduledShipDate?: string;
+  scheduledDeliveryDate?: string;
+  vendor?: Party;
+  shipTo?: Party;
+  lines?: PoAckLineV1[];
+}
+
+export interface InventoryQuantityV1 {
+  kind: 'on-hand' | 'available' | 'on-order' | 'committed' | 'backordered' | 'planned' | 'other';
+  quantity: number;
+  unit?: Unit;
+  date?: string;
+}
+
+export interface InventoryItemV1 {
+  buyerSku?: string;
+  vendorSku?: string;
+  upc?: string;
+  description?: string;
+  unitPrice?: number;
+  quantities: InventoryQuantityV1[];
+}
+
+export interface InventoryV1 {
+  reportId?: string;
+  reportDate: string;
+  supplier?: Party;
+  location?: Party;
+  items: InventoryItemV1[];
 }

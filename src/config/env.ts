@@ -15,6 +15,10 @@ export interface Settings {
   deliveryBackoffMaxMs: number;
   pollMs: number;
   logLevel: string;
+  /** API keys of the ERP (id and SHA-256 of each), for the /v1/erp endpoints. */
+  erpApiKeys: { id: string; sha256: string }[];
+  /** How often outbound documents are checked for overdue acknowledgments. */
+  ackCheckMs: number;
 }
 
 const schema = {
@@ -32,6 +36,8 @@ const schema = {
     DELIVERY_BACKOFF_MS: { type: 'integer', minimum: 1, default: 1000 },
     DELIVERY_BACKOFF_MAX_MS: { type: 'integer', minimum: 1, default: 3600000 },
     POLL_MS: { type: 'integer', minimum: 10, default: 500 },
+    ERP_API_KEYS: { type: 'string', pattern: '^[a-z0-9]{4,32}:[0-9a-f]{64}(,[a-z0-9]{4,32}:[0-9a-f]{64})*$' },
+    ACK_CHECK_MS: { type: 'integer', minimum: 100, default: 60000 },
     LOG_LEVEL: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
   },
 } as const;
@@ -58,5 +64,7 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
     deliveryBackoffMaxMs: e.DELIVERY_BACKOFF_MAX_MS as number,
     pollMs: e.POLL_MS as number,
     logLevel: e.LOG_LEVEL as string,
+    erpApiKeys: e.ERP_API_KEYS ? (e.ERP_API_KEYS as string).split(',').map((pair) => ({ id: pair.split(':')[0] as string, sha256: pair.split(':')[1] as string })) : [],
+    ackCheckMs: e.ACK_CHECK_MS as number,
   });
 }

@@ -164,6 +164,10 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
     if (!m) throw fail(y, ['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" does not exist under mappings/`, 'GW_CONFIG_REFERENCE');
     if (m.target.type !== doc.type) throw fail(y, ['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" produces ${m.target.type}, not ${doc.type}`, 'GW_CONFIG_REFERENCE');
   });
+  if (partner.outbound.length && !partner.x12.ourId) throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.ourId (our ISA05/ISA06)', 'GW_CONFIG_REFERENCE', true);
+  if (partner.outbound.length && !partner.x12.partnerId && !partner.identifiers.x12?.length) throw fail(y, ['outbound'], "a partner that is sent X12 documents needs x12.partnerId or identifiers.x12 (its ISA07/ISA08)", 'GW_CONFIG_REFERENCE', true);
+  const d = partner.x12.outbound.delimiters;
+  if (new Set([d.element, d.component, d.segment, d.repetition]).size !== 4) throw fail(y, ['x12', 'outbound', 'delimiters'], 'the four delimiters must differ from each other');
   return partner;
 }
 

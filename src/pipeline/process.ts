@@ -321,8 +321,8 @@ async function settle(trx: Knex.Transaction, row: MessageRow, problems: Problem[
   }
   if (n('accepted') > 0) return finish(trx, row.id, 'routed', problems);
   if (n('rejected') === 0 && problems.length === 0) {
-    if (counts.duplicates > 0 && counts.reconciled === 0) return finish(trx, row.id, 'duplicate', []);
-    if (counts.reconciled > 0 || counts.duplicates > 0) return finish(trx, row.id, 'processed', []);
+    // Nothing to deliver and nothing wrong: a resent interchange, or acknowledgments (matched or not).
+    return finish(trx, row.id, counts.duplicates > 0 && counts.reconciled === 0 ? 'duplicate' : 'processed', []);
   }
   const docProblems: { problems: Problem[] }[] = problems.length ? [] : await trx('documents').select('problems').where({ message_id: row.id, state: 'rejected' }).orderBy('seq').limit(50);
   return finish(trx, row.id, 'rejected', problems.length ? problems : docProblems.flatMap((d) => d.problems));

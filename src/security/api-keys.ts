@@ -39,3 +39,16 @@ export function authenticateApiKey(config: GatewayConfig, presented: string, now
   if (expires && new Date(`${expires}T23:59:59.999Z`) < now) throw new GatewayError('GW_AUTH_INVALID', `API key ${keyId} expired on ${expires}.`);
   return { partner: entry.partner, method: 'api-key', credentialId: keyId };
 }
+
+/**
+ * Checks a bearer API key of the ERP (ERP_API_KEYS holds `id:sha256` pairs). The ERP is no partner:
+ * it may post outbound documents for any partner and read any message.
+ */
+export function authenticateErpKey(keys: readonly { id: string; sha256: string }[], presented: string): { credentialId: string } {
+  const m = KEY.exec(presented);
+  const entry = m ? keys.find((k) => k.id === m[1]) : undefined;
+  if (!entry || !timingSafeEqual(Buffer.from(sha256Hex(presented), 'hex'), Buffer.from(entry.sha256, 'hex'))) {
+    throw new GatewayError('GW_AUTH_INVALID', keys.length ? 'The ERP API key is unknown or revoked.' : 'No ERP API keys are configured (ERP_API_KEYS).');
+  }
+  return { credentialId: entry.id };
+}

@@ -12,6 +12,8 @@ export const ACME_KEY = 'gw_acmedemo_Dm0AcmeSupplyOnlyForTheLocalDemo000000000';
 export const NORTHWIND_KEY = 'gw_nwdemo_Dm0NorthwindOnlyForTheLocalDemo0000000000';
 /** A correct ACME key that expired in 2020. */
 export const EXPIRED = generateApiKey('acmeexpired');
+/** The ERP's key for /v1/erp (ERP_API_KEYS of every test gateway). */
+export const ERP = generateApiKey('erptest');
 /** A correct key of a suspended partner. */
 export const SUSPENDED = generateApiKey('suspended');
 
@@ -19,7 +21,7 @@ export const SUSPENDED = generateApiKey('suspended');
  * Test partner profiles: the two demo partners' identities and mappings, routed to the test's
  * ERP receiver (HTTP) and to a file drop in the test's folder.
  */
-export function testPartners(erpUrl: string): Record<string, string> {
+export function testPartners(erpUrl: string, ackWithinMinutes = 1440): Record<string, string> {
   const routes = `routes:
   - types: [asn, invoice]
     maxAttempts: 4
@@ -45,6 +47,12 @@ credentials:
 inbound:
   - { type: asn, mapping: acme-supply/856-004010 }
   - { type: invoice, mapping: acme-supply/810-004010 }
+outbound:
+  - { type: purchase-order, format: x12 }
+x12:
+  ourId: { qualifier: ZZ, id: DISTRIBUTOR }
+  partnerId: { qualifier: "12", id: "4405197800" }
+  outbound: { ackWithinMinutes: ${ackWithinMinutes} }
 ${routes}`,
     'suspended-co.yaml': `id: suspended-co
 name: Suspended (test)
@@ -80,7 +88,7 @@ export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Rec
   const dataDir = await mkdtemp(path.join(tmpdir(), 'gw-test-data-'));
   const partnersDir = path.join(dataDir, 'partners');
   await import('node:fs/promises').then((fs) => fs.mkdir(partnersDir));
-  for (const [name, text] of Object.entries(testPartners(erpUrl))) await writeFile(path.join(partnersDir, name), text);
+  for (const [name, text] of Object.entries(testPartners(erpUrl, Number(extraEnv.ACK_WITHIN_MINUTES ?? 1440)))) await writeFile(path.join(partnersDir, name), text);
   const settings = readSettings({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -91,6 +99,7 @@ export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Rec
     DELIVERY_BACKOFF_MS: '40',
     DELIVERY_BACKOFF_MAX_MS: '300',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ERP_API_KEYS: `erptest:${ERP.sha256}`,
     ...extraEnv,
   });
   const gw = await startGateway({ settings, knex, log: createLogger(settings.logLevel), env: {} });

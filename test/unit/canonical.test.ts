@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { CANONICAL_SCHEMAS, validateCanonical } from '../../src/canonical/index.js';
-import type { AsnItemV1, AsnV1, InvoiceLineV1, InvoiceV1, Party } from '../../src/canonical/types.js';
+import type { AsnItemV1, AsnV1, InventoryItemV1, InventoryQuantityV1, InventoryV1, InvoiceLineV1, InvoiceV1, Party, PoAckLineV1, PoAckV1, PurchaseOrderLineV1, PurchaseOrderV1 } from '../../src/canonical/types.js';
 
 /**
  * For each canonical shape, a table of its fields and whether each is required. `satisfies` makes
@@ -14,6 +14,14 @@ const asnItem = { lineNumber: false, buyerSku: false, vendorSku: false, upc: fal
 const invoice = { invoiceNumber: true, invoiceDate: true, purchaseOrderNumber: false, purchaseOrderDate: false, currency: true, terms: false, seller: false, buyer: false, remitTo: false, shipTo: false, lines: true, totalAmount: true } satisfies Fields<InvoiceV1>;
 const invoiceLine = { lineNumber: false, buyerSku: false, vendorSku: false, upc: false, description: false, quantity: true, unit: true, unitPrice: true } satisfies Fields<InvoiceLineV1>;
 const party = { name: false, id: false, idQualifier: false, street: false, city: false, region: false, postalCode: false, country: false } satisfies Fields<Party>;
+
+const po = { purchaseOrderNumber: true, purpose: false, orderType: false, orderDate: true, currency: false, requestedDeliveryDate: false, requestedShipDate: false, terms: false, notes: false, buyer: false, vendor: false, shipTo: false, billTo: false, carrier: false, lines: true } satisfies Fields<PurchaseOrderV1>;
+const poLine = { lineNumber: false, buyerSku: false, vendorSku: false, upc: false, description: false, quantity: true, unit: true, unitPrice: false, requestedDeliveryDate: false } satisfies Fields<PurchaseOrderLineV1>;
+const poAck = { purchaseOrderNumber: true, purchaseOrderDate: false, ackDate: true, purpose: false, status: true, orderReference: false, scheduledShipDate: false, scheduledDeliveryDate: false, vendor: false, shipTo: false, lines: false } satisfies Fields<PoAckV1>;
+const poAckLine = { lineNumber: false, buyerSku: false, vendorSku: false, upc: false, description: false, quantity: true, unit: true, unitPrice: false, status: false, acknowledgedQuantity: false, scheduledDate: false } satisfies Fields<PoAckLineV1>;
+const inventory = { reportId: false, reportDate: true, supplier: false, location: false, items: true } satisfies Fields<InventoryV1>;
+const inventoryItem = { buyerSku: false, vendorSku: false, upc: false, description: false, unitPrice: false, quantities: true } satisfies Fields<InventoryItemV1>;
+const inventoryQuantity = { kind: true, quantity: true, unit: false, date: false } satisfies Fields<InventoryQuantityV1>;
 
 type Schema = { properties: Record<string, unknown>; required?: string[] };
 const asnSchema = CANONICAL_SCHEMAS.asn[1] as Schema & { definitions: { party: Schema }; properties: { orders: { items: { properties: { items: { items: Schema } } } } } };
@@ -31,6 +39,17 @@ describe('canonical model', () => {
     agrees('party', party, asnSchema.definitions.party);
     agrees('invoice', invoice, invoiceSchema);
     agrees('invoice line', invoiceLine, invoiceSchema.properties.lines.items);
+    type WithLines = Schema & { properties: { lines: { items: Schema } } };
+    const poSchema = CANONICAL_SCHEMAS['purchase-order'][1] as WithLines;
+    agrees('purchase order', po, poSchema);
+    agrees('purchase order line', poLine, poSchema.properties.lines.items);
+    const ackSchema = CANONICAL_SCHEMAS['po-ack'][1] as WithLines;
+    agrees('po ack', poAck, ackSchema);
+    agrees('po ack line', poAckLine, ackSchema.properties.lines.items);
+    const invSchema = CANONICAL_SCHEMAS.inventory[1] as Schema & { properties: { items: { items: Schema & { properties: { quantities: { items: Schema } } } } } };
+    agrees('inventory', inventory, invSchema);
+    agrees('inventory item', inventoryItem, invSchema.properties.items.items);
+    agrees('inventory quantity', inventoryQuantity, invSchema.properties.items.items.properties.quantities.items);
   });
 
   it('accepts a minimal valid ASN and applies defaults', () => {

@@ -8,7 +8,9 @@ import { GatewayError, isGatewayError } from '../../errors.js';
 import { MEDIA_TYPES } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { messageStatus } from '../../pipeline/status.js';
-import { authenticateApiKey, type Principal } from '../../security/api-keys.js';
+import { collectMailboxItem, listMailbox, readMailboxItem } from '../../pipeline/outbound.js';
+import { sendPurchaseOrder } from '../../pipeline/purchase-orders.js';
+import { authenticateApiKey, authenticateErpKey, type Principal } from '../../security/api-keys.js';
 
 export interface HttpDeps {
   knex: Knex;
@@ -18,6 +20,8 @@ export interface HttpDeps {
   config: () => GatewayConfig;
   /** Hard cap on any body, whatever a partner profile allows. */
   maxBodyBytes: number;
+  /** API keys of the ERP (`/v1/erp/…`). */
+  erpApiKeys: readonly { id: string; sha256: string }[];
 }
 
 /** Turns a request's credentials into a Principal, or returns undefined when it carries none of its kind. */
@@ -119,6 +123,60 @@ export function createHttpApp(deps: HttpDeps): Koa {
     ctx.set('location', statusUrl);
     if (receipt.duplicate) ctx.set('idempotent-replayed', 'true');
     ctx.body = { messageId: receipt.messageId, correlationId: receipt.correlationId, statusUrl, duplicate: receipt.duplicate };
+  });
+
+  // The partner's mailbox: acknowledgments and documents the gateway has for it (SFTP's /outbound reads the same).
+  router.get('/v1/outbound', authenticate, async (ctx) => {
+    const { partner } = ctx.state.principal as Principal;
+    ctx.body = { items: await listMailbox(deps.knex, partner.id) };
+  });
+
+  router.get('/v1/outbound/:id', authenticate, async (ctx) => {
+    const { partner } = ctx.state.principal as Principal;
+    const item = await readMailboxItem(deps.knex, partner.id, ctx.params.id as string);
+    if (!item) throw new GatewayError('GW_NOT_FOUND', `No outbound document ${ctx.params.id} for partner ${partner.id}.`);
+    ctx.set('content-type', item.contentType);
+    ctx.set('content-disposition', `attachment; filename="${item.fileName}"`);
+    ctx.set('x-gateway-document-type', item.type);
+    ctx.body = item.raw;
+  });
+
+  router.delete('/v1/outbound/:id', authenticate, async (ctx) => {
+    const { partner } = ctx.state.principal as Principal;
+    if (!(await collectMailboxItem(deps.knex, partner.id, ctx.params.id as string, 'rest'))) throw new GatewayError('GW_NOT_FOUND', `No outbound document ${ctx.params.id} for partner ${partner.id}.`);
+    ctx.status = 204;
+  });
+
+  const authenticateErp = async (ctx: Context, next: Koa.Next) => {
+    const m = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
+    if (!m) throw new GatewayError('GW_AUTH_MISSING', 'Present the ERP API key as "Authorization: Bearer <key>".');
+    ctx.state.erp = authenticateErpKey(deps.erpApiKeys, m[1] as string);
+    await next();
+  };
+
+  router.post('/v1/erp/partners/:partner/purchase-orders', authenticateErp, async (ctx) => {
+    const partner = deps.config().partners.get(ctx.params.partner as string);
+    if (!partner) throw new GatewayError('GW_NOT_FOUND', `No partner ${ctx.params.partner}.`);
+    if ((ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase() !== 'application/json') throw new GatewayError('GW_REQUEST_MEDIA_TYPE', 'Send the canonical purchase order as application/json.');
+    let body: unknown;
+    try {
+      body = JSON.parse((await getRawBody(ctx.req, { limit: deps.maxBodyBytes })).toString('utf8'));
+    } catch (err) {
+      if ((err as { type?: string }).type === 'entity.too.large') throw new GatewayError('GW_REQUEST_TOO_LARGE', `The body exceeds ${deps.maxBodyBytes} bytes.`);
+      throw new GatewayError('GW_JSON_SYNTAX', `The body is not valid JSON: ${(err as Error).message}.`);
+    }
+    const key = ctx.get('idempotency-key') || undefined;
+    if (key && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new GatewayError('GW_REQUEST_INVALID', 'Idempotency-Key must be 1-255 visible ASCII characters.');
+    const sent = await sendPurchaseOrder(deps.knex, partner, body, key, requestId(ctx) || undefined);
+    ctx.status = sent.duplicate ? 200 : 201;
+    ctx.set('location', `/v1/erp/messages/${sent.messageId}`);
+    ctx.body = { ...sent, statusUrl: `/v1/erp/messages/${sent.messageId}` };
+  });
+
+  router.get('/v1/erp/messages/:id', authenticateErp, async (ctx) => {
+    const status = await messageStatus(deps.knex, undefined, ctx.params.id as string);
+    if (!status) throw new GatewayError('GW_NOT_FOUND', `No message ${ctx.params.id}.`);
+    ctx.body = status;
   });
 
   router.get('/v1/messages/:id', authenticate, async (ctx) => {
