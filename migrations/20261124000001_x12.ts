@@ -8,7 +8,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('messages', (t) => {
     /** Outbound: what the message is (`997`, `999`, `TA1`, `850`). */
     t.text('doc_type');
-    /** An acknowledgment's inbound message; an inbound acknowledgment's outbound message. */
+    /** Outbound acknowledgments: the inbound message they answer. */
     t.uuid('related_message_id');
     /** Outbound: the name the partner sees in its mailbox. */
     t.text('file_name');

@@ -81,14 +81,14 @@ const ACK_STATUS: Record<string, string> = { A: 'accepted', E: 'accepted-with-er
  */
 export async function reconcileFunctionalAck(trx: Knex.Transaction, partnerId: string, inboundId: string, ack: FunctionalAck): Promise<string | undefined> {
   const control = /^\d+$/.test(ack.groupControl) ? String(Number(ack.groupControl)) : ack.groupControl;
-  const sent = await trx('messages').select('id', 'doc_type', 'ack_status').where({ partner_id: partnerId, direction: 'outbound', x12_group: control }).whereNot('doc_type', 'in', ['997', '999', 'TA1']).orderBy('received_at', 'desc').first().forUpdate();
+  const sent = await trx('messages').select('id', 'doc_type', 'ack_status').where({ partner_id: partnerId, direction: 'outbound', x12_group: control }).whereNotIn('doc_type', ['997', '999', 'TA1']).orderBy('received_at', 'desc').first().forUpdate();
   const status = ACK_STATUS[ack.status] ?? `unknown (${ack.status})`;
   const sets = ack.sets.map((s) => `${s.id} ${s.control}: ${s.status || '?'}`).join(', ');
   if (!sent) {
     await trx('events').insert({ message_id: inboundId, type: 'ack.unmatched', detail: `${ack.type} for group ${ack.groupControl} (${ack.functionalId}) matches nothing sent to this partner` });
     return undefined;
   }
-  await trx('messages').where('id', sent.id).update({ ack_status: status, related_message_id: inboundId, updated_at: trx.fn.now() });
+  await trx('messages').where('id', sent.id).update({ ack_status: status, updated_at: trx.fn.now() });
   await trx('events').insert([
     { message_id: sent.id, type: 'ack.received', code: ack.status, detail: `${ack.type}: group ${ack.groupControl} ${status}${sets ? ` (${sets})` : ''}`, data: JSON.stringify({ inboundMessageId: inboundId, sets: ack.sets }) },
     { message_id: inboundId, type: 'ack.reconciled', detail: `${ack.type} for ${sent.doc_type} group ${ack.groupControl}: ${status}`, data: JSON.stringify({ outboundMessageId: sent.id }) },

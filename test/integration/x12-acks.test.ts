@@ -132,7 +132,7 @@ describe('X12 acknowledgments, duplicates and the mailbox (real server, real dat
     assert.equal(body.state, 'rejected');
     assert.equal(body.deliveries.length, 0);
     const { ic } = await ackFor(url, id);
-    assert.deepEqual(ic.ta1.map((s) => s.elements[3] + s.elements[4]), ['R001']);
+    assert.deepEqual(ic.ta1.map((s) => `${s.elements[3]}${s.elements[4]}`), ['R001']);
     assert.equal(ic.groups.length, 0);
   });
 
