@@ -291,6 +291,8 @@ function businessKeys(type: DocumentType, doc: Record<string, unknown>): Busines
     const orders = (doc.orders as { purchaseOrderNumber?: string }[] | undefined) ?? [];
     return { documentNumber: doc.shipmentId as string, purchaseOrderNumbers: [...new Set(orders.map((o) => o.purchaseOrderNumber).filter((n): n is string => Boolean(n)))] };
   }
+  if (type === 'inventory') return doc.reportId ? { documentNumber: doc.reportId as string, purchaseOrderNumbers: [] } : { purchaseOrderNumbers: [] };
   const po = doc.purchaseOrderNumber as string | undefined;
-  return { documentNumber: doc.invoiceNumber as string, purchaseOrderNumbers: po ? [po] : [] };
+  const number = type === 'invoice' ? (doc.invoiceNumber as string) : po;
+  return { ...(number ? { documentNumber: number } : {}), purchaseOrderNumbers: po ? [po] : [] };
 }

@@ -47,6 +47,8 @@ credentials:
 inbound:
   - { type: asn, mapping: acme-supply/856-004010 }
   - { type: invoice, mapping: acme-supply/810-004010 }
+  - { type: po-ack, mapping: acme-supply/855-004010 }
+  - { type: inventory, mapping: acme-supply/846-004010 }
 outbound:
   - { type: purchase-order, format: x12 }
 x12:
