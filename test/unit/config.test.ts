@@ -38,7 +38,7 @@ describe('config: partner and mapping profiles', () => {
   it('loads the demo partners and their profiles, frozen', async () => {
     const config = await c.load();
     assert.deepEqual([...config.partners.keys()].sort(), ['acme-supply', 'northwind']);
-    assert.equal(config.mappings.size, 4);
+    assert.deepEqual([...config.mappings.keys()].sort(), ['acme-supply/810-004010', 'acme-supply/846-004010', 'acme-supply/855-004010', 'acme-supply/856-004010', 'northwind/asn-json', 'northwind/invoice-json']);
     const acme = config.partners.get('acme-supply');
     assert.equal(acme?.routes[0]?.target.kind === 'file' && acme.routes[0].target.dir, '/tmp/x/erp-drop');
     assert.equal(acme?.routes[0]?.maxAttempts, 8, 'schema defaults are applied');
@@ -73,7 +73,7 @@ describe('config: partner and mapping profiles', () => {
   it('`gateway partners validate` prints ok, or the reason and exits non-zero', async () => {
     const cli = (env: Record<string, string>) =>
       run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'partners', 'validate'], { env: { ...process.env, PARTNERS_DIR: path.join(c.dir, 'partners'), MAPPINGS_DIR: path.join(c.dir, 'mappings'), ...env } });
-    assert.match((await cli({})).stdout, /ok: 2 partner profile\(s\), 4 mapping profile\(s\)/);
+    assert.match((await cli({})).stdout, /ok: 2 partner profile\(s\), 6 mapping profile\(s\)/);
     await c.edit('partners/acme-supply.yaml', 'channels: [rest]', 'channels: [fax]');
     await assert.rejects(cli({}), (e: { code: number; stderr: string }) => e.code === 1 && /GW_CONFIG_INVALID: .*acme-supply\.yaml:6:\d+: must be one of rest \(at channels\.0\)/.test(e.stderr));
   });
