@@ -1,3 +1,5 @@
+import type { Guide } from './formats/x12/guide.js';
+
 /**
  * Glossary
  *
@@ -110,6 +112,8 @@ export interface X12Settings {
     ackWithinMinutes: number;
     fileName: string;
   };
+  /** The partner's implementation guide per transaction set (src/formats/x12/guide.ts). */
+  guides: Guide[];
 }
 
 export interface PartnerProfile {

@@ -1,6 +1,7 @@
 import { validateCanonical } from '../canonical/index.js';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError, isGatewayError, type Problem, type SourceLocation } from '../errors.js';
+import { checkGuide, guideFor } from '../formats/x12/guide.js';
 import { READ_CHUNK } from '../formats/x12/parse.js';
 import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
 import { X12Reader, type X12Event, type X12GroupHeader, type X12InterchangeHeader, type X12Segment, type X12TransactionSet } from '../formats/x12/reader.js';
@@ -180,6 +181,9 @@ export class X12Interpreter {
       return located({ ...doc, problems: doc.problems.map((p) => ({ ...p, x12: { ak5: '1' } })) });
     }
     if (set.problems.length) return located({ ...documentShell(seq, sourceRef, profile), problems: set.problems });
+    const guide = guideFor(this.partner.x12?.guides, set);
+    const violations = guide ? checkGuide(set, guide) : [];
+    if (violations.length) return located({ ...documentShell(seq, sourceRef, profile), problems: violations });
     return located(mapDocument(seq, sourceRef, profile, x12Root(set), mapX12Codes));
   }
 }

@@ -55,6 +55,11 @@ x12:
   ourId: { qualifier: ZZ, id: DISTRIBUTOR }
   partnerId: { qualifier: "12", id: "4405197800" }
   outbound: { ackWithinMinutes: ${ackWithinMinutes} }
+  guides:
+    - transaction: "856"
+      segments:
+        BSN: { required: true, elements: { "02": { required: true, max: 30 } } }
+        PRF: { elements: { "01": { max: 22 } } }
 ${routes}`,
     'suspended-co.yaml': `id: suspended-co
 name: Suspended (test)

@@ -105,6 +105,17 @@ describe('X12 acknowledgments, duplicates and the mailbox (real server, real dat
     assert.deepEqual(seg(ic, 'AK5'), [['R', '5']]);
   });
 
+  it("fails a set that breaks the partner's implementation guide into the 997 (AK4 5, element too long, with the value)", async () => {
+    const long = 'S'.repeat(31);
+    const { id, body } = await send(withControl(soi.replace('BSN*14*829716*', `BSN*14*${long}*`), 700012));
+    assert.equal(body.state, 'rejected');
+    assert.equal(body.documents[0].problems[0].code, 'GW_X12_GUIDE');
+    const { ic } = await ackFor(url, id);
+    assert.deepEqual(seg(ic, 'AK3'), [['BSN', '2', '', '8']]);
+    assert.deepEqual(seg(ic, 'AK4'), [['2', '', '5', long]]);
+    assert.deepEqual(seg(ic, 'AK5'), [['R', '5']]);
+  });
+
   it('answers a 005010 group with a 999 (IK5), and an unsupported set with code 1', async () => {
     const v5010 = withControl(soi.replace('*-*00406*', '*^*00501*').replace('*X*004060~', '*X*005010~'), 700004);
     const { id } = await send(v5010);
