@@ -134,6 +134,8 @@ export function printable(s: string): string {
   return [...s].map((c) => (c < ' ' || c >= '\x7f' ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c)).join('');
 }
 
+const HIGH_BYTES = /[\x80-\xff]/;
+
 /** Element text is read byte for byte; valid UTF-8 inside an element is decoded as UTF-8. */
 function text(v: string): string {
   if (!/[\x80-\xff]/.test(v)) return v;
@@ -275,12 +277,17 @@ export class X12Reader {
       if (buf[i] === '\n') this.line++;
       i++;
     }
+    // Waiting for more input keeps the whitespace already counted as consumed.
+    const wait = i > pos ? i : -1;
     if (i >= buf.length) {
-      if (this.ended && !this.first) this.mode = 'stopped';
-      return this.ended && !this.first ? i : -1;
+      if (this.ended && !this.first) {
+        this.mode = 'stopped';
+        return i;
+      }
+      return wait;
     }
     // Wait for the whole ISA, unless what is there can already be refused.
-    if (buf.length - i < ISA_SCAN && !this.ended && (buf.length - i < 3 || buf.startsWith('ISA', i)) && !this.scanIsa(buf, i)) return -1;
+    if (buf.length - i < ISA_SCAN && !this.ended && (buf.length - i < 3 || buf.startsWith('ISA', i)) && !this.scanIsa(buf, i)) return wait;
     if (!buf.startsWith('ISA', i)) return this.refuseStart(buf, i);
     const scan = this.scanIsa(buf, i);
     if (!scan) {
@@ -393,10 +400,11 @@ export class X12Reader {
   /** Handles one segment's raw text (without its terminator). */
   private segment(rawIn: string, line = this.line): void {
     const d = this.delims as X12Delimiters;
-    const raw = this.strip ? rawIn.replace(this.strip, '') : rawIn;
+    const raw = this.strip && (rawIn.includes('\n') || rawIn.includes('\r')) ? rawIn.replace(this.strip, '') : rawIn;
     const parts = raw.split(d.element);
-    const tag = (parts[0] ?? '').trim();
-    const elements = parts.slice(1).map(text);
+    const tag = (parts[0] as string).trim();
+    parts.shift();
+    const elements = HIGH_BYTES.test(raw) ? parts.map(text) : parts;
     const ic = this.interchange as X12InterchangeSummary;
     if (tag === 'IEA') return this.endInterchange(elements, line);
     if (tag === 'GS') return this.startGroup(elements, line);
