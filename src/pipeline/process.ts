@@ -172,16 +172,19 @@ class DocumentWriter {
     for (let i = 0; i < events.length; i += 1000) await trx('events').insert(events.slice(i, i + 1000));
   }
 
-  /** Takes back documents accepted earlier in this transaction (their group or interchange failed afterwards). */
-  async reject(ids: string[], problems: Problem[], why: string): Promise<void> {
+  /**
+   * Takes back the documents of sequence numbers `from`…`to` accepted earlier in this transaction
+   * (their group or interchange failed afterwards): rejected, their deliveries removed.
+   */
+  async reject(from: number, to: number, problems: Problem[], why: string): Promise<void> {
     await this.flush();
     const { trx, row } = this;
-    for (let i = 0; i < ids.length; i += 1000) {
-      const slice = ids.slice(i, i + 1000);
-      const changed: { id: string }[] = await trx('documents').whereIn('id', slice).andWhere('state', 'accepted').update({ state: 'rejected', problems: JSON.stringify(problems) }).returning('id');
-      if (changed.length === 0) continue;
-      await trx('deliveries').whereIn('document_id', changed.map((c) => c.id)).del();
-      await trx('events').insert(changed.map((c) => ({ message_id: row.id, document_id: c.id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })));
+    if (to < from) return;
+    const changed: { id: string }[] = await trx('documents').where('message_id', row.id).whereBetween('seq', [from, to]).andWhere('state', 'accepted').update({ state: 'rejected', problems: JSON.stringify(problems) }).returning('id');
+    if (changed.length === 0) return;
+    await trx('deliveries').where('message_id', row.id).whereIn('document_id', trx('documents').select('id').where('message_id', row.id).whereBetween('seq', [from, to])).del();
+    for (let i = 0; i < changed.length; i += 1000) {
+      await trx('events').insert(changed.slice(i, i + 1000).map((c) => ({ message_id: row.id, document_id: c.id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })));
     }
   }
 }
@@ -190,8 +193,10 @@ interface OpenInterchange {
   header: X12InterchangeHeader;
   refused: boolean;
   duplicate: 'reject' | 'acknowledge' | undefined;
-  documents: string[];
-  group: string[];
+  /** Sequence numbers of the documents of the interchange and of its current group (bounded memory). */
+  firstSeq: number;
+  groupFirstSeq: number;
+  lastSeq: number;
 }
 
 async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner: PartnerProfile, row: MessageRow): Promise<void> {
@@ -200,6 +205,7 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
   const problems: Problem[] = [];
   const counts = { documents: 0, interchanges: 0, duplicates: 0, reconciled: 0 };
   let ic: OpenInterchange | undefined;
+  let lastSeq = 0;
 
   const handle = async (item: X12Item): Promise<void> => {
     switch (item.kind) {
@@ -211,14 +217,14 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
           counts.duplicates++;
           await trx('events').insert({ message_id: row.id, type: 'duplicate', code: 'GW_X12_DUPLICATE', detail: `Interchange ${item.header.control} from ${item.header.sender.qualifier}/${item.header.sender.id} was received before (message ${duplicate.messageId}, ${duplicate.seenAt.toISOString()}); policy ${partner.x12.duplicates.policy}: not delivered again`, data: JSON.stringify({ originalMessageId: duplicate.messageId }) });
         }
-        ic = { header: item.header, refused: Boolean(item.refused), duplicate: duplicate ? partner.x12.duplicates.policy : undefined, documents: [], group: [] };
+        ic = { header: item.header, refused: Boolean(item.refused), duplicate: duplicate ? partner.x12.duplicates.policy : undefined, firstSeq: lastSeq + 1, groupFirstSeq: lastSeq + 1, lastSeq };
         return;
       }
       case 'document': {
         counts.documents++;
-        const id = writer.add(item.doc, Boolean(ic?.duplicate));
-        ic?.documents.push(id);
-        ic?.group.push(id);
+        writer.add(item.doc, Boolean(ic?.duplicate));
+        lastSeq = item.doc.seq;
+        if (ic) ic.lastSeq = lastSeq;
         if (writer.size >= WRITE_BATCH) await writer.flush();
         return;
       }
@@ -232,9 +238,9 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
         const { report } = item;
         if (report.problems.length && ic && !ic.duplicate) {
           problems.push(...report.problems);
-          await writer.reject(ic.group, report.problems, `functional group ${report.header.control} is rejected: ${report.problems.map((p) => p.message).join(' ')}`);
+          await writer.reject(ic.groupFirstSeq, ic.lastSeq, report.problems, `functional group ${report.header.control} is rejected: ${report.problems.map((p) => p.message).join(' ')}`);
         }
-        if (ic) ic.group = [];
+        if (ic) ic.groupFirstSeq = ic.lastSeq + 1;
         return;
       }
       case 'interchange-end': {
@@ -243,7 +249,7 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
         await writer.flush();
         if (report.problems.length && !ic.refused) {
           problems.push(...report.problems);
-          await writer.reject(ic.documents, report.problems, `interchange ${report.header.control} is rejected: ${report.problems.map((p) => p.message).join(' ')}`);
+          await writer.reject(ic.firstSeq, ic.lastSeq, report.problems, `interchange ${report.header.control} is rejected: ${report.problems.map((p) => p.message).join(' ')}`);
         }
         if (!ic.duplicate) for (const ta1 of report.ta1) {
           await reconcileTa1(trx, partner.id, row.id, ta1);

@@ -147,6 +147,15 @@ describe('X12 acknowledgments, duplicates and the mailbox (real server, real dat
     assert.equal(ic.groups.length, 0);
   });
 
+  it('takes back the documents of a group whose GE01 is wrong: AK9 R 5, nothing delivered', async () => {
+    const { id, body } = await send(withControl(soi.replace('GE*1*49', 'GE*2*49'), 700013));
+    assert.equal(body.state, 'rejected');
+    assert.deepEqual(body.documents.map((d: { state: string }) => d.state), ['rejected']);
+    assert.equal(body.deliveries.length, 0);
+    const { ic } = await ackFor(url, id);
+    assert.deepEqual(seg(ic, 'AK9'), [['R', '2', '1', '0', '5']]);
+  });
+
   it('marks a repeated interchange duplicate, answers TA1 R 025 and does not deliver it again', async () => {
     const original = withControl(soi, 700007);
     const first = await send(original);

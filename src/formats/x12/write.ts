@@ -1,7 +1,4 @@
-import x12 from 'node-x12';
 import type { X12Delimiters } from './reader.js';
-
-const { X12Interchange, X12SerializationOptions } = x12;
 
 /** How an outbound interchange is written: the partner's delimiters and line breaks. */
 export interface X12WriteOptions {
@@ -46,42 +43,39 @@ export function x12Dates(at: Date): { yymmdd: string; hhmm: string; ccyymmdd: st
   return { yymmdd: ccyymmdd.slice(2), hhmm: `${pad(at.getUTCHours(), 2)}${pad(at.getUTCMinutes(), 2)}`, ccyymmdd };
 }
 
+/** ISA01 … ISA16 widths: the ISA is fixed-length. */
+const ISA_WIDTHS = [2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1];
+
 /**
- * Serializes an interchange with node-x12 (which pads the fixed-length ISA and counts SE01, GE01 and
- * IEA01). TA1 segments, which node-x12 cannot place outside a group, are written after the ISA.
+ * Writes an interchange as text: the fixed-length ISA padded, SE01/GE01/IEA01 counted, TA1 segments
+ * before the groups, empty trailing elements left out. Values cannot carry a delimiter (X12 has no
+ * escape): any delimiter character inside a value is written as a space.
+ * @see docs/decisions/0004-own-x12-reader.md (why not node-x12's serializer)
  */
 export function writeInterchange(ic: OutboundInterchange, opts: X12WriteOptions): string {
   const d = opts.delimiters;
-  const options = new X12SerializationOptions({
-    elementDelimiter: d.element,
-    segmentTerminator: d.segment,
-    subElementDelimiter: d.component,
-    ...(d.repetition ? { repetitionDelimiter: d.repetition } : {}),
-    endOfLine: opts.lineBreak,
-    format: opts.lineBreak !== '',
-  });
+  const end = d.segment + opts.lineBreak;
+  const special = [d.element, d.segment, d.component, ...(d.repetition ? [d.repetition] : [])];
+  const clean = (v: string) => (special.some((c) => v.includes(c)) ? [...v].map((c) => (special.includes(c) ? ' ' : c)).join('') : v);
+  const out: string[] = [];
+  const write = (tag: string, elements: string[]) => {
+    let n = elements.length;
+    while (n > 0 && elements[n - 1] === '') n--;
+    out.push(n ? `${tag}${d.element}${elements.slice(0, n).map(clean).join(d.element)}${end}` : `${tag}${end}`);
+  };
   const { yymmdd, hhmm, ccyymmdd } = x12Dates(ic.at);
-  const out = new X12Interchange(options);
-  out.setHeader(['00', '', '00', '', ic.sender.qualifier, ic.sender.id, ic.receiver.qualifier, ic.receiver.id, yymmdd, hhmm, ic.version >= '00402' && d.repetition ? d.repetition : 'U', ic.version, ic.control, ic.ackRequested ? '1' : '0', ic.usage, d.component]);
+  const isa = ['00', '', '00', '', ic.sender.qualifier, ic.sender.id, ic.receiver.qualifier, ic.receiver.id, yymmdd, hhmm, ic.version >= '00402' && d.repetition ? d.repetition : 'U', ic.version, ic.control, ic.ackRequested ? '1' : '0', ic.usage];
+  out.push(`ISA${d.element}${isa.map((v, i) => (i === 10 ? v : clean(v)).padEnd(ISA_WIDTHS[i] as number, ' ').slice(0, ISA_WIDTHS[i])).join(d.element)}${d.element}${d.component}${end}`);
+  for (const ta1 of ic.ta1 ?? []) write('TA1', ta1);
   for (const g of ic.groups) {
-    const group = out.addFunctionalGroup(options);
-    group.setHeader([g.functionalId, g.sender, g.receiver, ccyymmdd, hhmm, g.control, 'X', g.version]);
+    write('GS', [g.functionalId, g.sender, g.receiver, ccyymmdd, hhmm, g.control, 'X', g.version]);
     for (const s of g.sets) {
-      const tx = group.addTransaction();
-      tx.setHeader(s.implementation ? [s.id, s.control, s.implementation] : [s.id, s.control]);
-      for (const [tag, ...elements] of s.segments) tx.addSegment(tag, trimTrailing(elements));
+      write('ST', s.implementation ? [s.id, s.control, s.implementation] : [s.id, s.control]);
+      for (const [tag, ...elements] of s.segments) write(tag, elements);
+      write('SE', [String(s.segments.length + 2), s.control]);
     }
+    write('GE', [String(g.sets.length), g.control]);
   }
-  const text = out.toString(options);
-  if (!ic.ta1?.length) return text;
-  const isaEnd = text.indexOf(d.segment) + 1 + (opts.lineBreak ? opts.lineBreak.length : 0);
-  const ta1 = ic.ta1.map((e) => `TA1${d.element}${e.join(d.element)}${d.segment}${opts.lineBreak}`).join('');
-  return text.slice(0, isaEnd) + ta1 + text.slice(isaEnd);
-}
-
-/** Empty trailing elements are not written (X12 syntax). */
-function trimTrailing(elements: string[]): string[] {
-  let n = elements.length;
-  while (n > 0 && elements[n - 1] === '') n--;
-  return elements.slice(0, n);
+  write('IEA', [String(ic.groups.length), ic.control]);
+  return out.join('');
 }
