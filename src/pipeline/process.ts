@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
 import type { Problem } from '../errors.js';
 import type { PartnerProfile, SourceFormat } from '../types.js';
-import { ackSetCount, planAck, renderAck } from '../formats/x12/ack.js';
+import { ackInterchange, ackSetCount, planAck } from '../formats/x12/ack.js';
 import type { X12InterchangeHeader } from '../formats/x12/reader.js';
+import { interchangeText } from '../formats/x12/write.js';
 import type { InterchangeReport } from '../formats/x12/report.js';
 import { interpret, X12Interpreter, type InterpretedDocument, type X12Item } from './interpret.js';
 import { fileNameFor, reconcileFunctionalAck, reconcileTa1, reserveControlNumbers, storeOutbound } from './outbound.js';
@@ -317,7 +318,13 @@ async function acknowledge(trx: Knex.Transaction, partner: PartnerProfile, row: 
     gs: plan.groups.map((_, i) => String(gs + i)),
     st: Array.from({ length: setCount }, (_, i) => String(st + i).padStart(4, '0')),
   };
-  const { text } = renderAck(plan, controls, new Date(), LINE_BREAKS[partner.x12.outbound.lineBreak]);
+  const { interchange, options } = ackInterchange(plan, controls, new Date(), LINE_BREAKS[partner.x12.outbound.lineBreak]);
+  // Written a few thousand segments at a time, so a 997 for a huge group does not hold the event loop.
+  const parts: string[] = [];
+  for (const part of interchangeText(interchange, options)) {
+    if (parts.push(part) % 5000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  const text = parts.join('');
   const docType = plan.groups[0]?.type ?? 'TA1';
   const ackId = await storeOutbound(trx, { partner, docType, text, relatedMessageId: row.id, correlationId: row.correlation_id, isaControl: controls.isa, ...(controls.gs[0] ? { groupControl: controls.gs[0] } : {}) });
   await trx('events').insert({ message_id: row.id, type: 'ack.generated', detail: `ISA ${report.header.control} answered by ${plan.summary}`, data: JSON.stringify({ ackMessageId: ackId, fileName: fileNameFor(partner, docType, controls.isa, ackId) }) });

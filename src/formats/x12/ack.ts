@@ -1,6 +1,6 @@
 import type { Problem } from '../../errors.js';
 import type { GroupReport, InterchangeReport } from './report.js';
-import { writeInterchange, type OutboundGroup } from './write.js';
+import { writeInterchange, type OutboundGroup, type OutboundInterchange, type X12WriteOptions } from './write.js';
 
 /**
  * Acknowledgments for one inbound interchange: a TA1 for the interchange (when asked for with
@@ -19,7 +19,7 @@ export interface AckPlan {
   /** TA1 elements (TA101 … TA105) when a TA1 is sent. */
   ta1?: string[];
   /** One acknowledgment group per GS08 version, each holding one 997/999 per inbound group. */
-  groups: { version: string; type: '997' | '999'; acks: { inbound: GroupReport; segments: [string, ...string[]][] }[] }[];
+  groups: { version: string; type: '997' | '999'; acks: { inbound: GroupReport; status: string }[] }[];
   /** What the TA1 and the functional acks say, for the timeline. */
   summary: string;
 }
@@ -45,29 +45,28 @@ function codes(problems: Problem[], key: 'ak5' | 'ak9', max: number): string[] {
   return [...new Set(problems.map((p) => p.x12?.[key]).filter((c): c is string => Boolean(c)))].slice(0, max);
 }
 
-/** The 997 or 999 body (between ST and SE) for one inbound group. */
-export function functionalAckSegments(g: GroupReport, type: AckType): [string, ...string[]][] {
+/** The 997 or 999 body (between ST and SE) for one inbound group, produced as it is written. */
+export function* functionalAckSegments(g: GroupReport, type: AckType): Generator<[string, ...string[]]> {
   const is999 = type === '999';
-  const segs: [string, ...string[]][] = [is999 ? ['AK1', g.header.functionalId, g.header.control, g.header.version] : ['AK1', g.header.functionalId, g.header.control]];
+  yield is999 ? ['AK1', g.header.functionalId, g.header.control, g.header.version] : ['AK1', g.header.functionalId, g.header.control];
   for (const s of g.sets) {
-    segs.push(is999 && s.implementation ? ['AK2', s.id, s.control, s.implementation] : ['AK2', s.id, s.control]);
+    yield is999 && s.implementation ? ['AK2', s.id, s.control, s.implementation] : ['AK2', s.id, s.control];
     for (const p of s.problems) {
       const loc = p.location ?? {};
       if (!p.x12?.ak3 || !loc.segment || !loc.position) continue;
-      segs.push([is999 ? 'IK3' : 'AK3', loc.segment, String(loc.position), '', p.x12.ak3]);
+      yield [is999 ? 'IK3' : 'AK3', loc.segment, String(loc.position), '', p.x12.ak3];
       if (p.x12.ak4 && loc.element) {
-        segs.push([is999 ? 'IK4' : 'AK4', String(loc.element), '', p.x12.ak4, ...(p.x12.value !== undefined ? [p.x12.value.slice(0, 99)] : [])]);
+        yield [is999 ? 'IK4' : 'AK4', String(loc.element), '', p.x12.ak4, ...(p.x12.value !== undefined ? [p.x12.value.slice(0, 99)] : [])];
       }
     }
     const setCodes = codes(s.problems, 'ak5', 5);
     const rejected = s.problems.length > 0;
     if (rejected && setCodes.length === 0 && s.problems.some((p) => p.x12?.ak3)) setCodes.push('5');
-    segs.push([is999 ? 'IK5' : 'AK5', rejected ? 'R' : 'A', ...setCodes]);
+    yield [is999 ? 'IK5' : 'AK5', rejected ? 'R' : 'A', ...setCodes];
   }
   const { status, accepted } = groupStatus(g);
   const declared = g.declaredSets !== null && /^\d+$/.test(g.declaredSets) ? String(Number(g.declaredSets)) : String(g.sets.length);
-  segs.push(['AK9', status, declared, String(g.sets.length), String(accepted), ...codes(g.problems, 'ak9', 5)]);
-  return segs;
+  yield ['AK9', status, declared, String(g.sets.length), String(accepted), ...codes(g.problems, 'ak9', 5)];
 }
 
 /**
@@ -96,13 +95,13 @@ export function planAck(report: InterchangeReport, policy: AckPolicy, duplicate?
       const version = type === '999' ? '005010X231' : g.header.version || '004010';
       let target = groups.find((x) => x.version === version && x.type === type);
       if (!target) groups.push((target = { version, type, acks: [] }));
-      target.acks.push({ inbound: g, segments: functionalAckSegments(g, type) });
+      target.acks.push({ inbound: g, status: groupStatus(g).status });
     }
   }
   if (!ta1 && groups.length === 0) return null;
   const parts = [
     ...(ta1 ? [`TA1 ${ta1[3]} ${ta1[4]}`] : []),
-    ...groups.flatMap((g) => g.acks.map((a) => `${g.type} for group ${a.inbound.header.control}: ${a.segments[a.segments.length - 1]?.[1]}`)),
+    ...groups.flatMap((g) => g.acks.map((a) => `${g.type} for group ${a.inbound.header.control}: ${a.status}`)),
   ];
   return { report, ...(ta1 ? { ta1 } : {}), groups, summary: parts.join('; ') };
 }
@@ -115,8 +114,8 @@ export interface AckControls {
   st: string[];
 }
 
-/** Writes the planned acknowledgment interchange with the control numbers given. */
-export function renderAck(plan: AckPlan, controls: AckControls, at: Date, lineBreak: string): { text: string; groups: OutboundGroup[] } {
+/** The planned acknowledgment interchange with the control numbers given, ready to be written. */
+export function ackInterchange(plan: AckPlan, controls: AckControls, at: Date, lineBreak: string): { interchange: OutboundInterchange; options: X12WriteOptions } {
   const h = plan.report.header;
   let st = 0;
   const groups: OutboundGroup[] = plan.groups.map((g, i) => {
@@ -127,12 +126,12 @@ export function renderAck(plan: AckPlan, controls: AckControls, at: Date, lineBr
       receiver: first?.sender ?? '',
       control: controls.gs[i] as string,
       version: g.version,
-      sets: g.acks.map((a) => ({ id: g.type, control: controls.st[st++] as string, ...(g.type === '999' ? { implementation: g.version } : {}), segments: a.segments })),
+      sets: g.acks.map((a) => ({ id: g.type, control: controls.st[st++] as string, ...(g.type === '999' ? { implementation: g.version } : {}), segments: { [Symbol.iterator]: () => functionalAckSegments(a.inbound, g.type) } })),
     };
   });
-  const text = writeInterchange(
-    {
-      // ISA05/06 and ISA07/08 swapped, padding as received.
+  return {
+    interchange: {
+      // ISA05/06 and ISA07/08 swapped.
       sender: { qualifier: h.isa[6] ?? '', id: (h.isa[7] ?? '').trimEnd() },
       receiver: { qualifier: h.isa[4] ?? '', id: (h.isa[5] ?? '').trimEnd() },
       control: controls.isa,
@@ -143,9 +142,14 @@ export function renderAck(plan: AckPlan, controls: AckControls, at: Date, lineBr
       groups,
       at,
     },
-    { delimiters: h.delimiters, lineBreak: h.delimiters.segment === '\n' || h.delimiters.segment === '\r' ? '' : lineBreak },
-  );
-  return { text, groups };
+    options: { delimiters: h.delimiters, lineBreak: h.delimiters.segment === '\n' || h.delimiters.segment === '\r' ? '' : lineBreak },
+  };
+}
+
+/** Writes the planned acknowledgment interchange with the control numbers given. */
+export function renderAck(plan: AckPlan, controls: AckControls, at: Date, lineBreak: string): { text: string } {
+  const { interchange, options } = ackInterchange(plan, controls, at, lineBreak);
+  return { text: writeInterchange(interchange, options) };
 }
 
 /** Number of ST control numbers a plan needs. */

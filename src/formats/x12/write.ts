@@ -18,7 +18,8 @@ export interface OutboundGroup {
   receiver: string;
   control: string;
   version: string;
-  sets: { id: string; control: string; implementation?: string; segments: [string, ...string[]][] }[];
+  /** Segments between ST and SE; any iterable, so large bodies can be produced as they are written. */
+  sets: { id: string; control: string; implementation?: string; segments: Iterable<[string, ...string[]]> }[];
 }
 
 export interface OutboundInterchange {
@@ -53,29 +54,36 @@ const ISA_WIDTHS = [2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1];
  * @see docs/decisions/0004-own-x12-reader.md (why not node-x12's serializer)
  */
 export function writeInterchange(ic: OutboundInterchange, opts: X12WriteOptions): string {
+  return [...interchangeText(ic, opts)].join('');
+}
+
+/** The interchange's text segment by segment (see writeInterchange), for writers that yield as they go. */
+export function* interchangeText(ic: OutboundInterchange, opts: X12WriteOptions): Generator<string> {
   const d = opts.delimiters;
   const end = d.segment + opts.lineBreak;
   const special = [d.element, d.segment, d.component, ...(d.repetition ? [d.repetition] : [])];
   const clean = (v: string) => (special.some((c) => v.includes(c)) ? [...v].map((c) => (special.includes(c) ? ' ' : c)).join('') : v);
-  const out: string[] = [];
-  const write = (tag: string, elements: string[]) => {
+  const segment = (tag: string, elements: string[]): string => {
     let n = elements.length;
     while (n > 0 && elements[n - 1] === '') n--;
-    out.push(n ? `${tag}${d.element}${elements.slice(0, n).map(clean).join(d.element)}${end}` : `${tag}${end}`);
+    return n ? `${tag}${d.element}${elements.slice(0, n).map(clean).join(d.element)}${end}` : `${tag}${end}`;
   };
   const { yymmdd, hhmm, ccyymmdd } = x12Dates(ic.at);
   const isa = ['00', '', '00', '', ic.sender.qualifier, ic.sender.id, ic.receiver.qualifier, ic.receiver.id, yymmdd, hhmm, ic.version >= '00402' && d.repetition ? d.repetition : 'U', ic.version, ic.control, ic.ackRequested ? '1' : '0', ic.usage];
-  out.push(`ISA${d.element}${isa.map((v, i) => (i === 10 ? v : clean(v)).padEnd(ISA_WIDTHS[i] as number, ' ').slice(0, ISA_WIDTHS[i])).join(d.element)}${d.element}${d.component}${end}`);
-  for (const ta1 of ic.ta1 ?? []) write('TA1', ta1);
+  yield `ISA${d.element}${isa.map((v, i) => (i === 10 ? v : clean(v)).padEnd(ISA_WIDTHS[i] as number, ' ').slice(0, ISA_WIDTHS[i])).join(d.element)}${d.element}${d.component}${end}`;
+  for (const ta1 of ic.ta1 ?? []) yield segment('TA1', ta1);
   for (const g of ic.groups) {
-    write('GS', [g.functionalId, g.sender, g.receiver, ccyymmdd, hhmm, g.control, 'X', g.version]);
+    yield segment('GS', [g.functionalId, g.sender, g.receiver, ccyymmdd, hhmm, g.control, 'X', g.version]);
     for (const s of g.sets) {
-      write('ST', s.implementation ? [s.id, s.control, s.implementation] : [s.id, s.control]);
-      for (const [tag, ...elements] of s.segments) write(tag, elements);
-      write('SE', [String(s.segments.length + 2), s.control]);
+      yield segment('ST', s.implementation ? [s.id, s.control, s.implementation] : [s.id, s.control]);
+      let count = 2;
+      for (const [tag, ...elements] of s.segments) {
+        count++;
+        yield segment(tag, elements);
+      }
+      yield segment('SE', [String(count), s.control]);
     }
-    write('GE', [String(g.sets.length), g.control]);
+    yield segment('GE', [String(g.sets.length), g.control]);
   }
-  write('IEA', [String(ic.groups.length), ic.control]);
-  return out.join('');
+  yield segment('IEA', [String(ic.groups.length), ic.control]);
 }
