@@ -49,6 +49,17 @@ describe('formats/x12/parse', () => {
     for (const size of [1, 3, 7, 64, 105, 106, 107]) assert.equal(strip([...readX12(mailbag, size)]), whole, `chunk size ${size}`);
   });
 
+  it('flags a GS06 repeated within an interchange (AK9 19) and an ST02 repeated within a group (AK5 23)', () => {
+    const group = soi.slice(soi.indexOf('GS*'), soi.indexOf('IEA*'));
+    const set = soi.slice(soi.indexOf('ST*'), soi.indexOf('GE*'));
+    const twoGroups = soi.replace(group, group + group).replace('IEA*1*', 'IEA*2*');
+    const [a] = parseX12(bytes(twoGroups));
+    assert.deepEqual(a?.groups.map((g) => g.problems.map((p) => p.x12?.ak9)), [[], ['19']]);
+    const twoSets = soi.replace(set, set + set).replace('GE*1*49', 'GE*2*49');
+    const [b] = parseX12(bytes(twoSets));
+    assert.deepEqual(b?.groups[0]?.sets.map((s) => s.problems.map((p) => p.x12?.ak5)), [[], ['23']]);
+  });
+
   it('keeps TA1 segments of an interchange without groups', () => {
     const ta1 = 'ISA*00*          *00*          *ZZ*RECEIVER       *ZZ*SENDER         *200301*1430*^*00501*000000001*0*P*:~TA1*000000050*200229*1200*A*000~IEA*0*000000001~';
     const [ic] = parseX12(bytes(ta1));
