@@ -17,6 +17,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { interpret } from '../src/pipeline/interpret.js';
 import { Receiver } from '../src/pipeline/receive.js';
 import { connect, migrate, startEmbedded } from '../src/store/db.js';
+import { opsPerSecond } from './lib.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const sample = readFileSync(path.join(REPO, 'test/fixtures/acme-supply/856-004060-SOI.edi'));
@@ -35,16 +36,6 @@ async function receiveRate(receiver: Receiver): Promise<number> {
     }),
   );
   return MESSAGES / (Number(process.hrtime.bigint() - t0) / 1e9);
-}
-
-function opsPerSecond(fn: () => void, seconds = 2): number {
-  let n = 0;
-  const until = performance.now() + seconds * 1000;
-  while (performance.now() < until) {
-    fn();
-    n++;
-  }
-  return n / seconds;
 }
 
 async function main(): Promise<void> {

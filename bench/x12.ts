@@ -25,6 +25,7 @@ import { interpret } from '../src/pipeline/interpret.js';
 import { processBatch } from '../src/pipeline/process.js';
 import { Receiver } from '../src/pipeline/receive.js';
 import { connect, migrate, startEmbedded } from '../src/store/db.js';
+import { opsPerSecond } from './lib.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -118,16 +119,6 @@ const HEAP_MB = Number(process.env.BENCH_HEAP_MB ?? 192);
 function run(mode: string, file: string, env: Record<string, string> = {}): Record<string, number> {
   const out = execFileSync(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', SELF, mode, file], { cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
   return JSON.parse(out.trim().split('\n').pop() as string) as Record<string, number>;
-}
-
-function opsPerSecond(fn: () => void, seconds = 2): number {
-  let n = 0;
-  const until = performance.now() + seconds * 1000;
-  while (performance.now() < until) {
-    fn();
-    n++;
-  }
-  return n / seconds;
 }
 
 async function main(): Promise<void> {

@@ -16,6 +16,14 @@ export interface Party {
   country?: string;
 }
 
+/** How a line names its item: the buyer's and the vendor's numbers, the GTIN/UPC, a description. */
+export interface ItemIdentity {
+  buyerSku?: string;
+  vendorSku?: string;
+  upc?: string;
+  description?: string;
+}
+
 export interface AsnItemV1 {
   lineNumber?: string;
   buyerSku?: string;
@@ -45,12 +53,8 @@ export interface AsnV1 {
   orders: { purchaseOrderNumber: string; purchaseOrderDate?: string; items: AsnItemV1[] }[];
 }
 
-export interface InvoiceLineV1 {
+export interface InvoiceLineV1 extends ItemIdentity {
   lineNumber?: string;
-  buyerSku?: string;
-  vendorSku?: string;
-  upc?: string;
-  description?: string;
   quantity: number;
   unit: Unit;
   unitPrice: number;
@@ -71,12 +75,8 @@ export interface InvoiceV1 {
   totalAmount: number;
 }
 
-export interface PurchaseOrderLineV1 {
+export interface PurchaseOrderLineV1 extends ItemIdentity {
   lineNumber?: string;
-  buyerSku?: string;
-  vendorSku?: string;
-  upc?: string;
-  description?: string;
   quantity: number;
   unit: Unit;
   unitPrice?: number;
@@ -101,12 +101,8 @@ export interface PurchaseOrderV1 {
   lines: PurchaseOrderLineV1[];
 }
 
-export interface PoAckLineV1 {
+export interface PoAckLineV1 extends ItemIdentity {
   lineNumber?: string;
-  buyerSku?: string;
-  vendorSku?: string;
-  upc?: string;
-  description?: string;
   quantity: number;
   unit: Unit;
   unitPrice?: number;
@@ -136,11 +132,7 @@ export interface InventoryQuantityV1 {
   date?: string;
 }
 
-export interface InventoryItemV1 {
-  buyerSku?: string;
-  vendorSku?: string;
-  upc?: string;
-  description?: string;
+export interface InventoryItemV1 extends ItemIdentity {
   unitPrice?: number;
   quantities: InventoryQuantityV1[];
 }

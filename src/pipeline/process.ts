@@ -17,6 +17,8 @@ interface MessageRow {
   format: SourceFormat;
   size_bytes: number;
   correlation_id: string;
+  /** The raw bytes when the message is small enough to come with the claim; read in slices otherwise. */
+  raw: Buffer | null;
 }
 
 /** Stable across replays: the same document of the same message to the same target. */
@@ -32,7 +34,7 @@ function deliveryKey(messageId: string, seq: number, targetId: string): string {
 export async function processBatch(knex: Knex, config: GatewayConfig, log: Logger, limit = 10): Promise<number> {
   return knex.transaction(async (trx) => {
     const rows: MessageRow[] = await trx('messages')
-      .select('id', 'partner_id', 'format', 'size_bytes', 'correlation_id')
+      .select('id', 'partner_id', 'format', 'size_bytes', 'correlation_id', trx.raw('CASE WHEN size_bytes <= ? THEN raw END AS raw', [RAW_SLICE_BYTES]))
       .where('state', 'received')
       .orderBy('received_at')
       .limit(limit)
@@ -58,9 +60,8 @@ export async function processBatch(knex: Knex, config: GatewayConfig, log: Logge
 export const RAW_SLICE_BYTES = 4 << 20;
 
 async function* readRaw(trx: Knex.Transaction, row: MessageRow): AsyncGenerator<Buffer> {
-  if (row.size_bytes <= RAW_SLICE_BYTES) {
-    const r = await trx('messages').select('raw').where('id', row.id).first();
-    yield r.raw as Buffer;
+  if (row.raw) {
+    yield row.raw;
     return;
   }
   for (let offset = 0; offset < row.size_bytes; offset += RAW_SLICE_BYTES) {

@@ -7,6 +7,8 @@ import { generateApiKey } from '../../src/security/api-keys.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startGateway, type Gateway } from '../../src/server.js';
 import { REPO } from './corpus.js';
+import { freshDatabase, type TestDatabase } from './db.js';
+import { ErpReceiver } from './erp.js';
 
 export const ACME_KEY = 'gw_acmedemo_Dm0AcmeSupplyOnlyForTheLocalDemo000000000';
 export const NORTHWIND_KEY = 'gw_nwdemo_Dm0NorthwindOnlyForTheLocalDemo0000000000';
@@ -145,4 +147,34 @@ export async function post(url: string, key: string | undefined, contentType: st
 export async function status(url: string, key: string, id: string) {
   const res = await fetch(`${url}/v1/messages/${id}`, { headers: { authorization: `Bearer ${key}` } });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/** What a suite using `gatewaySuite` works with; valid inside its tests. */
+export interface GatewaySuite {
+  db: TestDatabase;
+  erp: ErpReceiver;
+  t: TestGateway;
+  url: string;
+}
+
+/**
+ * Registers hooks that give the suite a fresh database, an ERP receiver and a gateway on a loopback
+ * port (per suite, or per test with `perTest`), stopped and dropped afterwards.
+ */
+export function gatewaySuite(opts: { env?: Record<string, string>; perTest?: boolean } = {}): GatewaySuite {
+  const s = {} as GatewaySuite;
+  const [setUp, tearDown] = opts.perTest ? [beforeEach, afterEach] : [before, after];
+  setUp(async () => {
+    s.db = await freshDatabase();
+    s.erp = new ErpReceiver();
+    await s.erp.start();
+    s.t = await startTestGateway(s.db.knex, s.erp.url, opts.env);
+    s.url = s.t.gw.url;
+  });
+  tearDown(async () => {
+    await s.t?.close();
+    await s.erp?.stop();
+    await s.db?.drop();
+  });
+  return s;
 }

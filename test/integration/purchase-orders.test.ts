@@ -7,8 +7,8 @@ import { createInterface } from 'node:readline';
 import { parseX12 } from '../../src/formats/x12/parse.js';
 import { REPO } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
-import { ErpReceiver } from '../helpers/erp.js';
-import { ACME_KEY, ERP, post, startTestGateway, status, testPartners, waitFor, type TestGateway } from '../helpers/gateway.js';
+import type { ErpReceiver } from '../helpers/erp.js';
+import { ACME_KEY, ERP, gatewaySuite, post, status, testPartners, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { withControl } from '../helpers/x12.js';
 
 const ORDER = {
@@ -45,23 +45,12 @@ function partnerAck(groupControl: string, status: 'A' | 'R', control: number): s
 
 describe('outbound purchase orders: ERP → X12 850 → partner, acknowledgments reconciled', function () {
   this.timeout(120_000);
+  const suite = gatewaySuite({ env: { ACK_CHECK_MS: '100' } });
   let db: TestDatabase;
   let erp: ErpReceiver;
   let t: TestGateway;
   let url: string;
-
-  before(async () => {
-    db = await freshDatabase();
-    erp = new ErpReceiver();
-    await erp.start();
-    t = await startTestGateway(db.knex, erp.url, { ACK_CHECK_MS: '100' });
-    url = t.gw.url;
-  });
-  after(async () => {
-    await t?.close();
-    await erp?.stop();
-    await db?.drop();
-  });
+  before(() => ({ db, erp, t, url } = suite));
 
   it('renders the canonical order as an 850 in the partner envelope and puts it in the partner mailbox', async () => {
     const res = await sendOrder(url, ORDER, { 'x-correlation-id': 'erp-po-1' });

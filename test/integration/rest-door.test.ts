@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FIXTURES } from '../helpers/corpus.js';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
-import { ErpReceiver } from '../helpers/erp.js';
-import { ACME_KEY, EXPIRED, NORTHWIND_KEY, post, startTestGateway, status, SUSPENDED, waitFor, type TestGateway } from '../helpers/gateway.js';
+import type { TestDatabase } from '../helpers/db.js';
+import type { ErpReceiver } from '../helpers/erp.js';
+import { ACME_KEY, EXPIRED, gatewaySuite, NORTHWIND_KEY, post, status, SUSPENDED, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { withControl } from '../helpers/x12.js';
 
 const X12 = 'application/edi-x12';
@@ -16,23 +16,12 @@ const terminal = (s: { body: Record<string, any> }) => ['delivered', 'rejected',
 
 describe('REST door: real server on a loopback port, real database, real ERP receiver', function () {
   this.timeout(30_000);
+  const suite = gatewaySuite();
   let db: TestDatabase;
   let erp: ErpReceiver;
   let t: TestGateway;
   let url: string;
-
-  before(async () => {
-    db = await freshDatabase();
-    erp = new ErpReceiver();
-    await erp.start();
-    t = await startTestGateway(db.knex, erp.url);
-    url = t.gw.url;
-  });
-  after(async () => {
-    await t?.close();
-    await erp?.stop();
-    await db?.drop();
-  });
+  before(() => ({ db, erp, t, url } = suite));
 
   const messageCount = async () => Number((await db.knex('messages').count<{ count: string }[]>('* as count'))[0]?.count);
 

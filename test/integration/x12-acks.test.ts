@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseX12, type X12Interchange } from '../../src/formats/x12/parse.js';
 import { FIXTURES } from '../helpers/corpus.js';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
-import { ErpReceiver } from '../helpers/erp.js';
-import { ACME_KEY, NORTHWIND_KEY, post, startTestGateway, status, waitFor, type TestGateway } from '../helpers/gateway.js';
+import type { TestDatabase } from '../helpers/db.js';
+import type { ErpReceiver } from '../helpers/erp.js';
+import { ACME_KEY, gatewaySuite, NORTHWIND_KEY, post, status, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { withControl } from '../helpers/x12.js';
 
 const X12 = 'application/edi-x12';
@@ -41,23 +41,12 @@ const seg = (ic: X12Interchange, tag: string) => ic.groups.flatMap((g) => g.sets
 
 describe('X12 acknowledgments, duplicates and the mailbox (real server, real database)', function () {
   this.timeout(60_000);
+  const suite = gatewaySuite();
   let db: TestDatabase;
   let erp: ErpReceiver;
   let t: TestGateway;
   let url: string;
-
-  before(async () => {
-    db = await freshDatabase();
-    erp = new ErpReceiver();
-    await erp.start();
-    t = await startTestGateway(db.knex, erp.url);
-    url = t.gw.url;
-  });
-  after(async () => {
-    await t?.close();
-    await erp?.stop();
-    await db?.drop();
-  });
+  before(() => ({ db, erp, t, url } = suite));
 
   async function send(body: string): Promise<{ id: string; body: Record<string, any> }> {
     const res = await post(url, ACME_KEY, X12, Buffer.from(body, 'latin1'));
