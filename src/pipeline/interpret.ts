@@ -37,8 +37,6 @@ export interface InterpretedDocument {
   keys: BusinessKeys;
   /** Where in the message the document came from, for people: `ISA 000000049 / GS 49 / ST 0008 (856)`. */
   sourceRef: string;
-  /** X12: ST01 and ST02 of the set. */
-  set?: { id: string; control: string };
 }
 
 export interface Interpretation {
@@ -74,14 +72,13 @@ export interface FunctionalAck {
   /** AK901: A, E, P or R. */
   status: string;
   sets: { id: string; control: string; status: string }[];
-  interchange: X12InterchangeHeader;
 }
 
 export type X12Item =
   | { kind: 'interchange'; header: X12InterchangeHeader; refused?: Problem }
-  | { kind: 'document'; doc: InterpretedDocument; group: X12GroupHeader; interchange: X12InterchangeHeader }
+  | { kind: 'document'; doc: InterpretedDocument }
   | { kind: 'functional-ack'; ack: FunctionalAck }
-  | { kind: 'group-end'; report: GroupReport; interchange: X12InterchangeHeader }
+  | { kind: 'group-end'; report: GroupReport }
   | { kind: 'interchange-end'; report: InterchangeReport }
   | { kind: 'fatal'; problem: Problem };
 
@@ -133,7 +130,7 @@ export class X12Interpreter {
         out.push(refused ? { kind: 'interchange', header: ic, refused } : { kind: 'interchange', header: ic });
       } else if (ev.kind === 'set') {
         const report = this.report as InterchangeReport;
-        if (!this.group || this.group.header !== ev.group) {
+        if (!this.group || this.group.header.line !== ev.group.line) {
           this.group = { header: ev.group, declaredSets: null, problems: [], sets: [] };
           report.groups.push(this.group);
         }
@@ -153,7 +150,7 @@ export class X12Interpreter {
         }
         this.group.declaredSets = ev.group.declaredSets;
         this.group.problems = ev.group.problems;
-        out.push({ kind: 'group-end', report: this.group, interchange: ev.interchange });
+        out.push({ kind: 'group-end', report: this.group });
         this.group = undefined;
       } else if (ev.kind === 'interchange-end') {
         const report = this.report as InterchangeReport;
@@ -170,11 +167,11 @@ export class X12Interpreter {
 
   private set(set: X12TransactionSet, group: X12GroupHeader, interchange: X12InterchangeHeader): X12Item {
     if (ACK_SETS.has(set.id) && group.functionalId === 'FA') {
-      return { kind: 'functional-ack', ack: readFunctionalAck(set, interchange) };
+      return { kind: 'functional-ack', ack: readFunctionalAck(set) };
     }
     const seq = ++this.seq;
     const sourceRef = `ISA ${interchange.control} / GS ${group.control} / ST ${set.control} (${set.id})`;
-    const located = (d: InterpretedDocument): X12Item => ({ kind: 'document', doc: { ...d, set: { id: set.id, control: set.control } }, group, interchange });
+    const located = (doc: InterpretedDocument): X12Item => ({ kind: 'document', doc });
     const profile = this.profiles.find((p) => p.source.transaction === set.id && (!p.source.versions || p.source.versions.some((v) => set.version.startsWith(v))));
     if (!profile) {
       const doc = unknownDocument(seq, sourceRef, `Partner ${this.partner.id} has no mapping profile for X12 ${set.id} version ${set.version}.`, { segment: 'ST', position: 1, transaction: set.control });
@@ -197,7 +194,7 @@ function mapX12Codes(p: Problem): Problem {
   return { ...p, x12: { ak5: '5', ...(loc.segment ? { ak3: '8' } : {}) } };
 }
 
-function readFunctionalAck(set: X12TransactionSet, interchange: X12InterchangeHeader): FunctionalAck {
+function readFunctionalAck(set: X12TransactionSet): FunctionalAck {
   const seg = (tag: string) => set.segments.filter((s) => s.tag === tag);
   const ak1 = seg('AK1')[0]?.elements ?? [];
   const ak9 = seg('AK9')[0]?.elements ?? [];
@@ -206,7 +203,7 @@ function readFunctionalAck(set: X12TransactionSet, interchange: X12InterchangeHe
     if (s.tag === 'AK2') sets.push({ id: s.elements[0] ?? '', control: s.elements[1] ?? '', status: '' });
     if ((s.tag === 'AK5' || s.tag === 'IK5') && sets.length) (sets[sets.length - 1] as { status: string }).status = s.elements[0] ?? '';
   }
-  return { type: set.id as '997' | '999', functionalId: ak1[0] ?? '', groupControl: ak1[1] ?? '', status: ak9[0] ?? '', sets, interchange };
+  return { type: set.id as '997' | '999', functionalId: ak1[0] ?? '', groupControl: ak1[1] ?? '', status: ak9[0] ?? '', sets };
 }
 
 /** Reads a whole X12 payload (tests, the CLI's mapping test). The pipeline streams with X12Interpreter. */

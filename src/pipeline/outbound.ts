@@ -16,7 +16,7 @@ export type ControlKind = 'isa' | 'gs' | 'st';
  * numbers back.
  * @see docs/decisions/0005-control-numbers-and-duplicates.md
  */
-export async function reserveControlNumbers(trx: Knex.Transaction, partnerId: string, direction: 'outbound', kind: ControlKind, count = 1): Promise<number> {
+async function reserveControlNumbers(trx: Knex.Transaction, partnerId: string, direction: 'outbound', kind: ControlKind, count = 1): Promise<number> {
   const { rows } = await trx.raw<{ rows: { value: string }[] }>(
     `INSERT INTO control_numbers (partner_id, direction, kind, value) VALUES (?, ?, ?, ?)
      ON CONFLICT (partner_id, direction, kind) DO UPDATE
@@ -27,6 +27,25 @@ export async function reserveControlNumbers(trx: Knex.Transaction, partnerId: st
   return Number(rows[0]?.value) - count + 1;
 }
 
+/** ISA13, GS06 and ST02 values for one outbound interchange, formatted as written. */
+export interface EnvelopeControls {
+  isa: string;
+  gs: string[];
+  st: string[];
+}
+
+/** Reserves the control numbers of one outbound interchange with `groups` groups and `sets` sets. */
+export async function reserveEnvelopeControls(trx: Knex.Transaction, partnerId: string, groups: number, sets: number): Promise<EnvelopeControls> {
+  const isa = await reserveControlNumbers(trx, partnerId, 'outbound', 'isa');
+  const gs = groups ? await reserveControlNumbers(trx, partnerId, 'outbound', 'gs', groups) : 0;
+  const st = sets ? await reserveControlNumbers(trx, partnerId, 'outbound', 'st', sets) : 0;
+  return {
+    isa: String(isa).padStart(9, '0'),
+    gs: Array.from({ length: groups }, (_, i) => String(gs + i)),
+    st: Array.from({ length: sets }, (_, i) => String(st + i).padStart(4, '0')),
+  };
+}
+
 export interface OutboundMessage {
   partner: PartnerProfile;
   docType: string;
@@ -34,19 +53,22 @@ export interface OutboundMessage {
   /** The inbound message an acknowledgment answers. */
   relatedMessageId?: string;
   correlationId?: string;
+  /** The ERP's Idempotency-Key for what it asked us to send. */
+  idempotencyKey?: string;
   isaControl: string;
   groupControl?: string;
   /** When set, the message waits for a functional acknowledgment until then. */
   ackDueAt?: Date;
 }
 
-export function fileNameFor(partner: PartnerProfile, docType: string, control: string, id: string): string {
+function fileNameFor(partner: PartnerProfile, docType: string, control: string, id: string): string {
   return partner.x12.outbound.fileName.replaceAll('{type}', docType).replaceAll('{control}', control).replaceAll('{id}', id);
 }
 
 /** Places an outbound document in the partner's mailbox (same transaction as whatever caused it). */
-export async function storeOutbound(trx: Knex.Transaction, m: OutboundMessage): Promise<string> {
+export async function storeOutbound(trx: Knex.Transaction, m: OutboundMessage): Promise<{ id: string; fileName: string }> {
   const id = randomUUID();
+  const fileName = fileNameFor(m.partner, m.docType, m.isaControl, id);
   const bytes = Buffer.from(m.text, 'latin1');
   await trx('messages').insert({
     id,
@@ -59,18 +81,19 @@ export async function storeOutbound(trx: Knex.Transaction, m: OutboundMessage): 
     size_bytes: bytes.length,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     correlation_id: m.correlationId ?? id,
+    idempotency_key: m.idempotencyKey ?? null,
     state: 'ready',
     doc_type: m.docType,
     related_message_id: m.relatedMessageId ?? null,
-    file_name: fileNameFor(m.partner, m.docType, m.isaControl, id),
+    file_name: fileName,
     x12_interchange: String(Number(m.isaControl)),
     x12_group: m.groupControl ? String(Number(m.groupControl)) : null,
     ack_status: m.ackDueAt ? 'pending' : null,
     ack_due_at: m.ackDueAt ?? null,
     processed_at: trx.fn.now(),
   });
-  await trx('events').insert({ message_id: id, type: 'outbound.ready', detail: `${m.docType} ISA ${m.isaControl}${m.groupControl ? ` / GS ${m.groupControl}` : ''} in the mailbox of ${m.partner.id}` });
-  return id;
+  await trx('events').insert({ message_id: id, type: 'outbound.ready', detail: `${m.docType} ISA ${m.isaControl}${m.groupControl ? ` / GS ${m.groupControl}` : ''} in the mailbox of ${m.partner.id} as ${fileName}` });
+  return { id, fileName };
 }
 
 const ACK_STATUS: Record<string, string> = { A: 'accepted', E: 'accepted-with-errors', P: 'partially-accepted', R: 'rejected' };

@@ -6,10 +6,10 @@ import type { Problem } from '../errors.js';
 import type { PartnerProfile, SourceFormat } from '../types.js';
 import { ackInterchange, ackSetCount, planAck } from '../formats/x12/ack.js';
 import type { X12InterchangeHeader } from '../formats/x12/reader.js';
-import { interchangeText } from '../formats/x12/write.js';
+import { interchangeText, LINE_BREAKS } from '../formats/x12/write.js';
 import type { InterchangeReport } from '../formats/x12/report.js';
 import { interpret, X12Interpreter, type InterpretedDocument, type X12Item } from './interpret.js';
-import { fileNameFor, reconcileFunctionalAck, reconcileTa1, reserveControlNumbers, storeOutbound } from './outbound.js';
+import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
 
 interface MessageRow {
   id: string;
@@ -304,21 +304,11 @@ async function claimInterchange(trx: Knex.Transaction, partner: PartnerProfile, 
   return { messageId: earlier.message_id, seenAt: new Date(earlier.seen_at) };
 }
 
-const LINE_BREAKS = { lf: '\n', crlf: '\r\n', none: '' } as const;
-
 /** Builds and stores the TA1/997/999 for an inbound interchange, in the partner's mailbox. */
 async function acknowledge(trx: Knex.Transaction, partner: PartnerProfile, row: MessageRow, report: InterchangeReport, duplicate: 'reject' | 'acknowledge' | undefined): Promise<void> {
   const plan = planAck(report, partner.x12.acknowledgments, duplicate);
   if (!plan) return;
-  const setCount = ackSetCount(plan);
-  const isa = await reserveControlNumbers(trx, partner.id, 'outbound', 'isa');
-  const gs = plan.groups.length ? await reserveControlNumbers(trx, partner.id, 'outbound', 'gs', plan.groups.length) : 0;
-  const st = setCount ? await reserveControlNumbers(trx, partner.id, 'outbound', 'st', setCount) : 0;
-  const controls = {
-    isa: String(isa).padStart(9, '0'),
-    gs: plan.groups.map((_, i) => String(gs + i)),
-    st: Array.from({ length: setCount }, (_, i) => String(st + i).padStart(4, '0')),
-  };
+  const controls = await reserveEnvelopeControls(trx, partner.id, plan.groups.length, ackSetCount(plan));
   const { interchange, options } = ackInterchange(plan, controls, new Date(), LINE_BREAKS[partner.x12.outbound.lineBreak]);
   // Written a few thousand segments at a time, so a 997 for a huge group does not hold the event loop.
   const parts: string[] = [];
@@ -327,8 +317,8 @@ async function acknowledge(trx: Knex.Transaction, partner: PartnerProfile, row: 
   }
   const text = parts.join('');
   const docType = plan.groups[0]?.type ?? 'TA1';
-  const ackId = await storeOutbound(trx, { partner, docType, text, relatedMessageId: row.id, correlationId: row.correlation_id, isaControl: controls.isa, ...(controls.gs[0] ? { groupControl: controls.gs[0] } : {}) });
-  await trx('events').insert({ message_id: row.id, type: 'ack.generated', detail: `ISA ${report.header.control} answered by ${plan.summary}`, data: JSON.stringify({ ackMessageId: ackId, fileName: fileNameFor(partner, docType, controls.isa, ackId) }) });
+  const ack = await storeOutbound(trx, { partner, docType, text, relatedMessageId: row.id, correlationId: row.correlation_id, isaControl: controls.isa, ...(controls.gs[0] ? { groupControl: controls.gs[0] } : {}) });
+  await trx('events').insert({ message_id: row.id, type: 'ack.generated', detail: `ISA ${report.header.control} answered by ${plan.summary}`, data: JSON.stringify({ ackMessageId: ack.id, fileName: ack.fileName }) });
 }
 
 /** The message's final state from what its documents became. */

@@ -4,9 +4,9 @@ import { validateCanonical } from '../canonical/index.js';
 import type { PurchaseOrderV1 } from '../canonical/types.js';
 import { GatewayError } from '../errors.js';
 import { render850 } from '../formats/x12/render-850.js';
-import { writeInterchange } from '../formats/x12/write.js';
+import { LINE_BREAKS, writeInterchange } from '../formats/x12/write.js';
 import type { PartnerProfile } from '../types.js';
-import { reserveControlNumbers, storeOutbound } from './outbound.js';
+import { reserveEnvelopeControls, storeOutbound } from './outbound.js';
 
 export interface SentPurchaseOrder {
   messageId: string;
@@ -16,8 +16,6 @@ export interface SentPurchaseOrder {
   groupControl: string;
   setControl: string;
 }
-
-const LINE_BREAKS = { lf: '\n', crlf: '\r\n', none: '' } as const;
 
 /**
  * Renders the ERP's canonical purchase order as an X12 850 in the partner's envelope and places it
@@ -40,10 +38,8 @@ export async function sendPurchaseOrder(knex: Knex, partner: PartnerProfile, bod
   }
   try {
     return await knex.transaction(async (trx) => {
-      const isa = String(await reserveControlNumbers(trx, partner.id, 'outbound', 'isa')).padStart(9, '0');
-      const gs = String(await reserveControlNumbers(trx, partner.id, 'outbound', 'gs'));
-      const st = String(await reserveControlNumbers(trx, partner.id, 'outbound', 'st')).padStart(4, '0');
-      const d = x.outbound.delimiters;
+      const controls = await reserveEnvelopeControls(trx, partner.id, 1, 1);
+      const [isa, gs, st] = [controls.isa, controls.gs[0] as string, controls.st[0] as string];
       const text = writeInterchange(
         {
           sender: x.ourId as { qualifier: string; id: string },
@@ -55,18 +51,18 @@ export async function sendPurchaseOrder(knex: Knex, partner: PartnerProfile, bod
           groups: [{ functionalId: 'PO', sender: x.ourId?.id ?? '', receiver: theirs.id, control: gs, version: x.outbound.version, sets: [{ id: '850', control: st, segments: render850(po) }] }],
           at: new Date(),
         },
-        { delimiters: { ...d, repetition: x.outbound.version >= '00402' ? d.repetition : null }, lineBreak: LINE_BREAKS[x.outbound.lineBreak] },
+        { delimiters: x.outbound.delimiters, lineBreak: LINE_BREAKS[x.outbound.lineBreak] },
       );
-      const messageId = await storeOutbound(trx, {
+      const { id: messageId } = await storeOutbound(trx, {
         partner,
         docType: '850',
         text,
         isaControl: isa,
         groupControl: gs,
         ...(correlationId ? { correlationId } : {}),
+        ...(idempotencyKey ? { idempotencyKey } : {}),
         ackDueAt: new Date(Date.now() + x.outbound.ackWithinMinutes * 60_000),
       });
-      if (idempotencyKey) await trx('messages').where('id', messageId).update({ idempotency_key: idempotencyKey });
       await trx('documents').insert({
         id: randomUUID(),
         message_id: messageId,

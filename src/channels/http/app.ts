@@ -27,13 +27,36 @@ export interface HttpDeps {
 /** Turns a request's credentials into a Principal, or returns undefined when it carries none of its kind. */
 export type Authenticator = (ctx: Context, config: GatewayConfig) => Principal | undefined;
 
-const bearerApiKey: Authenticator = (ctx, config) => {
+/** The bearer token of a request; undefined without an Authorization header. */
+function bearerToken(ctx: Context): string | undefined {
   const header = ctx.get('authorization');
   if (!header) return undefined;
   const m = /^Bearer\s+(\S+)$/i.exec(header);
   if (!m) throw new GatewayError('GW_AUTH_INVALID', 'The Authorization header must be "Bearer <api key>".');
-  return authenticateApiKey(config, m[1] as string);
+  return m[1] as string;
+}
+
+const bearerApiKey: Authenticator = (ctx, config) => {
+  const token = bearerToken(ctx);
+  return token === undefined ? undefined : authenticateApiKey(config, token);
 };
+
+/** The request body, at most `limit` bytes (413 beyond). */
+async function readBody(ctx: Context, limit: number, whose: string): Promise<Buffer> {
+  try {
+    return await getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined });
+  } catch (err) {
+    if ((err as { type?: string }).type === 'entity.too.large') throw new GatewayError('GW_REQUEST_TOO_LARGE', `The body exceeds the limit of ${limit} bytes${whose}.`);
+    throw new GatewayError('GW_REQUEST_INVALID', `The body could not be read: ${(err as Error).message}.`);
+  }
+}
+
+/** An Idempotency-Key header, checked; undefined when absent. */
+function idempotencyKeyOf(ctx: Context): string | undefined {
+  const key = ctx.get('idempotency-key') || undefined;
+  if (key && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new GatewayError('GW_REQUEST_INVALID', 'Idempotency-Key must be 1-255 visible ASCII characters.');
+  return key;
+}
 
 /** Authenticators tried in order; OAuth2 and mTLS slot in here. */
 const AUTHENTICATORS: Authenticator[] = [bearerApiKey];
@@ -97,18 +120,10 @@ export function createHttpApp(deps: HttpDeps): Koa {
     const format = MEDIA_TYPES[mediaType];
     if (!format) throw new GatewayError('GW_REQUEST_MEDIA_TYPE', `Content-Type "${mediaType || '(none)'}" is not accepted; send one of ${Object.keys(MEDIA_TYPES).join(', ')}.`);
     const limit = Math.min(partner.limits.maxBytes, deps.maxBodyBytes);
-    let bytes: Buffer;
-    try {
-      bytes = await getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined });
-    } catch (err) {
-      const type = (err as { type?: string }).type;
-      if (type === 'entity.too.large') throw new GatewayError('GW_REQUEST_TOO_LARGE', `The body exceeds the limit of ${limit} bytes for partner ${partner.id}.`);
-      throw new GatewayError('GW_REQUEST_INVALID', `The body could not be read: ${(err as Error).message}.`);
-    }
+    const bytes = await readBody(ctx, limit, ` for partner ${partner.id}`);
     if (bytes.length === 0) throw new GatewayError('GW_REQUEST_INVALID', 'The body is empty.');
     const correlationId = requestId(ctx);
-    const idempotencyKey = ctx.get('idempotency-key') || undefined;
-    if (idempotencyKey && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) throw new GatewayError('GW_REQUEST_INVALID', 'Idempotency-Key must be 1-255 visible ASCII characters.');
+    const idempotencyKey = idempotencyKeyOf(ctx);
     const receipt = await deps.receiver.receive({
       partnerId: partner.id,
       channel: 'rest',
@@ -148,9 +163,9 @@ export function createHttpApp(deps: HttpDeps): Koa {
   });
 
   const authenticateErp = async (ctx: Context, next: Koa.Next) => {
-    const m = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
-    if (!m) throw new GatewayError('GW_AUTH_MISSING', 'Present the ERP API key as "Authorization: Bearer <key>".');
-    ctx.state.erp = authenticateErpKey(deps.erpApiKeys, m[1] as string);
+    const token = bearerToken(ctx);
+    if (token === undefined) throw new GatewayError('GW_AUTH_MISSING', 'Present the ERP API key as "Authorization: Bearer <key>".');
+    ctx.state.erp = authenticateErpKey(deps.erpApiKeys, token);
     await next();
   };
 
@@ -158,16 +173,14 @@ export function createHttpApp(deps: HttpDeps): Koa {
     const partner = deps.config().partners.get(ctx.params.partner as string);
     if (!partner) throw new GatewayError('GW_NOT_FOUND', `No partner ${ctx.params.partner}.`);
     if ((ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase() !== 'application/json') throw new GatewayError('GW_REQUEST_MEDIA_TYPE', 'Send the canonical purchase order as application/json.');
+    const text = (await readBody(ctx, deps.maxBodyBytes, '')).toString('utf8');
     let body: unknown;
     try {
-      body = JSON.parse((await getRawBody(ctx.req, { limit: deps.maxBodyBytes })).toString('utf8'));
+      body = JSON.parse(text);
     } catch (err) {
-      if ((err as { type?: string }).type === 'entity.too.large') throw new GatewayError('GW_REQUEST_TOO_LARGE', `The body exceeds ${deps.maxBodyBytes} bytes.`);
       throw new GatewayError('GW_JSON_SYNTAX', `The body is not valid JSON: ${(err as Error).message}.`);
     }
-    const key = ctx.get('idempotency-key') || undefined;
-    if (key && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new GatewayError('GW_REQUEST_INVALID', 'Idempotency-Key must be 1-255 visible ASCII characters.');
-    const sent = await sendPurchaseOrder(deps.knex, partner, body, key, requestId(ctx) || undefined);
+    const sent = await sendPurchaseOrder(deps.knex, partner, body, idempotencyKeyOf(ctx), requestId(ctx) || undefined);
     ctx.status = sent.duplicate ? 200 : 201;
     ctx.set('location', `/v1/erp/messages/${sent.messageId}`);
     ctx.body = { ...sent, statusUrl: `/v1/erp/messages/${sent.messageId}` };

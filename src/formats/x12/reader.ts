@@ -153,10 +153,6 @@ interface OpenGroup {
   problems: Problem[];
 }
 
-interface OpenSet {
-  set: X12TransactionSet;
-}
-
 export class X12Reader {
   /** Unconsumed input, one char per byte (latin1). */
   private buf = '';
@@ -170,7 +166,8 @@ export class X12Reader {
   private interchange: X12InterchangeSummary | undefined;
   private groupControls = new Set<string>();
   private group: OpenGroup | undefined;
-  private open: OpenSet | undefined;
+  /** The transaction set being read (ST seen, SE not yet). */
+  private open: X12TransactionSet | undefined;
   private out: X12Event[] = [];
   /** ISA13 of the last interchange read, for messages about what follows it. */
   private lastControl = '';
@@ -416,7 +413,7 @@ export class X12Reader {
       return;
     }
     if (this.open) {
-      const set = this.open.set;
+      const set = this.open;
       const position = set.segments.length + 2;
       if (!TAG.test(tag)) {
         set.problems.push({ code: 'GW_X12_SYNTAX', message: `"${printable(tag.slice(0, 20))}" is not a segment identifier (line ${line}).`, location: { segment: printable(tag.slice(0, 3)), position, transaction: set.control, line }, x12: { ak3: '1', ak5: '5' } });
@@ -488,19 +485,18 @@ export class X12Reader {
       set.problems.push({ code: 'GW_X12_SET_TRAILER', message: `ST02 ${set.control} is used twice in group ${g.header.control}.`, location: { segment: 'ST', position: 1, element: 2, transaction: set.control, line }, x12: { ak5: '23' } });
     }
     g.controls.add(set.control);
-    this.open = { set };
+    this.open = set;
   }
 
   private endSet(e: string[] | null, line: number): void {
-    const open = this.open;
-    if (!open) {
+    const set = this.open;
+    if (!set) {
       const ic = this.interchange as X12InterchangeSummary;
       const problem: Problem = { code: 'GW_X12_SYNTAX', message: `SE at line ${line} has no matching ST.`, location: { segment: 'SE', line }, x12: { ta1: '024' } };
       if (this.group) this.group.problems.push({ ...problem, code: 'GW_X12_GROUP', x12: { ak9: '1' } });
       else ic.problems.push(problem);
       return;
     }
-    const set = open.set;
     const count = set.segments.length + 2;
     if (e === null) {
       set.problems.push({ code: 'GW_X12_SET_TRAILER', message: `Transaction set ${set.control} has no SE trailer.`, location: { segment: 'SE', transaction: set.control, line }, x12: { ak5: '2' } });

@@ -36,6 +36,9 @@ export interface OutboundInterchange {
   at: Date;
 }
 
+/** Partner profile `lineBreak` values → what follows each segment terminator. */
+export const LINE_BREAKS = { lf: '\n', crlf: '\r\n', none: '' } as const;
+
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 
 /** `YYMMDD`, `HHMM` and `CCYYMMDD` in UTC, as ISA09/ISA10 and GS04 want them. */
@@ -60,8 +63,10 @@ export function writeInterchange(ic: OutboundInterchange, opts: X12WriteOptions)
 /** The interchange's text segment by segment (see writeInterchange), for writers that yield as they go. */
 export function* interchangeText(ic: OutboundInterchange, opts: X12WriteOptions): Generator<string> {
   const d = opts.delimiters;
+  // ISA11 is the repetition separator only from version 00402 on; before, it is the standards id `U`.
+  const repetition = ic.version >= '00402' ? d.repetition : null;
   const end = d.segment + opts.lineBreak;
-  const special = [d.element, d.segment, d.component, ...(d.repetition ? [d.repetition] : [])];
+  const special = [d.element, d.segment, d.component, ...(repetition ? [repetition] : [])];
   const clean = (v: string) => (special.some((c) => v.includes(c)) ? [...v].map((c) => (special.includes(c) ? ' ' : c)).join('') : v);
   const segment = (tag: string, elements: string[]): string => {
     let n = elements.length;
@@ -69,7 +74,7 @@ export function* interchangeText(ic: OutboundInterchange, opts: X12WriteOptions)
     return n ? `${tag}${d.element}${elements.slice(0, n).map(clean).join(d.element)}${end}` : `${tag}${end}`;
   };
   const { yymmdd, hhmm, ccyymmdd } = x12Dates(ic.at);
-  const isa = ['00', '', '00', '', ic.sender.qualifier, ic.sender.id, ic.receiver.qualifier, ic.receiver.id, yymmdd, hhmm, ic.version >= '00402' && d.repetition ? d.repetition : 'U', ic.version, ic.control, ic.ackRequested ? '1' : '0', ic.usage];
+  const isa = ['00', '', '00', '', ic.sender.qualifier, ic.sender.id, ic.receiver.qualifier, ic.receiver.id, yymmdd, hhmm, repetition ?? 'U', ic.version, ic.control, ic.ackRequested ? '1' : '0', ic.usage];
   yield `ISA${d.element}${isa.map((v, i) => (i === 10 ? v : clean(v)).padEnd(ISA_WIDTHS[i] as number, ' ').slice(0, ISA_WIDTHS[i])).join(d.element)}${d.element}${d.component}${end}`;
   for (const ta1 of ic.ta1 ?? []) yield segment('TA1', ta1);
   for (const g of ic.groups) {
