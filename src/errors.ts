@@ -16,6 +16,10 @@ export interface SourceLocation {
   transaction?: string;
   /** JSON source: a JSONPath such as `$.lines[2].quantity`. */
   jsonPath?: string;
+  /** XML source: the element or attribute, e.g. `/cXML/Request/ShipNoticeRequest/ShipNoticeHeader/@shipmentID`. */
+  xmlPath?: string;
+  /** CSV source: the column's header name (the column number is in `column`). */
+  csvColumn?: string;
   /** Canonical document: JSON Pointer of the field, e.g. `/items/0/quantity`. */
   pointer?: string;
   /** File name (configuration files, uploaded files). */
@@ -57,11 +61,16 @@ export const ERROR_CODES = {
   GW_X12_GUIDE: { status: 422, retryable: false, title: "The transaction set breaks the partner's implementation guide" },
   GW_ACK_OVERDUE: { status: 504, retryable: false, title: 'A document we sent has no functional acknowledgment within the expected window' },
   GW_JSON_SYNTAX: { status: 422, retryable: false, title: 'The JSON payload is not valid JSON' },
+  GW_XML_SYNTAX: { status: 422, retryable: false, title: 'The XML payload is not well-formed' },
+  GW_XML_DTD: { status: 422, retryable: false, title: 'The XML declares a DTD internal subset (entities), which is refused' },
+  GW_CSV_SYNTAX: { status: 422, retryable: false, title: 'The CSV file cannot be read with the settings of its mapping profile' },
 
   // Mapping and validation (document level)
   GW_DOC_TYPE_UNKNOWN: { status: 422, retryable: false, title: 'No mapping profile of the partner matches the document' },
   GW_MAP_REQUIRED: { status: 422, retryable: false, title: 'A value the mapping profile requires is missing' },
   GW_MAP_TRANSFORM: { status: 422, retryable: false, title: 'A value could not be transformed as the mapping profile says' },
+  GW_MAP_XREF: { status: 422, retryable: false, title: "A value (such as the supplier's SKU) is not in the profile's cross-reference table" },
+  GW_MAP_UNIT: { status: 422, retryable: false, title: "A quantity cannot be converted to the profile's unit of measure" },
   GW_CANONICAL_INVALID: { status: 422, retryable: false, title: 'The canonical document breaks its JSON Schema' },
 
   // Configuration
@@ -140,6 +149,8 @@ export function describeLocation(loc: SourceLocation | undefined): string {
   if (loc.element) parts.push(`element ${String(loc.element).padStart(2, '0')}`);
   if (loc.transaction) parts.push(`transaction set ${loc.transaction}`);
   if (loc.jsonPath) parts.push(loc.jsonPath);
+  if (loc.xmlPath) parts.push(loc.xmlPath);
+  if (loc.csvColumn) parts.push(`column ${loc.csvColumn}`);
   if (loc.pointer && !loc.jsonPath && !loc.segment) parts.push(`field ${loc.pointer}`);
   if (!loc.file && loc.line) parts.push(`line ${loc.line}`);
   if (loc.rule) parts.push(`rule ${loc.rule}`);

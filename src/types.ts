@@ -24,8 +24,8 @@ import type { Guide } from './formats/x12/guide.js';
  *   follows the message to the ERP.
  */
 
-export type DocumentType = 'asn' | 'invoice' | 'purchase-order' | 'po-ack' | 'inventory';
-export type SourceFormat = 'x12' | 'json';
+export type DocumentType = 'asn' | 'invoice' | 'purchase-order' | 'po-ack' | 'inventory' | 'price-list';
+export type SourceFormat = 'x12' | 'json' | 'xml' | 'csv';
 export type Channel = 'rest';
 
 export type PartnerState = 'onboarding' | 'testing' | 'live' | 'suspended';

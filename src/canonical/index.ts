@@ -3,12 +3,13 @@ import addFormatsModule from 'ajv-formats';
 import asnV1 from './asn.v1.schema.json' with { type: 'json' };
 import inventoryV1 from './inventory.v1.schema.json' with { type: 'json' };
 import invoiceV1 from './invoice.v1.schema.json' with { type: 'json' };
+import priceListV1 from './price-list.v1.schema.json' with { type: 'json' };
 import poAckV1 from './po-ack.v1.schema.json' with { type: 'json' };
 import purchaseOrderV1 from './purchase-order.v1.schema.json' with { type: 'json' };
 import type { Problem } from '../errors.js';
 import type { DocumentType } from '../types.js';
 
-export type { AsnV1, InventoryV1, InvoiceV1, PoAckV1, PurchaseOrderV1 } from './types.js';
+export type { AsnV1, InventoryV1, InvoiceV1, PoAckV1, PriceListV1, PurchaseOrderV1 } from './types.js';
 
 // ajv-formats is CommonJS: its module object is the plugin and also carries it as `default`.
 const addFormats = addFormatsModule.default;
@@ -20,6 +21,7 @@ export const CANONICAL_SCHEMAS: Record<DocumentType, Record<number, object>> = {
   'purchase-order': { 1: purchaseOrderV1 },
   'po-ack': { 1: poAckV1 },
   inventory: { 1: inventoryV1 },
+  'price-list': { 1: priceListV1 },
 };
 
 // strictRequired is off: the anyOf item-identifier rules name properties declared beside them.

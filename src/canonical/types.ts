@@ -3,7 +3,7 @@
  * invoice.v1.schema.json. test/unit/canonical.test.ts checks that the two agree on which fields are
  * required and which fields exist.
  */
-export type Unit = 'each' | 'case' | 'pack' | 'box' | 'pallet' | 'pound' | 'kilogram' | 'dozen' | 'pair' | 'roll' | 'set' | 'foot' | 'meter';
+export type Unit = 'each' | 'case' | 'pack' | 'box' | 'pallet' | 'pound' | 'kilogram' | 'dozen' | 'pair' | 'roll' | 'set' | 'foot' | 'meter' | 'ream';
 
 export interface Party {
   name?: string;
@@ -36,12 +36,15 @@ export interface AsnItemV1 {
   lot?: string;
   expirationDate?: string;
   packageId?: string;
+  supplierQuantity?: number;
+  supplierUnit?: string;
 }
 
 export interface AsnV1 {
   shipmentId: string;
   purpose?: 'original' | 'replace' | 'cancel' | 'test';
   shipDate: string;
+  shipDateTime?: string;
   shipTime?: string;
   deliveryDate?: string;
   billOfLading?: string;
@@ -55,9 +58,15 @@ export interface AsnV1 {
 
 export interface InvoiceLineV1 extends ItemIdentity {
   lineNumber?: string;
+  purchaseOrderNumber?: string;
   quantity: number;
   unit: Unit;
   unitPrice: number;
+  lineAmount?: number;
+  taxAmount?: number;
+  supplierQuantity?: number;
+  supplierUnit?: string;
+  supplierUnitPrice?: number;
 }
 
 export interface InvoiceV1 {
@@ -72,6 +81,10 @@ export interface InvoiceV1 {
   remitTo?: Party;
   shipTo?: Party;
   lines: InvoiceLineV1[];
+  subtotalAmount?: number;
+  taxAmount?: number;
+  shippingAmount?: number;
+  handlingAmount?: number;
   totalAmount: number;
 }
 
@@ -143,4 +156,23 @@ export interface InventoryV1 {
   supplier?: Party;
   location?: Party;
   items: InventoryItemV1[];
+}
+
+export interface PriceListItemV1 extends ItemIdentity {
+  size?: string;
+  color?: string;
+  unit?: Unit;
+  unitPrice: number;
+  validFrom?: string;
+  validUntil?: string;
+  promoPrice?: number;
+  productGroup?: string;
+}
+
+export interface PriceListV1 {
+  priceListId?: string;
+  supplier?: Party;
+  currency?: string;
+  effectiveDate?: string;
+  items: PriceListItemV1[];
 }

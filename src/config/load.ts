@@ -5,7 +5,9 @@ import addFormatsModule from 'ajv-formats';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { hasCanonicalSchema } from '../canonical/index.js';
 import { GatewayError } from '../errors.js';
+import { parseCsv, type CsvTable } from '../mapping/csv-source.js';
 import { compileProfile, ProfileRuleError, type CompiledProfile, type RawProfile } from '../mapping/profile.js';
+import type { XrefTable } from '../mapping/transforms.js';
 import type { ApiKeyRef, PartnerProfile, X12Settings } from '../types.js';
 import mappingSchema from './mapping.schema.json' with { type: 'json' };
 import partnerSchema from './partner.schema.json' with { type: 'json' };
@@ -13,7 +15,8 @@ import partnerSchema from './partner.schema.json' with { type: 'json' };
 // ajv-formats is CommonJS: its module object is the plugin and also carries it as `default`.
 const addFormats = addFormatsModule.default;
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+// strictRequired is off: the mapping schema's anyOf (extends, or source+target+fields) names properties declared beside it.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true });
 addFormats(ajv, ['date']);
 const validatePartner = ajv.compile(partnerSchema);
 const validateMapping = ajv.compile(mappingSchema);
@@ -132,22 +135,118 @@ async function yamlFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-async function loadMapping(file: string, mappingsDir: string): Promise<CompiledProfile> {
-  const y = await readYaml(file);
-  const raw = y.doc.toJS() as unknown;
-  if (!validateMapping(raw)) throw schemaFailure(y, validateMapping.errors ?? []);
-  const profile = raw as unknown as RawProfile;
-  const expectedId = path.relative(mappingsDir, file).replace(/\.ya?ml$/, '').split(path.sep).join('/');
-  if (profile.id !== expectedId) throw fail(y, ['id'], `the profile id must be "${expectedId}" (its path under mappings/), found "${profile.id}"`);
-  if (!hasCanonicalSchema(profile.target.type, profile.target.version)) {
-    throw fail(y, ['target', 'version'], `there is no canonical schema ${profile.target.type} version ${profile.target.version}`, 'GW_CONFIG_REFERENCE');
+interface MappingSource {
+  y: YamlFile;
+  raw: Record<string, unknown>;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A profile that `extends` another: objects merge key by key, anything else replaces, `null` removes. */
+function mergeProfiles(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete out[k];
+    else if (isPlainObject(v) && isPlainObject(out[k])) out[k] = mergeProfiles(out[k] as Record<string, unknown>, v);
+    else out[k] = v;
   }
+  return out;
+}
+
+interface ResolvedProfile {
+  raw: Record<string, unknown>;
+  /** The profile's file, then the files it extends, nearest first. */
+  chain: YamlFile[];
+  /** Which file declared each cross-reference table (its file name is relative to that file). */
+  xrefOwners: Record<string, YamlFile>;
+}
+
+/** The profile with its `extends` chain applied. */
+function resolveProfile(id: string, sources: Map<string, MappingSource>, seen: string[] = []): ResolvedProfile {
+  const src = sources.get(id) as MappingSource;
+  const own = { ...src.raw };
+  const owned = isPlainObject(own.xref) ? Object.fromEntries(Object.keys(own.xref).map((k) => [k, src.y])) : {};
+  const parentId = own.extends;
+  if (typeof parentId !== 'string') return { raw: own, chain: [src.y], xrefOwners: owned };
+  if (seen.includes(parentId) || parentId === id) throw fail(src.y, ['extends'], `profiles extend each other in a circle: ${[...seen, id, parentId].join(' → ')}`);
+  if (!sources.has(parentId)) throw fail(src.y, ['extends'], `profile "${parentId}" does not exist under mappings/`, 'GW_CONFIG_REFERENCE');
+  const parent = resolveProfile(parentId, sources, [...seen, id]);
+  const { extends: _omit, ...rest } = own;
+  return { raw: { ...mergeProfiles(parent.raw, rest), extends: parentId }, chain: [src.y, ...parent.chain], xrefOwners: { ...parent.xrefOwners, ...owned } };
+}
+
+/** The file of the chain that holds the node at `at` (the profile itself when none does): where an error is reported. */
+function ownerOf(chain: YamlFile[], at: (string | number)[]): YamlFile {
+  for (let n = at.length; n > 0; n--) {
+    const holder = chain.find((y) => y.doc.hasIn(at.slice(0, n)));
+    if (holder) return holder;
+  }
+  return chain[0] as YamlFile;
+}
+
+async function loadMapping(id: string, sources: Map<string, MappingSource>, mappingsDir: string): Promise<CompiledProfile> {
+  const { raw, chain, xrefOwners } = resolveProfile(id, sources);
+  const y = chain[0] as YamlFile;
+  if (!validateMapping(raw)) {
+    const err = schemaFailure(y, validateMapping.errors ?? []);
+    const at = (validateMapping.errors ?? [])[0]?.instancePath.split('/').slice(1) ?? [];
+    const owner = ownerOf(chain, at);
+    throw owner === y ? err : schemaFailure(owner, validateMapping.errors ?? []);
+  }
+  const profile = raw as unknown as RawProfile;
+  if (!hasCanonicalSchema(profile.target.type, profile.target.version)) {
+    throw fail(ownerOf(chain, ['target', 'version']), ['target', 'version'], `there is no canonical schema ${profile.target.type} version ${profile.target.version}`, 'GW_CONFIG_REFERENCE');
+  }
+  const xref: Record<string, XrefTable> = {};
+  for (const [name, ref] of Object.entries(profile.xref ?? {})) xref[name] = await loadXref(xrefOwners[name] ?? y, name, ref, mappingsDir);
   try {
-    return compileProfile(profile, file);
+    return compileProfile(profile, y.file, xref);
   } catch (err) {
-    if (err instanceof ProfileRuleError) throw fail(y, err.rule, err.message);
+    if (err instanceof ProfileRuleError) throw fail(ownerOf(chain, err.rule), err.rule, err.message);
     throw err;
   }
+}
+
+async function readMappings(mappingsDir: string): Promise<Map<string, MappingSource>> {
+  const sources = new Map<string, MappingSource>();
+  for (const file of await yamlFiles(mappingsDir)) {
+    const y = await readYaml(file);
+    const raw = y.doc.toJS() as unknown;
+    if (!isPlainObject(raw)) throw fail(y, [], 'a mapping profile is a YAML mapping (id, version, source, target, fields)');
+    const expectedId = path.relative(mappingsDir, file).replace(/\.ya?ml$/, '').split(path.sep).join('/');
+    if (raw.id !== expectedId) throw fail(y, ['id'], `the profile id must be "${expectedId}" (its path under mappings/), found "${String(raw.id)}"`);
+    sources.set(expectedId, { y, raw });
+  }
+  return sources;
+}
+
+/** Reads a cross-reference table: a UTF-8 CSV with a header row, inside mappings/. */
+async function loadXref(y: YamlFile, name: string, ref: { file: string; key: string }, mappingsDir: string): Promise<XrefTable> {
+  const file = path.resolve(path.dirname(y.file), ref.file);
+  const rel = path.relative(path.resolve(mappingsDir), file);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw fail(y, ['xref', name, 'file'], `"${ref.file}" is outside mappings/; cross-reference tables live beside their profile`);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch {
+    throw fail(y, ['xref', name, 'file'], `cross-reference file "${ref.file}" does not exist (looked for ${file})`, 'GW_CONFIG_REFERENCE');
+  }
+  let table: CsvTable;
+  try {
+    table = parseCsv(bytes, { header: true, delimiter: ',', quote: '"', encoding: 'utf-8', skipRows: 0 });
+  } catch (err) {
+    throw fail(y, ['xref', name, 'file'], `${file}: ${(err as Error).message}`);
+  }
+  const keyIndex = table.columns.indexOf(ref.key);
+  if (keyIndex < 0) throw fail(y, ['xref', name, 'key'], `${ref.file} has no column "${ref.key}"; its columns are ${table.columns.join(', ')}`, 'GW_CONFIG_REFERENCE');
+  const rows = new Map<string, Record<string, string>>();
+  for (const row of table.rows) {
+    const key = (row.values[keyIndex] ?? '').trim();
+    if (!key) continue;
+    if (rows.has(key)) throw new GatewayError('GW_CONFIG_INVALID', `${file}:${row.line}: the key "${key}" (column ${ref.key}) appears twice in cross-reference table ${name}`, { location: { file, line: row.line } });
+    rows.set(key, Object.fromEntries(table.columns.map((c, i) => [c, (row.values[i] ?? '').trim()])));
+  }
+  return { file: path.relative(path.resolve(mappingsDir, '..'), file).split(path.sep).join('/'), key: ref.key, columns: table.columns, rows };
 }
 
 async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledProfile>, env: LoadOptions['env']): Promise<PartnerProfile> {
@@ -174,10 +273,8 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
 /** Loads, validates and freezes every partner and mapping profile. Throws on the first bad file. */
 export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
   const mappings = new Map<string, CompiledProfile>();
-  for (const file of await yamlFiles(opts.mappingsDir)) {
-    const m = await loadMapping(file, opts.mappingsDir);
-    mappings.set(m.id, deepFreeze(m));
-  }
+  const sources = await readMappings(opts.mappingsDir);
+  for (const id of sources.keys()) mappings.set(id, deepFreeze(await loadMapping(id, sources, opts.mappingsDir)));
   const partners = new Map<string, PartnerProfile>();
   const apiKeys = new Map<string, { partner: PartnerProfile; key: ApiKeyRef }>();
   for (const file of await yamlFiles(opts.partnersDir)) {

@@ -10,12 +10,18 @@ import { jsonRoot, type JsonPath } from '../mapping/json-source.js';
 import type { CompiledProfile } from '../mapping/profile.js';
 import type { SourceNode } from '../mapping/source.js';
 import { x12Root, type X12Path } from '../mapping/x12-source.js';
+import { csvDocuments, parseCsv, type CsvPath, type CsvTable } from '../mapping/csv-source.js';
+import { csvOptions } from '../mapping/profile.js';
+import { parseXml, xmlRoot, type XmlPath } from '../mapping/xml-source.js';
 import type { DocumentType, PartnerProfile, SourceFormat } from '../types.js';
 
 /** Content types the REST door accepts, and the source format each means. */
 export const MEDIA_TYPES: Record<string, SourceFormat> = {
   'application/edi-x12': 'x12',
   'application/json': 'json',
+  'application/xml': 'xml',
+  'text/xml': 'xml',
+  'text/csv': 'csv',
 };
 
 export interface BusinessKeys {
@@ -50,9 +56,14 @@ export interface Interpretation {
  * Turns the raw bytes of one message into canonical documents, or into precise problems.
  * Pure: reads only its arguments.
  */
-export function interpret(bytes: Uint8Array, format: SourceFormat, partner: PartnerProfile, config: GatewayConfig): Interpretation {
+export function interpret(bytes: Uint8Array, format: SourceFormat, partner: PartnerProfile, config: GatewayConfig, fileName?: string): Interpretation {
   try {
-    return format === 'x12' ? interpretX12(bytes, partner, config) : interpretJson(bytes, partner, config);
+    switch (format) {
+      case 'x12': return interpretX12(bytes, partner, config);
+      case 'json': return interpretJson(bytes, partner, config);
+      case 'xml': return interpretXml(bytes, partner, config);
+      case 'csv': return interpretCsv(bytes, partner, config, fileName);
+    }
   } catch (err) {
     if (isGatewayError(err)) return { format, documents: [], problems: err.problems };
     throw err;
@@ -190,7 +201,7 @@ function mapX12Codes(p: Problem): Problem {
   if (p.x12) return p;
   const loc = p.location ?? {};
   if (p.code === 'GW_MAP_REQUIRED') return { ...p, x12: loc.element ? { ak5: '5', ak3: '8', ak4: '1' } : { ak5: '5', ak3: '3' } };
-  if (p.code === 'GW_MAP_TRANSFORM') return { ...p, x12: { ak5: '5', ak3: '8', ak4: /date/i.test(p.message) ? '8' : /time/i.test(p.message) ? '9' : '7' } };
+  if (p.code === 'GW_MAP_TRANSFORM' || p.code === 'GW_MAP_XREF') return { ...p, x12: { ak5: '5', ak3: '8', ak4: /date/i.test(p.message) ? '8' : /time/i.test(p.message) ? '9' : '7' } };
   return { ...p, x12: { ak5: '5', ...(loc.segment ? { ak3: '8' } : {}) } };
 }
 
@@ -250,6 +261,48 @@ function interpretJson(bytes: Uint8Array, partner: PartnerProfile, config: Gatew
   return { format: 'json', documents: [mapDocument(1, '$', profile, root)], problems: [] };
 }
 
+function interpretXml(bytes: Uint8Array, partner: PartnerProfile, config: GatewayConfig): Interpretation {
+  const doc = parseXml(bytes);
+  const root = xmlRoot(doc);
+  const candidates = profilesOf(partner, config).filter((p) => p.source.format === 'xml') as CompiledProfile<XmlPath>[];
+  for (const profile of candidates) {
+    const scope = root.at(profile.root as XmlPath);
+    if (scope) return { format: 'xml', documents: [mapDocument(1, scope.location.xmlPath ?? '/', profile, scope)], problems: [] };
+  }
+  const expected = candidates.map((p) => (p.source.format === 'xml' ? p.source.root : '')).join(' or ');
+  return { format: 'xml', documents: [unknownDocument(1, `/${doc.name}`, `No XML mapping profile of partner ${partner.id} matches this document (root <${doc.name}>${expected ? `; expected ${expected}` : ''}).`, { xmlPath: `/${doc.name}`, line: doc.line })], problems: [] };
+}
+
+/** `*` and `?` globs, as partner managers write file name patterns. */
+function globMatches(glob: string, name: string): boolean {
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`, 'i').test(name);
+}
+
+function interpretCsv(bytes: Uint8Array, partner: PartnerProfile, config: GatewayConfig, fileName?: string): Interpretation {
+  const candidates = profilesOf(partner, config).filter((p) => p.source.format === 'csv') as CompiledProfile<CsvPath>[];
+  let firstError: unknown;
+  for (const profile of candidates) {
+    const source = profile.source as Extract<CompiledProfile['source'], { format: 'csv' }>;
+    if (source.match?.fileName && !(fileName && globMatches(source.match.fileName, fileName))) continue;
+    const opts = csvOptions(source);
+    let table: CsvTable;
+    try {
+      table = parseCsv(bytes, opts);
+    } catch (err) {
+      firstError ??= err;
+      continue;
+    }
+    if (source.match?.columns && !source.match.columns.every((c) => table.columns.includes(c))) continue;
+    const documents = csvDocuments(table, opts, fileName).map(({ node, firstLine, lastLine }, i) =>
+      mapDocument(i + 1, firstLine === lastLine ? `line ${firstLine}` : `lines ${firstLine}-${lastLine}`, profile, node),
+    );
+    return { format: 'csv', documents, problems: [] };
+  }
+  if (firstError && candidates.length === 1) throw firstError;
+  const expected = candidates.map((p) => (p.source.format === 'csv' ? [p.source.match?.columns ? `columns ${p.source.match.columns.join(', ')}` : '', p.source.match?.fileName ? `file name ${p.source.match.fileName}` : ''].filter(Boolean).join(' and ') || p.id : '')).join(' or ');
+  return { format: 'csv', documents: [unknownDocument(1, 'line 1', `No CSV mapping profile of partner ${partner.id} matches this file${expected ? ` (expected ${expected})` : ''}.`, { line: 1, ...(fileName ? { file: fileName } : {}) })], problems: [] };
+}
+
 function documentShell(seq: number, sourceRef: string, profile: CompiledProfile): Omit<InterpretedDocument, 'problems'> {
   return {
     seq,
@@ -293,7 +346,12 @@ function businessKeys(type: DocumentType, doc: Record<string, unknown>): Busines
     return { documentNumber: doc.shipmentId as string, purchaseOrderNumbers: [...new Set(orders.map((o) => o.purchaseOrderNumber).filter((n): n is string => Boolean(n)))] };
   }
   if (type === 'inventory') return doc.reportId ? { documentNumber: doc.reportId as string, purchaseOrderNumbers: [] } : { purchaseOrderNumbers: [] };
+  if (type === 'price-list') return doc.priceListId ? { documentNumber: doc.priceListId as string, purchaseOrderNumbers: [] } : { purchaseOrderNumbers: [] };
+  if (type === 'invoice') {
+    const lines = (doc.lines as { purchaseOrderNumber?: string }[] | undefined) ?? [];
+    const pos = [doc.purchaseOrderNumber as string | undefined, ...lines.map((l) => l.purchaseOrderNumber)].filter((n): n is string => Boolean(n));
+    return { documentNumber: doc.invoiceNumber as string, purchaseOrderNumbers: [...new Set(pos)] };
+  }
   const po = doc.purchaseOrderNumber as string | undefined;
-  const number = type === 'invoice' ? (doc.invoiceNumber as string) : po;
-  return { ...(number ? { documentNumber: number } : {}), purchaseOrderNumbers: po ? [po] : [] };
+  return { ...(po ? { documentNumber: po } : {}), purchaseOrderNumbers: po ? [po] : [] };
 }

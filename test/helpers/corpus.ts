@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const FIXTURES = path.join(REPO, 'test', 'fixtures');
+/** Partner mapping folders; each holds samples/ with inputs and expected canonical outputs. */
+export const MAPPINGS = path.join(REPO, 'mappings');
 /** The shared sample corpus beside the checkout; absent on a fresh clone. */
 export const CORPUS = path.resolve(REPO, '..', 'shared', 'corpus');
 export const HAS_CORPUS = existsSync(path.join(CORPUS, 'SOURCES.md'));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sha256Hex } from '../../src/security/api-keys.js';
-import { FIXTURES, REPO } from '../helpers/corpus.js';
+import { MAPPINGS, REPO } from '../helpers/corpus.js';
 
 const run = promisify(execFile);
 const gateway = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'silent' } });
@@ -14,7 +14,7 @@ describe('CLI', function () {
   this.timeout(30_000);
 
   it('`mapping test` prints the canonical document of a sample', async () => {
-    const { stdout } = await gateway('mapping', 'test', 'acme-supply/856-004010', path.join(FIXTURES, 'acme-supply', '856-004060-SOI.edi'));
+    const { stdout } = await gateway('mapping', 'test', 'acme-supply/856-004010', path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'));
     const doc = JSON.parse(stdout);
     assert.equal(doc.shipmentId, '829716');
     assert.equal(doc.orders[0].items.length, 2);
@@ -24,7 +24,7 @@ describe('CLI', function () {
     const dir = await mkdtemp(path.join(tmpdir(), 'gw-cli-'));
     try {
       const bad = path.join(dir, 'bad.json');
-      await writeFile(bad, (await readFile(path.join(FIXTURES, 'northwind', 'invoice.json'), 'utf8')).replace('"uom": "CS"', '"uom": "KEG"'));
+      await writeFile(bad, (await readFile(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json'), 'utf8')).replace('"uom": "CS"', '"uom": "KEG"'));
       await assert.rejects(gateway('mapping', 'test', 'northwind/invoice-json', bad), (e: { code: number; stderr: string }) => {
         assert.equal(e.code, 1);
         assert.match(e.stderr, /GW_MAP_TRANSFORM: Rule fields\.lines\.fields\.unit \(codeList\): "KEG" is not in code list units .*\[\$\.lines\[0\]\.uom, rule fields\.lines\.fields\.unit\]/);

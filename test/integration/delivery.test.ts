@@ -6,17 +6,17 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Receiver } from '../../src/pipeline/receive.js';
 import { replayMessage } from '../../src/pipeline/replay.js';
-import { FIXTURES, REPO } from '../helpers/corpus.js';
+import { MAPPINGS, REPO } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { ErpReceiver } from '../helpers/erp.js';
 import { ACME_KEY, NORTHWIND_KEY, post, startTestGateway, status, waitFor, type TestGateway } from '../helpers/gateway.js';
 
 const run = promisify(execFile);
 const X12 = 'application/edi-x12';
-const sample856 = readFileSync(path.join(FIXTURES, 'acme-supply', '856-004060-SOI.edi'));
-const sopi856 = readFileSync(path.join(FIXTURES, 'acme-supply', '856-004010-SOPI-pipe.edi'));
-const nwAsn = readFileSync(path.join(FIXTURES, 'northwind', 'asn.json'));
-const nwInvoice = readFileSync(path.join(FIXTURES, 'northwind', 'invoice.json'));
+const sample856 = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'));
+const sopi856 = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004010-SOPI-pipe.edi'));
+const nwAsn = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'asn.json'));
+const nwInvoice = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json'));
 
 type Status = { body: Record<string, any> };
 const stateIs = (...states: string[]) => (s: Status) => states.includes(s.body.state);

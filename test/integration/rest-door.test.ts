@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FIXTURES } from '../helpers/corpus.js';
+import { MAPPINGS } from '../helpers/corpus.js';
 import type { TestDatabase } from '../helpers/db.js';
 import type { ErpReceiver } from '../helpers/erp.js';
 import { ACME_KEY, EXPIRED, gatewaySuite, NORTHWIND_KEY, post, status, SUSPENDED, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { withControl } from '../helpers/x12.js';
 
 const X12 = 'application/edi-x12';
-const sample856 = readFileSync(path.join(FIXTURES, 'acme-supply', '856-004060-SOI.edi'));
-const sample810 = readFileSync(path.join(FIXTURES, 'acme-supply', '810-and-850-two-groups.edi'));
-const nwInvoice = readFileSync(path.join(FIXTURES, 'northwind', 'invoice.json'));
+const sample856 = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'));
+const sample810 = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '810-and-850-two-groups.edi'));
+const nwInvoice = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json'));
 const terminal = (s: { body: Record<string, any> }) => ['delivered', 'rejected', 'failed', 'dead'].includes(s.body.state);
 
 describe('REST door: real server on a loopback port, real database, real ERP receiver', function () {
@@ -44,7 +44,7 @@ describe('REST door: real server on a loopback port, real database, real ERP rec
     );
     assert.equal(s.body.timeline.filter((e: { type: string }) => e.type === 'delivered').length, 2);
     assert.equal(s.body.documents[0].canonical.shipmentId, '829716');
-    assert.deepEqual(s.body.documents[0].profile, { id: 'acme-supply/856-004010', version: 1 });
+    assert.deepEqual(s.body.documents[0].profile, { id: 'acme-supply/856-004010', version: 2 });
 
     const got = erp.requests.filter((r) => r.body.messageId === id);
     assert.equal(got.length, 1);
@@ -82,7 +82,7 @@ describe('REST door: real server on a loopback port, real database, real ERP rec
       ['a malformed Authorization header', () => post(url, undefined, X12, sample856, { authorization: 'Basic abc' }), 401, 'GW_AUTH_INVALID'],
       ['an expired key', () => post(url, EXPIRED.key, X12, sample856), 401, 'GW_AUTH_INVALID'],
       ['a suspended partner', () => post(url, SUSPENDED.key, X12, sample856), 403, 'GW_PARTNER_INACTIVE'],
-      ['an unknown Content-Type', () => post(url, ACME_KEY, 'text/csv', 'a,b\n1,2\n'), 415, 'GW_REQUEST_MEDIA_TYPE'],
+      ['an unknown Content-Type', () => post(url, ACME_KEY, 'application/vnd.ms-excel', 'a,b\n1,2\n'), 415, 'GW_REQUEST_MEDIA_TYPE'],
       ['a body over the partner limit', () => post(url, ACME_KEY, X12, Buffer.alloc(65_537, 0x41)), 413, 'GW_REQUEST_TOO_LARGE'],
       ['an empty body', () => post(url, ACME_KEY, X12, ''), 400, 'GW_REQUEST_INVALID'],
     ];

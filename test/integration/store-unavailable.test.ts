@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from '../../src/store/db.js';
-import { FIXTURES } from '../helpers/corpus.js';
+import { MAPPINGS } from '../helpers/corpus.js';
 import { ErpReceiver } from '../helpers/erp.js';
 import { ACME_KEY, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -24,7 +24,7 @@ describe('when the store cannot commit', function () {
   });
 
   it('answers 503 with Retry-After and GW_STORE_UNAVAILABLE, never 202', async () => {
-    const res = await post(t.gw.url, ACME_KEY, 'application/edi-x12', readFileSync(path.join(FIXTURES, 'acme-supply', '856-004060-SOI.edi')));
+    const res = await post(t.gw.url, ACME_KEY, 'application/edi-x12', readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi')));
     assert.equal(res.status, 503);
     assert.equal(res.body.error.code, 'GW_STORE_UNAVAILABLE');
     assert.equal(res.headers.get('retry-after'), '5');

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseX12, type X12Interchange } from '../../src/formats/x12/parse.js';
-import { FIXTURES } from '../helpers/corpus.js';
+import { MAPPINGS } from '../helpers/corpus.js';
 import type { TestDatabase } from '../helpers/db.js';
 import type { ErpReceiver } from '../helpers/erp.js';
 import { ACME_KEY, gatewaySuite, NORTHWIND_KEY, post, status, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { withControl } from '../helpers/x12.js';
 
 const X12 = 'application/edi-x12';
-const soi = readFileSync(path.join(FIXTURES, 'acme-supply', '856-004060-SOI.edi'), 'latin1');
+const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
 const settled = (s: { body: Record<string, any> }) => !['received'].includes(s.body.state);
 
 type Mailbox = { items: { id: string; type: string; fileName: string; relatedMessageId: string }[] };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { CANONICAL_SCHEMAS, validateCanonical } from '../../src/canonical/index.js';
-import type { AsnItemV1, AsnV1, InventoryItemV1, InventoryQuantityV1, InventoryV1, InvoiceLineV1, InvoiceV1, Party, PoAckLineV1, PoAckV1, PurchaseOrderLineV1, PurchaseOrderV1 } from '../../src/canonical/types.js';
+import type { AsnItemV1, AsnV1, InventoryItemV1, InventoryQuantityV1, InventoryV1, InvoiceLineV1, InvoiceV1, Party, PoAckLineV1, PoAckV1, PriceListItemV1, PriceListV1, PurchaseOrderLineV1, PurchaseOrderV1 } from '../../src/canonical/types.js';
 
 /**
  * For each canonical shape, a table of its fields and whether each is required. `satisfies` makes
@@ -9,10 +9,10 @@ import type { AsnItemV1, AsnV1, InventoryItemV1, InventoryQuantityV1, InventoryV
  */
 type Fields<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? false : true };
 
-const asn = { shipmentId: true, purpose: false, shipDate: true, shipTime: false, deliveryDate: false, billOfLading: false, trackingNumber: false, carrier: false, totals: false, shipFrom: false, shipTo: false, orders: true } satisfies Fields<AsnV1>;
-const asnItem = { lineNumber: false, buyerSku: false, vendorSku: false, upc: false, ndc: false, description: false, quantity: true, unit: true, lot: false, expirationDate: false, packageId: false } satisfies Fields<AsnItemV1>;
-const invoice = { invoiceNumber: true, invoiceDate: true, purchaseOrderNumber: false, purchaseOrderDate: false, currency: true, terms: false, seller: false, buyer: false, remitTo: false, shipTo: false, lines: true, totalAmount: true } satisfies Fields<InvoiceV1>;
-const invoiceLine = { lineNumber: false, buyerSku: false, vendorSku: false, upc: false, description: false, quantity: true, unit: true, unitPrice: true } satisfies Fields<InvoiceLineV1>;
+const asn = { shipmentId: true, purpose: false, shipDate: true, shipDateTime: false, shipTime: false, deliveryDate: false, billOfLading: false, trackingNumber: false, carrier: false, totals: false, shipFrom: false, shipTo: false, orders: true } satisfies Fields<AsnV1>;
+const asnItem = { lineNumber: false, buyerSku: false, vendorSku: false, upc: false, ndc: false, description: false, quantity: true, unit: true, lot: false, expirationDate: false, packageId: false, supplierQuantity: false, supplierUnit: false } satisfies Fields<AsnItemV1>;
+const invoice = { invoiceNumber: true, invoiceDate: true, purchaseOrderNumber: false, purchaseOrderDate: false, currency: true, terms: false, seller: false, buyer: false, remitTo: false, shipTo: false, lines: true, subtotalAmount: false, taxAmount: false, shippingAmount: false, handlingAmount: false, totalAmount: true } satisfies Fields<InvoiceV1>;
+const invoiceLine = { lineNumber: false, buyerSku: false, vendorSku: false, upc: false, description: false, purchaseOrderNumber: false, quantity: true, unit: true, unitPrice: true, lineAmount: false, taxAmount: false, supplierQuantity: false, supplierUnit: false, supplierUnitPrice: false } satisfies Fields<InvoiceLineV1>;
 const party = { name: false, id: false, idQualifier: false, street: false, city: false, region: false, postalCode: false, country: false } satisfies Fields<Party>;
 
 const po = { purchaseOrderNumber: true, purpose: false, orderType: false, orderDate: true, currency: false, requestedDeliveryDate: false, requestedShipDate: false, terms: false, notes: false, buyer: false, vendor: false, shipTo: false, billTo: false, carrier: false, lines: true } satisfies Fields<PurchaseOrderV1>;
@@ -21,6 +21,8 @@ const poAck = { purchaseOrderNumber: true, purchaseOrderDate: false, ackDate: tr
 const poAckLine = { lineNumber: false, buyerSku: false, vendorSku: false, upc: false, description: false, quantity: true, unit: true, unitPrice: false, status: false, acknowledgedQuantity: false, scheduledDate: false } satisfies Fields<PoAckLineV1>;
 const inventory = { reportId: false, reportDate: true, supplier: false, location: false, items: true } satisfies Fields<InventoryV1>;
 const inventoryItem = { buyerSku: false, vendorSku: false, upc: false, description: false, unitPrice: false, quantities: true } satisfies Fields<InventoryItemV1>;
+const priceList = { priceListId: false, supplier: false, currency: false, effectiveDate: false, items: true } satisfies Fields<PriceListV1>;
+const priceListItem = { buyerSku: false, vendorSku: false, upc: false, description: false, size: false, color: false, unit: false, unitPrice: true, validFrom: false, validUntil: false, promoPrice: false, productGroup: false } satisfies Fields<PriceListItemV1>;
 const inventoryQuantity = { kind: true, quantity: true, unit: false, date: false } satisfies Fields<InventoryQuantityV1>;
 
 type Schema = { properties: Record<string, unknown>; required?: string[] };
@@ -49,6 +51,9 @@ describe('canonical model', () => {
     const invSchema = CANONICAL_SCHEMAS.inventory[1] as Schema & { properties: { items: { items: Schema & { properties: { quantities: { items: Schema } } } } } };
     agrees('inventory', inventory, invSchema);
     agrees('inventory item', inventoryItem, invSchema.properties.items.items);
+    const plSchema = CANONICAL_SCHEMAS['price-list'][1] as Schema & { properties: { items: { items: Schema } } };
+    agrees('price list', priceList, plSchema);
+    agrees('price list item', priceListItem, plSchema.properties.items.items);
     agrees('inventory quantity', inventoryQuantity, invSchema.properties.items.items.properties.quantities.items);
   });
 

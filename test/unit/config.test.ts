@@ -37,8 +37,14 @@ describe('config: partner and mapping profiles', () => {
 
   it('loads the demo partners and their profiles, frozen', async () => {
     const config = await c.load();
-    assert.deepEqual([...config.partners.keys()].sort(), ['acme-supply', 'northwind']);
-    assert.deepEqual([...config.mappings.keys()].sort(), ['acme-supply/810-004010', 'acme-supply/846-004010', 'acme-supply/855-004010', 'acme-supply/856-004010', 'northwind/asn-json', 'northwind/invoice-json']);
+    assert.deepEqual([...config.partners.keys()].sort(), ['acme-supply', 'globex-office', 'hansen-textil', 'northwind']);
+    assert.deepEqual([...config.mappings.keys()].sort(), [
+      'acme-supply/810-004010', 'acme-supply/846-004010', 'acme-supply/855-004010', 'acme-supply/856-004010',
+      'globex-office/confirmation-cxml', 'globex-office/invoice-cxml', 'globex-office/ship-notice-cxml',
+      'hansen-textil/price-list-csv', 'hansen-textil/stock-csv',
+      'northwind/asn-json', 'northwind/invoice-json',
+      'x12-standard/810-004010', 'x12-standard/856-004010',
+    ]);
     const acme = config.partners.get('acme-supply');
     assert.equal(acme?.routes[0]?.target.kind === 'file' && acme.routes[0].target.dir, '/tmp/x/erp-drop');
     assert.equal(acme?.routes[0]?.maxAttempts, 8, 'schema defaults are applied');
@@ -53,7 +59,14 @@ describe('config: partner and mapping profiles', () => {
     ['a profile of the wrong document type', 'partners/northwind.yaml', 'mapping: northwind/asn-json', 'mapping: northwind/invoice-json', /produces invoice, not asn/],
     ['a missing environment variable', 'partners/northwind.yaml', '${GATEWAY_DATA_DIR}', '${ERP_DROP_DIR}', /northwind\.yaml:\d+:\d+: environment variable ERP_DROP_DIR is not set \(at routes\.0\.target\.dir\)/],
     ['a partner id that is not its file name', 'partners/northwind.yaml', 'id: northwind', 'id: northwinds', /the partner id must equal the file name "northwind"/],
-    ['a malformed X12 path in a mapping rule', 'mappings/acme-supply/856-004010.yaml', 'shipmentId: { from: BSN.02', 'shipmentId: { from: BSN.2x', /856-004010\.yaml:\d+:\d+: "BSN\.2x" is not an X12 path.* \(at fields\.shipmentId\.from\)/],
+    ['a malformed X12 path in a mapping rule', 'mappings/x12-standard/856-004010.yaml', 'shipmentId: { from: BSN.02', 'shipmentId: { from: BSN.2x', /856-004010\.yaml:\d+:\d+: "BSN\.2x" is not an X12 path.* \(at fields\.shipmentId\.from\)/],
+    ['a malformed XML path', 'mappings/globex-office/ship-notice-cxml.yaml', 'from: ShipNoticeHeader/@shipmentID', 'from: ShipNoticeHeader/@@shipmentID', /ship-notice-cxml\.yaml:\d+:\d+: .*is not an attribute name \(at fields\.shipmentId\.from\)/],
+    ['a profile extending one that does not exist', 'mappings/acme-supply/856-004010.yaml', 'extends: x12-standard/856-004010', 'extends: x12-standard/856-004011', /856-004010\.yaml:\d+:\d+: profile "x12-standard\/856-004011" does not exist under mappings\/ \(at extends\)/],
+    ['a cross-reference file that does not exist', 'mappings/acme-supply/856-004010.yaml', 'file: xref/items.csv', 'file: xref/item.csv', /856-004010\.yaml:\d+:\d+: cross-reference file "xref\/item\.csv" does not exist.* \(at xref\.items\.file\)/],
+    ['a cross-reference file outside mappings/', 'mappings/acme-supply/856-004010.yaml', 'file: xref/items.csv', 'file: ../../partners/x.csv', /856-004010\.yaml:\d+:\d+: "\.\.\/\.\.\/partners\/x\.csv" is outside mappings\//],
+    ['a cross-reference column that does not exist', 'mappings/acme-supply/856-004010.yaml', 'column: buyerSku', 'column: ourSku', /856-004010\.yaml:\d+:\d+: cross-reference table "items" \(.*items\.csv\) has no column "ourSku"/],
+    ['a date format without a year', 'mappings/hansen-textil/stock-csv.yaml', 'reportDate: { from: Stand, transform: { date: DD.MM.CCYY }', 'reportDate: { from: Stand, transform: { date: DD.MM }', /stock-csv\.yaml:\d+:\d+: date format "DD\.MM" has neither a year/],
+    ['an unknown encoding', 'mappings/hansen-textil/stock-csv.yaml', 'encoding: windows-1252', 'encoding: cp-9999', /stock-csv\.yaml:\d+:\d+: "cp-9999" is not an encoding/],
     ['an undefined code list', 'mappings/northwind/asn-json.yaml', '{ codeList: units }', '{ codeList: unit }', /asn-json\.yaml:\d+:\d+: code list "unit" is not defined under codeLists/],
     ['a canonical version that does not exist', 'mappings/northwind/asn-json.yaml', /target:\n  type: asn\n  version: 1/, 'target:\n  type: asn\n  version: 9', /there is no canonical schema asn version 9/],
     ['a profile id that is not its path', 'mappings/northwind/asn-json.yaml', 'id: northwind/asn-json', 'id: northwind/asn', /the profile id must be "northwind\/asn-json"/],
@@ -73,7 +86,7 @@ describe('config: partner and mapping profiles', () => {
   it('`gateway partners validate` prints ok, or the reason and exits non-zero', async () => {
     const cli = (env: Record<string, string>) =>
       run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'partners', 'validate'], { env: { ...process.env, PARTNERS_DIR: path.join(c.dir, 'partners'), MAPPINGS_DIR: path.join(c.dir, 'mappings'), ...env } });
-    assert.match((await cli({})).stdout, /ok: 2 partner profile\(s\), 6 mapping profile\(s\)/);
+    assert.match((await cli({})).stdout, /ok: 4 partner profile\(s\), 13 mapping profile\(s\)/);
     await c.edit('partners/acme-supply.yaml', 'channels: [rest]', 'channels: [fax]');
     await assert.rejects(cli({}), (e: { code: number; stderr: string }) => e.code === 1 && /GW_CONFIG_INVALID: .*acme-supply\.yaml:6:\d+: must be one of rest \(at channels\.0\)/.test(e.stderr));
   });

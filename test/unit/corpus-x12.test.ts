@@ -7,7 +7,7 @@ import { parseX12, readX12 } from '../../src/formats/x12/parse.js';
 import type { InterchangeReport } from '../../src/formats/x12/report.js';
 import { X12Interpreter } from '../../src/pipeline/interpret.js';
 import type { PartnerProfile } from '../../src/types.js';
-import { repoConfig } from '../helpers/config.js';
+import { corpusPartner, repoConfig } from '../helpers/config.js';
 import { CORPUS, HAS_CORPUS, requireCorpus } from '../helpers/corpus.js';
 
 /**
@@ -114,7 +114,7 @@ describe('shared corpus: the acknowledgments generated for 856, 810 and 855 file
     it(file, async function () {
       requireCorpus(this);
       const config = await repoConfig();
-      const partner = { ...(config.partners.get('acme-supply') as PartnerProfile), identifiers: {} };
+      const partner = corpusPartner(config);
       const interpreter = new X12Interpreter(partner, config);
       const items = [...interpreter.push(readFileSync(path.join(CORPUS, 'x12', file))), ...interpreter.end()];
       const reports = items.flatMap((i) => (i.kind === 'interchange-end' ? [i.report as InterchangeReport] : []));

@@ -5,7 +5,7 @@ import type { GatewayConfig } from '../../src/config/load.js';
 import { describeLocation } from '../../src/errors.js';
 import { interpret } from '../../src/pipeline/interpret.js';
 import type { PartnerProfile } from '../../src/types.js';
-import { repoConfig } from '../helpers/config.js';
+import { corpusPartner, repoConfig } from '../helpers/config.js';
 import { CORPUS, HAS_CORPUS, requireCorpus } from '../helpers/corpus.js';
 
 /**
@@ -37,7 +37,7 @@ describe('shared corpus: every X12 856, 810, 855 and 846 is translated or reject
   before(async function () {
     requireCorpus(this);
     config = await repoConfig();
-    partner = { ...(config.partners.get('acme-supply') as PartnerProfile), identifiers: {} };
+    partner = corpusPartner(config);
   });
 
   const files = HAS_CORPUS ? readdirSync(path.join(CORPUS, 'x12')).filter((f) => /^(856|810|855|846)/.test(f)).sort() : [];

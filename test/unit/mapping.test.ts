@@ -7,9 +7,9 @@ import { jsonPaths, jsonRoot } from '../../src/mapping/json-source.js';
 import { compileProfile, ProfileRuleError, type RawProfile } from '../../src/mapping/profile.js';
 import { applyTransform, TransformError } from '../../src/mapping/transforms.js';
 import { x12Paths, x12Root } from '../../src/mapping/x12-source.js';
-import { FIXTURES } from '../helpers/corpus.js';
+import { MAPPINGS } from '../helpers/corpus.js';
 
-const sopi = parseX12(readFileSync(path.join(FIXTURES, 'acme-supply', '856-004010-SOPI-pipe.edi')))[0]?.groups[0]?.sets[0];
+const sopi = parseX12(readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004010-SOPI-pipe.edi')))[0]?.groups[0]?.sets[0];
 
 describe('mapping/x12-source paths', () => {
   it('compiles element, qualifier, pair, component, ancestor and HL paths', () => {
@@ -70,7 +70,7 @@ describe('mapping/json-source paths', () => {
 });
 
 describe('mapping/transforms', () => {
-  const t = (spec: Parameters<typeof applyTransform>[0], v: string | number) => applyTransform(spec, v, { units: { EA: 'each' } });
+  const t = (spec: Parameters<typeof applyTransform>[0], v: string | number) => applyTransform(spec, v, { codeLists: { units: { EA: 'each' } }, xref: {}, decimal: '.' });
   it('converts X12 and ISO dates and times', () => {
     assert.equal(t({ date: 'CCYYMMDD' }, '20240229'), '2024-02-29');
     assert.equal(t({ date: 'YYMMDD' }, '991231'), '1999-12-31');

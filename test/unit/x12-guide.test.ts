@@ -6,9 +6,9 @@ import { parseX12 } from '../../src/formats/x12/parse.js';
 import { interpret } from '../../src/pipeline/interpret.js';
 import type { PartnerProfile } from '../../src/types.js';
 import { repoConfig } from '../helpers/config.js';
-import { FIXTURES } from '../helpers/corpus.js';
+import { MAPPINGS } from '../helpers/corpus.js';
 
-const soi = readFileSync(path.join(FIXTURES, 'acme-supply', '856-004060-SOI.edi'), 'latin1');
+const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
 const setOf = (text: string) => {
   const set = parseX12(Buffer.from(text, 'latin1'))[0]?.groups[0]?.sets[0];
   assert.ok(set);

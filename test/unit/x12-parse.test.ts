@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseX12, readX12, type X12Event } from '../../src/formats/x12/parse.js';
-import { FIXTURES } from '../helpers/corpus.js';
+import { MAPPINGS } from '../helpers/corpus.js';
 
-const soi = readFileSync(path.join(FIXTURES, 'acme-supply', '856-004060-SOI.edi'), 'latin1');
+const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
 const bytes = (s: string) => Buffer.from(s, 'latin1');
 
 describe('formats/x12/parse', () => {
   it('reads the delimiters from the fixed-length ISA, ISA11 as repetition separator from 00402 on', () => {
     assert.deepEqual(parseX12(bytes(soi))[0]?.delimiters, { element: '*', component: '>', segment: '~', repetition: '-' });
-    const pipe = readFileSync(path.join(FIXTURES, 'acme-supply', '856-004010-SOPI-pipe.edi'), 'latin1');
+    const pipe = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004010-SOPI-pipe.edi'), 'latin1');
     assert.deepEqual(parseX12(bytes(pipe))[0]?.delimiters, { element: '|', component: '>', segment: '~', repetition: null });
     const v4010 = soi.replace('*-*00406*', '*U*00401*');
     assert.equal(parseX12(bytes(v4010))[0]?.delimiters.repetition, null, 'ISA11 is the standards identifier before 00402');

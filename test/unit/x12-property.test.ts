@@ -8,14 +8,14 @@ import { interpret } from '../../src/pipeline/interpret.js';
 import type { GatewayConfig } from '../../src/config/load.js';
 import type { PartnerProfile } from '../../src/types.js';
 import { repoConfig } from '../helpers/config.js';
-import { CORPUS, FIXTURES, HAS_CORPUS } from '../helpers/corpus.js';
+import { CORPUS, FIXTURES, MAPPINGS, HAS_CORPUS } from '../helpers/corpus.js';
 
 /**
  * Property-based: X12 files mutated at random (bytes flipped, inserted, deleted, cut short,
  * duplicated) never crash the reader or the interpreter. Every outcome is a correct read or
  * problems with a stable, documented code and a location.
  */
-const fixtures = readdirSync(path.join(FIXTURES, 'acme-supply')).filter((f) => /\.edi$/.test(f)).map((f) => readFileSync(path.join(FIXTURES, 'acme-supply', f)));
+const fixtures = readdirSync(path.join(MAPPINGS, 'acme-supply', 'samples')).filter((f) => /\.edi$/.test(f)).map((f) => readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', f)));
 const corpus = HAS_CORPUS ? readdirSync(path.join(CORPUS, 'x12')).map((f) => readFileSync(path.join(CORPUS, 'x12', f))) : [];
 const samples = [...fixtures, ...corpus];
 
@@ -97,7 +97,7 @@ describe('X12 under random mutation (fast-check)', function () {
     assert.ok(fatal && fatal.kind === 'fatal');
     assert.equal(fatal.problem.code, 'GW_X12_SYNTAX');
     assert.match(fatal.problem.message, /No segment terminator "~" within 1048576 bytes/);
-    const soi = readFileSync(path.join(FIXTURES, 'acme-supply', '856-004060-SOI.edi'));
+    const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'));
     const utf8 = Buffer.from(soi.toString('latin1').replace('BLUE WIDGET', 'BLAUES WIDGET ÄÖÜ – 青'), 'utf8');
     const set = [...readX12(utf8)].find((e) => e.kind === 'set');
     assert.ok(set && set.kind === 'set');

@@ -2,7 +2,7 @@ import type { Party, PurchaseOrderV1, Unit } from '../../canonical/types.js';
 
 /** Canonical units → X12 unit of measure codes (355). */
 export const X12_UNITS: Record<Unit, string> = {
-  each: 'EA', case: 'CS', pack: 'PK', box: 'BX', pallet: 'PL', pound: 'LB', kilogram: 'KG', dozen: 'DZ', pair: 'PR', roll: 'RL', set: 'ST', foot: 'FT', meter: 'MR',
+  each: 'EA', case: 'CS', pack: 'PK', box: 'BX', pallet: 'PL', pound: 'LB', kilogram: 'KG', dozen: 'DZ', pair: 'PR', roll: 'RL', set: 'ST', foot: 'FT', meter: 'MR', ream: 'RM',
 };
 
 const PURPOSE = { original: '00', replace: '05', cancel: '01' } as const;
