@@ -55,16 +55,23 @@ export function parseCsv(bytes: Uint8Array, opts: CsvOptions): CsvTable {
   } catch {
     throw new GatewayError('GW_CSV_SYNTAX', `The file is not valid ${opts.encoding}; set source.encoding in the mapping profile (e.g. windows-1252).`, { location: { line: 1 } });
   }
-  let records: { record: string[]; info: { lines: number } }[];
+  let records: { record: string[]; raw: string }[];
   try {
-    records = parse(text, { delimiter: opts.delimiter, quote: opts.quote, bom: true, info: true, relax_column_count: true, skip_empty_lines: true, from_line: opts.skipRows + 1 }) as unknown as typeof records;
+    records = parse(text, { delimiter: opts.delimiter, quote: opts.quote, bom: true, raw: true, relax_column_count: true, skip_empty_lines: true, from_line: opts.skipRows + 1 }) as unknown as typeof records;
   } catch (err) {
     if (!(err instanceof CsvError)) throw err;
     const line = (err as CsvError & { lines?: number }).lines;
     throw new GatewayError('GW_CSV_SYNTAX', `The CSV cannot be read: ${err.message}`, { location: line ? { line } : {} });
   }
-  // info.lines is the line where the record ends; a quoted field may span lines, so count them back.
-  const rows = records.map(({ record, info }) => ({ line: info.lines - (record.join(opts.delimiter).match(/\n/g)?.length ?? 0), values: record }));
+  // Line numbers are counted from each record's raw text (which carries the empty lines skipped
+  // before it): csv-parse's own counter counts a CRLF inside quotes twice.
+  let consumed = opts.skipRows;
+  const rows = records.map(({ record, raw }) => {
+    const leading = /^(?:\r\n|\n|\r)*/.exec(raw)?.[0].match(/\r\n|\n|\r/g)?.length ?? 0;
+    const line = consumed + leading + 1;
+    consumed += raw.match(/\r\n|\n|\r/g)?.length ?? 0;
+    return { line, values: record };
+  });
   if (!opts.header) return { columns: [], rows };
   const [head, ...data] = rows;
   return { columns: (head?.values ?? []).map((c) => c.trim()), rows: data };

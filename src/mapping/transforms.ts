@@ -52,6 +52,7 @@ function toNumber(v: Scalar, decimal: '.' | ',' = '.', group?: string): number {
   // Trailing minus, as some ERPs and X12 exports write negatives: 12.50-
   if (/^[^-]+-$/.test(s)) s = `-${s.slice(0, -1)}`;
   const g = group ?? (decimal === ',' ? '.' : ',');
+  if (decimal === ',' && group === undefined && /^[+-]?\d+\.\d{1,2}$/.test(s)) throw new TransformError(`"${s}" is not a number with a decimal comma`);
   if (g && s.includes(g)) {
     // Group separators only between groups of three digits: 1.234.567,89 or 1,234.5
     const [int] = s.split(decimal);
