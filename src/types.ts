@@ -116,6 +116,14 @@ export interface X12Settings {
   guides: Guide[];
 }
 
+export interface OutboundDocument {
+  type: 'purchase-order';
+  format: 'x12' | 'xml' | 'json';
+  /** The outbound mapping profile that renders it (source.format: canonical). */
+  mapping: string;
+  fileName?: string;
+}
+
 export interface PartnerProfile {
   id: string;
   name: string;
@@ -126,7 +134,7 @@ export interface PartnerProfile {
   credentials: { apiKeys: ApiKeyRef[] };
   inbound: InboundDocument[];
   /** Documents the ERP sends to this partner (rendered per the partner's format). */
-  outbound: { type: 'purchase-order'; format: 'x12' }[];
+  outbound: OutboundDocument[];
   routes: Route[];
   limits: { maxBytes: number };
   /** Where the profile came from (for error messages). */

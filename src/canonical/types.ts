@@ -112,6 +112,7 @@ export interface PurchaseOrderV1 {
   billTo?: Party;
   carrier?: { code?: string; name?: string };
   lines: PurchaseOrderLineV1[];
+  totalAmount?: number;
 }
 
 export interface PoAckLineV1 extends ItemIdentity {

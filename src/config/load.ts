@@ -6,7 +6,7 @@ import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { hasCanonicalSchema } from '../canonical/index.js';
 import { GatewayError } from '../errors.js';
 import { parseCsv, type CsvTable } from '../mapping/csv-source.js';
-import { compileProfile, ProfileRuleError, type CompiledProfile, type RawProfile } from '../mapping/profile.js';
+import { compileOutbound, compileProfile, ProfileRuleError, type CompiledProfile, type OutboundProfile, type RawProfile } from '../mapping/profile.js';
 import type { XrefTable } from '../mapping/transforms.js';
 import type { ApiKeyRef, PartnerProfile, X12Settings } from '../types.js';
 import mappingSchema from './mapping.schema.json' with { type: 'json' };
@@ -33,6 +33,8 @@ export function defaultX12Settings(): X12Settings {
 export interface GatewayConfig {
   partners: ReadonlyMap<string, Readonly<PartnerProfile>>;
   mappings: ReadonlyMap<string, CompiledProfile>;
+  /** Outbound profiles (canonical → partner format), by id. */
+  outbound: ReadonlyMap<string, OutboundProfile>;
   /** API key id → the partner holding it and the key's reference (ids are unique across partners). */
   apiKeys: ReadonlyMap<string, { partner: Readonly<PartnerProfile>; key: Readonly<ApiKeyRef> }>;
 }
@@ -184,7 +186,7 @@ function ownerOf(chain: YamlFile[], at: (string | number)[]): YamlFile {
   return chain[0] as YamlFile;
 }
 
-async function loadMapping(id: string, sources: Map<string, MappingSource>, mappingsDir: string): Promise<CompiledProfile> {
+async function loadMapping(id: string, sources: Map<string, MappingSource>, mappingsDir: string): Promise<CompiledProfile | OutboundProfile> {
   const { raw, chain, xrefOwners } = resolveProfile(id, sources);
   const y = chain[0] as YamlFile;
   if (!validateMapping(raw)) {
@@ -194,13 +196,14 @@ async function loadMapping(id: string, sources: Map<string, MappingSource>, mapp
     throw owner === y ? err : schemaFailure(owner, validateMapping.errors ?? []);
   }
   const profile = raw as unknown as RawProfile;
-  if (!hasCanonicalSchema(profile.target.type, profile.target.version)) {
-    throw fail(ownerOf(chain, ['target', 'version']), ['target', 'version'], `there is no canonical schema ${profile.target.type} version ${profile.target.version}`, 'GW_CONFIG_REFERENCE');
+  const canonical = profile.source.format === 'canonical' ? { ...profile.source, at: 'source' } : 'type' in profile.target ? { ...profile.target, at: 'target' } : undefined;
+  if (canonical && !hasCanonicalSchema(canonical.type, canonical.version)) {
+    throw fail(ownerOf(chain, [canonical.at, 'version']), [canonical.at, 'version'], `there is no canonical schema ${canonical.type} version ${canonical.version}`, 'GW_CONFIG_REFERENCE');
   }
   const xref: Record<string, XrefTable> = {};
   for (const [name, ref] of Object.entries(profile.xref ?? {})) xref[name] = await loadXref(xrefOwners[name] ?? y, name, ref, mappingsDir);
   try {
-    return compileProfile(profile, y.file, xref);
+    return profile.source.format === 'canonical' ? compileOutbound(profile, y.file, xref) : compileProfile(profile, y.file, xref);
   } catch (err) {
     if (err instanceof ProfileRuleError) throw fail(ownerOf(chain, err.rule), err.rule, err.message);
     throw err;
@@ -249,7 +252,7 @@ async function loadXref(y: YamlFile, name: string, ref: { file: string; key: str
   return { file: path.relative(path.resolve(mappingsDir, '..'), file).split(path.sep).join('/'), key: ref.key, columns: table.columns, rows };
 }
 
-async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledProfile>, env: LoadOptions['env']): Promise<PartnerProfile> {
+async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledProfile>, outbound: ReadonlyMap<string, OutboundProfile>, env: LoadOptions['env']): Promise<PartnerProfile> {
   const y = await readYaml(file);
   const raw = interpolate(y, y.doc.toJS(), env);
   if (!validatePartner(raw)) throw schemaFailure(y, validatePartner.errors ?? []);
@@ -263,8 +266,15 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
     if (!m) throw fail(y, ['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" does not exist under mappings/`, 'GW_CONFIG_REFERENCE');
     if (m.target.type !== doc.type) throw fail(y, ['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" produces ${m.target.type}, not ${doc.type}`, 'GW_CONFIG_REFERENCE');
   });
-  if (partner.outbound.length && !partner.x12.ourId) throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.ourId (our ISA05/ISA06)', 'GW_CONFIG_REFERENCE', true);
-  if (partner.outbound.length && !partner.x12.partnerId && !partner.identifiers.x12?.length) throw fail(y, ['outbound'], "a partner that is sent X12 documents needs x12.partnerId or identifiers.x12 (its ISA07/ISA08)", 'GW_CONFIG_REFERENCE', true);
+  partner.outbound.forEach((doc, i) => {
+    const m = outbound.get(doc.mapping);
+    if (!m) throw fail(y, ['outbound', i, 'mapping'], mappings.has(doc.mapping) ? `"${doc.mapping}" is an inbound profile; outbound documents need a profile with source.format canonical` : `outbound profile "${doc.mapping}" does not exist under mappings/`, 'GW_CONFIG_REFERENCE');
+    if (m.source.type !== doc.type) throw fail(y, ['outbound', i, 'mapping'], `outbound profile "${doc.mapping}" renders ${m.source.type}, not ${doc.type}`, 'GW_CONFIG_REFERENCE');
+    if (m.target.format !== doc.format) throw fail(y, ['outbound', i, 'format'], `outbound profile "${doc.mapping}" writes ${m.target.format}, not ${doc.format}`, 'GW_CONFIG_REFERENCE');
+  });
+  const sendsX12 = partner.outbound.some((o) => o.format === 'x12');
+  if (sendsX12 && !partner.x12.ourId) throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.ourId (our ISA05/ISA06)', 'GW_CONFIG_REFERENCE', true);
+  if (sendsX12 && !partner.x12.partnerId && !partner.identifiers.x12?.length) throw fail(y, ['outbound'], "a partner that is sent X12 documents needs x12.partnerId or identifiers.x12 (its ISA07/ISA08)", 'GW_CONFIG_REFERENCE', true);
   const d = partner.x12.outbound.delimiters;
   if (new Set([d.element, d.component, d.segment, d.repetition]).size !== 4) throw fail(y, ['x12', 'outbound', 'delimiters'], 'the four delimiters must differ from each other');
   return partner;
@@ -273,12 +283,17 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
 /** Loads, validates and freezes every partner and mapping profile. Throws on the first bad file. */
 export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
   const mappings = new Map<string, CompiledProfile>();
+  const outbound = new Map<string, OutboundProfile>();
   const sources = await readMappings(opts.mappingsDir);
-  for (const id of sources.keys()) mappings.set(id, deepFreeze(await loadMapping(id, sources, opts.mappingsDir)));
+  for (const id of sources.keys()) {
+    const m = deepFreeze(await loadMapping(id, sources, opts.mappingsDir));
+    if (m.source.format === 'canonical') outbound.set(id, m as OutboundProfile);
+    else mappings.set(id, m as CompiledProfile);
+  }
   const partners = new Map<string, PartnerProfile>();
   const apiKeys = new Map<string, { partner: PartnerProfile; key: ApiKeyRef }>();
   for (const file of await yamlFiles(opts.partnersDir)) {
-    const p = deepFreeze(await loadPartner(file, mappings, opts.env));
+    const p = deepFreeze(await loadPartner(file, mappings, outbound, opts.env));
     for (const key of p.credentials.apiKeys) {
       const other = apiKeys.get(key.id);
       if (other) throw new GatewayError('GW_CONFIG_INVALID', `${file}: API key id "${key.id}" is also used by partner ${other.partner.id}; key ids must be unique`, { location: { file } });
@@ -286,7 +301,7 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
     }
     partners.set(p.id, p);
   }
-  return { partners, mappings, apiKeys };
+  return { partners, mappings, outbound, apiKeys };
 }
 
 function deepFreeze<T>(o: T): T {

@@ -1,7 +1,10 @@
 import type { PathCompiler, Scalar, SourceNode, SourceValue } from './source.js';
 
-/** JSON paths: `shipment.id`, `lines[0].sku`, `$.header.date`; `$` alone is the scope itself. */
-export type JsonPath = (string | number)[];
+/**
+ * JSON paths: `shipment.id`, `lines[0].sku`, `$.header.date`; `$` alone is the scope itself.
+ * `^header.currency` reads from the scope, then from each enclosing scope, nearest first.
+ */
+export type JsonPath = (string | number)[] & { up?: boolean };
 
 const STEP = /([^.[\]]+)|\[(\d+)\]/g;
 
@@ -18,6 +21,7 @@ const WHOLE = /^(?:[^.[\]]+|\[\d+\])(?:\.[^.[\]]+|\[\d+\])*$/;
 
 function compile(path: string): JsonPath {
   let p = path.trim();
+  if (p.startsWith('^')) return Object.assign(compile(p.slice(1)), { up: true });
   if (p.startsWith('$')) p = p.slice(1).replace(/^\./, '');
   if (p === '') return [];
   if (!WHOLE.test(p)) throw new Error(`"${path}" is not a JSON path; write e.g. shipment.id or lines[0].sku`);
@@ -29,7 +33,11 @@ function render(base: string, steps: JsonPath): string {
 }
 
 class JsonNode implements SourceNode<JsonPath> {
-  constructor(readonly data: unknown, readonly jsonPath: string) {}
+  constructor(
+    readonly data: unknown,
+    readonly jsonPath: string,
+    readonly parent?: JsonNode,
+  ) {}
 
   get location() {
     return { jsonPath: this.jsonPath };
@@ -45,6 +53,13 @@ class JsonNode implements SourceNode<JsonPath> {
   }
 
   get(path: JsonPath): SourceValue | undefined {
+    if (path.up) {
+      for (let n: JsonNode | undefined = this; n; n = n.parent) {
+        const found = n.get(path.slice() as JsonPath);
+        if (found) return found;
+      }
+      return undefined;
+    }
     const v = this.resolve(path);
     if (v === undefined || v === null || v === '') return undefined;
     const location = { jsonPath: render(this.jsonPath, path) };
@@ -55,13 +70,13 @@ class JsonNode implements SourceNode<JsonPath> {
   each(path: JsonPath): JsonNode[] {
     const v = this.resolve(path);
     const base = render(this.jsonPath, path);
-    if (Array.isArray(v)) return v.map((item, i) => new JsonNode(item, `${base}[${i}]`));
-    return v === undefined || v === null ? [] : [new JsonNode(v, base)];
+    if (Array.isArray(v)) return v.map((item, i) => new JsonNode(item, `${base}[${i}]`, this));
+    return v === undefined || v === null ? [] : [new JsonNode(v, base, this)];
   }
 
   at(path: JsonPath): JsonNode | undefined {
     const v = this.resolve(path);
-    return v === undefined || v === null ? undefined : new JsonNode(v, render(this.jsonPath, path));
+    return v === undefined || v === null ? undefined : new JsonNode(v, render(this.jsonPath, path), this);
   }
 }
 

@@ -10,7 +10,11 @@ export type SourceSpec =
   | { format: 'x12'; transaction: string; versions?: string[]; decimal?: '.' | ',' }
   | { format: 'json'; match: { path: string; equals: Scalar }; decimal?: '.' | ',' }
   | { format: 'xml'; root: string; decimal?: '.' | ',' }
-  | ({ format: 'csv'; match?: { columns?: string[]; fileName?: string }; decimal?: '.' | ',' } & Partial<CsvOptions>);
+  | ({ format: 'csv'; match?: { columns?: string[]; fileName?: string }; decimal?: '.' | ',' } & Partial<CsvOptions>)
+  | { format: 'canonical'; type: DocumentType; version: number; decimal?: '.' | ',' };
+
+/** What an outbound profile renders: an X12 set body, an XML document or a JSON document. */
+export type OutboundTarget = { format: 'x12'; transaction: string; functionalId?: string } | { format: 'xml'; doctype?: string } | { format: 'json' };
 
 /** A mapping profile as written in YAML (already checked against src/config/mapping.schema.json). */
 export interface RawProfile {
@@ -18,7 +22,7 @@ export interface RawProfile {
   version: number;
   description?: string;
   source: SourceSpec;
-  target: { type: DocumentType; version: number };
+  target: { type: DocumentType; version: number } | OutboundTarget;
   codeLists?: CodeLists;
   xref?: Record<string, { file: string; key: string }>;
   fields: Record<string, RawRule>;
@@ -70,8 +74,8 @@ export type Rule<P> =
 export interface CompiledProfile<P = unknown> {
   id: string;
   version: number;
-  source: SourceSpec;
-  target: RawProfile['target'];
+  source: Exclude<SourceSpec, { format: 'canonical' }>;
+  target: { type: DocumentType; version: number };
   /** Code lists, cross-reference tables and number format: what transforms may read. */
   context: TransformContext;
   fields: Rule<P>[];
@@ -89,8 +93,26 @@ export class ProfileRuleError extends Error {
   }
 }
 
+/** An outbound profile: renders a canonical document in a partner's format. */
+export interface OutboundProfile {
+  id: string;
+  version: number;
+  source: Extract<SourceSpec, { format: 'canonical' }>;
+  target: OutboundTarget;
+  context: TransformContext;
+  fields: Rule<unknown>[];
+  file: string;
+}
+
 function pathsFor(format: SourceSpec['format']): PathCompiler<unknown> {
-  return { x12: x12Paths, json: jsonPaths, xml: xmlPaths, csv: csvPaths }[format] as PathCompiler<unknown>;
+  return { x12: x12Paths, json: jsonPaths, xml: xmlPaths, csv: csvPaths, canonical: jsonPaths }[format] as PathCompiler<unknown>;
+}
+
+/** Compiles an outbound profile (source.format: canonical); paths read `document.…`, `message.…`, `partner.…`. */
+export function compileOutbound(raw: RawProfile, file: string, xref: Record<string, XrefTable> = {}): OutboundProfile {
+  if (raw.source.format !== 'canonical' || !('format' in raw.target)) throw new ProfileRuleError(['target'], 'an outbound profile reads source.format canonical and names target.format (x12, xml or json)');
+  const context: TransformContext = { codeLists: raw.codeLists ?? {}, xref, decimal: '.' };
+  return { id: raw.id, version: raw.version, source: raw.source, target: raw.target, context, fields: compileFields(raw.fields, ['fields'], jsonPaths, context), file };
 }
 
 /** The CSV reading options of a profile with every default applied. */
@@ -111,6 +133,7 @@ export function csvOptions(source: Extract<SourceSpec, { format: 'csv' }>): CsvO
  * loader read from the files the profile names.
  */
 export function compileProfile(raw: RawProfile, file: string, xref: Record<string, XrefTable> = {}): CompiledProfile {
+  if (raw.source.format === 'canonical' || !('type' in raw.target)) throw new ProfileRuleError(['target'], 'an inbound profile names target.type and target.version (the canonical document it produces); source.format canonical is for outbound profiles');
   const paths = pathsFor(raw.source.format);
   const context: TransformContext = { codeLists: raw.codeLists ?? {}, xref, decimal: raw.source.decimal ?? '.' };
   if (raw.source.format === 'csv') {
@@ -121,7 +144,7 @@ export function compileProfile(raw: RawProfile, file: string, xref: Record<strin
     }
   }
   const fields = compileFields(raw.fields, ['fields'], paths, context);
-  const compiled: CompiledProfile = { id: raw.id, version: raw.version, source: raw.source, target: raw.target, context, fields, file };
+  const compiled: CompiledProfile = { id: raw.id, version: raw.version, source: raw.source, target: raw.target as CompiledProfile['target'], context, fields, file };
   if (raw.source.format === 'json') compiled.match = { path: attempt(['source', 'match', 'path'], () => paths.value(raw.source.format === 'json' ? raw.source.match.path : '')), equals: raw.source.match.equals };
   if (raw.source.format === 'xml') {
     const root = raw.source.root;

@@ -47,6 +47,8 @@ export async function reserveEnvelopeControls(trx: Knex.Transaction, partnerId: 
 }
 
 export interface OutboundMessage {
+  /** The message id, when the document already carries it (a cXML payloadID); new otherwise. */
+  id?: string;
   partner: PartnerProfile;
   docType: string;
   text: string;
@@ -55,8 +57,13 @@ export interface OutboundMessage {
   correlationId?: string;
   /** The ERP's Idempotency-Key for what it asked us to send. */
   idempotencyKey?: string;
-  isaControl: string;
+  /** X12 only: the interchange and group control numbers (absent for XML and JSON documents). */
+  isaControl?: string;
   groupControl?: string;
+  /** Default x12. */
+  format?: 'x12' | 'xml' | 'json';
+  /** For XML and JSON documents: the file name, already chosen. */
+  fileName?: string;
   /** When set, the message waits for a functional acknowledgment until then. */
   ackDueAt?: Date;
 }
@@ -67,16 +74,17 @@ function fileNameFor(partner: PartnerProfile, docType: string, control: string, 
 
 /** Places an outbound document in the partner's mailbox (same transaction as whatever caused it). */
 export async function storeOutbound(trx: Knex.Transaction, m: OutboundMessage): Promise<{ id: string; fileName: string }> {
-  const id = randomUUID();
-  const fileName = fileNameFor(m.partner, m.docType, m.isaControl, id);
-  const bytes = Buffer.from(m.text, 'latin1');
+  const id = m.id ?? randomUUID();
+  const format = m.format ?? 'x12';
+  const fileName = m.fileName ?? fileNameFor(m.partner, m.docType, m.isaControl ?? '', id);
+  const bytes = Buffer.from(m.text, format === 'x12' ? 'latin1' : 'utf8');
   await trx('messages').insert({
     id,
     partner_id: m.partner.id,
     channel: 'mailbox',
     direction: 'outbound',
-    content_type: 'application/edi-x12',
-    format: 'x12',
+    content_type: { x12: 'application/edi-x12', xml: 'application/xml', json: 'application/json' }[format],
+    format,
     raw: bytes,
     size_bytes: bytes.length,
     sha256: createHash('sha256').update(bytes).digest('hex'),
@@ -86,13 +94,14 @@ export async function storeOutbound(trx: Knex.Transaction, m: OutboundMessage): 
     doc_type: m.docType,
     related_message_id: m.relatedMessageId ?? null,
     file_name: fileName,
-    x12_interchange: String(Number(m.isaControl)),
+    x12_interchange: m.isaControl ? String(Number(m.isaControl)) : null,
     x12_group: m.groupControl ? String(Number(m.groupControl)) : null,
     ack_status: m.ackDueAt ? 'pending' : null,
     ack_due_at: m.ackDueAt ?? null,
     processed_at: trx.fn.now(),
   });
-  await trx('events').insert({ message_id: id, type: 'outbound.ready', detail: `${m.docType} ISA ${m.isaControl}${m.groupControl ? ` / GS ${m.groupControl}` : ''} in the mailbox of ${m.partner.id} as ${fileName}` });
+  const envelope = m.isaControl ? ` ISA ${m.isaControl}${m.groupControl ? ` / GS ${m.groupControl}` : ''}` : '';
+  await trx('events').insert({ message_id: id, type: 'outbound.ready', detail: `${m.docType}${envelope} in the mailbox of ${m.partner.id} as ${fileName}` });
   return { id, fileName };
 }
 

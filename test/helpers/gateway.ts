@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,8 @@ import { ErpReceiver } from './erp.js';
 
 export const ACME_KEY = 'gw_acmedemo_Dm0AcmeSupplyOnlyForTheLocalDemo000000000';
 export const NORTHWIND_KEY = 'gw_nwdemo_Dm0NorthwindOnlyForTheLocalDemo0000000000';
+export const GLOBEX_KEY = 'gw_globexdemo_Dm0GlobexOfficeOnlyForTheLocalDemo00000000';
+export const HANSEN_KEY = 'gw_hansendemo_Dm0HansenTextilOnlyForTheLocalDemo000000000';
 /** A correct ACME key that expired in 2020. */
 export const EXPIRED = generateApiKey('acmeexpired');
 /** The ERP's key for /v1/erp (ERP_API_KEYS of every test gateway). */
@@ -52,7 +55,7 @@ inbound:
   - { type: po-ack, mapping: acme-supply/855-004010 }
   - { type: inventory, mapping: acme-supply/846-004010 }
 outbound:
-  - { type: purchase-order, format: x12 }
+  - { type: purchase-order, format: x12, mapping: x12-standard/purchase-order-850 }
 x12:
   ourId: { qualifier: ZZ, id: DISTRIBUTOR }
   partnerId: { qualifier: "12", id: "4405197800" }
@@ -82,7 +85,40 @@ credentials:
 inbound:
   - { type: asn, mapping: northwind/asn-json }
   - { type: invoice, mapping: northwind/invoice-json }
+outbound:
+  - { type: purchase-order, format: json, mapping: northwind/purchase-order-json }
 ${routes}`,
+    'globex-office.yaml': `id: globex-office
+name: Globex (test)
+state: live
+channels: [rest]
+credentials:
+  apiKeys:
+    - { id: globexdemo, sha256: 6ea19cb4e05bf7f448d35896679e70640173dcf0fe21c2f1204d6ce4e74df5a2 }
+inbound:
+  - { type: asn, mapping: globex-office/ship-notice-cxml }
+  - { type: invoice, mapping: globex-office/invoice-cxml }
+  - { type: po-ack, mapping: globex-office/confirmation-cxml }
+outbound:
+  - { type: purchase-order, format: xml, mapping: globex-office/order-request-cxml }
+routes:
+  - types: [asn, invoice, po-ack]
+    target: { id: erp-http, kind: http, url: "${erpUrl}", timeoutMs: 2000 }
+`,
+    'hansen-textil.yaml': `id: hansen-textil
+name: Hansen (test)
+state: live
+channels: [rest]
+credentials:
+  apiKeys:
+    - { id: hansendemo, sha256: ${createHash('sha256').update(HANSEN_KEY).digest('hex')} }
+inbound:
+  - { type: price-list, mapping: hansen-textil/price-list-csv }
+  - { type: inventory, mapping: hansen-textil/stock-csv }
+routes:
+  - types: [price-list, inventory]
+    target: { id: erp-http, kind: http, url: "${erpUrl}", timeoutMs: 2000 }
+`,
   };
 }
 

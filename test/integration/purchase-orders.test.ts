@@ -80,8 +80,8 @@ describe('outbound purchase orders: ERP → X12 850 → partner, acknowledgments
       'N4*Newark*NJ*07101*US',
       'PO1*1*24*EA*1.25**BP*INT-100*VP*87787D*UP*999999310145',
       'PID*F****BLUE WIDGET',
-      'PO1*2*2*CS*30**VP*99887D',
-      'CTT*2*26',
+      'PO1*2*2*CS*30****VP*99887D',
+      'CTT*2',
     ]);
     const s = await erpStatus(url, id);
     assert.equal(s.body.acknowledgment.status, 'pending');
@@ -106,7 +106,7 @@ describe('outbound purchase orders: ERP → X12 850 → partner, acknowledgments
     assert.equal(bad.body.error.code, 'GW_CANONICAL_INVALID');
     assert.equal(bad.body.error.location.pointer, '/lines/0/quantity');
     assert.equal((await sendOrder(url, ORDER, {}, ACME_KEY)).status, 401, 'a partner key is no ERP key');
-    assert.equal((await sendOrder(url, ORDER, {}, ERP.key, 'northwind')).body.error.code, 'GW_AUTH_FORBIDDEN', 'a partner without outbound purchase orders');
+    assert.equal((await sendOrder(url, ORDER, {}, ERP.key, 'suspended-co')).body.error.code, 'GW_AUTH_FORBIDDEN', 'a partner without outbound purchase orders');
   });
 
   it('reconciles the partner 997 with the 850: accepted, or rejected', async () => {

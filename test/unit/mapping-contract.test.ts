@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultX12Settings, type GatewayConfig } from '../../src/config/load.js';
+import type { OutboundProfile } from '../../src/mapping/profile.js';
+import { renderOutbound } from '../../src/mapping/render.js';
 import { interpret } from '../../src/pipeline/interpret.js';
 import type { PartnerProfile, SourceFormat } from '../../src/types.js';
 import { repoConfig } from '../helpers/config.js';
@@ -18,7 +20,7 @@ const FORMAT_BY_EXT: Record<string, SourceFormat> = { '.edi': 'x12', '.x12': 'x1
 function samples(): { folder: string; file: string }[] {
   return readdirSync(MAPPINGS, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(path.join(MAPPINGS, d.name, 'samples')))
-    .flatMap((d) => readdirSync(path.join(MAPPINGS, d.name, 'samples')).filter((f) => !f.endsWith('.expected.json')).sort().map((f) => ({ folder: d.name, file: path.join(MAPPINGS, d.name, 'samples', f) })));
+    .flatMap((d) => readdirSync(path.join(MAPPINGS, d.name, 'samples'), { withFileTypes: true }).filter((f) => f.isFile() && !f.name.endsWith('.expected.json')).map((f) => f.name).sort().map((f) => ({ folder: d.name, file: path.join(MAPPINGS, d.name, 'samples', f) })));
 }
 
 /** The partner a folder's samples are read as. */
@@ -28,6 +30,23 @@ function contractPartner(config: GatewayConfig, folder: string): PartnerProfile 
   const inbound = [...config.mappings.values()].filter((m) => m.id.startsWith(`${folder}/`)).map((m) => ({ type: m.target.type, mapping: m.id }));
   return { id: folder, name: folder, state: 'testing', channels: ['rest'], identifiers: {}, credentials: { apiKeys: [] }, inbound, routes: [], outbound: [], x12: defaultX12Settings(), limits: { maxBytes: Number.MAX_SAFE_INTEGER }, file: '' } as PartnerProfile;
 }
+
+/** Outbound samples: canonical documents in samples/outbound/, each rendered by the folder's outbound profiles. */
+function outboundSamples(): { folder: string; file: string }[] {
+  return readdirSync(MAPPINGS, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(path.join(MAPPINGS, d.name, 'samples', 'outbound')))
+    .flatMap((d) => readdirSync(path.join(MAPPINGS, d.name, 'samples', 'outbound')).filter((f) => /\.json$/.test(f) && !f.includes('.expected')).sort().map((f) => ({ folder: d.name, file: path.join(MAPPINGS, d.name, 'samples', 'outbound', f) })));
+}
+
+/** The outbound profiles a folder's samples are rendered with: its partner's, or all of the folder's own. */
+function outboundProfiles(config: GatewayConfig, folder: string): OutboundProfile[] {
+  const partner = config.partners.get(folder);
+  const ids = partner ? partner.outbound.map((o) => o.mapping) : [...config.outbound.keys()].filter((id) => id.startsWith(`${folder}/`));
+  return ids.map((id) => config.outbound.get(id) as OutboundProfile);
+}
+
+/** A fixed message context, so expected outputs do not change from run to run. */
+const SAMPLE_CONTEXT = { message: { id: '00000000-0000-4000-8000-000000000001', createdAt: '2026-11-23T12:00:00Z' }, partner: {} };
 
 describe('mapping contract: samples and expected outputs in every mappings/ folder', () => {
   let config: GatewayConfig;
@@ -41,6 +60,22 @@ describe('mapping contract: samples and expected outputs in every mappings/ fold
     for (const p of partners) assert.ok(all.some((s) => s.folder === p), `partner ${p} has no samples in mappings/${p}/samples`);
     assert.deepEqual([...new Set(all.map((s) => FORMAT_BY_EXT[path.extname(s.file)]))].sort(), ['csv', 'json', 'x12', 'xml']);
   });
+
+  for (const { folder, file } of outboundSamples()) {
+    it(`${folder}/samples/outbound/${path.basename(file)} rendered by every outbound profile`, () => {
+      const profiles = outboundProfiles(config, folder);
+      assert.ok(profiles.length, `mappings/${folder} has outbound samples but no outbound profile`);
+      for (const profile of profiles) {
+        const rendered = renderOutbound(profile, JSON.parse(readFileSync(file, 'utf8')), { ...SAMPLE_CONTEXT, partner: { id: folder } });
+        assert.deepEqual(rendered.problems, []);
+        const text = rendered.format === 'x12' ? `${rendered.segments.map((s) => s.join('*')).join('~\n')}~\n` : rendered.text;
+        const expectedFile = `${file}.${profile.id.split('/')[1]}.expected.${rendered.format}`;
+        if (process.env.UPDATE_GOLDEN) writeFileSync(expectedFile, text);
+        assert.ok(existsSync(expectedFile), `missing expected output ${path.relative(REPO, expectedFile)} (UPDATE_GOLDEN=1 writes it; review it before committing)`);
+        assert.equal(text, readFileSync(expectedFile, 'utf8'), `${profile.id} renders ${path.basename(file)} differently`);
+      }
+    });
+  }
 
   for (const { folder, file } of all) {
     it(`${folder}/samples/${path.basename(file)}`, () => {

@@ -170,7 +170,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
   };
 
   router.post('/v1/erp/partners/:partner/purchase-orders', authenticateErp, async (ctx) => {
-    const partner = deps.config().partners.get(ctx.params.partner as string);
+    const config = deps.config();
+    const partner = config.partners.get(ctx.params.partner as string);
     if (!partner) throw new GatewayError('GW_NOT_FOUND', `No partner ${ctx.params.partner}.`);
     if ((ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase() !== 'application/json') throw new GatewayError('GW_REQUEST_MEDIA_TYPE', 'Send the canonical purchase order as application/json.');
     const text = (await readBody(ctx, deps.maxBodyBytes, '')).toString('utf8');
@@ -180,7 +181,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     } catch (err) {
       throw new GatewayError('GW_JSON_SYNTAX', `The body is not valid JSON: ${(err as Error).message}.`);
     }
-    const sent = await sendPurchaseOrder(deps.knex, partner, body, idempotencyKeyOf(ctx), requestId(ctx) || undefined);
+    const sent = await sendPurchaseOrder(deps.knex, config, partner, body, idempotencyKeyOf(ctx), requestId(ctx) || undefined);
     ctx.status = sent.duplicate ? 200 : 201;
     ctx.set('location', `/v1/erp/messages/${sent.messageId}`);
     ctx.body = { ...sent, statusUrl: `/v1/erp/messages/${sent.messageId}` };

@@ -1,0 +1,67 @@
+import { XMLBuilder } from 'fast-xml-parser';
+import type { Problem } from '../errors.js';
+import { evaluateProfile } from './engine.js';
+import { jsonRoot } from './json-source.js';
+import type { CompiledProfile, OutboundProfile } from './profile.js';
+
+/** What an outbound profile may read besides the document: the message being made and the partner. */
+export interface RenderContext {
+  message: { id: string; createdAt: string; number?: string };
+  partner: Record<string, unknown>;
+}
+
+export type Rendered =
+  | { format: 'x12'; segments: [string, ...string[]][]; problems: Problem[] }
+  | { format: 'xml' | 'json'; text: string; problems: Problem[] };
+
+const SEGMENT = /^([A-Z][A-Z0-9]{1,2})(?:_[A-Za-z0-9]+)?$/;
+const ELEMENT = /^\d{2}$/;
+
+/**
+ * X12 from the evaluated profile: keys are segment tags (`N1_ST` for a second N1 at one level),
+ * their objects map element positions (`"01"`) to values, arrays repeat, other objects are groups
+ * walked in order. A segment whose rules all came out empty is left out.
+ */
+function segmentsOf(value: unknown, out: [string, ...string[]][], at: string): void {
+  if (Array.isArray(value)) {
+    for (const v of value) segmentsOf(v, out, at);
+    return;
+  }
+  if (!value || typeof value !== 'object') return;
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const tag = SEGMENT.exec(key)?.[1];
+    const isSegment = tag !== undefined && v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).every((k) => ELEMENT.test(k));
+    if (!isSegment) {
+      segmentsOf(v, out, `${at}/${key}`);
+      continue;
+    }
+    const elements = v as Record<string, unknown>;
+    const last = Math.max(...Object.keys(elements).map(Number));
+    const seg: [string, ...string[]] = [tag];
+    for (let i = 1; i <= last; i++) {
+      const e = elements[String(i).padStart(2, '0')];
+      seg.push(e === undefined ? '' : typeof e === 'number' ? String(Number(e.toFixed(6))) : String(e));
+    }
+    out.push(seg);
+  }
+}
+
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', textNodeName: '#text', format: true, indentBy: '  ', suppressEmptyNode: true, processEntities: true });
+
+/**
+ * Renders a canonical document with an outbound profile. Pure: the message id and time come in the
+ * context. Problems (a required value missing, a code not in a list) are returned, nothing is sent.
+ */
+export function renderOutbound(profile: OutboundProfile, document: unknown, context: RenderContext): Rendered {
+  const root = jsonRoot({ document, message: context.message, partner: context.partner });
+  const { document: out, problems } = evaluateProfile(profile as unknown as CompiledProfile, root);
+  if (profile.target.format === 'x12') {
+    const segments: [string, ...string[]][] = [];
+    segmentsOf(out, segments, '');
+    return { format: 'x12', segments, problems };
+  }
+  if (profile.target.format === 'json') return { format: 'json', text: `${JSON.stringify(out, null, 2)}\n`, problems };
+  const decl = '<?xml version="1.0" encoding="UTF-8"?>\n';
+  const doctype = profile.target.doctype ? `${profile.target.doctype}\n` : '';
+  return { format: 'xml', text: `${decl}${doctype}${builder.build(out) as string}`, problems };
+}
