@@ -3,22 +3,24 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readSettings } from './config/env.js';
-import { defaultX12Settings, loadConfig } from './config/load.js';
-import { describeLocation, isGatewayError } from './errors.js';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig } from './config/load.js';
+import { isGatewayError } from './errors.js';
+import { diffOutputs, tryProfile } from './mapping/workbench.js';
 import { createLogger } from './observability/logger.js';
-import { interpret } from './pipeline/interpret.js';
 import { replayMessage } from './pipeline/replay.js';
 import { generateApiKey } from './security/api-keys.js';
 import { configEnv, startGateway } from './server.js';
 import { migrate, openDatabase } from './store/db.js';
-import type { PartnerProfile, SourceFormat } from './types.js';
 
 const USAGE = `gateway <command>
 
   start                              run the gateway (HTTP door, interpretation and delivery workers)
   migrate                            apply pending database migrations
   partners validate                  check every file in partners/ and mappings/
-  mapping test <profile> <file>      translate a sample with one mapping profile; print the canonical JSON or the errors
+  mapping test <profile> <file>      translate a sample with one mapping profile (or render a canonical JSON with an
+                                     outbound one); print the result or the errors
+  mapping diff <old> <new> <sample…> how each sample's output changes between two versions of a profile file
   replay <message-id>                interpret a rejected/failed message again, or re-queue a dead one's deliveries
   keys generate <key-id>             make a new partner API key and print the hash for the partner profile
 
@@ -67,31 +69,40 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'mapping': {
-      const [sub, profileId, file] = rest;
-      if (sub !== 'test' || !profileId || !file) break;
-      const config = await loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
-      const profile = config.mappings.get(profileId);
-      if (!profile) {
-        console.error(`no mapping profile "${profileId}"; known: ${[...config.mappings.keys()].join(', ')}`);
-        return 2;
+      const [sub, ...args] = rest;
+      const load = (replace: string[] = []) => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env, replace });
+      if (sub === 'test' && args.length === 2) {
+        const [profileId, file] = args as [string, string];
+        const result = tryProfile(await load(), profileId, await readFile(path.resolve(file)), path.basename(file));
+        if (typeof result.output === 'string') console.log(result.output);
+        else for (const d of result.output as { document?: unknown }[]) if (d.document) console.log(JSON.stringify(d.document, null, 2));
+        for (const p of result.problems) console.error(p);
+        return result.problems.length ? 1 : 0;
       }
-      // A throwaway partner that holds only this profile, so the sample is read exactly as the profile says.
-      const partner: PartnerProfile = {
-        id: 'mapping-test', name: 'mapping test', state: 'testing', channels: ['rest'], identifiers: {}, credentials: { apiKeys: [] },
-        inbound: [{ type: profile.target.type, mapping: profile.id }], routes: [], outbound: [], x12: defaultX12Settings(), limits: { maxBytes: Number.MAX_SAFE_INTEGER }, file: '',
-      };
-      const format: SourceFormat = profile.source.format;
-      const result = interpret(await readFile(path.resolve(file)), format, partner, config);
-      let failed = result.problems.length > 0;
-      for (const p of result.problems) console.error(`${p.code}: ${p.message}${p.location ? ` [${describeLocation(p.location)}]` : ''}`);
-      for (const d of result.documents) {
-        if (d.canonical) console.log(JSON.stringify(d.canonical, null, 2));
-        for (const p of d.problems) {
-          failed = true;
-          console.error(`${d.sourceRef}: ${p.code}: ${p.message}${p.location ? ` [${describeLocation(p.location)}]` : ''}`);
+      if (sub === 'diff' && args.length >= 3) {
+        // <old> and <new> are profile files (e.g. from `git show HEAD~1:mappings/…`), or a file and the id it replaces.
+        const [oldFile, newFile, ...samples] = args as [string, string, ...string[]];
+        const idOf = async (file: string) => String((parseYaml(await readFile(file, 'utf8')) as { id?: unknown }).id);
+        const id = await idOf(newFile);
+        if ((await idOf(oldFile)) !== id) {
+          console.error(`${oldFile} and ${newFile} are different profiles; compare two versions of one profile`);
+          return 2;
         }
+        const [before, after] = [await load([oldFile]), await load([newFile])];
+        let changed = 0;
+        for (const sample of samples) {
+          const bytes = await readFile(path.resolve(sample));
+          const a = tryProfile(before, id, bytes, path.basename(sample));
+          const b = tryProfile(after, id, bytes, path.basename(sample));
+          const lines = [...diffOutputs(a.output, b.output), ...diffOutputs(a.problems, b.problems, 'problems')];
+          if (lines.length) changed++;
+          console.log(`${sample}: ${lines.length ? `${lines.length} change(s)` : 'unchanged'}`);
+          for (const l of lines) console.log(`  ${l}`);
+        }
+        console.log(`${changed} of ${samples.length} sample(s) change (${id}: ${before.mappings.get(id)?.version ?? before.outbound.get(id)?.version} → ${after.mappings.get(id)?.version ?? after.outbound.get(id)?.version})`);
+        return 0;
       }
-      return failed ? 1 : 0;
+      break;
     }
     case 'replay': {
       const [id] = rest;

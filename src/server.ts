@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -74,19 +75,46 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   log.info({ url }, 'HTTP listening');
 
+  async function reload(): Promise<void> {
+    try {
+      const next = await load();
+      const changed = [...next.mappings.values(), ...next.outbound.values()].filter((m) => {
+        const before = config.mappings.get(m.id) ?? config.outbound.get(m.id);
+        return !before || before.version !== m.version;
+      });
+      config = next;
+      log.info({ partners: [...config.partners.keys()], profiles: changed.map((m) => `${m.id} v${m.version}`) }, 'configuration reloaded');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'configuration reload refused; the running configuration stays');
+      throw err;
+    }
+  }
+
+  // A new profile version is active without a restart: partner managers save, the gateway reloads.
+  // A file that does not load (half-saved, or wrong) leaves the running configuration in place.
+  const watchers: FSWatcher[] = [];
+  if (settings.configWatch) {
+    let timer: NodeJS.Timeout | undefined;
+    const changed = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void reload().catch(() => undefined), 200);
+    };
+    for (const dir of new Set([settings.partnersDir, settings.mappingsDir])) {
+      try {
+        watchers.push(watch(dir, { recursive: true }, changed));
+      } catch (err) {
+        log.warn({ dir, err: (err as Error).message }, 'cannot watch for configuration changes; reload with SIGHUP');
+      }
+    }
+    watchers.push({ close: () => clearTimeout(timer) } as FSWatcher);
+  }
+
   return {
     url,
     config: () => config,
-    async reload() {
-      try {
-        config = await load();
-        log.info({ partners: [...config.partners.keys()] }, 'configuration reloaded');
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'configuration reload refused; the running configuration stays');
-        throw err;
-      }
-    },
+    reload,
     async stop() {
+      for (const w of watchers) w.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

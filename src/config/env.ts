@@ -19,6 +19,8 @@ export interface Settings {
   erpApiKeys: { id: string; sha256: string }[];
   /** How often outbound documents are checked for overdue acknowledgments. */
   ackCheckMs: number;
+  /** Reload partners/ and mappings/ when a file in them changes (CONFIG_WATCH, default on). */
+  configWatch: boolean;
 }
 
 const schema = {
@@ -38,6 +40,7 @@ const schema = {
     POLL_MS: { type: 'integer', minimum: 10, default: 500 },
     ERP_API_KEYS: { type: 'string', pattern: '^[a-z0-9]{4,32}:[0-9a-f]{64}(,[a-z0-9]{4,32}:[0-9a-f]{64})*$' },
     ACK_CHECK_MS: { type: 'integer', minimum: 100, default: 60000 },
+    CONFIG_WATCH: { enum: ['on', 'off'], default: 'on' },
     LOG_LEVEL: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
   },
 } as const;
@@ -66,5 +69,6 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
     logLevel: e.LOG_LEVEL as string,
     erpApiKeys: e.ERP_API_KEYS ? (e.ERP_API_KEYS as string).split(',').map((pair) => ({ id: pair.split(':')[0] as string, sha256: pair.split(':')[1] as string })) : [],
     ackCheckMs: e.ACK_CHECK_MS as number,
+    configWatch: e.CONFIG_WATCH === 'on',
   });
 }

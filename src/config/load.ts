@@ -44,10 +44,18 @@ export interface LoadOptions {
   mappingsDir: string;
   /** Values for `${NAME}` in partner profiles (normally process.env). */
   env: Record<string, string | undefined>;
+  /**
+   * Profile files that stand in for the profiles of the same id under mappings/ (`gateway mapping
+   * diff` tries an old or a new version this way); their cross-reference files are looked up where
+   * the replaced profile lives.
+   */
+  replace?: string[];
 }
 
 interface YamlFile {
   file: string;
+  /** The folder relative names in the file are resolved against (its own, or the one it stands in for). */
+  base?: string;
   doc: Document;
   lines: LineCounter;
 }
@@ -210,8 +218,16 @@ async function loadMapping(id: string, sources: Map<string, MappingSource>, mapp
   }
 }
 
-async function readMappings(mappingsDir: string): Promise<Map<string, MappingSource>> {
+async function readMappings(mappingsDir: string, replace: string[] = []): Promise<Map<string, MappingSource>> {
   const sources = new Map<string, MappingSource>();
+  const replacing = new Map<string, MappingSource>();
+  for (const file of replace) {
+    const y = await readYaml(path.resolve(file));
+    const raw = y.doc.toJS() as unknown;
+    if (!isPlainObject(raw) || typeof raw.id !== 'string') throw fail(y, ['id'], 'a mapping profile needs an id (its path under mappings/)');
+    y.base = path.dirname(path.join(mappingsDir, raw.id));
+    replacing.set(raw.id, { y, raw });
+  }
   for (const file of await yamlFiles(mappingsDir)) {
     const y = await readYaml(file);
     const raw = y.doc.toJS() as unknown;
@@ -220,12 +236,13 @@ async function readMappings(mappingsDir: string): Promise<Map<string, MappingSou
     if (raw.id !== expectedId) throw fail(y, ['id'], `the profile id must be "${expectedId}" (its path under mappings/), found "${String(raw.id)}"`);
     sources.set(expectedId, { y, raw });
   }
+  for (const [id, src] of replacing) sources.set(id, src);
   return sources;
 }
 
 /** Reads a cross-reference table: a UTF-8 CSV with a header row, inside mappings/. */
 async function loadXref(y: YamlFile, name: string, ref: { file: string; key: string }, mappingsDir: string): Promise<XrefTable> {
-  const file = path.resolve(path.dirname(y.file), ref.file);
+  const file = path.resolve(y.base ?? path.dirname(y.file), ref.file);
   const rel = path.relative(path.resolve(mappingsDir), file);
   if (rel.startsWith('..') || path.isAbsolute(rel)) throw fail(y, ['xref', name, 'file'], `"${ref.file}" is outside mappings/; cross-reference tables live beside their profile`);
   let bytes: Buffer;
@@ -284,7 +301,7 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
 export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
   const mappings = new Map<string, CompiledProfile>();
   const outbound = new Map<string, OutboundProfile>();
-  const sources = await readMappings(opts.mappingsDir);
+  const sources = await readMappings(opts.mappingsDir, opts.replace);
   for (const id of sources.keys()) {
     const m = deepFreeze(await loadMapping(id, sources, opts.mappingsDir));
     if (m.source.format === 'canonical') outbound.set(id, m as OutboundProfile);

@@ -35,6 +35,28 @@ describe('CLI', function () {
     }
   });
 
+  it('`mapping diff` shows, per sample, how a new profile version changes the output', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'gw-cli-'));
+    try {
+      const current = path.join(MAPPINGS, 'acme-supply', '856-004010.yaml');
+      const next = path.join(dir, '856-004010.yaml');
+      await writeFile(next, (await readFile(current, 'utf8')).replace('version: 2', 'version: 3').replace('factors: { dozen: 12 }', 'factors: { dozen: 10 }'));
+      const samples = ['856-004010-cases-xref.edi', '856-004060-SOI.edi'].map((f) => path.join(MAPPINGS, 'acme-supply', 'samples', f));
+      const { stdout } = await gateway('mapping', 'diff', current, next, ...samples);
+      assert.match(stdout, /856-004010-cases-xref\.edi: 1 change\(s\)\n {2}~ \/0\/document\/orders\/0\/items\/2\/quantity: 36 → 30\n/);
+      assert.match(stdout, /856-004060-SOI\.edi: unchanged/);
+      assert.match(stdout, /1 of 2 sample\(s\) change \(acme-supply\/856-004010: 2 → 3\)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('`mapping test` renders a canonical purchase order with an outbound profile', async () => {
+    const { stdout } = await gateway('mapping', 'test', 'x12-standard/purchase-order-850', path.join(MAPPINGS, 'x12-standard', 'samples', 'outbound', 'purchase-order.json'));
+    assert.match(stdout, /^BEG\*00\*SA\*PO-2026-2210\*\*20261116~\n/);
+    assert.match(stdout, /\nCTT\*2~\n$/);
+  });
+
   it('`keys generate` prints a key once and the SHA-256 that verifies it', async () => {
     const { stdout } = await gateway('keys', 'generate', 'acme2027');
     const key = /API key \(shown once; give it to the partner\): (gw_acme2027_[A-Za-z0-9_-]{43})/.exec(stdout)?.[1];
