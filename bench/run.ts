@@ -20,7 +20,7 @@ import { connect, migrate, startEmbedded } from '../src/store/db.js';
 import { opsPerSecond } from './lib.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
-const sample = readFileSync(path.join(REPO, 'test/fixtures/acme-supply/856-004060-SOI.edi'));
+const sample = readFileSync(path.join(REPO, 'mappings/acme-supply/samples/856-004060-SOI.edi'));
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 3000);
 const IN_FLIGHT = 64;
 

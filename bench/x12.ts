@@ -29,7 +29,7 @@ import { opsPerSecond } from './lib.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
-const soi = readFileSync(path.join(REPO, 'test/fixtures/acme-supply/856-004060-SOI.edi'), 'latin1');
+const soi = readFileSync(path.join(REPO, 'mappings/acme-supply/samples/856-004060-SOI.edi'), 'latin1');
 
 const config = () => loadConfig({ partnersDir: path.join(REPO, 'partners'), mappingsDir: path.join(REPO, 'mappings'), env: { GATEWAY_DATA_DIR: path.join(tmpdir(), 'gw-bench-drop') } });
 
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   const cfg = await config();
   const partner = cfg.partners.get('acme-supply');
   if (!partner) throw new Error('demo partner missing');
-  const invoice = readFileSync(path.join(REPO, 'test/fixtures/acme-supply/810-and-850-two-groups.edi'));
+  const invoice = readFileSync(path.join(REPO, 'mappings/acme-supply/samples/810-and-850-two-groups.edi'));
   const one = invoice.toString('latin1');
   const small = Array.from({ length: 10_000 }, (_, i) => Buffer.from(one.replace(/\*000000020\*/, `*${String(i).padStart(9, '0')}*`), 'latin1'));
   let i = 0;
