@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readSettings } from './config/env.js';
 import { parse as parseYaml } from 'yaml';
+import { canonicalMarkdown } from './canonical/docs.js';
 import { loadConfig } from './config/load.js';
 import { isGatewayError } from './errors.js';
 import { diffOutputs, tryProfile } from './mapping/workbench.js';
@@ -22,6 +23,7 @@ const USAGE = `gateway <command>
                                      outbound one); print the result or the errors
   mapping diff <old> <new> <sample…> how each sample's output changes between two versions of a profile file
   replay <message-id>                interpret a rejected/failed message again, or re-queue a dead one's deliveries
+  docs canonical                     print docs/canonical.md, written from the canonical schemas
   keys generate <key-id>             make a new partner API key and print the hash for the partner profile
 
 Environment: PORT, HOST, DATABASE_URL (else an embedded PostgreSQL in GATEWAY_DATA_DIR), PARTNERS_DIR,
@@ -103,6 +105,11 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       break;
+    }
+    case 'docs': {
+      if (rest[0] !== 'canonical') break;
+      process.stdout.write(canonicalMarkdown());
+      return 0;
     }
     case 'replay': {
       const [id] = rest;

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { canonicalMarkdown } from '../../src/canonical/docs.js';
+import { REPO } from '../helpers/corpus.js';
 import { CANONICAL_SCHEMAS, validateCanonical } from '../../src/canonical/index.js';
 import type { AsnItemV1, AsnV1, InventoryItemV1, InventoryQuantityV1, InventoryV1, InvoiceLineV1, InvoiceV1, Party, PoAckLineV1, PoAckV1, PriceListItemV1, PriceListV1, PurchaseOrderLineV1, PurchaseOrderV1 } from '../../src/canonical/types.js';
 
@@ -35,6 +39,10 @@ function agrees(name: string, table: Record<string, boolean>, schema: Schema): v
 }
 
 describe('canonical model', () => {
+  it('docs/canonical.md is the page written from the schemas (npx gateway docs canonical > docs/canonical.md)', () => {
+    assert.equal(readFileSync(path.join(REPO, 'docs', 'canonical.md'), 'utf8'), canonicalMarkdown());
+  });
+
   it('TypeScript types and JSON Schemas agree on fields and required fields', () => {
     agrees('asn', asn, asnSchema);
     agrees('asn item', asnItem, asnSchema.properties.orders.items.properties.items.items);
