@@ -17,6 +17,8 @@ interface MessageRow {
   format: SourceFormat;
   size_bytes: number;
   correlation_id: string;
+  /** The name the file arrived with (SFTP uploads, mailbox documents); CSV profiles may match on it. */
+  file_name: string | null;
   /** The raw bytes when the message is small enough to come with the claim; read in slices otherwise. */
   raw: Buffer | null;
 }
@@ -34,7 +36,7 @@ function deliveryKey(messageId: string, seq: number, targetId: string): string {
 export async function processBatch(knex: Knex, config: GatewayConfig, log: Logger, limit = 10): Promise<number> {
   return knex.transaction(async (trx) => {
     const rows: MessageRow[] = await trx('messages')
-      .select('id', 'partner_id', 'format', 'size_bytes', 'correlation_id', trx.raw('CASE WHEN size_bytes <= ? THEN raw END AS raw', [RAW_SLICE_BYTES]))
+      .select('id', 'partner_id', 'format', 'size_bytes', 'correlation_id', 'file_name', trx.raw('CASE WHEN size_bytes <= ? THEN raw END AS raw', [RAW_SLICE_BYTES]))
       .where('state', 'received')
       .orderBy('received_at')
       .limit(limit)
@@ -82,7 +84,7 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
   if (row.format === 'x12') return processX12(trx, config, partner, row);
   let raw = Buffer.alloc(0);
   for await (const part of readRaw(trx, row)) raw = Buffer.concat([raw, part]);
-  const result = interpret(raw, row.format, partner, config);
+  const result = interpret(raw, row.format, partner, config, row.file_name ?? undefined);
   await trx('events').insert({
     message_id: row.id,
     type: 'interpreted',

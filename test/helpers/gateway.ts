@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -157,6 +158,20 @@ export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Rec
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A message state after which nothing more happens without a replay. */
+export const terminal = (s: { body: Record<string, any> }): boolean => ['delivered', 'rejected', 'failed', 'dead'].includes(s.body.state);
+
+/**
+ * A private copy of mappings/ for a suite that edits profiles as a partner manager would (the
+ * gateway watches it); removed after the suite. Call at describe time, before `gatewaySuite`.
+ */
+export function mappingsCopy(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-mappings-'));
+  cpSync(path.join(REPO, 'mappings'), dir, { recursive: true });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Polls the status URL until `done` holds (or fails the test after `ms`). */

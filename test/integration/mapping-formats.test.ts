@@ -5,10 +5,9 @@ import { parseXml, xmlPaths, xmlRoot } from '../../src/mapping/xml-source.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import type { TestDatabase } from '../helpers/db.js';
 import type { ErpReceiver } from '../helpers/erp.js';
-import { ACME_KEY, ERP, gatewaySuite, GLOBEX_KEY, HANSEN_KEY, NORTHWIND_KEY, post, status, waitFor } from '../helpers/gateway.js';
+import { ACME_KEY, ERP, gatewaySuite, GLOBEX_KEY, HANSEN_KEY, NORTHWIND_KEY, post, status, terminal, waitFor } from '../helpers/gateway.js';
 
 const sample = (partner: string, file: string) => readFileSync(path.join(MAPPINGS, partner, 'samples', file));
-const terminal = (s: { body: Record<string, any> }) => ['delivered', 'rejected', 'failed', 'dead'].includes(s.body.state);
 const order = JSON.parse(readFileSync(path.join(MAPPINGS, 'x12-standard', 'samples', 'outbound', 'purchase-order.json'), 'utf8'));
 
 async function sendOrder(url: string, partner: string, body: unknown) {

@@ -1,22 +1,17 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MAPPINGS } from '../helpers/corpus.js';
-import { gatewaySuite, HANSEN_KEY, post, status, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { gatewaySuite, HANSEN_KEY, mappingsCopy, post, status, terminal, type TestGateway, waitFor } from '../helpers/gateway.js';
 
-const terminal = (s: { body: Record<string, any> }) => ['delivered', 'rejected', 'failed', 'dead'].includes(s.body.state);
 
 describe('a new profile version is active without a restart (file watch)', function () {
   this.timeout(30_000);
   // The gateway watches a copy of mappings/, which the test edits as a partner manager would.
-  const mappings = mkdtempSync(path.join(tmpdir(), 'gw-mappings-'));
-  cpSync(MAPPINGS, mappings, { recursive: true });
+  const mappings = mappingsCopy();
   const suite = gatewaySuite({ env: { MAPPINGS_DIR: mappings } });
   let t: TestGateway;
   before(() => ({ t } = suite));
-  after(() => rmSync(mappings, { recursive: true, force: true }));
   const profile = () => path.join(mappings, 'hansen-textil', 'stock-csv.yaml');
   const stock = () => readFile(path.join(MAPPINGS, 'hansen-textil', 'samples', 'bestand-2026-11-20.csv'));
 

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateApiKey } from '../../src/security/api-keys.js';
-import { MAPPINGS, REPO } from '../helpers/corpus.js';
+import { REPO } from '../helpers/corpus.js';
 import type { ErpReceiver } from '../helpers/erp.js';
-import { gatewaySuite, post, status, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { gatewaySuite, mappingsCopy, post, status, terminal, type TestGateway, waitFor } from '../helpers/gateway.js';
 
 /** The YAML block that follows the README line naming `file`, in the "Add a partner" section. */
 function readmeBlock(file: string): string {
@@ -20,13 +19,11 @@ function readmeBlock(file: string): string {
 
 describe("README's \"add a partner\" walk-through: YAML and a sample only, picked up by a running gateway", function () {
   this.timeout(30_000);
-  const mappings = mkdtempSync(path.join(tmpdir(), 'gw-onboard-'));
-  cpSync(MAPPINGS, mappings, { recursive: true });
+  const mappings = mappingsCopy();
   const suite = gatewaySuite({ env: { MAPPINGS_DIR: mappings } });
   let t: TestGateway;
   let erp: ErpReceiver;
   before(() => ({ t, erp } = suite));
-  after(() => rmSync(mappings, { recursive: true, force: true }));
 
   it('onboards initech with the README files and delivers its CSV ship notice as a canonical ASN', async () => {
     const key = generateApiKey('initech1');
@@ -41,7 +38,7 @@ describe("README's \"add a partner\" walk-through: YAML and a sample only, picke
     const csv = 'Shipment,Shipped,Tracking,PO,SKU,Qty,UOM\nSH-1,11/20/2026,1Z1,PO-7,IN-100,4,CS\nSH-1,11/20/2026,1Z1,PO-8,IN-200,10,EA\nSH-2,11/21/2026,,PO-9,IN-100,1,CS\n';
     const res = await post(t.gw.url, key.key, 'text/csv', csv);
     assert.equal(res.status, 202);
-    const s = await waitFor('delivery', () => status(t.gw.url, key.key, res.body.messageId), (x) => ['delivered', 'rejected', 'failed'].includes(x.body.state));
+    const s = await waitFor('delivery', () => status(t.gw.url, key.key, res.body.messageId), terminal);
     assert.equal(s.body.state, 'delivered', JSON.stringify(s.body.documents.map((d: { problems: unknown }) => d.problems)));
     assert.deepEqual(
       s.body.documents.map((d: { canonical: { shipmentId: string; orders: { purchaseOrderNumber: string; items: { quantity: number; unit: string }[] }[] } }) => [d.canonical.shipmentId, d.canonical.orders.map((o) => `${o.purchaseOrderNumber}:${o.items[0]?.quantity} ${o.items[0]?.unit}`)]),

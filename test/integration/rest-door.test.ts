@@ -5,14 +5,13 @@ import path from 'node:path';
 import { MAPPINGS } from '../helpers/corpus.js';
 import type { TestDatabase } from '../helpers/db.js';
 import type { ErpReceiver } from '../helpers/erp.js';
-import { ACME_KEY, EXPIRED, gatewaySuite, NORTHWIND_KEY, post, status, SUSPENDED, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { ACME_KEY, EXPIRED, gatewaySuite, NORTHWIND_KEY, post, status, SUSPENDED, terminal, type TestGateway, waitFor } from '../helpers/gateway.js';
 import { withControl } from '../helpers/x12.js';
 
 const X12 = 'application/edi-x12';
 const sample856 = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'));
 const sample810 = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '810-and-850-two-groups.edi'));
 const nwInvoice = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json'));
-const terminal = (s: { body: Record<string, any> }) => ['delivered', 'rejected', 'failed', 'dead'].includes(s.body.state);
 
 describe('REST door: real server on a loopback port, real database, real ERP receiver', function () {
   this.timeout(30_000);
