@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
       if (sub === 'test' && args.length === 2) {
         const [profileId, file] = args as [string, string];
         const result = tryProfile(await load(), profileId, await readFile(path.resolve(file)), path.basename(file));
-        if (typeof result.output === 'string') console.log(result.output);
+        if (typeof result.output === 'string') process.stdout.write(result.output);
         else for (const d of result.output as { document?: unknown }[]) if (d.document) console.log(JSON.stringify(d.document, null, 2));
         for (const p of result.problems) console.error(p);
         return result.problems.length ? 1 : 0;

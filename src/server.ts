@@ -93,8 +93,8 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   // A new profile version is active without a restart: partner managers save, the gateway reloads.
   // A file that does not load (half-saved, or wrong) leaves the running configuration in place.
   const watchers: FSWatcher[] = [];
+  let timer: NodeJS.Timeout | undefined;
   if (settings.configWatch) {
-    let timer: NodeJS.Timeout | undefined;
     const changed = () => {
       clearTimeout(timer);
       timer = setTimeout(() => void reload().catch(() => undefined), 200);
@@ -106,7 +106,6 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         log.warn({ dir, err: (err as Error).message }, 'cannot watch for configuration changes; reload with SIGHUP');
       }
     }
-    watchers.push({ close: () => clearTimeout(timer) } as FSWatcher);
   }
 
   return {
@@ -115,6 +114,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     reload,
     async stop() {
       for (const w of watchers) w.close();
+      clearTimeout(timer);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

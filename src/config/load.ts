@@ -111,10 +111,12 @@ function fail(y: YamlFile, at: (string | number)[], reason: string, code: 'GW_CO
   return new GatewayError(code, `${y.file}:${line}:${column}: ${reason}${where}`, { location: { file: y.file, line, column } });
 }
 
-function schemaFailure(y: YamlFile, errors: ErrorObject[]): GatewayError {
+/** The schema violation worth reporting, in the file that holds its line (`fileFor` picks it along an `extends` chain). */
+function schemaFailure(errors: ErrorObject[], fileFor: (at: (string | number)[]) => YamlFile): GatewayError {
   // The deepest error is the most specific one; oneOf/anyOf summaries say little.
   const best = [...errors].sort((a, b) => b.instancePath.length - a.instancePath.length || Number(/Of$/.test(a.keyword)) - Number(/Of$/.test(b.keyword)))[0] as ErrorObject;
   const at = best.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replaceAll('~1', '/').replaceAll('~0', '~')));
+  const y = fileFor(at);
   if (best.keyword === 'additionalProperties') {
     const prop = (best.params as { additionalProperty: string }).additionalProperty;
     return fail(y, [...at, prop], `unknown property "${prop}"`, 'GW_CONFIG_INVALID', true);
@@ -197,12 +199,7 @@ function ownerOf(chain: YamlFile[], at: (string | number)[]): YamlFile {
 async function loadMapping(id: string, sources: Map<string, MappingSource>, mappingsDir: string): Promise<CompiledProfile | OutboundProfile> {
   const { raw, chain, xrefOwners } = resolveProfile(id, sources);
   const y = chain[0] as YamlFile;
-  if (!validateMapping(raw)) {
-    const err = schemaFailure(y, validateMapping.errors ?? []);
-    const at = (validateMapping.errors ?? [])[0]?.instancePath.split('/').slice(1) ?? [];
-    const owner = ownerOf(chain, at);
-    throw owner === y ? err : schemaFailure(owner, validateMapping.errors ?? []);
-  }
+  if (!validateMapping(raw)) throw schemaFailure(validateMapping.errors ?? [], (at) => ownerOf(chain, at));
   const profile = raw as unknown as RawProfile;
   const canonical = profile.source.format === 'canonical' ? { ...profile.source, at: 'source' } : 'type' in profile.target ? { ...profile.target, at: 'target' } : undefined;
   if (canonical && !hasCanonicalSchema(canonical.type, canonical.version)) {
@@ -272,7 +269,7 @@ async function loadXref(y: YamlFile, name: string, ref: { file: string; key: str
 async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledProfile>, outbound: ReadonlyMap<string, OutboundProfile>, env: LoadOptions['env']): Promise<PartnerProfile> {
   const y = await readYaml(file);
   const raw = interpolate(y, y.doc.toJS(), env);
-  if (!validatePartner(raw)) throw schemaFailure(y, validatePartner.errors ?? []);
+  if (!validatePartner(raw)) throw schemaFailure(validatePartner.errors ?? [], () => y);
   const partner = { ...(raw as Omit<PartnerProfile, 'file'>), file };
   // ajv applies no defaults inside oneOf, so the target defaults are set here.
   partner.routes = partner.routes.map((r) => (r.target.kind === 'http' ? { ...r, target: { ...r.target, timeoutMs: r.target.timeoutMs ?? 10_000 } } : r));

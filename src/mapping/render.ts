@@ -22,9 +22,9 @@ const ELEMENT = /^\d{2}$/;
  * their objects map element positions (`"01"`) to values, arrays repeat, other objects are groups
  * walked in order. A segment whose rules all came out empty is left out.
  */
-function segmentsOf(value: unknown, out: [string, ...string[]][], at: string): void {
+function segmentsOf(value: unknown, out: [string, ...string[]][]): void {
   if (Array.isArray(value)) {
-    for (const v of value) segmentsOf(v, out, at);
+    for (const v of value) segmentsOf(v, out);
     return;
   }
   if (!value || typeof value !== 'object') return;
@@ -32,7 +32,7 @@ function segmentsOf(value: unknown, out: [string, ...string[]][], at: string): v
     const tag = SEGMENT.exec(key)?.[1];
     const isSegment = tag !== undefined && v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).every((k) => ELEMENT.test(k));
     if (!isSegment) {
-      segmentsOf(v, out, `${at}/${key}`);
+      segmentsOf(v, out);
       continue;
     }
     const elements = v as Record<string, unknown>;
@@ -57,7 +57,7 @@ export function renderOutbound(profile: OutboundProfile, document: unknown, cont
   const { document: out, problems } = evaluateProfile(profile as unknown as CompiledProfile, root);
   if (profile.target.format === 'x12') {
     const segments: [string, ...string[]][] = [];
-    segmentsOf(out, segments, '');
+    segmentsOf(out, segments);
     return { format: 'x12', segments, problems };
   }
   if (profile.target.format === 'json') return { format: 'json', text: `${JSON.stringify(out, null, 2)}\n`, problems };

@@ -2,7 +2,7 @@ import { defaultX12Settings, type GatewayConfig } from '../config/load.js';
 import { describeLocation } from '../errors.js';
 import { interpret } from '../pipeline/interpret.js';
 import type { PartnerProfile } from '../types.js';
-import { renderOutbound } from './render.js';
+import { renderOutbound, type RenderContext, type Rendered } from './render.js';
 
 /** What one profile makes of one sample: documents (or the rendered text), and every problem as a line. */
 export interface Tryout {
@@ -10,8 +10,18 @@ export interface Tryout {
   problems: string[];
 }
 
-/** A fixed context for outbound samples, so that two runs can be compared. */
-const SAMPLE_CONTEXT = { message: { id: '00000000-0000-4000-8000-000000000001', createdAt: '2026-01-01T00:00:00Z' }, partner: { id: 'sample' } };
+/** A fixed context for outbound samples, so that two runs (and expected outputs) can be compared. */
+export const SAMPLE_CONTEXT: RenderContext = { message: { id: '00000000-0000-4000-8000-000000000001', createdAt: '2026-01-01T00:00:00Z' }, partner: { id: 'sample' } };
+
+/** A rendered document as text: X12 segments one per line, XML and JSON as written. */
+export function renderedText(r: Rendered): string {
+  return r.format === 'x12' ? `${r.segments.map((s) => s.join('*')).join('~\n')}~\n` : r.text;
+}
+
+/** A partner that exists only to read samples with the given profiles (no identifiers, no routes). */
+export function samplePartner(id: string, inbound: PartnerProfile['inbound']): PartnerProfile {
+  return { id, name: id, state: 'testing', channels: ['rest'], identifiers: {}, credentials: { apiKeys: [] }, inbound, routes: [], outbound: [], x12: defaultX12Settings(), limits: { maxBytes: Number.MAX_SAFE_INTEGER }, file: '' };
+}
 
 /**
  * Runs one profile on one sample as the gateway would: an inbound profile through a throwaway
@@ -27,15 +37,11 @@ export function tryProfile(config: GatewayConfig, profileId: string, sample: Uin
       return { output: null, problems: [`GW_JSON_SYNTAX: an outbound sample is a canonical document in JSON: ${(err as Error).message}`] };
     }
     const r = renderOutbound(outbound, doc, SAMPLE_CONTEXT);
-    return { output: r.format === 'x12' ? r.segments.map((s) => s.join('*')).join('~\n') + '~' : r.text, problems: r.problems.map((p) => `${p.code}: ${p.message}`) };
+    return { output: renderedText(r), problems: r.problems.map((p) => `${p.code}: ${p.message}`) };
   }
   const profile = config.mappings.get(profileId);
   if (!profile) throw new Error(`no mapping profile "${profileId}"; known: ${[...config.mappings.keys(), ...config.outbound.keys()].sort().join(', ')}`);
-  const partner: PartnerProfile = {
-    id: 'mapping-test', name: 'mapping test', state: 'testing', channels: ['rest'], identifiers: {}, credentials: { apiKeys: [] },
-    inbound: [{ type: profile.target.type, mapping: profile.id }], routes: [], outbound: [], x12: defaultX12Settings(), limits: { maxBytes: Number.MAX_SAFE_INTEGER }, file: '',
-  };
-  const result = interpret(sample, profile.source.format, partner, config, fileName);
+  const result = interpret(sample, profile.source.format, samplePartner('mapping-test', [{ type: profile.target.type, mapping: profile.id }]), config, fileName);
   const line = (p: { code: string; message: string; location?: object }, ref?: string) => `${ref ? `${ref}: ` : ''}${p.code}: ${p.message}${p.location ? ` [${describeLocation(p.location)}]` : ''}`;
   return {
     output: result.documents.map((d) => (d.canonical ? { source: d.sourceRef, document: d.canonical } : { source: d.sourceRef, rejected: d.problems.map((p) => p.code) })),

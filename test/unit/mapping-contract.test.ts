@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultX12Settings, type GatewayConfig } from '../../src/config/load.js';
+import type { GatewayConfig } from '../../src/config/load.js';
 import type { OutboundProfile } from '../../src/mapping/profile.js';
 import { renderOutbound } from '../../src/mapping/render.js';
+import { renderedText, SAMPLE_CONTEXT, samplePartner } from '../../src/mapping/workbench.js';
 import { interpret } from '../../src/pipeline/interpret.js';
 import type { PartnerProfile, SourceFormat } from '../../src/types.js';
 import { repoConfig } from '../helpers/config.js';
@@ -25,10 +26,8 @@ function samples(): { folder: string; file: string }[] {
 
 /** The partner a folder's samples are read as. */
 function contractPartner(config: GatewayConfig, folder: string): PartnerProfile {
-  const partner = config.partners.get(folder);
-  if (partner) return partner;
   const inbound = [...config.mappings.values()].filter((m) => m.id.startsWith(`${folder}/`)).map((m) => ({ type: m.target.type, mapping: m.id }));
-  return { id: folder, name: folder, state: 'testing', channels: ['rest'], identifiers: {}, credentials: { apiKeys: [] }, inbound, routes: [], outbound: [], x12: defaultX12Settings(), limits: { maxBytes: Number.MAX_SAFE_INTEGER }, file: '' } as PartnerProfile;
+  return config.partners.get(folder) ?? samplePartner(folder, inbound);
 }
 
 /** Outbound samples: canonical documents in samples/outbound/, each rendered by the folder's outbound profiles. */
@@ -44,9 +43,6 @@ function outboundProfiles(config: GatewayConfig, folder: string): OutboundProfil
   const ids = partner ? partner.outbound.map((o) => o.mapping) : [...config.outbound.keys()].filter((id) => id.startsWith(`${folder}/`));
   return ids.map((id) => config.outbound.get(id) as OutboundProfile);
 }
-
-/** A fixed message context, so expected outputs do not change from run to run. */
-const SAMPLE_CONTEXT = { message: { id: '00000000-0000-4000-8000-000000000001', createdAt: '2026-11-23T12:00:00Z' }, partner: {} };
 
 describe('mapping contract: samples and expected outputs in every mappings/ folder', () => {
   let config: GatewayConfig;
@@ -66,9 +62,9 @@ describe('mapping contract: samples and expected outputs in every mappings/ fold
       const profiles = outboundProfiles(config, folder);
       assert.ok(profiles.length, `mappings/${folder} has outbound samples but no outbound profile`);
       for (const profile of profiles) {
-        const rendered = renderOutbound(profile, JSON.parse(readFileSync(file, 'utf8')), { ...SAMPLE_CONTEXT, partner: { id: folder } });
+        const rendered = renderOutbound(profile, JSON.parse(readFileSync(file, 'utf8')), SAMPLE_CONTEXT);
         assert.deepEqual(rendered.problems, []);
-        const text = rendered.format === 'x12' ? `${rendered.segments.map((s) => s.join('*')).join('~\n')}~\n` : rendered.text;
+        const text = renderedText(rendered);
         const expectedFile = `${file}.${profile.id.split('/')[1]}.expected.${rendered.format}`;
         if (process.env.UPDATE_GOLDEN) writeFileSync(expectedFile, text);
         assert.ok(existsSync(expectedFile), `missing expected output ${path.relative(REPO, expectedFile)} (UPDATE_GOLDEN=1 writes it; review it before committing)`);
