@@ -6,6 +6,8 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { createHttpApp } from './channels/http/app.js';
+import { PartnerFiles } from './channels/sftp/files.js';
+import { startSftpServer, type SftpServer } from './channels/sftp/server.js';
 import { loadConfig, type GatewayConfig } from './config/load.js';
 import type { Settings } from './config/env.js';
 import { deliverBatch } from './delivery/worker.js';
@@ -17,6 +19,8 @@ import { Receiver } from './pipeline/receive.js';
 export interface Gateway {
   /** The HTTP listener's address once started. */
   url: string;
+  /** The hosted SFTP door, unless SFTP=off. */
+  sftp?: SftpServer;
   config(): GatewayConfig;
   /** Loads partners/ and mappings/ again; keeps the running configuration if the new one is invalid. */
   reload(): Promise<void>;
@@ -75,6 +79,25 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   log.info({ url }, 'HTTP listening');
 
+  const sftp = settings.sftp.enabled
+    ? await startSftpServer({
+        knex,
+        log,
+        receiver,
+        config: () => config,
+        host: settings.host,
+        port: settings.sftp.port,
+        hostKeysDir: settings.sftp.hostKeysDir,
+        lockout: { maxFailures: settings.sftp.lockoutFailures, windowMs: settings.sftp.lockoutMs, lockMs: settings.sftp.lockoutMs, baseDelayMs: settings.sftp.loginDelayMs },
+      })
+    : undefined;
+  // Uploads whose client vanished mid-file on a replica that stopped are swept after an hour.
+  const sweep = new WorkLoop('sftp-sweep', async () => {
+    await PartnerFiles.sweep(knex, 3_600_000);
+    return 0;
+  }, 600_000, log);
+  if (sftp) sweep.start();
+
   async function reload(): Promise<void> {
     try {
       const next = await load();
@@ -110,15 +133,20 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
 
   return {
     url,
+    ...(sftp ? { sftp } : {}),
     config: () => config,
     reload,
     async stop() {
       for (const w of watchers) w.close();
       clearTimeout(timer);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+        sftp?.close(),
+        sweep.stop(),
+      ]);
       await receiver.drain();
       await processor.stop();
       await delivery.stop();

@@ -26,7 +26,7 @@ import type { Guide } from './formats/x12/guide.js';
 
 export type DocumentType = 'asn' | 'invoice' | 'purchase-order' | 'po-ack' | 'inventory' | 'price-list';
 export type SourceFormat = 'x12' | 'json' | 'xml' | 'csv';
-export type Channel = 'rest';
+export type Channel = 'rest' | 'sftp';
 
 export type PartnerState = 'onboarding' | 'testing' | 'live' | 'suspended';
 
@@ -124,6 +124,25 @@ export interface OutboundDocument {
   fileName?: string;
 }
 
+/** A public key a partner logs in to the hosted SFTP server with (authorized_keys line). */
+export interface SshKeyRef {
+  key: string;
+  expires?: string;
+}
+
+/** A server the partner hosts, that the gateway picks files up from and delivers documents to. */
+export interface RemoteSftp {
+  host: string;
+  port: number;
+  username: string;
+  /** Path of the private key the gateway logs in with. */
+  privateKey: string;
+  /** Pinned host keys (authorized_keys form); any other key refuses the connection. */
+  hostKey: string[];
+  pickup?: { dir: string; glob: string; after: 'delete' | 'move'; moveTo?: string; everySeconds: number };
+  delivery?: { dir: string; tempSuffix: string };
+}
+
 export interface PartnerProfile {
   id: string;
   name: string;
@@ -131,12 +150,13 @@ export interface PartnerProfile {
   channels: Channel[];
   identifiers: { x12?: X12Party[] };
   x12: X12Settings;
-  credentials: { apiKeys: ApiKeyRef[] };
+  credentials: { apiKeys: ApiKeyRef[]; sshKeys: SshKeyRef[]; sftpPassword?: string };
   inbound: InboundDocument[];
   /** Documents the ERP sends to this partner (rendered per the partner's format). */
   outbound: OutboundDocument[];
   routes: Route[];
   limits: { maxBytes: number };
+  sftp?: { remote?: RemoteSftp };
   /** Where the profile came from (for error messages). */
   file: string;
 }

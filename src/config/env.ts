@@ -21,6 +21,10 @@ export interface Settings {
   ackCheckMs: number;
   /** Reload partners/ and mappings/ when a file in them changes (CONFIG_WATCH, default on). */
   configWatch: boolean;
+  /** The hosted SFTP door: off, or its port and where its host keys live. */
+  sftp: { enabled: boolean; port: number; hostKeysDir: string; lockoutFailures: number; lockoutMs: number; loginDelayMs: number };
+  /** Remote SFTP servers of partners: how often due pickups and deliveries are looked for. */
+  remoteSftpCheckMs: number;
 }
 
 const schema = {
@@ -41,6 +45,13 @@ const schema = {
     ERP_API_KEYS: { type: 'string', pattern: '^[a-z0-9]{4,32}:[0-9a-f]{64}(,[a-z0-9]{4,32}:[0-9a-f]{64})*$' },
     ACK_CHECK_MS: { type: 'integer', minimum: 100, default: 60000 },
     CONFIG_WATCH: { enum: ['on', 'off'], default: 'on' },
+    SFTP: { enum: ['on', 'off'], default: 'on' },
+    SFTP_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 2222 },
+    SFTP_HOST_KEYS_DIR: { type: 'string', minLength: 1 },
+    SFTP_LOCKOUT_FAILURES: { type: 'integer', minimum: 1, default: 5 },
+    SFTP_LOCKOUT_SECONDS: { type: 'integer', minimum: 1, default: 900 },
+    SFTP_LOGIN_DELAY_MS: { type: 'integer', minimum: 0, default: 250 },
+    REMOTE_SFTP_CHECK_MS: { type: 'integer', minimum: 10, default: 5000 },
     LOG_LEVEL: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
   },
 } as const;
@@ -70,5 +81,14 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
     erpApiKeys: e.ERP_API_KEYS ? (e.ERP_API_KEYS as string).split(',').map((pair) => ({ id: pair.split(':')[0] as string, sha256: pair.split(':')[1] as string })) : [],
     ackCheckMs: e.ACK_CHECK_MS as number,
     configWatch: e.CONFIG_WATCH === 'on',
+    sftp: {
+      enabled: e.SFTP === 'on',
+      port: e.SFTP_PORT as number,
+      hostKeysDir: (e.SFTP_HOST_KEYS_DIR as string | undefined) ?? `${e.GATEWAY_DATA_DIR as string}/sftp/host-keys`,
+      lockoutFailures: e.SFTP_LOCKOUT_FAILURES as number,
+      lockoutMs: (e.SFTP_LOCKOUT_SECONDS as number) * 1000,
+      loginDelayMs: e.SFTP_LOGIN_DELAY_MS as number,
+    },
+    remoteSftpCheckMs: e.REMOTE_SFTP_CHECK_MS as number,
   });
 }

@@ -8,6 +8,7 @@ import { GatewayError } from '../errors.js';
 import { parseCsv, type CsvTable } from '../mapping/csv-source.js';
 import { compileOutbound, compileProfile, ProfileRuleError, type CompiledProfile, type OutboundProfile, type RawProfile } from '../mapping/profile.js';
 import type { XrefTable } from '../mapping/transforms.js';
+import { parsePrivateKey, parsePublicKey } from '../security/ssh-keys.js';
 import type { ApiKeyRef, PartnerProfile, X12Settings } from '../types.js';
 import mappingSchema from './mapping.schema.json' with { type: 'json' };
 import partnerSchema from './partner.schema.json' with { type: 'json' };
@@ -286,6 +287,20 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
     if (m.source.type !== doc.type) throw fail(y, ['outbound', i, 'mapping'], `outbound profile "${doc.mapping}" renders ${m.source.type}, not ${doc.type}`, 'GW_CONFIG_REFERENCE');
     if (m.target.format !== doc.format) throw fail(y, ['outbound', i, 'format'], `outbound profile "${doc.mapping}" writes ${m.target.format}, not ${doc.format}`, 'GW_CONFIG_REFERENCE');
   });
+  partner.credentials.sshKeys.forEach((k, i) => {
+    const parsed = parsePublicKey(k.key);
+    if (parsed instanceof Error) throw fail(y, ['credentials', 'sshKeys', i, 'key'], `not an OpenSSH public key (${parsed.message})`);
+  });
+  const remote = partner.sftp?.remote;
+  if (remote) {
+    remote.hostKey.forEach((k, i) => {
+      const parsed = parsePublicKey(k);
+      if (parsed instanceof Error) throw fail(y, ['sftp', 'remote', 'hostKey', i], `not an OpenSSH public key (${parsed.message})`);
+    });
+    const key = await readFile(remote.privateKey, 'utf8').then(parsePrivateKey, (err: Error) => err);
+    if (key instanceof Error) throw fail(y, ['sftp', 'remote', 'privateKey'], `cannot use ${remote.privateKey} as the login key (${key.message})`, 'GW_CONFIG_REFERENCE');
+    if (remote.pickup?.after === 'move' && !remote.pickup.moveTo) throw fail(y, ['sftp', 'remote', 'pickup'], 'after: move needs moveTo (the remote folder picked-up files go to)');
+  }
   const sendsX12 = partner.outbound.some((o) => o.format === 'x12');
   if (sendsX12 && !partner.x12.ourId) throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.ourId (our ISA05/ISA06)', 'GW_CONFIG_REFERENCE', true);
   if (sendsX12 && !partner.x12.partnerId && !partner.identifiers.x12?.length) throw fail(y, ['outbound'], "a partner that is sent X12 documents needs x12.partnerId or identifiers.x12 (its ISA07/ISA08)", 'GW_CONFIG_REFERENCE', true);

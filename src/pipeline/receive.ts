@@ -11,6 +11,15 @@ export interface Inbound {
   bytes: Buffer;
   correlationId?: string;
   idempotencyKey?: string;
+  /** The file name, for doors that carry one (SFTP). */
+  fileName?: string;
+}
+
+/** An upload whose bytes were staged in `sftp_upload_chunks` as they arrived (large files). */
+export interface StagedInbound extends Omit<Inbound, 'bytes' | 'idempotencyKey'> {
+  uploadId: string;
+  sizeBytes: number;
+  sha256: string;
 }
 
 export interface Receipt {
@@ -18,6 +27,10 @@ export interface Receipt {
   correlationId: string;
   /** True when the Idempotency-Key matched an earlier message: nothing new was stored. */
   duplicate: boolean;
+}
+
+function receivedEvent(r: Record<string, unknown>) {
+  return { message_id: r.id, type: 'received', detail: `${r.size_bytes} bytes over ${r.channel} (${r.content_type})${r.file_name ? ` as ${r.file_name}` : ''}`, data: { sha256: r.sha256 } };
 }
 
 interface Pending {
@@ -55,6 +68,7 @@ export class Receiver {
       sha256: createHash('sha256').update(inbound.bytes).digest('hex'),
       correlation_id: inbound.correlationId ?? id,
       idempotency_key: inbound.idempotencyKey ?? null,
+      file_name: inbound.fileName ?? null,
     };
     return new Promise<Receipt>((resolve, reject) => {
       this.queue.push({ row, resolve, reject });
@@ -85,7 +99,7 @@ export class Receiver {
       const rows = batch.map((p) => p.row);
       const ids: { id: string }[] = await trx('messages').insert(rows).onConflict(['partner_id', 'idempotency_key']).ignore().returning('id');
       const stored = new Set(ids.map((r) => r.id));
-      const events = rows.filter((r) => stored.has(r.id as string)).map((r) => ({ message_id: r.id, type: 'received', detail: `${r.size_bytes} bytes over ${r.channel} (${r.content_type})`, data: { sha256: r.sha256 } }));
+      const events = rows.filter((r) => stored.has(r.id as string)).map(receivedEvent);
       if (events.length) await trx('events').insert(events);
       return stored;
     });
@@ -107,6 +121,34 @@ export class Receiver {
       else p.resolve({ messageId: first.id, correlationId: first.correlation_id, duplicate: true });
     }
     if (inserted.size) this.opts.onCommitted?.();
+  }
+
+  /**
+   * Commits a staged upload as a message: the database joins the chunks itself, so a large file
+   * never passes through this process in one piece. Throws GW_STORE_UNAVAILABLE when the commit
+   * fails (the upload's chunks stay for a retry or are swept).
+   */
+  async receiveStaged(inbound: StagedInbound): Promise<Receipt> {
+    const id = randomUUID();
+    const row = { id, partner_id: inbound.partnerId, channel: inbound.channel, content_type: inbound.contentType, format: inbound.format, size_bytes: inbound.sizeBytes, sha256: inbound.sha256, correlation_id: inbound.correlationId ?? id, file_name: inbound.fileName ?? null };
+    try {
+      await this.knex.transaction(async (trx) => {
+        const { rowCount } = await trx.raw<{ rowCount: number }>(
+          `INSERT INTO messages (id, partner_id, channel, content_type, format, raw, size_bytes, sha256, correlation_id, file_name)
+           SELECT ?, ?, ?, ?, ?, coalesce(string_agg(data, ''::bytea ORDER BY seq), ''::bytea), ?, ?, ?, ?
+           FROM sftp_upload_chunks WHERE upload_id = ?
+           HAVING coalesce(sum(length(data)), 0) = ?`,
+          [id, row.partner_id, row.channel, row.content_type, row.format, row.size_bytes, row.sha256, row.correlation_id, row.file_name, inbound.uploadId, inbound.sizeBytes],
+        );
+        if (rowCount !== 1) throw new Error(`staged upload ${inbound.uploadId} does not hold the ${inbound.sizeBytes} bytes written`);
+        await trx('sftp_uploads').where('id', inbound.uploadId).del();
+        await trx('events').insert(receivedEvent(row));
+      });
+    } catch (err) {
+      throw new GatewayError('GW_STORE_UNAVAILABLE', 'The message store could not commit the file; nothing was accepted. Upload it again.', { cause: err });
+    }
+    this.opts.onCommitted?.();
+    return { messageId: id, correlationId: row.correlation_id, duplicate: false };
   }
 
   /** Waits until every submitted message has been committed or refused. */

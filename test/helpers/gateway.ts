@@ -146,6 +146,9 @@ export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Rec
     DELIVERY_BACKOFF_MAX_MS: '300',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ERP_API_KEYS: `erptest:${ERP.sha256}`,
+    // The SFTP door only where a suite asks for it (SFTP: 'on', on an ephemeral port).
+    SFTP: 'off',
+    SFTP_PORT: '0',
     ...extraEnv,
   });
   const gw = await startGateway({ settings, knex, log: createLogger(settings.logLevel), env: {} });

@@ -1,0 +1,241 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { isGatewayError } from '../../errors.js';
+import { FORMAT_MEDIA_TYPE, formatOfFile } from '../../pipeline/interpret.js';
+import { collectMailboxItem } from '../../pipeline/outbound.js';
+import type { Receipt, Receiver } from '../../pipeline/receive.js';
+import type { PartnerProfile } from '../../types.js';
+import type { Folder } from './paths.js';
+
+/** Uploads are staged in the database in pieces of this size; smaller files go in one commit. */
+export const CHUNK_BYTES = 1 << 20;
+/** Names under which clients write a file before renaming it to its final name: held, not processed. */
+export const TEMPORARY_SUFFIXES = ['.part', '.filepart', '.tmp'];
+/** How many entries a folder listing shows (newest for the archive, oldest for the outbound mailbox). */
+const LISTING_LIMIT = 1000;
+
+export const isTemporaryName = (name: string): boolean => TEMPORARY_SUFFIXES.some((s) => name.endsWith(s) && name.length > s.length);
+
+/** A refusal in file system terms; the SFTP server maps `kind` to a status code. */
+export class FsError extends Error {
+  constructor(
+    readonly kind: 'denied' | 'missing' | 'failure' | 'unsupported',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Entry {
+  name: string;
+  size: number;
+  mtime: Date;
+  /** The stored message behind an outbound or archive file. */
+  messageId?: string;
+  /** The held upload behind an inbound `.part` file. */
+  uploadId?: string;
+}
+
+/**
+ * One partner's virtual tree, kept in the database so that any gateway replica serves any partner:
+ * - `/inbound`: write-only; shows files held under a temporary name until they are renamed;
+ * - `/outbound`: the partner's mailbox (acknowledgments, purchase orders); read, then delete to
+ *   mark collected;
+ * - `/archive`: read-only; the files the partner uploaded over SFTP, as stored.
+ */
+export class PartnerFiles {
+  constructor(
+    private readonly knex: Knex,
+    private readonly receiver: Receiver,
+    readonly partner: Readonly<PartnerProfile>,
+  ) {}
+
+  async list(folder: Folder): Promise<Entry[]> {
+    const partnerId = this.partner.id;
+    if (folder === 'inbound') {
+      const rows = await this.knex('sftp_uploads').select('id', 'name', 'size_bytes', 'updated_at').where({ partner_id: partnerId, state: 'held' }).orderBy('name').limit(LISTING_LIMIT);
+      return rows.map((r) => ({ name: r.name, size: Number(r.size_bytes), mtime: r.updated_at, uploadId: r.id }));
+    }
+    if (folder === 'outbound') {
+      const rows = await this.knex('messages').select('id', 'file_name', 'size_bytes', 'received_at').where({ partner_id: partnerId, direction: 'outbound' }).whereNull('collected_at').orderBy('received_at').limit(LISTING_LIMIT);
+      return rows.map((r) => ({ name: r.file_name, size: r.size_bytes, mtime: r.received_at, messageId: r.id }));
+    }
+    const rows = await this.knex('messages').select('id', 'file_name', 'size_bytes', 'received_at').where({ partner_id: partnerId, direction: 'inbound', channel: 'sftp' }).whereNotNull('file_name').orderBy('received_at', 'desc').limit(LISTING_LIMIT);
+    return rows.map((r) => ({ name: archiveName(r.id, r.file_name), size: r.size_bytes, mtime: r.received_at, messageId: r.id }));
+  }
+
+  async stat(folder: Folder, name: string): Promise<Entry | undefined> {
+    const partnerId = this.partner.id;
+    if (folder === 'inbound') {
+      const r = await this.knex('sftp_uploads').first('id', 'name', 'size_bytes', 'updated_at').where({ partner_id: partnerId, state: 'held', name });
+      return r && { name: r.name, size: Number(r.size_bytes), mtime: r.updated_at, uploadId: r.id };
+    }
+    if (folder === 'outbound') {
+      const r = await this.knex('messages').first('id', 'file_name', 'size_bytes', 'received_at').where({ partner_id: partnerId, direction: 'outbound', file_name: name }).whereNull('collected_at').orderBy('received_at');
+      return r && { name: r.file_name, size: r.size_bytes, mtime: r.received_at, messageId: r.id };
+    }
+    const m = /^([0-9a-f]{8})_(.+)$/.exec(name);
+    if (!m) return undefined;
+    const r = await this.knex('messages')
+      .first('id', 'file_name', 'size_bytes', 'received_at')
+      .where({ partner_id: partnerId, direction: 'inbound', channel: 'sftp', file_name: m[2] })
+      .andWhereRaw('id::text LIKE ?', [`${m[1]}%`])
+      .orderBy('received_at', 'desc');
+    return r && { name, size: r.size_bytes, mtime: r.received_at, messageId: r.id };
+  }
+
+  /** Bytes of a stored message, read in a slice so that large files never load whole. */
+  async read(messageId: string, offset: number, length: number): Promise<Buffer> {
+    const { rows } = await this.knex.raw<{ rows: { part: Buffer | null }[] }>('SELECT substring(raw from ? for ?) AS part FROM messages WHERE id = ? AND partner_id = ?', [offset + 1, length, messageId, this.partner.id]);
+    return rows[0]?.part ?? Buffer.alloc(0);
+  }
+
+  async remove(folder: Folder, name: string): Promise<void> {
+    if (folder === 'archive') throw new FsError('denied', 'the archive is read-only');
+    const entry = await this.stat(folder, name);
+    if (!entry) throw new FsError('missing', `no file ${name} in /${folder}`);
+    if (entry.uploadId) await this.knex('sftp_uploads').where({ id: entry.uploadId, partner_id: this.partner.id }).del();
+    else if (entry.messageId) await collectMailboxItem(this.knex, this.partner.id, entry.messageId, 'SFTP (deleted from /outbound)');
+  }
+
+  /**
+   * Renames a file held under a temporary name. To a final name, the file is committed as a message
+   * (and so leaves `/inbound`); to another temporary name, it stays held.
+   */
+  async rename(from: { folder: Folder; name: string }, to: { folder: Folder; name: string }): Promise<Receipt | undefined> {
+    if (from.folder !== 'inbound' || to.folder !== 'inbound') throw new FsError('denied', 'only files in /inbound can be renamed, within /inbound');
+    const entry = await this.stat('inbound', from.name);
+    if (!entry?.uploadId) throw new FsError('missing', `no file ${from.name} in /inbound`);
+    if (isTemporaryName(to.name)) {
+      await this.knex.transaction(async (trx) => {
+        if (await trx('sftp_uploads').first('id').where({ partner_id: this.partner.id, state: 'held', name: to.name })) throw new FsError('failure', `/inbound/${to.name} exists`);
+        await trx('sftp_uploads').where('id', entry.uploadId).update({ name: to.name, updated_at: trx.fn.now() });
+      });
+      return undefined;
+    }
+    const row = await this.knex('sftp_uploads').first('size_bytes', 'sha256').where('id', entry.uploadId);
+    const { rows } = await this.knex.raw<{ rows: { head: Buffer }[] }>('SELECT substring(data from 1 for 512) AS head FROM sftp_upload_chunks WHERE upload_id = ? ORDER BY seq LIMIT 1', [entry.uploadId]);
+    const format = formatOfFile(rows[0]?.head ?? Buffer.alloc(0));
+    return this.receiver.receiveStaged({ partnerId: this.partner.id, channel: 'sftp', format, contentType: FORMAT_MEDIA_TYPE[format], fileName: to.name, uploadId: entry.uploadId, sizeBytes: Number(row.size_bytes), sha256: row.sha256 });
+  }
+
+  upload(name: string): Upload {
+    return new Upload(this.knex, this.receiver, this.partner, name);
+  }
+
+  /** Staged uploads that no client has written to for `olderThanMs` (a replica stopped mid-upload). */
+  static async sweep(knex: Knex, olderThanMs: number): Promise<number> {
+    return knex('sftp_uploads').where('state', 'writing').andWhere('updated_at', '<', new Date(Date.now() - olderThanMs)).del();
+  }
+}
+
+export function archiveName(messageId: string, fileName: string): string {
+  return `${messageId.slice(0, 8)}_${fileName}`;
+}
+
+/**
+ * One file being written to `/inbound`. Bytes arrive in order (OpenSSH writes sequentially);
+ * whatever exceeds one chunk is staged in the database as it comes, so memory stays bounded by
+ * the chunk size, whatever the file's size. Nothing is processed before the client closes the
+ * file, and a file cut off by a disconnect is discarded (`abort`).
+ */
+export class Upload {
+  readonly temporary: boolean;
+  size = 0;
+  private parts: Buffer[] = [];
+  private buffered = 0;
+  private readonly hash = createHash('sha256');
+  private head = Buffer.alloc(0);
+  private uploadId: string | undefined;
+  private seq = 0;
+  private failed: string | undefined;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly receiver: Receiver,
+    private readonly partner: Readonly<PartnerProfile>,
+    readonly name: string,
+  ) {
+    this.temporary = isTemporaryName(name);
+  }
+
+  /** Appends bytes at `offset`; resolves when they are buffered or staged. */
+  write(offset: number, data: Buffer): Promise<void> {
+    if (this.failed) return Promise.reject(new FsError('failure', this.failed));
+    if (offset !== this.size) return Promise.reject(this.fail(`writes must be sequential: expected offset ${this.size}, got ${offset} (resuming an upload is not supported; upload the whole file again)`));
+    if (this.size + data.length > this.partner.limits.maxBytes) return Promise.reject(this.fail(`GW_REQUEST_TOO_LARGE: the file exceeds the limit of ${this.partner.limits.maxBytes} bytes for ${this.partner.id}`));
+    const copy = Buffer.from(data);
+    this.size += copy.length;
+    this.hash.update(copy);
+    if (this.head.length < 512) this.head = Buffer.concat([this.head, copy.subarray(0, 512 - this.head.length)]);
+    this.parts.push(copy);
+    this.buffered += copy.length;
+    return this.buffered >= CHUNK_BYTES ? this.stage() : Promise.resolve();
+  }
+
+  private fail(message: string): FsError {
+    this.failed ??= message;
+    return new FsError('failure', this.failed);
+  }
+
+  /** Writes the buffered bytes as the next chunk (serially: chunks land in order). */
+  private stage(): Promise<void> {
+    const data = Buffer.concat(this.parts);
+    this.parts = [];
+    this.buffered = 0;
+    const seq = this.seq++;
+    const size = this.size;
+    this.chain = this.chain.then(async () => {
+      if (this.failed) throw new FsError('failure', this.failed);
+      try {
+        if (!this.uploadId) {
+          const id = randomUUID();
+          await this.knex('sftp_uploads').insert({ id, partner_id: this.partner.id, name: this.name, state: 'writing' });
+          this.uploadId = id;
+        }
+        await this.knex('sftp_upload_chunks').insert({ upload_id: this.uploadId, seq, data });
+        await this.knex('sftp_uploads').where('id', this.uploadId).update({ size_bytes: size, updated_at: this.knex.fn.now() });
+      } catch (err) {
+        throw this.fail(`GW_STORE_UNAVAILABLE: the file could not be stored (${(err as Error).message}); upload it again`);
+      }
+    });
+    return this.chain;
+  }
+
+  /**
+   * The client closed the file: commit it as a message (or hold it, under a temporary name).
+   * Resolves only once the bytes are committed; rejects, and keeps nothing, when they are not.
+   */
+  async close(): Promise<Receipt | 'held'> {
+    try {
+      if (this.failed) throw new FsError('failure', this.failed);
+      if (this.size === 0) throw new FsError('failure', 'GW_REQUEST_INVALID: the file is empty; nothing was stored');
+      const sha256 = this.hash.digest('hex');
+      const format = formatOfFile(this.head);
+      const common = { partnerId: this.partner.id, channel: 'sftp' as const, format, contentType: FORMAT_MEDIA_TYPE[format], fileName: this.name };
+      if (!this.temporary && !this.uploadId) return await this.receiver.receive({ ...common, bytes: Buffer.concat(this.parts) });
+      if (this.buffered || !this.uploadId) await this.stage();
+      else await this.chain;
+      if (!this.temporary) return await this.receiver.receiveStaged({ ...common, uploadId: this.uploadId!, sizeBytes: this.size, sha256 });
+      await this.knex.transaction(async (trx) => {
+        await trx('sftp_uploads').where({ partner_id: this.partner.id, state: 'held', name: this.name }).del();
+        await trx('sftp_uploads').where('id', this.uploadId).update({ state: 'held', size_bytes: this.size, sha256, updated_at: trx.fn.now() });
+      });
+      return 'held';
+    } catch (err) {
+      await this.abort();
+      if (err instanceof FsError) throw err;
+      if (isGatewayError(err)) throw new FsError('failure', `${err.code}: ${err.message}`);
+      throw new FsError('failure', `GW_STORE_UNAVAILABLE: the file could not be stored (${(err as Error).message}); upload it again`);
+    }
+  }
+
+  /** Discards what was written (disconnect before close, or a failed close). Best effort. */
+  async abort(): Promise<void> {
+    this.failed ??= 'the upload was abandoned';
+    this.parts = [];
+    await this.chain.catch(() => undefined);
+    if (this.uploadId) await this.knex('sftp_uploads').where({ id: this.uploadId, state: 'writing' }).del().catch(() => undefined);
+  }
+}

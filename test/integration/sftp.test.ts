@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import { hashPassword } from '../../src/security/ssh-keys.js';
+import { MAPPINGS } from '../helpers/corpus.js';
+import { gatewaySuite, terminal, waitFor } from '../helpers/gateway.js';
+import { allowSftp, knownHosts, runSftp, sshKeygen } from '../helpers/sftp.js';
+import { withControl } from '../helpers/x12.js';
+
+const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
+const priceList = readFileSync(path.join(MAPPINGS, 'hansen-textil', 'samples', 'preisliste-2026-12.csv'));
+const PASSWORD = 'correct horse battery staple';
+
+describe('SFTP door: OpenSSH sftp against the hosted server (real server, real database)', function () {
+  this.timeout(90_000);
+  const suite = gatewaySuite({ env: { SFTP: 'on', SFTP_LOCKOUT_FAILURES: '3', SFTP_LOCKOUT_SECONDS: '2', SFTP_LOGIN_DELAY_MS: '10' } });
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-sftp-client-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const acmeKey = sshKeygen(dir, 'acme');
+  const hansenKey = sshKeygen(dir, 'hansen', 'rsa');
+  const strangerKey = sshKeygen(dir, 'stranger');
+  let port: number;
+  let trusted: string;
+
+  before(async () => {
+    port = suite.t.gw.sftp!.port;
+    trusted = knownHosts(path.join(dir, 'known_hosts'), port, suite.t.gw.sftp!.hostKeys.map((k) => k.publicKey));
+    await allowSftp(suite.t.gw, suite.t.partnersDir, 'acme-supply', [acmeKey.publicKey]);
+    await allowSftp(suite.t.gw, suite.t.partnersDir, 'hansen-textil', [hansenKey.publicKey], await hashPassword(PASSWORD));
+  });
+
+  const sftp = (user: string, identity: string, commands: string[], kh = trusted) => runSftp({ port, user, identity, knownHosts: kh, commands, cwd: dir });
+  const messages = (partner: string) => suite.db.knex('messages').where({ partner_id: partner, direction: 'inbound' }).orderBy('received_at');
+  const stateOf = async (id: string) => ({ body: (await suite.db.knex('messages').first('state').where('id', id)) as Record<string, any> });
+
+  it('generates ed25519 and RSA host keys in the data folder, private to the gateway, matching what clients see', () => {
+    const keysDir = path.join(suite.t.dataDir, 'sftp', 'host-keys');
+    const files = readdirSync(keysDir).filter((f) => f.endsWith('.key'));
+    assert.deepEqual(files.map((f) => f.split('-')[0]).sort(), ['ed25519', 'rsa']);
+    for (const f of files) assert.equal(statSync(path.join(keysDir, f)).mode & 0o777, 0o600);
+    // ssh-keygen reads our key files and prints the fingerprints we announce.
+    const fromOpenSsh = files.map((f) => execFileSync('ssh-keygen', ['-lf', path.join(keysDir, f)], { encoding: 'utf8' }).split(' ')[1]).sort();
+    assert.deepEqual(fromOpenSsh, suite.t.gw.sftp!.hostKeys.map((k) => k.fingerprint).sort());
+  });
+
+  it('takes an X12 856 put into /inbound to the ERP as a canonical ASN, and serves the 997 from /outbound', async () => {
+    writeFileSync(path.join(dir, 'asn-1001.edi'), withControl(soi, 810001), 'latin1');
+    const put = await sftp('acme-supply', acmeKey.identity, ['cd inbound', 'put asn-1001.edi', 'ls -l /']);
+    assert.equal(put.code, 0, put.stderr);
+    assert.match(put.stdout, /archive/);
+    const [msg] = await messages('acme-supply');
+    assert.ok(msg);
+    assert.equal(msg.channel, 'sftp');
+    assert.equal(msg.file_name, 'asn-1001.edi');
+    assert.equal(msg.format, 'x12');
+    await waitFor('delivery', () => stateOf(msg.id), terminal);
+    assert.equal((await stateOf(msg.id)).body.state, 'delivered');
+    const asn = suite.erp.requests.find((r) => r.headers['x-correlation-id'] === msg.correlation_id);
+    assert.equal(asn?.body.type, 'asn');
+    assert.ok((asn?.body.document as { shipmentId?: string }).shipmentId);
+
+    const ack = await waitFor('the 997', () => suite.db.knex('messages').first('file_name', 'id').where({ related_message_id: msg.id, direction: 'outbound' }), Boolean);
+    const get = await sftp('acme-supply', acmeKey.identity, ['ls -l /outbound', `get /outbound/${ack.file_name} got-997.edi`, `ls /archive`]);
+    assert.equal(get.code, 0, get.stderr);
+    assert.match(get.stdout, new RegExp(ack.file_name.replace(/\./g, '\\.')));
+    assert.match(get.stdout, new RegExp(`${msg.id.slice(0, 8)}_asn-1001\\.edi`));
+    const text = readFileSync(path.join(dir, 'got-997.edi'), 'latin1');
+    assert.match(text, /^ISA/);
+    assert.match(text, /ST\*997\*/);
+    assert.match(text, /AK9\*A\*1\*1\*1/);
+    // The archive holds the file exactly as uploaded.
+    const back = await sftp('acme-supply', acmeKey.identity, [`get /archive/${msg.id.slice(0, 8)}_asn-1001.edi archived.edi`]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(readFileSync(path.join(dir, 'archived.edi'), 'latin1'), withControl(soi, 810001));
+
+    // Deleting it from /outbound marks it collected; it is gone from the listing.
+    const rm = await sftp('acme-supply', acmeKey.identity, [`rm /outbound/${ack.file_name}`, 'ls /outbound']);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.doesNotMatch(rm.stdout.split('sftp> ls /outbound')[1] ?? '', new RegExp(ack.file_name.replace(/\./g, '\\.')));
+    assert.equal((await suite.db.knex('messages').first('state').where('id', ack.id)).state, 'collected');
+  });
+
+  it('takes a CSV price list (RSA key) to the ERP as a canonical price list', async () => {
+    writeFileSync(path.join(dir, 'preisliste-2026-12.csv'), priceList);
+    const put = await sftp('hansen-textil', hansenKey.identity, ['put preisliste-2026-12.csv /inbound/']);
+    assert.equal(put.code, 0, put.stderr);
+    const [msg] = await messages('hansen-textil');
+    assert.ok(msg);
+    assert.equal(msg.format, 'csv');
+    await waitFor('delivery', () => stateOf(msg.id), terminal);
+    assert.equal((await stateOf(msg.id)).body.state, 'delivered');
+    const doc = suite.erp.requests.find((r) => r.headers['x-correlation-id'] === msg.correlation_id);
+    assert.equal(doc?.body.type, 'price-list');
+  });
+
+  it('refuses a key that is not listed for the partner', async () => {
+    const res = await sftp('acme-supply', strangerKey.identity, ['ls']);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /Permission denied \(publickey/);
+    const other = await sftp('hansen-textil', acmeKey.identity, ['ls']);
+    assert.notEqual(other.code, 0, 'a key listed for one partner does not open another');
+  });
+
+  it('is refused by the client when the server presents a host key it does not trust', async () => {
+    const elsewhere = sshKeygen(dir, 'other-host');
+    const wrong = knownHosts(path.join(dir, 'known_hosts_wrong'), port, [elsewhere.publicKey]);
+    const res = await sftp('acme-supply', acmeKey.identity, ['ls'], wrong);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /Host key verification failed/);
+  });
+
+  it('keeps every path inside the partner tree: .., absolute paths, links, folders', async () => {
+    writeFileSync(path.join(dir, 'x'), 'ISA');
+    const before = (await messages('acme-supply')).length;
+    const escape = await sftp('acme-supply', acmeKey.identity, ['cd inbound', 'put x ../../x']);
+    assert.notEqual(escape.code, 0);
+    assert.match(escape.stderr, /Permission denied|leads outside/);
+    const tries = await sftp('acme-supply', acmeKey.identity, [
+      '-put x /etc/x',
+      '-put x /x',
+      '-put x /outbound/x',
+      '-get /inbound/x x2',
+      '-symlink /etc/passwd /inbound/passwd',
+      '-ln -s /inbound /archive/loop',
+      '-mkdir /inbound/sub',
+      '-get /../../../etc/passwd passwd',
+      '-rm /archive/anything',
+      'ls /',
+    ]);
+    assert.equal(tries.code, 0, tries.stderr);
+    assert.equal(tries.stderr.match(/Permission denied|not found|No such file|Failure/gi)?.length, 9, tries.stderr);
+    assert.deepEqual(tries.stdout.split('sftp> ls /')[1]?.trim().split(/\s+/).sort(), ['/archive', '/inbound', '/outbound']);
+    assert.equal((await messages('acme-supply')).length, before, 'nothing was stored by refused writes');
+    assert.throws(() => readFileSync(path.join(dir, 'passwd')), /ENOENT/);
+  });
+
+  it('holds a file uploaded as name.part and processes it only once renamed', async () => {
+    writeFileSync(path.join(dir, 'asn-1002.edi'), withControl(soi, 810002), 'latin1');
+    const before = (await messages('acme-supply')).length;
+    const put = await sftp('acme-supply', acmeKey.identity, ['put asn-1002.edi /inbound/asn-1002.edi.part', 'ls -l /inbound']);
+    assert.equal(put.code, 0, put.stderr);
+    assert.match(put.stdout, /asn-1002\.edi\.part/);
+    assert.equal((await messages('acme-supply')).length, before, 'a .part file is not processed');
+    const mv = await sftp('acme-supply', acmeKey.identity, ['rename /inbound/asn-1002.edi.part /inbound/asn-1002.edi', 'ls /inbound']);
+    assert.equal(mv.code, 0, mv.stderr);
+    assert.doesNotMatch(mv.stdout.split('sftp> ls /inbound')[1] ?? '', /asn-1002/);
+    const all = await messages('acme-supply');
+    assert.equal(all.length, before + 1);
+    const msg = all.at(-1)!;
+    assert.equal(msg.file_name, 'asn-1002.edi');
+    assert.equal(Buffer.from(msg.raw).toString('latin1'), withControl(soi, 810002));
+    await waitFor('delivery', () => stateOf(msg.id), terminal);
+    assert.equal((await stateOf(msg.id)).body.state, 'delivered');
+  });
+
+  it('streams a large file through staged chunks and stores it byte for byte', async () => {
+    const header = priceList.toString('latin1').split(/\r?\n/)[0];
+    const row = priceList.toString('latin1').split(/\r?\n/)[1];
+    const big = Buffer.from(`${header}\r\n${`${row}\r\n`.repeat(Math.ceil((5 << 20) / (row!.length + 2)))}`, 'latin1');
+    writeFileSync(path.join(dir, 'preisliste-gross.csv'), big);
+    const put = await sftp('hansen-textil', hansenKey.identity, ['put preisliste-gross.csv /inbound/']);
+    assert.equal(put.code, 0, put.stderr);
+    const msg = (await messages('hansen-textil')).find((m) => m.file_name === 'preisliste-gross.csv');
+    assert.ok(msg);
+    assert.equal(msg.size_bytes, big.length);
+    assert.equal(msg.sha256, createHash('sha256').update(big).digest('hex'));
+    assert.ok(Buffer.from(msg.raw).equals(big));
+    assert.equal((await suite.db.knex('sftp_uploads').count({ n: '*' }).first())?.n, '0', 'no staged chunks are left behind');
+  });
+
+  it('discards a file cut off by a disconnect before close', async () => {
+    const before = (await messages('hansen-textil')).length;
+    const conn = new ssh2.Client();
+    await new Promise<void>((resolve, reject) => {
+      conn.on('ready', resolve).on('error', reject);
+      conn.connect({ host: '127.0.0.1', port, username: 'hansen-textil', privateKey: readFileSync(hansenKey.identity), hostVerifier: () => true });
+    });
+    const sftpc = await new Promise<ssh2.SFTPWrapper>((resolve, reject) => conn.sftp((err, s) => (err ? reject(err) : resolve(s))));
+    const handle = await new Promise<Buffer>((resolve, reject) => sftpc.open('/inbound/cut-off.csv', 'w', (err, h) => (err ? reject(err) : resolve(h))));
+    const chunk = Buffer.alloc(32 * 1024, 0x41);
+    for (let i = 0; i < 48; i++) await new Promise<void>((resolve, reject) => sftpc.write(handle, chunk, 0, chunk.length, i * chunk.length, (err) => (err ? reject(err) : resolve())));
+    await waitFor('staged chunks', () => suite.db.knex('sftp_uploads').where({ name: 'cut-off.csv' }).count({ n: '*' }).first(), (r) => r?.n === '1');
+    conn.end();
+    await waitFor('the cut-off upload to be dropped', () => suite.db.knex('sftp_uploads').where({ name: 'cut-off.csv' }).count({ n: '*' }).first(), (r) => r?.n === '0');
+    assert.equal((await messages('hansen-textil')).length, before);
+  });
+
+  it('accepts the optional password (stored as scrypt), slows down failures and locks out after repeated ones', async () => {
+    const login = (password: string) =>
+      new Promise<boolean>((resolve) => {
+        const c = new ssh2.Client();
+        c.on('ready', () => (c.end(), resolve(true))).on('error', () => resolve(false));
+        c.connect({ host: '127.0.0.1', port, username: 'hansen-textil', password, hostVerifier: () => true, tryKeyboard: false });
+      });
+    assert.equal(await login(PASSWORD), true);
+    const yaml = readFileSync(path.join(suite.t.partnersDir, 'hansen-textil.yaml'), 'utf8');
+    assert.match(yaml, /sftpPassword: "scrypt\$/);
+    assert.doesNotMatch(yaml, new RegExp(PASSWORD));
+    for (let i = 0; i < 3; i++) assert.equal(await login('wrong'), false);
+    assert.equal(await login(PASSWORD), false, 'locked out even with the right password');
+    await new Promise((r) => setTimeout(r, 2_100));
+    assert.equal(await login(PASSWORD), true, 'the lockout ends');
+  });
+
+  it('exits cleanly (EOF answered) after a batch, even an empty one', async () => {
+    const res = await sftp('acme-supply', acmeKey.identity, ['pwd']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /Remote working directory: \//);
+  });
+});
