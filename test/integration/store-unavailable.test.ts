@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect } from '../../src/store/db.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { ErpReceiver } from '../helpers/erp.js';
 import { ACME_KEY, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { allowSftp, knownHosts, runSftp, sshKeygen } from '../helpers/sftp.js';
 
 describe('when the store cannot commit', function () {
   this.timeout(30_000);
@@ -34,5 +36,33 @@ describe('when the store cannot commit', function () {
   it('reports not ready on /readyz while staying alive on /healthz', async () => {
     assert.equal((await fetch(`${t.gw.url}/readyz`)).status, 503);
     assert.equal((await fetch(`${t.gw.url}/healthz`)).status, 200);
+  });
+});
+
+describe('when the store cannot commit an SFTP upload', function () {
+  this.timeout(30_000);
+  let erp: ErpReceiver;
+  let t: TestGateway;
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-sftp-down-'));
+
+  before(async () => {
+    erp = new ErpReceiver();
+    await erp.start();
+    t = await startTestGateway(connect('postgres://gateway@127.0.0.1:1/gateway', 2), erp.url, { SFTP: 'on' });
+  });
+  after(async () => {
+    await t?.close();
+    await erp?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("fails the client's close, so OpenSSH's sftp reports the put as failed", async () => {
+    const key = sshKeygen(dir, 'acme');
+    await allowSftp(t.gw, t.partnersDir, 'acme-supply', [key.publicKey]);
+    writeFileSync(path.join(dir, 'asn.edi'), readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi')));
+    const kh = knownHosts(path.join(dir, 'known_hosts'), t.gw.sftp!.port, t.gw.sftp!.hostKeys.map((k) => k.publicKey));
+    const res = await runSftp({ port: t.gw.sftp!.port, user: 'acme-supply', identity: key.identity, knownHosts: kh, commands: ['put asn.edi /inbound/'], cwd: dir });
+    assert.notEqual(res.code, 0, 'the batch fails');
+    assert.match(res.stderr, /close remote: Failure/, res.stderr);
   });
 });
