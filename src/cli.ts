@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readSettings } from './config/env.js';
+import { addHostKey, activateHostKey, listHostKeys, retireHostKey } from './channels/sftp/host-keys.js';
+import { readSettings, type Settings } from './config/env.js';
 import { parse as parseYaml } from 'yaml';
 import { canonicalMarkdown } from './canonical/docs.js';
 import { loadConfig } from './config/load.js';
@@ -11,6 +12,7 @@ import { diffOutputs, tryProfile } from './mapping/workbench.js';
 import { createLogger } from './observability/logger.js';
 import { replayMessage } from './pipeline/replay.js';
 import { generateApiKey } from './security/api-keys.js';
+import { hashPassword } from './security/ssh-keys.js';
 import { configEnv, startGateway } from './server.js';
 import { migrate, openDatabase } from './store/db.js';
 
@@ -25,6 +27,11 @@ const USAGE = `gateway <command>
   replay <message-id>                interpret a rejected/failed message again, or re-queue a dead one's deliveries
   docs canonical                     print docs/canonical.md, written from the canonical schemas
   keys generate <key-id>             make a new partner API key and print the hash for the partner profile
+  sftp host-keys list [host]         the SFTP host keys (active and next) with fingerprints and known_hosts lines
+  sftp host-keys add <ed25519|rsa>   rotation step 1: a next key, published but not yet presented
+  sftp host-keys activate <key>      rotation step 2: present the next key (file name or fingerprint); the old one retires
+  sftp host-keys retire <key>        withdraw a next key that will not be rolled out
+  sftp password-hash                 read a password on stdin, print the scrypt hash for credentials.sftpPassword
 
 Environment: PORT, HOST, DATABASE_URL (else an embedded PostgreSQL in GATEWAY_DATA_DIR), PARTNERS_DIR,
 MAPPINGS_DIR, LOG_LEVEL … (see README.md).`;
@@ -131,7 +138,57 @@ async function main(argv: string[]): Promise<number> {
       console.log(`Add to the partner profile under credentials.apiKeys:\n  - id: ${id}\n    sha256: ${sha256}`);
       return 0;
     }
+    case 'sftp':
+      return sftpCommand(rest, settings);
   }
+  console.error(USAGE);
+  return 2;
+}
+
+async function sftpCommand([sub, action, arg]: string[], settings: Settings): Promise<number> {
+  const dir = settings.sftp.hostKeysDir;
+  if (sub === 'password-hash') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (!password) {
+      console.error('Give the password on stdin, e.g. `read -rs P && printf %s "$P" | gateway sftp password-hash`.');
+      return 2;
+    }
+    console.log(await hashPassword(password));
+    return 0;
+  }
+  if (sub !== 'host-keys') return usage();
+  switch (action) {
+    case 'list':
+    case undefined: {
+      const keys = listHostKeys(dir);
+      if (!keys.length) console.log(`No host keys in ${dir} yet; the gateway makes them on its first start.`);
+      for (const k of keys) console.log(`${k.state.padEnd(6)} ${k.type.padEnd(7)} ${k.fingerprint}  ${k.name}`);
+      if (keys.length) {
+        console.log(`\nknown_hosts lines for partners (active and next keys):`);
+        for (const k of keys) console.log(`[${arg ?? 'gateway.example.com'}]:${settings.sftp.port} ${k.publicKey}`);
+      }
+      return 0;
+    }
+    case 'add': {
+      if (arg !== 'ed25519' && arg !== 'rsa') return usage();
+      const k = addHostKey(dir, arg);
+      console.log(`Added ${k.name} (${k.fingerprint}), not yet presented. Give partners its known_hosts line:\n${k.publicKey}\nthen, once they trust it: gateway sftp host-keys activate ${k.fingerprint}`);
+      return 0;
+    }
+    case 'activate':
+    case 'retire': {
+      if (!arg) return usage();
+      const k = action === 'activate' ? activateHostKey(dir, arg) : retireHostKey(dir, arg);
+      console.log(`${action === 'activate' ? 'Presenting' : 'Retired'} ${k.name} (${k.fingerprint}).${action === 'activate' ? ' Restart the gateway (or its SFTP door) to present it.' : ''}`);
+      return 0;
+    }
+  }
+  return usage();
+}
+
+function usage(): number {
   console.error(USAGE);
   return 2;
 }

@@ -4,11 +4,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { spawnSync } from 'node:child_process';
 import { sha256Hex } from '../../src/security/api-keys.js';
+import { verifyPassword } from '../../src/security/ssh-keys.js';
 import { MAPPINGS, REPO } from '../helpers/corpus.js';
 
 const run = promisify(execFile);
 const gateway = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'silent' } });
+const gatewayWith = (env: Record<string, string>, input: string, ...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, input, encoding: 'utf8' });
 
 describe('CLI', function () {
   this.timeout(30_000);
@@ -66,5 +70,37 @@ describe('CLI', function () {
 
   it('prints usage and exits 2 for an unknown command', async () => {
     await assert.rejects(gateway('frobnicate'), (e: { code: number; stderr: string }) => e.code === 2 && /gateway <command>/.test(e.stderr));
+  });
+
+  it('`sftp password-hash` prints a scrypt hash of the password read from stdin, never the password', async () => {
+    const r = gatewayWith({}, 'Sup3r secret\n', 'sftp', 'password-hash');
+    assert.equal(r.status, 0, r.stderr);
+    const hash = r.stdout.trim();
+    assert.match(hash, /^scrypt\$32768\$8\$1\$/);
+    assert.doesNotMatch(hash, /Sup3r/);
+    assert.equal(await verifyPassword('Sup3r secret', hash), true);
+    assert.equal(await verifyPassword('Sup3r secreT', hash), false);
+  });
+
+  it('`sftp host-keys add/list/activate` rotate a host key in two steps, with known_hosts lines', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'gw-cli-keys-'));
+    try {
+      const env = { SFTP_HOST_KEYS_DIR: dir, SFTP_PORT: '2222' };
+      const add = gatewayWith(env, '', 'sftp', 'host-keys', 'add', 'ed25519');
+      assert.equal(add.status, 0, add.stderr);
+      const fingerprint = /\((SHA256:[^)]+)\)/.exec(add.stdout)?.[1];
+      assert.ok(fingerprint);
+      const list = gatewayWith(env, '', 'sftp', 'host-keys', 'list', 'sftp.example.com');
+      assert.match(list.stdout, new RegExp(`^next\\s+ed25519\\s+${fingerprint.replace(/[+/]/g, '\\$&')}`, 'm'));
+      assert.match(list.stdout, /^\[sftp\.example\.com\]:2222 ssh-ed25519 AAAA/m);
+      const activate = gatewayWith(env, '', 'sftp', 'host-keys', 'activate', fingerprint);
+      assert.equal(activate.status, 0, activate.stderr);
+      assert.match(gatewayWith(env, '', 'sftp', 'host-keys', 'list').stdout, new RegExp(`^active\\s+ed25519\\s+${fingerprint.replace(/[+/]/g, '\\$&')}`, 'm'));
+      const retire = gatewayWith(env, '', 'sftp', 'host-keys', 'retire', fingerprint);
+      assert.equal(retire.status, 1);
+      assert.match(retire.stderr, /activate.*its successor/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,9 +5,12 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
+import { activateHostKey, addHostKey } from '../../src/channels/sftp/host-keys.js';
 import { hashPassword } from '../../src/security/ssh-keys.js';
 import { MAPPINGS } from '../helpers/corpus.js';
-import { gatewaySuite, terminal, waitFor } from '../helpers/gateway.js';
+import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { ErpReceiver } from '../helpers/erp.js';
+import { gatewaySuite, startTestGateway, terminal, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { allowSftp, knownHosts, runSftp, sshKeygen } from '../helpers/sftp.js';
 import { withControl } from '../helpers/x12.js';
 
@@ -63,7 +66,7 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
     assert.equal(asn?.body.type, 'asn');
     assert.ok((asn?.body.document as { shipmentId?: string }).shipmentId);
 
-    const ack = await waitFor('the 997', () => suite.db.knex('messages').first('file_name', 'id').where({ related_message_id: msg.id, direction: 'outbound' }), Boolean);
+    const ack = (await waitFor('the 997', () => suite.db.knex('messages').first('file_name', 'id').where({ related_message_id: msg.id, direction: 'outbound' }), Boolean)) as { file_name: string; id: string };
     const get = await sftp('acme-supply', acmeKey.identity, ['ls -l /outbound', `get /outbound/${ack.file_name} got-997.edi`, `ls /archive`]);
     assert.equal(get.code, 0, get.stderr);
     assert.match(get.stdout, new RegExp(ack.file_name.replace(/\./g, '\\.')));
@@ -210,5 +213,58 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
     const res = await sftp('acme-supply', acmeKey.identity, ['pwd']);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /Remote working directory: \//);
+  });
+});
+
+describe('SFTP host key rotation (real server, OpenSSH client)', function () {
+  this.timeout(60_000);
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-sftp-rotation-'));
+  const keysDir = path.join(dir, 'host-keys');
+  let db: TestDatabase;
+  let erp: ErpReceiver;
+  let t: TestGateway | undefined;
+  const client = sshKeygen(dir, 'acme');
+  const start = async () => {
+    t = await startTestGateway(db.knex, erp.url, { SFTP: 'on', SFTP_HOST_KEYS_DIR: keysDir });
+    await allowSftp(t.gw, t.partnersDir, 'acme-supply', [client.publicKey]);
+    return t;
+  };
+  const ls = (gw: TestGateway, kh: string) => runSftp({ port: gw.gw.sftp!.port, user: 'acme-supply', identity: client.identity, knownHosts: kh, commands: ['ls /'], cwd: dir });
+
+  before(async () => {
+    db = await freshDatabase();
+    erp = new ErpReceiver();
+    await erp.start();
+  });
+  after(async () => {
+    await t?.close();
+    await erp.stop();
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes a next key beside the active one, presents it on activation, and retires the old one', async () => {
+    const first = await start();
+    const old = first.gw.sftp!.hostKeys;
+    const next = addHostKey(keysDir, 'ed25519');
+    const oldOnly = knownHosts(path.join(dir, 'kh-old'), first.gw.sftp!.port, old.map((k) => k.publicKey));
+    const both = knownHosts(path.join(dir, 'kh-both'), first.gw.sftp!.port, [...old.map((k) => k.publicKey), next.publicKey]);
+    // Before activation, nothing changes for anyone.
+    assert.equal((await ls(first, oldOnly)).code, 0);
+    assert.equal((await ls(first, both)).code, 0);
+    await first.close();
+
+    activateHostKey(keysDir, next.fingerprint);
+    const second = await start();
+    const presented = second.gw.sftp!.hostKeys.map((k) => k.publicKey);
+    assert.ok(presented.includes(next.publicKey));
+    assert.ok(!presented.includes(old.find((k) => k.type === 'ed25519')!.publicKey));
+    assert.ok(readdirSync(path.join(keysDir, 'retired')).some((f) => f.startsWith('ed25519-')), 'the old key is kept in retired/');
+    // Partners who added the published line connect; those who did not are warned by their client.
+    const port = second.gw.sftp!.port;
+    assert.equal((await ls(second, knownHosts(both, port, [...old.map((k) => k.publicKey), next.publicKey]))).code, 0);
+    const stale = await ls(second, knownHosts(oldOnly, port, old.map((k) => k.publicKey)));
+    assert.notEqual(stale.code, 0);
+    assert.match(stale.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
   });
 });
