@@ -82,6 +82,11 @@ export const ERROR_CODES = {
   GW_DELIVERY_NETWORK: { status: 502, retryable: true, title: 'The ERP endpoint could not be reached' },
   GW_DELIVERY_FILE: { status: 500, retryable: true, title: 'The file drop could not be written' },
 
+  // SFTP
+  GW_SFTP_PATH: { status: 403, retryable: false, title: "The SFTP path leads outside the partner's folders or is not allowed" },
+  GW_SFTP_HOST_KEY: { status: 502, retryable: false, title: "The partner's SFTP server presented a host key that is not pinned" },
+  GW_SFTP_REMOTE: { status: 502, retryable: true, title: "The partner's SFTP server could not be reached or refused an operation" },
+
   // Operations
   GW_REPLAY_STATE: { status: 409, retryable: false, title: 'The message is not in a state that can be replayed' },
 } as const satisfies Record<string, ErrorSpec>;

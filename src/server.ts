@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { createHttpApp } from './channels/http/app.js';
 import { PartnerFiles } from './channels/sftp/files.js';
+import { RemoteSftpDoor } from './channels/sftp/remote.js';
 import { startSftpServer, type SftpServer } from './channels/sftp/server.js';
 import { loadConfig, type GatewayConfig } from './config/load.js';
 import type { Settings } from './config/env.js';
@@ -97,6 +98,10 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     return 0;
   }, 600_000, log);
   if (sftp) sweep.start();
+  // Partners' own SFTP servers: due pickups, and mailbox documents to push.
+  const remoteSftp = new RemoteSftpDoor(knex, log, receiver, () => config, { baseMs: settings.deliveryBackoffMs, maxMs: settings.deliveryBackoffMaxMs });
+  const remote = new WorkLoop('sftp-remote', () => remoteSftp.run(), settings.remoteSftpCheckMs, log);
+  remote.start();
 
   async function reload(): Promise<void> {
     try {
@@ -146,6 +151,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         }),
         sftp?.close(),
         sweep.stop(),
+        remote.stop(),
       ]);
       await receiver.drain();
       await processor.stop();

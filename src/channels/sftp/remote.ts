@@ -1,0 +1,223 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path/posix';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import ssh2 from 'ssh2';
+import type { SFTPWrapper } from 'ssh2';
+import type { GatewayConfig } from '../../config/load.js';
+import { GatewayError, isGatewayError, type ErrorCode } from '../../errors.js';
+import { FORMAT_MEDIA_TYPE, formatOfFile } from '../../pipeline/interpret.js';
+import type { Receiver } from '../../pipeline/receive.js';
+import { fingerprintOf, parsePublicKey, sameKey } from '../../security/ssh-keys.js';
+import type { PartnerProfile, RemoteSftp } from '../../types.js';
+import { isTemporaryName } from './files.js';
+
+const { Client } = ssh2;
+
+/** A connected SFTP session on a partner's server, with promise-returning calls. */
+interface Session {
+  readdir(dir: string): Promise<{ filename: string; attrs: { size: number; mtime: number; mode: number } }[]>;
+  readFile(file: string): Promise<Buffer>;
+  writeFile(file: string, data: Buffer): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(file: string): Promise<void>;
+  end(): void;
+}
+
+/** `*` and `?` wildcards over one file name. */
+export function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+function call<T>(fn: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))));
+}
+
+/**
+ * Opens an SFTP session on the partner's server. The server must present one of the pinned host
+ * keys (`sftp.remote.hostKey`); any other key ends the connection with GW_SFTP_HOST_KEY before
+ * anything is sent, credentials included.
+ */
+export async function connectRemote(partner: Readonly<PartnerProfile>, remote: RemoteSftp): Promise<Session> {
+  const pinned = remote.hostKey.map(parsePublicKey).filter((k): k is Exclude<typeof k, Error> => !(k instanceof Error));
+  const privateKey = await readFile(remote.privateKey);
+  const conn = new Client();
+  let presented: string | undefined;
+  const where = `sftp://${remote.username}@${remote.host}:${remote.port}`;
+  const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
+    conn.on('error', (err) => {
+      if (presented) reject(new GatewayError('GW_SFTP_HOST_KEY', `${where} presented host key ${presented}, which is not pinned for ${partner.id} (sftp.remote.hostKey); the connection was refused.`));
+      else reject(new GatewayError('GW_SFTP_REMOTE', `${where}: ${err.message}`, { cause: err }));
+    });
+    conn.on('ready', () => conn.sftp((err, s) => (err ? reject(new GatewayError('GW_SFTP_REMOTE', `${where}: no SFTP subsystem (${err.message})`)) : resolve(s))));
+    conn.connect({
+      host: remote.host,
+      port: remote.port,
+      username: remote.username,
+      privateKey,
+      readyTimeout: 15_000,
+      hostVerifier: (key: Buffer) => {
+        const ok = pinned.some((p) => sameKey(p.blob, key));
+        if (!ok) presented = fingerprintOf(key);
+        return ok;
+      },
+    });
+  });
+  return {
+    readdir: (dir) => call((cb) => sftp.readdir(dir, cb)),
+    readFile: (file) => call((cb) => sftp.readFile(file, cb)),
+    writeFile: (file, data) => call<void>((cb) => sftp.writeFile(file, data, (err) => cb(err))),
+    // POSIX rename replaces an existing target (a re-sent document); plain SFTP rename does not.
+    rename: (from, to) =>
+      call<void>((cb) => {
+        try {
+          sftp.ext_openssh_rename(from, to, (err) => cb(err));
+        } catch {
+          sftp.rename(from, to, (err) => cb(err));
+        }
+      }),
+    unlink: (file) => call<void>((cb) => sftp.unlink(file, (err) => cb(err))),
+    end: () => conn.end(),
+  };
+}
+
+/**
+ * Pickup from and delivery to partners' own SFTP servers. Every gateway replica runs it; a pickup
+ * is claimed per partner in the database (one replica polls a partner at a time), and outbound
+ * documents are locked row by row (SKIP LOCKED) while they are transferred.
+ */
+export class RemoteSftpDoor {
+  constructor(
+    private readonly knex: Knex,
+    private readonly log: Logger,
+    private readonly receiver: Receiver,
+    private readonly config: () => GatewayConfig,
+    private readonly backoff: { baseMs: number; maxMs: number },
+  ) {}
+
+  private remotes(): [Readonly<PartnerProfile>, RemoteSftp][] {
+    return [...this.config().partners.values()].filter((p) => p.sftp?.remote && p.state !== 'suspended').map((p) => [p, p.sftp!.remote!]);
+  }
+
+  /** One pass: pick up from every partner whose poll is due, then push due outbound documents. */
+  async run(): Promise<number> {
+    let n = 0;
+    for (const [partner, remote] of this.remotes()) if (remote.pickup) n += await this.pickup(partner, remote, remote.pickup);
+    n += await this.deliver();
+    return n;
+  }
+
+  /** Claims the partner's poll if it is due (the claim also schedules the next one). */
+  private async claim(partnerId: string, everySeconds: number): Promise<boolean> {
+    const { rows } = await this.knex.raw<{ rows: unknown[] }>(
+      `INSERT INTO sftp_remote_polls (partner_id, next_poll_at) VALUES (?, now() + make_interval(secs => ?))
+       ON CONFLICT (partner_id) DO UPDATE SET next_poll_at = EXCLUDED.next_poll_at WHERE sftp_remote_polls.next_poll_at <= now()
+       RETURNING partner_id`,
+      [partnerId, everySeconds],
+    );
+    return rows.length === 1;
+  }
+
+  async pickup(partner: Readonly<PartnerProfile>, remote: RemoteSftp, pickup: NonNullable<RemoteSftp['pickup']>): Promise<number> {
+    if (!(await this.claim(partner.id, pickup.everySeconds))) return 0;
+    const pattern = globToRegExp(pickup.glob);
+    let picked = 0;
+    let session: Session | undefined;
+    try {
+      session = await connectRemote(partner, remote);
+      const entries = (await session.readdir(pickup.dir))
+        .filter((e) => (e.attrs.mode & 0o170000) === 0o100000 && pattern.test(e.filename) && !isTemporaryName(e.filename))
+        .sort((a, b) => a.attrs.mtime - b.attrs.mtime || a.filename.localeCompare(b.filename));
+      for (const e of entries) {
+        const file = path.join(pickup.dir, e.filename);
+        if (e.attrs.size > partner.limits.maxBytes) {
+          await this.partnerEvent(partner.id, 'sftp.pickup-skipped', 'GW_REQUEST_TOO_LARGE', `${file} has ${e.attrs.size} bytes, over the limit of ${partner.limits.maxBytes}; left on the server`);
+          continue;
+        }
+        const bytes = await session.readFile(file);
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        const format = formatOfFile(bytes.subarray(0, 512));
+        // The same file seen again (a pickup cut off between commit and delete) is the same message.
+        const receipt = await this.receiver.receive({
+          partnerId: partner.id,
+          channel: 'sftp',
+          format,
+          contentType: FORMAT_MEDIA_TYPE[format],
+          bytes,
+          fileName: e.filename,
+          idempotencyKey: `sftp-pickup:${remote.host}:${file}:${e.attrs.mtime}:${sha256}`,
+        });
+        if (pickup.after === 'move') await session.rename(file, path.join(pickup.moveTo!, e.filename));
+        else await session.unlink(file);
+        picked++;
+        this.log.info({ partner: partner.id, file, bytes: bytes.length, messageId: receipt.messageId, duplicate: receipt.duplicate }, 'sftp: picked up from the partner server');
+      }
+      await this.knex('sftp_remote_polls').where('partner_id', partner.id).update({ last_poll_at: this.knex.fn.now(), last_picked: picked, last_error: null });
+    } catch (err) {
+      const e = asGatewayError(err);
+      this.log.error({ partner: partner.id, code: e.code, err: e.message }, 'sftp: pickup from the partner server failed');
+      await this.knex('sftp_remote_polls').where('partner_id', partner.id).update({ last_poll_at: this.knex.fn.now(), last_picked: picked, last_error: `${e.code}: ${e.message}` }).catch(() => undefined);
+      await this.partnerEvent(partner.id, e.code === 'GW_SFTP_HOST_KEY' ? 'sftp.host-key-mismatch' : 'sftp.pickup-failed', e.code, e.message).catch(() => undefined);
+    } finally {
+      session?.end();
+    }
+    return picked;
+  }
+
+  /** Pushes due mailbox documents of partners with `sftp.remote.delivery`: temporary name, then rename. */
+  async deliver(): Promise<number> {
+    const targets = new Map(this.remotes().filter(([, r]) => r.delivery));
+    const ids = [...targets.keys()].map((p) => p.id);
+    if (!ids.length) return 0;
+    return this.knex.transaction(async (trx) => {
+      const rows: { id: string; partner_id: string; file_name: string; raw: Buffer; transfer_attempts: number }[] = await trx('messages')
+        .select('id', 'partner_id', 'file_name', 'raw', 'transfer_attempts')
+        .where('direction', 'outbound')
+        .whereNull('collected_at')
+        .whereIn('partner_id', ids)
+        .andWhere((q) => q.whereNull('transfer_next_at').orWhere('transfer_next_at', '<=', trx.fn.now()))
+        .orderBy('received_at')
+        .limit(20)
+        .forUpdate()
+        .skipLocked();
+      let sent = 0;
+      for (const [partner, remote] of targets) {
+        const mine = rows.filter((r) => r.partner_id === partner.id);
+        if (!mine.length) continue;
+        let session: Session | undefined;
+        try {
+          session = await connectRemote(partner, remote);
+          for (const m of mine) {
+            const target = path.join(remote.delivery!.dir, m.file_name);
+            await session.writeFile(`${target}${remote.delivery!.tempSuffix}`, m.raw);
+            await session.rename(`${target}${remote.delivery!.tempSuffix}`, target);
+            await trx('messages').where('id', m.id).update({ collected_at: trx.fn.now(), state: 'collected', transfer_attempts: m.transfer_attempts + 1, transfer_error: null, updated_at: trx.fn.now() });
+            await trx('events').insert({ message_id: m.id, type: 'outbound.delivered', detail: `written to sftp://${remote.host}:${remote.port}${target}` });
+            sent++;
+          }
+        } catch (err) {
+          const e = asGatewayError(err);
+          this.log.error({ partner: partner.id, code: e.code, err: e.message }, 'sftp: delivery to the partner server failed');
+          for (const m of mine) {
+            const delay = Math.min(this.backoff.baseMs * 2 ** m.transfer_attempts, this.backoff.maxMs);
+            const updated = await trx('messages').where('id', m.id).whereNull('collected_at').update({ transfer_attempts: m.transfer_attempts + 1, transfer_next_at: new Date(Date.now() + delay), transfer_error: `${e.code}: ${e.message}` });
+            if (updated) await trx('events').insert({ message_id: m.id, type: e.code === 'GW_SFTP_HOST_KEY' ? 'sftp.host-key-mismatch' : 'outbound.transfer-failed', code: e.code, detail: `${e.message}; next attempt in ${Math.round(delay / 1000)} s` });
+          }
+        } finally {
+          session?.end();
+        }
+      }
+      return sent;
+    });
+  }
+
+  private async partnerEvent(partnerId: string, type: string, code: string, detail: string): Promise<void> {
+    await this.knex('events').insert({ partner_id: partnerId, type, code, detail });
+  }
+}
+
+function asGatewayError(err: unknown): GatewayError {
+  if (isGatewayError(err)) return err;
+  return new GatewayError('GW_SFTP_REMOTE' satisfies ErrorCode, (err as Error).message, { cause: err });
+}

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parsePublicKey } from '../../src/security/ssh-keys.js';
+import { MAPPINGS } from '../helpers/corpus.js';
+import { ERP, gatewaySuite, terminal, waitFor } from '../helpers/gateway.js';
+import { sshKeygen } from '../helpers/sftp.js';
+import { haveSshd, PartnerSshd } from '../helpers/sshd.js';
+import { withControl } from '../helpers/x12.js';
+
+const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
+const order = readFileSync(path.join(MAPPINGS, 'x12-standard', 'samples', 'outbound', 'purchase-order.json'), 'utf8');
+
+describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH server", function () {
+  this.timeout(60_000);
+  before(function () {
+    if (!haveSshd()) {
+      console.log('      (skipped: OpenSSH sshd is not installed here; .ci/run installs openssh-server)');
+      this.skip();
+    }
+  });
+  const suite = gatewaySuite({ env: { REMOTE_SFTP_CHECK_MS: '100' } });
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-partner-server-'));
+  const outgoing = path.join(dir, 'outgoing');
+  const done = path.join(dir, 'outgoing', 'done');
+  const incoming = path.join(dir, 'incoming');
+  let sshd: PartnerSshd;
+  let loginKey: string;
+
+  before(async () => {
+    for (const d of [outgoing, done, incoming]) mkdirSync(d, { recursive: true });
+    const key = sshKeygen(dir, 'gateway-login');
+    loginKey = key.identity;
+    sshd = new PartnerSshd(dir, key.publicKey);
+    await sshd.start();
+  });
+  after(async () => {
+    await sshd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Points ACME's profile at the partner server (pinning `hostKey`) and reloads. */
+  async function configure(hostKey: string, after: 'delete' | 'move' = 'delete') {
+    const file = path.join(suite.t.partnersDir, 'acme-supply.yaml');
+    const text = readFileSync(file, 'utf8').replace(/\nsftp:[\s\S]*$/, '\n');
+    writeFileSync(file, text);
+    appendFileSync(
+      file,
+      `sftp:
+  remote:
+    host: 127.0.0.1
+    port: ${sshd.port}
+    username: ${sshd.user}
+    privateKey: ${loginKey}
+    hostKey: ["${hostKey}"]
+    pickup: { dir: ${outgoing}, glob: "*.edi", after: ${after}${after === 'move' ? `, moveTo: ${done}` : ''}, everySeconds: 1 }
+    delivery: { dir: ${incoming}, tempSuffix: .part }
+`,
+    );
+    await suite.t.gw.reload();
+    await suite.db.knex('sftp_remote_polls').del();
+  }
+
+  const inbound = () => suite.db.knex('messages').where({ partner_id: 'acme-supply', direction: 'inbound' }).orderBy('received_at');
+
+  it('picks up matching files once committed, deletes them, leaves others, and delivers the 997 by temporary name and rename', async () => {
+    await configure(sshd.hostKey);
+    writeFileSync(path.join(outgoing, 'readme.txt'), 'not for us');
+    writeFileSync(path.join(outgoing, 'asn-2001.edi.part'), 'still being written');
+    writeFileSync(path.join(outgoing, 'asn-2001.edi'), withControl(soi, 820001), 'latin1');
+    const [msg] = await waitFor('the pickup', inbound, (rows) => rows.length === 1);
+    assert.equal(msg.channel, 'sftp');
+    assert.equal(msg.file_name, 'asn-2001.edi');
+    assert.equal(Buffer.from(msg.raw).toString('latin1'), withControl(soi, 820001));
+    assert.ok(!existsSync(path.join(outgoing, 'asn-2001.edi')), 'deleted after the commit');
+    assert.ok(existsSync(path.join(outgoing, 'readme.txt')), 'a name outside the glob stays');
+    assert.ok(existsSync(path.join(outgoing, 'asn-2001.edi.part')), 'a temporary name stays');
+    await waitFor('delivery to the ERP', async () => ({ body: await suite.db.knex('messages').first('state').where('id', msg.id) }), terminal);
+    assert.ok(suite.erp.requests.some((r) => r.headers['x-correlation-id'] === msg.correlation_id && r.body.type === 'asn'));
+
+    const ack = await waitFor('the 997 on the partner server', () => Promise.resolve(readdirSync(incoming)), (names) => names.some((n) => n.startsWith('997-') && !n.endsWith('.part')));
+    const name = ack.find((n) => n.startsWith('997-'))!;
+    assert.match(readFileSync(path.join(incoming, name), 'latin1'), /ST\*997\*/);
+    assert.ok(!ack.some((n) => n.endsWith('.part')), 'no temporary file is left');
+    // Collected once the transfer's transaction commits (just after the rename).
+    await waitFor('the 997 to be marked collected', () => suite.db.knex('messages').first('state').where({ related_message_id: msg.id, direction: 'outbound' }), (r) => r?.state === 'collected');
+  });
+
+  it('moves picked-up files when told to, and pushes a purchase order from the ERP', async () => {
+    await configure(sshd.hostKey, 'move');
+    const before = (await inbound()).length;
+    writeFileSync(path.join(outgoing, 'asn-2002.edi'), withControl(soi, 820002), 'latin1');
+    await waitFor('the pickup', inbound, (rows) => rows.length === before + 1);
+    assert.ok(existsSync(path.join(done, 'asn-2002.edi')));
+    assert.ok(!existsSync(path.join(outgoing, 'asn-2002.edi')));
+
+    const res = await fetch(`${suite.url}/v1/erp/partners/acme-supply/purchase-orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json', 'idempotency-key': 'po-remote-1' },
+      body: order,
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    const names = await waitFor('the 850 on the partner server', () => Promise.resolve(readdirSync(incoming)), (n) => n.some((x) => x.startsWith('850-')));
+    assert.match(readFileSync(path.join(incoming, names.find((x) => x.startsWith('850-'))!), 'latin1'), /ST\*850\*/);
+  });
+
+  it('refuses a server whose host key is not the pinned one, raises an event and touches nothing', async () => {
+    const other = sshKeygen(dir, 'not-the-server');
+    await configure(other.publicKey);
+    writeFileSync(path.join(outgoing, 'asn-2003.edi'), withControl(soi, 820003), 'latin1');
+    const before = (await inbound()).length;
+    const event = (await waitFor('the mismatch event', () => suite.db.knex('events').first('type', 'code', 'detail').where({ partner_id: 'acme-supply', type: 'sftp.host-key-mismatch' }), Boolean)) as { code: string; detail: string };
+    const served = parsePublicKey(sshd.hostKey);
+    assert.ok(!(served instanceof Error));
+    assert.equal(event.code, 'GW_SFTP_HOST_KEY');
+    assert.ok(event.detail.includes(served.fingerprint), event.detail);
+    assert.ok(existsSync(path.join(outgoing, 'asn-2003.edi')), 'the file stays on the server');
+    assert.equal((await inbound()).length, before);
+    assert.match(sshd.log, /^$|Connection closed|disconnect/i);
+  });
+});
