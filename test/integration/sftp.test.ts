@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
+import { CHUNK_BYTES } from '../../src/channels/sftp/files.js';
 import { activateHostKey, addHostKey } from '../../src/channels/sftp/host-keys.js';
 import { hashPassword } from '../../src/security/ssh-keys.js';
 import { MAPPINGS } from '../helpers/corpus.js';
@@ -185,7 +186,7 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
     const sftpc = await new Promise<ssh2.SFTPWrapper>((resolve, reject) => conn.sftp((err, s) => (err ? reject(err) : resolve(s))));
     const handle = await new Promise<Buffer>((resolve, reject) => sftpc.open('/inbound/cut-off.csv', 'w', (err, h) => (err ? reject(err) : resolve(h))));
     const chunk = Buffer.alloc(32 * 1024, 0x41);
-    for (let i = 0; i < 48; i++) await new Promise<void>((resolve, reject) => sftpc.write(handle, chunk, 0, chunk.length, i * chunk.length, (err) => (err ? reject(err) : resolve())));
+    for (let i = 0; i < CHUNK_BYTES / chunk.length + 16; i++) await new Promise<void>((resolve, reject) => sftpc.write(handle, chunk, 0, chunk.length, i * chunk.length, (err) => (err ? reject(err) : resolve())));
     await waitFor('staged chunks', () => suite.db.knex('sftp_uploads').where({ name: 'cut-off.csv' }).count({ n: '*' }).first(), (r) => r?.n === '1');
     conn.end();
     await waitFor('the cut-off upload to be dropped', () => suite.db.knex('sftp_uploads').where({ name: 'cut-off.csv' }).count({ n: '*' }).first(), (r) => r?.n === '0');

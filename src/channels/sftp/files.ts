@@ -8,7 +8,7 @@ import type { PartnerProfile } from '../../types.js';
 import type { Folder } from './paths.js';
 
 /** Uploads are staged in the database in pieces of this size; smaller files go in one commit. */
-export const CHUNK_BYTES = 1 << 20;
+export const CHUNK_BYTES = 4 << 20;
 /** Names under which clients write a file before renaming it to its final name: held, not processed. */
 export const TEMPORARY_SUFFIXES = ['.part', '.filepart', '.tmp'];
 /** How many entries a folder listing shows (newest for the archive, oldest for the outbound mailbox). */
@@ -150,6 +150,8 @@ export class Upload {
   private seq = 0;
   private failed: string | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** Chunks handed to the database and not yet written. */
+  private staging = 0;
 
   constructor(
     private readonly knex: Knex,
@@ -171,7 +173,10 @@ export class Upload {
     if (this.head.length < 512) this.head = Buffer.concat([this.head, copy.subarray(0, 512 - this.head.length)]);
     this.parts.push(copy);
     this.buffered += copy.length;
-    return this.buffered >= CHUNK_BYTES ? this.stage() : Promise.resolve();
+    if (this.buffered >= CHUNK_BYTES) void this.stage().catch(() => undefined);
+    // Backpressure: while more than one chunk waits for the database, writes are answered only as
+    // chunks land, so the client (which keeps a bounded number of writes in flight) slows down.
+    return this.staging > 1 ? this.chain : Promise.resolve();
   }
 
   private fail(message: string): FsError {
@@ -186,6 +191,7 @@ export class Upload {
     this.buffered = 0;
     const seq = this.seq++;
     const size = this.size;
+    this.staging++;
     this.chain = this.chain.then(async () => {
       if (this.failed) throw new FsError('failure', this.failed);
       try {
@@ -198,6 +204,8 @@ export class Upload {
         await this.knex('sftp_uploads').where('id', this.uploadId).update({ size_bytes: size, updated_at: this.knex.fn.now() });
       } catch (err) {
         throw this.fail(`GW_STORE_UNAVAILABLE: the file could not be stored (${(err as Error).message}); upload it again`);
+      } finally {
+        this.staging--;
       }
     });
     return this.chain;
