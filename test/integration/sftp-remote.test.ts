@@ -73,7 +73,8 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
     assert.equal(msg.channel, 'sftp');
     assert.equal(msg.file_name, 'asn-2001.edi');
     assert.equal(Buffer.from(msg.raw).toString('latin1'), withControl(soi, 820001));
-    assert.ok(!existsSync(path.join(outgoing, 'asn-2001.edi')), 'deleted after the commit');
+    // Deleted once committed (the delete follows the commit, so it may land a moment later).
+    await waitFor('the remote delete', () => Promise.resolve(existsSync(path.join(outgoing, 'asn-2001.edi'))), (exists) => !exists);
     assert.ok(existsSync(path.join(outgoing, 'readme.txt')), 'a name outside the glob stays');
     assert.ok(existsSync(path.join(outgoing, 'asn-2001.edi.part')), 'a temporary name stays');
     await waitFor('delivery to the ERP', async () => ({ body: await suite.db.knex('messages').first('state').where('id', msg.id) }), terminal);
@@ -92,7 +93,7 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
     const before = (await inbound()).length;
     writeFileSync(path.join(outgoing, 'asn-2002.edi'), withControl(soi, 820002), 'latin1');
     await waitFor('the pickup', inbound, (rows) => rows.length === before + 1);
-    assert.ok(existsSync(path.join(done, 'asn-2002.edi')));
+    await waitFor('the remote move', () => Promise.resolve(existsSync(path.join(done, 'asn-2002.edi'))), Boolean);
     assert.ok(!existsSync(path.join(outgoing, 'asn-2002.edi')));
 
     const res = await fetch(`${suite.url}/v1/erp/partners/acme-supply/purchase-orders`, {

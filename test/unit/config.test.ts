@@ -87,7 +87,7 @@ describe('config: partner and mapping profiles', () => {
     const cli = (env: Record<string, string>) =>
       run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'partners', 'validate'], { env: { ...process.env, PARTNERS_DIR: path.join(c.dir, 'partners'), MAPPINGS_DIR: path.join(c.dir, 'mappings'), ...env } });
     assert.match((await cli({})).stdout, /ok: 4 partner profile\(s\), 13 mapping profile\(s\)/);
-    await c.edit('partners/acme-supply.yaml', 'channels: [rest]', 'channels: [fax]');
+    await c.edit('partners/acme-supply.yaml', 'channels: [rest, sftp]', 'channels: [fax]');
     await assert.rejects(cli({}), (e: { code: number; stderr: string }) => e.code === 1 && /GW_CONFIG_INVALID: .*acme-supply\.yaml:6:\d+: must be one of rest, sftp \(at channels\.0\)/.test(e.stderr));
   });
 });
