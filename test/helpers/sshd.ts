@@ -43,7 +43,8 @@ export class PartnerSshd {
   async start(): Promise<void> {
     if (!existsSync(this.hostKeyFile)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', this.hostKeyFile]);
     writeFileSync(path.join(this.dir, 'authorized_keys'), `${this.authorizedKey}\n`, { mode: 0o600 });
-    this.port = await freePort();
+    // A restart keeps the port, as a real server would.
+    this.port ||= await freePort();
     const config = path.join(this.dir, 'sshd_config');
     writeFileSync(
       config,

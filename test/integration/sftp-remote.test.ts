@@ -59,7 +59,9 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
 `,
     );
     await suite.t.gw.reload();
+    // A poll claimed from now on reads the new profile; wait for one to finish before placing files.
     await suite.db.knex('sftp_remote_polls').del();
+    await waitFor('a poll with the new profile', () => suite.db.knex('sftp_remote_polls').first('last_poll_at').where('partner_id', 'acme-supply'), (r) => Boolean(r?.last_poll_at));
   }
 
   const inbound = () => suite.db.knex('messages').where({ partner_id: 'acme-supply', direction: 'inbound' }).orderBy('received_at');
@@ -81,7 +83,7 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
     assert.ok(suite.erp.requests.some((r) => r.headers['x-correlation-id'] === msg.correlation_id && r.body.type === 'asn'));
 
     const ack = await waitFor('the 997 on the partner server', () => Promise.resolve(readdirSync(incoming)), (names) => names.some((n) => n.startsWith('997-') && !n.endsWith('.part')));
-    const name = ack.find((n) => n.startsWith('997-'))!;
+    const name = ack.find((n) => n.startsWith('997-') && !n.endsWith('.part'))!;
     assert.match(readFileSync(path.join(incoming, name), 'latin1'), /ST\*997\*/);
     assert.ok(!ack.some((n) => n.endsWith('.part')), 'no temporary file is left');
     // Collected once the transfer's transaction commits (just after the rename).
@@ -102,8 +104,31 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
       body: order,
     });
     assert.equal(res.status, 201, await res.clone().text());
-    const names = await waitFor('the 850 on the partner server', () => Promise.resolve(readdirSync(incoming)), (n) => n.some((x) => x.startsWith('850-')));
-    assert.match(readFileSync(path.join(incoming, names.find((x) => x.startsWith('850-'))!), 'latin1'), /ST\*850\*/);
+    const is850 = (x: string) => x.startsWith('850-') && !x.endsWith('.part');
+    const names = await waitFor('the 850 on the partner server', () => Promise.resolve(readdirSync(incoming)), (n) => n.some(is850));
+    assert.match(readFileSync(path.join(incoming, names.find(is850)!), 'latin1'), /ST\*850\*/);
+  });
+
+  it('keeps an outbound document while the partner server is down, retries with backoff, and delivers it once it is back', async () => {
+    await configure(sshd.hostKey);
+    await sshd.stop();
+    const res = await fetch(`${suite.url}/v1/erp/partners/acme-supply/purchase-orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json', 'idempotency-key': 'po-remote-2' },
+      body: order,
+    });
+    assert.equal(res.status, 201);
+    const { messageId } = (await res.json()) as { messageId: string };
+    const failed = (await waitFor('a failed transfer', () => suite.db.knex('events').first('code', 'detail').where({ message_id: messageId, type: 'outbound.transfer-failed' }), Boolean)) as { code: string; detail: string };
+    assert.equal(failed.code, 'GW_SFTP_REMOTE');
+    assert.match(failed.detail, /next attempt in/);
+    const row = await suite.db.knex('messages').first('state', 'transfer_attempts', 'transfer_error').where('id', messageId);
+    assert.equal(row.state, 'ready', 'still in the mailbox, not lost');
+    assert.ok(row.transfer_attempts >= 1);
+    await sshd.start();
+    await waitFor('the delivery after the outage', () => suite.db.knex('messages').first('state').where('id', messageId), (r) => r?.state === 'collected', 20_000);
+    const name = (await suite.db.knex('messages').first('file_name').where('id', messageId)).file_name as string;
+    assert.match(readFileSync(path.join(incoming, name), 'latin1'), /ST\*850\*/);
   });
 
   it('refuses a server whose host key is not the pinned one, raises an event and touches nothing', async () => {

@@ -103,7 +103,13 @@ export class RemoteSftpDoor {
   /** One pass: pick up from every partner whose poll is due, then push due outbound documents. */
   async run(): Promise<number> {
     let n = 0;
-    for (const [partner, remote] of this.remotes()) if (remote.pickup) n += await this.pickup(partner, remote, remote.pickup);
+    for (const [{ id }, remote] of this.remotes()) {
+      if (!remote.pickup || !(await this.claim(id, remote.pickup.everySeconds))) continue;
+      // The profile as it is now, after the claim: a reload during the pass before does not leak in.
+      const partner = this.config().partners.get(id);
+      const current = partner?.sftp?.remote;
+      if (partner && current?.pickup) n += await this.pickup(partner, current, current.pickup);
+    }
     n += await this.deliver();
     return n;
   }
@@ -119,8 +125,8 @@ export class RemoteSftpDoor {
     return rows.length === 1;
   }
 
+  /** Picks up the matching files of one partner (its poll already claimed). */
   async pickup(partner: Readonly<PartnerProfile>, remote: RemoteSftp, pickup: NonNullable<RemoteSftp['pickup']>): Promise<number> {
-    if (!(await this.claim(partner.id, pickup.everySeconds))) return 0;
     const pattern = globToRegExp(pickup.glob);
     let picked = 0;
     let session: Session | undefined;
