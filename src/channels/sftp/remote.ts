@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import ssh2 from 'ssh2';
 import type { SFTPWrapper } from 'ssh2';
 import type { GatewayConfig } from '../../config/load.js';
-import { GatewayError, isGatewayError, type ErrorCode } from '../../errors.js';
+import { GatewayError, isGatewayError } from '../../errors.js';
 import { FORMAT_MEDIA_TYPE, formatOfFile } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { fingerprintOf, parsePublicKey, sameKey } from '../../security/ssh-keys.js';
@@ -225,5 +225,5 @@ export class RemoteSftpDoor {
 
 function asGatewayError(err: unknown): GatewayError {
   if (isGatewayError(err)) return err;
-  return new GatewayError('GW_SFTP_REMOTE' satisfies ErrorCode, (err as Error).message, { cause: err });
+  return new GatewayError('GW_SFTP_REMOTE', (err as Error).message, { cause: err });
 }

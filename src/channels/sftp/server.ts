@@ -74,7 +74,10 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
         session.on('sftp', (acceptSftp) => {
           if (!partner) return;
           const files = new PartnerFiles(opts.knex, opts.receiver, partner);
-          serveSftp(acceptSftp(), files, address, log);
+          const sftp = acceptSftp();
+          // A protocol error ends this session only, never the process.
+          sftp.on('error', (err: Error) => log.warn({ partner: partner?.id, address, err: err.message }, 'sftp: session error'));
+          serveSftp(sftp, files, address, log);
         });
       });
     });
@@ -133,7 +136,11 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      server.on('error', (err: Error) => log.error({ err: err.message }, 'sftp: server error'));
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   log.info({ port, hostKeys: hostKeys.map((k) => `${k.type} ${k.fingerprint}`) }, 'SFTP listening');
@@ -223,7 +230,7 @@ function serveSftp(sftp: SFTPWrapper, files: PartnerFiles, address: string, log:
     answer(reqId, 'fstat', () => {
       const [, h] = handleOf(handle);
       if (!h) throw new FsError('failure', 'invalid handle');
-      sftp.attrs(reqId, h.kind === 'read' ? attrsOf(h.entry) : h.kind === 'write' ? { ...attrsOf({ name: '', size: h.upload.size, mtime: new Date() }) } : attrsOf('dir'));
+      sftp.attrs(reqId, h.kind === 'read' ? attrsOf(h.entry) : h.kind === 'write' ? attrsOf({ name: '', size: h.upload.size, mtime: new Date() }) : attrsOf('dir'));
     }),
   );
   sftp.on('OPENDIR', (reqId, p) =>
@@ -320,7 +327,12 @@ function serveSftp(sftp: SFTPWrapper, files: PartnerFiles, address: string, log:
     }),
   );
   // Attribute changes (`put -p`) are accepted and ignored: the tree has no owners or modes to keep.
-  sftp.on('SETSTAT', (reqId, p) => answer(reqId, 'setstat', async () => (await stat(p), sftp.status(reqId, STATUS_CODE.OK))));
+  sftp.on('SETSTAT', (reqId, p) =>
+    answer(reqId, 'setstat', async () => {
+      await stat(p);
+      sftp.status(reqId, STATUS_CODE.OK);
+    }),
+  );
   sftp.on('FSETSTAT', (reqId) => sftp.status(reqId, STATUS_CODE.OK));
   for (const op of ['MKDIR', 'RMDIR'] as const) {
     sftp.on(op, (reqId: number, p: string) => answer(reqId, op.toLowerCase(), () => (place(p), Promise.reject(new FsError('denied', 'the folders are fixed: /inbound, /outbound, /archive')))));
