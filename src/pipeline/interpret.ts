@@ -25,14 +25,14 @@ export const MEDIA_TYPES: Record<string, SourceFormat> = {
 };
 
 /** The content type recorded for a file of each format (doors without a Content-Type header). */
-export const FORMAT_MEDIA_TYPE: Record<SourceFormat, string> = { x12: 'application/edi-x12', json: 'application/json', xml: 'application/xml', csv: 'text/csv' };
+const FORMAT_MEDIA_TYPE: Record<SourceFormat, string> = { x12: 'application/edi-x12', json: 'application/json', xml: 'application/xml', csv: 'text/csv' };
 
 /**
  * The format of a file from its first bytes (after a byte-order mark and white space): `ISA` is
  * X12, `<` XML, `{` or `[` JSON; anything else is read as CSV, whose profiles then match on columns
  * or the file name. Used by doors that carry files without a content type (SFTP).
  */
-export function formatOfFile(head: Uint8Array): SourceFormat {
+function sniffFormat(head: Uint8Array): SourceFormat {
   let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
   const c = String.fromCharCode(head[i] ?? 0);
@@ -40,6 +40,12 @@ export function formatOfFile(head: Uint8Array): SourceFormat {
   if (c === '<') return 'xml';
   if (c === '{' || c === '[') return 'json';
   return 'csv';
+}
+
+/** The format of a file from its first bytes, and the content type recorded for it. */
+export function formatOfFile(head: Uint8Array): { format: SourceFormat; contentType: string } {
+  const format = sniffFormat(head);
+  return { format, contentType: FORMAT_MEDIA_TYPE[format] };
 }
 
 export interface BusinessKeys {

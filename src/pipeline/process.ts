@@ -61,15 +61,26 @@ export async function processBatch(knex: Knex, config: GatewayConfig, log: Logge
 /** Messages larger than this are read from the database in slices of this size. */
 export const RAW_SLICE_BYTES = 4 << 20;
 
+/**
+ * `length` bytes of a message's raw payload from `offset` (EXTERNAL storage: only the slice is
+ * read). With `partnerId`, another partner's message reads as empty.
+ */
+export async function readRawSlice(db: Knex, messageId: string, offset: number, length: number, partnerId?: string): Promise<Buffer> {
+  const { rows } = await db.raw<{ rows: { part: Buffer | null }[] }>(
+    `SELECT substring(raw from ? for ?) AS part FROM messages WHERE id = ?${partnerId ? ' AND partner_id = ?' : ''}`,
+    [offset + 1, length, messageId, ...(partnerId ? [partnerId] : [])],
+  );
+  return rows[0]?.part ?? Buffer.alloc(0);
+}
+
 async function* readRaw(trx: Knex.Transaction, row: MessageRow): AsyncGenerator<Buffer> {
   if (row.raw) {
     yield row.raw;
     return;
   }
   for (let offset = 0; offset < row.size_bytes; offset += RAW_SLICE_BYTES) {
-    const { rows } = await trx.raw<{ rows: { part: Buffer }[] }>('SELECT substring(raw from ? for ?) AS part FROM messages WHERE id = ?', [offset + 1, RAW_SLICE_BYTES, row.id]);
-    const part = rows[0]?.part;
-    if (part) yield part;
+    const part = await readRawSlice(trx, row.id, offset, RAW_SLICE_BYTES);
+    if (part.length) yield part;
   }
 }
 
@@ -82,8 +93,9 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
     return;
   }
   if (row.format === 'x12') return processX12(trx, config, partner, row);
-  let raw = Buffer.alloc(0);
-  for await (const part of readRaw(trx, row)) raw = Buffer.concat([raw, part]);
+  const parts: Buffer[] = [];
+  for await (const part of readRaw(trx, row)) parts.push(part);
+  const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   const result = interpret(raw, row.format, partner, config, row.file_name ?? undefined);
   await trx('events').insert({
     message_id: row.id,

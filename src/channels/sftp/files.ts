@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isGatewayError } from '../../errors.js';
-import { FORMAT_MEDIA_TYPE, formatOfFile } from '../../pipeline/interpret.js';
-import { collectMailboxItem } from '../../pipeline/outbound.js';
+import { formatOfFile } from '../../pipeline/interpret.js';
+import { collectMailboxItem, listMailbox } from '../../pipeline/outbound.js';
+import { readRawSlice } from '../../pipeline/process.js';
 import type { Receipt, Receiver } from '../../pipeline/receive.js';
 import type { PartnerProfile } from '../../types.js';
 import type { Folder } from './paths.js';
@@ -57,8 +58,7 @@ export class PartnerFiles {
       return rows.map((r) => ({ name: r.name, size: Number(r.size_bytes), mtime: r.updated_at, uploadId: r.id }));
     }
     if (folder === 'outbound') {
-      const rows = await this.knex('messages').select('id', 'file_name', 'size_bytes', 'received_at').where({ partner_id: partnerId, direction: 'outbound' }).whereNull('collected_at').orderBy('received_at').limit(LISTING_LIMIT);
-      return rows.map((r) => ({ name: r.file_name, size: r.size_bytes, mtime: r.received_at, messageId: r.id }));
+      return (await listMailbox(this.knex, partnerId, LISTING_LIMIT)).map((m) => ({ name: m.fileName, size: m.sizeBytes, mtime: m.createdAt, messageId: m.id }));
     }
     const rows = await this.knex('messages').select('id', 'file_name', 'size_bytes', 'received_at').where({ partner_id: partnerId, direction: 'inbound', channel: 'sftp' }).whereNotNull('file_name').orderBy('received_at', 'desc').limit(LISTING_LIMIT);
     return rows.map((r) => ({ name: archiveName(r.id, r.file_name), size: r.size_bytes, mtime: r.received_at, messageId: r.id }));
@@ -85,9 +85,8 @@ export class PartnerFiles {
   }
 
   /** Bytes of a stored message, read in a slice so that large files never load whole. */
-  async read(messageId: string, offset: number, length: number): Promise<Buffer> {
-    const { rows } = await this.knex.raw<{ rows: { part: Buffer | null }[] }>('SELECT substring(raw from ? for ?) AS part FROM messages WHERE id = ? AND partner_id = ?', [offset + 1, length, messageId, this.partner.id]);
-    return rows[0]?.part ?? Buffer.alloc(0);
+  read(messageId: string, offset: number, length: number): Promise<Buffer> {
+    return readRawSlice(this.knex, messageId, offset, length, this.partner.id);
   }
 
   async remove(folder: Folder, name: string): Promise<void> {
@@ -115,8 +114,7 @@ export class PartnerFiles {
     }
     const row = await this.knex('sftp_uploads').first('size_bytes', 'sha256').where('id', entry.uploadId);
     const { rows } = await this.knex.raw<{ rows: { head: Buffer }[] }>('SELECT substring(data from 1 for 512) AS head FROM sftp_upload_chunks WHERE upload_id = ? ORDER BY seq LIMIT 1', [entry.uploadId]);
-    const format = formatOfFile(rows[0]?.head ?? Buffer.alloc(0));
-    return this.receiver.receiveStaged({ partnerId: this.partner.id, channel: 'sftp', format, contentType: FORMAT_MEDIA_TYPE[format], fileName: to.name, uploadId: entry.uploadId, sizeBytes: Number(row.size_bytes), sha256: row.sha256 });
+    return this.receiver.receiveStaged({ partnerId: this.partner.id, channel: 'sftp', ...formatOfFile(rows[0]?.head ?? Buffer.alloc(0)), fileName: to.name, uploadId: entry.uploadId, sizeBytes: Number(row.size_bytes), sha256: row.sha256 });
   }
 
   upload(name: string): Upload {
@@ -220,8 +218,7 @@ export class Upload {
       if (this.failed) throw new FsError('failure', this.failed);
       if (this.size === 0) throw new FsError('failure', 'GW_REQUEST_INVALID: the file is empty; nothing was stored');
       const sha256 = this.hash.digest('hex');
-      const format = formatOfFile(this.head);
-      const common = { partnerId: this.partner.id, channel: 'sftp' as const, format, contentType: FORMAT_MEDIA_TYPE[format], fileName: this.name };
+      const common = { partnerId: this.partner.id, channel: 'sftp' as const, ...formatOfFile(this.head), fileName: this.name };
       if (!this.temporary && !this.uploadId) return await this.receiver.receive({ ...common, bytes: Buffer.concat(this.parts) });
       if (this.buffered || !this.uploadId) await this.stage();
       else await this.chain;

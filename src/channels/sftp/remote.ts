@@ -7,7 +7,7 @@ import ssh2 from 'ssh2';
 import type { SFTPWrapper } from 'ssh2';
 import type { GatewayConfig } from '../../config/load.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
-import { FORMAT_MEDIA_TYPE, formatOfFile } from '../../pipeline/interpret.js';
+import { formatOfFile } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { fingerprintOf, parsePublicKey, sameKey } from '../../security/ssh-keys.js';
 import type { PartnerProfile, RemoteSftp } from '../../types.js';
@@ -143,13 +143,11 @@ export class RemoteSftpDoor {
         }
         const bytes = await session.readFile(file);
         const sha256 = createHash('sha256').update(bytes).digest('hex');
-        const format = formatOfFile(bytes.subarray(0, 512));
         // The same file seen again (a pickup cut off between commit and delete) is the same message.
         const receipt = await this.receiver.receive({
           partnerId: partner.id,
           channel: 'sftp',
-          format,
-          contentType: FORMAT_MEDIA_TYPE[format],
+          ...formatOfFile(bytes.subarray(0, 512)),
           bytes,
           fileName: e.filename,
           idempotencyKey: `sftp-pickup:${remote.host}:${file}:${e.attrs.mtime}:${sha256}`,

@@ -220,8 +220,7 @@ function serveSftp(sftp: SFTPWrapper, files: PartnerFiles, address: string, log:
 
   sftp.on('REALPATH', (reqId, p) =>
     answer(reqId, 'realpath', () => {
-      const r = resolvePath(p.startsWith('/') ? p : `/${p}`);
-      const resolved = r?.path ?? normalize(p);
+      const resolved = resolvePath(p)?.path ?? normalize(p);
       sftp.name(reqId, [{ filename: resolved, longname: resolved, attrs: attrsOf('dir') }]);
     }),
   );
