@@ -87,6 +87,17 @@ export const ERROR_CODES = {
   GW_SFTP_HOST_KEY: { status: 502, retryable: false, title: "The partner's SFTP server presented a host key that is not pinned" },
   GW_SFTP_REMOTE: { status: 502, retryable: true, title: "The partner's SFTP server could not be reached or refused an operation" },
 
+  // AS2 (RFC 4130): dispositions in the MDN, and the sending side
+  GW_AS2_REQUEST: { status: 400, retryable: false, title: 'The AS2 request lacks AS2-From, AS2-To, Message-ID or a body, or asked for something refused' },
+  GW_AS2_PARTNER: { status: 403, retryable: false, title: 'No AS2 agreement matches AS2-From and AS2-To' },
+  GW_AS2_SECURITY: { status: 422, retryable: false, title: 'The agreement requires signing or encryption the message lacked (insufficient-message-security)' },
+  GW_AS2_DECRYPTION: { status: 422, retryable: false, title: 'The message could not be decrypted with our keys (decryption-failed)' },
+  GW_AS2_AUTHENTICATION: { status: 422, retryable: false, title: "The signature was not made with the partner's certificate (authentication-failed)" },
+  GW_AS2_INTEGRITY: { status: 422, retryable: false, title: 'The content does not match its signature (integrity-check-failed)' },
+  GW_AS2_PROCESSING: { status: 422, retryable: false, title: 'The message could not be read (unexpected-processing-error)' },
+  GW_AS2_MDN: { status: 502, retryable: false, title: 'The MDN for a message we sent is negative, unsigned, unverifiable or has a wrong MIC' },
+  GW_AS2_SEND: { status: 502, retryable: true, title: "The partner's AS2 endpoint could not be reached or refused the message" },
+
   // Operations
   GW_REPLAY_STATE: { status: 409, retryable: false, title: 'The message is not in a state that can be replayed' },
 } as const satisfies Record<string, ErrorSpec>;

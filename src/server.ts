@@ -5,6 +5,10 @@ import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
+import { As2Inbound } from './channels/as2/inbound.js';
+import { As2KeyRing } from './channels/as2/keys.js';
+import { As2Outbound } from './channels/as2/outbound.js';
+import { expiringCertificates } from './channels/as2/expiry.js';
 import { createHttpApp } from './channels/http/app.js';
 import { PartnerFiles } from './channels/sftp/files.js';
 import { RemoteSftpDoor } from './channels/sftp/remote.js';
@@ -71,7 +75,17 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   delivery.start();
   overdue.start();
 
-  const app = createHttpApp({ knex, log, receiver, config: () => config, maxBodyBytes: settings.maxBodyBytes, erpApiKeys: settings.erpApiKeys });
+  // AS2: our key pairs are made on first use (a gateway without AS2 partners never needs them).
+  const as2Keys = new As2KeyRing(settings.as2.keysDir, settings.as2.id);
+  const warnExpiry = async () => {
+    if (!config.as2.size) return;
+    await as2Keys.ready();
+    for (const c of expiringCertificates(config, as2Keys, settings.as2.expiryWarnDays)) log.warn(c, 'as2: certificate expires soon');
+  };
+  await warnExpiry();
+  const as2Out = new As2Outbound({ knex, log, config: () => config, keys: as2Keys, ourDefaultId: settings.as2.id, backoff: { baseMs: settings.deliveryBackoffMs, maxMs: settings.deliveryBackoffMaxMs } });
+  const as2In = new As2Inbound({ knex, log, receiver, config: () => config, keys: as2Keys, ourDefaultId: settings.as2.id, maxBodyBytes: settings.maxBodyBytes, onMdn: (a, entity, original) => as2Out.receiveMdn(a, entity, original), wake: () => as2Loop.nudge() });
+  const app = createHttpApp({ knex, log, receiver, config: () => config, maxBodyBytes: settings.maxBodyBytes, erpApiKeys: settings.erpApiKeys, as2: as2In });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(settings.port, settings.host, () => resolve(s));
     s.once('error', reject);
@@ -79,6 +93,13 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   log.info({ url }, 'HTTP listening');
+  as2Out.publicUrl = settings.as2.publicUrl ?? `${url}/as2`;
+  const as2Loop = new WorkLoop('as2', async () => {
+    if (!config.as2.size) return 0;
+    await as2Keys.ready();
+    return as2Out.run();
+  }, settings.as2.checkMs, log);
+  as2Loop.start();
 
   const sftp = settings.sftp.enabled
     ? await startSftpServer({
@@ -111,6 +132,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         return !before || before.version !== m.version;
       });
       config = next;
+      await warnExpiry().catch(() => undefined);
       log.info({ partners: [...config.partners.keys()], profiles: changed.map((m) => `${m.id} v${m.version}`) }, 'configuration reloaded');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'configuration reload refused; the running configuration stays');
@@ -152,6 +174,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         sftp?.close(),
         sweep.stop(),
         remote.stop(),
+        as2Loop.stop(),
       ]);
       await receiver.drain();
       await processor.stop();

@@ -26,7 +26,7 @@ import type { Guide } from './formats/x12/guide.js';
 
 export type DocumentType = 'asn' | 'invoice' | 'purchase-order' | 'po-ack' | 'inventory' | 'price-list';
 export type SourceFormat = 'x12' | 'json' | 'xml' | 'csv';
-export type Channel = 'rest' | 'sftp';
+export type Channel = 'rest' | 'sftp' | 'as2';
 
 export type PartnerState = 'onboarding' | 'testing' | 'live' | 'suspended';
 
@@ -143,6 +143,32 @@ export interface RemoteSftp {
   delivery?: { dir: string; tempSuffix: string };
 }
 
+/** The AS2 agreement with a partner (RFC 4130). */
+export interface As2Agreement {
+  /** The partner's AS2 name (AS2-From on what it sends). */
+  id: string;
+  /** Our AS2 name in this agreement; default AS2_ID. */
+  ourId?: string;
+  /** PEM files with the partner's certificates (two during its rotation). */
+  certificates: string[];
+  requireSigned: boolean;
+  requireEncrypted: boolean;
+  /** URLs (or prefixes ending in /) asynchronous MDNs may be posted to. */
+  asyncMdnUrls: string[];
+  send?: {
+    url: string;
+    sign: 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'none';
+    encrypt: 'aes128-cbc' | 'aes192-cbc' | 'aes256-cbc' | '3des' | 'none';
+    keyTransport: 'rsa-pkcs1' | 'rsa-oaep';
+    compress: boolean;
+    mdn: 'sync' | 'async' | 'none';
+    signedMdn: boolean;
+    subject: string;
+    timeoutSeconds: number;
+    maxAttempts: number;
+  };
+}
+
 export interface PartnerProfile {
   id: string;
   name: string;
@@ -157,6 +183,7 @@ export interface PartnerProfile {
   routes: Route[];
   limits: { maxBytes: number };
   sftp?: { remote?: RemoteSftp };
+  as2?: As2Agreement;
   /** Where the profile came from (for error messages). */
   file: string;
 }

@@ -25,6 +25,11 @@ export interface Settings {
   sftp: { enabled: boolean; port: number; hostKeysDir: string; lockoutFailures: number; lockoutMs: number; loginDelayMs: number };
   /** Remote SFTP servers of partners: how often due pickups and deliveries are looked for. */
   remoteSftpCheckMs: number;
+  /**
+   * AS2: our default AS2 name, where our key pairs live, the URL partners post asynchronous MDNs to
+   * (our POST /as2 as they reach it), and how often sends and async MDNs due are looked for.
+   */
+  as2: { id: string; keysDir: string; publicUrl?: string; checkMs: number; expiryWarnDays: number };
 }
 
 const schema = {
@@ -52,6 +57,11 @@ const schema = {
     SFTP_LOCKOUT_SECONDS: { type: 'integer', minimum: 1, default: 900 },
     SFTP_LOGIN_DELAY_MS: { type: 'integer', minimum: 0, default: 250 },
     REMOTE_SFTP_CHECK_MS: { type: 'integer', minimum: 10, default: 5000 },
+    AS2_ID: { type: 'string', pattern: '^[\\x21-\\x7e]([\\x20-\\x7e]{0,126}[\\x21-\\x7e])?$', default: 'PARTNER-GATEWAY' },
+    AS2_KEYS_DIR: { type: 'string', minLength: 1 },
+    AS2_PUBLIC_URL: { type: 'string', pattern: '^https?://' },
+    AS2_CHECK_MS: { type: 'integer', minimum: 10, default: 2000 },
+    AS2_EXPIRY_WARN_DAYS: { type: 'integer', minimum: 1, default: 30 },
     LOG_LEVEL: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
   },
 } as const;
@@ -90,5 +100,12 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
       loginDelayMs: e.SFTP_LOGIN_DELAY_MS as number,
     },
     remoteSftpCheckMs: e.REMOTE_SFTP_CHECK_MS as number,
+    as2: {
+      id: e.AS2_ID as string,
+      keysDir: (e.AS2_KEYS_DIR as string | undefined) ?? `${e.GATEWAY_DATA_DIR as string}/as2/keys`,
+      ...(e.AS2_PUBLIC_URL ? { publicUrl: e.AS2_PUBLIC_URL as string } : {}),
+      checkMs: e.AS2_CHECK_MS as number,
+      expiryWarnDays: e.AS2_EXPIRY_WARN_DAYS as number,
+    },
   });
 }

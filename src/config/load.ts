@@ -9,6 +9,7 @@ import { parseCsv, type CsvTable } from '../mapping/csv-source.js';
 import { compileOutbound, compileProfile, ProfileRuleError, type CompiledProfile, type OutboundProfile, type RawProfile } from '../mapping/profile.js';
 import type { XrefTable } from '../mapping/transforms.js';
 import { parsePrivateKey, parsePublicKey } from '../security/ssh-keys.js';
+import { certsFromPem, type Cert } from '../channels/as2/cms.js';
 import type { ApiKeyRef, PartnerProfile, X12Settings } from '../types.js';
 import mappingSchema from './mapping.schema.json' with { type: 'json' };
 import partnerSchema from './partner.schema.json' with { type: 'json' };
@@ -38,6 +39,33 @@ export interface GatewayConfig {
   outbound: ReadonlyMap<string, OutboundProfile>;
   /** API key id → the partner holding it and the key's reference (ids are unique across partners). */
   apiKeys: ReadonlyMap<string, { partner: Readonly<PartnerProfile>; key: Readonly<ApiKeyRef> }>;
+  /** AS2 name → the partner with that agreement and its certificates (file order). */
+  as2: ReadonlyMap<string, As2Partner>;
+}
+
+export interface As2Partner {
+  partner: Readonly<PartnerProfile>;
+  certs: readonly Cert[];
+}
+
+/** Reads the partner's AS2 certificates; a missing or unreadable file is an error at its line. */
+async function loadAs2Certs(y: YamlFile, partner: PartnerProfile, partnersDir: string): Promise<Cert[]> {
+  const certs: Cert[] = [];
+  for (const [i, f] of (partner.as2?.certificates ?? []).entries()) {
+    const file = path.resolve(path.dirname(path.resolve(partnersDir)), f);
+    const text = await readFile(file, 'utf8').catch((err: Error) => err);
+    if (text instanceof Error) throw fail(y, ['as2', 'certificates', i], `certificate file ${file} cannot be read (${text.message})`, 'GW_CONFIG_REFERENCE');
+    let found: Cert[];
+    try {
+      found = certsFromPem(text);
+    } catch (err) {
+      throw fail(y, ['as2', 'certificates', i], `${file} is not a valid PEM certificate (${(err as Error).message})`);
+    }
+    if (!found.length) throw fail(y, ['as2', 'certificates', i], `${file} holds no PEM certificate`);
+    // The first certificate of a file is the partner's; the rest of a chain is not trusted to sign.
+    certs.push(found[0] as Cert);
+  }
+  return certs;
 }
 
 export interface LoadOptions {
@@ -267,7 +295,8 @@ async function loadXref(y: YamlFile, name: string, ref: { file: string; key: str
   return { file: path.relative(path.resolve(mappingsDir, '..'), file).split(path.sep).join('/'), key: ref.key, columns: table.columns, rows };
 }
 
-async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledProfile>, outbound: ReadonlyMap<string, OutboundProfile>, env: LoadOptions['env']): Promise<PartnerProfile> {
+async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledProfile>, outbound: ReadonlyMap<string, OutboundProfile>, opts: LoadOptions): Promise<{ partner: PartnerProfile; certs: Cert[] }> {
+  const env = opts.env;
   const y = await readYaml(file);
   const raw = interpolate(y, y.doc.toJS(), env);
   if (!validatePartner(raw)) throw schemaFailure(validatePartner.errors ?? [], () => y);
@@ -306,7 +335,11 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
   if (sendsX12 && !partner.x12.partnerId && !partner.identifiers.x12?.length) throw fail(y, ['outbound'], "a partner that is sent X12 documents needs x12.partnerId or identifiers.x12 (its ISA07/ISA08)", 'GW_CONFIG_REFERENCE', true);
   const d = partner.x12.outbound.delimiters;
   if (new Set([d.element, d.component, d.segment, d.repetition]).size !== 4) throw fail(y, ['x12', 'outbound', 'delimiters'], 'the four delimiters must differ from each other');
-  return partner;
+  if (partner.channels.includes('as2') && !partner.as2) throw fail(y, ['channels'], 'the as2 channel needs an as2 agreement (as2.id, as2.certificates)', 'GW_CONFIG_REFERENCE', true);
+  const certs = await loadAs2Certs(y, partner, opts.partnersDir);
+  if (partner.as2?.requireSigned && !certs.length) throw fail(y, ['as2', 'certificates'], 'as2.requireSigned needs the partner certificate to check signatures with', 'GW_CONFIG_REFERENCE', true);
+  if (partner.as2?.send && partner.as2.send.encrypt !== 'none' && !certs.length) throw fail(y, ['as2', 'send', 'encrypt'], 'encrypting to the partner needs its certificate (as2.certificates)', 'GW_CONFIG_REFERENCE', true);
+  return { partner, certs };
 }
 
 /** Loads, validates and freezes every partner and mapping profile. Throws on the first bad file. */
@@ -321,8 +354,15 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
   }
   const partners = new Map<string, PartnerProfile>();
   const apiKeys = new Map<string, { partner: PartnerProfile; key: ApiKeyRef }>();
+  const as2 = new Map<string, As2Partner>();
   for (const file of await yamlFiles(opts.partnersDir)) {
-    const p = deepFreeze(await loadPartner(file, mappings, outbound, opts.env));
+    const loaded = await loadPartner(file, mappings, outbound, opts);
+    const p = deepFreeze(loaded.partner);
+    if (p.as2) {
+      const other = as2.get(p.as2.id);
+      if (other) throw new GatewayError('GW_CONFIG_INVALID', `${file}: AS2 name "${p.as2.id}" is also used by partner ${other.partner.id}; AS2 names must be unique`, { location: { file } });
+      as2.set(p.as2.id, { partner: p, certs: loaded.certs });
+    }
     for (const key of p.credentials.apiKeys) {
       const other = apiKeys.get(key.id);
       if (other) throw new GatewayError('GW_CONFIG_INVALID', `${file}: API key id "${key.id}" is also used by partner ${other.partner.id}; key ids must be unique`, { location: { file } });
@@ -330,7 +370,7 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
     }
     partners.set(p.id, p);
   }
-  return { partners, mappings, outbound, apiKeys };
+  return { partners, mappings, outbound, apiKeys, as2 };
 }
 
 function deepFreeze<T>(o: T): T {

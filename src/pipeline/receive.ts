@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { GatewayError } from '../errors.js';
+import { GatewayError, isGatewayError } from '../errors.js';
 import type { Channel, SourceFormat } from '../types.js';
 
 export interface Inbound {
@@ -148,6 +148,43 @@ export class Receiver {
       throw new GatewayError('GW_STORE_UNAVAILABLE', 'The message store could not commit the file; nothing was accepted. Upload it again.', { cause: err });
     }
     this.opts.onCommitted?.();
+    return { messageId: id, correlationId: row.correlation_id, duplicate: false };
+  }
+
+  /**
+   * Stores one message and what its door records with it in one transaction, outside the batches:
+   * AS2 keeps the signed original and the MDN it answers with beside the payload, so either both
+   * are committed or neither is. `state: 'rejected'` keeps a refused message visible without
+   * interpreting it.
+   */
+  async receiveWith(inbound: Omit<Inbound, 'format'> & { format: Inbound['format'] | 'as2'; state?: 'received' | 'rejected'; problems?: unknown[] }, extra: (trx: Knex.Transaction, messageId: string) => Promise<void>): Promise<Receipt> {
+    const id = randomUUID();
+    const row = {
+      id,
+      partner_id: inbound.partnerId,
+      channel: inbound.channel,
+      content_type: inbound.contentType,
+      format: inbound.format,
+      raw: inbound.bytes,
+      size_bytes: inbound.bytes.length,
+      sha256: createHash('sha256').update(inbound.bytes).digest('hex'),
+      correlation_id: inbound.correlationId ?? id,
+      file_name: inbound.fileName ?? null,
+      state: inbound.state ?? 'received',
+      problems: JSON.stringify(inbound.problems ?? []),
+      ...(inbound.state === 'rejected' ? { processed_at: this.knex.fn.now() } : {}),
+    };
+    try {
+      await this.knex.transaction(async (trx) => {
+        await trx('messages').insert(row);
+        await trx('events').insert(receivedEvent(row));
+        await extra(trx, id);
+      });
+    } catch (err) {
+      if (isGatewayError(err) || (err as { code?: string }).code === '23505') throw err;
+      throw new GatewayError('GW_STORE_UNAVAILABLE', 'The message store could not commit the message; nothing was accepted. Retry later.', { cause: err });
+    }
+    if (row.state === 'received') this.opts.onCommitted?.();
     return { messageId: id, correlationId: row.correlation_id, duplicate: false };
   }
 

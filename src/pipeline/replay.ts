@@ -17,10 +17,13 @@ export interface ReplayOutcome {
  */
 export async function replayMessage(knex: Knex, messageId: string, opts: { partnerId?: string } = {}): Promise<ReplayOutcome> {
   return knex.transaction(async (trx) => {
-    const q = trx('messages').select('id', 'state').where('id', messageId).forUpdate();
+    const q = trx('messages').select('id', 'state', 'format').where('id', messageId).forUpdate();
     if (opts.partnerId) q.andWhere('partner_id', opts.partnerId);
     const msg = await q.first();
     if (!msg) throw new GatewayError('GW_NOT_FOUND', `No message ${messageId}.`);
+    // Refused at the AS2 door (signature, encryption, agreement): its MDN told the partner so, and a
+    // message that failed authentication must never reach the ERP; the partner sends it again.
+    if (msg.format === 'as2') throw new GatewayError('GW_REPLAY_STATE', `Message ${messageId} was refused at the AS2 door; the partner was told in its MDN and sends it again.`);
     if (msg.state === 'rejected' || msg.state === 'failed') {
       const docs = trx('documents').select('id').where('message_id', messageId);
       const delivered = await trx('deliveries').whereIn('document_id', docs).andWhere('state', 'delivered').first();

@@ -11,6 +11,7 @@ import { messageStatus } from '../../pipeline/status.js';
 import { collectMailboxItem, listMailbox, readMailboxItem } from '../../pipeline/outbound.js';
 import { sendPurchaseOrder } from '../../pipeline/purchase-orders.js';
 import { authenticateApiKey, authenticateErpKey, type Principal } from '../../security/api-keys.js';
+import type { As2Inbound } from '../as2/inbound.js';
 
 export interface HttpDeps {
   knex: Knex;
@@ -22,6 +23,8 @@ export interface HttpDeps {
   maxBodyBytes: number;
   /** API keys of the ERP (`/v1/erp/…`). */
   erpApiKeys: readonly { id: string; sha256: string }[];
+  /** The AS2 door (POST /as2). */
+  as2?: As2Inbound;
 }
 
 /** Turns a request's credentials into a Principal, or returns undefined when it carries none of its kind. */
@@ -138,6 +141,15 @@ export function createHttpApp(deps: HttpDeps): Koa {
     ctx.set('location', statusUrl);
     if (receipt.duplicate) ctx.set('idempotent-replayed', 'true');
     ctx.body = { messageId: receipt.messageId, correlationId: receipt.correlationId, statusUrl, duplicate: receipt.duplicate };
+  });
+
+  // AS2 (RFC 4130): the agreement and the message's own signature identify the partner, not an API key.
+  router.post('/as2', async (ctx) => {
+    if (!deps.as2) throw new GatewayError('GW_NOT_FOUND', 'The AS2 door is off.');
+    const res = await deps.as2.handle({ headers: ctx.req.headers, readBody: (limit) => readBody(ctx, limit, ''), remote: ctx.ip });
+    ctx.status = res.status;
+    for (const [k, v] of res.headers) ctx.set(k, v);
+    ctx.body = res.body;
   });
 
   // The partner's mailbox: acknowledgments and documents the gateway has for it (SFTP's /outbound reads the same).

@@ -1,0 +1,208 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+/**
+ * The partner's side of AS2, built with independent tools: OpenSSL (`openssl cms`) signs, encrypts
+ * and verifies, Python's zlib compresses (Debian's OpenSSL has no zlib for `cms -compress`; the
+ * RFC 3274 structure is written by `openssl asn1parse -genconf`), and curl posts.
+ */
+
+const run = promisify(execFile);
+
+export function openssl(args: string[], input?: Buffer): Buffer {
+  return execFileSync('openssl', args, { input, maxBuffer: 64 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+export interface Identity {
+  key: string;
+  cert: string;
+}
+
+/** A partner key pair and self-signed certificate made by OpenSSL. */
+export function opensslIdentity(dir: string, name: string, days = 30): Identity {
+  const key = path.join(dir, `${name}.key`);
+  const cert = path.join(dir, `${name}.pem`);
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', String(days), '-subj', `/CN=${name}`]);
+  return { key, cert };
+}
+
+export type Protection = 'plain' | 'signed' | 'encrypted' | 'signed+encrypted' | 'compressed+signed+encrypted';
+
+export interface BuiltAs2 {
+  headers: Record<string, string>;
+  body: Buffer;
+  /** The bytes the MIC must be computed over (RFC 4130 §7.3.1), for `openssl dgst`. */
+  micOver: Buffer;
+}
+
+/** RFC 3274 compressed data around `content`: zlib by Python, ASN.1 by OpenSSL. */
+export function compressedByOpenssl(dir: string, content: Buffer): Buffer {
+  const z = execFileSync('python3', ['-c', 'import sys,zlib;sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read()))'], { input: content });
+  const conf = path.join(dir, 'compressed.cnf');
+  writeFileSync(
+    conf,
+    `asn1=SEQUENCE:ci
+[ci]
+type=OID:1.2.840.113549.1.9.16.1.9
+content=EXPLICIT:0,SEQUENCE:cd
+[cd]
+version=INTEGER:0
+alg=SEQUENCE:alg
+encap=SEQUENCE:encap
+[alg]
+oid=OID:1.2.840.113549.1.9.16.3.8
+[encap]
+type=OID:1.2.840.113549.1.7.1
+content=EXPLICIT:0,FORMAT:HEX,OCTETSTRING:${z.toString('hex')}
+`,
+  );
+  const out = path.join(dir, 'compressed.der');
+  openssl(['asn1parse', '-genconf', conf, '-noout', '-out', out]);
+  return readFileSync(out);
+}
+
+/** Splits OpenSSL's S/MIME output into its top-level headers (for HTTP) and its body. */
+export function splitSmime(smime: Buffer): { headers: Record<string, string>; body: Buffer } {
+  const crlf = smime.indexOf('\r\n\r\n');
+  const lf = smime.indexOf('\n\n');
+  const [at, skip] = crlf >= 0 && (lf < 0 || crlf < lf) ? [crlf, 4] : [lf, 2];
+  const headers: Record<string, string> = {};
+  for (const line of smime.subarray(0, at).toString('latin1').replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
+    const c = line.indexOf(':');
+    if (c > 0) headers[line.slice(0, c).trim()] = line.slice(c + 1).trim();
+  }
+  return { headers, body: smime.subarray(at + skip) };
+}
+
+/**
+ * An AS2 payload protected as asked, built by OpenSSL for the gateway's certificate. `opaque`
+ * uses OpenSSL's S/MIME (base64) output for the encrypted layer instead of binary DER.
+ */
+export function buildWithOpenssl(
+  dir: string,
+  o: { protection: Protection; digest: 'sha1' | 'sha256'; payload: Buffer; contentType?: string; partner: Identity; gatewayCert: string; cipher?: string; oaep?: boolean; base64?: boolean },
+): BuiltAs2 {
+  let entity: Buffer = Buffer.concat([Buffer.from(`Content-Type: ${o.contentType ?? 'application/edi-x12'}\r\nContent-Disposition: attachment; filename="asn.edi"\r\n\r\n`), o.payload]);
+  let micOver: Buffer = o.payload;
+  const file = (name: string, data: Buffer) => {
+    const f = path.join(dir, name);
+    writeFileSync(f, data);
+    return f;
+  };
+  if (o.protection === 'compressed+signed+encrypted') {
+    entity = Buffer.concat([Buffer.from('Content-Type: application/pkcs7-mime; smime-type=compressed-data; name=smime.p7z\r\nContent-Transfer-Encoding: binary\r\n\r\n'), compressedByOpenssl(dir, entity)]);
+  }
+  let top: { headers: Record<string, string>; body: Buffer<ArrayBufferLike> } = { headers: { 'Content-Type': o.contentType ?? 'application/edi-x12' }, body: o.payload };
+  if (o.protection !== 'plain' && o.protection !== 'encrypted') {
+    micOver = entity;
+    const signed = openssl(['cms', '-sign', '-binary', '-in', file('entity.bin', entity), '-signer', o.partner.cert, '-inkey', o.partner.key, '-md', o.digest]);
+    top = splitSmime(signed);
+    entity = signed;
+  } else if (o.protection === 'encrypted') micOver = entity;
+  if (o.protection.endsWith('encrypted')) {
+    const args = ['cms', '-encrypt', '-binary', '-in', file('to-encrypt.bin', entity), `-${o.cipher ?? 'aes256'}`, '-recip', o.gatewayCert, ...(o.oaep ? ['-keyopt', 'rsa_padding_mode:oaep'] : [])];
+    if (o.base64) top = splitSmime(openssl(args));
+    else top = { headers: { 'Content-Type': 'application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"' }, body: openssl([...args, '-outform', 'DER']) };
+  }
+  delete top.headers['MIME-Version'];
+  return { headers: top.headers, body: top.body, micOver };
+}
+
+export interface CurlAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** POSTs with curl (as a partner's AS2 client would), returning status, headers and body. */
+export async function curlPost(dir: string, url: string, headers: Record<string, string>, body: Buffer, extra: string[] = []): Promise<CurlAnswer> {
+  const bodyFile = path.join(dir, `req-${process.hrtime.bigint()}.bin`);
+  const outFile = `${bodyFile}.out`;
+  const headFile = `${bodyFile}.head`;
+  writeFileSync(bodyFile, body);
+  const args = ['-sS', '-X', 'POST', '--data-binary', `@${bodyFile}`, '-o', outFile, '-D', headFile, '-H', 'Expect:', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), ...extra, url];
+  await run('curl', args);
+  const head = readFileSync(headFile, 'latin1').split(/\r?\n/);
+  const status = Number(/HTTP\/[\d.]+ (\d+)/.exec(head[0] ?? '')?.[1]);
+  const out: Record<string, string> = {};
+  for (const line of head.slice(1)) {
+    const c = line.indexOf(':');
+    if (c > 0) out[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
+  }
+  return { status, headers: out, body: readFileSync(outFile) };
+}
+
+/** The fields of an MDN that `openssl cms -verify` accepted (signed) or that is plain. */
+export interface CheckedMdn {
+  disposition: string;
+  mic?: string;
+  originalMessageId?: string;
+  verified: boolean;
+}
+
+function mdnFields(report: string): CheckedMdn {
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, 'mi').exec(report)?.[1]?.trim();
+  return { disposition: field('Disposition') ?? '', ...(field('Received-Content-MIC') ? { mic: field('Received-Content-MIC') } : {}), ...(field('Original-Message-ID') ? { originalMessageId: field('Original-Message-ID') } : {}), verified: false };
+}
+
+/** Verifies a signed MDN with `openssl cms -verify` (not -binary: OpenSSL 3.0 mis-handles multipart/signed with it). */
+export function verifyMdnWithOpenssl(dir: string, contentType: string, body: Buffer, gatewayCert: string): CheckedMdn {
+  const f = path.join(dir, `mdn-${process.hrtime.bigint()}.eml`);
+  writeFileSync(f, Buffer.concat([Buffer.from(`Content-Type: ${contentType}\r\n\r\n`), body]));
+  if (!/multipart\/signed/i.test(contentType)) return mdnFields(body.toString('latin1'));
+  const report = openssl(['cms', '-verify', '-in', f, '-CAfile', gatewayCert, '-purpose', 'any']).toString('latin1');
+  return { ...mdnFields(report), verified: true };
+}
+
+/** `openssl dgst` of the bytes, base64, as Received-Content-MIC carries it. */
+export function opensslMic(dir: string, data: Buffer, digest: 'sha1' | 'sha256'): string {
+  const f = path.join(dir, `mic-${process.hrtime.bigint()}.bin`);
+  writeFileSync(f, data);
+  return openssl(['dgst', `-${digest}`, '-binary', f]).toString('base64');
+}
+
+/** A partner's HTTP endpoint that records what is posted to it (async MDNs, our outbound messages). */
+export class HttpSink {
+  readonly received: { url: string; headers: IncomingHttpHeaders; body: Buffer }[] = [];
+  respond: (r: { url: string; headers: IncomingHttpHeaders; body: Buffer }) => { status: number; headers?: Record<string, string>; body?: Buffer } = () => ({ status: 200 });
+  private server: Server | undefined;
+  port = 0;
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const r = { url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
+        this.received.push(r);
+        let a: ReturnType<HttpSink['respond']>;
+        try {
+          a = this.respond(r);
+        } catch (err) {
+          a = { status: 500, body: Buffer.from(String(err)) };
+        }
+        res.writeHead(a.status, a.headers ?? {});
+        res.end(a.body ?? Buffer.alloc(0));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', () => resolve()));
+    this.port = (this.server!.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+  }
+}

@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { activateAs2Key, addAs2Key, listAs2Keys, retireAs2Key } from '../../src/channels/as2/keys.js';
+import { MAPPINGS } from '../helpers/corpus.js';
+import { ERP, gatewaySuite, waitFor, type GatewaySuite } from '../helpers/gateway.js';
+import { buildWithOpenssl, curlPost, HttpSink, openssl, opensslIdentity, opensslMic, splitSmime, verifyMdnWithOpenssl, type Identity, type Protection } from '../helpers/as2.js';
+import { withControl } from '../helpers/x12.js';
+
+const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
+const OUR_ID = 'GATEWAY AS2';
+const PROTECTIONS: Protection[] = ['plain', 'signed', 'encrypted', 'signed+encrypted', 'compressed+signed+encrypted'];
+
+/** Gives a test partner an AS2 agreement (certificates copied beside partners/, as certs/ is in the repository). */
+async function agreeAs2(s: GatewaySuite, partnerId: string, as2Yaml: string, certs: Record<string, string>): Promise<void> {
+  const certDir = path.join(path.dirname(s.t.partnersDir), 'certs');
+  mkdirSync(certDir, { recursive: true });
+  for (const [name, from] of Object.entries(certs)) copyFileSync(from, path.join(certDir, name));
+  const file = path.join(s.t.partnersDir, `${partnerId}.yaml`);
+  const text = (await readFile(file, 'utf8')).replace(/^channels: \[rest\]$/m, 'channels: [rest, as2]').replace(/^as2:\n(  .*\n)*/m, '');
+  await writeFile(file, `${text}as2:\n${as2Yaml.replace(/^/gm, '  ')}\n`);
+  await s.t.gw.reload();
+}
+
+/** The gateway's certificate(s) as partners receive them: written to files for OpenSSL. */
+function gatewayCerts(s: GatewaySuite, dir: string): Record<string, string> {
+  const keysDir = path.join(s.t.dataDir, 'as2', 'keys');
+  return Object.fromEntries(
+    listAs2Keys(keysDir).map((k) => {
+      const f = path.join(dir, `gateway-${k.name}.crt`);
+      writeFileSync(f, k.certPem);
+      return [k.state, f];
+    }),
+  );
+}
+
+function as2Headers(from: string, messageId: string, digest: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'AS2-Version': '1.2',
+    'AS2-From': from,
+    'AS2-To': `"${OUR_ID}"`,
+    'Message-ID': messageId,
+    Subject: 'ASN',
+    'Disposition-Notification-To': 'as2@acme.example',
+    'Disposition-Notification-Options': `signed-receipt-protocol=optional, pkcs7-signature; signed-receipt-micalg=optional, ${digest}`,
+    ...extra,
+  };
+}
+
+let seq = 0;
+const newId = (what: string) => `<${what}-${process.pid}-${++seq}@acme.example>`;
+
+describe('AS2 door: messages built by OpenSSL, posted with curl (real server, real database)', function () {
+  this.timeout(120_000);
+  const suite = gatewaySuite({ env: { AS2_ID: OUR_ID } });
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-as2-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const acme = opensslIdentity(dir, 'acme-as2');
+  const stranger = opensslIdentity(dir, 'stranger');
+  const partnerSink = new HttpSink();
+  let gatewayCert: string;
+
+  before(async () => {
+    await partnerSink.start();
+    await agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: false\nasyncMdnUrls: ["${partnerSink.url}/mdn/"]`, { 'acme-as2.pem': acme.cert });
+    await agreeAs2(suite, 'hansen-textil', `id: HANSEN-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: true\nrequireEncrypted: true`, {});
+    gatewayCert = gatewayCerts(suite, dir).active as string;
+  });
+  after(() => partnerSink.stop());
+
+  const as2Row = (as2MessageId: string) => suite.db.knex('as2_messages').where({ as2_message_id: as2MessageId, direction: 'inbound' }).orderBy('created_at', 'desc').first();
+  const erpGot = (messageId: string) => suite.erp.requests.filter((r) => r.body.messageId === messageId);
+
+  /** Posts, reads the MDN (from the answer or from the partner's endpoint) and checks it with OpenSSL. */
+  async function send(o: { protection: Protection; digest: 'sha1' | 'sha256'; mdn: 'sync' | 'async'; payload?: string; signer?: Identity; recipient?: string; micalg?: string; from?: string; alter?: (b: Buffer) => Buffer; oaep?: boolean; cipher?: string; base64?: boolean; messageId?: string; chunked?: boolean }) {
+    const built = buildWithOpenssl(dir, { protection: o.protection, digest: o.digest, payload: Buffer.from(o.payload ?? withControl(soi), 'latin1'), partner: o.signer ?? acme, gatewayCert: o.recipient ?? gatewayCert, ...(o.oaep ? { oaep: true } : {}), ...(o.cipher ? { cipher: o.cipher } : {}), ...(o.base64 ? { base64: true } : {}) });
+    const messageId = o.messageId ?? newId(`${o.protection}-${o.digest}-${o.mdn}`);
+    const headers = { ...as2Headers(o.from ?? 'ACME-AS2', messageId, o.micalg ?? (o.digest === 'sha1' ? 'sha1' : 'sha-256'), o.mdn === 'async' ? { 'Receipt-Delivery-Option': `${partnerSink.url}/mdn/acme` } : {}), ...built.headers };
+    const body = o.alter ? o.alter(built.body) : built.body;
+    const res = await curlPost(dir, `${suite.url}/as2`, headers, body, o.chunked ? ['-H', 'Transfer-Encoding: chunked'] : []);
+    assert.equal(res.status, 200, res.body.toString());
+    let mdnType: string;
+    let mdnBody: Buffer;
+    if (o.mdn === 'sync') {
+      mdnType = res.headers['content-type'] as string;
+      mdnBody = res.body;
+    } else {
+      const got = (await waitFor('the async MDN', async () => partnerSink.received.find((r) => r.body.includes(messageId)), Boolean))!;
+      assert.equal(got.url, '/mdn/acme');
+      assert.equal(got.headers['as2-to'], 'ACME-AS2');
+      mdnType = got.headers['content-type'] as string;
+      mdnBody = got.body;
+    }
+    assert.match(mdnType, /^multipart\/signed/, 'a signed MDN was asked for');
+    const mdn = verifyMdnWithOpenssl(dir, mdnType, mdnBody, gatewayCert);
+    assert.equal(mdn.originalMessageId, messageId);
+    return { mdn, built, messageId, res, body };
+  }
+
+  describe('the matrix: {plain, signed, encrypted, signed+encrypted, compressed+signed+encrypted} × {sync, async MDN} × {SHA-1, SHA-256}', () => {
+    for (const protection of PROTECTIONS)
+      for (const mdnMode of ['sync', 'async'] as const)
+        for (const digest of ['sha1', 'sha256'] as const)
+          it(`${protection}, ${mdnMode} MDN, ${digest}: processed, MIC as openssl dgst computes it, delivered to the ERP once`, async () => {
+            const { mdn, built, messageId } = await send({ protection, digest, mdn: mdnMode });
+            assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
+            assert.equal(mdn.mic, `${opensslMic(dir, built.micOver, digest)}, ${digest === 'sha1' ? 'sha1' : 'sha-256'}`);
+            const row = await as2Row(messageId);
+            assert.equal(row.accepted, true);
+            // Outside in: the encryption is opened first, the compression last.
+            assert.deepEqual(row.layers, { plain: [], signed: ['signed'], encrypted: ['encrypted'], 'signed+encrypted': ['encrypted', 'signed'], 'compressed+signed+encrypted': ['encrypted', 'signed', 'compressed'] }[protection]);
+            // Non-repudiation: the original as received and the MDN we sent are kept.
+            assert.ok(row.original.includes(built.body.subarray(0, 64)));
+            assert.ok(row.mdn.includes(Buffer.from(messageId)));
+            const msg = await waitFor('delivery', () => suite.db.knex('messages').first('state').where('id', row.message_id), (m) => m.state === 'delivered');
+            assert.equal(msg.state, 'delivered');
+            assert.equal(erpGot(row.message_id).filter((r) => r.body.type === 'asn').length, 1);
+          });
+  });
+
+  /** A refusal: the right disposition, the message kept as rejected, nothing for the ERP. */
+  async function refused(r: Awaited<ReturnType<typeof send>>, failure: string, code: string) {
+    assert.equal(r.mdn.disposition, `automatic-action/MDN-sent-automatically; processed/error: ${failure}`);
+    const row = await as2Row(r.messageId);
+    assert.equal(row.accepted, false);
+    const msg = await suite.db.knex('messages').first('state', 'problems', 'format').where('id', row.message_id);
+    assert.equal(msg.state, 'rejected');
+    assert.equal(msg.problems[0].code, code);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(erpGot(row.message_id).length, 0);
+    const replay = await fetch(`${suite.url}/v1/erp/messages/${row.message_id}`, { headers: { authorization: `Bearer ${ERP.key}` } });
+    assert.equal(((await replay.json()) as { state: string }).state, 'rejected');
+  }
+
+  describe('variants, refusals and repeats', () => {
+  it('accepts RSA-OAEP key transport, 3DES and AES-128, base64 S/MIME, chunked transfer encoding and the "sha256" spelling', async () => {
+    for (const o of [{ oaep: true }, { cipher: 'des3' }, { cipher: 'aes128', base64: true }, { chunked: true, micalg: 'sha256' }]) {
+      const { mdn, built } = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', ...o });
+      assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed', JSON.stringify(o));
+      assert.equal(mdn.mic, `${opensslMic(dir, built.micOver, 'sha256')}, sha-256`);
+    }
+  });
+
+  it('refuses an unsigned, unencrypted message where the agreement requires both: insufficient-message-security', async () => {
+    await refused(await send({ protection: 'plain', digest: 'sha256', mdn: 'sync', from: 'HANSEN-AS2' }), 'insufficient-message-security', 'GW_AS2_SECURITY');
+  });
+
+  it('refuses a message encrypted for another certificate: decryption-failed', async () => {
+    await refused(await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: stranger.cert }), 'decryption-failed', 'GW_AS2_DECRYPTION');
+  });
+
+  it('refuses a message signed by someone else: authentication-failed', async () => {
+    await refused(await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer: stranger }), 'authentication-failed', 'GW_AS2_AUTHENTICATION');
+  });
+
+  it('refuses content altered after signing: integrity-check-failed', async () => {
+    const alter = (b: Buffer) => Buffer.from(b.toString('latin1').replace('BSN*', 'BSN+'), 'latin1');
+    await refused(await send({ protection: 'signed', digest: 'sha1', mdn: 'async', alter }), 'integrity-check-failed', 'GW_AS2_INTEGRITY');
+  });
+
+  it('answers a repeated Message-ID with the original MDN and delivers nothing again', async () => {
+    const first = await send({ protection: 'signed', digest: 'sha256', mdn: 'sync' });
+    const again = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', first.messageId, 'sha-256'), ...first.built.headers }, first.body);
+    assert.equal(again.status, 200);
+    assert.ok(again.body.equals(first.res.body), 'the same MDN, byte for byte');
+    const rows = await suite.db.knex('as2_messages').where({ as2_message_id: first.messageId, direction: 'inbound' });
+    assert.equal(rows.length, 1);
+    await waitFor('delivery', () => suite.db.knex('messages').first('state').where('id', rows[0].message_id), (m) => m.state === 'delivered');
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(erpGot(rows[0].message_id).filter((r) => r.body.type === 'asn').length, 1);
+    const events = await suite.db.knex('events').where({ message_id: rows[0].message_id, type: 'as2.duplicate' });
+    assert.equal(events.length, 1);
+  });
+
+  it('answers synchronously when the Receipt-Delivery-Option URL is not allowed by the agreement (no request to it)', async () => {
+    const built = buildWithOpenssl(dir, { protection: 'signed', digest: 'sha256', payload: Buffer.from(withControl(soi), 'latin1'), partner: acme, gatewayCert });
+    const messageId = newId('ssrf');
+    const before = partnerSink.received.length;
+    const res = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', messageId, 'sha-256', { 'Receipt-Delivery-Option': 'http://169.254.169.254/latest/meta-data' }), ...built.headers }, built.body);
+    assert.equal(res.status, 200);
+    const mdn = verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert);
+    assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
+    const row = await as2Row(messageId);
+    assert.equal(row.mdn_mode, 'sync');
+    assert.ok(await suite.db.knex('events').where({ message_id: row.message_id, type: 'as2.mdn-url-refused' }).first());
+    assert.equal(partnerSink.received.length, before);
+  });
+
+  it('refuses unknown AS2 names and missing headers with a stable code, storing nothing', async () => {
+    const unknown = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('NOBODY', newId('x'), 'sha-256'), 'Content-Type': 'application/edi-x12' }, Buffer.from(soi));
+    assert.equal(unknown.status, 403);
+    assert.equal(JSON.parse(unknown.body.toString()).error.code, 'GW_AS2_PARTNER');
+    const wrongTo = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', newId('x'), 'sha-256'), 'AS2-To': 'SOMEONE-ELSE', 'Content-Type': 'application/edi-x12' }, Buffer.from(soi));
+    assert.equal(wrongTo.status, 403);
+    const noId = await curlPost(dir, `${suite.url}/as2`, { 'AS2-From': 'ACME-AS2', 'AS2-To': `"${OUR_ID}"`, 'Content-Type': 'application/edi-x12' }, Buffer.from(soi));
+    assert.equal(noId.status, 400);
+    assert.equal(JSON.parse(noId.body.toString()).error.code, 'GW_AS2_REQUEST');
+  });
+
+  });
+
+  describe('certificate rotation', () => {
+  it('rotates our key pair with overlap: the next key decrypts at once, after activation both do and the new one signs, retiring ends the old', async () => {
+    const keysDir = path.join(suite.t.dataDir, 'as2', 'keys');
+    const oldCert = gatewayCert;
+    const next = await addAs2Key(keysDir, OUR_ID);
+    const nextCert = path.join(dir, 'gateway-next.crt');
+    writeFileSync(nextCert, next.certPem);
+    // A partner that already switched encrypts to the next certificate; MDNs are still signed by the old key.
+    let r = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: nextCert });
+    assert.equal(r.mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
+    activateAs2Key(keysDir, next.cert.fingerprint);
+    gatewayCert = nextCert;
+    r = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: oldCert });
+    assert.equal(r.mdn.disposition, 'automatic-action/MDN-sent-automatically; processed', 'the previous key still decrypts');
+    // The MDN is now signed by the new key: OpenSSL refuses it against the old certificate alone.
+    assert.throws(() => verifyMdnWithOpenssl(dir, r.res.headers['content-type'] as string, r.res.body, oldCert));
+    const previous = listAs2Keys(keysDir).find((k) => k.state === 'previous')!;
+    retireAs2Key(keysDir, previous.name);
+    await refused(await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: oldCert }), 'decryption-failed', 'GW_AS2_DECRYPTION');
+    assert.ok(readdirSync(path.join(keysDir, 'retired')).includes(previous.name));
+  });
+
+  it("verifies with either of the partner's certificates during its rotation, and only the new one after", async () => {
+    const renewed = opensslIdentity(dir, 'acme-as2-2027');
+    await agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2.pem, certs/acme-as2-2027.pem]\nrequireSigned: true\nasyncMdnUrls: ["${partnerSink.url}/mdn/"]`, { 'acme-as2-2027.pem': renewed.cert });
+    for (const signer of [acme, renewed]) assert.equal((await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer })).mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
+    await agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2-2027.pem]\nrequireSigned: true\nasyncMdnUrls: ["${partnerSink.url}/mdn/"]`, {});
+    await refused(await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer: acme }), 'authentication-failed', 'GW_AS2_AUTHENTICATION');
+    assert.equal((await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer: renewed })).mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
+  });
+  });
+});
