@@ -206,3 +206,95 @@ export class HttpSink {
     });
   }
 }
+
+/** A partner's MDN (multipart/report), signed by OpenSSL unless `sign` is false. */
+export function opensslMdn(dir: string, partner: Identity, o: { from: string; to: string; originalMessageId: string; mic?: string; disposition?: string; sign?: boolean }): { headers: Record<string, string>; body: Buffer } {
+  const b = `report-${process.hrtime.bigint()}`;
+  const report = Buffer.from(
+    [
+      `Content-Type: multipart/report; report-type=disposition-notification; boundary="${b}"`,
+      '',
+      `--${b}`,
+      'Content-Type: text/plain',
+      '',
+      'Your message was received.',
+      `--${b}`,
+      'Content-Type: message/disposition-notification',
+      '',
+      'Reporting-UA: openssl-partner',
+      `Original-Recipient: rfc822; ${o.from}`,
+      `Final-Recipient: rfc822; ${o.from}`,
+      `Original-Message-ID: ${o.originalMessageId}`,
+      ...(o.mic ? [`Received-Content-MIC: ${o.mic}`] : []),
+      `Disposition: ${o.disposition ?? 'automatic-action/MDN-sent-automatically; processed'}`,
+      '',
+      `--${b}--`,
+      '',
+    ].join('\r\n'),
+  );
+  const as2 = { 'AS2-Version': '1.2', 'AS2-From': o.from, 'AS2-To': `"${o.to}"`, 'Message-ID': `<mdn-${process.hrtime.bigint()}@partner>` };
+  if (o.sign === false) {
+    const s = splitSmime(report);
+    return { headers: { ...as2, ...s.headers }, body: s.body };
+  }
+  const f = path.join(dir, `report-${process.hrtime.bigint()}.eml`);
+  writeFileSync(f, report);
+  const s = splitSmime(openssl(['cms', '-sign', '-binary', '-in', f, '-signer', partner.cert, '-inkey', partner.key, '-md', 'sha256']));
+  delete s.headers['MIME-Version'];
+  return { headers: { ...as2, ...s.headers }, body: s.body };
+}
+
+/** What a partner's AS2 server finds in a message from the gateway, each layer opened by OpenSSL. */
+export interface OpenedByPartner {
+  /** The signed entity's bytes (part one of multipart/signed), whose digest is the MIC. */
+  signedEntity: Buffer;
+  /** The document itself. */
+  payload: Buffer;
+  contentType: string;
+}
+
+/** The first part of a multipart body, by its boundary (test-side splitting; OpenSSL checks the signature). */
+function firstPart(body: Buffer, boundary: string): Buffer {
+  const text = body.toString('latin1');
+  const start = text.indexOf(`--${boundary}`);
+  const from = text.indexOf('\n', start) + 1;
+  const next = text.indexOf(`\r\n--${boundary}`, from);
+  return body.subarray(from, next);
+}
+
+/**
+ * Opens a message the gateway sent: `openssl cms -decrypt` with the partner key, Python's zlib for
+ * a compressed layer, `openssl cms -verify` against the gateway's certificate. Throws when OpenSSL
+ * refuses any step.
+ */
+export function openAsPartner(dir: string, partner: Identity, gatewayCert: string, headers: IncomingHttpHeaders, body: Buffer): OpenedByPartner {
+  let entity: Buffer = Buffer.concat([Buffer.from(`Content-Type: ${headers['content-type']}\r\n\r\n`), body]);
+  let ct = String(headers['content-type']);
+  const f = (name: string, data: Buffer) => {
+    const p = path.join(dir, `${name}-${process.hrtime.bigint()}`);
+    writeFileSync(p, data);
+    return p;
+  };
+  if (/enveloped-data/.test(ct)) {
+    entity = openssl(['cms', '-decrypt', '-binary', '-inform', 'DER', '-in', f('enc', body), '-inkey', partner.key, '-recip', partner.cert]);
+    ct = splitSmime(entity).headers['Content-Type'] ?? '';
+  }
+  let signedEntity: Buffer = entity;
+  if (/multipart\/signed/.test(ct)) {
+    openssl(['cms', '-verify', '-in', f('signed', entity), '-CAfile', gatewayCert, '-purpose', 'any']);
+    const boundary = /boundary="?([^";]+)"?/.exec(ct)?.[1] ?? '';
+    signedEntity = firstPart(splitSmime(entity).body, boundary);
+    entity = signedEntity;
+    ct = splitSmime(entity).headers['Content-Type'] ?? '';
+  }
+  if (/compressed-data/.test(ct)) {
+    const der = decoded(splitSmime(entity));
+    entity = execFileSync('python3', ['-c', 'import sys,zlib;d=sys.stdin.buffer.read();i=min(x for x in (d.find(b"\\x78\\x9c"),d.find(b"\\x78\\xda"),d.find(b"\\x78\\x01")) if x>=0);sys.stdout.buffer.write(zlib.decompressobj().decompress(d[i:]))'], { input: der });
+  }
+  const inner = splitSmime(entity);
+  return { signedEntity, payload: decoded(inner), contentType: inner.headers['Content-Type'] ?? '' };
+}
+
+function decoded(e: { headers: Record<string, string>; body: Buffer }): Buffer {
+  return /base64/i.test(e.headers['Content-Transfer-Encoding'] ?? '') ? Buffer.from(e.body.toString('latin1'), 'base64') : e.body;
+}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { activateAs2Key, addAs2Key, listAs2Keys, retireAs2Key } from '../../src/channels/as2/keys.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { ERP, gatewaySuite, waitFor, type GatewaySuite } from '../helpers/gateway.js';
-import { buildWithOpenssl, curlPost, HttpSink, openssl, opensslIdentity, opensslMic, splitSmime, verifyMdnWithOpenssl, type Identity, type Protection } from '../helpers/as2.js';
+import { buildWithOpenssl, curlPost, HttpSink, openAsPartner, opensslIdentity, opensslMdn, opensslMic, verifyMdnWithOpenssl, type Identity, type OpenedByPartner, type Protection } from '../helpers/as2.js';
 import { withControl } from '../helpers/x12.js';
 
 const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
@@ -231,5 +231,147 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
     await refused(await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer: acme }), 'authentication-failed', 'GW_AS2_AUTHENTICATION');
     assert.equal((await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer: renewed })).mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
   });
+  });
+});
+
+const ORDER = {
+  purchaseOrderNumber: 'PO-AS2-0001',
+  orderDate: '2026-11-23',
+  currency: 'USD',
+  shipTo: { name: 'Distributor DC East', id: '0099', street: '1 Dock Rd', city: 'Newark', region: 'NJ', postalCode: '07101', country: 'US' },
+  lines: [{ lineNumber: '1', vendorSku: '87787D', quantity: 24, unit: 'each', unitPrice: 1.25 }],
+};
+
+describe('AS2 door, sending: purchase orders and acknowledgments to a partner whose side is OpenSSL', function () {
+  this.timeout(120_000);
+  const suite = gatewaySuite({ env: { AS2_ID: OUR_ID, AS2_CHECK_MS: '50' } });
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-as2-out-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const acme = opensslIdentity(dir, 'acme-as2');
+  const partner = new HttpSink();
+  let gatewayCert: string;
+  /** What the partner's server does with each message: opened with OpenSSL, answered with an MDN. */
+  let answer: (opened: OpenedByPartner, messageId: string) => { status: number; headers?: Record<string, string>; body?: Buffer };
+  const opened: OpenedByPartner[] = [];
+
+  const agreement = (send: string) => agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: true\nsend: { url: "${partner.url}/as2", ${send} }`, { 'acme-as2.pem': acme.cert });
+  const goodMdn = (o: OpenedByPartner, messageId: string, overrides: Partial<Parameters<typeof opensslMdn>[2]> = {}) => {
+    const mdn = opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: messageId, mic: `${opensslMic(dir, o.signedEntity, 'sha256')}, sha-256`, ...overrides });
+    return { status: 200, headers: mdn.headers, body: mdn.body };
+  };
+
+  before(async () => {
+    await partner.start();
+    partner.respond = (r) => {
+      const o = openAsPartner(dir, acme, gatewayCert, r.headers, r.body);
+      opened.push(o);
+      return answer(o, String(r.headers['message-id']));
+    };
+    await agreement('sign: sha256, encrypt: aes256-cbc, mdn: sync');
+    gatewayCert = gatewayCerts(suite, dir).active as string;
+  });
+  after(() => partner.stop());
+
+  async function order(n: string) {
+    const res = await fetch(`${suite.url}/v1/erp/partners/acme-supply/purchase-orders`, { method: 'POST', headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ ...ORDER, purchaseOrderNumber: n }) });
+    assert.equal(res.status, 201);
+    return ((await res.json()) as { messageId: string }).messageId;
+  }
+  const erpStatus = async (id: string) => (await (await fetch(`${suite.url}/v1/erp/messages/${id}`, { headers: { authorization: `Bearer ${ERP.key}` } })).json()) as Record<string, any>;
+  const sentRow = (id: string) => suite.db.knex('as2_messages').where({ message_id: id, direction: 'outbound' }).first();
+  const settled = (id: string) => waitFor('the MDN outcome', () => sentRow(id), (r) => Boolean(r && !['sending', 'pending'].includes(r.status)));
+
+  it('sends an 850 signed and encrypted; OpenSSL decrypts and verifies it, and the signed MDN with the right MIC makes it processed', async () => {
+    answer = (o, id) => goodMdn(o, id);
+    const id = await order('PO-AS2-0001');
+    const row = await settled(id);
+    assert.equal(row.status, 'processed', row.last_error);
+    const got = opened.at(-1)!;
+    assert.equal(got.contentType, 'application/edi-x12');
+    assert.match(got.payload.toString('latin1'), /^ISA\*.*\*PO-AS2-0001\*/ms);
+    assert.match(got.payload.toString('latin1'), /BEG\*00\*\w+\*PO-AS2-0001/);
+    const s = await erpStatus(id);
+    assert.equal(s.state, 'collected');
+    assert.ok(s.timeline.some((e: { type: string }) => e.type === 'as2.sent'));
+    assert.ok(s.timeline.some((e: { type: string; detail: string }) => e.type === 'as2.mdn-processed' && /MIC .* matches; MDN signature verified/.test(e.detail)));
+  });
+
+  it('marks a message whose MDN carries another MIC as mic-invalid, and one without a MIC as failed', async () => {
+    answer = (o, id) => goodMdn(o, id, { mic: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=, sha-256' });
+    const wrong = await order('PO-AS2-0002');
+    assert.equal((await settled(wrong)).status, 'mic-invalid');
+    assert.ok((await erpStatus(wrong)).timeline.some((e: { type: string; code?: string }) => e.type === 'as2.mdn-mic-invalid' && e.code === 'GW_AS2_MDN'));
+    answer = (o, id) => goodMdn(o, id, { mic: undefined });
+    const missing = await order('PO-AS2-0003');
+    const row = await settled(missing);
+    assert.equal(row.status, 'failed');
+    assert.match(row.last_error, /no Received-Content-MIC/);
+    assert.equal((await erpStatus(missing)).state, 'ready', 'not counted as received by the partner');
+  });
+
+  it('fails a negative MDN, an unsigned MDN where a signed one was asked for, and one signed by someone else', async () => {
+    answer = (o, id) => goodMdn(o, id, { disposition: 'automatic-action/MDN-sent-automatically; processed/error: decryption-failed' });
+    assert.match((await settled(await order('PO-AS2-0004'))).last_error, /decryption-failed/);
+    answer = (o, id) => goodMdn(o, id, { sign: false });
+    assert.match((await settled(await order('PO-AS2-0005'))).last_error, /not signed/);
+    const stranger = opensslIdentity(dir, 'stranger');
+    answer = (o, id) => {
+      const mdn = opensslMdn(dir, stranger, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: id, mic: `${opensslMic(dir, o.signedEntity, 'sha256')}, sha-256` });
+      return { status: 200, headers: mdn.headers, body: mdn.body };
+    };
+    assert.match((await settled(await order('PO-AS2-0006'))).last_error, /signature does not verify/);
+  });
+
+  it('retries after the partner answers 503, with the same Message-ID, then completes', async () => {
+    let calls = 0;
+    const ids: string[] = [];
+    answer = (o, id) => {
+      ids.push(id);
+      return ++calls === 1 ? { status: 503, body: Buffer.from('busy') } : goodMdn(o, id);
+    };
+    const id = await order('PO-AS2-0007');
+    assert.equal((await settled(id)).status, 'processed');
+    assert.equal(calls, 2);
+    assert.equal(ids[0], ids[1], 'a retry repeats the Message-ID');
+    assert.ok((await erpStatus(id)).timeline.some((e: { type: string; code?: string }) => e.type === 'outbound.transfer-failed' && e.code === 'GW_AS2_SEND'));
+  });
+
+  it('asks for an async MDN, matches the one the partner posts later (built by OpenSSL, posted with curl)', async () => {
+    await agreement('sign: sha1, encrypt: 3des, keyTransport: rsa-oaep, compress: true, mdn: async');
+    let seen: { o: OpenedByPartner; id: string } | undefined;
+    answer = (o, id) => {
+      seen = { o, id };
+      return { status: 200, body: Buffer.from('thanks') };
+    };
+    const id = await order('PO-AS2-0008');
+    await waitFor('the message to reach the partner', async () => seen, Boolean);
+    await waitFor('the message to wait for its MDN', () => sentRow(id), (r) => r?.status === 'pending');
+    const sent = partner.received.at(-1)!;
+    assert.equal(sent.headers['receipt-delivery-option'], `${suite.url}/as2`);
+    assert.match(String(sent.headers['disposition-notification-options']), /signed-receipt-micalg=optional, sha1/);
+    assert.match(seen!.o.payload.toString('latin1'), /PO-AS2-0008/, 'compressed, signed and encrypted content opened by the partner');
+    const mdn = opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: seen!.id, mic: `${opensslMic(dir, seen!.o.signedEntity, 'sha1')}, sha1` });
+    const res = await curlPost(dir, `${suite.url}/as2`, mdn.headers, mdn.body);
+    assert.equal(res.status, 200, res.body.toString());
+    assert.equal((await settled(id)).status, 'processed');
+    const stray = opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: '<nothing@gateway>', mic: 'x, sha1' });
+    assert.equal((await curlPost(dir, `${suite.url}/as2`, stray.headers, stray.body)).status, 502);
+  });
+
+  it('takes an 856 over AS2 to the ERP, answers with the MDN, and sends the 997 over AS2', async () => {
+    await agreement('sign: sha256, encrypt: aes128-cbc, mdn: sync');
+    answer = (o, id) => goodMdn(o, id);
+    const before = opened.length;
+    const built = buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload: Buffer.from(withControl(soi), 'latin1'), partner: acme, gatewayCert });
+    const messageId = newId('856');
+    const res = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', messageId, 'sha-256'), ...built.headers }, built.body);
+    assert.equal(verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert).disposition, 'automatic-action/MDN-sent-automatically; processed');
+    const inbound = await suite.db.knex('as2_messages').where({ as2_message_id: messageId }).first();
+    await waitFor('delivery', () => suite.db.knex('messages').first('state').where('id', inbound.message_id), (m) => m.state === 'delivered');
+    assert.ok(suite.erp.requests.some((r) => r.body.messageId === inbound.message_id && r.body.type === 'asn'));
+    const ack = await waitFor('the 997 over AS2', async () => opened.slice(before).find((o) => /\*997\*/.test(o.payload.toString('latin1'))), Boolean);
+    assert.match(ack!.payload.toString('latin1'), /AK1\*SH\*/);
+    const ackMsg = await suite.db.knex('messages').where({ related_message_id: inbound.message_id, direction: 'outbound' }).first();
+    assert.equal((await settled(ackMsg.id)).status, 'processed');
   });
 });

@@ -39,18 +39,21 @@ function encryptionCert(certs: readonly Cert[]): Cert | undefined {
  */
 export function buildMessage(a: { send: Send; certs: readonly Cert[]; signer: Parameters<typeof signDetached>[1] }, doc: { contentType: string; fileName: string; bytes: Buffer }): BuiltMessage {
   const { send } = a;
+  // Base64 inside: the signed entity is then already in canonical form (CRLF lines only), so it
+  // verifies the same whether the receiver canonicalizes text (OpenSSL without -binary) or not.
+  const plain = send.sign === 'none' && send.encrypt === 'none' && !send.compress;
   let entity = buildEntity(
     [
       ['Content-Type', doc.contentType],
-      ['Content-Transfer-Encoding', 'binary'],
+      ['Content-Transfer-Encoding', plain ? 'binary' : 'base64'],
       ['Content-Disposition', `attachment; filename="${doc.fileName.replace(/["\\\r\n]/g, '_')}"`],
     ],
-    doc.bytes,
+    plain ? doc.bytes : base64Lines(doc.bytes),
   );
   let micOver: Buffer = doc.bytes;
   const micDigest: Digest = send.sign === 'none' ? 'sha256' : send.sign;
   if (send.compress) {
-    entity = buildEntity([['Content-Type', 'application/pkcs7-mime; smime-type=compressed-data; name=smime.p7z'], ['Content-Transfer-Encoding', 'binary'], ['Content-Disposition', 'attachment; filename=smime.p7z']], compress(entity));
+    entity = buildEntity([['Content-Type', 'application/pkcs7-mime; smime-type=compressed-data; name=smime.p7z'], ['Content-Transfer-Encoding', 'base64'], ['Content-Disposition', 'attachment; filename=smime.p7z']], base64Lines(compress(entity)));
   }
   if (send.sign !== 'none') {
     micOver = entity;
