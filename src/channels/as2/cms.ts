@@ -124,7 +124,7 @@ export interface Verified {
  * certificate the message carries). A signature none of them made is `authentication-failed`; a
  * valid signature over other content is `integrity-check-failed`.
  */
-export function verifyDetached(content: Buffer, signatureDer: Buffer, trusted: readonly Cert[]): Verified {
+export function verifyDetached(content: Buffer, signatureDer: Buffer, trusted: readonly Cert[], at = new Date()): Verified {
   const ci = contentInfo(signatureDer, OID.signedData, 'signature');
   const sd = new pkijs.SignedData({ schema: ci.content });
   const si = sd.signerInfos[0];
@@ -142,7 +142,7 @@ export function verifyDetached(content: Buffer, signatureDer: Buffer, trusted: r
     if (!(md instanceof asn1js.OctetString)) throw new CmsError('authentication-failed', 'the signature has signed attributes but no message digest');
     messageDigest = Buffer.from(md.valueBlock.valueHexView);
   }
-  const usable = trusted.filter((c) => validNow(c));
+  const usable = trusted.filter((c) => validNow(c, at));
   const signer = usable.find((c) => {
     try {
       return nodeVerify(digest, signedBytes, { key: c.x509.publicKey, padding: constants.RSA_PKCS1_PADDING }, signature);

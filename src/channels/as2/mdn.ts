@@ -129,7 +129,8 @@ export interface ReceivedMdn {
  * Reads an MDN (signed or not). A signature that does not check out with the partner's
  * certificates throws CmsError; a body that is not an MDN throws MimeError.
  */
-export function parseMdn(entity: MimeEntity, partnerCerts: readonly Cert[]): ReceivedMdn {
+/** `at`: when the certificates must be valid (now; a stored MDN is checked as of when it came). */
+export function parseMdn(entity: MimeEntity, partnerCerts: readonly Cert[], at = new Date()): ReceivedMdn {
   let report = entity;
   let signed = false;
   let ct = parseContentType(entity.headers.get('content-type'));
@@ -137,7 +138,7 @@ export function parseMdn(entity: MimeEntity, partnerCerts: readonly Cert[]): Rec
     const parts = splitMultipart(entity.body, ct.params.boundary ?? '');
     const [content, sigPart] = parts;
     if (!content || !sigPart) throw new MimeError('the signed MDN does not have two parts');
-    verifySignedPart(content, parseEntity(sigPart), partnerCerts);
+    verifySignedPart(content, parseEntity(sigPart), partnerCerts, at);
     signed = true;
     report = parseEntity(content);
     ct = parseContentType(report.headers.get('content-type'));
@@ -169,16 +170,25 @@ export function parseMdn(entity: MimeEntity, partnerCerts: readonly Cert[]): Rec
 
 /**
  * Checks the signature part of a multipart/signed over the content part: first over the bytes as
- * received, then over their canonical CRLF form (senders that wrote bare LF signed the canonical
- * form). Returns the bytes that verified, which are what the MIC is computed over.
+ * received, then with the MIME headers in canonical CRLF form and the content as is (RFC 4130
+ * §7.3.1 canonicalizes the headers only; some stacks write bare LF headers), then over the wholly
+ * canonical form (S/MIME text canonicalization). Returns the bytes that verified, which are what
+ * the MIC is computed over.
  */
-export function verifySignedPart(content: Buffer, sigPart: MimeEntity, trusted: readonly Cert[]): { signed: Buffer; signer: Cert; digest: Digest } {
+export function verifySignedPart(content: Buffer, sigPart: MimeEntity, trusted: readonly Cert[], at = new Date()): { signed: Buffer; signer: Cert; digest: Digest } {
   const sig = decodeBody(sigPart);
-  try {
-    return { signed: content, ...verifyDetached(content, sig, trusted) };
-  } catch (err) {
-    const canonical = canonicalize(content);
-    if (!(err instanceof CmsError) || err.failure === 'authentication-failed' || canonical.equals(content)) throw err;
-    return { signed: canonical, ...verifyDetached(canonical, sig, trusted) };
+  const entity = parseEntity(content);
+  const headerBytes = content.subarray(0, content.length - entity.body.length);
+  const forms = [content, Buffer.concat([canonicalize(headerBytes), entity.body]), canonicalize(content)];
+  let first: unknown;
+  for (const form of forms.filter((f, i) => i === 0 || !f.equals(content))) {
+    try {
+      return { signed: form, ...verifyDetached(form, sig, trusted, at) };
+    } catch (err) {
+      first ??= err;
+      // A signature none of the certificates made does not depend on the content's form.
+      if (!(err instanceof CmsError) || err.failure === 'authentication-failed') throw err;
+    }
   }
+  throw first;
 }
