@@ -2,6 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { certificateExpiries } from './channels/as2/expiry.js';
+import { activateAs2Key, addAs2Key, As2KeyRing, ensureAs2Keys, listAs2Keys, retireAs2Key } from './channels/as2/keys.js';
 import { addHostKey, activateHostKey, listHostKeys, retireHostKey } from './channels/sftp/host-keys.js';
 import { readSettings, type Settings } from './config/env.js';
 import { parse as parseYaml } from 'yaml';
@@ -32,12 +34,18 @@ const USAGE = `gateway <command>
   sftp host-keys activate <key>      rotation step 2: present the next key (file name or fingerprint); the old one retires
   sftp host-keys retire <key>        withdraw a next key that will not be rolled out
   sftp password-hash                 read a password on stdin, print the scrypt hash for credentials.sftpPassword
+  as2 keys list                      our AS2 key pairs (next, active, previous) with fingerprints and expiry
+  as2 keys certificate [key]         print a certificate (default: the active one) in PEM, to hand to partners
+  as2 keys add                       rotation step 1: a next pair; partners may encrypt to it at once
+  as2 keys activate <key>            rotation step 2: sign with it; the old pair keeps decrypting (previous)
+  as2 keys retire <key>              rotation step 3: stop decrypting with a previous (or withdrawn next) pair
+  as2 certs [--within <days>]        every AS2 certificate, ours and the partners', soonest expiry first
 
 Environment: PORT, HOST, DATABASE_URL (else an embedded PostgreSQL in GATEWAY_DATA_DIR), PARTNERS_DIR,
 MAPPINGS_DIR, LOG_LEVEL … (see README.md).`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} });
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { within: { type: 'string' } } });
   const [command, ...rest] = positionals;
   const settings = readSettings(process.env);
   const log = createLogger(settings.logLevel);
@@ -140,6 +148,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'sftp':
       return sftpCommand(rest, settings);
+    case 'as2':
+      return as2Command(rest, settings, env, values.within);
   }
   console.error(USAGE);
   return 2;
@@ -182,6 +192,54 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
       if (!arg) return usage();
       const k = action === 'activate' ? activateHostKey(dir, arg) : retireHostKey(dir, arg);
       console.log(`${action === 'activate' ? 'Presenting' : 'Retired'} ${k.name} (${k.fingerprint}).${action === 'activate' ? ' Restart the gateway (or its SFTP door) to present it.' : ''}`);
+      return 0;
+    }
+  }
+  return usage();
+}
+
+async function as2Command([sub, action, ...args]: string[], settings: Settings, env: Record<string, string | undefined>, withinDays?: string): Promise<number> {
+  const dir = settings.as2.keysDir;
+  if (sub === 'certs') {
+    const within = withinDays === undefined ? undefined : Number(withinDays);
+    if (within !== undefined && !Number.isInteger(within)) return usage();
+    const config = await loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
+    const ring = new As2KeyRing(dir, settings.as2.id);
+    if (listAs2Keys(dir).length) await ring.ready();
+    const rows = certificateExpiries(config, ring).filter((c) => within === undefined || c.daysLeft <= within);
+    for (const c of rows) console.log(`${String(c.daysLeft).padStart(5)} days  ${c.notAfter.slice(0, 10)}  ${c.owner.padEnd(16)} ${c.what.padEnd(28)} ${c.fingerprint}  ${c.subject.replace(/\n/g, ', ')}`);
+    if (!rows.length) console.log(within === undefined ? 'No AS2 certificates.' : `No AS2 certificate expires within ${within} days.`);
+    // Exit 1 when something expires within the window, for cron and monitoring checks.
+    return within !== undefined && rows.length ? 1 : 0;
+  }
+  if (sub !== 'keys') return usage();
+  const [arg] = args;
+  switch (action) {
+    case 'list':
+    case undefined: {
+      const keys = listAs2Keys(dir);
+      if (!keys.length) console.log(`No AS2 key pairs in ${dir} yet; the gateway makes one when the first AS2 partner is configured.`);
+      for (const k of keys) console.log(`${k.state.padEnd(8)} ${k.cert.fingerprint}  until ${k.notAfter.toISOString().slice(0, 10)}  ${k.name}`);
+      return 0;
+    }
+    case 'certificate': {
+      const keys = await ensureAs2Keys(dir, settings.as2.id);
+      const k = arg ? keys.find((x) => x.name === arg || x.cert.fingerprint === arg.toUpperCase()) : keys.find((x) => x.state === 'active');
+      if (!k) return usage();
+      process.stdout.write(k.certPem);
+      return 0;
+    }
+    case 'add': {
+      const k = await addAs2Key(dir, settings.as2.id);
+      console.log(`Added ${k.name} (${k.cert.fingerprint}); it decrypts already. Send partners its certificate:
+${k.certPem}then, once they have it: gateway as2 keys activate ${k.cert.fingerprint}`);
+      return 0;
+    }
+    case 'activate':
+    case 'retire': {
+      if (!arg) return usage();
+      const k = action === 'activate' ? activateAs2Key(dir, arg) : retireAs2Key(dir, arg);
+      console.log(action === 'activate' ? `Signing with ${k.cert.fingerprint}; the pair it replaces keeps decrypting until retired.` : `Retired ${k.name} (${k.cert.fingerprint}); it no longer decrypts.`);
       return 0;
     }
   }

@@ -12,11 +12,12 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
   if (partnerId !== undefined) q.andWhere('partner_id', partnerId);
   const m = await q.first();
   if (!m) return undefined;
-  const [documents, deliveries, events, answers] = await Promise.all([
+  const [documents, deliveries, events, answers, as2] = await Promise.all([
     knex('documents').select('id', 'seq', 'type', 'schema_version', 'profile_id', 'profile_version', 'state', 'canonical', 'problems', 'document_number', 'po_numbers', 'source_ref').where('message_id', id).orderBy('seq'),
     knex('deliveries').select('id', 'document_id', 'target_id', 'idempotency_key', 'state', 'attempts', 'max_attempts', 'next_attempt_at', 'last_error', 'last_error_code', 'delivered_at').where('message_id', id).orderBy('created_at'),
     knex('events').select('type', 'code', 'detail', 'data', 'document_id', 'delivery_id', 'at').where('message_id', id).orderBy('id'),
     knex('messages').select('id', 'doc_type', 'file_name', 'state', 'received_at').where({ related_message_id: id, direction: 'outbound' }).orderBy('received_at'),
+    knex('as2_messages').select('as2_message_id', 'direction', 'status', 'disposition', 'layers', 'mic', 'mic_alg', 'mdn_mode', 'attempts', 'last_error').where('message_id', id).first(),
   ]);
   return {
     id: m.id,
@@ -32,6 +33,10 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
     ...(m.ack_status ? { acknowledgment: { status: m.ack_status, dueAt: m.ack_due_at, messageId: m.related_message_id } } : {}),
     state: m.state,
     problems: m.problems,
+    /** AS2 messages: the Message-ID, what protected it, the MIC and the MDN's outcome (outbound: pending, processed, failed, mic-invalid). */
+    ...(as2
+      ? { as2: { messageId: as2.as2_message_id, status: as2.status, disposition: as2.disposition, layers: as2.layers, mic: as2.mic ? `${as2.mic}, ${as2.mic_alg}` : null, mdn: as2.mdn_mode, ...(as2.direction === 'outbound' ? { attempts: as2.attempts, lastError: as2.last_error } : {}) } }
+      : {}),
     /** Acknowledgments (TA1, 997, 999) the gateway sent for this message. */
     acknowledgments: answers.map((a) => ({ id: a.id, type: a.doc_type, fileName: a.file_name, state: a.state, createdAt: a.received_at })),
     receivedAt: m.received_at,

@@ -292,6 +292,8 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     assert.match(got.payload.toString('latin1'), /BEG\*00\*\w+\*PO-AS2-0001/);
     const s = await erpStatus(id);
     assert.equal(s.state, 'collected');
+    assert.equal(s.as2.status, 'processed');
+    assert.equal(s.as2.mic, `${opensslMic(dir, got.signedEntity, 'sha256')}, sha-256`);
     assert.ok(s.timeline.some((e: { type: string }) => e.type === 'as2.sent'));
     assert.ok(s.timeline.some((e: { type: string; detail: string }) => e.type === 'as2.mdn-processed' && /MIC .* matches; MDN signature verified/.test(e.detail)));
   });

@@ -103,4 +103,34 @@ describe('CLI', function () {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('`as2 keys` make, publish and rotate our AS2 key pair; `as2 certs --within` reports what expires', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'gw-cli-as2-'));
+    try {
+      const env = { AS2_KEYS_DIR: dir };
+      const cert = gatewayWith(env, '', 'as2', 'keys', 'certificate');
+      assert.equal(cert.status, 0, cert.stderr);
+      // OpenSSL reads the certificate partners are given.
+      const x509 = spawnSync('openssl', ['x509', '-noout', '-subject', '-fingerprint', '-sha256'], { input: cert.stdout, encoding: 'utf8' });
+      assert.match(x509.stdout, /subject=CN = PARTNER-GATEWAY/);
+      const first = /Fingerprint=([0-9A-F:]+)/.exec(x509.stdout)?.[1];
+      const add = gatewayWith(env, '', 'as2', 'keys', 'add');
+      assert.equal(add.status, 0, add.stderr);
+      const next = /\(([0-9A-F:]{95})\)/.exec(add.stdout)?.[1];
+      assert.ok(next && first);
+      assert.match(gatewayWith(env, '', 'as2', 'keys', 'list').stdout, new RegExp(`^next\\s+${next}`, 'm'));
+      assert.equal(gatewayWith(env, '', 'as2', 'keys', 'activate', next).status, 0);
+      const list = gatewayWith(env, '', 'as2', 'keys', 'list').stdout;
+      assert.match(list, new RegExp(`^active\\s+${next}`, 'm'));
+      assert.match(list, new RegExp(`^previous\\s+${first}`, 'm'));
+      const soon = gatewayWith(env, '', 'as2', 'certs', '--within', '3650');
+      assert.equal(soon.status, 1, 'something expires within ten years');
+      assert.match(soon.stdout, new RegExp(`ours\\s+active\\s+${next}`));
+      const none = gatewayWith(env, '', 'as2', 'certs', '--within', '30');
+      assert.equal(none.status, 0, none.stdout);
+      assert.match(none.stdout, /No AS2 certificate expires within 30 days/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
