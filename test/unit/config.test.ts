@@ -69,6 +69,8 @@ describe('config: partner and mapping profiles', () => {
     ['an unknown encoding', 'mappings/hansen-textil/stock-csv.yaml', 'encoding: windows-1252', 'encoding: cp-9999', /stock-csv\.yaml:\d+:\d+: "cp-9999" is not an encoding/],
     ['an undefined code list', 'mappings/northwind/asn-json.yaml', '{ codeList: units }', '{ codeList: unit }', /asn-json\.yaml:\d+:\d+: code list "unit" is not defined under codeLists/],
     ['a canonical version that does not exist', 'mappings/northwind/asn-json.yaml', /target:\n  type: asn\n  version: 1/, 'target:\n  type: asn\n  version: 9', /there is no canonical schema asn version 9/],
+    ['an AS2 certificate file that does not exist', 'partners/acme-supply.yaml', 'certificates: []', 'certificates: [certs/missing.pem]', /acme-supply\.yaml:\d+:\d+: certificate file .*certs\/missing\.pem cannot be read .*\(at as2\.certificates\.0\)/],
+    ['an AS2 agreement requiring signatures without a certificate', 'partners/acme-supply.yaml', 'requireSigned: false', 'requireSigned: true', /acme-supply\.yaml:\d+:\d+: as2\.requireSigned needs the partner certificate/],
     ['a profile id that is not its path', 'mappings/northwind/asn-json.yaml', 'id: northwind/asn-json', 'id: northwind/asn', /the profile id must be "northwind\/asn-json"/],
   ];
   for (const [what, file, from, to, expected] of cases) {
@@ -87,7 +89,7 @@ describe('config: partner and mapping profiles', () => {
     const cli = (env: Record<string, string>) =>
       run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'partners', 'validate'], { env: { ...process.env, PARTNERS_DIR: path.join(c.dir, 'partners'), MAPPINGS_DIR: path.join(c.dir, 'mappings'), ...env } });
     assert.match((await cli({})).stdout, /ok: 4 partner profile\(s\), 13 mapping profile\(s\)/);
-    await c.edit('partners/acme-supply.yaml', 'channels: [rest, sftp]', 'channels: [fax]');
-    await assert.rejects(cli({}), (e: { code: number; stderr: string }) => e.code === 1 && /GW_CONFIG_INVALID: .*acme-supply\.yaml:6:\d+: must be one of rest, sftp \(at channels\.0\)/.test(e.stderr));
+    await c.edit('partners/acme-supply.yaml', 'channels: [rest, sftp, as2]', 'channels: [fax]');
+    await assert.rejects(cli({}), (e: { code: number; stderr: string }) => e.code === 1 && /GW_CONFIG_INVALID: .*acme-supply\.yaml:6:\d+: must be one of rest, sftp, as2 \(at channels\.0\)/.test(e.stderr));
   });
 });
