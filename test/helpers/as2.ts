@@ -1,7 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Gateway } from '../../src/server.js';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -12,6 +14,20 @@ import { promisify } from 'node:util';
  */
 
 const run = promisify(execFile);
+
+/**
+ * Gives a test partner an AS2 agreement (`as2Yaml`, replacing any earlier one) and the `as2`
+ * channel; certificates are copied to certs/ beside partners/, as in the repository.
+ */
+export async function allowAs2(gw: Gateway, partnersDir: string, partnerId: string, as2Yaml: string, certs: Record<string, string> = {}): Promise<void> {
+  const certDir = path.join(path.dirname(partnersDir), 'certs');
+  mkdirSync(certDir, { recursive: true });
+  for (const [name, from] of Object.entries(certs)) copyFileSync(from, path.join(certDir, name));
+  const file = path.join(partnersDir, `${partnerId}.yaml`);
+  const text = (await readFile(file, 'utf8')).replace(/^channels: \[rest\]$/m, 'channels: [rest, as2]').replace(/^as2:\n(  .*\n)*/m, '');
+  await writeFile(file, `${text}as2:\n${as2Yaml.replace(/^/gm, '  ')}\n`);
+  await gw.reload();
+}
 
 export function openssl(args: string[], input?: Buffer): Buffer {
   return execFileSync('openssl', args, { input, maxBuffer: 64 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] });

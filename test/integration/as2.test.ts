@@ -1,28 +1,18 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { activateAs2Key, addAs2Key, listAs2Keys, retireAs2Key } from '../../src/channels/as2/keys.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { ERP, gatewaySuite, waitFor, type GatewaySuite } from '../helpers/gateway.js';
-import { buildWithOpenssl, curlPost, HttpSink, openAsPartner, opensslIdentity, opensslMdn, opensslMic, verifyMdnWithOpenssl, type Identity, type OpenedByPartner, type Protection } from '../helpers/as2.js';
+import { allowAs2, buildWithOpenssl, curlPost, HttpSink, openAsPartner, opensslIdentity, opensslMdn, opensslMic, verifyMdnWithOpenssl, type Identity, type OpenedByPartner, type Protection } from '../helpers/as2.js';
 import { withControl } from '../helpers/x12.js';
 
 const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
 const OUR_ID = 'GATEWAY AS2';
 const PROTECTIONS: Protection[] = ['plain', 'signed', 'encrypted', 'signed+encrypted', 'compressed+signed+encrypted'];
 
-/** Gives a test partner an AS2 agreement (certificates copied beside partners/, as certs/ is in the repository). */
-async function agreeAs2(s: GatewaySuite, partnerId: string, as2Yaml: string, certs: Record<string, string>): Promise<void> {
-  const certDir = path.join(path.dirname(s.t.partnersDir), 'certs');
-  mkdirSync(certDir, { recursive: true });
-  for (const [name, from] of Object.entries(certs)) copyFileSync(from, path.join(certDir, name));
-  const file = path.join(s.t.partnersDir, `${partnerId}.yaml`);
-  const text = (await readFile(file, 'utf8')).replace(/^channels: \[rest\]$/m, 'channels: [rest, as2]').replace(/^as2:\n(  .*\n)*/m, '');
-  await writeFile(file, `${text}as2:\n${as2Yaml.replace(/^/gm, '  ')}\n`);
-  await s.t.gw.reload();
-}
+const agreeAs2 = (s: GatewaySuite, partnerId: string, as2Yaml: string, certs: Record<string, string>) => allowAs2(s.t.gw, s.t.partnersDir, partnerId, as2Yaml, certs);
 
 /** The gateway's certificate(s) as partners receive them: written to files for OpenSSL. */
 function gatewayCerts(s: GatewaySuite, dir: string): Record<string, string> {
@@ -136,7 +126,7 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
 
   describe('variants, refusals and repeats', () => {
   it('accepts RSA-OAEP key transport, 3DES and AES-128, base64 S/MIME, chunked transfer encoding and the "sha256" spelling', async () => {
-    for (const o of [{ oaep: true }, { cipher: 'des3' }, { cipher: 'aes128', base64: true }, { chunked: true, micalg: 'sha256' }]) {
+    for (const o of [{ oaep: true }, { cipher: 'des3' }, { cipher: 'aes128', base64: true }, { cipher: 'aes192' }, { chunked: true, micalg: 'sha256' }]) {
       const { mdn, built } = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', ...o });
       assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed', JSON.stringify(o));
       assert.equal(mdn.mic, `${opensslMic(dir, built.micOver, 'sha256')}, sha-256`);
@@ -158,6 +148,32 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
   it('refuses content altered after signing: integrity-check-failed', async () => {
     const alter = (b: Buffer) => Buffer.from(b.toString('latin1').replace('BSN*', 'BSN+'), 'latin1');
     await refused(await send({ protection: 'signed', digest: 'sha1', mdn: 'async', alter }), 'integrity-check-failed', 'GW_AS2_INTEGRITY');
+  });
+
+  it('refuses a body that is not the CMS structure it claims to be: unexpected-processing-error', async () => {
+    const messageId = newId('garbage');
+    const res = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', messageId, 'sha-256'), 'Content-Type': 'application/pkcs7-mime; smime-type=enveloped-data' }, Buffer.from('this is not DER at all'));
+    assert.equal(res.status, 200);
+    const mdn = verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert);
+    assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed/error: unexpected-processing-error');
+    const row = await as2Row(messageId);
+    const msg = await suite.db.knex('messages').first('state', 'problems', 'raw').where('id', row.message_id);
+    assert.equal(msg.state, 'rejected');
+    assert.equal(msg.problems[0].code, 'GW_AS2_PROCESSING');
+    assert.ok(msg.raw.includes(Buffer.from('this is not DER at all')), 'the original is kept');
+  });
+
+  it('retries an asynchronous MDN the partner could not take, then delivers it', async () => {
+    let calls = 0;
+    partnerSink.respond = () => ({ status: ++calls === 1 ? 503 : 200 });
+    try {
+      const { messageId } = await send({ protection: 'signed', digest: 'sha256', mdn: 'async' });
+      const row = await waitFor('the MDN to be sent', () => as2Row(messageId), (r) => r.status === 'sent');
+      assert.equal(row.attempts, 2);
+      assert.ok(await suite.db.knex('events').where({ message_id: row.message_id, type: 'as2.mdn-retry' }).first());
+    } finally {
+      partnerSink.respond = () => ({ status: 200 });
+    }
   });
 
   it('answers a repeated Message-ID with the original MDN and delivers nothing again', async () => {

@@ -6,6 +6,7 @@ import { connect } from '../../src/store/db.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { ErpReceiver } from '../helpers/erp.js';
 import { ACME_KEY, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { allowAs2 } from '../helpers/as2.js';
 import { allowSftp, knownHosts, runSftp, sshKeygen } from '../helpers/sftp.js';
 
 describe('when the store cannot commit', function () {
@@ -31,6 +32,17 @@ describe('when the store cannot commit', function () {
     assert.equal(res.body.error.code, 'GW_STORE_UNAVAILABLE');
     assert.equal(res.headers.get('retry-after'), '5');
     assert.equal(res.body.messageId, undefined);
+  });
+
+  it('answers an AS2 message with 503 and no MDN, so the partner sends it again', async () => {
+    await allowAs2(t.gw, t.partnersDir, 'acme-supply', 'id: ACME-AS2\nrequireSigned: false');
+    const res = await fetch(`${t.gw.url}/as2`, {
+      method: 'POST',
+      headers: { 'as2-version': '1.2', 'as2-from': 'ACME-AS2', 'as2-to': 'PARTNER-GATEWAY', 'message-id': '<down-1@acme.example>', 'disposition-notification-to': 'as2@acme.example', 'content-type': 'application/edi-x12' },
+      body: readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi')),
+    });
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'GW_STORE_UNAVAILABLE');
   });
 
   it('reports not ready on /readyz while staying alive on /healthz', async () => {

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { As2Partner, GatewayConfig } from '../../config/load.js';
-import { GatewayError, type ErrorCode } from '../../errors.js';
+import { GatewayError, isGatewayError, type ErrorCode } from '../../errors.js';
 import { formatOfFile, MEDIA_TYPES } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { CmsError, cmsContentType, decompress, decryptEnveloped, micalgName, OID, verifyOpaque, type Cert, type Cipher, type Digest } from './cms.js';
@@ -263,6 +263,15 @@ export class As2Inbound {
    * twice; another body under it is a conflict (refused with its own MDN).
    */
   private async repeated(partnerId: string, messageId: string, bodySha: string): Promise<As2Response | { conflict: string } | undefined> {
+    try {
+      return await this.findRepeat(partnerId, messageId, bodySha);
+    } catch (err) {
+      if (isGatewayError(err)) throw err;
+      throw new GatewayError('GW_STORE_UNAVAILABLE', 'The message store is not reachable; nothing was accepted. Send the message again later.', { cause: err });
+    }
+  }
+
+  private async findRepeat(partnerId: string, messageId: string, bodySha: string): Promise<As2Response | { conflict: string } | undefined> {
     const earlier = await this.d.knex('as2_messages').select('id', 'message_id', 'body_sha256', 'mdn', 'mdn_mode').where({ partner_id: partnerId, direction: 'inbound', as2_message_id: messageId, accepted: true }).first();
     if (!earlier) return undefined;
     if (earlier.body_sha256 !== bodySha) return { conflict: earlier.message_id as string };
