@@ -33,6 +33,24 @@ function receivedEvent(r: Record<string, unknown>) {
   return { message_id: r.id, type: 'received', detail: `${r.size_bytes} bytes over ${r.channel} (${r.content_type})${r.file_name ? ` as ${r.file_name}` : ''}`, data: { sha256: r.sha256 } };
 }
 
+/** The messages row of an inbound message (a new id; the correlation id defaults to it). */
+function messageRow(inbound: Omit<Inbound, 'format'> & { format: string }) {
+  const id = randomUUID();
+  return {
+    id,
+    partner_id: inbound.partnerId,
+    channel: inbound.channel,
+    content_type: inbound.contentType,
+    format: inbound.format,
+    raw: inbound.bytes,
+    size_bytes: inbound.bytes.length,
+    sha256: createHash('sha256').update(inbound.bytes).digest('hex'),
+    correlation_id: inbound.correlationId ?? id,
+    idempotency_key: inbound.idempotencyKey ?? null,
+    file_name: inbound.fileName ?? null,
+  };
+}
+
 interface Pending {
   row: Record<string, unknown>;
   resolve: (r: Receipt) => void;
@@ -56,20 +74,7 @@ export class Receiver {
   ) {}
 
   receive(inbound: Inbound): Promise<Receipt> {
-    const id = randomUUID();
-    const row = {
-      id,
-      partner_id: inbound.partnerId,
-      channel: inbound.channel,
-      content_type: inbound.contentType,
-      format: inbound.format,
-      raw: inbound.bytes,
-      size_bytes: inbound.bytes.length,
-      sha256: createHash('sha256').update(inbound.bytes).digest('hex'),
-      correlation_id: inbound.correlationId ?? id,
-      idempotency_key: inbound.idempotencyKey ?? null,
-      file_name: inbound.fileName ?? null,
-    };
+    const row = messageRow(inbound);
     return new Promise<Receipt>((resolve, reject) => {
       this.queue.push({ row, resolve, reject });
       if (this.queue.length >= this.opts.maxBatch) this.flush();
@@ -158,18 +163,8 @@ export class Receiver {
    * interpreting it.
    */
   async receiveWith(inbound: Omit<Inbound, 'format'> & { format: Inbound['format'] | 'as2'; state?: 'received' | 'rejected'; problems?: unknown[] }, extra: (trx: Knex.Transaction, messageId: string) => Promise<void>): Promise<Receipt> {
-    const id = randomUUID();
     const row = {
-      id,
-      partner_id: inbound.partnerId,
-      channel: inbound.channel,
-      content_type: inbound.contentType,
-      format: inbound.format,
-      raw: inbound.bytes,
-      size_bytes: inbound.bytes.length,
-      sha256: createHash('sha256').update(inbound.bytes).digest('hex'),
-      correlation_id: inbound.correlationId ?? id,
-      file_name: inbound.fileName ?? null,
+      ...messageRow(inbound),
       state: inbound.state ?? 'received',
       problems: JSON.stringify(inbound.problems ?? []),
       ...(inbound.state === 'rejected' ? { processed_at: this.knex.fn.now() } : {}),
@@ -178,14 +173,14 @@ export class Receiver {
       await this.knex.transaction(async (trx) => {
         await trx('messages').insert(row);
         await trx('events').insert(receivedEvent(row));
-        await extra(trx, id);
+        await extra(trx, row.id);
       });
     } catch (err) {
       if (isGatewayError(err) || (err as { code?: string }).code === '23505') throw err;
       throw new GatewayError('GW_STORE_UNAVAILABLE', 'The message store could not commit the message; nothing was accepted. Retry later.', { cause: err });
     }
     if (row.state === 'received') this.opts.onCommitted?.();
-    return { messageId: id, correlationId: row.correlation_id, duplicate: false };
+    return { messageId: row.id, correlationId: row.correlation_id, duplicate: false };
   }
 
   /** Waits until every submitted message has been committed or refused. */
