@@ -175,7 +175,7 @@ export class As2Inbound {
 
     const bodySha = createHash('sha256').update(body).digest('hex');
     const repeat = await this.repeated(partner.id, messageId, bodySha);
-    if (repeat instanceof Object && 'status' in repeat) return repeat;
+    if (repeat && 'status' in repeat) return repeat;
 
     const wantsMdn = Boolean(header(req, 'disposition-notification-to'));
     const options = parseMdnOptions(header(req, 'disposition-notification-options'));

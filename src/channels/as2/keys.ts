@@ -129,7 +129,7 @@ export class As2KeyRing {
   }
 
   private refresh(): void {
-    const mtime = statSync(this.dir).mtimeMs;
+    const mtime = existsSync(this.dir) ? statSync(this.dir).mtimeMs : 0;
     if (mtime === this.seen) return;
     this.keys = listAs2Keys(this.dir);
     this.seen = mtime;
