@@ -16,7 +16,7 @@ import { certFromPem, selfSignedCertificate } from '../src/channels/as2/cms.js';
 import { micOf, unwrap } from '../src/channels/as2/inbound.js';
 import type { As2KeyRing } from '../src/channels/as2/keys.js';
 import { buildMdn } from '../src/channels/as2/mdn.js';
-import { entityOf } from '../src/channels/as2/mime.js';
+import { entityOfHttp } from '../src/channels/as2/mime.js';
 import { buildWithOpenssl, opensslIdentity } from '../test/helpers/as2.js';
 import { opsPerSecond } from './lib.js';
 
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     const partner = opensslIdentity(dir, 'partner');
     const partnerCert = certFromPem(readFileSync(partner.cert));
     const built = buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner, gatewayCert: path.join(dir, 'gateway.pem') });
-    const top = entityOf(new Map([['content-type', built.headers['Content-Type'] as string]]), built.body);
+    const top = entityOfHttp((h) => (h === 'content-type' ? built.headers['Content-Type'] : undefined), built.body);
     const ring = { decrypting: () => [ours], active: () => ours } as unknown as As2KeyRing;
 
     const gateway = opsPerSecond(() => {

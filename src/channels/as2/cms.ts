@@ -201,6 +201,15 @@ function sameRecipient(rid: unknown, cert: Cert): boolean {
   return false;
 }
 
+const REJECTION_SECRETS = new WeakMap<KeyObject, Buffer>();
+
+/** The secret implicit rejection derives its keys from: fixed per private key, never sent. */
+function rejectionSecret(key: KeyObject): Buffer {
+  let s = REJECTION_SECRETS.get(key);
+  if (!s) REJECTION_SECRETS.set(key, (s = createHmac('sha256', key.export({ format: 'der', type: 'pkcs8' }) as Buffer).update('as2 implicit rejection').digest()));
+  return s;
+}
+
 /**
  * RSAES-PKCS1-v1_5 decryption of a content-encryption key of known length, with implicit rejection:
  * the RSA step is OpenSSL's (blinded, no padding), the padding check reads every byte whatever it
@@ -217,7 +226,7 @@ export function decryptKeyPkcs1(key: KeyObject, encryptedKey: Buffer, keyLength:
   for (let i = 2; i < sep; i++) bad |= ((em[i]! - 1) >> 8) & 1; // 1 when the byte is zero
   bad |= sep < 10 ? 1 : 0;
   const mask = ((bad | -bad) >> 31) & 0xff; // 0xff when bad, 0 when good
-  const kdk = createHmac('sha256', key.export({ format: 'der', type: 'pkcs8' }) as Buffer).update('as2 implicit rejection').digest();
+  const kdk = rejectionSecret(key);
   const synthetic = createHmac('sha256', kdk).update(encryptedKey).digest();
   const fill = Buffer.concat([synthetic, createHmac('sha256', kdk).update(synthetic).digest()]);
   const out = Buffer.alloc(keyLength);

@@ -8,7 +8,7 @@ import type { Receiver } from '../../pipeline/receive.js';
 import { CmsError, cmsContentType, decompress, decryptEnveloped, micalgName, OID, verifyOpaque, type Cert, type Cipher, type Digest } from './cms.js';
 import type { As2KeyRing } from './keys.js';
 import { buildMdn, dispositionOf, parseMdnOptions, type As2Failure, type BuiltMdn, type Mic, verifySignedPart } from './mdn.js';
-import { buildEntity, decodeBody, entityOf, MimeError, parseContentType, parseEntity, splitMultipart, unquote, type MimeEntity } from './mime.js';
+import { buildEntity, decodeBody, entityOfHttp, MimeError, parseContentType, parseEntity, splitMultipart, unquote, type MimeEntity } from './mime.js';
 
 /** The error code recorded for each disposition. */
 export const FAILURE_CODES: Record<As2Failure, ErrorCode> = {
@@ -138,8 +138,6 @@ export interface InboundDeps {
   wake?: () => void;
 }
 
-const MDN_HEADERS = ['content-type', 'content-transfer-encoding', 'content-disposition'];
-
 /**
  * The AS2 door's receiving side (POST /as2): identifies the agreement, opens the layers, checks
  * what the agreement requires, stores the payload with the signed original and the MDN in one
@@ -165,7 +163,7 @@ export class As2Inbound {
     await this.d.keys.ready();
     const body = await req.readBody(Math.min(partner.limits.maxBytes, this.d.maxBodyBytes));
     if (!body.length) throw new GatewayError('GW_AS2_REQUEST', 'The AS2 message has no body.');
-    const top = entityOf(new Map(MDN_HEADERS.flatMap((h) => (header(req, h) ? [[h, header(req, h) as string]] : []))), body);
+    const top = entityOfHttp((h) => header(req, h), body);
     const original = originalOf(req, body);
 
     if (isMdn(top)) {

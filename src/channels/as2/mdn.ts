@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { digestOf, micalgName, signDetached, verifyDetached, type Cert, type Digest, type KeyPair, CmsError } from './cms.js';
-import { base64Lines, buildEntity, buildMultipart, canonicalize, decodeBody, parseContentType, parseEntity, parseHeaders, splitMultipart, type MimeEntity, MimeError } from './mime.js';
+import { base64Lines, buildEntity, buildMultipart, canonicalize, decodeBody, parseContentType, parseEntity, parseHeaders, partBytes, splitMultipart, type MimeEntity, MimeError, type Part } from './mime.js';
 
 /** The dispositions of RFC 4130 §7.5.3 that the gateway answers with. */
 export type As2Failure = 'insufficient-message-security' | 'decryption-failed' | 'authentication-failed' | 'integrity-check-failed' | 'unexpected-processing-error';
@@ -83,13 +83,13 @@ export function buildMdn(f: MdnFields, signer?: { pair: KeyPair; digest: Digest 
     ...(f.mic ? [`Received-Content-MIC: ${f.mic.value}, ${micalgName(f.mic.digest)}`] : []),
     `Disposition: ${dispositionOf(f.failure)}`,
   ].join('\r\n');
-  const report = buildEntity(
-    [['Content-Type', `multipart/report; report-type=disposition-notification; boundary="${boundary}"`]],
-    buildMultipart(
+  const report: Part = {
+    headers: [['Content-Type', `multipart/report; report-type=disposition-notification; boundary="${boundary}"`]],
+    body: buildMultipart(
       [buildEntity([['Content-Type', 'text/plain; charset=us-ascii'], ['Content-Transfer-Encoding', '7bit']], Buffer.from(`${f.text}\r\n`, 'latin1')), buildEntity([['Content-Type', 'message/disposition-notification'], ['Content-Transfer-Encoding', '7bit']], Buffer.from(`${notification}\r\n`, 'latin1'))],
       boundary,
     ),
-  );
+  };
   const messageId = newMessageId(f.ourId);
   const as2: [string, string][] = [
     ['AS2-Version', '1.2'],
@@ -98,17 +98,14 @@ export function buildMdn(f: MdnFields, signer?: { pair: KeyPair; digest: Digest 
     ['Message-ID', messageId],
     ['MIME-Version', '1.0'],
   ];
-  let contentType: string;
-  let body: Buffer;
+  let contentType = report.headers[0]![1];
+  let body = report.body;
   if (signer) {
     const outer = `----=_signed_${randomBytes(12).toString('hex')}`;
-    const sig = signDetached(report, signer.pair, signer.digest);
+    const signed = partBytes(report);
+    const sig = signDetached(signed, signer.pair, signer.digest);
     contentType = `multipart/signed; protocol="application/pkcs7-signature"; micalg=${micalgName(signer.digest)}; boundary="${outer}"`;
-    body = buildMultipart([report, buildEntity([['Content-Type', 'application/pkcs7-signature; name=smime.p7s'], ['Content-Transfer-Encoding', 'base64'], ['Content-Disposition', 'attachment; filename=smime.p7s']], base64Lines(sig))], outer);
-  } else {
-    const parsed = parseEntity(report);
-    contentType = parsed.headers.get('content-type') as string;
-    body = parsed.body;
+    body = buildMultipart([signed, buildEntity([['Content-Type', 'application/pkcs7-signature; name=smime.p7s'], ['Content-Transfer-Encoding', 'base64'], ['Content-Disposition', 'attachment; filename=smime.p7s']], base64Lines(sig))], outer);
   }
   const headers: [string, string][] = [...as2, ['Content-Type', contentType]];
   return { messageId, headers, body, entity: buildEntity(headers, body) };

@@ -56,10 +56,27 @@ export function parseEntity(raw: Buffer): MimeEntity {
   return { headers: parseHeaders(raw.subarray(0, end.at).toString('latin1')), body: raw.subarray(end.at + end.skip), raw };
 }
 
-/** An entity whose headers came separately (the HTTP request: its headers are the outer MIME headers). */
-export function entityOf(headers: Map<string, string>, body: Buffer): MimeEntity {
+/** The MIME headers an HTTP message carries for the entity that is its body. */
+const ENTITY_HEADERS = ['content-type', 'content-transfer-encoding', 'content-disposition'];
+
+/**
+ * The entity an HTTP message carries: its body, with the MIME headers among its HTTP headers
+ * (`get` reads one by lower-case name, from a request or a response).
+ */
+export function entityOfHttp(get: (name: string) => string | null | undefined, body: Buffer): MimeEntity {
+  const headers = new Map(ENTITY_HEADERS.flatMap((h) => (get(h) ? [[h, get(h) as string] as [string, string]] : [])));
   const lines = [...headers].map(([k, v]) => `${k}: ${v}\r\n`).join('');
   return { headers, body, raw: Buffer.concat([Buffer.from(`${lines}\r\n`, 'latin1'), body]) };
+}
+
+/** An entity being written: headers and body, joined (`partBytes`) only where it is nested in another. */
+export interface Part {
+  headers: [string, string][];
+  body: Buffer;
+}
+
+export function partBytes(p: Part): Buffer {
+  return buildEntity(p.headers, p.body);
 }
 
 export interface ContentType {

@@ -6,7 +6,7 @@ import { GatewayError } from '../../errors.js';
 import { CmsError, compress, encryptEnveloped, micalgName, signDetached, type Cert, type Digest } from './cms.js';
 import type { As2KeyRing } from './keys.js';
 import { as2Name, newMessageId, parseMdn, type ReceivedMdn } from './mdn.js';
-import { base64Lines, buildEntity, buildMultipart, MimeError, parseEntity, type MimeEntity } from './mime.js';
+import { base64Lines, buildEntity, buildMultipart, entityOfHttp, MimeError, parseEntity, partBytes, type MimeEntity, type Part } from './mime.js';
 
 export interface OutboundDeps {
   knex: Knex;
@@ -42,35 +42,34 @@ export function buildMessage(a: { send: Send; certs: readonly Cert[]; signer: Pa
   // Base64 inside: the signed entity is then already in canonical form (CRLF lines only), so it
   // verifies the same whether the receiver canonicalizes text (OpenSSL without -binary) or not.
   const plain = send.sign === 'none' && send.encrypt === 'none' && !send.compress;
-  let entity = buildEntity(
-    [
+  let part: Part = {
+    headers: [
       ['Content-Type', doc.contentType],
       ['Content-Transfer-Encoding', plain ? 'binary' : 'base64'],
       ['Content-Disposition', `attachment; filename="${doc.fileName.replace(/["\\\r\n]/g, '_')}"`],
     ],
-    plain ? doc.bytes : base64Lines(doc.bytes),
-  );
+    body: plain ? doc.bytes : base64Lines(doc.bytes),
+  };
   let micOver: Buffer = doc.bytes;
   const micDigest: Digest = send.sign === 'none' ? 'sha256' : send.sign;
   if (send.compress) {
-    entity = buildEntity([['Content-Type', 'application/pkcs7-mime; smime-type=compressed-data; name=smime.p7z'], ['Content-Transfer-Encoding', 'base64'], ['Content-Disposition', 'attachment; filename=smime.p7z']], base64Lines(compress(entity)));
+    part = { headers: [['Content-Type', 'application/pkcs7-mime; smime-type=compressed-data; name=smime.p7z'], ['Content-Transfer-Encoding', 'base64'], ['Content-Disposition', 'attachment; filename=smime.p7z']], body: base64Lines(compress(partBytes(part))) };
   }
   if (send.sign !== 'none') {
-    micOver = entity;
+    micOver = partBytes(part);
     const boundary = `----=_as2_${randomBytes(12).toString('hex')}`;
-    const sig = signDetached(entity, a.signer, send.sign);
-    entity = buildEntity(
-      [['Content-Type', `multipart/signed; protocol="application/pkcs7-signature"; micalg=${micalgName(send.sign)}; boundary="${boundary}"`]],
-      buildMultipart([entity, buildEntity([['Content-Type', 'application/pkcs7-signature; name=smime.p7s'], ['Content-Transfer-Encoding', 'base64'], ['Content-Disposition', 'attachment; filename=smime.p7s']], base64Lines(sig))], boundary),
-    );
-  } else if (send.encrypt !== 'none' || send.compress) micOver = entity;
+    const sig = signDetached(micOver, a.signer, send.sign);
+    part = {
+      headers: [['Content-Type', `multipart/signed; protocol="application/pkcs7-signature"; micalg=${micalgName(send.sign)}; boundary="${boundary}"`]],
+      body: buildMultipart([micOver, buildEntity([['Content-Type', 'application/pkcs7-signature; name=smime.p7s'], ['Content-Transfer-Encoding', 'base64'], ['Content-Disposition', 'attachment; filename=smime.p7s']], base64Lines(sig))], boundary),
+    };
+  } else if (send.encrypt !== 'none' || send.compress) micOver = partBytes(part);
   if (send.encrypt !== 'none') {
     const cert = encryptionCert(a.certs);
     if (!cert) throw new GatewayError('GW_AS2_SEND', 'none of the partner certificates is valid today; nothing to encrypt to');
-    entity = buildEntity([['Content-Type', 'application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m'], ['Content-Transfer-Encoding', 'binary'], ['Content-Disposition', 'attachment; filename=smime.p7m']], encryptEnveloped(entity, cert, send.encrypt, send.keyTransport));
+    part = { headers: [['Content-Type', 'application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m'], ['Content-Transfer-Encoding', 'binary'], ['Content-Disposition', 'attachment; filename=smime.p7m']], body: encryptEnveloped(partBytes(part), cert, send.encrypt, send.keyTransport) };
   }
-  const top = parseEntity(entity);
-  return { headers: [...top.headers].map(([k, v]) => [k.replace(/(^|-)([a-z])/g, (_, d: string, c: string) => d + c.toUpperCase()), v] as [string, string]), body: top.body, mic: { value: createHash(micDigest).update(micOver).digest('base64'), digest: micDigest } };
+  return { headers: part.headers, body: part.body, mic: { value: createHash(micDigest).update(micOver).digest('base64'), digest: micDigest } };
 }
 
 /** What an MDN says about a message we sent: processed, or why not. */
@@ -194,7 +193,7 @@ export class As2Outbound {
     });
     log.info({ partner: a.partner.id, as2MessageId, messageId: row.id, status: res.status }, 'as2: message sent');
     if (send.mdn !== 'sync') return;
-    const entity = parseEntityFromResponse(res, body);
+    const entity = body.length && res.headers.get('content-type') ? entityOfHttp((h) => res.headers.get(h), body) : undefined;
     await this.recordMdn(a, row.id, as2MessageId, entity, buildEntity([...res.headers].map(([k, v]) => [k, v] as [string, string]), body));
   }
 
@@ -294,14 +293,4 @@ export class As2Outbound {
     }
     return due.length;
   }
-}
-
-/** The MDN in an HTTP response: its Content-Type header and body as one entity. */
-function parseEntityFromResponse(res: Response, body: Buffer): MimeEntity | undefined {
-  const ct = res.headers.get('content-type');
-  if (!ct || !body.length) return undefined;
-  const headers = new Map<string, string>([['content-type', ct]]);
-  const cte = res.headers.get('content-transfer-encoding');
-  if (cte) headers.set('content-transfer-encoding', cte);
-  return { headers, body, raw: body };
 }
