@@ -26,7 +26,7 @@ import type { Guide } from './formats/x12/guide.js';
 
 export type DocumentType = 'asn' | 'invoice' | 'purchase-order' | 'po-ack' | 'inventory' | 'price-list';
 export type SourceFormat = 'x12' | 'json' | 'xml' | 'csv';
-export type Channel = 'rest' | 'sftp' | 'as2';
+export type Channel = 'rest' | 'sftp' | 'as2' | 'webhook';
 
 export type PartnerState = 'onboarding' | 'testing' | 'live' | 'suspended';
 
@@ -60,6 +60,8 @@ export interface ApiKeyRef {
   /** Hex SHA-256 of the whole key. Keys are 256-bit random, so a fast hash is the right tool. */
   sha256: string;
   expires?: string;
+  /** Narrows what the key may do (default: the partner's allowed scopes). */
+  scopes?: string[];
 }
 
 export interface FileTarget {
@@ -128,6 +130,26 @@ export interface OutboundDocument {
 export interface SshKeyRef {
   key: string;
   expires?: string;
+  scopes?: string[];
+}
+
+/** OAuth 2.0 client settings of a partner (docs/security.md). */
+export interface OAuthClient {
+  /** The client_id the partner authenticates as (default: the partner id). */
+  clientId: string;
+  /** Tokens carry cnf.x5t#S256 of the TLS client certificate they were issued over, and need it. */
+  certificateBound: boolean;
+  /** The partner's client ids (or subjects) at the enterprise's own identity provider. */
+  externalSubjects: string[];
+}
+
+/** TLS client certificates that identify the partner on the HTTPS port. */
+export interface MtlsPins {
+  /** Pinned certificates by SHA-256 fingerprint of the DER (hex, colons allowed). */
+  certificates: { sha256: string; expires?: string }[];
+  /** Or: any certificate issued by this CA (PEM file) with exactly this subject. */
+  ca?: string;
+  subject?: string;
 }
 
 /** A server the partner hosts, that the gateway picks files up from and delivers documents to. */
@@ -181,7 +203,11 @@ export interface PartnerProfile {
   /** Documents the ERP sends to this partner (rendered per the partner's format). */
   outbound: OutboundDocument[];
   routes: Route[];
-  limits: { maxBytes: number };
+  limits: { maxBytes: number; requestsPerMinute: number };
+  /** The scopes the partner may be granted at most (default: implied by inbound and outbound). */
+  security?: { scopes?: string[] };
+  oauth: OAuthClient;
+  mtls?: MtlsPins;
   sftp?: { remote?: RemoteSftp };
   as2?: As2Agreement;
   /** Where the profile came from (for error messages). */

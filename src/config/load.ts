@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -41,6 +42,12 @@ export interface GatewayConfig {
   apiKeys: ReadonlyMap<string, { partner: Readonly<PartnerProfile>; key: Readonly<ApiKeyRef> }>;
   /** AS2 name → the partner with that agreement and its certificates (file order). */
   as2: ReadonlyMap<string, As2Partner>;
+  /** OAuth client_id → partner. */
+  clients: ReadonlyMap<string, Readonly<PartnerProfile>>;
+  /** Client id or subject at the external identity provider → partner. */
+  externalSubjects: ReadonlyMap<string, Readonly<PartnerProfile>>;
+  /** Partner id → the CA its TLS client certificates are issued by (mtls.ca). */
+  mtlsCas: ReadonlyMap<string, X509Certificate>;
 }
 
 export interface As2Partner {
@@ -48,13 +55,32 @@ export interface As2Partner {
   certs: readonly Cert[];
 }
 
+/** Reads a certificate file named in a partner profile (relative to the folder above partners/). */
+async function readCertFile(y: YamlFile, at: (string | number)[], f: string, partnersDir: string): Promise<{ file: string; text: string }> {
+  const file = path.resolve(path.dirname(path.resolve(partnersDir)), f);
+  const text = await readFile(file, 'utf8').catch((err: Error) => err);
+  if (text instanceof Error) throw fail(y, at, `certificate file ${file} cannot be read (${text.message})`, 'GW_CONFIG_REFERENCE');
+  return { file, text };
+}
+
+/** The CA of the partner's TLS client certificates (mtls.ca). */
+async function loadMtlsCa(y: YamlFile, partner: PartnerProfile, partnersDir: string): Promise<X509Certificate | undefined> {
+  if (!partner.mtls?.ca) return undefined;
+  const { file, text } = await readCertFile(y, ['mtls', 'ca'], partner.mtls.ca, partnersDir);
+  try {
+    const ca = new X509Certificate(text);
+    if (!ca.ca) throw new Error('it is not a CA certificate (basicConstraints CA:TRUE)');
+    return ca;
+  } catch (err) {
+    throw fail(y, ['mtls', 'ca'], `${file} cannot be used as a CA (${(err as Error).message})`);
+  }
+}
+
 /** Reads the partner's AS2 certificates; a missing or unreadable file is an error at its line. */
 async function loadAs2Certs(y: YamlFile, partner: PartnerProfile, partnersDir: string): Promise<Cert[]> {
   const certs: Cert[] = [];
   for (const [i, f] of (partner.as2?.certificates ?? []).entries()) {
-    const file = path.resolve(path.dirname(path.resolve(partnersDir)), f);
-    const text = await readFile(file, 'utf8').catch((err: Error) => err);
-    if (text instanceof Error) throw fail(y, ['as2', 'certificates', i], `certificate file ${file} cannot be read (${text.message})`, 'GW_CONFIG_REFERENCE');
+    const { file, text } = await readCertFile(y, ['as2', 'certificates', i], f, partnersDir);
     let found: Cert[];
     try {
       found = certsFromPem(text);
@@ -295,7 +321,7 @@ async function loadXref(y: YamlFile, name: string, ref: { file: string; key: str
   return { file: path.relative(path.resolve(mappingsDir, '..'), file).split(path.sep).join('/'), key: ref.key, columns: table.columns, rows };
 }
 
-async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledProfile>, outbound: ReadonlyMap<string, OutboundProfile>, opts: LoadOptions): Promise<{ partner: PartnerProfile; certs: Cert[] }> {
+async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledProfile>, outbound: ReadonlyMap<string, OutboundProfile>, opts: LoadOptions): Promise<{ partner: PartnerProfile; certs: Cert[]; mtlsCa?: X509Certificate }> {
   const env = opts.env;
   const y = await readYaml(file);
   const raw = interpolate(y, y.doc.toJS(), env);
@@ -305,6 +331,7 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
   partner.routes = partner.routes.map((r) => (r.target.kind === 'http' ? { ...r, target: { ...r.target, timeoutMs: r.target.timeoutMs ?? 10_000 } } : r));
   const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
   if (partner.id !== expectedId) throw fail(y, ['id'], `the partner id must equal the file name "${expectedId}", found "${partner.id}"`);
+  partner.oauth = { ...partner.oauth, clientId: partner.oauth.clientId ?? partner.id };
   partner.inbound.forEach((doc, i) => {
     const m = mappings.get(doc.mapping);
     if (!m) throw fail(y, ['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" does not exist under mappings/`, 'GW_CONFIG_REFERENCE');
@@ -339,7 +366,9 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
   const certs = await loadAs2Certs(y, partner, opts.partnersDir);
   if (partner.as2?.requireSigned && !certs.length) throw fail(y, ['as2', 'certificates'], 'as2.requireSigned needs the partner certificate to check signatures with', 'GW_CONFIG_REFERENCE', true);
   if (partner.as2?.send && partner.as2.send.encrypt !== 'none' && !certs.length) throw fail(y, ['as2', 'send', 'encrypt'], 'encrypting to the partner needs its certificate (as2.certificates)', 'GW_CONFIG_REFERENCE', true);
-  return { partner, certs };
+  const mtlsCa = await loadMtlsCa(y, partner, opts.partnersDir);
+  if (partner.oauth.certificateBound && !partner.mtls) throw fail(y, ['oauth', 'certificateBound'], 'certificate-bound tokens need the partner\'s TLS client certificate pinned under mtls', 'GW_CONFIG_REFERENCE');
+  return { partner, certs, ...(mtlsCa ? { mtlsCa } : {}) };
 }
 
 /** Loads, validates and freezes every partner and mapping profile. Throws on the first bad file. */
@@ -355,9 +384,20 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
   const partners = new Map<string, PartnerProfile>();
   const apiKeys = new Map<string, { partner: PartnerProfile; key: ApiKeyRef }>();
   const as2 = new Map<string, As2Partner>();
+  const clients = new Map<string, PartnerProfile>();
+  const externalSubjects = new Map<string, PartnerProfile>();
+  const mtlsCas = new Map<string, X509Certificate>();
+  const unique = <T extends { id: string }>(map: Map<string, T>, key: string, p: T, what: string, file: string) => {
+    const other = map.get(key);
+    if (other && other.id !== p.id) throw new GatewayError('GW_CONFIG_INVALID', `${file}: ${what} "${key}" is also used by partner ${other.id}`, { location: { file } });
+    map.set(key, p);
+  };
   for (const file of await yamlFiles(opts.partnersDir)) {
     const loaded = await loadPartner(file, mappings, outbound, opts);
     const p = deepFreeze(loaded.partner);
+    unique(clients, p.oauth.clientId, p, 'OAuth client id', file);
+    for (const s of p.oauth.externalSubjects) unique(externalSubjects, s, p, 'external subject', file);
+    if (loaded.mtlsCa) mtlsCas.set(p.id, loaded.mtlsCa);
     if (p.as2) {
       const other = as2.get(p.as2.id);
       if (other) throw new GatewayError('GW_CONFIG_INVALID', `${file}: AS2 name "${p.as2.id}" is also used by partner ${other.partner.id}; AS2 names must be unique`, { location: { file } });
@@ -370,7 +410,7 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
     }
     partners.set(p.id, p);
   }
-  return { partners, mappings, outbound, apiKeys, as2 };
+  return { partners, mappings, outbound, apiKeys, as2, clients, externalSubjects, mtlsCas };
 }
 
 function deepFreeze<T>(o: T): T {

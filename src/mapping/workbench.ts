@@ -20,7 +20,7 @@ export function renderedText(r: Rendered): string {
 
 /** A partner that exists only to read samples with the given profiles (no identifiers, no routes). */
 export function samplePartner(id: string, inbound: PartnerProfile['inbound']): PartnerProfile {
-  return { id, name: id, state: 'testing', channels: ['rest'], identifiers: {}, credentials: { apiKeys: [], sshKeys: [] }, inbound, routes: [], outbound: [], x12: defaultX12Settings(), limits: { maxBytes: Number.MAX_SAFE_INTEGER }, file: '' };
+  return { id, name: id, state: 'testing', channels: ['rest'], identifiers: {}, credentials: { apiKeys: [], sshKeys: [] }, inbound, routes: [], outbound: [], x12: defaultX12Settings(), limits: { maxBytes: Number.MAX_SAFE_INTEGER, requestsPerMinute: Number.MAX_SAFE_INTEGER }, oauth: { clientId: id, certificateBound: false, externalSubjects: [] }, file: '' };
 }
 
 /**

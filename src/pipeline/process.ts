@@ -8,6 +8,7 @@ import { ackInterchange, ackSetCount, planAck } from '../formats/x12/ack.js';
 import type { X12InterchangeHeader } from '../formats/x12/reader.js';
 import { interchangeText, LINE_BREAKS } from '../formats/x12/write.js';
 import type { InterchangeReport } from '../formats/x12/report.js';
+import { WRITE_SCOPES } from '../security/scopes.js';
 import { interpret, X12Interpreter, type InterpretedDocument, type X12Item } from './interpret.js';
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
 
@@ -21,6 +22,8 @@ interface MessageRow {
   file_name: string | null;
   /** The raw bytes when the message is small enough to come with the claim; read in slices otherwise. */
   raw: Buffer | null;
+  /** The scopes the sender held (null: unrestricted). */
+  scopes: string[] | null;
 }
 
 /** Stable across replays: the same document of the same message to the same target. */
@@ -36,7 +39,7 @@ function deliveryKey(messageId: string, seq: number, targetId: string): string {
 export async function processBatch(knex: Knex, config: GatewayConfig, log: Logger, limit = 10): Promise<number> {
   return knex.transaction(async (trx) => {
     const rows: MessageRow[] = await trx('messages')
-      .select('id', 'partner_id', 'format', 'size_bytes', 'correlation_id', 'file_name', trx.raw('CASE WHEN size_bytes <= ? THEN raw END AS raw', [RAW_SLICE_BYTES]))
+      .select('id', 'partner_id', 'format', 'size_bytes', 'correlation_id', 'file_name', 'scopes', trx.raw('CASE WHEN size_bytes <= ? THEN raw END AS raw', [RAW_SLICE_BYTES]))
       .where('state', 'received')
       .orderBy('received_at')
       .limit(limit)
@@ -132,9 +135,13 @@ class DocumentWriter {
     private readonly row: MessageRow,
   ) {}
 
-  /** Queues a document; returns its id. */
+  /** Queues a document; returns its id. A type the sender holds no write scope for is rejected (GW_AUTH_SCOPE). */
   add(doc: InterpretedDocument, duplicate = false): string {
     const id = randomUUID();
+    const scope = doc.type ? WRITE_SCOPES[doc.type] : undefined;
+    if (this.row.scopes && scope && doc.canonical !== null && !this.row.scopes.includes(scope)) {
+      doc = { ...doc, canonical: null, problems: [...doc.problems, { code: 'GW_AUTH_SCOPE', message: `A ${doc.type} needs the scope ${scope}; the sender held ${this.row.scopes.join(' ') || 'none'}.` }] };
+    }
     this.pending.push({ id, doc, duplicate });
     return id;
   }

@@ -13,6 +13,8 @@ export interface Inbound {
   idempotencyKey?: string;
   /** The file name, for doors that carry one (SFTP). */
   fileName?: string;
+  /** The scopes the sender held; every document in the message must be of a type they allow. */
+  scopes?: readonly string[];
 }
 
 /** An upload whose bytes were staged in `sftp_upload_chunks` as they arrived (large files). */
@@ -48,6 +50,7 @@ function messageRow(inbound: Omit<Inbound, 'format'> & { format: string }) {
     correlation_id: inbound.correlationId ?? id,
     idempotency_key: inbound.idempotencyKey ?? null,
     file_name: inbound.fileName ?? null,
+    scopes: inbound.scopes ? [...inbound.scopes] : null,
   };
 }
 
@@ -135,15 +138,15 @@ export class Receiver {
    */
   async receiveStaged(inbound: StagedInbound): Promise<Receipt> {
     const id = randomUUID();
-    const row = { id, partner_id: inbound.partnerId, channel: inbound.channel, content_type: inbound.contentType, format: inbound.format, size_bytes: inbound.sizeBytes, sha256: inbound.sha256, correlation_id: inbound.correlationId ?? id, file_name: inbound.fileName ?? null };
+    const row = { id, partner_id: inbound.partnerId, channel: inbound.channel, content_type: inbound.contentType, format: inbound.format, size_bytes: inbound.sizeBytes, sha256: inbound.sha256, correlation_id: inbound.correlationId ?? id, file_name: inbound.fileName ?? null, scopes: inbound.scopes ? [...inbound.scopes] : null };
     try {
       await this.knex.transaction(async (trx) => {
         const { rowCount } = await trx.raw<{ rowCount: number }>(
-          `INSERT INTO messages (id, partner_id, channel, content_type, format, raw, size_bytes, sha256, correlation_id, file_name)
-           SELECT ?, ?, ?, ?, ?, coalesce(string_agg(data, ''::bytea ORDER BY seq), ''::bytea), ?, ?, ?, ?
+          `INSERT INTO messages (id, partner_id, channel, content_type, format, raw, size_bytes, sha256, correlation_id, file_name, scopes)
+           SELECT ?, ?, ?, ?, ?, coalesce(string_agg(data, ''::bytea ORDER BY seq), ''::bytea), ?, ?, ?, ?, ?::text[]
            FROM sftp_upload_chunks WHERE upload_id = ?
            HAVING coalesce(sum(length(data)), 0) = ?`,
-          [id, row.partner_id, row.channel, row.content_type, row.format, row.size_bytes, row.sha256, row.correlation_id, row.file_name, inbound.uploadId, inbound.sizeBytes],
+          [id, row.partner_id, row.channel, row.content_type, row.format, row.size_bytes, row.sha256, row.correlation_id, row.file_name, row.scopes, inbound.uploadId, inbound.sizeBytes],
         );
         if (rowCount !== 1) throw new Error(`staged upload ${inbound.uploadId} does not hold the ${inbound.sizeBytes} bytes written`);
         await trx('sftp_uploads').where('id', inbound.uploadId).del();

@@ -374,7 +374,7 @@ export function verifyOpaque(der: Buffer, trusted: readonly Cert[]): Verified & 
 }
 
 /** A self-signed certificate for one of our key pairs (pkijs writes it; Node's key signs it). */
-export async function selfSignedCertificate(pair: { privateKey: KeyObject; publicKey: KeyObject }, commonName: string, days: number): Promise<string> {
+export async function selfSignedCertificate(pair: { privateKey: KeyObject; publicKey: KeyObject }, commonName: string, days: number, altNames?: { dns: string[]; ip: string[] }): Promise<string> {
   const cert = new pkijs.Certificate();
   cert.version = 2;
   cert.serialNumber = new asn1js.Integer({ valueHex: Buffer.concat([Buffer.from([0x01]), randomBytes(15)]) });
@@ -390,6 +390,16 @@ export async function selfSignedCertificate(pair: { privateKey: KeyObject; publi
     new pkijs.Extension({ extnID: '2.5.29.15', critical: true, extnValue: keyUsage.toBER(), parsedValue: keyUsage }),
     new pkijs.Extension({ extnID: '2.5.29.14', extnValue: new asn1js.OctetString({ valueHex: createHash('sha1').update(Buffer.from(cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView)).digest() }).toBER() }),
   ];
+  if (altNames) {
+    // subjectAltName, so TLS clients can check the host name (2 = dNSName, 7 = iPAddress).
+    const names = new pkijs.GeneralNames({
+      names: [
+        ...altNames.dns.map((value) => new pkijs.GeneralName({ type: 2, value })),
+        ...altNames.ip.map((ip) => new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: Uint8Array.from(ip.split('.').map(Number)) }) })),
+      ],
+    });
+    cert.extensions.push(new pkijs.Extension({ extnID: '2.5.29.17', extnValue: names.toSchema().toBER() }));
+  }
   const key = await webcrypto.subtle.importKey('pkcs8', pair.privateKey.export({ format: 'der', type: 'pkcs8' }), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
   await cert.sign(key, 'SHA-256');
   const der = Buffer.from(cert.toSchema().toBER());
