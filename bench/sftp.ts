@@ -5,7 +5,7 @@
  * the local disk. Reports files/s, MB/s, the ratio to the baseline, and the gateway's peak RSS
  * while it received. Needs sftp, ssh-keygen and /usr/sbin/sshd (the baseline is skipped without it).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,8 @@ import { startSftpServer } from '../src/channels/sftp/server.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/observability/logger.js';
 import { Receiver } from '../src/pipeline/receive.js';
+import { CredentialStore } from '../src/security/credentials.js';
+import { MasterKeys } from '../src/security/secrets.js';
 import { connect, migrate, startEmbedded } from '../src/store/db.js';
 import { knownHosts, runSftp, sshKeygen } from '../test/helpers/sftp.js';
 import { haveSshd, PartnerSshd } from '../test/helpers/sshd.js';
@@ -103,7 +105,8 @@ async function main(): Promise<void> {
     await knex('messages').del();
     // The door alone: receive and commit; the interpretation workers are not running here.
     const receiver = new Receiver(knex, { maxBatch: 100, maxWaitMs: 2 });
-    const server = await startSftpServer({ knex, log, receiver, config: () => config, host: '127.0.0.1', port: 0, hostKeysDir: path.join(dir, 'host-keys'), lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000, baseDelayMs: 250 } });
+    const credentials = new CredentialStore(knex, new MasterKeys(randomBytes(32)), () => config);
+    const server = await startSftpServer({ knex, log, receiver, config: () => config, credentials, host: '127.0.0.1', port: 0, hostKeysDir: path.join(dir, 'host-keys'), lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000, baseDelayMs: 250 } });
     const gateway = { port: server.port, user: 'bench-supplier', identity: key.identity, knownHosts: knownHosts(path.join(dir, 'kh-gw'), server.port, server.hostKeys.map((k) => k.publicKey)) };
 
     let sshd: PartnerSshd | undefined;

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
@@ -13,19 +13,33 @@ import { createHttpApp } from './channels/http/app.js';
 import { PartnerFiles } from './channels/sftp/files.js';
 import { RemoteSftpDoor } from './channels/sftp/remote.js';
 import { startSftpServer, type SftpServer } from './channels/sftp/server.js';
-import { loadConfig, type GatewayConfig } from './config/load.js';
+import { loadConfig, type As2Partner, type GatewayConfig } from './config/load.js';
+import { certFromPem, type Cert } from './channels/as2/cms.js';
 import type { Settings } from './config/env.js';
 import { deliverBatch } from './delivery/worker.js';
 import { WorkLoop } from './pipeline/loop.js';
 import { flagOverdueAcks } from './pipeline/outbound.js';
 import { processBatch } from './pipeline/process.js';
 import { Receiver } from './pipeline/receive.js';
+import { audit } from './security/audit.js';
+import { CredentialStore } from './security/credentials.js';
+import { expiringCredentials } from './security/expiry.js';
+import { serverCredentials } from './security/mtls.js';
+import { TokenEndpoint } from './security/oauth.js';
+import { RateLimiter } from './security/rate-limit.js';
+import { MasterKeys } from './security/secrets.js';
+import { TokenService } from './security/tokens.js';
+import { createServer as createHttpsServer } from 'node:https';
 
 export interface Gateway {
   /** The HTTP listener's address once started. */
   url: string;
+  /** The HTTPS listener (mTLS), unless HTTPS=off, and the certificate clients check it with. */
+  https?: { url: string; certFile: string };
   /** The hosted SFTP door, unless SFTP=off. */
   sftp?: SftpServer;
+  /** Credentials and tokens (the admin API and the CLI use the same). */
+  security: { store: CredentialStore; tokens: TokenService; keys: MasterKeys };
   config(): GatewayConfig;
   /** Loads partners/ and mappings/ again; keeps the running configuration if the new one is invalid. */
   reload(): Promise<void>;
@@ -75,6 +89,15 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   delivery.start();
   overdue.start();
 
+  // Secrets at rest are sealed under the master key; credentials issued at run time live in the store.
+  const keys = MasterKeys.fromEnv(opts.env ?? process.env, settings.dataDir);
+  if (keys.generated) log.warn({ file: keys.generated }, 'made a development master key; supply GATEWAY_MASTER_KEY_FILE in production');
+  const store = new CredentialStore(knex, keys, () => config);
+  const warnCredentials = async () => {
+    for (const e of await expiringCredentials(store, settings.as2.expiryWarnDays)) log.warn({ kind: e.credential.kind, ref: e.credential.ref, partner: e.credential.partnerId, expiresAt: e.credential.expiresAt, daysLeft: e.daysLeft }, 'credential expires soon');
+  };
+  await warnCredentials();
+
   // AS2: our key pairs are made on first use (a gateway without AS2 partners never needs them).
   const as2Keys = new As2KeyRing(settings.as2.keysDir, settings.as2.id);
   const warnExpiry = async () => {
@@ -83,16 +106,61 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     for (const c of expiringCertificates(config, as2Keys, settings.as2.expiryWarnDays)) log.warn(c, 'as2: certificate expires soon');
   };
   await warnExpiry();
-  const as2Out = new As2Outbound({ knex, log, config: () => config, keys: as2Keys, ourDefaultId: settings.as2.id, backoff: { baseMs: settings.deliveryBackoffMs, maxMs: settings.deliveryBackoffMaxMs } });
-  const as2In = new As2Inbound({ knex, log, receiver, config: () => config, keys: as2Keys, ourDefaultId: settings.as2.id, maxBodyBytes: settings.maxBodyBytes, onMdn: (a, entity, original) => as2Out.receiveMdn(a, entity, original), wake: () => as2Loop.nudge() });
-  const app = createHttpApp({ knex, log, receiver, config: () => config, maxBodyBytes: settings.maxBodyBytes, erpApiKeys: settings.erpApiKeys, as2: as2In });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(settings.port, settings.host, () => resolve(s));
-    s.once('error', reject);
+  // Partner AS2 certificates: the profile's and those rotated in with `gateway creds`, minus retired ones.
+  const certCache = new Map<string, Cert>();
+  const certsOf = async (a: As2Partner): Promise<Cert[]> =>
+    (await store.usable('as2-cert', a.partner.id)).map((c) => {
+      let cert = certCache.get(c.ref);
+      if (!cert) certCache.set(c.ref, (cert = certFromPem(String(c.public.pem))));
+      return cert;
+    });
+  const as2Out = new As2Outbound({ certsOf,  knex, log, config: () => config, keys: as2Keys, ourDefaultId: settings.as2.id, backoff: { baseMs: settings.deliveryBackoffMs, maxMs: settings.deliveryBackoffMaxMs } });
+  const as2In = new As2Inbound({ certsOf, knex, log, receiver, config: () => config, keys: as2Keys, ourDefaultId: settings.as2.id, maxBodyBytes: settings.maxBodyBytes, onMdn: (a, entity, original) => as2Out.receiveMdn(a, entity, original), wake: () => as2Loop.nudge() });
+  const tokens = new TokenService(store, () => config, { issuer: settings.oauth.issuer ?? '', audience: settings.oauth.audience, ttlSeconds: settings.oauth.tokenTtlSeconds, ...(settings.oauth.external ? { external: settings.oauth.external } : {}) });
+  const endpointUrls: string[] = [];
+  const app = createHttpApp({
+    knex,
+    log,
+    receiver,
+    config: () => config,
+    maxBodyBytes: settings.maxBodyBytes,
+    erpApiKeys: settings.erpApiKeys,
+    as2: as2In,
+    security: {
+      store,
+      tokens,
+      tokenEndpoint: new TokenEndpoint({ knex, store, tokens, config: () => config }),
+      limiter: new RateLimiter(),
+      tokenRatePerMinute: settings.oauth.tokenRatePerMinute,
+      webhookToleranceSeconds: settings.webhookToleranceSeconds,
+      adminApiKeys: settings.adminApiKeys,
+      endpointUrls: () => endpointUrls,
+    },
   });
-  const addr = server.address() as AddressInfo;
-  const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  const listen = (s: Server, port: number): Promise<string> =>
+    new Promise((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, settings.host, () => {
+        s.off('error', reject);
+        const a = s.address() as AddressInfo;
+        resolve(`${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`);
+      });
+    });
+  const server: Server = createHttpServer(app.callback());
+  const url = `http://${await listen(server, settings.port)}`;
   log.info({ url }, 'HTTP listening');
+  // HTTPS asks for a client certificate but lets the request through without one: pinning is per
+  // partner (src/security/mtls.ts), and token requests or API keys need no certificate.
+  let https: { server: Server; url: string; certFile: string } | undefined;
+  if (settings.https.enabled) {
+    const tls = await serverCredentials(settings.https);
+    if (tls.generated) log.warn({ certFile: tls.certFile }, 'https: made a self-signed development certificate; set TLS_CERT_FILE and TLS_KEY_FILE in production');
+    const s = createHttpsServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, app.callback());
+    https = { server: s, url: `https://${await listen(s, settings.https.port)}`, certFile: tls.certFile };
+    log.info({ url: https.url }, 'HTTPS listening (client certificates requested)');
+  }
+  tokens.settings.issuer = settings.oauth.issuer ?? url;
+  endpointUrls.push(`${tokens.settings.issuer}/oauth/token`, tokens.settings.issuer, `${url}/oauth/token`, ...(https ? [`${https.url}/oauth/token`, `${https.url.replace('127.0.0.1', 'localhost')}/oauth/token`] : []));
   as2Out.publicUrl = settings.as2.publicUrl ?? `${url}/as2`;
   const as2Loop = new WorkLoop('as2', async () => {
     if (!config.as2.size) return 0;
@@ -107,6 +175,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         log,
         receiver,
         config: () => config,
+        credentials: store,
         host: settings.host,
         port: settings.sftp.port,
         hostKeysDir: settings.sftp.hostKeysDir,
@@ -133,9 +202,12 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
       });
       config = next;
       await warnExpiry().catch(() => undefined);
+      await warnCredentials().catch(() => undefined);
+      await audit(knex, { actor: 'gateway', action: 'config.reload', source: hostname(), outcome: 'ok', details: { partners: [...config.partners.keys()], profiles: changed.map((m) => `${m.id} v${m.version}`) } }).catch((err: Error) => log.error({ err: err.message }, 'audit: cannot record the reload'));
       log.info({ partners: [...config.partners.keys()], profiles: changed.map((m) => `${m.id} v${m.version}`) }, 'configuration reloaded');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'configuration reload refused; the running configuration stays');
+      await audit(knex, { actor: 'gateway', action: 'config.reload', source: hostname(), outcome: 'failed', details: { error: (err as Error).message } }).catch(() => undefined);
       throw err;
     }
   }
@@ -160,17 +232,22 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
 
   return {
     url,
+    ...(https ? { https: { url: https.url, certFile: https.certFile } } : {}),
     ...(sftp ? { sftp } : {}),
+    security: { store, tokens, keys },
     config: () => config,
     reload,
     async stop() {
       for (const w of watchers) w.close();
       clearTimeout(timer);
       await Promise.all([
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        }),
+        ...[server, https?.server].filter((s): s is Server => Boolean(s)).map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeIdleConnections();
+            }),
+        ),
         sftp?.close(),
         sweep.stop(),
         remote.stop(),

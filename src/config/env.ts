@@ -30,6 +30,20 @@ export interface Settings {
    * (our POST /as2 as they reach it), and how often sends and async MDNs due are looked for.
    */
   as2: { id: string; keysDir: string; publicUrl?: string; checkMs: number; expiryWarnDays: number };
+  /** The HTTPS listener (mTLS): off, or its port and certificate (generated for development when not given). */
+  https: { enabled: boolean; port: number; certFile?: string; keyFile?: string; dir: string };
+  oauth: {
+    /** Our issuer identifier; default: the HTTP listener's URL. */
+    issuer?: string;
+    audience: string;
+    tokenTtlSeconds: number;
+    /** Token requests per minute from one address. */
+    tokenRatePerMinute: number;
+    external?: { issuer: string; jwksUrl: string; audience: string };
+  };
+  webhookToleranceSeconds: number;
+  /** API keys of security administrators (admin API, /metrics). */
+  adminApiKeys: { id: string; sha256: string }[];
 }
 
 const schema = {
@@ -62,6 +76,19 @@ const schema = {
     AS2_PUBLIC_URL: { type: 'string', pattern: '^https?://' },
     AS2_CHECK_MS: { type: 'integer', minimum: 10, default: 2000 },
     AS2_EXPIRY_WARN_DAYS: { type: 'integer', minimum: 1, default: 30 },
+    HTTPS: { enum: ['on', 'off'], default: 'on' },
+    HTTPS_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 8443 },
+    TLS_CERT_FILE: { type: 'string', minLength: 1 },
+    TLS_KEY_FILE: { type: 'string', minLength: 1 },
+    OAUTH_ISSUER: { type: 'string', pattern: '^https?://' },
+    OAUTH_AUDIENCE: { type: 'string', minLength: 1, default: 'partner-gateway' },
+    OAUTH_TOKEN_TTL_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 300 },
+    OAUTH_TOKEN_RATE_PER_MINUTE: { type: 'integer', minimum: 1, default: 60 },
+    OAUTH_EXTERNAL_ISSUER: { type: 'string', minLength: 1 },
+    OAUTH_EXTERNAL_JWKS_URL: { type: 'string', pattern: '^https?://' },
+    OAUTH_EXTERNAL_AUDIENCE: { type: 'string', minLength: 1 },
+    WEBHOOK_TOLERANCE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 300 },
+    ADMIN_API_KEYS: { type: 'string', pattern: '^[a-z0-9]{4,32}:[0-9a-f]{64}(,[a-z0-9]{4,32}:[0-9a-f]{64})*$' },
     LOG_LEVEL: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
   },
 } as const;
@@ -71,6 +98,9 @@ const validate = ajv.compile(schema);
 
 export function readSettings(env: Record<string, string | undefined>): Settings {
   const e: Record<string, unknown> = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const external = ['OAUTH_EXTERNAL_ISSUER', 'OAUTH_EXTERNAL_JWKS_URL', 'OAUTH_EXTERNAL_AUDIENCE'].filter((k) => e[k] !== undefined);
+  if (external.length && external.length < 3) throw new GatewayError('GW_CONFIG_INVALID', 'An external token issuer needs OAUTH_EXTERNAL_ISSUER, OAUTH_EXTERNAL_JWKS_URL and OAUTH_EXTERNAL_AUDIENCE together.');
+  if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) throw new GatewayError('GW_CONFIG_INVALID', 'TLS_CERT_FILE and TLS_KEY_FILE go together.');
   if (!validate(e)) {
     const first = validate.errors?.[0];
     throw new GatewayError('GW_CONFIG_INVALID', `Environment variable ${first?.instancePath.slice(1)} ${first?.message}.`);
@@ -88,7 +118,22 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
     deliveryBackoffMaxMs: e.DELIVERY_BACKOFF_MAX_MS as number,
     pollMs: e.POLL_MS as number,
     logLevel: e.LOG_LEVEL as string,
-    erpApiKeys: e.ERP_API_KEYS ? (e.ERP_API_KEYS as string).split(',').map((pair) => ({ id: pair.split(':')[0] as string, sha256: pair.split(':')[1] as string })) : [],
+    erpApiKeys: keyPairs(e.ERP_API_KEYS),
+    adminApiKeys: keyPairs(e.ADMIN_API_KEYS),
+    https: {
+      enabled: e.HTTPS === 'on',
+      port: e.HTTPS_PORT as number,
+      ...(e.TLS_CERT_FILE ? { certFile: e.TLS_CERT_FILE as string, keyFile: e.TLS_KEY_FILE as string } : {}),
+      dir: `${e.GATEWAY_DATA_DIR as string}/tls`,
+    },
+    oauth: {
+      ...(e.OAUTH_ISSUER ? { issuer: (e.OAUTH_ISSUER as string).replace(/\/$/, '') } : {}),
+      audience: e.OAUTH_AUDIENCE as string,
+      tokenTtlSeconds: e.OAUTH_TOKEN_TTL_SECONDS as number,
+      tokenRatePerMinute: e.OAUTH_TOKEN_RATE_PER_MINUTE as number,
+      ...(external.length ? { external: { issuer: e.OAUTH_EXTERNAL_ISSUER as string, jwksUrl: e.OAUTH_EXTERNAL_JWKS_URL as string, audience: e.OAUTH_EXTERNAL_AUDIENCE as string } } : {}),
+    },
+    webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS as number,
     ackCheckMs: e.ACK_CHECK_MS as number,
     configWatch: e.CONFIG_WATCH === 'on',
     sftp: {
@@ -108,4 +153,9 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
       expiryWarnDays: e.AS2_EXPIRY_WARN_DAYS as number,
     },
   });
+}
+
+/** `id:sha256,id:sha256` as the ERP_API_KEYS and ADMIN_API_KEYS variables hold them. */
+function keyPairs(v: unknown): { id: string; sha256: string }[] {
+  return v ? (v as string).split(',').map((pair) => ({ id: pair.split(':')[0] as string, sha256: pair.split(':')[1] as string })) : [];
 }

@@ -21,17 +21,17 @@ export function signatureHeader(secrets: readonly string[], body: Buffer | strin
  * Checks a signature header against the active secrets; returns the matching signature (for the
  * replay check). Throws GW_WEBHOOK_SIGNATURE when it is missing, stale or matches no secret.
  */
-export function verifySignature(header: string | undefined, secrets: readonly string[], body: Buffer, toleranceSeconds: number, now = Date.now()): { signature: string; timestamp: number } {
+export function verifySignature(header: string | undefined, secrets: readonly string[], body: Buffer, toleranceSeconds: number, now = Date.now()): { signature: string; timestamp: number; index: number } {
   if (!header) throw new GatewayError('GW_WEBHOOK_SIGNATURE', `The ${SIGNATURE_HEADER} header is missing.`);
   const parts = header.split(',').map((p) => p.trim().split('=', 2) as [string, string | undefined]);
   const t = Number(parts.find(([k]) => k === 't')?.[1]);
   const given = parts.filter(([k, v]) => k === 'v1' && v && /^[0-9a-f]{64}$/.test(v)).map(([, v]) => v as string);
   if (!Number.isInteger(t) || !given.length) throw new GatewayError('GW_WEBHOOK_SIGNATURE', `The ${SIGNATURE_HEADER} header must be "t=<unix seconds>,v1=<hex HMAC-SHA256>".`);
   if (Math.abs(now / 1000 - t) > toleranceSeconds) throw new GatewayError('GW_WEBHOOK_SIGNATURE', `The signature timestamp ${t} is outside the replay window of ${toleranceSeconds} seconds.`);
-  for (const secret of secrets) {
+  for (const [index, secret] of secrets.entries()) {
     const expected = Buffer.from(hmacHex(secret, t, body), 'hex');
     const hit = given.find((g) => timingSafeEqual(Buffer.from(g, 'hex'), expected));
-    if (hit) return { signature: hit, timestamp: t };
+    if (hit) return { signature: hit, timestamp: t, index };
   }
   throw new GatewayError('GW_WEBHOOK_SIGNATURE', secrets.length ? 'The signature matches no active webhook secret.' : 'The partner has no active webhook secret.');
 }

@@ -149,6 +149,7 @@ export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Rec
     // The SFTP door only where a suite asks for it (SFTP: 'on', on an ephemeral port).
     SFTP: 'off',
     SFTP_PORT: '0',
+    HTTPS_PORT: '0',
     ...extraEnv,
   });
   const gw = await startGateway({ settings, knex, log: createLogger(settings.logLevel), env: {} });

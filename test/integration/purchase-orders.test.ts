@@ -157,7 +157,7 @@ describe('control numbers: two gateway processes on one database', function () {
   async function startProcess(): Promise<string> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'start'], {
       cwd: REPO,
-      env: { ...process.env, DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', PARTNERS_DIR: path.join(dir, 'partners'), GATEWAY_DATA_DIR: dir, ERP_API_KEYS: `erptest:${ERP.sha256}`, LOG_LEVEL: 'info', SFTP: 'off' },
+      env: { ...process.env, DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', PARTNERS_DIR: path.join(dir, 'partners'), GATEWAY_DATA_DIR: dir, ERP_API_KEYS: `erptest:${ERP.sha256}`, LOG_LEVEL: 'info', SFTP: 'off', HTTPS_PORT: '0' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);

@@ -5,6 +5,7 @@ import type { As2Partner, GatewayConfig } from '../../config/load.js';
 import { GatewayError, isGatewayError, type ErrorCode } from '../../errors.js';
 import { formatOfFile, MEDIA_TYPES } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
+import { allowedScopes } from '../../security/scopes.js';
 import { CmsError, cmsContentType, decompress, decryptEnveloped, micalgName, OID, verifyOpaque, type Cert, type Cipher, type Digest } from './cms.js';
 import type { As2KeyRing } from './keys.js';
 import { buildMdn, dispositionOf, parseMdnOptions, type As2Failure, type BuiltMdn, type Mic, verifySignedPart } from './mdn.js';
@@ -134,6 +135,8 @@ export interface InboundDeps {
   maxBodyBytes: number;
   /** An MDN posted to us for something we sent (handled by the sending side). */
   onMdn: (agreement: As2Partner, entity: MimeEntity, original: Buffer) => Promise<void>;
+  /** The partner certificates in force now (profile and store, without retired or revoked ones). */
+  certsOf?: (agreement: As2Partner) => Promise<readonly Cert[]>;
   /** Called when an asynchronous MDN is queued (wakes the sending loop). */
   wake?: () => void;
 }
@@ -151,8 +154,9 @@ export class As2Inbound {
     const to = unquote(header(req, 'as2-to')?.trim() ?? '');
     const messageId = header(req, 'message-id')?.trim();
     if (!from || !to) throw new GatewayError('GW_AS2_REQUEST', 'An AS2 message needs the AS2-From and AS2-To headers.');
-    const agreement = this.d.config().as2.get(from);
-    if (!agreement) throw new GatewayError('GW_AS2_PARTNER', `No AS2 agreement with "${from}" (AS2-From).`);
+    const configured = this.d.config().as2.get(from);
+    if (!configured) throw new GatewayError('GW_AS2_PARTNER', `No AS2 agreement with "${from}" (AS2-From).`);
+    const agreement = this.d.certsOf ? { ...configured, certs: await this.d.certsOf(configured) } : configured;
     const { partner } = agreement;
     const as2 = partner.as2!;
     if (!partner.channels.includes('as2')) throw new GatewayError('GW_AS2_PARTNER', `Partner ${partner.id} may not send over AS2.`);
@@ -213,7 +217,7 @@ export class As2Inbound {
     try {
       const receipt = await this.d.receiver.receiveWith(
         payloadBytes
-          ? { partnerId: partner.id, channel: 'as2', ...(MEDIA_TYPES[mediaType] ? { contentType: mediaType, format: MEDIA_TYPES[mediaType] } : formatOfFile(payloadBytes.subarray(0, 512))), bytes: payloadBytes, ...(fileName ? { fileName } : {}) }
+          ? { partnerId: partner.id, channel: 'as2', ...(MEDIA_TYPES[mediaType] ? { contentType: mediaType, format: MEDIA_TYPES[mediaType] } : formatOfFile(payloadBytes.subarray(0, 512))), bytes: payloadBytes, scopes: [...allowedScopes(partner)], ...(fileName ? { fileName } : {}) }
           : { partnerId: partner.id, channel: 'as2', contentType: header(req, 'content-type') ?? 'application/octet-stream', format: 'as2', bytes: original, state: 'rejected', problems: [{ code, message: `AS2 ${failure}: ${reason}` }] },
         async (trx, id) => {
           await trx('as2_messages').insert({

@@ -15,6 +15,8 @@ export interface OutboundDeps {
   keys: As2KeyRing;
   ourDefaultId: string;
   backoff: { baseMs: number; maxMs: number };
+  /** The partner certificates in force now (profile and store, without retired or revoked ones). */
+  certsOf?: (agreement: As2Partner) => Promise<readonly Cert[]>;
 }
 
 /** A message ready to post: HTTP headers, body, and the MIC we expect back. */
@@ -145,8 +147,9 @@ export class As2Outbound {
     return claimed.length;
   }
 
-  private async sendOne(a: As2Partner, row: DueRow, as2MessageId: string): Promise<void> {
+  private async sendOne(configured: As2Partner, row: DueRow, as2MessageId: string): Promise<void> {
     const { knex, log } = this.d;
+    const a = this.d.certsOf ? { ...configured, certs: await this.d.certsOf(configured) } : configured;
     const as2 = a.partner.as2!;
     const send = as2.send!;
     const ourId = as2.ourId ?? this.d.ourDefaultId;

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { isGatewayError } from '../../errors.js';
 import { formatOfFile } from '../../pipeline/interpret.js';
 import { collectMailboxItem, listMailbox } from '../../pipeline/outbound.js';
+import { allowedScopes, mailboxScope } from '../../security/scopes.js';
 import { readRawSlice } from '../../pipeline/process.js';
 import type { Receipt, Receiver } from '../../pipeline/receive.js';
 import type { PartnerProfile } from '../../types.js';
@@ -49,7 +50,14 @@ export class PartnerFiles {
     private readonly knex: Knex,
     private readonly receiver: Receiver,
     readonly partner: Readonly<PartnerProfile>,
+    /** What the login may do: uploads need a write scope, /outbound shows what the read scopes allow. */
+    readonly scopes: ReadonlySet<string> = allowedScopes(partner),
   ) {}
+
+  /** Uploads are refused at open when the login may write no document type at all. */
+  mayUpload(): boolean {
+    return [...this.scopes].some((s) => s.endsWith(':write'));
+  }
 
   async list(folder: Folder): Promise<Entry[]> {
     const partnerId = this.partner.id;
@@ -58,7 +66,7 @@ export class PartnerFiles {
       return rows.map((r) => ({ name: r.name, size: Number(r.size_bytes), mtime: r.updated_at, uploadId: r.id }));
     }
     if (folder === 'outbound') {
-      return (await listMailbox(this.knex, partnerId, LISTING_LIMIT)).map((m) => ({ name: m.fileName, size: m.sizeBytes, mtime: m.createdAt, messageId: m.id }));
+      return (await listMailbox(this.knex, partnerId, LISTING_LIMIT)).filter((m) => this.scopes.has(mailboxScope(m.type))).map((m) => ({ name: m.fileName, size: m.sizeBytes, mtime: m.createdAt, messageId: m.id }));
     }
     const rows = await this.knex('messages').select('id', 'file_name', 'size_bytes', 'received_at').where({ partner_id: partnerId, direction: 'inbound', channel: 'sftp' }).whereNotNull('file_name').orderBy('received_at', 'desc').limit(LISTING_LIMIT);
     return rows.map((r) => ({ name: archiveName(r.id, r.file_name), size: r.size_bytes, mtime: r.received_at, messageId: r.id }));
@@ -71,7 +79,8 @@ export class PartnerFiles {
       return r && { name: r.name, size: Number(r.size_bytes), mtime: r.updated_at, uploadId: r.id };
     }
     if (folder === 'outbound') {
-      const r = await this.knex('messages').first('id', 'file_name', 'size_bytes', 'received_at').where({ partner_id: partnerId, direction: 'outbound', file_name: name }).whereNull('collected_at').orderBy('received_at');
+      const r = await this.knex('messages').first('id', 'file_name', 'size_bytes', 'received_at', 'doc_type').where({ partner_id: partnerId, direction: 'outbound', file_name: name }).whereNull('collected_at').orderBy('received_at');
+      if (r && !this.scopes.has(mailboxScope(r.doc_type))) return undefined;
       return r && { name: r.file_name, size: r.size_bytes, mtime: r.received_at, messageId: r.id };
     }
     const m = /^([0-9a-f]{8})_(.+)$/.exec(name);
@@ -114,11 +123,11 @@ export class PartnerFiles {
     }
     const row = await this.knex('sftp_uploads').first('size_bytes', 'sha256').where('id', entry.uploadId);
     const { rows } = await this.knex.raw<{ rows: { head: Buffer }[] }>('SELECT substring(data from 1 for 512) AS head FROM sftp_upload_chunks WHERE upload_id = ? ORDER BY seq LIMIT 1', [entry.uploadId]);
-    return this.receiver.receiveStaged({ partnerId: this.partner.id, channel: 'sftp', ...formatOfFile(rows[0]?.head ?? Buffer.alloc(0)), fileName: to.name, uploadId: entry.uploadId, sizeBytes: Number(row.size_bytes), sha256: row.sha256 });
+    return this.receiver.receiveStaged({ partnerId: this.partner.id, channel: 'sftp', ...formatOfFile(rows[0]?.head ?? Buffer.alloc(0)), fileName: to.name, uploadId: entry.uploadId, sizeBytes: Number(row.size_bytes), sha256: row.sha256, scopes: [...this.scopes] });
   }
 
   upload(name: string): Upload {
-    return new Upload(this.knex, this.receiver, this.partner, name);
+    return new Upload(this.knex, this.receiver, this.partner, name, this.scopes);
   }
 
   /** Staged uploads that no client has written to for `olderThanMs` (a replica stopped mid-upload). */
@@ -156,6 +165,7 @@ export class Upload {
     private readonly receiver: Receiver,
     private readonly partner: Readonly<PartnerProfile>,
     readonly name: string,
+    private readonly scopes: ReadonlySet<string>,
   ) {
     this.temporary = isTemporaryName(name);
   }
@@ -218,7 +228,7 @@ export class Upload {
       if (this.failed) throw new FsError('failure', this.failed);
       if (this.size === 0) throw new FsError('failure', 'GW_REQUEST_INVALID: the file is empty; nothing was stored');
       const sha256 = this.hash.digest('hex');
-      const common = { partnerId: this.partner.id, channel: 'sftp' as const, ...formatOfFile(this.head), fileName: this.name };
+      const common = { partnerId: this.partner.id, channel: 'sftp' as const, ...formatOfFile(this.head), fileName: this.name, scopes: [...this.scopes] };
       if (!this.temporary && !this.uploadId) return await this.receiver.receive({ ...common, bytes: Buffer.concat(this.parts) });
       if (this.buffered || !this.uploadId) await this.stage();
       else await this.chain;

@@ -5,6 +5,9 @@ import ssh2 from 'ssh2';
 import type { AuthContext, Connection, FileEntry, SFTPWrapper } from 'ssh2';
 import type { GatewayConfig } from '../../config/load.js';
 import type { Receiver } from '../../pipeline/receive.js';
+import { audit } from '../../security/audit.js';
+import type { CredentialStore } from '../../security/credentials.js';
+import { allowedScopes, grantedScopes } from '../../security/scopes.js';
 import { parsePublicKey, sameKey, verifyPassword } from '../../security/ssh-keys.js';
 import type { PartnerProfile } from '../../types.js';
 import { FsError, PartnerFiles, type Entry, type Upload } from './files.js';
@@ -20,6 +23,8 @@ export interface SftpServerOptions {
   log: Logger;
   receiver: Receiver;
   config: () => GatewayConfig;
+  /** SSH keys issued or retired at run time, over the profile's. */
+  credentials: CredentialStore;
   host: string;
   port: number;
   hostKeysDir: string;
@@ -57,6 +62,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
     const address = info.ip;
     live.add(client);
     let partner: Readonly<PartnerProfile> | undefined;
+    let scopes: ReadonlySet<string> | undefined;
     const loginTimer = setTimeout(() => {
       log.info({ address }, 'sftp: no login in time, disconnecting');
       client.end();
@@ -66,14 +72,18 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
       clearTimeout(loginTimer);
       live.delete(client);
     });
-    client.on('authentication', (ctx) => void authenticate(ctx, address).then((p) => (partner = p ?? partner)));
+    client.on('authentication', (ctx) =>
+      void authenticate(ctx, address).then((p) => {
+        if (p) [partner, scopes] = [p.partner, p.scopes];
+      }),
+    );
     client.on('ready', () => {
       clearTimeout(loginTimer);
       client.on('session', (accept) => {
         const session = accept();
         session.on('sftp', (acceptSftp) => {
           if (!partner) return;
-          const files = new PartnerFiles(opts.knex, opts.receiver, partner);
+          const files = new PartnerFiles(opts.knex, opts.receiver, partner, scopes);
           const sftp = acceptSftp();
           // A protocol error ends this session only, never the process.
           sftp.on('error', (err: Error) => log.warn({ partner: partner?.id, address, err: err.message }, 'sftp: session error'));
@@ -84,7 +94,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
   });
 
   /** Decides one authentication attempt; resolves with the partner on success. */
-  async function authenticate(ctx: AuthContext, address: string): Promise<Readonly<PartnerProfile> | undefined> {
+  async function authenticate(ctx: AuthContext, address: string): Promise<{ partner: Readonly<PartnerProfile>; scopes: ReadonlySet<string> } | undefined> {
     const user = ctx.username;
     const partner = opts.config().partners.get(user);
     const methods: ('publickey' | 'password')[] = partner?.credentials.sftpPassword ? ['publickey', 'password'] : ['publickey'];
@@ -92,6 +102,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
     const refuse = async (reason: string, fingerprint?: string) => {
       const delay = throttle.failure(user, address);
       log.warn({ partner: user, address, method: ctx.method, fingerprint, reason }, 'sftp: login refused');
+      await audit(opts.knex, { actor: `partner:${user}`, action: 'sftp.login', target: `partner:${user}`, source: address, outcome: 'denied', details: { method: ctx.method, fingerprint: fingerprint ?? null, reason } }).catch(() => undefined);
       await new Promise((r) => setTimeout(r, delay));
       ctx.reject(methods);
       return undefined;
@@ -103,34 +114,35 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
     }
     if (ctx.method === 'publickey') {
       const presented = ctx.key.data;
-      const today = new Date().toISOString().slice(0, 10);
-      const listed = partner?.credentials.sshKeys.find((k) => {
-        const pk = parsePublicKey(k.key);
+      // Keys from the profile and from the store, without expired, retired or revoked ones.
+      const keys = partner ? await opts.credentials.usable('ssh-key', partner.id) : [];
+      const listed = keys.find((k) => {
+        const pk = parsePublicKey(String(k.public.key));
         return !(pk instanceof Error) && sameKey(pk.blob, presented);
       });
       const fingerprint = parsePublicKey(`${ctx.key.algo} ${presented.toString('base64')}`);
       const fp = fingerprint instanceof Error ? undefined : fingerprint.fingerprint;
-      if (!partner || !listed) return refuse(partner ? 'key not listed for this partner' : 'unknown user', fp);
-      if (listed.expires && listed.expires < today) return refuse(`key expired on ${listed.expires}`, fp);
+      if (!partner || !listed) return refuse(partner ? 'key not listed for this partner, or expired, retired or revoked' : 'unknown user', fp);
       if (!ctx.signature) return void ctx.accept(); // The client asks whether this key would do; it signs next.
-      const pk = parsePublicKey(listed.key) as Exclude<ReturnType<typeof parsePublicKey>, Error>;
+      const pk = parsePublicKey(String(listed.public.key)) as Exclude<ReturnType<typeof parsePublicKey>, Error>;
       if (pk.parsed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) !== true) return refuse('bad signature', fp);
-      return admit(partner, fp);
+      return admit(partner, grantedScopes(partner, listed.scopes), fp);
     }
     if (ctx.method === 'password') {
       const ok = await verifyPassword(ctx.password, partner?.credentials.sftpPassword ?? DUMMY_HASH);
       if (!partner?.credentials.sftpPassword || !ok) return refuse(partner ? 'wrong password' : 'unknown user');
-      return admit(partner);
+      return admit(partner, allowedScopes(partner));
     }
     return void ctx.reject(methods);
 
-    function admit(p: Readonly<PartnerProfile>, fingerprint?: string): Readonly<PartnerProfile> | undefined {
-      if (p.state === 'suspended') return void refuse('partner suspended', fingerprint);
-      if (!p.channels.includes('sftp')) return void refuse('partner may not use SFTP (channels)', fingerprint);
+    async function admit(p: Readonly<PartnerProfile>, scopes: ReadonlySet<string>, fingerprint?: string): Promise<{ partner: Readonly<PartnerProfile>; scopes: ReadonlySet<string> } | undefined> {
+      if (p.state === 'suspended') return void (await refuse('partner suspended', fingerprint));
+      if (!p.channels.includes('sftp')) return void (await refuse('partner may not use SFTP (channels)', fingerprint));
       throttle.success(user, address);
       log.info({ partner: p.id, address, method: ctx.method, fingerprint }, 'sftp: login');
+      await audit(opts.knex, { actor: `partner:${p.id}`, action: 'sftp.login', target: `partner:${p.id}`, source: address, outcome: 'ok', details: { method: ctx.method, fingerprint: fingerprint ?? null, scopes: [...scopes] } }).catch((err: Error) => log.error({ err: err.message }, 'audit: cannot record the login'));
       ctx.accept();
-      return p;
+      return { partner: p, scopes };
     }
   }
 
@@ -261,6 +273,7 @@ function serveSftp(sftp: SFTPWrapper, files: PartnerFiles, address: string, log:
         if (flags & OPEN_MODE.READ) throw new FsError('denied', '/inbound is write-only');
         if (flags & OPEN_MODE.APPEND) throw new FsError('unsupported', 'appending (resuming an upload) is not supported; upload the whole file again');
         if (flags & OPEN_MODE.EXCL && (await files.stat('inbound', r.name))) throw new FsError('failure', `${r.path} exists`);
+        if (!files.mayUpload()) throw new FsError('denied', 'this login holds no write scope (asn:write, invoice:write …)');
         return sftp.handle(reqId, open({ kind: 'write', upload: files.upload(r.name), path: r.path }));
       }
       if (r.folder === 'inbound') throw new FsError('denied', '/inbound is write-only; your files are in /archive once processed');
