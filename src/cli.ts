@@ -14,6 +14,9 @@ import { diffOutputs, tryProfile } from './mapping/workbench.js';
 import { createLogger } from './observability/logger.js';
 import { replayMessage } from './pipeline/replay.js';
 import { generateApiKey } from './security/api-keys.js';
+import { audit } from './security/audit.js';
+import { auditCommand, cliActor, CREDS_USAGE, credsCommand, rotateMasterKeyCommand } from './security/creds-cli.js';
+import { MasterKeys } from './security/secrets.js';
 import { hashPassword } from './security/ssh-keys.js';
 import { configEnv, startGateway } from './server.js';
 import { migrate, openDatabase } from './store/db.js';
@@ -40,12 +43,13 @@ const USAGE = `gateway <command>
   as2 keys activate <key>            rotation step 2: sign with it; the old pair keeps decrypting (previous)
   as2 keys retire <key>              rotation step 3: stop decrypting with a previous (or withdrawn next) pair
   as2 certs [--within <days>]        every AS2 certificate, ours and the partners', soonest expiry first
+${CREDS_USAGE}
 
 Environment: PORT, HOST, DATABASE_URL (else an embedded PostgreSQL in GATEWAY_DATA_DIR), PARTNERS_DIR,
 MAPPINGS_DIR, LOG_LEVEL … (see README.md).`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { within: { type: 'string' } } });
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { within: { type: 'string' }, partner: { type: 'string' }, kind: { type: 'string' }, file: { type: 'string' }, overlap: { type: 'string' }, expires: { type: 'string' }, scopes: { type: 'string' }, publish: { type: 'string' }, action: { type: 'string' }, limit: { type: 'string' } } });
   const [command, ...rest] = positionals;
   const settings = readSettings(process.env);
   const log = createLogger(settings.logLevel);
@@ -131,12 +135,33 @@ async function main(argv: string[]): Promise<number> {
       if (!id) break;
       const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
       try {
-        const r = await replayMessage(db.knex, id);
+        const r = await replayMessage(db.knex, id).catch(async (err: Error) => {
+          await audit(db.knex, { ...cliActor(), action: 'message.replay', target: `message:${id}`, outcome: 'denied', details: { error: err.message } }).catch(() => undefined);
+          throw err;
+        });
+        await audit(db.knex, { ...cliActor(), action: 'message.replay', target: `message:${id}`, outcome: 'ok', details: { ...r } });
         console.log(r.action === 'reinterpret' ? `message ${id}: queued for interpretation again` : `message ${id}: ${r.deliveries} delivery(ies) queued again`);
       } finally {
         await db.close();
       }
       return 0;
+    }
+    case 'creds':
+    case 'secrets':
+    case 'audit': {
+      if (command === 'secrets' && (rest[0] !== 'rotate-master-key' || !rest[1])) break;
+      const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
+      try {
+        await migrate(db.knex);
+        const ctx = { knex: db.knex, config: await loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env }), keys: MasterKeys.fromEnv(process.env, settings.dataDir), out: (s: string) => console.log(s) };
+        if (command === 'secrets') return await rotateMasterKeyCommand(rest[1] as string, ctx);
+        if (command === 'audit') return await auditCommand(values, ctx);
+        const code = await credsCommand(rest, values, ctx);
+        if (code !== 2) return code;
+      } finally {
+        await db.close();
+      }
+      break;
     }
     case 'keys': {
       const [sub, id] = rest;

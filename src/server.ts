@@ -61,10 +61,17 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   let config = await load();
   log.info({ partners: [...config.partners.keys()], mappings: config.mappings.size }, 'configuration loaded');
 
+  // Secrets at rest are sealed under the master key; credentials issued at run time live in the store.
+  const keys = MasterKeys.fromEnv(opts.env ?? process.env, settings.dataDir);
+  if (keys.generated) log.warn({ file: keys.generated }, 'made a development master key; supply GATEWAY_MASTER_KEY_FILE in production');
+  const store = new CredentialStore(knex, keys, () => config);
+  // Deliveries to the ERP carry X-Gateway-Signature under every active ERP signing secret.
+  const signingSecrets = async () => (await store.usable('erp-signing-secret', null)).map((c) => store.open(c).toString('utf8'));
+
   const workerId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   const delivery = new WorkLoop(
     'deliver',
-    () => deliverBatch(knex, log, { workerId, batchSize: settings.deliveryBatch, backoffBaseMs: settings.deliveryBackoffMs, backoffMaxMs: settings.deliveryBackoffMaxMs, leaseMs: 5 * 60_000 }),
+    () => deliverBatch(knex, log, { workerId, batchSize: settings.deliveryBatch, backoffBaseMs: settings.deliveryBackoffMs, backoffMaxMs: settings.deliveryBackoffMaxMs, leaseMs: 5 * 60_000, signingSecrets }),
     settings.pollMs,
     log,
   );
@@ -89,10 +96,6 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   delivery.start();
   overdue.start();
 
-  // Secrets at rest are sealed under the master key; credentials issued at run time live in the store.
-  const keys = MasterKeys.fromEnv(opts.env ?? process.env, settings.dataDir);
-  if (keys.generated) log.warn({ file: keys.generated }, 'made a development master key; supply GATEWAY_MASTER_KEY_FILE in production');
-  const store = new CredentialStore(knex, keys, () => config);
   const warnCredentials = async () => {
     for (const e of await expiringCredentials(store, settings.as2.expiryWarnDays)) log.warn({ kind: e.credential.kind, ref: e.credential.ref, partner: e.credential.partnerId, expiresAt: e.credential.expiresAt, daysLeft: e.daysLeft }, 'credential expires soon');
   };

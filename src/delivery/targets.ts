@@ -1,6 +1,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GatewayError } from '../errors.js';
+import { SIGNATURE_HEADER, signatureHeader } from '../security/webhooks.js';
 import type { Target } from '../types.js';
 
 /** What every target receives: the canonical document with the facts the ERP needs to trace it. */
@@ -21,17 +22,19 @@ export interface DeliveryEnvelope {
 /** HTTP statuses after which the same request may succeed later. */
 const RETRYABLE_STATUS = new Set([408, 425, 429]);
 
-/** Sends one envelope; throws GatewayError (retryable or not) on failure. */
-export async function send(target: Target, env: DeliveryEnvelope): Promise<string> {
-  return target.kind === 'http' ? sendHttp(target, env) : writeFileDrop(target.dir, env);
+/** Sends one envelope (HTTP: signed with each of `secrets`); throws GatewayError (retryable or not) on failure. */
+export async function send(target: Target, env: DeliveryEnvelope, secrets: readonly string[] = []): Promise<string> {
+  return target.kind === 'http' ? sendHttp(target, env, secrets) : writeFileDrop(target.dir, env);
 }
 
-async function sendHttp(target: Extract<Target, { kind: 'http' }>, env: DeliveryEnvelope): Promise<string> {
+async function sendHttp(target: Extract<Target, { kind: 'http' }>, env: DeliveryEnvelope, secrets: readonly string[]): Promise<string> {
   let res: Response;
+  const body = JSON.stringify(env);
   try {
     res = await fetch(target.url, {
       method: 'POST',
       headers: {
+        ...(secrets.length ? { [SIGNATURE_HEADER]: signatureHeader(secrets, body) } : {}),
         ...target.headers,
         'content-type': 'application/json',
         'idempotency-key': env.idempotencyKey,
@@ -39,7 +42,7 @@ async function sendHttp(target: Extract<Target, { kind: 'http' }>, env: Delivery
         'x-gateway-document-type': `${env.type}/v${env.schemaVersion}`,
         'x-gateway-partner': env.partner,
       },
-      body: JSON.stringify(env),
+      body,
       signal: AbortSignal.timeout(target.timeoutMs),
       redirect: 'error',
     });

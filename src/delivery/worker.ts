@@ -12,6 +12,8 @@ export interface DeliveryOptions {
   backoffMaxMs: number;
   /** A row left `delivering` longer than this (a crashed worker) is claimed again. */
   leaseMs: number;
+  /** The secrets HTTP deliveries are signed with (X-Gateway-Signature); two during a rotation. */
+  signingSecrets?: () => Promise<string[]>;
 }
 
 interface Claimed {
@@ -54,11 +56,12 @@ export async function deliverBatch(knex: Knex, log: Logger, opts: DeliveryOption
       [opts.leaseMs, opts.batchSize, opts.workerId],
     )
   ).rows;
-  await Promise.all(claimed.map((d) => deliverOne(knex, log, opts, d)));
+  const secrets = claimed.some((d) => d.target.kind === 'http') && opts.signingSecrets ? await opts.signingSecrets() : [];
+  await Promise.all(claimed.map((d) => deliverOne(knex, log, opts, d, secrets)));
   return claimed.length;
 }
 
-async function deliverOne(knex: Knex, log: Logger, opts: DeliveryOptions, d: Claimed): Promise<void> {
+async function deliverOne(knex: Knex, log: Logger, opts: DeliveryOptions, d: Claimed, secrets: string[]): Promise<void> {
   const dlog = log.child({ partner: d.partner_id, messageId: d.message_id, correlationId: d.correlation_id, deliveryId: d.id, target: d.target.id });
   const envelope: DeliveryEnvelope = {
     deliveryId: d.id,
@@ -75,7 +78,7 @@ async function deliverOne(knex: Knex, log: Logger, opts: DeliveryOptions, d: Cla
   };
   let outcome: string;
   try {
-    outcome = await send(d.target, envelope);
+    outcome = await send(d.target, envelope, secrets);
   } catch (err) {
     await recordFailure(knex, opts, d, err);
     dlog.warn({ attempt: d.attempts, code: isGatewayError(err) ? err.code : 'GW_INTERNAL', err: (err as Error).message }, 'delivery failed');

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface ErpRequest {
   headers: IncomingHttpHeaders;
+  /** The body as it arrived (for signature checks). */
+  raw: Buffer;
   body: { idempotencyKey: string; type: string; document: Record<string, unknown>; [k: string]: unknown };
 }
 
@@ -25,7 +27,8 @@ export class ErpReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const r: ErpRequest = { headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+        const raw = Buffer.concat(chunks);
+        const r: ErpRequest = { headers: req.headers, raw, body: JSON.parse(raw.toString('utf8')) };
         this.requests.push(r);
         res.statusCode = this.respond(r, this.requests.length);
         res.end(JSON.stringify({ ok: res.statusCode < 300 }));
