@@ -99,7 +99,8 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   const warnCredentials = async () => {
     for (const e of await expiringCredentials(store, settings.as2.expiryWarnDays)) log.warn({ kind: e.credential.kind, ref: e.credential.ref, partner: e.credential.partnerId, expiresAt: e.credential.expiresAt, daysLeft: e.daysLeft }, 'credential expires soon');
   };
-  await warnCredentials();
+  // A store that is down at start must not stop the doors from answering 503: the check waits for the next reload.
+  await warnCredentials().catch((err: Error) => log.warn({ err: err.message }, 'cannot check credential expiry now'));
 
   // AS2: our key pairs are made on first use (a gateway without AS2 partners never needs them).
   const as2Keys = new As2KeyRing(settings.as2.keysDir, settings.as2.id);

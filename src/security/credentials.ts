@@ -160,6 +160,19 @@ async function readMaterial(kind: CredentialKind, material: string | undefined):
   throw new GatewayError('GW_CRED_INVALID', `The gateway makes ${kind} credentials itself; give no material.`);
 }
 
+/**
+ * Credentials are checked against the store on every request and fail closed: with the database
+ * down nothing is authenticated, and the caller hears 503 (retry), not 401 (wrong credentials).
+ */
+async function reachable<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    throw new GatewayError('GW_STORE_UNAVAILABLE', 'The credential store is not reachable; nothing was accepted. Retry later.', { cause: err });
+  }
+}
+
 const SECRET_PREFIX: Partial<Record<CredentialKind, string>> = { 'api-key': 'gw', 'client-secret': 'gwcs', 'webhook-secret': 'whsec', 'erp-signing-secret': 'whsec' };
 
 /**
@@ -174,7 +187,11 @@ export class CredentialStore {
   ) {}
 
   /** Store and profile credentials (retirements applied), newest first. */
-  async list(filter: { partnerId?: string; kind?: CredentialKind } = {}): Promise<Credential[]> {
+  list(filter: { partnerId?: string; kind?: CredentialKind } = {}): Promise<Credential[]> {
+    return reachable(this.listFrom(filter));
+  }
+
+  private async listFrom(filter: { partnerId?: string; kind?: CredentialKind }): Promise<Credential[]> {
     const q = this.knex<Row>('credentials').select('*').orderBy('created_at', 'desc');
     if (filter.partnerId) q.where('partner_id', filter.partnerId);
     if (filter.kind) q.where('kind', filter.kind);
@@ -184,7 +201,11 @@ export class CredentialStore {
   }
 
   /** The credentials of a kind (of one partner, or the gateway's with null) usable now. */
-  async usable(kind: CredentialKind, partnerId: string | null, now = new Date()): Promise<Credential[]> {
+  usable(kind: CredentialKind, partnerId: string | null, now = new Date()): Promise<Credential[]> {
+    return reachable(this.usableFrom(kind, partnerId, now));
+  }
+
+  private async usableFrom(kind: CredentialKind, partnerId: string | null, now: Date): Promise<Credential[]> {
     const q = this.knex<Row>('credentials').select('*').where('kind', kind).whereNull('revoked_at').orderBy('not_before', 'desc');
     if (partnerId === null) q.whereNull('partner_id');
     else q.where('partner_id', partnerId);
@@ -194,7 +215,11 @@ export class CredentialStore {
   }
 
   /** One credential by kind and reference, whatever its state. */
-  async find(kind: CredentialKind, ref: string): Promise<Credential | undefined> {
+  find(kind: CredentialKind, ref: string): Promise<Credential | undefined> {
+    return reachable(this.findFrom(kind, ref));
+  }
+
+  private async findFrom(kind: CredentialKind, ref: string): Promise<Credential | undefined> {
     const row = await this.knex<Row>('credentials').where({ kind, ref }).first();
     if (row) return fromRow(row);
     const yaml = yamlCredentials(this.config()).filter((c) => c.kind === kind && c.ref === ref);

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect } from '../../src/store/db.js';
+import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { ErpReceiver } from '../helpers/erp.js';
 import { ACME_KEY, post, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -55,6 +56,40 @@ describe('when the store cannot commit an SFTP upload', function () {
   this.timeout(30_000);
   let erp: ErpReceiver;
   let t: TestGateway;
+  let db: TestDatabase;
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-sftp-down-'));
+
+  before(async () => {
+    erp = new ErpReceiver();
+    await erp.start();
+    // Logins read the credential store, so the database answers; only storing a message fails.
+    db = await freshDatabase();
+    await db.knex.raw('ALTER TABLE messages ADD CONSTRAINT store_refuses_messages CHECK (false) NOT VALID');
+    t = await startTestGateway(db.knex, erp.url, { SFTP: 'on' });
+  });
+  after(async () => {
+    await t?.close();
+    await erp?.stop();
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("fails the client's close, so OpenSSH's sftp reports the put as failed", async () => {
+    const key = sshKeygen(dir, 'acme');
+    await allowSftp(t.gw, t.partnersDir, 'acme-supply', [key.publicKey]);
+    writeFileSync(path.join(dir, 'asn.edi'), readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi')));
+    const kh = knownHosts(path.join(dir, 'known_hosts'), t.gw.sftp!.port, t.gw.sftp!.hostKeys.map((k) => k.publicKey));
+    const res = await runSftp({ port: t.gw.sftp!.port, user: 'acme-supply', identity: key.identity, knownHosts: kh, commands: ['put asn.edi /inbound/'], cwd: dir });
+    assert.notEqual(res.code, 0, 'the batch fails');
+    assert.match(res.stderr, /close remote: Failure/, res.stderr);
+    assert.equal((await db.knex('messages').count({ n: '*' }))[0]?.n, '0');
+  });
+});
+
+describe('when the credential store is unreachable at an SFTP login', function () {
+  this.timeout(30_000);
+  let erp: ErpReceiver;
+  let t: TestGateway;
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-sftp-down-'));
 
   before(async () => {
@@ -68,13 +103,12 @@ describe('when the store cannot commit an SFTP upload', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("fails the client's close, so OpenSSH's sftp reports the put as failed", async () => {
+  it('refuses the login (fail closed) instead of trusting keys it cannot check for revocation', async () => {
     const key = sshKeygen(dir, 'acme');
     await allowSftp(t.gw, t.partnersDir, 'acme-supply', [key.publicKey]);
-    writeFileSync(path.join(dir, 'asn.edi'), readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi')));
     const kh = knownHosts(path.join(dir, 'known_hosts'), t.gw.sftp!.port, t.gw.sftp!.hostKeys.map((k) => k.publicKey));
-    const res = await runSftp({ port: t.gw.sftp!.port, user: 'acme-supply', identity: key.identity, knownHosts: kh, commands: ['put asn.edi /inbound/'], cwd: dir });
-    assert.notEqual(res.code, 0, 'the batch fails');
-    assert.match(res.stderr, /close remote: Failure/, res.stderr);
+    const res = await runSftp({ port: t.gw.sftp!.port, user: 'acme-supply', identity: key.identity, knownHosts: kh, commands: ['ls /outbound'], cwd: dir });
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /Permission denied/, res.stderr);
   });
 });

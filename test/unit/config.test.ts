@@ -90,6 +90,6 @@ describe('config: partner and mapping profiles', () => {
       run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'partners', 'validate'], { env: { ...process.env, PARTNERS_DIR: path.join(c.dir, 'partners'), MAPPINGS_DIR: path.join(c.dir, 'mappings'), ...env } });
     assert.match((await cli({})).stdout, /ok: 4 partner profile\(s\), 13 mapping profile\(s\)/);
     await c.edit('partners/acme-supply.yaml', 'channels: [rest, sftp, as2]', 'channels: [fax]');
-    await assert.rejects(cli({}), (e: { code: number; stderr: string }) => e.code === 1 && /GW_CONFIG_INVALID: .*acme-supply\.yaml:6:\d+: must be one of rest, sftp, as2 \(at channels\.0\)/.test(e.stderr));
+    await assert.rejects(cli({}), (e: { code: number; stderr: string }) => e.code === 1 && /GW_CONFIG_INVALID: .*acme-supply\.yaml:6:\d+: must be one of rest, sftp, as2, webhook \(at channels\.0\)/.test(e.stderr));
   });
 });

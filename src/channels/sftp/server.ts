@@ -73,9 +73,16 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
       live.delete(client);
     });
     client.on('authentication', (ctx) =>
-      void authenticate(ctx, address).then((p) => {
-        if (p) [partner, scopes] = [p.partner, p.scopes];
-      }),
+      void authenticate(ctx, address).then(
+        (p) => {
+          if (p) [partner, scopes] = [p.partner, p.scopes];
+        },
+        // The credential store is unreachable: fail closed (the client may try again later).
+        (err: Error) => {
+          log.error({ address, partner: ctx.username, err: err.message }, 'sftp: login refused, credentials cannot be checked');
+          ctx.reject();
+        },
+      ),
     );
     client.on('ready', () => {
       clearTimeout(loginTimer);
