@@ -70,6 +70,21 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
+/** The port of the PostgreSQL running on `databaseDir` (postmaster.pid: pid on line 1, port on line 4), if its process lives. */
+async function runningPort(databaseDir: string): Promise<number | undefined> {
+  const text = await readFile(path.join(databaseDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  const lines = text?.split('\n') ?? [];
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!pid || !port) return undefined;
+  try {
+    process.kill(pid, 0);
+    return port;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? port : undefined;
+  }
+}
+
 export interface EmbeddedServer {
   url: string;
   stop(): Promise<void>;
@@ -92,6 +107,13 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   else {
     password = randomBytes(24).toString('base64url');
     await writeFile(passwordFile, password, { mode: 0o600 });
+  }
+  // A gateway already runs this cluster (`npm start` while an operator runs `gateway creds …`):
+  // use it rather than start a second server on the same folder, and leave it running.
+  const running = await runningPort(databaseDir);
+  if (running) {
+    log.debug({ port: running, databaseDir }, 'using the embedded PostgreSQL that is already running');
+    return { url: `postgres://gateway:${encodeURIComponent(password)}@127.0.0.1:${running}/postgres`, stop: async () => undefined };
   }
   const port = await freePort();
   const pg = new EmbeddedPostgres({
