@@ -154,7 +154,7 @@ async function main(argv: string[]): Promise<number> {
       try {
         await migrate(db.knex);
         const ctx = { knex: db.knex, config: await loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env }), keys: MasterKeys.fromEnv(process.env, settings.dataDir), out: (s: string) => console.log(s) };
-        if (command === 'secrets') return await rotateMasterKeyCommand(rest[1] as string, ctx);
+        if (command === 'secrets') return await rotateMasterKeyCommand(rest[1] as string, ctx, [settings.as2.keysDir, settings.sftp.hostKeysDir]);
         if (command === 'audit') return await auditCommand(values, ctx);
         const code = await credsCommand(rest, values, ctx);
         if (code !== 2) return code;
@@ -194,10 +194,11 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
     return 0;
   }
   if (sub !== 'host-keys') return usage();
+  const master = MasterKeys.fromEnv(process.env, settings.dataDir);
   switch (action) {
     case 'list':
     case undefined: {
-      const keys = listHostKeys(dir);
+      const keys = listHostKeys(dir, master);
       if (!keys.length) console.log(`No host keys in ${dir} yet; the gateway makes them on its first start.`);
       for (const k of keys) console.log(`${k.state.padEnd(6)} ${k.type.padEnd(7)} ${k.fingerprint}  ${k.name}`);
       if (keys.length) {
@@ -208,14 +209,14 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
     }
     case 'add': {
       if (arg !== 'ed25519' && arg !== 'rsa') return usage();
-      const k = addHostKey(dir, arg);
+      const k = addHostKey(dir, arg, master);
       console.log(`Added ${k.name} (${k.fingerprint}), not yet presented. Give partners its known_hosts line:\n${k.publicKey}\nthen, once they trust it: gateway sftp host-keys activate ${k.fingerprint}`);
       return 0;
     }
     case 'activate':
     case 'retire': {
       if (!arg) return usage();
-      const k = action === 'activate' ? activateHostKey(dir, arg) : retireHostKey(dir, arg);
+      const k = action === 'activate' ? activateHostKey(dir, arg, master) : retireHostKey(dir, arg, master);
       console.log(`${action === 'activate' ? 'Presenting' : 'Retired'} ${k.name} (${k.fingerprint}).${action === 'activate' ? ' Restart the gateway (or its SFTP door) to present it.' : ''}`);
       return 0;
     }
@@ -225,12 +226,13 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
 
 async function as2Command([sub, action, ...args]: string[], settings: Settings, env: Record<string, string | undefined>, withinDays?: string): Promise<number> {
   const dir = settings.as2.keysDir;
+  const master = MasterKeys.fromEnv(process.env, settings.dataDir);
   if (sub === 'certs') {
     const within = withinDays === undefined ? undefined : Number(withinDays);
     if (within !== undefined && !Number.isInteger(within)) return usage();
     const config = await loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
-    const ring = new As2KeyRing(dir, settings.as2.id);
-    if (listAs2Keys(dir).length) await ring.ready();
+    const ring = new As2KeyRing(dir, settings.as2.id, master);
+    if (listAs2Keys(dir, master).length) await ring.ready();
     const rows = certificateExpiries(config, ring).filter((c) => within === undefined || c.daysLeft <= within);
     for (const c of rows) console.log(`${String(c.daysLeft).padStart(5)} days  ${c.notAfter.slice(0, 10)}  ${c.owner.padEnd(16)} ${c.what.padEnd(28)} ${c.fingerprint}  ${c.subject.replace(/\n/g, ', ')}`);
     if (!rows.length) console.log(within === undefined ? 'No AS2 certificates.' : `No AS2 certificate expires within ${within} days.`);
@@ -242,20 +244,20 @@ async function as2Command([sub, action, ...args]: string[], settings: Settings, 
   switch (action) {
     case 'list':
     case undefined: {
-      const keys = listAs2Keys(dir);
+      const keys = listAs2Keys(dir, master);
       if (!keys.length) console.log(`No AS2 key pairs in ${dir} yet; the gateway makes one when the first AS2 partner is configured.`);
       for (const k of keys) console.log(`${k.state.padEnd(8)} ${k.cert.fingerprint}  until ${k.notAfter.toISOString().slice(0, 10)}  ${k.name}`);
       return 0;
     }
     case 'certificate': {
-      const keys = await ensureAs2Keys(dir, settings.as2.id);
+      const keys = await ensureAs2Keys(dir, settings.as2.id, 730, master);
       const k = arg ? keys.find((x) => x.name === arg || x.cert.fingerprint === arg.toUpperCase()) : keys.find((x) => x.state === 'active');
       if (!k) return usage();
       process.stdout.write(k.certPem);
       return 0;
     }
     case 'add': {
-      const k = await addAs2Key(dir, settings.as2.id);
+      const k = await addAs2Key(dir, settings.as2.id, 730, master);
       console.log(`Added ${k.name} (${k.cert.fingerprint}); it decrypts already. Send partners its certificate:
 ${k.certPem}then, once they have it: gateway as2 keys activate ${k.cert.fingerprint}`);
       return 0;
@@ -263,7 +265,7 @@ ${k.certPem}then, once they have it: gateway as2 keys activate ${k.cert.fingerpr
     case 'activate':
     case 'retire': {
       if (!arg) return usage();
-      const k = action === 'activate' ? activateAs2Key(dir, arg) : retireAs2Key(dir, arg);
+      const k = action === 'activate' ? activateAs2Key(dir, arg, master) : retireAs2Key(dir, arg, master);
       console.log(action === 'activate' ? `Signing with ${k.cert.fingerprint}; the pair it replaces keeps decrypting until retired.` : `Retired ${k.name} (${k.cert.fingerprint}); it no longer decrypts.`);
       return 0;
     }

@@ -103,7 +103,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   await warnCredentials().catch((err: Error) => log.warn({ err: err.message }, 'cannot check credential expiry now'));
 
   // AS2: our key pairs are made on first use (a gateway without AS2 partners never needs them).
-  const as2Keys = new As2KeyRing(settings.as2.keysDir, settings.as2.id);
+  const as2Keys = new As2KeyRing(settings.as2.keysDir, settings.as2.id, keys);
   const warnExpiry = async () => {
     if (!config.as2.size) return;
     await as2Keys.ready();
@@ -183,6 +183,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         host: settings.host,
         port: settings.sftp.port,
         hostKeysDir: settings.sftp.hostKeysDir,
+        master: keys,
         lockout: { maxFailures: settings.sftp.lockoutFailures, windowMs: settings.sftp.lockoutMs, lockMs: settings.sftp.lockoutMs, baseDelayMs: settings.sftp.loginDelayMs },
       })
     : undefined;

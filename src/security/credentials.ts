@@ -49,6 +49,15 @@ export function credentialState(c: Credential, now = new Date()): 'active' | 'ne
   return c.notBefore > now ? 'next' : 'active';
 }
 
+/** Why a credential cannot be used now, for the error message; undefined when it can. */
+export function unusableBecause(c: Credential, now = new Date()): string | undefined {
+  const state = credentialState(c, now);
+  if (state === 'revoked') return 'is revoked';
+  if (state === 'expired') return `expired at ${c.expiresAt?.toISOString()}`;
+  if (state === 'next') return `is valid from ${c.notBefore.toISOString()}`;
+  return undefined;
+}
+
 /** Who changes a credential, and from where: written to the audit log. */
 export interface Actor {
   actor: string;
@@ -238,14 +247,17 @@ export class CredentialStore {
     });
   }
 
-  /** Checks a presented secret of a gateway-made kind (`<prefix>_<ref>_<random>`) against its hash. */
-  async verifySecret(kind: 'api-key' | 'client-secret', presented: string, now = new Date()): Promise<Credential | undefined> {
+  /**
+   * The credential a presented secret of a gateway-made kind (`<prefix>_<ref>_<random>`) matches by
+   * hash, whatever its state (the caller says "expired" or "revoked"); undefined when none does.
+   */
+  async verifySecret(kind: 'api-key' | 'client-secret', presented: string): Promise<Credential | undefined> {
     const m = new RegExp(`^${SECRET_PREFIX[kind]}_([a-z0-9]{4,32})_[A-Za-z0-9_-]{32,}$`).exec(presented);
     if (!m) return undefined;
     const c = await this.find(kind, m[1] as string);
     const hash = typeof c?.public.sha256 === 'string' ? c.public.sha256 : undefined;
     if (!c || !hash || !timingSafeEqual(Buffer.from(sha256Hex(presented), 'hex'), Buffer.from(hash, 'hex'))) return undefined;
-    return usableAt(c, now) ? c : { ...c, revokedAt: c.revokedAt ?? now };
+    return c;
   }
 
   /** The secret of a sealed credential. */

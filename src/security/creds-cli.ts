@@ -6,7 +6,7 @@ import { GatewayError } from '../errors.js';
 import { readAudit } from './audit.js';
 import { CREDENTIAL_KINDS, credentialState, CredentialStore, GATEWAY_KINDS, isCredentialKind, type Actor, type Credential, type CredentialKind } from './credentials.js';
 import { expiringCredentials } from './expiry.js';
-import { MasterKeys, newMasterKey, parseMasterKey, rotateMasterKey } from './secrets.js';
+import { MasterKeys, newMasterKey, parseMasterKey, resealKeyFiles, rotateMasterKey } from './secrets.js';
 
 export const CREDS_USAGE = `  creds list [--partner P] [--kind K]        every credential (profile and store) with its state and expiry
   creds issue <kind> [partner] [--file F] [--expires 90d|2027-06-30] [--scopes "asn:write po:read"]
@@ -118,14 +118,18 @@ export async function credsCommand(args: string[], v: Values, ctx: CredsContext)
   return 2;
 }
 
-/** `gateway secrets rotate-master-key <file>`: re-wraps every sealed secret; prints what to set next. */
-export async function rotateMasterKeyCommand(file: string, ctx: CredsContext): Promise<number> {
+/**
+ * `gateway secrets rotate-master-key <file>`: re-wraps every sealed secret in the store and re-seals
+ * the private key files (AS2 key pairs, SFTP host keys); prints what to set next.
+ */
+export async function rotateMasterKeyCommand(file: string, ctx: CredsContext, keyDirs: readonly string[]): Promise<number> {
   if (!existsSync(file)) writeFileSync(file, newMasterKey(), { mode: 0o600, flag: 'wx' });
   const next = parseMasterKey(readFileSync(file, 'utf8'), file);
   const n = await rotateMasterKey(ctx.knex, ctx.keys, next);
+  const files = resealKeyFiles(keyDirs, ctx.keys, next);
   const { audit } = await import('./audit.js');
-  await audit(ctx.knex, { ...cliActor(), action: 'secrets.rotate-master-key', target: `master-key:${new MasterKeys(next).id}`, outcome: 'ok', details: { from: ctx.keys.id, secrets: n } });
-  ctx.out(`${n} secret(s) re-wrapped under master key ${new MasterKeys(next).id} (was ${ctx.keys.id}).`);
+  await audit(ctx.knex, { ...cliActor(), action: 'secrets.rotate-master-key', target: `master-key:${new MasterKeys(next).id}`, outcome: 'ok', details: { from: ctx.keys.id, secrets: n, keyFiles: files } });
+  ctx.out(`${n} secret(s) re-wrapped and ${files} key file(s) re-sealed under master key ${new MasterKeys(next).id} (was ${ctx.keys.id}).`);
   ctx.out(`Now set GATEWAY_MASTER_KEY_FILE=${file} for every gateway process, and keep the old key as GATEWAY_MASTER_KEY_PREVIOUS_FILE until all have restarted.`);
   return 0;
 }

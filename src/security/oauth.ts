@@ -5,7 +5,7 @@ import type { GatewayConfig } from '../config/load.js';
 import { GatewayError } from '../errors.js';
 import type { PartnerProfile } from '../types.js';
 import { audit } from './audit.js';
-import type { CredentialStore } from './credentials.js';
+import { unusableBecause, type CredentialStore } from './credentials.js';
 import { matchPartnerCertificate, thumbprint } from './mtls.js';
 import { grantedScopes, parseScopeParam } from './scopes.js';
 import { ASYMMETRIC_ALGORITHMS, type TokenService } from './tokens.js';
@@ -107,7 +107,8 @@ export class TokenEndpoint {
       const partner = this.partnerOf(clientId);
       const cred = await this.d.store.verifySecret('client-secret', secret);
       if (!cred || cred.partnerId !== partner.id) throw clientError('The client secret is wrong.');
-      if (cred.revokedAt || (cred.expiresAt && cred.expiresAt <= new Date())) throw clientError(`The client secret ${cred.ref} is expired or revoked.`);
+      const why = unusableBecause(cred);
+      if (why) throw clientError(`The client secret ${cred.ref} ${why}.`);
       return { partner, credentialScopes: cred.scopes };
     }
 

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { GatewayError } from '../errors.js';
@@ -125,4 +125,50 @@ export async function rotateMasterKey(knex: Knex, keys: MasterKeys, next: Buffer
     for (const r of rows) await trx('credentials').where('id', r.id).update({ secret: JSON.stringify(keys.rewrap(r.secret, next)) });
     return rows.length;
   });
+}
+
+const SEALED_BLOCK = /-----BEGIN GATEWAY SEALED PRIVATE KEY-----\n([A-Za-z0-9+/=\n]+)-----END GATEWAY SEALED PRIVATE KEY-----\n?/;
+
+/**
+ * A private key as written to a file: sealed under the master key (a PEM-like block of its own),
+ * or as plain PEM when no master key is given. Certificates that follow stay readable.
+ */
+export function sealPrivateKeyPem(pem: string, keys: MasterKeys | undefined): string {
+  if (!keys) return pem;
+  const body = Buffer.from(JSON.stringify(keys.seal(pem))).toString('base64').replace(/.{1,64}/g, '$&\n');
+  return `-----BEGIN GATEWAY SEALED PRIVATE KEY-----\n${body}-----END GATEWAY SEALED PRIVATE KEY-----\n`;
+}
+
+/** The private key PEM in a key file, sealed or not (files written before sealing stay readable). */
+export function openPrivateKeyPem(text: string, keys: MasterKeys | undefined, file: string): string {
+  const m = SEALED_BLOCK.exec(text);
+  if (!m) return text;
+  if (!keys) throw new GatewayError('GW_SECRET_KEY', `${file} is sealed under a master key; set GATEWAY_MASTER_KEY_FILE to read it.`);
+  return keys.open(JSON.parse(Buffer.from((m[1] as string).replace(/\n/g, ''), 'base64').toString('utf8')) as Sealed).toString('utf8');
+}
+
+/**
+ * Re-seals the private key files under `dirs` (and their `retired/` folders) with `next`; files in
+ * the clear are sealed now. Each file is replaced atomically. Returns how many were written.
+ */
+export function resealKeyFiles(dirs: readonly string[], keys: MasterKeys, next: Buffer): number {
+  const nextKeys = new MasterKeys(next);
+  let n = 0;
+  for (const dir of dirs.flatMap((d) => [d, path.join(d, 'retired')])) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      const file = path.join(dir, name);
+      if (!/\.(key|pem)$/.test(name) || !statSync(file).isFile()) continue;
+      const text = readFileSync(file, 'utf8');
+      const plain = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----\n?/.exec(text)?.[0];
+      const sealed = SEALED_BLOCK.exec(text)?.[0];
+      const block = sealed ?? plain;
+      if (!block) continue;
+      const pem = sealed ? openPrivateKeyPem(sealed, keys, file) : block;
+      writeFileSync(`${file}.tmp`, text.replace(block, sealPrivateKeyPem(pem.endsWith('\n') ? pem : `${pem}\n`, nextKeys)), { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+      n++;
+    }
+  }
+  return n;
 }

@@ -152,7 +152,7 @@ export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Rec
     HTTPS_PORT: '0',
     ...extraEnv,
   });
-  const gw = await startGateway({ settings, knex, log: createLogger(settings.logLevel), env: {} });
+  const gw = await startGateway({ settings, knex, log: createLogger(settings.logLevel), env: extraEnv });
   return {
     gw,
     dataDir,

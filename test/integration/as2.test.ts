@@ -18,7 +18,7 @@ const agreeAs2 = (s: GatewaySuite, partnerId: string, as2Yaml: string, certs: Re
 function gatewayCerts(s: GatewaySuite, dir: string): Record<string, string> {
   const keysDir = path.join(s.t.dataDir, 'as2', 'keys');
   return Object.fromEntries(
-    listAs2Keys(keysDir).map((k) => {
+    listAs2Keys(keysDir, s.t.gw.security.keys).map((k) => {
       const f = path.join(dir, `gateway-${k.name}.crt`);
       writeFileSync(f, k.certPem);
       return [k.state, f];
@@ -221,20 +221,20 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
   it('rotates our key pair with overlap: the next key decrypts at once, after activation both do and the new one signs, retiring ends the old', async () => {
     const keysDir = path.join(suite.t.dataDir, 'as2', 'keys');
     const oldCert = gatewayCert;
-    const next = await addAs2Key(keysDir, OUR_ID);
+    const next = await addAs2Key(keysDir, OUR_ID, 730, suite.t.gw.security.keys);
     const nextCert = path.join(dir, 'gateway-next.crt');
     writeFileSync(nextCert, next.certPem);
     // A partner that already switched encrypts to the next certificate; MDNs are still signed by the old key.
     let r = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: nextCert });
     assert.equal(r.mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
-    activateAs2Key(keysDir, next.cert.fingerprint);
+    activateAs2Key(keysDir, next.cert.fingerprint, suite.t.gw.security.keys);
     gatewayCert = nextCert;
     r = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: oldCert });
     assert.equal(r.mdn.disposition, 'automatic-action/MDN-sent-automatically; processed', 'the previous key still decrypts');
     // The MDN is now signed by the new key: OpenSSL refuses it against the old certificate alone.
     assert.throws(() => verifyMdnWithOpenssl(dir, r.res.headers['content-type'] as string, r.res.body, oldCert));
-    const previous = listAs2Keys(keysDir).find((k) => k.state === 'previous')!;
-    retireAs2Key(keysDir, previous.name);
+    const previous = listAs2Keys(keysDir, suite.t.gw.security.keys).find((k) => k.state === 'previous')!;
+    retireAs2Key(keysDir, previous.name, suite.t.gw.security.keys);
     await refused(await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: oldCert }), 'decryption-failed', 'GW_AS2_DECRYPTION');
     assert.ok(readdirSync(path.join(keysDir, 'retired')).includes(previous.name));
   });

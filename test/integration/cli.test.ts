@@ -85,7 +85,7 @@ describe('CLI', function () {
   it('`sftp host-keys add/list/activate` rotate a host key in two steps, with known_hosts lines', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'gw-cli-keys-'));
     try {
-      const env = { SFTP_HOST_KEYS_DIR: dir, SFTP_PORT: '2222' };
+      const env = { SFTP_HOST_KEYS_DIR: dir, SFTP_PORT: '2222', GATEWAY_DATA_DIR: dir };
       const add = gatewayWith(env, '', 'sftp', 'host-keys', 'add', 'ed25519');
       assert.equal(add.status, 0, add.stderr);
       const fingerprint = /\((SHA256:[^)]+)\)/.exec(add.stdout)?.[1];
@@ -107,7 +107,7 @@ describe('CLI', function () {
   it('`as2 keys` make, publish and rotate our AS2 key pair; `as2 certs --within` reports what expires', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'gw-cli-as2-'));
     try {
-      const env = { AS2_KEYS_DIR: dir };
+      const env = { AS2_KEYS_DIR: dir, GATEWAY_DATA_DIR: dir };
       const cert = gatewayWith(env, '', 'as2', 'keys', 'certificate');
       assert.equal(cert.status, 0, cert.stderr);
       // OpenSSL reads the certificate partners are given.

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { listAs2Keys } from '../../src/channels/as2/keys.js';
+import { listHostKeys } from '../../src/channels/sftp/host-keys.js';
 import { CredentialStore } from '../../src/security/credentials.js';
 import { MasterKeys, parseMasterKey } from '../../src/security/secrets.js';
 import { allowAs2, buildWithOpenssl, curlPost, opensslIdentity, type Identity } from '../helpers/as2.js';
@@ -257,7 +259,7 @@ describe('credential rotation: old and new inside the overlap, only the new afte
     const newKeyFile = path.join(dir, 'master-2.key');
     const rot = cli('secrets', 'rotate-master-key', newKeyFile);
     assert.equal(rot.status, 0, rot.stderr);
-    assert.match(rot.stdout, /(\d+) secret\(s\) re-wrapped/);
+    assert.match(rot.stdout, /\d+ secret\(s\) re-wrapped and \d+ key file\(s\) re-sealed/);
     const oldKeys = MasterKeys.fromEnv({}, s.t.dataDir);
     const newKeys = new MasterKeys(parseMasterKey(readFileSync(newKeyFile, 'utf8'), newKeyFile));
     const sealed = (await s.db.knex('credentials').whereNotNull('secret').select('kind', 'ref', 'secret')) as { secret: { kek: string } }[];
@@ -268,6 +270,10 @@ describe('credential rotation: old and new inside the overlap, only the new afte
     assert.throws(() => new CredentialStore(s.db.knex, oldKeys, () => s.t.gw.config()).open(webhook), /GATEWAY_MASTER_KEY_PREVIOUS_FILE/);
     const both = new MasterKeys(parseMasterKey(readFileSync(newKeyFile, 'utf8'), 'new'), [parseMasterKey(readFileSync(path.join(s.t.dataDir, 'master.key'), 'utf8'), 'old')]);
     assert.match(both.open(webhook.secret!).toString(), /^whsec_/);
-    writeFileSync(path.join(dir, 'unused'), '');
+    // Our SFTP host keys and AS2 key pairs are files, sealed too, and re-sealed with the rest.
+    const hostKeysDir = path.join(s.t.dataDir, 'sftp', 'host-keys');
+    assert.equal(listHostKeys(hostKeysDir, newKeys).length, 2);
+    assert.throws(() => listHostKeys(hostKeysDir, oldKeys), /GATEWAY_MASTER_KEY_PREVIOUS_FILE/);
+    assert.ok(listAs2Keys(path.join(s.t.dataDir, 'as2', 'keys'), newKeys).length >= 1);
   });
 });

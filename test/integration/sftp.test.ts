@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { CHUNK_BYTES } from '../../src/channels/sftp/files.js';
 import { activateHostKey, addHostKey } from '../../src/channels/sftp/host-keys.js';
+import { MasterKeys } from '../../src/security/secrets.js';
 import { hashPassword } from '../../src/security/ssh-keys.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
@@ -14,6 +16,8 @@ import { ErpReceiver } from '../helpers/erp.js';
 import { gatewaySuite, startTestGateway, terminal, waitFor, type TestGateway } from '../helpers/gateway.js';
 import { allowSftp, knownHosts, runSftp, sshKeygen } from '../helpers/sftp.js';
 import { withControl } from '../helpers/x12.js';
+
+const run = promisify(execFile);
 
 const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
 const priceList = readFileSync(path.join(MAPPINGS, 'hansen-textil', 'samples', 'preisliste-2026-12.csv'));
@@ -41,13 +45,19 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
   const messages = (partner: string) => suite.db.knex('messages').where({ partner_id: partner, direction: 'inbound' }).orderBy('received_at');
   const stateOf = async (id: string) => ({ body: (await suite.db.knex('messages').first('state').where('id', id)) as Record<string, any> });
 
-  it('generates ed25519 and RSA host keys in the data folder, private to the gateway, matching what clients see', () => {
+  it('generates ed25519 and RSA host keys in the data folder, sealed and private to the gateway, matching what clients see', async () => {
     const keysDir = path.join(suite.t.dataDir, 'sftp', 'host-keys');
     const files = readdirSync(keysDir).filter((f) => f.endsWith('.key'));
     assert.deepEqual(files.map((f) => f.split('-')[0]).sort(), ['ed25519', 'rsa']);
-    for (const f of files) assert.equal(statSync(path.join(keysDir, f)).mode & 0o777, 0o600);
-    // ssh-keygen reads our key files and prints the fingerprints we announce.
-    const fromOpenSsh = files.map((f) => execFileSync('ssh-keygen', ['-lf', path.join(keysDir, f)], { encoding: 'utf8' }).split(' ')[1]).sort();
+    for (const f of files) {
+      assert.equal(statSync(path.join(keysDir, f)).mode & 0o777, 0o600);
+      const text = readFileSync(path.join(keysDir, f), 'utf8');
+      assert.match(text, /BEGIN GATEWAY SEALED PRIVATE KEY/);
+      assert.doesNotMatch(text, /BEGIN (OPENSSH|RSA) PRIVATE KEY/, 'no private key in the clear at rest');
+    }
+    // What an OpenSSH client sees (ssh-keyscan, fingerprinted by ssh-keygen) is what we announce.
+    const scanned = (await run('ssh-keyscan', ['-p', String(suite.t.gw.sftp!.port), '-t', 'ed25519,rsa', '127.0.0.1'])).stdout;
+    const fromOpenSsh = execFileSync('ssh-keygen', ['-lf', '-'], { input: scanned, encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ')[1]).sort();
     assert.deepEqual(fromOpenSsh, suite.t.gw.sftp!.hostKeys.map((k) => k.fingerprint).sort());
   });
 
@@ -225,8 +235,11 @@ describe('SFTP host key rotation (real server, OpenSSH client)', function () {
   let erp: ErpReceiver;
   let t: TestGateway | undefined;
   const client = sshKeygen(dir, 'acme');
+  // Host keys outlive one gateway here, so every gateway shares one master key (as replicas do).
+  const masterKey = randomBytes(32);
+  const master = new MasterKeys(masterKey);
   const start = async () => {
-    t = await startTestGateway(db.knex, erp.url, { SFTP: 'on', SFTP_HOST_KEYS_DIR: keysDir });
+    t = await startTestGateway(db.knex, erp.url, { SFTP: 'on', SFTP_HOST_KEYS_DIR: keysDir, GATEWAY_MASTER_KEY: masterKey.toString('base64') });
     await allowSftp(t.gw, t.partnersDir, 'acme-supply', [client.publicKey]);
     return t;
   };
@@ -247,7 +260,7 @@ describe('SFTP host key rotation (real server, OpenSSH client)', function () {
   it('publishes a next key beside the active one, presents it on activation, and retires the old one', async () => {
     const first = await start();
     const old = first.gw.sftp!.hostKeys;
-    const next = addHostKey(keysDir, 'ed25519');
+    const next = addHostKey(keysDir, 'ed25519', master);
     const oldOnly = knownHosts(path.join(dir, 'kh-old'), first.gw.sftp!.port, old.map((k) => k.publicKey));
     const both = knownHosts(path.join(dir, 'kh-both'), first.gw.sftp!.port, [...old.map((k) => k.publicKey), next.publicKey]);
     // Before activation, nothing changes for anyone.
@@ -255,7 +268,7 @@ describe('SFTP host key rotation (real server, OpenSSH client)', function () {
     assert.equal((await ls(first, both)).code, 0);
     await first.close();
 
-    activateHostKey(keysDir, next.fingerprint);
+    activateHostKey(keysDir, next.fingerprint, master);
     const second = await start();
     const presented = second.gw.sftp!.hostKeys.map((k) => k.publicKey);
     assert.ok(presented.includes(next.publicKey));

@@ -12,12 +12,12 @@ import { collectMailboxItem, listMailbox, readMailboxItem } from '../../pipeline
 import { sendPurchaseOrder } from '../../pipeline/purchase-orders.js';
 import { authenticateServiceKey, sha256Hex, type Principal } from '../../security/api-keys.js';
 import { readAudit } from '../../security/audit.js';
-import { CREDENTIAL_KINDS, credentialState, isCredentialKind, type Actor, type Credential, type CredentialStore } from '../../security/credentials.js';
+import { CREDENTIAL_KINDS, credentialState, isCredentialKind, unusableBecause, type Actor, type Credential, type CredentialStore } from '../../security/credentials.js';
 import { expiringCredentials } from '../../security/expiry.js';
 import { peerCertificate, partnerForCertificate, thumbprint } from '../../security/mtls.js';
 import { OAUTH_ERROR, type TokenEndpoint } from '../../security/oauth.js';
 import type { RateLimiter } from '../../security/rate-limit.js';
-import { allowedScopes, grantedScopes, mailboxScope, mayWriteAny, READ_SCOPES, requireScope } from '../../security/scopes.js';
+import { allowedScopes, grantedScopes, mailboxScope, mayWriteAny, READ_SCOPES, requireScope, WRITE_SCOPES } from '../../security/scopes.js';
 import type { TokenService } from '../../security/tokens.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../security/webhooks.js';
 import type { PartnerProfile, SourceFormat } from '../../types.js';
@@ -82,7 +82,8 @@ async function authenticatePartner(ctx: Context, config: GatewayConfig, sec: Sec
     const c = await sec.store.verifySecret('api-key', token);
     const partner = c?.partnerId ? config.partners.get(c.partnerId) : undefined;
     if (!c || !partner) throw new GatewayError('GW_AUTH_INVALID', 'The API key is unknown or revoked.');
-    if (c.revokedAt || (c.expiresAt && c.expiresAt <= new Date())) throw new GatewayError('GW_AUTH_INVALID', `API key ${c.ref} ${c.revokedAt && !c.expiresAt ? 'is revoked' : `expired on ${(c.expiresAt ?? c.revokedAt)?.toISOString().slice(0, 10)}`}.`);
+    const why = unusableBecause(c);
+    if (why) throw new GatewayError('GW_AUTH_INVALID', `API key ${c.ref} ${why}.`);
     return { partner, method: 'api-key', credentialId: c.ref, scopes: grantedScopes(partner, c.scopes) };
   }
   const t = await sec.tokens.verify(token);
@@ -99,7 +100,7 @@ function candidateTypes(config: GatewayConfig, partner: Readonly<PartnerProfile>
 /** Refuses a message none of whose possible document types the scopes allow writing. */
 function requireWriteScope(config: GatewayConfig, principal: Principal, format: SourceFormat): void {
   const types = candidateTypes(config, principal.partner, format);
-  if (types.length && !mayWriteAny(principal.scopes, types)) throw new GatewayError('GW_AUTH_SCOPE', `Sending ${format} as ${principal.partner.id} needs one of the scopes ${types.map((t) => `${t === 'po-ack' ? 'poack' : t === 'price-list' ? 'pricelist' : t}:write`).join(', ')}; the credentials hold ${[...principal.scopes].sort().join(' ') || 'none'}.`);
+  if (types.length && !mayWriteAny(principal.scopes, types)) throw new GatewayError('GW_AUTH_SCOPE', `Sending ${format} as ${principal.partner.id} needs one of the scopes ${[...new Set(types.map((t) => WRITE_SCOPES[t]))].join(', ')}; the credentials hold ${[...principal.scopes].sort().join(' ') || 'none'}.`);
 }
 
 /** The request body, at most `limit` bytes (413 beyond). */

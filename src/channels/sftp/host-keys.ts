@@ -1,3 +1,4 @@
+import { openPrivateKeyPem, sealPrivateKeyPem, type MasterKeys } from '../../security/secrets.js';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ssh2 from 'ssh2';
@@ -37,7 +38,7 @@ function publicOf(privateKey: string): { publicKey: string; fingerprint: string 
 }
 
 /** Every active and next host key in `dir`, newest first within each type. */
-export function listHostKeys(dir: string): HostKey[] {
+export function listHostKeys(dir: string, master?: MasterKeys): HostKey[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => FILE.test(f))
@@ -45,17 +46,17 @@ export function listHostKeys(dir: string): HostKey[] {
     .reverse()
     .map((name) => {
       const [, type, , state] = FILE.exec(name)!;
-      const privateKey = readFileSync(path.join(dir, name), 'utf8');
+      const privateKey = openPrivateKeyPem(readFileSync(path.join(dir, name), 'utf8'), master, path.join(dir, name));
       return { name, type: type as HostKeyType, state: state as HostKeyState, privateKey, ...publicOf(privateKey) };
     });
 }
 
-function writeKey(dir: string, type: HostKeyType, state: HostKeyState): HostKey {
+function writeKey(dir: string, type: HostKeyType, state: HostKeyState, master?: MasterKeys): HostKey {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keys = type === 'rsa' ? utils.generateKeyPairSync('rsa', { bits: 3072 }) : utils.generateKeyPairSync('ed25519');
   let name = `${type}-${stamp()}.${state}.key`;
   for (let i = 2; existsSync(path.join(dir, name)); i++) name = `${type}-${stamp()}-${i}.${state}.key`;
-  writeFileSync(path.join(dir, name), keys.private, { mode: 0o600 });
+  writeFileSync(path.join(dir, name), sealPrivateKeyPem(keys.private, master), { mode: 0o600 });
   chmodSync(path.join(dir, name), 0o600);
   return { name, type, state, privateKey: keys.private, ...publicOf(keys.private) };
 }
@@ -64,20 +65,20 @@ function writeKey(dir: string, type: HostKeyType, state: HostKeyState): HostKey 
  * The host keys to present: the newest active key of each type. A type with no active key gets one
  * generated (first start). Keys live only in the data folder, never in the repository.
  */
-export function ensureHostKeys(dir: string): HostKey[] {
-  const keys = listHostKeys(dir);
+export function ensureHostKeys(dir: string, master?: MasterKeys): HostKey[] {
+  const keys = listHostKeys(dir, master);
   const served: HostKey[] = [];
-  for (const type of HOST_KEY_TYPES) served.push(keys.find((k) => k.type === type && k.state === 'active') ?? writeKey(dir, type, 'active'));
+  for (const type of HOST_KEY_TYPES) served.push(keys.find((k) => k.type === type && k.state === 'active') ?? writeKey(dir, type, 'active', master));
   return served;
 }
 
 /** Step 1 of a rotation: a new key, published (`next`) but not yet presented. */
-export function addHostKey(dir: string, type: HostKeyType): HostKey {
-  return writeKey(dir, type, 'next');
+export function addHostKey(dir: string, type: HostKeyType, master?: MasterKeys): HostKey {
+  return writeKey(dir, type, 'next', master);
 }
 
-function find(dir: string, nameOrFingerprint: string): HostKey {
-  const key = listHostKeys(dir).find((k) => k.name === nameOrFingerprint || k.fingerprint === nameOrFingerprint);
+function find(dir: string, nameOrFingerprint: string, master?: MasterKeys): HostKey {
+  const key = listHostKeys(dir, master).find((k) => k.name === nameOrFingerprint || k.fingerprint === nameOrFingerprint);
   if (!key) throw new GatewayError('GW_REQUEST_INVALID', `No host key "${nameOrFingerprint}" in ${dir}; \`gateway sftp host-keys list\` shows them.`);
   return key;
 }
@@ -86,10 +87,10 @@ function find(dir: string, nameOrFingerprint: string): HostKey {
  * Step 2: present the next key instead of the active one of its type. The old key moves to
  * `retired/` (kept, not presented), so a rollback is a file rename.
  */
-export function activateHostKey(dir: string, nameOrFingerprint: string): HostKey {
-  const key = find(dir, nameOrFingerprint);
+export function activateHostKey(dir: string, nameOrFingerprint: string, master?: MasterKeys): HostKey {
+  const key = find(dir, nameOrFingerprint, master);
   if (key.state === 'active') return key;
-  for (const old of listHostKeys(dir).filter((k) => k.type === key.type && k.state === 'active')) retire(dir, old);
+  for (const old of listHostKeys(dir, master).filter((k) => k.type === key.type && k.state === 'active')) retire(dir, old);
   const name = key.name.replace('.next.key', '.active.key');
   renameSync(path.join(dir, key.name), path.join(dir, name));
   return { ...key, name, state: 'active' };
@@ -101,8 +102,8 @@ function retire(dir: string, key: HostKey): void {
 }
 
 /** Withdraws a `next` key that will not be rolled out. An active key is retired by activating its successor. */
-export function retireHostKey(dir: string, nameOrFingerprint: string): HostKey {
-  const key = find(dir, nameOrFingerprint);
+export function retireHostKey(dir: string, nameOrFingerprint: string, master?: MasterKeys): HostKey {
+  const key = find(dir, nameOrFingerprint, master);
   if (key.state === 'active') throw new GatewayError('GW_REQUEST_INVALID', `${key.name} is presented to clients; \`gateway sftp host-keys activate\` its successor, which retires it.`);
   retire(dir, key);
   return key;

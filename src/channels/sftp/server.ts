@@ -7,6 +7,7 @@ import type { GatewayConfig } from '../../config/load.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { audit } from '../../security/audit.js';
 import type { CredentialStore } from '../../security/credentials.js';
+import type { MasterKeys } from '../../security/secrets.js';
 import { allowedScopes, grantedScopes } from '../../security/scopes.js';
 import { parsePublicKey, sameKey, verifyPassword } from '../../security/ssh-keys.js';
 import type { PartnerProfile } from '../../types.js';
@@ -25,6 +26,8 @@ export interface SftpServerOptions {
   config: () => GatewayConfig;
   /** SSH keys issued or retired at run time, over the profile's. */
   credentials: CredentialStore;
+  /** Seals the host keys in their files. */
+  master?: MasterKeys;
   host: string;
   port: number;
   hostKeysDir: string;
@@ -54,7 +57,7 @@ const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$gTjoRTF8LrpAnw2uD3
  */
 export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServer> {
   const { log } = opts;
-  const hostKeys = ensureHostKeys(opts.hostKeysDir);
+  const hostKeys = ensureHostKeys(opts.hostKeysDir, opts.master);
   const throttle = new LoginThrottle(opts.lockout);
   const live = new Set<Connection>();
 
