@@ -196,6 +196,16 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
       assert.equal(none.body.error, 'invalid_scope');
     });
 
+    it('refuses one of our tokens that is not valid yet (nbf) or has no exp', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { iss: s.t.gw.security.tokens.settings.issuer, sub: 'acme-supply', client_id: 'acme-supply', aud: 'partner-gateway', scope: 'status:read', jti: randomUUID(), iat: now };
+      const early = await bearer(s.url, 'GET', `/v1/messages/${acmeMessage}`, await forgeWithGatewayKey(s.t.gw, { ...claims, nbf: now + 600, exp: now + 900 }));
+      assert.equal(early.status, 401);
+      assert.match(early.body.error.message, /nbf/);
+      assert.equal((await bearer(s.url, 'GET', `/v1/messages/${acmeMessage}`, await forgeWithGatewayKey(s.t.gw, claims))).status, 401, 'exp is required');
+      assert.equal((await bearer(s.url, 'GET', `/v1/messages/${acmeMessage}`, await forgeWithGatewayKey(s.t.gw, { ...claims, exp: now + 300 }))).status, 200, 'the same claims with exp pass');
+    });
+
     it('refuses a wrong secret, an unknown client, another grant type and client_secret_post with RFC 6749 errors', async () => {
       const wrong = await tokenRequest(s.url, { basic: ['acme-supply', `${secret['acme-supply']}x`] });
       assert.equal(wrong.status, 401);
