@@ -120,19 +120,20 @@ function fromRow(r: Row): Credential {
   return { kind: r.kind, ref: r.ref, partnerId: r.partner_id, source: 'store', public: r.public, secret: r.secret, scopes: r.scopes, notBefore: r.not_before, expiresAt: r.expires_at, revokedAt: r.revoked_at, createdAt: r.created_at, createdBy: r.created_by };
 }
 
-/** Credentials declared in partner profiles, as the store shows them. */
-export function yamlCredentials(config: GatewayConfig, partnerId?: string): Credential[] {
+/** Credentials declared in partner profiles (of one partner, of one kind), as the store shows them. */
+export function yamlCredentials(config: GatewayConfig, partnerId?: string, kind?: CredentialKind): Credential[] {
   const out: Credential[] = [];
   const base = { source: 'yaml' as const, secret: null, notBefore: new Date(0), revokedAt: null, createdAt: null, createdBy: null };
+  const want = (k: CredentialKind) => !kind || kind === k;
   for (const p of config.partners.values()) {
     if (partnerId && p.id !== partnerId) continue;
-    for (const k of p.credentials.apiKeys) out.push({ ...base, kind: 'api-key', ref: k.id, partnerId: p.id, public: { sha256: k.sha256 }, scopes: k.scopes ?? null, expiresAt: k.expires ? endOfDay(k.expires) : null });
-    for (const k of p.credentials.sshKeys) {
+    if (want('api-key')) for (const k of p.credentials.apiKeys) out.push({ ...base, kind: 'api-key', ref: k.id, partnerId: p.id, public: { sha256: k.sha256 }, scopes: k.scopes ?? null, expiresAt: k.expires ? endOfDay(k.expires) : null });
+    for (const k of want('ssh-key') ? p.credentials.sshKeys : []) {
       const pk = parsePublicKey(k.key);
       if (!(pk instanceof Error)) out.push({ ...base, kind: 'ssh-key', ref: pk.fingerprint, partnerId: p.id, public: { key: k.key }, scopes: k.scopes ?? null, expiresAt: k.expires ? endOfDay(k.expires) : null });
     }
-    for (const c of p.mtls?.certificates ?? []) out.push({ ...base, kind: 'tls-cert', ref: normalizeFingerprint(c.sha256), partnerId: p.id, public: {}, scopes: null, expiresAt: c.expires ? endOfDay(c.expires) : null });
-    const as2 = p.as2 ? config.as2.get(p.as2.id) : undefined;
+    for (const c of want('tls-cert') ? (p.mtls?.certificates ?? []) : []) out.push({ ...base, kind: 'tls-cert', ref: normalizeFingerprint(c.sha256), partnerId: p.id, public: {}, scopes: null, expiresAt: c.expires ? endOfDay(c.expires) : null });
+    const as2 = p.as2 && want('as2-cert') ? config.as2.get(p.as2.id) : undefined;
     for (const c of as2?.certs ?? []) {
       const x = c.x509;
       out.push({ ...base, kind: 'as2-cert', ref: certFingerprint(x), partnerId: p.id, public: { subject: x.subject, pem: x.toString() }, scopes: null, notBefore: new Date(x.validFrom), expiresAt: new Date(x.validTo) });
@@ -205,7 +206,7 @@ export class CredentialStore {
     if (filter.partnerId) q.where('partner_id', filter.partnerId);
     if (filter.kind) q.where('kind', filter.kind);
     const stored = (await q).map(fromRow);
-    const yaml = await this.withRetirements(yamlCredentials(this.config(), filter.partnerId).filter((c) => !filter.kind || c.kind === filter.kind));
+    const yaml = await this.withRetirements(yamlCredentials(this.config(), filter.partnerId, filter.kind));
     return [...stored, ...yaml];
   }
 
@@ -219,7 +220,7 @@ export class CredentialStore {
     if (partnerId === null) q.whereNull('partner_id');
     else q.where('partner_id', partnerId);
     const stored = (await q).map(fromRow);
-    const yaml = partnerId === null ? [] : await this.withRetirements(yamlCredentials(this.config(), partnerId).filter((c) => c.kind === kind));
+    const yaml = partnerId === null ? [] : await this.withRetirements(yamlCredentials(this.config(), partnerId, kind));
     return [...stored, ...yaml].filter((c) => usableAt(c, now));
   }
 
@@ -231,7 +232,7 @@ export class CredentialStore {
   private async findFrom(kind: CredentialKind, ref: string): Promise<Credential | undefined> {
     const row = await this.knex<Row>('credentials').where({ kind, ref }).first();
     if (row) return fromRow(row);
-    const yaml = yamlCredentials(this.config()).filter((c) => c.kind === kind && c.ref === ref);
+    const yaml = yamlCredentials(this.config(), undefined, kind).filter((c) => c.ref === ref);
     return (await this.withRetirements(yaml))[0];
   }
 
@@ -350,7 +351,7 @@ export class CredentialStore {
       if (m.notBefore && m.notBefore > now) notBefore = m.notBefore;
       if (m.expiresAt && (!expiresAt || m.expiresAt < expiresAt)) expiresAt = m.expiresAt;
     }
-    if (yamlCredentials(this.config()).some((c) => c.kind === req.kind && c.ref === ref)) throw new GatewayError('GW_CRED_INVALID', `${req.kind} ${ref} is already listed in a partner profile.`);
+    if (yamlCredentials(this.config(), undefined, req.kind).some((c) => c.ref === ref)) throw new GatewayError('GW_CRED_INVALID', `${req.kind} ${ref} is already listed in a partner profile.`);
     const row = { id: `cred_${randomBytes(10).toString('hex')}`, partner_id: req.partnerId, kind: req.kind, ref, public: JSON.stringify(pub), secret: secret ? JSON.stringify(secret) : null, scopes: req.scopes ?? null, not_before: notBefore, expires_at: expiresAt, created_by: by.actor };
     const inserted = await trx('credentials').insert(row).onConflict(['kind', 'ref']).ignore().returning('*');
     if (!inserted.length) throw new GatewayError('GW_CRED_INVALID', `${req.kind} ${ref} exists already (revoke it, or give another).`);

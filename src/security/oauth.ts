@@ -116,9 +116,10 @@ export class TokenEndpoint {
       if (req.form.get('client_assertion_type') !== JWT_BEARER) throw new GatewayError('GW_OAUTH_REQUEST', `client_assertion_type must be ${JWT_BEARER}.`);
       let iss: string | undefined;
       let kid: string | undefined;
+      let alg = '';
       try {
         iss = decodeJwt(assertion).iss;
-        kid = decodeProtectedHeader(assertion).kid;
+        ({ kid, alg = '' } = decodeProtectedHeader(assertion));
       } catch {
         throw clientError('The client assertion is not a JWT.');
       }
@@ -132,7 +133,6 @@ export class TokenEndpoint {
       for (const k of keys) {
         const jwk = k.public.jwk as JWK;
         try {
-          const alg = decodeProtectedHeader(assertion).alg ?? '';
           const key = await importJWK(jwk, alg);
           payload = (await jwtVerify(assertion, key, { issuer: iss, subject: iss, audience: req.endpointUrls, algorithms: ASYMMETRIC_ALGORITHMS, requiredClaims: ['exp', 'jti', 'sub', 'aud'], clockTolerance: 5 })).payload;
           break;
