@@ -51,9 +51,21 @@ export function listHostKeys(dir: string, master?: MasterKeys): HostKey[] {
     });
 }
 
+/**
+ * A new key pair that ssh2 can read back. ssh2's ed25519 generator strips leading zero bytes from
+ * the public key, so about 1 key in 256 is malformed (mscdex/ssh2#1390, #1513); such a key is
+ * thrown away and another one made.
+ */
+function generateParseable(type: HostKeyType): { private: string; public: string } {
+  for (;;) {
+    const keys = type === 'rsa' ? utils.generateKeyPairSync('rsa', { bits: 3072 }) : utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(keys.private) instanceof Error) && !(utils.parseKey(keys.public) instanceof Error)) return keys;
+  }
+}
+
 function writeKey(dir: string, type: HostKeyType, state: HostKeyState, master?: MasterKeys): HostKey {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const keys = type === 'rsa' ? utils.generateKeyPairSync('rsa', { bits: 3072 }) : utils.generateKeyPairSync('ed25519');
+  const keys = generateParseable(type);
   let name = `${type}-${stamp()}.${state}.key`;
   for (let i = 2; existsSync(path.join(dir, name)); i++) name = `${type}-${stamp()}-${i}.${state}.key`;
   writeFileSync(path.join(dir, name), sealPrivateKeyPem(keys.private, master), { mode: 0o600 });
