@@ -11,7 +11,7 @@ import { compileOutbound, compileProfile, ProfileRuleError, type CompiledProfile
 import type { XrefTable } from '../mapping/transforms.js';
 import { parsePrivateKey, parsePublicKey } from '../security/ssh-keys.js';
 import { certsFromPem, type Cert } from '../channels/as2/cms.js';
-import type { ApiKeyRef, PartnerProfile, X12Settings } from '../types.js';
+import type { PartnerProfile, X12Settings } from '../types.js';
 import mappingSchema from './mapping.schema.json' with { type: 'json' };
 import partnerSchema from './partner.schema.json' with { type: 'json' };
 
@@ -38,8 +38,6 @@ export interface GatewayConfig {
   mappings: ReadonlyMap<string, CompiledProfile>;
   /** Outbound profiles (canonical → partner format), by id. */
   outbound: ReadonlyMap<string, OutboundProfile>;
-  /** API key id → the partner holding it and the key's reference (ids are unique across partners). */
-  apiKeys: ReadonlyMap<string, { partner: Readonly<PartnerProfile>; key: Readonly<ApiKeyRef> }>;
   /** AS2 name → the partner with that agreement and its certificates (file order). */
   as2: ReadonlyMap<string, As2Partner>;
   /** OAuth client_id → partner. */
@@ -382,7 +380,8 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
     else mappings.set(id, m as CompiledProfile);
   }
   const partners = new Map<string, PartnerProfile>();
-  const apiKeys = new Map<string, { partner: PartnerProfile; key: ApiKeyRef }>();
+  // API key ids select the key at authentication, so they are unique across (and within) partners.
+  const apiKeyOwners = new Map<string, PartnerProfile>();
   const as2 = new Map<string, As2Partner>();
   const clients = new Map<string, PartnerProfile>();
   const externalSubjects = new Map<string, PartnerProfile>();
@@ -404,13 +403,13 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
       as2.set(p.as2.id, { partner: p, certs: loaded.certs });
     }
     for (const key of p.credentials.apiKeys) {
-      const other = apiKeys.get(key.id);
-      if (other) throw new GatewayError('GW_CONFIG_INVALID', `${file}: API key id "${key.id}" is also used by partner ${other.partner.id}; key ids must be unique`, { location: { file } });
-      apiKeys.set(key.id, { partner: p, key });
+      const other = apiKeyOwners.get(key.id);
+      if (other) throw new GatewayError('GW_CONFIG_INVALID', `${file}: API key id "${key.id}" is also used by partner ${other.id}; key ids must be unique`, { location: { file } });
+      apiKeyOwners.set(key.id, p);
     }
     partners.set(p.id, p);
   }
-  return { partners, mappings, outbound, apiKeys, as2, clients, externalSubjects, mtlsCas };
+  return { partners, mappings, outbound, as2, clients, externalSubjects, mtlsCas };
 }
 
 function deepFreeze<T>(o: T): T {

@@ -4,7 +4,7 @@ import { GatewayError, isGatewayError, type Problem, type SourceLocation } from 
 import { checkGuide, guideFor } from '../formats/x12/guide.js';
 import { READ_CHUNK } from '../formats/x12/parse.js';
 import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
-import { X12Reader, type X12Event, type X12GroupHeader, type X12InterchangeHeader, type X12Segment, type X12TransactionSet } from '../formats/x12/reader.js';
+import { X12Reader, type X12Event, type X12GroupHeader, type X12InterchangeHeader, type X12TransactionSet } from '../formats/x12/reader.js';
 import { evaluateProfile } from '../mapping/engine.js';
 import { jsonRoot, type JsonPath } from '../mapping/json-source.js';
 import type { CompiledProfile } from '../mapping/profile.js';

@@ -15,8 +15,6 @@ import { parsePublicKey } from './ssh-keys.js';
 export const CREDENTIAL_KINDS = ['api-key', 'client-secret', 'jwt-key', 'tls-cert', 'ssh-key', 'as2-cert', 'webhook-secret', 'signing-key', 'erp-signing-secret'] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 export const GATEWAY_KINDS: readonly CredentialKind[] = ['signing-key', 'erp-signing-secret'];
-/** Kinds whose material the gateway makes (the rest are public keys or certificates the partner gives). */
-export const GENERATED_KINDS: readonly CredentialKind[] = ['api-key', 'client-secret', 'webhook-secret', 'signing-key', 'erp-signing-secret'];
 
 export function isCredentialKind(s: string): s is CredentialKind {
   return (CREDENTIAL_KINDS as readonly string[]).includes(s);

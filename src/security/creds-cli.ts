@@ -3,7 +3,7 @@ import { hostname, userInfo } from 'node:os';
 import type { Knex } from 'knex';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError } from '../errors.js';
-import { readAudit } from './audit.js';
+import { audit, readAudit } from './audit.js';
 import { CREDENTIAL_KINDS, credentialState, CredentialStore, GATEWAY_KINDS, isCredentialKind, type Actor, type Credential, type CredentialKind } from './credentials.js';
 import { expiringCredentials } from './expiry.js';
 import { MasterKeys, newMasterKey, parseMasterKey, resealKeyFiles, rotateMasterKey } from './secrets.js';
@@ -127,7 +127,6 @@ export async function rotateMasterKeyCommand(file: string, ctx: CredsContext, ke
   const next = parseMasterKey(readFileSync(file, 'utf8'), file);
   const n = await rotateMasterKey(ctx.knex, ctx.keys, next);
   const files = resealKeyFiles(keyDirs, ctx.keys, next);
-  const { audit } = await import('./audit.js');
   await audit(ctx.knex, { ...cliActor(), action: 'secrets.rotate-master-key', target: `master-key:${new MasterKeys(next).id}`, outcome: 'ok', details: { from: ctx.keys.id, secrets: n, keyFiles: files } });
   ctx.out(`${n} secret(s) re-wrapped and ${files} key file(s) re-sealed under master key ${new MasterKeys(next).id} (was ${ctx.keys.id}).`);
   ctx.out(`Now set GATEWAY_MASTER_KEY_FILE=${file} for every gateway process, and keep the old key as GATEWAY_MASTER_KEY_PREVIOUS_FILE until all have restarted.`);

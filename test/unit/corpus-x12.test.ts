@@ -6,7 +6,6 @@ import { ackSetCount, planAck, renderAck } from '../../src/formats/x12/ack.js';
 import { parseX12, readX12 } from '../../src/formats/x12/parse.js';
 import type { InterchangeReport } from '../../src/formats/x12/report.js';
 import { X12Interpreter } from '../../src/pipeline/interpret.js';
-import type { PartnerProfile } from '../../src/types.js';
 import { corpusPartner, repoConfig } from '../helpers/config.js';
 import { CORPUS, HAS_CORPUS, requireCorpus } from '../helpers/corpus.js';
 

@@ -8,7 +8,7 @@ import { interpret } from '../../src/pipeline/interpret.js';
 import type { GatewayConfig } from '../../src/config/load.js';
 import type { PartnerProfile } from '../../src/types.js';
 import { repoConfig } from '../helpers/config.js';
-import { CORPUS, FIXTURES, MAPPINGS, HAS_CORPUS } from '../helpers/corpus.js';
+import { CORPUS, MAPPINGS, HAS_CORPUS } from '../helpers/corpus.js';
 
 /**
  * Property-based: X12 files mutated at random (bytes flipped, inserted, deleted, cut short,
