@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Knex } from 'knex';
 import type { Gateway } from '../../src/server.js';
 
 /** A key pair made by OpenSSH's ssh-keygen: the private key's path and the public key line. */
@@ -72,4 +73,35 @@ export async function allowSftp(gw: Gateway, partnersDir: string, partnerId: str
     .replace(/^credentials:\n/m, `credentials:\n  sshKeys:\n${keys.map((k) => `    - key: "${k}"\n`).join('')}${sftpPassword ? `  sftpPassword: "${sftpPassword}"\n` : ''}`);
   await writeFile(file, text);
   await gw.reload();
+}
+
+/**
+ * A CSV price list of `rows` copies of the sample's first data row under its header: with the
+ * default count, 5,243,100 bytes, more than one staged chunk (4 MiB) of an SFTP upload.
+ */
+export function largePriceList(sample: Buffer, minBytes = 5 << 20): Buffer {
+  const [header, row] = sample.toString('latin1').split(/\r?\n/);
+  return Buffer.from(`${header}\r\n${`${row}\r\n`.repeat(Math.ceil(minBytes / (row!.length + 2)))}`, 'latin1');
+}
+
+/**
+ * Makes every INSERT into the staged-upload tables (`sftp_uploads`, `sftp_upload_chunks`) of this
+ * database wait `seconds`, and, with `failChunks`, then fail: a slow or failing store on purpose,
+ * in the test's own database only. Returns the undo.
+ */
+export async function slowStaging(knex: Knex, seconds: number, failChunks = false): Promise<() => Promise<void>> {
+  await knex.raw(`CREATE OR REPLACE FUNCTION test_slow_staging() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM pg_sleep(${Number(seconds)});
+      IF TG_TABLE_NAME = 'sftp_upload_chunks' AND ${failChunks ? 'true' : 'false'} THEN RAISE EXCEPTION 'staging refused on purpose by the test'; END IF;
+      RETURN NEW;
+    END $$`);
+  const tables = ['sftp_uploads', 'sftp_upload_chunks'];
+  for (const t of tables) {
+    await knex.raw(`DROP TRIGGER IF EXISTS test_slow_staging ON ${t}`);
+    await knex.raw(`CREATE TRIGGER test_slow_staging BEFORE INSERT ON ${t} FOR EACH ROW EXECUTE FUNCTION test_slow_staging()`);
+  }
+  return async () => {
+    for (const t of tables) await knex.raw(`DROP TRIGGER IF EXISTS test_slow_staging ON ${t}`);
+  };
 }

@@ -15,6 +15,8 @@ export const CHUNK_BYTES = 4 << 20;
 export const TEMPORARY_SUFFIXES = ['.part', '.filepart', '.tmp'];
 /** How many entries a folder listing shows (newest for the archive, oldest for the outbound mailbox). */
 const LISTING_LIMIT = 1000;
+/** What the client hears when the store fails; the cause goes to the log only. */
+const STORE_FAILED = 'GW_STORE_UNAVAILABLE: the file could not be stored and nothing was kept; upload it again later';
 
 export const isTemporaryName = (name: string): boolean => TEMPORARY_SUFFIXES.some((s) => name.endsWith(s) && name.length > s.length);
 
@@ -23,8 +25,10 @@ export class FsError extends Error {
   constructor(
     readonly kind: 'denied' | 'missing' | 'failure' | 'unsupported',
     message: string,
+    /** `cause` is for the log: the client sees `message` only. */
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -145,17 +149,27 @@ export function archiveName(messageId: string, fileName: string): string {
  * whatever exceeds one chunk is staged in the database as it comes, so memory stays bounded by
  * the chunk size, whatever the file's size. Nothing is processed before the client closes the
  * file, and a file cut off by a disconnect is discarded (`abort`).
+ *
+ * Writes are answered before their chunk lands (the client pipelines them), so a close may come
+ * while a chunk is still staging. Once any chunk has been handed to the store, the file is
+ * committed from the store only, after every chunk has landed; a close never commits what is
+ * left in memory alone.
  */
 export class Upload {
   readonly temporary: boolean;
   size = 0;
+  /** Bytes written since the last chunk was handed to the store. */
   private parts: Buffer[] = [];
   private buffered = 0;
   private readonly hash = createHash('sha256');
   private head = Buffer.alloc(0);
+  /** Chosen when the first chunk is handed to the store, before its row is written. */
   private uploadId: string | undefined;
+  /** Chunks handed to the store: zero means the whole file is still in memory. */
   private seq = 0;
-  private failed: string | undefined;
+  private failed: FsError | undefined;
+  private closed = false;
+  /** The staging work, chunk after chunk; once a chunk fails, every later one fails too. */
   private chain: Promise<void> = Promise.resolve();
   /** Chunks handed to the database and not yet written. */
   private staging = 0;
@@ -172,7 +186,8 @@ export class Upload {
 
   /** Appends bytes at `offset`; resolves when they are buffered or staged. */
   write(offset: number, data: Buffer): Promise<void> {
-    if (this.failed) return Promise.reject(new FsError('failure', this.failed));
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.closed) return Promise.reject(new FsError('failure', 'the file is closed'));
     if (offset !== this.size) return Promise.reject(this.fail(`writes must be sequential: expected offset ${this.size}, got ${offset} (resuming an upload is not supported; upload the whole file again)`));
     if (this.size + data.length > this.partner.limits.maxBytes) return Promise.reject(this.fail(`GW_REQUEST_TOO_LARGE: the file exceeds the limit of ${this.partner.limits.maxBytes} bytes for ${this.partner.id}`));
     const copy = Buffer.from(data);
@@ -187,69 +202,82 @@ export class Upload {
     return this.staging > 1 ? this.chain : Promise.resolve();
   }
 
-  private fail(message: string): FsError {
-    this.failed ??= message;
-    return new FsError('failure', this.failed);
+  /** Marks the upload failed (the first reason stays) and returns the error every later call gets. */
+  private fail(message: string, cause?: unknown): FsError {
+    this.failed ??= new FsError('failure', message, cause === undefined ? undefined : { cause });
+    return this.failed;
   }
 
-  /** Writes the buffered bytes as the next chunk (serially: chunks land in order). */
+  /** Hands the buffered bytes to the store as the next chunk (serially: chunks land in order). */
   private stage(): Promise<void> {
     const data = Buffer.concat(this.parts);
     this.parts = [];
     this.buffered = 0;
     const seq = this.seq++;
     const size = this.size;
+    const id = (this.uploadId ??= randomUUID());
     this.staging++;
-    this.chain = this.chain.then(async () => {
-      if (this.failed) throw new FsError('failure', this.failed);
-      try {
-        if (!this.uploadId) {
-          const id = randomUUID();
-          await this.knex('sftp_uploads').insert({ id, partner_id: this.partner.id, name: this.name, state: 'writing' });
-          this.uploadId = id;
-        }
-        await this.knex('sftp_upload_chunks').insert({ upload_id: this.uploadId, seq, data });
-        await this.knex('sftp_uploads').where('id', this.uploadId).update({ size_bytes: size, updated_at: this.knex.fn.now() });
-      } catch (err) {
-        throw this.fail(`GW_STORE_UNAVAILABLE: the file could not be stored (${(err as Error).message}); upload it again`);
-      } finally {
+    this.chain = this.chain
+      .then(() => this.writeChunk(id, seq, data, size))
+      .finally(() => {
         this.staging--;
-      }
-    });
+      });
     return this.chain;
+  }
+
+  private async writeChunk(id: string, seq: number, data: Buffer, size: number): Promise<void> {
+    if (this.failed) throw this.failed;
+    try {
+      if (seq === 0) await this.knex('sftp_uploads').insert({ id, partner_id: this.partner.id, name: this.name, state: 'writing' });
+      await this.knex('sftp_upload_chunks').insert({ upload_id: id, seq, data });
+      await this.knex('sftp_uploads').where('id', id).update({ size_bytes: size, updated_at: this.knex.fn.now() });
+    } catch (err) {
+      throw this.fail(STORE_FAILED, err);
+    }
+  }
+
+  /** The whole file, when no chunk was ever handed to the store. */
+  private inMemory(): Buffer {
+    const bytes = Buffer.concat(this.parts);
+    if (this.seq !== 0 || bytes.length !== this.size) throw new Error(`upload ${this.name}: ${bytes.length} bytes in memory, ${this.size} written`);
+    return bytes;
   }
 
   /**
    * The client closed the file: commit it as a message (or hold it, under a temporary name).
-   * Resolves only once the bytes are committed; rejects, and keeps nothing, when they are not.
+   * Resolves only once every byte written is committed; rejects, and keeps nothing, when not.
    */
   async close(): Promise<Receipt | 'held'> {
+    this.closed = true;
     try {
-      if (this.failed) throw new FsError('failure', this.failed);
+      if (this.failed) throw this.failed;
       if (this.size === 0) throw new FsError('failure', 'GW_REQUEST_INVALID: the file is empty; nothing was stored');
       const sha256 = this.hash.digest('hex');
       const common = { partnerId: this.partner.id, channel: 'sftp' as const, ...formatOfFile(this.head), fileName: this.name, scopes: [...this.scopes] };
-      if (!this.temporary && !this.uploadId) return await this.receiver.receive({ ...common, bytes: Buffer.concat(this.parts) });
-      if (this.buffered || !this.uploadId) await this.stage();
-      else await this.chain;
-      if (!this.temporary) return await this.receiver.receiveStaged({ ...common, uploadId: this.uploadId!, sizeBytes: this.size, sha256 });
+      // Decided on what was handed to the store, not on what has landed there yet.
+      if (this.seq === 0 && !this.temporary) return await this.receiver.receive({ ...common, bytes: this.inMemory() });
+      // The tail (or a small held file) goes to the store too; then every chunk must have landed.
+      await (this.buffered || this.seq === 0 ? this.stage() : this.chain);
+      const uploadId = this.uploadId!;
+      if (!this.temporary) return await this.receiver.receiveStaged({ ...common, uploadId, sizeBytes: this.size, sha256 });
       await this.knex.transaction(async (trx) => {
         await trx('sftp_uploads').where({ partner_id: this.partner.id, state: 'held', name: this.name }).del();
-        await trx('sftp_uploads').where('id', this.uploadId).update({ state: 'held', size_bytes: this.size, sha256, updated_at: trx.fn.now() });
+        await trx('sftp_uploads').where('id', uploadId).update({ state: 'held', size_bytes: this.size, sha256, updated_at: trx.fn.now() });
       });
       return 'held';
     } catch (err) {
       await this.abort();
       if (err instanceof FsError) throw err;
-      if (isGatewayError(err)) throw new FsError('failure', `${err.code}: ${err.message}`);
-      throw new FsError('failure', `GW_STORE_UNAVAILABLE: the file could not be stored (${(err as Error).message}); upload it again`);
+      if (isGatewayError(err)) throw new FsError('failure', `${err.code}: ${err.message}`, { cause: err });
+      throw new FsError('failure', STORE_FAILED, { cause: err });
     }
   }
 
   /** Discards what was written (disconnect before close, or a failed close). Best effort. */
   async abort(): Promise<void> {
-    this.failed ??= 'the upload was abandoned';
+    this.fail('the upload was abandoned');
     this.parts = [];
+    this.buffered = 0;
     await this.chain.catch(() => undefined);
     if (this.uploadId) await this.knex('sftp_uploads').where({ id: this.uploadId, state: 'writing' }).del().catch(() => undefined);
   }

@@ -211,7 +211,7 @@ function serveSftp(sftp: SFTPWrapper, files: PartnerFiles, address: string, log:
         }
         if (err instanceof FsError) {
           const code = { denied: STATUS_CODE.PERMISSION_DENIED, missing: STATUS_CODE.NO_SUCH_FILE, failure: STATUS_CODE.FAILURE, unsupported: STATUS_CODE.OP_UNSUPPORTED }[err.kind];
-          if (err.kind === 'failure') log.warn({ partner: partnerId, address, request: what, reason: err.message }, 'sftp: request failed');
+          if (err.kind === 'failure') log.warn({ partner: partnerId, address, request: what, reason: err.message, cause: causes(err) }, 'sftp: request failed');
           return sftp.status(reqId, code, err.message);
         }
         log.error({ partner: partnerId, address, request: what, err: (err as Error).message }, 'sftp: request failed unexpectedly');
@@ -375,6 +375,13 @@ function serveSftp(sftp: SFTPWrapper, files: PartnerFiles, address: string, log:
     }
     handles.clear();
   });
+}
+
+/** The messages of an error's causes (a store failure behind an FsError), for the log only. */
+function causes(err: Error): string | undefined {
+  const found: string[] = [];
+  for (let c = err.cause; c instanceof Error && found.length < 4; c = c.cause) found.push(c.message);
+  return found.length ? found.join(' <- ') : undefined;
 }
 
 function seconds(d: Date): number {
