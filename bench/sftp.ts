@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     // The door alone: receive and commit; the interpretation workers are not running here.
     const receiver = new Receiver(knex, { maxBatch: 100, maxWaitMs: 2 });
     const credentials = new CredentialStore(knex, new MasterKeys(randomBytes(32)), () => config);
-    const server = await startSftpServer({ knex, log, receiver, config: () => config, credentials, host: '127.0.0.1', port: 0, hostKeysDir: path.join(dir, 'host-keys'), lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000, baseDelayMs: 250 } });
+    const server = await startSftpServer({ knex, log, receiver, config: () => config, credentials, host: '127.0.0.1', port: 0, hostKeysDir: path.join(dir, 'host-keys'), maxBodyBytes: 1 << 30, lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000, baseDelayMs: 250 } });
     const gateway = { port: server.port, user: 'bench-supplier', identity: key.identity, knownHosts: knownHosts(path.join(dir, 'kh-gw'), server.port, server.hostKeys.map((k) => k.publicKey)) };
 
     let sshd: PartnerSshd | undefined;

@@ -183,6 +183,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         host: settings.host,
         port: settings.sftp.port,
         hostKeysDir: settings.sftp.hostKeysDir,
+        maxBodyBytes: settings.maxBodyBytes,
         master: keys,
         lockout: { maxFailures: settings.sftp.lockoutFailures, windowMs: settings.sftp.lockoutMs, lockMs: settings.sftp.lockoutMs, baseDelayMs: settings.sftp.loginDelayMs },
       })
@@ -194,7 +195,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   }, 600_000, log);
   if (sftp) sweep.start();
   // Partners' own SFTP servers: due pickups, and mailbox documents to push.
-  const remoteSftp = new RemoteSftpDoor(knex, log, receiver, () => config, { baseMs: settings.deliveryBackoffMs, maxMs: settings.deliveryBackoffMaxMs });
+  const remoteSftp = new RemoteSftpDoor(knex, log, receiver, () => config, { baseMs: settings.deliveryBackoffMs, maxMs: settings.deliveryBackoffMaxMs }, settings.maxBodyBytes);
   const remote = new WorkLoop('sftp-remote', () => remoteSftp.run(), settings.remoteSftpCheckMs, log);
   remote.start();
 

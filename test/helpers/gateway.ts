@@ -187,7 +187,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v
     if (done(last)) return last;
     await new Promise((r) => setTimeout(r, 30));
   } while (Date.now() < until);
-  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last).slice(0, 2000)}`);
+  throw new Error(`timed out waiting for ${what}; last value: ${String(JSON.stringify(last)).slice(0, 2000)}`);
 }
 
 export async function post(url: string, key: string | undefined, contentType: string, body: string | Buffer, headers: Record<string, string> = {}) {

@@ -20,6 +20,22 @@ const STORE_FAILED = 'GW_STORE_UNAVAILABLE: the file could not be stored and not
 
 export const isTemporaryName = (name: string): boolean => TEMPORARY_SUFFIXES.some((s) => name.endsWith(s) && name.length > s.length);
 
+/** The largest file a partner may send, and which setting sets it (the smaller one binds). */
+export interface SizeLimit {
+  bytes: number;
+  setting: string;
+}
+
+/** A partner's `limits.maxBytes`, capped by the gateway's `GATEWAY_MAX_BODY_BYTES`, on every SFTP door. */
+export function sizeLimit(partner: Readonly<PartnerProfile>, maxBodyBytes: number): SizeLimit {
+  return maxBodyBytes < partner.limits.maxBytes ? { bytes: maxBodyBytes, setting: 'GATEWAY_MAX_BODY_BYTES' } : { bytes: partner.limits.maxBytes, setting: `limits.maxBytes of partner ${partner.id}` };
+}
+
+/** Why a file is refused for its size (GW_REQUEST_TOO_LARGE): the limit that binds and its value. */
+export function overLimit(file: string, limit: SizeLimit): string {
+  return `${file} exceeds the limit of ${limit.bytes} bytes (${limit.setting})`;
+}
+
 /** A refusal in file system terms; the SFTP server maps `kind` to a status code. */
 export class FsError extends Error {
   constructor(
@@ -54,6 +70,8 @@ export class PartnerFiles {
     private readonly knex: Knex,
     private readonly receiver: Receiver,
     readonly partner: Readonly<PartnerProfile>,
+    /** The gateway's cap on any one file (GATEWAY_MAX_BODY_BYTES), over the partner's own limit. */
+    private readonly maxBodyBytes: number,
     /** What the login may do: uploads need a write scope, /outbound shows what the read scopes allow. */
     readonly scopes: ReadonlySet<string> = allowedScopes(partner),
   ) {}
@@ -131,7 +149,7 @@ export class PartnerFiles {
   }
 
   upload(name: string): Upload {
-    return new Upload(this.knex, this.receiver, this.partner, name, this.scopes);
+    return new Upload(this.knex, this.receiver, this.partner, name, this.scopes, sizeLimit(this.partner, this.maxBodyBytes));
   }
 
   /** Staged uploads that no client has written to for `olderThanMs` (a replica stopped mid-upload). */
@@ -180,6 +198,7 @@ export class Upload {
     private readonly partner: Readonly<PartnerProfile>,
     readonly name: string,
     private readonly scopes: ReadonlySet<string>,
+    private readonly limit: SizeLimit,
   ) {
     this.temporary = isTemporaryName(name);
   }
@@ -189,7 +208,7 @@ export class Upload {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new FsError('failure', 'the file is closed'));
     if (offset !== this.size) return Promise.reject(this.fail(`writes must be sequential: expected offset ${this.size}, got ${offset} (resuming an upload is not supported; upload the whole file again)`));
-    if (this.size + data.length > this.partner.limits.maxBytes) return Promise.reject(this.fail(`GW_REQUEST_TOO_LARGE: the file exceeds the limit of ${this.partner.limits.maxBytes} bytes for ${this.partner.id}`));
+    if (this.size + data.length > this.limit.bytes) return Promise.reject(this.fail(`GW_REQUEST_TOO_LARGE: ${overLimit(`/inbound/${this.name}`, this.limit)}; nothing was stored. Split the file, or ask for the limit to be raised.`));
     const copy = Buffer.from(data);
     this.size += copy.length;
     this.hash.update(copy);

@@ -11,14 +11,15 @@ import { formatOfFile } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { fingerprintOf, parsePublicKey, sameKey } from '../../security/ssh-keys.js';
 import type { PartnerProfile, RemoteSftp } from '../../types.js';
-import { isTemporaryName } from './files.js';
+import { isTemporaryName, sizeLimit, overLimit, type SizeLimit } from './files.js';
 
 const { Client } = ssh2;
 
 /** A connected SFTP session on a partner's server, with promise-returning calls. */
 interface Session {
   readdir(dir: string): Promise<{ filename: string; attrs: { size: number; mtime: number; mode: number } }[]>;
-  readFile(file: string): Promise<Buffer>;
+  /** The file's bytes; GW_REQUEST_TOO_LARGE as soon as more than `maxBytes` arrive (it may grow after listing). */
+  readFile(file: string, limit: SizeLimit): Promise<Buffer>;
   writeFile(file: string, data: Buffer): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(file: string): Promise<void>;
@@ -66,7 +67,7 @@ export async function connectRemote(partner: Readonly<PartnerProfile>, remote: R
   });
   return {
     readdir: (dir) => call((cb) => sftp.readdir(dir, cb)),
-    readFile: (file) => call((cb) => sftp.readFile(file, cb)),
+    readFile: (file, limit) => readBounded(sftp, file, limit),
     writeFile: (file, data) => call<void>((cb) => sftp.writeFile(file, data, (err) => cb(err))),
     // POSIX rename replaces an existing target (a re-sent document); plain SFTP rename does not.
     rename: (from, to) =>
@@ -82,6 +83,21 @@ export async function connectRemote(partner: Readonly<PartnerProfile>, remote: R
   };
 }
 
+/** Reads at most one byte past the limit, so that a file larger than announced never fills memory. */
+function readBounded(sftp: SFTPWrapper, file: string, limit: SizeLimit): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const stream = sftp.createReadStream(file, { start: 0, end: limit.bytes });
+    stream.on('data', (d: Buffer) => {
+      parts.push(d);
+      size += d.length;
+    });
+    stream.on('error', reject);
+    stream.on('end', () => (size > limit.bytes ? reject(new GatewayError('GW_REQUEST_TOO_LARGE', overLimit(file, limit))) : resolve(Buffer.concat(parts))));
+  });
+}
+
 /**
  * Pickup from and delivery to partners' own SFTP servers. Every gateway replica runs it; a pickup
  * is claimed per partner in the database (one replica polls a partner at a time), and outbound
@@ -94,6 +110,8 @@ export class RemoteSftpDoor {
     private readonly receiver: Receiver,
     private readonly config: () => GatewayConfig,
     private readonly backoff: { baseMs: number; maxMs: number },
+    /** GATEWAY_MAX_BODY_BYTES: no file is picked up larger, whatever the partner's own limit. */
+    private readonly maxBodyBytes: number,
   ) {}
 
   private remotes(): [Readonly<PartnerProfile>, RemoteSftp][] {
@@ -128,6 +146,7 @@ export class RemoteSftpDoor {
   /** Picks up the matching files of one partner (its poll already claimed). */
   async pickup(partner: Readonly<PartnerProfile>, remote: RemoteSftp, pickup: NonNullable<RemoteSftp['pickup']>): Promise<number> {
     const pattern = globToRegExp(pickup.glob);
+    const limit = sizeLimit(partner, this.maxBodyBytes);
     let picked = 0;
     let session: Session | undefined;
     try {
@@ -137,11 +156,12 @@ export class RemoteSftpDoor {
         .sort((a, b) => a.attrs.mtime - b.attrs.mtime || a.filename.localeCompare(b.filename));
       for (const e of entries) {
         const file = path.join(pickup.dir, e.filename);
-        if (e.attrs.size > partner.limits.maxBytes) {
-          await this.partnerEvent(partner.id, 'sftp.pickup-skipped', 'GW_REQUEST_TOO_LARGE', `${file} has ${e.attrs.size} bytes, over the limit of ${partner.limits.maxBytes}; left on the server`);
+        const bytes = e.attrs.size > limit.bytes ? undefined : await session.readFile(file, limit).catch((err: unknown) => (isGatewayError(err) && err.code === 'GW_REQUEST_TOO_LARGE' ? undefined : Promise.reject(err)));
+        if (!bytes) {
+          await this.partnerEvent(partner.id, 'sftp.pickup-skipped', 'GW_REQUEST_TOO_LARGE', `${overLimit(file, limit)}; it was left on the server (listed with ${e.attrs.size} bytes)`);
+          this.log.warn({ partner: partner.id, file, bytes: e.attrs.size, limit: limit.bytes, setting: limit.setting }, 'sftp: file on the partner server over the size limit; left there');
           continue;
         }
-        const bytes = await session.readFile(file);
         const sha256 = createHash('sha256').update(bytes).digest('hex');
         // The same file seen again (a pickup cut off between commit and delete) is the same message.
         const receipt = await this.receiver.receive({

@@ -32,6 +32,8 @@ export interface SftpServerOptions {
   port: number;
   hostKeysDir: string;
   lockout: { maxFailures: number; windowMs: number; lockMs: number; baseDelayMs: number };
+  /** GATEWAY_MAX_BODY_BYTES: no upload is larger, whatever the partner's own limit. */
+  maxBodyBytes: number;
   /** A client that has not logged in after this long is disconnected. */
   loginTimeoutMs?: number;
 }
@@ -93,7 +95,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
         const session = accept();
         session.on('sftp', (acceptSftp) => {
           if (!partner) return;
-          const files = new PartnerFiles(opts.knex, opts.receiver, partner, scopes);
+          const files = new PartnerFiles(opts.knex, opts.receiver, partner, opts.maxBodyBytes, scopes);
           const sftp = acceptSftp();
           // A protocol error ends this session only, never the process.
           sftp.on('error', (err: Error) => log.warn({ partner: partner?.id, address, err: err.message }, 'sftp: session error'));
