@@ -13,7 +13,7 @@ import { parsePublicKey, sameKey, verifyPassword } from '../../security/ssh-keys
 import type { PartnerProfile } from '../../types.js';
 import { FsError, PartnerFiles, type Entry, type Upload } from './files.js';
 import { ensureHostKeys, type HostKey } from './host-keys.js';
-import { FOLDERS, PathRefused, resolvePath, type Folder, type Place } from './paths.js';
+import { FOLDERS, PathRefused, pathSegments, resolvePath, type Folder, type Place } from './paths.js';
 import { LoginThrottle } from './throttle.js';
 
 const { Server, utils } = ssh2;
@@ -46,6 +46,8 @@ export interface SftpServer {
   close(): Promise<void>;
 }
 
+/** The most one READ answers, as OpenSSH's sftp-server (a larger ask gets a short read, as SFTP allows). */
+const MAX_READ_BYTES = 255 * 1024;
 const DIR_MODE = 0o040755;
 const FILE_MODE = 0o100644;
 // A scrypt hash of a random password: unknown users cost the same time as known ones.
@@ -244,7 +246,8 @@ function serveSftp(sftp: SFTPWrapper, files: PartnerFiles, address: string, log:
 
   sftp.on('REALPATH', (reqId, p) =>
     answer(reqId, 'realpath', () => {
-      const resolved = resolvePath(p)?.path ?? normalize(p);
+      // A path that names nothing still gets its canonical form (clients resolve a target before creating it).
+      const resolved = resolvePath(p)?.path ?? `/${pathSegments(p).join('/')}`;
       sftp.name(reqId, [{ filename: resolved, longname: resolved, attrs: attrsOf('dir') }]);
     }),
   );
@@ -301,7 +304,7 @@ function serveSftp(sftp: SFTPWrapper, files: PartnerFiles, address: string, log:
     h.queue = h.queue.then(() =>
       answer(reqId, 'read', async () => {
         if (offset >= h.entry.size) return sftp.status(reqId, STATUS_CODE.EOF);
-        const want = Math.min(length, h.entry.size - offset);
+        const want = Math.min(length, MAX_READ_BYTES, h.entry.size - offset);
         if (!h.cache || offset < h.cache.offset || offset + want > h.cache.offset + h.cache.data.length) {
           h.cache = { offset, data: await files.read(h.entry.messageId!, offset, Math.max(want, 1 << 20)) };
         }
@@ -388,10 +391,6 @@ function causes(err: Error): string | undefined {
 
 function seconds(d: Date): number {
   return Math.floor(new Date(d).getTime() / 1000);
-}
-
-function normalize(p: string): string {
-  return `/${p.split('/').filter((s) => s && s !== '.').join('/')}`;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
