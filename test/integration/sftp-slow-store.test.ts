@@ -55,6 +55,19 @@ describe('SFTP door against a slow or failing store (OpenSSH sftp, real server, 
     assert.equal((await suite.db.knex('sftp_uploads').count({ n: '*' }).first())?.n, '0', 'no staged chunks are left behind');
   });
 
+  it('holds a 5 MB .part file whole under the same delays, and commits it whole on rename', async () => {
+    writeFileSync(path.join(dir, 'held.csv.part'), big);
+    undo = await slowStaging(suite.db.knex, 1.5);
+    const res = await runSftp({ port: suite.t.gw.sftp!.port, user: 'hansen-textil', identity: key.identity, knownHosts: kh, commands: ['put held.csv.part /inbound/', 'rename /inbound/held.csv.part /inbound/held.csv'], cwd: dir, timeoutMs: 150_000 });
+    assert.equal(res.code, 0, res.stderr);
+    const [row] = await stored('held.csv');
+    assert.ok(row);
+    const sha256 = createHash('sha256').update(big).digest('hex');
+    assert.equal(Number(row.raw_length), big.length);
+    assert.equal(row.raw_sha256, sha256);
+    assert.equal(row.sha256, sha256);
+  });
+
   it('answers a close with a failure, and keeps nothing, when staging fails mid-upload', async () => {
     writeFileSync(path.join(dir, 'refused.csv'), big);
     undo = await slowStaging(suite.db.knex, 1.5, true);

@@ -280,8 +280,12 @@ export class Upload {
       const uploadId = this.uploadId!;
       if (!this.temporary) return await this.receiver.receiveStaged({ ...common, uploadId, sizeBytes: this.size, sha256 });
       await this.knex.transaction(async (trx) => {
+        // Held only if the store holds every byte written, as a commit would check.
+        const { rows } = await trx.raw<{ rows: { n: string }[] }>('SELECT coalesce(sum(length(data)), 0) AS n FROM sftp_upload_chunks WHERE upload_id = ?', [uploadId]);
+        if (Number(rows[0]?.n) !== this.size) throw new Error(`staged upload ${uploadId} holds ${rows[0]?.n} of the ${this.size} bytes written`);
         await trx('sftp_uploads').where({ partner_id: this.partner.id, state: 'held', name: this.name }).del();
-        await trx('sftp_uploads').where('id', uploadId).update({ state: 'held', size_bytes: this.size, sha256, updated_at: trx.fn.now() });
+        const held = await trx('sftp_uploads').where({ id: uploadId, state: 'writing' }).update({ state: 'held', size_bytes: this.size, sha256, updated_at: trx.fn.now() });
+        if (held !== 1) throw new Error(`staged upload ${uploadId} is gone (swept?)`);
       });
       return 'held';
     } catch (err) {
