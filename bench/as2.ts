@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { certFromPem, selfSignedCertificate } from '../src/channels/as2/cms.js';
-import { micOf, unwrap } from '../src/channels/as2/inbound.js';
+import { micOf, unwrap } from '../src/channels/as2/unwrap.js';
 import type { As2KeyRing } from '../src/channels/as2/keys.js';
 import { buildMdn } from '../src/channels/as2/mdn.js';
 import { entityOfHttp } from '../src/channels/as2/mime.js';

@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { certFromPem, cmsContentType, compress, decompress, decryptEnveloped, encryptEnveloped, selfSignedCertificate, signDetached, verifyDetached, verifyOpaque, type KeyPair } from '../../src/channels/as2/cms.js';
-import { micOf, unwrap } from '../../src/channels/as2/inbound.js';
+import { micOf, unwrap } from '../../src/channels/as2/unwrap.js';
 import type { As2KeyRing } from '../../src/channels/as2/keys.js';
 import { buildMdn, parseMdn, parseMdnOptions } from '../../src/channels/as2/mdn.js';
 import { decodeBody, entityOfHttp, parseContentType, parseEntity, splitMultipart, type MimeEntity } from '../../src/channels/as2/mime.js';

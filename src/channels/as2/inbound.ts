@@ -6,82 +6,16 @@ import { GatewayError, isGatewayError, type ErrorCode } from '../../errors.js';
 import { formatOfFile, MEDIA_TYPES } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { allowedScopes } from '../../security/scopes.js';
-import { CMS_FAILURE_CODES, CmsError, cmsContentType, decompress, decryptEnveloped, micalgName, OID, verifyOpaque, type Cert, type Cipher, type Digest } from './cms.js';
+import { CMS_FAILURE_CODES, CmsError, micalgName, type Cert } from './cms.js';
 import type { As2KeyRing } from './keys.js';
-import { buildMdn, dispositionOf, parseMdnOptions, type As2Failure, type BuiltMdn, type Mic, verifySignedPart } from './mdn.js';
-import { acceptedEarlier, answerWithOriginal, originalMdnFits, plainAnswer, type Earlier } from './repeats.js';
 import { audit } from '../../security/audit.js';
+import { buildMdn, dispositionOf, parseMdnOptions, type As2Failure, type BuiltMdn, type Mic } from './mdn.js';
 import { buildEntity, decodeBody, entityOfHttp, MimeError, parseContentType, parseEntity, splitMultipart, unquote, type MimeEntity } from './mime.js';
+import { acceptedEarlier, answerWithOriginal, originalMdnFits, plainAnswer, type Earlier } from './repeats.js';
+import { describeLayers, micOf, unwrap, type Unwrapped } from './unwrap.js';
 
 /** The error code recorded for each disposition. */
 export const FAILURE_CODES: Record<As2Failure, ErrorCode> = { ...CMS_FAILURE_CODES, 'insufficient-message-security': 'GW_AS2_SECURITY' };
-
-type Layer = 'encrypted' | 'signed' | 'compressed';
-
-export interface Unwrapped {
-  payload: MimeEntity;
-  /** From the outside in. */
-  layers: Layer[];
-  /** The bytes the signature covers (the MIC of a signed message is computed over them). */
-  signedContent?: Buffer;
-  /** The first decrypted entity (the MIC of an encrypted, unsigned message). */
-  decrypted?: Buffer;
-  signer?: Cert;
-  signDigest?: Digest;
-  cipher?: { cipher: Cipher; keyTransport: string; ours: string };
-}
-
-/**
- * Opens the layers of an AS2 message in whatever order the sender nested them (encrypted, signed,
- * compressed, RFC 5402) until a payload remains. Throws CmsError or MimeError.
- */
-export function unwrap(top: MimeEntity, certs: readonly Cert[], keys: As2KeyRing, maxBytes: number): Unwrapped {
-  const out: Omit<Unwrapped, 'payload'> = { layers: [] };
-  let entity = top;
-  for (let depth = 0; depth < 6; depth++) {
-    const ct = parseContentType(entity.headers.get('content-type'));
-    if (ct.type === 'multipart/signed') {
-      if (out.layers.includes('signed')) throw new MimeError('the message is signed twice');
-      const [content, sigPart] = splitMultipart(entity.body, ct.params.boundary ?? '');
-      if (!content || !sigPart) throw new MimeError('multipart/signed needs a content part and a signature part');
-      const v = verifySignedPart(content, parseEntity(sigPart), certs);
-      Object.assign(out, { signedContent: v.signed, signer: v.signer, signDigest: v.digest });
-      out.layers.push('signed');
-      entity = parseEntity(content);
-      continue;
-    }
-    if (ct.type === 'application/pkcs7-mime' || ct.type === 'application/x-pkcs7-mime') {
-      const der = decodeBody(entity);
-      const kind = cmsContentType(der);
-      if (kind === OID.envelopedData) {
-        if (out.layers.includes('encrypted')) throw new MimeError('the message is encrypted twice');
-        const d = decryptEnveloped(der, keys.decrypting());
-        Object.assign(out, { decrypted: d.content, cipher: { cipher: d.cipher, keyTransport: d.keyTransport, ours: d.pair.cert.fingerprint } });
-        out.layers.push('encrypted');
-        entity = parseEntity(d.content);
-      } else if (kind === OID.compressedData) {
-        if (out.layers.filter((l) => l === 'compressed').length > 1) throw new MimeError('the message is compressed more than twice');
-        out.layers.push('compressed');
-        entity = parseEntity(decompress(der, maxBytes));
-      } else if (kind === OID.signedData) {
-        if (out.layers.includes('signed')) throw new MimeError('the message is signed twice');
-        const v = verifyOpaque(der, certs);
-        Object.assign(out, { signedContent: v.content, signer: v.signer, signDigest: v.digest });
-        out.layers.push('signed');
-        entity = parseEntity(v.content);
-      } else throw new CmsError('unexpected-processing-error', `${ct.type} holds ${kind ? `CMS content ${kind}` : 'no CMS structure'}`);
-      continue;
-    }
-    return { payload: entity, ...out };
-  }
-  throw new MimeError('the message nests too many layers');
-}
-
-/** RFC 4130 §7.3.1: over what was signed; else the decrypted entity; else the content without headers. */
-export function micOf(u: Unwrapped, digest: Digest): Mic {
-  const over = u.signedContent ?? u.decrypted ?? u.payload.body;
-  return { value: createHash(digest).update(over).digest('base64'), digest };
-}
 
 /** True when `url` is one of the partner's async MDN addresses (exact, or below an entry ending in /). */
 export function asyncUrlAllowed(url: string, allowed: readonly string[]): boolean {
@@ -334,13 +268,6 @@ function as2Row(partnerId: string, messageId: string, r: RepeatContext, mdn: Bui
 function respond(mode: string, mdn: BuiltMdn | undefined): As2Response {
   if (mode === 'sync' && mdn) return { status: 200, headers: mdn.headers, body: mdn.body };
   return plainAnswer(mode);
-}
-
-function describeLayers(u: Unwrapped): string {
-  const parts = u.layers.map((l) =>
-    l === 'signed' ? `signed (${u.signDigest}, certificate ${u.signer?.fingerprint.slice(0, 23)}…)` : l === 'encrypted' ? `encrypted (${u.cipher?.cipher}, ${u.cipher?.keyTransport})` : 'compressed',
-  );
-  return parts.length ? parts.join(' + ') : 'plain';
 }
 
 /** An MDN: multipart/report, or a signed multipart/report. */
