@@ -103,6 +103,7 @@ describe('AS2: CMS, MIME and MDN pieces', () => {
       const failed = mdnWith('automatic-action/MDN-sent-automatically; processed/error: decryption-failed');
       assert.deepEqual([failed.warning, failed.failure], [undefined, 'decryption-failed']);
       assert.equal(mdnWith('automatic-action/MDN-sent-automatically; failed/Failure: unsupported format').failure, 'unsupported format');
+      assert.equal(mdnWith('automatic-action/MDN-sent-automatically; processed/failure: sender-equals-receiver').failure, 'sender-equals-receiver');
     });
 
     it('counts duplicate-document without a MIC as processed on a retry only; other warnings need the MIC', () => {

@@ -149,7 +149,7 @@ export function parseMdn(entity: MimeEntity, partnerCerts: readonly Cert[], at =
   const fields = parseHeaders(decodeBody(dn).toString('latin1'));
   const text = parts.find((p) => parseContentType(p.headers.get('content-type')).type === 'text/plain');
   const disposition = fields.get('disposition');
-  const failure = disposition ? /(?:processed\/error|failed\/[\w-]+)\s*:\s*(.+)$/i.exec(disposition)?.[1]?.trim() : undefined;
+  const failure = disposition ? /(?:processed\/(?:error|failure)|failed\/[\w-]+)\s*:\s*(.+)$/i.exec(disposition)?.[1]?.trim() : undefined;
   const warning = disposition ? /processed\/warning\s*:\s*(.+)$/i.exec(disposition)?.[1]?.trim() : undefined;
   const micField = fields.get('received-content-mic');
   let mic: ReceivedMdn['mic'];
