@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { certFromPem, selfSignedCertificate } from '../src/channels/as2/cms.js';
-import { micOf, unwrap } from '../src/channels/as2/inbound.js';
+import { micOf, unwrap } from '../src/channels/as2/unwrap.js';
 import type { As2KeyRing } from '../src/channels/as2/keys.js';
 import { buildMdn } from '../src/channels/as2/mdn.js';
 import { entityOfHttp } from '../src/channels/as2/mime.js';
@@ -29,9 +29,9 @@ async function main(): Promise<void> {
     const kp = generateKeyPairSync('rsa', { modulusLength: 3072 });
     const ours = { key: kp.privateKey, cert: certFromPem(await selfSignedCertificate(kp, 'bench', 1)) };
     writeFileSync(path.join(dir, 'gateway.pem'), ours.cert.x509.toString());
-    const partner = opensslIdentity(dir, 'partner');
+    const partner = await opensslIdentity(dir, 'partner');
     const partnerCert = certFromPem(readFileSync(partner.cert));
-    const built = buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner, gatewayCert: path.join(dir, 'gateway.pem') });
+    const built = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner, gatewayCert: path.join(dir, 'gateway.pem') });
     const top = entityOfHttp((h) => (h === 'content-type' ? built.headers['Content-Type'] : undefined), built.body);
     const ring = { decrypting: () => [ours], active: () => ours } as unknown as As2KeyRing;
 

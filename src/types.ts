@@ -182,6 +182,8 @@ export interface As2Agreement {
     sign: 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'none';
     encrypt: 'aes128-cbc' | 'aes192-cbc' | 'aes256-cbc' | '3des' | 'none';
     keyTransport: 'rsa-pkcs1' | 'rsa-oaep';
+    /** The hash of RSA-OAEP key transport (label and MGF1); sha1 is what most peers decrypt. */
+    oaepHash: 'sha1' | 'sha256';
     compress: boolean;
     mdn: 'sync' | 'async' | 'none';
     signedMdn: boolean;

@@ -1,8 +1,7 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Gateway } from '../../src/server.js';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -21,16 +20,34 @@ const run = promisify(execFile);
  */
 export async function allowAs2(gw: Gateway, partnersDir: string, partnerId: string, as2Yaml: string, certs: Record<string, string> = {}): Promise<void> {
   const certDir = path.join(path.dirname(partnersDir), 'certs');
-  mkdirSync(certDir, { recursive: true });
-  for (const [name, from] of Object.entries(certs)) copyFileSync(from, path.join(certDir, name));
+  await mkdir(certDir, { recursive: true });
+  for (const [name, from] of Object.entries(certs)) await copyFile(from, path.join(certDir, name));
   const file = path.join(partnersDir, `${partnerId}.yaml`);
   const text = (await readFile(file, 'utf8')).replace(/^channels: \[rest\]$/m, 'channels: [rest, as2]').replace(/^as2:\n(  .*\n)*/m, '');
   await writeFile(file, `${text}as2:\n${as2Yaml.replace(/^/gm, '  ')}\n`);
   await gw.reload();
 }
 
-export function openssl(args: string[], input?: Buffer): Buffer {
-  return execFileSync('openssl', args, { input, maxBuffer: 64 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Runs a tool without blocking the event loop (the gateway under test shares it), feeding `input`
+ * on stdin; resolves with stdout, rejects with stderr when the tool fails.
+ */
+export function tool(command: string, args: string[], input?: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString()}`))));
+    child.stdin.on('error', () => undefined); // a tool that exits early closes its stdin; its exit code tells
+    child.stdin.end(input ?? Buffer.alloc(0));
+  });
+}
+
+export function openssl(args: string[], input?: Buffer): Promise<Buffer> {
+  return tool('openssl', args, input);
 }
 
 export interface Identity {
@@ -39,10 +56,10 @@ export interface Identity {
 }
 
 /** A partner key pair and self-signed certificate made by OpenSSL. */
-export function opensslIdentity(dir: string, name: string, days = 30): Identity {
+export async function opensslIdentity(dir: string, name: string, days = 30): Promise<Identity> {
   const key = path.join(dir, `${name}.key`);
   const cert = path.join(dir, `${name}.pem`);
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', String(days), '-subj', `/CN=${name}`]);
+  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', String(days), '-subj', `/CN=${name}`]);
   return { key, cert };
 }
 
@@ -56,10 +73,10 @@ export interface BuiltAs2 {
 }
 
 /** RFC 3274 compressed data around `content`: zlib by Python, ASN.1 by OpenSSL. */
-export function compressedByOpenssl(dir: string, content: Buffer): Buffer {
-  const z = execFileSync('python3', ['-c', 'import sys,zlib;sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read()))'], { input: content });
-  const conf = path.join(dir, 'compressed.cnf');
-  writeFileSync(
+export async function compressedByOpenssl(dir: string, content: Buffer): Promise<Buffer> {
+  const z = await tool('python3', ['-c', 'import sys,zlib;sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read()))'], content);
+  const conf = path.join(dir, `compressed-${process.hrtime.bigint()}.cnf`);
+  await writeFile(
     conf,
     `asn1=SEQUENCE:ci
 [ci]
@@ -76,9 +93,9 @@ type=OID:1.2.840.113549.1.7.1
 content=EXPLICIT:0,FORMAT:HEX,OCTETSTRING:${z.toString('hex')}
 `,
   );
-  const out = path.join(dir, 'compressed.der');
-  openssl(['asn1parse', '-genconf', conf, '-noout', '-out', out]);
-  return readFileSync(out);
+  const out = `${conf}.der`;
+  await openssl(['asn1parse', '-genconf', conf, '-noout', '-out', out]);
+  return readFile(out);
 }
 
 /** Splits OpenSSL's S/MIME output into its top-level headers (for HTTP) and its body. */
@@ -98,31 +115,31 @@ export function splitSmime(smime: Buffer): { headers: Record<string, string>; bo
  * An AS2 payload protected as asked, built by OpenSSL for the gateway's certificate. `opaque`
  * uses OpenSSL's S/MIME (base64) output for the encrypted layer instead of binary DER.
  */
-export function buildWithOpenssl(
+export async function buildWithOpenssl(
   dir: string,
   o: { protection: Protection; digest: 'sha1' | 'sha256'; payload: Buffer; contentType?: string; partner: Identity; gatewayCert: string; cipher?: string; oaep?: boolean; base64?: boolean },
-): BuiltAs2 {
+): Promise<BuiltAs2> {
   let entity: Buffer = Buffer.concat([Buffer.from(`Content-Type: ${o.contentType ?? 'application/edi-x12'}\r\nContent-Disposition: attachment; filename="asn.edi"\r\n\r\n`), o.payload]);
   let micOver: Buffer = o.payload;
-  const file = (name: string, data: Buffer) => {
-    const f = path.join(dir, name);
-    writeFileSync(f, data);
+  const file = async (name: string, data: Buffer) => {
+    const f = path.join(dir, `${name}-${process.hrtime.bigint()}`);
+    await writeFile(f, data);
     return f;
   };
   if (o.protection === 'compressed+signed+encrypted') {
-    entity = Buffer.concat([Buffer.from('Content-Type: application/pkcs7-mime; smime-type=compressed-data; name=smime.p7z\r\nContent-Transfer-Encoding: binary\r\n\r\n'), compressedByOpenssl(dir, entity)]);
+    entity = Buffer.concat([Buffer.from('Content-Type: application/pkcs7-mime; smime-type=compressed-data; name=smime.p7z\r\nContent-Transfer-Encoding: binary\r\n\r\n'), await compressedByOpenssl(dir, entity)]);
   }
   let top: { headers: Record<string, string>; body: Buffer<ArrayBufferLike> } = { headers: { 'Content-Type': o.contentType ?? 'application/edi-x12' }, body: o.payload };
   if (o.protection !== 'plain' && o.protection !== 'encrypted') {
     micOver = entity;
-    const signed = openssl(['cms', '-sign', '-binary', '-in', file('entity.bin', entity), '-signer', o.partner.cert, '-inkey', o.partner.key, '-md', o.digest]);
+    const signed = await openssl(['cms', '-sign', '-binary', '-in', await file('entity.bin', entity), '-signer', o.partner.cert, '-inkey', o.partner.key, '-md', o.digest]);
     top = splitSmime(signed);
     entity = signed;
   } else if (o.protection === 'encrypted') micOver = entity;
   if (o.protection.endsWith('encrypted')) {
-    const args = ['cms', '-encrypt', '-binary', '-in', file('to-encrypt.bin', entity), `-${o.cipher ?? 'aes256'}`, '-recip', o.gatewayCert, ...(o.oaep ? ['-keyopt', 'rsa_padding_mode:oaep'] : [])];
-    if (o.base64) top = splitSmime(openssl(args));
-    else top = { headers: { 'Content-Type': 'application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"' }, body: openssl([...args, '-outform', 'DER']) };
+    const args = ['cms', '-encrypt', '-binary', '-in', await file('to-encrypt.bin', entity), `-${o.cipher ?? 'aes256'}`, '-recip', o.gatewayCert, ...(o.oaep ? ['-keyopt', 'rsa_padding_mode:oaep'] : [])];
+    if (o.base64) top = splitSmime(await openssl(args));
+    else top = { headers: { 'Content-Type': 'application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"' }, body: await openssl([...args, '-outform', 'DER']) };
   }
   delete top.headers['MIME-Version'];
   return { headers: top.headers, body: top.body, micOver };
@@ -139,17 +156,17 @@ export async function curlPost(dir: string, url: string, headers: Record<string,
   const bodyFile = path.join(dir, `req-${process.hrtime.bigint()}.bin`);
   const outFile = `${bodyFile}.out`;
   const headFile = `${bodyFile}.head`;
-  writeFileSync(bodyFile, body);
+  await writeFile(bodyFile, body);
   const args = ['-sS', '-X', 'POST', '--data-binary', `@${bodyFile}`, '-o', outFile, '-D', headFile, '-H', 'Expect:', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), ...extra, url];
   await run('curl', args);
-  const head = readFileSync(headFile, 'latin1').split(/\r?\n/);
+  const head = (await readFile(headFile, 'latin1')).split(/\r?\n/);
   const status = Number(/HTTP\/[\d.]+ (\d+)/.exec(head[0] ?? '')?.[1]);
   const out: Record<string, string> = {};
   for (const line of head.slice(1)) {
     const c = line.indexOf(':');
     if (c > 0) out[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
   }
-  return { status, headers: out, body: readFileSync(outFile) };
+  return { status, headers: out, body: await readFile(outFile) };
 }
 
 /** The fields of an MDN that `openssl cms -verify` accepted (signed) or that is plain. */
@@ -166,25 +183,31 @@ function mdnFields(report: string): CheckedMdn {
 }
 
 /** Verifies a signed MDN with `openssl cms -verify` (not -binary: OpenSSL 3.0 mis-handles multipart/signed with it). */
-export function verifyMdnWithOpenssl(dir: string, contentType: string, body: Buffer, gatewayCert: string): CheckedMdn {
+export async function verifyMdnWithOpenssl(dir: string, contentType: string, body: Buffer, gatewayCert: string): Promise<CheckedMdn> {
   const f = path.join(dir, `mdn-${process.hrtime.bigint()}.eml`);
-  writeFileSync(f, Buffer.concat([Buffer.from(`Content-Type: ${contentType}\r\n\r\n`), body]));
+  await writeFile(f, Buffer.concat([Buffer.from(`Content-Type: ${contentType}\r\n\r\n`), body]));
   if (!/multipart\/signed/i.test(contentType)) return mdnFields(body.toString('latin1'));
-  const report = openssl(['cms', '-verify', '-in', f, '-CAfile', gatewayCert, '-purpose', 'any']).toString('latin1');
+  const report = (await openssl(['cms', '-verify', '-in', f, '-CAfile', gatewayCert, '-purpose', 'any'])).toString('latin1');
   return { ...mdnFields(report), verified: true };
 }
 
 /** `openssl dgst` of the bytes, base64, as Received-Content-MIC carries it. */
-export function opensslMic(dir: string, data: Buffer, digest: 'sha1' | 'sha256'): string {
+export async function opensslMic(dir: string, data: Buffer, digest: 'sha1' | 'sha256'): Promise<string> {
   const f = path.join(dir, `mic-${process.hrtime.bigint()}.bin`);
-  writeFileSync(f, data);
-  return openssl(['dgst', `-${digest}`, '-binary', f]).toString('base64');
+  await writeFile(f, data);
+  return (await openssl(['dgst', `-${digest}`, '-binary', f])).toString('base64');
+}
+
+export interface SinkAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: Buffer;
 }
 
 /** A partner's HTTP endpoint that records what is posted to it (async MDNs, our outbound messages). */
 export class HttpSink {
   readonly received: { url: string; headers: IncomingHttpHeaders; body: Buffer }[] = [];
-  respond: (r: { url: string; headers: IncomingHttpHeaders; body: Buffer }) => { status: number; headers?: Record<string, string>; body?: Buffer } = () => ({ status: 200 });
+  respond: (r: { url: string; headers: IncomingHttpHeaders; body: Buffer }) => SinkAnswer | Promise<SinkAnswer> = () => ({ status: 200 });
   private server: Server | undefined;
   port = 0;
 
@@ -196,15 +219,16 @@ export class HttpSink {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
+      req.on('end', async () => {
         const r = { url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
         this.received.push(r);
-        let a: ReturnType<HttpSink['respond']>;
+        let a: SinkAnswer;
         try {
-          a = this.respond(r);
+          a = await this.respond(r);
         } catch (err) {
           a = { status: 500, body: Buffer.from(String(err)) };
         }
+        if (res.destroyed) return; // the client gave up waiting
         res.writeHead(a.status, a.headers ?? {});
         res.end(a.body ?? Buffer.alloc(0));
       });
@@ -224,7 +248,7 @@ export class HttpSink {
 }
 
 /** A partner's MDN (multipart/report), signed by OpenSSL unless `sign` is false. */
-export function opensslMdn(dir: string, partner: Identity, o: { from: string; to: string; originalMessageId: string; mic?: string; disposition?: string; sign?: boolean }): { headers: Record<string, string>; body: Buffer } {
+export async function opensslMdn(dir: string, partner: Identity, o: { from: string; to: string; originalMessageId: string; mic?: string; disposition?: string; sign?: boolean }): Promise<{ headers: Record<string, string>; body: Buffer }> {
   const b = `report-${process.hrtime.bigint()}`;
   const report = Buffer.from(
     [
@@ -254,8 +278,8 @@ export function opensslMdn(dir: string, partner: Identity, o: { from: string; to
     return { headers: { ...as2, ...s.headers }, body: s.body };
   }
   const f = path.join(dir, `report-${process.hrtime.bigint()}.eml`);
-  writeFileSync(f, report);
-  const s = splitSmime(openssl(['cms', '-sign', '-binary', '-in', f, '-signer', partner.cert, '-inkey', partner.key, '-md', 'sha256']));
+  await writeFile(f, report);
+  const s = splitSmime(await openssl(['cms', '-sign', '-binary', '-in', f, '-signer', partner.cert, '-inkey', partner.key, '-md', 'sha256']));
   delete s.headers['MIME-Version'];
   return { headers: { ...as2, ...s.headers }, body: s.body };
 }
@@ -283,21 +307,21 @@ function firstPart(body: Buffer, boundary: string): Buffer {
  * a compressed layer, `openssl cms -verify` against the gateway's certificate. Throws when OpenSSL
  * refuses any step.
  */
-export function openAsPartner(dir: string, partner: Identity, gatewayCert: string, headers: IncomingHttpHeaders, body: Buffer): OpenedByPartner {
+export async function openAsPartner(dir: string, partner: Identity, gatewayCert: string, headers: IncomingHttpHeaders, body: Buffer): Promise<OpenedByPartner> {
   let entity: Buffer = Buffer.concat([Buffer.from(`Content-Type: ${headers['content-type']}\r\n\r\n`), body]);
   let ct = String(headers['content-type']);
-  const f = (name: string, data: Buffer) => {
+  const f = async (name: string, data: Buffer) => {
     const p = path.join(dir, `${name}-${process.hrtime.bigint()}`);
-    writeFileSync(p, data);
+    await writeFile(p, data);
     return p;
   };
   if (/enveloped-data/.test(ct)) {
-    entity = openssl(['cms', '-decrypt', '-binary', '-inform', 'DER', '-in', f('enc', body), '-inkey', partner.key, '-recip', partner.cert]);
+    entity = await openssl(['cms', '-decrypt', '-binary', '-inform', 'DER', '-in', await f('enc', body), '-inkey', partner.key, '-recip', partner.cert]);
     ct = splitSmime(entity).headers['Content-Type'] ?? '';
   }
   let signedEntity: Buffer = entity;
   if (/multipart\/signed/.test(ct)) {
-    openssl(['cms', '-verify', '-in', f('signed', entity), '-CAfile', gatewayCert, '-purpose', 'any']);
+    await openssl(['cms', '-verify', '-in', await f('signed', entity), '-CAfile', gatewayCert, '-purpose', 'any']);
     const boundary = /boundary="?([^";]+)"?/.exec(ct)?.[1] ?? '';
     signedEntity = firstPart(splitSmime(entity).body, boundary);
     entity = signedEntity;
@@ -305,7 +329,7 @@ export function openAsPartner(dir: string, partner: Identity, gatewayCert: strin
   }
   if (/compressed-data/.test(ct)) {
     const der = decoded(splitSmime(entity));
-    entity = execFileSync('python3', ['-c', 'import sys,zlib;d=sys.stdin.buffer.read();i=min(x for x in (d.find(b"\\x78\\x9c"),d.find(b"\\x78\\xda"),d.find(b"\\x78\\x01")) if x>=0);sys.stdout.buffer.write(zlib.decompressobj().decompress(d[i:]))'], { input: der });
+    entity = await tool('python3', ['-c', 'import sys,zlib;d=sys.stdin.buffer.read();i=min(x for x in (d.find(b"\\x78\\x9c"),d.find(b"\\x78\\xda"),d.find(b"\\x78\\x01")) if x>=0);sys.stdout.buffer.write(zlib.decompressobj().decompress(d[i:]))'], der);
   }
   const inner = splitSmime(entity);
   return { signedEntity, payload: decoded(inner), contentType: inner.headers['Content-Type'] ?? '' };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { activateAs2Key, addAs2Key, listAs2Keys, retireAs2Key } from '../../src/channels/as2/keys.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { ERP, gatewaySuite, waitFor, type GatewaySuite } from '../helpers/gateway.js';
-import { allowAs2, buildWithOpenssl, curlPost, HttpSink, openAsPartner, opensslIdentity, opensslMdn, opensslMic, verifyMdnWithOpenssl, type Identity, type OpenedByPartner, type Protection } from '../helpers/as2.js';
+import { allowAs2, buildWithOpenssl, curlPost, HttpSink, openAsPartner, openssl, opensslIdentity, opensslMdn, opensslMic, verifyMdnWithOpenssl, type Identity, type OpenedByPartner, type Protection, type SinkAnswer } from '../helpers/as2.js';
 import { withControl } from '../helpers/x12.js';
 
 const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
@@ -47,12 +47,14 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
   const suite = gatewaySuite({ env: { AS2_ID: OUR_ID } });
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-as2-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const acme = opensslIdentity(dir, 'acme-as2');
-  const stranger = opensslIdentity(dir, 'stranger');
+  let acme: Identity;
+  let stranger: Identity;
   const partnerSink = new HttpSink();
   let gatewayCert: string;
 
   before(async () => {
+    acme = await opensslIdentity(dir, 'acme-as2');
+    stranger = await opensslIdentity(dir, 'stranger');
     await partnerSink.start();
     await agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: false\nasyncMdnUrls: ["${partnerSink.url}/mdn/"]`, { 'acme-as2.pem': acme.cert });
     await agreeAs2(suite, 'hansen-textil', `id: HANSEN-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: true\nrequireEncrypted: true`, {});
@@ -65,7 +67,7 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
 
   /** Posts, reads the MDN (from the answer or from the partner's endpoint) and checks it with OpenSSL. */
   async function send(o: { protection: Protection; digest: 'sha1' | 'sha256'; mdn: 'sync' | 'async'; payload?: string; signer?: Identity; recipient?: string; micalg?: string; from?: string; alter?: (b: Buffer) => Buffer; oaep?: boolean; cipher?: string; base64?: boolean; messageId?: string; chunked?: boolean }) {
-    const built = buildWithOpenssl(dir, { protection: o.protection, digest: o.digest, payload: Buffer.from(o.payload ?? withControl(soi), 'latin1'), partner: o.signer ?? acme, gatewayCert: o.recipient ?? gatewayCert, ...(o.oaep ? { oaep: true } : {}), ...(o.cipher ? { cipher: o.cipher } : {}), ...(o.base64 ? { base64: true } : {}) });
+    const built = await buildWithOpenssl(dir, { protection: o.protection, digest: o.digest, payload: Buffer.from(o.payload ?? withControl(soi), 'latin1'), partner: o.signer ?? acme, gatewayCert: o.recipient ?? gatewayCert, ...(o.oaep ? { oaep: true } : {}), ...(o.cipher ? { cipher: o.cipher } : {}), ...(o.base64 ? { base64: true } : {}) });
     const messageId = o.messageId ?? newId(`${o.protection}-${o.digest}-${o.mdn}`);
     const headers = { ...as2Headers(o.from ?? 'ACME-AS2', messageId, o.micalg ?? (o.digest === 'sha1' ? 'sha1' : 'sha-256'), o.mdn === 'async' ? { 'Receipt-Delivery-Option': `${partnerSink.url}/mdn/acme` } : {}), ...built.headers };
     const body = o.alter ? o.alter(built.body) : built.body;
@@ -84,7 +86,7 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
       mdnBody = got.body;
     }
     assert.match(mdnType, /^multipart\/signed/, 'a signed MDN was asked for');
-    const mdn = verifyMdnWithOpenssl(dir, mdnType, mdnBody, gatewayCert);
+    const mdn = await verifyMdnWithOpenssl(dir, mdnType, mdnBody, gatewayCert);
     assert.equal(mdn.originalMessageId, messageId);
     return { mdn, built, messageId, res, body };
   }
@@ -96,7 +98,7 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
           it(`${protection}, ${mdnMode} MDN, ${digest}: processed, MIC as openssl dgst computes it, delivered to the ERP once`, async () => {
             const { mdn, built, messageId } = await send({ protection, digest, mdn: mdnMode });
             assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
-            assert.equal(mdn.mic, `${opensslMic(dir, built.micOver, digest)}, ${digest === 'sha1' ? 'sha1' : 'sha-256'}`);
+            assert.equal(mdn.mic, `${await opensslMic(dir, built.micOver, digest)}, ${digest === 'sha1' ? 'sha1' : 'sha-256'}`);
             const row = await as2Row(messageId);
             assert.equal(row.accepted, true);
             // Outside in: the encryption is opened first, the compression last.
@@ -129,7 +131,7 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
     for (const o of [{ oaep: true }, { cipher: 'des3' }, { cipher: 'aes128', base64: true }, { cipher: 'aes192' }, { chunked: true, micalg: 'sha256' }]) {
       const { mdn, built } = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', ...o });
       assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed', JSON.stringify(o));
-      assert.equal(mdn.mic, `${opensslMic(dir, built.micOver, 'sha256')}, sha-256`);
+      assert.equal(mdn.mic, `${await opensslMic(dir, built.micOver, 'sha256')}, sha-256`);
     }
   });
 
@@ -154,7 +156,7 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
     const messageId = newId('garbage');
     const res = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', messageId, 'sha-256'), 'Content-Type': 'application/pkcs7-mime; smime-type=enveloped-data' }, Buffer.from('this is not DER at all'));
     assert.equal(res.status, 200);
-    const mdn = verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert);
+    const mdn = await verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert);
     assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed/error: unexpected-processing-error');
     const row = await as2Row(messageId);
     const msg = await suite.db.knex('messages').first('state', 'problems', 'raw').where('id', row.message_id);
@@ -190,13 +192,57 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
     assert.equal(events.length, 1);
   });
 
+  it('answers a repeat signed and encrypted anew (other bytes, same payload) as processed, delivering nothing again; other content under the Message-ID is refused', async () => {
+    const payload = Buffer.from(withControl(soi), 'latin1');
+    const messageId = newId('resigned');
+    const headers = (digest: string) => as2Headers('ACME-AS2', messageId, digest);
+    const first = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner: acme, gatewayCert });
+    const r1 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...first.headers }, first.body);
+    assert.equal((await verifyMdnWithOpenssl(dir, r1.headers['content-type'] as string, r1.body, gatewayCert)).disposition, 'automatic-action/MDN-sent-automatically; processed');
+    const row = await as2Row(messageId);
+    await waitFor('delivery', () => suite.db.knex('messages').first('state').where('id', row.message_id), (m) => m.state === 'delivered');
+
+    // The sender's retry: signed again and encrypted again by OpenSSL (a new session key), same document.
+    const second = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner: acme, gatewayCert });
+    assert.ok(!second.body.equals(first.body), 'two encryptions differ on the wire');
+    const r2 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...second.headers }, second.body);
+    assert.equal(r2.status, 200);
+    const mdn2 = await verifyMdnWithOpenssl(dir, r2.headers['content-type'] as string, r2.body, gatewayCert);
+    assert.equal(mdn2.disposition, 'automatic-action/MDN-sent-automatically; processed');
+    assert.equal(mdn2.mic, `${await opensslMic(dir, second.micOver, 'sha256')}, sha-256`, "the MIC of the retry, as the sender computes it");
+    assert.ok(r2.body.equals(r1.body), 'the same MIC and MDN request: the original MDN, byte for byte');
+
+    // Another retry asking for a SHA-1 MIC: a new positive MDN with that MIC.
+    const third = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha1', payload, partner: acme, gatewayCert });
+    const r3 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha1'), ...third.headers }, third.body);
+    const mdn3 = await verifyMdnWithOpenssl(dir, r3.headers['content-type'] as string, r3.body, gatewayCert);
+    assert.equal(mdn3.disposition, 'automatic-action/MDN-sent-automatically; processed');
+    assert.equal(mdn3.mic, `${await opensslMic(dir, third.micOver, 'sha1')}, sha1`);
+    assert.equal(mdn3.originalMessageId, messageId);
+
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(erpGot(row.message_id).filter((r) => r.body.type === 'asn').length, 1, 'delivered once');
+    assert.equal((await suite.db.knex('messages').where({ partner_id: 'acme-supply', channel: 'as2' }).whereIn('id', suite.db.knex('as2_messages').select('message_id').where({ as2_message_id: messageId }))).length, 1, 'one stored message');
+    assert.equal((await suite.db.knex('events').where({ message_id: row.message_id, type: 'as2.duplicate' })).length, 2);
+    const kept = await suite.db.knex('as2_messages').where({ as2_message_id: messageId, duplicate_of: row.id });
+    assert.equal(kept.length, 1, 'the new MDN is kept for non-repudiation');
+    assert.ok(kept[0].mdn.includes(Buffer.from(mdn3.mic!.split(',')[0]!)));
+
+    // Other content under the same Message-ID: refused.
+    const other = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload: Buffer.from(withControl(soi), 'latin1'), partner: acme, gatewayCert });
+    const r4 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...other.headers }, other.body);
+    const mdn4 = await verifyMdnWithOpenssl(dir, r4.headers['content-type'] as string, r4.body, gatewayCert);
+    assert.equal(mdn4.disposition, 'automatic-action/MDN-sent-automatically; processed/error: unexpected-processing-error');
+    assert.match(r4.body.toString('latin1'), /accepted before with different content/);
+  });
+
   it('answers synchronously when the Receipt-Delivery-Option URL is not allowed by the agreement (no request to it)', async () => {
-    const built = buildWithOpenssl(dir, { protection: 'signed', digest: 'sha256', payload: Buffer.from(withControl(soi), 'latin1'), partner: acme, gatewayCert });
+    const built = await buildWithOpenssl(dir, { protection: 'signed', digest: 'sha256', payload: Buffer.from(withControl(soi), 'latin1'), partner: acme, gatewayCert });
     const messageId = newId('ssrf');
     const before = partnerSink.received.length;
     const res = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', messageId, 'sha-256', { 'Receipt-Delivery-Option': 'http://169.254.169.254/latest/meta-data' }), ...built.headers }, built.body);
     assert.equal(res.status, 200);
-    const mdn = verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert);
+    const mdn = await verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert);
     assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
     const row = await as2Row(messageId);
     assert.equal(row.mdn_mode, 'sync');
@@ -213,6 +259,15 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
     const noId = await curlPost(dir, `${suite.url}/as2`, { 'AS2-From': 'ACME-AS2', 'AS2-To': `"${OUR_ID}"`, 'Content-Type': 'application/edi-x12' }, Buffer.from(soi));
     assert.equal(noId.status, 400);
     assert.equal(JSON.parse(noId.body.toString()).error.code, 'GW_AS2_REQUEST');
+    // Operations see each refusal in the audit log (no payload: nothing is stored for them).
+    const audit = await suite.db.knex('audit_log').where({ action: 'as2.refused' }).orderBy('id');
+    const unknownRow = audit.find((a) => a.details.as2From === 'NOBODY');
+    assert.ok(unknownRow, 'the unknown AS2-From is audited');
+    assert.deepEqual([unknownRow.outcome, unknownRow.actor, unknownRow.details.code], ['denied', 'as2:NOBODY', 'GW_AS2_PARTNER']);
+    const wrongToRow = audit.find((a) => a.details.as2To === 'SOMEONE-ELSE');
+    assert.deepEqual([wrongToRow?.actor, wrongToRow?.details.code], ['partner:acme-supply', 'GW_AS2_PARTNER']);
+    assert.ok(audit.some((a) => a.details.code === 'GW_AS2_REQUEST' && a.details.as2MessageId === null));
+    assert.ok(audit.every((a) => !JSON.stringify(a.details).includes('ISA*')), 'no payload in the audit log');
   });
 
   });
@@ -232,7 +287,7 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
     r = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: oldCert });
     assert.equal(r.mdn.disposition, 'automatic-action/MDN-sent-automatically; processed', 'the previous key still decrypts');
     // The MDN is now signed by the new key: OpenSSL refuses it against the old certificate alone.
-    assert.throws(() => verifyMdnWithOpenssl(dir, r.res.headers['content-type'] as string, r.res.body, oldCert));
+    await assert.rejects(verifyMdnWithOpenssl(dir, r.res.headers['content-type'] as string, r.res.body, oldCert));
     const previous = listAs2Keys(keysDir, suite.t.gw.security.keys).find((k) => k.state === 'previous')!;
     retireAs2Key(keysDir, previous.name, suite.t.gw.security.keys);
     await refused(await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: oldCert }), 'decryption-failed', 'GW_AS2_DECRYPTION');
@@ -240,7 +295,7 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
   });
 
   it("verifies with either of the partner's certificates during its rotation, and only the new one after", async () => {
-    const renewed = opensslIdentity(dir, 'acme-as2-2027');
+    const renewed = await opensslIdentity(dir, 'acme-as2-2027');
     await agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2.pem, certs/acme-as2-2027.pem]\nrequireSigned: true\nasyncMdnUrls: ["${partnerSink.url}/mdn/"]`, { 'acme-as2-2027.pem': renewed.cert });
     for (const signer of [acme, renewed]) assert.equal((await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer })).mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
     await agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2-2027.pem]\nrequireSigned: true\nasyncMdnUrls: ["${partnerSink.url}/mdn/"]`, {});
@@ -263,23 +318,24 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
   const suite = gatewaySuite({ env: { AS2_ID: OUR_ID, AS2_CHECK_MS: '50' } });
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-as2-out-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const acme = opensslIdentity(dir, 'acme-as2');
+  let acme: Identity;
   const partner = new HttpSink();
   let gatewayCert: string;
   /** What the partner's server does with each message: opened with OpenSSL, answered with an MDN. */
-  let answer: (opened: OpenedByPartner, messageId: string) => { status: number; headers?: Record<string, string>; body?: Buffer };
+  let answer: (opened: OpenedByPartner, messageId: string) => SinkAnswer | Promise<SinkAnswer>;
   const opened: OpenedByPartner[] = [];
 
   const agreement = (send: string) => agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: true\nsend: { url: "${partner.url}/as2", ${send} }`, { 'acme-as2.pem': acme.cert });
-  const goodMdn = (o: OpenedByPartner, messageId: string, overrides: Partial<Parameters<typeof opensslMdn>[2]> = {}) => {
-    const mdn = opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: messageId, mic: `${opensslMic(dir, o.signedEntity, 'sha256')}, sha-256`, ...overrides });
+  const goodMdn = async (o: OpenedByPartner, messageId: string, overrides: Partial<Parameters<typeof opensslMdn>[2]> = {}) => {
+    const mdn = await opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: messageId, mic: `${await opensslMic(dir, o.signedEntity, 'sha256')}, sha-256`, ...overrides });
     return { status: 200, headers: mdn.headers, body: mdn.body };
   };
 
   before(async () => {
+    acme = await opensslIdentity(dir, 'acme-as2');
     await partner.start();
-    partner.respond = (r) => {
-      const o = openAsPartner(dir, acme, gatewayCert, r.headers, r.body);
+    partner.respond = async (r) => {
+      const o = await openAsPartner(dir, acme, gatewayCert, r.headers, r.body);
       opened.push(o);
       return answer(o, String(r.headers['message-id']));
     };
@@ -309,7 +365,8 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     const s = await erpStatus(id);
     assert.equal(s.state, 'collected');
     assert.equal(s.as2.status, 'processed');
-    assert.equal(s.as2.mic, `${opensslMic(dir, got.signedEntity, 'sha256')}, sha-256`);
+    assert.deepEqual(s.as2.layers, ['encrypted', 'signed'], 'what was applied, outside in');
+    assert.equal(s.as2.mic, `${await opensslMic(dir, got.signedEntity, 'sha256')}, sha-256`);
     assert.ok(s.timeline.some((e: { type: string }) => e.type === 'as2.sent'));
     assert.ok(s.timeline.some((e: { type: string; detail: string }) => e.type === 'as2.mdn-processed' && /MIC .* matches; MDN signature verified/.test(e.detail)));
   });
@@ -332,9 +389,9 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     assert.match((await settled(await order('PO-AS2-0004'))).last_error, /decryption-failed/);
     answer = (o, id) => goodMdn(o, id, { sign: false });
     assert.match((await settled(await order('PO-AS2-0005'))).last_error, /not signed/);
-    const stranger = opensslIdentity(dir, 'stranger');
-    answer = (o, id) => {
-      const mdn = opensslMdn(dir, stranger, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: id, mic: `${opensslMic(dir, o.signedEntity, 'sha256')}, sha-256` });
+    const stranger = await opensslIdentity(dir, 'stranger');
+    answer = async (o, id) => {
+      const mdn = await opensslMdn(dir, stranger, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: id, mic: `${await opensslMic(dir, o.signedEntity, 'sha256')}, sha-256` });
       return { status: 200, headers: mdn.headers, body: mdn.body };
     };
     assert.match((await settled(await order('PO-AS2-0006'))).last_error, /signature does not verify/);
@@ -354,6 +411,57 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     assert.ok((await erpStatus(id)).timeline.some((e: { type: string; code?: string }) => e.type === 'outbound.transfer-failed' && e.code === 'GW_AS2_SEND'));
   });
 
+  it('counts a retry answered "processed/warning: duplicate-document" without a MIC as processed (the first attempt timed out)', async () => {
+    await agreement('sign: sha256, encrypt: aes256-cbc, mdn: sync, timeoutSeconds: 2');
+    const calls: string[] = [];
+    let duplicateMdn: Promise<SinkAnswer> | undefined;
+    const normal = partner.respond;
+    partner.respond = async (r) => {
+      const id = String(r.headers['message-id']);
+      calls.push(id);
+      if (calls.length === 1) {
+        // The partner processes the message but answers after our timeout; its answer to the
+        // repeat is ready by then, built and signed by OpenSSL.
+        duplicateMdn = opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: id, disposition: 'automatic-action/MDN-sent-automatically; processed/Warning: duplicate-document' }).then((m) => ({ status: 200, headers: m.headers, body: m.body }));
+        await openAsPartner(dir, acme, gatewayCert, r.headers, r.body);
+        await new Promise((res) => setTimeout(res, 5_000));
+        return { status: 200, body: Buffer.from('too late') };
+      }
+      return duplicateMdn!;
+    };
+    try {
+      const id = await order('PO-AS2-0010');
+      const row = await settled(id);
+      assert.equal(row.status, 'processed', row.last_error);
+      assert.equal(calls.length, 2);
+      assert.equal(calls[0], calls[1], 'the retry repeats the Message-ID');
+      const s = await erpStatus(id);
+      assert.equal(s.state, 'collected');
+      assert.ok(s.timeline.some((e: { type: string; detail: string }) => e.type === 'as2.mdn-processed' && /duplicate-document/.test(e.detail)));
+    } finally {
+      partner.respond = normal;
+      await agreement('sign: sha256, encrypt: aes256-cbc, mdn: sync');
+    }
+  });
+
+  for (const oaepHash of ['default', 'sha1', 'sha256'] as const)
+    it(`sends RSA-OAEP key transport with ${oaepHash === 'default' ? 'the default hash (SHA-1)' : oaepHash}; openssl cms -decrypt opens it`, async () => {
+      await agreement(`sign: sha256, encrypt: aes256-cbc, keyTransport: rsa-oaep${oaepHash === 'default' ? '' : `, oaepHash: ${oaepHash}`}, mdn: sync`);
+      answer = (o, id) => goodMdn(o, id);
+      const before = partner.received.length;
+      const id = await order(`PO-AS2-OAEP-${oaepHash}`);
+      assert.equal((await settled(id)).status, 'processed');
+      const sent = partner.received.slice(before).find((r) => /enveloped-data/.test(String(r.headers['content-type'])))!;
+      const der = path.join(dir, `oaep-${oaepHash}.der`);
+      writeFileSync(der, sent.body);
+      const printed = (await openssl(['cms', '-cmsout', '-print', '-inform', 'DER', '-in', der])).toString();
+      assert.match(printed, /rsaesOaep/);
+      // SHA-1 is the RFC 4055 default: its parameters are an empty SEQUENCE.
+      if (oaepHash === 'sha256') assert.match(printed, /OBJECT\s+:sha256[\s\S]*:mgf1[\s\S]*:sha256/);
+      else assert.doesNotMatch(printed, /sha256|mgf1/);
+      assert.equal((await erpStatus(id)).as2.status, 'processed');
+    });
+
   it('asks for an async MDN, matches the one the partner posts later (built by OpenSSL, posted with curl)', async () => {
     await agreement('sign: sha1, encrypt: 3des, keyTransport: rsa-oaep, compress: true, mdn: async');
     let seen: { o: OpenedByPartner; id: string } | undefined;
@@ -368,11 +476,11 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     assert.equal(sent.headers['receipt-delivery-option'], `${suite.url}/as2`);
     assert.match(String(sent.headers['disposition-notification-options']), /signed-receipt-micalg=optional, sha1/);
     assert.match(seen!.o.payload.toString('latin1'), /PO-AS2-0008/, 'compressed, signed and encrypted content opened by the partner');
-    const mdn = opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: seen!.id, mic: `${opensslMic(dir, seen!.o.signedEntity, 'sha1')}, sha1` });
+    const mdn = await opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: seen!.id, mic: `${await opensslMic(dir, seen!.o.signedEntity, 'sha1')}, sha1` });
     const res = await curlPost(dir, `${suite.url}/as2`, mdn.headers, mdn.body);
     assert.equal(res.status, 200, res.body.toString());
     assert.equal((await settled(id)).status, 'processed');
-    const stray = opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: '<nothing@gateway>', mic: 'x, sha1' });
+    const stray = await opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: '<nothing@gateway>', mic: 'x, sha1' });
     assert.equal((await curlPost(dir, `${suite.url}/as2`, stray.headers, stray.body)).status, 502);
   });
 
@@ -380,10 +488,10 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     await agreement('sign: sha256, encrypt: aes128-cbc, mdn: sync');
     answer = (o, id) => goodMdn(o, id);
     const before = opened.length;
-    const built = buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload: Buffer.from(withControl(soi), 'latin1'), partner: acme, gatewayCert });
+    const built = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload: Buffer.from(withControl(soi), 'latin1'), partner: acme, gatewayCert });
     const messageId = newId('856');
     const res = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', messageId, 'sha-256'), ...built.headers }, built.body);
-    assert.equal(verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert).disposition, 'automatic-action/MDN-sent-automatically; processed');
+    assert.equal((await verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert)).disposition, 'automatic-action/MDN-sent-automatically; processed');
     const inbound = await suite.db.knex('as2_messages').where({ as2_message_id: messageId }).first();
     await waitFor('delivery', () => suite.db.knex('messages').first('state').where('id', inbound.message_id), (m) => m.state === 'delivered');
     assert.ok(suite.erp.requests.some((r) => r.body.messageId === inbound.message_id && r.body.type === 'asn'));

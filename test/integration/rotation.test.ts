@@ -123,8 +123,8 @@ describe('credential rotation: old and new inside the overlap, only the new afte
   });
 
   it('mTLS client certificate (curl --cert)', async () => {
-    const c1 = opensslIdentity(dir, 'tls-old');
-    const c2 = opensslIdentity(dir, 'tls-new');
+    const c1 = await opensslIdentity(dir, 'tls-old');
+    const c2 = await opensslIdentity(dir, 'tls-new');
     await editPartner(s.t.gw, s.t.partnersDir, 'northwind', (y) => `${y}mtls:\n  certificates:\n    - sha256: "${opensslFingerprint(c1.cert)}"\n`);
     const https = s.t.gw.https!;
     await scenario({
@@ -154,11 +154,11 @@ describe('credential rotation: old and new inside the overlap, only the new afte
   });
 
   it('AS2 partner certificate (messages signed by openssl cms)', async () => {
-    const a1 = opensslIdentity(dir, 'as2-old');
-    const a2 = opensslIdentity(dir, 'as2-new');
+    const a1 = await opensslIdentity(dir, 'as2-old');
+    const a2 = await opensslIdentity(dir, 'as2-new');
     await allowAs2(s.t.gw, s.t.partnersDir, 'acme-supply', 'id: ACME-AS2\ncertificates: [certs/as2-old.pem]\nrequireSigned: true', { 'as2-old.pem': a1.cert });
     const works = async (signer: Identity) => {
-      const built = buildWithOpenssl(dir, { protection: 'signed', digest: 'sha256', payload: Buffer.from(withControl(sample856), 'latin1'), partner: signer, gatewayCert: '' });
+      const built = await buildWithOpenssl(dir, { protection: 'signed', digest: 'sha256', payload: Buffer.from(withControl(sample856), 'latin1'), partner: signer, gatewayCert: '' });
       const headers = { 'AS2-Version': '1.2', 'AS2-From': 'ACME-AS2', 'AS2-To': '"PARTNER-GATEWAY"', 'Message-ID': `<${randomUUID()}@acme.example>`, 'Disposition-Notification-To': 'as2@acme.example', ...built.headers };
       const res = await curlPost(dir, `${s.url}/as2`, headers, built.body);
       assert.equal(res.status, 200);

@@ -285,8 +285,8 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
     let hansen: { key: string; cert: string };
     const https = () => s.t.gw.https!;
     before(async () => {
-      pinned = opensslIdentity(dir, 'acme-client');
-      other = opensslIdentity(dir, 'unpinned-client');
+      pinned = await opensslIdentity(dir, 'acme-client');
+      other = await opensslIdentity(dir, 'unpinned-client');
       await editPartner(s.t.gw, s.t.partnersDir, 'acme-supply', (y) => `${y}mtls:\n  certificates:\n    - sha256: "${opensslFingerprint(pinned.cert)}"\n`);
       const caDir = path.join(dir, 'ca');
       mkdirSync(caDir);

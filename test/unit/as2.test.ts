@@ -5,9 +5,11 @@ import path from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { certFromPem, compress, CmsError, decompress, decryptEnveloped, decryptKeyPkcs1, encryptEnveloped, selfSignedCertificate, type Cert, type KeyPair } from '../../src/channels/as2/cms.js';
-import { micOf, unwrap, asyncUrlAllowed } from '../../src/channels/as2/inbound.js';
+import { asyncUrlAllowed } from '../../src/channels/as2/inbound.js';
+import { micOf, unwrap } from '../../src/channels/as2/unwrap.js';
 import type { As2KeyRing } from '../../src/channels/as2/keys.js';
 import { parseMdn, parseMdnOptions } from '../../src/channels/as2/mdn.js';
+import { judgeMdn } from '../../src/channels/as2/outbound.js';
 import { parseEntity, splitMultipart } from '../../src/channels/as2/mime.js';
 import { CORPUS, FIXTURES, requireCorpus } from '../helpers/corpus.js';
 
@@ -71,6 +73,47 @@ describe('AS2: CMS, MIME and MDN pieces', () => {
       });
       assert.equal(failures[0], 'decryption-failed: the message could not be decrypted with our private key');
       assert.equal(failures[1], failures[0]);
+    });
+  });
+
+  it('encrypts RSA-OAEP key transport with SHA-1 (the default) or SHA-256, and opens both', () => {
+    for (const hash of [undefined, 'sha1', 'sha256'] as const) {
+      const der = encryptEnveloped(Buffer.from('Content-Type: text/plain\r\n\r\nsecret'), ours.cert, 'aes128-cbc', 'rsa-oaep', hash);
+      const d = decryptEnveloped(der, [ours]);
+      assert.equal(d.keyTransport, 'rsa-oaep');
+      assert.ok(d.content.toString().endsWith('secret'), String(hash));
+    }
+  });
+
+  describe('MDNs with a warning (RFC 3798 processed/warning)', () => {
+    const mdnWith = (disposition: string, mic?: string) =>
+      parseMdn(
+        parseEntity(
+          Buffer.from(
+            ['Content-Type: multipart/report; report-type=disposition-notification; boundary="b"', '', '--b', 'Content-Type: text/plain', '', 'seen before', '--b', 'Content-Type: message/disposition-notification', '', 'Original-Message-ID: <m@gw>', ...(mic ? [`Received-Content-MIC: ${mic}`] : []), `Disposition: ${disposition}`, '', '--b--', ''].join('\r\n'),
+          ),
+        ),
+        [],
+      );
+    const expected = { messageId: '<m@gw>', mic: 'bWlj', micAlg: 'sha-256', signedMdn: false };
+
+    it('reads a warning apart from a failure', () => {
+      const warned = mdnWith('automatic-action/MDN-sent-automatically; processed/Warning: duplicate-document');
+      assert.deepEqual([warned.warning, warned.failure], ['duplicate-document', undefined]);
+      const failed = mdnWith('automatic-action/MDN-sent-automatically; processed/error: decryption-failed');
+      assert.deepEqual([failed.warning, failed.failure], [undefined, 'decryption-failed']);
+      assert.equal(mdnWith('automatic-action/MDN-sent-automatically; failed/Failure: unsupported format').failure, 'unsupported format');
+      assert.equal(mdnWith('automatic-action/MDN-sent-automatically; processed/failure: sender-equals-receiver').failure, 'sender-equals-receiver');
+    });
+
+    it('counts duplicate-document without a MIC as processed on a retry only; other warnings need the MIC', () => {
+      const dup = mdnWith('automatic-action/MDN-sent-automatically; processed/Warning: duplicate-document');
+      assert.equal(judgeMdn(dup, { ...expected, retried: true }).status, 'processed');
+      assert.equal(judgeMdn(dup, { ...expected, retried: false }).status, 'failed', 'a first attempt cannot be a duplicate');
+      assert.equal(judgeMdn(mdnWith('automatic-action/MDN-sent-automatically; processed/warning: something-else'), { ...expected, retried: true }).status, 'failed');
+      assert.equal(judgeMdn(mdnWith('automatic-action/MDN-sent-automatically; processed/warning: duplicate-document', 'bWlj, sha-256'), { ...expected, retried: true }).status, 'processed');
+      assert.equal(judgeMdn(mdnWith('automatic-action/MDN-sent-automatically; processed/warning: duplicate-document', 'b3RoZXI=, sha-256'), { ...expected, retried: true }).status, 'mic-invalid');
+      assert.equal(judgeMdn(mdnWith('automatic-action/MDN-sent-automatically; processed/error: duplicate-document'), { ...expected, retried: true }).status, 'failed');
     });
   });
 

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, constants, pr
 import { inflateSync, deflateSync } from 'node:zlib';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { GatewayError, type ErrorCode } from '../../errors.js';
 
 /**
  * CMS (RFC 5652) for AS2: detached signatures, enveloped data and compressed data (RFC 3274).
@@ -15,12 +16,35 @@ import * as pkijs from 'pkijs';
 /** Why a CMS layer could not be opened; maps to an AS2 disposition. */
 export type CmsFailure = 'decryption-failed' | 'authentication-failed' | 'integrity-check-failed' | 'unexpected-processing-error';
 
-export class CmsError extends Error {
+/** The error code of each failure (the AS2 disposition is the failure itself). */
+export const CMS_FAILURE_CODES: Record<CmsFailure, ErrorCode> = {
+  'decryption-failed': 'GW_AS2_DECRYPTION',
+  'authentication-failed': 'GW_AS2_AUTHENTICATION',
+  'integrity-check-failed': 'GW_AS2_INTEGRITY',
+  'unexpected-processing-error': 'GW_AS2_PROCESSING',
+};
+
+export class CmsError extends GatewayError {
   constructor(
     readonly failure: CmsFailure,
     message: string,
   ) {
-    super(message);
+    super(CMS_FAILURE_CODES[failure], message);
+    this.name = 'CmsError';
+  }
+}
+
+/**
+ * Runs `fn`, turning anything but a gateway error into `failure`: pkijs and asn1js throw plain
+ * errors on malformed structures, and Node's RSA step on a key block of the wrong size. Whatever
+ * a sender puts in a message ends as a disposition, never as an internal error.
+ */
+function guarded<T>(failure: CmsFailure, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    throw new CmsError(failure, `${what} (${err instanceof Error ? err.message : String(err)})`);
   }
 }
 
@@ -125,6 +149,10 @@ export interface Verified {
  * valid signature over other content is `integrity-check-failed`.
  */
 export function verifyDetached(content: Buffer, signatureDer: Buffer, trusted: readonly Cert[], at = new Date()): Verified {
+  return guarded('authentication-failed', 'the signature is malformed', () => checkDetached(content, signatureDer, trusted, at));
+}
+
+function checkDetached(content: Buffer, signatureDer: Buffer, trusted: readonly Cert[], at: Date): Verified {
   const ci = contentInfo(signatureDer, OID.signedData, 'signature');
   const sd = new pkijs.SignedData({ schema: ci.content });
   const si = sd.signerInfos[0];
@@ -235,7 +263,13 @@ export function decryptKeyPkcs1(key: KeyObject, encryptedKey: Buffer, keyLength:
 }
 
 /** Decrypts enveloped data addressed to one of our key pairs (any of them, during a rollover). */
-export function decryptEnveloped(der: Buffer, pairs: readonly KeyPair[]): { content: Buffer; cipher: Cipher; keyTransport: 'rsa-pkcs1' | 'rsa-oaep'; pair: KeyPair } {
+export function decryptEnveloped(der: Buffer, pairs: readonly KeyPair[]): Decrypted {
+  return guarded('decryption-failed', 'the encrypted message is malformed', () => openEnveloped(der, pairs));
+}
+
+type Decrypted = { content: Buffer; cipher: Cipher; keyTransport: 'rsa-pkcs1' | 'rsa-oaep'; pair: KeyPair };
+
+function openEnveloped(der: Buffer, pairs: readonly KeyPair[]): Decrypted {
   const ci = contentInfo(der, OID.envelopedData, 'encrypted message');
   const ed = new pkijs.EnvelopedData({ schema: ci.content });
   const eci = ed.encryptedContentInfo;
@@ -283,8 +317,20 @@ export function decryptEnveloped(der: Buffer, pairs: readonly KeyPair[]): { cont
   }
 }
 
-/** Enveloped data (DER) for one recipient certificate. */
-export function encryptEnveloped(content: Buffer, recipient: Cert, cipher: Cipher, keyTransport: 'rsa-pkcs1' | 'rsa-oaep'): Buffer {
+/** The RSAES-OAEP parameters for a hash: SHA-1 is the default and is written as an empty SEQUENCE (RFC 4055 §4.1, DER omits defaults). */
+function oaepParams(hash: OaepHash): asn1js.Sequence {
+  if (hash === 'sha1') return new asn1js.Sequence();
+  const alg = new pkijs.AlgorithmIdentifier({ algorithmId: OID_OF_DIGEST[hash], algorithmParams: new asn1js.Null() });
+  return new pkijs.RSAESOAEPParams({ hashAlgorithm: alg, maskGenAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: '1.2.840.113549.1.1.8', algorithmParams: alg.toSchema() }) }).toSchema();
+}
+
+export type OaepHash = 'sha1' | 'sha256';
+
+/**
+ * Enveloped data (DER) for one recipient certificate. RSA-OAEP uses `oaepHash` for both the
+ * label hash and MGF1 (RFC 4055 §4.1).
+ */
+export function encryptEnveloped(content: Buffer, recipient: Cert, cipher: Cipher, keyTransport: 'rsa-pkcs1' | 'rsa-oaep', oaepHash: OaepHash = 'sha1'): Buffer {
   const oid = OID_OF_CIPHER[cipher];
   const alg = CIPHERS[oid]!;
   const cek = randomBytes(alg.keyLength);
@@ -292,15 +338,14 @@ export function encryptEnveloped(content: Buffer, recipient: Cert, cipher: Ciphe
   const c = createCipheriv(alg.node, cek, iv);
   const encrypted = Buffer.concat([c.update(content), c.final()]);
   const oaep = keyTransport === 'rsa-oaep';
-  const encryptedKey = publicEncrypt({ key: recipient.x509.publicKey, padding: oaep ? constants.RSA_PKCS1_OAEP_PADDING : constants.RSA_PKCS1_PADDING, ...(oaep ? { oaepHash: 'sha256' } : {}) }, cek);
-  const sha256Alg = new pkijs.AlgorithmIdentifier({ algorithmId: OID_OF_DIGEST.sha256, algorithmParams: new asn1js.Null() });
+  const encryptedKey = publicEncrypt({ key: recipient.x509.publicKey, padding: oaep ? constants.RSA_PKCS1_OAEP_PADDING : constants.RSA_PKCS1_PADDING, ...(oaep ? { oaepHash } : {}) }, cek);
   const ri = new pkijs.KeyTransRecipientInfo({
     version: 0,
     rid: new pkijs.IssuerAndSerialNumber({ issuer: recipient.pki.issuer, serialNumber: recipient.pki.serialNumber }),
     keyEncryptionAlgorithm: oaep
       ? new pkijs.AlgorithmIdentifier({
           algorithmId: OID.rsaOaep,
-          algorithmParams: new pkijs.RSAESOAEPParams({ hashAlgorithm: sha256Alg, maskGenAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: '1.2.840.113549.1.1.8', algorithmParams: sha256Alg.toSchema() }) }).toSchema(),
+          algorithmParams: oaepParams(oaepHash),
         })
       : new pkijs.AlgorithmIdentifier({ algorithmId: OID.rsaEncryption, algorithmParams: new asn1js.Null() }),
     encryptedKey: new asn1js.OctetString({ valueHex: encryptedKey }),
@@ -333,6 +378,10 @@ export function compress(content: Buffer): Buffer {
 
 /** The content of compressed data, refusing to inflate past `maxBytes` (decompression bombs). */
 export function decompress(der: Buffer, maxBytes: number): Buffer {
+  return guarded('unexpected-processing-error', 'the compressed data is malformed', () => inflateCompressed(der, maxBytes));
+}
+
+function inflateCompressed(der: Buffer, maxBytes: number): Buffer {
   const ci = contentInfo(der, OID.compressedData, 'compressed message');
   const seq = ci.content as asn1js.Sequence;
   const [, algorithm, encap] = seq.valueBlock?.value ?? [];
@@ -365,11 +414,12 @@ export function cmsContentType(der: Buffer): string | undefined {
 
 /** The signed content of an opaque (application/pkcs7-mime; smime-type=signed-data) signature, and its check. */
 export function verifyOpaque(der: Buffer, trusted: readonly Cert[]): Verified & { content: Buffer } {
-  const ci = contentInfo(der, OID.signedData, 'signed message');
-  const sd = new pkijs.SignedData({ schema: ci.content });
-  const e = sd.encapContentInfo.eContent;
-  if (!e) throw new CmsError('unexpected-processing-error', 'the signed message carries no content');
-  const content = octets(e);
+  const content = guarded('unexpected-processing-error', 'the signed message is malformed', () => {
+    const ci = contentInfo(der, OID.signedData, 'signed message');
+    const e = new pkijs.SignedData({ schema: ci.content }).encapContentInfo.eContent;
+    if (!e) throw new CmsError('unexpected-processing-error', 'the signed message carries no content');
+    return octets(e);
+  });
   return { ...verifyDetached(content, der, trusted), content };
 }
 

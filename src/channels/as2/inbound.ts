@@ -6,86 +6,16 @@ import { GatewayError, isGatewayError, type ErrorCode } from '../../errors.js';
 import { formatOfFile, MEDIA_TYPES } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { allowedScopes } from '../../security/scopes.js';
-import { CmsError, cmsContentType, decompress, decryptEnveloped, micalgName, OID, verifyOpaque, type Cert, type Cipher, type Digest } from './cms.js';
+import { CMS_FAILURE_CODES, CmsError, micalgName, type Cert } from './cms.js';
 import type { As2KeyRing } from './keys.js';
-import { buildMdn, dispositionOf, parseMdnOptions, type As2Failure, type BuiltMdn, type Mic, verifySignedPart } from './mdn.js';
+import { audit } from '../../security/audit.js';
+import { buildMdn, dispositionOf, parseMdnOptions, type As2Failure, type BuiltMdn, type Mic } from './mdn.js';
 import { buildEntity, decodeBody, entityOfHttp, MimeError, parseContentType, parseEntity, splitMultipart, unquote, type MimeEntity } from './mime.js';
+import { acceptedEarlier, answerWithOriginal, originalMdnFits, plainAnswer, type Earlier } from './repeats.js';
+import { describeLayers, micOf, unwrap, type Unwrapped } from './unwrap.js';
 
 /** The error code recorded for each disposition. */
-export const FAILURE_CODES: Record<As2Failure, ErrorCode> = {
-  'insufficient-message-security': 'GW_AS2_SECURITY',
-  'decryption-failed': 'GW_AS2_DECRYPTION',
-  'authentication-failed': 'GW_AS2_AUTHENTICATION',
-  'integrity-check-failed': 'GW_AS2_INTEGRITY',
-  'unexpected-processing-error': 'GW_AS2_PROCESSING',
-};
-
-type Layer = 'encrypted' | 'signed' | 'compressed';
-
-export interface Unwrapped {
-  payload: MimeEntity;
-  /** From the outside in. */
-  layers: Layer[];
-  /** The bytes the signature covers (the MIC of a signed message is computed over them). */
-  signedContent?: Buffer;
-  /** The first decrypted entity (the MIC of an encrypted, unsigned message). */
-  decrypted?: Buffer;
-  signer?: Cert;
-  signDigest?: Digest;
-  cipher?: { cipher: Cipher; keyTransport: string; ours: string };
-}
-
-/**
- * Opens the layers of an AS2 message in whatever order the sender nested them (encrypted, signed,
- * compressed, RFC 5402) until a payload remains. Throws CmsError or MimeError.
- */
-export function unwrap(top: MimeEntity, certs: readonly Cert[], keys: As2KeyRing, maxBytes: number): Unwrapped {
-  const out: Omit<Unwrapped, 'payload'> = { layers: [] };
-  let entity = top;
-  for (let depth = 0; depth < 6; depth++) {
-    const ct = parseContentType(entity.headers.get('content-type'));
-    if (ct.type === 'multipart/signed') {
-      if (out.layers.includes('signed')) throw new MimeError('the message is signed twice');
-      const [content, sigPart] = splitMultipart(entity.body, ct.params.boundary ?? '');
-      if (!content || !sigPart) throw new MimeError('multipart/signed needs a content part and a signature part');
-      const v = verifySignedPart(content, parseEntity(sigPart), certs);
-      Object.assign(out, { signedContent: v.signed, signer: v.signer, signDigest: v.digest });
-      out.layers.push('signed');
-      entity = parseEntity(content);
-      continue;
-    }
-    if (ct.type === 'application/pkcs7-mime' || ct.type === 'application/x-pkcs7-mime') {
-      const der = decodeBody(entity);
-      const kind = cmsContentType(der);
-      if (kind === OID.envelopedData) {
-        if (out.layers.includes('encrypted')) throw new MimeError('the message is encrypted twice');
-        const d = decryptEnveloped(der, keys.decrypting());
-        Object.assign(out, { decrypted: d.content, cipher: { cipher: d.cipher, keyTransport: d.keyTransport, ours: d.pair.cert.fingerprint } });
-        out.layers.push('encrypted');
-        entity = parseEntity(d.content);
-      } else if (kind === OID.compressedData) {
-        if (out.layers.filter((l) => l === 'compressed').length > 1) throw new MimeError('the message is compressed more than twice');
-        out.layers.push('compressed');
-        entity = parseEntity(decompress(der, maxBytes));
-      } else if (kind === OID.signedData) {
-        if (out.layers.includes('signed')) throw new MimeError('the message is signed twice');
-        const v = verifyOpaque(der, certs);
-        Object.assign(out, { signedContent: v.content, signer: v.signer, signDigest: v.digest });
-        out.layers.push('signed');
-        entity = parseEntity(v.content);
-      } else throw new CmsError('unexpected-processing-error', `${ct.type} holds ${kind ? `CMS content ${kind}` : 'no CMS structure'}`);
-      continue;
-    }
-    return { payload: entity, ...out };
-  }
-  throw new MimeError('the message nests too many layers');
-}
-
-/** RFC 4130 §7.3.1: over what was signed; else the decrypted entity; else the content without headers. */
-export function micOf(u: Unwrapped, digest: Digest): Mic {
-  const over = u.signedContent ?? u.decrypted ?? u.payload.body;
-  return { value: createHash(digest).update(over).digest('base64'), digest };
-}
+export const FAILURE_CODES: Record<As2Failure, ErrorCode> = { ...CMS_FAILURE_CODES, 'insufficient-message-security': 'GW_AS2_SECURITY' };
 
 /** True when `url` is one of the partner's async MDN addresses (exact, or below an entry ending in /). */
 export function asyncUrlAllowed(url: string, allowed: readonly string[]): boolean {
@@ -150,20 +80,9 @@ export class As2Inbound {
   constructor(private readonly d: InboundDeps) {}
 
   async handle(req: As2Request): Promise<As2Response> {
-    const from = unquote(header(req, 'as2-from')?.trim() ?? '');
-    const to = unquote(header(req, 'as2-to')?.trim() ?? '');
-    const messageId = header(req, 'message-id')?.trim();
-    if (!from || !to) throw new GatewayError('GW_AS2_REQUEST', 'An AS2 message needs the AS2-From and AS2-To headers.');
-    const configured = this.d.config().as2.get(from);
-    if (!configured) throw new GatewayError('GW_AS2_PARTNER', `No AS2 agreement with "${from}" (AS2-From).`);
-    const agreement = this.d.certsOf ? { ...configured, certs: await this.d.certsOf(configured) } : configured;
+    const { agreement, messageId, ourId, from } = await this.identify(req);
     const { partner } = agreement;
     const as2 = partner.as2!;
-    if (!partner.channels.includes('as2')) throw new GatewayError('GW_AS2_PARTNER', `Partner ${partner.id} may not send over AS2.`);
-    if (partner.state === 'suspended') throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${partner.id} is suspended.`);
-    const ourId = as2.ourId ?? this.d.ourDefaultId;
-    if (to !== ourId) throw new GatewayError('GW_AS2_PARTNER', `AS2-To "${to}" is not our AS2 name in the agreement with "${from}" (expected "${ourId}").`);
-    if (!messageId) throw new GatewayError('GW_AS2_REQUEST', 'An AS2 message needs a Message-ID header.');
     await this.d.keys.ready();
     const body = await req.readBody(Math.min(partner.limits.maxBytes, this.d.maxBodyBytes));
     if (!body.length) throw new GatewayError('GW_AS2_REQUEST', 'The AS2 message has no body.');
@@ -176,8 +95,8 @@ export class As2Inbound {
     }
 
     const bodySha = createHash('sha256').update(body).digest('hex');
-    const repeat = await this.repeated(partner.id, messageId, bodySha);
-    if (repeat && 'status' in repeat) return repeat;
+    const earlier = await acceptedEarlier(this.d.knex, partner.id, messageId);
+    if (earlier?.body_sha256 === bodySha) return answerWithOriginal(this.d.knex, earlier, messageId, 'with the same bytes');
 
     const wantsMdn = Boolean(header(req, 'disposition-notification-to'));
     const options = parseMdnOptions(header(req, 'disposition-notification-options'));
@@ -186,16 +105,16 @@ export class As2Inbound {
     const mode: 'sync' | 'async' | 'none' = !wantsMdn ? 'none' : asyncUrl && asyncAllowed ? 'async' : 'sync';
 
     let u: Unwrapped | undefined;
+    let payloadBytes: Buffer | undefined;
     let failure: As2Failure | undefined;
     let reason = '';
     try {
-      if (repeat) throw new MimeError(`Message-ID ${messageId} was accepted before with different content (gateway message ${repeat.conflict}); send new content under a new Message-ID`);
       u = unwrap(top, agreement.certs, this.d.keys, partner.limits.maxBytes);
       const missing = [as2.requireSigned && !u.layers.includes('signed') ? 'signed' : '', as2.requireEncrypted && !u.layers.includes('encrypted') ? 'encrypted' : ''].filter(Boolean);
       if (missing.length) {
         failure = 'insufficient-message-security';
         reason = `the agreement with ${from} requires messages to be ${missing.join(' and ')}`;
-      }
+      } else payloadBytes = decodeBody(u.payload);
     } catch (err) {
       if (err instanceof CmsError) failure = err.failure;
       else if (err instanceof MimeError) failure = 'unexpected-processing-error';
@@ -203,6 +122,14 @@ export class As2Inbound {
       reason = (err as Error).message;
     }
     const mic = u ? micOf(u, options.micalg) : undefined;
+    const payloadSha = payloadBytes ? createHash('sha256').update(payloadBytes).digest('hex') : undefined;
+    const repeat = { messageId, bodySha, original, u, mic, mode, asyncUrl, signed: options.signed, ourId, from };
+    if (earlier && payloadSha) {
+      if (earlier.payload_sha256 === payloadSha) return this.sameContent(agreement, earlier, repeat);
+      failure = 'unexpected-processing-error';
+      reason = `Message-ID ${messageId} was accepted before with different content (gateway message ${earlier.message_id}); send new content under a new Message-ID`;
+      payloadBytes = undefined;
+    }
     const text = failure
       ? `The AS2 message ${messageId} from ${from} was not accepted: ${reason}.`
       : `The AS2 message ${messageId} from ${from} was received and stored. This confirms receipt, not that its business content was processed.`;
@@ -210,7 +137,6 @@ export class As2Inbound {
     const describe = u ? describeLayers(u) : 'not opened';
 
     const payload = u?.payload;
-    const payloadBytes = payload && !failure ? decodeBody(payload) : undefined;
     const mediaType = payload ? parseContentType(payload.headers.get('content-type')).type : '';
     const fileName = payload ? parseContentType(`x; ${payload.headers.get('content-disposition') ?? ''}`).params.filename : undefined;
     const code = failure ? FAILURE_CODES[failure] : undefined;
@@ -221,23 +147,10 @@ export class As2Inbound {
           : { partnerId: partner.id, channel: 'as2', contentType: header(req, 'content-type') ?? 'application/octet-stream', format: 'as2', bytes: original, state: 'rejected', problems: [{ code, message: `AS2 ${failure}: ${reason}` }] },
         async (trx, id) => {
           await trx('as2_messages').insert({
-            id: randomUUID(),
-            partner_id: partner.id,
-            direction: 'inbound',
-            as2_message_id: messageId,
-            message_id: id,
-            body_sha256: bodySha,
-            original,
-            layers: u?.layers ?? [],
-            mic: mic?.value ?? null,
-            mic_alg: mic ? micalgName(mic.digest) : null,
+            ...as2Row(partner.id, id, repeat, mdn, trx.fn.now()),
+            payload_sha256: payloadSha ?? null,
             disposition: dispositionOf(failure),
             accepted: !failure,
-            mdn: mdn?.entity ?? null,
-            mdn_mode: mode,
-            mdn_url: mode === 'async' ? asyncUrl : null,
-            status: mode === 'async' ? 'pending' : mode === 'sync' ? 'sent' : 'none',
-            next_at: mode === 'async' ? trx.fn.now() : null,
           });
           await trx('events').insert([
             failure
@@ -251,8 +164,9 @@ export class As2Inbound {
     } catch (err) {
       // Two copies at once: the other one was stored first; answer as for a repeat.
       if ((err as { code?: string }).code === '23505') {
-        const again = await this.repeated(partner.id, messageId, bodySha);
-        if (again && 'status' in again) return again;
+        const other = await acceptedEarlier(this.d.knex, partner.id, messageId);
+        if (other?.body_sha256 === bodySha) return answerWithOriginal(this.d.knex, other, messageId, 'with the same bytes');
+        if (other && payloadSha && other.payload_sha256 === payloadSha) return this.sameContent(agreement, other, repeat);
       }
       throw err;
     }
@@ -261,42 +175,99 @@ export class As2Inbound {
   }
 
   /**
-   * A Message-ID accepted before: the same body gets the original MDN again and is not delivered
-   * twice; another body under it is a conflict (refused with its own MDN).
+   * The agreement a request belongs to, from AS2-From and AS2-To. A refusal is logged and audited
+   * (no payload: nothing is stored for a sender without an agreement), so operations see probes
+   * and misconfigured partners.
    */
-  private async repeated(partnerId: string, messageId: string, bodySha: string): Promise<As2Response | { conflict: string } | undefined> {
+  private async identify(req: As2Request): Promise<{ agreement: As2Partner; messageId: string; ourId: string; from: string }> {
+    const from = unquote(header(req, 'as2-from')?.trim() ?? '');
+    const to = unquote(header(req, 'as2-to')?.trim() ?? '');
+    const messageId = header(req, 'message-id')?.trim();
     try {
-      return await this.findRepeat(partnerId, messageId, bodySha);
+      if (!from || !to) throw new GatewayError('GW_AS2_REQUEST', 'An AS2 message needs the AS2-From and AS2-To headers.');
+      const configured = this.d.config().as2.get(from);
+      if (!configured) throw new GatewayError('GW_AS2_PARTNER', `No AS2 agreement with "${from}" (AS2-From).`);
+      const { partner } = configured;
+      if (!partner.channels.includes('as2')) throw new GatewayError('GW_AS2_PARTNER', `Partner ${partner.id} may not send over AS2.`);
+      if (partner.state === 'suspended') throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${partner.id} is suspended.`);
+      const ourId = partner.as2!.ourId ?? this.d.ourDefaultId;
+      if (to !== ourId) throw new GatewayError('GW_AS2_PARTNER', `AS2-To "${to}" is not our AS2 name in the agreement with "${from}" (expected "${ourId}").`);
+      if (!messageId) throw new GatewayError('GW_AS2_REQUEST', 'An AS2 message needs a Message-ID header.');
+      const agreement = this.d.certsOf ? { ...configured, certs: await this.d.certsOf(configured) } : configured;
+      return { agreement, messageId, ourId, from };
     } catch (err) {
-      if (isGatewayError(err)) throw err;
-      throw new GatewayError('GW_STORE_UNAVAILABLE', 'The message store is not reachable; nothing was accepted. Send the message again later.', { cause: err });
+      if (isGatewayError(err)) await this.refused(req, { from, to, messageId }, err);
+      throw err;
     }
   }
 
-  private async findRepeat(partnerId: string, messageId: string, bodySha: string): Promise<As2Response | { conflict: string } | undefined> {
-    const earlier = await this.d.knex('as2_messages').select('id', 'message_id', 'body_sha256', 'mdn', 'mdn_mode').where({ partner_id: partnerId, direction: 'inbound', as2_message_id: messageId, accepted: true }).first();
-    if (!earlier) return undefined;
-    if (earlier.body_sha256 !== bodySha) return { conflict: earlier.message_id as string };
-    await this.d.knex.transaction(async (trx) => {
-      await trx('events').insert({ message_id: earlier.message_id, type: 'as2.duplicate', detail: `AS2 ${messageId} received again with the same content; the original MDN was ${earlier.mdn_mode === 'async' ? 'queued again' : earlier.mdn_mode === 'sync' ? 'returned' : 'not requested'}, nothing was delivered again` });
-      if (earlier.mdn_mode === 'async') await trx('as2_messages').where('id', earlier.id).update({ status: 'pending', next_at: trx.fn.now(), attempts: 0, updated_at: trx.fn.now() });
-    });
-    if (earlier.mdn_mode !== 'sync') return respond(earlier.mdn_mode, undefined);
-    const stored = parseEntity(earlier.mdn as Buffer);
-    return { status: 200, headers: [...stored.headers].map(([k, v]) => [k, v] as [string, string]), body: stored.body };
+  private async refused(req: As2Request, who: { from: string; to: string; messageId: string | undefined }, err: GatewayError): Promise<void> {
+    const partnerId = this.d.config().as2.get(who.from)?.partner.id;
+    const details = { as2From: who.from.slice(0, 128), as2To: who.to.slice(0, 128), as2MessageId: who.messageId?.slice(0, 256) ?? null, code: err.code, reason: err.message };
+    this.d.log.warn({ ...details, partner: partnerId, remote: req.remote }, 'as2: request refused before reading the body');
+    await audit(this.d.knex, { actor: partnerId ? `partner:${partnerId}` : `as2:${details.as2From || '(none)'}`, action: 'as2.refused', target: `as2:${details.as2To || '(none)'}`, ...(req.remote ? { source: req.remote } : {}), outcome: 'denied', details }).catch((e: Error) =>
+      this.d.log.error({ err: e.message }, 'audit: cannot record the refused AS2 request'),
+    );
   }
+
+  /**
+   * A repeat of an accepted Message-ID whose payload is the one accepted, in other bytes (signed
+   * and encrypted again): processed, nothing delivered again. The first copy's MDN answers it when
+   * it fits (same MIC, same MDN request); else a new positive MDN with this copy's MIC, kept on a
+   * row of its own for non-repudiation.
+   */
+  private async sameContent(agreement: As2Partner, earlier: Earlier, r: RepeatContext): Promise<As2Response> {
+    const micAlg = r.mic ? micalgName(r.mic.digest) : undefined;
+    if (originalMdnFits(earlier, { ...(r.mic ? { mic: r.mic.value } : {}), ...(micAlg ? { micAlg } : {}), mode: r.mode, ...(r.asyncUrl ? { url: r.asyncUrl } : {}) })) return answerWithOriginal(this.d.knex, earlier, r.messageId, 'signed or encrypted anew, with the same content');
+    const text = `The AS2 message ${r.messageId} from ${r.from} repeats one received and stored before (same content); it was not delivered again.`;
+    const mdn = r.mode === 'none' ? undefined : buildMdn({ ourId: r.ourId, partnerId: r.from, originalMessageId: r.messageId, ...(r.mic ? { mic: r.mic } : {}), text }, r.signed ? { pair: this.d.keys.active(), digest: r.mic?.digest ?? 'sha256' } : undefined);
+    await this.d.knex.transaction(async (trx) => {
+      await trx('as2_messages').insert({ ...as2Row(agreement.partner.id, earlier.message_id, r, mdn, trx.fn.now()), duplicate_of: earlier.id, disposition: dispositionOf(), accepted: false });
+      await trx('events').insert({ message_id: earlier.message_id, type: 'as2.duplicate', detail: `AS2 ${r.messageId} received again, signed or encrypted anew, with the same content; a new MDN (MIC ${r.mic?.value ?? 'none'}) was ${r.mode === 'async' ? 'queued' : r.mode === 'sync' ? 'returned' : 'not requested'}, nothing was delivered again` });
+    });
+    this.d.log.info({ partner: agreement.partner.id, as2MessageId: r.messageId, messageId: earlier.message_id, mdn: r.mode }, 'as2: repeated content, not delivered again');
+    if (r.mode === 'async') this.d.wake?.();
+    return respond(r.mode, mdn);
+  }
+}
+
+interface RepeatContext {
+  messageId: string;
+  bodySha: string;
+  original: Buffer;
+  u: Unwrapped | undefined;
+  mic: Mic | undefined;
+  mode: 'sync' | 'async' | 'none';
+  asyncUrl: string | undefined;
+  signed: boolean;
+  ourId: string;
+  from: string;
+}
+
+/** The columns every inbound as2_messages row has. */
+function as2Row(partnerId: string, messageId: string, r: RepeatContext, mdn: BuiltMdn | undefined, now: Knex.Raw) {
+  return {
+    id: randomUUID(),
+    partner_id: partnerId,
+    direction: 'inbound',
+    as2_message_id: r.messageId,
+    message_id: messageId,
+    body_sha256: r.bodySha,
+    original: r.original,
+    layers: r.u?.layers ?? [],
+    mic: r.mic?.value ?? null,
+    mic_alg: r.mic ? micalgName(r.mic.digest) : null,
+    mdn: mdn?.entity ?? null,
+    mdn_mode: r.mode,
+    mdn_url: r.mode === 'async' ? r.asyncUrl : null,
+    status: r.mode === 'async' ? 'pending' : r.mode === 'sync' ? 'sent' : 'none',
+    next_at: r.mode === 'async' ? now : null,
+  };
 }
 
 function respond(mode: string, mdn: BuiltMdn | undefined): As2Response {
   if (mode === 'sync' && mdn) return { status: 200, headers: mdn.headers, body: mdn.body };
-  return { status: 200, headers: [['Content-Type', 'text/plain']], body: Buffer.from(mode === 'async' ? 'Accepted; the MDN follows asynchronously.\r\n' : 'Accepted.\r\n') };
-}
-
-function describeLayers(u: Unwrapped): string {
-  const parts = u.layers.map((l) =>
-    l === 'signed' ? `signed (${u.signDigest}, certificate ${u.signer?.fingerprint.slice(0, 23)}…)` : l === 'encrypted' ? `encrypted (${u.cipher?.cipher}, ${u.cipher?.keyTransport})` : 'compressed',
-  );
-  return parts.length ? parts.join(' + ') : 'plain';
+  return plainAnswer(mode);
 }
 
 /** An MDN: multipart/report, or a signed multipart/report. */

@@ -1,4 +1,4 @@
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GatewayError } from '../../errors.js';
@@ -47,7 +47,8 @@ export function listAs2Keys(dir: string, keys?: MasterKeys): As2Key[] {
 
 async function writeKey(dir: string, commonName: string, state: As2KeyState, days: number, keys?: MasterKeys): Promise<As2Key> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const pair = generateKeyPairSync('rsa', { modulusLength: 3072 });
+  // Off the event loop (libuv's pool): a 3072-bit key takes from a fraction of a second to several on a busy machine.
+  const pair = await new Promise<{ publicKey: KeyObject; privateKey: KeyObject }>((resolve, reject) => generateKeyPair('rsa', { modulusLength: 3072 }, (err, publicKey, privateKey) => (err ? reject(err) : resolve({ publicKey, privateKey }))));
   const certPem = await selfSignedCertificate(pair, commonName, days);
   let name = `as2-${stamp()}.${state}.pem`;
   for (let i = 2; existsSync(path.join(dir, name)); i++) name = `as2-${stamp()}-${i}.${state}.pem`;

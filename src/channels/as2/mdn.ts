@@ -116,6 +116,8 @@ export interface ReceivedMdn {
   disposition?: string;
   /** The failure named after processed/error or failed/…, if any. */
   failure?: string;
+  /** The warning named after processed/warning (RFC 3798 §3.2.6.3): processed, with a remark such as duplicate-document. */
+  warning?: string;
   mic?: { value: string; digest?: Digest };
   /** True when it was signed and the signature checked out with the partner's certificate. */
   signed: boolean;
@@ -147,7 +149,8 @@ export function parseMdn(entity: MimeEntity, partnerCerts: readonly Cert[], at =
   const fields = parseHeaders(decodeBody(dn).toString('latin1'));
   const text = parts.find((p) => parseContentType(p.headers.get('content-type')).type === 'text/plain');
   const disposition = fields.get('disposition');
-  const failure = disposition ? /(?:processed|failed)\/(?:error|failure|warning)\s*:\s*(.+)$/i.exec(disposition)?.[1]?.trim() : undefined;
+  const failure = disposition ? /(?:processed\/(?:error|failure)|failed\/[\w-]+)\s*:\s*(.+)$/i.exec(disposition)?.[1]?.trim() : undefined;
+  const warning = disposition ? /processed\/warning\s*:\s*(.+)$/i.exec(disposition)?.[1]?.trim() : undefined;
   const micField = fields.get('received-content-mic');
   let mic: ReceivedMdn['mic'];
   if (micField) {
@@ -159,6 +162,7 @@ export function parseMdn(entity: MimeEntity, partnerCerts: readonly Cert[], at =
     ...(fields.get('original-message-id') ? { originalMessageId: fields.get('original-message-id') } : {}),
     ...(disposition ? { disposition } : {}),
     ...(failure ? { failure } : {}),
+    ...(warning ? { warning } : {}),
     ...(mic ? { mic } : {}),
     signed,
     text: text ? decodeBody(text).toString('latin1').trim() : '',

@@ -1,3 +1,5 @@
+import { GatewayError } from '../../errors.js';
+
 /**
  * The small part of MIME that AS2 needs, on bytes: an entity's headers and body, the parts of a
  * multipart body exactly as they were sent (the MIC and the signature are computed over those
@@ -7,7 +9,13 @@
  * is what signature checks need (docs/decisions/0008-as2-door.md).
  */
 
-export class MimeError extends Error {}
+/** A MIME entity that cannot be read: the AS2 disposition unexpected-processing-error. */
+export class MimeError extends GatewayError {
+  constructor(message: string) {
+    super('GW_AS2_PROCESSING', message);
+    this.name = 'MimeError';
+  }
+}
 
 export interface MimeEntity {
   /** Header names in lower case; folded lines joined. */

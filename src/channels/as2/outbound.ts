@@ -24,6 +24,8 @@ export interface BuiltMessage {
   headers: [string, string][];
   body: Buffer;
   mic: { value: string; digest: Digest };
+  /** What was applied, from the outside in. */
+  layers: ('encrypted' | 'signed' | 'compressed')[];
 }
 
 type Send = NonNullable<NonNullable<As2Partner['partner']['as2']>['send']>;
@@ -69,19 +71,34 @@ export function buildMessage(a: { send: Send; certs: readonly Cert[]; signer: Pa
   if (send.encrypt !== 'none') {
     const cert = encryptionCert(a.certs);
     if (!cert) throw new GatewayError('GW_AS2_SEND', 'none of the partner certificates is valid today; nothing to encrypt to');
-    part = { headers: [['Content-Type', 'application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m'], ['Content-Transfer-Encoding', 'binary'], ['Content-Disposition', 'attachment; filename=smime.p7m']], body: encryptEnveloped(partBytes(part), cert, send.encrypt, send.keyTransport) };
+    part = { headers: [['Content-Type', 'application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m'], ['Content-Transfer-Encoding', 'binary'], ['Content-Disposition', 'attachment; filename=smime.p7m']], body: encryptEnveloped(partBytes(part), cert, send.encrypt, send.keyTransport, send.oaepHash) };
   }
-  return { headers: part.headers, body: part.body, mic: { value: createHash(micDigest).update(micOver).digest('base64'), digest: micDigest } };
+  return { headers: part.headers, body: part.body, mic: { value: createHash(micDigest).update(micOver).digest('base64'), digest: micDigest }, layers: layersOf(send) };
 }
 
-/** What an MDN says about a message we sent: processed, or why not. */
-export function judgeMdn(mdn: ReceivedMdn, expected: { messageId: string; mic: string; micAlg: string; signedMdn: boolean }): { status: 'processed' | 'failed' | 'mic-invalid'; detail: string } {
+/** The layers a message is sent with, from the outside in (as inbound rows record them). */
+export function layersOf(send: Send): ('encrypted' | 'signed' | 'compressed')[] {
+  return [...(send.encrypt !== 'none' ? (['encrypted'] as const) : []), ...(send.sign !== 'none' ? (['signed'] as const) : []), ...(send.compress ? (['compressed'] as const) : [])];
+}
+
+/**
+ * What an MDN says about a message we sent: processed, or why not. `processed/warning` is processed
+ * (RFC 3798 §3.2.6.3). A repeat of a Message-ID we already posted (a retry after a timeout) may be
+ * answered `processed/warning: duplicate-document` without a MIC: the partner processed the earlier
+ * copy, which is success; on a first attempt the same answer proves nothing and fails.
+ */
+export function judgeMdn(mdn: ReceivedMdn, expected: { messageId: string; mic: string; micAlg: string; signedMdn: boolean; retried: boolean }): { status: 'processed' | 'failed' | 'mic-invalid'; detail: string } {
   if (expected.signedMdn && !mdn.signed) return { status: 'failed', detail: 'the MDN is not signed, though a signed MDN was asked for' };
   if (mdn.originalMessageId && mdn.originalMessageId !== expected.messageId) return { status: 'failed', detail: `the MDN answers ${mdn.originalMessageId}, not ${expected.messageId}` };
-  if (!mdn.disposition || !/;\s*processed\s*$/i.test(mdn.disposition) || mdn.failure) return { status: 'failed', detail: `the partner answered "${mdn.disposition ?? 'no disposition'}"${mdn.text ? `: ${mdn.text.slice(0, 300)}` : ''}` };
-  if (!mdn.mic) return { status: 'failed', detail: 'the MDN carries no Received-Content-MIC, so it does not prove what was received' };
+  if (!mdn.disposition || !/;\s*processed\s*(?:\/\s*warning\s*:.*)?$/i.test(mdn.disposition) || mdn.failure) return { status: 'failed', detail: `the partner answered "${mdn.disposition ?? 'no disposition'}"${mdn.text ? `: ${mdn.text.slice(0, 300)}` : ''}` };
+  const warned = mdn.warning ? `; the partner warned "${mdn.warning}"` : '';
+  const signed = mdn.signed ? '; MDN signature verified' : '';
+  if (!mdn.mic) {
+    if (expected.retried && /^duplicate-document$/i.test(mdn.warning ?? '')) return { status: 'processed', detail: `processed: the partner answered a repeat of this Message-ID with duplicate-document (it had processed an earlier attempt)${signed}` };
+    return { status: 'failed', detail: `the MDN carries no Received-Content-MIC, so it does not prove what was received${warned}` };
+  }
   if (mdn.mic.value !== expected.mic || (mdn.mic.digest && micalgName(mdn.mic.digest) !== expected.micAlg)) return { status: 'mic-invalid', detail: `the MDN's MIC ${mdn.mic.value} (${mdn.mic.digest ?? '?'}) differs from ours ${expected.mic} (${expected.micAlg})` };
-  return { status: 'processed', detail: `processed; MIC ${mdn.mic.value} matches${mdn.signed ? '; MDN signature verified' : ''}` };
+  return { status: 'processed', detail: `processed; MIC ${mdn.mic.value} matches${signed}${warned}` };
 }
 
 interface DueRow {
@@ -178,7 +195,7 @@ export class As2Outbound {
         : []),
     ];
     const original = buildEntity(headers, built.body);
-    await knex('as2_messages').where({ message_id: row.id, direction: 'outbound' }).update({ original, body_sha256: createHash('sha256').update(built.body).digest('hex'), mic: built.mic.value, mic_alg: micalgName(built.mic.digest), attempts: attempt, updated_at: knex.fn.now() });
+    await knex('as2_messages').where({ message_id: row.id, direction: 'outbound' }).update({ original, body_sha256: createHash('sha256').update(built.body).digest('hex'), layers: built.layers, mic: built.mic.value, mic_alg: micalgName(built.mic.digest), attempts: attempt, updated_at: knex.fn.now() });
     let res: Response;
     let body: Buffer;
     try {
@@ -190,7 +207,7 @@ export class As2Outbound {
     if (res.status < 200 || res.status > 299) return this.retry(a, row, as2MessageId, attempt, `${send.url} answered HTTP ${res.status}: ${body.toString('utf8').slice(0, 200)}`);
     await knex.transaction(async (trx) => {
       await trx('messages').where('id', row.id).update({ transfer_attempts: attempt, transfer_error: null, transfer_next_at: null, updated_at: trx.fn.now() });
-      await trx('events').insert({ message_id: row.id, type: 'as2.sent', detail: `AS2 ${as2MessageId} posted to ${send.url} (attempt ${attempt}, HTTP ${res.status}); ${send.sign !== 'none' ? `signed ${send.sign}` : 'unsigned'}, ${send.encrypt !== 'none' ? `encrypted ${send.encrypt}/${send.keyTransport}` : 'not encrypted'}${send.compress ? ', compressed' : ''}; MIC ${built.mic.value}; MDN ${send.mdn}` });
+      await trx('events').insert({ message_id: row.id, type: 'as2.sent', detail: `AS2 ${as2MessageId} posted to ${send.url} (attempt ${attempt}, HTTP ${res.status}); ${send.sign !== 'none' ? `signed ${send.sign}` : 'unsigned'}, ${send.encrypt !== 'none' ? `encrypted ${send.encrypt}/${send.keyTransport}${send.keyTransport === 'rsa-oaep' ? `-${send.oaepHash}` : ''}` : 'not encrypted'}${send.compress ? ', compressed' : ''}; MIC ${built.mic.value}; MDN ${send.mdn}` });
       if (send.mdn === 'none') await this.finish(trx, row.id, as2MessageId, { status: 'sent', detail: 'no MDN asked for' }, undefined);
       else if (send.mdn === 'async') await trx('as2_messages').where({ message_id: row.id, direction: 'outbound' }).update({ status: 'pending', updated_at: trx.fn.now() });
     });
@@ -203,12 +220,12 @@ export class As2Outbound {
   /** Verifies an MDN for one of our messages and records the outcome on its timeline. */
   private async recordMdn(a: As2Partner, messageId: string, as2MessageId: string, entity: MimeEntity | undefined, mdnBytes: Buffer): Promise<void> {
     const send = a.partner.as2!.send!;
-    const sent = await this.d.knex('as2_messages').select('mic', 'mic_alg').where({ message_id: messageId, direction: 'outbound' }).first();
+    const sent = await this.d.knex('as2_messages').select('mic', 'mic_alg', 'attempts').where({ message_id: messageId, direction: 'outbound' }).first();
     let verdict: { status: 'processed' | 'failed' | 'mic-invalid'; detail: string };
     try {
       if (!entity) throw new MimeError('the answer carries no MDN');
       const mdn = parseMdn(entity, a.certs);
-      verdict = judgeMdn(mdn, { messageId: as2MessageId, mic: sent.mic, micAlg: sent.mic_alg, signedMdn: send.signedMdn });
+      verdict = judgeMdn(mdn, { messageId: as2MessageId, mic: sent.mic, micAlg: sent.mic_alg, signedMdn: send.signedMdn, retried: sent.attempts > 1 });
     } catch (err) {
       if (!(err instanceof CmsError) && !(err instanceof MimeError)) throw err;
       verdict = { status: 'failed', detail: err instanceof CmsError ? `the MDN's signature does not verify with the partner's certificate (${err.message})` : `the MDN cannot be read (${err.message})` };
