@@ -17,7 +17,7 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
     knex('deliveries').select('id', 'document_id', 'target_id', 'idempotency_key', 'state', 'attempts', 'max_attempts', 'next_attempt_at', 'last_error', 'last_error_code', 'delivered_at').where('message_id', id).orderBy('created_at'),
     knex('events').select('type', 'code', 'detail', 'data', 'document_id', 'delivery_id', 'at').where('message_id', id).orderBy('id'),
     knex('messages').select('id', 'doc_type', 'file_name', 'state', 'received_at').where({ related_message_id: id, direction: 'outbound' }).orderBy('received_at'),
-    knex('as2_messages').select('as2_message_id', 'direction', 'status', 'disposition', 'layers', 'mic', 'mic_alg', 'mdn_mode', 'attempts', 'last_error').where('message_id', id).first(),
+    knex('as2_messages').select('as2_message_id', 'direction', 'status', 'disposition', 'layers', 'mic', 'mic_alg', 'mdn_mode', 'attempts', 'last_error').where('message_id', id).orderByRaw('duplicate_of IS NOT NULL, created_at').first(),
   ]);
   return {
     id: m.id,
