@@ -47,6 +47,18 @@ function clientError(message: string): GatewayError {
 }
 
 /**
+ * One part of HTTP Basic client credentials, which RFC 6749 §2.3.1 form-urlencodes before joining
+ * them. A malformed %-escape is the client's mistake: invalid_client, not a server error.
+ */
+function formDecoded(part: string, name: string): string {
+  try {
+    return decodeURIComponent(part.replaceAll('+', ' '));
+  } catch {
+    throw clientError(`The Basic credentials' ${name} is not form-urlencoded: a "%" must start an escape such as %25 (RFC 6749 §2.3.1).`);
+  }
+}
+
+/**
  * POST /oauth/token, client credentials grant (RFC 6749 §4.4) with three client authentication
  * methods. Every request, granted or refused, leaves an audit entry.
  */
@@ -99,9 +111,8 @@ export class TokenEndpoint {
       const decoded = Buffer.from(basic[1] as string, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       if (colon < 0) throw clientError('The Basic credentials must be client_id:client_secret.');
-      // RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
-      const clientId = decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' '));
-      const secret = decodeURIComponent(decoded.slice(colon + 1).replaceAll('+', ' '));
+      const clientId = formDecoded(decoded.slice(0, colon), 'client_id');
+      const secret = formDecoded(decoded.slice(colon + 1), 'client_secret');
       note('client_secret_basic', clientId);
       if (formId && formId !== clientId) throw clientError('client_id in the form differs from the authenticated client.');
       const partner = this.partnerOf(clientId);
