@@ -17,7 +17,15 @@ export interface AuditEntry {
  * proceed unaudited when the caller writes in the same transaction.
  */
 export async function audit(db: Knex | Knex.Transaction, e: AuditEntry): Promise<void> {
-  await db('audit_log').insert({ actor: e.actor, action: e.action, target: e.target ?? null, source: e.source ?? null, outcome: e.outcome, details: e.details ? JSON.stringify(e.details) : null });
+  await db('audit_log').insert({ actor: storable(e.actor), action: storable(e.action), target: e.target === undefined ? null : storable(e.target), source: e.source === undefined ? null : storable(e.source), outcome: e.outcome, details: e.details ? JSON.stringify(e.details).replaceAll('\\u0000', '\\ufffd') : null });
+}
+
+/**
+ * Text as PostgreSQL can store it: a NUL (which text and jsonb refuse) becomes U+FFFD. What a
+ * refused client sent is recorded even when it carried one; the refusal is never left unaudited.
+ */
+function storable(text: string): string {
+  return text.replaceAll('\u0000', '\ufffd');
 }
 
 export interface AuditRow extends Omit<AuditEntry, 'details'> {

@@ -149,17 +149,19 @@ export class TokenEndpoint {
           break;
         } catch (err) {
           const e = err as { code?: string; claim?: string; message: string };
-          if (e.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') reason = `its ${e.claim} claim is not acceptable (aud must be ${req.endpointUrls[0]})`;
+          if (e.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') reason = `its ${e.claim} claim is not acceptable${e.claim === 'aud' ? ` (aud must be ${req.endpointUrls[0]})` : ''}`;
           else if (e.code === 'ERR_JWT_EXPIRED') reason = 'it has expired';
           else if (e.code === 'ERR_JOSE_ALG_NOT_ALLOWED' || e.code === 'ERR_JOSE_NOT_SUPPORTED') reason = 'its algorithm is not allowed';
         }
       }
       if (!payload) throw clientError(`The client assertion was refused: ${reason}.`);
+      // RFC 7519 §4.1.7: jti is a string; it is stored, so it must be text PostgreSQL can hold.
+      if (typeof payload.jti !== 'string' || !/^[^\u0000-\u001f\u007f]{1,255}$/.test(payload.jti)) throw clientError('The client assertion jti must be a string of 1-255 characters without control characters, new for every request.');
       if ((payload.exp as number) - Date.now() / 1000 > MAX_ASSERTION_SECONDS) throw clientError(`The client assertion lives too long: exp may be at most ${MAX_ASSERTION_SECONDS} seconds ahead.`);
       // jti: each assertion once (RFC 7523 §3). The row lives until the assertion would expire anyway.
       await this.d.knex('oauth_assertions').where('expires_at', '<', new Date(Date.now() - 60_000)).del();
-      const fresh = await this.d.knex('oauth_assertions').insert({ client_id: iss, jti: String(payload.jti), expires_at: new Date((payload.exp as number) * 1000 + 60_000) }).onConflict(['client_id', 'jti']).ignore().returning('jti');
-      if (!fresh.length) throw clientError(`The client assertion ${String(payload.jti)} was used before; make a new jti for every request.`);
+      const fresh = await this.d.knex('oauth_assertions').insert({ client_id: iss, jti: payload.jti, expires_at: new Date((payload.exp as number) * 1000 + 60_000) }).onConflict(['client_id', 'jti']).ignore().returning('jti');
+      if (!fresh.length) throw clientError(`The client assertion ${payload.jti} was used before; make a new jti for every request.`);
       return { partner, credentialScopes: null };
     }
 

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { generateKeyPair } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { readSettings } from '../../src/config/env.js';
 import { startGateway, type Gateway } from '../../src/server.js';
@@ -82,6 +84,27 @@ describe('hostile HTTP requests: clear 4xx answers, webhook abuse and replays', 
         assert.match(body.error_description as string, /form-urlencoded/);
       }
       assert.deepEqual(t.logs.filter((l) => l.level >= 50), [], 'no error-level log line (with a stack) for a client mistake');
+    });
+
+    it('a client assertion whose jti is not a plain string (a NUL, an object): 401 invalid_client, and the refusal is audited', async () => {
+      const pair = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+      const issued = await adminCall(url, 'POST', '/admin/v1/credentials', { kind: 'jwt-key', partner: 'acme-supply', material: pair.publicKey.export({ type: 'spki', format: 'pem' }) });
+      assert.equal(issued.status, 201, JSON.stringify(issued.body));
+      const assertion = (jti: unknown) => new SignJWT({ iss: 'acme-supply', sub: 'acme-supply', aud: `${url}/oauth/token`, exp: Math.floor(Date.now() / 1000) + 60, jti } as Record<string, unknown>).setProtectedHeader({ alg: 'RS256' }).sign(pair.privateKey);
+      const ask = async (jti: unknown) => {
+        const res = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion(jti) }) });
+        return { status: res.status, body: (await res.json()) as Record<string, string> };
+      };
+      for (const jti of ['a\u0000b', { x: 1 }, 12, '']) {
+        const r = await ask(jti);
+        assert.deepEqual([r.status, r.body.error, r.body.code], [401, 'invalid_client', 'GW_OAUTH_CLIENT'], `jti ${JSON.stringify(jti)}: ${JSON.stringify(r.body)}`);
+      }
+      assert.equal((await ask('a-plain-jti')).status, 200);
+      const nul = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('acme%00supply:x').toString('base64')}` }, body: 'grant_type=client_credentials' });
+      assert.equal(nul.status, 401);
+      const log = await adminCall(url, 'GET', '/admin/v1/audit?action=oauth.token&limit=20');
+      assert.ok((log.body.entries as { actor: string; outcome: string }[]).some((e) => e.actor === 'client:acme\ufffdsupply' && e.outcome === 'denied'), 'a refusal is audited even when the client id carries a NUL');
+      assert.deepEqual(t.logs.filter((l) => l.level >= 50), []);
     });
 
     it('admin query and body parameters out of range: 400 with GW_REQUEST_INVALID or GW_CRED_INVALID', async () => {

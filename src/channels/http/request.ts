@@ -71,7 +71,6 @@ export function uuidParam(value: unknown, what: string): string {
 /** A text parameter (query or body) that reaches SQL: one string, 1-`max` characters, no control characters. */
 export function textParam(value: unknown, name: string, max = 200): string | undefined {
   if (value === undefined) return undefined;
-  // eslint-disable-next-line no-control-regex
   if (typeof value !== 'string' || value.length === 0 || value.length > max || /[\u0000-\u001f\u007f]/.test(value)) throw new GatewayError('GW_REQUEST_INVALID', `${name} must be given once, as 1-${max} characters without control characters.`);
   return value;
 }
