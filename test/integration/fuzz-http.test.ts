@@ -243,8 +243,24 @@ describe('the HTTP doors under random input (fast-check, real server)', function
     );
   });
 
+  it('POST /v1/erp/partners/{partner}/purchase-orders: arbitrary and nearly valid canonical orders', async () => {
+    const order = { purchaseOrderNumber: 'PO-FUZZ', orderDate: '2026-11-23', currency: 'USD', shipTo: { name: 'DC East', id: '0099', street: '1 Dock Rd', city: 'Newark', region: 'NJ', postalCode: '07101', country: 'US' }, lines: [{ lineNumber: '1', vendorSku: '87787D', quantity: 24, unit: 'each', unitPrice: 1.25 }] };
+    const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('\u0000', 'a\u0000b', '\ud800', '9'.repeat(400)));
+    const field = fc.constantFrom('purchaseOrderNumber', 'orderDate', 'currency', 'shipTo', 'lines', 'extra');
+    const edited = fc.array(fc.tuple(field, fc.oneof(text, fc.jsonValue({ maxDepth: 3 }), fc.double())), { maxLength: 3 }).map((edits) => JSON.stringify(edits.reduce<Record<string, unknown>>((o, [k, v]) => ({ ...o, [k]: v }), { ...order })));
+    const spliced = fc.tuple(text, fc.constantFrom<(o: typeof order, t: string) => unknown>((o, t) => ({ ...o, purchaseOrderNumber: `PO-${t}` }), (o, t) => ({ ...o, shipTo: { ...o.shipTo, name: t } }), (o, t) => ({ ...o, lines: [{ ...o.lines[0], vendorSku: t }] }), (o, t) => ({ ...o, [t]: 1 }))).map(([t, put]) => JSON.stringify(put(order, t)));
+    const nested = fc.nat({ max: 20_000 }).map((n) => `{"purchaseOrderNumber":${'['.repeat(n)}${']'.repeat(n)}}`);
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('acme-supply', 'northwind', 'globex-office'), fc.oneof({ weight: 3, arbitrary: edited }, { weight: 3, arbitrary: spliced }, { weight: 1, arbitrary: nested }, { weight: 1, arbitrary: headerText(200) }), async (partner, body) => {
+        const a = await send(s.url, { method: 'POST', path: `/v1/erp/partners/${partner}/purchase-orders`, headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' }, body });
+        checkAnswer(a, `purchase order for ${partner}: ${body.slice(0, 200)}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('admin bodies: arbitrary JSON for issue and rotate', async () => {
-    const value = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.double(), fc.integer(), fc.constantFrom(1e300, -1, 0, '1e300', 'notadate', '-271821-04-20', '9999-12-31T23:59:59Z', 'northwind', 'api-key', 'webhook-secret'));
+    const value = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.double(), fc.integer(), fc.constantFrom(1e300, -1, 0, '1e300', 'notadate', '-271821-04-20', '9999-12-31T23:59:59Z', 'northwind', 'api-key', 'webhook-secret', 'north\u0000wind', '\ud800'));
     const plausible = <T,>(v: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: v }, { weight: 1, arbitrary: value });
     const body = fc.record({
       kind: plausible(fc.constantFrom('api-key', 'client-secret', 'webhook-secret', 'signing-key', 'erp-signing-secret')),

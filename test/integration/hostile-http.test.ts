@@ -107,6 +107,21 @@ describe('hostile HTTP requests: clear 4xx answers, webhook abuse and replays', 
       assert.deepEqual(t.logs.filter((l) => l.level >= 50), []);
     });
 
+    it('an ERP purchase order holding a NUL or a lone surrogate: 400 GW_REQUEST_INVALID with its JSON path, not a 500', async () => {
+      const order = { purchaseOrderNumber: 'PO-NUL-1', orderDate: '2026-11-23', currency: 'USD', shipTo: { name: 'DC East', id: '0099', street: '1 Dock Rd', city: 'Newark', region: 'NJ', postalCode: '07101', country: 'US' }, lines: [{ lineNumber: '1', vendorSku: '87787D', quantity: 24, unit: 'each', unitPrice: 1.25 }] };
+      const cases: [unknown, string][] = [[{ ...order, purchaseOrderNumber: 'PO-\u0000' }, '$.purchaseOrderNumber'], [{ ...order, shipTo: { ...order.shipTo, name: 'DC \ud800' } }, '$.shipTo.name'], [{ ...order, lines: [{ ...order.lines[0], vendorSku: '\u0000' }] }, '$.lines[0].vendorSku']];
+      for (const [body, jsonPath] of cases) {
+        for (const partner of ['acme-supply', 'northwind']) {
+          const res = await fetch(`${url}/v1/erp/partners/${partner}/purchase-orders`, { method: 'POST', headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+          const answer = (await res.json()) as { error: { code: string; location?: { jsonPath?: string } } };
+          assert.deepEqual([res.status, answer.error.code, answer.error.location?.jsonPath], [400, 'GW_REQUEST_INVALID', jsonPath], JSON.stringify(answer));
+        }
+      }
+      const fine = await fetch(`${url}/v1/erp/partners/acme-supply/purchase-orders`, { method: 'POST', headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' }, body: JSON.stringify(order) });
+      assert.equal(fine.status, 201);
+      assert.deepEqual(t.logs.filter((l) => l.level >= 50), []);
+    });
+
     it('admin query and body parameters out of range: 400 with GW_REQUEST_INVALID or GW_CRED_INVALID', async () => {
       const bad: [string, string, unknown, string][] = [
         ['GET', '/admin/v1/audit?since=notadate', undefined, 'GW_REQUEST_INVALID'],

@@ -7,7 +7,7 @@ import { authenticateServiceKey } from '../../security/api-keys.js';
 import { AUDIT_READ_MAX, readAudit } from '../../security/audit.js';
 import { CREDENTIAL_KINDS, credentialState, isCredentialKind, type Actor, type Credential, type CredentialStore } from '../../security/credentials.js';
 import { expiringCredentials } from '../../security/expiry.js';
-import { bearerToken, dateParam, integerParam, readBody, textParam } from './request.js';
+import { bearerToken, dateParam, integerParam, isStorable, readBody, textParam } from './request.js';
 
 /** The longest overlap a rotation may ask for: old and new credentials both work for at most a year. */
 export const MAX_OVERLAP_SECONDS = 366 * 86_400;
@@ -108,9 +108,9 @@ function credParam<T>(read: () => T): T {
 function issueRequest(b: Record<string, unknown>) {
   const kind = kindOf(b.kind);
   const expiresAt = credParam(() => dateParam(b.expiresAt, 'expiresAt'));
-  if (b.scopes !== undefined && !(Array.isArray(b.scopes) && b.scopes.every((x) => typeof x === 'string' && x.length <= 200 && !/[\u0000-\u001f]/.test(x)))) throw new GatewayError('GW_CRED_INVALID', 'scopes must be an array of strings.');
+  if (b.scopes !== undefined && !(Array.isArray(b.scopes) && b.scopes.every((x) => typeof x === 'string' && x.length <= 200 && !/[\u0000-\u001f]/.test(x) && isStorable(x)))) throw new GatewayError('GW_CRED_INVALID', 'scopes must be an array of strings.');
   if (b.partner !== undefined && b.partner !== null) credParam(() => textParam(b.partner, 'partner'));
-  if (b.material !== undefined && (typeof b.material !== 'string' || b.material.includes('\u0000'))) throw new GatewayError('GW_CRED_INVALID', 'material must be a text (PEM, JWK or OpenSSH public key).');
+  if (b.material !== undefined && (typeof b.material !== 'string' || !isStorable(b.material))) throw new GatewayError('GW_CRED_INVALID', 'material must be a text (PEM, JWK or OpenSSH public key).');
   const publishSeconds = b.publishSeconds === undefined ? undefined : credParam(() => integerParam(b.publishSeconds, 'publishSeconds', { min: 0, max: MAX_PUBLISH_SECONDS, fallback: 0 }));
   return {
     kind,

@@ -19,7 +19,7 @@ import type { TokenService } from '../../security/tokens.js';
 import type { PartnerProfile, SourceFormat } from '../../types.js';
 import type { As2Inbound } from '../as2/inbound.js';
 import { adminRoutes } from './admin.js';
-import { bearerToken, idempotencyKeyOf, mediaTypeOf, readBody, requestId, throttle, uuidParam } from './request.js';
+import { bearerToken, idempotencyKeyOf, mediaTypeOf, pathOfUnstorable, readBody, requestId, throttle, uuidParam } from './request.js';
 import { webhookRoutes } from './webhook-door.js';
 
 export interface HttpDeps {
@@ -270,6 +270,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
     } catch (err) {
       throw new GatewayError('GW_JSON_SYNTAX', `The body is not valid JSON: ${(err as Error).message}.`);
     }
+    const badAt = pathOfUnstorable(body);
+    if (badAt) throw new GatewayError('GW_REQUEST_INVALID', `The purchase order holds a NUL character (\\u0000) or a lone UTF-16 surrogate at ${badAt}; send text without them.`, { location: { jsonPath: badAt } });
     const sent = await sendPurchaseOrder(deps.knex, config, partner, body, idempotencyKeyOf(ctx), requestId(ctx) || undefined);
     ctx.status = sent.duplicate ? 200 : 201;
     ctx.set('location', `/v1/erp/messages/${sent.messageId}`);

@@ -57,6 +57,9 @@ export function refuseAfter(ctx: Context, wait: number): void {
   throw new GatewayError('GW_RATE_LIMITED', `Too many requests; retry in ${wait} s.`);
 }
 
+/** U+0000 or a lone surrogate: text that PostgreSQL cannot store in text or jsonb columns. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -71,7 +74,7 @@ export function uuidParam(value: unknown, what: string): string {
 /** A text parameter (query or body) that reaches SQL: one string, 1-`max` characters, no control characters. */
 export function textParam(value: unknown, name: string, max = 200): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > max || /[\u0000-\u001f\u007f]/.test(value)) throw new GatewayError('GW_REQUEST_INVALID', `${name} must be given once, as 1-${max} characters without control characters.`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > max || /[\u0000-\u001f\u007f]/.test(value) || UNSTORABLE.test(value)) throw new GatewayError('GW_REQUEST_INVALID', `${name} must be given once, as 1-${max} characters without control characters.`);
   return value;
 }
 
@@ -95,6 +98,33 @@ export function dateParam(value: unknown, name: string): Date | undefined {
   const ms = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
   if (!(ms >= 0 && ms <= LAST_DATE)) throw new GatewayError('GW_REQUEST_INVALID', `${name} must be an ISO 8601 date or date-time between 1970 and 9999, such as 2026-11-30T12:00:00Z (found ${printable(value)}).`);
   return new Date(ms);
+}
+
+/** Whether PostgreSQL can store the text (no U+0000, no lone surrogate). */
+export function isStorable(text: string): boolean {
+  return !UNSTORABLE.test(text);
+}
+
+/**
+ * The JSON path of the first string (value or key) holding U+0000 or a lone surrogate, which the
+ * store cannot hold; undefined when there is none. Iterative, so any nesting depth is safe.
+ */
+export function pathOfUnstorable(value: unknown): string | undefined {
+  const stack: [unknown, string][] = [[value, '$']];
+  while (stack.length) {
+    const [v, at] = stack.pop() as [unknown, string];
+    if (typeof v === 'string') {
+      if (UNSTORABLE.test(v)) return at;
+    } else if (Array.isArray(v)) {
+      v.forEach((x, i) => stack.push([x, `${at}[${i}]`]));
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (UNSTORABLE.test(k)) return at;
+        stack.push([x, `${at}.${k}`]);
+      }
+    }
+  }
+  return undefined;
 }
 
 /** A value as an error message may quote it: a short, printable excerpt. */
