@@ -50,7 +50,7 @@ export const ERROR_CODES = {
   GW_OAUTH_REQUEST: { status: 400, retryable: false, title: 'The token request is malformed or asks for an unsupported grant (invalid_request, unsupported_grant_type)' },
   GW_OAUTH_SCOPE: { status: 400, retryable: false, title: 'None of the requested scopes is allowed for the client (invalid_scope)' },
   GW_WEBHOOK_SIGNATURE: { status: 401, retryable: false, title: 'The webhook signature is missing, outside the replay window, or matches no active secret' },
-  GW_WEBHOOK_REPLAY: { status: 409, retryable: false, title: 'The webhook signature was seen before inside the replay window' },
+  GW_WEBHOOK_REPLAY: { status: 409, retryable: false, title: 'The signed webhook (same timestamp and body) was received before inside the replay window' },
   GW_PARTNER_INACTIVE: { status: 403, retryable: false, title: 'The partner is suspended' },
   GW_REQUEST_TOO_LARGE: { status: 413, retryable: false, title: 'The payload exceeds the size limit' },
   GW_REQUEST_MEDIA_TYPE: { status: 415, retryable: false, title: 'The Content-Type is not accepted' },

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { GatewayError } from '../errors.js';
 
 /** One line of the audit log: who did what to what, from where, and how it ended. */
 export interface AuditEntry {
@@ -16,7 +17,15 @@ export interface AuditEntry {
  * proceed unaudited when the caller writes in the same transaction.
  */
 export async function audit(db: Knex | Knex.Transaction, e: AuditEntry): Promise<void> {
-  await db('audit_log').insert({ actor: e.actor, action: e.action, target: e.target ?? null, source: e.source ?? null, outcome: e.outcome, details: e.details ? JSON.stringify(e.details) : null });
+  await db('audit_log').insert({ actor: storable(e.actor), action: storable(e.action), target: e.target === undefined ? null : storable(e.target), source: e.source === undefined ? null : storable(e.source), outcome: e.outcome, details: e.details ? JSON.stringify(e.details).replaceAll('\\u0000', '\\ufffd') : null });
+}
+
+/**
+ * Text as PostgreSQL can store it: a NUL (which text and jsonb refuse) becomes U+FFFD. What a
+ * refused client sent is recorded even when it carried one; the refusal is never left unaudited.
+ */
+function storable(text: string): string {
+  return text.replaceAll('\u0000', '\ufffd');
 }
 
 export interface AuditRow extends Omit<AuditEntry, 'details'> {
@@ -25,8 +34,18 @@ export interface AuditRow extends Omit<AuditEntry, 'details'> {
   details: Record<string, unknown> | null;
 }
 
+/** The most entries one read returns. */
+export const AUDIT_READ_MAX = 1000;
+
+/**
+ * The newest audit entries, filtered. A limit outside 1-1000 or an invalid date is refused with
+ * GW_REQUEST_INVALID before any SQL runs (the admin API and the CLI pass what people typed).
+ */
 export async function readAudit(knex: Knex, q: { action?: string; actor?: string; since?: Date; limit?: number }): Promise<AuditRow[]> {
-  const query = knex('audit_log').select('*').orderBy('id', 'desc').limit(Math.min(q.limit ?? 100, 1000));
+  const limit = q.limit ?? 100;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_READ_MAX) throw new GatewayError('GW_REQUEST_INVALID', `The audit limit must be a whole number from 1 to ${AUDIT_READ_MAX} (found ${limit}).`);
+  if (q.since && !(q.since.getTime() >= 0 && q.since.getFullYear() <= 9999)) throw new GatewayError('GW_REQUEST_INVALID', 'The audit start (since) must be a date between 1970 and 9999, such as 2026-11-30T12:00:00Z.');
+  const query = knex('audit_log').select('*').orderBy('id', 'desc').limit(limit);
   if (q.action) query.where('action', 'like', `${q.action.replace(/[%_]/g, '\\$&')}%`);
   if (q.actor) query.where('actor', q.actor);
   if (q.since) query.where('at', '>=', q.since);

@@ -47,6 +47,18 @@ function clientError(message: string): GatewayError {
 }
 
 /**
+ * One part of HTTP Basic client credentials, which RFC 6749 §2.3.1 form-urlencodes before joining
+ * them. A malformed %-escape is the client's mistake: invalid_client, not a server error.
+ */
+function formDecoded(part: string, name: string): string {
+  try {
+    return decodeURIComponent(part.replaceAll('+', ' '));
+  } catch {
+    throw clientError(`The Basic credentials' ${name} is not form-urlencoded: a "%" must start an escape such as %25 (RFC 6749 §2.3.1).`);
+  }
+}
+
+/**
  * POST /oauth/token, client credentials grant (RFC 6749 §4.4) with three client authentication
  * methods. Every request, granted or refused, leaves an audit entry.
  */
@@ -99,9 +111,8 @@ export class TokenEndpoint {
       const decoded = Buffer.from(basic[1] as string, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       if (colon < 0) throw clientError('The Basic credentials must be client_id:client_secret.');
-      // RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
-      const clientId = decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' '));
-      const secret = decodeURIComponent(decoded.slice(colon + 1).replaceAll('+', ' '));
+      const clientId = formDecoded(decoded.slice(0, colon), 'client_id');
+      const secret = formDecoded(decoded.slice(colon + 1), 'client_secret');
       note('client_secret_basic', clientId);
       if (formId && formId !== clientId) throw clientError('client_id in the form differs from the authenticated client.');
       const partner = this.partnerOf(clientId);
@@ -138,17 +149,19 @@ export class TokenEndpoint {
           break;
         } catch (err) {
           const e = err as { code?: string; claim?: string; message: string };
-          if (e.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') reason = `its ${e.claim} claim is not acceptable (aud must be ${req.endpointUrls[0]})`;
+          if (e.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') reason = `its ${e.claim} claim is not acceptable${e.claim === 'aud' ? ` (aud must be ${req.endpointUrls[0]})` : ''}`;
           else if (e.code === 'ERR_JWT_EXPIRED') reason = 'it has expired';
           else if (e.code === 'ERR_JOSE_ALG_NOT_ALLOWED' || e.code === 'ERR_JOSE_NOT_SUPPORTED') reason = 'its algorithm is not allowed';
         }
       }
       if (!payload) throw clientError(`The client assertion was refused: ${reason}.`);
+      // RFC 7519 §4.1.7: jti is a string; it is stored, so it must be text PostgreSQL can hold.
+      if (typeof payload.jti !== 'string' || !/^[^\u0000-\u001f\u007f]{1,255}$/.test(payload.jti)) throw clientError('The client assertion jti must be a string of 1-255 characters without control characters, new for every request.');
       if ((payload.exp as number) - Date.now() / 1000 > MAX_ASSERTION_SECONDS) throw clientError(`The client assertion lives too long: exp may be at most ${MAX_ASSERTION_SECONDS} seconds ahead.`);
       // jti: each assertion once (RFC 7523 §3). The row lives until the assertion would expire anyway.
       await this.d.knex('oauth_assertions').where('expires_at', '<', new Date(Date.now() - 60_000)).del();
-      const fresh = await this.d.knex('oauth_assertions').insert({ client_id: iss, jti: String(payload.jti), expires_at: new Date((payload.exp as number) * 1000 + 60_000) }).onConflict(['client_id', 'jti']).ignore().returning('jti');
-      if (!fresh.length) throw clientError(`The client assertion ${String(payload.jti)} was used before; make a new jti for every request.`);
+      const fresh = await this.d.knex('oauth_assertions').insert({ client_id: iss, jti: payload.jti, expires_at: new Date((payload.exp as number) * 1000 + 60_000) }).onConflict(['client_id', 'jti']).ignore().returning('jti');
+      if (!fresh.length) throw clientError(`The client assertion ${payload.jti} was used before; make a new jti for every request.`);
       return { partner, credentialScopes: null };
     }
 

@@ -6,21 +6,35 @@ export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   take(key: string, perMinute: number, now = Date.now()): number {
-    const rate = perMinute / 60_000;
-    const b = this.buckets.get(key) ?? { tokens: perMinute, at: now };
-    b.tokens = Math.min(perMinute, b.tokens + (now - b.at) * rate);
-    b.at = now;
+    const b = this.refilled(key, perMinute, now);
     if (this.buckets.size > 10_000) this.evict(now);
     this.buckets.set(key, b);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return 0;
     }
-    return Math.max(1, Math.ceil((1 - b.tokens) / rate / 1000));
+    return secondsUntilOne(b.tokens, perMinute);
+  }
+
+  /** The seconds `take` would ask to wait, without taking anything: 0 while the budget lasts. */
+  peek(key: string, perMinute: number, now = Date.now()): number {
+    const b = this.refilled(key, perMinute, now);
+    return b.tokens >= 1 ? 0 : secondsUntilOne(b.tokens, perMinute);
+  }
+
+  private refilled(key: string, perMinute: number, now: number): { tokens: number; at: number } {
+    const b = this.buckets.get(key) ?? { tokens: perMinute, at: now };
+    b.tokens = Math.min(perMinute, b.tokens + (now - b.at) * (perMinute / 60_000));
+    b.at = now;
+    return b;
   }
 
   /** Drops buckets that have refilled (they hold nothing a new bucket would not). */
   private evict(now: number): void {
     for (const [k, b] of this.buckets) if (now - b.at > 60_000) this.buckets.delete(k);
   }
+}
+
+function secondsUntilOne(tokens: number, perMinute: number): number {
+  return Math.max(1, Math.ceil(((1 - tokens) * 60) / perMinute));
 }

@@ -2,26 +2,25 @@ import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import getRawBody from 'raw-body';
 import type { GatewayConfig } from '../../config/load.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
 import { MEDIA_TYPES } from '../../pipeline/interpret.js';
-import type { Receiver } from '../../pipeline/receive.js';
+import type { Inbound, Receiver } from '../../pipeline/receive.js';
 import { messageStatus } from '../../pipeline/status.js';
 import { collectMailboxItem, listMailbox, readMailboxItem } from '../../pipeline/outbound.js';
 import { sendPurchaseOrder } from '../../pipeline/purchase-orders.js';
-import { authenticateServiceKey, sha256Hex, type Principal } from '../../security/api-keys.js';
-import { readAudit } from '../../security/audit.js';
-import { CREDENTIAL_KINDS, credentialState, isCredentialKind, unusableBecause, type Actor, type Credential, type CredentialStore } from '../../security/credentials.js';
-import { expiringCredentials } from '../../security/expiry.js';
+import { authenticateServiceKey, type Principal } from '../../security/api-keys.js';
+import { unusableBecause, type CredentialStore } from '../../security/credentials.js';
 import { peerCertificate, partnerForCertificate, thumbprint } from '../../security/mtls.js';
 import { OAUTH_ERROR, type TokenEndpoint } from '../../security/oauth.js';
 import type { RateLimiter } from '../../security/rate-limit.js';
 import { allowedScopes, grantedScopes, mailboxScope, mayWriteAny, READ_SCOPES, requireScope, WRITE_SCOPES } from '../../security/scopes.js';
 import type { TokenService } from '../../security/tokens.js';
-import { SIGNATURE_HEADER, verifySignature } from '../../security/webhooks.js';
 import type { PartnerProfile, SourceFormat } from '../../types.js';
 import type { As2Inbound } from '../as2/inbound.js';
+import { adminRoutes } from './admin.js';
+import { bearerToken, idempotencyKeyOf, mediaTypeOf, pathOfUnstorable, readBody, requestId, throttle, uuidParam } from './request.js';
+import { webhookRoutes } from './webhook-door.js';
 
 export interface HttpDeps {
   knex: Knex;
@@ -51,15 +50,6 @@ export interface SecurityDeps {
   adminApiKeys: readonly { id: string; sha256: string }[];
   /** The URLs the token endpoint answers at (HTTP and HTTPS): a client assertion's aud. */
   endpointUrls: () => string[];
-}
-
-/** The bearer token of a request; undefined without an Authorization header. */
-function bearerToken(ctx: Context): string | undefined {
-  const header = ctx.get('authorization');
-  if (!header) return undefined;
-  const m = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!m) throw new GatewayError('GW_AUTH_INVALID', 'The Authorization header must be "Bearer <access token or API key>".');
-  return m[1] as string;
 }
 
 /**
@@ -101,28 +91,6 @@ function candidateTypes(config: GatewayConfig, partner: Readonly<PartnerProfile>
 function requireWriteScope(config: GatewayConfig, principal: Principal, format: SourceFormat): void {
   const types = candidateTypes(config, principal.partner, format);
   if (types.length && !mayWriteAny(principal.scopes, types)) throw new GatewayError('GW_AUTH_SCOPE', `Sending ${format} as ${principal.partner.id} needs one of the scopes ${[...new Set(types.map((t) => WRITE_SCOPES[t]))].join(', ')}; the credentials hold ${[...principal.scopes].sort().join(' ') || 'none'}.`);
-}
-
-/** The request body, at most `limit` bytes (413 beyond). */
-async function readBody(ctx: Context, limit: number, whose: string): Promise<Buffer> {
-  try {
-    return await getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined });
-  } catch (err) {
-    if ((err as { type?: string }).type === 'entity.too.large') throw new GatewayError('GW_REQUEST_TOO_LARGE', `The body exceeds the limit of ${limit} bytes${whose}.`);
-    throw new GatewayError('GW_REQUEST_INVALID', `The body could not be read: ${(err as Error).message}.`);
-  }
-}
-
-/** An Idempotency-Key header, checked; undefined when absent. */
-function idempotencyKeyOf(ctx: Context): string | undefined {
-  const key = ctx.get('idempotency-key') || undefined;
-  if (key && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new GatewayError('GW_REQUEST_INVALID', 'Idempotency-Key must be 1-255 visible ASCII characters.');
-  return key;
-}
-
-function requestId(ctx: Context): string {
-  const given = ctx.get('x-correlation-id');
-  return /^[\w.:-]{1,128}$/.test(given) ? given : '';
 }
 
 /** The REST door: authenticates, reads bytes, calls receive, answers. No parsing happens here. */
@@ -170,27 +138,19 @@ export function createHttpApp(deps: HttpDeps): Koa {
   });
 
   const sec = deps.security;
-  /** Per-partner request budget: 429 with Retry-After beyond it. */
-  const throttle = (ctx: Context, key: string, perMinute: number) => {
-    const wait = sec.limiter.take(key, perMinute);
-    if (wait > 0) {
-      ctx.set('retry-after', String(wait));
-      throw new GatewayError('GW_RATE_LIMITED', `Too many requests; retry in ${wait} s.`);
-    }
-  };
 
   const authenticate = async (ctx: Context, next: Koa.Next) => {
     const principal = await authenticatePartner(ctx, deps.config(), sec);
     if (principal.partner.state === 'suspended') throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${principal.partner.id} is suspended.`);
-    throttle(ctx, `partner:${principal.partner.id}`, principal.partner.limits.requestsPerMinute);
+    throttle(ctx, sec.limiter, `partner:${principal.partner.id}`, principal.partner.limits.requestsPerMinute);
     ctx.state.principal = principal;
     await next();
   };
 
-  /** Reads a partner's message body: media type, size limit, scopes, then the receiver. */
-  const receiveFrom = async (ctx: Context, principal: Principal, channel: 'rest' | 'webhook', bytesIn?: Buffer) => {
+  /** Reads a partner's message body: media type, size limit, scopes, then the receiver (or `store`). */
+  const receiveFrom = async (ctx: Context, principal: Principal, channel: 'rest' | 'webhook', bytesIn?: Buffer, store = (inbound: Inbound) => deps.receiver.receive(inbound)) => {
     const { partner } = principal;
-    const mediaType = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
+    const mediaType = mediaTypeOf(ctx);
     const format = MEDIA_TYPES[mediaType];
     if (!format) throw new GatewayError('GW_REQUEST_MEDIA_TYPE', `Content-Type "${mediaType || '(none)'}" is not accepted; send one of ${Object.keys(MEDIA_TYPES).join(', ')}.`);
     requireWriteScope(deps.config(), principal, format);
@@ -198,7 +158,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     if (bytes.length === 0) throw new GatewayError('GW_REQUEST_INVALID', 'The body is empty.');
     const correlationId = requestId(ctx);
     const idempotencyKey = idempotencyKeyOf(ctx);
-    const receipt = await deps.receiver.receive({
+    const receipt = await store({
       partnerId: partner.id,
       channel,
       contentType: mediaType,
@@ -221,29 +181,12 @@ export function createHttpApp(deps: HttpDeps): Koa {
     await receiveFrom(ctx, principal, 'rest');
   });
 
-  // Webhooks from SaaS platforms: the HMAC signature over timestamp and body is the credential.
-  router.post('/v1/webhooks/:partner', async (ctx) => {
-    const config = deps.config();
-    const partner = config.partners.get(ctx.params.partner as string);
-    // An unknown partner and a partner without webhooks answer alike: nothing to learn here.
-    if (!partner || !partner.channels.includes('webhook')) throw new GatewayError('GW_WEBHOOK_SIGNATURE', 'The signature matches no active webhook secret.');
-    if (partner.state === 'suspended') throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${partner.id} is suspended.`);
-    throttle(ctx, `partner:${partner.id}`, partner.limits.requestsPerMinute);
-    const bytes = await readBody(ctx, Math.min(partner.limits.maxBytes, deps.maxBodyBytes), ` for partner ${partner.id}`);
-    const secrets = await sec.store.usable('webhook-secret', partner.id);
-    const { signature, timestamp, index } = verifySignature(ctx.get(SIGNATURE_HEADER) || undefined, secrets.map((c) => sec.store.open(c).toString('utf8')), bytes, sec.webhookToleranceSeconds);
-    const matched = secrets[index] as Credential;
-    const fresh = await deps.knex('webhook_signatures').insert({ sha256: sha256Hex(signature), expires_at: new Date((timestamp + sec.webhookToleranceSeconds) * 1000) }).onConflict('sha256').ignore().returning('sha256');
-    if (!fresh.length) throw new GatewayError('GW_WEBHOOK_REPLAY', 'This signed webhook was received before; it is not accepted twice.');
-    await deps.knex('webhook_signatures').where('expires_at', '<', new Date(Date.now() - 60_000)).del();
-    await receiveFrom(ctx, { partner, method: 'webhook', credentialId: matched.ref, scopes: grantedScopes(partner, matched.scopes) }, 'webhook', bytes);
-  });
+  webhookRoutes(router, { knex: deps.knex, receiver: deps.receiver, config: deps.config, store: sec.store, limiter: sec.limiter, maxBodyBytes: deps.maxBodyBytes, toleranceSeconds: sec.webhookToleranceSeconds, receiveFrom: (ctx, principal, bytes, store) => receiveFrom(ctx, principal, 'webhook', bytes, store) });
 
   // OAuth 2.0: client credentials (RFC 6749 §4.4), our keys (RFC 7517) and server metadata (RFC 8414).
   router.post('/oauth/token', async (ctx) => {
-    throttle(ctx, `token:${ctx.ip}`, sec.tokenRatePerMinute);
-    const mediaType = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
-    if (mediaType !== 'application/x-www-form-urlencoded') throw new GatewayError('GW_OAUTH_REQUEST', 'Send the token request as application/x-www-form-urlencoded.');
+    throttle(ctx, sec.limiter, `token:${ctx.ip}`, sec.tokenRatePerMinute);
+    if (mediaTypeOf(ctx) !== 'application/x-www-form-urlencoded') throw new GatewayError('GW_OAUTH_REQUEST', 'Send the token request as application/x-www-form-urlencoded.');
     const form = new URLSearchParams((await readBody(ctx, 16_384, ' for a token request')).toString('utf8'));
     const cert = peerCertificate(ctx.req);
     const res = await sec.tokenEndpoint.handle({ form, ...(ctx.get('authorization') ? { authorization: ctx.get('authorization') } : {}), ...(cert ? { cert } : {}), remote: ctx.ip, endpointUrls: sec.endpointUrls() });
@@ -289,8 +232,9 @@ export function createHttpApp(deps: HttpDeps): Koa {
 
   router.get('/v1/outbound/:id', authenticate, async (ctx) => {
     const { partner, scopes } = ctx.state.principal as Principal;
-    const item = await readMailboxItem(deps.knex, partner.id, ctx.params.id as string);
-    if (!item) throw new GatewayError('GW_NOT_FOUND', `No outbound document ${ctx.params.id} for partner ${partner.id}.`);
+    const id = uuidParam(ctx.params.id, 'outbound document');
+    const item = await readMailboxItem(deps.knex, partner.id, id);
+    if (!item) throw new GatewayError('GW_NOT_FOUND', `No outbound document ${id} for partner ${partner.id}.`);
     requireScope(scopes, mailboxScope(item.type), `Reading a ${item.type}`);
     ctx.set('content-type', item.contentType);
     ctx.set('content-disposition', `attachment; filename="${item.fileName}"`);
@@ -300,9 +244,10 @@ export function createHttpApp(deps: HttpDeps): Koa {
 
   router.delete('/v1/outbound/:id', authenticate, async (ctx) => {
     const { partner, scopes } = ctx.state.principal as Principal;
-    const item = await readMailboxItem(deps.knex, partner.id, ctx.params.id as string);
+    const id = uuidParam(ctx.params.id, 'outbound document');
+    const item = await readMailboxItem(deps.knex, partner.id, id);
     if (item) requireScope(scopes, mailboxScope(item.type), `Collecting a ${item.type}`);
-    if (!item || !(await collectMailboxItem(deps.knex, partner.id, ctx.params.id as string, 'rest'))) throw new GatewayError('GW_NOT_FOUND', `No outbound document ${ctx.params.id} for partner ${partner.id}.`);
+    if (!item || !(await collectMailboxItem(deps.knex, partner.id, id, 'rest'))) throw new GatewayError('GW_NOT_FOUND', `No outbound document ${id} for partner ${partner.id}.`);
     ctx.status = 204;
   });
 
@@ -317,7 +262,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     const config = deps.config();
     const partner = config.partners.get(ctx.params.partner as string);
     if (!partner) throw new GatewayError('GW_NOT_FOUND', `No partner ${ctx.params.partner}.`);
-    if ((ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase() !== 'application/json') throw new GatewayError('GW_REQUEST_MEDIA_TYPE', 'Send the canonical purchase order as application/json.');
+    if (mediaTypeOf(ctx) !== 'application/json') throw new GatewayError('GW_REQUEST_MEDIA_TYPE', 'Send the canonical purchase order as application/json.');
     const text = (await readBody(ctx, deps.maxBodyBytes, '')).toString('utf8');
     let body: unknown;
     try {
@@ -325,6 +270,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
     } catch (err) {
       throw new GatewayError('GW_JSON_SYNTAX', `The body is not valid JSON: ${(err as Error).message}.`);
     }
+    const badAt = pathOfUnstorable(body);
+    if (badAt) throw new GatewayError('GW_REQUEST_INVALID', `The purchase order holds a NUL character (\\u0000) or a lone UTF-16 surrogate at ${badAt}; send text without them.`, { location: { jsonPath: badAt } });
     const sent = await sendPurchaseOrder(deps.knex, config, partner, body, idempotencyKeyOf(ctx), requestId(ctx) || undefined);
     ctx.status = sent.duplicate ? 200 : 201;
     ctx.set('location', `/v1/erp/messages/${sent.messageId}`);
@@ -332,97 +279,20 @@ export function createHttpApp(deps: HttpDeps): Koa {
   });
 
   router.get('/v1/erp/messages/:id', authenticateErp, async (ctx) => {
-    const status = await messageStatus(deps.knex, undefined, ctx.params.id as string);
-    if (!status) throw new GatewayError('GW_NOT_FOUND', `No message ${ctx.params.id}.`);
+    const id = uuidParam(ctx.params.id, 'message');
+    const status = await messageStatus(deps.knex, undefined, id);
+    if (!status) throw new GatewayError('GW_NOT_FOUND', `No message ${id}.`);
     ctx.body = status;
   });
 
-  // Security administration: credentials, the audit log and the expiry metric, behind ADMIN_API_KEYS.
-  const authenticateAdmin = async (ctx: Context, next: Koa.Next) => {
-    const token = bearerToken(ctx);
-    if (token === undefined) throw new GatewayError('GW_AUTH_MISSING', 'Present an admin API key as "Authorization: Bearer <key>".');
-    const { credentialId } = authenticateServiceKey(sec.adminApiKeys, token, 'admin');
-    ctx.state.actor = { actor: `admin:${credentialId}`, source: ctx.ip } satisfies Actor;
-    await next();
-  };
-  const readJson = async (ctx: Context): Promise<Record<string, unknown>> => {
-    const text = (await readBody(ctx, 65_536, '')).toString('utf8');
-    try {
-      const v: unknown = JSON.parse(text || '{}');
-      if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
-      return v as Record<string, unknown>;
-    } catch (err) {
-      throw new GatewayError('GW_JSON_SYNTAX', `The body is not a JSON object: ${(err as Error).message}.`);
-    }
-  };
-  const kindOf = (v: unknown) => {
-    if (typeof v !== 'string' || !isCredentialKind(v)) throw new GatewayError('GW_CRED_INVALID', `kind must be one of ${CREDENTIAL_KINDS.join(', ')}.`);
-    return v;
-  };
-  const issueRequest = (b: Record<string, unknown>) => {
-    const kind = kindOf(b.kind);
-    if (b.expiresAt !== undefined && Number.isNaN(Date.parse(String(b.expiresAt)))) throw new GatewayError('GW_CRED_INVALID', 'expiresAt must be an ISO date-time.');
-    if (b.scopes !== undefined && !(Array.isArray(b.scopes) && b.scopes.every((x) => typeof x === 'string'))) throw new GatewayError('GW_CRED_INVALID', 'scopes must be an array of strings.');
-    return {
-      kind,
-      partnerId: typeof b.partner === 'string' ? b.partner : null,
-      ...(typeof b.material === 'string' ? { material: b.material } : {}),
-      ...(b.expiresAt !== undefined ? { expiresAt: new Date(String(b.expiresAt)) } : {}),
-      ...(b.scopes ? { scopes: b.scopes as string[] } : {}),
-      ...(typeof b.publishSeconds === 'number' ? { publishSeconds: b.publishSeconds } : {}),
-    };
-  };
-
-  router.get('/admin/v1/credentials', authenticateAdmin, async (ctx) => {
-    const kind = ctx.query.kind === undefined ? undefined : kindOf(ctx.query.kind);
-    const list = await sec.store.list({ ...(typeof ctx.query.partner === 'string' ? { partnerId: ctx.query.partner } : {}), ...(kind ? { kind } : {}) });
-    ctx.body = { credentials: list.map(credentialView) };
-  });
-  router.post('/admin/v1/credentials', authenticateAdmin, async (ctx) => {
-    const issued = await sec.store.issue(issueRequest(await readJson(ctx)), ctx.state.actor as Actor);
-    ctx.status = 201;
-    ctx.set('cache-control', 'no-store');
-    ctx.body = { credential: credentialView(issued.credential), ...(issued.secret ? { secret: issued.secret } : {}) };
-  });
-  router.post('/admin/v1/credentials/rotate', authenticateAdmin, async (ctx) => {
-    const b = await readJson(ctx);
-    const overlapSeconds = b.overlapSeconds ?? 7 * 86_400;
-    if (typeof overlapSeconds !== 'number' || overlapSeconds < 0) throw new GatewayError('GW_CRED_INVALID', 'overlapSeconds must be a number of seconds, 0 or more.');
-    const issued = await sec.store.rotate({ ...issueRequest(b), overlapSeconds }, ctx.state.actor as Actor);
-    ctx.status = 201;
-    ctx.set('cache-control', 'no-store');
-    ctx.body = { credential: credentialView(issued.credential), ...(issued.secret ? { secret: issued.secret } : {}), retiring: (issued.retiring ?? []).map(credentialView) };
-  });
-  router.post('/admin/v1/credentials/:kind/:ref/revoke', authenticateAdmin, async (ctx) => {
-    ctx.body = { credential: credentialView(await sec.store.revoke(kindOf(ctx.params.kind), ctx.params.ref as string, ctx.state.actor as Actor)) };
-  });
-  router.get('/admin/v1/credentials/expiring', authenticateAdmin, async (ctx) => {
-    const within = Number(ctx.query.withinDays ?? 30);
-    if (!Number.isFinite(within) || within < 0) throw new GatewayError('GW_REQUEST_INVALID', 'withinDays must be a number of days.');
-    ctx.body = { withinDays: within, credentials: (await expiringCredentials(sec.store, within)).map((e) => ({ ...credentialView(e.credential), daysLeft: e.daysLeft })) };
-  });
-  router.get('/admin/v1/audit', authenticateAdmin, async (ctx) => {
-    const q = ctx.query;
-    ctx.body = { entries: await readAudit(deps.knex, { ...(typeof q.action === 'string' ? { action: q.action } : {}), ...(typeof q.actor === 'string' ? { actor: q.actor } : {}), ...(typeof q.since === 'string' ? { since: new Date(q.since) } : {}), limit: Number(q.limit ?? 100) || 100 }) };
-  });
-  // Prometheus text: seconds until each credential expires (alert on a low value).
-  router.get('/metrics', authenticateAdmin, async (ctx) => {
-    const now = Date.now();
-    const lines = ['# HELP gateway_credential_expiry_seconds Seconds until the credential expires (negative: expired).', '# TYPE gateway_credential_expiry_seconds gauge'];
-    for (const c of await sec.store.list()) {
-      if (!c.expiresAt || c.revokedAt) continue;
-      const labels = `kind="${c.kind}",ref="${c.ref.replace(/["\\]/g, '')}",partner="${c.partnerId ?? ''}",source="${c.source}"`;
-      lines.push(`gateway_credential_expiry_seconds{${labels}} ${Math.round((c.expiresAt.getTime() - now) / 1000)}`);
-    }
-    ctx.set('content-type', 'text/plain; version=0.0.4');
-    ctx.body = `${lines.join('\n')}\n`;
-  });
+  adminRoutes(router, { knex: deps.knex, store: sec.store, adminApiKeys: sec.adminApiKeys });
 
   router.get('/v1/messages/:id', authenticate, async (ctx) => {
     const { partner, scopes } = ctx.state.principal as Principal;
     requireScope(scopes, READ_SCOPES.status, 'Reading message status');
-    const status = await messageStatus(deps.knex, partner.id, ctx.params.id as string);
-    if (!status) throw new GatewayError('GW_NOT_FOUND', `No message ${ctx.params.id} for partner ${partner.id}.`);
+    const id = uuidParam(ctx.params.id, 'message');
+    const status = await messageStatus(deps.knex, partner.id, id);
+    if (!status) throw new GatewayError('GW_NOT_FOUND', `No message ${id} for partner ${partner.id}.`);
     ctx.body = status;
   });
 
@@ -432,24 +302,4 @@ export function createHttpApp(deps: HttpDeps): Koa {
     throw new GatewayError('GW_NOT_FOUND', `No route ${ctx.method} ${ctx.path}.`);
   });
   return app;
-}
-
-/** A credential as the admin API shows it: never a secret or a hash. */
-function credentialView(c: Credential) {
-  return {
-    kind: c.kind,
-    ref: c.ref,
-    partner: c.partnerId,
-    source: c.source,
-    state: credentialState(c),
-    scopes: c.scopes,
-    notBefore: c.notBefore,
-    expiresAt: c.expiresAt,
-    revokedAt: c.revokedAt,
-    createdAt: c.createdAt,
-    createdBy: c.createdBy,
-    ...(c.public.jwk ? { jwk: c.public.jwk } : {}),
-    ...(c.public.subject ? { subject: c.public.subject } : {}),
-    ...(c.public.key ? { key: c.public.key } : {}),
-  };
 }

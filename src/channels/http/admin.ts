@@ -1,0 +1,143 @@
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import type { Context } from 'koa';
+import type { Knex } from 'knex';
+import { GatewayError } from '../../errors.js';
+import { authenticateServiceKey } from '../../security/api-keys.js';
+import { AUDIT_READ_MAX, readAudit } from '../../security/audit.js';
+import { CREDENTIAL_KINDS, credentialState, isCredentialKind, type Actor, type Credential, type CredentialStore } from '../../security/credentials.js';
+import { expiringCredentials } from '../../security/expiry.js';
+import { bearerToken, dateParam, integerParam, isStorable, readBody, textParam } from './request.js';
+
+/** The longest overlap a rotation may ask for: old and new credentials both work for at most a year. */
+export const MAX_OVERLAP_SECONDS = 366 * 86_400;
+/** How far ahead a signing key may be published before it signs. */
+export const MAX_PUBLISH_SECONDS = 30 * 86_400;
+
+export interface AdminDeps {
+  knex: Knex;
+  store: CredentialStore;
+  /** Keys of security administrators (`/admin/v1/…`, `/metrics`). */
+  adminApiKeys: readonly { id: string; sha256: string }[];
+}
+
+/** Security administration: credentials, the audit log and the expiry metric, behind ADMIN_API_KEYS. */
+export function adminRoutes(router: Router, d: AdminDeps): void {
+  const authenticateAdmin = async (ctx: Context, next: Koa.Next) => {
+    const token = bearerToken(ctx);
+    if (token === undefined) throw new GatewayError('GW_AUTH_MISSING', 'Present an admin API key as "Authorization: Bearer <key>".');
+    const { credentialId } = authenticateServiceKey(d.adminApiKeys, token, 'admin');
+    ctx.state.actor = { actor: `admin:${credentialId}`, source: ctx.ip } satisfies Actor;
+    await next();
+  };
+
+  router.get('/admin/v1/credentials', authenticateAdmin, async (ctx) => {
+    const kind = ctx.query.kind === undefined ? undefined : kindOf(ctx.query.kind);
+    const partnerId = textParam(ctx.query.partner, 'partner');
+    ctx.body = { credentials: (await d.store.list({ ...(partnerId ? { partnerId } : {}), ...(kind ? { kind } : {}) })).map(credentialView) };
+  });
+  router.post('/admin/v1/credentials', authenticateAdmin, async (ctx) => {
+    const issued = await d.store.issue(issueRequest(await readJson(ctx)), ctx.state.actor as Actor);
+    ctx.status = 201;
+    ctx.set('cache-control', 'no-store');
+    ctx.body = { credential: credentialView(issued.credential), ...(issued.secret ? { secret: issued.secret } : {}) };
+  });
+  router.post('/admin/v1/credentials/rotate', authenticateAdmin, async (ctx) => {
+    const b = await readJson(ctx);
+    const overlapSeconds = credParam(() => integerParam(b.overlapSeconds, 'overlapSeconds', { min: 0, max: MAX_OVERLAP_SECONDS, fallback: 7 * 86_400 }));
+    const issued = await d.store.rotate({ ...issueRequest(b), overlapSeconds }, ctx.state.actor as Actor);
+    ctx.status = 201;
+    ctx.set('cache-control', 'no-store');
+    ctx.body = { credential: credentialView(issued.credential), ...(issued.secret ? { secret: issued.secret } : {}), retiring: (issued.retiring ?? []).map(credentialView) };
+  });
+  router.post('/admin/v1/credentials/:kind/:ref/revoke', authenticateAdmin, async (ctx) => {
+    const ref = credParam(() => textParam(ctx.params.ref, 'The credential reference', 512) as string);
+    ctx.body = { credential: credentialView(await d.store.revoke(kindOf(ctx.params.kind), ref, ctx.state.actor as Actor)) };
+  });
+  router.get('/admin/v1/credentials/expiring', authenticateAdmin, async (ctx) => {
+    const within = integerParam(ctx.query.withinDays, 'withinDays', { min: 0, max: 3650, fallback: 30, text: true });
+    ctx.body = { withinDays: within, credentials: (await expiringCredentials(d.store, within)).map((e) => ({ ...credentialView(e.credential), daysLeft: e.daysLeft })) };
+  });
+  router.get('/admin/v1/audit', authenticateAdmin, async (ctx) => {
+    const q = ctx.query;
+    const action = textParam(q.action, 'action');
+    const actor = textParam(q.actor, 'actor');
+    const since = dateParam(q.since, 'since');
+    ctx.body = { entries: await readAudit(d.knex, { ...(action ? { action } : {}), ...(actor ? { actor } : {}), ...(since ? { since } : {}), limit: integerParam(q.limit, 'limit', { min: 1, max: AUDIT_READ_MAX, fallback: 100, text: true }) }) };
+  });
+  // Prometheus text: seconds until each credential expires (alert on a low value).
+  router.get('/metrics', authenticateAdmin, async (ctx) => {
+    const now = Date.now();
+    const lines = ['# HELP gateway_credential_expiry_seconds Seconds until the credential expires (negative: expired).', '# TYPE gateway_credential_expiry_seconds gauge'];
+    for (const c of await d.store.list()) {
+      if (!c.expiresAt || c.revokedAt) continue;
+      const labels = `kind="${c.kind}",ref="${c.ref.replace(/["\\]/g, '')}",partner="${c.partnerId ?? ''}",source="${c.source}"`;
+      lines.push(`gateway_credential_expiry_seconds{${labels}} ${Math.round((c.expiresAt.getTime() - now) / 1000)}`);
+    }
+    ctx.set('content-type', 'text/plain; version=0.0.4');
+    ctx.body = `${lines.join('\n')}\n`;
+  });
+}
+
+async function readJson(ctx: Context): Promise<Record<string, unknown>> {
+  const text = (await readBody(ctx, 65_536, '')).toString('utf8');
+  try {
+    const v: unknown = JSON.parse(text || '{}');
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw new GatewayError('GW_JSON_SYNTAX', `The body is not a JSON object: ${(err as Error).message}.`);
+  }
+}
+
+function kindOf(v: unknown) {
+  if (typeof v !== 'string' || !isCredentialKind(v)) throw new GatewayError('GW_CRED_INVALID', `kind must be one of ${CREDENTIAL_KINDS.join(', ')}.`);
+  return v;
+}
+
+/** A body parameter of a credential request: its problems are GW_CRED_INVALID, as the store's are. */
+function credParam<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof GatewayError && err.code === 'GW_REQUEST_INVALID') throw new GatewayError('GW_CRED_INVALID', err.message);
+    throw err;
+  }
+}
+
+function issueRequest(b: Record<string, unknown>) {
+  const kind = kindOf(b.kind);
+  const expiresAt = credParam(() => dateParam(b.expiresAt, 'expiresAt'));
+  if (b.scopes !== undefined && !(Array.isArray(b.scopes) && b.scopes.every((x) => typeof x === 'string' && x.length <= 200 && !/[\u0000-\u001f]/.test(x) && isStorable(x)))) throw new GatewayError('GW_CRED_INVALID', 'scopes must be an array of strings.');
+  if (b.partner !== undefined && b.partner !== null) credParam(() => textParam(b.partner, 'partner'));
+  if (b.material !== undefined && (typeof b.material !== 'string' || !isStorable(b.material))) throw new GatewayError('GW_CRED_INVALID', 'material must be a text (PEM, JWK or OpenSSH public key).');
+  const publishSeconds = b.publishSeconds === undefined ? undefined : credParam(() => integerParam(b.publishSeconds, 'publishSeconds', { min: 0, max: MAX_PUBLISH_SECONDS, fallback: 0 }));
+  return {
+    kind,
+    partnerId: typeof b.partner === 'string' ? b.partner : null,
+    ...(typeof b.material === 'string' ? { material: b.material } : {}),
+    ...(expiresAt ? { expiresAt } : {}),
+    ...(b.scopes ? { scopes: b.scopes as string[] } : {}),
+    ...(publishSeconds !== undefined ? { publishSeconds } : {}),
+  };
+}
+
+/** A credential as the admin API shows it: never a secret or a hash. */
+function credentialView(c: Credential) {
+  return {
+    kind: c.kind,
+    ref: c.ref,
+    partner: c.partnerId,
+    source: c.source,
+    state: credentialState(c),
+    scopes: c.scopes,
+    notBefore: c.notBefore,
+    expiresAt: c.expiresAt,
+    revokedAt: c.revokedAt,
+    createdAt: c.createdAt,
+    createdBy: c.createdBy,
+    ...(c.public.jwk ? { jwk: c.public.jwk } : {}),
+    ...(c.public.subject ? { subject: c.public.subject } : {}),
+    ...(c.public.key ? { key: c.public.key } : {}),
+  };
+}
