@@ -5,10 +5,12 @@ import type { AddressInfo } from 'node:net';
  * How the ERP answers one request:
  * - `ok`: processes the document (its effect happens) and answers 202, after `delayMs` if given;
  *   a delay longer than the gateway's timeout makes it retry a document the ERP already holds;
+ *   with `effectAtReply`, the effect happens only if the sender is still there to get the answer
+ *   (an ERP that rolls back when its client vanishes mid-request);
  * - `status`: answers with that status and does nothing (500: try again; 400: never);
  * - `reset`: drops the connection without an answer; `garbage`: writes bytes that are no HTTP.
  */
-export type ErpAnswer = { kind: 'ok'; delayMs?: number } | { kind: 'status'; status: number } | { kind: 'reset' } | { kind: 'garbage' };
+export type ErpAnswer = { kind: 'ok'; delayMs?: number; effectAtReply?: boolean } | { kind: 'status'; status: number } | { kind: 'reset' } | { kind: 'garbage' };
 
 export interface ErpDocument {
   idempotencyKey: string;
@@ -26,6 +28,8 @@ export class ChaosErp {
   readonly processed: ErpDocument[] = [];
   /** Requests seen, whatever the answer. */
   requests = 0;
+  /** Requests being answered slowly right now. */
+  inFlight = 0;
   answer: (doc: ErpDocument) => ErpAnswer = () => ({ kind: 'ok' });
   private server: Server | undefined;
   port = 0;
@@ -77,14 +81,19 @@ export class ChaosErp {
         res.statusCode = a.status;
         res.end(JSON.stringify({ error: `answered ${a.status} on purpose` }));
       } else {
-        // The effect happens now, whether or not the gateway is still waiting for the answer.
-        this.processed.push(doc);
+        // By default the effect happens now, whether or not the gateway is still waiting for the answer.
+        if (!a.effectAtReply) this.processed.push(doc);
         const reply = () => {
+          if (a.effectAtReply && !req.socket.destroyed) this.processed.push(doc);
           res.statusCode = 202;
           res.end('{"ok":true}');
         };
-        if (a.delayMs) setTimeout(reply, a.delayMs);
-        else reply();
+        if (!a.delayMs) return reply();
+        this.inFlight++;
+        setTimeout(() => {
+          this.inFlight--;
+          reply();
+        }, a.delayMs);
       }
     });
   }

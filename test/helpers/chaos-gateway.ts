@@ -54,7 +54,7 @@ export class ChaosSite {
     writeFileSync(this.knownHosts, '');
     for (const [name, text] of Object.entries(testPartners(this.erpUrl))) {
       if (!['acme-supply.yaml', 'northwind.yaml'].includes(name)) continue;
-      let y = text.replace('maxAttempts: 4', 'maxAttempts: 50').replace('limits: { maxBytes: 65536 }', 'limits: { maxBytes: 65536, requestsPerMinute: 1000000 }');
+      let y = text.replace('maxAttempts: 4', 'maxAttempts: 50').replace('limits: { maxBytes: 65536 }', 'limits: { maxBytes: 20971520, requestsPerMinute: 1000000 }');
       if (name === 'acme-supply.yaml') y = y.replace(/^channels: \[rest\]$/m, 'channels: [rest, sftp]').replace(/^credentials:\n/m, `credentials:\n  sshKeys:\n    - key: "${this.sftpKey.publicKey}"\n`);
       await writeFile(path.join(this.partnersDir, name), y);
     }

@@ -109,7 +109,7 @@ export async function sftpLoad(o: LoadOptions & { site: ChaosSite; firstControl:
 }
 
 /** `sftp -b -` putting `file` into /inbound, strict about host keys, as a partner's script does. */
-function sftpPut(site: ChaosSite, port: number, file: string): Promise<ProcessRun> {
+export function sftpPut(site: ChaosSite, port: number, file: string): Promise<ProcessRun> {
   const args = ['-b', '-', '-P', String(port), '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${site.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', `IdentityFile=${site.sftpKey.identity}`, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', 'acme-supply@127.0.0.1'];
   return runProcess('sftp', args, { cwd: site.dir, input: `cd inbound\nput ${file}\n`, timeoutMs: 60_000 }).catch((err: Error) => ({ status: -1, stdout: '', stderr: err.message }));
 }
