@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { chaosSuite } from '../helpers/chaos.js';
 import { sleep, until } from '../helpers/chaos-gateway.js';
-import { assertNothingLostOrDoubled, restLoad, settle, sftpLoad, Tally } from '../helpers/chaos-load.js';
-
-const items = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
+import { assertNothingLostOrDoubled, itemNames, restLoad, settle, sftpLoad, Tally } from '../helpers/chaos-load.js';
 
 /** Deadline for a killed process's deliveries to be sent by another: well under the suite's budget. */
 const SETTLE_MS = 150_000;
@@ -21,8 +19,8 @@ describe('chaos: kill -9 of a gateway process under load', function () {
     const tally = new Tally();
     const target = () => gw;
     const load = Promise.all([
-      restLoad({ tally, items: items('K1R', 300), target, concurrency: 8 }),
-      sftpLoad({ tally, items: items('K1S', 30), target, concurrency: 2, site: s.site, firstControl: 710_000_000 }),
+      restLoad({ tally, items: itemNames('K1R', 300), target, concurrency: 8 }),
+      sftpLoad({ tally, items: itemNames('K1S', 30), target, concurrency: 2, site: s.site, firstControl: 710_000_000 }),
     ]);
     await until('a third of the load accepted, deliveries in flight', () => tally.accepted.size >= 100 && s.erp.inFlight > 0, 120_000, 5);
     gw.signal('SIGKILL');
@@ -42,8 +40,8 @@ describe('chaos: kill -9 of a gateway process under load', function () {
     // A load balancer: alternate between the two, and send to the survivor once one is down.
     const target = (attempt: number) => (a.running && (attempt + Math.floor(Math.random() * 2)) % 2 === 0 ? a : b);
     const load = Promise.all([
-      restLoad({ tally, items: items('K2R', 300), target, concurrency: 8 }),
-      sftpLoad({ tally, items: items('K2S', 30), target, concurrency: 2, site: s.site, firstControl: 720_000_000 }),
+      restLoad({ tally, items: itemNames('K2R', 300), target, concurrency: 8 }),
+      sftpLoad({ tally, items: itemNames('K2S', 30), target, concurrency: 2, site: s.site, firstControl: 720_000_000 }),
     ]);
     await until('a third of the load accepted, deliveries in flight', () => tally.accepted.size >= 100 && s.erp.inFlight > 0, 120_000, 5);
     a.signal('SIGKILL');

@@ -6,10 +6,8 @@ import type { Knex } from 'knex';
 import { connect } from '../../src/store/db.js';
 import { chaosSuite } from '../helpers/chaos.js';
 import { sleep, until, type GatewayProcess } from '../helpers/chaos-gateway.js';
-import { assertNothingLostOrDoubled, restLoad, settle, sftpLoad, sftpPut, Tally } from '../helpers/chaos-load.js';
+import { assertNothingLostOrDoubled, itemNames, restLoad, settle, sftpLoad, sftpPut, Tally } from '../helpers/chaos-load.js';
 import { PrivatePostgres } from '../helpers/chaos-postgres.js';
-
-const items = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
 
 /**
  * Restarts the gateway whenever it exits, as systemd or Kubernetes would: a gateway may exit on
@@ -46,8 +44,8 @@ describe('chaos: PostgreSQL stopped and started during the load', function () {
     const tally = new Tally();
     const target = () => gw;
     const load = Promise.all([
-      restLoad({ tally, items: items('P4R', 300), target, concurrency: 8 }),
-      sftpLoad({ tally, items: items('P4S', 30), target, concurrency: 2, site: s.site, firstControl: 740_000_000 }),
+      restLoad({ tally, items: itemNames('P4R', 300), target, concurrency: 8 }),
+      sftpLoad({ tally, items: itemNames('P4S', 30), target, concurrency: 2, site: s.site, firstControl: 740_000_000 }),
     ]);
     await until('a third of the load accepted', () => tally.accepted.size >= 100, 120_000, 20);
     await pg.stop();
@@ -93,11 +91,11 @@ describe('chaos: a slow database while REST and SFTP receive', function () {
     const target = () => gw;
     const load = Promise.all([
       // At the moment the partner hears 202, the message must be visible to another connection.
-      restLoad({ tally, items: items('D5R', 200), target, concurrency: 8, onAccepted: async (item, id) => {
+      restLoad({ tally, items: itemNames('D5R', 200), target, concurrency: 8, onAccepted: async (item, id) => {
         if (!(await s.db.knex('messages').first('id').where('id', id ?? ''))) early.push(`${item} (REST ${id})`);
       } }),
       // At the moment sftp's close succeeds, the whole file must be committed.
-      sftpLoad({ tally, items: items('D5S', 20), target, concurrency: 2, site: s.site, firstControl: 750_000_000, onAccepted: async (item) => {
+      sftpLoad({ tally, items: itemNames('D5S', 20), target, concurrency: 2, site: s.site, firstControl: 750_000_000, onAccepted: async (item) => {
         const size = statSync(path.join(s.site.dir, `${item}.edi`)).size;
         const row = await s.db.knex('messages').first('size_bytes').where({ partner_id: 'acme-supply', file_name: `${item}.edi` });
         if (Number(row?.size_bytes) !== size) early.push(`${item} (SFTP, stored ${row?.size_bytes ?? 'nothing'} of ${size} bytes)`);

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { chaosSuite } from '../helpers/chaos.js';
+import { NORTHWIND_KEY } from '../helpers/gateway.js';
 import type { ErpAnswer } from '../helpers/chaos-erp.js';
 import { sleep, until } from '../helpers/chaos-gateway.js';
-import { assertNothingLostOrDoubled, restLoad, settle, sftpLoad, Tally } from '../helpers/chaos-load.js';
-
-const items = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
+import { assertNothingLostOrDoubled, itemNames, restLoad, settle, sftpLoad, Tally } from '../helpers/chaos-load.js';
 
 describe('chaos: the ERP misbehaves while documents flow', function () {
   const s = chaosSuite();
@@ -13,7 +12,7 @@ describe('chaos: the ERP misbehaves while documents flow', function () {
     const gw = s.gateway('erp-phases');
     await gw.start();
     const tally = new Tally();
-    const rest = items('E3R', 200);
+    const rest = itemNames('E3R', 200);
     // The ERP refuses these for good (400): they must end dead-lettered and visible, not lost.
     const refused = new Set(rest.filter((_, i) => i % 25 === 7));
     let phase: (item: string, n: number) => ErpAnswer = () => ({ kind: 'ok' });
@@ -23,7 +22,7 @@ describe('chaos: the ERP misbehaves while documents flow', function () {
     await s.erp.stop();
     const load = Promise.all([
       restLoad({ tally, items: rest, target: () => gw, concurrency: 4 }),
-      sftpLoad({ tally, items: items('E3S', 20), target: () => gw, concurrency: 2, site: s.site, firstControl: 730_000_000 }),
+      sftpLoad({ tally, items: itemNames('E3S', 20), target: () => gw, concurrency: 2, site: s.site, firstControl: 730_000_000 }),
     ]);
     const phases: [string, () => Promise<void> | void][] = [
       ['down', () => undefined],
@@ -48,8 +47,8 @@ describe('chaos: the ERP misbehaves while documents flow', function () {
     for (const item of refused) {
       const id = tally.accepted.get(item);
       assert.ok(id, `${item} was accepted`);
-      await until(`${item} dead`, async () => (await messageStatus(gw.url, s.site.apiKey, id)).state === 'dead', 30_000);
-      const st = await messageStatus(gw.url, s.site.apiKey, id);
+      await until(`${item} dead`, async () => (await messageStatus(gw.url, NORTHWIND_KEY, id)).state === 'dead', 30_000);
+      const st = await messageStatus(gw.url, NORTHWIND_KEY, id);
       const deliveries = st.deliveries as { state: string; lastError: { code: string; message: string } | null }[];
       assert.ok(deliveries.some((d) => d.state === 'dead' && d.lastError?.code === 'GW_DELIVERY_HTTP' && /HTTP 400/.test(d.lastError.message)), JSON.stringify(st.deliveries));
       assert.equal(s.erp.keysByItem().has(item), false);

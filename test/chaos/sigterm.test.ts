@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { chaosSuite } from '../helpers/chaos.js';
 import { sleep, until } from '../helpers/chaos-gateway.js';
-import { assertNothingLostOrDoubled, restLoad, settle, sftpLoad, Tally } from '../helpers/chaos-load.js';
+import { assertNothingLostOrDoubled, itemNames, restLoad, settle, sftpLoad, Tally } from '../helpers/chaos-load.js';
 
 const items = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
 /** How long a stopping gateway may take: what it has in hand is a few ERP round trips. */
@@ -19,8 +19,8 @@ describe('chaos: SIGTERM while work is in flight', function () {
     const tally = new Tally();
     const target = () => gw;
     const load = Promise.all([
-      restLoad({ tally, items: items(`${prefix}R`, 300), target, concurrency: 8 }),
-      sftpLoad({ tally, items: items(`${prefix}S`, 30), target, concurrency: 2, site: s.site, firstControl }),
+      restLoad({ tally, items: itemNames(`${prefix}R`, 300), target, concurrency: 8 }),
+      sftpLoad({ tally, items: itemNames(`${prefix}S`, 30), target, concurrency: 2, site: s.site, firstControl }),
     ]);
     await until('a third of the load accepted and deliveries under way', () => tally.accepted.size >= 100 && s.erp.processed.length > 10, 120_000, 20);
     const before = s.erp.processed.length;

@@ -44,7 +44,6 @@ export class ChaosSite {
   readonly masterKeyFile = path.join(this.dir, 'master.key');
   readonly knownHosts = path.join(this.dir, 'known_hosts');
   readonly sftpKey = sshKeygen(this.dir, 'acme-sftp');
-  readonly apiKey = 'gw_nwdemo_Dm0NorthwindOnlyForTheLocalDemo0000000000';
 
   constructor(readonly databaseUrl: string, readonly erpUrl: string) {}
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MAPPINGS } from './corpus.js';
+import { NORTHWIND_KEY } from './gateway.js';
 import type { ChaosErp } from './chaos-erp.js';
 import { sleep, until, type ChaosSite } from './chaos-gateway.js';
 import { runProcess, type ProcessRun } from './cli.js';
@@ -20,6 +21,9 @@ export class Tally {
   /** Attempts that failed and were retried (503, reset connections, failed closes). */
   retries = 0;
 }
+
+/** `n` item names: `<prefix>0000`, `<prefix>0001`, … (each becomes a shipment id). */
+export const itemNames = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
 
 /** A JSON ship notice of the REST partner whose shipment id is `item`. */
 export const restBody = (item: string) => asnJson.replace('NW-SH-10045', item);
@@ -62,7 +66,7 @@ export async function restLoad(o: LoadOptions): Promise<void> {
       try {
         const res = await fetch(`${o.target(attempt).url}/v1/messages`, {
           method: 'POST',
-          headers: { authorization: 'Bearer gw_nwdemo_Dm0NorthwindOnlyForTheLocalDemo0000000000', 'content-type': 'application/json', 'idempotency-key': item },
+          headers: { authorization: `Bearer ${NORTHWIND_KEY}`, 'content-type': 'application/json', 'idempotency-key': item },
           body: restBody(item),
           signal: AbortSignal.timeout(30_000),
         });
