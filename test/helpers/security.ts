@@ -1,10 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createPrivateKey } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SignJWT, type JWTPayload } from 'jose';
 import { generateApiKey } from '../../src/security/api-keys.js';
+import { openssl } from './cli.js';
 import type { Gateway } from '../../src/server.js';
 
 const run = promisify(execFile);
@@ -51,37 +52,42 @@ export async function forgeWithGatewayKey(gw: Gateway, claims: JWTPayload): Prom
 }
 
 /** A client assertion (RFC 7523) signed by `openssl dgst -sign`: RS256 over header.payload. */
-export function opensslAssertion(keyFile: string, claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT' }): string {
+export async function opensslAssertion(keyFile: string, claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT' }): Promise<string> {
   const input = `${b64url(header)}.${b64url(claims)}`;
-  const sig = execFileSync('openssl', ['dgst', '-sha256', '-sign', keyFile], { input });
+  const sig = await openssl(['dgst', '-sha256', '-sign', keyFile], input);
   return `${input}.${sig.toString('base64url')}`;
 }
 
 /** An RSA key pair by OpenSSL: the private key file and the public key PEM. */
-export function opensslRsaKey(dir: string, name: string): { key: string; publicPem: string } {
+export async function opensslRsaKey(dir: string, name: string): Promise<{ key: string; publicPem: string }> {
   const key = path.join(dir, `${name}.key`);
-  execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', key], { stdio: 'pipe' });
-  return { key, publicPem: execFileSync('openssl', ['pkey', '-in', key, '-pubout'], { encoding: 'utf8' }) };
+  await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', key]);
+  return { key, publicPem: (await openssl(['pkey', '-in', key, '-pubout'])).toString('utf8') };
 }
 
 /** SHA-256 fingerprint as `openssl x509 -fingerprint -sha256` prints it (AB:CD:…). */
-export function opensslFingerprint(certFile: string): string {
-  return /=([0-9A-F:]+)/.exec(execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', certFile], { encoding: 'utf8' }))?.[1] as string;
+export async function opensslFingerprint(certFile: string): Promise<string> {
+  return /=([0-9A-F:]+)/.exec((await openssl(['x509', '-noout', '-fingerprint', '-sha256', '-in', certFile])).toString('utf8'))?.[1] as string;
+}
+
+/** HMAC-SHA256 of `data` under `secret` by `openssl dgst -hmac`, in hex. */
+export async function opensslHmac(secret: string, data: Buffer): Promise<string> {
+  return (await openssl(['dgst', '-sha256', '-hmac', secret, '-hex'], data)).toString('utf8').trim().split(/\s+/).pop() as string;
 }
 
 /** A test CA, and client certificates it issues (subject given as /CN=…/O=…). */
-export function opensslCa(dir: string): { cert: string; issue: (name: string, subject: string) => { key: string; cert: string } } {
+export async function opensslCa(dir: string): Promise<{ cert: string; issue: (name: string, subject: string) => Promise<{ key: string; cert: string }> }> {
   const caKey = path.join(dir, 'ca.key');
   const caCert = path.join(dir, 'ca.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCert, '-days', '30', '-subj', '/CN=Test Partner CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'], { stdio: 'pipe' });
+  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCert, '-days', '30', '-subj', '/CN=Test Partner CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
   return {
     cert: caCert,
-    issue(name, subject) {
+    async issue(name, subject) {
       const key = path.join(dir, `${name}.key`);
       const csr = path.join(dir, `${name}.csr`);
       const cert = path.join(dir, `${name}.pem`);
-      execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', subject], { stdio: 'pipe' });
-      execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-days', '30'], { stdio: 'pipe' });
+      await openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', subject]);
+      await openssl(['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-days', '30']);
       return { key, cert };
     },
   };

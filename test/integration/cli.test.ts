@@ -4,18 +4,18 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { spawnSync } from 'node:child_process';
 import { sha256Hex } from '../../src/security/api-keys.js';
 import { verifyPassword } from '../../src/security/ssh-keys.js';
+import { runCli, runProcess } from '../helpers/cli.js';
 import { MAPPINGS, REPO } from '../helpers/corpus.js';
 
 const run = promisify(execFile);
 const gateway = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'silent' } });
-const gatewayWith = (env: Record<string, string>, input: string, ...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, input, encoding: 'utf8' });
+const gatewayWith = (env: Record<string, string>, input: string, ...args: string[]) => runCli(args, { env, input });
 
 describe('CLI', function () {
-  this.timeout(30_000);
+  // Each command is a new node process compiling TypeScript; on a loaded 2-core machine a few take tens of seconds.
+  this.timeout(180_000);
 
   it('`mapping test` prints the canonical document of a sample', async () => {
     const { stdout } = await gateway('mapping', 'test', 'acme-supply/856-004010', path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'));
@@ -73,7 +73,7 @@ describe('CLI', function () {
   });
 
   it('`sftp password-hash` prints a scrypt hash of the password read from stdin, never the password', async () => {
-    const r = gatewayWith({}, 'Sup3r secret\n', 'sftp', 'password-hash');
+    const r = await gatewayWith({}, 'Sup3r secret\n', 'sftp', 'password-hash');
     assert.equal(r.status, 0, r.stderr);
     const hash = r.stdout.trim();
     assert.match(hash, /^scrypt\$32768\$8\$1\$/);
@@ -86,17 +86,17 @@ describe('CLI', function () {
     const dir = await mkdtemp(path.join(tmpdir(), 'gw-cli-keys-'));
     try {
       const env = { SFTP_HOST_KEYS_DIR: dir, SFTP_PORT: '2222', GATEWAY_DATA_DIR: dir };
-      const add = gatewayWith(env, '', 'sftp', 'host-keys', 'add', 'ed25519');
+      const add = await gatewayWith(env, '', 'sftp', 'host-keys', 'add', 'ed25519');
       assert.equal(add.status, 0, add.stderr);
       const fingerprint = /\((SHA256:[^)]+)\)/.exec(add.stdout)?.[1];
       assert.ok(fingerprint);
-      const list = gatewayWith(env, '', 'sftp', 'host-keys', 'list', 'sftp.example.com');
+      const list = await gatewayWith(env, '', 'sftp', 'host-keys', 'list', 'sftp.example.com');
       assert.match(list.stdout, new RegExp(`^next\\s+ed25519\\s+${fingerprint.replace(/[+/]/g, '\\$&')}`, 'm'));
       assert.match(list.stdout, /^\[sftp\.example\.com\]:2222 ssh-ed25519 AAAA/m);
-      const activate = gatewayWith(env, '', 'sftp', 'host-keys', 'activate', fingerprint);
+      const activate = await gatewayWith(env, '', 'sftp', 'host-keys', 'activate', fingerprint);
       assert.equal(activate.status, 0, activate.stderr);
-      assert.match(gatewayWith(env, '', 'sftp', 'host-keys', 'list').stdout, new RegExp(`^active\\s+ed25519\\s+${fingerprint.replace(/[+/]/g, '\\$&')}`, 'm'));
-      const retire = gatewayWith(env, '', 'sftp', 'host-keys', 'retire', fingerprint);
+      assert.match((await gatewayWith(env, '', 'sftp', 'host-keys', 'list')).stdout, new RegExp(`^active\\s+ed25519\\s+${fingerprint.replace(/[+/]/g, '\\$&')}`, 'm'));
+      const retire = await gatewayWith(env, '', 'sftp', 'host-keys', 'retire', fingerprint);
       assert.equal(retire.status, 1);
       assert.match(retire.stderr, /activate.*its successor/);
     } finally {
@@ -108,25 +108,25 @@ describe('CLI', function () {
     const dir = await mkdtemp(path.join(tmpdir(), 'gw-cli-as2-'));
     try {
       const env = { AS2_KEYS_DIR: dir, GATEWAY_DATA_DIR: dir };
-      const cert = gatewayWith(env, '', 'as2', 'keys', 'certificate');
+      const cert = await gatewayWith(env, '', 'as2', 'keys', 'certificate');
       assert.equal(cert.status, 0, cert.stderr);
       // OpenSSL reads the certificate partners are given.
-      const x509 = spawnSync('openssl', ['x509', '-noout', '-subject', '-fingerprint', '-sha256'], { input: cert.stdout, encoding: 'utf8' });
+      const x509 = await runProcess('openssl', ['x509', '-noout', '-subject', '-fingerprint', '-sha256'], { input: cert.stdout });
       assert.match(x509.stdout, /subject=CN = PARTNER-GATEWAY/);
       const first = /Fingerprint=([0-9A-F:]+)/.exec(x509.stdout)?.[1];
-      const add = gatewayWith(env, '', 'as2', 'keys', 'add');
+      const add = await gatewayWith(env, '', 'as2', 'keys', 'add');
       assert.equal(add.status, 0, add.stderr);
       const next = /\(([0-9A-F:]{95})\)/.exec(add.stdout)?.[1];
       assert.ok(next && first);
-      assert.match(gatewayWith(env, '', 'as2', 'keys', 'list').stdout, new RegExp(`^next\\s+${next}`, 'm'));
-      assert.equal(gatewayWith(env, '', 'as2', 'keys', 'activate', next).status, 0);
-      const list = gatewayWith(env, '', 'as2', 'keys', 'list').stdout;
+      assert.match((await gatewayWith(env, '', 'as2', 'keys', 'list')).stdout, new RegExp(`^next\\s+${next}`, 'm'));
+      assert.equal((await gatewayWith(env, '', 'as2', 'keys', 'activate', next)).status, 0);
+      const list = (await gatewayWith(env, '', 'as2', 'keys', 'list')).stdout;
       assert.match(list, new RegExp(`^active\\s+${next}`, 'm'));
       assert.match(list, new RegExp(`^previous\\s+${first}`, 'm'));
-      const soon = gatewayWith(env, '', 'as2', 'certs', '--within', '3650');
+      const soon = await gatewayWith(env, '', 'as2', 'certs', '--within', '3650');
       assert.equal(soon.status, 1, 'something expires within ten years');
       assert.match(soon.stdout, new RegExp(`ours\\s+active\\s+${next}`));
-      const none = gatewayWith(env, '', 'as2', 'certs', '--within', '30');
+      const none = await gatewayWith(env, '', 'as2', 'certs', '--within', '30');
       assert.equal(none.status, 0, none.stdout);
       assert.match(none.stdout, /No AS2 certificate expires within 30 days/);
     } finally {

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPair, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { exportJWK, SignJWT } from 'jose';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { withControl } from '../helpers/x12.js';
 import { ERP, gatewaySuite, waitFor } from '../helpers/gateway.js';
 import { opensslIdentity } from '../helpers/as2.js';
+import { openssl } from '../helpers/cli.js';
 import { ADMIN, adminCall, b64url, bearer, curlTls, editPartner, forgeWithGatewayKey, opensslAssertion, opensslCa, opensslFingerprint, opensslRsaKey, tokenRequest } from '../helpers/security.js';
 
 const sample856 = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'));
@@ -224,13 +225,13 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
       const claims = (over: Record<string, unknown> = {}) => ({ iss: 'northwind', sub: 'northwind', aud: aud(), jti: randomUUID(), exp: Math.floor(Date.now() / 1000) + 120, ...over });
       const ask = (assertion: string) => tokenRequest(s.url, { form: { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion, scope: 'invoice:write' } });
       before(async () => {
-        key = opensslRsaKey(dir, 'nw-jwt');
+        key = await opensslRsaKey(dir, 'nw-jwt');
         const r = await adminCall(s.url, 'POST', '/admin/v1/credentials', { kind: 'jwt-key', partner: 'northwind', material: key.publicPem });
         assert.equal(r.status, 201, JSON.stringify(r.body));
       });
 
       it('issues a token for a good assertion and refuses the same jti a second time', async () => {
-        const assertion = opensslAssertion(key.key, claims());
+        const assertion = await opensslAssertion(key.key, claims());
         const first = await ask(assertion);
         assert.equal(first.status, 200, JSON.stringify(first.body));
         assert.equal(first.body.scope, 'invoice:write');
@@ -241,12 +242,12 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
 
       it('refuses a wrong audience, a missing exp, iss ≠ sub, a long-lived assertion, alg none and a key that is not registered', async () => {
         for (const [what, a] of [
-          ['aud', opensslAssertion(key.key, claims({ aud: 'https://elsewhere.example/token' }))],
-          ['exp', opensslAssertion(key.key, { ...claims(), exp: undefined })],
-          ['sub', opensslAssertion(key.key, claims({ sub: 'acme-supply' }))],
-          ['lifetime', opensslAssertion(key.key, claims({ exp: Math.floor(Date.now() / 1000) + 7200 }))],
+          ['aud', await opensslAssertion(key.key, claims({ aud: 'https://elsewhere.example/token' }))],
+          ['exp', await opensslAssertion(key.key, { ...claims(), exp: undefined })],
+          ['sub', await opensslAssertion(key.key, claims({ sub: 'acme-supply' }))],
+          ['lifetime', await opensslAssertion(key.key, claims({ exp: Math.floor(Date.now() / 1000) + 7200 }))],
           ['alg none', `${b64url({ alg: 'none' })}.${b64url(claims())}.`],
-          ['other key', opensslAssertion(opensslRsaKey(dir, 'stranger').key, claims())],
+          ['other key', await opensslAssertion((await opensslRsaKey(dir, 'stranger')).key, claims())],
         ] as const) {
           const r = await ask(a);
           assert.equal(r.status, 401, `${what}: ${JSON.stringify(r.body)}`);
@@ -266,7 +267,8 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
       assert.equal((await bearer(s.url, 'GET', `/v1/messages/${acmeMessage}`, good)).status, 404, 'the mapped partner only');
       assert.equal((await bearer(s.url, 'GET', '/v1/outbound', good)).status, 403, 'status:read only');
       assert.equal((await bearer(s.url, 'GET', `/v1/messages/${mine}`, await sign({ client_id: 'unmapped-app', scope: 'status:read' }))).status, 401);
-      const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+      // Made asynchronously: the gateway under test shares this event loop.
+      const stranger = (await promisify(generateKeyPair)('rsa', { modulusLength: 2048 })).privateKey;
       assert.equal((await bearer(s.url, 'GET', `/v1/messages/${mine}`, await sign({ client_id: 'nw-app-at-idp', scope: 'status:read' }, stranger))).status, 401, 'signed by a key the IdP does not publish');
       const wrongAud = await new SignJWT({ client_id: 'nw-app-at-idp', scope: 'status:read' }).setProtectedHeader({ alg: 'RS256', kid: 'idp-1' }).setIssuer('https://idp.example.test').setAudience('someone-else').setExpirationTime('5m').sign(idp.key.privateKey);
       assert.equal((await bearer(s.url, 'GET', `/v1/messages/${mine}`, wrongAud)).status, 401);
@@ -281,17 +283,18 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
   describe('mTLS on the HTTPS port (curl --cert)', () => {
     let pinned: { key: string; cert: string };
     let other: { key: string; cert: string };
-    let ca: ReturnType<typeof opensslCa>;
+    let ca: Awaited<ReturnType<typeof opensslCa>>;
     let hansen: { key: string; cert: string };
     const https = () => s.t.gw.https!;
     before(async () => {
       pinned = await opensslIdentity(dir, 'acme-client');
       other = await opensslIdentity(dir, 'unpinned-client');
-      await editPartner(s.t.gw, s.t.partnersDir, 'acme-supply', (y) => `${y}mtls:\n  certificates:\n    - sha256: "${opensslFingerprint(pinned.cert)}"\n`);
+      const fingerprint = await opensslFingerprint(pinned.cert);
+      await editPartner(s.t.gw, s.t.partnersDir, 'acme-supply', (y) => `${y}mtls:\n  certificates:\n    - sha256: "${fingerprint}"\n`);
       const caDir = path.join(dir, 'ca');
       mkdirSync(caDir);
-      ca = opensslCa(caDir);
-      hansen = ca.issue('hansen-client', '/CN=hansen-textil/O=Hansen Textil GmbH');
+      ca = await opensslCa(caDir);
+      hansen = await ca.issue('hansen-client', '/CN=hansen-textil/O=Hansen Textil GmbH');
       const certs = path.join(path.dirname(s.t.partnersDir), 'certs');
       mkdirSync(certs, { recursive: true });
       writeFileSync(path.join(certs, 'hansen-ca.pem'), readFileSync(ca.cert));
@@ -324,17 +327,17 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
       assert.equal(got.status, 200, JSON.stringify(got.body));
       const tok = got.body.access_token as string;
       const cnf = (JSON.parse(Buffer.from(tok.split('.')[1] as string, 'base64url').toString()) as { cnf: Record<string, string> }).cnf['x5t#S256'];
-      const der = execFileSync('openssl', ['x509', '-in', hansen.cert, '-outform', 'DER']);
-      const expected = execFileSync('openssl', ['dgst', '-sha256', '-binary'], { input: der }).toString('base64url');
+      const der = await openssl(['x509', '-in', hansen.cert, '-outform', 'DER']);
+      const expected = (await openssl(['dgst', '-sha256', '-binary'], der)).toString('base64url');
       assert.equal(cnf, expected);
       const auth = { authorization: `Bearer ${tok}` };
       assert.equal((await curlTls({ url: `${https().url}/v1/outbound`, caFile: https().certFile, cert: hansen, headers: auth })).status, 200);
-      const sibling = ca.issue('hansen-second', '/CN=hansen-textil/O=Hansen Textil GmbH');
+      const sibling = await ca.issue('hansen-second', '/CN=hansen-textil/O=Hansen Textil GmbH');
       const withOther = await curlTls({ url: `${https().url}/v1/outbound`, caFile: https().certFile, cert: sibling, headers: auth });
       assert.equal(withOther.status, 401, 'same CA and subject, but not the bound certificate');
       assert.equal(withOther.body.error.code, 'GW_AUTH_CERTIFICATE');
       assert.equal((await bearer(s.url, 'GET', '/v1/outbound', tok)).status, 401, 'over plain HTTP there is no certificate');
-      const wrongSubject = ca.issue('hansen-wrong', '/CN=someone-else/O=Hansen Textil GmbH');
+      const wrongSubject = await ca.issue('hansen-wrong', '/CN=someone-else/O=Hansen Textil GmbH');
       assert.equal((await curlTls({ url: `${https().url}/oauth/token`, caFile: https().certFile, method: 'POST', cert: wrongSubject, data: form })).status, 401);
       const plain = await tokenRequest(s.url, { form: { client_id: 'hansen-textil' } });
       assert.equal(plain.status, 401, 'no certificate-bound token without the certificate');

@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { REPO } from './corpus.js';
+
+export interface ProcessRun {
+  /** The exit code (null when killed by a signal). */
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a program asynchronously, feeding `input` on stdin, and resolves when it exits, whatever
+ * its status. Never spawnSync beside an in-process gateway: a blocked event loop closes its
+ * keep-alive sockets and the test fails for the wrong reason.
+ */
+export function runProcess(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string | Buffer; cwd?: string; timeoutMs?: number } = {}): Promise<ProcessRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const limit = opts.timeoutMs ?? 120_000;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${path.basename(file)} ${args.join(' ')} did not exit within ${limit} ms; stderr: ${Buffer.concat(err).toString('utf8')}`));
+    }, limit);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+    child.stdin.on('error', () => undefined); // a program that exits without reading its input
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** `gateway <args>` from the sources (node --import tsx src/cli.ts), with LOG_LEVEL=silent unless `env` says otherwise. */
+export function runCli(args: string[], opts: { env?: Record<string, string | undefined>; input?: string } = {}): Promise<ProcessRun> {
+  return runProcess(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...opts.env }, ...(opts.input !== undefined ? { input: opts.input } : {}) });
+}
+
+/** `openssl <args>` asynchronously; its stdout as a Buffer; throws with stderr when it fails. */
+export async function openssl(args: string[], input?: string | Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('openssl', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (status) => (status === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`openssl ${args.join(' ')} exited ${status}: ${Buffer.concat(err).toString('utf8')}`))));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input ?? '');
+  });
+}
