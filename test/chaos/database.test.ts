@@ -108,8 +108,7 @@ describe('chaos: a slow database while REST and SFTP receive', function () {
     assertNothingLostOrDoubled(c, tally);
   });
 
-  // Item 1 of the reliability issue: a close in the window before the staged upload's row is inserted commits the tail alone.
-  it.skip('a large SFTP file with slow staging is stored whole before its close succeeds (issue 15 item 1)', async () => {
+  it('a large SFTP file with slow staging is stored whole before its close succeeds', async () => {
     const gw = s.gateway('slow-staging');
     await gw.start();
     await slowInserts(s.db.knex, 'sftp_uploads', 1.5);
