@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   for (let i = 1; i <= SMALL; i++) writeFileSync(path.join(small, `asn-${String(i).padStart(5, '0')}.edi`), withControl(900000 + i), 'latin1');
   const smallBytes = readdirSync(small).reduce((n, f) => n + statSync(path.join(small, f)).size, 0);
   const { bigSha, bigBytes } = writeBigFile(path.join(dir, 'big.edi'));
-  const key = sshKeygen(dir, 'bench');
+  const key = await sshKeygen(dir, 'bench');
 
   const partners = path.join(dir, 'partners');
   mkdirSync(partners);

@@ -3,7 +3,7 @@
  * with N replicas a partner gets up to N times its limit. Returns the seconds to wait, 0 to go.
  */
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets = new Map<string, Bucket>();
 
   take(key: string, perMinute: number, now = Date.now()): number {
     const b = this.refilled(key, perMinute, now);
@@ -22,8 +22,14 @@ export class RateLimiter {
     return b.tokens >= 1 ? 0 : secondsUntilOne(b.tokens, perMinute);
   }
 
-  private refilled(key: string, perMinute: number, now: number): { tokens: number; at: number } {
-    const b = this.buckets.get(key) ?? { tokens: perMinute, at: now };
+  private refilled(key: string, perMinute: number, now: number): Bucket {
+    const b = this.buckets.get(key) ?? { tokens: perMinute, at: now, perMinute };
+    // A limit changed by a reload applies at once, in proportion: a partner raised from 5 to 600 a
+    // minute with 3 requests left may make 360 more, not wait for its old bucket to refill.
+    if (b.perMinute !== perMinute) {
+      b.tokens = (b.tokens * perMinute) / b.perMinute;
+      b.perMinute = perMinute;
+    }
     b.tokens = Math.min(perMinute, b.tokens + (now - b.at) * (perMinute / 60_000));
     b.at = now;
     return b;
@@ -33,6 +39,13 @@ export class RateLimiter {
   private evict(now: number): void {
     for (const [k, b] of this.buckets) if (now - b.at > 60_000) this.buckets.delete(k);
   }
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+  /** The limit the tokens were counted under. */
+  perMinute: number;
 }
 
 function secondsUntilOne(tokens: number, perMinute: number): number {

@@ -43,11 +43,13 @@ export class ChaosSite {
   readonly partnersDir = path.join(this.dir, 'partners');
   readonly masterKeyFile = path.join(this.dir, 'master.key');
   readonly knownHosts = path.join(this.dir, 'known_hosts');
-  readonly sftpKey = sshKeygen(this.dir, 'acme-sftp');
+  /** The SFTP partner's key pair, made by prepare(). */
+  sftpKey = { identity: '', publicKey: '' };
 
   constructor(readonly databaseUrl: string, readonly erpUrl: string) {}
 
   async prepare(): Promise<void> {
+    this.sftpKey = await sshKeygen(this.dir, 'acme-sftp');
     await mkdir(this.partnersDir);
     writeFileSync(this.masterKeyFile, newMasterKey(), { mode: 0o600 });
     writeFileSync(this.knownHosts, '');

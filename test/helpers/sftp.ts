@@ -1,15 +1,28 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Knex } from 'knex';
 import type { Gateway } from '../../src/server.js';
 
-/** A key pair made by OpenSSH's ssh-keygen: the private key's path and the public key line. */
-export function sshKeygen(dir: string, name: string, type: 'ed25519' | 'rsa' = 'ed25519'): { identity: string; publicKey: string } {
+const run = promisify(execFile);
+
+/**
+ * The same, synchronously: only for describe() bodies, which run while mocha collects the tests,
+ * before any server starts (nothing's event loop is held up).
+ */
+export function sshKeygenWhileCollecting(dir: string, name: string, type: 'ed25519' | 'rsa' = 'ed25519'): { identity: string; publicKey: string } {
   const identity = path.join(dir, name);
   execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', name, '-f', identity]);
   return { identity, publicKey: readFileSync(`${identity}.pub`, 'utf8').trim() };
+}
+
+/** A key pair made by OpenSSH's ssh-keygen: the private key's path and the public key line. */
+export async function sshKeygen(dir: string, name: string, type: 'ed25519' | 'rsa' = 'ed25519'): Promise<{ identity: string; publicKey: string }> {
+  const identity = path.join(dir, name);
+  await run('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', name, '-f', identity]);
+  return { identity, publicKey: (await readFile(`${identity}.pub`, 'utf8')).trim() };
 }
 
 /** A known_hosts file that trusts exactly these keys for 127.0.0.1 on `port`. */

@@ -1,8 +1,9 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -41,7 +42,7 @@ export class PartnerSshd {
   }
 
   async start(): Promise<void> {
-    if (!existsSync(this.hostKeyFile)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', this.hostKeyFile]);
+    if (!existsSync(this.hostKeyFile)) await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', this.hostKeyFile]);
     writeFileSync(path.join(this.dir, 'authorized_keys'), `${this.authorizedKey}\n`, { mode: 0o600 });
     // A restart keeps the port, as a real server would.
     this.port ||= await freePort();

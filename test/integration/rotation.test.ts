@@ -138,8 +138,8 @@ describe('credential rotation: old and new inside the overlap, only the new afte
   });
 
   it('SSH key (OpenSSH sftp)', async () => {
-    const k1 = sshKeygen(dir, 'ssh-old');
-    const k2 = sshKeygen(dir, 'ssh-new');
+    const k1 = await sshKeygen(dir, 'ssh-old');
+    const k2 = await sshKeygen(dir, 'ssh-new');
     await allowSftp(s.t.gw, s.t.partnersDir, 'globex-office', [k1.publicKey]);
     const sftp = s.t.gw.sftp!;
     const kh = knownHosts(path.join(dir, 'known_hosts'), sftp.port, sftp.hostKeys.map((k) => k.publicKey));

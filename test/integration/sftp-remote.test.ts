@@ -30,7 +30,7 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
 
   before(async () => {
     for (const d of [outgoing, done, incoming]) mkdirSync(d, { recursive: true });
-    const key = sshKeygen(dir, 'gateway-login');
+    const key = await sshKeygen(dir, 'gateway-login');
     loginKey = key.identity;
     sshd = new PartnerSshd(dir, key.publicKey);
     await sshd.start();
@@ -132,7 +132,7 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
   });
 
   it('refuses a server whose host key is not the pinned one, raises an event and touches nothing', async () => {
-    const other = sshKeygen(dir, 'not-the-server');
+    const other = await sshKeygen(dir, 'not-the-server');
     await configure(other.publicKey);
     writeFileSync(path.join(outgoing, 'asn-2003.edi'), withControl(soi, 820003), 'latin1');
     const before = (await inbound()).length;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { CHUNK_BYTES } from '../../src/channels/sftp/files.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { gatewaySuite } from '../helpers/gateway.js';
-import { allowSftp, knownHosts, largePriceList, runSftp, slowStaging, sshKeygen } from '../helpers/sftp.js';
+import { allowSftp, knownHosts, largePriceList, runSftp, slowStaging, sshKeygenWhileCollecting } from '../helpers/sftp.js';
 
 const priceList = readFileSync(path.join(MAPPINGS, 'hansen-textil', 'samples', 'preisliste-2026-12.csv'));
 
@@ -20,7 +20,7 @@ describe('SFTP door against a slow or failing store (OpenSSH sftp, real server, 
   const suite = gatewaySuite({ env: { SFTP: 'on' } });
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-sftp-slow-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const key = sshKeygen(dir, 'hansen');
+  const key = sshKeygenWhileCollecting(dir, 'hansen');
   const big = largePriceList(priceList);
   let kh: string;
   let undo: (() => Promise<void>) | undefined;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,8 @@ import { MAPPINGS } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { ErpReceiver } from '../helpers/erp.js';
 import { gatewaySuite, startTestGateway, terminal, waitFor, type TestGateway } from '../helpers/gateway.js';
-import { allowSftp, knownHosts, largePriceList, runSftp, sshKeygen } from '../helpers/sftp.js';
+import { allowSftp, knownHosts, largePriceList, runSftp, sshKeygen, sshKeygenWhileCollecting } from '../helpers/sftp.js';
+import { runProcess } from '../helpers/cli.js';
 import { withControl } from '../helpers/x12.js';
 
 const run = promisify(execFile);
@@ -28,9 +29,9 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
   const suite = gatewaySuite({ env: { SFTP: 'on', SFTP_LOCKOUT_FAILURES: '3', SFTP_LOCKOUT_SECONDS: '2', SFTP_LOGIN_DELAY_MS: '10' } });
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-sftp-client-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const acmeKey = sshKeygen(dir, 'acme');
-  const hansenKey = sshKeygen(dir, 'hansen', 'rsa');
-  const strangerKey = sshKeygen(dir, 'stranger');
+  const acmeKey = sshKeygenWhileCollecting(dir, 'acme');
+  const hansenKey = sshKeygenWhileCollecting(dir, 'hansen', 'rsa');
+  const strangerKey = sshKeygenWhileCollecting(dir, 'stranger');
   let port: number;
   let trusted: string;
 
@@ -57,7 +58,7 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
     }
     // What an OpenSSH client sees (ssh-keyscan, fingerprinted by ssh-keygen) is what we announce.
     const scanned = (await run('ssh-keyscan', ['-p', String(suite.t.gw.sftp!.port), '-t', 'ed25519,rsa', '127.0.0.1'])).stdout;
-    const fromOpenSsh = execFileSync('ssh-keygen', ['-lf', '-'], { input: scanned, encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ')[1]).sort();
+    const fromOpenSsh = (await runProcess('ssh-keygen', ['-lf', '-'], { input: scanned })).stdout.trim().split('\n').map((l) => l.split(' ')[1]).sort();
     assert.deepEqual(fromOpenSsh, suite.t.gw.sftp!.hostKeys.map((k) => k.fingerprint).sort());
   });
 
@@ -120,7 +121,7 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
   });
 
   it('is refused by the client when the server presents a host key it does not trust', async () => {
-    const elsewhere = sshKeygen(dir, 'other-host');
+    const elsewhere = await sshKeygen(dir, 'other-host');
     const wrong = knownHosts(path.join(dir, 'known_hosts_wrong'), port, [elsewhere.publicKey]);
     const res = await sftp('acme-supply', acmeKey.identity, ['ls'], wrong);
     assert.notEqual(res.code, 0);
@@ -237,7 +238,7 @@ describe('SFTP host key rotation (real server, OpenSSH client)', function () {
   let db: TestDatabase;
   let erp: ErpReceiver;
   let t: TestGateway | undefined;
-  const client = sshKeygen(dir, 'acme');
+  const client = sshKeygenWhileCollecting(dir, 'acme');
   // Host keys outlive one gateway here, so every gateway shares one master key (as replicas do).
   const masterKey = randomBytes(32);
   const master = new MasterKeys(masterKey);

@@ -75,7 +75,7 @@ describe('when the store cannot commit an SFTP upload', function () {
   });
 
   it("fails the client's close, so OpenSSH's sftp reports the put as failed", async () => {
-    const key = sshKeygen(dir, 'acme');
+    const key = await sshKeygen(dir, 'acme');
     await allowSftp(t.gw, t.partnersDir, 'acme-supply', [key.publicKey]);
     writeFileSync(path.join(dir, 'asn.edi'), readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi')));
     const kh = knownHosts(path.join(dir, 'known_hosts'), t.gw.sftp!.port, t.gw.sftp!.hostKeys.map((k) => k.publicKey));
@@ -104,7 +104,7 @@ describe('when the credential store is unreachable at an SFTP login', function (
   });
 
   it('refuses the login (fail closed) instead of trusting keys it cannot check for revocation', async () => {
-    const key = sshKeygen(dir, 'acme');
+    const key = await sshKeygen(dir, 'acme');
     await allowSftp(t.gw, t.partnersDir, 'acme-supply', [key.publicKey]);
     const kh = knownHosts(path.join(dir, 'known_hosts'), t.gw.sftp!.port, t.gw.sftp!.hostKeys.map((k) => k.publicKey));
     const res = await runSftp({ port: t.gw.sftp!.port, user: 'acme-supply', identity: key.identity, knownHosts: kh, commands: ['ls /outbound'], cwd: dir });

@@ -74,6 +74,17 @@ describe('rate limiter', () => {
     assert.equal(r.take('other', 3, t0), 0, 'buckets are per key');
     assert.equal(r.take('p', 3, t0 + 20_000), 0);
   });
+
+  it('applies a changed limit at once, keeping the share of the budget left', () => {
+    const r = new RateLimiter();
+    const t0 = 1_000_000;
+    for (let i = 0; i < 5; i++) r.take('p', 5, t0);
+    assert.equal(r.take('p', 5, t0), 12, 'spent at 5 per minute');
+    assert.equal(r.take('p', 600, t0), 1, 'raised to 600: still spent, but the next token comes in 0.1 s');
+    for (let i = 0; i < 3; i++) r.take('q', 4, t0);
+    const left = Array.from({ length: 400 }, () => r.take('q', 400, t0)).filter((w) => w === 0).length;
+    assert.equal(left, 100, 'a quarter of the budget was left, so a quarter of the new one is');
+  });
 });
 
 describe('scopes', () => {
