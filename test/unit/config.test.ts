@@ -47,7 +47,8 @@ describe('config: partner and mapping profiles', () => {
     ]);
     const acme = config.partners.get('acme-supply');
     assert.equal(acme?.routes[0]?.target.kind === 'file' && acme.routes[0].target.dir, '/tmp/x/erp-drop');
-    assert.equal(acme?.routes[0]?.maxAttempts, 8, 'schema defaults are applied');
+    assert.equal(acme?.limits.requestsPerMinute, 600, 'schema defaults are applied');
+    assert.equal(acme?.routes[0]?.maxAttempts, undefined, 'no attempt cap unless the profile sets one: the maximum age bounds retries');
     assert.ok(Object.isFrozen(acme?.routes[0]));
   });
 
