@@ -80,9 +80,15 @@ export async function claimDeliveries(knex: Knex, opts: { workerId: string; batc
 
 /**
  * The heartbeat: a live worker renews the lease of the deliveries it is still sending, so a short
- * lease only lapses when the worker is gone. A row another worker took over is left alone.
+ * lease only lapses when the worker is gone. A row another worker took over is left alone, and so is
+ * one locked at this moment (its outcome is being recorded): the heartbeat never waits.
  */
 export async function renewLeases(knex: Knex, workerId: string, ids: readonly string[]): Promise<number> {
   if (!ids.length) return 0;
-  return knex('deliveries').whereIn('id', ids).andWhere({ locked_by: workerId, state: 'delivering' }).update({ locked_at: knex.fn.now() });
+  const { rowCount } = await knex.raw(
+    `UPDATE deliveries SET locked_at = now()
+      WHERE id IN (SELECT id FROM deliveries WHERE id = ANY(?::uuid[]) AND locked_by = ? AND state = 'delivering' FOR UPDATE SKIP LOCKED)`,
+    [[...ids], workerId],
+  );
+  return rowCount ?? 0;
 }
