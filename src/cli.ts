@@ -151,7 +151,9 @@ async function main(argv: string[]): Promise<number> {
     case 'targets': {
       const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
       try {
-        for (const t of await listTargets(db.knex)) {
+        const targets = await listTargets(db.knex);
+        if (!targets.length) console.log('no target has deliveries outstanding or failures recorded');
+        for (const t of targets) {
           const until = t.state === 'open' && t.openUntil ? ` until ${t.openUntil.toISOString()}` : '';
           const last = t.lastError.code ? `  last ${t.lastError.code}: ${t.lastError.message}` : '';
           console.log(`${t.targetId}  ${t.state}${until}  failures in a row ${t.failures}  pending ${t.pending}  delivering ${t.delivering}${last}`);
