@@ -12,6 +12,7 @@ import { loadConfig } from './config/load.js';
 import { isGatewayError } from './errors.js';
 import { diffOutputs, tryProfile } from './mapping/workbench.js';
 import { createLogger } from './observability/logger.js';
+import { listTargets } from './delivery/breaker.js';
 import { replayMessage } from './pipeline/replay.js';
 import { generateApiKey } from './security/api-keys.js';
 import { audit } from './security/audit.js';
@@ -30,6 +31,7 @@ const USAGE = `gateway <command>
                                      outbound one); print the result or the errors
   mapping diff <old> <new> <sample…> how each sample's output changes between two versions of a profile file
   replay <message-id>                interpret a rejected/failed message again, or re-queue a dead one's deliveries
+  targets                            delivery targets: breaker state (closed, open, probing), failures in a row, queue
   docs canonical                     print docs/canonical.md, written from the canonical schemas
   keys generate <key-id>             make a new partner API key and print the hash for the partner profile
   sftp host-keys list [host]         the SFTP host keys (active and next) with fingerprints and known_hosts lines
@@ -141,6 +143,21 @@ async function main(argv: string[]): Promise<number> {
         });
         await audit(db.knex, { ...cliActor(), action: 'message.replay', target: `message:${id}`, outcome: 'ok', details: { ...r } });
         console.log(r.action === 'reinterpret' ? `message ${id}: queued for interpretation again` : `message ${id}: ${r.deliveries} delivery(ies) queued again`);
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
+    case 'targets': {
+      const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
+      try {
+        const targets = await listTargets(db.knex);
+        if (!targets.length) console.log('no target has deliveries outstanding or failures recorded');
+        for (const t of targets) {
+          const until = t.state === 'open' && t.openUntil ? ` until ${t.openUntil.toISOString()}` : '';
+          const last = t.lastError.code ? `  last ${t.lastError.code}: ${t.lastError.message}` : '';
+          console.log(`${t.targetId}  ${t.state}${until}  failures in a row ${t.failures}  pending ${t.pending}  delivering ${t.delivering}${last}`);
+        }
       } finally {
         await db.close();
       }

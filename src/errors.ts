@@ -86,8 +86,9 @@ export const ERROR_CODES = {
   GW_CONFIG_REFERENCE: { status: 500, retryable: false, title: 'A configuration file refers to something that does not exist' },
 
   // Delivery
-  GW_DELIVERY_HTTP: { status: 502, retryable: true, title: 'The ERP endpoint refused or failed the delivery' },
+  GW_DELIVERY_HTTP: { status: 502, retryable: true, title: 'The ERP endpoint failed the delivery (5xx, 408, 425 or 429)' },
   GW_DELIVERY_NETWORK: { status: 502, retryable: true, title: 'The ERP endpoint could not be reached' },
+  GW_DELIVERY_REFUSED: { status: 502, retryable: false, title: 'The ERP endpoint refused the document with a 4xx status; a retry would be refused too' },
   GW_DELIVERY_FILE: { status: 500, retryable: true, title: 'The file drop could not be written' },
 
   // SFTP

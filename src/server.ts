@@ -16,6 +16,7 @@ import { startSftpServer, type SftpServer } from './channels/sftp/server.js';
 import { loadConfig, type As2Partner, type GatewayConfig } from './config/load.js';
 import { certFromPem, type Cert } from './channels/as2/cms.js';
 import type { Settings } from './config/env.js';
+import { routePolicy, type RetryPolicy } from './delivery/policy.js';
 import { deliverBatch } from './delivery/worker.js';
 import { WorkLoop } from './pipeline/loop.js';
 import { flagOverdueAcks } from './pipeline/outbound.js';
@@ -69,9 +70,11 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   const signingSecrets = async () => (await store.usable('erp-signing-secret', null)).map((c) => store.open(c).toString('utf8'));
 
   const workerId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  // Retry and breaker settings are read at each failure, so a reloaded profile applies to queued deliveries too.
+  const retryDefaults: RetryPolicy = { maxAgeMs: settings.deliveryMaxAgeMs, backoffMs: settings.deliveryBackoffMs, backoffMaxMs: settings.deliveryBackoffMaxMs, breakerFailures: settings.deliveryBreakerFailures, breakerCoolDownMs: settings.deliveryBreakerCoolDownMs };
   const delivery = new WorkLoop(
     'deliver',
-    () => deliverBatch(knex, log, { workerId, batchSize: settings.deliveryBatch, backoffBaseMs: settings.deliveryBackoffMs, backoffMaxMs: settings.deliveryBackoffMaxMs, leaseMs: 5 * 60_000, signingSecrets }),
+    () => deliverBatch(knex, log, { workerId, batchSize: settings.deliveryBatch, leaseMs: settings.deliveryLeaseMs, policy: (d) => routePolicy(retryDefaults, config.partners.get(d.partnerId)?.routes, d.targetId, d.type), signingSecrets }),
     settings.pollMs,
     log,
   );

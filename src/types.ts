@@ -83,8 +83,12 @@ export type Target = FileTarget | HttpTarget;
 export interface Route {
   types: DocumentType[];
   target: Target;
-  /** Attempts before a delivery is moved to dead letter. */
-  maxAttempts: number;
+  /** Attempts before a delivery is moved to dead letter; unset: only `retry.maxAgeSeconds` bounds it. */
+  maxAttempts?: number;
+  /** Overrides of the delivery defaults (DELIVERY_* settings) for this route. */
+  retry?: { maxAgeSeconds?: number; backoffMs?: number; backoffMaxMs?: number };
+  /** Circuit breaker of the target: pause after `failures` consecutive failures, probe after `coolDownMs`. */
+  breaker?: { failures?: number; coolDownMs?: number };
 }
 
 export interface InboundDocument {

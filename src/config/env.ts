@@ -11,8 +11,15 @@ export interface Settings {
   mappingsDir: string;
   maxBodyBytes: number;
   deliveryBatch: number;
+  /** Delivery retry defaults (a route's `retry` overrides them): first delay, cap, and maximum age. */
   deliveryBackoffMs: number;
   deliveryBackoffMaxMs: number;
+  deliveryMaxAgeMs: number;
+  /** A delivery claimed by a worker that stopped renewing it for this long is claimed again. */
+  deliveryLeaseMs: number;
+  /** Circuit breaker defaults (a route's `breaker` overrides them): failures in a row, pause. */
+  deliveryBreakerFailures: number;
+  deliveryBreakerCoolDownMs: number;
   pollMs: number;
   logLevel: string;
   /** API keys of the ERP (id and SHA-256 of each), for the /v1/erp endpoints. */
@@ -59,7 +66,11 @@ const schema = {
     GATEWAY_MAX_BODY_BYTES: { type: 'integer', minimum: 1024, default: 104857600 },
     DELIVERY_BATCH: { type: 'integer', minimum: 1, maximum: 1000, default: 20 },
     DELIVERY_BACKOFF_MS: { type: 'integer', minimum: 1, default: 1000 },
-    DELIVERY_BACKOFF_MAX_MS: { type: 'integer', minimum: 1, default: 3600000 },
+    DELIVERY_BACKOFF_MAX_MS: { type: 'integer', minimum: 1, default: 300000 },
+    DELIVERY_MAX_AGE_SECONDS: { type: 'integer', minimum: 1, default: 86400 },
+    DELIVERY_LEASE_MS: { type: 'integer', minimum: 300, default: 30000 },
+    DELIVERY_BREAKER_FAILURES: { type: 'integer', minimum: 1, default: 5 },
+    DELIVERY_BREAKER_COOLDOWN_MS: { type: 'integer', minimum: 10, default: 30000 },
     POLL_MS: { type: 'integer', minimum: 10, default: 500 },
     ERP_API_KEYS: { type: 'string', pattern: '^[a-z0-9]{4,32}:[0-9a-f]{64}(,[a-z0-9]{4,32}:[0-9a-f]{64})*$' },
     ACK_CHECK_MS: { type: 'integer', minimum: 100, default: 60000 },
@@ -116,6 +127,10 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
     deliveryBatch: e.DELIVERY_BATCH as number,
     deliveryBackoffMs: e.DELIVERY_BACKOFF_MS as number,
     deliveryBackoffMaxMs: e.DELIVERY_BACKOFF_MAX_MS as number,
+    deliveryMaxAgeMs: (e.DELIVERY_MAX_AGE_SECONDS as number) * 1000,
+    deliveryLeaseMs: e.DELIVERY_LEASE_MS as number,
+    deliveryBreakerFailures: e.DELIVERY_BREAKER_FAILURES as number,
+    deliveryBreakerCoolDownMs: e.DELIVERY_BREAKER_COOLDOWN_MS as number,
     pollMs: e.POLL_MS as number,
     logLevel: e.LOG_LEVEL as string,
     erpApiKeys: keyPairs(e.ERP_API_KEYS),

@@ -327,6 +327,9 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
   const partner = { ...(raw as Omit<PartnerProfile, 'file'>), file };
   // ajv applies no defaults inside oneOf, so the target defaults are set here.
   partner.routes = partner.routes.map((r) => (r.target.kind === 'http' ? { ...r, target: { ...r.target, timeoutMs: r.target.timeoutMs ?? 10_000 } } : r));
+  partner.routes.forEach((r, i) => {
+    if (r.retry?.backoffMs !== undefined && r.retry.backoffMaxMs !== undefined && r.retry.backoffMs > r.retry.backoffMaxMs) throw fail(y, ['routes', i, 'retry', 'backoffMs'], `backoffMs (${r.retry.backoffMs}) is longer than backoffMaxMs (${r.retry.backoffMaxMs}); the first delay cannot exceed the longest`);
+  });
   const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
   if (partner.id !== expectedId) throw fail(y, ['id'], `the partner id must equal the file name "${expectedId}", found "${partner.id}"`);
   partner.oauth = { ...partner.oauth, clientId: partner.oauth.clientId ?? partner.id };

@@ -22,7 +22,7 @@ export interface DeliveryEnvelope {
 /** HTTP statuses after which the same request may succeed later. */
 const RETRYABLE_STATUS = new Set([408, 425, 429]);
 
-/** Sends one envelope (HTTP: signed with each of `secrets`); throws GatewayError (retryable or not) on failure. */
+/** Sends one envelope (HTTP: signed with each of `secrets`); throws a GatewayError on failure, whose catalogue entry says whether a retry may help. */
 export async function send(target: Target, env: DeliveryEnvelope, secrets: readonly string[] = []): Promise<string> {
   return target.kind === 'http' ? sendHttp(target, env, secrets) : writeFileDrop(target.dir, env);
 }
@@ -52,10 +52,9 @@ async function sendHttp(target: Extract<Target, { kind: 'http' }>, env: Delivery
   }
   const text = (await res.text().catch(() => '')).slice(0, 300);
   if (res.ok) return `HTTP ${res.status}`;
-  const err = new GatewayError('GW_DELIVERY_HTTP', `POST ${target.url} answered HTTP ${res.status}${text ? `: ${text}` : ''}`);
   // A 4xx other than timeouts and rate limits will not change on retry: the ERP refuses the document.
-  if (res.status >= 400 && res.status < 500 && !RETRYABLE_STATUS.has(res.status)) (err as { permanent?: boolean }).permanent = true;
-  throw err;
+  const refused = res.status >= 400 && res.status < 500 && !RETRYABLE_STATUS.has(res.status);
+  throw new GatewayError(refused ? 'GW_DELIVERY_REFUSED' : 'GW_DELIVERY_HTTP', `POST ${target.url} answered HTTP ${res.status}${text ? `: ${text}` : ''}`);
 }
 
 /** Writes `<dir>/<partner>/<type>/<idempotency key>.json` atomically (temporary name, then rename). */

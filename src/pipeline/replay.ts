@@ -12,8 +12,8 @@ export interface ReplayOutcome {
  * Makes a failed message move again:
  * - `rejected` or `failed`: interpret it anew from its stored raw bytes (after a profile fix);
  *   the documents of the earlier attempt are removed, the timeline keeps their story.
- * - `dead`: put its dead deliveries back in the queue with fresh attempts; their idempotency keys
- *   are unchanged, so the ERP sees the same key again.
+ * - `dead`: put its dead deliveries back in the queue with fresh attempts and a fresh maximum age;
+ *   their idempotency keys are unchanged, so the ERP sees the same key again.
  */
 export async function replayMessage(knex: Knex, messageId: string, opts: { partnerId?: string } = {}): Promise<ReplayOutcome> {
   return knex.transaction(async (trx) => {
@@ -37,7 +37,7 @@ export async function replayMessage(knex: Knex, messageId: string, opts: { partn
     if (msg.state === 'dead') {
       const n = await trx('deliveries')
         .where({ message_id: messageId, state: 'dead' })
-        .update({ state: 'pending', attempts: 0, next_attempt_at: trx.fn.now(), updated_at: trx.fn.now() });
+        .update({ state: 'pending', attempts: 0, next_attempt_at: trx.fn.now(), queued_at: trx.fn.now(), updated_at: trx.fn.now() });
       await trx('messages').where('id', messageId).update({ state: 'routed', updated_at: trx.fn.now() });
       await trx('events').insert({ message_id: messageId, type: 'replayed', detail: `${n} dead deliver${n === 1 ? 'y' : 'ies'} queued again with the same idempotency keys` });
       return { messageId, action: 'redeliver', deliveries: n };

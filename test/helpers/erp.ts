@@ -14,7 +14,8 @@ export interface ErpRequest {
  */
 export class ErpReceiver {
   readonly requests: ErpRequest[] = [];
-  respond: (req: ErpRequest, nth: number) => number = () => 202;
+  /** The status to answer; a promise holds the answer back (a slow ERP). */
+  respond: (req: ErpRequest, nth: number) => number | Promise<number> = () => 202;
   private server: Server | undefined;
   port = 0;
 
@@ -26,11 +27,11 @@ export class ErpReceiver {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
+      req.on('end', async () => {
         const raw = Buffer.concat(chunks);
         const r: ErpRequest = { headers: req.headers, raw, body: JSON.parse(raw.toString('utf8')) };
         this.requests.push(r);
-        res.statusCode = this.respond(r, this.requests.length);
+        res.statusCode = await this.respond(r, this.requests.length);
         res.end(JSON.stringify({ ok: res.statusCode < 300 }));
       });
     });

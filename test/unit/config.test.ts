@@ -47,7 +47,8 @@ describe('config: partner and mapping profiles', () => {
     ]);
     const acme = config.partners.get('acme-supply');
     assert.equal(acme?.routes[0]?.target.kind === 'file' && acme.routes[0].target.dir, '/tmp/x/erp-drop');
-    assert.equal(acme?.routes[0]?.maxAttempts, 8, 'schema defaults are applied');
+    assert.equal(acme?.limits.requestsPerMinute, 600, 'schema defaults are applied');
+    assert.equal(acme?.routes[0]?.maxAttempts, undefined, 'no attempt cap unless the profile sets one: the maximum age bounds retries');
     assert.ok(Object.isFrozen(acme?.routes[0]));
   });
 
@@ -58,6 +59,8 @@ describe('config: partner and mapping profiles', () => {
     ['a mapping profile that does not exist', 'partners/northwind.yaml', 'mapping: northwind/asn-json', 'mapping: northwind/asn-jsn', /northwind\.yaml:\d+:\d+: mapping profile "northwind\/asn-jsn" does not exist under mappings\/ \(at inbound\.0\.mapping\)/],
     ['a profile of the wrong document type', 'partners/northwind.yaml', 'mapping: northwind/asn-json', 'mapping: northwind/invoice-json', /produces invoice, not asn/],
     ['a missing environment variable', 'partners/northwind.yaml', '${GATEWAY_DATA_DIR}', '${ERP_DROP_DIR}', /northwind\.yaml:\d+:\d+: environment variable ERP_DROP_DIR is not set \(at routes\.0\.target\.dir\)/],
+    ['a route whose first retry delay exceeds its longest', 'partners/northwind.yaml', '  - types: [asn, invoice]\n', '  - types: [asn, invoice]\n    retry: { backoffMs: 5000, backoffMaxMs: 1000 }\n', /northwind\.yaml:\d+:\d+: backoffMs \(5000\) is longer than backoffMaxMs \(1000\).* \(at routes\.0\.retry\.backoffMs\)/],
+    ['an unknown retry setting', 'partners/northwind.yaml', '  - types: [asn, invoice]\n', '  - types: [asn, invoice]\n    retry: { maxAge: 3600 }\n', /northwind\.yaml:\d+:\d+: unknown property "maxAge"/],
     ['a partner id that is not its file name', 'partners/northwind.yaml', 'id: northwind', 'id: northwinds', /the partner id must equal the file name "northwind"/],
     ['a malformed X12 path in a mapping rule', 'mappings/x12-standard/856-004010.yaml', 'shipmentId: { from: BSN.02', 'shipmentId: { from: BSN.2x', /856-004010\.yaml:\d+:\d+: "BSN\.2x" is not an X12 path.* \(at fields\.shipmentId\.from\)/],
     ['a malformed XML path', 'mappings/globex-office/ship-notice-cxml.yaml', 'from: ShipNoticeHeader/@shipmentID', 'from: ShipNoticeHeader/@@shipmentID', /ship-notice-cxml\.yaml:\d+:\d+: .*is not an attribute name \(at fields\.shipmentId\.from\)/],
