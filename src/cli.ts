@@ -9,7 +9,7 @@ import { readSettings, type Settings } from './config/env.js';
 import { parse as parseYaml } from 'yaml';
 import { canonicalMarkdown } from './canonical/docs.js';
 import { loadConfig } from './config/load.js';
-import { isGatewayError } from './errors.js';
+import { GatewayError, isGatewayError } from './errors.js';
 import { diffOutputs, tryProfile } from './mapping/workbench.js';
 import { createLogger } from './observability/logger.js';
 import { replayMessage } from './pipeline/replay.js';
@@ -18,7 +18,8 @@ import { audit } from './security/audit.js';
 import { auditCommand, cliActor, CREDS_USAGE, credsCommand, rotateMasterKeyCommand } from './security/creds-cli.js';
 import { MasterKeys } from './security/secrets.js';
 import { hashPassword } from './security/ssh-keys.js';
-import { configEnv, startGateway } from './server.js';
+import { configEnv } from './server.js';
+import { runGateway } from './start.js';
 import { migrate, openDatabase } from './store/db.js';
 
 const USAGE = `gateway <command>
@@ -56,23 +57,8 @@ async function main(argv: string[]): Promise<number> {
   const env = configEnv(settings, process.env);
 
   switch (command) {
-    case 'start': {
-      const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
-      log.info({ database: db.describe }, 'database opened');
-      const applied = await migrate(db.knex);
-      if (applied.length) log.info({ applied }, 'migrations applied');
-      const gw = await startGateway({ settings, knex: db.knex, log });
-      process.on('SIGHUP', () => void gw.reload().catch(() => undefined));
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      log.info('stopping');
-      await gw.stop();
-      await db.close();
-      return 0;
-    }
+    case 'start':
+      return runGateway(settings, log);
     case 'migrate': {
       const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
       try {
@@ -133,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
     case 'replay': {
       const [id] = rest;
       if (!id) break;
+      if (!UUID.test(id)) throw new GatewayError('GW_CLI_ARGUMENT', `replay: "${id}" is not a message id; give the UUID from the message's status (e.g. 0b9c6f1e-8d3a-4c55-9a57-2f6f0b1d2c3e).`);
       const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
       try {
         const r = await replayMessage(db.knex, id).catch(async (err: Error) => {
@@ -278,11 +265,34 @@ function usage(): number {
   return 2;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    if (isGatewayError(err)) console.error(`${err.code}: ${err.message}`);
-    else console.error(err);
-    process.exit(1);
-  },
-);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** One line for any failure: a stable code and what to do; the stack only at LOG_LEVEL debug or trace. */
+function report(err: unknown): number {
+  const e = err as { code?: unknown; message?: unknown; stack?: unknown };
+  if (isGatewayError(err)) console.error(`${err.code}: ${err.message}`);
+  else if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) console.error(`GW_CLI_ARGUMENT: ${String(e.message)} (run \`gateway\` alone for the usage)`);
+  // PostgreSQL's invalid_text_representation and numeric_value_out_of_range: an argument the checks above let through.
+  else if (e.code === '22P02' || e.code === '22003') console.error(`GW_CLI_ARGUMENT: ${String(e.message).split(' - ').pop()}`);
+  else console.error(`GW_INTERNAL: ${String(e.message ?? err)}${/^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '') ? `\n${String(e.stack)}` : ' (LOG_LEVEL=debug shows where)'}`);
+  return isGatewayError(err) && err.code === 'GW_CLI_ARGUMENT' ? 2 : 1;
+}
+
+/** Resolves once everything written to `stream` so far has been handed to the OS (a pipe may be slower than us). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    stream.write('', () => resolve());
+  });
+}
+
+// Exiting while stdout is a pipe that still holds output cuts it short: exit once it has drained.
+main(process.argv.slice(2))
+  .then(
+    (code) => code,
+    (err: unknown) => report(err),
+  )
+  .then(async (code) => {
+    await Promise.all([drained(process.stdout), drained(process.stderr)]);
+    process.exit(code);
+  });

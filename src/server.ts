@@ -43,7 +43,16 @@ export interface Gateway {
   config(): GatewayConfig;
   /** Loads partners/ and mappings/ again; keeps the running configuration if the new one is invalid. */
   reload(): Promise<void>;
+  /**
+   * Stops accepting (HTTP, HTTPS, SFTP), commits what was received, and lets the work loops finish
+   * the step in progress: nothing this process claimed stays leased once it resolves.
+   */
   stop(): Promise<void>;
+  /**
+   * Hands this process's claimed deliveries back (those claimed before `lockedBefore`, when given):
+   * for a stop that takes too long, or after the embedded database restarted. Returns how many.
+   */
+  release(lockedBefore?: Date): Promise<number>;
 }
 
 export function configEnv(settings: Settings, env: Record<string, string | undefined>): Record<string, string | undefined> {
@@ -242,6 +251,13 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     security: { store, tokens, keys },
     config: () => config,
     reload,
+    async release(lockedBefore?: Date) {
+      // The sends in progress may have reached the ERP: sent again, they carry the same idempotency key.
+      return knex('deliveries')
+        .where({ state: 'delivering', locked_by: workerId })
+        .andWhere('locked_at', '<=', lockedBefore ?? knex.fn.now())
+        .update({ state: 'pending', locked_at: null, locked_by: null, next_attempt_at: knex.fn.now(), attempts: knex.raw('greatest(attempts - 1, 0)'), updated_at: knex.fn.now() });
+    },
     async stop() {
       for (const w of watchers) w.close();
       clearTimeout(timer);
@@ -249,7 +265,12 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         ...[server, https?.server].filter((s): s is Server => Boolean(s)).map(
           (s) =>
             new Promise<void>((resolve) => {
-              s.close(() => resolve());
+              // A keep-alive connection busy now turns idle when its answer is written: close it then.
+              const idle = setInterval(() => s.closeIdleConnections(), 100);
+              s.close(() => {
+                clearInterval(idle);
+                resolve();
+              });
               s.closeIdleConnections();
             }),
         ),
