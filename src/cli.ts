@@ -9,7 +9,8 @@ import { readSettings, type Settings } from './config/env.js';
 import { parse as parseYaml } from 'yaml';
 import { canonicalMarkdown } from './canonical/docs.js';
 import { loadConfig } from './config/load.js';
-import { GatewayError, isGatewayError } from './errors.js';
+import { checkNumbers, report, UUID } from './cli-errors.js';
+import { GatewayError } from './errors.js';
 import { diffOutputs, tryProfile } from './mapping/workbench.js';
 import { createLogger } from './observability/logger.js';
 import { replayMessage } from './pipeline/replay.js';
@@ -52,6 +53,7 @@ MAPPINGS_DIR, LOG_LEVEL … (see README.md).`;
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { within: { type: 'string' }, partner: { type: 'string' }, kind: { type: 'string' }, file: { type: 'string' }, overlap: { type: 'string' }, expires: { type: 'string' }, scopes: { type: 'string' }, publish: { type: 'string' }, action: { type: 'string' }, limit: { type: 'string' } } });
   const [command, ...rest] = positionals;
+  checkNumbers(values);
   const settings = readSettings(process.env);
   const log = createLogger(settings.logLevel);
   const env = configEnv(settings, process.env);
@@ -80,7 +82,9 @@ async function main(argv: string[]): Promise<number> {
       const load = (replace: string[] = []) => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env, replace });
       if (sub === 'test' && args.length === 2) {
         const [profileId, file] = args as [string, string];
-        const result = tryProfile(await load(), profileId, await readFile(path.resolve(file)), path.basename(file));
+        const config = await load();
+        if (!config.mappings.has(profileId) && !config.outbound.has(profileId)) throw new GatewayError('GW_CLI_ARGUMENT', `mapping test: no mapping profile "${profileId}" in ${settings.mappingsDir}; give its id (the \`id:\` line of the profile file), e.g. northwind/asn-json.`);
+        const result = tryProfile(config, profileId, await readFile(path.resolve(file)), path.basename(file));
         if (typeof result.output === 'string') process.stdout.write(result.output);
         else for (const d of result.output as { document?: unknown }[]) if (d.document) console.log(JSON.stringify(d.document, null, 2));
         for (const p of result.problems) console.error(p);
@@ -195,7 +199,7 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
       return 0;
     }
     case 'add': {
-      if (arg !== 'ed25519' && arg !== 'rsa') return usage();
+      if (arg !== 'ed25519' && arg !== 'rsa') throw new GatewayError('GW_CLI_ARGUMENT', `sftp host-keys add: the key type is ed25519 or rsa (found "${arg ?? ''}").`);
       const k = addHostKey(dir, arg, master);
       console.log(`Added ${k.name} (${k.fingerprint}), not yet presented. Give partners its known_hosts line:\n${k.publicKey}\nthen, once they trust it: gateway sftp host-keys activate ${k.fingerprint}`);
       return 0;
@@ -216,7 +220,6 @@ async function as2Command([sub, action, ...args]: string[], settings: Settings, 
   const master = MasterKeys.fromEnv(process.env, settings.dataDir);
   if (sub === 'certs') {
     const within = withinDays === undefined ? undefined : Number(withinDays);
-    if (within !== undefined && !Number.isInteger(within)) return usage();
     const config = await loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
     const ring = new As2KeyRing(dir, settings.as2.id, master);
     if (listAs2Keys(dir, master).length) await ring.ready();
@@ -239,7 +242,7 @@ async function as2Command([sub, action, ...args]: string[], settings: Settings, 
     case 'certificate': {
       const keys = await ensureAs2Keys(dir, settings.as2.id, 730, master);
       const k = arg ? keys.find((x) => x.name === arg || x.cert.fingerprint === arg.toUpperCase()) : keys.find((x) => x.state === 'active');
-      if (!k) return usage();
+      if (!k) throw new GatewayError('GW_CLI_ARGUMENT', `as2 keys certificate: no AS2 key "${arg ?? 'active'}" in ${dir}; \`gateway as2 keys list\` shows them.`);
       process.stdout.write(k.certPem);
       return 0;
     }
@@ -263,19 +266,6 @@ ${k.certPem}then, once they have it: gateway as2 keys activate ${k.cert.fingerpr
 function usage(): number {
   console.error(USAGE);
   return 2;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** One line for any failure: a stable code and what to do; the stack only at LOG_LEVEL debug or trace. */
-function report(err: unknown): number {
-  const e = err as { code?: unknown; message?: unknown; stack?: unknown };
-  if (isGatewayError(err)) console.error(`${err.code}: ${err.message}`);
-  else if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) console.error(`GW_CLI_ARGUMENT: ${String(e.message)} (run \`gateway\` alone for the usage)`);
-  // PostgreSQL's invalid_text_representation and numeric_value_out_of_range: an argument the checks above let through.
-  else if (e.code === '22P02' || e.code === '22003') console.error(`GW_CLI_ARGUMENT: ${String(e.message).split(' - ').pop()}`);
-  else console.error(`GW_INTERNAL: ${String(e.message ?? err)}${/^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '') ? `\n${String(e.stack)}` : ' (LOG_LEVEL=debug shows where)'}`);
-  return isGatewayError(err) && err.code === 'GW_CLI_ARGUMENT' ? 2 : 1;
 }
 
 /** Resolves once everything written to `stream` so far has been handed to the OS (a pipe may be slower than us). */
