@@ -9,7 +9,8 @@ import { readSettings, type Settings } from './config/env.js';
 import { parse as parseYaml } from 'yaml';
 import { canonicalMarkdown } from './canonical/docs.js';
 import { loadConfig } from './config/load.js';
-import { isGatewayError } from './errors.js';
+import { checkNumbers, report, UUID } from './cli-errors.js';
+import { GatewayError } from './errors.js';
 import { diffOutputs, tryProfile } from './mapping/workbench.js';
 import { createLogger } from './observability/logger.js';
 import { listTargets } from './delivery/breaker.js';
@@ -19,7 +20,8 @@ import { audit } from './security/audit.js';
 import { auditCommand, cliActor, CREDS_USAGE, credsCommand, rotateMasterKeyCommand } from './security/creds-cli.js';
 import { MasterKeys } from './security/secrets.js';
 import { hashPassword } from './security/ssh-keys.js';
-import { configEnv, startGateway } from './server.js';
+import { configEnv } from './server.js';
+import { runGateway } from './start.js';
 import { migrate, openDatabase } from './store/db.js';
 
 const USAGE = `gateway <command>
@@ -53,28 +55,14 @@ MAPPINGS_DIR, LOG_LEVEL … (see README.md).`;
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { within: { type: 'string' }, partner: { type: 'string' }, kind: { type: 'string' }, file: { type: 'string' }, overlap: { type: 'string' }, expires: { type: 'string' }, scopes: { type: 'string' }, publish: { type: 'string' }, action: { type: 'string' }, limit: { type: 'string' } } });
   const [command, ...rest] = positionals;
+  checkNumbers(values);
   const settings = readSettings(process.env);
   const log = createLogger(settings.logLevel);
   const env = configEnv(settings, process.env);
 
   switch (command) {
-    case 'start': {
-      const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
-      log.info({ database: db.describe }, 'database opened');
-      const applied = await migrate(db.knex);
-      if (applied.length) log.info({ applied }, 'migrations applied');
-      const gw = await startGateway({ settings, knex: db.knex, log });
-      process.on('SIGHUP', () => void gw.reload().catch(() => undefined));
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      log.info('stopping');
-      await gw.stop();
-      await db.close();
-      return 0;
-    }
+    case 'start':
+      return runGateway(settings, log);
     case 'migrate': {
       const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
       try {
@@ -96,7 +84,9 @@ async function main(argv: string[]): Promise<number> {
       const load = (replace: string[] = []) => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env, replace });
       if (sub === 'test' && args.length === 2) {
         const [profileId, file] = args as [string, string];
-        const result = tryProfile(await load(), profileId, await readFile(path.resolve(file)), path.basename(file));
+        const config = await load();
+        if (!config.mappings.has(profileId) && !config.outbound.has(profileId)) throw new GatewayError('GW_CLI_ARGUMENT', `mapping test: no mapping profile "${profileId}" in ${settings.mappingsDir}; give its id (the \`id:\` line of the profile file), e.g. northwind/asn-json.`);
+        const result = tryProfile(config, profileId, await readFile(path.resolve(file)), path.basename(file));
         if (typeof result.output === 'string') process.stdout.write(result.output);
         else for (const d of result.output as { document?: unknown }[]) if (d.document) console.log(JSON.stringify(d.document, null, 2));
         for (const p of result.problems) console.error(p);
@@ -135,6 +125,7 @@ async function main(argv: string[]): Promise<number> {
     case 'replay': {
       const [id] = rest;
       if (!id) break;
+      if (!UUID.test(id)) throw new GatewayError('GW_CLI_ARGUMENT', `replay: "${id}" is not a message id; give the UUID from the message's status (e.g. 0b9c6f1e-8d3a-4c55-9a57-2f6f0b1d2c3e).`);
       const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
       try {
         const r = await replayMessage(db.knex, id).catch(async (err: Error) => {
@@ -225,7 +216,7 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
       return 0;
     }
     case 'add': {
-      if (arg !== 'ed25519' && arg !== 'rsa') return usage();
+      if (arg !== 'ed25519' && arg !== 'rsa') throw new GatewayError('GW_CLI_ARGUMENT', `sftp host-keys add: the key type is ed25519 or rsa (found "${arg ?? ''}").`);
       const k = addHostKey(dir, arg, master);
       console.log(`Added ${k.name} (${k.fingerprint}), not yet presented. Give partners its known_hosts line:\n${k.publicKey}\nthen, once they trust it: gateway sftp host-keys activate ${k.fingerprint}`);
       return 0;
@@ -246,7 +237,6 @@ async function as2Command([sub, action, ...args]: string[], settings: Settings, 
   const master = MasterKeys.fromEnv(process.env, settings.dataDir);
   if (sub === 'certs') {
     const within = withinDays === undefined ? undefined : Number(withinDays);
-    if (within !== undefined && !Number.isInteger(within)) return usage();
     const config = await loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
     const ring = new As2KeyRing(dir, settings.as2.id, master);
     if (listAs2Keys(dir, master).length) await ring.ready();
@@ -269,7 +259,7 @@ async function as2Command([sub, action, ...args]: string[], settings: Settings, 
     case 'certificate': {
       const keys = await ensureAs2Keys(dir, settings.as2.id, 730, master);
       const k = arg ? keys.find((x) => x.name === arg || x.cert.fingerprint === arg.toUpperCase()) : keys.find((x) => x.state === 'active');
-      if (!k) return usage();
+      if (!k) throw new GatewayError('GW_CLI_ARGUMENT', `as2 keys certificate: no AS2 key "${arg ?? 'active'}" in ${dir}; \`gateway as2 keys list\` shows them.`);
       process.stdout.write(k.certPem);
       return 0;
     }
@@ -295,11 +285,21 @@ function usage(): number {
   return 2;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    if (isGatewayError(err)) console.error(`${err.code}: ${err.message}`);
-    else console.error(err);
-    process.exit(1);
-  },
-);
+/** Resolves once everything written to `stream` so far has been handed to the OS (a pipe may be slower than us). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    stream.write('', () => resolve());
+  });
+}
+
+// Exiting while stdout is a pipe that still holds output cuts it short: exit once it has drained.
+main(process.argv.slice(2))
+  .then(
+    (code) => code,
+    (err: unknown) => report(err),
+  )
+  .then(async (code) => {
+    await Promise.all([drained(process.stdout), drained(process.stderr)]);
+    process.exit(code);
+  });

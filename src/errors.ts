@@ -112,6 +112,8 @@ export const ERROR_CODES = {
   GW_CRED_UNKNOWN: { status: 404, retryable: false, title: 'No such credential' },
   GW_CRED_INVALID: { status: 400, retryable: false, title: 'The credential material or the rotation request is invalid' },
   GW_SECRET_KEY: { status: 500, retryable: false, title: 'A secret at rest cannot be opened: the master key is missing or another one' },
+  GW_CLI_ARGUMENT: { status: 400, retryable: false, title: 'A command-line argument or option is malformed' },
+  GW_STORE_EMBEDDED: { status: 503, retryable: true, title: 'The embedded PostgreSQL died and could not be restarted, or was stopped from outside; the gateway stops' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -16,6 +15,7 @@ import { startSftpServer, type SftpServer } from './channels/sftp/server.js';
 import { loadConfig, type As2Partner, type GatewayConfig } from './config/load.js';
 import { certFromPem, type Cert } from './channels/as2/cms.js';
 import type { Settings } from './config/env.js';
+import { ConfigWatcher } from './config/watch.js';
 import { routePolicy, type RetryPolicy } from './delivery/policy.js';
 import { deliverBatch } from './delivery/worker.js';
 import { WorkLoop } from './pipeline/loop.js';
@@ -44,7 +44,16 @@ export interface Gateway {
   config(): GatewayConfig;
   /** Loads partners/ and mappings/ again; keeps the running configuration if the new one is invalid. */
   reload(): Promise<void>;
+  /**
+   * Stops accepting (HTTP, HTTPS, SFTP), commits what was received, and lets the work loops finish
+   * the step in progress: nothing this process claimed stays leased once it resolves.
+   */
   stop(): Promise<void>;
+  /**
+   * Hands this process's claimed deliveries back (those claimed before `lockedBefore`, when given):
+   * for a stop that takes too long, or after the embedded database restarted. Returns how many.
+   */
+  release(lockedBefore?: Date): Promise<number>;
 }
 
 export function configEnv(settings: Settings, env: Record<string, string | undefined>): Record<string, string | undefined> {
@@ -223,21 +232,8 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
 
   // A new profile version is active without a restart: partner managers save, the gateway reloads.
   // A file that does not load (half-saved, or wrong) leaves the running configuration in place.
-  const watchers: FSWatcher[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  if (settings.configWatch) {
-    const changed = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => void reload().catch(() => undefined), 200);
-    };
-    for (const dir of new Set([settings.partnersDir, settings.mappingsDir])) {
-      try {
-        watchers.push(watch(dir, { recursive: true }, changed));
-      } catch (err) {
-        log.warn({ dir, err: (err as Error).message }, 'cannot watch for configuration changes; reload with SIGHUP');
-      }
-    }
-  }
+  const watcher = settings.configWatch ? new ConfigWatcher([settings.partnersDir, settings.mappingsDir], () => void reload().catch(() => undefined), log) : undefined;
+  await watcher?.start();
 
   return {
     url,
@@ -246,14 +242,25 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     security: { store, tokens, keys },
     config: () => config,
     reload,
+    async release(lockedBefore?: Date) {
+      // The sends in progress may have reached the ERP: sent again, they carry the same idempotency key.
+      return knex('deliveries')
+        .where({ state: 'delivering', locked_by: workerId })
+        .andWhere('locked_at', '<=', lockedBefore ?? knex.fn.now())
+        .update({ state: 'pending', locked_at: null, locked_by: null, next_attempt_at: knex.fn.now(), attempts: knex.raw('greatest(attempts - 1, 0)'), updated_at: knex.fn.now() });
+    },
     async stop() {
-      for (const w of watchers) w.close();
-      clearTimeout(timer);
+      watcher?.close();
       await Promise.all([
         ...[server, https?.server].filter((s): s is Server => Boolean(s)).map(
           (s) =>
             new Promise<void>((resolve) => {
-              s.close(() => resolve());
+              // A keep-alive connection busy now turns idle when its answer is written: close it then.
+              const idle = setInterval(() => s.closeIdleConnections(), 100);
+              s.close(() => {
+                clearInterval(idle);
+                resolve();
+              });
               s.closeIdleConnections();
             }),
         ),

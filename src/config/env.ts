@@ -28,6 +28,8 @@ export interface Settings {
   ackCheckMs: number;
   /** Reload partners/ and mappings/ when a file in them changes (CONFIG_WATCH, default on). */
   configWatch: boolean;
+  /** How long a graceful stop may take before claimed work is released (STOP_TIMEOUT_SECONDS). */
+  stopTimeoutMs: number;
   /** The hosted SFTP door: off, or its port and where its host keys live. */
   sftp: { enabled: boolean; port: number; hostKeysDir: string; lockoutFailures: number; lockoutMs: number; loginDelayMs: number };
   /** Remote SFTP servers of partners: how often due pickups and deliveries are looked for. */
@@ -75,6 +77,7 @@ const schema = {
     ERP_API_KEYS: { type: 'string', pattern: '^[a-z0-9]{4,32}:[0-9a-f]{64}(,[a-z0-9]{4,32}:[0-9a-f]{64})*$' },
     ACK_CHECK_MS: { type: 'integer', minimum: 100, default: 60000 },
     CONFIG_WATCH: { enum: ['on', 'off'], default: 'on' },
+    STOP_TIMEOUT_SECONDS: { type: 'number', exclusiveMinimum: 0, maximum: 3600, default: 8 },
     SFTP: { enum: ['on', 'off'], default: 'on' },
     SFTP_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 2222 },
     SFTP_HOST_KEYS_DIR: { type: 'string', minLength: 1 },
@@ -151,6 +154,7 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
     webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS as number,
     ackCheckMs: e.ACK_CHECK_MS as number,
     configWatch: e.CONFIG_WATCH === 'on',
+    stopTimeoutMs: (e.STOP_TIMEOUT_SECONDS as number) * 1000,
     sftp: {
       enabled: e.SFTP === 'on',
       port: e.SFTP_PORT as number,

@@ -1,0 +1,93 @@
+import type { Logger } from 'pino';
+import type { Settings } from './config/env.js';
+import { startGateway, type Gateway } from './server.js';
+import { migrate, openDatabase } from './store/db.js';
+
+interface StopRequest {
+  reason: string;
+  exitCode: number;
+}
+
+const sleep = (ms: number) => new Promise<false>((r) => setTimeout(() => r(false), ms).unref());
+
+/**
+ * `gateway start` as a process: SIGHUP reloads partners/ and mappings/; SIGINT or SIGTERM stop
+ * gracefully (no new work is accepted, work in progress finishes, or is released when it takes
+ * longer than STOP_TIMEOUT_SECONDS; the embedded PostgreSQL stops last); a second signal exits at
+ * once. An embedded PostgreSQL that cannot be kept running stops the gateway with exit code 1.
+ * Returns the exit code.
+ * @see docs/decisions/0011-process-lifecycle.md
+ */
+export async function runGateway(settings: Settings, log: Logger): Promise<number> {
+  let requestStop!: (r: StopRequest) => void;
+  const stopRequested = new Promise<StopRequest>((resolve) => (requestStop = resolve));
+  let stopping = false;
+  let gw: Gateway | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second stop signal: exiting now; claimed deliveries are sent again after their lease');
+      process.exit(130);
+    }
+    stopping = true;
+    requestStop({ reason: signal, exitCode: 0 });
+  };
+  const onHangUp = () => {
+    if (gw) void gw.reload().catch(() => undefined);
+    else log.warn('SIGHUP before the gateway has started: nothing to reload yet');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onHangUp);
+
+  const db = await openDatabase({
+    ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
+    dataDir: settings.dataDir,
+    log,
+    onRestarted: (diedAt) => {
+      void gw
+        ?.release(diedAt)
+        .then((n) => log.warn({ deliveries: n }, 'deliveries claimed before the database restart handed back'))
+        .catch((err: Error) => log.error({ err: err.message }, 'cannot hand back deliveries claimed before the database restart; they are sent after their lease'));
+    },
+    onLost: (reason) => {
+      stopping = true;
+      requestStop({ reason: `GW_STORE_EMBEDDED: ${reason}`, exitCode: 1 });
+    },
+  });
+  try {
+    log.info({ database: db.describe }, 'database opened');
+    const applied = await migrate(db.knex);
+    if (applied.length) log.info({ applied }, 'migrations applied');
+    gw = await startGateway({ settings, knex: db.knex, log });
+    log.info({ pid: process.pid }, 'gateway started; SIGHUP reloads the configuration, SIGTERM stops');
+    const { reason, exitCode } = await stopRequested;
+    log.info({ reason, timeoutSeconds: settings.stopTimeoutMs / 1000 }, 'stopping: no new work is accepted; work in progress finishes');
+    return (await stopGateway(gw, settings.stopTimeoutMs, log)) ? exitCode : 1;
+  } finally {
+    process.off('SIGHUP', onHangUp);
+    // The database stops last, whatever happened above.
+    await Promise.race([db.close(), sleep(10_000)]).catch((err: Error) => log.error({ err: err.message }, 'closing the database failed'));
+    log.info('stopped');
+  }
+}
+
+/** Stops the gateway within `timeoutMs`; past it, claimed work is released. False when that fails too. */
+async function stopGateway(gw: Gateway, timeoutMs: number, log: Logger): Promise<boolean> {
+  const stopped = gw.stop().then(
+    () => true,
+    (err: Error) => {
+      log.error({ err: err.message }, 'graceful stop failed; releasing claimed work');
+      return false;
+    },
+  );
+  if (await Promise.race([stopped, sleep(timeoutMs)])) return true;
+  log.warn({ timeoutMs }, 'work in progress did not finish in time; releasing what this process claimed');
+  try {
+    const released = await gw.release();
+    log.warn({ deliveries: released }, 'claimed deliveries released; another process (or the next start) sends them, under the same idempotency keys');
+    return true;
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'cannot release claimed deliveries; they are sent again after their lease');
+    return false;
+  }
+}

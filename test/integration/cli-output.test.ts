@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MAPPINGS, REPO } from '../helpers/corpus.js';
+import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+
+interface Run {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs the CLI as a separate process with stdout and stderr piped to this one, asynchronously. */
+function gateway(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      cwd: REPO,
+      env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
+  });
+}
+
+describe('the CLI as a process: whole output, one line per failure', function () {
+  // Every case is a whole Node process (tsx compiles on start): seconds each on a busy machine.
+  this.timeout(300_000);
+  let dir: string;
+  let db: TestDatabase;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'gw-cli-output-'));
+    db = await freshDatabase();
+  });
+  after(async () => {
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes more than 1 MB to a pipe in full before it exits (mapping test of a large ship notice)', async () => {
+    const sample = JSON.parse(readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'asn.json'), 'utf8'));
+    const line = sample.purchaseOrders[0].lines[0];
+    sample.purchaseOrders = Array.from({ length: 200 }, (_, o) => ({ number: `PO-${o}`, lines: Array.from({ length: 40 }, (_, l) => ({ ...line, line: String(l + 1) })) }));
+    const file = path.join(dir, 'asn-200-orders.json');
+    await writeFile(file, JSON.stringify(sample));
+
+    const r = await gateway(['mapping', 'test', 'northwind/asn-json', file]);
+    assert.equal(r.stderr, '');
+    assert.equal(r.code, 0);
+    assert.ok(r.stdout.length > 1_000_000, `${r.stdout.length} bytes`);
+    const doc = JSON.parse(r.stdout.toString('utf8'));
+    assert.equal(doc.orders.length, 200);
+    assert.equal(doc.orders[199].items.length, 40);
+  });
+
+  const malformed: [string[], RegExp][] = [
+    [['replay', 'not-a-uuid'], /not a message id/],
+    [['replay', "'; drop table messages; --"], /not a message id/],
+    [['audit', '--limit', 'abc'], /--limit takes a whole number/],
+    [['audit', '--limit=-1'], /--limit takes a whole number/],
+    [['audit', '--limit', '1e300'], /--limit takes a whole number/],
+    [['audit', '--limit', '-1'], /--limit/],
+    [['creds', 'expiring', '--within', 'soon'], /--within takes a whole number/],
+    [['as2', 'certs', '--within', 'abc'], /--within takes a whole number/],
+    [['as2', 'keys', 'certificate', 'no-such-key'], /no AS2 key "no-such-key"/],
+    [['sftp', 'host-keys', 'add', 'dsa'], /ed25519 or rsa/],
+    [['mapping', 'test', 'no/such-profile', 'package.json'], /no mapping profile "no\/such-profile"/],
+    [['mapping', 'test', 'northwind/asn-json', '/no/such/file.json'], /cannot use \/no\/such\/file\.json/],
+    [['start', '--no-such-option'], /Unknown option '--no-such-option'/],
+  ];
+  it('answers every malformed argument with one GW_CLI_ARGUMENT line and exit 2', async () => {
+    // Four at a time: each is a whole Node process, and the machine may be busy.
+    const results: string[] = [];
+    const queue = [...malformed];
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const [args, says] = next;
+        const r = await gateway(args, { GATEWAY_DATA_DIR: dir });
+        const ok = r.code === 2 && /^GW_CLI_ARGUMENT: [^\n]+\n$/.test(r.stderr) && says.test(r.stderr) && r.stdout.length === 0;
+        if (!ok) results.push(`gateway ${args.join(' ')}: exit ${r.code}, stderr ${JSON.stringify(r.stderr.slice(0, 500))}`);
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    assert.deepEqual(results, []);
+  });
+
+  for (const [args, code] of [
+    [['creds', 'list', '--kind', 'bogus'], 'GW_CRED_INVALID'],
+    [['creds', 'revoke', 'api-key', 'no-such-ref'], 'GW_CRED_UNKNOWN'],
+    [['creds', 'rotate', 'api-key', 'acme-supply', '--overlap', 'a while'], 'GW_CRED_INVALID'],
+    [['replay', '00000000-0000-4000-8000-000000000000'], 'GW_NOT_FOUND'],
+  ] as const) {
+    it(`gateway ${args.join(' ')}: one line with ${code}, exit 1`, async () => {
+      const r = await gateway([...args], { GATEWAY_DATA_DIR: dir, DATABASE_URL: db.url });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^${code}: [^\\n]+\\n$`));
+    });
+  }
+});
