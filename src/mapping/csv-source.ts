@@ -77,6 +77,19 @@ export function parseCsv(bytes: Uint8Array, opts: CsvOptions): CsvTable {
   return { columns: (head?.values ?? []).map((c) => c.trim()), rows: data };
 }
 
+const columnIndexes = new WeakMap<CsvTable, Map<string, number>>();
+
+/** Column name → position, built once per table: a file may have a million columns. */
+function columnIndex(table: CsvTable): Map<string, number> {
+  let index = columnIndexes.get(table);
+  if (!index) {
+    index = new Map();
+    for (let i = table.columns.length - 1; i >= 0; i--) index.set(table.columns[i] as string, i);
+    columnIndexes.set(table, index);
+  }
+  return index;
+}
+
 class CsvNode implements SourceNode<CsvPath> {
   constructor(
     readonly table: CsvTable,
@@ -90,7 +103,7 @@ class CsvNode implements SourceNode<CsvPath> {
   }
 
   private index(path: Extract<CsvPath, { kind: 'column' }>): number {
-    return path.index ?? this.table.columns.indexOf(path.name as string);
+    return path.index ?? columnIndex(this.table).get(path.name as string) ?? -1;
   }
 
   get(path: CsvPath): SourceValue | undefined {
