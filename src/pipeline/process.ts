@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
-import type { Problem } from '../errors.js';
+import { isGatewayError, type Problem } from '../errors.js';
 import type { PartnerProfile, SourceFormat } from '../types.js';
 import { ackInterchange, ackSetCount, planAck } from '../formats/x12/ack.js';
 import type { X12InterchangeHeader } from '../formats/x12/reader.js';
 import { interchangeText, LINE_BREAKS } from '../formats/x12/write.js';
 import type { InterchangeReport } from '../formats/x12/report.js';
 import { WRITE_SCOPES } from '../security/scopes.js';
-import { interpret, X12Interpreter, type InterpretedDocument, type X12Item } from './interpret.js';
+import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyX12Item } from './interpreter.js';
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
 
 interface MessageRow {
@@ -34,9 +34,10 @@ function deliveryKey(messageId: string, seq: number, targetId: string): string {
 /**
  * Claims up to `limit` received messages (FOR UPDATE SKIP LOCKED, so any number of gateway
  * processes can share the work), interprets each, and writes its documents, deliveries and timeline
- * in the same transaction as its new state. Returns how many messages were handled.
+ * in the same transaction as its new state. Returns how many messages were handled. The bodies are
+ * parsed, mapped and validated by `interpreter` (the gateway's worker pool; by default this thread).
  */
-export async function processBatch(knex: Knex, config: GatewayConfig, log: Logger, limit = 10): Promise<number> {
+export async function processBatch(knex: Knex, config: GatewayConfig, log: Logger, limit = 10, interpreter: Interpreter = inlineInterpreter): Promise<number> {
   return knex.transaction(async (trx) => {
     const rows: MessageRow[] = await trx('messages')
       .select('id', 'partner_id', 'format', 'size_bytes', 'correlation_id', 'file_name', 'scopes', trx.raw('CASE WHEN size_bytes <= ? THEN raw END AS raw', [RAW_SLICE_BYTES]))
@@ -48,13 +49,16 @@ export async function processBatch(knex: Knex, config: GatewayConfig, log: Logge
     for (const row of rows) {
       const mlog = log.child({ partner: row.partner_id, messageId: row.id, correlationId: row.correlation_id });
       try {
-        await trx.transaction((sp) => processOne(sp, config, row));
+        await trx.transaction((sp) => processOne(sp, config, row, interpreter));
       } catch (err) {
         // The savepoint rolled back whatever this message wrote; record the failure so it stays visible.
-        mlog.error({ err }, 'processing failed unexpectedly');
-        const problem: Problem = { code: 'GW_INTERNAL', message: `Processing failed unexpectedly: ${(err as Error).message}. The raw message is kept; replay it once the cause is fixed.` };
+        // A worker stopped for time or memory says so with its own code (GW_INTERPRET_*).
+        mlog.error({ err }, 'processing failed');
+        const problem: Problem = isGatewayError(err)
+          ? err.toProblem()
+          : { code: 'GW_INTERNAL', message: `Processing failed unexpectedly: ${(err as Error).message}. The raw message is kept; replay it once the cause is fixed.` };
         await trx('messages').where('id', row.id).update({ state: 'failed', problems: JSON.stringify([problem]), attempts: trx.raw('attempts + 1'), updated_at: trx.fn.now() });
-        await trx('events').insert({ message_id: row.id, type: 'failed', code: 'GW_INTERNAL', detail: problem.message });
+        await trx('events').insert({ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message });
       }
     }
     return rows.length;
@@ -87,7 +91,7 @@ async function* readRaw(trx: Knex.Transaction, row: MessageRow): AsyncGenerator<
   }
 }
 
-async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: MessageRow): Promise<void> {
+async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: MessageRow, interpreter: Interpreter): Promise<void> {
   const partner = config.partners.get(row.partner_id);
   if (!partner) {
     const problem: Problem = { code: 'GW_CONFIG_REFERENCE', message: `Partner ${row.partner_id} is no longer configured; restore its profile and replay the message.` };
@@ -95,11 +99,11 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
     await trx('events').insert({ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message });
     return;
   }
-  if (row.format === 'x12') return processX12(trx, config, partner, row);
+  if (row.format === 'x12') return processX12(trx, config, partner, row, interpreter);
   const parts: Buffer[] = [];
   for await (const part of readRaw(trx, row)) parts.push(part);
   const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  const result = interpret(raw, row.format, partner, config, row.file_name ?? undefined);
+  const result = await interpreter.whole(config, partner, { format: row.format, bytes: raw, ...(row.file_name ? { fileName: row.file_name } : {}) });
   await trx('events').insert({
     message_id: row.id,
     type: 'interpreted',
@@ -112,8 +116,8 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
 }
 
 /**
- * Bytes handed to the interpreter at a time: about a hundred small transaction sets, mapped and
- * validated in well under the ~100 ms an event-loop turn may take.
+ * Bytes handed to the interpreter at a time. The worker answers with the items of one slice and
+ * waits for the next: the items in flight (memory) are bounded by what one slice holds.
  */
 const PUSH_BYTES = 64 << 10;
 
@@ -122,7 +126,7 @@ const WRITE_BATCH = 500;
 
 interface PendingDoc {
   id: string;
-  doc: InterpretedDocument;
+  doc: ReadyDocument;
   /** Stored, not delivered: a duplicate interchange's document. */
   duplicate: boolean;
 }
@@ -136,7 +140,7 @@ class DocumentWriter {
   ) {}
 
   /** Queues a document; returns its id. A type the sender holds no write scope for is rejected (GW_AUTH_SCOPE). */
-  add(doc: InterpretedDocument, duplicate = false): string {
+  add(doc: ReadyDocument, duplicate = false): string {
     const id = randomUUID();
     const scope = doc.type ? WRITE_SCOPES[doc.type] : undefined;
     if (this.row.scopes && scope && doc.canonical !== null && !this.row.scopes.includes(scope)) {
@@ -166,7 +170,7 @@ class DocumentWriter {
         profile_id: doc.profile?.id ?? null,
         profile_version: doc.profile?.version ?? null,
         state: duplicate ? 'duplicate' : doc.canonical !== null ? 'accepted' : 'rejected',
-        canonical: doc.canonical !== null ? JSON.stringify(doc.canonical) : null,
+        canonical: doc.canonical,
         problems: JSON.stringify(doc.problems),
         document_number: doc.keys.documentNumber ?? null,
         po_numbers: doc.keys.purchaseOrderNumbers,
@@ -222,15 +226,14 @@ interface OpenInterchange {
   lastSeq: number;
 }
 
-async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner: PartnerProfile, row: MessageRow): Promise<void> {
-  const interpreter = new X12Interpreter(partner, config);
+async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner: PartnerProfile, row: MessageRow, interpreter: Interpreter): Promise<void> {
   const writer = new DocumentWriter(trx, partner, row);
   const problems: Problem[] = [];
   const counts = { documents: 0, interchanges: 0, duplicates: 0, reconciled: 0 };
   let ic: OpenInterchange | undefined;
   let lastSeq = 0;
 
-  const handle = async (item: X12Item): Promise<void> => {
+  const handle = async (item: ReadyX12Item): Promise<void> => {
     switch (item.kind) {
       case 'interchange': {
         counts.interchanges++;
@@ -288,14 +291,19 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
     }
   };
 
-  for await (const part of readRaw(trx, row)) {
-    for (let at = 0; at < part.length; at += PUSH_BYTES) {
-      for (const item of interpreter.push(part.subarray(at, at + PUSH_BYTES))) await handle(item);
-      // Let other work (HTTP requests) run between slices of a large interchange.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+  const stream = await interpreter.x12(config, partner);
+  try {
+    for await (const part of readRaw(trx, row)) {
+      for (let at = 0; at < part.length; at += PUSH_BYTES) {
+        for (const item of await stream.push(part.subarray(at, at + PUSH_BYTES))) await handle(item);
+        // Let other work (HTTP requests) run between slices, also when this thread interprets.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
+    for (const item of await stream.end()) await handle(item);
+  } finally {
+    stream.close();
   }
-  for (const item of interpreter.end()) await handle(item);
   await writer.flush();
   await trx('events').insert({
     message_id: row.id,
