@@ -114,11 +114,22 @@ export interface FunctionalAck {
 
 export type X12Item =
   | { kind: 'interchange'; header: X12InterchangeHeader; refused?: Problem }
-  | { kind: 'document'; doc: InterpretedDocument }
+  | { kind: 'document'; doc: InterpretedDocument; set?: AckedSet }
   | { kind: 'functional-ack'; ack: FunctionalAck }
   | { kind: 'group-end'; report: GroupReport }
   | { kind: 'interchange-end'; report: InterchangeReport }
   | { kind: 'fatal'; problem: Problem };
+
+/**
+ * A transaction set as its 997/999 reports it (the `sets` of a GroupReport), and the line of its GS.
+ * Problems keep what AK3/AK4/AK5 say, not their text.
+ */
+export type AckedSet = GroupReport['sets'][number] & { group: number };
+
+function ackProblem(p: Problem): Problem {
+  const loc = p.location;
+  return { code: p.code, message: '', ...(loc ? { location: { ...(loc.segment ? { segment: loc.segment } : {}), ...(loc.position ? { position: loc.position } : {}), ...(loc.element ? { element: loc.element } : {}) } } : {}), ...(p.x12 ? { x12: p.x12 } : {}) };
+}
 
 /** Transaction sets that are acknowledgments themselves: read for reconciliation, never acknowledged. */
 const ACK_SETS = new Set(['997', '999']);
@@ -175,10 +186,9 @@ export class X12Interpreter {
         // Sets of a refused interchange, or of one whose ISA is bad, are not read.
         if (report.refused || report.header.problems.length) continue;
         const item = this.set(ev.set, ev.group, ev.interchange);
-        if (item.kind === 'document') {
-          const { doc } = item;
-          this.group.sets.push({ id: ev.set.id, control: ev.set.control, ...(ev.set.implementation ? { implementation: ev.set.implementation } : {}), problems: doc.problems });
-        }
+        // The set's line of the 997/999 travels with its document; the reports keep no list of sets,
+        // so what the interpreter holds does not grow with their number.
+        if (item.kind === 'document') item.set = { group: ev.group.line, id: ev.set.id, control: ev.set.control, ...(ev.set.implementation ? { implementation: ev.set.implementation } : {}), problems: item.doc.problems.map(ackProblem) };
         out.push(item);
       } else if (ev.kind === 'group-end') {
         const report = this.report as InterchangeReport;

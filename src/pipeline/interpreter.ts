@@ -1,7 +1,7 @@
 import type { GatewayConfig } from '../config/load.js';
 import type { Problem } from '../errors.js';
 import type { PartnerProfile, SourceFormat } from '../types.js';
-import { interpret, X12Interpreter, type InterpretConfig, type InterpretedDocument, type X12Item } from './interpret.js';
+import { interpret, X12Interpreter, type AckedSet, type InterpretConfig, type InterpretedDocument, type X12Item } from './interpret.js';
 
 /**
  * A document ready to store: its canonical form already serialized where it was made (a worker
@@ -14,7 +14,7 @@ export interface ReadyInterpretation {
   problems: Problem[];
 }
 
-export type ReadyX12Item = Exclude<X12Item, { kind: 'document' }> | { kind: 'document'; doc: ReadyDocument };
+export type ReadyX12Item = Exclude<X12Item, { kind: 'document' }> | { kind: 'document'; doc: ReadyDocument; set?: AckedSet };
 
 /** An X12 message being interpreted: bytes go in slice by slice, items come back per slice. */
 export interface X12Stream {
@@ -39,7 +39,7 @@ export function readyDocument(doc: InterpretedDocument): ReadyDocument {
 }
 
 export function readyItems(items: X12Item[]): ReadyX12Item[] {
-  return items.map((item) => (item.kind === 'document' ? { kind: 'document', doc: readyDocument(item.doc) } : item));
+  return items.map((item) => (item.kind === 'document' ? { ...item, doc: readyDocument(item.doc) } : item));
 }
 
 export function interpretWhole(config: InterpretConfig, partner: PartnerProfile, job: { format: SourceFormat; bytes: Uint8Array; fileName?: string }): ReadyInterpretation {

@@ -7,7 +7,7 @@ import type { PartnerProfile, SourceFormat } from '../types.js';
 import { ackInterchange, ackSetCount, planAck } from '../formats/x12/ack.js';
 import type { X12InterchangeHeader } from '../formats/x12/reader.js';
 import { interchangeText, LINE_BREAKS } from '../formats/x12/write.js';
-import type { InterchangeReport } from '../formats/x12/report.js';
+import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
 import { WRITE_SCOPES } from '../security/scopes.js';
 import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyX12Item } from './interpreter.js';
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
@@ -121,8 +121,14 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
  */
 const PUSH_BYTES = 64 << 10;
 
-/** Documents are written in batches; a large interchange holds only one batch in memory. */
-const WRITE_BATCH = 500;
+/**
+ * Documents are written in batches; a large interchange holds only one batch in memory. Building
+ * one INSERT is event-loop work: a batch is kept to what is built in a few tens of milliseconds.
+ */
+const WRITE_BATCH = 250;
+
+/** Timeline rows per INSERT, for the same reason. */
+const EVENT_BATCH = 500;
 
 interface PendingDoc {
   id: string;
@@ -196,7 +202,7 @@ class DocumentWriter {
       }
     }
     if (deliveries.length) await trx('deliveries').insert(deliveries);
-    for (let i = 0; i < events.length; i += 1000) await trx('events').insert(events.slice(i, i + 1000));
+    for (let i = 0; i < events.length; i += EVENT_BATCH) await trx('events').insert(events.slice(i, i + EVENT_BATCH));
   }
 
   /**
@@ -210,8 +216,8 @@ class DocumentWriter {
     const changed: { id: string }[] = await trx('documents').where('message_id', row.id).whereBetween('seq', [from, to]).andWhere('state', 'accepted').update({ state: 'rejected', problems: JSON.stringify(problems) }).returning('id');
     if (changed.length === 0) return;
     await trx('deliveries').where('message_id', row.id).whereIn('document_id', trx('documents').select('id').where('message_id', row.id).whereBetween('seq', [from, to])).del();
-    for (let i = 0; i < changed.length; i += 1000) {
-      await trx('events').insert(changed.slice(i, i + 1000).map((c) => ({ message_id: row.id, document_id: c.id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })));
+    for (let i = 0; i < changed.length; i += EVENT_BATCH) {
+      await trx('events').insert(changed.slice(i, i + EVENT_BATCH).map((c) => ({ message_id: row.id, document_id: c.id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })));
     }
   }
 }
@@ -232,6 +238,8 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
   const counts = { documents: 0, interchanges: 0, duplicates: 0, reconciled: 0 };
   let ic: OpenInterchange | undefined;
   let lastSeq = 0;
+  // What the 997/999 of the open interchange says of each set, by the line of its GS.
+  let acked = new Map<number, GroupReport['sets']>();
 
   const handle = async (item: ReadyX12Item): Promise<void> => {
     switch (item.kind) {
@@ -248,6 +256,12 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
       }
       case 'document': {
         counts.documents++;
+        if (item.set) {
+          const { group, ...entry } = item.set;
+          const sets = acked.get(group);
+          if (sets) sets.push(entry);
+          else acked.set(group, [entry]);
+        }
         writer.add(item.doc, Boolean(ic?.duplicate));
         lastSeq = item.doc.seq;
         if (ic) ic.lastSeq = lastSeq;
@@ -270,7 +284,8 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
         return;
       }
       case 'interchange-end': {
-        const { report } = item;
+        const report = { ...item.report, groups: item.report.groups.map((g) => ({ ...g, sets: acked.get(g.header.line) ?? [] })) };
+        acked = new Map();
         if (!ic) return;
         await writer.flush();
         if (report.problems.length && !ic.refused) {
