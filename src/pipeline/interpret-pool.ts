@@ -18,7 +18,7 @@ export type ToWorker =
   | { type: 'x12-push'; bytes: Uint8Array }
   | { type: 'x12-end' };
 
-type FromWorker = { ok: true; result: unknown } | { ok: false; error: { code?: string; message: string; stack?: string } };
+type FromWorker = { ready: true } | { ok: true; result: unknown } | { ok: false; error: { code?: string; message: string; stack?: string } };
 
 export interface PoolOptions {
   /** Worker threads; default one fewer than the cores (at least one): the event loop keeps a core. */
@@ -61,6 +61,8 @@ function startWorker(options: WorkerOptions): Worker {
 class Slot {
   /** Started on the first request, and again on the first request after it was stopped. */
   private worker: Worker | undefined;
+  /** Settles when the worker has loaded its modules (or failed to): start-up is not message time. */
+  private started: Promise<void> = Promise.resolve();
   /** The configuration the worker holds (see InterpretPool.versionOf). */
   configVersion = -1;
   private pending: { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
@@ -77,13 +79,17 @@ class Slot {
       stderr: false,
     });
     worker.unref();
+    let ready!: () => void;
+    this.started = new Promise((resolve) => (ready = resolve));
     worker.on('message', (msg: FromWorker) => {
+      if ('ready' in msg) return ready();
       const p = this.settle();
       if (!p) return;
       if (msg.ok) p.resolve(msg.result);
       else p.reject(Object.assign(new Error(msg.error.message), msg.error.stack ? { stack: msg.error.stack } : {}));
     });
     worker.on('error', (err: Error & { code?: string }) => {
+      ready();
       if (this.worker !== worker) return;
       this.opts.log.error({ err: err.message, code: err.code }, 'interpretation worker failed; replacing it');
       const memory = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
@@ -92,6 +98,7 @@ class Slot {
         : `The interpretation worker stopped (${err.message}); it was replaced. The raw message is kept; replay it.`));
     });
     worker.on('exit', (code) => {
+      ready();
       if (this.worker === worker && !this.closing) this.replace(new GatewayError('GW_INTERPRET_RESOURCES', `The interpretation worker exited (code ${code}); it was replaced. The raw message is kept; replay it.`));
     });
     this.worker = worker;
@@ -115,12 +122,15 @@ class Slot {
     this.settle()?.reject(err);
   }
 
-  /** Posts a request and waits for its answer at most `budgetMs`. */
-  request(msg: ToWorker, budgetMs: number): Promise<unknown> {
+  /** Posts a request and waits for its answer at most `budgetMs` (counted once the worker is up). */
+  async request(msg: ToWorker, budgetMs: number): Promise<unknown> {
+    const worker = this.worker ?? this.spawn();
+    await this.started;
+    if (this.worker !== worker) throw new GatewayError('GW_INTERPRET_RESOURCES', 'The interpretation worker could not start; the raw message is kept, replay it.');
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.replace(new GatewayError('GW_INTERPRET_TIMEOUT', `Interpreting the message took longer than its budget of ${this.opts.timeoutMs} ms (INTERPRET_TIMEOUT_MS); it was stopped. The raw message is kept: look at the file, raise the budget if it is legitimate, then replay it.`)), Math.max(1, budgetMs));
       this.pending = { resolve, reject, timer };
-      (this.worker ?? this.spawn()).postMessage(msg);
+      worker.postMessage(msg);
     });
   }
 

@@ -44,6 +44,8 @@ function answer(msg: ToWorker): unknown {
   }
 }
 
+parentPort?.postMessage({ ready: true });
+
 parentPort?.on('message', (msg: ToWorker) => {
   try {
     const result = answer(msg);
