@@ -4,7 +4,9 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { replayMessage } from '../../src/pipeline/replay.js';
 import { MAPPINGS } from '../helpers/corpus.js';
-import { gatewaySuite, GLOBEX_KEY, HANSEN_KEY, NORTHWIND_KEY, post, status, terminal, waitFor, type GatewaySuite } from '../helpers/gateway.js';
+import { writeFile } from 'node:fs/promises';
+import { generateApiKey } from '../../src/security/api-keys.js';
+import { gatewaySuite, GLOBEX_KEY, HANSEN_KEY, NORTHWIND_KEY, post, status, terminal, testPartners, waitFor, type GatewaySuite } from '../helpers/gateway.js';
 
 const nwInvoice = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json'));
 const cxmlNotice = readFileSync(path.join(MAPPINGS, 'globex-office', 'samples', 'ShipNoticeRequest-with-items.xml'));
@@ -76,6 +78,29 @@ describe('interpretation runs off the event loop (worker threads)', function () 
 
   describe('a message whose worker runs out of memory', () => {
     const s = gatewaySuite({ env: { INTERPRET_WORKER_MEMORY_MB: '64' } });
+
+    it('reads an interchange of 50,000 transaction sets within that heap: what a worker holds does not grow with the sets', async () => {
+      // A partner like ACME without its 64 KiB limit.
+      const key = generateApiKey('bulkxtwelve');
+      const acme = testPartners(s.erp.url)['acme-supply.yaml'] as string;
+      const bulk = acme.replace('id: acme-supply', 'id: bulk-x12').replace(/apiKeys:\n(?:    - .*\n)+/, `apiKeys:\n    - { id: bulkxtwelve, sha256: ${key.sha256} }\n`).replace(/limits: .*\n/, '');
+      await writeFile(path.join(s.t.partnersDir, 'bulk-x12.yaml'), bulk);
+      await s.t.gw.reload();
+      const sets = 50_000;
+      const parts = ['ISA*00*          *00*          *12*4405197800     *01*999999999      *111206*1719*U*00401*000000777*0*P*>~\nGS*SH*4405197800*999999999*20111206*1045*77*X*004010~\n'];
+      for (let n = 1; n <= sets; n++) parts.push(`ST*856*${n}~BSN*00*${n}*20111206*1719~SE*3*${n}~\n`);
+      parts.push(`GE*${sets}*77~\nIEA*1*000000777~\n`);
+      const res = await post(s.url, key.key, 'application/edi-x12', parts.join(''));
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      const id = res.body.messageId as string;
+      const done = await waitFor('processing', () => messageState(s, id), (v) => v !== 'received', 240_000);
+      // Every set is read and answered (the minimal sets break ACME's guide): no worker ran out of memory.
+      assert.equal(done, 'rejected');
+      const docs = await s.db.knex('documents').where('message_id', id).count<{ n: string }[]>({ n: '*' });
+      assert.equal(Number(docs[0]?.n), sets);
+      const ack = await s.db.knex('events').where({ message_id: id, type: 'ack.generated' }).first();
+      assert.ok(ack, 'the 997 was written');
+    });
 
     it('ends failed with GW_INTERPRET_RESOURCES, stays replayable, and the replaced worker serves the next message', async () => {
       const res = await post(s.url, HANSEN_KEY, STOCK, largeStock(50_000));
