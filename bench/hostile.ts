@@ -9,7 +9,8 @@
  * 3. A JSON invoice of 130,000 lines (~11 MB).
  *
  * BENCH_DATABASE_URL (a server where databases may be created) or an embedded PostgreSQL.
- * BENCH_HOSTILE_CASES picks cases (`x12,csv,json`). Prints one line per case and mode, then ratios.
+ * BENCH_HOSTILE_CASES picks cases (`x12,csv,json`), BENCH_HOSTILE_MODES modes (`inline,pool`). Prints
+ * one line per case and mode, then ratios.
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -23,7 +24,6 @@ import { readFileSync } from 'node:fs';
 import { loadConfig } from '../src/config/load.js';
 import { readSettings } from '../src/config/env.js';
 import { createLogger } from '../src/observability/logger.js';
-import { InterpretPool } from '../src/pipeline/interpret-pool.js';
 import { processBatch } from '../src/pipeline/process.js';
 import { Receiver } from '../src/pipeline/receive.js';
 import { connect, migrate, startEmbedded } from '../src/store/db.js';
@@ -96,7 +96,8 @@ async function child(mode: string, caseName: string, file: string, url: string):
     }
     const config = await loadConfig({ partnersDir: path.join(REPO, 'partners'), mappingsDir: path.join(REPO, 'mappings'), env: { GATEWAY_DATA_DIR: path.join(tmpdir(), 'gw-bench-drop') } });
     const settings = readSettings(process.env);
-    const pool = mode === 'pool' ? new InterpretPool({ timeoutMs: settings.interpret.timeoutMs, memoryMb: settings.interpret.memoryMb, log }) : undefined;
+    // Imported only here, so the same script measures a checkout from before the pool (inline only).
+    const pool = mode === 'pool' ? new (await import('../src/pipeline/interpret-pool.js')).InterpretPool({ timeoutMs: settings.interpret.timeoutMs, memoryMb: settings.interpret.memoryMb, log }) : undefined;
     const before = process.memoryUsage().rss / 2 ** 20;
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
       const file = path.join(dir, `${c.name}.body`);
       const what = c.make(file);
       const results: Record<string, Record<string, unknown>> = {};
-      for (const mode of ['inline', 'pool']) {
+      for (const mode of (process.env.BENCH_HOSTILE_MODES ?? 'inline,pool').split(',')) {
         const db = `bench_hostile_${process.pid}_${c.name}_${mode}`;
         await admin.raw(`CREATE DATABASE ${db}`);
         const url = serverUrl.replace(/\/[^/]*$/, `/${db}`);
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
         console.log(`${c.name} (${what}, ${(readFileSync(file).length / 1e6).toFixed(1)} MB) ${mode.padEnd(6)}: ${r.state}${r.code ? ` ${r.code}` : ''}, ${r.documents} document(s), ${Number(r.seconds).toFixed(1)} s, peak RSS ${Number(r.peakRssMb).toFixed(0)} MB, RSS after ${Number(r.afterRssMb).toFixed(0)} MB, longest event-loop block ${Number(r.maxBlockMs).toFixed(0)} ms`);
       }
       const [a, b] = [results.inline as { peakRssMb: number; maxBlockMs: number }, results.pool as { peakRssMb: number; maxBlockMs: number }];
-      console.log(`${c.name}: pool/inline peak RSS ${(b.peakRssMb / a.peakRssMb).toFixed(2)}x, longest block ${(b.maxBlockMs / a.maxBlockMs).toFixed(3)}x`);
+      if (a && b) console.log(`${c.name}: pool/inline peak RSS ${(b.peakRssMb / a.peakRssMb).toFixed(2)}x, longest block ${(b.maxBlockMs / a.maxBlockMs).toFixed(3)}x`);
     }
   } finally {
     await admin.destroy();

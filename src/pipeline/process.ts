@@ -354,12 +354,18 @@ async function acknowledge(trx: Knex.Transaction, partner: PartnerProfile, row: 
   if (!plan) return;
   const controls = await reserveEnvelopeControls(trx, partner.id, plan.groups.length, ackSetCount(plan));
   const { interchange, options } = ackInterchange(plan, controls, new Date(), LINE_BREAKS[partner.x12.outbound.lineBreak]);
-  // Written a few thousand segments at a time, so a 997 for a huge group does not hold the event loop.
-  const parts: string[] = [];
+  // Written a few thousand segments at a time, so a 997 for a huge group does not hold the event
+  // loop; each run is joined at once, so the heap holds a few hundred strings, not a million.
+  const chunks: string[] = [];
+  let run: string[] = [];
   for (const part of interchangeText(interchange, options)) {
-    if (parts.push(part) % 5000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (run.push(part) < 2000) continue;
+    chunks.push(run.join(''));
+    run = [];
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  const text = parts.join('');
+  chunks.push(run.join(''));
+  const text = chunks.join('');
   const docType = plan.groups[0]?.type ?? 'TA1';
   const ack = await storeOutbound(trx, { partner, docType, text, relatedMessageId: row.id, correlationId: row.correlation_id, isaControl: controls.isa, ...(controls.gs[0] ? { groupControl: controls.gs[0] } : {}) });
   await trx('events').insert({ message_id: row.id, type: 'ack.generated', detail: `ISA ${report.header.control} answered by ${plan.summary}`, data: JSON.stringify({ ackMessageId: ack.id, fileName: ack.fileName }) });
