@@ -330,7 +330,8 @@ function interpretCsv(bytes: Uint8Array, partner: PartnerProfile, config: Interp
     );
     return { format: 'csv', documents, problems: [] };
   }
-  if (firstError && candidates.length === 1) throw firstError;
+  // When no profile could read the file at all, why is more use than "no profile matches".
+  if (firstError && [...parsed.values()].every((t) => t instanceof Error)) throw firstError;
   const expected = candidates.map((p) => (p.source.format === 'csv' ? [p.source.match?.columns ? `columns ${p.source.match.columns.join(', ')}` : '', p.source.match?.fileName ? `file name ${p.source.match.fileName}` : ''].filter(Boolean).join(' and ') || p.id : '')).join(' or ');
   return { format: 'csv', documents: [unknownDocument(1, 'line 1', `No CSV mapping profile of partner ${partner.id} matches this file${expected ? ` (expected ${expected})` : ''}.`, { line: 1, ...(fileName ? { file: fileName } : {}) })], problems: [] };
 }

@@ -6,6 +6,8 @@ import { parseCsv } from '../../src/mapping/csv-source.js';
 import { MAX_JSON_DEPTH, parseJson } from '../../src/mapping/json-source.js';
 import { firstInvalidUtf8 } from '../../src/mapping/text-source.js';
 import { MAX_XML_DEPTH, parseXml } from '../../src/mapping/xml-source.js';
+import { interpret } from '../../src/pipeline/interpret.js';
+import { repoConfig } from '../helpers/config.js';
 
 /** The GatewayError `fn` throws (fails the test when it throws nothing, or something else). */
 function refusal(fn: () => unknown): { code: string; message: string; location: Record<string, unknown> } {
@@ -92,5 +94,13 @@ describe('CSV source: row width', () => {
     assert.ok(performance.now() - started < 2000, 'the parser never sees the row');
     // Delimiters inside quotes are no fields.
     assert.equal(parseCsv(Buffer.from(`a;b\n"${';'.repeat(20_000)}";2\n`), { header: true, delimiter: ';', quote: '"', encoding: 'utf-8', skipRows: 0 }).rows.length, 1);
+  });
+
+  it('says why when no CSV profile of the partner can read the file (two profiles, one parse)', async () => {
+    const config = await repoConfig();
+    const partner = config.partners.get('hansen-textil');
+    assert.ok(partner);
+    const result = interpret(Buffer.from(`${'c;'.repeat(99_999)}c\n`), 'csv', partner, config);
+    assert.deepEqual(result.problems.map((p) => [p.code, p.location?.line]), [['GW_CSV_SYNTAX', 1]]);
   });
 });
