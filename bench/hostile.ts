@@ -9,6 +9,8 @@
  * 3. A JSON invoice of 130,000 lines (~11 MB).
  *
  * BENCH_DATABASE_URL (a server where databases may be created) or an embedded PostgreSQL.
+ * BENCH_HEAP_MB gives each run a main-thread heap limit (--max-old-space-size), as bench/x12.ts does;
+ * INTERPRET_WORKER_MEMORY_MB the workers' (default 512).
  * BENCH_HOSTILE_CASES picks cases (`x12,csv,json`), BENCH_HOSTILE_MODES modes (`inline,pool`). Prints
  * one line per case and mode, then ratios.
  */
@@ -116,7 +118,11 @@ async function child(mode: string, caseName: string, file: string, url: string):
 }
 
 async function node(args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', SELF, ...args], { cwd: REPO, maxBuffer: 1 << 20 });
+  const heap = process.env.BENCH_HEAP_MB ? [`--max-old-space-size=${process.env.BENCH_HEAP_MB}`] : [];
+  const { stdout } = await run(process.execPath, [...heap, '--expose-gc', '--import', 'tsx', SELF, ...args], { cwd: REPO, maxBuffer: 1 << 20 }).catch((err: Error & { stderr?: string }) => {
+    // A run that dies (out of memory under BENCH_HEAP_MB) is a result too.
+    return { stdout: JSON.stringify({ state: `process died: ${/heap out of memory|Allocation failed/i.test(err.stderr ?? '') ? 'out of memory' : (err.stderr ?? err.message).split('\n').find(Boolean)}` }) };
+  });
   return JSON.parse(stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
 }
 

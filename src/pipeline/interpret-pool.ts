@@ -68,7 +68,6 @@ class Slot {
   private pending: { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   /** Counts replacements: a stream that lived on an earlier worker is broken. */
   generation = 0;
-  private closing = false;
 
   constructor(private readonly opts: PoolOptions) {}
 
@@ -99,7 +98,7 @@ class Slot {
     });
     worker.on('exit', (code) => {
       ready();
-      if (this.worker === worker && !this.closing) this.replace(new GatewayError('GW_INTERPRET_RESOURCES', `The interpretation worker exited (code ${code}); it was replaced. The raw message is kept; replay it.`));
+      if (this.worker === worker) this.replace(new GatewayError('GW_INTERPRET_RESOURCES', `The interpretation worker exited (code ${code}); it was replaced. The raw message is kept; replay it.`));
     });
     this.worker = worker;
     return worker;
@@ -145,7 +144,6 @@ class Slot {
 
   async close(): Promise<void> {
     const w = this.worker;
-    this.closing = true;
     this.worker = undefined;
     this.generation++;
     this.settle()?.reject(new Error('the interpretation pool is closing'));
