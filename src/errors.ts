@@ -27,6 +27,8 @@ export interface SourceLocation {
   /** 1-based line and column in the file or payload. */
   line?: number;
   column?: number;
+  /** 0-based byte offset in the payload (encoding errors). */
+  offset?: number;
   /** Mapping profile rule that produced the error, e.g. `fields.orders.each.fields.poNumber`. */
   rule?: string;
 }
@@ -72,6 +74,12 @@ export const ERROR_CODES = {
   GW_XML_SYNTAX: { status: 422, retryable: false, title: 'The XML payload is not well-formed' },
   GW_XML_DTD: { status: 422, retryable: false, title: 'The XML declares a DTD internal subset (entities), which is refused' },
   GW_CSV_SYNTAX: { status: 422, retryable: false, title: 'The CSV file cannot be read with the settings of its mapping profile' },
+  GW_JSON_ENCODING: { status: 422, retryable: false, title: 'The JSON payload is not valid UTF-8' },
+  GW_XML_ENCODING: { status: 422, retryable: false, title: 'The XML payload is not valid in its declared (or assumed UTF-8) encoding' },
+  GW_JSON_DEPTH: { status: 422, retryable: false, title: 'The JSON payload nests deeper than the gateway reads' },
+  GW_XML_DEPTH: { status: 422, retryable: false, title: 'The XML payload nests deeper than the gateway reads' },
+  GW_INTERPRET_TIMEOUT: { status: 500, retryable: true, title: 'Interpreting the message took longer than its time budget; it was stopped' },
+  GW_INTERPRET_RESOURCES: { status: 500, retryable: true, title: 'Interpreting the message exceeded the memory of its worker, or the worker stopped' },
 
   // Mapping and validation (document level)
   GW_DOC_TYPE_UNKNOWN: { status: 422, retryable: false, title: 'No mapping profile of the partner matches the document' },

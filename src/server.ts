@@ -21,6 +21,7 @@ import { deliverBatch } from './delivery/worker.js';
 import { WorkLoop } from './pipeline/loop.js';
 import { flagOverdueAcks } from './pipeline/outbound.js';
 import { processBatch } from './pipeline/process.js';
+import { InterpretPool } from './pipeline/interpret-pool.js';
 import { Receiver } from './pipeline/receive.js';
 import { audit } from './security/audit.js';
 import { CredentialStore } from './security/credentials.js';
@@ -87,11 +88,13 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     settings.pollMs,
     log,
   );
+  // Bodies are parsed, mapped and validated in worker threads; the event loop stays with the doors.
+  const pool = new InterpretPool({ ...(settings.interpret.workers ? { size: settings.interpret.workers } : {}), timeoutMs: settings.interpret.timeoutMs, memoryMb: settings.interpret.memoryMb, log });
   // Newly routed documents are due at once: a pass that handled messages wakes the delivery loop.
   const processor = new WorkLoop(
     'interpret',
     async () => {
-      const handled = await processBatch(knex, config, log);
+      const handled = await processBatch(knex, config, log, 10, pool);
       if (handled > 0) delivery.nudge();
       return handled;
     },
@@ -271,6 +274,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
       ]);
       await receiver.drain();
       await processor.stop();
+      await pool.close();
       await delivery.stop();
       await overdue.stop();
     },

@@ -53,6 +53,11 @@ export interface Settings {
   webhookToleranceSeconds: number;
   /** API keys of security administrators (admin API, /metrics). */
   adminApiKeys: { id: string; sha256: string }[];
+  /**
+   * Interpretation worker threads (decision 0010): how many (INTERPRET_WORKERS, default one fewer
+   * than the cores, at least one), the worker time one message may take, the heap of each worker.
+   */
+  interpret: { workers?: number; timeoutMs: number; memoryMb: number };
 }
 
 const schema = {
@@ -103,6 +108,9 @@ const schema = {
     OAUTH_EXTERNAL_AUDIENCE: { type: 'string', minLength: 1 },
     WEBHOOK_TOLERANCE_SECONDS: { type: 'integer', minimum: 1, maximum: 3600, default: 300 },
     ADMIN_API_KEYS: { type: 'string', pattern: '^[a-z0-9]{4,32}:[0-9a-f]{64}(,[a-z0-9]{4,32}:[0-9a-f]{64})*$' },
+    INTERPRET_WORKERS: { type: 'integer', minimum: 1, maximum: 256 },
+    INTERPRET_TIMEOUT_MS: { type: 'integer', minimum: 10, default: 120000 },
+    INTERPRET_WORKER_MEMORY_MB: { type: 'integer', minimum: 32, default: 512 },
     LOG_LEVEL: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
   },
 } as const;
@@ -152,6 +160,11 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
       ...(external.length ? { external: { issuer: e.OAUTH_EXTERNAL_ISSUER as string, jwksUrl: e.OAUTH_EXTERNAL_JWKS_URL as string, audience: e.OAUTH_EXTERNAL_AUDIENCE as string } } : {}),
     },
     webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS as number,
+    interpret: {
+      ...(e.INTERPRET_WORKERS !== undefined ? { workers: e.INTERPRET_WORKERS as number } : {}),
+      timeoutMs: e.INTERPRET_TIMEOUT_MS as number,
+      memoryMb: e.INTERPRET_WORKER_MEMORY_MB as number,
+    },
     ackCheckMs: e.ACK_CHECK_MS as number,
     configWatch: e.CONFIG_WATCH === 'on',
     stopTimeoutMs: (e.STOP_TIMEOUT_SECONDS as number) * 1000,

@@ -47,6 +47,31 @@ export const csvPaths: PathCompiler<CsvPath> = {
   },
 };
 
+/** Most fields a row may have; csv-parse takes quadratic time on very wide rows (a million columns: minutes). */
+export const MAX_CSV_COLUMNS = 10_000;
+
+/**
+ * The line of the first record with more than `max` fields (delimiters outside quotes counted),
+ * or 0. Linear, and run before the parser.
+ */
+function tooWide(text: string, delimiter: string, quote: string, max: number): number {
+  const d = delimiter.charCodeAt(0);
+  const q = quote ? quote.charCodeAt(0) : -1;
+  let fields = 1;
+  let line = 1;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a) line++;
+    if (c === q) quoted = !quoted;
+    else if (quoted) continue;
+    else if (c === d && delimiter.length === 1) {
+      if (++fields > max) return line;
+    } else if (c === 0x0a) fields = 1;
+  }
+  return 0;
+}
+
 /** Decodes and parses a CSV payload. Every row keeps its line number for error reports. */
 export function parseCsv(bytes: Uint8Array, opts: CsvOptions): CsvTable {
   let text: string;
@@ -55,6 +80,8 @@ export function parseCsv(bytes: Uint8Array, opts: CsvOptions): CsvTable {
   } catch {
     throw new GatewayError('GW_CSV_SYNTAX', `The file is not valid ${opts.encoding}; set source.encoding in the mapping profile (e.g. windows-1252).`, { location: { line: 1 } });
   }
+  const wide = tooWide(text, opts.delimiter, opts.quote, MAX_CSV_COLUMNS);
+  if (wide) throw new GatewayError('GW_CSV_SYNTAX', `Line ${wide} has more than ${MAX_CSV_COLUMNS.toLocaleString('en')} fields; the gateway reads rows up to that width. Check the delimiter (source.delimiter is "${opts.delimiter}") or split the file.`, { location: { line: wide } });
   let records: { record: string[]; raw: string }[];
   try {
     records = parse(text, { delimiter: opts.delimiter, quote: opts.quote, bom: true, raw: true, relax_column_count: true, skip_empty_lines: true, from_line: opts.skipRows + 1 }) as unknown as typeof records;
@@ -77,6 +104,19 @@ export function parseCsv(bytes: Uint8Array, opts: CsvOptions): CsvTable {
   return { columns: (head?.values ?? []).map((c) => c.trim()), rows: data };
 }
 
+const columnIndexes = new WeakMap<CsvTable, Map<string, number>>();
+
+/** Column name → position, built once per table: a file may have a million columns. */
+function columnIndex(table: CsvTable): Map<string, number> {
+  let index = columnIndexes.get(table);
+  if (!index) {
+    index = new Map();
+    for (let i = table.columns.length - 1; i >= 0; i--) index.set(table.columns[i] as string, i);
+    columnIndexes.set(table, index);
+  }
+  return index;
+}
+
 class CsvNode implements SourceNode<CsvPath> {
   constructor(
     readonly table: CsvTable,
@@ -90,7 +130,7 @@ class CsvNode implements SourceNode<CsvPath> {
   }
 
   private index(path: Extract<CsvPath, { kind: 'column' }>): number {
-    return path.index ?? this.table.columns.indexOf(path.name as string);
+    return path.index ?? columnIndex(this.table).get(path.name as string) ?? -1;
   }
 
   get(path: CsvPath): SourceValue | undefined {

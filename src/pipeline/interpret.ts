@@ -1,12 +1,12 @@
 import { validateCanonical } from '../canonical/index.js';
 import type { GatewayConfig } from '../config/load.js';
-import { GatewayError, isGatewayError, type Problem, type SourceLocation } from '../errors.js';
+import { isGatewayError, type Problem, type SourceLocation } from '../errors.js';
 import { checkGuide, guideFor } from '../formats/x12/guide.js';
 import { READ_CHUNK } from '../formats/x12/parse.js';
 import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
 import { X12Reader, type X12Event, type X12GroupHeader, type X12InterchangeHeader, type X12TransactionSet } from '../formats/x12/reader.js';
 import { evaluateProfile } from '../mapping/engine.js';
-import { jsonRoot, type JsonPath } from '../mapping/json-source.js';
+import { jsonRoot, parseJson, type JsonPath } from '../mapping/json-source.js';
 import type { CompiledProfile } from '../mapping/profile.js';
 import type { SourceNode } from '../mapping/source.js';
 import { x12Root, type X12Path } from '../mapping/x12-source.js';
@@ -69,6 +69,9 @@ export interface InterpretedDocument {
   sourceRef: string;
 }
 
+/** What interpretation reads of the configuration: the compiled mapping profiles. */
+export type InterpretConfig = Pick<GatewayConfig, 'mappings'>;
+
 export interface Interpretation {
   format: SourceFormat;
   documents: InterpretedDocument[];
@@ -80,7 +83,7 @@ export interface Interpretation {
  * Turns the raw bytes of one message into canonical documents, or into precise problems.
  * Pure: reads only its arguments.
  */
-export function interpret(bytes: Uint8Array, format: SourceFormat, partner: PartnerProfile, config: GatewayConfig, fileName?: string): Interpretation {
+export function interpret(bytes: Uint8Array, format: SourceFormat, partner: PartnerProfile, config: InterpretConfig, fileName?: string): Interpretation {
   try {
     switch (format) {
       case 'x12': return interpretX12(bytes, partner, config);
@@ -94,7 +97,7 @@ export function interpret(bytes: Uint8Array, format: SourceFormat, partner: Part
   }
 }
 
-function profilesOf(partner: PartnerProfile, config: GatewayConfig): CompiledProfile[] {
+function profilesOf(partner: PartnerProfile, config: InterpretConfig): CompiledProfile[] {
   return partner.inbound.map((d) => config.mappings.get(d.mapping)).filter((m): m is CompiledProfile => Boolean(m));
 }
 
@@ -111,11 +114,22 @@ export interface FunctionalAck {
 
 export type X12Item =
   | { kind: 'interchange'; header: X12InterchangeHeader; refused?: Problem }
-  | { kind: 'document'; doc: InterpretedDocument }
+  | { kind: 'document'; doc: InterpretedDocument; set?: AckedSet }
   | { kind: 'functional-ack'; ack: FunctionalAck }
   | { kind: 'group-end'; report: GroupReport }
   | { kind: 'interchange-end'; report: InterchangeReport }
   | { kind: 'fatal'; problem: Problem };
+
+/**
+ * A transaction set as its 997/999 reports it (the `sets` of a GroupReport), and the line of its GS.
+ * Problems keep what AK3/AK4/AK5 say, not their text.
+ */
+export type AckedSet = GroupReport['sets'][number] & { group: number };
+
+function ackProblem(p: Problem): Problem {
+  const loc = p.location;
+  return { code: p.code, message: '', ...(loc ? { location: { ...(loc.segment ? { segment: loc.segment } : {}), ...(loc.position ? { position: loc.position } : {}), ...(loc.element ? { element: loc.element } : {}) } } : {}), ...(p.x12 ? { x12: p.x12 } : {}) };
+}
 
 /** Transaction sets that are acknowledgments themselves: read for reconciliation, never acknowledged. */
 const ACK_SETS = new Set(['997', '999']);
@@ -133,7 +147,7 @@ export class X12Interpreter {
 
   constructor(
     private readonly partner: PartnerProfile,
-    config: GatewayConfig,
+    config: InterpretConfig,
   ) {
     this.profiles = profilesOf(partner, config).filter((p): p is CompiledProfile<X12Path> & { source: { format: 'x12' } } => p.source.format === 'x12');
   }
@@ -172,10 +186,9 @@ export class X12Interpreter {
         // Sets of a refused interchange, or of one whose ISA is bad, are not read.
         if (report.refused || report.header.problems.length) continue;
         const item = this.set(ev.set, ev.group, ev.interchange);
-        if (item.kind === 'document') {
-          const { doc } = item;
-          this.group.sets.push({ id: ev.set.id, control: ev.set.control, ...(ev.set.implementation ? { implementation: ev.set.implementation } : {}), problems: doc.problems });
-        }
+        // The set's line of the 997/999 travels with its document; the reports keep no list of sets,
+        // so what the interpreter holds does not grow with their number.
+        if (item.kind === 'document') item.set = { group: ev.group.line, id: ev.set.id, control: ev.set.control, ...(ev.set.implementation ? { implementation: ev.set.implementation } : {}), problems: item.doc.problems.map(ackProblem) };
         out.push(item);
       } else if (ev.kind === 'group-end') {
         const report = this.report as InterchangeReport;
@@ -242,7 +255,7 @@ function readFunctionalAck(set: X12TransactionSet): FunctionalAck {
 }
 
 /** Reads a whole X12 payload (tests, the CLI's mapping test). The pipeline streams with X12Interpreter. */
-function interpretX12(bytes: Uint8Array, partner: PartnerProfile, config: GatewayConfig): Interpretation {
+function interpretX12(bytes: Uint8Array, partner: PartnerProfile, config: InterpretConfig): Interpretation {
   const interpreter = new X12Interpreter(partner, config);
   const documents: InterpretedDocument[] = [];
   const problems: Problem[] = [];
@@ -259,22 +272,8 @@ function interpretX12(bytes: Uint8Array, partner: PartnerProfile, config: Gatewa
   return { format: 'x12', documents, problems };
 }
 
-function interpretJson(bytes: Uint8Array, partner: PartnerProfile, config: GatewayConfig): Interpretation {
-  const text = Buffer.from(bytes).toString('utf8');
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    const msg = (err as Error).message;
-    const pos = /position (\d+)/.exec(msg)?.[1] ?? (/end of JSON input/.test(msg) ? String(text.length) : undefined);
-    const location: SourceLocation = { jsonPath: '$' };
-    if (pos !== undefined) {
-      const before = text.slice(0, Number(pos));
-      location.line = before.split('\n').length;
-      location.column = before.length - before.lastIndexOf('\n');
-    }
-    throw new GatewayError('GW_JSON_SYNTAX', `The body is not valid JSON: ${(err as Error).message}.`, { location });
-  }
+function interpretJson(bytes: Uint8Array, partner: PartnerProfile, config: InterpretConfig): Interpretation {
+  const data = parseJson(bytes);
   const root = jsonRoot(data);
   const candidates = profilesOf(partner, config).filter((p) => p.source.format === 'json') as CompiledProfile<JsonPath>[];
   const profile = candidates.find((p) => p.match && root.get(p.match.path)?.value === p.match.equals);
@@ -285,7 +284,7 @@ function interpretJson(bytes: Uint8Array, partner: PartnerProfile, config: Gatew
   return { format: 'json', documents: [mapDocument(1, '$', profile, root)], problems: [] };
 }
 
-function interpretXml(bytes: Uint8Array, partner: PartnerProfile, config: GatewayConfig): Interpretation {
+function interpretXml(bytes: Uint8Array, partner: PartnerProfile, config: InterpretConfig): Interpretation {
   const doc = parseXml(bytes);
   const root = xmlRoot(doc);
   const candidates = profilesOf(partner, config).filter((p) => p.source.format === 'xml') as CompiledProfile<XmlPath>[];
@@ -302,18 +301,27 @@ function globMatches(glob: string, name: string): boolean {
   return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`, 'i').test(name);
 }
 
-function interpretCsv(bytes: Uint8Array, partner: PartnerProfile, config: GatewayConfig, fileName?: string): Interpretation {
+function interpretCsv(bytes: Uint8Array, partner: PartnerProfile, config: InterpretConfig, fileName?: string): Interpretation {
   const candidates = profilesOf(partner, config).filter((p) => p.source.format === 'csv') as CompiledProfile<CsvPath>[];
   let firstError: unknown;
+  // Profiles that read the file alike share one parse: a wide file is read once, not once per profile.
+  const parsed = new Map<string, CsvTable | Error>();
   for (const profile of candidates) {
     const source = profile.source as Extract<CompiledProfile['source'], { format: 'csv' }>;
     if (source.match?.fileName && !(fileName && globMatches(source.match.fileName, fileName))) continue;
     const opts = csvOptions(source);
-    let table: CsvTable;
-    try {
-      table = parseCsv(bytes, opts);
-    } catch (err) {
-      firstError ??= err;
+    const key = JSON.stringify([opts.header, opts.delimiter, opts.quote, opts.encoding, opts.skipRows]);
+    let table = parsed.get(key);
+    if (!table) {
+      try {
+        table = parseCsv(bytes, opts);
+      } catch (err) {
+        table = err as Error;
+      }
+      parsed.set(key, table);
+    }
+    if (table instanceof Error) {
+      firstError ??= table;
       continue;
     }
     if (source.match?.columns && !source.match.columns.every((c) => table.columns.includes(c))) continue;
@@ -322,7 +330,8 @@ function interpretCsv(bytes: Uint8Array, partner: PartnerProfile, config: Gatewa
     );
     return { format: 'csv', documents, problems: [] };
   }
-  if (firstError && candidates.length === 1) throw firstError;
+  // When no profile could read the file at all, why is more use than "no profile matches".
+  if (firstError && [...parsed.values()].every((t) => t instanceof Error)) throw firstError;
   const expected = candidates.map((p) => (p.source.format === 'csv' ? [p.source.match?.columns ? `columns ${p.source.match.columns.join(', ')}` : '', p.source.match?.fileName ? `file name ${p.source.match.fileName}` : ''].filter(Boolean).join(' and ') || p.id : '')).join(' or ');
   return { format: 'csv', documents: [unknownDocument(1, 'line 1', `No CSV mapping profile of partner ${partner.id} matches this file${expected ? ` (expected ${expected})` : ''}.`, { line: 1, ...(fileName ? { file: fileName } : {}) })], problems: [] };
 }

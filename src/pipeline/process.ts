@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
-import type { Problem } from '../errors.js';
+import { isGatewayError, type Problem } from '../errors.js';
 import type { PartnerProfile, SourceFormat } from '../types.js';
 import { ackInterchange, ackSetCount, planAck } from '../formats/x12/ack.js';
 import type { X12InterchangeHeader } from '../formats/x12/reader.js';
 import { interchangeText, LINE_BREAKS } from '../formats/x12/write.js';
-import type { InterchangeReport } from '../formats/x12/report.js';
+import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
 import { WRITE_SCOPES } from '../security/scopes.js';
-import { interpret, X12Interpreter, type InterpretedDocument, type X12Item } from './interpret.js';
+import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyX12Item } from './interpreter.js';
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
 
 interface MessageRow {
@@ -34,9 +34,10 @@ function deliveryKey(messageId: string, seq: number, targetId: string): string {
 /**
  * Claims up to `limit` received messages (FOR UPDATE SKIP LOCKED, so any number of gateway
  * processes can share the work), interprets each, and writes its documents, deliveries and timeline
- * in the same transaction as its new state. Returns how many messages were handled.
+ * in the same transaction as its new state. Returns how many messages were handled. The bodies are
+ * parsed, mapped and validated by `interpreter` (the gateway's worker pool; by default this thread).
  */
-export async function processBatch(knex: Knex, config: GatewayConfig, log: Logger, limit = 10): Promise<number> {
+export async function processBatch(knex: Knex, config: GatewayConfig, log: Logger, limit = 10, interpreter: Interpreter = inlineInterpreter): Promise<number> {
   return knex.transaction(async (trx) => {
     const rows: MessageRow[] = await trx('messages')
       .select('id', 'partner_id', 'format', 'size_bytes', 'correlation_id', 'file_name', 'scopes', trx.raw('CASE WHEN size_bytes <= ? THEN raw END AS raw', [RAW_SLICE_BYTES]))
@@ -48,13 +49,16 @@ export async function processBatch(knex: Knex, config: GatewayConfig, log: Logge
     for (const row of rows) {
       const mlog = log.child({ partner: row.partner_id, messageId: row.id, correlationId: row.correlation_id });
       try {
-        await trx.transaction((sp) => processOne(sp, config, row));
+        await trx.transaction((sp) => processOne(sp, config, row, interpreter));
       } catch (err) {
         // The savepoint rolled back whatever this message wrote; record the failure so it stays visible.
-        mlog.error({ err }, 'processing failed unexpectedly');
-        const problem: Problem = { code: 'GW_INTERNAL', message: `Processing failed unexpectedly: ${(err as Error).message}. The raw message is kept; replay it once the cause is fixed.` };
+        // A worker stopped for time or memory says so with its own code (GW_INTERPRET_*).
+        mlog.error({ err }, 'processing failed');
+        const problem: Problem = isGatewayError(err)
+          ? err.toProblem()
+          : { code: 'GW_INTERNAL', message: `Processing failed unexpectedly: ${(err as Error).message}. The raw message is kept; replay it once the cause is fixed.` };
         await trx('messages').where('id', row.id).update({ state: 'failed', problems: JSON.stringify([problem]), attempts: trx.raw('attempts + 1'), updated_at: trx.fn.now() });
-        await trx('events').insert({ message_id: row.id, type: 'failed', code: 'GW_INTERNAL', detail: problem.message });
+        await trx('events').insert({ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message });
       }
     }
     return rows.length;
@@ -87,7 +91,7 @@ async function* readRaw(trx: Knex.Transaction, row: MessageRow): AsyncGenerator<
   }
 }
 
-async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: MessageRow): Promise<void> {
+async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: MessageRow, interpreter: Interpreter): Promise<void> {
   const partner = config.partners.get(row.partner_id);
   if (!partner) {
     const problem: Problem = { code: 'GW_CONFIG_REFERENCE', message: `Partner ${row.partner_id} is no longer configured; restore its profile and replay the message.` };
@@ -95,11 +99,11 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
     await trx('events').insert({ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message });
     return;
   }
-  if (row.format === 'x12') return processX12(trx, config, partner, row);
+  if (row.format === 'x12') return processX12(trx, config, partner, row, interpreter);
   const parts: Buffer[] = [];
   for await (const part of readRaw(trx, row)) parts.push(part);
   const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  const result = interpret(raw, row.format, partner, config, row.file_name ?? undefined);
+  const result = await interpreter.whole(config, partner, { format: row.format, bytes: raw, ...(row.file_name ? { fileName: row.file_name } : {}) });
   await trx('events').insert({
     message_id: row.id,
     type: 'interpreted',
@@ -112,17 +116,23 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
 }
 
 /**
- * Bytes handed to the interpreter at a time: about a hundred small transaction sets, mapped and
- * validated in well under the ~100 ms an event-loop turn may take.
+ * Bytes handed to the interpreter at a time. The worker answers with the items of one slice and
+ * waits for the next: the items in flight (memory) are bounded by what one slice holds.
  */
 const PUSH_BYTES = 64 << 10;
 
-/** Documents are written in batches; a large interchange holds only one batch in memory. */
-const WRITE_BATCH = 500;
+/**
+ * Documents are written in batches; a large interchange holds only one batch in memory. Building
+ * one INSERT is event-loop work: a batch is kept to what is built in a few tens of milliseconds.
+ */
+const WRITE_BATCH = 250;
+
+/** Timeline rows per INSERT, for the same reason. */
+const EVENT_BATCH = 500;
 
 interface PendingDoc {
   id: string;
-  doc: InterpretedDocument;
+  doc: ReadyDocument;
   /** Stored, not delivered: a duplicate interchange's document. */
   duplicate: boolean;
 }
@@ -136,7 +146,7 @@ class DocumentWriter {
   ) {}
 
   /** Queues a document; returns its id. A type the sender holds no write scope for is rejected (GW_AUTH_SCOPE). */
-  add(doc: InterpretedDocument, duplicate = false): string {
+  add(doc: ReadyDocument, duplicate = false): string {
     const id = randomUUID();
     const scope = doc.type ? WRITE_SCOPES[doc.type] : undefined;
     if (this.row.scopes && scope && doc.canonical !== null && !this.row.scopes.includes(scope)) {
@@ -166,7 +176,7 @@ class DocumentWriter {
         profile_id: doc.profile?.id ?? null,
         profile_version: doc.profile?.version ?? null,
         state: duplicate ? 'duplicate' : doc.canonical !== null ? 'accepted' : 'rejected',
-        canonical: doc.canonical !== null ? JSON.stringify(doc.canonical) : null,
+        canonical: doc.canonical,
         problems: JSON.stringify(doc.problems),
         document_number: doc.keys.documentNumber ?? null,
         po_numbers: doc.keys.purchaseOrderNumbers,
@@ -192,7 +202,7 @@ class DocumentWriter {
       }
     }
     if (deliveries.length) await trx('deliveries').insert(deliveries);
-    for (let i = 0; i < events.length; i += 1000) await trx('events').insert(events.slice(i, i + 1000));
+    for (let i = 0; i < events.length; i += EVENT_BATCH) await trx('events').insert(events.slice(i, i + EVENT_BATCH));
   }
 
   /**
@@ -206,8 +216,8 @@ class DocumentWriter {
     const changed: { id: string }[] = await trx('documents').where('message_id', row.id).whereBetween('seq', [from, to]).andWhere('state', 'accepted').update({ state: 'rejected', problems: JSON.stringify(problems) }).returning('id');
     if (changed.length === 0) return;
     await trx('deliveries').where('message_id', row.id).whereIn('document_id', trx('documents').select('id').where('message_id', row.id).whereBetween('seq', [from, to])).del();
-    for (let i = 0; i < changed.length; i += 1000) {
-      await trx('events').insert(changed.slice(i, i + 1000).map((c) => ({ message_id: row.id, document_id: c.id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })));
+    for (let i = 0; i < changed.length; i += EVENT_BATCH) {
+      await trx('events').insert(changed.slice(i, i + EVENT_BATCH).map((c) => ({ message_id: row.id, document_id: c.id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })));
     }
   }
 }
@@ -222,15 +232,17 @@ interface OpenInterchange {
   lastSeq: number;
 }
 
-async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner: PartnerProfile, row: MessageRow): Promise<void> {
-  const interpreter = new X12Interpreter(partner, config);
+async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner: PartnerProfile, row: MessageRow, interpreter: Interpreter): Promise<void> {
   const writer = new DocumentWriter(trx, partner, row);
   const problems: Problem[] = [];
   const counts = { documents: 0, interchanges: 0, duplicates: 0, reconciled: 0 };
   let ic: OpenInterchange | undefined;
   let lastSeq = 0;
+  // What the 997/999 of the open interchange says of each set, by the line of its GS.
+  let acked = new Map<number, GroupReport['sets']>();
+  const shared = new Map<string, unknown>();
 
-  const handle = async (item: X12Item): Promise<void> => {
+  const handle = async (item: ReadyX12Item): Promise<void> => {
     switch (item.kind) {
       case 'interchange': {
         counts.interchanges++;
@@ -245,6 +257,12 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
       }
       case 'document': {
         counts.documents++;
+        if (item.set) {
+          const { group, ...entry } = item.set;
+          const sets = acked.get(group);
+          if (sets) sets.push(compactSet(entry, shared));
+          else acked.set(group, [compactSet(entry, shared)]);
+        }
         writer.add(item.doc, Boolean(ic?.duplicate));
         lastSeq = item.doc.seq;
         if (ic) ic.lastSeq = lastSeq;
@@ -267,7 +285,8 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
         return;
       }
       case 'interchange-end': {
-        const { report } = item;
+        const report = { ...item.report, groups: item.report.groups.map((g) => ({ ...g, sets: acked.get(g.header.line) ?? [] })) };
+        acked = new Map();
         if (!ic) return;
         await writer.flush();
         if (report.problems.length && !ic.refused) {
@@ -288,14 +307,19 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
     }
   };
 
-  for await (const part of readRaw(trx, row)) {
-    for (let at = 0; at < part.length; at += PUSH_BYTES) {
-      for (const item of interpreter.push(part.subarray(at, at + PUSH_BYTES))) await handle(item);
-      // Let other work (HTTP requests) run between slices of a large interchange.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+  const stream = await interpreter.x12(config, partner);
+  try {
+    for await (const part of readRaw(trx, row)) {
+      for (let at = 0; at < part.length; at += PUSH_BYTES) {
+        for (const item of await stream.push(part.subarray(at, at + PUSH_BYTES))) await handle(item);
+        // Let other work (HTTP requests) run between slices, also when this thread interprets.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
+    for (const item of await stream.end()) await handle(item);
+  } finally {
+    stream.close();
   }
-  for (const item of interpreter.end()) await handle(item);
   await writer.flush();
   await trx('events').insert({
     message_id: row.id,
@@ -304,6 +328,25 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
   });
   await settle(trx, row, problems, counts);
 }
+
+/**
+ * A set's 997/999 line as kept until its interchange ends. Every value crossed from the worker as
+ * its own copy; equal problems (code and position) and set ids are shared through `shared` (one
+ * per message), and sets without problems share one empty list: for 200,000 sets, a few tens of
+ * MB instead of about a hundred.
+ */
+function compactSet(entry: GroupReport['sets'][number], shared: Map<string, unknown>): GroupReport['sets'][number] {
+  const one = <T>(key: string, value: T): T => {
+    const known = shared.get(key) as T | undefined;
+    if (known !== undefined) return known;
+    shared.set(key, value);
+    return value;
+  };
+  const problems = entry.problems.length === 0 ? NO_PROBLEMS : entry.problems.map((p) => one(JSON.stringify([p.code, p.location, p.x12]), p));
+  return { id: one(`id:${entry.id}`, entry.id), control: entry.control, ...(entry.implementation ? { implementation: one(`id:${entry.implementation}`, entry.implementation) } : {}), problems };
+}
+
+const NO_PROBLEMS: Problem[] = Object.freeze([]) as unknown as Problem[];
 
 /**
  * Records the interchange as seen; returns the earlier sighting when it is a duplicate (same partner,
@@ -331,12 +374,18 @@ async function acknowledge(trx: Knex.Transaction, partner: PartnerProfile, row: 
   if (!plan) return;
   const controls = await reserveEnvelopeControls(trx, partner.id, plan.groups.length, ackSetCount(plan));
   const { interchange, options } = ackInterchange(plan, controls, new Date(), LINE_BREAKS[partner.x12.outbound.lineBreak]);
-  // Written a few thousand segments at a time, so a 997 for a huge group does not hold the event loop.
-  const parts: string[] = [];
+  // Written a few thousand segments at a time, so a 997 for a huge group does not hold the event
+  // loop; each run is joined at once, so the heap holds a few hundred strings, not a million.
+  const chunks: string[] = [];
+  let run: string[] = [];
   for (const part of interchangeText(interchange, options)) {
-    if (parts.push(part) % 5000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (run.push(part) < 2000) continue;
+    chunks.push(run.join(''));
+    run = [];
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  const text = parts.join('');
+  chunks.push(run.join(''));
+  const text = chunks.join('');
   const docType = plan.groups[0]?.type ?? 'TA1';
   const ack = await storeOutbound(trx, { partner, docType, text, relatedMessageId: row.id, correlationId: row.correlation_id, isaControl: controls.isa, ...(controls.gs[0] ? { groupControl: controls.gs[0] } : {}) });
   await trx('events').insert({ message_id: row.id, type: 'ack.generated', detail: `ISA ${report.header.control} answered by ${plan.summary}`, data: JSON.stringify({ ackMessageId: ack.id, fileName: ack.fileName }) });
