@@ -50,7 +50,7 @@ describe('chaos: the ERP misbehaves while documents flow', function () {
       await until(`${item} dead`, async () => (await messageStatus(gw.url, NORTHWIND_KEY, id)).state === 'dead', 30_000);
       const st = await messageStatus(gw.url, NORTHWIND_KEY, id);
       const deliveries = st.deliveries as { state: string; lastError: { code: string; message: string } | null }[];
-      assert.ok(deliveries.some((d) => d.state === 'dead' && d.lastError?.code === 'GW_DELIVERY_HTTP' && /HTTP 400/.test(d.lastError.message)), JSON.stringify(st.deliveries));
+      assert.ok(deliveries.some((d) => d.state === 'dead' && d.lastError?.code === 'GW_DELIVERY_REFUSED' && /HTTP 400/.test(d.lastError.message)), JSON.stringify(st.deliveries));
       assert.equal(s.erp.keysByItem().has(item), false);
     }
   });

@@ -172,8 +172,11 @@ export class GatewayProcess {
     }
   }
 
-  /** Ends the process whatever its state (cleanup). */
+  /** Stops it cleanly (SIGTERM), so it leaves nothing claimed; kills it if that takes too long. */
   async stop(): Promise<void> {
+    if (!this.running) return;
+    this.signal('SIGTERM');
+    await this.exit(20_000).catch(() => undefined);
     if (this.running) {
       this.signal('SIGKILL');
       await this.exit(30_000).catch(() => undefined);

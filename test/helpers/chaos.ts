@@ -12,7 +12,7 @@ export interface ChaosSuite {
 
 /**
  * Hooks for one chaos scenario: a fresh database, the ERP, the shared site folder; every gateway
- * process made with `gateway()` is killed afterwards, and its log tail printed if the test failed.
+ * process made with `gateway()` is stopped after its scenario, and its log tail printed if it failed.
  * `databaseUrl` replaces the fresh database's URL (a scenario with a PostgreSQL of its own).
  */
 export function chaosSuite(opts: { databaseUrl?: () => string } = {}): ChaosSuite {
@@ -30,12 +30,12 @@ export function chaosSuite(opts: { databaseUrl?: () => string } = {}): ChaosSuit
       return p;
     };
   });
-  afterEach(function () {
-    if (this.currentTest?.state !== 'failed') return;
-    for (const p of processes) console.log(`--- ${p.name} (last lines of ${p.logFile}) ---\n${p.logTail()}`);
+  // A scenario's gateways stop with it: one left running would claim the next scenario's work.
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') for (const p of processes) console.log(`--- ${p.name} (last lines of ${p.logFile}) ---\n${p.logTail()}`);
+    for (const p of processes.splice(0)) await p.stop();
   });
   after(async () => {
-    for (const p of processes) await p.stop();
     await s.erp?.stop();
     await s.db?.drop();
     if (!process.env.CHAOS_KEEP) await s.site?.remove();
