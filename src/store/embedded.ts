@@ -52,7 +52,8 @@ process.on('exit', () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGINT');
 });
 
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (free when asked: the caller binds it soon after). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -1,26 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { newMasterKey } from '../../src/security/secrets.js';
 import { runProcess } from './cli.js';
 import { REPO } from './corpus.js';
+import { freePort } from '../../src/store/embedded.js';
 import { testPartners } from './gateway.js';
+
+export { freePort };
 import { sshKeygen } from './sftp.js';
 
-/** A free TCP port on 127.0.0.1 (kept for the process's restarts). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,8 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../src/store/embedded.js';
 import { promisify } from 'node:util';
 
 export const SSHD = '/usr/sbin/sshd';
@@ -10,13 +11,6 @@ export const SSHD = '/usr/sbin/sshd';
 /** Whether OpenSSH's server can run here (Debian package openssh-server; CI installs it). */
 export const haveSshd = (): boolean => existsSync(SSHD);
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /**
  * A partner's own SFTP server: OpenSSH's sshd on a loopback port, with its own host key, one
