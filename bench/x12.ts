@@ -45,7 +45,7 @@ function generate856(mb: number, file: string): number {
   while (size < mb * 1e6) {
     n++;
     const st = String(n).padStart(9, '0');
-    const set = body.map((l) => l.replace('ST*856*0008', `ST*856*${st}`).replace('SE*31*0008', `SE*31*${st}`).replace('BSN*14*829716', `BSN*14*${n}`)).join('\n') + '\n';
+    const set = `${body.map((l) => l.replace('ST*856*0008', `ST*856*${st}`).replace('SE*31*0008', `SE*31*${st}`).replace('BSN*14*829716', `BSN*14*${n}`)).join('\n')}\n`;
     parts.push(set);
     size += set.length;
   }

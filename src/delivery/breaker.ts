@@ -76,6 +76,7 @@ export async function listTargets(knex: Knex): Promise<TargetView[]> {
          FROM delivery_targets t FULL JOIN load l ON l.target_id = t.target_id
         ORDER BY (coalesce(t.state, 'closed') = 'closed'), 1`,
     )
+  // biome-ignore lint/suspicious/noExplicitAny: a raw SQL row; the mapping below gives it its type
   ).rows as Record<string, any>[];
   return rows.map((r) => ({
     targetId: r.target_id,

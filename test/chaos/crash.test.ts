@@ -6,7 +6,7 @@ import { assertNothingLostOrDoubled, itemNames, restLoad, settle, sftpLoad, Tall
 /** Deadline for a killed process's deliveries to be sent by another: well under the suite's budget. */
 const SETTLE_MS = 150_000;
 
-describe('chaos: kill -9 of a gateway process under load', function () {
+describe('chaos: kill -9 of a gateway process under load', () => {
   const s = chaosSuite();
   // The ERP takes a moment per document and keeps nothing whose sender vanished before the answer:
   // the kill always lands with deliveries claimed and unfinished, which another worker must send.

@@ -30,7 +30,7 @@ function supervise(gw: GatewayProcess, restarts: { n: number }): () => Promise<v
   };
 }
 
-describe('chaos: PostgreSQL stopped and started during the load', function () {
+describe('chaos: PostgreSQL stopped and started during the load', () => {
   const pg = new PrivatePostgres();
   before(async () => pg.create());
   after(async () => pg.remove());
@@ -70,7 +70,7 @@ describe('chaos: PostgreSQL stopped and started during the load', function () {
   });
 });
 
-describe('chaos: a slow database while REST and SFTP receive', function () {
+describe('chaos: a slow database while REST and SFTP receive', () => {
   const s = chaosSuite();
 
   /** Every INSERT statement into `table` now takes `seconds` longer, inside its transaction. */

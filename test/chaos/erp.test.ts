@@ -5,7 +5,7 @@ import type { ErpAnswer } from '../helpers/chaos-erp.js';
 import { sleep, until } from '../helpers/chaos-gateway.js';
 import { assertNothingLostOrDoubled, itemNames, restLoad, settle, sftpLoad, Tally } from '../helpers/chaos-load.js';
 
-describe('chaos: the ERP misbehaves while documents flow', function () {
+describe('chaos: the ERP misbehaves while documents flow', () => {
   const s = chaosSuite();
 
   it('ERP down, then slow, then 500, then garbage and reset connections, then healthy; documents it refuses with 400 end dead and visible', async () => {

@@ -3,11 +3,10 @@ import { chaosSuite } from '../helpers/chaos.js';
 import { sleep, until } from '../helpers/chaos-gateway.js';
 import { assertNothingLostOrDoubled, itemNames, restLoad, settle, sftpLoad, Tally } from '../helpers/chaos-load.js';
 
-const items = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
 /** How long a stopping gateway may take: what it has in hand is a few ERP round trips. */
 const STOP_BOUND_MS = 30_000;
 
-describe('chaos: SIGTERM while work is in flight', function () {
+describe('chaos: SIGTERM while work is in flight', () => {
   const s = chaosSuite();
 
   /** Load, SIGTERM once deliveries are under way, restart, count; `graceful` adds the checks of a clean stop. */

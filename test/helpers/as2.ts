@@ -23,7 +23,7 @@ export async function allowAs2(gw: Gateway, partnersDir: string, partnerId: stri
   await mkdir(certDir, { recursive: true });
   for (const [name, from] of Object.entries(certs)) await copyFile(from, path.join(certDir, name));
   const file = path.join(partnersDir, `${partnerId}.yaml`);
-  const text = (await readFile(file, 'utf8')).replace(/^channels: \[rest\]$/m, 'channels: [rest, as2]').replace(/^as2:\n(  .*\n)*/m, '');
+  const text = (await readFile(file, 'utf8')).replace(/^channels: \[rest\]$/m, 'channels: [rest, as2]').replace(/^as2:\n( {2}.*\n)*/m, '');
   await writeFile(file, `${text}as2:\n${as2Yaml.replace(/^/gm, '  ')}\n`);
   await gw.reload();
 }

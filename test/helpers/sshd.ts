@@ -43,7 +43,7 @@ export class PartnerSshd {
     const config = path.join(this.dir, 'sshd_config');
     writeFileSync(
       config,
-      [
+      `${[
         `Port ${this.port}`,
         'ListenAddress 127.0.0.1',
         `HostKey ${this.hostKeyFile}`,
@@ -57,7 +57,7 @@ export class PartnerSshd {
         `AllowUsers ${this.user}`,
         'Subsystem sftp internal-sftp',
         'LogLevel ERROR',
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     );
     if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true });
     this.child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });

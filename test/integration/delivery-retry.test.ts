@@ -161,7 +161,9 @@ describe('delivery: leases, retry policy and circuit breaker', function () {
     // While paused, one request per cool-down: each probe came a full cool-down after the failure before it.
     const success = arrivals.findIndex((a) => a.up);
     const probes = arrivals.slice(3, success + 1).map((a) => a.at);
-    probes.forEach((at, i) => assert.ok(at - (i === 0 ? pausedAt : (probes[i - 1] as number)) >= coolDownMs - 50, `requests while paused came at +${probes.map((p) => p - pausedAt)} ms`));
+    for (const [i, at] of probes.entries()) {
+      assert.ok(at - (i === 0 ? pausedAt : (probes[i - 1] as number)) >= coolDownMs - 50, `requests while paused came at +${probes.map((p) => p - pausedAt)} ms`);
+    }
     // The probe that succeeded resumed the target: the other document followed, one request.
     assert.equal(arrivals.length, success + 2, `${arrivals.length} requests, the successful probe was #${success + 1}`);
     const keys = erp.keyCounts();

@@ -83,7 +83,7 @@ describe('interpretation runs off the event loop (worker threads)', function () 
       // A partner like ACME without its 64 KiB limit.
       const key = generateApiKey('bulkxtwelve');
       const acme = testPartners(s.erp.url)['acme-supply.yaml'] as string;
-      const bulk = acme.replace('id: acme-supply', 'id: bulk-x12').replace(/apiKeys:\n(?:    - .*\n)+/, `apiKeys:\n    - { id: bulkxtwelve, sha256: ${key.sha256} }\n`).replace(/limits: .*\n/, '');
+      const bulk = acme.replace('id: acme-supply', 'id: bulk-x12').replace(/apiKeys:\n(?: {4}- .*\n)+/, `apiKeys:\n    - { id: bulkxtwelve, sha256: ${key.sha256} }\n`).replace(/limits: .*\n/, '');
       await writeFile(path.join(s.t.partnersDir, 'bulk-x12.yaml'), bulk);
       await s.t.gw.reload();
       const sets = 50_000;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { certFromPem, compress, CmsError, decompress, decryptEnveloped, decryptKeyPkcs1, encryptEnveloped, selfSignedCertificate, type Cert, type KeyPair } from '../../src/channels/as2/cms.js';
+import { certFromPem, compress, type CmsError, decompress, decryptEnveloped, decryptKeyPkcs1, encryptEnveloped, selfSignedCertificate, type Cert, type KeyPair } from '../../src/channels/as2/cms.js';
 import { asyncUrlAllowed } from '../../src/channels/as2/inbound.js';
 import { micOf, unwrap } from '../../src/channels/as2/unwrap.js';
 import type { As2KeyRing } from '../../src/channels/as2/keys.js';
@@ -161,7 +161,7 @@ describe('AS2: CMS, MIME and MDN pieces', () => {
     assert.throws(() => unwrap(entity, [ours.cert], ring(ours), 1_000_000), (e: CmsError) => e.failure === 'authentication-failed');
   });
 
-  describe('captures from other AS2 stacks (GPL corpus, read in place)', function () {
+  describe('captures from other AS2 stacks (GPL corpus, read in place)', () => {
     before(function () {
       requireCorpus(this);
     });

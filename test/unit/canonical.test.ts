@@ -11,6 +11,7 @@ import type { AsnItemV1, AsnV1, InventoryItemV1, InventoryQuantityV1, InventoryV
  * the compiler (npm run typecheck) hold the table to the TypeScript type; the tests hold it to the
  * JSON Schema. So the types and the schemas cannot drift apart silently.
  */
+// biome-ignore lint/complexity/noBannedTypes: `{} extends Pick<T, K>` is how a type tells an optional key
 type Fields<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? false : true };
 
 const asn = { shipmentId: true, purpose: false, shipDate: true, shipDateTime: false, shipTime: false, deliveryDate: false, billOfLading: false, trackingNumber: false, carrier: false, totals: false, shipFrom: false, shipTo: false, orders: true } satisfies Fields<AsnV1>;

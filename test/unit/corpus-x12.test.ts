@@ -88,7 +88,7 @@ function outcome(bytes: Buffer): { summary: string; reasons: string[] } {
   return { summary, reasons };
 }
 
-describe('shared corpus: every X12 file is read, or refused with a precise reason', function () {
+describe('shared corpus: every X12 file is read, or refused with a precise reason', () => {
   const files = HAS_CORPUS ? readdirSync(path.join(CORPUS, 'x12')).sort() : [];
 
   it('lists exactly the expected files', function () {
@@ -106,7 +106,7 @@ describe('shared corpus: every X12 file is read, or refused with a precise reaso
   }
 });
 
-describe('shared corpus: the acknowledgments generated for 856, 810 and 855 files are valid X12 that mirror the inbound envelope', function () {
+describe('shared corpus: the acknowledgments generated for 856, 810 and 855 files are valid X12 that mirror the inbound envelope', () => {
   const files = HAS_CORPUS ? readdirSync(path.join(CORPUS, 'x12')).filter((f) => /^(856|810|855)/.test(f)).sort() : [];
 
   for (const file of files) {

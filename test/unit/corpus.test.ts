@@ -30,7 +30,7 @@ const EXPECTED: Record<string, string> = {
   '856_004060_SOI_node-x12.edi': 'asn 829716',
 };
 
-describe('shared corpus: every X12 856, 810, 855 and 846 is translated or rejected precisely', function () {
+describe('shared corpus: every X12 856, 810, 855 and 846 is translated or rejected precisely', () => {
   let config: GatewayConfig;
   let partner: PartnerProfile;
 

@@ -5,7 +5,7 @@ import { evaluateProfile } from '../../src/mapping/engine.js';
 import { csvDocuments, csvPaths, parseCsv } from '../../src/mapping/csv-source.js';
 import { jsonRoot } from '../../src/mapping/json-source.js';
 import { compileProfile, csvOptions, type RawProfile } from '../../src/mapping/profile.js';
-import { applyTransform, TransformError, type XrefTable } from '../../src/mapping/transforms.js';
+import { applyTransform, type TransformError, type XrefTable } from '../../src/mapping/transforms.js';
 import { parseXml, xmlPaths, xmlRoot } from '../../src/mapping/xml-source.js';
 import { interpret } from '../../src/pipeline/interpret.js';
 import { repoConfig } from '../helpers/config.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseX12 } from '../../src/formats/x12/parse.js';
 import { evaluateProfile } from '../../src/mapping/engine.js';
 import { jsonPaths, jsonRoot } from '../../src/mapping/json-source.js';
-import { compileProfile, ProfileRuleError, type RawProfile } from '../../src/mapping/profile.js';
+import { compileProfile, type ProfileRuleError, type RawProfile } from '../../src/mapping/profile.js';
 import { applyTransform, TransformError } from '../../src/mapping/transforms.js';
 import { x12Paths, x12Root } from '../../src/mapping/x12-source.js';
 import { MAPPINGS } from '../helpers/corpus.js';

@@ -54,7 +54,10 @@ function check(raw: string): void {
   assert.equal(place.path, `/${(model as string[]).join('/')}`, 'the place is where the path leads');
   if (place.kind === 'root') return;
   assert.ok((FOLDERS as readonly string[]).includes(place.folder));
-  if (place.kind === 'folder') return assert.equal(place.path, `/${place.folder}`);
+  if (place.kind === 'folder') {
+    assert.equal(place.path, `/${place.folder}`);
+    return;
+  }
   assert.equal(place.path, `/${place.folder}/${place.name}`);
   assert.ok(place.name.length > 0 && place.name.length <= MAX_NAME_LENGTH);
   assert.ok(!place.name.includes('/') && place.name !== '.' && place.name !== '..');

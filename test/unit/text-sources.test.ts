@@ -35,7 +35,7 @@ describe('JSON source: nesting depth and UTF-8', () => {
     const started = performance.now();
     assert.equal(refusal(() => parseJson(Buffer.from(`{"documentType":"invoice","lines":${'['.repeat(10_000)}${']'.repeat(10_000)}}`))).code, 'GW_JSON_DEPTH');
     assert.ok(performance.now() - started < 1000);
-    assert.deepEqual(parseJson(Buffer.from(JSON.stringify({ note: '['.repeat(500) + '\\"{{{' }))), { note: '['.repeat(500) + '\\"{{{' });
+    assert.deepEqual(parseJson(Buffer.from(JSON.stringify({ note: `${'['.repeat(500)}\\"{{{` }))), { note: `${'['.repeat(500)}\\"{{{` });
   });
 
   it('refuses invalid UTF-8 with GW_JSON_ENCODING, the byte offset and the line (nothing becomes U+FFFD)', () => {

@@ -116,7 +116,7 @@ export function pathOfUnstorable(value: unknown): string | undefined {
     if (typeof v === 'string') {
       if (UNSTORABLE.test(v)) return at;
     } else if (Array.isArray(v)) {
-      v.forEach((x, i) => stack.push([x, `${at}[${i}]`]));
+      for (const [i, x] of v.entries()) stack.push([x, `${at}[${i}]`]);
     } else if (v && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) {
         if (UNSTORABLE.test(k)) return at;

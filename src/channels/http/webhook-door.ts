@@ -60,7 +60,7 @@ export function webhookRoutes(router: Router, d: WebhookDeps): void {
 async function verify(ctx: Context, d: WebhookDeps) {
   const partner = d.config().partners.get(ctx.params.partner as string);
   // An unknown partner and a partner without webhooks answer alike: nothing to learn here.
-  if (!partner || !partner.channels.includes('webhook')) throw new GatewayError('GW_WEBHOOK_SIGNATURE', 'The signature matches no active webhook secret.');
+  if (!partner?.channels.includes('webhook')) throw new GatewayError('GW_WEBHOOK_SIGNATURE', 'The signature matches no active webhook secret.');
   if (partner.state === 'suspended') throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${partner.id} is suspended.`);
   const claim = readSignatureHeader(ctx.get(SIGNATURE_HEADER) || undefined, d.toleranceSeconds);
   const bytes = await readBody(ctx, Math.min(partner.limits.maxBytes, d.maxBodyBytes), ` for partner ${partner.id}`);

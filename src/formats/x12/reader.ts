@@ -403,11 +403,26 @@ export class X12Reader {
     parts.shift();
     const elements = HIGH_BYTES.test(raw) ? parts.map(text) : parts;
     const ic = this.interchange as X12InterchangeSummary;
-    if (tag === 'IEA') return this.endInterchange(elements, line);
-    if (tag === 'GS') return this.startGroup(elements, line);
-    if (tag === 'GE') return this.endGroup(elements, line);
-    if (tag === 'ST') return this.startSet(elements, line);
-    if (tag === 'SE') return this.endSet(elements, line);
+    if (tag === 'IEA') {
+      this.endInterchange(elements, line);
+      return;
+    }
+    if (tag === 'GS') {
+      this.startGroup(elements, line);
+      return;
+    }
+    if (tag === 'GE') {
+      this.endGroup(elements, line);
+      return;
+    }
+    if (tag === 'ST') {
+      this.startSet(elements, line);
+      return;
+    }
+    if (tag === 'SE') {
+      this.endSet(elements, line);
+      return;
+    }
     if (tag === 'TA1' && !this.group) {
       ic.ta1.push({ tag, elements, position: 0, line });
       return;
