@@ -31,7 +31,13 @@ async function main(): Promise<void> {
     writeFileSync(path.join(dir, 'gateway.pem'), ours.cert.x509.toString());
     const partner = await opensslIdentity(dir, 'partner');
     const partnerCert = certFromPem(readFileSync(partner.cert));
-    const built = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner, gatewayCert: path.join(dir, 'gateway.pem') });
+    const built = await buildWithOpenssl(dir, {
+      protection: 'signed+encrypted',
+      digest: 'sha256',
+      payload,
+      partner,
+      gatewayCert: path.join(dir, 'gateway.pem'),
+    });
     const top = entityOfHttp((h) => (h === 'content-type' ? built.headers['Content-Type'] : undefined), built.body);
     const ring = { decrypting: () => [ours], active: () => ours } as unknown as As2KeyRing;
 
@@ -56,7 +62,9 @@ async function main(): Promise<void> {
       verify('sha256', payload, partnerPub, signature);
       sign('sha256', payload, kp.privateKey);
     });
-    console.log(`AS2 open + MIC + signed MDN (signed+encrypted ${built.body.length} B, RSA-3072 key): ${gateway.toFixed(1)} messages/s = ${(gateway / bare).toFixed(2)}× the bare cryptography (${bare.toFixed(1)}/s)`);
+    console.log(
+      `AS2 open + MIC + signed MDN (signed+encrypted ${built.body.length} B, RSA-3072 key): ${gateway.toFixed(1)} messages/s = ${(gateway / bare).toFixed(2)}× the bare cryptography (${bare.toFixed(1)}/s)`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -51,7 +51,9 @@ const CASES: Case[] = [
     contentType: 'application/edi-x12',
     make(file) {
       const sets = 200_000;
-      const parts = ['ISA*00*          *00*          *12*4405197800     *01*999999999      *111206*1719*U*00401*000000049*0*P*>~\nGS*SH*4405197800*999999999*20111206*1045*49*X*004010~\n'];
+      const parts = [
+        'ISA*00*          *00*          *12*4405197800     *01*999999999      *111206*1719*U*00401*000000049*0*P*>~\nGS*SH*4405197800*999999999*20111206*1045*49*X*004010~\n',
+      ];
       for (let n = 1; n <= sets; n++) parts.push(`ST*856*${n}~BSN*00*${n}*20111206*1719~SE*3*${n}~\n`);
       parts.push(`GE*${sets}*49~\nIEA*1*000000049~\n`);
       writeFileSync(file, parts.join(''), 'latin1');
@@ -78,7 +80,18 @@ const CASES: Case[] = [
     make(file) {
       const lines = 130_000;
       const items = Array.from({ length: lines }, (_, i) => ({ line: String(i + 1), sku: `NW-${i}`, quantity: 1, uom: 'EA', unitPrice: 1.5 }));
-      writeFileSync(file, JSON.stringify({ documentType: 'invoice', invoiceNumber: 'NW-BIG', issuedOn: '2026-11-21', purchaseOrder: 'PO-1', currency: 'usd', lines: items, total: lines * 1.5 }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          documentType: 'invoice',
+          invoiceNumber: 'NW-BIG',
+          issuedOn: '2026-11-21',
+          purchaseOrder: 'PO-1',
+          currency: 'usd',
+          lines: items,
+          total: lines * 1.5,
+        }),
+      );
       return `an invoice of ${lines.toLocaleString('en')} lines`;
     },
   },
@@ -92,14 +105,31 @@ async function child(mode: string, caseName: string, file: string, url: string):
   try {
     if (mode === 'store') {
       await migrate(knex);
-      await new Receiver(knex, { maxBatch: 1, maxWaitMs: 0 }).receive({ partnerId: c.partner, channel: 'rest', contentType: c.contentType, format: c.format, bytes: readFileSync(file) });
+      await new Receiver(knex, { maxBatch: 1, maxWaitMs: 0 }).receive({
+        partnerId: c.partner,
+        channel: 'rest',
+        contentType: c.contentType,
+        format: c.format,
+        bytes: readFileSync(file),
+      });
       console.log('{}');
       return;
     }
-    const config = await loadConfig({ partnersDir: path.join(REPO, 'partners'), mappingsDir: path.join(REPO, 'mappings'), env: { GATEWAY_DATA_DIR: path.join(tmpdir(), 'gw-bench-drop') } });
+    const config = await loadConfig({
+      partnersDir: path.join(REPO, 'partners'),
+      mappingsDir: path.join(REPO, 'mappings'),
+      env: { GATEWAY_DATA_DIR: path.join(tmpdir(), 'gw-bench-drop') },
+    });
     const settings = readSettings(process.env);
     // Imported only here, so the same script measures a checkout from before the pool (inline only).
-    const pool = mode === 'pool' ? new (await import('../src/pipeline/interpret-pool.js')).InterpretPool({ timeoutMs: settings.interpret.timeoutMs, memoryMb: settings.interpret.memoryMb, log }) : undefined;
+    const pool =
+      mode === 'pool'
+        ? new (await import('../src/pipeline/interpret-pool.js')).InterpretPool({
+            timeoutMs: settings.interpret.timeoutMs,
+            memoryMb: settings.interpret.memoryMb,
+            log,
+          })
+        : undefined;
     const before = process.memoryUsage().rss / 2 ** 20;
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
@@ -111,7 +141,18 @@ async function child(mode: string, caseName: string, file: string, url: string):
     const msg = await knex('messages').select('state', 'problems').where('direction', 'inbound').first();
     const docs = await knex('documents').count({ n: '*' }).first();
     (globalThis as { gc?: () => void }).gc?.();
-    console.log(JSON.stringify({ seconds, beforeMb: before, peakRssMb: process.resourceUsage().maxRSS / 1024, afterRssMb: process.memoryUsage().rss / 2 ** 20, maxBlockMs: loop.max / 1e6, state: msg?.state, code: msg?.problems?.[0]?.code ?? null, documents: Number(docs?.n) }));
+    console.log(
+      JSON.stringify({
+        seconds,
+        beforeMb: before,
+        peakRssMb: process.resourceUsage().maxRSS / 1024,
+        afterRssMb: process.memoryUsage().rss / 2 ** 20,
+        maxBlockMs: loop.max / 1e6,
+        state: msg?.state,
+        code: msg?.problems?.[0]?.code ?? null,
+        documents: Number(docs?.n),
+      }),
+    );
   } finally {
     await knex.destroy();
   }
@@ -119,10 +160,16 @@ async function child(mode: string, caseName: string, file: string, url: string):
 
 async function node(args: string[]): Promise<Record<string, unknown>> {
   const heap = process.env.BENCH_HEAP_MB ? [`--max-old-space-size=${process.env.BENCH_HEAP_MB}`] : [];
-  const { stdout } = await run(process.execPath, [...heap, '--expose-gc', '--import', 'tsx', SELF, ...args], { cwd: REPO, maxBuffer: 1 << 20 }).catch((err: Error & { stderr?: string }) => {
-    // A run that dies (out of memory under BENCH_HEAP_MB) is a result too.
-    return { stdout: JSON.stringify({ state: `process died: ${/heap out of memory|Allocation failed/i.test(err.stderr ?? '') ? 'out of memory' : (err.stderr ?? err.message).split('\n').find(Boolean)}` }) };
-  });
+  const { stdout } = await run(process.execPath, [...heap, '--expose-gc', '--import', 'tsx', SELF, ...args], { cwd: REPO, maxBuffer: 1 << 20 }).catch(
+    (err: Error & { stderr?: string }) => {
+      // A run that dies (out of memory under BENCH_HEAP_MB) is a result too.
+      return {
+        stdout: JSON.stringify({
+          state: `process died: ${/heap out of memory|Allocation failed/i.test(err.stderr ?? '') ? 'out of memory' : (err.stderr ?? err.message).split('\n').find(Boolean)}`,
+        }),
+      };
+    },
+  );
   return JSON.parse(stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
 }
 
@@ -148,10 +195,13 @@ async function main(): Promise<void> {
           await admin.raw(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
         }
         const r = results[mode] as Record<string, number | string>;
-        console.log(`${c.name} (${what}, ${(readFileSync(file).length / 1e6).toFixed(1)} MB) ${mode.padEnd(6)}: ${r.state}${r.code ? ` ${r.code}` : ''}, ${r.documents} document(s), ${Number(r.seconds).toFixed(1)} s, peak RSS ${Number(r.peakRssMb).toFixed(0)} MB, RSS after ${Number(r.afterRssMb).toFixed(0)} MB, longest event-loop block ${Number(r.maxBlockMs).toFixed(0)} ms`);
+        console.log(
+          `${c.name} (${what}, ${(readFileSync(file).length / 1e6).toFixed(1)} MB) ${mode.padEnd(6)}: ${r.state}${r.code ? ` ${r.code}` : ''}, ${r.documents} document(s), ${Number(r.seconds).toFixed(1)} s, peak RSS ${Number(r.peakRssMb).toFixed(0)} MB, RSS after ${Number(r.afterRssMb).toFixed(0)} MB, longest event-loop block ${Number(r.maxBlockMs).toFixed(0)} ms`,
+        );
       }
       const [a, b] = [results.inline as { peakRssMb: number; maxBlockMs: number }, results.pool as { peakRssMb: number; maxBlockMs: number }];
-      if (a && b) console.log(`${c.name}: pool/inline peak RSS ${(b.peakRssMb / a.peakRssMb).toFixed(2)}x, longest block ${(b.maxBlockMs / a.maxBlockMs).toFixed(3)}x`);
+      if (a && b)
+        console.log(`${c.name}: pool/inline peak RSS ${(b.peakRssMb / a.peakRssMb).toFixed(2)}x, longest block ${(b.maxBlockMs / a.maxBlockMs).toFixed(3)}x`);
     }
   } finally {
     await admin.destroy();

@@ -25,7 +25,11 @@ import { opsPerSecond } from './lib.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const sample = (p: string) => readFileSync(path.join(REPO, 'mappings', p));
-const config = await loadConfig({ partnersDir: path.join(REPO, 'partners'), mappingsDir: path.join(REPO, 'mappings'), env: { GATEWAY_DATA_DIR: path.join(tmpdir(), 'gw-bench') } });
+const config = await loadConfig({
+  partnersDir: path.join(REPO, 'partners'),
+  mappingsDir: path.join(REPO, 'mappings'),
+  env: { GATEWAY_DATA_DIR: path.join(tmpdir(), 'gw-bench') },
+});
 const profile = (id: string) => config.mappings.get(id) as CompiledProfile<never>;
 
 // Northwind's JSON ship notice: the profile against a hand-written mapper and against compiling per document.
@@ -47,14 +51,22 @@ function handWritten(d: Record<string, any>): Record<string, unknown> {
     ...(d.tracking?.carrier ? { carrier: { code: d.tracking.carrier } } : {}),
     orders: (d.purchaseOrders as any[]).map((o) => ({
       purchaseOrderNumber: o.number,
-      items: (o.lines as any[]).map((l) => ({ lineNumber: String(l.line), vendorSku: l.sku, ...(l.gtin ? { upc: l.gtin } : {}), ...(l.description ? { description: l.description } : {}), quantity: Number(l.quantity), unit: UNITS[l.uom] })),
+      items: (o.lines as any[]).map((l) => ({
+        lineNumber: String(l.line),
+        vendorSku: l.sku,
+        ...(l.gtin ? { upc: l.gtin } : {}),
+        ...(l.description ? { description: l.description } : {}),
+        quantity: Number(l.quantity),
+        unit: UNITS[l.uom],
+      })),
     })),
   };
 }
 const mapped = evaluateProfile(nwProfile, jsonRoot(nwData));
 if (mapped.problems.length) throw new Error(`the northwind sample does not map: ${JSON.stringify(mapped.problems)}`);
 // The baseline must do the same work: it produces the same document.
-if (JSON.stringify(handWritten(nwData)) !== JSON.stringify(mapped.document)) throw new Error(`the hand-written baseline differs from the profile:\n${JSON.stringify(handWritten(nwData))}\n${JSON.stringify(mapped.document)}`);
+if (JSON.stringify(handWritten(nwData)) !== JSON.stringify(mapped.document))
+  throw new Error(`the hand-written baseline differs from the profile:\n${JSON.stringify(handWritten(nwData))}\n${JSON.stringify(mapped.document)}`);
 
 const rows: { what: string; perSecond: number }[] = [];
 const measure = (what: string, fn: () => void) => {
@@ -63,7 +75,9 @@ const measure = (what: string, fn: () => void) => {
 };
 measure('northwind/asn-json: hand-written TypeScript (baseline)', () => handWritten(nwData));
 measure('northwind/asn-json: compiled profile', () => evaluateProfile(nwProfile, jsonRoot(nwData)));
-measure('northwind/asn-json: YAML read and compiled per document', () => evaluateProfile(compileProfile(parseYaml(nwYaml) as RawProfile, 'asn-json.yaml'), jsonRoot(nwData)));
+measure('northwind/asn-json: YAML read and compiled per document', () =>
+  evaluateProfile(compileProfile(parseYaml(nwYaml) as RawProfile, 'asn-json.yaml'), jsonRoot(nwData)),
+);
 
 // The other source formats, each with the parsed sample.
 const set856 = parseX12(sample('acme-supply/samples/856-004010-cases-xref.edi'))[0]?.groups[0]?.sets[0];
@@ -82,7 +96,8 @@ measure('hansen-textil/stock-csv (CSV, Windows-1252, 3 rows)', () => evaluatePro
 
 const base = rows[0]?.perSecond ?? 1;
 console.log('Mapping alone (documents/s; ratio to the hand-written baseline in this run):');
-for (const r of rows) console.log(`  ${r.what.padEnd(66)} ${Math.round(r.perSecond).toLocaleString('en-US').padStart(10)} /s  ${(r.perSecond / base).toFixed(3)}×`);
+for (const r of rows)
+  console.log(`  ${r.what.padEnd(66)} ${Math.round(r.perSecond).toLocaleString('en-US').padStart(10)} /s  ${(r.perSecond / base).toFixed(3)}×`);
 const compiled = rows[1]?.perSecond ?? 0;
 const perDoc = rows[2]?.perSecond ?? 1;
 console.log(`  compiled once is ${(compiled / perDoc).toFixed(1)}× faster than reading the YAML for every document`);

@@ -66,7 +66,11 @@ async function main(): Promise<void> {
     if (dir) await rm(dir, { recursive: true, force: true });
   }
 
-  const config = await loadConfig({ partnersDir: path.join(REPO, 'partners'), mappingsDir: path.join(REPO, 'mappings'), env: { GATEWAY_DATA_DIR: '/tmp/bench' } });
+  const config = await loadConfig({
+    partnersDir: path.join(REPO, 'partners'),
+    mappingsDir: path.join(REPO, 'mappings'),
+    env: { GATEWAY_DATA_DIR: '/tmp/bench' },
+  });
   const partner = config.partners.get('acme-supply');
   if (!partner) throw new Error('demo partner missing');
   const parseOnly = opsPerSecond(() => parseX12(sample));

@@ -25,7 +25,8 @@ const REPO = fileURLToPath(new URL('../', import.meta.url));
 const SMALL = Number(process.env.BENCH_SFTP_FILES ?? 1000);
 const BIG_MB = Number(process.env.BENCH_SFTP_MB ?? 100);
 const sample = readFileSync(path.join(REPO, 'mappings/acme-supply/samples/856-004060-SOI.edi'), 'latin1');
-const withControl = (n: number) => sample.replace(/(ISA\*(?:[^*]*\*){12})\d{9}/, `$1${String(n).padStart(9, '0')}`).replace(/IEA\*1\*\d{9}/, `IEA*1*${String(n).padStart(9, '0')}`);
+const withControl = (n: number) =>
+  sample.replace(/(ISA\*(?:[^*]*\*){12})\d{9}/, `$1${String(n).padStart(9, '0')}`).replace(/IEA\*1\*\d{9}/, `IEA*1*${String(n).padStart(9, '0')}`);
 
 /** Samples this process's RSS while `fn` runs; returns fn's seconds and the peak RSS in MB. */
 async function measured(fn: () => Promise<void>): Promise<{ seconds: number; peakMb: number; startMb: number; peakBuffersMb: number }> {
@@ -44,7 +45,12 @@ async function measured(fn: () => Promise<void>): Promise<{ seconds: number; pea
   } finally {
     clearInterval(timer);
   }
-  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, peakMb: Math.max(peak, process.memoryUsage().rss) / 2 ** 20, startMb, peakBuffersMb: peakBuffers / 2 ** 20 };
+  return {
+    seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+    peakMb: Math.max(peak, process.memoryUsage().rss) / 2 ** 20,
+    startMb,
+    peakBuffersMb: peakBuffers / 2 ** 20,
+  };
 }
 
 /** Interchanges repeated to BIG_MB, written in 1 MiB pieces (this process never holds the whole file). */
@@ -106,8 +112,28 @@ async function main(): Promise<void> {
     // The door alone: receive and commit; the interpretation workers are not running here.
     const receiver = new Receiver(knex, { maxBatch: 100, maxWaitMs: 2 });
     const credentials = new CredentialStore(knex, new MasterKeys(randomBytes(32)), () => config);
-    const server = await startSftpServer({ knex, log, receiver, config: () => config, credentials, host: '127.0.0.1', port: 0, hostKeysDir: path.join(dir, 'host-keys'), maxBodyBytes: 1 << 30, lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000, baseDelayMs: 250 } });
-    const gateway = { port: server.port, user: 'bench-supplier', identity: key.identity, knownHosts: knownHosts(path.join(dir, 'kh-gw'), server.port, server.hostKeys.map((k) => k.publicKey)) };
+    const server = await startSftpServer({
+      knex,
+      log,
+      receiver,
+      config: () => config,
+      credentials,
+      host: '127.0.0.1',
+      port: 0,
+      hostKeysDir: path.join(dir, 'host-keys'),
+      maxBodyBytes: 1 << 30,
+      lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000, baseDelayMs: 250 },
+    });
+    const gateway = {
+      port: server.port,
+      user: 'bench-supplier',
+      identity: key.identity,
+      knownHosts: knownHosts(
+        path.join(dir, 'kh-gw'),
+        server.port,
+        server.hostKeys.map((k) => k.publicKey),
+      ),
+    };
 
     let sshd: PartnerSshd | undefined;
     let baseline: typeof gateway | undefined;

@@ -31,7 +31,12 @@ const REPO = fileURLToPath(new URL('../', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 const soi = readFileSync(path.join(REPO, 'mappings/acme-supply/samples/856-004060-SOI.edi'), 'latin1');
 
-const config = () => loadConfig({ partnersDir: path.join(REPO, 'partners'), mappingsDir: path.join(REPO, 'mappings'), env: { GATEWAY_DATA_DIR: path.join(tmpdir(), 'gw-bench-drop') } });
+const config = () =>
+  loadConfig({
+    partnersDir: path.join(REPO, 'partners'),
+    mappingsDir: path.join(REPO, 'mappings'),
+    env: { GATEWAY_DATA_DIR: path.join(tmpdir(), 'gw-bench-drop') },
+  });
 
 /** One interchange of `mb` megabytes: the demo 856 set repeated with its own ST02 and shipment id. */
 function generate856(mb: number, file: string): number {
@@ -89,7 +94,13 @@ async function child(mode: string, file: string): Promise<void> {
     if (mode === 'store') {
       await migrate(knex);
       const bytes = readFileSync(file);
-      await new Receiver(knex, { maxBatch: 1, maxWaitMs: 0 }).receive({ partnerId: 'acme-supply', channel: 'rest', contentType: 'application/edi-x12', format: 'x12', bytes });
+      await new Receiver(knex, { maxBatch: 1, maxWaitMs: 0 }).receive({
+        partnerId: 'acme-supply',
+        channel: 'rest',
+        contentType: 'application/edi-x12',
+        format: 'x12',
+        bytes,
+      });
       console.log(JSON.stringify({ seconds: (performance.now() - started) / 1000, peakRssMb: mem() }));
       return;
     }
@@ -103,7 +114,16 @@ async function child(mode: string, file: string): Promise<void> {
     loop.disable();
     const docs = await knex('documents').count({ n: '*' }).where('state', 'accepted').first();
     const acks = await knex('messages').select('size_bytes').where({ direction: 'outbound' }).first();
-    console.log(JSON.stringify({ seconds, mbPerSecond: size / 1e6 / seconds, peakRssMb: mem(), maxBlockMs: loop.max / 1e6, documents: Number(docs?.n), ackBytes: acks?.size_bytes }));
+    console.log(
+      JSON.stringify({
+        seconds,
+        mbPerSecond: size / 1e6 / seconds,
+        peakRssMb: mem(),
+        maxBlockMs: loop.max / 1e6,
+        documents: Number(docs?.n),
+        ackBytes: acks?.size_bytes,
+      }),
+    );
   } finally {
     await knex.destroy();
   }
@@ -117,7 +137,12 @@ async function child(mode: string, file: string): Promise<void> {
 const HEAP_MB = Number(process.env.BENCH_HEAP_MB ?? 192);
 
 function run(mode: string, file: string, env: Record<string, string> = {}): Record<string, number> {
-  const out = execFileSync(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', SELF, mode, file], { cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
+  const out = execFileSync(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', SELF, mode, file], {
+    cwd: REPO,
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    env: { ...process.env, ...env },
+  });
   return JSON.parse(out.trim().split('\n').pop() as string) as Record<string, number>;
 }
 
@@ -128,7 +153,9 @@ async function main(): Promise<void> {
   try {
     const sets = generate856(mb, file);
     const bytes = readFileSync(file).length / 1e6;
-    console.log(`large 856: ${bytes.toFixed(1)} MB, ${sets} transaction sets in one interchange; each run in its own process with --max-old-space-size=${HEAP_MB}`);
+    console.log(
+      `large 856: ${bytes.toFixed(1)} MB, ${sets} transaction sets in one interchange; each run in its own process with --max-old-space-size=${HEAP_MB}`,
+    );
     const base = run('node-x12-stream', file);
     const reader = run('reader', file);
     const pgDir = await mkdtemp(path.join(tmpdir(), 'gw-bench-pg-'));
@@ -144,7 +171,9 @@ async function main(): Promise<void> {
     }
     console.log(`large 856 receive (whole body in memory, as the REST door): peak RSS ${store.peakRssMb?.toFixed(0)} MB, ${store.seconds?.toFixed(1)} s`);
     console.log(`large 856 baseline node-x12 stream parse:   ${(bytes / (base.seconds ?? 1)).toFixed(1)} MB/s, peak RSS ${base.peakRssMb?.toFixed(0)} MB`);
-    console.log(`large 856 gateway reader (sets, no mapping): ${(bytes / (reader.seconds ?? 1)).toFixed(1)} MB/s, peak RSS ${reader.peakRssMb?.toFixed(0)} MB   ratio ${((base.seconds ?? 1) / (reader.seconds ?? 1)).toFixed(2)}x`);
+    console.log(
+      `large 856 gateway reader (sets, no mapping): ${(bytes / (reader.seconds ?? 1)).toFixed(1)} MB/s, peak RSS ${reader.peakRssMb?.toFixed(0)} MB   ratio ${((base.seconds ?? 1) / (reader.seconds ?? 1)).toFixed(2)}x`,
+    );
     console.log(
       `large 856 gateway pipeline (store, read back, map, validate, write ${pipeline.documents} documents): ${pipeline.mbPerSecond?.toFixed(2)} MB/s, ` +
         `peak RSS ${pipeline.peakRssMb?.toFixed(0)} MB (${((pipeline.peakRssMb ?? 0) / bytes).toFixed(2)}x the file), longest event-loop block ${pipeline.maxBlockMs?.toFixed(0)} ms, 997 of ${((pipeline.ackBytes ?? 0) / 1e6).toFixed(1)} MB   ratio ${((base.seconds ?? 1) / (pipeline.seconds ?? 1)).toFixed(2)}x of the baseline's speed`,

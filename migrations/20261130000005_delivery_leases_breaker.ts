@@ -14,7 +14,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('queued_at', { useTz: true });
   });
   await knex.raw('UPDATE deliveries SET queued_at = created_at');
-  await knex.raw('ALTER TABLE deliveries ALTER COLUMN queued_at SET DEFAULT now(), ALTER COLUMN queued_at SET NOT NULL, ALTER COLUMN max_attempts DROP NOT NULL');
+  await knex.raw(
+    'ALTER TABLE deliveries ALTER COLUMN queued_at SET DEFAULT now(), ALTER COLUMN queued_at SET NOT NULL, ALTER COLUMN max_attempts DROP NOT NULL',
+  );
   // A crashed worker's rows are found by their lapsed lease; a paused target's next probe by target.
   await knex.raw(`CREATE INDEX deliveries_leased ON deliveries (locked_at) WHERE state = 'delivering'`);
   await knex.raw(`CREATE INDEX deliveries_target_pending ON deliveries (target_id, next_attempt_at) WHERE state = 'pending'`);

@@ -5,7 +5,8 @@ export function checkNumbers(values: { within?: string | undefined; limit?: stri
   const check = (name: string, v: string | undefined, min: number, max: number) => {
     if (v === undefined) return;
     const n = Number(v);
-    if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new GatewayError('GW_CLI_ARGUMENT', `--${name} takes a whole number from ${min} to ${max} (found "${v}").`);
+    if (!/^\d+$/.test(v.trim()) || n < min || n > max)
+      throw new GatewayError('GW_CLI_ARGUMENT', `--${name} takes a whole number from ${min} to ${max} (found "${v}").`);
   };
   check('within', values.within, 0, 36_500);
   check('limit', values.limit, 1, 10_000);
@@ -27,7 +28,8 @@ function failureLine(err: unknown): string {
   if (isGatewayError(err)) return `${err.code}: ${err.message}`;
   if (code.startsWith('ERR_PARSE_ARGS')) return `GW_CLI_ARGUMENT: ${String(e.message).replace(/\s*\n\s*/g, ' ')} (run \`gateway\` alone for the usage)`;
   // A file named on the command line that cannot be read (or written).
-  if (/^(ENOENT|EACCES|EISDIR|ENOTDIR|EPERM)$/.test(code) && e.path) return `GW_CLI_ARGUMENT: cannot use ${String(e.path)}: ${code === 'ENOENT' ? 'no such file or folder' : code}.`;
+  if (/^(ENOENT|EACCES|EISDIR|ENOTDIR|EPERM)$/.test(code) && e.path)
+    return `GW_CLI_ARGUMENT: cannot use ${String(e.path)}: ${code === 'ENOENT' ? 'no such file or folder' : code}.`;
   // PostgreSQL's invalid_text_representation and numeric_value_out_of_range: an argument the checks above let through.
   if (code === '22P02' || code === '22003') return `GW_CLI_ARGUMENT: ${String(e.message).split(' - ').pop()}`;
   return `GW_INTERNAL: ${String(e.message ?? err)}${/^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '') ? '' : ' (LOG_LEVEL=debug shows where)'}`;

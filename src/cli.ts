@@ -53,7 +53,23 @@ Environment: PORT, HOST, DATABASE_URL (else an embedded PostgreSQL in GATEWAY_DA
 MAPPINGS_DIR, LOG_LEVEL … (see README.md).`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { within: { type: 'string' }, partner: { type: 'string' }, kind: { type: 'string' }, file: { type: 'string' }, overlap: { type: 'string' }, expires: { type: 'string' }, scopes: { type: 'string' }, publish: { type: 'string' }, action: { type: 'string' }, limit: { type: 'string' } } });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      within: { type: 'string' },
+      partner: { type: 'string' },
+      kind: { type: 'string' },
+      file: { type: 'string' },
+      overlap: { type: 'string' },
+      expires: { type: 'string' },
+      scopes: { type: 'string' },
+      publish: { type: 'string' },
+      action: { type: 'string' },
+      limit: { type: 'string' },
+    },
+  });
   const [command, ...rest] = positionals;
   checkNumbers(values);
   const settings = readSettings(process.env);
@@ -85,7 +101,11 @@ async function main(argv: string[]): Promise<number> {
       if (sub === 'test' && args.length === 2) {
         const [profileId, file] = args as [string, string];
         const config = await load();
-        if (!config.mappings.has(profileId) && !config.outbound.has(profileId)) throw new GatewayError('GW_CLI_ARGUMENT', `mapping test: no mapping profile "${profileId}" in ${settings.mappingsDir}; give its id (the \`id:\` line of the profile file), e.g. northwind/asn-json.`);
+        if (!config.mappings.has(profileId) && !config.outbound.has(profileId))
+          throw new GatewayError(
+            'GW_CLI_ARGUMENT',
+            `mapping test: no mapping profile "${profileId}" in ${settings.mappingsDir}; give its id (the \`id:\` line of the profile file), e.g. northwind/asn-json.`,
+          );
         const result = tryProfile(config, profileId, await readFile(path.resolve(file)), path.basename(file));
         if (typeof result.output === 'string') process.stdout.write(result.output);
         else for (const d of result.output as { document?: unknown }[]) if (d.document) console.log(JSON.stringify(d.document, null, 2));
@@ -112,7 +132,9 @@ async function main(argv: string[]): Promise<number> {
           console.log(`${sample}: ${lines.length ? `${lines.length} change(s)` : 'unchanged'}`);
           for (const l of lines) console.log(`  ${l}`);
         }
-        console.log(`${changed} of ${samples.length} sample(s) change (${id}: ${before.mappings.get(id)?.version ?? before.outbound.get(id)?.version} → ${after.mappings.get(id)?.version ?? after.outbound.get(id)?.version})`);
+        console.log(
+          `${changed} of ${samples.length} sample(s) change (${id}: ${before.mappings.get(id)?.version ?? before.outbound.get(id)?.version} → ${after.mappings.get(id)?.version ?? after.outbound.get(id)?.version})`,
+        );
         return 0;
       }
       break;
@@ -125,15 +147,23 @@ async function main(argv: string[]): Promise<number> {
     case 'replay': {
       const [id] = rest;
       if (!id) break;
-      if (!UUID.test(id)) throw new GatewayError('GW_CLI_ARGUMENT', `replay: "${id}" is not a message id; give the UUID from the message's status (e.g. 0b9c6f1e-8d3a-4c55-9a57-2f6f0b1d2c3e).`);
+      if (!UUID.test(id))
+        throw new GatewayError(
+          'GW_CLI_ARGUMENT',
+          `replay: "${id}" is not a message id; give the UUID from the message's status (e.g. 0b9c6f1e-8d3a-4c55-9a57-2f6f0b1d2c3e).`,
+        );
       const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
       try {
         const r = await replayMessage(db.knex, id).catch(async (err: Error) => {
-          await audit(db.knex, { ...cliActor(), action: 'message.replay', target: `message:${id}`, outcome: 'denied', details: { error: err.message } }).catch(() => undefined);
+          await audit(db.knex, { ...cliActor(), action: 'message.replay', target: `message:${id}`, outcome: 'denied', details: { error: err.message } }).catch(
+            () => undefined,
+          );
           throw err;
         });
         await audit(db.knex, { ...cliActor(), action: 'message.replay', target: `message:${id}`, outcome: 'ok', details: { ...r } });
-        console.log(r.action === 'reinterpret' ? `message ${id}: queued for interpretation again` : `message ${id}: ${r.deliveries} delivery(ies) queued again`);
+        console.log(
+          r.action === 'reinterpret' ? `message ${id}: queued for interpretation again` : `message ${id}: ${r.deliveries} delivery(ies) queued again`,
+        );
       } finally {
         await db.close();
       }
@@ -161,7 +191,12 @@ async function main(argv: string[]): Promise<number> {
       const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
       try {
         await migrate(db.knex);
-        const ctx = { knex: db.knex, config: await loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env }), keys: MasterKeys.fromEnv(process.env, settings.dataDir), out: (s: string) => console.log(s) };
+        const ctx = {
+          knex: db.knex,
+          config: await loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env }),
+          keys: MasterKeys.fromEnv(process.env, settings.dataDir),
+          out: (s: string) => console.log(s),
+        };
         if (command === 'secrets') return await rotateMasterKeyCommand(rest[1] as string, ctx, [settings.as2.keysDir, settings.sftp.hostKeysDir]);
         if (command === 'audit') return await auditCommand(values, ctx);
         const code = await credsCommand(rest, values, ctx);
@@ -193,7 +228,9 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
   if (sub === 'password-hash') {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
-    const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    const password = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
     if (!password) {
       console.error('Give the password on stdin, e.g. `read -rs P && printf %s "$P" | gateway sftp password-hash`.');
       return 2;
@@ -216,16 +253,21 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
       return 0;
     }
     case 'add': {
-      if (arg !== 'ed25519' && arg !== 'rsa') throw new GatewayError('GW_CLI_ARGUMENT', `sftp host-keys add: the key type is ed25519 or rsa (found "${arg ?? ''}").`);
+      if (arg !== 'ed25519' && arg !== 'rsa')
+        throw new GatewayError('GW_CLI_ARGUMENT', `sftp host-keys add: the key type is ed25519 or rsa (found "${arg ?? ''}").`);
       const k = addHostKey(dir, arg, master);
-      console.log(`Added ${k.name} (${k.fingerprint}), not yet presented. Give partners its known_hosts line:\n${k.publicKey}\nthen, once they trust it: gateway sftp host-keys activate ${k.fingerprint}`);
+      console.log(
+        `Added ${k.name} (${k.fingerprint}), not yet presented. Give partners its known_hosts line:\n${k.publicKey}\nthen, once they trust it: gateway sftp host-keys activate ${k.fingerprint}`,
+      );
       return 0;
     }
     case 'activate':
     case 'retire': {
       if (!arg) return usage();
       const k = action === 'activate' ? activateHostKey(dir, arg, master) : retireHostKey(dir, arg, master);
-      console.log(`${action === 'activate' ? 'Presenting' : 'Retired'} ${k.name} (${k.fingerprint}).${action === 'activate' ? ' Restart the gateway (or its SFTP door) to present it.' : ''}`);
+      console.log(
+        `${action === 'activate' ? 'Presenting' : 'Retired'} ${k.name} (${k.fingerprint}).${action === 'activate' ? ' Restart the gateway (or its SFTP door) to present it.' : ''}`,
+      );
       return 0;
     }
   }
@@ -241,7 +283,10 @@ async function as2Command([sub, action, ...args]: string[], settings: Settings, 
     const ring = new As2KeyRing(dir, settings.as2.id, master);
     if (listAs2Keys(dir, master).length) await ring.ready();
     const rows = certificateExpiries(config, ring).filter((c) => within === undefined || c.daysLeft <= within);
-    for (const c of rows) console.log(`${String(c.daysLeft).padStart(5)} days  ${c.notAfter.slice(0, 10)}  ${c.owner.padEnd(16)} ${c.what.padEnd(28)} ${c.fingerprint}  ${c.subject.replace(/\n/g, ', ')}`);
+    for (const c of rows)
+      console.log(
+        `${String(c.daysLeft).padStart(5)} days  ${c.notAfter.slice(0, 10)}  ${c.owner.padEnd(16)} ${c.what.padEnd(28)} ${c.fingerprint}  ${c.subject.replace(/\n/g, ', ')}`,
+      );
     if (!rows.length) console.log(within === undefined ? 'No AS2 certificates.' : `No AS2 certificate expires within ${within} days.`);
     // Exit 1 when something expires within the window, for cron and monitoring checks.
     return within !== undefined && rows.length ? 1 : 0;
@@ -259,7 +304,8 @@ async function as2Command([sub, action, ...args]: string[], settings: Settings, 
     case 'certificate': {
       const keys = await ensureAs2Keys(dir, settings.as2.id, 730, master);
       const k = arg ? keys.find((x) => x.name === arg || x.cert.fingerprint === arg.toUpperCase()) : keys.find((x) => x.state === 'active');
-      if (!k) throw new GatewayError('GW_CLI_ARGUMENT', `as2 keys certificate: no AS2 key "${arg ?? 'active'}" in ${dir}; \`gateway as2 keys list\` shows them.`);
+      if (!k)
+        throw new GatewayError('GW_CLI_ARGUMENT', `as2 keys certificate: no AS2 key "${arg ?? 'active'}" in ${dir}; \`gateway as2 keys list\` shows them.`);
       process.stdout.write(k.certPem);
       return 0;
     }
@@ -273,7 +319,11 @@ ${k.certPem}then, once they have it: gateway as2 keys activate ${k.cert.fingerpr
     case 'retire': {
       if (!arg) return usage();
       const k = action === 'activate' ? activateAs2Key(dir, arg, master) : retireAs2Key(dir, arg, master);
-      console.log(action === 'activate' ? `Signing with ${k.cert.fingerprint}; the pair it replaces keeps decrypting until retired.` : `Retired ${k.name} (${k.cert.fingerprint}); it no longer decrypts.`);
+      console.log(
+        action === 'activate'
+          ? `Signing with ${k.cert.fingerprint}; the pair it replaces keeps decrypting until retired.`
+          : `Retired ${k.name} (${k.cert.fingerprint}); it no longer decrypts.`,
+      );
       return 0;
     }
   }

@@ -46,10 +46,18 @@ export const ERROR_CODES = {
   GW_AUTH_INVALID: { status: 401, retryable: false, title: 'The credentials are unknown, expired or revoked' },
   GW_AUTH_FORBIDDEN: { status: 403, retryable: false, title: 'The partner may not use this channel or operation' },
   GW_AUTH_SCOPE: { status: 403, retryable: false, title: 'The credentials lack the scope this operation or document type needs' },
-  GW_AUTH_CERTIFICATE: { status: 401, retryable: false, title: 'The TLS client certificate is missing, not pinned for the partner, or not the one the token is bound to' },
+  GW_AUTH_CERTIFICATE: {
+    status: 401,
+    retryable: false,
+    title: 'The TLS client certificate is missing, not pinned for the partner, or not the one the token is bound to',
+  },
   GW_RATE_LIMITED: { status: 429, retryable: true, title: 'Too many requests; retry after the number of seconds in Retry-After' },
   GW_OAUTH_CLIENT: { status: 401, retryable: false, title: 'OAuth client authentication failed (invalid_client)' },
-  GW_OAUTH_REQUEST: { status: 400, retryable: false, title: 'The token request is malformed or asks for an unsupported grant (invalid_request, unsupported_grant_type)' },
+  GW_OAUTH_REQUEST: {
+    status: 400,
+    retryable: false,
+    title: 'The token request is malformed or asks for an unsupported grant (invalid_request, unsupported_grant_type)',
+  },
   GW_OAUTH_SCOPE: { status: 400, retryable: false, title: 'None of the requested scopes is allowed for the client (invalid_scope)' },
   GW_WEBHOOK_SIGNATURE: { status: 401, retryable: false, title: 'The webhook signature is missing, outside the replay window, or matches no active secret' },
   GW_WEBHOOK_REPLAY: { status: 409, retryable: false, title: 'The signed webhook (same timestamp and body) was received before inside the replay window' },
@@ -121,7 +129,11 @@ export const ERROR_CODES = {
   GW_CRED_INVALID: { status: 400, retryable: false, title: 'The credential material or the rotation request is invalid' },
   GW_SECRET_KEY: { status: 500, retryable: false, title: 'A secret at rest cannot be opened: the master key is missing or another one' },
   GW_CLI_ARGUMENT: { status: 400, retryable: false, title: 'A command-line argument or option is malformed' },
-  GW_STORE_EMBEDDED: { status: 503, retryable: true, title: 'The embedded PostgreSQL died and could not be restarted, or was stopped from outside; the gateway stops' },
+  GW_STORE_EMBEDDED: {
+    status: 503,
+    retryable: true,
+    title: 'The embedded PostgreSQL died and could not be restarted, or was stopped from outside; the gateway stops',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

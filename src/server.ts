@@ -81,15 +81,33 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
 
   const workerId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   // Retry and breaker settings are read at each failure, so a reloaded profile applies to queued deliveries too.
-  const retryDefaults: RetryPolicy = { maxAgeMs: settings.deliveryMaxAgeMs, backoffMs: settings.deliveryBackoffMs, backoffMaxMs: settings.deliveryBackoffMaxMs, breakerFailures: settings.deliveryBreakerFailures, breakerCoolDownMs: settings.deliveryBreakerCoolDownMs };
+  const retryDefaults: RetryPolicy = {
+    maxAgeMs: settings.deliveryMaxAgeMs,
+    backoffMs: settings.deliveryBackoffMs,
+    backoffMaxMs: settings.deliveryBackoffMaxMs,
+    breakerFailures: settings.deliveryBreakerFailures,
+    breakerCoolDownMs: settings.deliveryBreakerCoolDownMs,
+  };
   const delivery = new WorkLoop(
     'deliver',
-    () => deliverBatch(knex, log, { workerId, batchSize: settings.deliveryBatch, leaseMs: settings.deliveryLeaseMs, policy: (d) => routePolicy(retryDefaults, config.partners.get(d.partnerId)?.routes, d.targetId, d.type), signingSecrets }),
+    () =>
+      deliverBatch(knex, log, {
+        workerId,
+        batchSize: settings.deliveryBatch,
+        leaseMs: settings.deliveryLeaseMs,
+        policy: (d) => routePolicy(retryDefaults, config.partners.get(d.partnerId)?.routes, d.targetId, d.type),
+        signingSecrets,
+      }),
     settings.pollMs,
     log,
   );
   // Bodies are parsed, mapped and validated in worker threads; the event loop stays with the doors.
-  const pool = new InterpretPool({ ...(settings.interpret.workers ? { size: settings.interpret.workers } : {}), timeoutMs: settings.interpret.timeoutMs, memoryMb: settings.interpret.memoryMb, log });
+  const pool = new InterpretPool({
+    ...(settings.interpret.workers ? { size: settings.interpret.workers } : {}),
+    timeoutMs: settings.interpret.timeoutMs,
+    memoryMb: settings.interpret.memoryMb,
+    log,
+  });
   // Newly routed documents are due at once: a pass that handled messages wakes the delivery loop.
   const processor = new WorkLoop(
     'interpret',
@@ -102,17 +120,26 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     log,
   );
   // Outbound documents whose 997/999 is late get an ack.overdue event.
-  const overdue = new WorkLoop('ack-overdue', async () => {
-    await flagOverdueAcks(knex);
-    return 0;
-  }, settings.ackCheckMs, log);
+  const overdue = new WorkLoop(
+    'ack-overdue',
+    async () => {
+      await flagOverdueAcks(knex);
+      return 0;
+    },
+    settings.ackCheckMs,
+    log,
+  );
   const receiver = new Receiver(knex, { maxBatch: 100, maxWaitMs: 2, onCommitted: () => processor.nudge() });
   processor.start();
   delivery.start();
   overdue.start();
 
   const warnCredentials = async () => {
-    for (const e of await expiringCredentials(store, settings.as2.expiryWarnDays)) log.warn({ kind: e.credential.kind, ref: e.credential.ref, partner: e.credential.partnerId, expiresAt: e.credential.expiresAt, daysLeft: e.daysLeft }, 'credential expires soon');
+    for (const e of await expiringCredentials(store, settings.as2.expiryWarnDays))
+      log.warn(
+        { kind: e.credential.kind, ref: e.credential.ref, partner: e.credential.partnerId, expiresAt: e.credential.expiresAt, daysLeft: e.daysLeft },
+        'credential expires soon',
+      );
   };
   // A store that is down at start must not stop the doors from answering 503: the check waits for the next reload.
   await warnCredentials().catch((err: Error) => log.warn({ err: err.message }, 'cannot check credential expiry now'));
@@ -133,9 +160,33 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
       if (!cert) certCache.set(c.ref, (cert = certFromPem(String(c.public.pem))));
       return cert;
     });
-  const as2Out = new As2Outbound({ certsOf,  knex, log, config: () => config, keys: as2Keys, ourDefaultId: settings.as2.id, backoff: { baseMs: settings.deliveryBackoffMs, maxMs: settings.deliveryBackoffMaxMs } });
-  const as2In = new As2Inbound({ certsOf, knex, log, receiver, config: () => config, keys: as2Keys, ourDefaultId: settings.as2.id, maxBodyBytes: settings.maxBodyBytes, onMdn: (a, entity, original) => as2Out.receiveMdn(a, entity, original), wake: () => as2Loop.nudge() });
-  const tokens = new TokenService(store, () => config, { issuer: settings.oauth.issuer ?? '', audience: settings.oauth.audience, ttlSeconds: settings.oauth.tokenTtlSeconds, ...(settings.oauth.external ? { external: settings.oauth.external } : {}) });
+  const as2Out = new As2Outbound({
+    certsOf,
+    knex,
+    log,
+    config: () => config,
+    keys: as2Keys,
+    ourDefaultId: settings.as2.id,
+    backoff: { baseMs: settings.deliveryBackoffMs, maxMs: settings.deliveryBackoffMaxMs },
+  });
+  const as2In = new As2Inbound({
+    certsOf,
+    knex,
+    log,
+    receiver,
+    config: () => config,
+    keys: as2Keys,
+    ourDefaultId: settings.as2.id,
+    maxBodyBytes: settings.maxBodyBytes,
+    onMdn: (a, entity, original) => as2Out.receiveMdn(a, entity, original),
+    wake: () => as2Loop.nudge(),
+  });
+  const tokens = new TokenService(store, () => config, {
+    issuer: settings.oauth.issuer ?? '',
+    audience: settings.oauth.audience,
+    ttlSeconds: settings.oauth.tokenTtlSeconds,
+    ...(settings.oauth.external ? { external: settings.oauth.external } : {}),
+  });
   const endpointUrls: string[] = [];
   const app = createHttpApp({
     knex,
@@ -173,19 +224,30 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   let https: { server: Server; url: string; certFile: string } | undefined;
   if (settings.https.enabled) {
     const tls = await serverCredentials(settings.https);
-    if (tls.generated) log.warn({ certFile: tls.certFile }, 'https: made a self-signed development certificate; set TLS_CERT_FILE and TLS_KEY_FILE in production');
+    if (tls.generated)
+      log.warn({ certFile: tls.certFile }, 'https: made a self-signed development certificate; set TLS_CERT_FILE and TLS_KEY_FILE in production');
     const s = createHttpsServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, app.callback());
     https = { server: s, url: `https://${await listen(s, settings.https.port)}`, certFile: tls.certFile };
     log.info({ url: https.url }, 'HTTPS listening (client certificates requested)');
   }
   tokens.settings.issuer = settings.oauth.issuer ?? url;
-  endpointUrls.push(`${tokens.settings.issuer}/oauth/token`, tokens.settings.issuer, `${url}/oauth/token`, ...(https ? [`${https.url}/oauth/token`, `${https.url.replace('127.0.0.1', 'localhost')}/oauth/token`] : []));
+  endpointUrls.push(
+    `${tokens.settings.issuer}/oauth/token`,
+    tokens.settings.issuer,
+    `${url}/oauth/token`,
+    ...(https ? [`${https.url}/oauth/token`, `${https.url.replace('127.0.0.1', 'localhost')}/oauth/token`] : []),
+  );
   as2Out.publicUrl = settings.as2.publicUrl ?? `${url}/as2`;
-  const as2Loop = new WorkLoop('as2', async () => {
-    if (!config.as2.size) return 0;
-    await as2Keys.ready();
-    return as2Out.run();
-  }, settings.as2.checkMs, log);
+  const as2Loop = new WorkLoop(
+    'as2',
+    async () => {
+      if (!config.as2.size) return 0;
+      await as2Keys.ready();
+      return as2Out.run();
+    },
+    settings.as2.checkMs,
+    log,
+  );
   as2Loop.start();
 
   const sftp = settings.sftp.enabled
@@ -200,17 +262,34 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         hostKeysDir: settings.sftp.hostKeysDir,
         maxBodyBytes: settings.maxBodyBytes,
         master: keys,
-        lockout: { maxFailures: settings.sftp.lockoutFailures, windowMs: settings.sftp.lockoutMs, lockMs: settings.sftp.lockoutMs, baseDelayMs: settings.sftp.loginDelayMs },
+        lockout: {
+          maxFailures: settings.sftp.lockoutFailures,
+          windowMs: settings.sftp.lockoutMs,
+          lockMs: settings.sftp.lockoutMs,
+          baseDelayMs: settings.sftp.loginDelayMs,
+        },
       })
     : undefined;
   // Uploads whose client vanished mid-file on a replica that stopped are swept after an hour.
-  const sweep = new WorkLoop('sftp-sweep', async () => {
-    await PartnerFiles.sweep(knex, 3_600_000);
-    return 0;
-  }, 600_000, log);
+  const sweep = new WorkLoop(
+    'sftp-sweep',
+    async () => {
+      await PartnerFiles.sweep(knex, 3_600_000);
+      return 0;
+    },
+    600_000,
+    log,
+  );
   if (sftp) sweep.start();
   // Partners' own SFTP servers: due pickups, and mailbox documents to push.
-  const remoteSftp = new RemoteSftpDoor(knex, log, receiver, () => config, { baseMs: settings.deliveryBackoffMs, maxMs: settings.deliveryBackoffMaxMs }, settings.maxBodyBytes);
+  const remoteSftp = new RemoteSftpDoor(
+    knex,
+    log,
+    receiver,
+    () => config,
+    { baseMs: settings.deliveryBackoffMs, maxMs: settings.deliveryBackoffMaxMs },
+    settings.maxBodyBytes,
+  );
   const remote = new WorkLoop('sftp-remote', () => remoteSftp.run(), settings.remoteSftpCheckMs, log);
   remote.start();
 
@@ -224,18 +303,28 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
       config = next;
       await warnExpiry().catch(() => undefined);
       await warnCredentials().catch(() => undefined);
-      await audit(knex, { actor: 'gateway', action: 'config.reload', source: hostname(), outcome: 'ok', details: { partners: [...config.partners.keys()], profiles: changed.map((m) => `${m.id} v${m.version}`) } }).catch((err: Error) => log.error({ err: err.message }, 'audit: cannot record the reload'));
+      await audit(knex, {
+        actor: 'gateway',
+        action: 'config.reload',
+        source: hostname(),
+        outcome: 'ok',
+        details: { partners: [...config.partners.keys()], profiles: changed.map((m) => `${m.id} v${m.version}`) },
+      }).catch((err: Error) => log.error({ err: err.message }, 'audit: cannot record the reload'));
       log.info({ partners: [...config.partners.keys()], profiles: changed.map((m) => `${m.id} v${m.version}`) }, 'configuration reloaded');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'configuration reload refused; the running configuration stays');
-      await audit(knex, { actor: 'gateway', action: 'config.reload', source: hostname(), outcome: 'failed', details: { error: (err as Error).message } }).catch(() => undefined);
+      await audit(knex, { actor: 'gateway', action: 'config.reload', source: hostname(), outcome: 'failed', details: { error: (err as Error).message } }).catch(
+        () => undefined,
+      );
       throw err;
     }
   }
 
   // A new profile version is active without a restart: partner managers save, the gateway reloads.
   // A file that does not load (half-saved, or wrong) leaves the running configuration in place.
-  const watcher = settings.configWatch ? new ConfigWatcher([settings.partnersDir, settings.mappingsDir], () => void reload().catch(() => undefined), log) : undefined;
+  const watcher = settings.configWatch
+    ? new ConfigWatcher([settings.partnersDir, settings.mappingsDir], () => void reload().catch(() => undefined), log)
+    : undefined;
   await watcher?.start();
 
   return {
@@ -250,23 +339,32 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
       return knex('deliveries')
         .where({ state: 'delivering', locked_by: workerId })
         .andWhere('locked_at', '<=', lockedBefore ?? knex.fn.now())
-        .update({ state: 'pending', locked_at: null, locked_by: null, next_attempt_at: knex.fn.now(), attempts: knex.raw('greatest(attempts - 1, 0)'), updated_at: knex.fn.now() });
+        .update({
+          state: 'pending',
+          locked_at: null,
+          locked_by: null,
+          next_attempt_at: knex.fn.now(),
+          attempts: knex.raw('greatest(attempts - 1, 0)'),
+          updated_at: knex.fn.now(),
+        });
     },
     async stop() {
       watcher?.close();
       await Promise.all([
-        ...[server, https?.server].filter((s): s is Server => Boolean(s)).map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              // A keep-alive connection busy now turns idle when its answer is written: close it then.
-              const idle = setInterval(() => s.closeIdleConnections(), 100);
-              s.close(() => {
-                clearInterval(idle);
-                resolve();
-              });
-              s.closeIdleConnections();
-            }),
-        ),
+        ...[server, https?.server]
+          .filter((s): s is Server => Boolean(s))
+          .map(
+            (s) =>
+              new Promise<void>((resolve) => {
+                // A keep-alive connection busy now turns idle when its answer is written: close it then.
+                const idle = setInterval(() => s.closeIdleConnections(), 100);
+                s.close(() => {
+                  clearInterval(idle);
+                  resolve();
+                });
+                s.closeIdleConnections();
+              }),
+          ),
         sftp?.close(),
         sweep.stop(),
         remote.stop(),

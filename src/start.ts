@@ -47,7 +47,9 @@ export async function runGateway(settings: Settings, log: Logger): Promise<numbe
       void gw
         ?.release(diedAt)
         .then((n) => log.warn({ deliveries: n }, 'deliveries claimed before the database restart handed back'))
-        .catch((err: Error) => log.error({ err: err.message }, 'cannot hand back deliveries claimed before the database restart; they are sent after their lease'));
+        .catch((err: Error) =>
+          log.error({ err: err.message }, 'cannot hand back deliveries claimed before the database restart; they are sent after their lease'),
+        );
     },
     onLost: (reason) => {
       stopping = true;

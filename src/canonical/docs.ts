@@ -5,7 +5,18 @@ import type { DocumentType } from '../types.js';
  * docs/canonical.md, written from the canonical JSON Schemas and their descriptions, so the page
  * cannot drift from the schemas (`npx gateway docs canonical > docs/canonical.md`; a test compares).
  */
-type Prop = { type?: string; description?: string; enum?: unknown[]; default?: unknown; format?: string; pattern?: string; $ref?: string; properties?: Record<string, Prop>; required?: string[]; items?: Prop & { anyOf?: { required: string[] }[] } };
+type Prop = {
+  type?: string;
+  description?: string;
+  enum?: unknown[];
+  default?: unknown;
+  format?: string;
+  pattern?: string;
+  $ref?: string;
+  properties?: Record<string, Prop>;
+  required?: string[];
+  items?: Prop & { anyOf?: { required: string[] }[] };
+};
 
 const ORDER: [DocumentType, string][] = [
   ['asn', 'What a supplier shipped, for which orders, and how it travels (X12 856, cXML ShipNoticeRequest, JSON ship notices).'],
@@ -43,7 +54,7 @@ export function canonicalMarkdown(): string {
   const out = [
     '# Canonical documents',
     '',
-    '<!-- Written by `npx gateway docs canonical > docs/canonical.md` from src/canonical/*.schema.json; edit the schemas\' descriptions, not this page. -->',
+    "<!-- Written by `npx gateway docs canonical > docs/canonical.md` from src/canonical/*.schema.json; edit the schemas' descriptions, not this page. -->",
     '',
     'Every inbound document becomes one of these, whatever its format; every outbound one starts as one.',
     'Each is a versioned JSON Schema in `src/canonical/<type>.v<version>.schema.json` (the ERP can validate',
@@ -61,7 +72,9 @@ export function canonicalMarkdown(): string {
     '',
     '## Shared definitions',
     '',
-    `**party** — a name and address: ${Object.keys(asn.definitions.party.properties ?? {}).map((k) => `\`${k}\``).join(', ')} (all optional text; \`idQualifier\` says what \`id\` is, e.g. X12 \`92\`, assigned by the buyer).`,
+    `**party** — a name and address: ${Object.keys(asn.definitions.party.properties ?? {})
+      .map((k) => `\`${k}\``)
+      .join(', ')} (all optional text; \`idQualifier\` says what \`id\` is, e.g. X12 \`92\`, assigned by the buyer).`,
     '',
     `**unit** — one of ${(asn.definitions.unit.enum ?? []).map((u) => `\`${String(u)}\``).join(', ')}. Profiles map partner codes (X12 355, UN/ECE Rec. 20, \`Stk\`) to these with a code list.`,
     '',

@@ -121,7 +121,11 @@ const validate = ajv.compile(schema);
 export function readSettings(env: Record<string, string | undefined>): Settings {
   const e: Record<string, unknown> = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const external = ['OAUTH_EXTERNAL_ISSUER', 'OAUTH_EXTERNAL_JWKS_URL', 'OAUTH_EXTERNAL_AUDIENCE'].filter((k) => e[k] !== undefined);
-  if (external.length && external.length < 3) throw new GatewayError('GW_CONFIG_INVALID', 'An external token issuer needs OAUTH_EXTERNAL_ISSUER, OAUTH_EXTERNAL_JWKS_URL and OAUTH_EXTERNAL_AUDIENCE together.');
+  if (external.length && external.length < 3)
+    throw new GatewayError(
+      'GW_CONFIG_INVALID',
+      'An external token issuer needs OAUTH_EXTERNAL_ISSUER, OAUTH_EXTERNAL_JWKS_URL and OAUTH_EXTERNAL_AUDIENCE together.',
+    );
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) throw new GatewayError('GW_CONFIG_INVALID', 'TLS_CERT_FILE and TLS_KEY_FILE go together.');
   if (!validate(e)) {
     const first = validate.errors?.[0];
@@ -157,7 +161,15 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
       audience: e.OAUTH_AUDIENCE as string,
       tokenTtlSeconds: e.OAUTH_TOKEN_TTL_SECONDS as number,
       tokenRatePerMinute: e.OAUTH_TOKEN_RATE_PER_MINUTE as number,
-      ...(external.length ? { external: { issuer: e.OAUTH_EXTERNAL_ISSUER as string, jwksUrl: e.OAUTH_EXTERNAL_JWKS_URL as string, audience: e.OAUTH_EXTERNAL_AUDIENCE as string } } : {}),
+      ...(external.length
+        ? {
+            external: {
+              issuer: e.OAUTH_EXTERNAL_ISSUER as string,
+              jwksUrl: e.OAUTH_EXTERNAL_JWKS_URL as string,
+              audience: e.OAUTH_EXTERNAL_AUDIENCE as string,
+            },
+          }
+        : {}),
     },
     webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS as number,
     interpret: {

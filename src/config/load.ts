@@ -120,7 +120,9 @@ async function readYaml(file: string): Promise<YamlFile> {
   const first = doc.errors[0];
   if (first) {
     const pos = lines.linePos(first.pos[0]);
-    throw new GatewayError('GW_CONFIG_INVALID', `${file}:${pos.line}:${pos.col}: not valid YAML: ${first.message.split('\n')[0]}`, { location: { file, line: pos.line, column: pos.col } });
+    throw new GatewayError('GW_CONFIG_INVALID', `${file}:${pos.line}:${pos.col}: not valid YAML: ${first.message.split('\n')[0]}`, {
+      location: { file, line: pos.line, column: pos.col },
+    });
   }
   return { file, doc, lines };
 }
@@ -158,7 +160,13 @@ function position(y: YamlFile, at: (string | number)[], atKey = false): { line: 
   return { line: 1, column: 1 };
 }
 
-function fail(y: YamlFile, at: (string | number)[], reason: string, code: 'GW_CONFIG_INVALID' | 'GW_CONFIG_REFERENCE' = 'GW_CONFIG_INVALID', atKey = false): GatewayError {
+function fail(
+  y: YamlFile,
+  at: (string | number)[],
+  reason: string,
+  code: 'GW_CONFIG_INVALID' | 'GW_CONFIG_REFERENCE' = 'GW_CONFIG_INVALID',
+  atKey = false,
+): GatewayError {
   const { line, column } = position(y, at, atKey);
   const where = at.length ? ` (at ${at.join('.')})` : '';
   return new GatewayError(code, `${y.file}:${line}:${column}: ${reason}${where}`, { location: { file: y.file, line, column } });
@@ -167,14 +175,20 @@ function fail(y: YamlFile, at: (string | number)[], reason: string, code: 'GW_CO
 /** The schema violation worth reporting, in the file that holds its line (`fileFor` picks it along an `extends` chain). */
 function schemaFailure(errors: ErrorObject[], fileFor: (at: (string | number)[]) => YamlFile): GatewayError {
   // The deepest error is the most specific one; oneOf/anyOf summaries say little.
-  const best = [...errors].sort((a, b) => b.instancePath.length - a.instancePath.length || Number(/Of$/.test(a.keyword)) - Number(/Of$/.test(b.keyword)))[0] as ErrorObject;
-  const at = best.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replaceAll('~1', '/').replaceAll('~0', '~')));
+  const best = [...errors].sort(
+    (a, b) => b.instancePath.length - a.instancePath.length || Number(/Of$/.test(a.keyword)) - Number(/Of$/.test(b.keyword)),
+  )[0] as ErrorObject;
+  const at = best.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replaceAll('~1', '/').replaceAll('~0', '~')));
   const y = fileFor(at);
   if (best.keyword === 'additionalProperties') {
     const prop = (best.params as { additionalProperty: string }).additionalProperty;
     return fail(y, [...at, prop], `unknown property "${prop}"`, 'GW_CONFIG_INVALID', true);
   }
-  const reason = best.keyword === 'enum' ? `must be one of ${(best.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : (best.message ?? 'is invalid');
+  const reason =
+    best.keyword === 'enum' ? `must be one of ${(best.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : (best.message ?? 'is invalid');
   return fail(y, at, reason);
 }
 
@@ -233,7 +247,8 @@ function resolveProfile(id: string, sources: Map<string, MappingSource>, seen: s
   const owned = isPlainObject(own.xref) ? Object.fromEntries(Object.keys(own.xref).map((k) => [k, src.y])) : {};
   const parentId = own.extends;
   if (typeof parentId !== 'string') return { raw: own, chain: [src.y], xrefOwners: owned };
-  if (seen.includes(parentId) || parentId === id) throw fail(src.y, ['extends'], `profiles extend each other in a circle: ${[...seen, id, parentId].join(' → ')}`);
+  if (seen.includes(parentId) || parentId === id)
+    throw fail(src.y, ['extends'], `profiles extend each other in a circle: ${[...seen, id, parentId].join(' → ')}`);
   if (!sources.has(parentId)) throw fail(src.y, ['extends'], `profile "${parentId}" does not exist under mappings/`, 'GW_CONFIG_REFERENCE');
   const parent = resolveProfile(parentId, sources, [...seen, id]);
   const { extends: _omit, ...rest } = own;
@@ -254,9 +269,15 @@ async function loadMapping(id: string, sources: Map<string, MappingSource>, mapp
   const y = chain[0] as YamlFile;
   if (!validateMapping(raw)) throw schemaFailure(validateMapping.errors ?? [], (at) => ownerOf(chain, at));
   const profile = raw as unknown as RawProfile;
-  const canonical = profile.source.format === 'canonical' ? { ...profile.source, at: 'source' } : 'type' in profile.target ? { ...profile.target, at: 'target' } : undefined;
+  const canonical =
+    profile.source.format === 'canonical' ? { ...profile.source, at: 'source' } : 'type' in profile.target ? { ...profile.target, at: 'target' } : undefined;
   if (canonical && !hasCanonicalSchema(canonical.type, canonical.version)) {
-    throw fail(ownerOf(chain, [canonical.at, 'version']), [canonical.at, 'version'], `there is no canonical schema ${canonical.type} version ${canonical.version}`, 'GW_CONFIG_REFERENCE');
+    throw fail(
+      ownerOf(chain, [canonical.at, 'version']),
+      [canonical.at, 'version'],
+      `there is no canonical schema ${canonical.type} version ${canonical.version}`,
+      'GW_CONFIG_REFERENCE',
+    );
   }
   const xref: Record<string, XrefTable> = {};
   for (const [name, ref] of Object.entries(profile.xref ?? {})) xref[name] = await loadXref(xrefOwners[name] ?? y, name, ref, mappingsDir);
@@ -282,7 +303,11 @@ async function readMappings(mappingsDir: string, replace: string[] = []): Promis
     const y = await readYaml(file);
     const raw = y.doc.toJS() as unknown;
     if (!isPlainObject(raw)) throw fail(y, [], 'a mapping profile is a YAML mapping (id, version, source, target, fields)');
-    const expectedId = path.relative(mappingsDir, file).replace(/\.ya?ml$/, '').split(path.sep).join('/');
+    const expectedId = path
+      .relative(mappingsDir, file)
+      .replace(/\.ya?ml$/, '')
+      .split(path.sep)
+      .join('/');
     if (raw.id !== expectedId) throw fail(y, ['id'], `the profile id must be "${expectedId}" (its path under mappings/), found "${String(raw.id)}"`);
     sources.set(expectedId, { y, raw });
   }
@@ -294,7 +319,8 @@ async function readMappings(mappingsDir: string, replace: string[] = []): Promis
 async function loadXref(y: YamlFile, name: string, ref: { file: string; key: string }, mappingsDir: string): Promise<XrefTable> {
   const file = path.resolve(y.base ?? path.dirname(y.file), ref.file);
   const rel = path.relative(path.resolve(mappingsDir), file);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) throw fail(y, ['xref', name, 'file'], `"${ref.file}" is outside mappings/; cross-reference tables live beside their profile`);
+  if (rel.startsWith('..') || path.isAbsolute(rel))
+    throw fail(y, ['xref', name, 'file'], `"${ref.file}" is outside mappings/; cross-reference tables live beside their profile`);
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -308,18 +334,27 @@ async function loadXref(y: YamlFile, name: string, ref: { file: string; key: str
     throw fail(y, ['xref', name, 'file'], `${file}: ${(err as Error).message}`);
   }
   const keyIndex = table.columns.indexOf(ref.key);
-  if (keyIndex < 0) throw fail(y, ['xref', name, 'key'], `${ref.file} has no column "${ref.key}"; its columns are ${table.columns.join(', ')}`, 'GW_CONFIG_REFERENCE');
+  if (keyIndex < 0)
+    throw fail(y, ['xref', name, 'key'], `${ref.file} has no column "${ref.key}"; its columns are ${table.columns.join(', ')}`, 'GW_CONFIG_REFERENCE');
   const rows = new Map<string, Record<string, string>>();
   for (const row of table.rows) {
     const key = (row.values[keyIndex] ?? '').trim();
     if (!key) continue;
-    if (rows.has(key)) throw new GatewayError('GW_CONFIG_INVALID', `${file}:${row.line}: the key "${key}" (column ${ref.key}) appears twice in cross-reference table ${name}`, { location: { file, line: row.line } });
+    if (rows.has(key))
+      throw new GatewayError('GW_CONFIG_INVALID', `${file}:${row.line}: the key "${key}" (column ${ref.key}) appears twice in cross-reference table ${name}`, {
+        location: { file, line: row.line },
+      });
     rows.set(key, Object.fromEntries(table.columns.map((c, i) => [c, (row.values[i] ?? '').trim()])));
   }
   return { file: path.relative(path.resolve(mappingsDir, '..'), file).split(path.sep).join('/'), key: ref.key, columns: table.columns, rows };
 }
 
-async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledProfile>, outbound: ReadonlyMap<string, OutboundProfile>, opts: LoadOptions): Promise<{ partner: PartnerProfile; certs: Cert[]; mtlsCa?: X509Certificate }> {
+async function loadPartner(
+  file: string,
+  mappings: ReadonlyMap<string, CompiledProfile>,
+  outbound: ReadonlyMap<string, OutboundProfile>,
+  opts: LoadOptions,
+): Promise<{ partner: PartnerProfile; certs: Cert[]; mtlsCa?: X509Certificate }> {
   const env = opts.env;
   const y = await readYaml(file);
   const raw = interpolate(y, y.doc.toJS(), env);
@@ -328,7 +363,12 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
   // ajv applies no defaults inside oneOf, so the target defaults are set here.
   partner.routes = partner.routes.map((r) => (r.target.kind === 'http' ? { ...r, target: { ...r.target, timeoutMs: r.target.timeoutMs ?? 10_000 } } : r));
   partner.routes.forEach((r, i) => {
-    if (r.retry?.backoffMs !== undefined && r.retry.backoffMaxMs !== undefined && r.retry.backoffMs > r.retry.backoffMaxMs) throw fail(y, ['routes', i, 'retry', 'backoffMs'], `backoffMs (${r.retry.backoffMs}) is longer than backoffMaxMs (${r.retry.backoffMaxMs}); the first delay cannot exceed the longest`);
+    if (r.retry?.backoffMs !== undefined && r.retry.backoffMaxMs !== undefined && r.retry.backoffMs > r.retry.backoffMaxMs)
+      throw fail(
+        y,
+        ['routes', i, 'retry', 'backoffMs'],
+        `backoffMs (${r.retry.backoffMs}) is longer than backoffMaxMs (${r.retry.backoffMaxMs}); the first delay cannot exceed the longest`,
+      );
   });
   const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
   if (partner.id !== expectedId) throw fail(y, ['id'], `the partner id must equal the file name "${expectedId}", found "${partner.id}"`);
@@ -336,13 +376,24 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
   partner.inbound.forEach((doc, i) => {
     const m = mappings.get(doc.mapping);
     if (!m) throw fail(y, ['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" does not exist under mappings/`, 'GW_CONFIG_REFERENCE');
-    if (m.target.type !== doc.type) throw fail(y, ['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" produces ${m.target.type}, not ${doc.type}`, 'GW_CONFIG_REFERENCE');
+    if (m.target.type !== doc.type)
+      throw fail(y, ['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" produces ${m.target.type}, not ${doc.type}`, 'GW_CONFIG_REFERENCE');
   });
   partner.outbound.forEach((doc, i) => {
     const m = outbound.get(doc.mapping);
-    if (!m) throw fail(y, ['outbound', i, 'mapping'], mappings.has(doc.mapping) ? `"${doc.mapping}" is an inbound profile; outbound documents need a profile with source.format canonical` : `outbound profile "${doc.mapping}" does not exist under mappings/`, 'GW_CONFIG_REFERENCE');
-    if (m.source.type !== doc.type) throw fail(y, ['outbound', i, 'mapping'], `outbound profile "${doc.mapping}" renders ${m.source.type}, not ${doc.type}`, 'GW_CONFIG_REFERENCE');
-    if (m.target.format !== doc.format) throw fail(y, ['outbound', i, 'format'], `outbound profile "${doc.mapping}" writes ${m.target.format}, not ${doc.format}`, 'GW_CONFIG_REFERENCE');
+    if (!m)
+      throw fail(
+        y,
+        ['outbound', i, 'mapping'],
+        mappings.has(doc.mapping)
+          ? `"${doc.mapping}" is an inbound profile; outbound documents need a profile with source.format canonical`
+          : `outbound profile "${doc.mapping}" does not exist under mappings/`,
+        'GW_CONFIG_REFERENCE',
+      );
+    if (m.source.type !== doc.type)
+      throw fail(y, ['outbound', i, 'mapping'], `outbound profile "${doc.mapping}" renders ${m.source.type}, not ${doc.type}`, 'GW_CONFIG_REFERENCE');
+    if (m.target.format !== doc.format)
+      throw fail(y, ['outbound', i, 'format'], `outbound profile "${doc.mapping}" writes ${m.target.format}, not ${doc.format}`, 'GW_CONFIG_REFERENCE');
   });
   partner.credentials.sshKeys.forEach((k, i) => {
     const parsed = parsePublicKey(k.key);
@@ -355,20 +406,29 @@ async function loadPartner(file: string, mappings: ReadonlyMap<string, CompiledP
       if (parsed instanceof Error) throw fail(y, ['sftp', 'remote', 'hostKey', i], `not an OpenSSH public key (${parsed.message})`);
     });
     const key = await readFile(remote.privateKey, 'utf8').then(parsePrivateKey, (err: Error) => err);
-    if (key instanceof Error) throw fail(y, ['sftp', 'remote', 'privateKey'], `cannot use ${remote.privateKey} as the login key (${key.message})`, 'GW_CONFIG_REFERENCE');
-    if (remote.pickup?.after === 'move' && !remote.pickup.moveTo) throw fail(y, ['sftp', 'remote', 'pickup'], 'after: move needs moveTo (the remote folder picked-up files go to)');
+    if (key instanceof Error)
+      throw fail(y, ['sftp', 'remote', 'privateKey'], `cannot use ${remote.privateKey} as the login key (${key.message})`, 'GW_CONFIG_REFERENCE');
+    if (remote.pickup?.after === 'move' && !remote.pickup.moveTo)
+      throw fail(y, ['sftp', 'remote', 'pickup'], 'after: move needs moveTo (the remote folder picked-up files go to)');
   }
   const sendsX12 = partner.outbound.some((o) => o.format === 'x12');
-  if (sendsX12 && !partner.x12.ourId) throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.ourId (our ISA05/ISA06)', 'GW_CONFIG_REFERENCE', true);
-  if (sendsX12 && !partner.x12.partnerId && !partner.identifiers.x12?.length) throw fail(y, ['outbound'], "a partner that is sent X12 documents needs x12.partnerId or identifiers.x12 (its ISA07/ISA08)", 'GW_CONFIG_REFERENCE', true);
+  if (sendsX12 && !partner.x12.ourId)
+    throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.ourId (our ISA05/ISA06)', 'GW_CONFIG_REFERENCE', true);
+  if (sendsX12 && !partner.x12.partnerId && !partner.identifiers.x12?.length)
+    throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.partnerId or identifiers.x12 (its ISA07/ISA08)', 'GW_CONFIG_REFERENCE', true);
   const d = partner.x12.outbound.delimiters;
-  if (new Set([d.element, d.component, d.segment, d.repetition]).size !== 4) throw fail(y, ['x12', 'outbound', 'delimiters'], 'the four delimiters must differ from each other');
-  if (partner.channels.includes('as2') && !partner.as2) throw fail(y, ['channels'], 'the as2 channel needs an as2 agreement (as2.id, as2.certificates)', 'GW_CONFIG_REFERENCE', true);
+  if (new Set([d.element, d.component, d.segment, d.repetition]).size !== 4)
+    throw fail(y, ['x12', 'outbound', 'delimiters'], 'the four delimiters must differ from each other');
+  if (partner.channels.includes('as2') && !partner.as2)
+    throw fail(y, ['channels'], 'the as2 channel needs an as2 agreement (as2.id, as2.certificates)', 'GW_CONFIG_REFERENCE', true);
   const certs = await loadAs2Certs(y, partner, opts.partnersDir);
-  if (partner.as2?.requireSigned && !certs.length) throw fail(y, ['as2', 'certificates'], 'as2.requireSigned needs the partner certificate to check signatures with', 'GW_CONFIG_REFERENCE', true);
-  if (partner.as2?.send && partner.as2.send.encrypt !== 'none' && !certs.length) throw fail(y, ['as2', 'send', 'encrypt'], 'encrypting to the partner needs its certificate (as2.certificates)', 'GW_CONFIG_REFERENCE', true);
+  if (partner.as2?.requireSigned && !certs.length)
+    throw fail(y, ['as2', 'certificates'], 'as2.requireSigned needs the partner certificate to check signatures with', 'GW_CONFIG_REFERENCE', true);
+  if (partner.as2?.send && partner.as2.send.encrypt !== 'none' && !certs.length)
+    throw fail(y, ['as2', 'send', 'encrypt'], 'encrypting to the partner needs its certificate (as2.certificates)', 'GW_CONFIG_REFERENCE', true);
   const mtlsCa = await loadMtlsCa(y, partner, opts.partnersDir);
-  if (partner.oauth.certificateBound && !partner.mtls) throw fail(y, ['oauth', 'certificateBound'], 'certificate-bound tokens need the partner\'s TLS client certificate pinned under mtls', 'GW_CONFIG_REFERENCE');
+  if (partner.oauth.certificateBound && !partner.mtls)
+    throw fail(y, ['oauth', 'certificateBound'], "certificate-bound tokens need the partner's TLS client certificate pinned under mtls", 'GW_CONFIG_REFERENCE');
   return { partner, certs, ...(mtlsCa ? { mtlsCa } : {}) };
 }
 
@@ -391,7 +451,8 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
   const mtlsCas = new Map<string, X509Certificate>();
   const unique = <T extends { id: string }>(map: Map<string, T>, key: string, p: T, what: string, file: string) => {
     const other = map.get(key);
-    if (other && other.id !== p.id) throw new GatewayError('GW_CONFIG_INVALID', `${file}: ${what} "${key}" is also used by partner ${other.id}`, { location: { file } });
+    if (other && other.id !== p.id)
+      throw new GatewayError('GW_CONFIG_INVALID', `${file}: ${what} "${key}" is also used by partner ${other.id}`, { location: { file } });
     map.set(key, p);
   };
   for (const file of await yamlFiles(opts.partnersDir)) {
@@ -402,12 +463,18 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
     if (loaded.mtlsCa) mtlsCas.set(p.id, loaded.mtlsCa);
     if (p.as2) {
       const other = as2.get(p.as2.id);
-      if (other) throw new GatewayError('GW_CONFIG_INVALID', `${file}: AS2 name "${p.as2.id}" is also used by partner ${other.partner.id}; AS2 names must be unique`, { location: { file } });
+      if (other)
+        throw new GatewayError('GW_CONFIG_INVALID', `${file}: AS2 name "${p.as2.id}" is also used by partner ${other.partner.id}; AS2 names must be unique`, {
+          location: { file },
+        });
       as2.set(p.as2.id, { partner: p, certs: loaded.certs });
     }
     for (const key of p.credentials.apiKeys) {
       const other = apiKeyOwners.get(key.id);
-      if (other) throw new GatewayError('GW_CONFIG_INVALID', `${file}: API key id "${key.id}" is also used by partner ${other.id}; key ids must be unique`, { location: { file } });
+      if (other)
+        throw new GatewayError('GW_CONFIG_INVALID', `${file}: API key id "${key.id}" is also used by partner ${other.id}; key ids must be unique`, {
+          location: { file },
+        });
       apiKeyOwners.set(key.id, p);
     }
     partners.set(p.id, p);

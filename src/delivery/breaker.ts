@@ -13,9 +13,18 @@ export type BreakerState = 'closed' | 'open' | 'probing';
 export type BreakerChange = 'paused' | 'probe-failed' | null;
 
 /** Counts a retryable failure of `targetId`; call inside the transaction that records the attempt. */
-export async function targetFailed(trx: Knex.Transaction, targetId: string, policy: RetryPolicy, error: { code: string; message: string }): Promise<BreakerChange> {
+export async function targetFailed(
+  trx: Knex.Transaction,
+  targetId: string,
+  policy: RetryPolicy,
+  error: { code: string; message: string },
+): Promise<BreakerChange> {
   await trx.raw('INSERT INTO delivery_targets (target_id) VALUES (?) ON CONFLICT (target_id) DO NOTHING', [targetId]);
-  const row: { state: BreakerState; failures: number } = await trx('delivery_targets').select('state', 'failures').where('target_id', targetId).forUpdate().first();
+  const row: { state: BreakerState; failures: number } = await trx('delivery_targets')
+    .select('state', 'failures')
+    .where('target_id', targetId)
+    .forUpdate()
+    .first();
   const failures = row.failures + 1;
   // A straggler that was in flight when the breaker opened does not prolong the pause.
   const change: BreakerChange = row.state === 'probing' ? 'probe-failed' : row.state === 'closed' && failures >= policy.breakerFailures ? 'paused' : null;
@@ -37,19 +46,24 @@ export async function targetFailed(trx: Knex.Transaction, targetId: string, poli
  * paused breaker closes. Returns true when it was paused.
  */
 export async function targetAnswered(trx: Knex.Transaction, targetId: string): Promise<boolean> {
-  const before: { state: BreakerState }[] = await trx.raw(
-    `UPDATE delivery_targets t SET state = 'closed', failures = 0, open_until = NULL, updated_at = now()
+  const before: { state: BreakerState }[] = await trx
+    .raw(
+      `UPDATE delivery_targets t SET state = 'closed', failures = 0, open_until = NULL, updated_at = now()
        FROM (SELECT target_id, state FROM delivery_targets WHERE target_id = ? FOR UPDATE) old
       WHERE t.target_id = old.target_id AND (t.state <> 'closed' OR t.failures > 0)
      RETURNING old.state`,
-    [targetId],
-  ).then((r: { rows: { state: BreakerState }[] }) => r.rows);
+      [targetId],
+    )
+    .then((r: { rows: { state: BreakerState }[] }) => r.rows);
   return before.some((b) => b.state !== 'closed');
 }
 
 /** After a target resumes, its deliveries waiting out their own backoff are due at once. */
 export async function wakeTarget(knex: Knex, targetId: string): Promise<number> {
-  return knex('deliveries').where({ target_id: targetId, state: 'pending' }).andWhere('next_attempt_at', '>', knex.fn.now()).update({ next_attempt_at: knex.fn.now() });
+  return knex('deliveries')
+    .where({ target_id: targetId, state: 'pending' })
+    .andWhere('next_attempt_at', '>', knex.fn.now())
+    .update({ next_attempt_at: knex.fn.now() });
 }
 
 export interface TargetView {
@@ -60,6 +74,19 @@ export interface TargetView {
   openUntil: Date | null;
   lastError: { code: string | null; message: string | null };
   /** Deliveries waiting (pending) or in flight (delivering) for this target. */
+  pending: number;
+  delivering: number;
+}
+
+/** A row of the listing below, as PostgreSQL returns it. */
+interface TargetRow {
+  target_id: string;
+  state: TargetView['state'];
+  failures: number;
+  opened_at: Date | null;
+  open_until: Date | null;
+  last_error: string | null;
+  last_error_code: string | null;
   pending: number;
   delivering: number;
 }
@@ -76,8 +103,7 @@ export async function listTargets(knex: Knex): Promise<TargetView[]> {
          FROM delivery_targets t FULL JOIN load l ON l.target_id = t.target_id
         ORDER BY (coalesce(t.state, 'closed') = 'closed'), 1`,
     )
-  // biome-ignore lint/suspicious/noExplicitAny: a raw SQL row; the mapping below gives it its type
-  ).rows as Record<string, any>[];
+  ).rows as TargetRow[];
   return rows.map((r) => ({
     targetId: r.target_id,
     state: r.state,

@@ -30,13 +30,16 @@ export async function deliverBatch(knex: Knex, log: Logger, opts: DeliveryOption
   const secrets = claimed.some((d) => d.target.kind === 'http') && opts.signingSecrets ? await opts.signingSecrets() : [];
   const inFlight = new Set(claimed.map((d) => d.id));
   let beating = false;
-  const heartbeat = setInterval(() => {
-    if (beating) return;
-    beating = true;
-    renewLeases(knex, opts.workerId, [...inFlight])
-      .catch((err: Error) => log.warn({ err: err.message, deliveries: inFlight.size }, 'delivery: cannot renew leases'))
-      .finally(() => (beating = false));
-  }, Math.max(10, Math.floor(opts.leaseMs / 3)));
+  const heartbeat = setInterval(
+    () => {
+      if (beating) return;
+      beating = true;
+      renewLeases(knex, opts.workerId, [...inFlight])
+        .catch((err: Error) => log.warn({ err: err.message, deliveries: inFlight.size }, 'delivery: cannot renew leases'))
+        .finally(() => (beating = false));
+    },
+    Math.max(10, Math.floor(opts.leaseMs / 3)),
+  );
   try {
     const outcomes = await Promise.allSettled(claimed.map((d) => deliverOne(knex, log, opts, d, secrets).finally(() => inFlight.delete(d.id))));
     // A failure to record an outcome (the store is down) leaves the row to be claimed again after the lease.
@@ -90,11 +93,32 @@ async function recordSuccess(knex: Knex, log: Logger, opts: DeliveryOptions, d: 
   // then sees the same idempotency key a second time, which is what the key is for.
   const recorded = await knex.transaction(async (trx) => {
     await lockMessage(trx, d.message_id);
-    const n = await ours(trx, d, opts.workerId).update({ state: 'delivered', delivered_at: trx.fn.now(), locked_at: null, locked_by: null, last_error: null, last_error_code: null, updated_at: trx.fn.now() });
+    const n = await ours(trx, d, opts.workerId).update({
+      state: 'delivered',
+      delivered_at: trx.fn.now(),
+      locked_at: null,
+      locked_by: null,
+      last_error: null,
+      last_error_code: null,
+      updated_at: trx.fn.now(),
+    });
     if (n === 0) return { lost: true, resumed: false };
-    await trx('events').insert({ message_id: d.message_id, document_id: d.document_id, delivery_id: d.id, type: 'delivered', detail: `attempt ${d.attempts} to ${d.target_id}: ${outcome}` });
+    await trx('events').insert({
+      message_id: d.message_id,
+      document_id: d.document_id,
+      delivery_id: d.id,
+      type: 'delivered',
+      detail: `attempt ${d.attempts} to ${d.target_id}: ${outcome}`,
+    });
     const resumed = await targetAnswered(trx, d.target_id);
-    if (resumed) await trx('events').insert({ message_id: d.message_id, document_id: d.document_id, delivery_id: d.id, type: 'target.resumed', detail: `${d.target_id} answered again; its paused deliveries are sent now` });
+    if (resumed)
+      await trx('events').insert({
+        message_id: d.message_id,
+        document_id: d.document_id,
+        delivery_id: d.id,
+        type: 'target.resumed',
+        detail: `${d.target_id} answered again; its paused deliveries are sent now`,
+      });
     // The message is delivered once none of its deliveries is outstanding.
     await trx.raw(
       `UPDATE messages SET state = 'delivered', updated_at = now()
@@ -104,7 +128,8 @@ async function recordSuccess(knex: Knex, log: Logger, opts: DeliveryOptions, d: 
     );
     return { lost: false, resumed };
   });
-  if (recorded.lost) return log.warn({ attempt: d.attempts }, 'delivered, but the lease had lapsed and another worker owns the delivery now; it sends the same idempotency key');
+  if (recorded.lost)
+    return log.warn({ attempt: d.attempts }, 'delivered, but the lease had lapsed and another worker owns the delivery now; it sends the same idempotency key');
   if (recorded.resumed) {
     const woken = await wakeTarget(knex, d.target_id);
     log.info({ woken }, 'target resumed');
@@ -149,17 +174,28 @@ async function recordFailure(knex: Knex, log: Logger, opts: DeliveryOptions, d: 
     else breaker = await targetFailed(trx, d.target_id, policy, { code, message });
     const dead = v.state === 'dead';
     const why = !dead ? '' : permanent ? ' (not retryable)' : v.exhausted ? ' (attempts exhausted)' : ` (maximum age ${policy.maxAgeMs / 1000} s reached)`;
-    const probe = d.probe ? ` (probe of paused ${d.target_id}${breaker === 'probe-failed' ? `; paused again for ${policy.breakerCoolDownMs / 1000} s` : ''})` : '';
+    const probe = d.probe
+      ? ` (probe of paused ${d.target_id}${breaker === 'probe-failed' ? `; paused again for ${policy.breakerCoolDownMs / 1000} s` : ''})`
+      : '';
     const events: Record<string, unknown>[] = [
-      { type: dead ? 'delivery.dead' : 'delivery.failed', code, detail: `attempt ${d.attempts}${d.max_attempts ? ` of ${d.max_attempts}` : ''} to ${d.target_id}: ${message}${why}${probe}` },
+      {
+        type: dead ? 'delivery.dead' : 'delivery.failed',
+        code,
+        detail: `attempt ${d.attempts}${d.max_attempts ? ` of ${d.max_attempts}` : ''} to ${d.target_id}: ${message}${why}${probe}`,
+      },
     ];
     if (breaker === 'paused') {
-      events.push({ type: 'target.paused', code, detail: `${d.target_id} failed ${policy.breakerFailures} times in a row; its deliveries wait ${policy.breakerCoolDownMs / 1000} s, then one delivery probes it` });
+      events.push({
+        type: 'target.paused',
+        code,
+        detail: `${d.target_id} failed ${policy.breakerFailures} times in a row; its deliveries wait ${policy.breakerCoolDownMs / 1000} s, then one delivery probes it`,
+      });
     }
     await trx('events').insert(events.map((e) => ({ message_id: d.message_id, document_id: d.document_id, delivery_id: d.id, ...e })));
     return { v, breaker };
   });
-  if (!recorded) return log.warn({ attempt: d.attempts, code, err: message }, 'delivery failed, but the lease had lapsed and another worker owns the delivery now');
+  if (!recorded)
+    return log.warn({ attempt: d.attempts, code, err: message }, 'delivery failed, but the lease had lapsed and another worker owns the delivery now');
   if (recorded.breaker === 'paused') log.warn({ code, coolDownMs: policy.breakerCoolDownMs }, 'target paused');
   log.warn({ attempt: d.attempts, code, err: message, dead: recorded.v.state === 'dead' }, 'delivery failed');
 }

@@ -78,13 +78,28 @@ export function parseCsv(bytes: Uint8Array, opts: CsvOptions): CsvTable {
   try {
     text = new TextDecoder(opts.encoding, { fatal: opts.encoding.toLowerCase().replace('-', '') === 'utf8' }).decode(bytes);
   } catch {
-    throw new GatewayError('GW_CSV_SYNTAX', `The file is not valid ${opts.encoding}; set source.encoding in the mapping profile (e.g. windows-1252).`, { location: { line: 1 } });
+    throw new GatewayError('GW_CSV_SYNTAX', `The file is not valid ${opts.encoding}; set source.encoding in the mapping profile (e.g. windows-1252).`, {
+      location: { line: 1 },
+    });
   }
   const wide = tooWide(text, opts.delimiter, opts.quote, MAX_CSV_COLUMNS);
-  if (wide) throw new GatewayError('GW_CSV_SYNTAX', `Line ${wide} has more than ${MAX_CSV_COLUMNS.toLocaleString('en')} fields; the gateway reads rows up to that width. Check the delimiter (source.delimiter is "${opts.delimiter}") or split the file.`, { location: { line: wide } });
+  if (wide)
+    throw new GatewayError(
+      'GW_CSV_SYNTAX',
+      `Line ${wide} has more than ${MAX_CSV_COLUMNS.toLocaleString('en')} fields; the gateway reads rows up to that width. Check the delimiter (source.delimiter is "${opts.delimiter}") or split the file.`,
+      { location: { line: wide } },
+    );
   let records: { record: string[]; raw: string }[];
   try {
-    records = parse(text, { delimiter: opts.delimiter, quote: opts.quote, bom: true, raw: true, relax_column_count: true, skip_empty_lines: true, from_line: opts.skipRows + 1 }) as unknown as typeof records;
+    records = parse(text, {
+      delimiter: opts.delimiter,
+      quote: opts.quote,
+      bom: true,
+      raw: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      from_line: opts.skipRows + 1,
+    }) as unknown as typeof records;
   } catch (err) {
     if (!(err instanceof CsvError)) throw err;
     const line = (err as CsvError & { lines?: number }).lines;
@@ -141,7 +156,15 @@ class CsvNode implements SourceNode<CsvPath> {
     const row = this.rows[0];
     const value = row?.values[i]?.trim();
     if (!row || !value) return undefined;
-    return { value, location: { ...(this.file ? { file: this.file } : {}), line: row.line, column: i + 1, ...(this.table.columns[i] ? { csvColumn: this.table.columns[i] } : {}) } };
+    return {
+      value,
+      location: {
+        ...(this.file ? { file: this.file } : {}),
+        line: row.line,
+        column: i + 1,
+        ...(this.table.columns[i] ? { csvColumn: this.table.columns[i] } : {}),
+      },
+    };
   }
 
   each(path: CsvPath): CsvNode[] {
@@ -164,7 +187,10 @@ export function csvDocuments(table: CsvTable, opts: CsvOptions, file?: string): 
   else {
     const col = csvPaths.value(opts.groupBy) as Extract<CsvPath, { kind: 'column' }>;
     const i = col.index ?? table.columns.indexOf(col.name as string);
-    if (i < 0) throw new GatewayError('GW_CSV_SYNTAX', `The CSV has no column "${opts.groupBy}" (source.groupBy); its columns are ${table.columns.join(', ')}.`, { location: { line: 1 } });
+    if (i < 0)
+      throw new GatewayError('GW_CSV_SYNTAX', `The CSV has no column "${opts.groupBy}" (source.groupBy); its columns are ${table.columns.join(', ')}.`, {
+        location: { line: 1 },
+      });
     let key: string | undefined;
     for (const row of table.rows) {
       const k = (row.values[i] ?? '').trim();

@@ -66,14 +66,23 @@ function evalFields<P>(run: Run<P>, rules: Rule<P>[], node: SourceNode<P>, point
           const obj = evalFields(run, entry.fields, node, `${here}/${i}`);
           return Object.keys(obj).length ? [obj] : [];
         });
-        if (list.length === 0 && rule.required) run.problems.push({ code: 'GW_MAP_REQUIRED', message: `Rule ${rule.rule} produced no entries; at least one is required.`, location: { ...node.location, rule: rule.rule, pointer: here } });
+        if (list.length === 0 && rule.required)
+          run.problems.push({
+            code: 'GW_MAP_REQUIRED',
+            message: `Rule ${rule.rule} produced no entries; at least one is required.`,
+            location: { ...node.location, rule: rule.rule, pointer: here },
+          });
         if (list.length) out[rule.name] = list;
         break;
       }
       case 'array': {
         const items = node.each(rule.each);
         if (items.length === 0 && rule.required) {
-          run.problems.push({ code: 'GW_MAP_REQUIRED', message: `Rule ${rule.rule} found no repetitions in the source; at least one is required.`, location: { ...node.location, rule: rule.rule, pointer: here } });
+          run.problems.push({
+            code: 'GW_MAP_REQUIRED',
+            message: `Rule ${rule.rule} found no repetitions in the source; at least one is required.`,
+            location: { ...node.location, rule: rule.rule, pointer: here },
+          });
         }
         out[rule.name] = items.map((item, i) => {
           run.provenance.set(`${here}/${i}`, item.location);
@@ -105,17 +114,29 @@ function convertUnits<P>(run: Run<P>, units: Units, obj: Record<string, unknown>
     const row = key === undefined ? undefined : table?.rows.get(String(key));
     const raw = row?.[per.column];
     if (!row || !raw) {
-      run.problems.push({ code: 'GW_MAP_UNIT', message: `Cannot convert ${q} ${u} to ${units.to}: ${key === undefined ? `the item has no ${per.by}` : `cross-reference table ${per.xref} (${table?.file}) has no ${per.column} for ${per.by} "${key}"`}.`, location: where });
+      run.problems.push({
+        code: 'GW_MAP_UNIT',
+        message: `Cannot convert ${q} ${u} to ${units.to}: ${key === undefined ? `the item has no ${per.by}` : `cross-reference table ${per.xref} (${table?.file}) has no ${per.column} for ${per.by} "${key}"`}.`,
+        location: where,
+      });
       return;
     }
     factor = Number(raw);
     if (!Number.isFinite(factor) || factor <= 0) {
-      run.problems.push({ code: 'GW_MAP_UNIT', message: `Cross-reference table ${per.xref} (${table?.file}) gives "${raw}" as ${per.column} for "${key}", which is not a positive number.`, location: where });
+      run.problems.push({
+        code: 'GW_MAP_UNIT',
+        message: `Cross-reference table ${per.xref} (${table?.file}) gives "${raw}" as ${per.column} for "${key}", which is not a positive number.`,
+        location: where,
+      });
       return;
     }
   }
   if (factor === undefined) {
-    run.problems.push({ code: 'GW_MAP_UNIT', message: `Cannot convert ${q} ${u} to ${units.to}: the profile's units block has no factor for ${u}.`, location: where });
+    run.problems.push({
+      code: 'GW_MAP_UNIT',
+      message: `Cannot convert ${q} ${u} to ${units.to}: the profile's units block has no factor for ${u}.`,
+      location: where,
+    });
     return;
   }
   obj.supplierQuantity = q;
@@ -129,7 +150,11 @@ function convertUnits<P>(run: Run<P>, units: Units, obj: Record<string, unknown>
   }
 }
 
-function evalValue<P>(run: Run<P>, rule: Extract<Rule<P>, { kind: 'value' | 'concat' }>, node: SourceNode<P>): { value: Scalar; location?: SourceLocation } | undefined {
+function evalValue<P>(
+  run: Run<P>,
+  rule: Extract<Rule<P>, { kind: 'value' | 'concat' }>,
+  node: SourceNode<P>,
+): { value: Scalar; location?: SourceLocation } | undefined {
   let found: ReturnType<typeof node.get>;
   if (rule.kind === 'concat') {
     const parts = rule.paths.map((p) => node.get(p)).filter((v): v is NonNullable<typeof v> => v !== undefined);
@@ -138,7 +163,11 @@ function evalValue<P>(run: Run<P>, rule: Extract<Rule<P>, { kind: 'value' | 'con
   if (!found) {
     if (rule.kind === 'value' && rule.default !== undefined) return { value: rule.default };
     if (rule.required) {
-      run.problems.push({ code: 'GW_MAP_REQUIRED', message: `Rule ${rule.rule} requires a value and the source has none.`, location: { ...node.location, rule: rule.rule } });
+      run.problems.push({
+        code: 'GW_MAP_REQUIRED',
+        message: `Rule ${rule.rule} requires a value and the source has none.`,
+        location: { ...node.location, rule: rule.rule },
+      });
     }
     return undefined;
   }
@@ -148,7 +177,11 @@ function evalValue<P>(run: Run<P>, rule: Extract<Rule<P>, { kind: 'value' | 'con
       value = applyTransform(t, value, run.profile.context);
     } catch (err) {
       if (!(err instanceof TransformError)) throw err;
-      run.problems.push({ code: err.code, message: `Rule ${rule.rule} (${transformName(t)}): ${err.message}.`, location: { ...found.location, rule: rule.rule } });
+      run.problems.push({
+        code: err.code,
+        message: `Rule ${rule.rule} (${transformName(t)}): ${err.message}.`,
+        location: { ...found.location, rule: rule.rule },
+      });
       return undefined;
     }
   }

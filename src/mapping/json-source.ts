@@ -15,7 +15,11 @@ export function parseJson(bytes: Uint8Array): unknown {
   const deep = tooDeep(text, MAX_JSON_DEPTH);
   if (deep !== -1) {
     const { line, column } = lineAndColumn(text, deep);
-    throw new GatewayError('GW_JSON_DEPTH', `The JSON nests deeper than ${MAX_JSON_DEPTH} levels (line ${line}, column ${column}); the gateway reads documents up to that depth.`, { location: { jsonPath: '$', line, column } });
+    throw new GatewayError(
+      'GW_JSON_DEPTH',
+      `The JSON nests deeper than ${MAX_JSON_DEPTH} levels (line ${line}, column ${column}); the gateway reads documents up to that depth.`,
+      { location: { jsonPath: '$', line, column } },
+    );
   }
   try {
     return JSON.parse(text);
@@ -71,7 +75,10 @@ function compile(path: string): JsonPath {
 }
 
 function render(base: string, steps: JsonPath): string {
-  return steps.reduce<string>((acc, s) => (typeof s === 'number' ? `${acc}[${s}]` : /^[A-Za-z_$][\w$]*$/.test(s) ? `${acc}.${s}` : `${acc}[${JSON.stringify(s)}]`), base);
+  return steps.reduce<string>(
+    (acc, s) => (typeof s === 'number' ? `${acc}[${s}]` : /^[A-Za-z_$][\w$]*$/.test(s) ? `${acc}.${s}` : `${acc}[${JSON.stringify(s)}]`),
+    base,
+  );
 }
 
 class JsonNode implements SourceNode<JsonPath> {

@@ -88,7 +88,10 @@ export interface CompiledProfile<P = unknown> {
 
 /** A rule whose path does not compile; `rule` is the dotted path of the rule inside the profile. */
 export class ProfileRuleError extends Error {
-  constructor(readonly rule: (string | number)[], message: string) {
+  constructor(
+    readonly rule: (string | number)[],
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -110,9 +113,18 @@ function pathsFor(format: SourceSpec['format']): PathCompiler<unknown> {
 
 /** Compiles an outbound profile (source.format: canonical); paths read `document.…`, `message.…`, `partner.…`. */
 export function compileOutbound(raw: RawProfile, file: string, xref: Record<string, XrefTable> = {}): OutboundProfile {
-  if (raw.source.format !== 'canonical' || !('format' in raw.target)) throw new ProfileRuleError(['target'], 'an outbound profile reads source.format canonical and names target.format (x12, xml or json)');
+  if (raw.source.format !== 'canonical' || !('format' in raw.target))
+    throw new ProfileRuleError(['target'], 'an outbound profile reads source.format canonical and names target.format (x12, xml or json)');
   const context: TransformContext = { codeLists: raw.codeLists ?? {}, xref, decimal: '.' };
-  return { id: raw.id, version: raw.version, source: raw.source, target: raw.target, context, fields: compileFields(raw.fields, ['fields'], jsonPaths, context), file };
+  return {
+    id: raw.id,
+    version: raw.version,
+    source: raw.source,
+    target: raw.target,
+    context,
+    fields: compileFields(raw.fields, ['fields'], jsonPaths, context),
+    file,
+  };
 }
 
 /** The CSV reading options of a profile with every default applied. */
@@ -133,19 +145,38 @@ export function csvOptions(source: Extract<SourceSpec, { format: 'csv' }>): CsvO
  * loader read from the files the profile names.
  */
 export function compileProfile(raw: RawProfile, file: string, xref: Record<string, XrefTable> = {}): CompiledProfile {
-  if (raw.source.format === 'canonical' || !('type' in raw.target)) throw new ProfileRuleError(['target'], 'an inbound profile names target.type and target.version (the canonical document it produces); source.format canonical is for outbound profiles');
+  if (raw.source.format === 'canonical' || !('type' in raw.target))
+    throw new ProfileRuleError(
+      ['target'],
+      'an inbound profile names target.type and target.version (the canonical document it produces); source.format canonical is for outbound profiles',
+    );
   const paths = pathsFor(raw.source.format);
   const context: TransformContext = { codeLists: raw.codeLists ?? {}, xref, decimal: raw.source.decimal ?? '.' };
   if (raw.source.format === 'csv') {
     try {
       new TextDecoder(csvOptions(raw.source).encoding);
     } catch {
-      throw new ProfileRuleError(['source', 'encoding'], `"${raw.source.encoding}" is not an encoding this gateway knows (e.g. utf-8, windows-1252, iso-8859-1)`);
+      throw new ProfileRuleError(
+        ['source', 'encoding'],
+        `"${raw.source.encoding}" is not an encoding this gateway knows (e.g. utf-8, windows-1252, iso-8859-1)`,
+      );
     }
   }
   const fields = compileFields(raw.fields, ['fields'], paths, context);
-  const compiled: CompiledProfile = { id: raw.id, version: raw.version, source: raw.source, target: raw.target as CompiledProfile['target'], context, fields, file };
-  if (raw.source.format === 'json') compiled.match = { path: attempt(['source', 'match', 'path'], () => paths.value(raw.source.format === 'json' ? raw.source.match.path : '')), equals: raw.source.match.equals };
+  const compiled: CompiledProfile = {
+    id: raw.id,
+    version: raw.version,
+    source: raw.source,
+    target: raw.target as CompiledProfile['target'],
+    context,
+    fields,
+    file,
+  };
+  if (raw.source.format === 'json')
+    compiled.match = {
+      path: attempt(['source', 'match', 'path'], () => paths.value(raw.source.format === 'json' ? raw.source.match.path : '')),
+      equals: raw.source.match.equals,
+    };
   if (raw.source.format === 'xml') {
     const root = raw.source.root;
     compiled.root = attempt(['source', 'root'], () => paths.selector(root.startsWith('/') ? root : `/${root}`));
@@ -170,7 +201,11 @@ function checkTransforms(spec: TransformSpec | TransformSpec[] | undefined, at: 
     if ('xref' in t) {
       const table = ctx.xref[t.xref];
       if (!table) throw new ProfileRuleError(here, `cross-reference table "${t.xref}" is not defined under xref`);
-      if (!table.columns.includes(t.column)) throw new ProfileRuleError(here, `cross-reference table "${t.xref}" (${table.file}) has no column "${t.column}"; its columns are ${table.columns.join(', ')}`);
+      if (!table.columns.includes(t.column))
+        throw new ProfileRuleError(
+          here,
+          `cross-reference table "${t.xref}" (${table.file}) has no column "${t.column}"; its columns are ${table.columns.join(', ')}`,
+        );
     }
     if ('date' in t && t.date !== 'ISO') attempt(here, () => datePattern(t.date));
     if ('dateTime' in t && typeof t.dateTime === 'object') {
@@ -190,14 +225,23 @@ function compileWhen<P>(raw: RawWhen | undefined, at: (string | number)[], paths
 
 function compileUnits(raw: RawUnits | undefined, at: (string | number)[], ctx: TransformContext, fields: Record<string, RawRule>): Units | undefined {
   if (!raw) return undefined;
-  const units: Units = { rule: [...at, 'units'].join('.'), to: raw.to, quantity: raw.quantity ?? 'quantity', unit: raw.unit ?? 'unit', factors: raw.factors ?? {}, perItem: raw.perItem ?? {}, ...(raw.price ? { price: raw.price } : {}) };
+  const units: Units = {
+    rule: [...at, 'units'].join('.'),
+    to: raw.to,
+    quantity: raw.quantity ?? 'quantity',
+    unit: raw.unit ?? 'unit',
+    factors: raw.factors ?? {},
+    perItem: raw.perItem ?? {},
+    ...(raw.price ? { price: raw.price } : {}),
+  };
   for (const f of [units.quantity, units.unit, ...(units.price ? [units.price] : [])]) {
     if (!(f in fields)) throw new ProfileRuleError([...at, 'units'], `units names the field "${f}", which this rule's fields do not define`);
   }
   for (const [unit, p] of Object.entries(units.perItem)) {
     const table = ctx.xref[p.xref];
     if (!table) throw new ProfileRuleError([...at, 'units', 'perItem', unit, 'xref'], `cross-reference table "${p.xref}" is not defined under xref`);
-    if (!table.columns.includes(p.column)) throw new ProfileRuleError([...at, 'units', 'perItem', unit, 'column'], `cross-reference table "${p.xref}" (${table.file}) has no column "${p.column}"`);
+    if (!table.columns.includes(p.column))
+      throw new ProfileRuleError([...at, 'units', 'perItem', unit, 'column'], `cross-reference table "${p.xref}" (${table.file}) has no column "${p.column}"`);
     if (!(p.by in fields)) throw new ProfileRuleError([...at, 'units', 'perItem', unit, 'by'], `"${p.by}" is not a field of this rule`);
   }
   return units;
@@ -215,7 +259,9 @@ function compileFields<P>(fields: Record<string, RawRule>, at: (string | number)
       return {
         ...base,
         kind: 'value',
-        paths: (Array.isArray(raw.from) ? raw.from : [raw.from]).map((f, i) => attempt([...here, 'from', ...(Array.isArray(raw.from) ? [i] : [])], () => paths.value(f))),
+        paths: (Array.isArray(raw.from) ? raw.from : [raw.from]).map((f, i) =>
+          attempt([...here, 'from', ...(Array.isArray(raw.from) ? [i] : [])], () => paths.value(f)),
+        ),
         transforms: checkTransforms(raw.transform, here, ctx),
         ...(raw.default !== undefined ? { default: raw.default } : {}),
         required: raw.required ?? false,
@@ -245,9 +291,22 @@ function compileFields<P>(fields: Record<string, RawRule>, at: (string | number)
     const units = compileUnits(raw.units, here, ctx, raw.fields);
     const inner = compileFields(raw.fields, [...here, 'fields'], paths, ctx);
     if ('each' in raw) {
-      return { ...base, kind: 'array', each: attempt([...here, 'each'], () => paths.selector(raw.each, raw.until)), required: raw.required ?? false, ...(units ? { units } : {}), fields: inner };
+      return {
+        ...base,
+        kind: 'array',
+        each: attempt([...here, 'each'], () => paths.selector(raw.each, raw.until)),
+        required: raw.required ?? false,
+        ...(units ? { units } : {}),
+        fields: inner,
+      };
     }
     const at2 = raw.at;
-    return { ...base, kind: 'object', ...(at2 !== undefined ? { at: attempt([...here, 'at'], () => paths.selector(at2)) } : {}), ...(units ? { units } : {}), fields: inner };
+    return {
+      ...base,
+      kind: 'object',
+      ...(at2 !== undefined ? { at: attempt([...here, 'at'], () => paths.selector(at2)) } : {}),
+      ...(units ? { units } : {}),
+      fields: inner,
+    };
   });
 }

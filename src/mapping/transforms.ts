@@ -2,7 +2,15 @@ import type { Scalar } from './source.js';
 
 /** A transform as written in a profile: a name, or a one-key object with its argument. */
 export type TransformSpec =
-  | 'trim' | 'upper' | 'lower' | 'number' | 'integer' | 'date' | 'time' | 'dateTime' | 'string'
+  | 'trim'
+  | 'upper'
+  | 'lower'
+  | 'number'
+  | 'integer'
+  | 'date'
+  | 'time'
+  | 'dateTime'
+  | 'string'
   | { impliedDecimals: number }
   | { number: { decimal?: '.' | ','; group?: '' | '.' | ',' | ' ' | "'" } }
   | { date: string }
@@ -90,7 +98,8 @@ export function datePattern(format: string): { re: RegExp; tokens: string[] } {
       last = (m.index ?? 0) + m[0].length;
     }
     src += format.slice(last).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    if (!tokens.some((t) => t === 'CCYY' || t === 'YYYY' || t === 'YY') && !tokens.includes('HH')) throw new Error(`date format "${format}" has neither a year (CCYY, YY) nor an hour (HH)`);
+    if (!tokens.some((t) => t === 'CCYY' || t === 'YYYY' || t === 'YY') && !tokens.includes('HH'))
+      throw new Error(`date format "${format}" has neither a year (CCYY, YY) nor an hour (HH)`);
     c = { re: new RegExp(`^${src}$`), tokens };
     compiledPatterns.set(format, c);
   }
@@ -149,7 +158,16 @@ const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.
 
 /** The offset of an IANA time zone at a UTC instant, in minutes east of UTC. */
 function zoneOffset(zone: string, utcMs: number): number {
-  const f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const f = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
   const p = Object.fromEntries(f.formatToParts(new Date(utcMs)).map((x) => [x.type, Number(x.value)]));
   return (Date.UTC(p.year as number, (p.month as number) - 1, p.day, p.hour, p.minute, p.second) - Math.floor(utcMs / 1000) * 1000) / 60_000;
 }
@@ -195,19 +213,27 @@ function dateTime(v: Scalar, spec: 'ISO' | { format: string; zone?: string }): s
 export function applyTransform(spec: TransformSpec, v: Scalar, ctx: TransformContext): Scalar {
   if (typeof spec === 'string') {
     switch (spec) {
-      case 'trim': return String(v).trim();
-      case 'upper': return String(v).toUpperCase();
-      case 'lower': return String(v).toLowerCase();
-      case 'string': return String(v);
-      case 'number': return toNumber(v, ctx.decimal);
+      case 'trim':
+        return String(v).trim();
+      case 'upper':
+        return String(v).toUpperCase();
+      case 'lower':
+        return String(v).toLowerCase();
+      case 'string':
+        return String(v);
+      case 'number':
+        return toNumber(v, ctx.decimal);
       case 'integer': {
         const n = toNumber(v, ctx.decimal);
         if (!Number.isInteger(n)) throw new TransformError(`"${v}" is not a whole number`);
         return n;
       }
-      case 'date': return date(v, typeof v === 'string' && v.includes('-') ? 'ISO' : 'CCYYMMDD');
-      case 'time': return time(v, typeof v === 'string' && v.includes(':') ? 'ISO' : 'HHMM');
-      case 'dateTime': return dateTime(v, 'ISO');
+      case 'date':
+        return date(v, typeof v === 'string' && v.includes('-') ? 'ISO' : 'CCYYMMDD');
+      case 'time':
+        return time(v, typeof v === 'string' && v.includes(':') ? 'ISO' : 'HHMM');
+      case 'dateTime':
+        return dateTime(v, 'ISO');
     }
   }
   if ('impliedDecimals' in spec) {
@@ -229,7 +255,11 @@ export function applyTransform(spec: TransformSpec, v: Scalar, ctx: TransformCon
     if (!table) throw new TransformError(`cross-reference table "${spec.xref}" is not defined in the profile`);
     const key = String(v).trim();
     const row = table.rows.get(key);
-    if (!row) throw new TransformError(`"${key}" is not in cross-reference table ${spec.xref} (${table.file}, column ${table.key}); add it there or correct the document`, 'GW_MAP_XREF');
+    if (!row)
+      throw new TransformError(
+        `"${key}" is not in cross-reference table ${spec.xref} (${table.file}, column ${table.key}); add it there or correct the document`,
+        'GW_MAP_XREF',
+      );
     const out = row[spec.column];
     if (!out) throw new TransformError(`cross-reference table ${spec.xref} has no ${spec.column} for "${key}" (${table.file})`, 'GW_MAP_XREF');
     return out;

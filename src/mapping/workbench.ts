@@ -11,7 +11,10 @@ export interface Tryout {
 }
 
 /** A fixed context for outbound samples, so that two runs (and expected outputs) can be compared. */
-export const SAMPLE_CONTEXT: RenderContext = { message: { id: '00000000-0000-4000-8000-000000000001', createdAt: '2026-01-01T00:00:00Z' }, partner: { id: 'sample' } };
+export const SAMPLE_CONTEXT: RenderContext = {
+  message: { id: '00000000-0000-4000-8000-000000000001', createdAt: '2026-01-01T00:00:00Z' },
+  partner: { id: 'sample' },
+};
 
 /** A rendered document as text: X12 segments one per line, XML and JSON as written. */
 export function renderedText(r: Rendered): string {
@@ -20,7 +23,21 @@ export function renderedText(r: Rendered): string {
 
 /** A partner that exists only to read samples with the given profiles (no identifiers, no routes). */
 export function samplePartner(id: string, inbound: PartnerProfile['inbound']): PartnerProfile {
-  return { id, name: id, state: 'testing', channels: ['rest'], identifiers: {}, credentials: { apiKeys: [], sshKeys: [] }, inbound, routes: [], outbound: [], x12: defaultX12Settings(), limits: { maxBytes: Number.MAX_SAFE_INTEGER, requestsPerMinute: Number.MAX_SAFE_INTEGER }, oauth: { clientId: id, certificateBound: false, externalSubjects: [] }, file: '' };
+  return {
+    id,
+    name: id,
+    state: 'testing',
+    channels: ['rest'],
+    identifiers: {},
+    credentials: { apiKeys: [], sshKeys: [] },
+    inbound,
+    routes: [],
+    outbound: [],
+    x12: defaultX12Settings(),
+    limits: { maxBytes: Number.MAX_SAFE_INTEGER, requestsPerMinute: Number.MAX_SAFE_INTEGER },
+    oauth: { clientId: id, certificateBound: false, externalSubjects: [] },
+    file: '',
+  };
 }
 
 /**
@@ -41,10 +58,19 @@ export function tryProfile(config: GatewayConfig, profileId: string, sample: Uin
   }
   const profile = config.mappings.get(profileId);
   if (!profile) throw new Error(`no mapping profile "${profileId}"; known: ${[...config.mappings.keys(), ...config.outbound.keys()].sort().join(', ')}`);
-  const result = interpret(sample, profile.source.format, samplePartner('mapping-test', [{ type: profile.target.type, mapping: profile.id }]), config, fileName);
-  const line = (p: { code: string; message: string; location?: object }, ref?: string) => `${ref ? `${ref}: ` : ''}${p.code}: ${p.message}${p.location ? ` [${describeLocation(p.location)}]` : ''}`;
+  const result = interpret(
+    sample,
+    profile.source.format,
+    samplePartner('mapping-test', [{ type: profile.target.type, mapping: profile.id }]),
+    config,
+    fileName,
+  );
+  const line = (p: { code: string; message: string; location?: object }, ref?: string) =>
+    `${ref ? `${ref}: ` : ''}${p.code}: ${p.message}${p.location ? ` [${describeLocation(p.location)}]` : ''}`;
   return {
-    output: result.documents.map((d) => (d.canonical ? { source: d.sourceRef, document: d.canonical } : { source: d.sourceRef, rejected: d.problems.map((p) => p.code) })),
+    output: result.documents.map((d) =>
+      d.canonical ? { source: d.sourceRef, document: d.canonical } : { source: d.sourceRef, rejected: d.problems.map((p) => p.code) },
+    ),
     problems: [...result.problems.map((p) => line(p)), ...result.documents.flatMap((d) => d.problems.map((p) => line(p, d.sourceRef)))],
   };
 }

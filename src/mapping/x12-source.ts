@@ -21,7 +21,13 @@ export type X12Path =
 const VALUE = /^(\^)?((?:HL\[[A-Z0-9]+\]\/)*)([A-Z][A-Z0-9]{1,2})(?:\[(?:(\d{2})=)?([^\]]+)\]|\(([^)]+)\))?(?:\.?(\d{2})(?:\.(\d{1,2}))?)?$/;
 const SELECTOR = /^((?:HL\[[A-Z0-9]+\]\/)*)(?:HL\[([A-Z0-9]+)\]|([A-Z][A-Z0-9]{1,2})(?:\[([^\]]+)\])?)$/;
 
-const hlSteps = (s: string): string[] => (s ? s.split('/').filter(Boolean).map((x) => x.slice(3, -1)) : []);
+const hlSteps = (s: string): string[] =>
+  s
+    ? s
+        .split('/')
+        .filter(Boolean)
+        .map((x) => x.slice(3, -1))
+    : [];
 
 export const x12Paths: PathCompiler<X12Path> = {
   value(path) {
@@ -64,9 +70,7 @@ class X12Node implements SourceNode<X12Path> {
 
   get location() {
     const first = this.segments[0];
-    return first
-      ? { segment: first.tag, position: first.position, line: first.line, transaction: this.set.control }
-      : { transaction: this.set.control };
+    return first ? { segment: first.tag, position: first.position, line: first.line, transaction: this.set.control } : { transaction: this.set.control };
   }
 
   get(path: X12Path): SourceValue | undefined {

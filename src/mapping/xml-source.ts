@@ -58,7 +58,8 @@ function compile(path: string, selector: boolean): XmlPath {
   }
   const steps = parts.map((part): XmlStep => {
     const m = STEP.exec(part);
-    if (!m) throw new Error(`"${path}" is not an XML path; write e.g. ShipNoticeHeader/@shipmentID or ItemOut[@lineNumber=1]/ItemID/SupplierPartID (step "${part}")`);
+    if (!m)
+      throw new Error(`"${path}" is not an XML path; write e.g. ShipNoticeHeader/@shipmentID or ItemOut[@lineNumber=1]/ItemID/SupplierPartID (step "${part}")`);
     const step: XmlStep = { name: m[1] as string };
     for (const [, pred] of (m[2] ?? '').matchAll(PREDICATE)) {
       const predicate = (pred as string).trim();
@@ -66,7 +67,7 @@ function compile(path: string, selector: boolean): XmlPath {
       else {
         const a = /^@([A-Za-z_][\w.:-]*)(?:\s*=\s*(?:'([^']*)'|"([^"]*)"|([^'"\s]+)))?$/.exec(predicate);
         if (!a) throw new Error(`"${path}": predicate [${predicate}] is not [n], [@name] or [@name=value]`);
-        step.attr = { name: a[1] as string, ...(a[2] ?? a[3] ?? a[4]) !== undefined ? { value: (a[2] ?? a[3] ?? a[4]) as string } : {} };
+        step.attr = { name: a[1] as string, ...((a[2] ?? a[3] ?? a[4]) !== undefined ? { value: (a[2] ?? a[3] ?? a[4]) as string } : {}) };
       }
     }
     return step;
@@ -89,7 +90,11 @@ function select(from: XmlElement[], steps: XmlStep[]): XmlElement[] {
         if (n.parent && !next.includes(n.parent)) next.push(n.parent);
         continue;
       }
-      let matches = n.children.filter((c) => (step.name === '*' || c.name === step.name) && (!step.attr || (step.attr.value === undefined ? step.attr.name in c.attributes : c.attributes[step.attr.name] === step.attr.value)));
+      let matches = n.children.filter(
+        (c) =>
+          (step.name === '*' || c.name === step.name) &&
+          (!step.attr || (step.attr.value === undefined ? step.attr.name in c.attributes : c.attributes[step.attr.name] === step.attr.value)),
+      );
       if (step.index !== undefined) matches = matches.slice(step.index - 1, step.index);
       next.push(...matches);
     }
@@ -168,16 +173,24 @@ export function parseXml(bytes: Uint8Array): XmlElement {
   const deep = tooDeep(text, MAX_XML_DEPTH);
   if (deep !== -1) {
     const { line, column } = lineAndColumn(text, deep);
-    throw new GatewayError('GW_XML_DEPTH', `The XML nests elements deeper than ${MAX_XML_DEPTH} levels (line ${line}, column ${column}); the gateway reads documents up to that depth.`, { location: { line, column } });
+    throw new GatewayError(
+      'GW_XML_DEPTH',
+      `The XML nests elements deeper than ${MAX_XML_DEPTH} levels (line ${line}, column ${column}); the gateway reads documents up to that depth.`,
+      { location: { line, column } },
+    );
   }
   const subset = INTERNAL_SUBSET.exec(text);
   if (subset) {
     const line = text.slice(0, subset.index).split('\n').length;
-    throw new GatewayError('GW_XML_DTD', `The XML declares a DTD internal subset (line ${line}); documents that declare entities are refused.`, { location: { line } });
+    throw new GatewayError('GW_XML_DTD', `The XML declares a DTD internal subset (line ${line}); documents that declare entities are refused.`, {
+      location: { line },
+    });
   }
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
-    throw new GatewayError('GW_XML_SYNTAX', `The body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col}).`, { location: { line: valid.err.line, column: valid.err.col } });
+    throw new GatewayError('GW_XML_SYNTAX', `The body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col}).`, {
+      location: { line: valid.err.line, column: valid.err.col },
+    });
   }
   const starts: number[] = [];
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i);
@@ -193,7 +206,15 @@ export function parseXml(bytes: Uint8Array): XmlElement {
   };
   const build = (node: Ordered, name: string, parent: XmlElement | undefined, path: string): XmlElement => {
     const meta = (node as Record<symbol, { startIndex?: number } | undefined>)[META];
-    const el: XmlElement = { name, attributes: { ...(node[':@'] ?? {}) }, children: [], text: '', line: meta?.startIndex !== undefined ? lineAt(meta.startIndex) : 1, path, ...(parent ? { parent } : {}) };
+    const el: XmlElement = {
+      name,
+      attributes: { ...(node[':@'] ?? {}) },
+      children: [],
+      text: '',
+      line: meta?.startIndex !== undefined ? lineAt(meta.startIndex) : 1,
+      path,
+      ...(parent ? { parent } : {}),
+    };
     const content = node[name] as Ordered[];
     const counts = new Map<string, number>();
     for (const c of content) for (const k of Object.keys(c)) if (k !== ':@' && k !== '#text') counts.set(k, (counts.get(k) ?? 0) + 1);
@@ -228,7 +249,13 @@ function decodeXml(bytes: Uint8Array): string {
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return decodeAs(bytes, 'utf-16le');
   const head = Buffer.from(bytes.subarray(0, 256)).toString('latin1');
   const declared = /^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']/.exec(head)?.[1];
-  if (!declared || /^utf-?8$/i.test(declared)) return decodeUtf8(bytes, 'GW_XML_ENCODING', 'XML document', 'send UTF-8, or declare the encoding the file is in (<?xml version="1.0" encoding="windows-1252"?>)');
+  if (!declared || /^utf-?8$/i.test(declared))
+    return decodeUtf8(
+      bytes,
+      'GW_XML_ENCODING',
+      'XML document',
+      'send UTF-8, or declare the encoding the file is in (<?xml version="1.0" encoding="windows-1252"?>)',
+    );
   return decodeAs(bytes, declared);
 }
 
@@ -237,12 +264,18 @@ function decodeAs(bytes: Uint8Array, label: string): string {
   try {
     decoder = new TextDecoder(label, { fatal: true });
   } catch {
-    throw new GatewayError('GW_XML_ENCODING', `The XML declares encoding "${label}", which the gateway does not know; send UTF-8 or a WHATWG encoding such as windows-1252.`, { location: { line: 1 } });
+    throw new GatewayError(
+      'GW_XML_ENCODING',
+      `The XML declares encoding "${label}", which the gateway does not know; send UTF-8 or a WHATWG encoding such as windows-1252.`,
+      { location: { line: 1 } },
+    );
   }
   try {
     return decoder.decode(bytes);
   } catch {
-    throw new GatewayError('GW_XML_ENCODING', `The XML is not valid ${label}, the encoding it declares; fix the declaration or the bytes.`, { location: { line: 1 } });
+    throw new GatewayError('GW_XML_ENCODING', `The XML is not valid ${label}, the encoding it declares; fix the declaration or the bytes.`, {
+      location: { line: 1 },
+    });
   }
 }
 

@@ -54,7 +54,10 @@ function startWorker(options: WorkerOptions): Worker {
   if (!FROM_SOURCE) return new Worker(WORKER_FILE, options);
   tsxApi ??= tsxEsmApi();
   const tsx = tsxApi;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_FILE.href)}); })`, { ...options, eval: true });
+  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_FILE.href)}); })`, {
+    ...options,
+    eval: true,
+  });
 }
 
 /** One worker thread and the request it is answering. */
@@ -92,13 +95,21 @@ class Slot {
       if (this.worker !== worker) return;
       this.opts.log.error({ err: err.message, code: err.code }, 'interpretation worker failed; replacing it');
       const memory = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      this.replace(new GatewayError('GW_INTERPRET_RESOURCES', memory
-        ? `Interpreting the message needed more than the ${this.opts.memoryMb} MB a worker may hold (INTERPRET_WORKER_MEMORY_MB); it was stopped. The raw message is kept: raise the limit if the file is legitimate, then replay it.`
-        : `The interpretation worker stopped (${err.message}); it was replaced. The raw message is kept; replay it.`));
+      this.replace(
+        new GatewayError(
+          'GW_INTERPRET_RESOURCES',
+          memory
+            ? `Interpreting the message needed more than the ${this.opts.memoryMb} MB a worker may hold (INTERPRET_WORKER_MEMORY_MB); it was stopped. The raw message is kept: raise the limit if the file is legitimate, then replay it.`
+            : `The interpretation worker stopped (${err.message}); it was replaced. The raw message is kept; replay it.`,
+        ),
+      );
     });
     worker.on('exit', (code) => {
       ready();
-      if (this.worker === worker) this.replace(new GatewayError('GW_INTERPRET_RESOURCES', `The interpretation worker exited (code ${code}); it was replaced. The raw message is kept; replay it.`));
+      if (this.worker === worker)
+        this.replace(
+          new GatewayError('GW_INTERPRET_RESOURCES', `The interpretation worker exited (code ${code}); it was replaced. The raw message is kept; replay it.`),
+        );
     });
     this.worker = worker;
     return worker;
@@ -125,9 +136,19 @@ class Slot {
   async request(msg: ToWorker, budgetMs: number): Promise<unknown> {
     const worker = this.worker ?? this.spawn();
     await this.started;
-    if (this.worker !== worker) throw new GatewayError('GW_INTERPRET_RESOURCES', 'The interpretation worker could not start; the raw message is kept, replay it.');
+    if (this.worker !== worker)
+      throw new GatewayError('GW_INTERPRET_RESOURCES', 'The interpretation worker could not start; the raw message is kept, replay it.');
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.replace(new GatewayError('GW_INTERPRET_TIMEOUT', `Interpreting the message took longer than its budget of ${this.opts.timeoutMs} ms (INTERPRET_TIMEOUT_MS); it was stopped. The raw message is kept: look at the file, raise the budget if it is legitimate, then replay it.`)), Math.max(1, budgetMs));
+      const timer = setTimeout(
+        () =>
+          this.replace(
+            new GatewayError(
+              'GW_INTERPRET_TIMEOUT',
+              `Interpreting the message took longer than its budget of ${this.opts.timeoutMs} ms (INTERPRET_TIMEOUT_MS); it was stopped. The raw message is kept: look at the file, raise the budget if it is legitimate, then replay it.`,
+            ),
+          ),
+        Math.max(1, budgetMs),
+      );
       this.pending = { resolve, reject, timer };
       worker.postMessage(msg);
     });
@@ -203,10 +224,23 @@ export class InterpretPool implements Interpreter {
     else this.idle.push(slot);
   }
 
-  async whole(config: GatewayConfig, partner: PartnerProfile, job: { format: Exclude<SourceFormat, 'x12'>; bytes: Uint8Array; fileName?: string }): Promise<ReadyInterpretation> {
+  async whole(
+    config: GatewayConfig,
+    partner: PartnerProfile,
+    job: { format: Exclude<SourceFormat, 'x12'>; bytes: Uint8Array; fileName?: string },
+  ): Promise<ReadyInterpretation> {
     const slot = await this.acquire(config);
     try {
-      return (await slot.request({ type: 'whole', partnerId: partner.id, format: job.format, bytes: Slot.own(job.bytes), ...(job.fileName !== undefined ? { fileName: job.fileName } : {}) }, this.opts.timeoutMs)) as ReadyInterpretation;
+      return (await slot.request(
+        {
+          type: 'whole',
+          partnerId: partner.id,
+          format: job.format,
+          bytes: Slot.own(job.bytes),
+          ...(job.fileName !== undefined ? { fileName: job.fileName } : {}),
+        },
+        this.opts.timeoutMs,
+      )) as ReadyInterpretation;
     } finally {
       this.release(slot);
     }
@@ -220,7 +254,8 @@ export class InterpretPool implements Interpreter {
     const send = async (msg: ToWorker): Promise<ReadyX12Item[]> => {
       if (!open) throw new Error('the X12 stream is closed');
       // A worker replaced mid-stream lost the stream's state: the message cannot go on.
-      if (slot.generation !== generation) throw new GatewayError('GW_INTERPRET_RESOURCES', 'The interpretation worker of this message was replaced; the raw message is kept, replay it.');
+      if (slot.generation !== generation)
+        throw new GatewayError('GW_INTERPRET_RESOURCES', 'The interpretation worker of this message was replaced; the raw message is kept, replay it.');
       const started = performance.now();
       try {
         return (await slot.request(msg, this.opts.timeoutMs - spentMs)) as ReadyX12Item[];

@@ -86,10 +86,14 @@ export interface Interpretation {
 export function interpret(bytes: Uint8Array, format: SourceFormat, partner: PartnerProfile, config: InterpretConfig, fileName?: string): Interpretation {
   try {
     switch (format) {
-      case 'x12': return interpretX12(bytes, partner, config);
-      case 'json': return interpretJson(bytes, partner, config);
-      case 'xml': return interpretXml(bytes, partner, config);
-      case 'csv': return interpretCsv(bytes, partner, config, fileName);
+      case 'x12':
+        return interpretX12(bytes, partner, config);
+      case 'json':
+        return interpretJson(bytes, partner, config);
+      case 'xml':
+        return interpretXml(bytes, partner, config);
+      case 'csv':
+        return interpretCsv(bytes, partner, config, fileName);
     }
   } catch (err) {
     if (isGatewayError(err)) return { format, documents: [], problems: err.problems };
@@ -128,7 +132,20 @@ export type AckedSet = GroupReport['sets'][number] & { group: number };
 
 function ackProblem(p: Problem): Problem {
   const loc = p.location;
-  return { code: p.code, message: '', ...(loc ? { location: { ...(loc.segment ? { segment: loc.segment } : {}), ...(loc.position ? { position: loc.position } : {}), ...(loc.element ? { element: loc.element } : {}) } } : {}), ...(p.x12 ? { x12: p.x12 } : {}) };
+  return {
+    code: p.code,
+    message: '',
+    ...(loc
+      ? {
+          location: {
+            ...(loc.segment ? { segment: loc.segment } : {}),
+            ...(loc.position ? { position: loc.position } : {}),
+            ...(loc.element ? { element: loc.element } : {}),
+          },
+        }
+      : {}),
+    ...(p.x12 ? { x12: p.x12 } : {}),
+  };
 }
 
 /** Transaction sets that are acknowledgments themselves: read for reconciliation, never acknowledged. */
@@ -188,7 +205,14 @@ export class X12Interpreter {
         const item = this.set(ev.set, ev.group, ev.interchange);
         // The set's line of the 997/999 travels with its document; the reports keep no list of sets,
         // so what the interpreter holds does not grow with their number.
-        if (item.kind === 'document') item.set = { group: ev.group.line, id: ev.set.id, control: ev.set.control, ...(ev.set.implementation ? { implementation: ev.set.implementation } : {}), problems: item.doc.problems.map(ackProblem) };
+        if (item.kind === 'document')
+          item.set = {
+            group: ev.group.line,
+            id: ev.set.id,
+            control: ev.set.control,
+            ...(ev.set.implementation ? { implementation: ev.set.implementation } : {}),
+            problems: item.doc.problems.map(ackProblem),
+          };
         out.push(item);
       } else if (ev.kind === 'group-end') {
         const report = this.report as InterchangeReport;
@@ -220,9 +244,15 @@ export class X12Interpreter {
     const seq = ++this.seq;
     const sourceRef = `ISA ${interchange.control} / GS ${group.control} / ST ${set.control} (${set.id})`;
     const located = (doc: InterpretedDocument): X12Item => ({ kind: 'document', doc });
-    const profile = this.profiles.find((p) => p.source.transaction === set.id && (!p.source.versions || p.source.versions.some((v) => set.version.startsWith(v))));
+    const profile = this.profiles.find(
+      (p) => p.source.transaction === set.id && (!p.source.versions || p.source.versions.some((v) => set.version.startsWith(v))),
+    );
     if (!profile) {
-      const doc = unknownDocument(seq, sourceRef, `Partner ${this.partner.id} has no mapping profile for X12 ${set.id} version ${set.version}.`, { segment: 'ST', position: 1, transaction: set.control });
+      const doc = unknownDocument(seq, sourceRef, `Partner ${this.partner.id} has no mapping profile for X12 ${set.id} version ${set.version}.`, {
+        segment: 'ST',
+        position: 1,
+        transaction: set.control,
+      });
       return located({ ...doc, problems: doc.problems.map((p) => ({ ...p, x12: { ak5: '1' } })) });
     }
     if (set.problems.length) return located({ ...documentShell(seq, sourceRef, profile), problems: set.problems });
@@ -238,7 +268,8 @@ function mapX12Codes(p: Problem): Problem {
   if (p.x12) return p;
   const loc = p.location ?? {};
   if (p.code === 'GW_MAP_REQUIRED') return { ...p, x12: loc.element ? { ak5: '5', ak3: '8', ak4: '1' } : { ak5: '5', ak3: '3' } };
-  if (p.code === 'GW_MAP_TRANSFORM' || p.code === 'GW_MAP_XREF') return { ...p, x12: { ak5: '5', ak3: '8', ak4: /date/i.test(p.message) ? '8' : /time/i.test(p.message) ? '9' : '7' } };
+  if (p.code === 'GW_MAP_TRANSFORM' || p.code === 'GW_MAP_XREF')
+    return { ...p, x12: { ak5: '5', ak3: '8', ak4: /date/i.test(p.message) ? '8' : /time/i.test(p.message) ? '9' : '7' } };
   return { ...p, x12: { ak5: '5', ...(loc.segment ? { ak3: '8' } : {}) } };
 }
 
@@ -278,8 +309,18 @@ function interpretJson(bytes: Uint8Array, partner: PartnerProfile, config: Inter
   const candidates = profilesOf(partner, config).filter((p) => p.source.format === 'json') as CompiledProfile<JsonPath>[];
   const profile = candidates.find((p) => p.match && root.get(p.match.path)?.value === p.match.equals);
   if (!profile) {
-    const expected = candidates.map((p) => (p.source.format === 'json' ? `${p.source.match.path} = ${JSON.stringify(p.source.match.equals)}` : '')).join(' or ');
-    return { format: 'json', documents: [unknownDocument(1, '$', `No JSON mapping profile of partner ${partner.id} matches this body${expected ? ` (expected ${expected})` : ''}.`, { jsonPath: '$' })], problems: [] };
+    const expected = candidates
+      .map((p) => (p.source.format === 'json' ? `${p.source.match.path} = ${JSON.stringify(p.source.match.equals)}` : ''))
+      .join(' or ');
+    return {
+      format: 'json',
+      documents: [
+        unknownDocument(1, '$', `No JSON mapping profile of partner ${partner.id} matches this body${expected ? ` (expected ${expected})` : ''}.`, {
+          jsonPath: '$',
+        }),
+      ],
+      problems: [],
+    };
   }
   return { format: 'json', documents: [mapDocument(1, '$', profile, root)], problems: [] };
 }
@@ -293,12 +334,29 @@ function interpretXml(bytes: Uint8Array, partner: PartnerProfile, config: Interp
     if (scope) return { format: 'xml', documents: [mapDocument(1, scope.location.xmlPath ?? '/', profile, scope)], problems: [] };
   }
   const expected = candidates.map((p) => (p.source.format === 'xml' ? p.source.root : '')).join(' or ');
-  return { format: 'xml', documents: [unknownDocument(1, `/${doc.name}`, `No XML mapping profile of partner ${partner.id} matches this document (root <${doc.name}>${expected ? `; expected ${expected}` : ''}).`, { xmlPath: `/${doc.name}`, line: doc.line })], problems: [] };
+  return {
+    format: 'xml',
+    documents: [
+      unknownDocument(
+        1,
+        `/${doc.name}`,
+        `No XML mapping profile of partner ${partner.id} matches this document (root <${doc.name}>${expected ? `; expected ${expected}` : ''}).`,
+        { xmlPath: `/${doc.name}`, line: doc.line },
+      ),
+    ],
+    problems: [],
+  };
 }
 
 /** `*` and `?` globs, as partner managers write file name patterns. */
 function globMatches(glob: string, name: string): boolean {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`, 'i').test(name);
+  return new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replaceAll('*', '.*')
+      .replaceAll('?', '.')}$`,
+    'i',
+  ).test(name);
 }
 
 function interpretCsv(bytes: Uint8Array, partner: PartnerProfile, config: InterpretConfig, fileName?: string): Interpretation {
@@ -332,8 +390,28 @@ function interpretCsv(bytes: Uint8Array, partner: PartnerProfile, config: Interp
   }
   // When no profile could read the file at all, why is more use than "no profile matches".
   if (firstError && [...parsed.values()].every((t) => t instanceof Error)) throw firstError;
-  const expected = candidates.map((p) => (p.source.format === 'csv' ? [p.source.match?.columns ? `columns ${p.source.match.columns.join(', ')}` : '', p.source.match?.fileName ? `file name ${p.source.match.fileName}` : ''].filter(Boolean).join(' and ') || p.id : '')).join(' or ');
-  return { format: 'csv', documents: [unknownDocument(1, 'line 1', `No CSV mapping profile of partner ${partner.id} matches this file${expected ? ` (expected ${expected})` : ''}.`, { line: 1, ...(fileName ? { file: fileName } : {}) })], problems: [] };
+  const expected = candidates
+    .map((p) =>
+      p.source.format === 'csv'
+        ? [
+            p.source.match?.columns ? `columns ${p.source.match.columns.join(', ')}` : '',
+            p.source.match?.fileName ? `file name ${p.source.match.fileName}` : '',
+          ]
+            .filter(Boolean)
+            .join(' and ') || p.id
+        : '',
+    )
+    .join(' or ');
+  return {
+    format: 'csv',
+    documents: [
+      unknownDocument(1, 'line 1', `No CSV mapping profile of partner ${partner.id} matches this file${expected ? ` (expected ${expected})` : ''}.`, {
+        line: 1,
+        ...(fileName ? { file: fileName } : {}),
+      }),
+    ],
+    problems: [],
+  };
 }
 
 function documentShell(seq: number, sourceRef: string, profile: CompiledProfile): Omit<InterpretedDocument, 'problems'> {
@@ -349,10 +427,25 @@ function documentShell(seq: number, sourceRef: string, profile: CompiledProfile)
 }
 
 function unknownDocument(seq: number, sourceRef: string, message: string, location: SourceLocation): InterpretedDocument {
-  return { seq, type: null, schemaVersion: null, profile: null, canonical: null, problems: [{ code: 'GW_DOC_TYPE_UNKNOWN', message, location }], keys: { purchaseOrderNumbers: [] }, sourceRef };
+  return {
+    seq,
+    type: null,
+    schemaVersion: null,
+    profile: null,
+    canonical: null,
+    problems: [{ code: 'GW_DOC_TYPE_UNKNOWN', message, location }],
+    keys: { purchaseOrderNumbers: [] },
+    sourceRef,
+  };
 }
 
-function mapDocument<P>(seq: number, sourceRef: string, profile: CompiledProfile<P>, root: SourceNode<P>, annotate: (p: Problem) => Problem = (p) => p): InterpretedDocument {
+function mapDocument<P>(
+  seq: number,
+  sourceRef: string,
+  profile: CompiledProfile<P>,
+  root: SourceNode<P>,
+  annotate: (p: Problem) => Problem = (p) => p,
+): InterpretedDocument {
   const shell = documentShell(seq, sourceRef, profile as CompiledProfile);
   const mapped = evaluateProfile(profile, root);
   const schemaProblems = validateCanonical(profile.target.type, profile.target.version, mapped.document).map((p) => ({
@@ -376,7 +469,10 @@ function nearestSource(provenance: Map<string, SourceLocation>, pointer: string)
 function businessKeys(type: DocumentType, doc: Record<string, unknown>): BusinessKeys {
   if (type === 'asn') {
     const orders = (doc.orders as { purchaseOrderNumber?: string }[] | undefined) ?? [];
-    return { documentNumber: doc.shipmentId as string, purchaseOrderNumbers: [...new Set(orders.map((o) => o.purchaseOrderNumber).filter((n): n is string => Boolean(n)))] };
+    return {
+      documentNumber: doc.shipmentId as string,
+      purchaseOrderNumbers: [...new Set(orders.map((o) => o.purchaseOrderNumber).filter((n): n is string => Boolean(n)))],
+    };
   }
   if (type === 'inventory') return doc.reportId ? { documentNumber: doc.reportId as string, purchaseOrderNumbers: [] } : { purchaseOrderNumbers: [] };
   if (type === 'price-list') return doc.priceListId ? { documentNumber: doc.priceListId as string, purchaseOrderNumbers: [] } : { purchaseOrderNumbers: [] };

@@ -30,7 +30,11 @@ export interface X12Stream {
  */
 export interface Interpreter {
   /** A whole JSON, XML or CSV body. */
-  whole(config: GatewayConfig, partner: PartnerProfile, job: { format: Exclude<SourceFormat, 'x12'>; bytes: Uint8Array; fileName?: string }): Promise<ReadyInterpretation>;
+  whole(
+    config: GatewayConfig,
+    partner: PartnerProfile,
+    job: { format: Exclude<SourceFormat, 'x12'>; bytes: Uint8Array; fileName?: string },
+  ): Promise<ReadyInterpretation>;
   x12(config: GatewayConfig, partner: PartnerProfile): Promise<X12Stream>;
 }
 
@@ -42,7 +46,11 @@ export function readyItems(items: X12Item[]): ReadyX12Item[] {
   return items.map((item) => (item.kind === 'document' ? { ...item, doc: readyDocument(item.doc) } : item));
 }
 
-export function interpretWhole(config: InterpretConfig, partner: PartnerProfile, job: { format: SourceFormat; bytes: Uint8Array; fileName?: string }): ReadyInterpretation {
+export function interpretWhole(
+  config: InterpretConfig,
+  partner: PartnerProfile,
+  job: { format: SourceFormat; bytes: Uint8Array; fileName?: string },
+): ReadyInterpretation {
   const result = interpret(job.bytes, job.format, partner, config, job.fileName);
   return { documents: result.documents.map(readyDocument), problems: result.problems };
 }

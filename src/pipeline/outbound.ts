@@ -113,17 +113,38 @@ const ACK_STATUS: Record<string, string> = { A: 'accepted', E: 'accepted-with-er
  */
 export async function reconcileFunctionalAck(trx: Knex.Transaction, partnerId: string, inboundId: string, ack: FunctionalAck): Promise<string | undefined> {
   const control = /^\d+$/.test(ack.groupControl) ? String(Number(ack.groupControl)) : ack.groupControl;
-  const sent = await trx('messages').select('id', 'doc_type', 'ack_status').where({ partner_id: partnerId, direction: 'outbound', x12_group: control }).whereNotIn('doc_type', ['997', '999', 'TA1']).orderBy('received_at', 'desc').first().forUpdate();
+  const sent = await trx('messages')
+    .select('id', 'doc_type', 'ack_status')
+    .where({ partner_id: partnerId, direction: 'outbound', x12_group: control })
+    .whereNotIn('doc_type', ['997', '999', 'TA1'])
+    .orderBy('received_at', 'desc')
+    .first()
+    .forUpdate();
   const status = ACK_STATUS[ack.status] ?? `unknown (${ack.status})`;
   const sets = ack.sets.map((s) => `${s.id} ${s.control}: ${s.status || '?'}`).join(', ');
   if (!sent) {
-    await trx('events').insert({ message_id: inboundId, type: 'ack.unmatched', detail: `${ack.type} for group ${ack.groupControl} (${ack.functionalId}) matches nothing sent to this partner` });
+    await trx('events').insert({
+      message_id: inboundId,
+      type: 'ack.unmatched',
+      detail: `${ack.type} for group ${ack.groupControl} (${ack.functionalId}) matches nothing sent to this partner`,
+    });
     return undefined;
   }
   await trx('messages').where('id', sent.id).update({ ack_status: status, updated_at: trx.fn.now() });
   await trx('events').insert([
-    { message_id: sent.id, type: 'ack.received', code: ack.status, detail: `${ack.type}: group ${ack.groupControl} ${status}${sets ? ` (${sets})` : ''}`, data: JSON.stringify({ inboundMessageId: inboundId, sets: ack.sets }) },
-    { message_id: inboundId, type: 'ack.reconciled', detail: `${ack.type} for ${sent.doc_type} group ${ack.groupControl}: ${status}`, data: JSON.stringify({ outboundMessageId: sent.id }) },
+    {
+      message_id: sent.id,
+      type: 'ack.received',
+      code: ack.status,
+      detail: `${ack.type}: group ${ack.groupControl} ${status}${sets ? ` (${sets})` : ''}`,
+      data: JSON.stringify({ inboundMessageId: inboundId, sets: ack.sets }),
+    },
+    {
+      message_id: inboundId,
+      type: 'ack.reconciled',
+      detail: `${ack.type} for ${sent.doc_type} group ${ack.groupControl}: ${status}`,
+      data: JSON.stringify({ outboundMessageId: sent.id }),
+    },
   ]);
   return sent.id as string;
 }
@@ -131,15 +152,30 @@ export async function reconcileFunctionalAck(trx: Knex.Transaction, partnerId: s
 /** Records what an inbound TA1 says about an interchange we sent. */
 export async function reconcileTa1(trx: Knex.Transaction, partnerId: string, inboundId: string, ta1: X12Segment): Promise<void> {
   const [control = '', , , code = '', note = ''] = ta1.elements;
-  const sent = await trx('messages').select('id', 'doc_type').where({ partner_id: partnerId, direction: 'outbound', x12_interchange: String(Number(control)) }).orderBy('received_at', 'desc').first();
+  const sent = await trx('messages')
+    .select('id', 'doc_type')
+    .where({ partner_id: partnerId, direction: 'outbound', x12_interchange: String(Number(control)) })
+    .orderBy('received_at', 'desc')
+    .first();
   if (!sent) {
     await trx('events').insert({ message_id: inboundId, type: 'ack.unmatched', detail: `TA1 for interchange ${control} matches nothing sent to this partner` });
     return;
   }
   if (code === 'R') await trx('messages').where('id', sent.id).update({ ack_status: 'rejected', updated_at: trx.fn.now() });
   await trx('events').insert([
-    { message_id: sent.id, type: 'ta1.received', code, detail: `TA1 ${code} note ${note} for interchange ${control}`, data: JSON.stringify({ inboundMessageId: inboundId }) },
-    { message_id: inboundId, type: 'ack.reconciled', detail: `TA1 ${code} for ${sent.doc_type} interchange ${control}`, data: JSON.stringify({ outboundMessageId: sent.id }) },
+    {
+      message_id: sent.id,
+      type: 'ta1.received',
+      code,
+      detail: `TA1 ${code} note ${note} for interchange ${control}`,
+      data: JSON.stringify({ inboundMessageId: inboundId }),
+    },
+    {
+      message_id: inboundId,
+      type: 'ack.reconciled',
+      detail: `TA1 ${code} for ${sent.doc_type} interchange ${control}`,
+      data: JSON.stringify({ outboundMessageId: sent.id }),
+    },
   ]);
 }
 
@@ -152,7 +188,14 @@ export async function flagOverdueAcks(knex: Knex): Promise<number> {
       .andWhere('ack_due_at', '<', trx.fn.now())
       .returning(['id', 'doc_type', 'x12_group', 'partner_id']);
     if (rows.length) {
-      await trx('events').insert(rows.map((r) => ({ message_id: r.id, type: 'ack.overdue', code: 'GW_ACK_OVERDUE', detail: `No 997/999 from ${r.partner_id} for ${r.doc_type} group ${r.x12_group} within the expected window` })));
+      await trx('events').insert(
+        rows.map((r) => ({
+          message_id: r.id,
+          type: 'ack.overdue',
+          code: 'GW_ACK_OVERDUE',
+          detail: `No 997/999 from ${r.partner_id} for ${r.doc_type} group ${r.x12_group} within the expected window`,
+        })),
+      );
     }
     return rows.length;
   });
@@ -175,10 +218,21 @@ export async function listMailbox(knex: Knex, partnerId: string, limit = 100): P
     .whereNull('collected_at')
     .orderBy('received_at')
     .limit(limit);
-  return rows.map((r) => ({ id: r.id, type: r.doc_type, fileName: r.file_name, sizeBytes: r.size_bytes, createdAt: r.received_at, relatedMessageId: r.related_message_id }));
+  return rows.map((r) => ({
+    id: r.id,
+    type: r.doc_type,
+    fileName: r.file_name,
+    sizeBytes: r.size_bytes,
+    createdAt: r.received_at,
+    relatedMessageId: r.related_message_id,
+  }));
 }
 
-export async function readMailboxItem(knex: Knex, partnerId: string, id: string): Promise<{ raw: Buffer; fileName: string; type: string; contentType: string } | undefined> {
+export async function readMailboxItem(
+  knex: Knex,
+  partnerId: string,
+  id: string,
+): Promise<{ raw: Buffer; fileName: string; type: string; contentType: string } | undefined> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
   const r = await knex('messages').select('raw', 'file_name', 'doc_type', 'content_type').where({ id, partner_id: partnerId, direction: 'outbound' }).first();
   return r ? { raw: r.raw, fileName: r.file_name, type: r.doc_type, contentType: r.content_type } : undefined;
@@ -188,7 +242,10 @@ export async function readMailboxItem(knex: Knex, partnerId: string, id: string)
 export async function collectMailboxItem(knex: Knex, partnerId: string, id: string, via: string): Promise<boolean> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
   return knex.transaction(async (trx) => {
-    const n = await trx('messages').where({ id, partner_id: partnerId, direction: 'outbound' }).whereNull('collected_at').update({ collected_at: trx.fn.now(), state: 'collected', updated_at: trx.fn.now() });
+    const n = await trx('messages')
+      .where({ id, partner_id: partnerId, direction: 'outbound' })
+      .whereNull('collected_at')
+      .update({ collected_at: trx.fn.now(), state: 'collected', updated_at: trx.fn.now() });
     if (n) await trx('events').insert({ message_id: id, type: 'outbound.collected', detail: `collected by ${partnerId} over ${via}` });
     else return Boolean(await trx('messages').where({ id, partner_id: partnerId, direction: 'outbound' }).first('id'));
     return true;

@@ -40,7 +40,16 @@ function deliveryKey(messageId: string, seq: number, targetId: string): string {
 export async function processBatch(knex: Knex, config: GatewayConfig, log: Logger, limit = 10, interpreter: Interpreter = inlineInterpreter): Promise<number> {
   return knex.transaction(async (trx) => {
     const rows: MessageRow[] = await trx('messages')
-      .select('id', 'partner_id', 'format', 'size_bytes', 'correlation_id', 'file_name', 'scopes', trx.raw('CASE WHEN size_bytes <= ? THEN raw END AS raw', [RAW_SLICE_BYTES]))
+      .select(
+        'id',
+        'partner_id',
+        'format',
+        'size_bytes',
+        'correlation_id',
+        'file_name',
+        'scopes',
+        trx.raw('CASE WHEN size_bytes <= ? THEN raw END AS raw', [RAW_SLICE_BYTES]),
+      )
       .where('state', 'received')
       .orderBy('received_at')
       .limit(limit)
@@ -56,8 +65,13 @@ export async function processBatch(knex: Knex, config: GatewayConfig, log: Logge
         mlog.error({ err }, 'processing failed');
         const problem: Problem = isGatewayError(err)
           ? err.toProblem()
-          : { code: 'GW_INTERNAL', message: `Processing failed unexpectedly: ${(err as Error).message}. The raw message is kept; replay it once the cause is fixed.` };
-        await trx('messages').where('id', row.id).update({ state: 'failed', problems: JSON.stringify([problem]), attempts: trx.raw('attempts + 1'), updated_at: trx.fn.now() });
+          : {
+              code: 'GW_INTERNAL',
+              message: `Processing failed unexpectedly: ${(err as Error).message}. The raw message is kept; replay it once the cause is fixed.`,
+            };
+        await trx('messages')
+          .where('id', row.id)
+          .update({ state: 'failed', problems: JSON.stringify([problem]), attempts: trx.raw('attempts + 1'), updated_at: trx.fn.now() });
         await trx('events').insert({ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message });
       }
     }
@@ -94,7 +108,10 @@ async function* readRaw(trx: Knex.Transaction, row: MessageRow): AsyncGenerator<
 async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: MessageRow, interpreter: Interpreter): Promise<void> {
   const partner = config.partners.get(row.partner_id);
   if (!partner) {
-    const problem: Problem = { code: 'GW_CONFIG_REFERENCE', message: `Partner ${row.partner_id} is no longer configured; restore its profile and replay the message.` };
+    const problem: Problem = {
+      code: 'GW_CONFIG_REFERENCE',
+      message: `Partner ${row.partner_id} is no longer configured; restore its profile and replay the message.`,
+    };
     await finish(trx, row.id, 'failed', [problem]);
     await trx('events').insert({ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message });
     return;
@@ -150,7 +167,14 @@ class DocumentWriter {
     const id = randomUUID();
     const scope = doc.type ? WRITE_SCOPES[doc.type] : undefined;
     if (this.row.scopes && scope && doc.canonical !== null && !this.row.scopes.includes(scope)) {
-      doc = { ...doc, canonical: null, problems: [...doc.problems, { code: 'GW_AUTH_SCOPE', message: `A ${doc.type} needs the scope ${scope}; the sender held ${this.row.scopes.join(' ') || 'none'}.` }] };
+      doc = {
+        ...doc,
+        canonical: null,
+        problems: [
+          ...doc.problems,
+          { code: 'GW_AUTH_SCOPE', message: `A ${doc.type} needs the scope ${scope}; the sender held ${this.row.scopes.join(' ') || 'none'}.` },
+        ],
+      };
     }
     this.pending.push({ id, doc, duplicate });
     return id;
@@ -187,16 +211,50 @@ class DocumentWriter {
     const deliveries: Record<string, unknown>[] = [];
     for (const { id, doc, duplicate } of batch) {
       if (duplicate) {
-        events.push({ message_id: row.id, document_id: id, type: 'document.duplicate', code: 'GW_X12_DUPLICATE', detail: `${doc.type ?? 'document'} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) repeats an earlier interchange; stored, not delivered` });
+        events.push({
+          message_id: row.id,
+          document_id: id,
+          type: 'document.duplicate',
+          code: 'GW_X12_DUPLICATE',
+          detail: `${doc.type ?? 'document'} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) repeats an earlier interchange; stored, not delivered`,
+        });
       } else if (doc.canonical === null) {
-        for (const p of doc.problems) events.push({ message_id: row.id, document_id: id, type: 'document.rejected', code: p.code, detail: p.message, data: JSON.stringify({ location: p.location ?? null, sourceRef: doc.sourceRef }) });
+        for (const p of doc.problems)
+          events.push({
+            message_id: row.id,
+            document_id: id,
+            type: 'document.rejected',
+            code: p.code,
+            detail: p.message,
+            data: JSON.stringify({ location: p.location ?? null, sourceRef: doc.sourceRef }),
+          });
       } else {
-        events.push({ message_id: row.id, document_id: id, type: 'document.accepted', detail: `${doc.type} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) mapped by ${doc.profile?.id} v${doc.profile?.version}` });
+        events.push({
+          message_id: row.id,
+          document_id: id,
+          type: 'document.accepted',
+          detail: `${doc.type} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) mapped by ${doc.profile?.id} v${doc.profile?.version}`,
+        });
         const routes = this.partner.routes.filter((r) => doc.type && r.types.includes(doc.type));
-        if (routes.length === 0) events.push({ message_id: row.id, document_id: id, type: 'unrouted', detail: `No route of partner ${this.partner.id} takes ${doc.type}; the document is stored but goes nowhere.` });
+        if (routes.length === 0)
+          events.push({
+            message_id: row.id,
+            document_id: id,
+            type: 'unrouted',
+            detail: `No route of partner ${this.partner.id} takes ${doc.type}; the document is stored but goes nowhere.`,
+          });
         for (const r of routes) {
           const deliveryId = randomUUID();
-          deliveries.push({ id: deliveryId, document_id: id, message_id: row.id, partner_id: row.partner_id, target_id: r.target.id, target: JSON.stringify(r.target), idempotency_key: deliveryKey(row.id, doc.seq, r.target.id), max_attempts: r.maxAttempts });
+          deliveries.push({
+            id: deliveryId,
+            document_id: id,
+            message_id: row.id,
+            partner_id: row.partner_id,
+            target_id: r.target.id,
+            target: JSON.stringify(r.target),
+            idempotency_key: deliveryKey(row.id, doc.seq, r.target.id),
+            max_attempts: r.maxAttempts,
+          });
           events.push({ message_id: row.id, document_id: id, delivery_id: deliveryId, type: 'routed', detail: `to ${r.target.id}` });
         }
       }
@@ -213,11 +271,23 @@ class DocumentWriter {
     await this.flush();
     const { trx, row } = this;
     if (to < from) return;
-    const changed: { id: string }[] = await trx('documents').where('message_id', row.id).whereBetween('seq', [from, to]).andWhere('state', 'accepted').update({ state: 'rejected', problems: JSON.stringify(problems) }).returning('id');
+    const changed: { id: string }[] = await trx('documents')
+      .where('message_id', row.id)
+      .whereBetween('seq', [from, to])
+      .andWhere('state', 'accepted')
+      .update({ state: 'rejected', problems: JSON.stringify(problems) })
+      .returning('id');
     if (changed.length === 0) return;
-    await trx('deliveries').where('message_id', row.id).whereIn('document_id', trx('documents').select('id').where('message_id', row.id).whereBetween('seq', [from, to])).del();
+    await trx('deliveries')
+      .where('message_id', row.id)
+      .whereIn('document_id', trx('documents').select('id').where('message_id', row.id).whereBetween('seq', [from, to]))
+      .del();
     for (let i = 0; i < changed.length; i += EVENT_BATCH) {
-      await trx('events').insert(changed.slice(i, i + EVENT_BATCH).map((c) => ({ message_id: row.id, document_id: c.id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })));
+      await trx('events').insert(
+        changed
+          .slice(i, i + EVENT_BATCH)
+          .map((c) => ({ message_id: row.id, document_id: c.id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })),
+      );
     }
   }
 }
@@ -250,9 +320,22 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
         const duplicate = item.refused || item.header.problems.length ? undefined : await claimInterchange(trx, partner, item.header, row.id);
         if (duplicate) {
           counts.duplicates++;
-          await trx('events').insert({ message_id: row.id, type: 'duplicate', code: 'GW_X12_DUPLICATE', detail: `Interchange ${item.header.control} from ${item.header.sender.qualifier}/${item.header.sender.id} was received before (message ${duplicate.messageId}, ${duplicate.seenAt.toISOString()}); policy ${partner.x12.duplicates.policy}: not delivered again`, data: JSON.stringify({ originalMessageId: duplicate.messageId }) });
+          await trx('events').insert({
+            message_id: row.id,
+            type: 'duplicate',
+            code: 'GW_X12_DUPLICATE',
+            detail: `Interchange ${item.header.control} from ${item.header.sender.qualifier}/${item.header.sender.id} was received before (message ${duplicate.messageId}, ${duplicate.seenAt.toISOString()}); policy ${partner.x12.duplicates.policy}: not delivered again`,
+            data: JSON.stringify({ originalMessageId: duplicate.messageId }),
+          });
         }
-        ic = { header: item.header, refused: Boolean(item.refused), duplicate: duplicate ? partner.x12.duplicates.policy : undefined, firstSeq: lastSeq + 1, groupFirstSeq: lastSeq + 1, lastSeq };
+        ic = {
+          header: item.header,
+          refused: Boolean(item.refused),
+          duplicate: duplicate ? partner.x12.duplicates.policy : undefined,
+          firstSeq: lastSeq + 1,
+          groupFirstSeq: lastSeq + 1,
+          lastSeq,
+        };
         return;
       }
       case 'document': {
@@ -279,7 +362,12 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
         const { report } = item;
         if (report.problems.length && ic && !ic.duplicate) {
           problems.push(...report.problems);
-          await writer.reject(ic.groupFirstSeq, ic.lastSeq, report.problems, `functional group ${report.header.control} is rejected: ${report.problems.map((p) => p.message).join(' ')}`);
+          await writer.reject(
+            ic.groupFirstSeq,
+            ic.lastSeq,
+            report.problems,
+            `functional group ${report.header.control} is rejected: ${report.problems.map((p) => p.message).join(' ')}`,
+          );
         }
         if (ic) ic.groupFirstSeq = ic.lastSeq + 1;
         return;
@@ -291,12 +379,18 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
         await writer.flush();
         if (report.problems.length && !ic.refused) {
           problems.push(...report.problems);
-          await writer.reject(ic.firstSeq, ic.lastSeq, report.problems, `interchange ${report.header.control} is rejected: ${report.problems.map((p) => p.message).join(' ')}`);
+          await writer.reject(
+            ic.firstSeq,
+            ic.lastSeq,
+            report.problems,
+            `interchange ${report.header.control} is rejected: ${report.problems.map((p) => p.message).join(' ')}`,
+          );
         }
-        if (!ic.duplicate) for (const ta1 of report.ta1) {
-          await reconcileTa1(trx, partner.id, row.id, ta1);
-          counts.reconciled++;
-        }
+        if (!ic.duplicate)
+          for (const ta1 of report.ta1) {
+            await reconcileTa1(trx, partner.id, row.id, ta1);
+            counts.reconciled++;
+          }
         await acknowledge(trx, partner, row, report, ic.duplicate);
         ic = undefined;
         return;
@@ -343,7 +437,12 @@ function compactSet(entry: GroupReport['sets'][number], shared: Map<string, unkn
     return value;
   };
   const problems = entry.problems.length === 0 ? NO_PROBLEMS : entry.problems.map((p) => one(JSON.stringify([p.code, p.location, p.x12]), p));
-  return { id: one(`id:${entry.id}`, entry.id), control: entry.control, ...(entry.implementation ? { implementation: one(`id:${entry.implementation}`, entry.implementation) } : {}), problems };
+  return {
+    id: one(`id:${entry.id}`, entry.id),
+    control: entry.control,
+    ...(entry.implementation ? { implementation: one(`id:${entry.implementation}`, entry.implementation) } : {}),
+    problems,
+  };
 }
 
 const NO_PROBLEMS: Problem[] = Object.freeze([]) as unknown as Problem[];
@@ -353,7 +452,12 @@ const NO_PROBLEMS: Problem[] = Object.freeze([]) as unknown as Problem[];
  * sender and ISA13 within the window). Concurrent copies serialize on the primary key: the second
  * waits for the first to commit and then sees it. The message itself (a replay) is no duplicate.
  */
-async function claimInterchange(trx: Knex.Transaction, partner: PartnerProfile, h: X12InterchangeHeader, messageId: string): Promise<{ messageId: string; seenAt: Date } | undefined> {
+async function claimInterchange(
+  trx: Knex.Transaction,
+  partner: PartnerProfile,
+  h: X12InterchangeHeader,
+  messageId: string,
+): Promise<{ messageId: string; seenAt: Date } | undefined> {
   const days = partner.x12.duplicates.windowDays;
   if (days === 0) return undefined;
   const claimed = await trx.raw<{ rows: unknown[] }>(
@@ -364,12 +468,21 @@ async function claimInterchange(trx: Knex.Transaction, partner: PartnerProfile, 
     [partner.id, h.sender.qualifier, h.sender.id, h.control, messageId, days],
   );
   if (claimed.rows.length) return undefined;
-  const earlier = await trx('x12_interchanges').select('message_id', 'seen_at').where({ partner_id: partner.id, sender_qualifier: h.sender.qualifier, sender_id: h.sender.id, control: h.control }).first();
+  const earlier = await trx('x12_interchanges')
+    .select('message_id', 'seen_at')
+    .where({ partner_id: partner.id, sender_qualifier: h.sender.qualifier, sender_id: h.sender.id, control: h.control })
+    .first();
   return { messageId: earlier.message_id, seenAt: new Date(earlier.seen_at) };
 }
 
 /** Builds and stores the TA1/997/999 for an inbound interchange, in the partner's mailbox. */
-async function acknowledge(trx: Knex.Transaction, partner: PartnerProfile, row: MessageRow, report: InterchangeReport, duplicate: 'reject' | 'acknowledge' | undefined): Promise<void> {
+async function acknowledge(
+  trx: Knex.Transaction,
+  partner: PartnerProfile,
+  row: MessageRow,
+  report: InterchangeReport,
+  duplicate: 'reject' | 'acknowledge' | undefined,
+): Promise<void> {
   const plan = planAck(report, partner.x12.acknowledgments, duplicate);
   if (!plan) return;
   const controls = await reserveEnvelopeControls(trx, partner.id, plan.groups.length, ackSetCount(plan));
@@ -387,8 +500,21 @@ async function acknowledge(trx: Knex.Transaction, partner: PartnerProfile, row: 
   chunks.push(run.join(''));
   const text = chunks.join('');
   const docType = plan.groups[0]?.type ?? 'TA1';
-  const ack = await storeOutbound(trx, { partner, docType, text, relatedMessageId: row.id, correlationId: row.correlation_id, isaControl: controls.isa, ...(controls.gs[0] ? { groupControl: controls.gs[0] } : {}) });
-  await trx('events').insert({ message_id: row.id, type: 'ack.generated', detail: `ISA ${report.header.control} answered by ${plan.summary}`, data: JSON.stringify({ ackMessageId: ack.id, fileName: ack.fileName }) });
+  const ack = await storeOutbound(trx, {
+    partner,
+    docType,
+    text,
+    relatedMessageId: row.id,
+    correlationId: row.correlation_id,
+    isaControl: controls.isa,
+    ...(controls.gs[0] ? { groupControl: controls.gs[0] } : {}),
+  });
+  await trx('events').insert({
+    message_id: row.id,
+    type: 'ack.generated',
+    detail: `ISA ${report.header.control} answered by ${plan.summary}`,
+    data: JSON.stringify({ ackMessageId: ack.id, fileName: ack.fileName }),
+  });
 }
 
 /** The message's final state from what its documents became. */
@@ -396,17 +522,23 @@ async function settle(trx: Knex.Transaction, row: MessageRow, problems: Problem[
   const states: { state: string; n: string }[] = await trx('documents').select('state').count({ n: '*' }).where('message_id', row.id).groupBy('state');
   const n = (s: string) => Number(states.find((x) => x.state === s)?.n ?? 0);
   if (problems.length) {
-    await trx('events').insert(problems.map((p) => ({ message_id: row.id, type: 'rejected', code: p.code, detail: p.message, data: JSON.stringify({ location: p.location ?? null }) })));
+    await trx('events').insert(
+      problems.map((p) => ({ message_id: row.id, type: 'rejected', code: p.code, detail: p.message, data: JSON.stringify({ location: p.location ?? null }) })),
+    );
   }
   if (n('accepted') > 0) return finish(trx, row.id, 'routed', problems);
   if (n('rejected') === 0 && problems.length === 0) {
     // Nothing to deliver and nothing wrong: a resent interchange, or acknowledgments (matched or not).
     return finish(trx, row.id, counts.duplicates > 0 && counts.reconciled === 0 ? 'duplicate' : 'processed', []);
   }
-  const docProblems: { problems: Problem[] }[] = problems.length ? [] : await trx('documents').select('problems').where({ message_id: row.id, state: 'rejected' }).orderBy('seq').limit(50);
+  const docProblems: { problems: Problem[] }[] = problems.length
+    ? []
+    : await trx('documents').select('problems').where({ message_id: row.id, state: 'rejected' }).orderBy('seq').limit(50);
   return finish(trx, row.id, 'rejected', problems.length ? problems : docProblems.flatMap((d) => d.problems));
 }
 
 async function finish(trx: Knex.Transaction, id: string, state: string, problems: Problem[]): Promise<void> {
-  await trx('messages').where('id', id).update({ state, problems: JSON.stringify(problems), processed_at: trx.fn.now(), updated_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
+  await trx('messages')
+    .where('id', id)
+    .update({ state, problems: JSON.stringify(problems), processed_at: trx.fn.now(), updated_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
 }

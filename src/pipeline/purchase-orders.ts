@@ -27,13 +27,25 @@ export interface SentPurchaseOrder {
  * orders get control numbers reserved in the same transaction and wait for the partner's 997/999
  * until `x12.outbound.ackWithinMinutes`.
  */
-export async function sendPurchaseOrder(knex: Knex, config: GatewayConfig, partner: PartnerProfile, body: unknown, idempotencyKey?: string, correlationId?: string): Promise<SentPurchaseOrder> {
+export async function sendPurchaseOrder(
+  knex: Knex,
+  config: GatewayConfig,
+  partner: PartnerProfile,
+  body: unknown,
+  idempotencyKey?: string,
+  correlationId?: string,
+): Promise<SentPurchaseOrder> {
   const spec = partner.outbound?.find((o) => o.type === 'purchase-order');
   if (!spec) throw new GatewayError('GW_AUTH_FORBIDDEN', `Partner ${partner.id} does not take purchase orders (its profile lists no outbound purchase-order).`);
   const profile = config.outbound.get(spec.mapping);
   if (!profile) throw new GatewayError('GW_CONFIG_REFERENCE', `Outbound profile ${spec.mapping} of partner ${partner.id} is not loaded.`);
   const problems = validateCanonical('purchase-order', 1, body);
-  if (problems.length) throw new GatewayError('GW_CANONICAL_INVALID', `The purchase order breaks the canonical schema purchase-order v1: ${problems.map((p) => p.message).join(' ')}`, { problems, ...(problems[0]?.location ? { location: problems[0].location } : {}) });
+  if (problems.length)
+    throw new GatewayError(
+      'GW_CANONICAL_INVALID',
+      `The purchase order breaks the canonical schema purchase-order v1: ${problems.map((p) => p.message).join(' ')}`,
+      { problems, ...(problems[0]?.location ? { location: problems[0].location } : {}) },
+    );
   const po = body as PurchaseOrderV1;
   if (idempotencyKey) {
     const earlier = await findEarlier(knex, partner.id, idempotencyKey);
@@ -41,9 +53,16 @@ export async function sendPurchaseOrder(knex: Knex, config: GatewayConfig, partn
   }
   const id = randomUUID();
   const now = new Date();
-  const rendered = renderOutbound(profile, po, { message: { id, createdAt: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), number: po.purchaseOrderNumber }, partner: { id: partner.id, name: partner.name } });
+  const rendered = renderOutbound(profile, po, {
+    message: { id, createdAt: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), number: po.purchaseOrderNumber },
+    partner: { id: partner.id, name: partner.name },
+  });
   if (rendered.problems.length) {
-    throw new GatewayError('GW_MAP_REQUIRED', `Purchase order ${po.purchaseOrderNumber} cannot be rendered with ${profile.id} v${profile.version}: ${rendered.problems.map((p) => p.message).join(' ')}`, { problems: rendered.problems });
+    throw new GatewayError(
+      'GW_MAP_REQUIRED',
+      `Purchase order ${po.purchaseOrderNumber} cannot be rendered with ${profile.id} v${profile.version}: ${rendered.problems.map((p) => p.message).join(' ')}`,
+      { problems: rendered.problems },
+    );
   }
   try {
     return await knex.transaction(async (trx) => {
@@ -53,7 +72,8 @@ export async function sendPurchaseOrder(knex: Knex, config: GatewayConfig, partn
       if (rendered.format === 'x12') {
         const x = partner.x12;
         const theirs = x.partnerId ?? partner.identifiers.x12?.[0];
-        if (!x.ourId || !theirs) throw new GatewayError('GW_CONFIG_REFERENCE', `Partner ${partner.id} needs x12.ourId and x12.partnerId (or identifiers.x12) to be sent X12.`);
+        if (!x.ourId || !theirs)
+          throw new GatewayError('GW_CONFIG_REFERENCE', `Partner ${partner.id} needs x12.ourId and x12.partnerId (or identifiers.x12) to be sent X12.`);
         const controls = await reserveEnvelopeControls(trx, partner.id, 1, 1);
         const [isa, gs, st] = [controls.isa, controls.gs[0] as string, controls.st[0] as string];
         const target = profile.target as { transaction: string; functionalId?: string };
@@ -65,7 +85,16 @@ export async function sendPurchaseOrder(knex: Knex, config: GatewayConfig, partn
             version: x.outbound.version.slice(0, 5),
             usage: x.outbound.usage,
             ackRequested: x.outbound.requestTa1,
-            groups: [{ functionalId: target.functionalId ?? 'PO', sender: x.ourId.id, receiver: theirs.id, control: gs, version: x.outbound.version, sets: [{ id: target.transaction, control: st, segments: rendered.segments }] }],
+            groups: [
+              {
+                functionalId: target.functionalId ?? 'PO',
+                sender: x.ourId.id,
+                receiver: theirs.id,
+                control: gs,
+                version: x.outbound.version,
+                sets: [{ id: target.transaction, control: st, segments: rendered.segments }],
+              },
+            ],
             at: now,
           },
           { delimiters: x.outbound.delimiters, lineBreak: LINE_BREAKS[x.outbound.lineBreak] },
@@ -84,8 +113,20 @@ export async function sendPurchaseOrder(knex: Knex, config: GatewayConfig, partn
         envelope = { interchangeControl: isa, groupControl: gs, setControl: st };
         sourceRef = `ISA ${isa} / GS ${gs} / ST ${st} (${target.transaction})`;
       } else {
-        const fileName = (spec.fileName ?? `{type}-{number}.${rendered.format}`).replaceAll('{type}', 'purchase-order').replaceAll('{number}', po.purchaseOrderNumber.replace(/[^\w.-]/g, '_')).replaceAll('{id}', id);
-        stored = await storeOutbound(trx, { id, partner, docType: 'purchase-order', text: rendered.text, format: rendered.format, fileName, ...(correlationId ? { correlationId } : {}), ...(idempotencyKey ? { idempotencyKey } : {}) });
+        const fileName = (spec.fileName ?? `{type}-{number}.${rendered.format}`)
+          .replaceAll('{type}', 'purchase-order')
+          .replaceAll('{number}', po.purchaseOrderNumber.replace(/[^\w.-]/g, '_'))
+          .replaceAll('{id}', id);
+        stored = await storeOutbound(trx, {
+          id,
+          partner,
+          docType: 'purchase-order',
+          text: rendered.text,
+          format: rendered.format,
+          fileName,
+          ...(correlationId ? { correlationId } : {}),
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+        });
         sourceRef = fileName;
       }
       await trx('documents').insert({
@@ -116,10 +157,19 @@ export async function sendPurchaseOrder(knex: Knex, config: GatewayConfig, partn
 }
 
 async function findEarlier(knex: Knex, partnerId: string, key: string): Promise<SentPurchaseOrder | undefined> {
-  const m = await knex('messages').select('id', 'x12_interchange', 'x12_group', 'direction', 'format', 'file_name').where({ partner_id: partnerId, idempotency_key: key }).first();
+  const m = await knex('messages')
+    .select('id', 'x12_interchange', 'x12_group', 'direction', 'format', 'file_name')
+    .where({ partner_id: partnerId, idempotency_key: key })
+    .first();
   if (!m) return undefined;
   if (m.direction !== 'outbound') throw new GatewayError('GW_IDEMPOTENCY_CONFLICT', `Idempotency-Key "${key}" was used for something else.`);
   const doc = await knex('documents').select('source_ref').where('message_id', m.id).first();
-  const envelope = m.x12_interchange ? { interchangeControl: String(m.x12_interchange).padStart(9, '0'), groupControl: m.x12_group, setControl: /ST (\d+)/.exec(doc?.source_ref ?? '')?.[1] ?? '' } : {};
+  const envelope = m.x12_interchange
+    ? {
+        interchangeControl: String(m.x12_interchange).padStart(9, '0'),
+        groupControl: m.x12_group,
+        setControl: /ST (\d+)/.exec(doc?.source_ref ?? '')?.[1] ?? '',
+      }
+    : {};
   return { messageId: m.id, duplicate: true, format: m.format, fileName: m.file_name, ...envelope };
 }

@@ -32,7 +32,12 @@ export interface Receipt {
 }
 
 function receivedEvent(r: Record<string, unknown>) {
-  return { message_id: r.id, type: 'received', detail: `${r.size_bytes} bytes over ${r.channel} (${r.content_type})${r.file_name ? ` as ${r.file_name}` : ''}`, data: { sha256: r.sha256 } };
+  return {
+    message_id: r.id,
+    type: 'received',
+    detail: `${r.size_bytes} bytes over ${r.channel} (${r.content_type})${r.file_name ? ` as ${r.file_name}` : ''}`,
+    data: { sha256: r.sha256 },
+  };
 }
 
 /** The messages row of an inbound message (a new id; the correlation id defaults to it). */
@@ -93,7 +98,9 @@ export class Receiver {
     this.flushing++;
     this.commit(batch)
       .catch((err) => {
-        const e = new GatewayError('GW_STORE_UNAVAILABLE', 'The message store could not commit the message; nothing was accepted. Retry later.', { cause: err });
+        const e = new GatewayError('GW_STORE_UNAVAILABLE', 'The message store could not commit the message; nothing was accepted. Retry later.', {
+          cause: err,
+        });
         for (const p of batch) p.reject(e);
       })
       .finally(() => {
@@ -125,7 +132,13 @@ export class Receiver {
       }
       const first = earlier.find((e) => e.partner_id === p.row.partner_id && e.idempotency_key === p.row.idempotency_key);
       if (!first) p.reject(new Error('idempotent insert skipped without an earlier row'));
-      else if (first.sha256 !== p.row.sha256) p.reject(new GatewayError('GW_IDEMPOTENCY_CONFLICT', `Idempotency-Key "${p.row.idempotency_key}" was used before for message ${first.id} with a different payload. Use a new key for new content.`));
+      else if (first.sha256 !== p.row.sha256)
+        p.reject(
+          new GatewayError(
+            'GW_IDEMPOTENCY_CONFLICT',
+            `Idempotency-Key "${p.row.idempotency_key}" was used before for message ${first.id} with a different payload. Use a new key for new content.`,
+          ),
+        );
       else p.resolve({ messageId: first.id, correlationId: first.correlation_id, duplicate: true });
     }
     if (inserted.size) this.opts.onCommitted?.();
@@ -138,7 +151,18 @@ export class Receiver {
    */
   async receiveStaged(inbound: StagedInbound): Promise<Receipt> {
     const id = randomUUID();
-    const row = { id, partner_id: inbound.partnerId, channel: inbound.channel, content_type: inbound.contentType, format: inbound.format, size_bytes: inbound.sizeBytes, sha256: inbound.sha256, correlation_id: inbound.correlationId ?? id, file_name: inbound.fileName ?? null, scopes: inbound.scopes ? [...inbound.scopes] : null };
+    const row = {
+      id,
+      partner_id: inbound.partnerId,
+      channel: inbound.channel,
+      content_type: inbound.contentType,
+      format: inbound.format,
+      size_bytes: inbound.sizeBytes,
+      sha256: inbound.sha256,
+      correlation_id: inbound.correlationId ?? id,
+      file_name: inbound.fileName ?? null,
+      scopes: inbound.scopes ? [...inbound.scopes] : null,
+    };
     try {
       await this.knex.transaction(async (trx) => {
         const { rowCount } = await trx.raw<{ rowCount: number }>(
@@ -146,7 +170,20 @@ export class Receiver {
            SELECT ?, ?, ?, ?, ?, coalesce(string_agg(data, ''::bytea ORDER BY seq), ''::bytea), ?, ?, ?, ?, ?::text[]
            FROM sftp_upload_chunks WHERE upload_id = ?
            HAVING coalesce(sum(length(data)), 0) = ?`,
-          [id, row.partner_id, row.channel, row.content_type, row.format, row.size_bytes, row.sha256, row.correlation_id, row.file_name, row.scopes, inbound.uploadId, inbound.sizeBytes],
+          [
+            id,
+            row.partner_id,
+            row.channel,
+            row.content_type,
+            row.format,
+            row.size_bytes,
+            row.sha256,
+            row.correlation_id,
+            row.file_name,
+            row.scopes,
+            inbound.uploadId,
+            inbound.sizeBytes,
+          ],
         );
         if (rowCount !== 1) throw new Error(`staged upload ${inbound.uploadId} does not hold the ${inbound.sizeBytes} bytes written`);
         await trx('sftp_uploads').where('id', inbound.uploadId).del();
@@ -165,7 +202,10 @@ export class Receiver {
    * are committed or neither is. `state: 'rejected'` keeps a refused message visible without
    * interpreting it.
    */
-  async receiveWith(inbound: Omit<Inbound, 'format'> & { format: Inbound['format'] | 'as2'; state?: 'received' | 'rejected'; problems?: unknown[] }, extra: (trx: Knex.Transaction, messageId: string) => Promise<void>): Promise<Receipt> {
+  async receiveWith(
+    inbound: Omit<Inbound, 'format'> & { format: Inbound['format'] | 'as2'; state?: 'received' | 'rejected'; problems?: unknown[] },
+    extra: (trx: Knex.Transaction, messageId: string) => Promise<void>,
+  ): Promise<Receipt> {
     const row = {
       ...messageRow(inbound),
       state: inbound.state ?? 'received',

@@ -23,7 +23,8 @@ export async function replayMessage(knex: Knex, messageId: string, opts: { partn
     if (!msg) throw new GatewayError('GW_NOT_FOUND', `No message ${messageId}.`);
     // Refused at the AS2 door (signature, encryption, agreement): its MDN told the partner so, and a
     // message that failed authentication must never reach the ERP; the partner sends it again.
-    if (msg.format === 'as2') throw new GatewayError('GW_REPLAY_STATE', `Message ${messageId} was refused at the AS2 door; the partner was told in its MDN and sends it again.`);
+    if (msg.format === 'as2')
+      throw new GatewayError('GW_REPLAY_STATE', `Message ${messageId} was refused at the AS2 door; the partner was told in its MDN and sends it again.`);
     if (msg.state === 'rejected' || msg.state === 'failed') {
       const docs = trx('documents').select('id').where('message_id', messageId);
       const delivered = await trx('deliveries').whereIn('document_id', docs).andWhere('state', 'delivered').first();
@@ -39,7 +40,11 @@ export async function replayMessage(knex: Knex, messageId: string, opts: { partn
         .where({ message_id: messageId, state: 'dead' })
         .update({ state: 'pending', attempts: 0, next_attempt_at: trx.fn.now(), queued_at: trx.fn.now(), updated_at: trx.fn.now() });
       await trx('messages').where('id', messageId).update({ state: 'routed', updated_at: trx.fn.now() });
-      await trx('events').insert({ message_id: messageId, type: 'replayed', detail: `${n} dead deliver${n === 1 ? 'y' : 'ies'} queued again with the same idempotency keys` });
+      await trx('events').insert({
+        message_id: messageId,
+        type: 'replayed',
+        detail: `${n} dead deliver${n === 1 ? 'y' : 'ies'} queued again with the same idempotency keys`,
+      });
       return { messageId, action: 'redeliver', deliveries: n };
     }
     throw new GatewayError('GW_REPLAY_STATE', `Message ${messageId} is ${msg.state}; only rejected, failed or dead messages are replayed.`);

@@ -8,16 +8,75 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export async function messageStatus(knex: Knex, partnerId: string | undefined, id: string) {
   if (!UUID.test(id)) return undefined;
-  const q = knex('messages').select('id', 'partner_id', 'channel', 'direction', 'doc_type', 'file_name', 'ack_status', 'ack_due_at', 'related_message_id', 'content_type', 'format', 'size_bytes', 'sha256', 'correlation_id', 'state', 'problems', 'received_at', 'processed_at').where('id', id);
+  const q = knex('messages')
+    .select(
+      'id',
+      'partner_id',
+      'channel',
+      'direction',
+      'doc_type',
+      'file_name',
+      'ack_status',
+      'ack_due_at',
+      'related_message_id',
+      'content_type',
+      'format',
+      'size_bytes',
+      'sha256',
+      'correlation_id',
+      'state',
+      'problems',
+      'received_at',
+      'processed_at',
+    )
+    .where('id', id);
   if (partnerId !== undefined) q.andWhere('partner_id', partnerId);
   const m = await q.first();
   if (!m) return undefined;
   const [documents, deliveries, events, answers, as2] = await Promise.all([
-    knex('documents').select('id', 'seq', 'type', 'schema_version', 'profile_id', 'profile_version', 'state', 'canonical', 'problems', 'document_number', 'po_numbers', 'source_ref').where('message_id', id).orderBy('seq'),
-    knex('deliveries').select('id', 'document_id', 'target_id', 'idempotency_key', 'state', 'attempts', 'max_attempts', 'next_attempt_at', 'last_error', 'last_error_code', 'delivered_at').where('message_id', id).orderBy('created_at'),
+    knex('documents')
+      .select(
+        'id',
+        'seq',
+        'type',
+        'schema_version',
+        'profile_id',
+        'profile_version',
+        'state',
+        'canonical',
+        'problems',
+        'document_number',
+        'po_numbers',
+        'source_ref',
+      )
+      .where('message_id', id)
+      .orderBy('seq'),
+    knex('deliveries')
+      .select(
+        'id',
+        'document_id',
+        'target_id',
+        'idempotency_key',
+        'state',
+        'attempts',
+        'max_attempts',
+        'next_attempt_at',
+        'last_error',
+        'last_error_code',
+        'delivered_at',
+      )
+      .where('message_id', id)
+      .orderBy('created_at'),
     knex('events').select('type', 'code', 'detail', 'data', 'document_id', 'delivery_id', 'at').where('message_id', id).orderBy('id'),
-    knex('messages').select('id', 'doc_type', 'file_name', 'state', 'received_at').where({ related_message_id: id, direction: 'outbound' }).orderBy('received_at'),
-    knex('as2_messages').select('as2_message_id', 'direction', 'status', 'disposition', 'layers', 'mic', 'mic_alg', 'mdn_mode', 'attempts', 'last_error').where('message_id', id).orderByRaw('duplicate_of IS NOT NULL, created_at').first(),
+    knex('messages')
+      .select('id', 'doc_type', 'file_name', 'state', 'received_at')
+      .where({ related_message_id: id, direction: 'outbound' })
+      .orderBy('received_at'),
+    knex('as2_messages')
+      .select('as2_message_id', 'direction', 'status', 'disposition', 'layers', 'mic', 'mic_alg', 'mdn_mode', 'attempts', 'last_error')
+      .where('message_id', id)
+      .orderByRaw('duplicate_of IS NOT NULL, created_at')
+      .first(),
   ]);
   return {
     id: m.id,
@@ -35,7 +94,17 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
     problems: m.problems,
     /** AS2 messages: the Message-ID, what protected it, the MIC and the MDN's outcome (outbound: pending, processed, failed, mic-invalid). */
     ...(as2
-      ? { as2: { messageId: as2.as2_message_id, status: as2.status, disposition: as2.disposition, layers: as2.layers, mic: as2.mic ? `${as2.mic}, ${as2.mic_alg}` : null, mdn: as2.mdn_mode, ...(as2.direction === 'outbound' ? { attempts: as2.attempts, lastError: as2.last_error } : {}) } }
+      ? {
+          as2: {
+            messageId: as2.as2_message_id,
+            status: as2.status,
+            disposition: as2.disposition,
+            layers: as2.layers,
+            mic: as2.mic ? `${as2.mic}, ${as2.mic_alg}` : null,
+            mdn: as2.mdn_mode,
+            ...(as2.direction === 'outbound' ? { attempts: as2.attempts, lastError: as2.last_error } : {}),
+          },
+        }
       : {}),
     /** Acknowledgments (TA1, 997, 999) the gateway sent for this message. */
     acknowledgments: answers.map((a) => ({ id: a.id, type: a.doc_type, fileName: a.file_name, state: a.state, createdAt: a.received_at })),
@@ -66,6 +135,14 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
       lastError: d.last_error ? { code: d.last_error_code, message: d.last_error } : null,
       deliveredAt: d.delivered_at,
     })),
-    timeline: events.map((e) => ({ at: e.at, type: e.type, ...(e.code ? { code: e.code } : {}), detail: e.detail, ...(e.data ? { data: e.data } : {}), ...(e.document_id ? { documentId: e.document_id } : {}), ...(e.delivery_id ? { deliveryId: e.delivery_id } : {}) })),
+    timeline: events.map((e) => ({
+      at: e.at,
+      type: e.type,
+      ...(e.code ? { code: e.code } : {}),
+      detail: e.detail,
+      ...(e.data ? { data: e.data } : {}),
+      ...(e.document_id ? { documentId: e.document_id } : {}),
+      ...(e.delivery_id ? { deliveryId: e.delivery_id } : {}),
+    })),
   };
 }

@@ -33,7 +33,10 @@ export function authenticateServiceKey(keys: readonly { id: string; sha256: stri
   const m = KEY.exec(presented);
   const entry = m ? keys.find((k) => k.id === m[1]) : undefined;
   if (!entry || !timingSafeEqual(Buffer.from(sha256Hex(presented), 'hex'), Buffer.from(entry.sha256, 'hex'))) {
-    throw new GatewayError('GW_AUTH_INVALID', keys.length ? `The ${what} API key is unknown or revoked.` : `No ${what} API keys are configured (${what === 'ERP' ? 'ERP' : 'ADMIN'}_API_KEYS).`);
+    throw new GatewayError(
+      'GW_AUTH_INVALID',
+      keys.length ? `The ${what} API key is unknown or revoked.` : `No ${what} API keys are configured (${what === 'ERP' ? 'ERP' : 'ADMIN'}_API_KEYS).`,
+    );
   }
   return { credentialId: entry.id };
 }

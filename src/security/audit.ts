@@ -17,7 +17,14 @@ export interface AuditEntry {
  * proceed unaudited when the caller writes in the same transaction.
  */
 export async function audit(db: Knex | Knex.Transaction, e: AuditEntry): Promise<void> {
-  await db('audit_log').insert({ actor: storable(e.actor), action: storable(e.action), target: e.target === undefined ? null : storable(e.target), source: e.source === undefined ? null : storable(e.source), outcome: e.outcome, details: e.details ? JSON.stringify(e.details).replaceAll('\\u0000', '\\ufffd') : null });
+  await db('audit_log').insert({
+    actor: storable(e.actor),
+    action: storable(e.action),
+    target: e.target === undefined ? null : storable(e.target),
+    source: e.source === undefined ? null : storable(e.source),
+    outcome: e.outcome,
+    details: e.details ? JSON.stringify(e.details).replaceAll('\\u0000', '\\ufffd') : null,
+  });
 }
 
 /**
@@ -43,8 +50,10 @@ export const AUDIT_READ_MAX = 1000;
  */
 export async function readAudit(knex: Knex, q: { action?: string; actor?: string; since?: Date; limit?: number }): Promise<AuditRow[]> {
   const limit = q.limit ?? 100;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_READ_MAX) throw new GatewayError('GW_REQUEST_INVALID', `The audit limit must be a whole number from 1 to ${AUDIT_READ_MAX} (found ${limit}).`);
-  if (q.since && !(q.since.getTime() >= 0 && q.since.getFullYear() <= 9999)) throw new GatewayError('GW_REQUEST_INVALID', 'The audit start (since) must be a date between 1970 and 9999, such as 2026-11-30T12:00:00Z.');
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_READ_MAX)
+    throw new GatewayError('GW_REQUEST_INVALID', `The audit limit must be a whole number from 1 to ${AUDIT_READ_MAX} (found ${limit}).`);
+  if (q.since && !(q.since.getTime() >= 0 && q.since.getFullYear() <= 9999))
+    throw new GatewayError('GW_REQUEST_INVALID', 'The audit start (since) must be a date between 1970 and 9999, such as 2026-11-30T12:00:00Z.');
   const query = knex('audit_log').select('*').orderBy('id', 'desc').limit(limit);
   if (q.action) query.where('action', 'like', `${q.action.replace(/[%_]/g, '\\$&')}%`);
   if (q.actor) query.where('actor', q.actor);

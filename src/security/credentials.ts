@@ -12,7 +12,17 @@ import { parsePublicKey } from './ssh-keys.js';
  * Every credential kind the gateway knows. Partner kinds belong to one partner; `signing-key` (our
  * token-signing keys) and `erp-signing-secret` (what signs deliveries to the ERP) are the gateway's.
  */
-export const CREDENTIAL_KINDS = ['api-key', 'client-secret', 'jwt-key', 'tls-cert', 'ssh-key', 'as2-cert', 'webhook-secret', 'signing-key', 'erp-signing-secret'] as const;
+export const CREDENTIAL_KINDS = [
+  'api-key',
+  'client-secret',
+  'jwt-key',
+  'tls-cert',
+  'ssh-key',
+  'as2-cert',
+  'webhook-secret',
+  'signing-key',
+  'erp-signing-secret',
+] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 export const GATEWAY_KINDS: readonly CredentialKind[] = ['signing-key', 'erp-signing-secret'];
 
@@ -115,7 +125,20 @@ interface Row {
 }
 
 function fromRow(r: Row): Credential {
-  return { kind: r.kind, ref: r.ref, partnerId: r.partner_id, source: 'store', public: r.public, secret: r.secret, scopes: r.scopes, notBefore: r.not_before, expiresAt: r.expires_at, revokedAt: r.revoked_at, createdAt: r.created_at, createdBy: r.created_by };
+  return {
+    kind: r.kind,
+    ref: r.ref,
+    partnerId: r.partner_id,
+    source: 'store',
+    public: r.public,
+    secret: r.secret,
+    scopes: r.scopes,
+    notBefore: r.not_before,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+  };
 }
 
 /** Credentials declared in partner profiles (of one partner, of one kind), as the store shows them. */
@@ -125,36 +148,84 @@ export function yamlCredentials(config: GatewayConfig, partnerId?: string, kind?
   const want = (k: CredentialKind) => !kind || kind === k;
   for (const p of config.partners.values()) {
     if (partnerId && p.id !== partnerId) continue;
-    if (want('api-key')) for (const k of p.credentials.apiKeys) out.push({ ...base, kind: 'api-key', ref: k.id, partnerId: p.id, public: { sha256: k.sha256 }, scopes: k.scopes ?? null, expiresAt: k.expires ? endOfDay(k.expires) : null });
+    if (want('api-key'))
+      for (const k of p.credentials.apiKeys)
+        out.push({
+          ...base,
+          kind: 'api-key',
+          ref: k.id,
+          partnerId: p.id,
+          public: { sha256: k.sha256 },
+          scopes: k.scopes ?? null,
+          expiresAt: k.expires ? endOfDay(k.expires) : null,
+        });
     for (const k of want('ssh-key') ? p.credentials.sshKeys : []) {
       const pk = parsePublicKey(k.key);
-      if (!(pk instanceof Error)) out.push({ ...base, kind: 'ssh-key', ref: pk.fingerprint, partnerId: p.id, public: { key: k.key }, scopes: k.scopes ?? null, expiresAt: k.expires ? endOfDay(k.expires) : null });
+      if (!(pk instanceof Error))
+        out.push({
+          ...base,
+          kind: 'ssh-key',
+          ref: pk.fingerprint,
+          partnerId: p.id,
+          public: { key: k.key },
+          scopes: k.scopes ?? null,
+          expiresAt: k.expires ? endOfDay(k.expires) : null,
+        });
     }
-    for (const c of want('tls-cert') ? (p.mtls?.certificates ?? []) : []) out.push({ ...base, kind: 'tls-cert', ref: normalizeFingerprint(c.sha256), partnerId: p.id, public: {}, scopes: null, expiresAt: c.expires ? endOfDay(c.expires) : null });
+    for (const c of want('tls-cert') ? (p.mtls?.certificates ?? []) : [])
+      out.push({
+        ...base,
+        kind: 'tls-cert',
+        ref: normalizeFingerprint(c.sha256),
+        partnerId: p.id,
+        public: {},
+        scopes: null,
+        expiresAt: c.expires ? endOfDay(c.expires) : null,
+      });
     const as2 = p.as2 && want('as2-cert') ? config.as2.get(p.as2.id) : undefined;
     for (const c of as2?.certs ?? []) {
       const x = c.x509;
-      out.push({ ...base, kind: 'as2-cert', ref: certFingerprint(x), partnerId: p.id, public: { subject: x.subject, pem: x.toString() }, scopes: null, notBefore: new Date(x.validFrom), expiresAt: new Date(x.validTo) });
+      out.push({
+        ...base,
+        kind: 'as2-cert',
+        ref: certFingerprint(x),
+        partnerId: p.id,
+        public: { subject: x.subject, pem: x.toString() },
+        scopes: null,
+        notBefore: new Date(x.validFrom),
+        expiresAt: new Date(x.validTo),
+      });
     }
   }
   return out;
 }
 
 /** Material given for a kind the partner supplies, checked; its reference and public form. */
-async function readMaterial(kind: CredentialKind, material: string | undefined): Promise<{ ref: string; public: Record<string, unknown>; expiresAt?: Date; notBefore?: Date }> {
+async function readMaterial(
+  kind: CredentialKind,
+  material: string | undefined,
+): Promise<{ ref: string; public: Record<string, unknown>; expiresAt?: Date; notBefore?: Date }> {
   if (!material) throw new GatewayError('GW_CRED_INVALID', `A ${kind} needs its public material (--file).`);
-  if (/PRIVATE KEY/.test(material)) throw new GatewayError('GW_CRED_INVALID', `That is a private key; give the ${kind === 'jwt-key' ? 'public key' : 'certificate'} only.`);
+  if (/PRIVATE KEY/.test(material))
+    throw new GatewayError('GW_CRED_INVALID', `That is a private key; give the ${kind === 'jwt-key' ? 'public key' : 'certificate'} only.`);
   try {
     if (kind === 'jwt-key') {
       const trimmed = material.trim();
-      const key = trimmed.startsWith('{') ? await importJWK(JSON.parse(trimmed) as JWK, (JSON.parse(trimmed) as JWK).alg ?? 'RS256') : await importSPKI(trimmed, 'RS256', { extractable: true }).catch(() => importSPKI(trimmed, 'ES256', { extractable: true }));
+      const key = trimmed.startsWith('{')
+        ? await importJWK(JSON.parse(trimmed) as JWK, (JSON.parse(trimmed) as JWK).alg ?? 'RS256')
+        : await importSPKI(trimmed, 'RS256', { extractable: true }).catch(() => importSPKI(trimmed, 'ES256', { extractable: true }));
       const jwk = await exportJWK(key as Parameters<typeof exportJWK>[0]);
       if ('d' in jwk) throw new Error('a private JWK');
       return { ref: await calculateJwkThumbprint(jwk), public: { jwk } };
     }
     if (kind === 'tls-cert' || kind === 'as2-cert') {
       const x = new X509Certificate(material);
-      return { ref: certFingerprint(x), public: { subject: x.subject, issuer: x.issuer, ...(kind === 'as2-cert' ? { pem: x.toString() } : {}) }, expiresAt: new Date(x.validTo), notBefore: new Date(x.validFrom) };
+      return {
+        ref: certFingerprint(x),
+        public: { subject: x.subject, issuer: x.issuer, ...(kind === 'as2-cert' ? { pem: x.toString() } : {}) },
+        expiresAt: new Date(x.validTo),
+        notBefore: new Date(x.validFrom),
+      };
     }
     if (kind === 'ssh-key') {
       const pk = parsePublicKey(material.trim());
@@ -181,7 +252,12 @@ async function reachable<T>(p: Promise<T>): Promise<T> {
   }
 }
 
-const SECRET_PREFIX: Partial<Record<CredentialKind, string>> = { 'api-key': 'gw', 'client-secret': 'gwcs', 'webhook-secret': 'whsec', 'erp-signing-secret': 'whsec' };
+const SECRET_PREFIX: Partial<Record<CredentialKind, string>> = {
+  'api-key': 'gw',
+  'client-secret': 'gwcs',
+  'webhook-secret': 'whsec',
+  'erp-signing-secret': 'whsec',
+};
 
 /**
  * Credentials issued, rotated and revoked at run time, over the ones partner profiles list. Every
@@ -236,7 +312,10 @@ export class CredentialStore {
 
   private async withRetirements(list: Credential[]): Promise<Credential[]> {
     if (!list.length) return list;
-    const rows: { kind: string; ref: string; effective_at: Date; revoked: boolean }[] = await this.knex('credential_retirements').whereIn(['kind', 'ref'], list.map((c) => [c.kind, c.ref]) as [string, string][]);
+    const rows: { kind: string; ref: string; effective_at: Date; revoked: boolean }[] = await this.knex('credential_retirements').whereIn(
+      ['kind', 'ref'],
+      list.map((c) => [c.kind, c.ref]) as [string, string][],
+    );
     const by = new Map(rows.map((r) => [`${r.kind} ${r.ref}`, r]));
     return list.map((c) => {
       const r = by.get(`${c.kind} ${c.ref}`);
@@ -268,7 +347,13 @@ export class CredentialStore {
   async issue(req: IssueRequest, by: Actor): Promise<Issued> {
     return this.knex.transaction(async (trx) => {
       const issued = await this.create(trx, req, by);
-      await audit(trx, { ...by, action: 'credential.issue', target: `${req.kind}:${issued.credential.ref}`, outcome: 'ok', details: { partner: req.partnerId, expiresAt: issued.credential.expiresAt, notBefore: issued.credential.notBefore } });
+      await audit(trx, {
+        ...by,
+        action: 'credential.issue',
+        target: `${req.kind}:${issued.credential.ref}`,
+        outcome: 'ok',
+        details: { partner: req.partnerId, expiresAt: issued.credential.expiresAt, notBefore: issued.credential.notBefore },
+      });
       return issued;
     });
   }
@@ -280,7 +365,11 @@ export class CredentialStore {
   async rotate(req: IssueRequest & { overlapSeconds: number }, by: Actor): Promise<Issued> {
     const before = await this.usable(req.kind, req.partnerId);
     const upcoming = req.kind === 'signing-key' ? (await this.list({ kind: 'signing-key' })).filter((c) => credentialState(c) === 'next') : [];
-    if (upcoming.length) throw new GatewayError('GW_CRED_INVALID', `Signing key ${upcoming[0]?.ref} is published and starts signing at ${upcoming[0]?.notBefore.toISOString()}; rotate again after that.`);
+    if (upcoming.length)
+      throw new GatewayError(
+        'GW_CRED_INVALID',
+        `Signing key ${upcoming[0]?.ref} is published and starts signing at ${upcoming[0]?.notBefore.toISOString()}; rotate again after that.`,
+      );
     return this.knex.transaction(async (trx) => {
       const issued = await this.create(trx, req, by);
       const endAt = new Date(Math.max(Date.now(), issued.credential.notBefore.getTime()) + req.overlapSeconds * 1000);
@@ -292,10 +381,20 @@ export class CredentialStore {
           continue;
         }
         if (c.source === 'store') await trx('credentials').where({ kind: c.kind, ref: c.ref }).update({ expires_at: endAt });
-        else await trx('credential_retirements').insert({ kind: c.kind, ref: c.ref, partner_id: c.partnerId, effective_at: endAt, revoked: false, created_by: by.actor }).onConflict(['kind', 'ref']).merge(['effective_at', 'revoked', 'created_by']);
+        else
+          await trx('credential_retirements')
+            .insert({ kind: c.kind, ref: c.ref, partner_id: c.partnerId, effective_at: endAt, revoked: false, created_by: by.actor })
+            .onConflict(['kind', 'ref'])
+            .merge(['effective_at', 'revoked', 'created_by']);
         retiring.push({ ...c, expiresAt: endAt });
       }
-      await audit(trx, { ...by, action: 'credential.rotate', target: `${req.kind}:${issued.credential.ref}`, outcome: 'ok', details: { partner: req.partnerId, overlapSeconds: req.overlapSeconds, retiring: retiring.map((c) => ({ ref: c.ref, until: c.expiresAt })) } });
+      await audit(trx, {
+        ...by,
+        action: 'credential.rotate',
+        target: `${req.kind}:${issued.credential.ref}`,
+        outcome: 'ok',
+        details: { partner: req.partnerId, overlapSeconds: req.overlapSeconds, retiring: retiring.map((c) => ({ ref: c.ref, until: c.expiresAt })) },
+      });
       return { ...issued, retiring };
     });
   }
@@ -307,7 +406,11 @@ export class CredentialStore {
     const now = new Date();
     await this.knex.transaction(async (trx) => {
       if (c.source === 'store') await trx('credentials').where({ kind, ref }).update({ revoked_at: now });
-      else await trx('credential_retirements').insert({ kind, ref, partner_id: c.partnerId, effective_at: now, revoked: true, created_by: by.actor }).onConflict(['kind', 'ref']).merge(['effective_at', 'revoked', 'created_by']);
+      else
+        await trx('credential_retirements')
+          .insert({ kind, ref, partner_id: c.partnerId, effective_at: now, revoked: true, created_by: by.actor })
+          .onConflict(['kind', 'ref'])
+          .merge(['effective_at', 'revoked', 'created_by']);
       await audit(trx, { ...by, action: 'credential.revoke', target: `${kind}:${ref}`, outcome: 'ok', details: { partner: c.partnerId, source: c.source } });
     });
     return { ...c, revokedAt: now };
@@ -317,7 +420,8 @@ export class CredentialStore {
     const gatewayKind = GATEWAY_KINDS.includes(req.kind);
     if (gatewayKind && req.partnerId) throw new GatewayError('GW_CRED_INVALID', `A ${req.kind} belongs to the gateway, not to a partner.`);
     if (!gatewayKind) {
-      if (!req.partnerId || !this.config().partners.has(req.partnerId)) throw new GatewayError('GW_CRED_UNKNOWN', `No partner ${req.partnerId ?? '(none given)'}.`);
+      if (!req.partnerId || !this.config().partners.has(req.partnerId))
+        throw new GatewayError('GW_CRED_UNKNOWN', `No partner ${req.partnerId ?? '(none given)'}.`);
     }
     const badScope = req.scopes?.find((s) => !isScope(s));
     if (badScope) throw new GatewayError('GW_CRED_INVALID', `Unknown scope ${badScope}.`);
@@ -338,7 +442,10 @@ export class CredentialStore {
       notBefore = new Date(now.getTime() + (req.publishSeconds ?? 0) * 1000);
     } else if (prefix) {
       ref = randomBytes(8).toString('hex');
-      const value = req.kind === 'webhook-secret' || req.kind === 'erp-signing-secret' ? `${prefix}_${randomBytes(32).toString('base64url')}` : `${prefix}_${ref}_${randomBytes(32).toString('base64url')}`;
+      const value =
+        req.kind === 'webhook-secret' || req.kind === 'erp-signing-secret'
+          ? `${prefix}_${randomBytes(32).toString('base64url')}`
+          : `${prefix}_${ref}_${randomBytes(32).toString('base64url')}`;
       shown = value;
       if (req.kind === 'api-key' || req.kind === 'client-secret') pub = { sha256: sha256Hex(value) };
       else secret = this.keys.seal(value);
@@ -349,8 +456,20 @@ export class CredentialStore {
       if (m.notBefore && m.notBefore > now) notBefore = m.notBefore;
       if (m.expiresAt && (!expiresAt || m.expiresAt < expiresAt)) expiresAt = m.expiresAt;
     }
-    if (yamlCredentials(this.config(), undefined, req.kind).some((c) => c.ref === ref)) throw new GatewayError('GW_CRED_INVALID', `${req.kind} ${ref} is already listed in a partner profile.`);
-    const row = { id: `cred_${randomBytes(10).toString('hex')}`, partner_id: req.partnerId, kind: req.kind, ref, public: JSON.stringify(pub), secret: secret ? JSON.stringify(secret) : null, scopes: req.scopes ?? null, not_before: notBefore, expires_at: expiresAt, created_by: by.actor };
+    if (yamlCredentials(this.config(), undefined, req.kind).some((c) => c.ref === ref))
+      throw new GatewayError('GW_CRED_INVALID', `${req.kind} ${ref} is already listed in a partner profile.`);
+    const row = {
+      id: `cred_${randomBytes(10).toString('hex')}`,
+      partner_id: req.partnerId,
+      kind: req.kind,
+      ref,
+      public: JSON.stringify(pub),
+      secret: secret ? JSON.stringify(secret) : null,
+      scopes: req.scopes ?? null,
+      not_before: notBefore,
+      expires_at: expiresAt,
+      created_by: by.actor,
+    };
     const inserted = await trx('credentials').insert(row).onConflict(['kind', 'ref']).ignore().returning('*');
     if (!inserted.length) throw new GatewayError('GW_CRED_INVALID', `${req.kind} ${ref} exists already (revoke it, or give another).`);
     return { credential: fromRow(inserted[0] as Row), ...(shown ? { secret: shown } : {}) };

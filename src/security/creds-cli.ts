@@ -4,7 +4,16 @@ import type { Knex } from 'knex';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError } from '../errors.js';
 import { audit, readAudit } from './audit.js';
-import { CREDENTIAL_KINDS, credentialState, CredentialStore, GATEWAY_KINDS, isCredentialKind, type Actor, type Credential, type CredentialKind } from './credentials.js';
+import {
+  CREDENTIAL_KINDS,
+  credentialState,
+  CredentialStore,
+  GATEWAY_KINDS,
+  isCredentialKind,
+  type Actor,
+  type Credential,
+  type CredentialKind,
+} from './credentials.js';
 import { expiringCredentials } from './expiry.js';
 import { MasterKeys, newMasterKey, parseMasterKey, resealKeyFiles, rotateMasterKey } from './secrets.js';
 
@@ -127,14 +136,25 @@ export async function rotateMasterKeyCommand(file: string, ctx: CredsContext, ke
   const next = parseMasterKey(readFileSync(file, 'utf8'), file);
   const n = await rotateMasterKey(ctx.knex, ctx.keys, next);
   const files = resealKeyFiles(keyDirs, ctx.keys, next);
-  await audit(ctx.knex, { ...cliActor(), action: 'secrets.rotate-master-key', target: `master-key:${new MasterKeys(next).id}`, outcome: 'ok', details: { from: ctx.keys.id, secrets: n, keyFiles: files } });
+  await audit(ctx.knex, {
+    ...cliActor(),
+    action: 'secrets.rotate-master-key',
+    target: `master-key:${new MasterKeys(next).id}`,
+    outcome: 'ok',
+    details: { from: ctx.keys.id, secrets: n, keyFiles: files },
+  });
   ctx.out(`${n} secret(s) re-wrapped and ${files} key file(s) re-sealed under master key ${new MasterKeys(next).id} (was ${ctx.keys.id}).`);
-  ctx.out(`Now set GATEWAY_MASTER_KEY_FILE=${file} for every gateway process, and keep the old key as GATEWAY_MASTER_KEY_PREVIOUS_FILE until all have restarted.`);
+  ctx.out(
+    `Now set GATEWAY_MASTER_KEY_FILE=${file} for every gateway process, and keep the old key as GATEWAY_MASTER_KEY_PREVIOUS_FILE until all have restarted.`,
+  );
   return 0;
 }
 
 export async function auditCommand(v: Values, ctx: CredsContext): Promise<number> {
   const rows = await readAudit(ctx.knex, { ...(v.action ? { action: v.action } : {}), limit: Number(v.limit ?? 50) || 50 });
-  for (const r of rows.reverse()) ctx.out(`${r.at.toISOString()} ${r.actor} ${r.action} ${r.target ?? '-'} ${r.outcome} from ${r.source ?? '-'}${r.details ? ` ${JSON.stringify(r.details)}` : ''}`);
+  for (const r of rows.reverse())
+    ctx.out(
+      `${r.at.toISOString()} ${r.actor} ${r.action} ${r.target ?? '-'} ${r.outcome} from ${r.source ?? '-'}${r.details ? ` ${JSON.stringify(r.details)}` : ''}`,
+    );
   return 0;
 }

@@ -34,18 +34,29 @@ function nameParts(name: string): string {
  * The pinned certificate credential a partner's certificate matches: a `tls-cert` fingerprint
  * (profile or store) usable now, or the profile's CA + exact subject. Undefined when it matches none.
  */
-export async function matchPartnerCertificate(store: CredentialStore, config: GatewayConfig, partner: Readonly<PartnerProfile>, cert: X509Certificate, now = new Date()): Promise<Credential | 'ca' | undefined> {
+export async function matchPartnerCertificate(
+  store: CredentialStore,
+  config: GatewayConfig,
+  partner: Readonly<PartnerProfile>,
+  cert: X509Certificate,
+  now = new Date(),
+): Promise<Credential | 'ca' | undefined> {
   if (new Date(cert.validTo) < now || new Date(cert.validFrom) > now) return undefined;
   const fp = certFingerprint(cert);
   const pinned = (await store.usable('tls-cert', partner.id, now)).find((c) => c.ref === fp);
   if (pinned) return pinned;
   const ca = config.mtlsCas.get(partner.id);
-  if (ca && partner.mtls?.subject && cert.checkIssued(ca) && cert.verify(ca.publicKey) && nameParts(cert.subject) === nameParts(partner.mtls.subject)) return 'ca';
+  if (ca && partner.mtls?.subject && cert.checkIssued(ca) && cert.verify(ca.publicKey) && nameParts(cert.subject) === nameParts(partner.mtls.subject))
+    return 'ca';
   return undefined;
 }
 
 /** The partner a client certificate identifies, by pinned fingerprint or by CA and subject. */
-export async function partnerForCertificate(store: CredentialStore, config: GatewayConfig, cert: X509Certificate): Promise<Readonly<PartnerProfile> | undefined> {
+export async function partnerForCertificate(
+  store: CredentialStore,
+  config: GatewayConfig,
+  cert: X509Certificate,
+): Promise<Readonly<PartnerProfile> | undefined> {
   const byPin = await store.find('tls-cert', certFingerprint(cert));
   const candidates = byPin?.partnerId ? [config.partners.get(byPin.partnerId)] : [...config.partners.values()].filter((p) => config.mtlsCas.has(p.id));
   for (const p of candidates) if (p && (await matchPartnerCertificate(store, config, p, cert))) return p;
@@ -56,8 +67,13 @@ export async function partnerForCertificate(store: CredentialStore, config: Gate
  * The HTTPS listener's key and certificate: the files named by TLS_CERT_FILE and TLS_KEY_FILE, or
  * for development a self-signed pair made once under the data folder (never committed).
  */
-export async function serverCredentials(opts: { certFile?: string; keyFile?: string; dir: string }): Promise<{ cert: string; key: string; certFile: string; generated: boolean }> {
-  if (opts.certFile && opts.keyFile) return { cert: readFileSync(opts.certFile, 'utf8'), key: readFileSync(opts.keyFile, 'utf8'), certFile: opts.certFile, generated: false };
+export async function serverCredentials(opts: {
+  certFile?: string;
+  keyFile?: string;
+  dir: string;
+}): Promise<{ cert: string; key: string; certFile: string; generated: boolean }> {
+  if (opts.certFile && opts.keyFile)
+    return { cert: readFileSync(opts.certFile, 'utf8'), key: readFileSync(opts.keyFile, 'utf8'), certFile: opts.certFile, generated: false };
   const certFile = path.join(opts.dir, 'server.crt');
   const keyFile = path.join(opts.dir, 'server.key');
   let generated = false;

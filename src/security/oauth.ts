@@ -63,32 +63,52 @@ function formDecoded(part: string, name: string): string {
  * methods. Every request, granted or refused, leaves an audit entry.
  */
 export class TokenEndpoint {
-  constructor(
-    private readonly d: { knex: Knex; store: CredentialStore; tokens: TokenService; config: () => GatewayConfig },
-  ) {}
+  constructor(private readonly d: { knex: Knex; store: CredentialStore; tokens: TokenService; config: () => GatewayConfig }) {}
 
   async handle(req: TokenRequest): Promise<TokenResponse> {
     let clientId = req.form.get('client_id') ?? undefined;
     let method: Method | undefined;
     try {
-      if (req.form.get('grant_type') !== 'client_credentials') throw new GatewayError('GW_OAUTH_REQUEST', `grant_type must be client_credentials (found ${req.form.get('grant_type') ?? 'none'}).`);
+      if (req.form.get('grant_type') !== 'client_credentials')
+        throw new GatewayError('GW_OAUTH_REQUEST', `grant_type must be client_credentials (found ${req.form.get('grant_type') ?? 'none'}).`);
       const authenticated = await this.authenticate(req, (m, id) => ((method = m), (clientId = id)));
       const { partner, credentialScopes } = authenticated;
       if (partner.state === 'suspended') throw clientError(`Partner ${partner.id} is suspended.`);
       let boundTo: string | undefined;
       if (partner.oauth.certificateBound) {
-        if (!req.cert || !(await matchPartnerCertificate(this.d.store, this.d.config(), partner, req.cert))) throw clientError('This client receives certificate-bound tokens only: request them over the HTTPS port with the pinned client certificate.');
+        if (!req.cert || !(await matchPartnerCertificate(this.d.store, this.d.config(), partner, req.cert)))
+          throw clientError('This client receives certificate-bound tokens only: request them over the HTTPS port with the pinned client certificate.');
         boundTo = thumbprint(req.cert);
       }
       const allowed = grantedScopes(partner, credentialScopes);
       const asked = parseScopeParam(req.form.get('scope') ?? undefined);
       const scopes = asked ? asked.filter((s) => allowed.has(s)) : [...allowed];
-      if (!scopes.length) throw new GatewayError('GW_OAUTH_SCOPE', asked ? `None of the requested scopes (${asked.join(' ')}) is allowed for client ${clientId}; allowed: ${[...allowed].join(' ')}.` : `Client ${clientId} is allowed no scope.`);
+      if (!scopes.length)
+        throw new GatewayError(
+          'GW_OAUTH_SCOPE',
+          asked
+            ? `None of the requested scopes (${asked.join(' ')}) is allowed for client ${clientId}; allowed: ${[...allowed].join(' ')}.`
+            : `Client ${clientId} is allowed no scope.`,
+        );
       const issued = await this.d.tokens.issue(partner, scopes, boundTo);
-      await audit(this.d.knex, { actor: `partner:${partner.id}`, action: 'oauth.token', target: `client:${clientId}`, source: req.remote, outcome: 'ok', details: { method, scopes, jti: issued.jti, kid: issued.kid, certificateBound: Boolean(boundTo) } });
+      await audit(this.d.knex, {
+        actor: `partner:${partner.id}`,
+        action: 'oauth.token',
+        target: `client:${clientId}`,
+        source: req.remote,
+        outcome: 'ok',
+        details: { method, scopes, jti: issued.jti, kid: issued.kid, certificateBound: Boolean(boundTo) },
+      });
       return { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn, scope: scopes.join(' ') };
     } catch (err) {
-      await audit(this.d.knex, { actor: clientId ? `client:${clientId}` : 'anonymous', action: 'oauth.token', target: clientId ? `client:${clientId}` : undefined, source: req.remote, outcome: 'denied', details: { method: method ?? null, code: (err as GatewayError).code ?? 'GW_INTERNAL', reason: (err as Error).message } }).catch(() => undefined);
+      await audit(this.d.knex, {
+        actor: clientId ? `client:${clientId}` : 'anonymous',
+        action: 'oauth.token',
+        target: clientId ? `client:${clientId}` : undefined,
+        source: req.remote,
+        outcome: 'denied',
+        details: { method: method ?? null, code: (err as GatewayError).code ?? 'GW_INTERNAL', reason: (err as Error).message },
+      }).catch(() => undefined);
       throw err;
     }
   }
@@ -99,13 +119,17 @@ export class TokenEndpoint {
     return partner;
   }
 
-  private async authenticate(req: TokenRequest, note: (m: Method, clientId: string) => void): Promise<{ partner: Readonly<PartnerProfile>; credentialScopes: string[] | null }> {
+  private async authenticate(
+    req: TokenRequest,
+    note: (m: Method, clientId: string) => void,
+  ): Promise<{ partner: Readonly<PartnerProfile>; credentialScopes: string[] | null }> {
     const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(req.authorization ?? '');
     const assertion = req.form.get('client_assertion');
     const formId = req.form.get('client_id') ?? undefined;
     if (req.authorization && !basic) throw clientError('The Authorization header must be "Basic <client_id:client_secret>".');
     if (basic && assertion) throw new GatewayError('GW_OAUTH_REQUEST', 'Use one client authentication method, not two.');
-    if (req.form.has('client_secret')) throw new GatewayError('GW_OAUTH_REQUEST', 'client_secret_post is not supported; send the secret with HTTP Basic (client_secret_basic).');
+    if (req.form.has('client_secret'))
+      throw new GatewayError('GW_OAUTH_REQUEST', 'client_secret_post is not supported; send the secret with HTTP Basic (client_secret_basic).');
 
     if (basic) {
       const decoded = Buffer.from(basic[1] as string, 'base64').toString('utf8');
@@ -145,22 +169,42 @@ export class TokenEndpoint {
         const jwk = k.public.jwk as JWK;
         try {
           const key = await importJWK(jwk, alg);
-          payload = (await jwtVerify(assertion, key, { issuer: iss, subject: iss, audience: req.endpointUrls, algorithms: ASYMMETRIC_ALGORITHMS, requiredClaims: ['exp', 'jti', 'sub', 'aud'], clockTolerance: 5 })).payload;
+          payload = (
+            await jwtVerify(assertion, key, {
+              issuer: iss,
+              subject: iss,
+              audience: req.endpointUrls,
+              algorithms: ASYMMETRIC_ALGORITHMS,
+              requiredClaims: ['exp', 'jti', 'sub', 'aud'],
+              clockTolerance: 5,
+            })
+          ).payload;
           break;
         } catch (err) {
           const e = err as { code?: string; claim?: string; message: string };
-          if (e.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') reason = `its ${e.claim} claim is not acceptable${e.claim === 'aud' ? ` (aud must be ${req.endpointUrls[0]})` : ''}`;
+          if (e.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED')
+            reason = `its ${e.claim} claim is not acceptable${e.claim === 'aud' ? ` (aud must be ${req.endpointUrls[0]})` : ''}`;
           else if (e.code === 'ERR_JWT_EXPIRED') reason = 'it has expired';
           else if (e.code === 'ERR_JOSE_ALG_NOT_ALLOWED' || e.code === 'ERR_JOSE_NOT_SUPPORTED') reason = 'its algorithm is not allowed';
         }
       }
       if (!payload) throw clientError(`The client assertion was refused: ${reason}.`);
       // RFC 7519 §4.1.7: jti is a string; it is stored, so it must be text PostgreSQL can hold.
-      if (typeof payload.jti !== 'string' || !/^[^\u0000-\u001f\u007f]{1,255}$/.test(payload.jti)) throw clientError('The client assertion jti must be a string of 1-255 characters without control characters, new for every request.');
-      if ((payload.exp as number) - Date.now() / 1000 > MAX_ASSERTION_SECONDS) throw clientError(`The client assertion lives too long: exp may be at most ${MAX_ASSERTION_SECONDS} seconds ahead.`);
+      if (typeof payload.jti !== 'string' || !/^[^\u0000-\u001f\u007f]{1,255}$/.test(payload.jti))
+        throw clientError('The client assertion jti must be a string of 1-255 characters without control characters, new for every request.');
+      if ((payload.exp as number) - Date.now() / 1000 > MAX_ASSERTION_SECONDS)
+        throw clientError(`The client assertion lives too long: exp may be at most ${MAX_ASSERTION_SECONDS} seconds ahead.`);
       // jti: each assertion once (RFC 7523 §3). The row lives until the assertion would expire anyway.
-      await this.d.knex('oauth_assertions').where('expires_at', '<', new Date(Date.now() - 60_000)).del();
-      const fresh = await this.d.knex('oauth_assertions').insert({ client_id: iss, jti: payload.jti, expires_at: new Date((payload.exp as number) * 1000 + 60_000) }).onConflict(['client_id', 'jti']).ignore().returning('jti');
+      await this.d
+        .knex('oauth_assertions')
+        .where('expires_at', '<', new Date(Date.now() - 60_000))
+        .del();
+      const fresh = await this.d
+        .knex('oauth_assertions')
+        .insert({ client_id: iss, jti: payload.jti, expires_at: new Date((payload.exp as number) * 1000 + 60_000) })
+        .onConflict(['client_id', 'jti'])
+        .ignore()
+        .returning('jti');
       if (!fresh.length) throw clientError(`The client assertion ${payload.jti} was used before; make a new jti for every request.`);
       return { partner, credentialScopes: null };
     }
@@ -168,9 +212,14 @@ export class TokenEndpoint {
     if (formId && req.cert) {
       note('tls_client_auth', formId);
       const partner = this.partnerOf(formId);
-      if (!(await matchPartnerCertificate(this.d.store, this.d.config(), partner, req.cert))) throw clientError(`The TLS client certificate is not pinned for client ${formId}.`);
+      if (!(await matchPartnerCertificate(this.d.store, this.d.config(), partner, req.cert)))
+        throw clientError(`The TLS client certificate is not pinned for client ${formId}.`);
       return { partner, credentialScopes: null };
     }
-    throw clientError(formId ? `Client ${formId} presented no credentials (HTTP Basic, a client assertion, or a TLS client certificate on the HTTPS port).` : 'No client authentication was presented.');
+    throw clientError(
+      formId
+        ? `Client ${formId} presented no credentials (HTTP Basic, a client assertion, or a TLS client certificate on the HTTPS port).`
+        : 'No client authentication was presented.',
+    );
   }
 }

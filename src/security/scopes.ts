@@ -56,7 +56,8 @@ export function parseScopeParam(value: string | undefined): string[] | undefined
 }
 
 export function requireScope(scopes: ReadonlySet<string>, scope: string, what: string): void {
-  if (!scopes.has(scope)) throw new GatewayError('GW_AUTH_SCOPE', `${what} needs the scope ${scope}; the credentials hold ${[...scopes].sort().join(' ') || 'none'}.`);
+  if (!scopes.has(scope))
+    throw new GatewayError('GW_AUTH_SCOPE', `${what} needs the scope ${scope}; the credentials hold ${[...scopes].sort().join(' ') || 'none'}.`);
 }
 
 /** True when the scopes allow writing at least one of the document types. */

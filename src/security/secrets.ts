@@ -72,7 +72,11 @@ export class MasterKeys {
 
   open(s: Sealed): Buffer {
     const kek = this.byId.get(s.kek);
-    if (!kek) throw new GatewayError('GW_SECRET_KEY', `A secret is sealed with master key ${s.kek}, but ${this.source} is ${this.id}; set GATEWAY_MASTER_KEY_PREVIOUS_FILE during a master key rotation.`);
+    if (!kek)
+      throw new GatewayError(
+        'GW_SECRET_KEY',
+        `A secret is sealed with master key ${s.kek}, but ${this.source} is ${this.id}; set GATEWAY_MASTER_KEY_PREVIOUS_FILE during a master key rotation.`,
+      );
     try {
       return gcmOpen(gcmOpen(kek, s.key, 'data-key'), s.data, 'secret');
     } catch {
@@ -93,9 +97,12 @@ export class MasterKeys {
    * development key is made once in the data folder (mode 0600); production supplies its own.
    */
   static fromEnv(env: Record<string, string | undefined>, dataDir: string): MasterKeys & { generated?: string } {
-    const previous = env.GATEWAY_MASTER_KEY_PREVIOUS_FILE ? [parseMasterKey(readKeyFile(env.GATEWAY_MASTER_KEY_PREVIOUS_FILE), env.GATEWAY_MASTER_KEY_PREVIOUS_FILE)] : [];
+    const previous = env.GATEWAY_MASTER_KEY_PREVIOUS_FILE
+      ? [parseMasterKey(readKeyFile(env.GATEWAY_MASTER_KEY_PREVIOUS_FILE), env.GATEWAY_MASTER_KEY_PREVIOUS_FILE)]
+      : [];
     if (env.GATEWAY_MASTER_KEY) return new MasterKeys(parseMasterKey(env.GATEWAY_MASTER_KEY, 'GATEWAY_MASTER_KEY'), previous, 'GATEWAY_MASTER_KEY');
-    if (env.GATEWAY_MASTER_KEY_FILE) return new MasterKeys(parseMasterKey(readKeyFile(env.GATEWAY_MASTER_KEY_FILE), env.GATEWAY_MASTER_KEY_FILE), previous, env.GATEWAY_MASTER_KEY_FILE);
+    if (env.GATEWAY_MASTER_KEY_FILE)
+      return new MasterKeys(parseMasterKey(readKeyFile(env.GATEWAY_MASTER_KEY_FILE), env.GATEWAY_MASTER_KEY_FILE), previous, env.GATEWAY_MASTER_KEY_FILE);
     const file = path.join(dataDir, 'master.key');
     let generated: string | undefined;
     if (!existsSync(file)) {
@@ -122,7 +129,10 @@ function readKeyFile(file: string): string {
 export async function rotateMasterKey(knex: Knex, keys: MasterKeys, next: Buffer): Promise<number> {
   return knex.transaction(async (trx) => {
     const rows: { id: string; secret: Sealed }[] = await trx('credentials').select('id', 'secret').whereNotNull('secret').forUpdate();
-    for (const r of rows) await trx('credentials').where('id', r.id).update({ secret: JSON.stringify(keys.rewrap(r.secret, next)) });
+    for (const r of rows)
+      await trx('credentials')
+        .where('id', r.id)
+        .update({ secret: JSON.stringify(keys.rewrap(r.secret, next)) });
     return rows.length;
   });
 }
@@ -135,7 +145,9 @@ const SEALED_BLOCK = /-----BEGIN GATEWAY SEALED PRIVATE KEY-----\n([A-Za-z0-9+/=
  */
 export function sealPrivateKeyPem(pem: string, keys: MasterKeys | undefined): string {
   if (!keys) return pem;
-  const body = Buffer.from(JSON.stringify(keys.seal(pem))).toString('base64').replace(/.{1,64}/g, '$&\n');
+  const body = Buffer.from(JSON.stringify(keys.seal(pem)))
+    .toString('base64')
+    .replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN GATEWAY SEALED PRIVATE KEY-----\n${body}-----END GATEWAY SEALED PRIVATE KEY-----\n`;
 }
 

@@ -49,7 +49,8 @@ export class TokenService {
     private readonly config: () => GatewayConfig,
     readonly settings: TokenSettings,
   ) {
-    if (settings.external) this.remote = createRemoteJWKSet(new URL(settings.external.jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+    if (settings.external)
+      this.remote = createRemoteJWKSet(new URL(settings.external.jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
   }
 
   /** The published keys: the one signing, the next one, and previous ones still verifying. */
@@ -77,7 +78,11 @@ export class TokenService {
     return { kid: current.ref, key };
   }
 
-  async issue(partner: Readonly<PartnerProfile>, scopes: readonly string[], boundTo?: string): Promise<{ token: string; expiresIn: number; jti: string; kid: string }> {
+  async issue(
+    partner: Readonly<PartnerProfile>,
+    scopes: readonly string[],
+    boundTo?: string,
+  ): Promise<{ token: string; expiresIn: number; jti: string; kid: string }> {
     const { kid, key } = await this.signer({ actor: 'gateway', source: 'token endpoint' });
     const jti = randomUUID();
     const token = await new SignJWT({ client_id: partner.oauth.clientId, scope: scopes.join(' '), ...(boundTo ? { cnf: { 'x5t#S256': boundTo } } : {}) })
@@ -118,19 +123,46 @@ export class TokenService {
     if (!cred) throw invalid('The token is signed with a key that is unknown, retired or revoked.');
     let entry = this.keyCache.get(cred.ref);
     if (!entry) this.keyCache.set(cred.ref, (entry = { key: await importJWK(cred.public.jwk as JWK, 'ES256') }));
-    const payload = await this.check(() => jwtVerify(token, entry.key, { issuer: this.settings.issuer, audience: this.settings.audience, algorithms: OUR_ALGORITHMS, requiredClaims: ['exp', 'sub', 'jti'], clockTolerance: CLOCK_TOLERANCE_S }));
+    const payload = await this.check(() =>
+      jwtVerify(token, entry.key, {
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        algorithms: OUR_ALGORITHMS,
+        requiredClaims: ['exp', 'sub', 'jti'],
+        clockTolerance: CLOCK_TOLERANCE_S,
+      }),
+    );
     const clientId = String(payload.client_id ?? payload.sub);
     const partner = this.config().clients.get(clientId);
     if (!partner) throw invalid(`The token's client ${clientId} is no longer configured.`);
     const allowed = allowedScopes(partner);
-    const scopes = new Set(String(payload.scope ?? '').split(' ').filter((s) => allowed.has(s)));
+    const scopes = new Set(
+      String(payload.scope ?? '')
+        .split(' ')
+        .filter((s) => allowed.has(s)),
+    );
     const cnf = (payload.cnf as Record<string, unknown> | undefined)?.['x5t#S256'];
-    return { partner, scopes, clientId, method: 'oauth', ...(typeof cnf === 'string' ? { boundTo: cnf } : {}), ...(payload.jti ? { tokenId: payload.jti } : {}) };
+    return {
+      partner,
+      scopes,
+      clientId,
+      method: 'oauth',
+      ...(typeof cnf === 'string' ? { boundTo: cnf } : {}),
+      ...(payload.jti ? { tokenId: payload.jti } : {}),
+    };
   }
 
   private async verifyExternal(token: string, ext: NonNullable<TokenSettings['external']>): Promise<TokenPrincipal> {
     const remote = this.remote as NonNullable<typeof this.remote>;
-    const payload = await this.check(() => jwtVerify(token, remote, { issuer: ext.issuer, audience: ext.audience, algorithms: ASYMMETRIC_ALGORITHMS, requiredClaims: ['exp'], clockTolerance: CLOCK_TOLERANCE_S }));
+    const payload = await this.check(() =>
+      jwtVerify(token, remote, {
+        issuer: ext.issuer,
+        audience: ext.audience,
+        algorithms: ASYMMETRIC_ALGORITHMS,
+        requiredClaims: ['exp'],
+        clockTolerance: CLOCK_TOLERANCE_S,
+      }),
+    );
     const subject = String(payload.client_id ?? payload.azp ?? payload.sub ?? '');
     const partner = this.config().externalSubjects.get(subject);
     if (!partner) throw invalid(`No partner is configured for ${subject || 'the token'} of ${ext.issuer} (oauth.externalSubjects).`);

@@ -32,9 +32,14 @@ export function readSignatureHeader(header: string | undefined, toleranceSeconds
   const parts = header.split(',').map((p) => p.trim().split('=', 2) as [string, string | undefined]);
   const t = parts.find(([k]) => k === 't')?.[1] ?? '';
   const signatures = parts.filter(([k, v]) => k === 'v1' && v && /^[0-9a-f]{64}$/.test(v)).map(([, v]) => v as string);
-  if (!/^\d{1,12}$/.test(t) || !signatures.length) throw new GatewayError('GW_WEBHOOK_SIGNATURE', `The ${SIGNATURE_HEADER} header must be "t=<unix seconds>,v1=<hex HMAC-SHA256>".`);
+  if (!/^\d{1,12}$/.test(t) || !signatures.length)
+    throw new GatewayError('GW_WEBHOOK_SIGNATURE', `The ${SIGNATURE_HEADER} header must be "t=<unix seconds>,v1=<hex HMAC-SHA256>".`);
   const timestamp = Number(t);
-  if (Math.abs(now / 1000 - timestamp) > toleranceSeconds) throw new GatewayError('GW_WEBHOOK_SIGNATURE', `The signature timestamp ${timestamp} is outside the replay window of ${toleranceSeconds} seconds; sign each delivery with the current time.`);
+  if (Math.abs(now / 1000 - timestamp) > toleranceSeconds)
+    throw new GatewayError(
+      'GW_WEBHOOK_SIGNATURE',
+      `The signature timestamp ${timestamp} is outside the replay window of ${toleranceSeconds} seconds; sign each delivery with the current time.`,
+    );
   return { timestamp, signatures };
 }
 
@@ -45,14 +50,23 @@ export function matchingSecret(claim: SignatureClaim, secrets: readonly string[]
     const hit = claim.signatures.find((g) => timingSafeEqual(Buffer.from(g, 'hex'), expected));
     if (hit) return { signature: hit, index };
   }
-  throw new GatewayError('GW_WEBHOOK_SIGNATURE', secrets.length ? 'The signature matches no active webhook secret.' : 'The partner has no active webhook secret.');
+  throw new GatewayError(
+    'GW_WEBHOOK_SIGNATURE',
+    secrets.length ? 'The signature matches no active webhook secret.' : 'The partner has no active webhook secret.',
+  );
 }
 
 /**
  * Checks a signature header against the active secrets; returns the matching signature and the
  * timestamp. Throws GW_WEBHOOK_SIGNATURE when it is missing, stale or matches no secret.
  */
-export function verifySignature(header: string | undefined, secrets: readonly string[], body: Buffer, toleranceSeconds: number, now = Date.now()): { signature: string; timestamp: number; index: number } {
+export function verifySignature(
+  header: string | undefined,
+  secrets: readonly string[],
+  body: Buffer,
+  toleranceSeconds: number,
+  now = Date.now(),
+): { signature: string; timestamp: number; index: number } {
   const claim = readSignatureHeader(header, toleranceSeconds, now);
   return { ...matchingSecret(claim, secrets, body), timestamp: claim.timestamp };
 }

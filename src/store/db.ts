@@ -56,12 +56,17 @@ export function connect(url: string, poolMax = 10, log?: Logger): Knex {
  * Opens the database: `databaseUrl` when given, otherwise an embedded server on `dataDir` (its
  * `onLost` and `onRestarted` report on that server's life; see src/store/embedded.ts).
  */
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; log: Logger; poolMax?: number } & Pick<EmbeddedOptions, 'onLost' | 'onRestarted'>): Promise<Database> {
+export async function openDatabase(
+  opts: { databaseUrl?: string; dataDir: string; log: Logger; poolMax?: number } & Pick<EmbeddedOptions, 'onLost' | 'onRestarted'>,
+): Promise<Database> {
   if (opts.databaseUrl) {
     const knex = connect(opts.databaseUrl, opts.poolMax, opts.log);
     return { knex, describe: opts.databaseUrl.replace(/:[^:@/]*@/, ':***@'), close: () => knex.destroy() };
   }
-  const server = await startEmbedded(opts.dataDir, opts.log, { ...(opts.onLost ? { onLost: opts.onLost } : {}), ...(opts.onRestarted ? { onRestarted: opts.onRestarted } : {}) });
+  const server = await startEmbedded(opts.dataDir, opts.log, {
+    ...(opts.onLost ? { onLost: opts.onLost } : {}),
+    ...(opts.onRestarted ? { onRestarted: opts.onRestarted } : {}),
+  });
   const knex = connect(server.url, opts.poolMax, opts.log);
   return {
     knex,

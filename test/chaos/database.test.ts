@@ -75,7 +75,9 @@ describe('chaos: a slow database while REST and SFTP receive', () => {
 
   /** Every INSERT statement into `table` now takes `seconds` longer, inside its transaction. */
   async function slowInserts(knex: Knex, table: string, seconds: number): Promise<void> {
-    await knex.raw(`CREATE OR REPLACE FUNCTION chaos_slow_${table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(${seconds}); RETURN NULL; END $$`);
+    await knex.raw(
+      `CREATE OR REPLACE FUNCTION chaos_slow_${table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(${seconds}); RETURN NULL; END $$`,
+    );
     await knex.raw(`CREATE TRIGGER chaos_slow_${table} BEFORE INSERT ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION chaos_slow_${table}()`);
   }
   async function fastInserts(knex: Knex, table: string): Promise<void> {
@@ -91,15 +93,38 @@ describe('chaos: a slow database while REST and SFTP receive', () => {
     const target = () => gw;
     const load = Promise.all([
       // At the moment the partner hears 202, the message must be visible to another connection.
-      restLoad({ tally, items: itemNames('D5R', 200), target, concurrency: 8, onAccepted: async (item, id) => {
-        if (!(await s.db.knex('messages').first('id').where('id', id ?? ''))) early.push(`${item} (REST ${id})`);
-      } }),
+      restLoad({
+        tally,
+        items: itemNames('D5R', 200),
+        target,
+        concurrency: 8,
+        onAccepted: async (item, id) => {
+          if (
+            !(await s.db
+              .knex('messages')
+              .first('id')
+              .where('id', id ?? ''))
+          )
+            early.push(`${item} (REST ${id})`);
+        },
+      }),
       // At the moment sftp's close succeeds, the whole file must be committed.
-      sftpLoad({ tally, items: itemNames('D5S', 20), target, concurrency: 2, site: s.site, firstControl: 750_000_000, onAccepted: async (item) => {
-        const size = statSync(path.join(s.site.dir, `${item}.edi`)).size;
-        const row = await s.db.knex('messages').first('size_bytes').where({ partner_id: 'acme-supply', file_name: `${item}.edi` });
-        if (Number(row?.size_bytes) !== size) early.push(`${item} (SFTP, stored ${row?.size_bytes ?? 'nothing'} of ${size} bytes)`);
-      } }),
+      sftpLoad({
+        tally,
+        items: itemNames('D5S', 20),
+        target,
+        concurrency: 2,
+        site: s.site,
+        firstControl: 750_000_000,
+        onAccepted: async (item) => {
+          const size = statSync(path.join(s.site.dir, `${item}.edi`)).size;
+          const row = await s.db
+            .knex('messages')
+            .first('size_bytes')
+            .where({ partner_id: 'acme-supply', file_name: `${item}.edi` });
+          if (Number(row?.size_bytes) !== size) early.push(`${item} (SFTP, stored ${row?.size_bytes ?? 'nothing'} of ${size} bytes)`);
+        },
+      }),
     ]);
     await load;
     await fastInserts(s.db.knex, 'messages');

@@ -27,10 +27,13 @@ describe('chaos: the ERP misbehaves while documents flow', () => {
     const phases: [string, () => Promise<void> | void][] = [
       ['down', () => undefined],
       // Slower than the target's 2 s timeout: the ERP holds the document, the gateway retries it.
-      ['slow', async () => {
-        phase = () => ({ kind: 'ok', delayMs: 2500 });
-        await s.erp.start();
-      }],
+      [
+        'slow',
+        async () => {
+          phase = () => ({ kind: 'ok', delayMs: 2500 });
+          await s.erp.start();
+        },
+      ],
       ['500', () => void (phase = () => ({ kind: 'status', status: 500 }))],
       ['garbage', () => void (phase = (_, i) => (i % 2 ? { kind: 'garbage' } : { kind: 'reset' }))],
       ['healthy', () => void (phase = () => ({ kind: 'ok' }))],
@@ -50,7 +53,10 @@ describe('chaos: the ERP misbehaves while documents flow', () => {
       await until(`${item} dead`, async () => (await messageStatus(gw.url, NORTHWIND_KEY, id)).state === 'dead', 30_000);
       const st = await messageStatus(gw.url, NORTHWIND_KEY, id);
       const deliveries = st.deliveries as { state: string; lastError: { code: string; message: string } | null }[];
-      assert.ok(deliveries.some((d) => d.state === 'dead' && d.lastError?.code === 'GW_DELIVERY_REFUSED' && /HTTP 400/.test(d.lastError.message)), JSON.stringify(st.deliveries));
+      assert.ok(
+        deliveries.some((d) => d.state === 'dead' && d.lastError?.code === 'GW_DELIVERY_REFUSED' && /HTTP 400/.test(d.lastError.message)),
+        JSON.stringify(st.deliveries),
+      );
       assert.equal(s.erp.keysByItem().has(item), false);
     }
   });

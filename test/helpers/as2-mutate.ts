@@ -6,7 +6,23 @@ import fc from 'fast-check';
  */
 export type Mutation = { kind: 'set' | 'insert' | 'delete' | 'truncate' | 'duplicate' | 'token'; at: number; byte: number; length: number; token: string };
 
-const TOKENS = ['\r\n', '\r\n\r\n', '\n\n', '--', '\r\n--', ':', ';', '"', '=', 'boundary=', '\x30\x80', '\x00\x00', '\x84\xff\xff\xff\xff', '\xa0\x80', '\x04\x82\xff\xff'];
+const TOKENS = [
+  '\r\n',
+  '\r\n\r\n',
+  '\n\n',
+  '--',
+  '\r\n--',
+  ':',
+  ';',
+  '"',
+  '=',
+  'boundary=',
+  '\x30\x80',
+  '\x00\x00',
+  '\x84\xff\xff\xff\xff',
+  '\xa0\x80',
+  '\x04\x82\xff\xff',
+];
 
 export const mutation = fc.record({
   kind: fc.constantFrom('set', 'insert', 'delete', 'truncate', 'duplicate', 'token'),

@@ -40,7 +40,9 @@ export function tool(command: string, args: string[], input?: Buffer): Promise<B
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString()}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString()}`)),
+    );
     child.stdin.on('error', () => undefined); // a tool that exits early closes its stdin; its exit code tells
     child.stdin.end(input ?? Buffer.alloc(0));
   });
@@ -104,7 +106,11 @@ export function splitSmime(smime: Buffer): { headers: Record<string, string>; bo
   const lf = smime.indexOf('\n\n');
   const [at, skip] = crlf >= 0 && (lf < 0 || crlf < lf) ? [crlf, 4] : [lf, 2];
   const headers: Record<string, string> = {};
-  for (const line of smime.subarray(0, at).toString('latin1').replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
+  for (const line of smime
+    .subarray(0, at)
+    .toString('latin1')
+    .replace(/\r?\n[ \t]+/g, ' ')
+    .split(/\r?\n/)) {
     const c = line.indexOf(':');
     if (c > 0) headers[line.slice(0, c).trim()] = line.slice(c + 1).trim();
   }
@@ -117,9 +123,22 @@ export function splitSmime(smime: Buffer): { headers: Record<string, string>; bo
  */
 export async function buildWithOpenssl(
   dir: string,
-  o: { protection: Protection; digest: 'sha1' | 'sha256'; payload: Buffer; contentType?: string; partner: Identity; gatewayCert: string; cipher?: string; oaep?: boolean; base64?: boolean },
+  o: {
+    protection: Protection;
+    digest: 'sha1' | 'sha256';
+    payload: Buffer;
+    contentType?: string;
+    partner: Identity;
+    gatewayCert: string;
+    cipher?: string;
+    oaep?: boolean;
+    base64?: boolean;
+  },
 ): Promise<BuiltAs2> {
-  let entity: Buffer = Buffer.concat([Buffer.from(`Content-Type: ${o.contentType ?? 'application/edi-x12'}\r\nContent-Disposition: attachment; filename="asn.edi"\r\n\r\n`), o.payload]);
+  let entity: Buffer = Buffer.concat([
+    Buffer.from(`Content-Type: ${o.contentType ?? 'application/edi-x12'}\r\nContent-Disposition: attachment; filename="asn.edi"\r\n\r\n`),
+    o.payload,
+  ]);
   let micOver: Buffer = o.payload;
   const file = async (name: string, data: Buffer) => {
     const f = path.join(dir, `${name}-${process.hrtime.bigint()}`);
@@ -127,19 +146,51 @@ export async function buildWithOpenssl(
     return f;
   };
   if (o.protection === 'compressed+signed+encrypted') {
-    entity = Buffer.concat([Buffer.from('Content-Type: application/pkcs7-mime; smime-type=compressed-data; name=smime.p7z\r\nContent-Transfer-Encoding: binary\r\n\r\n'), await compressedByOpenssl(dir, entity)]);
+    entity = Buffer.concat([
+      Buffer.from('Content-Type: application/pkcs7-mime; smime-type=compressed-data; name=smime.p7z\r\nContent-Transfer-Encoding: binary\r\n\r\n'),
+      await compressedByOpenssl(dir, entity),
+    ]);
   }
-  let top: { headers: Record<string, string>; body: Buffer<ArrayBufferLike> } = { headers: { 'Content-Type': o.contentType ?? 'application/edi-x12' }, body: o.payload };
+  let top: { headers: Record<string, string>; body: Buffer<ArrayBufferLike> } = {
+    headers: { 'Content-Type': o.contentType ?? 'application/edi-x12' },
+    body: o.payload,
+  };
   if (o.protection !== 'plain' && o.protection !== 'encrypted') {
     micOver = entity;
-    const signed = await openssl(['cms', '-sign', '-binary', '-in', await file('entity.bin', entity), '-signer', o.partner.cert, '-inkey', o.partner.key, '-md', o.digest]);
+    const signed = await openssl([
+      'cms',
+      '-sign',
+      '-binary',
+      '-in',
+      await file('entity.bin', entity),
+      '-signer',
+      o.partner.cert,
+      '-inkey',
+      o.partner.key,
+      '-md',
+      o.digest,
+    ]);
     top = splitSmime(signed);
     entity = signed;
   } else if (o.protection === 'encrypted') micOver = entity;
   if (o.protection.endsWith('encrypted')) {
-    const args = ['cms', '-encrypt', '-binary', '-in', await file('to-encrypt.bin', entity), `-${o.cipher ?? 'aes256'}`, '-recip', o.gatewayCert, ...(o.oaep ? ['-keyopt', 'rsa_padding_mode:oaep'] : [])];
+    const args = [
+      'cms',
+      '-encrypt',
+      '-binary',
+      '-in',
+      await file('to-encrypt.bin', entity),
+      `-${o.cipher ?? 'aes256'}`,
+      '-recip',
+      o.gatewayCert,
+      ...(o.oaep ? ['-keyopt', 'rsa_padding_mode:oaep'] : []),
+    ];
     if (o.base64) top = splitSmime(await openssl(args));
-    else top = { headers: { 'Content-Type': 'application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"' }, body: await openssl([...args, '-outform', 'DER']) };
+    else
+      top = {
+        headers: { 'Content-Type': 'application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"' },
+        body: await openssl([...args, '-outform', 'DER']),
+      };
   }
   delete top.headers['MIME-Version'];
   return { headers: top.headers, body: top.body, micOver };
@@ -157,7 +208,22 @@ export async function curlPost(dir: string, url: string, headers: Record<string,
   const outFile = `${bodyFile}.out`;
   const headFile = `${bodyFile}.head`;
   await writeFile(bodyFile, body);
-  const args = ['-sS', '-X', 'POST', '--data-binary', `@${bodyFile}`, '-o', outFile, '-D', headFile, '-H', 'Expect:', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), ...extra, url];
+  const args = [
+    '-sS',
+    '-X',
+    'POST',
+    '--data-binary',
+    `@${bodyFile}`,
+    '-o',
+    outFile,
+    '-D',
+    headFile,
+    '-H',
+    'Expect:',
+    ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+    ...extra,
+    url,
+  ];
   await run('curl', args);
   const head = (await readFile(headFile, 'latin1')).split(/\r?\n/);
   const status = Number(/HTTP\/[\d.]+ (\d+)/.exec(head[0] ?? '')?.[1]);
@@ -179,7 +245,12 @@ export interface CheckedMdn {
 
 function mdnFields(report: string): CheckedMdn {
   const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, 'mi').exec(report)?.[1]?.trim();
-  return { disposition: field('Disposition') ?? '', ...(field('Received-Content-MIC') ? { mic: field('Received-Content-MIC') } : {}), ...(field('Original-Message-ID') ? { originalMessageId: field('Original-Message-ID') } : {}), verified: false };
+  return {
+    disposition: field('Disposition') ?? '',
+    ...(field('Received-Content-MIC') ? { mic: field('Received-Content-MIC') } : {}),
+    ...(field('Original-Message-ID') ? { originalMessageId: field('Original-Message-ID') } : {}),
+    verified: false,
+  };
 }
 
 /** Verifies a signed MDN with `openssl cms -verify` (not -binary: OpenSSL 3.0 mis-handles multipart/signed with it). */
@@ -240,15 +311,20 @@ export class HttpSink {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (s) await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections();
-    });
+    if (s)
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
   }
 }
 
 /** A partner's MDN (multipart/report), signed by OpenSSL unless `sign` is false. */
-export async function opensslMdn(dir: string, partner: Identity, o: { from: string; to: string; originalMessageId: string; mic?: string; disposition?: string; sign?: boolean }): Promise<{ headers: Record<string, string>; body: Buffer }> {
+export async function opensslMdn(
+  dir: string,
+  partner: Identity,
+  o: { from: string; to: string; originalMessageId: string; mic?: string; disposition?: string; sign?: boolean },
+): Promise<{ headers: Record<string, string>; body: Buffer }> {
   const b = `report-${process.hrtime.bigint()}`;
   const report = Buffer.from(
     [
@@ -329,7 +405,14 @@ export async function openAsPartner(dir: string, partner: Identity, gatewayCert:
   }
   if (/compressed-data/.test(ct)) {
     const der = decoded(splitSmime(entity));
-    entity = await tool('python3', ['-c', 'import sys,zlib;d=sys.stdin.buffer.read();i=min(x for x in (d.find(b"\\x78\\x9c"),d.find(b"\\x78\\xda"),d.find(b"\\x78\\x01")) if x>=0);sys.stdout.buffer.write(zlib.decompressobj().decompress(d[i:]))'], der);
+    entity = await tool(
+      'python3',
+      [
+        '-c',
+        'import sys,zlib;d=sys.stdin.buffer.read();i=min(x for x in (d.find(b"\\x78\\x9c"),d.find(b"\\x78\\xda"),d.find(b"\\x78\\x01")) if x>=0);sys.stdout.buffer.write(zlib.decompressobj().decompress(d[i:]))',
+      ],
+      der,
+    );
   }
   const inner = splitSmime(entity);
   return { signedEntity, payload: decoded(inner), contentType: inner.headers['Content-Type'] ?? '' };

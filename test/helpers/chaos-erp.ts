@@ -10,7 +10,11 @@ import type { AddressInfo } from 'node:net';
  * - `status`: answers with that status and does nothing (500: try again; 400: never);
  * - `reset`: drops the connection without an answer; `garbage`: writes bytes that are no HTTP.
  */
-export type ErpAnswer = { kind: 'ok'; delayMs?: number; effectAtReply?: boolean } | { kind: 'status'; status: number } | { kind: 'reset' } | { kind: 'garbage' };
+export type ErpAnswer =
+  | { kind: 'ok'; delayMs?: number; effectAtReply?: boolean }
+  | { kind: 'status'; status: number }
+  | { kind: 'reset' }
+  | { kind: 'garbage' };
 
 export interface ErpDocument {
   idempotencyKey: string;

@@ -13,7 +13,6 @@ import { testPartners } from './gateway.js';
 export { freePort };
 import { sshKeygen } from './sftp.js';
 
-
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` until it holds, or throws after `ms` naming `what`. */
@@ -38,7 +37,10 @@ export class ChaosSite {
   /** The SFTP partner's key pair, made by prepare(). */
   sftpKey = { identity: '', publicKey: '' };
 
-  constructor(readonly databaseUrl: string, readonly erpUrl: string) {}
+  constructor(
+    readonly databaseUrl: string,
+    readonly erpUrl: string,
+  ) {}
 
   async prepare(): Promise<void> {
     this.sftpKey = await sshKeygen(this.dir, 'acme-sftp');
@@ -47,8 +49,13 @@ export class ChaosSite {
     writeFileSync(this.knownHosts, '');
     for (const [name, text] of Object.entries(testPartners(this.erpUrl))) {
       if (!['acme-supply.yaml', 'northwind.yaml'].includes(name)) continue;
-      let y = text.replace('maxAttempts: 4', 'maxAttempts: 50').replace('limits: { maxBytes: 65536 }', 'limits: { maxBytes: 20971520, requestsPerMinute: 1000000 }');
-      if (name === 'acme-supply.yaml') y = y.replace(/^channels: \[rest\]$/m, 'channels: [rest, sftp]').replace(/^credentials:\n/m, `credentials:\n  sshKeys:\n    - key: "${this.sftpKey.publicKey}"\n`);
+      let y = text
+        .replace('maxAttempts: 4', 'maxAttempts: 50')
+        .replace('limits: { maxBytes: 65536 }', 'limits: { maxBytes: 20971520, requestsPerMinute: 1000000 }');
+      if (name === 'acme-supply.yaml')
+        y = y
+          .replace(/^channels: \[rest\]$/m, 'channels: [rest, sftp]')
+          .replace(/^credentials:\n/m, `credentials:\n  sshKeys:\n    - key: "${this.sftpKey.publicKey}"\n`);
       await writeFile(path.join(this.partnersDir, name), y);
     }
   }
@@ -78,7 +85,11 @@ export class GatewayProcess {
   private exited: Promise<Exit> | undefined;
   private signalledAt = 0;
 
-  constructor(readonly site: ChaosSite, readonly name: string, private readonly env: Record<string, string> = {}) {
+  constructor(
+    readonly site: ChaosSite,
+    readonly name: string,
+    private readonly env: Record<string, string> = {},
+  ) {
     this.dataDir = path.join(site.dir, name);
     this.logFile = path.join(site.dir, `${name}.log`);
   }
@@ -131,10 +142,14 @@ export class GatewayProcess {
         resolve({ code, signal, ms: Date.now() - (this.signalledAt || startedAt) });
       }),
     );
-    await until(`${this.name} to listen (log: ${this.logFile})`, async () => {
-      if (!this.running) throw new Error(`${this.name} exited while starting: ${this.logTail()}`);
-      return (await this.healthy()) && (await portOpen(this.sftpPort));
-    }, 120_000);
+    await until(
+      `${this.name} to listen (log: ${this.logFile})`,
+      async () => {
+        if (!this.running) throw new Error(`${this.name} exited while starting: ${this.logTail()}`);
+        return (await this.healthy()) && (await portOpen(this.sftpPort));
+      },
+      120_000,
+    );
     await this.trustHostKeys();
   }
 

@@ -46,12 +46,14 @@ export interface LoadOptions {
 /** Runs `work` over `items` with `concurrency` workers. */
 async function pool<T>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await work(items[i] as T, i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await work(items[i] as T, i);
+      }
+    }),
+  );
 }
 
 /**
@@ -114,8 +116,34 @@ export async function sftpLoad(o: LoadOptions & { site: ChaosSite; firstControl:
 
 /** `sftp -b -` putting `file` into /inbound, strict about host keys, as a partner's script does. */
 export function sftpPut(site: ChaosSite, port: number, file: string): Promise<ProcessRun> {
-  const args = ['-b', '-', '-P', String(port), '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${site.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', `IdentityFile=${site.sftpKey.identity}`, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', 'acme-supply@127.0.0.1'];
-  return runProcess('sftp', args, { cwd: site.dir, input: `cd inbound\nput ${file}\n`, timeoutMs: 60_000 }).catch((err: Error) => ({ status: -1, stdout: '', stderr: err.message }));
+  const args = [
+    '-b',
+    '-',
+    '-P',
+    String(port),
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${site.knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    `IdentityFile=${site.sftpKey.identity}`,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    '-o',
+    'LogLevel=ERROR',
+    'acme-supply@127.0.0.1',
+  ];
+  return runProcess('sftp', args, { cwd: site.dir, input: `cd inbound\nput ${file}\n`, timeoutMs: 60_000 }).catch((err: Error) => ({
+    status: -1,
+    stdout: '',
+    stderr: err.message,
+  }));
 }
 
 export interface Counts {
@@ -146,7 +174,9 @@ export async function settle(name: string, tally: Tally, erp: ChaosErp, o: { ms?
     duplicates: [...byItem.values()].filter((keys) => keys.size > 1).length,
     lost: outstanding().length,
   };
-  console.log(`      chaos ${name}: sent ${counts.sent}, accepted ${counts.accepted}, delivered ${counts.delivered}, duplicates in effect ${counts.duplicates}, lost ${counts.lost}${o.extra ? `, ${o.extra}` : ''} (client retries ${tally.retries}; the ERP saw ${erp.processed.length - distinctKeys(erp)} repeated key(s), harmless)`);
+  console.log(
+    `      chaos ${name}: sent ${counts.sent}, accepted ${counts.accepted}, delivered ${counts.delivered}, duplicates in effect ${counts.duplicates}, lost ${counts.lost}${o.extra ? `, ${o.extra}` : ''} (client retries ${tally.retries}; the ERP saw ${erp.processed.length - distinctKeys(erp)} repeated key(s), harmless)`,
+  );
   return counts;
 }
 

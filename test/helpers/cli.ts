@@ -14,7 +14,11 @@ export interface ProcessRun {
  * its status. Never spawnSync beside an in-process gateway: a blocked event loop closes its
  * keep-alive sockets and the test fails for the wrong reason.
  */
-export function runProcess(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string | Buffer; cwd?: string; timeoutMs?: number } = {}): Promise<ProcessRun> {
+export function runProcess(
+  file: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string | Buffer; cwd?: string; timeoutMs?: number } = {},
+): Promise<ProcessRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: opts.cwd ?? REPO, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -41,7 +45,10 @@ export function runProcess(file: string, args: string[], opts: { env?: NodeJS.Pr
 
 /** `gateway <args>` from the sources (node --import tsx src/cli.ts), with LOG_LEVEL=silent unless `env` says otherwise. */
 export function runCli(args: string[], opts: { env?: Record<string, string | undefined>; input?: string } = {}): Promise<ProcessRun> {
-  return runProcess(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...opts.env }, ...(opts.input !== undefined ? { input: opts.input } : {}) });
+  return runProcess(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), ...args], {
+    env: { ...process.env, LOG_LEVEL: 'silent', ...opts.env },
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+  });
 }
 
 /** `openssl <args>` asynchronously; its stdout as a Buffer; throws with stderr when it fails. */
@@ -53,7 +60,9 @@ export async function openssl(args: string[], input?: string | Buffer): Promise<
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', reject);
-    child.on('close', (status) => (status === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`openssl ${args.join(' ')} exited ${status}: ${Buffer.concat(err).toString('utf8')}`))));
+    child.on('close', (status) =>
+      status === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`openssl ${args.join(' ')} exited ${status}: ${Buffer.concat(err).toString('utf8')}`)),
+    );
     child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });

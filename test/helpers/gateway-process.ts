@@ -52,7 +52,10 @@ export function gatewayEnv(dataDir: string, partnersDir: string, extra: Record<s
 }
 
 export function spawnGateway(env: Record<string, string>, how: 'cli' | 'npm' = 'cli'): GatewayProcess {
-  const child = how === 'npm' ? spawn('npm', ['start'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child =
+    how === 'npm'
+      ? spawn('npm', ['start'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, any>[] = [];
   const text: string[] = [];
   const waiters = new Set<() => void>();
@@ -71,7 +74,9 @@ export function spawnGateway(env: Record<string, string>, how: 'cli' | 'npm' = '
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let gone = false;
   void exited.then(() => {
     gone = true;
@@ -85,12 +90,17 @@ export function spawnGateway(env: Record<string, string>, how: 'cli' | 'npm' = '
           clearTimeout(timer);
           waiters.delete(check);
           if (hit) resolve(hit);
-          else reject(new Error(`the gateway exited before logging "${msg}"; its output:\n${[...text, ...logs.map((l) => JSON.stringify(l))].slice(-40).join('\n')}`));
+          else
+            reject(
+              new Error(`the gateway exited before logging "${msg}"; its output:\n${[...text, ...logs.map((l) => JSON.stringify(l))].slice(-40).join('\n')}`),
+            );
         }
       };
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`no "${msg}" in the gateway's log within ${ms} ms; its output:\n${[...text, ...logs.map((l) => JSON.stringify(l))].slice(-40).join('\n')}`));
+        reject(
+          new Error(`no "${msg}" in the gateway's log within ${ms} ms; its output:\n${[...text, ...logs.map((l) => JSON.stringify(l))].slice(-40).join('\n')}`),
+        );
       }, ms);
       waiters.add(check);
       check();

@@ -134,7 +134,8 @@ export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Rec
   const dataDir = await mkdtemp(path.join(tmpdir(), 'gw-test-data-'));
   const partnersDir = path.join(dataDir, 'partners');
   await import('node:fs/promises').then((fs) => fs.mkdir(partnersDir));
-  for (const [name, text] of Object.entries(testPartners(erpUrl, Number(extraEnv.ACK_WITHIN_MINUTES ?? 1440)))) await writeFile(path.join(partnersDir, name), text);
+  for (const [name, text] of Object.entries(testPartners(erpUrl, Number(extraEnv.ACK_WITHIN_MINUTES ?? 1440))))
+    await writeFile(path.join(partnersDir, name), text);
   const settings = readSettings({
     PORT: '0',
     HOST: '127.0.0.1',

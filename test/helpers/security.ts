@@ -17,24 +17,50 @@ export function b64url(v: unknown): string {
   return Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 }
 
-export async function adminCall(url: string, method: string, p: string, body?: unknown, key = ADMIN.key): Promise<{ status: number; body: Record<string, any> }> {
-  const res = await fetch(`${url}${p}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+export async function adminCall(
+  url: string,
+  method: string,
+  p: string,
+  body?: unknown,
+  key = ADMIN.key,
+): Promise<{ status: number; body: Record<string, any> }> {
+  const res = await fetch(`${url}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
   const text = await res.text();
   return { status: res.status, body: text.startsWith('{') ? (JSON.parse(text) as Record<string, any>) : { text } };
 }
 
 /** POST /oauth/token with client_secret_basic (or any form and headers given). */
-export async function tokenRequest(url: string, o: { basic?: [string, string]; form?: Record<string, string> }): Promise<{ status: number; body: Record<string, any> }> {
+export async function tokenRequest(
+  url: string,
+  o: { basic?: [string, string]; form?: Record<string, string> },
+): Promise<{ status: number; body: Record<string, any> }> {
   const res = await fetch(`${url}/oauth/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(o.basic ? { authorization: `Basic ${Buffer.from(`${encodeURIComponent(o.basic[0])}:${encodeURIComponent(o.basic[1])}`).toString('base64')}` } : {}) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...(o.basic ? { authorization: `Basic ${Buffer.from(`${encodeURIComponent(o.basic[0])}:${encodeURIComponent(o.basic[1])}`).toString('base64')}` } : {}),
+    },
     body: new URLSearchParams({ grant_type: 'client_credentials', ...o.form }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
-export async function bearer(url: string, method: string, p: string, token: string | undefined, body?: { contentType: string; data: string | Buffer }): Promise<{ status: number; body: Record<string, any> }> {
-  const res = await fetch(`${url}${p}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': body.contentType } : {}) }, ...(body ? { body: body.data } : {}) });
+export async function bearer(
+  url: string,
+  method: string,
+  p: string,
+  token: string | undefined,
+  body?: { contentType: string; data: string | Buffer },
+): Promise<{ status: number; body: Record<string, any> }> {
+  const res = await fetch(`${url}${p}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': body.contentType } : {}) },
+    ...(body ? { body: body.data } : {}),
+  });
   const text = await res.text();
   return { status: res.status, body: text.startsWith('{') ? (JSON.parse(text) as Record<string, any>) : { text } };
 }
@@ -52,7 +78,11 @@ export async function forgeWithGatewayKey(gw: Gateway, claims: JWTPayload): Prom
 }
 
 /** A client assertion (RFC 7523) signed by `openssl dgst -sign`: RS256 over header.payload. */
-export async function opensslAssertion(keyFile: string, claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT' }): Promise<string> {
+export async function opensslAssertion(
+  keyFile: string,
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT' },
+): Promise<string> {
   const input = `${b64url(header)}.${b64url(claims)}`;
   const sig = await openssl(['dgst', '-sha256', '-sign', keyFile], input);
   return `${input}.${sig.toString('base64url')}`;
@@ -79,7 +109,25 @@ export async function opensslHmac(secret: string, data: Buffer): Promise<string>
 export async function opensslCa(dir: string): Promise<{ cert: string; issue: (name: string, subject: string) => Promise<{ key: string; cert: string }> }> {
   const caKey = path.join(dir, 'ca.key');
   const caCert = path.join(dir, 'ca.pem');
-  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCert, '-days', '30', '-subj', '/CN=Test Partner CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+  await openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    caKey,
+    '-out',
+    caCert,
+    '-days',
+    '30',
+    '-subj',
+    '/CN=Test Partner CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+  ]);
   return {
     cert: caCert,
     async issue(name, subject) {
@@ -94,8 +142,27 @@ export async function opensslCa(dir: string): Promise<{ cert: string; issue: (na
 }
 
 /** curl over the HTTPS port, checking the server with its certificate; with a client certificate when given. Asynchronous: the gateway runs in this process. */
-export async function curlTls(o: { url: string; caFile: string; method?: string; cert?: { cert: string; key: string }; headers?: Record<string, string>; data?: string }): Promise<{ status: number; body: Record<string, any> }> {
-  const args = ['-sS', '--cacert', o.caFile, '-X', o.method ?? 'GET', '-w', '\n%{http_code}', ...(o.cert ? ['--cert', o.cert.cert, '--key', o.cert.key] : []), ...Object.entries(o.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), ...(o.data !== undefined ? ['--data', o.data] : []), o.url];
+export async function curlTls(o: {
+  url: string;
+  caFile: string;
+  method?: string;
+  cert?: { cert: string; key: string };
+  headers?: Record<string, string>;
+  data?: string;
+}): Promise<{ status: number; body: Record<string, any> }> {
+  const args = [
+    '-sS',
+    '--cacert',
+    o.caFile,
+    '-X',
+    o.method ?? 'GET',
+    '-w',
+    '\n%{http_code}',
+    ...(o.cert ? ['--cert', o.cert.cert, '--key', o.cert.key] : []),
+    ...Object.entries(o.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+    ...(o.data !== undefined ? ['--data', o.data] : []),
+    o.url,
+  ];
   const { stdout: out } = await run('curl', args, { encoding: 'utf8' });
   const nl = out.lastIndexOf('\n');
   const text = out.slice(0, nl);

@@ -41,19 +41,38 @@ export interface SftpRun {
  * Runs OpenSSH's `sftp` in batch mode against 127.0.0.1:`port`, strict about the host key: the
  * way a partner's script does it. `commands` are the batch lines (a leading `-` tolerates failure).
  */
-export function runSftp(opts: { port: number; user: string; identity: string; knownHosts: string; commands: string[]; cwd?: string; timeoutMs?: number }): Promise<SftpRun> {
+export function runSftp(opts: {
+  port: number;
+  user: string;
+  identity: string;
+  knownHosts: string;
+  commands: string[];
+  cwd?: string;
+  timeoutMs?: number;
+}): Promise<SftpRun> {
   const args = [
-    '-b', '-',
-    '-P', String(opts.port),
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${opts.knownHosts}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', `IdentityFile=${opts.identity}`,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'PasswordAuthentication=no',
-    '-o', 'ConnectTimeout=10',
-    '-o', 'LogLevel=ERROR',
+    '-b',
+    '-',
+    '-P',
+    String(opts.port),
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${opts.knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    `IdentityFile=${opts.identity}`,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'PasswordAuthentication=no',
+    '-o',
+    'ConnectTimeout=10',
+    '-o',
+    'LogLevel=ERROR',
     `${opts.user}@127.0.0.1`,
   ];
   return new Promise((resolve, reject) => {
@@ -83,7 +102,10 @@ export async function allowSftp(gw: Gateway, partnersDir: string, partnerId: str
   const file = path.join(partnersDir, `${partnerId}.yaml`);
   const text = (await readFile(file, 'utf8'))
     .replace(/^channels: \[rest\]$/m, 'channels: [rest, sftp]')
-    .replace(/^credentials:\n/m, `credentials:\n  sshKeys:\n${keys.map((k) => `    - key: "${k}"\n`).join('')}${sftpPassword ? `  sftpPassword: "${sftpPassword}"\n` : ''}`);
+    .replace(
+      /^credentials:\n/m,
+      `credentials:\n  sshKeys:\n${keys.map((k) => `    - key: "${k}"\n`).join('')}${sftpPassword ? `  sftpPassword: "${sftpPassword}"\n` : ''}`,
+    );
   await writeFile(file, text);
   await gw.reload();
 }

@@ -11,7 +11,6 @@ export const SSHD = '/usr/sbin/sshd';
 /** Whether OpenSSH's server can run here (Debian package openssh-server; CI installs it). */
 export const haveSshd = (): boolean => existsSync(SSHD);
 
-
 /**
  * A partner's own SFTP server: OpenSSH's sshd on a loopback port, with its own host key, one
  * authorized key and internal-sftp, running as the current user. Files live under `dir`.

@@ -17,7 +17,8 @@ import { writeFile } from 'node:fs/promises';
  * error with a stable code.
  */
 const OUR_ID = 'GATEWAY AS2';
-const DISPOSITIONS = /^automatic-action\/MDN-sent-automatically; processed(\/error: (insufficient-message-security|decryption-failed|authentication-failed|integrity-check-failed|unexpected-processing-error))?$/;
+const DISPOSITIONS =
+  /^automatic-action\/MDN-sent-automatically; processed(\/error: (insufficient-message-security|decryption-failed|authentication-failed|integrity-check-failed|unexpected-processing-error))?$/;
 
 describe('AS2 door under mutated messages (fast-check, real server)', function () {
   this.timeout(300_000);
@@ -28,13 +29,18 @@ describe('AS2 door under mutated messages (fast-check, real server)', function (
 
   before(async () => {
     const acme = await opensslIdentity(dir, 'acme-as2');
-    await allowAs2(suite.t.gw, suite.t.partnersDir, 'acme-supply', 'id: ACME-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: false', { 'acme-as2.pem': acme.cert });
+    await allowAs2(suite.t.gw, suite.t.partnersDir, 'acme-supply', 'id: ACME-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: false', {
+      'acme-as2.pem': acme.cert,
+    });
     const keysDir = path.join(suite.t.dataDir, 'as2', 'keys');
     const active = await waitFor('our AS2 key pair', async () => listAs2Keys(keysDir, suite.t.gw.security.keys).find((k) => k.state === 'active'), Boolean);
     const gatewayCert = path.join(dir, 'gateway.crt');
     await writeFile(gatewayCert, active!.certPem);
-    const payload = Buffer.from('ISA*00*          *00*          *12*4405197800     *ZZ*DISTRIBUTOR    *261123*1200*U*00401*000000777*0*P*>~GS*SH*4405197800*DISTRIBUTOR*20261123*1200*777*X*004010~ST*856*0001~BSN*00*FUZZ*20261123*1200~SE*3*0001~GE*1*777~IEA*1*000000777~');
-    for (const protection of ['plain', 'signed', 'signed+encrypted', 'compressed+signed+encrypted'] as const) built.push({ protection, message: await buildWithOpenssl(dir, { protection, digest: 'sha256', payload, partner: acme, gatewayCert }) });
+    const payload = Buffer.from(
+      'ISA*00*          *00*          *12*4405197800     *ZZ*DISTRIBUTOR    *261123*1200*U*00401*000000777*0*P*>~GS*SH*4405197800*DISTRIBUTOR*20261123*1200*777*X*004010~ST*856*0001~BSN*00*FUZZ*20261123*1200~SE*3*0001~GE*1*777~IEA*1*000000777~',
+    );
+    for (const protection of ['plain', 'signed', 'signed+encrypted', 'compressed+signed+encrypted'] as const)
+      built.push({ protection, message: await buildWithOpenssl(dir, { protection, digest: 'sha256', payload, partner: acme, gatewayCert }) });
   });
 
   it('answers every mutated message with an MDN or a stable code, never a 5xx but 503', async () => {
@@ -51,7 +57,11 @@ describe('AS2 door under mutated messages (fast-check, real server)', function (
           'Message-ID': `<fuzz-${process.pid}-${++seq}@acme.example>`,
           'Disposition-Notification-To': 'as2@acme.example',
           'Disposition-Notification-Options': 'signed-receipt-protocol=optional, pkcs7-signature; signed-receipt-micalg=optional, sha-256',
-          'Content-Type': inHeader ? mutate(Buffer.from(contentType, 'latin1'), ms).toString('latin1').replace(/[\x00-\x1f\x7f]/g, ' ') : contentType,
+          'Content-Type': inHeader
+            ? mutate(Buffer.from(contentType, 'latin1'), ms)
+                .toString('latin1')
+                .replace(/[\x00-\x1f\x7f]/g, ' ')
+            : contentType,
         };
         const res = await fetch(`${suite.url}/as2`, { method: 'POST', headers, body: inHeader ? message.body : mutate(message.body, ms) });
         const body = Buffer.from(await res.arrayBuffer()).toString('latin1');

@@ -5,14 +5,30 @@ import path from 'node:path';
 import { activateAs2Key, addAs2Key, listAs2Keys, retireAs2Key } from '../../src/channels/as2/keys.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { ERP, gatewaySuite, waitFor, type GatewaySuite } from '../helpers/gateway.js';
-import { allowAs2, buildWithOpenssl, curlPost, HttpSink, openAsPartner, openssl, opensslIdentity, opensslMdn, opensslMic, verifyMdnWithOpenssl, type Identity, type OpenedByPartner, type Protection, type SinkAnswer } from '../helpers/as2.js';
+import {
+  allowAs2,
+  buildWithOpenssl,
+  curlPost,
+  HttpSink,
+  openAsPartner,
+  openssl,
+  opensslIdentity,
+  opensslMdn,
+  opensslMic,
+  verifyMdnWithOpenssl,
+  type Identity,
+  type OpenedByPartner,
+  type Protection,
+  type SinkAnswer,
+} from '../helpers/as2.js';
 import { withControl } from '../helpers/x12.js';
 
 const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
 const OUR_ID = 'GATEWAY AS2';
 const PROTECTIONS: Protection[] = ['plain', 'signed', 'encrypted', 'signed+encrypted', 'compressed+signed+encrypted'];
 
-const agreeAs2 = (s: GatewaySuite, partnerId: string, as2Yaml: string, certs: Record<string, string>) => allowAs2(s.t.gw, s.t.partnersDir, partnerId, as2Yaml, certs);
+const agreeAs2 = (s: GatewaySuite, partnerId: string, as2Yaml: string, certs: Record<string, string>) =>
+  allowAs2(s.t.gw, s.t.partnersDir, partnerId, as2Yaml, certs);
 
 /** The gateway's certificate(s) as partners receive them: written to files for OpenSSL. */
 function gatewayCerts(s: GatewaySuite, dir: string): Record<string, string> {
@@ -56,20 +72,55 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
     acme = await opensslIdentity(dir, 'acme-as2');
     stranger = await opensslIdentity(dir, 'stranger');
     await partnerSink.start();
-    await agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: false\nasyncMdnUrls: ["${partnerSink.url}/mdn/"]`, { 'acme-as2.pem': acme.cert });
+    await agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: false\nasyncMdnUrls: ["${partnerSink.url}/mdn/"]`, {
+      'acme-as2.pem': acme.cert,
+    });
     await agreeAs2(suite, 'hansen-textil', `id: HANSEN-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: true\nrequireEncrypted: true`, {});
     gatewayCert = gatewayCerts(suite, dir).active as string;
   });
   after(() => partnerSink.stop());
 
-  const as2Row = (as2MessageId: string) => suite.db.knex('as2_messages').where({ as2_message_id: as2MessageId, direction: 'inbound' }).orderBy('created_at', 'desc').first();
+  const as2Row = (as2MessageId: string) =>
+    suite.db.knex('as2_messages').where({ as2_message_id: as2MessageId, direction: 'inbound' }).orderBy('created_at', 'desc').first();
   const erpGot = (messageId: string) => suite.erp.requests.filter((r) => r.body.messageId === messageId);
 
   /** Posts, reads the MDN (from the answer or from the partner's endpoint) and checks it with OpenSSL. */
-  async function send(o: { protection: Protection; digest: 'sha1' | 'sha256'; mdn: 'sync' | 'async'; payload?: string; signer?: Identity; recipient?: string; micalg?: string; from?: string; alter?: (b: Buffer) => Buffer; oaep?: boolean; cipher?: string; base64?: boolean; messageId?: string; chunked?: boolean }) {
-    const built = await buildWithOpenssl(dir, { protection: o.protection, digest: o.digest, payload: Buffer.from(o.payload ?? withControl(soi), 'latin1'), partner: o.signer ?? acme, gatewayCert: o.recipient ?? gatewayCert, ...(o.oaep ? { oaep: true } : {}), ...(o.cipher ? { cipher: o.cipher } : {}), ...(o.base64 ? { base64: true } : {}) });
+  async function send(o: {
+    protection: Protection;
+    digest: 'sha1' | 'sha256';
+    mdn: 'sync' | 'async';
+    payload?: string;
+    signer?: Identity;
+    recipient?: string;
+    micalg?: string;
+    from?: string;
+    alter?: (b: Buffer) => Buffer;
+    oaep?: boolean;
+    cipher?: string;
+    base64?: boolean;
+    messageId?: string;
+    chunked?: boolean;
+  }) {
+    const built = await buildWithOpenssl(dir, {
+      protection: o.protection,
+      digest: o.digest,
+      payload: Buffer.from(o.payload ?? withControl(soi), 'latin1'),
+      partner: o.signer ?? acme,
+      gatewayCert: o.recipient ?? gatewayCert,
+      ...(o.oaep ? { oaep: true } : {}),
+      ...(o.cipher ? { cipher: o.cipher } : {}),
+      ...(o.base64 ? { base64: true } : {}),
+    });
     const messageId = o.messageId ?? newId(`${o.protection}-${o.digest}-${o.mdn}`);
-    const headers = { ...as2Headers(o.from ?? 'ACME-AS2', messageId, o.micalg ?? (o.digest === 'sha1' ? 'sha1' : 'sha-256'), o.mdn === 'async' ? { 'Receipt-Delivery-Option': `${partnerSink.url}/mdn/acme` } : {}), ...built.headers };
+    const headers = {
+      ...as2Headers(
+        o.from ?? 'ACME-AS2',
+        messageId,
+        o.micalg ?? (o.digest === 'sha1' ? 'sha1' : 'sha-256'),
+        o.mdn === 'async' ? { 'Receipt-Delivery-Option': `${partnerSink.url}/mdn/acme` } : {},
+      ),
+      ...built.headers,
+    };
     const body = o.alter ? o.alter(built.body) : built.body;
     const res = await curlPost(dir, `${suite.url}/as2`, headers, body, o.chunked ? ['-H', 'Transfer-Encoding: chunked'] : []);
     assert.equal(res.status, 200, res.body.toString());
@@ -102,11 +153,24 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
             const row = await as2Row(messageId);
             assert.equal(row.accepted, true);
             // Outside in: the encryption is opened first, the compression last.
-            assert.deepEqual(row.layers, { plain: [], signed: ['signed'], encrypted: ['encrypted'], 'signed+encrypted': ['encrypted', 'signed'], 'compressed+signed+encrypted': ['encrypted', 'signed', 'compressed'] }[protection]);
+            assert.deepEqual(
+              row.layers,
+              {
+                plain: [],
+                signed: ['signed'],
+                encrypted: ['encrypted'],
+                'signed+encrypted': ['encrypted', 'signed'],
+                'compressed+signed+encrypted': ['encrypted', 'signed', 'compressed'],
+              }[protection],
+            );
             // Non-repudiation: the original as received and the MDN we sent are kept.
             assert.ok(row.original.includes(built.body.subarray(0, 64)));
             assert.ok(row.mdn.includes(Buffer.from(messageId)));
-            const msg = await waitFor('delivery', () => suite.db.knex('messages').first('state').where('id', row.message_id), (m) => m.state === 'delivered');
+            const msg = await waitFor(
+              'delivery',
+              () => suite.db.knex('messages').first('state').where('id', row.message_id),
+              (m) => m.state === 'delivered',
+            );
             assert.equal(msg.state, 'delivered');
             assert.equal(erpGot(row.message_id).filter((r) => r.body.type === 'asn').length, 1);
           });
@@ -127,181 +191,269 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
   }
 
   describe('variants, refusals and repeats', () => {
-  it('accepts RSA-OAEP key transport, 3DES and AES-128, base64 S/MIME, chunked transfer encoding and the "sha256" spelling', async () => {
-    for (const o of [{ oaep: true }, { cipher: 'des3' }, { cipher: 'aes128', base64: true }, { cipher: 'aes192' }, { chunked: true, micalg: 'sha256' }]) {
-      const { mdn, built } = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', ...o });
-      assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed', JSON.stringify(o));
-      assert.equal(mdn.mic, `${await opensslMic(dir, built.micOver, 'sha256')}, sha-256`);
-    }
-  });
+    it('accepts RSA-OAEP key transport, 3DES and AES-128, base64 S/MIME, chunked transfer encoding and the "sha256" spelling', async () => {
+      for (const o of [{ oaep: true }, { cipher: 'des3' }, { cipher: 'aes128', base64: true }, { cipher: 'aes192' }, { chunked: true, micalg: 'sha256' }]) {
+        const { mdn, built } = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', ...o });
+        assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed', JSON.stringify(o));
+        assert.equal(mdn.mic, `${await opensslMic(dir, built.micOver, 'sha256')}, sha-256`);
+      }
+    });
 
-  it('refuses an unsigned, unencrypted message where the agreement requires both: insufficient-message-security', async () => {
-    await refused(await send({ protection: 'plain', digest: 'sha256', mdn: 'sync', from: 'HANSEN-AS2' }), 'insufficient-message-security', 'GW_AS2_SECURITY');
-  });
+    it('refuses an unsigned, unencrypted message where the agreement requires both: insufficient-message-security', async () => {
+      await refused(await send({ protection: 'plain', digest: 'sha256', mdn: 'sync', from: 'HANSEN-AS2' }), 'insufficient-message-security', 'GW_AS2_SECURITY');
+    });
 
-  it('refuses a message encrypted for another certificate: decryption-failed', async () => {
-    await refused(await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: stranger.cert }), 'decryption-failed', 'GW_AS2_DECRYPTION');
-  });
+    it('refuses a message encrypted for another certificate: decryption-failed', async () => {
+      await refused(
+        await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: stranger.cert }),
+        'decryption-failed',
+        'GW_AS2_DECRYPTION',
+      );
+    });
 
-  it('refuses a message signed by someone else: authentication-failed', async () => {
-    await refused(await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer: stranger }), 'authentication-failed', 'GW_AS2_AUTHENTICATION');
-  });
+    it('refuses a message signed by someone else: authentication-failed', async () => {
+      await refused(await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer: stranger }), 'authentication-failed', 'GW_AS2_AUTHENTICATION');
+    });
 
-  it('refuses content altered after signing: integrity-check-failed', async () => {
-    const alter = (b: Buffer) => Buffer.from(b.toString('latin1').replace('BSN*', 'BSN+'), 'latin1');
-    await refused(await send({ protection: 'signed', digest: 'sha1', mdn: 'async', alter }), 'integrity-check-failed', 'GW_AS2_INTEGRITY');
-  });
+    it('refuses content altered after signing: integrity-check-failed', async () => {
+      const alter = (b: Buffer) => Buffer.from(b.toString('latin1').replace('BSN*', 'BSN+'), 'latin1');
+      await refused(await send({ protection: 'signed', digest: 'sha1', mdn: 'async', alter }), 'integrity-check-failed', 'GW_AS2_INTEGRITY');
+    });
 
-  it('refuses a body that is not the CMS structure it claims to be: unexpected-processing-error', async () => {
-    const messageId = newId('garbage');
-    const res = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', messageId, 'sha-256'), 'Content-Type': 'application/pkcs7-mime; smime-type=enveloped-data' }, Buffer.from('this is not DER at all'));
-    assert.equal(res.status, 200);
-    const mdn = await verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert);
-    assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed/error: unexpected-processing-error');
-    const row = await as2Row(messageId);
-    const msg = await suite.db.knex('messages').first('state', 'problems', 'raw').where('id', row.message_id);
-    assert.equal(msg.state, 'rejected');
-    assert.equal(msg.problems[0].code, 'GW_AS2_PROCESSING');
-    assert.ok(msg.raw.includes(Buffer.from('this is not DER at all')), 'the original is kept');
-  });
+    it('refuses a body that is not the CMS structure it claims to be: unexpected-processing-error', async () => {
+      const messageId = newId('garbage');
+      const res = await curlPost(
+        dir,
+        `${suite.url}/as2`,
+        { ...as2Headers('ACME-AS2', messageId, 'sha-256'), 'Content-Type': 'application/pkcs7-mime; smime-type=enveloped-data' },
+        Buffer.from('this is not DER at all'),
+      );
+      assert.equal(res.status, 200);
+      const mdn = await verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert);
+      assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed/error: unexpected-processing-error');
+      const row = await as2Row(messageId);
+      const msg = await suite.db.knex('messages').first('state', 'problems', 'raw').where('id', row.message_id);
+      assert.equal(msg.state, 'rejected');
+      assert.equal(msg.problems[0].code, 'GW_AS2_PROCESSING');
+      assert.ok(msg.raw.includes(Buffer.from('this is not DER at all')), 'the original is kept');
+    });
 
-  it('retries an asynchronous MDN the partner could not take, then delivers it', async () => {
-    let calls = 0;
-    partnerSink.respond = () => ({ status: ++calls === 1 ? 503 : 200 });
-    try {
-      const { messageId } = await send({ protection: 'signed', digest: 'sha256', mdn: 'async' });
-      const row = await waitFor('the MDN to be sent', () => as2Row(messageId), (r) => r.status === 'sent');
-      assert.equal(row.attempts, 2);
-      assert.ok(await suite.db.knex('events').where({ message_id: row.message_id, type: 'as2.mdn-retry' }).first());
-    } finally {
-      partnerSink.respond = () => ({ status: 200 });
-    }
-  });
+    it('retries an asynchronous MDN the partner could not take, then delivers it', async () => {
+      let calls = 0;
+      partnerSink.respond = () => ({ status: ++calls === 1 ? 503 : 200 });
+      try {
+        const { messageId } = await send({ protection: 'signed', digest: 'sha256', mdn: 'async' });
+        const row = await waitFor(
+          'the MDN to be sent',
+          () => as2Row(messageId),
+          (r) => r.status === 'sent',
+        );
+        assert.equal(row.attempts, 2);
+        assert.ok(await suite.db.knex('events').where({ message_id: row.message_id, type: 'as2.mdn-retry' }).first());
+      } finally {
+        partnerSink.respond = () => ({ status: 200 });
+      }
+    });
 
-  it('answers a repeated Message-ID with the original MDN and delivers nothing again', async () => {
-    const first = await send({ protection: 'signed', digest: 'sha256', mdn: 'sync' });
-    const again = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', first.messageId, 'sha-256'), ...first.built.headers }, first.body);
-    assert.equal(again.status, 200);
-    assert.ok(again.body.equals(first.res.body), 'the same MDN, byte for byte');
-    const rows = await suite.db.knex('as2_messages').where({ as2_message_id: first.messageId, direction: 'inbound' });
-    assert.equal(rows.length, 1);
-    await waitFor('delivery', () => suite.db.knex('messages').first('state').where('id', rows[0].message_id), (m) => m.state === 'delivered');
-    await new Promise((res) => setTimeout(res, 300));
-    assert.equal(erpGot(rows[0].message_id).filter((r) => r.body.type === 'asn').length, 1);
-    const events = await suite.db.knex('events').where({ message_id: rows[0].message_id, type: 'as2.duplicate' });
-    assert.equal(events.length, 1);
-  });
+    it('answers a repeated Message-ID with the original MDN and delivers nothing again', async () => {
+      const first = await send({ protection: 'signed', digest: 'sha256', mdn: 'sync' });
+      const again = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', first.messageId, 'sha-256'), ...first.built.headers }, first.body);
+      assert.equal(again.status, 200);
+      assert.ok(again.body.equals(first.res.body), 'the same MDN, byte for byte');
+      const rows = await suite.db.knex('as2_messages').where({ as2_message_id: first.messageId, direction: 'inbound' });
+      assert.equal(rows.length, 1);
+      await waitFor(
+        'delivery',
+        () => suite.db.knex('messages').first('state').where('id', rows[0].message_id),
+        (m) => m.state === 'delivered',
+      );
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(erpGot(rows[0].message_id).filter((r) => r.body.type === 'asn').length, 1);
+      const events = await suite.db.knex('events').where({ message_id: rows[0].message_id, type: 'as2.duplicate' });
+      assert.equal(events.length, 1);
+    });
 
-  it('answers a repeat signed and encrypted anew (other bytes, same payload) as processed, delivering nothing again; other content under the Message-ID is refused', async () => {
-    const payload = Buffer.from(withControl(soi), 'latin1');
-    const messageId = newId('resigned');
-    const headers = (digest: string) => as2Headers('ACME-AS2', messageId, digest);
-    const first = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner: acme, gatewayCert });
-    const r1 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...first.headers }, first.body);
-    assert.equal((await verifyMdnWithOpenssl(dir, r1.headers['content-type'] as string, r1.body, gatewayCert)).disposition, 'automatic-action/MDN-sent-automatically; processed');
-    const row = await as2Row(messageId);
-    await waitFor('delivery', () => suite.db.knex('messages').first('state').where('id', row.message_id), (m) => m.state === 'delivered');
+    it('answers a repeat signed and encrypted anew (other bytes, same payload) as processed, delivering nothing again; other content under the Message-ID is refused', async () => {
+      const payload = Buffer.from(withControl(soi), 'latin1');
+      const messageId = newId('resigned');
+      const headers = (digest: string) => as2Headers('ACME-AS2', messageId, digest);
+      const first = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner: acme, gatewayCert });
+      const r1 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...first.headers }, first.body);
+      assert.equal(
+        (await verifyMdnWithOpenssl(dir, r1.headers['content-type'] as string, r1.body, gatewayCert)).disposition,
+        'automatic-action/MDN-sent-automatically; processed',
+      );
+      const row = await as2Row(messageId);
+      await waitFor(
+        'delivery',
+        () => suite.db.knex('messages').first('state').where('id', row.message_id),
+        (m) => m.state === 'delivered',
+      );
 
-    // The sender's retry: signed again and encrypted again by OpenSSL (a new session key), same document.
-    const second = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner: acme, gatewayCert });
-    assert.ok(!second.body.equals(first.body), 'two encryptions differ on the wire');
-    const r2 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...second.headers }, second.body);
-    assert.equal(r2.status, 200);
-    const mdn2 = await verifyMdnWithOpenssl(dir, r2.headers['content-type'] as string, r2.body, gatewayCert);
-    assert.equal(mdn2.disposition, 'automatic-action/MDN-sent-automatically; processed');
-    assert.equal(mdn2.mic, `${await opensslMic(dir, second.micOver, 'sha256')}, sha-256`, "the MIC of the retry, as the sender computes it");
-    assert.ok(r2.body.equals(r1.body), 'the same MIC and MDN request: the original MDN, byte for byte');
+      // The sender's retry: signed again and encrypted again by OpenSSL (a new session key), same document.
+      const second = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner: acme, gatewayCert });
+      assert.ok(!second.body.equals(first.body), 'two encryptions differ on the wire');
+      const r2 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...second.headers }, second.body);
+      assert.equal(r2.status, 200);
+      const mdn2 = await verifyMdnWithOpenssl(dir, r2.headers['content-type'] as string, r2.body, gatewayCert);
+      assert.equal(mdn2.disposition, 'automatic-action/MDN-sent-automatically; processed');
+      assert.equal(mdn2.mic, `${await opensslMic(dir, second.micOver, 'sha256')}, sha-256`, 'the MIC of the retry, as the sender computes it');
+      assert.ok(r2.body.equals(r1.body), 'the same MIC and MDN request: the original MDN, byte for byte');
 
-    // Another retry asking for a SHA-1 MIC: a new positive MDN with that MIC.
-    const third = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha1', payload, partner: acme, gatewayCert });
-    const r3 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha1'), ...third.headers }, third.body);
-    const mdn3 = await verifyMdnWithOpenssl(dir, r3.headers['content-type'] as string, r3.body, gatewayCert);
-    assert.equal(mdn3.disposition, 'automatic-action/MDN-sent-automatically; processed');
-    assert.equal(mdn3.mic, `${await opensslMic(dir, third.micOver, 'sha1')}, sha1`);
-    assert.equal(mdn3.originalMessageId, messageId);
+      // Another retry asking for a SHA-1 MIC: a new positive MDN with that MIC.
+      const third = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha1', payload, partner: acme, gatewayCert });
+      const r3 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha1'), ...third.headers }, third.body);
+      const mdn3 = await verifyMdnWithOpenssl(dir, r3.headers['content-type'] as string, r3.body, gatewayCert);
+      assert.equal(mdn3.disposition, 'automatic-action/MDN-sent-automatically; processed');
+      assert.equal(mdn3.mic, `${await opensslMic(dir, third.micOver, 'sha1')}, sha1`);
+      assert.equal(mdn3.originalMessageId, messageId);
 
-    await new Promise((res) => setTimeout(res, 300));
-    assert.equal(erpGot(row.message_id).filter((r) => r.body.type === 'asn').length, 1, 'delivered once');
-    assert.equal((await suite.db.knex('messages').where({ partner_id: 'acme-supply', channel: 'as2' }).whereIn('id', suite.db.knex('as2_messages').select('message_id').where({ as2_message_id: messageId }))).length, 1, 'one stored message');
-    assert.equal((await suite.db.knex('events').where({ message_id: row.message_id, type: 'as2.duplicate' })).length, 2);
-    const kept = await suite.db.knex('as2_messages').where({ as2_message_id: messageId, duplicate_of: row.id });
-    assert.equal(kept.length, 1, 'the new MDN is kept for non-repudiation');
-    assert.ok(kept[0].mdn.includes(Buffer.from(mdn3.mic!.split(',')[0]!)));
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(erpGot(row.message_id).filter((r) => r.body.type === 'asn').length, 1, 'delivered once');
+      assert.equal(
+        (
+          await suite.db
+            .knex('messages')
+            .where({ partner_id: 'acme-supply', channel: 'as2' })
+            .whereIn('id', suite.db.knex('as2_messages').select('message_id').where({ as2_message_id: messageId }))
+        ).length,
+        1,
+        'one stored message',
+      );
+      assert.equal((await suite.db.knex('events').where({ message_id: row.message_id, type: 'as2.duplicate' })).length, 2);
+      const kept = await suite.db.knex('as2_messages').where({ as2_message_id: messageId, duplicate_of: row.id });
+      assert.equal(kept.length, 1, 'the new MDN is kept for non-repudiation');
+      assert.ok(kept[0].mdn.includes(Buffer.from(mdn3.mic!.split(',')[0]!)));
 
-    // Other content under the same Message-ID: refused.
-    const other = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload: Buffer.from(withControl(soi), 'latin1'), partner: acme, gatewayCert });
-    const r4 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...other.headers }, other.body);
-    const mdn4 = await verifyMdnWithOpenssl(dir, r4.headers['content-type'] as string, r4.body, gatewayCert);
-    assert.equal(mdn4.disposition, 'automatic-action/MDN-sent-automatically; processed/error: unexpected-processing-error');
-    assert.match(r4.body.toString('latin1'), /accepted before with different content/);
-  });
+      // Other content under the same Message-ID: refused.
+      const other = await buildWithOpenssl(dir, {
+        protection: 'signed+encrypted',
+        digest: 'sha256',
+        payload: Buffer.from(withControl(soi), 'latin1'),
+        partner: acme,
+        gatewayCert,
+      });
+      const r4 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...other.headers }, other.body);
+      const mdn4 = await verifyMdnWithOpenssl(dir, r4.headers['content-type'] as string, r4.body, gatewayCert);
+      assert.equal(mdn4.disposition, 'automatic-action/MDN-sent-automatically; processed/error: unexpected-processing-error');
+      assert.match(r4.body.toString('latin1'), /accepted before with different content/);
+    });
 
-  it('answers synchronously when the Receipt-Delivery-Option URL is not allowed by the agreement (no request to it)', async () => {
-    const built = await buildWithOpenssl(dir, { protection: 'signed', digest: 'sha256', payload: Buffer.from(withControl(soi), 'latin1'), partner: acme, gatewayCert });
-    const messageId = newId('ssrf');
-    const before = partnerSink.received.length;
-    const res = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', messageId, 'sha-256', { 'Receipt-Delivery-Option': 'http://169.254.169.254/latest/meta-data' }), ...built.headers }, built.body);
-    assert.equal(res.status, 200);
-    const mdn = await verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert);
-    assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
-    const row = await as2Row(messageId);
-    assert.equal(row.mdn_mode, 'sync');
-    assert.ok(await suite.db.knex('events').where({ message_id: row.message_id, type: 'as2.mdn-url-refused' }).first());
-    assert.equal(partnerSink.received.length, before);
-  });
+    it('answers synchronously when the Receipt-Delivery-Option URL is not allowed by the agreement (no request to it)', async () => {
+      const built = await buildWithOpenssl(dir, {
+        protection: 'signed',
+        digest: 'sha256',
+        payload: Buffer.from(withControl(soi), 'latin1'),
+        partner: acme,
+        gatewayCert,
+      });
+      const messageId = newId('ssrf');
+      const before = partnerSink.received.length;
+      const res = await curlPost(
+        dir,
+        `${suite.url}/as2`,
+        { ...as2Headers('ACME-AS2', messageId, 'sha-256', { 'Receipt-Delivery-Option': 'http://169.254.169.254/latest/meta-data' }), ...built.headers },
+        built.body,
+      );
+      assert.equal(res.status, 200);
+      const mdn = await verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert);
+      assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
+      const row = await as2Row(messageId);
+      assert.equal(row.mdn_mode, 'sync');
+      assert.ok(await suite.db.knex('events').where({ message_id: row.message_id, type: 'as2.mdn-url-refused' }).first());
+      assert.equal(partnerSink.received.length, before);
+    });
 
-  it('refuses unknown AS2 names and missing headers with a stable code, storing nothing', async () => {
-    const unknown = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('NOBODY', newId('x'), 'sha-256'), 'Content-Type': 'application/edi-x12' }, Buffer.from(soi));
-    assert.equal(unknown.status, 403);
-    assert.equal(JSON.parse(unknown.body.toString()).error.code, 'GW_AS2_PARTNER');
-    const wrongTo = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', newId('x'), 'sha-256'), 'AS2-To': 'SOMEONE-ELSE', 'Content-Type': 'application/edi-x12' }, Buffer.from(soi));
-    assert.equal(wrongTo.status, 403);
-    const noId = await curlPost(dir, `${suite.url}/as2`, { 'AS2-From': 'ACME-AS2', 'AS2-To': `"${OUR_ID}"`, 'Content-Type': 'application/edi-x12' }, Buffer.from(soi));
-    assert.equal(noId.status, 400);
-    assert.equal(JSON.parse(noId.body.toString()).error.code, 'GW_AS2_REQUEST');
-    // Operations see each refusal in the audit log (no payload: nothing is stored for them).
-    const audit = await suite.db.knex('audit_log').where({ action: 'as2.refused' }).orderBy('id');
-    const unknownRow = audit.find((a) => a.details.as2From === 'NOBODY');
-    assert.ok(unknownRow, 'the unknown AS2-From is audited');
-    assert.deepEqual([unknownRow.outcome, unknownRow.actor, unknownRow.details.code], ['denied', 'as2:NOBODY', 'GW_AS2_PARTNER']);
-    const wrongToRow = audit.find((a) => a.details.as2To === 'SOMEONE-ELSE');
-    assert.deepEqual([wrongToRow?.actor, wrongToRow?.details.code], ['partner:acme-supply', 'GW_AS2_PARTNER']);
-    assert.ok(audit.some((a) => a.details.code === 'GW_AS2_REQUEST' && a.details.as2MessageId === null));
-    assert.ok(audit.every((a) => !JSON.stringify(a.details).includes('ISA*')), 'no payload in the audit log');
-  });
-
+    it('refuses unknown AS2 names and missing headers with a stable code, storing nothing', async () => {
+      const unknown = await curlPost(
+        dir,
+        `${suite.url}/as2`,
+        { ...as2Headers('NOBODY', newId('x'), 'sha-256'), 'Content-Type': 'application/edi-x12' },
+        Buffer.from(soi),
+      );
+      assert.equal(unknown.status, 403);
+      assert.equal(JSON.parse(unknown.body.toString()).error.code, 'GW_AS2_PARTNER');
+      const wrongTo = await curlPost(
+        dir,
+        `${suite.url}/as2`,
+        { ...as2Headers('ACME-AS2', newId('x'), 'sha-256'), 'AS2-To': 'SOMEONE-ELSE', 'Content-Type': 'application/edi-x12' },
+        Buffer.from(soi),
+      );
+      assert.equal(wrongTo.status, 403);
+      const noId = await curlPost(
+        dir,
+        `${suite.url}/as2`,
+        { 'AS2-From': 'ACME-AS2', 'AS2-To': `"${OUR_ID}"`, 'Content-Type': 'application/edi-x12' },
+        Buffer.from(soi),
+      );
+      assert.equal(noId.status, 400);
+      assert.equal(JSON.parse(noId.body.toString()).error.code, 'GW_AS2_REQUEST');
+      // Operations see each refusal in the audit log (no payload: nothing is stored for them).
+      const audit = await suite.db.knex('audit_log').where({ action: 'as2.refused' }).orderBy('id');
+      const unknownRow = audit.find((a) => a.details.as2From === 'NOBODY');
+      assert.ok(unknownRow, 'the unknown AS2-From is audited');
+      assert.deepEqual([unknownRow.outcome, unknownRow.actor, unknownRow.details.code], ['denied', 'as2:NOBODY', 'GW_AS2_PARTNER']);
+      const wrongToRow = audit.find((a) => a.details.as2To === 'SOMEONE-ELSE');
+      assert.deepEqual([wrongToRow?.actor, wrongToRow?.details.code], ['partner:acme-supply', 'GW_AS2_PARTNER']);
+      assert.ok(audit.some((a) => a.details.code === 'GW_AS2_REQUEST' && a.details.as2MessageId === null));
+      assert.ok(
+        audit.every((a) => !JSON.stringify(a.details).includes('ISA*')),
+        'no payload in the audit log',
+      );
+    });
   });
 
   describe('certificate rotation', () => {
-  it('rotates our key pair with overlap: the next key decrypts at once, after activation both do and the new one signs, retiring ends the old', async () => {
-    const keysDir = path.join(suite.t.dataDir, 'as2', 'keys');
-    const oldCert = gatewayCert;
-    const next = await addAs2Key(keysDir, OUR_ID, 730, suite.t.gw.security.keys);
-    const nextCert = path.join(dir, 'gateway-next.crt');
-    writeFileSync(nextCert, next.certPem);
-    // A partner that already switched encrypts to the next certificate; MDNs are still signed by the old key.
-    let r = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: nextCert });
-    assert.equal(r.mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
-    activateAs2Key(keysDir, next.cert.fingerprint, suite.t.gw.security.keys);
-    gatewayCert = nextCert;
-    r = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: oldCert });
-    assert.equal(r.mdn.disposition, 'automatic-action/MDN-sent-automatically; processed', 'the previous key still decrypts');
-    // The MDN is now signed by the new key: OpenSSL refuses it against the old certificate alone.
-    await assert.rejects(verifyMdnWithOpenssl(dir, r.res.headers['content-type'] as string, r.res.body, oldCert));
-    const previous = listAs2Keys(keysDir, suite.t.gw.security.keys).find((k) => k.state === 'previous')!;
-    retireAs2Key(keysDir, previous.name, suite.t.gw.security.keys);
-    await refused(await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: oldCert }), 'decryption-failed', 'GW_AS2_DECRYPTION');
-    assert.ok(readdirSync(path.join(keysDir, 'retired')).includes(previous.name));
-  });
+    it('rotates our key pair with overlap: the next key decrypts at once, after activation both do and the new one signs, retiring ends the old', async () => {
+      const keysDir = path.join(suite.t.dataDir, 'as2', 'keys');
+      const oldCert = gatewayCert;
+      const next = await addAs2Key(keysDir, OUR_ID, 730, suite.t.gw.security.keys);
+      const nextCert = path.join(dir, 'gateway-next.crt');
+      writeFileSync(nextCert, next.certPem);
+      // A partner that already switched encrypts to the next certificate; MDNs are still signed by the old key.
+      let r = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: nextCert });
+      assert.equal(r.mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
+      activateAs2Key(keysDir, next.cert.fingerprint, suite.t.gw.security.keys);
+      gatewayCert = nextCert;
+      r = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: oldCert });
+      assert.equal(r.mdn.disposition, 'automatic-action/MDN-sent-automatically; processed', 'the previous key still decrypts');
+      // The MDN is now signed by the new key: OpenSSL refuses it against the old certificate alone.
+      await assert.rejects(verifyMdnWithOpenssl(dir, r.res.headers['content-type'] as string, r.res.body, oldCert));
+      const previous = listAs2Keys(keysDir, suite.t.gw.security.keys).find((k) => k.state === 'previous')!;
+      retireAs2Key(keysDir, previous.name, suite.t.gw.security.keys);
+      await refused(
+        await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', recipient: oldCert }),
+        'decryption-failed',
+        'GW_AS2_DECRYPTION',
+      );
+      assert.ok(readdirSync(path.join(keysDir, 'retired')).includes(previous.name));
+    });
 
-  it("verifies with either of the partner's certificates during its rotation, and only the new one after", async () => {
-    const renewed = await opensslIdentity(dir, 'acme-as2-2027');
-    await agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2.pem, certs/acme-as2-2027.pem]\nrequireSigned: true\nasyncMdnUrls: ["${partnerSink.url}/mdn/"]`, { 'acme-as2-2027.pem': renewed.cert });
-    for (const signer of [acme, renewed]) assert.equal((await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer })).mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
-    await agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2-2027.pem]\nrequireSigned: true\nasyncMdnUrls: ["${partnerSink.url}/mdn/"]`, {});
-    await refused(await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer: acme }), 'authentication-failed', 'GW_AS2_AUTHENTICATION');
-    assert.equal((await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer: renewed })).mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
-  });
+    it("verifies with either of the partner's certificates during its rotation, and only the new one after", async () => {
+      const renewed = await opensslIdentity(dir, 'acme-as2-2027');
+      await agreeAs2(
+        suite,
+        'acme-supply',
+        `id: ACME-AS2\ncertificates: [certs/acme-as2.pem, certs/acme-as2-2027.pem]\nrequireSigned: true\nasyncMdnUrls: ["${partnerSink.url}/mdn/"]`,
+        { 'acme-as2-2027.pem': renewed.cert },
+      );
+      for (const signer of [acme, renewed])
+        assert.equal(
+          (await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer })).mdn.disposition,
+          'automatic-action/MDN-sent-automatically; processed',
+        );
+      await agreeAs2(
+        suite,
+        'acme-supply',
+        `id: ACME-AS2\ncertificates: [certs/acme-as2-2027.pem]\nrequireSigned: true\nasyncMdnUrls: ["${partnerSink.url}/mdn/"]`,
+        {},
+      );
+      await refused(await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer: acme }), 'authentication-failed', 'GW_AS2_AUTHENTICATION');
+      assert.equal(
+        (await send({ protection: 'signed', digest: 'sha256', mdn: 'sync', signer: renewed })).mdn.disposition,
+        'automatic-action/MDN-sent-automatically; processed',
+      );
+    });
   });
 });
 
@@ -325,9 +477,18 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
   let answer: (opened: OpenedByPartner, messageId: string) => SinkAnswer | Promise<SinkAnswer>;
   const opened: OpenedByPartner[] = [];
 
-  const agreement = (send: string) => agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: true\nsend: { url: "${partner.url}/as2", ${send} }`, { 'acme-as2.pem': acme.cert });
+  const agreement = (send: string) =>
+    agreeAs2(suite, 'acme-supply', `id: ACME-AS2\ncertificates: [certs/acme-as2.pem]\nrequireSigned: true\nsend: { url: "${partner.url}/as2", ${send} }`, {
+      'acme-as2.pem': acme.cert,
+    });
   const goodMdn = async (o: OpenedByPartner, messageId: string, overrides: Partial<Parameters<typeof opensslMdn>[2]> = {}) => {
-    const mdn = await opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: messageId, mic: `${await opensslMic(dir, o.signedEntity, 'sha256')}, sha-256`, ...overrides });
+    const mdn = await opensslMdn(dir, acme, {
+      from: 'ACME-AS2',
+      to: OUR_ID,
+      originalMessageId: messageId,
+      mic: `${await opensslMic(dir, o.signedEntity, 'sha256')}, sha-256`,
+      ...overrides,
+    });
     return { status: 200, headers: mdn.headers, body: mdn.body };
   };
 
@@ -345,13 +506,23 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
   after(() => partner.stop());
 
   async function order(n: string) {
-    const res = await fetch(`${suite.url}/v1/erp/partners/acme-supply/purchase-orders`, { method: 'POST', headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ ...ORDER, purchaseOrderNumber: n }) });
+    const res = await fetch(`${suite.url}/v1/erp/partners/acme-supply/purchase-orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...ORDER, purchaseOrderNumber: n }),
+    });
     assert.equal(res.status, 201);
     return ((await res.json()) as { messageId: string }).messageId;
   }
-  const erpStatus = async (id: string) => (await (await fetch(`${suite.url}/v1/erp/messages/${id}`, { headers: { authorization: `Bearer ${ERP.key}` } })).json()) as Record<string, any>;
+  const erpStatus = async (id: string) =>
+    (await (await fetch(`${suite.url}/v1/erp/messages/${id}`, { headers: { authorization: `Bearer ${ERP.key}` } })).json()) as Record<string, any>;
   const sentRow = (id: string) => suite.db.knex('as2_messages').where({ message_id: id, direction: 'outbound' }).first();
-  const settled = (id: string) => waitFor('the MDN outcome', () => sentRow(id), (r) => Boolean(r && !['sending', 'pending'].includes(r.status)));
+  const settled = (id: string) =>
+    waitFor(
+      'the MDN outcome',
+      () => sentRow(id),
+      (r) => Boolean(r && !['sending', 'pending'].includes(r.status)),
+    );
 
   it('sends an 850 signed and encrypted; OpenSSL decrypts and verifies it, and the signed MDN with the right MIC makes it processed', async () => {
     answer = (o, id) => goodMdn(o, id);
@@ -368,7 +539,9 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     assert.deepEqual(s.as2.layers, ['encrypted', 'signed'], 'what was applied, outside in');
     assert.equal(s.as2.mic, `${await opensslMic(dir, got.signedEntity, 'sha256')}, sha-256`);
     assert.ok(s.timeline.some((e: { type: string }) => e.type === 'as2.sent'));
-    assert.ok(s.timeline.some((e: { type: string; detail: string }) => e.type === 'as2.mdn-processed' && /MIC .* matches; MDN signature verified/.test(e.detail)));
+    assert.ok(
+      s.timeline.some((e: { type: string; detail: string }) => e.type === 'as2.mdn-processed' && /MIC .* matches; MDN signature verified/.test(e.detail)),
+    );
   });
 
   it('marks a message whose MDN carries another MIC as mic-invalid, and one without a MIC as failed', async () => {
@@ -391,7 +564,12 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     assert.match((await settled(await order('PO-AS2-0005'))).last_error, /not signed/);
     const stranger = await opensslIdentity(dir, 'stranger');
     answer = async (o, id) => {
-      const mdn = await opensslMdn(dir, stranger, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: id, mic: `${await opensslMic(dir, o.signedEntity, 'sha256')}, sha-256` });
+      const mdn = await opensslMdn(dir, stranger, {
+        from: 'ACME-AS2',
+        to: OUR_ID,
+        originalMessageId: id,
+        mic: `${await opensslMic(dir, o.signedEntity, 'sha256')}, sha-256`,
+      });
       return { status: 200, headers: mdn.headers, body: mdn.body };
     };
     assert.match((await settled(await order('PO-AS2-0006'))).last_error, /signature does not verify/);
@@ -422,7 +600,12 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
       if (calls.length === 1) {
         // The partner processes the message but answers after our timeout; its answer to the
         // repeat is ready by then, built and signed by OpenSSL.
-        duplicateMdn = opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: id, disposition: 'automatic-action/MDN-sent-automatically; processed/Warning: duplicate-document' }).then((m) => ({ status: 200, headers: m.headers, body: m.body }));
+        duplicateMdn = opensslMdn(dir, acme, {
+          from: 'ACME-AS2',
+          to: OUR_ID,
+          originalMessageId: id,
+          disposition: 'automatic-action/MDN-sent-automatically; processed/Warning: duplicate-document',
+        }).then((m) => ({ status: 200, headers: m.headers, body: m.body }));
         await openAsPartner(dir, acme, gatewayCert, r.headers, r.body);
         await new Promise((res) => setTimeout(res, 5_000));
         return { status: 200, body: Buffer.from('too late') };
@@ -471,12 +654,21 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     };
     const id = await order('PO-AS2-0008');
     await waitFor('the message to reach the partner', async () => seen, Boolean);
-    await waitFor('the message to wait for its MDN', () => sentRow(id), (r) => r?.status === 'pending');
+    await waitFor(
+      'the message to wait for its MDN',
+      () => sentRow(id),
+      (r) => r?.status === 'pending',
+    );
     const sent = partner.received.at(-1)!;
     assert.equal(sent.headers['receipt-delivery-option'], `${suite.url}/as2`);
     assert.match(String(sent.headers['disposition-notification-options']), /signed-receipt-micalg=optional, sha1/);
     assert.match(seen!.o.payload.toString('latin1'), /PO-AS2-0008/, 'compressed, signed and encrypted content opened by the partner');
-    const mdn = await opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: seen!.id, mic: `${await opensslMic(dir, seen!.o.signedEntity, 'sha1')}, sha1` });
+    const mdn = await opensslMdn(dir, acme, {
+      from: 'ACME-AS2',
+      to: OUR_ID,
+      originalMessageId: seen!.id,
+      mic: `${await opensslMic(dir, seen!.o.signedEntity, 'sha1')}, sha1`,
+    });
     const res = await curlPost(dir, `${suite.url}/as2`, mdn.headers, mdn.body);
     assert.equal(res.status, 200, res.body.toString());
     assert.equal((await settled(id)).status, 'processed');
@@ -488,12 +680,25 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     await agreement('sign: sha256, encrypt: aes128-cbc, mdn: sync');
     answer = (o, id) => goodMdn(o, id);
     const before = opened.length;
-    const built = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload: Buffer.from(withControl(soi), 'latin1'), partner: acme, gatewayCert });
+    const built = await buildWithOpenssl(dir, {
+      protection: 'signed+encrypted',
+      digest: 'sha256',
+      payload: Buffer.from(withControl(soi), 'latin1'),
+      partner: acme,
+      gatewayCert,
+    });
     const messageId = newId('856');
     const res = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', messageId, 'sha-256'), ...built.headers }, built.body);
-    assert.equal((await verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert)).disposition, 'automatic-action/MDN-sent-automatically; processed');
+    assert.equal(
+      (await verifyMdnWithOpenssl(dir, res.headers['content-type'] as string, res.body, gatewayCert)).disposition,
+      'automatic-action/MDN-sent-automatically; processed',
+    );
     const inbound = await suite.db.knex('as2_messages').where({ as2_message_id: messageId }).first();
-    await waitFor('delivery', () => suite.db.knex('messages').first('state').where('id', inbound.message_id), (m) => m.state === 'delivered');
+    await waitFor(
+      'delivery',
+      () => suite.db.knex('messages').first('state').where('id', inbound.message_id),
+      (m) => m.state === 'delivered',
+    );
     assert.ok(suite.erp.requests.some((r) => r.body.messageId === inbound.message_id && r.body.type === 'asn'));
     const ack = await waitFor('the 997 over AS2', async () => opened.slice(before).find((o) => /\*997\*/.test(o.payload.toString('latin1'))), Boolean);
     assert.match(ack!.payload.toString('latin1'), /AK1\*SH\*/);

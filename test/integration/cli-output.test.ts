@@ -47,7 +47,10 @@ describe('the CLI as a process: whole output, one line per failure', function ()
   it('writes more than 1 MB to a pipe in full before it exits (mapping test of a large ship notice)', async () => {
     const sample = JSON.parse(readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'asn.json'), 'utf8'));
     const line = sample.purchaseOrders[0].lines[0];
-    sample.purchaseOrders = Array.from({ length: 200 }, (_, o) => ({ number: `PO-${o}`, lines: Array.from({ length: 40 }, (_, l) => ({ ...line, line: String(l + 1) })) }));
+    sample.purchaseOrders = Array.from({ length: 200 }, (_, o) => ({
+      number: `PO-${o}`,
+      lines: Array.from({ length: 40 }, (_, l) => ({ ...line, line: String(l + 1) })),
+    }));
     const file = path.join(dir, 'asn-200-orders.json');
     await writeFile(file, JSON.stringify(sample));
 

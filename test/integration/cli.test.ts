@@ -10,7 +10,8 @@ import { runCli, runProcess } from '../helpers/cli.js';
 import { MAPPINGS, REPO } from '../helpers/corpus.js';
 
 const run = promisify(execFile);
-const gateway = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'silent' } });
+const gateway = (...args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'silent' } });
 const gatewayWith = (env: Record<string, string>, input: string, ...args: string[]) => runCli(args, { env, input });
 
 describe('CLI', function () {
@@ -31,7 +32,10 @@ describe('CLI', function () {
       await writeFile(bad, (await readFile(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json'), 'utf8')).replace('"uom": "CS"', '"uom": "KEG"'));
       await assert.rejects(gateway('mapping', 'test', 'northwind/invoice-json', bad), (e: { code: number; stderr: string }) => {
         assert.equal(e.code, 1);
-        assert.match(e.stderr, /GW_MAP_TRANSFORM: Rule fields\.lines\.fields\.unit \(codeList\): "KEG" is not in code list units .*\[\$\.lines\[0\]\.uom, rule fields\.lines\.fields\.unit\]/);
+        assert.match(
+          e.stderr,
+          /GW_MAP_TRANSFORM: Rule fields\.lines\.fields\.unit \(codeList\): "KEG" is not in code list units .*\[\$\.lines\[0\]\.uom, rule fields\.lines\.fields\.unit\]/,
+        );
         return true;
       });
     } finally {
@@ -56,7 +60,12 @@ describe('CLI', function () {
   });
 
   it('`mapping test` renders a canonical purchase order with an outbound profile', async () => {
-    const { stdout } = await gateway('mapping', 'test', 'x12-standard/purchase-order-850', path.join(MAPPINGS, 'x12-standard', 'samples', 'outbound', 'purchase-order.json'));
+    const { stdout } = await gateway(
+      'mapping',
+      'test',
+      'x12-standard/purchase-order-850',
+      path.join(MAPPINGS, 'x12-standard', 'samples', 'outbound', 'purchase-order.json'),
+    );
     assert.match(stdout, /^BEG\*00\*SA\*PO-2026-2210\*\*20261116~\n/);
     assert.match(stdout, /\nCTT\*2~\n$/);
   });
@@ -95,7 +104,10 @@ describe('CLI', function () {
       assert.match(list.stdout, /^\[sftp\.example\.com\]:2222 ssh-ed25519 AAAA/m);
       const activate = await gatewayWith(env, '', 'sftp', 'host-keys', 'activate', fingerprint);
       assert.equal(activate.status, 0, activate.stderr);
-      assert.match((await gatewayWith(env, '', 'sftp', 'host-keys', 'list')).stdout, new RegExp(`^active\\s+ed25519\\s+${fingerprint.replace(/[+/]/g, '\\$&')}`, 'm'));
+      assert.match(
+        (await gatewayWith(env, '', 'sftp', 'host-keys', 'list')).stdout,
+        new RegExp(`^active\\s+ed25519\\s+${fingerprint.replace(/[+/]/g, '\\$&')}`, 'm'),
+      );
       const retire = await gatewayWith(env, '', 'sftp', 'host-keys', 'retire', fingerprint);
       assert.equal(retire.status, 1);
       assert.match(retire.stderr, /activate.*its successor/);

@@ -15,7 +15,10 @@ const nwInvoice = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invo
 const invoice = (n: number) => nwInvoice.replace('NW-INV-2231', `NW-INV-R${n}`);
 
 type Status = { body: Record<string, any> };
-const stateIs = (...states: string[]) => (s: Status) => states.includes(s.body.state);
+const stateIs =
+  (...states: string[]) =>
+  (s: Status) =>
+    states.includes(s.body.state);
 // A long poll may meet the partner's rate limit: a 429 has no timeline yet.
 const events = (s: Status, type: string) => (s.body.timeline ?? []).filter((e: { type: string }) => e.type === type);
 /** Deadlines are generous: they only end a test that is broken, never one on a slow machine. */
@@ -127,7 +130,10 @@ describe('delivery: leases, retry policy and circuit breaker', function () {
     // The target answered, so it is not paused: the next document goes through at once.
     const next = await postInvoice(6);
     await waitFor('delivery', statusOf(next.body.messageId), stateIs('delivered'), LONG);
-    assert.deepEqual((await listTargets(db.knex)).filter((x) => x.state !== 'closed'), []);
+    assert.deepEqual(
+      (await listTargets(db.knex)).filter((x) => x.state !== 'closed'),
+      [],
+    );
   });
 
   it('pauses a target after failures in a row, sends nothing but one probe per cool-down, and resumes on success', async () => {
@@ -145,13 +151,20 @@ describe('delivery: leases, retry policy and circuit breaker', function () {
     assert.match(events(paused, 'target.paused')[0].detail, /erp-http failed 3 times in a row/);
     const [view] = (await listTargets(db.knex)).filter((x) => x.targetId === 'erp-http');
     assert.ok(view && ['open', 'probing'].includes(view.state) && view.failures >= 3, JSON.stringify(view));
-    const cli = await run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'targets'], { env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'silent' } });
+    const cli = await run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'targets'], {
+      env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'silent' },
+    });
     assert.match(cli.stdout, /^erp-http {2}(open|probing).* failures in a row \d+ .*last GW_DELIVERY_HTTP/m);
 
     // A document that arrives while the target is paused waits with the others.
     const second = await postInvoice(8);
     assert.equal(arrivals.filter((a) => a.at <= pausedAt).length, 3, 'three failures paused it');
-    await waitFor('two failed probes', async () => arrivals.length, (n) => n >= 5, LONG);
+    await waitFor(
+      'two failed probes',
+      async () => arrivals.length,
+      (n) => n >= 5,
+      LONG,
+    );
     up = true;
     const done = [
       await waitFor('delivery', statusOf(first.body.messageId), stateIs('delivered'), LONG),
@@ -162,13 +175,20 @@ describe('delivery: leases, retry policy and circuit breaker', function () {
     const success = arrivals.findIndex((a) => a.up);
     const probes = arrivals.slice(3, success + 1).map((a) => a.at);
     for (const [i, at] of probes.entries()) {
-      assert.ok(at - (i === 0 ? pausedAt : (probes[i - 1] as number)) >= coolDownMs - 50, `requests while paused came at +${probes.map((p) => p - pausedAt)} ms`);
+      assert.ok(
+        at - (i === 0 ? pausedAt : (probes[i - 1] as number)) >= coolDownMs - 50,
+        `requests while paused came at +${probes.map((p) => p - pausedAt)} ms`,
+      );
     }
     // The probe that succeeded resumed the target: the other document followed, one request.
     assert.equal(arrivals.length, success + 2, `${arrivals.length} requests, the successful probe was #${success + 1}`);
     const keys = erp.keyCounts();
     assert.equal(keys.size, 2);
-    for (const d of done) assert.equal(keys.get(d.body.deliveries[0].idempotencyKey), d.body.deliveries[0].attempts, 'every attempt carried the same idempotency key');
-    assert.deepEqual((await listTargets(db.knex)).filter((x) => x.state !== 'closed' || x.failures > 0), []);
+    for (const d of done)
+      assert.equal(keys.get(d.body.deliveries[0].idempotencyKey), d.body.deliveries[0].attempts, 'every attempt carried the same idempotency key');
+    assert.deepEqual(
+      (await listTargets(db.knex)).filter((x) => x.state !== 'closed' || x.failures > 0),
+      [],
+    );
   });
 });

@@ -20,7 +20,10 @@ const nwAsn = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'asn.json
 const nwInvoice = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json'));
 
 type Status = { body: Record<string, any> };
-const stateIs = (...states: string[]) => (s: Status) => states.includes(s.body.state);
+const stateIs =
+  (...states: string[]) =>
+  (s: Status) =>
+    states.includes(s.body.state);
 // A long poll may meet the partner's rate limit: a 429 has no timeline yet.
 const events = (s: Status, type: string) => (s.body.timeline ?? []).filter((e: { type: string }) => e.type === type);
 
@@ -55,11 +58,19 @@ describe('delivery: outbox, retries, dead letters and replay', function () {
       await post(url, NORTHWIND_KEY, 'application/json', nwAsn),
       await post(url, NORTHWIND_KEY, 'application/json', nwInvoice),
     ];
-    assert.deepEqual(sent.map((s) => s.status), [202, 202, 202, 202]);
+    assert.deepEqual(
+      sent.map((s) => s.status),
+      [202, 202, 202, 202],
+    );
     const keyOf = (i: number) => (i < 2 ? ACME_KEY : NORTHWIND_KEY);
     // Each delivery fails at least once against the stopped receiver, and none goes dead.
     for (const [i, s] of sent.entries()) {
-      const st = await waitFor('a failed attempt', () => status(url, keyOf(i), s.body.messageId), (x) => events(x, 'delivery.failed').length >= 1, 60_000);
+      const st = await waitFor(
+        'a failed attempt',
+        () => status(url, keyOf(i), s.body.messageId),
+        (x) => events(x, 'delivery.failed').length >= 1,
+        60_000,
+      );
       assert.equal(st.body.state, 'routed');
       assert.equal(events(st, 'delivery.failed')[0].code, 'GW_DELIVERY_NETWORK');
     }
@@ -99,7 +110,9 @@ describe('delivery: outbox, retries, dead letters and replay', function () {
     assert.equal(events(dead, 'delivery.failed').length, 3);
     assert.equal(events(dead, 'delivery.dead').length, 1);
     // Backoff doubles: before the 4th attempt it waited at least 0.75 × 40 ms × 2² (a lower bound, so load cannot break it).
-    const at = events(dead, 'delivery.failed').concat(events(dead, 'delivery.dead')).map((e: { at: string }) => Date.parse(e.at));
+    const at = events(dead, 'delivery.failed')
+      .concat(events(dead, 'delivery.dead'))
+      .map((e: { at: string }) => Date.parse(e.at));
     assert.ok((at[3] ?? 0) - (at[2] ?? 0) >= 120, `gaps between attempts: ${at.map((x: number, i: number) => x - (at[i - 1] ?? x))} ms`);
 
     erp.respond = () => 202;
@@ -137,7 +150,13 @@ describe('delivery: outbox, retries, dead letters and replay', function () {
 
     // The partner manager adds the partner's new ISA id and reloads the configuration.
     const file = path.join(t.partnersDir, 'acme-supply.yaml');
-    await writeFile(file, (await readFile(file, 'utf8')).replace('    - { qualifier: "11", id: "RA0219798" }', '    - { qualifier: "11", id: "RA0219798" }\n    - { qualifier: "12", id: "5550001111" }'));
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace(
+        '    - { qualifier: "11", id: "RA0219798" }',
+        '    - { qualifier: "11", id: "RA0219798" }\n    - { qualifier: "12", id: "5550001111" }',
+      ),
+    );
     await t.gw.reload();
     assert.equal((await replayMessage(db.knex, id)).action, 'reinterpret');
     const st = await waitFor('delivery after replay', () => status(url, ACME_KEY, id), stateIs('delivered', 'rejected'));
@@ -153,10 +172,16 @@ describe('delivery: outbox, retries, dead letters and replay', function () {
     await waitFor('delivery', () => status(url, NORTHWIND_KEY, id), stateIs('delivered'));
     // As if a worker had claimed it 10 minutes ago and died before recording anything.
     await db.knex.transaction(async (trx) => {
-      await trx('deliveries').where('message_id', id).update({ state: 'delivering', locked_by: 'dead-worker', locked_at: trx.raw("now() - interval '10 minutes'"), delivered_at: null });
+      await trx('deliveries')
+        .where('message_id', id)
+        .update({ state: 'delivering', locked_by: 'dead-worker', locked_at: trx.raw("now() - interval '10 minutes'"), delivered_at: null });
       await trx('messages').where('id', id).update({ state: 'routed' });
     });
-    const st = await waitFor('redelivery', () => status(url, NORTHWIND_KEY, id), (x) => x.body.state === 'delivered' && x.body.deliveries[0].attempts === 2);
+    const st = await waitFor(
+      'redelivery',
+      () => status(url, NORTHWIND_KEY, id),
+      (x) => x.body.state === 'delivered' && x.body.deliveries[0].attempts === 2,
+    );
     assert.equal(events(st, 'delivered').length, 2);
     assert.deepEqual([...erp.keyCounts().entries()], [[`${id}.1.erp-http`, 2]], 'resent with the same idempotency key');
   });
@@ -176,7 +201,9 @@ describe('delivery: outbox, retries, dead letters and replay', function () {
     const second = await startTestGateway(db.knex, erp.url);
     try {
       const posts = await Promise.all(
-        Array.from({ length: 30 }, (_, i) => post(i % 2 ? second.gw.url : url, NORTHWIND_KEY, 'application/json', nwInvoice.toString().replace('NW-INV-2231', `NW-INV-${i}`))),
+        Array.from({ length: 30 }, (_, i) =>
+          post(i % 2 ? second.gw.url : url, NORTHWIND_KEY, 'application/json', nwInvoice.toString().replace('NW-INV-2231', `NW-INV-${i}`)),
+        ),
       );
       assert.ok(posts.every((p) => p.status === 202));
       for (const p of posts) await waitFor('delivery', () => status(url, NORTHWIND_KEY, p.body.messageId), stateIs('delivered'));

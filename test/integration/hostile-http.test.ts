@@ -33,7 +33,19 @@ async function capturingGateway(db: TestDatabase, erpUrl: string) {
   const partnersDir = path.join(dataDir, 'partners');
   await mkdir(partnersDir);
   for (const [name, text] of Object.entries(testPartners(erpUrl))) await writeFile(path.join(partnersDir, name), text);
-  const env = { PORT: '0', HOST: '127.0.0.1', GATEWAY_DATA_DIR: dataDir, PARTNERS_DIR: partnersDir, MAPPINGS_DIR: path.join(REPO, 'mappings'), POLL_MS: '50', ERP_API_KEYS: `erptest:${ERP.sha256}`, ADMIN_API_KEYS: `admintest:${ADMIN.sha256}`, SFTP: 'off', HTTPS: 'off', LOG_LEVEL: 'warn' };
+  const env = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    GATEWAY_DATA_DIR: dataDir,
+    PARTNERS_DIR: partnersDir,
+    MAPPINGS_DIR: path.join(REPO, 'mappings'),
+    POLL_MS: '50',
+    ERP_API_KEYS: `erptest:${ERP.sha256}`,
+    ADMIN_API_KEYS: `admintest:${ADMIN.sha256}`,
+    SFTP: 'off',
+    HTTPS: 'off',
+    LOG_LEVEL: 'warn',
+  };
   const settings = readSettings(env);
   const logs: Record<string, any>[] = [];
   const sink = new Writable({ write: (chunk, _enc, done) => (logs.push(JSON.parse(String(chunk)) as Record<string, any>), done()) });
@@ -63,13 +75,22 @@ describe('hostile HTTP requests: clear 4xx answers, webhook abuse and replays', 
   });
 
   const webhook = (signature: string | undefined, body: Buffer | string = invoice, headers: Record<string, string> = {}) =>
-    fetch(`${url}/v1/webhooks/northwind`, { method: 'POST', headers: { 'content-type': 'application/json', ...(signature ? { 'x-gateway-signature': signature } : {}), ...headers }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, any> }));
+    fetch(`${url}/v1/webhooks/northwind`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(signature ? { 'x-gateway-signature': signature } : {}), ...headers },
+      body,
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, any> }));
 
   describe('malformed ids, parameters and credentials are 4xx with a stable code, never 500', () => {
     const oddIds = ['-'.repeat(36), '0'.repeat(36), `${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(11)}g`, '{00000000-0000-0000-0000-000000000000}'];
     for (const id of oddIds) {
       it(`GET and DELETE /v1/outbound/${id}, GET /v1/messages/… and /v1/erp/messages/…: 404 GW_NOT_FOUND`, async () => {
-        for (const [method, p, key] of [['GET', `/v1/outbound/${id}`, NORTHWIND_KEY], ['DELETE', `/v1/outbound/${id}`, NORTHWIND_KEY], ['GET', `/v1/messages/${id}`, NORTHWIND_KEY], ['GET', `/v1/erp/messages/${id}`, ERP.key]] as const) {
+        for (const [method, p, key] of [
+          ['GET', `/v1/outbound/${id}`, NORTHWIND_KEY],
+          ['DELETE', `/v1/outbound/${id}`, NORTHWIND_KEY],
+          ['GET', `/v1/messages/${id}`, NORTHWIND_KEY],
+          ['GET', `/v1/erp/messages/${id}`, ERP.key],
+        ] as const) {
           const r = await bearer(url, method, p, key);
           assert.deepEqual([r.status, r.body.error?.code], [404, 'GW_NOT_FOUND'], `${method} ${p}: ${JSON.stringify(r.body)}`);
         }
@@ -78,48 +99,109 @@ describe('hostile HTTP requests: clear 4xx answers, webhook abuse and replays', 
 
     it('a malformed %-escape in HTTP Basic client credentials: 401 invalid_client, and nothing logged as a server error', async () => {
       for (const pair of ['acme-supply:secret%', 'acme%zz:secret', 'acme-supply:%E0%A4%A']) {
-        const res = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(pair).toString('base64')}` }, body: 'grant_type=client_credentials' });
+        const res = await fetch(`${url}/oauth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(pair).toString('base64')}` },
+          body: 'grant_type=client_credentials',
+        });
         const body = (await res.json()) as Record<string, string>;
         assert.deepEqual([res.status, body.error, body.code], [401, 'invalid_client', 'GW_OAUTH_CLIENT'], JSON.stringify(body));
         assert.match(body.error_description as string, /form-urlencoded/);
       }
-      assert.deepEqual(t.logs.filter((l) => l.level >= 50), [], 'no error-level log line (with a stack) for a client mistake');
+      assert.deepEqual(
+        t.logs.filter((l) => l.level >= 50),
+        [],
+        'no error-level log line (with a stack) for a client mistake',
+      );
     });
 
     it('a client assertion whose jti is not a plain string (a NUL, an object): 401 invalid_client, and the refusal is audited', async () => {
       const pair = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
-      const issued = await adminCall(url, 'POST', '/admin/v1/credentials', { kind: 'jwt-key', partner: 'acme-supply', material: pair.publicKey.export({ type: 'spki', format: 'pem' }) });
+      const issued = await adminCall(url, 'POST', '/admin/v1/credentials', {
+        kind: 'jwt-key',
+        partner: 'acme-supply',
+        material: pair.publicKey.export({ type: 'spki', format: 'pem' }),
+      });
       assert.equal(issued.status, 201, JSON.stringify(issued.body));
-      const assertion = (jti: unknown) => new SignJWT({ iss: 'acme-supply', sub: 'acme-supply', aud: `${url}/oauth/token`, exp: Math.floor(Date.now() / 1000) + 60, jti } as Record<string, unknown>).setProtectedHeader({ alg: 'RS256' }).sign(pair.privateKey);
+      const assertion = (jti: unknown) =>
+        new SignJWT({ iss: 'acme-supply', sub: 'acme-supply', aud: `${url}/oauth/token`, exp: Math.floor(Date.now() / 1000) + 60, jti } as Record<
+          string,
+          unknown
+        >)
+          .setProtectedHeader({ alg: 'RS256' })
+          .sign(pair.privateKey);
       const ask = async (jti: unknown) => {
-        const res = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion(jti) }) });
+        const res = await fetch(`${url}/oauth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            client_assertion: await assertion(jti),
+          }),
+        });
         return { status: res.status, body: (await res.json()) as Record<string, string> };
       };
       for (const jti of ['a\u0000b', { x: 1 }, 12, '']) {
         const r = await ask(jti);
-        assert.deepEqual([r.status, r.body.error, r.body.code], [401, 'invalid_client', 'GW_OAUTH_CLIENT'], `jti ${JSON.stringify(jti)}: ${JSON.stringify(r.body)}`);
+        assert.deepEqual(
+          [r.status, r.body.error, r.body.code],
+          [401, 'invalid_client', 'GW_OAUTH_CLIENT'],
+          `jti ${JSON.stringify(jti)}: ${JSON.stringify(r.body)}`,
+        );
       }
       assert.equal((await ask('a-plain-jti')).status, 200);
-      const nul = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('acme%00supply:x').toString('base64')}` }, body: 'grant_type=client_credentials' });
+      const nul = await fetch(`${url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('acme%00supply:x').toString('base64')}` },
+        body: 'grant_type=client_credentials',
+      });
       assert.equal(nul.status, 401);
       const log = await adminCall(url, 'GET', '/admin/v1/audit?action=oauth.token&limit=20');
-      assert.ok((log.body.entries as { actor: string; outcome: string }[]).some((e) => e.actor === 'client:acme\ufffdsupply' && e.outcome === 'denied'), 'a refusal is audited even when the client id carries a NUL');
-      assert.deepEqual(t.logs.filter((l) => l.level >= 50), []);
+      assert.ok(
+        (log.body.entries as { actor: string; outcome: string }[]).some((e) => e.actor === 'client:acme\ufffdsupply' && e.outcome === 'denied'),
+        'a refusal is audited even when the client id carries a NUL',
+      );
+      assert.deepEqual(
+        t.logs.filter((l) => l.level >= 50),
+        [],
+      );
     });
 
     it('an ERP purchase order holding a NUL or a lone surrogate: 400 GW_REQUEST_INVALID with its JSON path, not a 500', async () => {
-      const order = { purchaseOrderNumber: 'PO-NUL-1', orderDate: '2026-11-23', currency: 'USD', shipTo: { name: 'DC East', id: '0099', street: '1 Dock Rd', city: 'Newark', region: 'NJ', postalCode: '07101', country: 'US' }, lines: [{ lineNumber: '1', vendorSku: '87787D', quantity: 24, unit: 'each', unitPrice: 1.25 }] };
-      const cases: [unknown, string][] = [[{ ...order, purchaseOrderNumber: 'PO-\u0000' }, '$.purchaseOrderNumber'], [{ ...order, shipTo: { ...order.shipTo, name: 'DC \ud800' } }, '$.shipTo.name'], [{ ...order, lines: [{ ...order.lines[0], vendorSku: '\u0000' }] }, '$.lines[0].vendorSku']];
+      const order = {
+        purchaseOrderNumber: 'PO-NUL-1',
+        orderDate: '2026-11-23',
+        currency: 'USD',
+        shipTo: { name: 'DC East', id: '0099', street: '1 Dock Rd', city: 'Newark', region: 'NJ', postalCode: '07101', country: 'US' },
+        lines: [{ lineNumber: '1', vendorSku: '87787D', quantity: 24, unit: 'each', unitPrice: 1.25 }],
+      };
+      const cases: [unknown, string][] = [
+        [{ ...order, purchaseOrderNumber: 'PO-\u0000' }, '$.purchaseOrderNumber'],
+        [{ ...order, shipTo: { ...order.shipTo, name: 'DC \ud800' } }, '$.shipTo.name'],
+        [{ ...order, lines: [{ ...order.lines[0], vendorSku: '\u0000' }] }, '$.lines[0].vendorSku'],
+      ];
       for (const [body, jsonPath] of cases) {
         for (const partner of ['acme-supply', 'northwind']) {
-          const res = await fetch(`${url}/v1/erp/partners/${partner}/purchase-orders`, { method: 'POST', headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+          const res = await fetch(`${url}/v1/erp/partners/${partner}/purchase-orders`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
           const answer = (await res.json()) as { error: { code: string; location?: { jsonPath?: string } } };
           assert.deepEqual([res.status, answer.error.code, answer.error.location?.jsonPath], [400, 'GW_REQUEST_INVALID', jsonPath], JSON.stringify(answer));
         }
       }
-      const fine = await fetch(`${url}/v1/erp/partners/acme-supply/purchase-orders`, { method: 'POST', headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' }, body: JSON.stringify(order) });
+      const fine = await fetch(`${url}/v1/erp/partners/acme-supply/purchase-orders`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(order),
+      });
       assert.equal(fine.status, 201);
-      assert.deepEqual(t.logs.filter((l) => l.level >= 50), []);
+      assert.deepEqual(
+        t.logs.filter((l) => l.level >= 50),
+        [],
+      );
     });
 
     it('admin query and body parameters out of range: 400 with GW_REQUEST_INVALID or GW_CRED_INVALID', async () => {
@@ -147,20 +229,29 @@ describe('hostile HTTP requests: clear 4xx answers, webhook abuse and replays', 
       }
       const fine = await adminCall(url, 'GET', '/admin/v1/audit?since=2026-01-01&limit=1000');
       assert.equal(fine.status, 200, JSON.stringify(fine.body));
-      assert.deepEqual(t.logs.filter((l) => l.level >= 50), []);
+      assert.deepEqual(
+        t.logs.filter((l) => l.level >= 50),
+        [],
+      );
     });
   });
 
   describe('webhooks', () => {
     let secret: string;
     before(async () => {
-      await editPartner(gw, t.partnersDir, 'northwind', (y) => `${y.replace(/^channels: \[rest\]$/m, 'channels: [rest, webhook]').replace(/^limits:.*\n/m, '')}limits: { maxBytes: 65536, requestsPerMinute: 5 }\n`);
+      await editPartner(
+        gw,
+        t.partnersDir,
+        'northwind',
+        (y) =>
+          `${y.replace(/^channels: \[rest\]$/m, 'channels: [rest, webhook]').replace(/^limits:.*\n/m, '')}limits: { maxBytes: 65536, requestsPerMinute: 5 }\n`,
+      );
       const r = await adminCall(url, 'POST', '/admin/v1/credentials', { kind: 'webhook-secret', partner: 'northwind' });
       assert.equal(r.status, 201, JSON.stringify(r.body));
       secret = r.body.secret;
     });
 
-    it("unsigned and badly signed posts are not charged to the partner: its own REST calls still succeed", async () => {
+    it('unsigned and badly signed posts are not charged to the partner: its own REST calls still succeed', async () => {
       const now = Math.floor(Date.now() / 1000);
       const answers = [];
       for (let i = 0; i < 20; i++) answers.push((await webhook(i % 2 ? undefined : `t=${now},v1=${'0'.repeat(64)}`, `{"n":${i}}`)).status);
@@ -211,7 +302,11 @@ describe('hostile HTTP requests: clear 4xx answers, webhook abuse and replays', 
       let status = 0;
       let retryAfter: string | null = null;
       for (let i = 0; i < 200 && status !== 429; i++) {
-        const res = await fetch(`${url}/v1/webhooks/no-such-partner`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gateway-signature': `t=${now},v1=${'0'.repeat(64)}` }, body: '{}' });
+        const res = await fetch(`${url}/v1/webhooks/no-such-partner`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-gateway-signature': `t=${now},v1=${'0'.repeat(64)}` },
+          body: '{}',
+        });
         status = res.status;
         retryAfter = res.headers.get('retry-after');
         const code = ((await res.json()) as { error: { code: string } }).error.code;

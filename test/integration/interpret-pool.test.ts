@@ -69,9 +69,15 @@ describe('interpretation runs off the event loop (worker threads)', function () 
       const maxDelayMs = loop.max / 1e6;
       assert.notEqual(await messageState(s, id), 'received', 'the large body was interpreted in time');
       assert.ok(answered >= 3, `requests were answered during the interpretation (${answered})`);
-      if (process.env.TEST_REPORT_DELAY) console.log(`      event loop: longest delay ${maxDelayMs.toFixed(0)} ms, slowest answer ${slowest.toFixed(0)} ms, ${answered} answered`);
+      if (process.env.TEST_REPORT_DELAY)
+        console.log(`      event loop: longest delay ${maxDelayMs.toFixed(0)} ms, slowest answer ${slowest.toFixed(0)} ms, ${answered} answered`);
       assert.ok(maxDelayMs < 250, `the event loop was held ${maxDelayMs.toFixed(0)} ms (slowest answer ${slowest.toFixed(0)} ms, ${answered} answered)`);
-      const done = await waitFor('the large body', () => messageState(s, id), (v) => ['delivered', 'routed', 'rejected', 'failed'].includes(v), 120_000);
+      const done = await waitFor(
+        'the large body',
+        () => messageState(s, id),
+        (v) => ['delivered', 'routed', 'rejected', 'failed'].includes(v),
+        120_000,
+      );
       assert.ok(['delivered', 'routed'].includes(done), done);
     });
   });
@@ -83,17 +89,27 @@ describe('interpretation runs off the event loop (worker threads)', function () 
       // A partner like ACME without its 64 KiB limit.
       const key = generateApiKey('bulkxtwelve');
       const acme = testPartners(s.erp.url)['acme-supply.yaml'] as string;
-      const bulk = acme.replace('id: acme-supply', 'id: bulk-x12').replace(/apiKeys:\n(?: {4}- .*\n)+/, `apiKeys:\n    - { id: bulkxtwelve, sha256: ${key.sha256} }\n`).replace(/limits: .*\n/, '');
+      const bulk = acme
+        .replace('id: acme-supply', 'id: bulk-x12')
+        .replace(/apiKeys:\n(?: {4}- .*\n)+/, `apiKeys:\n    - { id: bulkxtwelve, sha256: ${key.sha256} }\n`)
+        .replace(/limits: .*\n/, '');
       await writeFile(path.join(s.t.partnersDir, 'bulk-x12.yaml'), bulk);
       await s.t.gw.reload();
       const sets = 50_000;
-      const parts = ['ISA*00*          *00*          *12*4405197800     *01*999999999      *111206*1719*U*00401*000000777*0*P*>~\nGS*SH*4405197800*999999999*20111206*1045*77*X*004010~\n'];
+      const parts = [
+        'ISA*00*          *00*          *12*4405197800     *01*999999999      *111206*1719*U*00401*000000777*0*P*>~\nGS*SH*4405197800*999999999*20111206*1045*77*X*004010~\n',
+      ];
       for (let n = 1; n <= sets; n++) parts.push(`ST*856*${n}~BSN*00*${n}*20111206*1719~SE*3*${n}~\n`);
       parts.push(`GE*${sets}*77~\nIEA*1*000000777~\n`);
       const res = await post(s.url, key.key, 'application/edi-x12', parts.join(''));
       assert.equal(res.status, 202, JSON.stringify(res.body));
       const id = res.body.messageId as string;
-      const done = await waitFor('processing', () => messageState(s, id), (v) => v !== 'received', 240_000);
+      const done = await waitFor(
+        'processing',
+        () => messageState(s, id),
+        (v) => v !== 'received',
+        240_000,
+      );
       // Every set is read and answered (the minimal sets break ACME's guide): no worker ran out of memory.
       assert.equal(done, 'rejected');
       const docs = await s.db.knex('documents').where('message_id', id).count<{ n: string }[]>({ n: '*' });
@@ -114,7 +130,12 @@ describe('interpretation runs off the event loop (worker threads)', function () 
       await stillServes(s);
       // Replayable: interpreted anew from its raw bytes (and refused the same way under the same limit).
       assert.equal((await replayMessage(s.db.knex, id)).action, 'reinterpret');
-      const again = await waitFor('failure after replay', () => status(s.url, HANSEN_KEY, id), (v) => terminal(v) && v.body.timeline.filter((e: { type: string }) => e.type === 'failed').length === 2, 180_000);
+      const again = await waitFor(
+        'failure after replay',
+        () => status(s.url, HANSEN_KEY, id),
+        (v) => terminal(v) && v.body.timeline.filter((e: { type: string }) => e.type === 'failed').length === 2,
+        180_000,
+      );
       assert.equal(again.body.problems[0]?.code, 'GW_INTERPRET_RESOURCES');
     });
   });
@@ -138,10 +159,34 @@ describe('interpretation runs off the event loop (worker threads)', function () 
   describe('hostile structure is refused with a stable code and where', () => {
     const s = gatewaySuite();
     const cases: [string, string, Buffer, string, (loc: Record<string, unknown>) => void][] = [
-      ['JSON nested 10,000 levels deep in a mapped field', 'application/json', Buffer.from(nwInvoice.toString().replace('"lines": [', `"lines": [${'['.repeat(10_000)}${']'.repeat(10_000)},`)), 'GW_JSON_DEPTH', (loc) => assert.equal(loc.line, 7)],
-      ['JSON with invalid UTF-8', 'application/json', withByte(nwInvoice, '"usd"', '"us', 0xe9, '"'), 'GW_JSON_ENCODING', (loc) => assert.deepEqual([loc.line, loc.column], [6, 18])],
-      ['XML nested 10,000 levels deep', 'application/xml', Buffer.from(cxmlNotice.toString().replace('<ShipNoticeHeader', `${'<x>'.repeat(10_000)}${'</x>'.repeat(10_000)}<ShipNoticeHeader`)), 'GW_XML_DEPTH', (loc) => assert.equal(typeof loc.line, 'number')],
-      ['XML with invalid UTF-8', 'application/xml', withByte(cxmlNotice, '<ShipNoticeHeader', '<ShipNoticeHeader note="M', 0xfc, '" '), 'GW_XML_ENCODING', (loc) => assert.equal(typeof loc.offset, 'number')],
+      [
+        'JSON nested 10,000 levels deep in a mapped field',
+        'application/json',
+        Buffer.from(nwInvoice.toString().replace('"lines": [', `"lines": [${'['.repeat(10_000)}${']'.repeat(10_000)},`)),
+        'GW_JSON_DEPTH',
+        (loc) => assert.equal(loc.line, 7),
+      ],
+      [
+        'JSON with invalid UTF-8',
+        'application/json',
+        withByte(nwInvoice, '"usd"', '"us', 0xe9, '"'),
+        'GW_JSON_ENCODING',
+        (loc) => assert.deepEqual([loc.line, loc.column], [6, 18]),
+      ],
+      [
+        'XML nested 10,000 levels deep',
+        'application/xml',
+        Buffer.from(cxmlNotice.toString().replace('<ShipNoticeHeader', `${'<x>'.repeat(10_000)}${'</x>'.repeat(10_000)}<ShipNoticeHeader`)),
+        'GW_XML_DEPTH',
+        (loc) => assert.equal(typeof loc.line, 'number'),
+      ],
+      [
+        'XML with invalid UTF-8',
+        'application/xml',
+        withByte(cxmlNotice, '<ShipNoticeHeader', '<ShipNoticeHeader note="M', 0xfc, '" '),
+        'GW_XML_ENCODING',
+        (loc) => assert.equal(typeof loc.offset, 'number'),
+      ],
     ];
     for (const [what, type, body, code, check] of cases) {
       it(what, async () => {

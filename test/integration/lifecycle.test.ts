@@ -97,7 +97,10 @@ describe('the gateway process: reload, stop and its embedded PostgreSQL', functi
     const exit = await gp.exited;
     await until('every process below npm to end', () => tree.every((p) => !alive(p)), 60_000);
     assert.deepEqual(exit, { code: 0, signal: null });
-    assert.ok(gp.logs.some((l) => l.msg === 'stopped'), 'the gateway stopped through its graceful path');
+    assert.ok(
+      gp.logs.some((l) => l.msg === 'stopped'),
+      'the gateway stopped through its graceful path',
+    );
   });
 
   it('restarts the embedded PostgreSQL after kill -9 of its postmaster, and loses no accepted message', async () => {
@@ -130,7 +133,11 @@ describe('the gateway process: reload, stop and its embedded PostgreSQL', functi
 
     for (const id of accepted) {
       let last: unknown;
-      await until(`message ${id} delivered (last: ${JSON.stringify(last)})`, async () => ((last = (await status(url, NORTHWIND_KEY, id)).body) as { state: string }).state === 'delivered', 120_000).catch((err: Error) => {
+      await until(
+        `message ${id} delivered (last: ${JSON.stringify(last)})`,
+        async () => ((last = (await status(url, NORTHWIND_KEY, id)).body) as { state: string }).state === 'delivered',
+        120_000,
+      ).catch((err: Error) => {
         throw new Error(`${err.message}; its status: ${JSON.stringify(last).slice(0, 3000)}`);
       });
     }
@@ -138,7 +145,9 @@ describe('the gateway process: reload, stop and its embedded PostgreSQL', functi
     const keys = run.erp!.keyCounts();
     const repeats = [...keys.values()].reduce((n, c) => n + c - 1, 0);
     assert.equal(keys.size, accepted.length, 'one idempotency key per accepted ship notice');
-    console.log(`      kill -9 postmaster: sent ${accepted.length + refused}, accepted ${accepted.length}, refused ${refused}, delivered ${keys.size}, repeated under the same key ${repeats}, duplicates in effect 0, lost 0`);
+    console.log(
+      `      kill -9 postmaster: sent ${accepted.length + refused}, accepted ${accepted.length}, refused ${refused}, delivered ${keys.size}, repeated under the same key ${repeats}, duplicates in effect 0, lost 0`,
+    );
   });
 
   it('stops with the embedded PostgreSQL (exit 1, GW_STORE_EMBEDDED) when the postmaster is told to stop from outside', async () => {
@@ -151,7 +160,10 @@ describe('the gateway process: reload, stop and its embedded PostgreSQL', functi
     const exit = await gp.exited;
     await until('the postmaster to end', () => !alive(pg), 60_000);
     assert.deepEqual(exit, { code: 1, signal: null });
-    assert.ok(gp.logs.some((l) => l.code === 'GW_STORE_EMBEDDED' && l.level === 60), 'a fatal line with the code');
+    assert.ok(
+      gp.logs.some((l) => l.code === 'GW_STORE_EMBEDDED' && l.level === 60),
+      'a fatal line with the code',
+    );
     console.log(`      postmaster SIGTERM to gateway exit: ${Date.now() - started} ms`);
   });
 
@@ -189,8 +201,15 @@ describe('the gateway process: reload, stop and its embedded PostgreSQL', functi
           const took = Date.now() - started;
           const http = await run.db.knex('deliveries').whereRaw("target->>'kind' = 'http'").select('state', 'locked_by');
           assert.ok(http.length >= 1);
-          assert.deepEqual(http.filter((d) => d.state === 'delivering'), [], 'nothing stays leased');
-          assert.ok(http.some((d) => d.state === expected), `some delivery is ${expected}: ${JSON.stringify(http)}`);
+          assert.deepEqual(
+            http.filter((d) => d.state === 'delivering'),
+            [],
+            'nothing stays leased',
+          );
+          assert.ok(
+            http.some((d) => d.state === expected),
+            `some delivery is ${expected}: ${JSON.stringify(http)}`,
+          );
           console.log(`      SIGTERM with ${erp.received()} send(s) in flight: exit 0 after ${took} ms; ${http.map((d) => d.state).join(', ')}`);
         } finally {
           erp.server.closeAllConnections();

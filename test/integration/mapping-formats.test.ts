@@ -11,7 +11,11 @@ const sample = (partner: string, file: string) => readFileSync(path.join(MAPPING
 const order = JSON.parse(readFileSync(path.join(MAPPINGS, 'x12-standard', 'samples', 'outbound', 'purchase-order.json'), 'utf8'));
 
 async function sendOrder(url: string, partner: string, body: unknown) {
-  const res = await fetch(`${url}/v1/erp/partners/${partner}/purchase-orders`, { method: 'POST', headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}/v1/erp/partners/${partner}/purchase-orders`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
@@ -29,9 +33,25 @@ describe('every source format over HTTP: cXML, CSV (Windows-1252), X12 cross-ref
   before(() => ({ db, erp, url } = suite));
 
   for (const [what, file, type, check] of [
-    ['a cXML ShipNoticeRequest', 'ShipNoticeRequest-with-items.xml', 'asn', (d: Record<string, any>) => assert.deepEqual([d.shipmentId, d.shipDateTime, d.orders[0].items.length], ['GX-SH-88120', '2026-11-20T04:40:00Z', 2])],
-    ['a cXML InvoiceDetailRequest', 'InvoiceDetailRequest-with-items.xml', 'invoice', (d: Record<string, any>) => assert.deepEqual([d.invoiceNumber, d.totalAmount, d.taxAmount], ['GX-INV-30118', 326.03, 23.93])],
-    ['a cXML ConfirmationRequest', 'ConfirmationRequest_1.2.011_officeluv.xml', 'po-ack', (d: Record<string, any>) => assert.deepEqual([d.purchaseOrderNumber, d.lines.map((l: { unit: string }) => l.unit)], ['400-2591453-0', ['ream', 'box', 'each']])],
+    [
+      'a cXML ShipNoticeRequest',
+      'ShipNoticeRequest-with-items.xml',
+      'asn',
+      (d: Record<string, any>) => assert.deepEqual([d.shipmentId, d.shipDateTime, d.orders[0].items.length], ['GX-SH-88120', '2026-11-20T04:40:00Z', 2]),
+    ],
+    [
+      'a cXML InvoiceDetailRequest',
+      'InvoiceDetailRequest-with-items.xml',
+      'invoice',
+      (d: Record<string, any>) => assert.deepEqual([d.invoiceNumber, d.totalAmount, d.taxAmount], ['GX-INV-30118', 326.03, 23.93]),
+    ],
+    [
+      'a cXML ConfirmationRequest',
+      'ConfirmationRequest_1.2.011_officeluv.xml',
+      'po-ack',
+      (d: Record<string, any>) =>
+        assert.deepEqual([d.purchaseOrderNumber, d.lines.map((l: { unit: string }) => l.unit)], ['400-2591453-0', ['ream', 'box', 'each']]),
+    ],
   ] as const) {
     it(`delivers ${what} posted as application/xml to the ERP as a canonical ${type}`, async () => {
       const res = await post(url, GLOBEX_KEY, 'application/xml', sample('globex-office', file));
@@ -63,7 +83,10 @@ describe('every source format over HTTP: cXML, CSV (Windows-1252), X12 cross-ref
     assert.equal(s.body.state, 'delivered');
     const inv = erp.requests.find((r) => r.body.messageId === res.body.messageId)?.body.document as { items: { description: string; quantities: unknown[] }[] };
     assert.equal(inv.items[0]?.description, 'Handtuch 50x100 weiß');
-    assert.deepEqual(inv.items[0]?.quantities, [{ kind: 'on-hand', quantity: 1250, unit: 'each' }, { kind: 'on-order', quantity: 400, unit: 'each', date: '2026-12-05' }]);
+    assert.deepEqual(inv.items[0]?.quantities, [
+      { kind: 'on-hand', quantity: 1250, unit: 'each' },
+      { kind: 'on-order', quantity: 400, unit: 'each', date: '2026-12-05' },
+    ]);
     const prices = await post(url, HANSEN_KEY, 'text/csv', sample('hansen-textil', 'preisliste-2026-12.csv'));
     const p = await waitFor('delivery', () => status(url, HANSEN_KEY, prices.body.messageId), terminal);
     assert.equal(p.body.documents[0].type, 'price-list');
@@ -81,7 +104,10 @@ describe('every source format over HTTP: cXML, CSV (Windows-1252), X12 cross-ref
     assert.equal(erp.requests.filter((r) => r.body.messageId === res.body.messageId).length, 0);
     const ok = await post(url, ACME_KEY, 'application/edi-x12', sample('acme-supply', '856-004010-cases-xref.edi'));
     const d = await waitFor('delivery', () => status(url, ACME_KEY, ok.body.messageId), terminal);
-    assert.deepEqual(d.body.documents[0].canonical.orders[0].items.map((i: { buyerSku: string; quantity: number; unit: string }) => `${i.buyerSku} ${i.quantity} ${i.unit}`), ['DST-200001 24 each', 'DST-200002 24 each', 'DST-100245 36 each']);
+    assert.deepEqual(
+      d.body.documents[0].canonical.orders[0].items.map((i: { buyerSku: string; quantity: number; unit: string }) => `${i.buyerSku} ${i.quantity} ${i.unit}`),
+      ['DST-200001 24 each', 'DST-200002 24 each', 'DST-100245 36 each'],
+    );
   });
 
   it('renders a purchase order as cXML OrderRequest for the cXML partner, collected from its mailbox as XML', async () => {
@@ -104,12 +130,27 @@ describe('every source format over HTTP: cXML, CSV (Windows-1252), X12 cross-ref
     assert.equal(res.status, 201);
     const got = await collect(url, NORTHWIND_KEY, res.body.messageId);
     assert.match(got.type, /^application\/json/);
-    assert.deepEqual(JSON.parse(got.text).lines.map((l: { sku: string }) => l.sku), ['GX-PAPER-A4', 'GX-TONER-85A']);
+    assert.deepEqual(
+      JSON.parse(got.text).lines.map((l: { sku: string }) => l.sku),
+      ['GX-PAPER-A4', 'GX-TONER-85A'],
+    );
     const { totalAmount: _omit, ...noTotal } = order;
     const bad = await sendOrder(url, 'globex-office', { ...noTotal, purchaseOrderNumber: 'PO-CXML-2' });
     assert.equal(bad.status, 422);
     assert.equal(bad.body.error.code, 'GW_MAP_REQUIRED');
-    assert.match(bad.body.error.message, /cannot be rendered with globex-office\/order-request-cxml v1: Rule fields\.cXML\.fields\.Request\.fields\.OrderRequest\.fields\.OrderRequestHeader\.fields\.Total\.fields\.Money\.fields\.#text requires a value/);
-    assert.equal(await db.knex('messages').where({ partner_id: 'globex-office', direction: 'outbound' }).count('* as n').first().then((r) => Number(r?.n)), 1, 'nothing stored for the refused order');
+    assert.match(
+      bad.body.error.message,
+      /cannot be rendered with globex-office\/order-request-cxml v1: Rule fields\.cXML\.fields\.Request\.fields\.OrderRequest\.fields\.OrderRequestHeader\.fields\.Total\.fields\.Money\.fields\.#text requires a value/,
+    );
+    assert.equal(
+      await db
+        .knex('messages')
+        .where({ partner_id: 'globex-office', direction: 'outbound' })
+        .count('* as n')
+        .first()
+        .then((r) => Number(r?.n)),
+      1,
+      'nothing stored for the refused order',
+    );
   });
 });

@@ -20,8 +20,15 @@ describe('a new profile version is active without a restart (file watch)', funct
 
   it('uses the saved version for the next document, records it, and keeps the running one when a save is broken', async () => {
     const text = await readFile(profile(), 'utf8');
-    await writeFile(profile(), text.replace('version: 1', 'version: 2').replace('name: { value: Hansen Textil GmbH }', 'name: { value: Hansen Textil GmbH & Co. KG }'));
-    await waitFor('reload', async () => t.gw.config().mappings.get('hansen-textil/stock-csv')?.version, (v) => v === 2);
+    await writeFile(
+      profile(),
+      text.replace('version: 1', 'version: 2').replace('name: { value: Hansen Textil GmbH }', 'name: { value: Hansen Textil GmbH & Co. KG }'),
+    );
+    await waitFor(
+      'reload',
+      async () => t.gw.config().mappings.get('hansen-textil/stock-csv')?.version,
+      (v) => v === 2,
+    );
 
     const res = await post(t.gw.url, HANSEN_KEY, 'text/csv', await stock());
     const s = await waitFor('delivery', () => status(t.gw.url, HANSEN_KEY, res.body.messageId), terminal);
@@ -47,7 +54,13 @@ describe('a profile saved by rename (sed -i, most editors) is reloaded on every 
   before(() => ({ t } = suite));
   const profile = () => path.join(mappings, 'hansen-textil', 'stock-csv.yaml');
   const version = () => t.gw.config().mappings.get('hansen-textil/stock-csv')?.version;
-  const reloaded = (v: number, how: string) => waitFor(`version ${v} after ${how}`, async () => version(), (x) => x === v, 30_000);
+  const reloaded = (v: number, how: string) =>
+    waitFor(
+      `version ${v} after ${how}`,
+      async () => version(),
+      (x) => x === v,
+      30_000,
+    );
 
   it('picks up two saves by sed -i, then an in-place save, then a save by temporary file and rename', async () => {
     // sed -i writes a new file beside the old one and renames it over: a new inode each time.

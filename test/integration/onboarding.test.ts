@@ -17,7 +17,7 @@ function readmeBlock(file: string): string {
   return block[1].replace(/^ {3}/gm, '');
 }
 
-describe("README's \"add a partner\" walk-through: YAML and a sample only, picked up by a running gateway", function () {
+describe('README\'s "add a partner" walk-through: YAML and a sample only, picked up by a running gateway', function () {
   this.timeout(30_000);
   const mappings = mappingsCopy();
   const suite = gatewaySuite({ env: { MAPPINGS_DIR: mappings } });
@@ -35,14 +35,23 @@ describe("README's \"add a partner\" walk-through: YAML and a sample only, picke
     writeFileSync(path.join(t.partnersDir, 'initech.yaml'), partner);
     await waitFor('the new partner', async () => t.gw.config().partners.has('initech'), Boolean);
 
-    const csv = 'Shipment,Shipped,Tracking,PO,SKU,Qty,UOM\nSH-1,11/20/2026,1Z1,PO-7,IN-100,4,CS\nSH-1,11/20/2026,1Z1,PO-8,IN-200,10,EA\nSH-2,11/21/2026,,PO-9,IN-100,1,CS\n';
+    const csv =
+      'Shipment,Shipped,Tracking,PO,SKU,Qty,UOM\nSH-1,11/20/2026,1Z1,PO-7,IN-100,4,CS\nSH-1,11/20/2026,1Z1,PO-8,IN-200,10,EA\nSH-2,11/21/2026,,PO-9,IN-100,1,CS\n';
     const res = await post(t.gw.url, key.key, 'text/csv', csv);
     assert.equal(res.status, 202);
     const s = await waitFor('delivery', () => status(t.gw.url, key.key, res.body.messageId), terminal);
     assert.equal(s.body.state, 'delivered', JSON.stringify(s.body.documents.map((d: { problems: unknown }) => d.problems)));
     assert.deepEqual(
-      s.body.documents.map((d: { canonical: { shipmentId: string; orders: { purchaseOrderNumber: string; items: { quantity: number; unit: string }[] }[] } }) => [d.canonical.shipmentId, d.canonical.orders.map((o) => `${o.purchaseOrderNumber}:${o.items[0]?.quantity} ${o.items[0]?.unit}`)]),
-      [['SH-1', ['PO-7:4 case', 'PO-8:10 each']], ['SH-2', ['PO-9:1 case']]],
+      s.body.documents.map(
+        (d: { canonical: { shipmentId: string; orders: { purchaseOrderNumber: string; items: { quantity: number; unit: string }[] }[] } }) => [
+          d.canonical.shipmentId,
+          d.canonical.orders.map((o) => `${o.purchaseOrderNumber}:${o.items[0]?.quantity} ${o.items[0]?.unit}`),
+        ],
+      ),
+      [
+        ['SH-1', ['PO-7:4 case', 'PO-8:10 each']],
+        ['SH-2', ['PO-9:1 case']],
+      ],
     );
     assert.deepEqual(s.body.documents[0].profile, { id: 'initech/asn-csv', version: 1 });
     assert.equal(erp.requests.filter((r) => r.body.messageId === res.body.messageId).length, 2);

@@ -56,7 +56,9 @@ describe('outbound purchase orders: ERP → X12 850 → partner, acknowledgments
     const res = await sendOrder(url, ORDER, { 'x-correlation-id': 'erp-po-1' });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const id = res.body.messageId as string;
-    const box = (await (await fetch(`${url}/v1/outbound`, { headers: { authorization: `Bearer ${ACME_KEY}` } })).json()) as { items: { id: string; type: string; fileName: string }[] };
+    const box = (await (await fetch(`${url}/v1/outbound`, { headers: { authorization: `Bearer ${ACME_KEY}` } })).json()) as {
+      items: { id: string; type: string; fileName: string }[];
+    };
     const item = box.items.find((i) => i.id === id);
     assert.ok(item);
     assert.equal(item.type, '850');
@@ -64,7 +66,10 @@ describe('outbound purchase orders: ERP → X12 850 → partner, acknowledgments
     const text = Buffer.from(await (await fetch(`${url}/v1/outbound/${id}`, { headers: { authorization: `Bearer ${ACME_KEY}` } })).arrayBuffer());
     const [ic] = parseX12(text);
     assert.ok(ic);
-    assert.deepEqual([ic.sender, ic.receiver, ic.control, ic.standardVersion], [{ qualifier: 'ZZ', id: 'DISTRIBUTOR' }, { qualifier: '12', id: '4405197800' }, res.body.interchangeControl, '00401']);
+    assert.deepEqual(
+      [ic.sender, ic.receiver, ic.control, ic.standardVersion],
+      [{ qualifier: 'ZZ', id: 'DISTRIBUTOR' }, { qualifier: '12', id: '4405197800' }, res.body.interchangeControl, '00401'],
+    );
     assert.deepEqual(ic.problems, []);
     const g = ic.groups[0];
     assert.deepEqual([g?.functionalId, g?.control, g?.version, g?.problems], ['PO', res.body.groupControl, '004010', []]);
@@ -97,7 +102,10 @@ describe('outbound purchase orders: ERP → X12 850 → partner, acknowledgments
     assert.equal(first.status, 201);
     assert.equal(again.status, 200);
     assert.equal(again.body.duplicate, true);
-    assert.deepEqual([again.body.messageId, again.body.interchangeControl, again.body.groupControl, again.body.setControl], [first.body.messageId, first.body.interchangeControl, first.body.groupControl, first.body.setControl]);
+    assert.deepEqual(
+      [again.body.messageId, again.body.interchangeControl, again.body.groupControl, again.body.setControl],
+      [first.body.messageId, first.body.interchangeControl, first.body.groupControl, first.body.setControl],
+    );
   });
 
   it('refuses an order that breaks the canonical schema, and callers that are not the ERP', async () => {
@@ -110,25 +118,41 @@ describe('outbound purchase orders: ERP → X12 850 → partner, acknowledgments
   });
 
   it('reconciles the partner 997 with the 850: accepted, or rejected', async () => {
-    for (const [verdict, expected, control] of [['A', 'accepted', 800001], ['R', 'rejected', 800002]] as const) {
+    for (const [verdict, expected, control] of [
+      ['A', 'accepted', 800001],
+      ['R', 'rejected', 800002],
+    ] as const) {
       const sent = await sendOrder(url, { ...ORDER, purchaseOrderNumber: `PO-ACK-${verdict}` });
       const res = await post(url, ACME_KEY, 'application/edi-x12', partnerAck(sent.body.groupControl, verdict, control));
-      const inbound = await waitFor('reconciliation', () => status(url, ACME_KEY, res.body.messageId), (s) => s.body.state !== 'received');
+      const inbound = await waitFor(
+        'reconciliation',
+        () => status(url, ACME_KEY, res.body.messageId),
+        (s) => s.body.state !== 'received',
+      );
       assert.equal(inbound.body.state, 'processed', JSON.stringify(inbound.body.timeline));
       const s = await erpStatus(url, sent.body.messageId);
       assert.equal(s.body.acknowledgment.status, expected);
       const ev = s.body.timeline.find((e: { type: string }) => e.type === 'ack.received');
       assert.equal(ev.code, verdict);
       assert.equal(ev.data.inboundMessageId, res.body.messageId);
-      const mailboxed = (await (await fetch(`${url}/v1/outbound`, { headers: { authorization: `Bearer ${ACME_KEY}` } })).json()) as { items: { relatedMessageId: string }[] };
+      const mailboxed = (await (await fetch(`${url}/v1/outbound`, { headers: { authorization: `Bearer ${ACME_KEY}` } })).json()) as {
+        items: { relatedMessageId: string }[];
+      };
       assert.ok(!mailboxed.items.some((i) => i.relatedMessageId === res.body.messageId), 'the 997 is not acknowledged');
     }
   });
 
   it('raises ack.overdue for an 850 whose acknowledgment is late', async () => {
     const sent = await sendOrder(url, { ...ORDER, purchaseOrderNumber: 'PO-LATE' });
-    await db.knex('messages').where('id', sent.body.messageId).update({ ack_due_at: new Date(Date.now() - 1000) });
-    const s = await waitFor('overdue', () => erpStatus(url, sent.body.messageId), (x) => x.body.acknowledgment.status === 'overdue');
+    await db
+      .knex('messages')
+      .where('id', sent.body.messageId)
+      .update({ ack_due_at: new Date(Date.now() - 1000) });
+    const s = await waitFor(
+      'overdue',
+      () => erpStatus(url, sent.body.messageId),
+      (x) => x.body.acknowledgment.status === 'overdue',
+    );
     const ev = s.body.timeline.find((e: { type: string }) => e.type === 'ack.overdue');
     assert.equal(ev.code, 'GW_ACK_OVERDUE');
   });
@@ -157,7 +181,18 @@ describe('control numbers: two gateway processes on one database', function () {
   async function startProcess(): Promise<string> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'start'], {
       cwd: REPO,
-      env: { ...process.env, DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', PARTNERS_DIR: path.join(dir, 'partners'), GATEWAY_DATA_DIR: dir, ERP_API_KEYS: `erptest:${ERP.sha256}`, LOG_LEVEL: 'info', SFTP: 'off', HTTPS_PORT: '0' },
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        PARTNERS_DIR: path.join(dir, 'partners'),
+        GATEWAY_DATA_DIR: dir,
+        ERP_API_KEYS: `erptest:${ERP.sha256}`,
+        LOG_LEVEL: 'info',
+        SFTP: 'off',
+        HTTPS_PORT: '0',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
@@ -184,7 +219,10 @@ describe('control numbers: two gateway processes on one database', function () {
     };
     // Eight requests in flight against each process.
     await Promise.all(urls.flatMap((u) => Array.from({ length: 8 }, () => worker(u))));
-    const rows: { raw: Buffer; x12_interchange: string; x12_group: string }[] = await db.knex('messages').select('raw', 'x12_interchange', 'x12_group').where({ direction: 'outbound', doc_type: '850' });
+    const rows: { raw: Buffer; x12_interchange: string; x12_group: string }[] = await db
+      .knex('messages')
+      .select('raw', 'x12_interchange', 'x12_group')
+      .where({ direction: 'outbound', doc_type: '850' });
     assert.equal(rows.length, total);
     const isa = new Set<string>();
     const gs = new Set<string>();

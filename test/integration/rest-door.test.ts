@@ -61,7 +61,10 @@ describe('REST door: real server on a loopback port, real database, real ERP rec
     assert.equal(res.status, 202);
     const s = await waitFor('delivery', () => status(url, NORTHWIND_KEY, res.body.messageId), terminal);
     assert.equal(s.body.state, 'delivered');
-    assert.deepEqual(s.body.deliveries.map((d: { target: string }) => d.target), ['erp-http']);
+    assert.deepEqual(
+      s.body.deliveries.map((d: { target: string }) => d.target),
+      ['erp-http'],
+    );
     assert.equal(s.body.documents[0].canonical.totalAmount, 276);
   });
 
@@ -69,7 +72,10 @@ describe('REST door: real server on a loopback port, real database, real ERP rec
     const res = await post(url, ACME_KEY, X12, sample810);
     const s = await waitFor('processing', () => status(url, ACME_KEY, res.body.messageId), terminal);
     assert.equal(s.body.state, 'delivered');
-    assert.deepEqual(s.body.documents.map((d: { state: string; type: string | null }) => `${d.type}:${d.state}`), ['invoice:accepted', 'invoice:accepted', 'null:rejected']);
+    assert.deepEqual(
+      s.body.documents.map((d: { state: string; type: string | null }) => `${d.type}:${d.state}`),
+      ['invoice:accepted', 'invoice:accepted', 'null:rejected'],
+    );
     assert.equal(s.body.documents[2].problems[0].code, 'GW_DOC_TYPE_UNKNOWN');
     assert.equal(erp.requests.filter((r) => r.body.messageId === res.body.messageId).length, 2);
   });
@@ -118,28 +124,84 @@ describe('REST door: real server on a loopback port, real database, real ERP rec
     const changed = await post(url, NORTHWIND_KEY, 'application/json', nwInvoice.toString().replace('276.0', '277.0'), { 'idempotency-key': 'nw-inv-2231' });
     assert.equal(changed.status, 422);
     assert.equal(changed.body.error.code, 'GW_IDEMPOTENCY_CONFLICT');
-    assert.equal(await db.knex('messages').where({ partner_id: 'northwind', idempotency_key: 'nw-inv-2231' }).count('* as n').first().then((r) => Number(r?.n)), 1);
+    assert.equal(
+      await db
+        .knex('messages')
+        .where({ partner_id: 'northwind', idempotency_key: 'nw-inv-2231' })
+        .count('* as n')
+        .first()
+        .then((r) => Number(r?.n)),
+      1,
+    );
   });
 
   describe('keeps bad input, rejects it with a precise error, delivers nothing and keeps serving', () => {
     const text856 = sample856.toString('latin1');
     const cases: [string, string, string | Buffer, string, (p: any) => void][] = [
       ['a truncated ISA', X12, text856.slice(0, 60), 'GW_X12_ENVELOPE', (p) => assert.equal(p.location.segment, 'ISA')],
-      ['a wrong SE segment count', X12, withControl(text856.replace('SE*31*0008', 'SE*30*0008')), 'GW_X12_SET_TRAILER', (p) => {
-        assert.deepEqual({ segment: p.location.segment, position: p.location.position, element: p.location.element, line: p.location.line }, { segment: 'SE', position: 31, element: 1, line: 33 });
-      }],
-      ['an interchange from a sender that is not the partner', X12, withControl(text856.replace('*12*4405197800     *', '*12*9999999999     *')), 'GW_X12_ENVELOPE', (p) => assert.match(p.message, /not an identifier of partner acme-supply/)],
-      ['an unparseable date', X12, withControl(text856.replace('DTM*011*20111206', 'DTM*011*20111306')), 'GW_MAP_TRANSFORM', (p) => {
-        assert.deepEqual({ segment: p.location.segment, position: p.location.position, element: p.location.element }, { segment: 'DTM', position: 8, element: 2 });
-        assert.match(p.message, /20111306.*not a calendar date/);
-      }],
-      ['a unit missing from the code list', X12, withControl(text856.replace('SN1*1*24*EA', 'SN1*1*24*ZZ')), 'GW_MAP_TRANSFORM', (p) => assert.equal(p.location.rule, 'fields.orders.fields.items.fields.unit')],
-      ['invalid JSON', 'application/json', '{"documentType": "invoice", "lines": [', 'GW_JSON_SYNTAX', (p) => assert.deepEqual([p.location.line, p.location.column], [1, 39])],
-      ['a JSON document of no known type', 'application/json', '{"documentType": "catalog"}', 'GW_DOC_TYPE_UNKNOWN', (p) => assert.match(p.message, /documentType = "ship-notice"/)],
-      ['a JSON document that breaks the canonical schema', 'application/json', nwInvoice.toString().replace('"quantity": 12', '"quantity": -12'), 'GW_CANONICAL_INVALID', (p) => {
-        assert.equal(p.location.pointer, '/lines/0/quantity');
-        assert.equal(p.location.jsonPath, '$.lines[0].quantity');
-      }],
+      [
+        'a wrong SE segment count',
+        X12,
+        withControl(text856.replace('SE*31*0008', 'SE*30*0008')),
+        'GW_X12_SET_TRAILER',
+        (p) => {
+          assert.deepEqual(
+            { segment: p.location.segment, position: p.location.position, element: p.location.element, line: p.location.line },
+            { segment: 'SE', position: 31, element: 1, line: 33 },
+          );
+        },
+      ],
+      [
+        'an interchange from a sender that is not the partner',
+        X12,
+        withControl(text856.replace('*12*4405197800     *', '*12*9999999999     *')),
+        'GW_X12_ENVELOPE',
+        (p) => assert.match(p.message, /not an identifier of partner acme-supply/),
+      ],
+      [
+        'an unparseable date',
+        X12,
+        withControl(text856.replace('DTM*011*20111206', 'DTM*011*20111306')),
+        'GW_MAP_TRANSFORM',
+        (p) => {
+          assert.deepEqual(
+            { segment: p.location.segment, position: p.location.position, element: p.location.element },
+            { segment: 'DTM', position: 8, element: 2 },
+          );
+          assert.match(p.message, /20111306.*not a calendar date/);
+        },
+      ],
+      [
+        'a unit missing from the code list',
+        X12,
+        withControl(text856.replace('SN1*1*24*EA', 'SN1*1*24*ZZ')),
+        'GW_MAP_TRANSFORM',
+        (p) => assert.equal(p.location.rule, 'fields.orders.fields.items.fields.unit'),
+      ],
+      [
+        'invalid JSON',
+        'application/json',
+        '{"documentType": "invoice", "lines": [',
+        'GW_JSON_SYNTAX',
+        (p) => assert.deepEqual([p.location.line, p.location.column], [1, 39]),
+      ],
+      [
+        'a JSON document of no known type',
+        'application/json',
+        '{"documentType": "catalog"}',
+        'GW_DOC_TYPE_UNKNOWN',
+        (p) => assert.match(p.message, /documentType = "ship-notice"/),
+      ],
+      [
+        'a JSON document that breaks the canonical schema',
+        'application/json',
+        nwInvoice.toString().replace('"quantity": 12', '"quantity": -12'),
+        'GW_CANONICAL_INVALID',
+        (p) => {
+          assert.equal(p.location.pointer, '/lines/0/quantity');
+          assert.equal(p.location.jsonPath, '$.lines[0].quantity');
+        },
+      ],
     ];
     for (const [what, type, body, code, check] of cases) {
       it(what, async () => {
@@ -152,7 +214,10 @@ describe('REST door: real server on a loopback port, real database, real ERP rec
         const problem = problems.find((p: { code: string }) => p.code === code);
         assert.ok(problem, `expected ${code} in ${JSON.stringify(problems)}`);
         check(problem);
-        assert.ok(s.body.timeline.some((e: { code?: string }) => e.code === code), 'the timeline names the error');
+        assert.ok(
+          s.body.timeline.some((e: { code?: string }) => e.code === code),
+          'the timeline names the error',
+        );
         assert.equal(s.body.deliveries.length, 0);
         assert.equal(erp.requests.filter((r) => r.body.messageId === res.body.messageId).length, 0);
         const row = await db.knex('messages').where('id', res.body.messageId).first();
@@ -170,7 +235,11 @@ describe('REST door: real server on a loopback port, real database, real ERP rec
     await t.gw.reload();
     try {
       const res = await post(url, NORTHWIND_KEY, 'application/json', nwInvoice);
-      const s = await waitFor('processing', () => status(url, NORTHWIND_KEY, res.body.messageId), (x) => x.body.state !== 'received');
+      const s = await waitFor(
+        'processing',
+        () => status(url, NORTHWIND_KEY, res.body.messageId),
+        (x) => x.body.state !== 'received',
+      );
       assert.equal(s.body.state, 'routed');
       assert.equal(s.body.deliveries.length, 0);
       assert.match(s.body.timeline.find((e: { type: string }) => e.type === 'unrouted').detail, /No route of partner northwind takes invoice/);

@@ -11,7 +11,19 @@ import { allowAs2, buildWithOpenssl, curlPost, opensslIdentity, type Identity } 
 import { MAPPINGS, REPO } from '../helpers/corpus.js';
 import { ACME_KEY, gatewaySuite, waitFor } from '../helpers/gateway.js';
 import { runCli } from '../helpers/cli.js';
-import { ADMIN, adminCall, bearer, curlTls, editPartner, opensslAssertion, opensslFingerprint, opensslHmac, opensslRsaKey, sleep, tokenRequest } from '../helpers/security.js';
+import {
+  ADMIN,
+  adminCall,
+  bearer,
+  curlTls,
+  editPartner,
+  opensslAssertion,
+  opensslFingerprint,
+  opensslHmac,
+  opensslRsaKey,
+  sleep,
+  tokenRequest,
+} from '../helpers/security.js';
 import { allowSftp, knownHosts, runSftp, sshKeygen } from '../helpers/sftp.js';
 import { withControl } from '../helpers/x12.js';
 
@@ -35,7 +47,8 @@ describe('credential rotation: old and new inside the overlap, only the new afte
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return r.body as { credential: { ref: string; expiresAt: string | null }; secret?: string; retiring: { ref: string; expiresAt: string }[] };
   };
-  const revoke = async (kind: string, ref: string) => assert.equal((await adminCall(s.url, 'POST', `/admin/v1/credentials/${kind}/${encodeURIComponent(ref)}/revoke`)).status, 200);
+  const revoke = async (kind: string, ref: string) =>
+    assert.equal((await adminCall(s.url, 'POST', `/admin/v1/credentials/${kind}/${encodeURIComponent(ref)}/revoke`)).status, 200);
   const issue = async (kind: string, partner: string | null, extra: Record<string, unknown> = {}) => {
     const r = await adminCall(s.url, 'POST', '/admin/v1/credentials', { kind, ...(partner ? { partner } : {}), ...extra });
     assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -63,7 +76,10 @@ describe('credential rotation: old and new inside the overlap, only the new afte
       rotate: async () => {
         const r = await rotate('api-key', 'acme-supply');
         assert.match(r.secret as string, /^gw_[a-z0-9]+_/, 'prefixed and identifiable');
-        assert.deepEqual(r.retiring.map((c) => c.ref), ['acmedemo']);
+        assert.deepEqual(
+          r.retiring.map((c) => c.ref),
+          ['acmedemo'],
+        );
         return { fresh: r.secret as string, ref: r.credential.ref };
       },
       works: async (k) => (await bearer(s.url, 'GET', '/v1/outbound', k)).status === 200,
@@ -90,7 +106,20 @@ describe('credential rotation: old and new inside the overlap, only the new afte
     const k2 = await opensslRsaKey(dir, 'k2');
     await issue('jwt-key', 'globex-office', { material: k1.publicPem });
     const works = async (key: string) =>
-      (await tokenRequest(s.url, { form: { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await opensslAssertion(key, { iss: 'globex-office', sub: 'globex-office', aud: `${s.url}/oauth/token`, jti: randomUUID(), exp: Math.floor(Date.now() / 1000) + 60 }) } })).status === 200;
+      (
+        await tokenRequest(s.url, {
+          form: {
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            client_assertion: await opensslAssertion(key, {
+              iss: 'globex-office',
+              sub: 'globex-office',
+              aud: `${s.url}/oauth/token`,
+              jti: randomUUID(),
+              exp: Math.floor(Date.now() / 1000) + 60,
+            }),
+          },
+        })
+      ).status === 200;
     await scenario({
       kind: 'jwt-key',
       old: k1.key,
@@ -142,8 +171,13 @@ describe('credential rotation: old and new inside the overlap, only the new afte
     const k2 = await sshKeygen(dir, 'ssh-new');
     await allowSftp(s.t.gw, s.t.partnersDir, 'globex-office', [k1.publicKey]);
     const sftp = s.t.gw.sftp!;
-    const kh = knownHosts(path.join(dir, 'known_hosts'), sftp.port, sftp.hostKeys.map((k) => k.publicKey));
-    const works = async (identity: string) => (await runSftp({ port: sftp.port, user: 'globex-office', identity, knownHosts: kh, commands: ['ls /outbound'] })).code === 0;
+    const kh = knownHosts(
+      path.join(dir, 'known_hosts'),
+      sftp.port,
+      sftp.hostKeys.map((k) => k.publicKey),
+    );
+    const works = async (identity: string) =>
+      (await runSftp({ port: sftp.port, user: 'globex-office', identity, knownHosts: kh, commands: ['ls /outbound'] })).code === 0;
     await scenario({
       kind: 'ssh-key',
       old: k1.identity,
@@ -160,8 +194,21 @@ describe('credential rotation: old and new inside the overlap, only the new afte
     const a2 = await opensslIdentity(dir, 'as2-new');
     await allowAs2(s.t.gw, s.t.partnersDir, 'acme-supply', 'id: ACME-AS2\ncertificates: [certs/as2-old.pem]\nrequireSigned: true', { 'as2-old.pem': a1.cert });
     const works = async (signer: Identity) => {
-      const built = await buildWithOpenssl(dir, { protection: 'signed', digest: 'sha256', payload: Buffer.from(withControl(sample856), 'latin1'), partner: signer, gatewayCert: '' });
-      const headers = { 'AS2-Version': '1.2', 'AS2-From': 'ACME-AS2', 'AS2-To': '"PARTNER-GATEWAY"', 'Message-ID': `<${randomUUID()}@acme.example>`, 'Disposition-Notification-To': 'as2@acme.example', ...built.headers };
+      const built = await buildWithOpenssl(dir, {
+        protection: 'signed',
+        digest: 'sha256',
+        payload: Buffer.from(withControl(sample856), 'latin1'),
+        partner: signer,
+        gatewayCert: '',
+      });
+      const headers = {
+        'AS2-Version': '1.2',
+        'AS2-From': 'ACME-AS2',
+        'AS2-To': '"PARTNER-GATEWAY"',
+        'Message-ID': `<${randomUUID()}@acme.example>`,
+        'Disposition-Notification-To': 'as2@acme.example',
+        ...built.headers,
+      };
       const res = await curlPost(dir, `${s.url}/as2`, headers, built.body);
       assert.equal(res.status, 200);
       return /Disposition: automatic-action\/MDN-sent-automatically; processed\r?\n/i.test(res.body.toString('latin1'));
@@ -182,7 +229,11 @@ describe('credential rotation: old and new inside the overlap, only the new afte
     const start = Math.floor(Date.now() / 1000);
     const post = async (secret: string, t = start - 10 - n++, body = invoice) => {
       const mac = await opensslHmac(secret, Buffer.concat([Buffer.from(`${t}.`), body]));
-      const res = await fetch(`${s.url}/v1/webhooks/northwind`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gateway-signature': `t=${t},v1=${mac}` }, body });
+      const res = await fetch(`${s.url}/v1/webhooks/northwind`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-gateway-signature': `t=${t},v1=${mac}` },
+        body,
+      });
       return { status: res.status, body: (await res.json()) as Record<string, any> };
     };
     const first = (await issue('webhook-secret', 'northwind')).secret as string;
@@ -194,9 +245,17 @@ describe('credential rotation: old and new inside the overlap, only the new afte
     assert.deepEqual([replay.status, replay.body.error.code], [409, 'GW_WEBHOOK_REPLAY']);
     const stale = await post(first, t - 3600);
     assert.deepEqual([stale.status, stale.body.error.code], [401, 'GW_WEBHOOK_SIGNATURE']);
-    const tampered = await fetch(`${s.url}/v1/webhooks/northwind`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gateway-signature': `t=${t},v1=${'0'.repeat(64)}` }, body: invoice });
+    const tampered = await fetch(`${s.url}/v1/webhooks/northwind`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-gateway-signature': `t=${t},v1=${'0'.repeat(64)}` },
+      body: invoice,
+    });
     assert.equal(tampered.status, 401);
-    const unknown = await fetch(`${s.url}/v1/webhooks/no-such-partner`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gateway-signature': `t=${t},v1=${'0'.repeat(64)}` }, body: invoice });
+    const unknown = await fetch(`${s.url}/v1/webhooks/no-such-partner`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-gateway-signature': `t=${t},v1=${'0'.repeat(64)}` },
+      body: invoice,
+    });
     assert.equal(unknown.status, 401, 'an unknown partner answers like a bad signature');
     await scenario({
       kind: 'webhook-secret',
@@ -216,7 +275,13 @@ describe('credential rotation: old and new inside the overlap, only the new afte
       const key = (await adminCall(s.url, 'POST', '/admin/v1/credentials', { kind: 'api-key', partner: 'acme-supply' })).body.secret as string;
       const sent = await bearer(s.url, 'POST', '/v1/messages', key, { contentType: 'application/edi-x12', data: withControl(sample856) });
       assert.equal(sent.status, 202, JSON.stringify(sent.body));
-      const req = (await waitFor('an ERP delivery', async () => s.erp.requests.slice(before), (r) => r.length > 0))[0]!;
+      const req = (
+        await waitFor(
+          'an ERP delivery',
+          async () => s.erp.requests.slice(before),
+          (r) => r.length > 0,
+        )
+      )[0]!;
       const header = String(req.headers['x-gateway-signature']);
       const t = /t=(\d+)/.exec(header)?.[1] as string;
       const sigs = [...header.matchAll(/v1=([0-9a-f]{64})/g)].map((m) => m[1]);
@@ -271,7 +336,9 @@ describe('credential rotation: old and new inside the overlap, only the new afte
     const webhook = (await inNew.list({ kind: 'webhook-secret' }))[0]!;
     assert.match(inNew.open(webhook).toString(), /^whsec_/);
     assert.throws(() => new CredentialStore(s.db.knex, oldKeys, () => s.t.gw.config()).open(webhook), /GATEWAY_MASTER_KEY_PREVIOUS_FILE/);
-    const both = new MasterKeys(parseMasterKey(readFileSync(newKeyFile, 'utf8'), 'new'), [parseMasterKey(readFileSync(path.join(s.t.dataDir, 'master.key'), 'utf8'), 'old')]);
+    const both = new MasterKeys(parseMasterKey(readFileSync(newKeyFile, 'utf8'), 'new'), [
+      parseMasterKey(readFileSync(path.join(s.t.dataDir, 'master.key'), 'utf8'), 'old'),
+    ]);
     assert.match(both.open(webhook.secret!).toString(), /^whsec_/);
     // Our SFTP host keys and AS2 key pairs are files, sealed too, and re-sealed with the rest.
     const hostKeysDir = path.join(s.t.dataDir, 'sftp', 'host-keys');

@@ -12,7 +12,20 @@ import { withControl } from '../helpers/x12.js';
 import { ERP, gatewaySuite, waitFor } from '../helpers/gateway.js';
 import { opensslIdentity } from '../helpers/as2.js';
 import { openssl } from '../helpers/cli.js';
-import { ADMIN, adminCall, b64url, bearer, curlTls, editPartner, forgeWithGatewayKey, opensslAssertion, opensslCa, opensslFingerprint, opensslRsaKey, tokenRequest } from '../helpers/security.js';
+import {
+  ADMIN,
+  adminCall,
+  b64url,
+  bearer,
+  curlTls,
+  editPartner,
+  forgeWithGatewayKey,
+  opensslAssertion,
+  opensslCa,
+  opensslFingerprint,
+  opensslRsaKey,
+  tokenRequest,
+} from '../helpers/security.js';
 
 const sample856 = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'));
 const ORDER = {
@@ -28,7 +41,12 @@ const idp = { key: generateKeyPairSync('rsa', { modulusLength: 2048 }), server: 
 
 describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoint', function () {
   this.timeout(60_000);
-  const env: Record<string, string> = { ADMIN_API_KEYS: `admintest:${ADMIN.sha256}`, OAUTH_TOKEN_RATE_PER_MINUTE: '1000', OAUTH_EXTERNAL_ISSUER: 'https://idp.example.test', OAUTH_EXTERNAL_AUDIENCE: 'partner-gateway-api' };
+  const env: Record<string, string> = {
+    ADMIN_API_KEYS: `admintest:${ADMIN.sha256}`,
+    OAUTH_TOKEN_RATE_PER_MINUTE: '1000',
+    OAUTH_EXTERNAL_ISSUER: 'https://idp.example.test',
+    OAUTH_EXTERNAL_AUDIENCE: 'partner-gateway-api',
+  };
   before(async () => {
     const jwk = { ...(await exportJWK(idp.key.publicKey)), kid: 'idp-1', alg: 'RS256', use: 'sig' };
     idp.server = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [jwk] })));
@@ -56,7 +74,11 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
     const sent = await bearer(s.url, 'POST', '/v1/messages', token['acme-supply'], { contentType: 'application/edi-x12', data: sample856 });
     assert.equal(sent.status, 202, JSON.stringify(sent.body));
     acmeMessage = sent.body.messageId;
-    const po = await fetch(`${s.url}/v1/erp/partners/acme-supply/purchase-orders`, { method: 'POST', headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' }, body: JSON.stringify(ORDER) });
+    const po = await fetch(`${s.url}/v1/erp/partners/acme-supply/purchase-orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(ORDER),
+    });
     assert.equal(po.status, 201);
     acmeOutbound = ((await po.json()) as { messageId: string }).messageId;
   });
@@ -67,7 +89,16 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
     const tokens: Partial<Record<Case, string>> = {};
     before(async () => {
       const now = Math.floor(Date.now() / 1000);
-      const claims = { iss: s.t.gw.security.tokens.settings.issuer, sub: 'acme-supply', client_id: 'acme-supply', aud: 'partner-gateway', scope: 'asn:write invoice:write po:read ack:read status:read', jti: randomUUID(), iat: now, exp: now + 300 };
+      const claims = {
+        iss: s.t.gw.security.tokens.settings.issuer,
+        sub: 'acme-supply',
+        client_id: 'acme-supply',
+        aud: 'partner-gateway',
+        scope: 'asn:write invoice:write po:read ack:read status:read',
+        jti: randomUUID(),
+        iat: now,
+        exp: now + 300,
+      };
       tokens.right = token['acme-supply'];
       tokens.expired = await forgeWithGatewayKey(s.t.gw, { ...claims, iat: now - 900, exp: now - 600 });
       tokens.wrongAudience = await forgeWithGatewayKey(s.t.gw, { ...claims, aud: 'another-api' });
@@ -79,9 +110,16 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
       tokens.otherPartner = token.northwind;
     });
     /** A token of the right partner whose scopes lack what the endpoint needs. */
-    const narrow = async (scope: string) => (await tokenRequest(s.url, { basic: ['acme-supply', secret['acme-supply'] as string], form: { scope } })).body.access_token as string;
+    const narrow = async (scope: string) =>
+      (await tokenRequest(s.url, { basic: ['acme-supply', secret['acme-supply'] as string], form: { scope } })).body.access_token as string;
 
-    const endpoints: { name: string; call: (tok: string | undefined) => Promise<{ status: number; body: Record<string, any> }>; lacking: string; right: number; other: (r: { status: number; body: Record<string, any> }) => Promise<void> }[] = [
+    const endpoints: {
+      name: string;
+      call: (tok: string | undefined) => Promise<{ status: number; body: Record<string, any> }>;
+      lacking: string;
+      right: number;
+      other: (r: { status: number; body: Record<string, any> }) => Promise<void>;
+    }[] = [
       {
         name: 'POST /v1/messages',
         call: (tok) => bearer(s.url, 'POST', '/v1/messages', tok, { contentType: 'application/edi-x12', data: sample856 }),
@@ -101,7 +139,11 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
         right: 200,
         other: async (r) => {
           assert.equal(r.status, 404);
-          assert.deepEqual(r.body, (await bearer(s.url, 'GET', `/v1/messages/${randomUUID()}`, token.northwind)).body.error ? { error: { ...r.body.error } } : {}, 'the same answer as for an id that does not exist');
+          assert.deepEqual(
+            r.body,
+            (await bearer(s.url, 'GET', `/v1/messages/${randomUUID()}`, token.northwind)).body.error ? { error: { ...r.body.error } } : {},
+            'the same answer as for an id that does not exist',
+          );
           assert.ok(!JSON.stringify(r.body).includes('acme'));
         },
       },
@@ -163,16 +205,47 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
 
     describe('ERP and admin endpoints take their own keys, never a partner token', () => {
       const service = [
-        { name: 'POST /v1/erp/partners/{p}/purchase-orders', call: (k?: string) => fetch(`${s.url}/v1/erp/partners/acme-supply/purchase-orders`, { method: 'POST', headers: { ...(k ? { authorization: `Bearer ${k}` } : {}), 'content-type': 'application/json' }, body: JSON.stringify({ ...ORDER, purchaseOrderNumber: `PO-${randomUUID().slice(0, 8)}` }) }), key: ERP.key, right: 201 },
-        { name: 'GET /v1/erp/messages/{id}', call: (k?: string) => fetch(`${s.url}/v1/erp/messages/${acmeMessage}`, { headers: k ? { authorization: `Bearer ${k}` } : {} }), key: ERP.key, right: 200 },
-        { name: 'GET /admin/v1/credentials', call: (k?: string) => fetch(`${s.url}/admin/v1/credentials`, { headers: k ? { authorization: `Bearer ${k}` } : {} }), key: ADMIN.key, right: 200 },
-        { name: 'GET /admin/v1/audit', call: (k?: string) => fetch(`${s.url}/admin/v1/audit`, { headers: k ? { authorization: `Bearer ${k}` } : {} }), key: ADMIN.key, right: 200 },
-        { name: 'GET /metrics', call: (k?: string) => fetch(`${s.url}/metrics`, { headers: k ? { authorization: `Bearer ${k}` } : {} }), key: ADMIN.key, right: 200 },
+        {
+          name: 'POST /v1/erp/partners/{p}/purchase-orders',
+          call: (k?: string) =>
+            fetch(`${s.url}/v1/erp/partners/acme-supply/purchase-orders`, {
+              method: 'POST',
+              headers: { ...(k ? { authorization: `Bearer ${k}` } : {}), 'content-type': 'application/json' },
+              body: JSON.stringify({ ...ORDER, purchaseOrderNumber: `PO-${randomUUID().slice(0, 8)}` }),
+            }),
+          key: ERP.key,
+          right: 201,
+        },
+        {
+          name: 'GET /v1/erp/messages/{id}',
+          call: (k?: string) => fetch(`${s.url}/v1/erp/messages/${acmeMessage}`, { headers: k ? { authorization: `Bearer ${k}` } : {} }),
+          key: ERP.key,
+          right: 200,
+        },
+        {
+          name: 'GET /admin/v1/credentials',
+          call: (k?: string) => fetch(`${s.url}/admin/v1/credentials`, { headers: k ? { authorization: `Bearer ${k}` } : {} }),
+          key: ADMIN.key,
+          right: 200,
+        },
+        {
+          name: 'GET /admin/v1/audit',
+          call: (k?: string) => fetch(`${s.url}/admin/v1/audit`, { headers: k ? { authorization: `Bearer ${k}` } : {} }),
+          key: ADMIN.key,
+          right: 200,
+        },
+        {
+          name: 'GET /metrics',
+          call: (k?: string) => fetch(`${s.url}/metrics`, { headers: k ? { authorization: `Bearer ${k}` } : {} }),
+          key: ADMIN.key,
+          right: 200,
+        },
       ];
       for (const e of service) {
         it(`${e.name}: none 401, every partner or forged token 401, the ERP key on admin routes 401, its own key ${e.right}`, async () => {
           assert.equal((await e.call()).status, 401);
-          for (const c of ['expired', 'wrongAudience', 'wrongIssuer', 'tampered', 'algNone', 'otherPartner', 'right'] as const) assert.equal((await e.call(tokens[c])).status, 401, c);
+          for (const c of ['expired', 'wrongAudience', 'wrongIssuer', 'tampered', 'algNone', 'otherPartner', 'right'] as const)
+            assert.equal((await e.call(tokens[c])).status, 401, c);
           assert.equal((await e.call(e.key === ERP.key ? ADMIN.key : ERP.key)).status, 401, 'the other service key');
           assert.equal((await e.call(e.key)).status, e.right);
         });
@@ -191,7 +264,10 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
       assert.equal(header.alg, 'ES256');
       const jwks = (await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string; d?: string }[] };
       assert.ok(jwks.keys.some((k) => k.kid === header.kid));
-      assert.ok(jwks.keys.every((k) => k.d === undefined), 'no private part is published');
+      assert.ok(
+        jwks.keys.every((k) => k.d === undefined),
+        'no private part is published',
+      );
       const none = await tokenRequest(s.url, { basic: ['acme-supply', secret['acme-supply'] as string], form: { scope: 'pricelist:write' } });
       assert.equal(none.status, 400);
       assert.equal(none.body.error, 'invalid_scope');
@@ -199,12 +275,24 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
 
     it('refuses one of our tokens that is not valid yet (nbf) or has no exp', async () => {
       const now = Math.floor(Date.now() / 1000);
-      const claims = { iss: s.t.gw.security.tokens.settings.issuer, sub: 'acme-supply', client_id: 'acme-supply', aud: 'partner-gateway', scope: 'status:read', jti: randomUUID(), iat: now };
+      const claims = {
+        iss: s.t.gw.security.tokens.settings.issuer,
+        sub: 'acme-supply',
+        client_id: 'acme-supply',
+        aud: 'partner-gateway',
+        scope: 'status:read',
+        jti: randomUUID(),
+        iat: now,
+      };
       const early = await bearer(s.url, 'GET', `/v1/messages/${acmeMessage}`, await forgeWithGatewayKey(s.t.gw, { ...claims, nbf: now + 600, exp: now + 900 }));
       assert.equal(early.status, 401);
       assert.match(early.body.error.message, /nbf/);
       assert.equal((await bearer(s.url, 'GET', `/v1/messages/${acmeMessage}`, await forgeWithGatewayKey(s.t.gw, claims))).status, 401, 'exp is required');
-      assert.equal((await bearer(s.url, 'GET', `/v1/messages/${acmeMessage}`, await forgeWithGatewayKey(s.t.gw, { ...claims, exp: now + 300 }))).status, 200, 'the same claims with exp pass');
+      assert.equal(
+        (await bearer(s.url, 'GET', `/v1/messages/${acmeMessage}`, await forgeWithGatewayKey(s.t.gw, { ...claims, exp: now + 300 }))).status,
+        200,
+        'the same claims with exp pass',
+      );
     });
 
     it('refuses a wrong secret, an unknown client, another grant type and client_secret_post with RFC 6749 errors', async () => {
@@ -212,7 +300,11 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
       assert.equal(wrong.status, 401);
       assert.deepEqual([wrong.body.error, wrong.body.code], ['invalid_client', 'GW_OAUTH_CLIENT']);
       assert.equal((await tokenRequest(s.url, { basic: ['nobody', 'x'] })).body.error, 'invalid_client');
-      assert.equal((await tokenRequest(s.url, { basic: ['northwind', secret['acme-supply'] as string] })).body.error, 'invalid_client', "acme's secret is not northwind's");
+      assert.equal(
+        (await tokenRequest(s.url, { basic: ['northwind', secret['acme-supply'] as string] })).body.error,
+        'invalid_client',
+        "acme's secret is not northwind's",
+      );
       const grant = await tokenRequest(s.url, { basic: ['acme-supply', secret['acme-supply'] as string], form: { grant_type: 'password' } });
       assert.deepEqual([grant.status, grant.body.error], [400, 'invalid_request']);
       const post = await tokenRequest(s.url, { form: { client_id: 'acme-supply', client_secret: secret['acme-supply'] as string } });
@@ -222,8 +314,18 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
     describe('private_key_jwt, with client assertions signed by openssl dgst -sign', () => {
       let key: { key: string; publicPem: string };
       const aud = () => `${s.url}/oauth/token`;
-      const claims = (over: Record<string, unknown> = {}) => ({ iss: 'northwind', sub: 'northwind', aud: aud(), jti: randomUUID(), exp: Math.floor(Date.now() / 1000) + 120, ...over });
-      const ask = (assertion: string) => tokenRequest(s.url, { form: { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion, scope: 'invoice:write' } });
+      const claims = (over: Record<string, unknown> = {}) => ({
+        iss: 'northwind',
+        sub: 'northwind',
+        aud: aud(),
+        jti: randomUUID(),
+        exp: Math.floor(Date.now() / 1000) + 120,
+        ...over,
+      });
+      const ask = (assertion: string) =>
+        tokenRequest(s.url, {
+          form: { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion, scope: 'invoice:write' },
+        });
       before(async () => {
         key = await opensslRsaKey(dir, 'nw-jwt');
         const r = await adminCall(s.url, 'POST', '/admin/v1/credentials', { kind: 'jwt-key', partner: 'northwind', material: key.publicPem });
@@ -259,9 +361,20 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
     it('accepts tokens of the external issuer for the partner mapped to its client id, with its scopes narrowed', async () => {
       await editPartner(s.t.gw, s.t.partnersDir, 'northwind', (y) => `${y}oauth:\n  externalSubjects: [nw-app-at-idp]\n`);
       const sign = (claims: Record<string, unknown>, key = idp.key.privateKey) =>
-        new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'idp-1' }).setIssuer('https://idp.example.test').setAudience('partner-gateway-api').setIssuedAt().setExpirationTime('5m').sign(key);
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'RS256', kid: 'idp-1' })
+          .setIssuer('https://idp.example.test')
+          .setAudience('partner-gateway-api')
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(key);
       const good = await sign({ client_id: 'nw-app-at-idp', scope: 'status:read pricelist:write' });
-      const mine = (await bearer(s.url, 'POST', '/v1/messages', token.northwind, { contentType: 'application/json', data: readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json')) })).body.messageId;
+      const mine = (
+        await bearer(s.url, 'POST', '/v1/messages', token.northwind, {
+          contentType: 'application/json',
+          data: readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json')),
+        })
+      ).body.messageId;
       const seen = await bearer(s.url, 'GET', `/v1/messages/${mine}`, good);
       assert.equal(seen.status, 200, JSON.stringify(seen.body));
       assert.equal((await bearer(s.url, 'GET', `/v1/messages/${acmeMessage}`, good)).status, 404, 'the mapped partner only');
@@ -269,15 +382,28 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
       assert.equal((await bearer(s.url, 'GET', `/v1/messages/${mine}`, await sign({ client_id: 'unmapped-app', scope: 'status:read' }))).status, 401);
       // Made asynchronously: the gateway under test shares this event loop.
       const stranger = (await promisify(generateKeyPair)('rsa', { modulusLength: 2048 })).privateKey;
-      assert.equal((await bearer(s.url, 'GET', `/v1/messages/${mine}`, await sign({ client_id: 'nw-app-at-idp', scope: 'status:read' }, stranger))).status, 401, 'signed by a key the IdP does not publish');
-      const wrongAud = await new SignJWT({ client_id: 'nw-app-at-idp', scope: 'status:read' }).setProtectedHeader({ alg: 'RS256', kid: 'idp-1' }).setIssuer('https://idp.example.test').setAudience('someone-else').setExpirationTime('5m').sign(idp.key.privateKey);
+      assert.equal(
+        (await bearer(s.url, 'GET', `/v1/messages/${mine}`, await sign({ client_id: 'nw-app-at-idp', scope: 'status:read' }, stranger))).status,
+        401,
+        'signed by a key the IdP does not publish',
+      );
+      const wrongAud = await new SignJWT({ client_id: 'nw-app-at-idp', scope: 'status:read' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'idp-1' })
+        .setIssuer('https://idp.example.test')
+        .setAudience('someone-else')
+        .setExpirationTime('5m')
+        .sign(idp.key.privateKey);
       assert.equal((await bearer(s.url, 'GET', `/v1/messages/${mine}`, wrongAud)).status, 401);
       // HS256 with the IdP's public key as the secret: the classic algorithm confusion.
       const pem = idp.key.publicKey.export({ format: 'pem', type: 'spki' }) as string;
-      const hs = await new SignJWT({ client_id: 'nw-app-at-idp', scope: 'status:read' }).setProtectedHeader({ alg: 'HS256', kid: 'idp-1' }).setIssuer('https://idp.example.test').setAudience('partner-gateway-api').setExpirationTime('5m').sign(Buffer.from(pem));
+      const hs = await new SignJWT({ client_id: 'nw-app-at-idp', scope: 'status:read' })
+        .setProtectedHeader({ alg: 'HS256', kid: 'idp-1' })
+        .setIssuer('https://idp.example.test')
+        .setAudience('partner-gateway-api')
+        .setExpirationTime('5m')
+        .sign(Buffer.from(pem));
       assert.equal((await bearer(s.url, 'GET', `/v1/messages/${mine}`, hs)).status, 401);
     });
-
   });
 
   describe('mTLS on the HTTPS port (curl --cert)', () => {
@@ -298,7 +424,12 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
       const certs = path.join(path.dirname(s.t.partnersDir), 'certs');
       mkdirSync(certs, { recursive: true });
       writeFileSync(path.join(certs, 'hansen-ca.pem'), readFileSync(ca.cert));
-      await editPartner(s.t.gw, s.t.partnersDir, 'hansen-textil', (y) => `${y}mtls:\n  ca: certs/hansen-ca.pem\n  subject: "CN=hansen-textil, O=Hansen Textil GmbH"\noauth:\n  certificateBound: true\n`);
+      await editPartner(
+        s.t.gw,
+        s.t.partnersDir,
+        'hansen-textil',
+        (y) => `${y}mtls:\n  ca: certs/hansen-ca.pem\n  subject: "CN=hansen-textil, O=Hansen Textil GmbH"\noauth:\n  certificateBound: true\n`,
+      );
     });
 
     it('serves a certificate made locally that curl verifies for 127.0.0.1, and identifies a partner by its pinned certificate alone', async () => {
@@ -338,7 +469,10 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
       assert.equal(withOther.body.error.code, 'GW_AUTH_CERTIFICATE');
       assert.equal((await bearer(s.url, 'GET', '/v1/outbound', tok)).status, 401, 'over plain HTTP there is no certificate');
       const wrongSubject = await ca.issue('hansen-wrong', '/CN=someone-else/O=Hansen Textil GmbH');
-      assert.equal((await curlTls({ url: `${https().url}/oauth/token`, caFile: https().certFile, method: 'POST', cert: wrongSubject, data: form })).status, 401);
+      assert.equal(
+        (await curlTls({ url: `${https().url}/oauth/token`, caFile: https().certFile, method: 'POST', cert: wrongSubject, data: form })).status,
+        401,
+      );
       const plain = await tokenRequest(s.url, { form: { client_id: 'hansen-textil' } });
       assert.equal(plain.status, 401, 'no certificate-bound token without the certificate');
     });
@@ -346,9 +480,16 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
 
   describe('abuse limits', () => {
     it('answers 429 with Retry-After past the partner rate limit', async () => {
-      await editPartner(s.t.gw, s.t.partnersDir, 'globex-office', (y) => `${y.replace(/^limits:.*\n/m, '')}limits: { maxBytes: 65536, requestsPerMinute: 3 }\n`);
+      await editPartner(
+        s.t.gw,
+        s.t.partnersDir,
+        'globex-office',
+        (y) => `${y.replace(/^limits:.*\n/m, '')}limits: { maxBytes: 65536, requestsPerMinute: 3 }\n`,
+      );
       assert.equal(s.t.gw.config().partners.get('globex-office')?.limits.requestsPerMinute, 3);
-      const t = await tokenRequest(s.url, { basic: ['globex-office', (await adminCall(s.url, 'POST', '/admin/v1/credentials', { kind: 'client-secret', partner: 'globex-office' })).body.secret] });
+      const t = await tokenRequest(s.url, {
+        basic: ['globex-office', (await adminCall(s.url, 'POST', '/admin/v1/credentials', { kind: 'client-secret', partner: 'globex-office' })).body.secret],
+      });
       const statuses: number[] = [];
       let retryAfter: string | null = null;
       for (let i = 0; i < 5; i++) {
@@ -365,7 +506,11 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
     });
 
     it('refuses a token request body over 16 KiB and a JSON body over the partner limit', async () => {
-      const big = await fetch(`${s.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials&pad=${'x'.repeat(20_000)}` });
+      const big = await fetch(`${s.url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `grant_type=client_credentials&pad=${'x'.repeat(20_000)}`,
+      });
       assert.equal(big.status, 413);
       const huge = await bearer(s.url, 'POST', '/v1/messages', token.northwind, { contentType: 'application/json', data: `{"pad":"${'x'.repeat(70_000)}"}` });
       assert.equal(huge.status, 413);
@@ -375,10 +520,15 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
 
   describe('at interpretation, and in the audit log', () => {
     it('rejects, at interpretation, a document of a type the sender holds no write scope for', async () => {
-      const asnOnly = (await tokenRequest(s.url, { basic: ['acme-supply', secret['acme-supply'] as string], form: { scope: 'invoice:write status:read' } })).body.access_token as string;
+      const asnOnly = (await tokenRequest(s.url, { basic: ['acme-supply', secret['acme-supply'] as string], form: { scope: 'invoice:write status:read' } }))
+        .body.access_token as string;
       const r = await bearer(s.url, 'POST', '/v1/messages', asnOnly, { contentType: 'application/edi-x12', data: withControl(sample856) });
       assert.equal(r.status, 202, 'X12 may hold invoices; the type is known once interpreted');
-      const st = await waitFor('rejected', () => bearer(s.url, 'GET', `/v1/messages/${r.body.messageId}`, asnOnly), (x) => ['rejected', 'routed', 'delivered'].includes(x.body.state));
+      const st = await waitFor(
+        'rejected',
+        () => bearer(s.url, 'GET', `/v1/messages/${r.body.messageId}`, asnOnly),
+        (x) => ['rejected', 'routed', 'delivered'].includes(x.body.state),
+      );
       assert.equal(st.body.state, 'rejected', JSON.stringify(st.body));
       assert.ok(JSON.stringify(st.body).includes('GW_AUTH_SCOPE'));
     });

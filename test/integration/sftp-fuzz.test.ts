@@ -23,21 +23,41 @@ const segment = fc.oneof(
 );
 const hostilePath = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(fc.boolean(), fc.array(segment, { maxLength: 10 })).map(([abs, parts]) => `${abs ? '/' : ''}${parts.join('/')}`) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('/inbound/', '/', '../'), fc.constantFrom('a', 'é', '../'), fc.integer({ min: 250, max: 7000 })).map(([p, u, n]) => `${p}${u.repeat(n)}`) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom('/inbound/', '/', '../'), fc.constantFrom('a', 'é', '../'), fc.integer({ min: 250, max: 7000 }))
+      .map(([p, u, n]) => `${p}${u.repeat(n)}`),
+  },
 );
 const request = fc.oneof(
   fc.record({ op: fc.constantFrom('stat', 'lstat', 'opendir', 'realpath', 'unlink', 'mkdir', 'rmdir', 'readlink'), path: hostilePath }),
   fc.record({ op: fc.constantFrom('rename', 'symlink'), path: hostilePath, to: hostilePath }),
   fc.record({ op: fc.constant('setstat'), path: hostilePath, mode: fc.nat({ max: 0o177777 }) }),
   fc.record({ op: fc.constant('open'), path: hostilePath, flags: fc.oneof(fc.nat({ max: 0x3f }), fc.nat({ max: 0xffffffff })) }),
-  fc.record({ op: fc.constant('write'), path: hostilePath, flags: fc.nat({ max: 0x3f }), offset: fc.oneof(fc.constant(0), fc.nat(), fc.maxSafeNat()), length: fc.nat({ max: 40_000 }) }),
+  fc.record({
+    op: fc.constant('write'),
+    path: hostilePath,
+    flags: fc.nat({ max: 0x3f }),
+    offset: fc.oneof(fc.constant(0), fc.nat(), fc.maxSafeNat()),
+    length: fc.nat({ max: 40_000 }),
+  }),
   // Handles the server never gave out (or gave out for something else).
-  fc.record({ op: fc.constantFrom('fstat', 'readdir', 'close', 'read', 'fsetstat'), path: fc.constant(''), handle: fc.uint8Array({ maxLength: 8 }), offset: fc.oneof(fc.nat(), fc.maxSafeNat()), length: fc.integer({ min: 1, max: 30_000 }) }),
+  fc.record({
+    op: fc.constantFrom('fstat', 'readdir', 'close', 'read', 'fsetstat'),
+    path: fc.constant(''),
+    handle: fc.uint8Array({ maxLength: 8 }),
+    offset: fc.oneof(fc.nat(), fc.maxSafeNat()),
+    length: fc.integer({ min: 1, max: 30_000 }),
+  }),
 );
 type Request = { op: string; path: string; to?: string; mode?: number; flags?: number; offset?: number; length?: number; handle?: Uint8Array };
 
 /** Calls `fn` with a callback; resolves with the error or value, or fails after PER_REQUEST_MS. */
-function within<T>(what: string, fn: (cb: (err: (Error & { code?: unknown }) | null | undefined, value?: T) => void) => void): Promise<{ err?: Error & { code?: unknown }; value?: T }> {
+function within<T>(
+  what: string,
+  fn: (cb: (err: (Error & { code?: unknown }) | null | undefined, value?: T) => void) => void,
+): Promise<{ err?: Error & { code?: unknown }; value?: T }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer to ${what} within ${PER_REQUEST_MS} ms`)), PER_REQUEST_MS);
     fn((err, value) => {
@@ -80,7 +100,9 @@ async function send(sftp: SFTPWrapper, r: Request): Promise<boolean> {
       uploaded = written && !closed.err;
     }
   } else if (r.op === 'rename' || r.op === 'symlink') {
-    res = await within<void>(what, (cb) => (sftp[r.op as 'rename'] as (a: string, b: string, cb: (e?: Error | null) => void) => void).call(sftp, r.path, r.to!, (e) => cb(e)));
+    res = await within<void>(what, (cb) =>
+      (sftp[r.op as 'rename'] as (a: string, b: string, cb: (e?: Error | null) => void) => void).call(sftp, r.path, r.to!, (e) => cb(e)),
+    );
   } else if (r.op === 'setstat') {
     res = await within<void>(what, (cb) => sftp.setstat(r.path, { mode: r.mode! }, (e) => cb(e)));
   } else if (r.op === 'realpath') {
@@ -91,7 +113,9 @@ async function send(sftp: SFTPWrapper, r: Request): Promise<boolean> {
       assert.ok(resolved.length <= 8192, `realpath answered ${resolved.length} characters`);
     }
   } else {
-    res = await within<unknown>(what, (cb) => (sftp[r.op as 'stat'] as (p: string, cb: (e: Error | null | undefined, v?: unknown) => void) => void).call(sftp, r.path, cb));
+    res = await within<unknown>(what, (cb) =>
+      (sftp[r.op as 'stat'] as (p: string, cb: (e: Error | null | undefined, v?: unknown) => void) => void).call(sftp, r.path, cb),
+    );
     if (r.op === 'opendir' && res.value) await within<void>(`${what}: close`, (cb) => sftp.close(res.value as Buffer, (e) => cb(e)));
   }
   checkAnswer(what, res.err);
@@ -119,7 +143,13 @@ describe('SFTP door under hostile requests (fast-check over a live session, real
     conn = new ssh2.Client();
     await new Promise<void>((resolve, reject) => {
       conn.on('ready', resolve).on('error', reject);
-      conn.connect({ host: '127.0.0.1', port: suite.t.gw.sftp!.port, username: 'hansen-textil', privateKey: readFileSync(key.identity), hostVerifier: () => true });
+      conn.connect({
+        host: '127.0.0.1',
+        port: suite.t.gw.sftp!.port,
+        username: 'hansen-textil',
+        privateKey: readFileSync(key.identity),
+        hostVerifier: () => true,
+      });
     });
     sftp = await new Promise<SFTPWrapper>((resolve, reject) => conn.sftp((err, s) => (err ? reject(err) : resolve(s))));
   });
@@ -130,13 +160,17 @@ describe('SFTP door under hostile requests (fast-check over a live session, real
     let uploads = 0;
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
-        const outcome = await Promise.race([send(sftp, r).then((uploaded) => (uploads += Number(uploaded), 'answered')), sessionEnded]);
+        const outcome = await Promise.race([send(sftp, r).then((uploaded) => ((uploads += Number(uploaded)), 'answered')), sessionEnded]);
         assert.equal(outcome, 'answered', `${r.op} ${JSON.stringify(r.path.slice(0, 80))}`);
       }),
       {
         numRuns: Number(process.env.PROPERTY_RUNS ?? 300),
         // Found by this test: REALPATH of a path naming nothing answered it with its `..` kept.
-        examples: [[{ op: 'realpath', path: '/x.edi.part/../zzz' }], [{ op: 'realpath', path: `/inbound/${'é'.repeat(7000)}` }], [{ op: 'open', path: '/inbound/x.edi', flags: 0xffffffff }]],
+        examples: [
+          [{ op: 'realpath', path: '/x.edi.part/../zzz' }],
+          [{ op: 'realpath', path: `/inbound/${'é'.repeat(7000)}` }],
+          [{ op: 'open', path: '/inbound/x.edi', flags: 0xffffffff }],
+        ],
       },
     );
     // Still the same session, still at home.
@@ -147,10 +181,24 @@ describe('SFTP door under hostile requests (fast-check over a live session, real
   it('answers a READ asking for more than one packet with a short read, not an oversized packet', async () => {
     const file = largePriceList(priceList, 1 << 20);
     writeFileSync(path.join(dir, 'big.csv'), file);
-    const kh = knownHosts(path.join(dir, 'known_hosts'), suite.t.gw.sftp!.port, suite.t.gw.sftp!.hostKeys.map((k) => k.publicKey));
-    const put = await runSftp({ port: suite.t.gw.sftp!.port, user: 'hansen-textil', identity: key.identity, knownHosts: kh, commands: ['put big.csv /inbound/'], cwd: dir, timeoutMs: 90_000 });
+    const kh = knownHosts(
+      path.join(dir, 'known_hosts'),
+      suite.t.gw.sftp!.port,
+      suite.t.gw.sftp!.hostKeys.map((k) => k.publicKey),
+    );
+    const put = await runSftp({
+      port: suite.t.gw.sftp!.port,
+      user: 'hansen-textil',
+      identity: key.identity,
+      knownHosts: kh,
+      commands: ['put big.csv /inbound/'],
+      cwd: dir,
+      timeoutMs: 90_000,
+    });
     assert.equal(put.code, 0, put.stderr);
-    const [archived] = (await within<{ filename: string }[]>('readdir', (cb) => sftp.readdir('/archive', cb))).value!.filter((e) => e.filename.endsWith('_big.csv'));
+    const [archived] = (await within<{ filename: string }[]>('readdir', (cb) => sftp.readdir('/archive', cb))).value!.filter((e) =>
+      e.filename.endsWith('_big.csv'),
+    );
     const handle = (await within<Buffer>('open', (cb) => sftp.open(`/archive/${archived!.filename}`, 'r', cb))).value!;
     // A client that ignores the packet limit (ssh2 otherwise splits reads itself) asks for 1 MiB at once.
     (sftp as unknown as { _maxReadLen: number })._maxReadLen = 1 << 20;

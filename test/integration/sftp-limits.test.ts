@@ -27,14 +27,25 @@ describe('SFTP size limits: GATEWAY_MAX_BODY_BYTES over the partner limit (OpenS
   let kh: string;
 
   before(async () => {
-    kh = knownHosts(path.join(dir, 'known_hosts'), suite.t.gw.sftp!.port, suite.t.gw.sftp!.hostKeys.map((k) => k.publicKey));
+    kh = knownHosts(
+      path.join(dir, 'known_hosts'),
+      suite.t.gw.sftp!.port,
+      suite.t.gw.sftp!.hostKeys.map((k) => k.publicKey),
+    );
     await allowSftp(suite.t.gw, suite.t.partnersDir, 'hansen-textil', [hansen.publicKey]);
     await allowSftp(suite.t.gw, suite.t.partnersDir, 'acme-supply', [acme.publicKey]);
   });
 
-  const put = (user: string, identity: string, file: string) => runSftp({ port: suite.t.gw.sftp!.port, user, identity, knownHosts: kh, commands: [`put ${file} /inbound/`], cwd: dir, timeoutMs: 90_000 });
+  const put = (user: string, identity: string, file: string) =>
+    runSftp({ port: suite.t.gw.sftp!.port, user, identity, knownHosts: kh, commands: [`put ${file} /inbound/`], cwd: dir, timeoutMs: 90_000 });
   const stored = (partner: string, name: string) => suite.db.knex('messages').where({ partner_id: partner, file_name: name }).count({ n: '*' }).first();
-  const noUploads = () => waitFor('the refused upload to be discarded', () => suite.db.knex('sftp_uploads').count({ n: '*' }).first(), (r) => r?.n === '0', 60_000);
+  const noUploads = () =>
+    waitFor(
+      'the refused upload to be discarded',
+      () => suite.db.knex('sftp_uploads').count({ n: '*' }).first(),
+      (r) => r?.n === '0',
+      60_000,
+    );
 
   /** Writes `size` bytes with the ssh2 client and returns the server's status message for the refusal. */
   async function refusalMessage(user: string, identity: string, size: number): Promise<string> {
@@ -45,7 +56,9 @@ describe('SFTP size limits: GATEWAY_MAX_BODY_BYTES over the partner limit (OpenS
         conn.connect({ host: '127.0.0.1', port: suite.t.gw.sftp!.port, username: user, privateKey: readFileSync(identity), hostVerifier: () => true });
       });
       const sftp = await new Promise<ssh2.SFTPWrapper>((resolve, reject) => conn.sftp((err, s) => (err ? reject(err) : resolve(s))));
-      const err = await new Promise<Error | undefined>((resolve) => sftp.writeFile('/inbound/too-big.csv', Buffer.alloc(size, 0x41), (e) => resolve(e ?? undefined)));
+      const err = await new Promise<Error | undefined>((resolve) =>
+        sftp.writeFile('/inbound/too-big.csv', Buffer.alloc(size, 0x41), (e) => resolve(e ?? undefined)),
+      );
       assert.ok(err, `a ${size}-byte file was accepted`);
       return err.message;
     } finally {
@@ -111,10 +124,20 @@ describe('SFTP size limits: GATEWAY_MAX_BODY_BYTES over the partner limit (OpenS
     it('leaves a file over GATEWAY_MAX_BODY_BYTES on the server with an event naming the limit, and picks up the rest', async () => {
       writeFileSync(path.join(outgoing, 'remote-big.csv'), largePriceList(priceList, 2 << 20));
       writeFileSync(path.join(outgoing, 'remote-small.csv'), priceList);
-      const skipped = (await waitFor('the skipped event', () => suite.db.knex('events').first('code', 'detail').where({ partner_id: 'hansen-textil', type: 'sftp.pickup-skipped' }), Boolean, 60_000)) as { code: string; detail: string };
+      const skipped = (await waitFor(
+        'the skipped event',
+        () => suite.db.knex('events').first('code', 'detail').where({ partner_id: 'hansen-textil', type: 'sftp.pickup-skipped' }),
+        Boolean,
+        60_000,
+      )) as { code: string; detail: string };
       assert.equal(skipped.code, 'GW_REQUEST_TOO_LARGE');
       assert.match(skipped.detail, new RegExp(`remote-big\\.csv exceeds the limit of ${CAP} bytes \\(GATEWAY_MAX_BODY_BYTES\\)`));
-      await waitFor('the small file', () => stored('hansen-textil', 'remote-small.csv'), (r) => r?.n === '1', 60_000);
+      await waitFor(
+        'the small file',
+        () => stored('hansen-textil', 'remote-small.csv'),
+        (r) => r?.n === '1',
+        60_000,
+      );
       assert.equal((await stored('hansen-textil', 'remote-big.csv'))?.n, '0');
       assert.ok(existsSync(path.join(outgoing, 'remote-big.csv')), 'the large file stays on the server');
     });

@@ -61,7 +61,11 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
     await suite.t.gw.reload();
     // A poll claimed from now on reads the new profile; wait for one to finish before placing files.
     await suite.db.knex('sftp_remote_polls').del();
-    await waitFor('a poll with the new profile', () => suite.db.knex('sftp_remote_polls').first('last_poll_at').where('partner_id', 'acme-supply'), (r) => Boolean(r?.last_poll_at));
+    await waitFor(
+      'a poll with the new profile',
+      () => suite.db.knex('sftp_remote_polls').first('last_poll_at').where('partner_id', 'acme-supply'),
+      (r) => Boolean(r?.last_poll_at),
+    );
   }
 
   const inbound = () => suite.db.knex('messages').where({ partner_id: 'acme-supply', direction: 'inbound' }).orderBy('received_at');
@@ -76,18 +80,30 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
     assert.equal(msg.file_name, 'asn-2001.edi');
     assert.equal(Buffer.from(msg.raw).toString('latin1'), withControl(soi, 820001));
     // Deleted once committed (the delete follows the commit, so it may land a moment later).
-    await waitFor('the remote delete', () => Promise.resolve(existsSync(path.join(outgoing, 'asn-2001.edi'))), (exists) => !exists);
+    await waitFor(
+      'the remote delete',
+      () => Promise.resolve(existsSync(path.join(outgoing, 'asn-2001.edi'))),
+      (exists) => !exists,
+    );
     assert.ok(existsSync(path.join(outgoing, 'readme.txt')), 'a name outside the glob stays');
     assert.ok(existsSync(path.join(outgoing, 'asn-2001.edi.part')), 'a temporary name stays');
     await waitFor('delivery to the ERP', async () => ({ body: await suite.db.knex('messages').first('state').where('id', msg.id) }), terminal);
     assert.ok(suite.erp.requests.some((r) => r.headers['x-correlation-id'] === msg.correlation_id && r.body.type === 'asn'));
 
-    const ack = await waitFor('the 997 on the partner server', () => Promise.resolve(readdirSync(incoming)), (names) => names.some((n) => n.startsWith('997-') && !n.endsWith('.part')));
+    const ack = await waitFor(
+      'the 997 on the partner server',
+      () => Promise.resolve(readdirSync(incoming)),
+      (names) => names.some((n) => n.startsWith('997-') && !n.endsWith('.part')),
+    );
     const name = ack.find((n) => n.startsWith('997-') && !n.endsWith('.part'))!;
     assert.match(readFileSync(path.join(incoming, name), 'latin1'), /ST\*997\*/);
     assert.ok(!ack.some((n) => n.endsWith('.part')), 'no temporary file is left');
     // Collected once the transfer's transaction commits (just after the rename).
-    await waitFor('the 997 to be marked collected', () => suite.db.knex('messages').first('state').where({ related_message_id: msg.id, direction: 'outbound' }), (r) => r?.state === 'collected');
+    await waitFor(
+      'the 997 to be marked collected',
+      () => suite.db.knex('messages').first('state').where({ related_message_id: msg.id, direction: 'outbound' }),
+      (r) => r?.state === 'collected',
+    );
   });
 
   it('moves picked-up files when told to, and pushes a purchase order from the ERP', async () => {
@@ -105,7 +121,11 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
     });
     assert.equal(res.status, 201, await res.clone().text());
     const is850 = (x: string) => x.startsWith('850-') && !x.endsWith('.part');
-    const names = await waitFor('the 850 on the partner server', () => Promise.resolve(readdirSync(incoming)), (n) => n.some(is850));
+    const names = await waitFor(
+      'the 850 on the partner server',
+      () => Promise.resolve(readdirSync(incoming)),
+      (n) => n.some(is850),
+    );
     assert.match(readFileSync(path.join(incoming, names.find(is850)!), 'latin1'), /ST\*850\*/);
   });
 
@@ -119,14 +139,23 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
     });
     assert.equal(res.status, 201);
     const { messageId } = (await res.json()) as { messageId: string };
-    const failed = (await waitFor('a failed transfer', () => suite.db.knex('events').first('code', 'detail').where({ message_id: messageId, type: 'outbound.transfer-failed' }), Boolean)) as { code: string; detail: string };
+    const failed = (await waitFor(
+      'a failed transfer',
+      () => suite.db.knex('events').first('code', 'detail').where({ message_id: messageId, type: 'outbound.transfer-failed' }),
+      Boolean,
+    )) as { code: string; detail: string };
     assert.equal(failed.code, 'GW_SFTP_REMOTE');
     assert.match(failed.detail, /next attempt in/);
     const row = await suite.db.knex('messages').first('state', 'transfer_attempts', 'transfer_error').where('id', messageId);
     assert.equal(row.state, 'ready', 'still in the mailbox, not lost');
     assert.ok(row.transfer_attempts >= 1);
     await sshd.start();
-    await waitFor('the delivery after the outage', () => suite.db.knex('messages').first('state').where('id', messageId), (r) => r?.state === 'collected', 20_000);
+    await waitFor(
+      'the delivery after the outage',
+      () => suite.db.knex('messages').first('state').where('id', messageId),
+      (r) => r?.state === 'collected',
+      20_000,
+    );
     const name = (await suite.db.knex('messages').first('file_name').where('id', messageId)).file_name as string;
     assert.match(readFileSync(path.join(incoming, name), 'latin1'), /ST\*850\*/);
   });
@@ -136,7 +165,11 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
     await configure(other.publicKey);
     writeFileSync(path.join(outgoing, 'asn-2003.edi'), withControl(soi, 820003), 'latin1');
     const before = (await inbound()).length;
-    const event = (await waitFor('the mismatch event', () => suite.db.knex('events').first('type', 'code', 'detail').where({ partner_id: 'acme-supply', type: 'sftp.host-key-mismatch' }), Boolean)) as { code: string; detail: string };
+    const event = (await waitFor(
+      'the mismatch event',
+      () => suite.db.knex('events').first('type', 'code', 'detail').where({ partner_id: 'acme-supply', type: 'sftp.host-key-mismatch' }),
+      Boolean,
+    )) as { code: string; detail: string };
     const served = parsePublicKey(sshd.hostKey);
     assert.ok(!(served instanceof Error));
     assert.equal(event.code, 'GW_SFTP_HOST_KEY');

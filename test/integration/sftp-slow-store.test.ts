@@ -26,7 +26,11 @@ describe('SFTP door against a slow or failing store (OpenSSH sftp, real server, 
   let undo: (() => Promise<void>) | undefined;
 
   before(async () => {
-    kh = knownHosts(path.join(dir, 'known_hosts'), suite.t.gw.sftp!.port, suite.t.gw.sftp!.hostKeys.map((k) => k.publicKey));
+    kh = knownHosts(
+      path.join(dir, 'known_hosts'),
+      suite.t.gw.sftp!.port,
+      suite.t.gw.sftp!.hostKeys.map((k) => k.publicKey),
+    );
     await allowSftp(suite.t.gw, suite.t.partnersDir, 'hansen-textil', [key.publicKey]);
     assert.ok(big.length > CHUNK_BYTES && big.length < 2 * CHUNK_BYTES, 'one staged chunk and a tail');
   });
@@ -35,10 +39,22 @@ describe('SFTP door against a slow or failing store (OpenSSH sftp, real server, 
     undo = undefined;
   });
 
-  const put = (file: string) => runSftp({ port: suite.t.gw.sftp!.port, user: 'hansen-textil', identity: key.identity, knownHosts: kh, commands: [`put ${file} /inbound/`], cwd: dir, timeoutMs: 150_000 });
+  const put = (file: string) =>
+    runSftp({
+      port: suite.t.gw.sftp!.port,
+      user: 'hansen-textil',
+      identity: key.identity,
+      knownHosts: kh,
+      commands: [`put ${file} /inbound/`],
+      cwd: dir,
+      timeoutMs: 150_000,
+    });
   // The stored bytes are measured by the database (5 MB of bytea is slow to decode here).
   const stored = (name: string) =>
-    suite.db.knex('messages').select('size_bytes', 'sha256', suite.db.knex.raw('length(raw) AS raw_length'), suite.db.knex.raw("encode(sha256(raw), 'hex') AS raw_sha256")).where({ partner_id: 'hansen-textil', file_name: name });
+    suite.db
+      .knex('messages')
+      .select('size_bytes', 'sha256', suite.db.knex.raw('length(raw) AS raw_length'), suite.db.knex.raw("encode(sha256(raw), 'hex') AS raw_sha256"))
+      .where({ partner_id: 'hansen-textil', file_name: name });
 
   it('stores a 5 MB file whole, or not at all, when every staged insert takes 1.5 s', async () => {
     writeFileSync(path.join(dir, 'slow.csv'), big);
@@ -58,7 +74,15 @@ describe('SFTP door against a slow or failing store (OpenSSH sftp, real server, 
   it('holds a 5 MB .part file whole under the same delays, and commits it whole on rename', async () => {
     writeFileSync(path.join(dir, 'held.csv.part'), big);
     undo = await slowStaging(suite.db.knex, 1.5);
-    const res = await runSftp({ port: suite.t.gw.sftp!.port, user: 'hansen-textil', identity: key.identity, knownHosts: kh, commands: ['put held.csv.part /inbound/', 'rename /inbound/held.csv.part /inbound/held.csv'], cwd: dir, timeoutMs: 150_000 });
+    const res = await runSftp({
+      port: suite.t.gw.sftp!.port,
+      user: 'hansen-textil',
+      identity: key.identity,
+      knownHosts: kh,
+      commands: ['put held.csv.part /inbound/', 'rename /inbound/held.csv.part /inbound/held.csv'],
+      cwd: dir,
+      timeoutMs: 150_000,
+    });
     assert.equal(res.code, 0, res.stderr);
     const [row] = await stored('held.csv');
     assert.ok(row);

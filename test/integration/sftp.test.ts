@@ -37,7 +37,11 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
 
   before(async () => {
     port = suite.t.gw.sftp!.port;
-    trusted = knownHosts(path.join(dir, 'known_hosts'), port, suite.t.gw.sftp!.hostKeys.map((k) => k.publicKey));
+    trusted = knownHosts(
+      path.join(dir, 'known_hosts'),
+      port,
+      suite.t.gw.sftp!.hostKeys.map((k) => k.publicKey),
+    );
     await allowSftp(suite.t.gw, suite.t.partnersDir, 'acme-supply', [acmeKey.publicKey]);
     await allowSftp(suite.t.gw, suite.t.partnersDir, 'hansen-textil', [hansenKey.publicKey], await hashPassword(PASSWORD));
   });
@@ -58,7 +62,11 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
     }
     // What an OpenSSH client sees (ssh-keyscan, fingerprinted by ssh-keygen) is what we announce.
     const scanned = (await run('ssh-keyscan', ['-p', String(suite.t.gw.sftp!.port), '-t', 'ed25519,rsa', '127.0.0.1'])).stdout;
-    const fromOpenSsh = (await runProcess('ssh-keygen', ['-lf', '-'], { input: scanned })).stdout.trim().split('\n').map((l) => l.split(' ')[1]).sort();
+    const fromOpenSsh = (await runProcess('ssh-keygen', ['-lf', '-'], { input: scanned })).stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[1])
+      .sort();
     assert.deepEqual(fromOpenSsh, suite.t.gw.sftp!.hostKeys.map((k) => k.fingerprint).sort());
   });
 
@@ -78,7 +86,11 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
     assert.equal(asn?.body.type, 'asn');
     assert.ok((asn?.body.document as { shipmentId?: string } | undefined)?.shipmentId);
 
-    const ack = (await waitFor('the 997', () => suite.db.knex('messages').first('file_name', 'id').where({ related_message_id: msg.id, direction: 'outbound' }), Boolean)) as { file_name: string; id: string };
+    const ack = (await waitFor(
+      'the 997',
+      () => suite.db.knex('messages').first('file_name', 'id').where({ related_message_id: msg.id, direction: 'outbound' }),
+      Boolean,
+    )) as { file_name: string; id: string };
     const get = await sftp('acme-supply', acmeKey.identity, ['ls -l /outbound', `get /outbound/${ack.file_name} got-997.edi`, `ls /archive`]);
     assert.equal(get.code, 0, get.stderr);
     assert.match(get.stdout, new RegExp(ack.file_name.replace(/\./g, '\\.')));
@@ -178,7 +190,10 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
     const put = await sftp('hansen-textil', hansenKey.identity, ['put preisliste-gross.csv /inbound/']);
     assert.equal(put.code, 0, put.stderr);
     // The close was answered after the commit: the message is there now, whole (measured by the database).
-    const msg = await suite.db.knex('messages').first('size_bytes', 'sha256', suite.db.knex.raw('length(raw) AS raw_length'), suite.db.knex.raw("encode(sha256(raw), 'hex') AS raw_sha256")).where({ partner_id: 'hansen-textil', file_name: 'preisliste-gross.csv' });
+    const msg = await suite.db
+      .knex('messages')
+      .first('size_bytes', 'sha256', suite.db.knex.raw('length(raw) AS raw_length'), suite.db.knex.raw("encode(sha256(raw), 'hex') AS raw_sha256"))
+      .where({ partner_id: 'hansen-textil', file_name: 'preisliste-gross.csv' });
     assert.ok(msg);
     const sha256 = createHash('sha256').update(big).digest('hex');
     assert.equal(Number(msg.size_bytes), big.length);
@@ -199,11 +214,24 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
     const handle = await new Promise<Buffer>((resolve, reject) => sftpc.open('/inbound/cut-off.csv', 'w', (err, h) => (err ? reject(err) : resolve(h))));
     const chunk = Buffer.alloc(16 * 1024, 0x41); // one SFTP request each (ssh2 splits larger writes)
     // Pipelined, as OpenSSH writes: more than one chunk's worth, so that one chunk is staged.
-    const writes = Array.from({ length: CHUNK_BYTES / chunk.length + 16 }, (_, i) => new Promise<void>((resolve, reject) => sftpc.write(handle, chunk, 0, chunk.length, i * chunk.length, (err) => (err ? reject(err) : resolve()))));
+    const writes = Array.from(
+      { length: CHUNK_BYTES / chunk.length + 16 },
+      (_, i) => new Promise<void>((resolve, reject) => sftpc.write(handle, chunk, 0, chunk.length, i * chunk.length, (err) => (err ? reject(err) : resolve()))),
+    );
     await Promise.all(writes);
-    await waitFor('staged chunks', () => suite.db.knex('sftp_uploads').where({ name: 'cut-off.csv' }).count({ n: '*' }).first(), (r) => r?.n === '1', 60_000);
+    await waitFor(
+      'staged chunks',
+      () => suite.db.knex('sftp_uploads').where({ name: 'cut-off.csv' }).count({ n: '*' }).first(),
+      (r) => r?.n === '1',
+      60_000,
+    );
     conn.end();
-    await waitFor('the cut-off upload to be dropped', () => suite.db.knex('sftp_uploads').where({ name: 'cut-off.csv' }).count({ n: '*' }).first(), (r) => r?.n === '0', 60_000);
+    await waitFor(
+      'the cut-off upload to be dropped',
+      () => suite.db.knex('sftp_uploads').where({ name: 'cut-off.csv' }).count({ n: '*' }).first(),
+      (r) => r?.n === '0',
+      60_000,
+    );
     assert.equal((await messages('hansen-textil')).length, before);
   });
 
@@ -242,7 +270,12 @@ describe('SFTP password logins: scrypt, slowed failures, lockout (real server)',
     for (let i = 0; i < 3; i++) assert.equal(await login('wrong'), false);
     const lockedAt = Date.now();
     assert.equal(await login(PASSWORD), false, 'locked out even with the right password');
-    await waitFor('the lockout to end', () => login(PASSWORD), (ok) => ok, 60_000);
+    await waitFor(
+      'the lockout to end',
+      () => login(PASSWORD),
+      (ok) => ok,
+      60_000,
+    );
     assert.ok(Date.now() - lockedAt >= 7_000, 'the lockout lasted its 8 s');
   });
 });
@@ -263,7 +296,8 @@ describe('SFTP host key rotation (real server, OpenSSH client)', function () {
     await allowSftp(t.gw, t.partnersDir, 'acme-supply', [client.publicKey]);
     return t;
   };
-  const ls = (gw: TestGateway, kh: string) => runSftp({ port: gw.gw.sftp!.port, user: 'acme-supply', identity: client.identity, knownHosts: kh, commands: ['ls /'], cwd: dir });
+  const ls = (gw: TestGateway, kh: string) =>
+    runSftp({ port: gw.gw.sftp!.port, user: 'acme-supply', identity: client.identity, knownHosts: kh, commands: ['ls /'], cwd: dir });
 
   before(async () => {
     db = await freshDatabase();
@@ -281,7 +315,11 @@ describe('SFTP host key rotation (real server, OpenSSH client)', function () {
     const first = await start();
     const old = first.gw.sftp!.hostKeys;
     const next = addHostKey(keysDir, 'ed25519', master);
-    const oldOnly = knownHosts(path.join(dir, 'kh-old'), first.gw.sftp!.port, old.map((k) => k.publicKey));
+    const oldOnly = knownHosts(
+      path.join(dir, 'kh-old'),
+      first.gw.sftp!.port,
+      old.map((k) => k.publicKey),
+    );
     const both = knownHosts(path.join(dir, 'kh-both'), first.gw.sftp!.port, [...old.map((k) => k.publicKey), next.publicKey]);
     // Before activation, nothing changes for anyone.
     assert.equal((await ls(first, oldOnly)).code, 0);
@@ -293,11 +331,21 @@ describe('SFTP host key rotation (real server, OpenSSH client)', function () {
     const presented = second.gw.sftp!.hostKeys.map((k) => k.publicKey);
     assert.ok(presented.includes(next.publicKey));
     assert.ok(!presented.includes(old.find((k) => k.type === 'ed25519')!.publicKey));
-    assert.ok(readdirSync(path.join(keysDir, 'retired')).some((f) => f.startsWith('ed25519-')), 'the old key is kept in retired/');
+    assert.ok(
+      readdirSync(path.join(keysDir, 'retired')).some((f) => f.startsWith('ed25519-')),
+      'the old key is kept in retired/',
+    );
     // Partners who added the published line connect; those who did not are warned by their client.
     const port = second.gw.sftp!.port;
     assert.equal((await ls(second, knownHosts(both, port, [...old.map((k) => k.publicKey), next.publicKey]))).code, 0);
-    const stale = await ls(second, knownHosts(oldOnly, port, old.map((k) => k.publicKey)));
+    const stale = await ls(
+      second,
+      knownHosts(
+        oldOnly,
+        port,
+        old.map((k) => k.publicKey),
+      ),
+    );
     assert.notEqual(stale.code, 0);
     assert.match(stale.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
   });

@@ -39,7 +39,14 @@ describe('when the store cannot commit', function () {
     await allowAs2(t.gw, t.partnersDir, 'acme-supply', 'id: ACME-AS2\nrequireSigned: false');
     const res = await fetch(`${t.gw.url}/as2`, {
       method: 'POST',
-      headers: { 'as2-version': '1.2', 'as2-from': 'ACME-AS2', 'as2-to': 'PARTNER-GATEWAY', 'message-id': '<down-1@acme.example>', 'disposition-notification-to': 'as2@acme.example', 'content-type': 'application/edi-x12' },
+      headers: {
+        'as2-version': '1.2',
+        'as2-from': 'ACME-AS2',
+        'as2-to': 'PARTNER-GATEWAY',
+        'message-id': '<down-1@acme.example>',
+        'disposition-notification-to': 'as2@acme.example',
+        'content-type': 'application/edi-x12',
+      },
       body: readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi')),
     });
     assert.equal(res.status, 503);
@@ -78,8 +85,19 @@ describe('when the store cannot commit an SFTP upload', function () {
     const key = await sshKeygen(dir, 'acme');
     await allowSftp(t.gw, t.partnersDir, 'acme-supply', [key.publicKey]);
     writeFileSync(path.join(dir, 'asn.edi'), readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi')));
-    const kh = knownHosts(path.join(dir, 'known_hosts'), t.gw.sftp!.port, t.gw.sftp!.hostKeys.map((k) => k.publicKey));
-    const res = await runSftp({ port: t.gw.sftp!.port, user: 'acme-supply', identity: key.identity, knownHosts: kh, commands: ['put asn.edi /inbound/'], cwd: dir });
+    const kh = knownHosts(
+      path.join(dir, 'known_hosts'),
+      t.gw.sftp!.port,
+      t.gw.sftp!.hostKeys.map((k) => k.publicKey),
+    );
+    const res = await runSftp({
+      port: t.gw.sftp!.port,
+      user: 'acme-supply',
+      identity: key.identity,
+      knownHosts: kh,
+      commands: ['put asn.edi /inbound/'],
+      cwd: dir,
+    });
     assert.notEqual(res.code, 0, 'the batch fails');
     assert.match(res.stderr, /close remote: Failure/, res.stderr);
     assert.equal((await db.knex('messages').count({ n: '*' }))[0]?.n, '0');
@@ -106,7 +124,11 @@ describe('when the credential store is unreachable at an SFTP login', function (
   it('refuses the login (fail closed) instead of trusting keys it cannot check for revocation', async () => {
     const key = await sshKeygen(dir, 'acme');
     await allowSftp(t.gw, t.partnersDir, 'acme-supply', [key.publicKey]);
-    const kh = knownHosts(path.join(dir, 'known_hosts'), t.gw.sftp!.port, t.gw.sftp!.hostKeys.map((k) => k.publicKey));
+    const kh = knownHosts(
+      path.join(dir, 'known_hosts'),
+      t.gw.sftp!.port,
+      t.gw.sftp!.hostKeys.map((k) => k.publicKey),
+    );
     const res = await runSftp({ port: t.gw.sftp!.port, user: 'acme-supply', identity: key.identity, knownHosts: kh, commands: ['ls /outbound'], cwd: dir });
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /Permission denied/, res.stderr);

@@ -37,7 +37,8 @@ async function ackFor(url: string, messageId: string): Promise<{ ic: X12Intercha
   return { ic, text, id: item.id, type: item.type };
 }
 
-const seg = (ic: X12Interchange, tag: string) => ic.groups.flatMap((g) => g.sets.flatMap((s) => s.segments.filter((x) => x.tag === tag).map((x) => x.elements)));
+const seg = (ic: X12Interchange, tag: string) =>
+  ic.groups.flatMap((g) => g.sets.flatMap((s) => s.segments.filter((x) => x.tag === tag).map((x) => x.elements)));
 
 describe('X12 acknowledgments, duplicates and the mailbox (real server, real database)', function () {
   this.timeout(60_000);
@@ -62,7 +63,13 @@ describe('X12 acknowledgments, duplicates and the mailbox (real server, real dat
     const { ic, type } = await ackFor(url, id);
     assert.equal(type, '997');
     // Sender and receiver swapped, padding kept; delimiters and ISA12 as received.
-    assert.deepEqual([ic.sender, ic.receiver], [{ qualifier: '01', id: '999999999' }, { qualifier: '12', id: '4405197800' }]);
+    assert.deepEqual(
+      [ic.sender, ic.receiver],
+      [
+        { qualifier: '01', id: '999999999' },
+        { qualifier: '12', id: '4405197800' },
+      ],
+    );
     assert.deepEqual(ic.delimiters, { element: '*', component: '>', segment: '~', repetition: '-' });
     assert.equal(ic.standardVersion, '00406');
     assert.equal(ic.ackRequested, false, 'an acknowledgment never asks for one');
@@ -70,12 +77,18 @@ describe('X12 acknowledgments, duplicates and the mailbox (real server, real dat
     const group = ic.groups[0];
     assert.deepEqual([group?.functionalId, group?.sender, group?.receiver, group?.version], ['FA', '999999999', '4405197800', '004060']);
     assert.deepEqual(group?.problems, []);
-    assert.deepEqual(group?.sets.map((s) => [s.id, s.problems.length]), [['997', 0]]);
+    assert.deepEqual(
+      group?.sets.map((s) => [s.id, s.problems.length]),
+      [['997', 0]],
+    );
     assert.deepEqual(seg(ic, 'AK1'), [['SH', '49']]);
     assert.deepEqual(seg(ic, 'AK2'), [['856', '0008']]);
     assert.deepEqual(seg(ic, 'AK5'), [['A']]);
     assert.deepEqual(seg(ic, 'AK9'), [['A', '1', '1', '1']]);
-    assert.ok(body.acknowledgments.some((a: { type: string }) => a.type === '997'), 'the status page lists the acknowledgment');
+    assert.ok(
+      body.acknowledgments.some((a: { type: string }) => a.type === '997'),
+      'the status page lists the acknowledgment',
+    );
   });
 
   it('rejects a set with a wrong SE01 in the 997: AK5 R 4 and AK9 R', async () => {
@@ -122,7 +135,10 @@ describe('X12 acknowledgments, duplicates and the mailbox (real server, real dat
     const asked = withControl(soi, 700005).replace('*000700005*0*P*', '*000700005*1*P*');
     const { id } = await send(asked);
     const { ic } = await ackFor(url, id);
-    assert.deepEqual(ic.ta1.map((s) => s.elements), [['000700005', '111206', '1719', 'A', '000']]);
+    assert.deepEqual(
+      ic.ta1.map((s) => s.elements),
+      [['000700005', '111206', '1719', 'A', '000']],
+    );
     assert.deepEqual(seg(ic, 'AK9'), [['A', '1', '1', '1']]);
   });
 
@@ -132,14 +148,20 @@ describe('X12 acknowledgments, duplicates and the mailbox (real server, real dat
     assert.equal(body.state, 'rejected');
     assert.equal(body.deliveries.length, 0);
     const { ic } = await ackFor(url, id);
-    assert.deepEqual(ic.ta1.map((s) => `${s.elements[3]}${s.elements[4]}`), ['R001']);
+    assert.deepEqual(
+      ic.ta1.map((s) => `${s.elements[3]}${s.elements[4]}`),
+      ['R001'],
+    );
     assert.equal(ic.groups.length, 0);
   });
 
   it('takes back the documents of a group whose GE01 is wrong: AK9 R 5, nothing delivered', async () => {
     const { id, body } = await send(withControl(soi.replace('GE*1*49', 'GE*2*49'), 700013));
     assert.equal(body.state, 'rejected');
-    assert.deepEqual(body.documents.map((d: { state: string }) => d.state), ['rejected']);
+    assert.deepEqual(
+      body.documents.map((d: { state: string }) => d.state),
+      ['rejected'],
+    );
     assert.equal(body.deliveries.length, 0);
     const { ic } = await ackFor(url, id);
     assert.deepEqual(seg(ic, 'AK9'), [['R', '2', '1', '0', '5']]);
@@ -148,17 +170,27 @@ describe('X12 acknowledgments, duplicates and the mailbox (real server, real dat
   it('marks a repeated interchange duplicate, answers TA1 R 025 and does not deliver it again', async () => {
     const original = withControl(soi, 700007);
     const first = await send(original);
-    await waitFor('delivery', () => status(url, ACME_KEY, first.id), (s) => s.body.state === 'delivered');
+    await waitFor(
+      'delivery',
+      () => status(url, ACME_KEY, first.id),
+      (s) => s.body.state === 'delivered',
+    );
     const delivered = erp.requests.length;
     const again = await send(original);
     assert.equal(again.body.state, 'duplicate');
-    assert.deepEqual(again.body.documents.map((d: { state: string }) => d.state), ['duplicate']);
+    assert.deepEqual(
+      again.body.documents.map((d: { state: string }) => d.state),
+      ['duplicate'],
+    );
     assert.equal(again.body.deliveries.length, 0);
     const dup = again.body.timeline.find((e: { type: string }) => e.type === 'duplicate');
     assert.equal(dup.code, 'GW_X12_DUPLICATE');
     assert.equal(dup.data.originalMessageId, first.id);
     const { ic } = await ackFor(url, again.id);
-    assert.deepEqual(ic.ta1.map((s) => [s.elements[0], s.elements[3], s.elements[4]]), [['000700007', 'R', '025']]);
+    assert.deepEqual(
+      ic.ta1.map((s) => [s.elements[0], s.elements[3], s.elements[4]]),
+      [['000700007', 'R', '025']],
+    );
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(erp.requests.length, delivered, 'nothing more reached the ERP');
   });
@@ -190,7 +222,10 @@ describe('X12 acknowledgments, duplicates and the mailbox (real server, real dat
     const before = (await mailbox(url, ACME_KEY)).items.length;
     const back = await send(echoed);
     assert.equal(back.body.state, 'processed', JSON.stringify(back.body.timeline));
-    assert.ok(back.body.timeline.some((e: { type: string }) => e.type === 'ack.unmatched'), 'read and reconciled against what we sent');
+    assert.ok(
+      back.body.timeline.some((e: { type: string }) => e.type === 'ack.unmatched'),
+      'read and reconciled against what we sent',
+    );
     assert.equal((await mailbox(url, ACME_KEY)).items.length, before);
   });
 });

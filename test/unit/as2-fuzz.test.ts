@@ -2,7 +2,19 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
-import { certFromPem, cmsContentType, compress, decompress, decryptEnveloped, encryptEnveloped, selfSignedCertificate, signDetached, verifyDetached, verifyOpaque, type KeyPair } from '../../src/channels/as2/cms.js';
+import {
+  certFromPem,
+  cmsContentType,
+  compress,
+  decompress,
+  decryptEnveloped,
+  encryptEnveloped,
+  selfSignedCertificate,
+  signDetached,
+  verifyDetached,
+  verifyOpaque,
+  type KeyPair,
+} from '../../src/channels/as2/cms.js';
 import { micOf, unwrap } from '../../src/channels/as2/unwrap.js';
 import type { As2KeyRing } from '../../src/channels/as2/keys.js';
 import { buildMdn, parseMdn, parseMdnOptions } from '../../src/channels/as2/mdn.js';
@@ -46,7 +58,13 @@ const derOf = (e: MimeEntity) => decodeBody(e);
 
 describe('AS2 codec under random input and mutation (fast-check)', function () {
   this.timeout(300_000);
-  const doc = { contentType: 'application/edi-x12', fileName: 'asn.edi', bytes: Buffer.from('ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261123*1200*U*00401*000000001*0*P*>~GS*SH*S*R*20261123*1200*1*X*004010~ST*856*0001~BSN*00*1*20261123*1200~SE*3*0001~GE*1*1~IEA*1*000000001~\r\n') };
+  const doc = {
+    contentType: 'application/edi-x12',
+    fileName: 'asn.edi',
+    bytes: Buffer.from(
+      'ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261123*1200*U*00401*000000001*0*P*>~GS*SH*S*R*20261123*1200*1*X*004010~ST*856*0001~BSN*00*1*20261123*1200~SE*3*0001~GE*1*1~IEA*1*000000001~\r\n',
+    ),
+  };
   let ours: KeyPair;
   let partner: KeyPair;
   let ring: As2KeyRing;
@@ -59,7 +77,19 @@ describe('AS2 codec under random input and mutation (fast-check)', function () {
     ours = await pair('gateway');
     partner = await pair('partner');
     ring = { decrypting: () => [ours], active: () => ours } as unknown as As2KeyRing;
-    const base = { url: 'http://x', sign: 'sha256', encrypt: 'aes256-cbc', keyTransport: 'rsa-pkcs1', oaepHash: 'sha1', compress: false, mdn: 'sync', signedMdn: true, subject: 's', timeoutSeconds: 1, maxAttempts: 1 } as const;
+    const base = {
+      url: 'http://x',
+      sign: 'sha256',
+      encrypt: 'aes256-cbc',
+      keyTransport: 'rsa-pkcs1',
+      oaepHash: 'sha1',
+      compress: false,
+      mdn: 'sync',
+      signedMdn: true,
+      subject: 's',
+      timeoutSeconds: 1,
+      maxAttempts: 1,
+    } as const;
     const variants = {
       plain: { sign: 'none', encrypt: 'none' },
       signed: { encrypt: 'none' },
@@ -108,7 +138,9 @@ describe('AS2 codec under random input and mutation (fast-check)', function () {
       fc.property(fc.nat(), mutations, fc.boolean(), (pick, ms, inHeader) => {
         const { name, top } = messages[pick % messages.length]!;
         const contentType = top.headers.get('content-type') ?? '';
-        const mutated = inHeader ? entityOfHttp((h) => (h === 'content-type' ? mutate(Buffer.from(contentType, 'latin1'), ms).toString('latin1') : top.headers.get(h)), top.body) : entityOfHttp((h) => top.headers.get(h), mutate(top.body, ms));
+        const mutated = inHeader
+          ? entityOfHttp((h) => (h === 'content-type' ? mutate(Buffer.from(contentType, 'latin1'), ms).toString('latin1') : top.headers.get(h)), top.body)
+          : entityOfHttp((h) => top.headers.get(h), mutate(top.body, ms));
         const u = settles(`unwrap(${name})`, () => unwrap(mutated, [partner.cert], ring, CAP));
         if (u) {
           micOf(u, 'sha256');
@@ -151,7 +183,12 @@ describe('AS2 codec under random input and mutation (fast-check)', function () {
     fc.assert(
       fc.property(fc.nat(), mutations, (pick, ms) => {
         const top = mdns[pick % mdns.length]!;
-        settles('parseMdn', () => parseMdn(entityOfHttp((h) => top.headers.get(h), mutate(top.body, ms)), [ours.cert]));
+        settles('parseMdn', () =>
+          parseMdn(
+            entityOfHttp((h) => top.headers.get(h), mutate(top.body, ms)),
+            [ours.cert],
+          ),
+        );
       }),
       { numRuns: 300 },
     );

@@ -4,7 +4,18 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { certFromPem, compress, type CmsError, decompress, decryptEnveloped, decryptKeyPkcs1, encryptEnveloped, selfSignedCertificate, type Cert, type KeyPair } from '../../src/channels/as2/cms.js';
+import {
+  certFromPem,
+  compress,
+  type CmsError,
+  decompress,
+  decryptEnveloped,
+  decryptKeyPkcs1,
+  encryptEnveloped,
+  selfSignedCertificate,
+  type Cert,
+  type KeyPair,
+} from '../../src/channels/as2/cms.js';
 import { asyncUrlAllowed } from '../../src/channels/as2/inbound.js';
 import { micOf, unwrap } from '../../src/channels/as2/unwrap.js';
 import type { As2KeyRing } from '../../src/channels/as2/keys.js';
@@ -48,7 +59,10 @@ describe('AS2: CMS, MIME and MDN pieces', () => {
     });
 
     it('answers a bad padding or a wrong length with a key derived from the ciphertext, never an error', () => {
-      const garbage = publicEncrypt({ key: ours.cert.x509.publicKey, padding: constants.RSA_NO_PADDING }, Buffer.concat([Buffer.from([0, 1]), randomBytes(254)]));
+      const garbage = publicEncrypt(
+        { key: ours.cert.x509.publicKey, padding: constants.RSA_NO_PADDING },
+        Buffer.concat([Buffer.from([0, 1]), randomBytes(254)]),
+      );
       const a = decryptKeyPkcs1(ours.key, garbage, 32);
       assert.equal(a.length, 32);
       assert.ok(decryptKeyPkcs1(ours.key, garbage, 32).equals(a), 'deterministic for the same ciphertext');
@@ -61,7 +75,10 @@ describe('AS2: CMS, MIME and MDN pieces', () => {
     it('gives the same answer for a bad padding as for a wrong key (no padding oracle)', () => {
       const der = encryptEnveloped(Buffer.from('Content-Type: text/plain\r\n\r\nsecret'), ours.cert, 'aes256-cbc', 'rsa-pkcs1');
       assert.equal(decryptEnveloped(der, [ours]).content.toString().endsWith('secret'), true);
-      const badPadding = withEncryptedKey(der, publicEncrypt({ key: ours.cert.x509.publicKey, padding: constants.RSA_NO_PADDING }, randomBytes(256).fill(7, 0, 1)));
+      const badPadding = withEncryptedKey(
+        der,
+        publicEncrypt({ key: ours.cert.x509.publicKey, padding: constants.RSA_NO_PADDING }, randomBytes(256).fill(7, 0, 1)),
+      );
       const wrongKey = withEncryptedKey(der, publicEncrypt({ key: ours.cert.x509.publicKey, padding: constants.RSA_PKCS1_PADDING }, randomBytes(32)));
       const failures = [badPadding, wrongKey].map((m) => {
         try {
@@ -90,7 +107,23 @@ describe('AS2: CMS, MIME and MDN pieces', () => {
       parseMdn(
         parseEntity(
           Buffer.from(
-            ['Content-Type: multipart/report; report-type=disposition-notification; boundary="b"', '', '--b', 'Content-Type: text/plain', '', 'seen before', '--b', 'Content-Type: message/disposition-notification', '', 'Original-Message-ID: <m@gw>', ...(mic ? [`Received-Content-MIC: ${mic}`] : []), `Disposition: ${disposition}`, '', '--b--', ''].join('\r\n'),
+            [
+              'Content-Type: multipart/report; report-type=disposition-notification; boundary="b"',
+              '',
+              '--b',
+              'Content-Type: text/plain',
+              '',
+              'seen before',
+              '--b',
+              'Content-Type: message/disposition-notification',
+              '',
+              'Original-Message-ID: <m@gw>',
+              ...(mic ? [`Received-Content-MIC: ${mic}`] : []),
+              `Disposition: ${disposition}`,
+              '',
+              '--b--',
+              '',
+            ].join('\r\n'),
           ),
         ),
         [],
@@ -110,24 +143,47 @@ describe('AS2: CMS, MIME and MDN pieces', () => {
       const dup = mdnWith('automatic-action/MDN-sent-automatically; processed/Warning: duplicate-document');
       assert.equal(judgeMdn(dup, { ...expected, retried: true }).status, 'processed');
       assert.equal(judgeMdn(dup, { ...expected, retried: false }).status, 'failed', 'a first attempt cannot be a duplicate');
-      assert.equal(judgeMdn(mdnWith('automatic-action/MDN-sent-automatically; processed/warning: something-else'), { ...expected, retried: true }).status, 'failed');
-      assert.equal(judgeMdn(mdnWith('automatic-action/MDN-sent-automatically; processed/warning: duplicate-document', 'bWlj, sha-256'), { ...expected, retried: true }).status, 'processed');
-      assert.equal(judgeMdn(mdnWith('automatic-action/MDN-sent-automatically; processed/warning: duplicate-document', 'b3RoZXI=, sha-256'), { ...expected, retried: true }).status, 'mic-invalid');
-      assert.equal(judgeMdn(mdnWith('automatic-action/MDN-sent-automatically; processed/error: duplicate-document'), { ...expected, retried: true }).status, 'failed');
+      assert.equal(
+        judgeMdn(mdnWith('automatic-action/MDN-sent-automatically; processed/warning: something-else'), { ...expected, retried: true }).status,
+        'failed',
+      );
+      assert.equal(
+        judgeMdn(mdnWith('automatic-action/MDN-sent-automatically; processed/warning: duplicate-document', 'bWlj, sha-256'), { ...expected, retried: true })
+          .status,
+        'processed',
+      );
+      assert.equal(
+        judgeMdn(mdnWith('automatic-action/MDN-sent-automatically; processed/warning: duplicate-document', 'b3RoZXI=, sha-256'), { ...expected, retried: true })
+          .status,
+        'mic-invalid',
+      );
+      assert.equal(
+        judgeMdn(mdnWith('automatic-action/MDN-sent-automatically; processed/error: duplicate-document'), { ...expected, retried: true }).status,
+        'failed',
+      );
     });
   });
 
   it('refuses compressed content that inflates past the limit', () => {
     const bomb = compress(Buffer.alloc(1_000_000));
     assert.ok(bomb.length < 5_000);
-    assert.throws(() => decompress(bomb, 100_000), (e: CmsError) => e.failure === 'unexpected-processing-error' && /beyond the limit of 100000 bytes/.test(e.message));
+    assert.throws(
+      () => decompress(bomb, 100_000),
+      (e: CmsError) => e.failure === 'unexpected-processing-error' && /beyond the limit of 100000 bytes/.test(e.message),
+    );
     assert.equal(decompress(bomb, 1_000_000).length, 1_000_000);
   });
 
   it('reads Disposition-Notification-Options in the spellings senders use', () => {
-    assert.deepEqual(parseMdnOptions('signed-receipt-protocol=optional, pkcs7-signature; signed-receipt-micalg=optional, sha-256, sha1'), { signed: true, micalg: 'sha256' });
+    assert.deepEqual(parseMdnOptions('signed-receipt-protocol=optional, pkcs7-signature; signed-receipt-micalg=optional, sha-256, sha1'), {
+      signed: true,
+      micalg: 'sha256',
+    });
     assert.deepEqual(parseMdnOptions('signed-receipt-protocol=required,pkcs7-signature;signed-receipt-micalg=required,sha1'), { signed: true, micalg: 'sha1' });
-    assert.deepEqual(parseMdnOptions('signed-receipt-protocol=optional, pkcs7-signature; signed-receipt-micalg=optional, md5, SHA256'), { signed: true, micalg: 'sha256' });
+    assert.deepEqual(parseMdnOptions('signed-receipt-protocol=optional, pkcs7-signature; signed-receipt-micalg=optional, md5, SHA256'), {
+      signed: true,
+      micalg: 'sha256',
+    });
     assert.deepEqual(parseMdnOptions(undefined), { signed: false, micalg: 'sha256' });
   });
 
@@ -135,7 +191,10 @@ describe('AS2: CMS, MIME and MDN pieces', () => {
     for (const eol of ['\r\n', '\n']) {
       const body = Buffer.from(['preamble', '--b', 'Content-Type: text/plain', '', 'one', '--b', '', 'two', 'lines', '--b--', ''].join(eol));
       const parts = splitMultipart(body, 'b');
-      assert.deepEqual(parts.map((p) => p.toString()), [`Content-Type: text/plain${eol}${eol}one`, `${eol}two${eol}lines`]);
+      assert.deepEqual(
+        parts.map((p) => p.toString()),
+        [`Content-Type: text/plain${eol}${eol}one`, `${eol}two${eol}lines`],
+      );
     }
     assert.throws(() => splitMultipart(Buffer.from('--b\r\nx\r\n'), 'b'), /no closing boundary/);
   });
@@ -144,7 +203,15 @@ describe('AS2: CMS, MIME and MDN pieces', () => {
     const allowed = ['https://as2.acme.example/mdn/', 'http://10.0.0.5:8080/as2/receipt'];
     assert.ok(asyncUrlAllowed('https://as2.acme.example/mdn/in', allowed));
     assert.ok(asyncUrlAllowed('http://10.0.0.5:8080/as2/receipt', allowed));
-    for (const bad of ['http://as2.acme.example/mdn/in', 'https://as2.acme.example.evil.test/mdn/', 'https://as2.acme.example@169.254.169.254/mdn/', 'http://10.0.0.5:8080/as2/receipt/x', 'file:///etc/passwd', 'not a url']) assert.ok(!asyncUrlAllowed(bad, allowed), bad);
+    for (const bad of [
+      'http://as2.acme.example/mdn/in',
+      'https://as2.acme.example.evil.test/mdn/',
+      'https://as2.acme.example@169.254.169.254/mdn/',
+      'http://10.0.0.5:8080/as2/receipt/x',
+      'file:///etc/passwd',
+      'not a url',
+    ])
+      assert.ok(!asyncUrlAllowed(bad, allowed), bad);
   });
 
   it('verifies the signed X12 850 request captured from phax/as2-lib and computes its MIC (sha1)', () => {
@@ -158,7 +225,10 @@ describe('AS2: CMS, MIME and MDN pieces', () => {
     assert.match(u.payload.body.toString('latin1'), /^ISA\*00\*ssssssssss/);
     assert.equal(micOf(u, 'sha1').value.length, 28);
     // Anyone else's certificate: authentication-failed.
-    assert.throws(() => unwrap(entity, [ours.cert], ring(ours), 1_000_000), (e: CmsError) => e.failure === 'authentication-failed');
+    assert.throws(
+      () => unwrap(entity, [ours.cert], ring(ours), 1_000_000),
+      (e: CmsError) => e.failure === 'authentication-failed',
+    );
   });
 
   describe('captures from other AS2 stacks (GPL corpus, read in place)', () => {
@@ -177,7 +247,10 @@ describe('AS2: CMS, MIME and MDN pieces', () => {
       assert.equal(mdn.originalMessageId, '<151694007918.24690.7052273208458909245@ip-172-31-14-209.ec2.internal>');
       assert.deepEqual(mdn.mic, { value: 'wNh76aEicfBurg/et2wio4zk/2I=', digest: 'sha1' });
       assert.equal(mdn.failure, undefined);
-      assert.throws(() => parseMdn(entity, [ours.cert], new Date('2018-01-26T12:00:00Z')), (e: CmsError) => e.failure === 'authentication-failed');
+      assert.throws(
+        () => parseMdn(entity, [ours.cert], new Date('2018-01-26T12:00:00Z')),
+        (e: CmsError) => e.failure === 'authentication-failed',
+      );
     });
 
     it('reads an unsigned negative MDN from mendelson', () => {
@@ -191,11 +264,12 @@ describe('AS2: CMS, MIME and MDN pieces', () => {
       const ct = /boundary="?([^";\r\n]+)/.exec(entity.headers.get('content-type') ?? '')?.[1] ?? '';
       const [, sigPart] = splitMultipart(entity.body, ct);
       const sig = parseEntity(sigPart!);
-      const cert = embeddedCert(/base64/i.test(sig.headers.get('content-transfer-encoding') ?? '') ? Buffer.from(sig.body.toString('latin1'), 'base64') : sig.body);
+      const cert = embeddedCert(
+        /base64/i.test(sig.headers.get('content-transfer-encoding') ?? '') ? Buffer.from(sig.body.toString('latin1'), 'base64') : sig.body,
+      );
       const u = unwrap(entity, [cert], ring(ours), 1_000_000);
       assert.deepEqual(u.layers, ['signed']);
       assert.match(u.payload.body.toString('latin1'), /UNB|UNH/);
     });
   });
 });
-

@@ -26,7 +26,8 @@ const EXPECTED: Record<string, string> = {
   '850_004010_CR-as-terminator_bots.x12': '1 interchange(s): 850×1',
   '850_004010_ebcdic-80col-records_bots.x12': '0 interchange(s); refused GW_X12_ENVELOPE@ISA',
   '850_004010_missing-ISA16_edinet.edi': '1 interchange(s): 850×2; GW_X12_SET_TRAILER@ST, GW_X12_GROUP@GE, GW_X12_ENVELOPE@ISA16, GW_X12_ENVELOPE@IEA02',
-  '850_004010_nbsp-in-ISA_edinet.edi': '1 interchange(s): 850×1; GW_X12_ENVELOPE@ISA02, GW_X12_ENVELOPE@ISA04, GW_X12_ENVELOPE@ISA06, GW_X12_ENVELOPE@ISA08, GW_X12_ENVELOPE@IEA02',
+  '850_004010_nbsp-in-ISA_edinet.edi':
+    '1 interchange(s): 850×1; GW_X12_ENVELOPE@ISA02, GW_X12_ENVELOPE@ISA04, GW_X12_ENVELOPE@ISA06, GW_X12_ENVELOPE@ISA08, GW_X12_ENVELOPE@IEA02',
   '850_004010_pipe-element_single-line_bots.x12': '1 interchange(s): 850×4',
   '850_004010_pipe-terminator_tilde-component_oopfactory.txt': '1 interchange(s): 850×1',
   '850_004010_wrapped-80col_bots.x12': '1 interchange(s): 850×2',
@@ -77,7 +78,8 @@ function outcome(bytes: Buffer): { summary: string; reasons: string[] } {
     } else if (ev.kind === 'interchange-end') {
       interchanges++;
       ta1 += ev.interchange.ta1.length;
-      for (const p of ev.interchange.problems) note(p, `${p.code}@${p.location?.segment}${p.location?.element ? String(p.location.element).padStart(2, '0') : ''}`);
+      for (const p of ev.interchange.problems)
+        note(p, `${p.code}@${p.location?.segment}${p.location?.element ? String(p.location.element).padStart(2, '0') : ''}`);
     } else if (ev.kind === 'fatal') {
       note(ev.problem, `refused ${ev.problem.code}@${ev.problem.location?.segment ?? `line ${ev.problem.location?.line}`}`);
     }
@@ -107,7 +109,11 @@ describe('shared corpus: every X12 file is read, or refused with a precise reaso
 });
 
 describe('shared corpus: the acknowledgments generated for 856, 810 and 855 files are valid X12 that mirror the inbound envelope', () => {
-  const files = HAS_CORPUS ? readdirSync(path.join(CORPUS, 'x12')).filter((f) => /^(856|810|855)/.test(f)).sort() : [];
+  const files = HAS_CORPUS
+    ? readdirSync(path.join(CORPUS, 'x12'))
+        .filter((f) => /^(856|810|855)/.test(f))
+        .sort()
+    : [];
 
   for (const file of files) {
     it(file, async function () {
@@ -123,7 +129,16 @@ describe('shared corpus: the acknowledgments generated for 856, 810 and 855 file
         const plan = planAck(report, { functional: 'auto', ta1: 'always' });
         assert.ok(plan, 'every business interchange is answered');
         const n = ackSetCount(plan);
-        const { text } = renderAck(plan, { isa: String(isa++).padStart(9, '0'), gs: plan.groups.map((_, i) => String(i + 1)), st: Array.from({ length: n }, (_, i) => String(i + 1).padStart(4, '0')) }, new Date('2026-11-23T12:00:00Z'), '\n');
+        const { text } = renderAck(
+          plan,
+          {
+            isa: String(isa++).padStart(9, '0'),
+            gs: plan.groups.map((_, i) => String(i + 1)),
+            st: Array.from({ length: n }, (_, i) => String(i + 1).padStart(4, '0')),
+          },
+          new Date('2026-11-23T12:00:00Z'),
+          '\n',
+        );
         const [ack, ...rest] = parseX12(Buffer.from(text, 'latin1'));
         assert.ok(ack);
         assert.equal(rest.length, 0);
@@ -132,7 +147,10 @@ describe('shared corpus: the acknowledgments generated for 856, 810 and 855 file
         assert.deepEqual([ack.sender, ack.receiver], [h.receiver, h.sender], 'sender and receiver swapped');
         assert.deepEqual(ack.delimiters, h.delimiters, "the partner's delimiters");
         assert.equal(ack.standardVersion, h.standardVersion);
-        assert.deepEqual(ack.ta1.map((s) => s.elements[0]), [h.control]);
+        assert.deepEqual(
+          ack.ta1.map((s) => s.elements[0]),
+          [h.control],
+        );
         const business = report.groups.filter((g) => g.header.functionalId !== 'FA');
         const acks = ack.groups.flatMap((g) => g.sets);
         assert.equal(acks.length, business.length, 'one 997/999 per inbound group');
@@ -142,7 +160,10 @@ describe('shared corpus: the acknowledgments generated for 856, 810 and 855 file
           const ak1 = set?.segments.find((s) => s.tag === 'AK1')?.elements;
           assert.deepEqual(ak1?.slice(0, 2), [g.header.functionalId, g.header.control]);
           assert.equal(set?.id, g.header.version.slice(0, 6) >= '005010' ? '999' : '997');
-          assert.deepEqual(set?.segments.filter((s) => s.tag === 'AK2').map((s) => s.elements[1]), g.sets.map((s) => s.control));
+          assert.deepEqual(
+            set?.segments.filter((s) => s.tag === 'AK2').map((s) => s.elements[1]),
+            g.sets.map((s) => s.control),
+          );
         });
       }
     });

@@ -40,7 +40,11 @@ describe('shared corpus: every X12 856, 810, 855 and 846 is translated or reject
     partner = corpusPartner(config);
   });
 
-  const files = HAS_CORPUS ? readdirSync(path.join(CORPUS, 'x12')).filter((f) => /^(856|810|855|846)/.test(f)).sort() : [];
+  const files = HAS_CORPUS
+    ? readdirSync(path.join(CORPUS, 'x12'))
+        .filter((f) => /^(856|810|855|846)/.test(f))
+        .sort()
+    : [];
 
   it('lists exactly the expected files', function () {
     requireCorpus(this);
@@ -52,12 +56,17 @@ describe('shared corpus: every X12 856, 810, 855 and 846 is translated or reject
       const result = interpret(readFileSync(path.join(CORPUS, 'x12', file)), 'x12', partner, config);
       const outcome = [
         ...result.problems.map((p) => `rejected ${p.code}`),
-        ...result.documents.map((d) => (d.canonical ? `${d.type} ${d.keys.documentNumber}` : `rejected ${d.problems[0]?.code} (${d.sourceRef.replace(/.*\((\d+)\)$/, '$1')})`)),
+        ...result.documents.map((d) =>
+          d.canonical ? `${d.type} ${d.keys.documentNumber}` : `rejected ${d.problems[0]?.code} (${d.sourceRef.replace(/.*\((\d+)\)$/, '$1')})`,
+        ),
       ].join(', ');
-      const reasons = [...result.problems, ...result.documents.flatMap((d) => d.problems)].map((p) => `${p.code}: ${p.message} [${describeLocation(p.location)}]`);
+      const reasons = [...result.problems, ...result.documents.flatMap((d) => d.problems)].map(
+        (p) => `${p.code}: ${p.message} [${describeLocation(p.location)}]`,
+      );
       console.log(`      ${file}: ${outcome}${reasons.length ? `\n        ${reasons.join('\n        ')}` : ''}`);
       assert.equal(outcome, EXPECTED[file]);
-      for (const d of result.documents) for (const p of d.problems) assert.ok(p.location && describeLocation(p.location), `problem without a location: ${p.message}`);
+      for (const d of result.documents)
+        for (const p of d.problems) assert.ok(p.location && describeLocation(p.location), `problem without a location: ${p.message}`);
     });
   }
 });

@@ -6,7 +6,9 @@ import { REPO } from '../helpers/corpus.js';
 
 describe('error catalogue', () => {
   const doc = readFileSync(path.join(REPO, 'docs', 'errors.md'), 'utf8');
-  const rows = new Map([...doc.matchAll(/^\| `(GW_[A-Z0-9_]+)` \| (\d{3}) \| (yes|no) \|/gm)].map((m) => [m[1], { status: Number(m[2]), retryable: m[3] === 'yes' }]));
+  const rows = new Map(
+    [...doc.matchAll(/^\| `(GW_[A-Z0-9_]+)` \| (\d{3}) \| (yes|no) \|/gm)].map((m) => [m[1], { status: Number(m[2]), retryable: m[3] === 'yes' }]),
+  );
 
   it('documents every code with its status and retryability, and nothing else', () => {
     assert.deepEqual([...rows.keys()].sort(), Object.keys(ERROR_CODES).sort());

@@ -21,7 +21,13 @@ const FORMAT_BY_EXT: Record<string, SourceFormat> = { '.edi': 'x12', '.x12': 'x1
 function samples(): { folder: string; file: string }[] {
   return readdirSync(MAPPINGS, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(path.join(MAPPINGS, d.name, 'samples')))
-    .flatMap((d) => readdirSync(path.join(MAPPINGS, d.name, 'samples'), { withFileTypes: true }).filter((f) => f.isFile() && !f.name.endsWith('.expected.json')).map((f) => f.name).sort().map((f) => ({ folder: d.name, file: path.join(MAPPINGS, d.name, 'samples', f) })));
+    .flatMap((d) =>
+      readdirSync(path.join(MAPPINGS, d.name, 'samples'), { withFileTypes: true })
+        .filter((f) => f.isFile() && !f.name.endsWith('.expected.json'))
+        .map((f) => f.name)
+        .sort()
+        .map((f) => ({ folder: d.name, file: path.join(MAPPINGS, d.name, 'samples', f) })),
+    );
 }
 
 /** The partner a folder's samples are read as. */
@@ -34,7 +40,12 @@ function contractPartner(config: GatewayConfig, folder: string): PartnerProfile 
 function outboundSamples(): { folder: string; file: string }[] {
   return readdirSync(MAPPINGS, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(path.join(MAPPINGS, d.name, 'samples', 'outbound')))
-    .flatMap((d) => readdirSync(path.join(MAPPINGS, d.name, 'samples', 'outbound')).filter((f) => /\.json$/.test(f) && !f.includes('.expected')).sort().map((f) => ({ folder: d.name, file: path.join(MAPPINGS, d.name, 'samples', 'outbound', f) })));
+    .flatMap((d) =>
+      readdirSync(path.join(MAPPINGS, d.name, 'samples', 'outbound'))
+        .filter((f) => /\.json$/.test(f) && !f.includes('.expected'))
+        .sort()
+        .map((f) => ({ folder: d.name, file: path.join(MAPPINGS, d.name, 'samples', 'outbound', f) })),
+    );
 }
 
 /** The outbound profiles a folder's samples are rendered with: its partner's, or all of the folder's own. */
@@ -53,7 +64,11 @@ describe('mapping contract: samples and expected outputs in every mappings/ fold
   const all = samples();
   it('covers every demo partner and every source format', () => {
     const partners = readdirSync(path.join(REPO, 'partners')).map((f) => f.replace(/\.ya?ml$/, ''));
-    for (const p of partners) assert.ok(all.some((s) => s.folder === p), `partner ${p} has no samples in mappings/${p}/samples`);
+    for (const p of partners)
+      assert.ok(
+        all.some((s) => s.folder === p),
+        `partner ${p} has no samples in mappings/${p}/samples`,
+      );
     assert.deepEqual([...new Set(all.map((s) => FORMAT_BY_EXT[path.extname(s.file)]))].sort(), ['csv', 'json', 'x12', 'xml']);
   });
 
@@ -67,7 +82,10 @@ describe('mapping contract: samples and expected outputs in every mappings/ fold
         const text = renderedText(rendered);
         const expectedFile = `${file}.${profile.id.split('/')[1]}.expected.${rendered.format}`;
         if (process.env.UPDATE_GOLDEN) writeFileSync(expectedFile, text);
-        assert.ok(existsSync(expectedFile), `missing expected output ${path.relative(REPO, expectedFile)} (UPDATE_GOLDEN=1 writes it; review it before committing)`);
+        assert.ok(
+          existsSync(expectedFile),
+          `missing expected output ${path.relative(REPO, expectedFile)} (UPDATE_GOLDEN=1 writes it; review it before committing)`,
+        );
         assert.equal(text, readFileSync(expectedFile, 'utf8'), `${profile.id} renders ${path.basename(file)} differently`);
       }
     });
@@ -80,11 +98,20 @@ describe('mapping contract: samples and expected outputs in every mappings/ fold
       const result = interpret(readFileSync(file), format, contractPartner(config, folder), config, path.basename(file));
       const actual = {
         problems: result.problems,
-        documents: result.documents.map((d) => ({ source: d.sourceRef, type: d.type, profile: d.profile, keys: d.keys, ...(d.canonical ? { canonical: d.canonical } : { problems: d.problems }) })),
+        documents: result.documents.map((d) => ({
+          source: d.sourceRef,
+          type: d.type,
+          profile: d.profile,
+          keys: d.keys,
+          ...(d.canonical ? { canonical: d.canonical } : { problems: d.problems }),
+        })),
       };
       const expectedFile = `${file}.expected.json`;
       if (process.env.UPDATE_GOLDEN) writeFileSync(expectedFile, `${JSON.stringify(actual, null, 2)}\n`);
-      assert.ok(existsSync(expectedFile), `missing expected output ${path.relative(REPO, expectedFile)} (UPDATE_GOLDEN=1 writes it; review it before committing)`);
+      assert.ok(
+        existsSync(expectedFile),
+        `missing expected output ${path.relative(REPO, expectedFile)} (UPDATE_GOLDEN=1 writes it; review it before committing)`,
+      );
       assert.deepEqual(actual, JSON.parse(readFileSync(expectedFile, 'utf8')));
     });
   }

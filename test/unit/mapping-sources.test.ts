@@ -14,7 +14,8 @@ import { CORPUS, MAPPINGS, requireCorpus } from '../helpers/corpus.js';
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 describe('mapping/xml source', () => {
-  const doc = parseXml(bytes(`<?xml version="1.0"?>
+  const doc = parseXml(
+    bytes(`<?xml version="1.0"?>
 <!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.050/cXML.dtd">
 <cXML payloadID="p-1">
   <Request>
@@ -23,7 +24,8 @@ describe('mapping/xml source', () => {
       <Item line="2"><Part domain="SKU"><![CDATA[Y<2>]]></Part></Item>
     </Order>
   </Request>
-</cXML>`));
+</cXML>`),
+  );
   const root = xmlRoot(doc);
   const order = root.at(xmlPaths.selector('Request/Order')) as ReturnType<typeof root.at> & object;
 
@@ -33,15 +35,24 @@ describe('mapping/xml source', () => {
     assert.deepEqual(order.get(xmlPaths.value('Item[2]/Part')), { value: 'Y<2>', location: { xmlPath: '/cXML/Request/Order/Item[2]/Part', line: 7 } });
     assert.equal(order.get(xmlPaths.value('/cXML/@payloadID'))?.value, 'p-1');
     const items = order.each(xmlPaths.selector('Item'));
-    assert.deepEqual(items.map((i) => i.location.xmlPath), ['/cXML/Request/Order/Item[1]', '/cXML/Request/Order/Item[2]']);
+    assert.deepEqual(
+      items.map((i) => i.location.xmlPath),
+      ['/cXML/Request/Order/Item[1]', '/cXML/Request/Order/Item[2]'],
+    );
     assert.equal(items[1]?.get(xmlPaths.value('../@id'))?.value, 'A & B');
     assert.equal(order.get(xmlPaths.value('Item/Part[@domain=GTIN]')), undefined);
   });
 
   it('refuses malformed XML with its line and column, and any DTD internal subset (no entity expansion)', () => {
-    assert.throws(() => parseXml(bytes('<a>\n<b></a>')), (e: { code: string; location: { line: number } }) => e.code === 'GW_XML_SYNTAX' && e.location.line === 2);
+    assert.throws(
+      () => parseXml(bytes('<a>\n<b></a>')),
+      (e: { code: string; location: { line: number } }) => e.code === 'GW_XML_SYNTAX' && e.location.line === 2,
+    );
     const bomb = '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>\n<lolz>&lol2;</lolz>';
-    assert.throws(() => parseXml(bytes(bomb)), (e: { code: string; location: { line: number } }) => e.code === 'GW_XML_DTD' && e.location.line === 2);
+    assert.throws(
+      () => parseXml(bytes(bomb)),
+      (e: { code: string; location: { line: number } }) => e.code === 'GW_XML_DTD' && e.location.line === 2,
+    );
     const external = '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<r>&x;</r>';
     assert.throws(() => parseXml(bytes(external)), /internal subset/);
   });
@@ -58,7 +69,14 @@ describe('mapping/csv source', () => {
     const text = 'sku;name;qty\r\nA-1;"Größe ""L""";1,5\r\nA-2;"two\r\nlines";2\r\n\r\nA-3;plain;3\r\n';
     const table = parseCsv(Buffer.from(text, 'latin1'), { header: true, delimiter: ';', quote: '"', encoding: 'windows-1252', skipRows: 0 });
     assert.deepEqual(table.columns, ['sku', 'name', 'qty']);
-    assert.deepEqual(table.rows.map((r) => [r.line, r.values[1]]), [[2, 'Größe "L"'], [3, 'two\r\nlines'], [6, 'plain']]);
+    assert.deepEqual(
+      table.rows.map((r) => [r.line, r.values[1]]),
+      [
+        [2, 'Größe "L"'],
+        [3, 'two\r\nlines'],
+        [6, 'plain'],
+      ],
+    );
     const [doc] = csvDocuments(table, csvOptions({ format: 'csv' }));
     const rows = doc?.node.each(csvPaths.selector('rows')) ?? [];
     assert.deepEqual(rows[2]?.get(csvPaths.value('qty')), { value: '3', location: { line: 6, column: 3, csvColumn: 'qty' } });
@@ -68,18 +86,33 @@ describe('mapping/csv source', () => {
   it('reads positional columns without a header, and groups rows into one document per key', () => {
     const table = parseCsv(bytes('INV1,1,A\nINV1,2,B\nINV2,1,C\n'), { header: false, delimiter: ',', quote: '"', encoding: 'utf-8', skipRows: 0 });
     const docs = csvDocuments(table, { ...csvOptions({ format: 'csv', header: false }), groupBy: '#1' });
-    assert.deepEqual(docs.map((d) => [d.firstLine, d.lastLine, d.node.get(csvPaths.value('#1'))?.value]), [[1, 2, 'INV1'], [3, 3, 'INV2']]);
+    assert.deepEqual(
+      docs.map((d) => [d.firstLine, d.lastLine, d.node.get(csvPaths.value('#1'))?.value]),
+      [
+        [1, 2, 'INV1'],
+        [3, 3, 'INV2'],
+      ],
+    );
   });
 
   it('refuses an unterminated quote with its line, and bytes that are not UTF-8 when UTF-8 is declared', () => {
-    assert.throws(() => parseCsv(bytes('a,b\n1,"open\n'), csvOptions({ format: 'csv' })), (e: { code: string }) => e.code === 'GW_CSV_SYNTAX');
+    assert.throws(
+      () => parseCsv(bytes('a,b\n1,"open\n'), csvOptions({ format: 'csv' })),
+      (e: { code: string }) => e.code === 'GW_CSV_SYNTAX',
+    );
     assert.throws(() => parseCsv(Buffer.from('a\nGr\xf6\xdfe\n', 'latin1'), csvOptions({ format: 'csv' })), /not valid utf-8.*windows-1252/);
   });
 });
 
 describe('mapping/transforms: dates, zones, numbers, text, cross-references', () => {
-  const items: XrefTable = { file: 'mappings/x/items.csv', key: 'vendorSku', columns: ['vendorSku', 'buyerSku'], rows: new Map([['V1', { vendorSku: 'V1', buyerSku: 'B1' }]]) };
-  const t = (spec: Parameters<typeof applyTransform>[0], v: string | number, decimal: '.' | ',' = '.') => applyTransform(spec, v, { codeLists: {}, xref: { items }, decimal });
+  const items: XrefTable = {
+    file: 'mappings/x/items.csv',
+    key: 'vendorSku',
+    columns: ['vendorSku', 'buyerSku'],
+    rows: new Map([['V1', { vendorSku: 'V1', buyerSku: 'B1' }]]),
+  };
+  const t = (spec: Parameters<typeof applyTransform>[0], v: string | number, decimal: '.' | ',' = '.') =>
+    applyTransform(spec, v, { codeLists: {}, xref: { items }, decimal });
 
   it('reads date patterns suppliers use and refuses impossible dates', () => {
     assert.equal(t({ date: 'DD-MM-CCYY' }, '30-06-2008'), '2008-06-30');
@@ -116,14 +149,29 @@ describe('mapping/transforms: dates, zones, numbers, text, cross-references', ()
     assert.equal(t({ xref: 'items', column: 'buyerSku' }, ' V1 '), 'B1');
     assert.throws(
       () => t({ xref: 'items', column: 'buyerSku' }, 'V9'),
-      (e: TransformError) => e.code === 'GW_MAP_XREF' && /"V9" is not in cross-reference table items \(mappings\/x\/items\.csv, column vendorSku\)/.test(e.message),
+      (e: TransformError) =>
+        e.code === 'GW_MAP_XREF' && /"V9" is not in cross-reference table items \(mappings\/x\/items\.csv, column vendorSku\)/.test(e.message),
     );
   });
 });
 
 describe('mapping/engine: conditions, concatenation, lists and unit conversion', () => {
-  const packs: XrefTable = { file: 'mappings/x/packs.csv', key: 'sku', columns: ['sku', 'caseQty'], rows: new Map([['S1', { sku: 'S1', caseQty: '12' }], ['S2', { sku: 'S2', caseQty: 'x' }]]) };
-  const profile = (fields: RawProfile['fields']): RawProfile => ({ id: 'p/x', version: 1, source: { format: 'json', match: { path: 'k', equals: 'k' } }, target: { type: 'invoice', version: 1 }, fields });
+  const packs: XrefTable = {
+    file: 'mappings/x/packs.csv',
+    key: 'sku',
+    columns: ['sku', 'caseQty'],
+    rows: new Map([
+      ['S1', { sku: 'S1', caseQty: '12' }],
+      ['S2', { sku: 'S2', caseQty: 'x' }],
+    ]),
+  };
+  const profile = (fields: RawProfile['fields']): RawProfile => ({
+    id: 'p/x',
+    version: 1,
+    source: { format: 'json', match: { path: 'k', equals: 'k' } },
+    target: { type: 'invoice', version: 1 },
+    fields,
+  });
 
   it('applies rules only when their qualifier matches, joins values, builds fixed lists', () => {
     const p = compileProfile(
@@ -131,7 +179,9 @@ describe('mapping/engine: conditions, concatenation, lists and unit conversion',
         ref: { from: 'ref.value', when: { path: 'ref.qualifier', in: ['PK', 'BM'] } },
         other: { from: 'ref.value', when: { path: 'ref.qualifier', equals: 'CN' } },
         street: { concat: ['addr.line1', 'addr.line2', 'addr.line3'], separator: ', ' },
-        quantities: { list: [{ fields: { kind: { value: 'on-hand' }, q: 'onHand' } }, { when: { path: 'onOrder' }, fields: { kind: { value: 'on-order' }, q: 'onOrder' } }] },
+        quantities: {
+          list: [{ fields: { kind: { value: 'on-hand' }, q: 'onHand' } }, { when: { path: 'onOrder' }, fields: { kind: { value: 'on-order' }, q: 'onOrder' } }],
+        },
       }),
       'mem.yaml',
     );
@@ -151,7 +201,19 @@ describe('mapping/engine: conditions, concatenation, lists and unit conversion',
       'mem.yaml',
       { packs },
     );
-    const r = evaluateProfile(p, jsonRoot({ lines: [{ sku: 'S1', q: '2', u: 'case', p: '24' }, { sku: 'S1', q: '1', u: 'dozen' }, { sku: 'S3', q: '1', u: 'case' }, { sku: 'S2', q: '1', u: 'case' }, { sku: 'S1', q: '1', u: 'pallet' }, { sku: 'S1', q: '3', u: 'each' }] }));
+    const r = evaluateProfile(
+      p,
+      jsonRoot({
+        lines: [
+          { sku: 'S1', q: '2', u: 'case', p: '24' },
+          { sku: 'S1', q: '1', u: 'dozen' },
+          { sku: 'S3', q: '1', u: 'case' },
+          { sku: 'S2', q: '1', u: 'case' },
+          { sku: 'S1', q: '1', u: 'pallet' },
+          { sku: 'S1', q: '3', u: 'each' },
+        ],
+      }),
+    );
     const lines = r.document.lines as Record<string, unknown>[];
     assert.deepEqual(lines[0], { sku: 'S1', quantity: 24, unit: 'each', price: 2, supplierQuantity: 2, supplierUnit: 'case', supplierPrice: 24 });
     assert.deepEqual(lines[1], { sku: 'S1', quantity: 12, unit: 'each', supplierQuantity: 1, supplierUnit: 'dozen' });
@@ -167,7 +229,10 @@ describe('mapping/engine: conditions, concatenation, lists and unit conversion',
   });
 
   it('refuses at compile time a units block naming a field the rule does not define', () => {
-    assert.throws(() => compileProfile(profile({ lines: { each: 'lines', units: { to: 'each', quantity: 'qty' }, fields: { quantity: 'q', unit: 'u' } } }), 'f'), /units names the field "qty"/);
+    assert.throws(
+      () => compileProfile(profile({ lines: { each: 'lines', units: { to: 'each', quantity: 'qty' }, fields: { quantity: 'q', unit: 'u' } } }), 'f'),
+      /units names the field "qty"/,
+    );
   });
 });
 
@@ -184,7 +249,17 @@ describe('mapping: the shared corpus price list (GPL-2.0, read from ../shared on
     assert.deepEqual(doc?.problems, []);
     const list = doc?.canonical as { items: { upc: string; unitPrice: number; promoPrice?: number; validFrom?: string; color?: string }[] };
     assert.equal(list.items.length, readFileSync(file, 'latin1').trim().split(/\r?\n/).length - 1);
-    assert.deepEqual(list.items[0], { upc: '8712345678906', vendorSku: '123456', description: 'Description article 123456', size: 'L', color: 'white', productGroup: '1234567890XXX', unitPrice: 40, validFrom: '2008-06-30', validUntil: '2008-06-30' });
+    assert.deepEqual(list.items[0], {
+      upc: '8712345678906',
+      vendorSku: '123456',
+      description: 'Description article 123456',
+      size: 'L',
+      color: 'white',
+      productGroup: '1234567890XXX',
+      unitPrice: 40,
+      validFrom: '2008-06-30',
+      validUntil: '2008-06-30',
+    });
     assert.equal(list.items[2]?.promoPrice, 30);
   });
 

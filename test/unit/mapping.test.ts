@@ -15,7 +15,14 @@ describe('mapping/x12-source paths', () => {
   it('compiles element, qualifier, pair, component, ancestor and HL paths', () => {
     assert.deepEqual(x12Paths.value('BSN02'), { kind: 'value', up: false, hl: [], tag: 'BSN', element: 2 });
     assert.deepEqual(x12Paths.value('REF[BM].02'), { kind: 'value', up: false, hl: [], tag: 'REF', qualifier: { pos: 1, value: 'BM' }, element: 2 });
-    assert.deepEqual(x12Paths.value('DTM[02=20190916].01'), { kind: 'value', up: false, hl: [], tag: 'DTM', qualifier: { pos: 2, value: '20190916' }, element: 1 });
+    assert.deepEqual(x12Paths.value('DTM[02=20190916].01'), {
+      kind: 'value',
+      up: false,
+      hl: [],
+      tag: 'DTM',
+      qualifier: { pos: 2, value: '20190916' },
+      element: 1,
+    });
     assert.deepEqual(x12Paths.value('LIN(UP)'), { kind: 'value', up: false, hl: [], tag: 'LIN', pair: 'UP', element: 0 });
     assert.deepEqual(x12Paths.value('^MAN[GM].02'), { kind: 'value', up: true, hl: [], tag: 'MAN', qualifier: { pos: 1, value: 'GM' }, element: 2 });
     assert.deepEqual(x12Paths.value('HL[S]/TD5.03.1'), { kind: 'value', up: false, hl: ['S'], tag: 'TD5', element: 3, component: 1 });
@@ -61,7 +68,10 @@ describe('mapping/json-source paths', () => {
     assert.deepEqual(root.get(jsonPaths.value('a.b[1].c')), { value: 'x', location: { jsonPath: '$.a.b[1].c' } });
     assert.deepEqual(root.get(jsonPaths.value('$.a.b[0].c')), { value: 1, location: { jsonPath: '$.a.b[0].c' } });
     assert.equal(root.get(jsonPaths.value('a.missing')), undefined);
-    assert.deepEqual(root.each(jsonPaths.selector('a.b')).map((n) => n.location.jsonPath), ['$.a.b[0]', '$.a.b[1]']);
+    assert.deepEqual(
+      root.each(jsonPaths.selector('a.b')).map((n) => n.location.jsonPath),
+      ['$.a.b[0]', '$.a.b[1]'],
+    );
   });
   it('refuses malformed paths', () => {
     assert.throws(() => jsonPaths.value('a..b'), /is not a JSON path/);
@@ -70,7 +80,8 @@ describe('mapping/json-source paths', () => {
 });
 
 describe('mapping/transforms', () => {
-  const t = (spec: Parameters<typeof applyTransform>[0], v: string | number) => applyTransform(spec, v, { codeLists: { units: { EA: 'each' } }, xref: {}, decimal: '.' });
+  const t = (spec: Parameters<typeof applyTransform>[0], v: string | number) =>
+    applyTransform(spec, v, { codeLists: { units: { EA: 'each' } }, xref: {}, decimal: '.' });
   it('converts X12 and ISO dates and times', () => {
     assert.equal(t({ date: 'CCYYMMDD' }, '20240229'), '2024-02-29');
     assert.equal(t({ date: 'YYMMDD' }, '991231'), '1999-12-31');
@@ -96,7 +107,13 @@ describe('mapping/transforms', () => {
 });
 
 describe('mapping/engine', () => {
-  const profile = (fields: RawProfile['fields']): RawProfile => ({ id: 'p/x', version: 3, source: { format: 'json', match: { path: 'kind', equals: 'k' } }, target: { type: 'invoice', version: 1 }, fields });
+  const profile = (fields: RawProfile['fields']): RawProfile => ({
+    id: 'p/x',
+    version: 3,
+    source: { format: 'json', match: { path: 'kind', equals: 'k' } },
+    target: { type: 'invoice', version: 1 },
+    fields,
+  });
 
   it('reports every problem with the rule and source location, not only the first', () => {
     const compiled = compileProfile(
@@ -124,7 +141,13 @@ describe('mapping/engine', () => {
   });
 
   it('refuses at compile time a bad path or an undefined code list, naming the rule', () => {
-    assert.throws(() => compileProfile(profile({ a: { from: 'x..y' } }), 'f'), (e: ProfileRuleError) => e.rule.join('.') === 'fields.a.from');
-    assert.throws(() => compileProfile(profile({ a: { from: 'x', transform: [{ codeList: 'nope' }] } }), 'f'), (e: ProfileRuleError) => e.rule.join('.') === 'fields.a.transform.0' && /code list "nope"/.test(e.message));
+    assert.throws(
+      () => compileProfile(profile({ a: { from: 'x..y' } }), 'f'),
+      (e: ProfileRuleError) => e.rule.join('.') === 'fields.a.from',
+    );
+    assert.throws(
+      () => compileProfile(profile({ a: { from: 'x', transform: [{ codeList: 'nope' }] } }), 'f'),
+      (e: ProfileRuleError) => e.rule.join('.') === 'fields.a.transform.0' && /code list "nope"/.test(e.message),
+    );
   });
 });

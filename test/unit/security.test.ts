@@ -24,7 +24,10 @@ describe('secrets at rest (envelope encryption)', () => {
 
   it('refuses another master key, and a secret whose ciphertext or wrapped key was altered', () => {
     const sealed = new MasterKeys(k1).seal('secret');
-    assert.throws(() => new MasterKeys(k2).open(sealed), (e: Error & { code?: string }) => e.code === 'GW_SECRET_KEY');
+    assert.throws(
+      () => new MasterKeys(k2).open(sealed),
+      (e: Error & { code?: string }) => e.code === 'GW_SECRET_KEY',
+    );
     const data = Buffer.from(sealed.data, 'base64');
     data[data.length - 1]! ^= 1;
     assert.throws(() => new MasterKeys(k1).open({ ...sealed, data: data.toString('base64') }), /altered/);
@@ -46,7 +49,13 @@ describe('webhook signatures', () => {
     const now = 1_795_000_000_000;
     const header = signatureHeader(['whsec_a'], body, now);
     const t = Math.floor(now / 1000);
-    const mac = execFileSync('openssl', ['dgst', '-sha256', '-hmac', 'whsec_a', '-hex'], { input: Buffer.concat([Buffer.from(`${t}.`), body]), encoding: 'utf8' }).trim().split(/\s+/).pop();
+    const mac = execFileSync('openssl', ['dgst', '-sha256', '-hmac', 'whsec_a', '-hex'], {
+      input: Buffer.concat([Buffer.from(`${t}.`), body]),
+      encoding: 'utf8',
+    })
+      .trim()
+      .split(/\s+/)
+      .pop();
     assert.equal(header, `t=${t},v1=${mac}`);
     assert.equal(verifySignature(header, ['whsec_b', 'whsec_a'], body, 300, now).index, 1);
   });
@@ -56,7 +65,11 @@ describe('webhook signatures', () => {
     const header = signatureHeader(['one', 'two'], body, now);
     assert.equal(header.split('v1=').length - 1, 2);
     assert.equal(verifySignature(header, ['two'], body, 300, now).index, 0);
-    const refused = (h: string | undefined, b = body, at = now) => assert.throws(() => verifySignature(h, ['one'], b, 300, at), (e: Error & { code?: string }) => e.code === 'GW_WEBHOOK_SIGNATURE');
+    const refused = (h: string | undefined, b = body, at = now) =>
+      assert.throws(
+        () => verifySignature(h, ['one'], b, 300, at),
+        (e: Error & { code?: string }) => e.code === 'GW_WEBHOOK_SIGNATURE',
+      );
     refused(header, Buffer.from('{"invoice":2}'));
     refused(header, body, now + 301_000);
     refused(undefined);
@@ -69,7 +82,10 @@ describe('rate limiter', () => {
   it('allows the budget per minute, then answers with the seconds to wait, and refills', () => {
     const r = new RateLimiter();
     const t0 = 1_000_000;
-    assert.deepEqual([0, 1, 2].map(() => r.take('p', 3, t0)), [0, 0, 0]);
+    assert.deepEqual(
+      [0, 1, 2].map(() => r.take('p', 3, t0)),
+      [0, 0, 0],
+    );
     assert.equal(r.take('p', 3, t0), 20, 'one request per 20 s at 3 per minute');
     assert.equal(r.take('other', 3, t0), 0, 'buckets are per key');
     assert.equal(r.take('p', 3, t0 + 20_000), 0);
@@ -88,7 +104,13 @@ describe('rate limiter', () => {
 });
 
 describe('scopes', () => {
-  const partner = { id: 'p', inbound: [{ type: 'asn', mapping: 'x' }, { type: 'po-ack', mapping: 'y' }] } as unknown as PartnerProfile;
+  const partner = {
+    id: 'p',
+    inbound: [
+      { type: 'asn', mapping: 'x' },
+      { type: 'po-ack', mapping: 'y' },
+    ],
+  } as unknown as PartnerProfile;
   it('derives the allowed scopes from what the partner sends, and narrows a credential to them', () => {
     assert.deepEqual([...allowedScopes(partner)].sort(), ['ack:read', 'asn:write', 'po:read', 'poack:write', 'status:read']);
     assert.deepEqual([...grantedScopes(partner, ['asn:write', 'invoice:write'])], ['asn:write']);
@@ -99,7 +121,10 @@ describe('scopes', () => {
   });
 
   it('reads durations for overlaps and expiries', () => {
-    assert.deepEqual(['7d', '12h', '30m', '45s', '90'].map((d) => parseDuration(d, 'x')), [604_800, 43_200, 1800, 45, 90]);
+    assert.deepEqual(
+      ['7d', '12h', '30m', '45s', '90'].map((d) => parseDuration(d, 'x')),
+      [604_800, 43_200, 1800, 45, 90],
+    );
     assert.throws(() => parseDuration('1w', '--overlap'), /--overlap/);
   });
 });

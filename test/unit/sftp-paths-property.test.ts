@@ -12,13 +12,41 @@ import { FOLDERS, MAX_NAME_LENGTH, MAX_PATH_LENGTH, PathRefused, pathSegments, r
 const PER_INPUT_MS = 250;
 
 const segment = fc.oneof(
-  fc.constantFrom('..', '.', '', '...', 'inbound', 'outbound', 'archive', 'asn.edi', 'asn.edi.part', '.part', '..\\..', '%2e%2e', ' ', '\u0000', '\n', '\u007f', 'é', '📦', '\u202e', '\ufeff', '\ud800'),
+  fc.constantFrom(
+    '..',
+    '.',
+    '',
+    '...',
+    'inbound',
+    'outbound',
+    'archive',
+    'asn.edi',
+    'asn.edi.part',
+    '.part',
+    '..\\..',
+    '%2e%2e',
+    ' ',
+    '\u0000',
+    '\n',
+    '\u007f',
+    'é',
+    '📦',
+    '\u202e',
+    '\ufeff',
+    '\ud800',
+  ),
   fc.string({ unit: 'binary', maxLength: 24 }),
   fc.string({ unit: 'grapheme', maxLength: 24 }),
 );
-const hostilePath = fc.tuple(fc.boolean(), fc.array(segment, { maxLength: 14 }), fc.boolean()).map(([absolute, parts, slash]) => `${absolute ? '/' : ''}${parts.join('/')}${slash ? '/' : ''}`);
+const hostilePath = fc
+  .tuple(fc.boolean(), fc.array(segment, { maxLength: 14 }), fc.boolean())
+  .map(([absolute, parts, slash]) => `${absolute ? '/' : ''}${parts.join('/')}${slash ? '/' : ''}`);
 const longPath = fc
-  .tuple(fc.constantFrom('', '/', '/inbound/', '/archive/', '../', 'inbound/../'), fc.constantFrom('a', 'é', '📦', '../', './', '/', '\u0000', 'inbound/'), fc.integer({ min: 200, max: 300_000 }))
+  .tuple(
+    fc.constantFrom('', '/', '/inbound/', '/archive/', '../', 'inbound/../'),
+    fc.constantFrom('a', 'é', '📦', '../', './', '/', '\u0000', 'inbound/'),
+    fc.integer({ min: 200, max: 300_000 }),
+  )
   .map(([prefix, unit, n]) => `${prefix}${unit.repeat(n)}`);
 
 /** The tree as a reference model: the folders a path walks through, or 'outside' once it climbs above `/`. */
@@ -81,7 +109,18 @@ describe('SFTP path resolution under hostile paths (fast-check)', function () {
   });
 
   it('refuses every way of climbing above / and every name past the limits', () => {
-    for (const raw of ['..', '/..', '/../etc/passwd', 'inbound/../../x', '/inbound/./../..', '../inbound/x', `/inbound/${'a'.repeat(MAX_NAME_LENGTH + 1)}`, `/${'a/'.repeat(MAX_PATH_LENGTH)}`, '/inbound/a\u0000b', '/inbound/a\\..\\..\\b']) {
+    for (const raw of [
+      '..',
+      '/..',
+      '/../etc/passwd',
+      'inbound/../../x',
+      '/inbound/./../..',
+      '../inbound/x',
+      `/inbound/${'a'.repeat(MAX_NAME_LENGTH + 1)}`,
+      `/${'a/'.repeat(MAX_PATH_LENGTH)}`,
+      '/inbound/a\u0000b',
+      '/inbound/a\\..\\..\\b',
+    ]) {
       assert.throws(() => resolvePath(raw), PathRefused, raw.slice(0, 40));
     }
     assert.deepEqual(resolvePath('/inbound/x/../../archive/./y'), { kind: 'file', folder: 'archive', name: 'y', path: '/archive/y' });

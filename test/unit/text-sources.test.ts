@@ -44,7 +44,13 @@ describe('JSON source: nesting depth and UTF-8', () => {
     assert.deepEqual(r.location, { offset: 22, line: 2, column: 11 });
     assert.match(r.message, /0xe9 at offset 22 \(line 2/);
     // Overlong forms, surrogates and truncated sequences are refused too; real UTF-8 is read.
-    for (const bad of [[0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]]) assert.equal(refusal(() => parseJson(bytes('"', bad, '"'))).code, 'GW_JSON_ENCODING');
+    for (const bad of [
+      [0xc0, 0x80],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xe2, 0x82],
+    ])
+      assert.equal(refusal(() => parseJson(bytes('"', bad, '"'))).code, 'GW_JSON_ENCODING');
     assert.equal(parseJson(Buffer.from('"café – 😀"')), 'café – 😀');
   });
 
@@ -62,7 +68,8 @@ describe('JSON source: nesting depth and UTF-8', () => {
 
 describe('XML source: nesting depth and encoding', () => {
   it(`reads ${MAX_XML_DEPTH} levels past comments, CDATA and self-closed tags; refuses one more with GW_XML_DEPTH`, () => {
-    const doc = (n: number) => `<?xml version="1.0"?>\n<!-- <x><x> -->\n<r a="<b>">${'<e/>'.repeat(5)}<![CDATA[<c><c>]]>${'<a>'.repeat(n - 1)}${'</a>'.repeat(n - 1)}</r>`;
+    const doc = (n: number) =>
+      `<?xml version="1.0"?>\n<!-- <x><x> -->\n<r a="<b>">${'<e/>'.repeat(5)}<![CDATA[<c><c>]]>${'<a>'.repeat(n - 1)}${'</a>'.repeat(n - 1)}</r>`;
     assert.equal(parseXml(Buffer.from(doc(MAX_XML_DEPTH))).name, 'r');
     const r = refusal(() => parseXml(Buffer.from(doc(MAX_XML_DEPTH + 1))));
     assert.equal(r.code, 'GW_XML_DEPTH');
@@ -93,7 +100,10 @@ describe('CSV source: row width', () => {
     assert.equal(r.location.line, 3);
     assert.ok(performance.now() - started < 2000, 'the parser never sees the row');
     // Delimiters inside quotes are no fields.
-    assert.equal(parseCsv(Buffer.from(`a;b\n"${';'.repeat(20_000)}";2\n`), { header: true, delimiter: ';', quote: '"', encoding: 'utf-8', skipRows: 0 }).rows.length, 1);
+    assert.equal(
+      parseCsv(Buffer.from(`a;b\n"${';'.repeat(20_000)}";2\n`), { header: true, delimiter: ';', quote: '"', encoding: 'utf-8', skipRows: 0 }).rows.length,
+      1,
+    );
   });
 
   it('says why when no CSV profile of the partner can read the file (two profiles, one parse)', async () => {
@@ -101,6 +111,9 @@ describe('CSV source: row width', () => {
     const partner = config.partners.get('hansen-textil');
     assert.ok(partner);
     const result = interpret(Buffer.from(`${'c;'.repeat(99_999)}c\n`), 'csv', partner, config);
-    assert.deepEqual(result.problems.map((p) => [p.code, p.location?.line]), [['GW_CSV_SYNTAX', 1]]);
+    assert.deepEqual(
+      result.problems.map((p) => [p.code, p.location?.line]),
+      [['GW_CSV_SYNTAX', 1]],
+    );
   });
 });

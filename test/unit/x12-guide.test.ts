@@ -41,17 +41,29 @@ describe('formats/x12/guide: a partner implementation guide as data', () => {
   });
 
   it('reports a required element left empty (AK4 1)', () => {
-    const problems = checkGuide(setOf(soi.replace('BSN*14*829716*20111206*142428*0002', 'BSN*14*829716*20111206*142428*')), { transaction: '856', segments: { BSN: { elements: { '05': { required: true } } } } });
-    assert.deepEqual(problems.map((p) => [p.location?.element, p.x12?.ak4]), [[5, '1']]);
+    const problems = checkGuide(setOf(soi.replace('BSN*14*829716*20111206*142428*0002', 'BSN*14*829716*20111206*142428*')), {
+      transaction: '856',
+      segments: { BSN: { elements: { '05': { required: true } } } },
+    });
+    assert.deepEqual(
+      problems.map((p) => [p.location?.element, p.x12?.ak4]),
+      [[5, '1']],
+    );
   });
 
   it('is enforced before mapping for the partner that declares it', async () => {
     const config = await repoConfig();
     const partner = config.partners.get('acme-supply') as PartnerProfile;
     const ok = interpret(Buffer.from(soi, 'latin1'), 'x12', partner, config);
-    assert.deepEqual(ok.documents.map((d) => d.problems), [[]]);
+    assert.deepEqual(
+      ok.documents.map((d) => d.problems),
+      [[]],
+    );
     const bad = interpret(Buffer.from(soi.replace('BSN*14*', 'BSN*99*'), 'latin1'), 'x12', partner, config);
-    assert.deepEqual(bad.documents[0]?.problems.map((p) => [p.code, p.location?.segment, p.location?.element, p.x12?.ak4]), [['GW_X12_GUIDE', 'BSN', 1, '7']]);
+    assert.deepEqual(
+      bad.documents[0]?.problems.map((p) => [p.code, p.location?.segment, p.location?.element, p.x12?.ak4]),
+      [['GW_X12_GUIDE', 'BSN', 1, '7']],
+    );
     assert.equal(bad.documents[0]?.canonical, null);
   });
 });

@@ -17,12 +17,22 @@ describe('formats/x12/parse', () => {
   });
 
   it('takes any byte as delimiter: DEL as element separator, NAK as terminator, apostrophe, pipe, tilde', () => {
-    for (const [el, seg] of [['\x7f', '\x15'], ['+', "'"], ['|', '~'], ['~', '*'], ['*', '\n']] as const) {
+    for (const [el, seg] of [
+      ['\x7f', '\x15'],
+      ['+', "'"],
+      ['|', '~'],
+      ['~', '*'],
+      ['*', '\n'],
+    ] as const) {
       const text = soi.replace(/\n/g, '').replaceAll('*', '\u0000').replaceAll('~', seg).replaceAll('\u0000', el);
       const [ic] = parseX12(bytes(text));
       assert.deepEqual([ic?.delimiters.element, ic?.delimiters.segment], [el, seg]);
       const set = ic?.groups[0]?.sets[0];
-      assert.deepEqual(set?.segments[0]?.elements, ['14', '829716', '20111206', '142428', '0002'], `element ${JSON.stringify(el)} segment ${JSON.stringify(seg)}`);
+      assert.deepEqual(
+        set?.segments[0]?.elements,
+        ['14', '829716', '20111206', '142428', '0002'],
+        `element ${JSON.stringify(el)} segment ${JSON.stringify(seg)}`,
+      );
       assert.deepEqual(set?.problems, []);
     }
   });
@@ -32,14 +42,23 @@ describe('formats/x12/parse', () => {
     const wrapped = flat.replace(/(.{80})/g, '$1\r\n');
     const [a] = parseX12(bytes(flat));
     const [b] = parseX12(bytes(wrapped));
-    assert.deepEqual(b?.groups[0]?.sets[0]?.segments.map((s) => s.elements), a?.groups[0]?.sets[0]?.segments.map((s) => s.elements));
+    assert.deepEqual(
+      b?.groups[0]?.sets[0]?.segments.map((s) => s.elements),
+      a?.groups[0]?.sets[0]?.segments.map((s) => s.elements),
+    );
     assert.deepEqual(b?.groups[0]?.sets[0]?.problems, []);
   });
 
   it('reads a mailbag: interchanges with different delimiters, CR/LF or nothing between them', () => {
     const second = soi.replace(/\n/g, '\r\n').replaceAll('*', '|').replaceAll('~', "'").replaceAll('000000049', '000000050');
     const ics = parseX12(bytes(`${soi}\n\n${second}\x1a`));
-    assert.deepEqual(ics.map((i) => [i.control, i.delimiters.element, i.delimiters.segment, i.groups[0]?.sets[0]?.segments.length]), [['000000049', '*', '~', 29], ['000000050', '|', "'", 29]]);
+    assert.deepEqual(
+      ics.map((i) => [i.control, i.delimiters.element, i.delimiters.segment, i.groups[0]?.sets[0]?.segments.length]),
+      [
+        ['000000049', '*', '~', 29],
+        ['000000050', '|', "'", 29],
+      ],
+    );
   });
 
   it('yields the same events whatever the chunk size', () => {
@@ -54,16 +73,26 @@ describe('formats/x12/parse', () => {
     const set = soi.slice(soi.indexOf('ST*'), soi.indexOf('GE*'));
     const twoGroups = soi.replace(group, group + group).replace('IEA*1*', 'IEA*2*');
     const [a] = parseX12(bytes(twoGroups));
-    assert.deepEqual(a?.groups.map((g) => g.problems.map((p) => p.x12?.ak9)), [[], ['19']]);
+    assert.deepEqual(
+      a?.groups.map((g) => g.problems.map((p) => p.x12?.ak9)),
+      [[], ['19']],
+    );
     const twoSets = soi.replace(set, set + set).replace('GE*1*49', 'GE*2*49');
     const [b] = parseX12(bytes(twoSets));
-    assert.deepEqual(b?.groups[0]?.sets.map((s) => s.problems.map((p) => p.x12?.ak5)), [[], ['23']]);
+    assert.deepEqual(
+      b?.groups[0]?.sets.map((s) => s.problems.map((p) => p.x12?.ak5)),
+      [[], ['23']],
+    );
   });
 
   it('keeps TA1 segments of an interchange without groups', () => {
-    const ta1 = 'ISA*00*          *00*          *ZZ*RECEIVER       *ZZ*SENDER         *200301*1430*^*00501*000000001*0*P*:~TA1*000000050*200229*1200*A*000~IEA*0*000000001~';
+    const ta1 =
+      'ISA*00*          *00*          *ZZ*RECEIVER       *ZZ*SENDER         *200301*1430*^*00501*000000001*0*P*:~TA1*000000050*200229*1200*A*000~IEA*0*000000001~';
     const [ic] = parseX12(bytes(ta1));
-    assert.deepEqual(ic?.ta1.map((s) => s.elements), [['000000050', '200229', '1200', 'A', '000']]);
+    assert.deepEqual(
+      ic?.ta1.map((s) => s.elements),
+      [['000000050', '200229', '1200', 'A', '000']],
+    );
     assert.deepEqual(ic?.problems, []);
   });
 
@@ -71,7 +100,10 @@ describe('formats/x12/parse', () => {
     const [ic] = parseX12(Buffer.from(soi.replace('ABCCO     ', 'ABCCO').replace('4405197800     ', '4405197800\u00a0    '), 'utf8'));
     assert.deepEqual(
       ic?.problems.map((p) => [p.location?.element, p.x12?.ta1]),
-      [[4, '013'], [6, '006']],
+      [
+        [4, '013'],
+        [6, '006'],
+      ],
     );
     assert.match(ic?.problems[1]?.message ?? '', /ISA06 \(sender ID\) is 16 bytes, must be 15 \(it contains non-ASCII bytes\)/);
   });
@@ -94,7 +126,10 @@ describe('formats/x12/parse', () => {
 
   it('reads several interchanges in one file', () => {
     const ics = parseX12(bytes(soi + soi.replaceAll('000000049', '000000050')));
-    assert.deepEqual(ics.map((i) => i.control), ['000000049', '000000050']);
+    assert.deepEqual(
+      ics.map((i) => i.control),
+      ['000000049', '000000050'],
+    );
     assert.equal(ics[1]?.groups[0]?.sets[0]?.segments[0]?.line, 38, 'lines count from the start of the file (no newline after the first IEA)');
   });
 
@@ -120,8 +155,14 @@ describe('formats/x12/parse', () => {
   it('refuses what is not an interchange with the reason and position', () => {
     assert.throws(() => parseX12(bytes('GS*SH*1*2~')), { code: 'GW_X12_ENVELOPE', message: /does not start with an ISA segment \(found "GS\*"/ });
     assert.throws(() => parseX12(bytes(soi.slice(0, 50))), { code: 'GW_X12_ENVELOPE', message: /truncated or malformed/ });
-    assert.throws(() => parseX12(bytes('ISA\x7f00')), (e: { code: string; message: string }) => e.code === 'GW_X12_ENVELOPE' && e.message.includes('\\x7f'));
-    assert.throws(() => parseX12(bytes(soi.replace('*>~\nGS', '*>GS'))), { code: 'GW_X12_ENVELOPE', message: /No valid segment terminator after ISA16 at line 1: "G" follows/ });
+    assert.throws(
+      () => parseX12(bytes('ISA\x7f00')),
+      (e: { code: string; message: string }) => e.code === 'GW_X12_ENVELOPE' && e.message.includes('\\x7f'),
+    );
+    assert.throws(() => parseX12(bytes(soi.replace('*>~\nGS', '*>GS'))), {
+      code: 'GW_X12_ENVELOPE',
+      message: /No valid segment terminator after ISA16 at line 1: "G" follows/,
+    });
     assert.throws(() => parseX12(Buffer.from([0xc9, 0xe2, 0xc1, 0x5c])), { message: /EBCDIC/ });
     assert.throws(() => parseX12(bytes('')), { message: /empty/ });
   });
@@ -130,7 +171,13 @@ describe('formats/x12/parse', () => {
     const cut = soi.slice(0, soi.indexOf('GE*'));
     const [ic] = parseX12(bytes(cut));
     assert.equal(ic?.groups[0]?.sets.length, 1);
-    assert.deepEqual(ic?.problems.map((p) => p.x12?.ta1), ['023']);
-    assert.deepEqual(ic?.groups[0]?.problems.map((p) => p.x12?.ak9), ['2']);
+    assert.deepEqual(
+      ic?.problems.map((p) => p.x12?.ta1),
+      ['023'],
+    );
+    assert.deepEqual(
+      ic?.groups[0]?.problems.map((p) => p.x12?.ak9),
+      ['2'],
+    );
   });
 });

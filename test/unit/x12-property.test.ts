@@ -15,7 +15,9 @@ import { CORPUS, MAPPINGS, HAS_CORPUS } from '../helpers/corpus.js';
  * duplicated) never crash the reader or the interpreter. Every outcome is a correct read or
  * problems with a stable, documented code and a location.
  */
-const fixtures = readdirSync(path.join(MAPPINGS, 'acme-supply', 'samples')).filter((f) => /\.edi$/.test(f)).map((f) => readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', f)));
+const fixtures = readdirSync(path.join(MAPPINGS, 'acme-supply', 'samples'))
+  .filter((f) => /\.edi$/.test(f))
+  .map((f) => readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', f)));
 const corpus = HAS_CORPUS ? readdirSync(path.join(CORPUS, 'x12')).map((f) => readFileSync(path.join(CORPUS, 'x12', f))) : [];
 const samples = [...fixtures, ...corpus];
 
@@ -54,20 +56,34 @@ describe('X12 under random mutation (fast-check)', function () {
 
   it(`reads every mutated sample (${samples.length} samples) without a crash, reporting only catalogued codes with a location`, () => {
     fc.assert(
-      fc.property(fc.nat({ max: samples.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 4096 }), (which, ms, chunk) => {
-        const bytes = mutate(samples[which] as Buffer, ms);
-        for (const ev of readX12(bytes, chunk)) {
-          const problems = ev.kind === 'fatal' ? [ev.problem] : ev.kind === 'set' ? ev.set.problems : ev.kind === 'group-end' ? ev.group.problems : ev.kind === 'interchange-end' ? ev.interchange.problems : [];
-          for (const p of problems) {
-            assert.ok(KNOWN.has(p.code), p.code);
-            assert.ok(p.location && Object.keys(p.location).length > 0, `no location: ${p.message}`);
-            assert.ok(p.message.length > 10);
+      fc.property(
+        fc.nat({ max: samples.length - 1 }),
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 4096 }),
+        (which, ms, chunk) => {
+          const bytes = mutate(samples[which] as Buffer, ms);
+          for (const ev of readX12(bytes, chunk)) {
+            const problems =
+              ev.kind === 'fatal'
+                ? [ev.problem]
+                : ev.kind === 'set'
+                  ? ev.set.problems
+                  : ev.kind === 'group-end'
+                    ? ev.group.problems
+                    : ev.kind === 'interchange-end'
+                      ? ev.interchange.problems
+                      : [];
+            for (const p of problems) {
+              assert.ok(KNOWN.has(p.code), p.code);
+              assert.ok(p.location && Object.keys(p.location).length > 0, `no location: ${p.message}`);
+              assert.ok(p.message.length > 10);
+            }
           }
-        }
-        const result = interpret(bytes, 'x12', partner, config);
-        for (const p of [...result.problems, ...result.documents.flatMap((d) => d.problems)]) assert.ok(KNOWN.has(p.code), p.code);
-        for (const d of result.documents) assert.equal(d.canonical === null, d.problems.length > 0, 'a document is either canonical or has problems');
-      }),
+          const result = interpret(bytes, 'x12', partner, config);
+          for (const p of [...result.problems, ...result.documents.flatMap((d) => d.problems)]) assert.ok(KNOWN.has(p.code), p.code);
+          for (const d of result.documents) assert.equal(d.canonical === null, d.problems.length > 0, 'a document is either canonical or has problems');
+        },
+      ),
       { numRuns: Number(process.env.PROPERTY_RUNS ?? 400) },
     );
   });
@@ -101,6 +117,9 @@ describe('X12 under random mutation (fast-check)', function () {
     const utf8 = Buffer.from(soi.toString('latin1').replace('BLUE WIDGET', 'BLAUES WIDGET ÄÖÜ – 青'), 'utf8');
     const set = [...readX12(utf8)].find((e) => e.kind === 'set');
     assert.ok(set && set.kind === 'set');
-    assert.ok(set.set.segments.some((s) => s.elements.includes('BLAUES WIDGET ÄÖÜ – 青')), 'UTF-8 inside an element is kept');
+    assert.ok(
+      set.set.segments.some((s) => s.elements.includes('BLAUES WIDGET ÄÖÜ – 青')),
+      'UTF-8 inside an element is kept',
+    );
   });
 });

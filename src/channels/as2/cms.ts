@@ -1,4 +1,19 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, constants, privateDecrypt, publicEncrypt, randomBytes, sign as nodeSign, timingSafeEqual, verify as nodeVerify, webcrypto, type KeyObject, X509Certificate } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  constants,
+  privateDecrypt,
+  publicEncrypt,
+  randomBytes,
+  sign as nodeSign,
+  timingSafeEqual,
+  verify as nodeVerify,
+  webcrypto,
+  type KeyObject,
+  X509Certificate,
+} from 'node:crypto';
 import { inflateSync, deflateSync } from 'node:zlib';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
@@ -124,7 +139,8 @@ function contentInfo(der: Buffer, expected: string, what: string): pkijs.Content
   } catch (err) {
     throw new CmsError('unexpected-processing-error', `the ${what} is not a CMS structure (${(err as Error).message})`);
   }
-  if (ci.contentType !== expected) throw new CmsError('unexpected-processing-error', `the ${what} holds CMS content type ${ci.contentType}, expected ${expected}`);
+  if (ci.contentType !== expected)
+    throw new CmsError('unexpected-processing-error', `the ${what} holds CMS content type ${ci.contentType}, expected ${expected}`);
   return ci;
 }
 
@@ -180,11 +196,15 @@ function checkDetached(content: Buffer, signatureDer: Buffer, trusted: readonly 
   });
   if (!signer) {
     const expired = trusted.length - usable.length;
-    throw new CmsError('authentication-failed', `the signature was not made with ${trusted.length ? `the partner's certificate${trusted.length > 1 ? 's' : ''}` : 'a certificate on file (none is configured)'}${expired ? ` (${expired} of them outside its validity period)` : ''}`);
+    throw new CmsError(
+      'authentication-failed',
+      `the signature was not made with ${trusted.length ? `the partner's certificate${trusted.length > 1 ? 's' : ''}` : 'a certificate on file (none is configured)'}${expired ? ` (${expired} of them outside its validity period)` : ''}`,
+    );
   }
   if (messageDigest) {
     const actual = createHash(digest).update(content).digest();
-    if (actual.length !== messageDigest.length || !timingSafeEqual(actual, messageDigest)) throw new CmsError('integrity-check-failed', 'the content does not match the digest it was signed with (altered in transit)');
+    if (actual.length !== messageDigest.length || !timingSafeEqual(actual, messageDigest))
+      throw new CmsError('integrity-check-failed', 'the content does not match the digest it was signed with (altered in transit)');
   }
   return { signer, digest };
 }
@@ -234,7 +254,13 @@ const REJECTION_SECRETS = new WeakMap<KeyObject, Buffer>();
 /** The secret implicit rejection derives its keys from: fixed per private key, never sent. */
 function rejectionSecret(key: KeyObject): Buffer {
   let s = REJECTION_SECRETS.get(key);
-  if (!s) REJECTION_SECRETS.set(key, (s = createHmac('sha256', key.export({ format: 'der', type: 'pkcs8' }) as Buffer).update('as2 implicit rejection').digest()));
+  if (!s)
+    REJECTION_SECRETS.set(
+      key,
+      (s = createHmac('sha256', key.export({ format: 'der', type: 'pkcs8' }) as Buffer)
+        .update('as2 implicit rejection')
+        .digest()),
+    );
   return s;
 }
 
@@ -274,9 +300,14 @@ function openEnveloped(der: Buffer, pairs: readonly KeyPair[]): Decrypted {
   const ed = new pkijs.EnvelopedData({ schema: ci.content });
   const eci = ed.encryptedContentInfo;
   const alg = CIPHERS[eci.contentEncryptionAlgorithm.algorithmId];
-  if (!alg) throw new CmsError('decryption-failed', `the content is encrypted with ${eci.contentEncryptionAlgorithm.algorithmId}, which is not accepted (AES-CBC or 3DES)`);
+  if (!alg)
+    throw new CmsError(
+      'decryption-failed',
+      `the content is encrypted with ${eci.contentEncryptionAlgorithm.algorithmId}, which is not accepted (AES-CBC or 3DES)`,
+    );
   const ivParam = eci.contentEncryptionAlgorithm.algorithmParams as asn1js.OctetString | undefined;
-  if (!(ivParam instanceof asn1js.OctetString) || ivParam.valueBlock.valueHexView.length !== alg.ivLength) throw new CmsError('decryption-failed', 'the content encryption has no valid IV');
+  if (!(ivParam instanceof asn1js.OctetString) || ivParam.valueBlock.valueHexView.length !== alg.ivLength)
+    throw new CmsError('decryption-failed', 'the content encryption has no valid IV');
   const encrypted = eci.encryptedContent ? octets(eci.encryptedContent) : undefined;
   if (!encrypted) throw new CmsError('decryption-failed', 'the enveloped data carries no encrypted content');
   let match: { pair: KeyPair; ri: pkijs.KeyTransRecipientInfo } | undefined;
@@ -289,7 +320,11 @@ function openEnveloped(der: Buffer, pairs: readonly KeyPair[]): Decrypted {
       break;
     }
   }
-  if (!match) throw new CmsError('decryption-failed', `the message is not encrypted for any of our certificates (${pairs.map((p) => p.cert.fingerprint.slice(0, 23)).join(', ')}…)`);
+  if (!match)
+    throw new CmsError(
+      'decryption-failed',
+      `the message is not encrypted for any of our certificates (${pairs.map((p) => p.cert.fingerprint.slice(0, 23)).join(', ')}…)`,
+    );
   const { pair, ri } = match;
   const encryptedKey = Buffer.from(ri.encryptedKey.valueBlock.valueHexView);
   let cek: Buffer;
@@ -300,7 +335,9 @@ function openEnveloped(der: Buffer, pairs: readonly KeyPair[]): Decrypted {
     cek = decryptKeyPkcs1(pair.key, encryptedKey, alg.keyLength);
   } else if (kea === OID.rsaOaep) {
     keyTransport = 'rsa-oaep';
-    const params = ri.keyEncryptionAlgorithm.algorithmParams ? new pkijs.RSAESOAEPParams({ schema: ri.keyEncryptionAlgorithm.algorithmParams }) : new pkijs.RSAESOAEPParams();
+    const params = ri.keyEncryptionAlgorithm.algorithmParams
+      ? new pkijs.RSAESOAEPParams({ schema: ri.keyEncryptionAlgorithm.algorithmParams })
+      : new pkijs.RSAESOAEPParams();
     const oaepHash = DIGEST_OIDS[params.hashAlgorithm.algorithmId] ?? 'sha1';
     try {
       cek = privateDecrypt({ key: pair.key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, encryptedKey);
@@ -321,7 +358,10 @@ function openEnveloped(der: Buffer, pairs: readonly KeyPair[]): Decrypted {
 function oaepParams(hash: OaepHash): asn1js.Sequence {
   if (hash === 'sha1') return new asn1js.Sequence();
   const alg = new pkijs.AlgorithmIdentifier({ algorithmId: OID_OF_DIGEST[hash], algorithmParams: new asn1js.Null() });
-  return new pkijs.RSAESOAEPParams({ hashAlgorithm: alg, maskGenAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: '1.2.840.113549.1.1.8', algorithmParams: alg.toSchema() }) }).toSchema();
+  return new pkijs.RSAESOAEPParams({
+    hashAlgorithm: alg,
+    maskGenAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: '1.2.840.113549.1.1.8', algorithmParams: alg.toSchema() }),
+  }).toSchema();
 }
 
 export type OaepHash = 'sha1' | 'sha256';
@@ -330,7 +370,13 @@ export type OaepHash = 'sha1' | 'sha256';
  * Enveloped data (DER) for one recipient certificate. RSA-OAEP uses `oaepHash` for both the
  * label hash and MGF1 (RFC 4055 §4.1).
  */
-export function encryptEnveloped(content: Buffer, recipient: Cert, cipher: Cipher, keyTransport: 'rsa-pkcs1' | 'rsa-oaep', oaepHash: OaepHash = 'sha1'): Buffer {
+export function encryptEnveloped(
+  content: Buffer,
+  recipient: Cert,
+  cipher: Cipher,
+  keyTransport: 'rsa-pkcs1' | 'rsa-oaep',
+  oaepHash: OaepHash = 'sha1',
+): Buffer {
   const oid = OID_OF_CIPHER[cipher];
   const alg = CIPHERS[oid]!;
   const cek = randomBytes(alg.keyLength);
@@ -338,7 +384,10 @@ export function encryptEnveloped(content: Buffer, recipient: Cert, cipher: Ciphe
   const c = createCipheriv(alg.node, cek, iv);
   const encrypted = Buffer.concat([c.update(content), c.final()]);
   const oaep = keyTransport === 'rsa-oaep';
-  const encryptedKey = publicEncrypt({ key: recipient.x509.publicKey, padding: oaep ? constants.RSA_PKCS1_OAEP_PADDING : constants.RSA_PKCS1_PADDING, ...(oaep ? { oaepHash } : {}) }, cek);
+  const encryptedKey = publicEncrypt(
+    { key: recipient.x509.publicKey, padding: oaep ? constants.RSA_PKCS1_OAEP_PADDING : constants.RSA_PKCS1_PADDING, ...(oaep ? { oaepHash } : {}) },
+    cek,
+  );
   const ri = new pkijs.KeyTransRecipientInfo({
     version: 0,
     rid: new pkijs.IssuerAndSerialNumber({ issuer: recipient.pki.issuer, serialNumber: recipient.pki.serialNumber }),
@@ -369,7 +418,10 @@ export function compress(content: Buffer): Buffer {
       new asn1js.Integer({ value: 0 }),
       new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID.zlib })] }),
       new asn1js.Sequence({
-        value: [new asn1js.ObjectIdentifier({ value: OID.data }), new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.OctetString({ valueHex: deflateSync(content) })] })],
+        value: [
+          new asn1js.ObjectIdentifier({ value: OID.data }),
+          new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.OctetString({ valueHex: deflateSync(content) })] }),
+        ],
       }),
     ],
   });
@@ -386,7 +438,8 @@ function inflateCompressed(der: Buffer, maxBytes: number): Buffer {
   const seq = ci.content as asn1js.Sequence;
   const [, algorithm, encap] = seq.valueBlock?.value ?? [];
   const algOid = ((algorithm as asn1js.Sequence | undefined)?.valueBlock.value[0] as asn1js.ObjectIdentifier | undefined)?.valueBlock.toString();
-  if (algOid !== OID.zlib) throw new CmsError('unexpected-processing-error', `the message is compressed with ${algOid ?? 'an unknown algorithm'}; only zlib (RFC 3274) is accepted`);
+  if (algOid !== OID.zlib)
+    throw new CmsError('unexpected-processing-error', `the message is compressed with ${algOid ?? 'an unknown algorithm'}; only zlib (RFC 3274) is accepted`);
   let inner: Buffer;
   try {
     const eci = new pkijs.EncapsulatedContentInfo({ schema: encap });
@@ -424,7 +477,12 @@ export function verifyOpaque(der: Buffer, trusted: readonly Cert[]): Verified & 
 }
 
 /** A self-signed certificate for one of our key pairs (pkijs writes it; Node's key signs it). */
-export async function selfSignedCertificate(pair: { privateKey: KeyObject; publicKey: KeyObject }, commonName: string, days: number, altNames?: { dns: string[]; ip: string[] }): Promise<string> {
+export async function selfSignedCertificate(
+  pair: { privateKey: KeyObject; publicKey: KeyObject },
+  commonName: string,
+  days: number,
+  altNames?: { dns: string[]; ip: string[] },
+): Promise<string> {
   const cert = new pkijs.Certificate();
   cert.version = 2;
   cert.serialNumber = new asn1js.Integer({ valueHex: Buffer.concat([Buffer.from([0x01]), randomBytes(15)]) });
@@ -438,7 +496,12 @@ export async function selfSignedCertificate(pair: { privateKey: KeyObject; publi
   const keyUsage = new asn1js.BitString({ valueHex: new Uint8Array([0xa0]), unusedBits: 5 }); // digitalSignature, keyEncipherment
   cert.extensions = [
     new pkijs.Extension({ extnID: '2.5.29.15', critical: true, extnValue: keyUsage.toBER(), parsedValue: keyUsage }),
-    new pkijs.Extension({ extnID: '2.5.29.14', extnValue: new asn1js.OctetString({ valueHex: createHash('sha1').update(Buffer.from(cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView)).digest() }).toBER() }),
+    new pkijs.Extension({
+      extnID: '2.5.29.14',
+      extnValue: new asn1js.OctetString({
+        valueHex: createHash('sha1').update(Buffer.from(cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView)).digest(),
+      }).toBER(),
+    }),
   ];
   if (altNames) {
     // subjectAltName, so TLS clients can check the host name (2 = dNSName, 7 = iPAddress).
@@ -450,9 +513,14 @@ export async function selfSignedCertificate(pair: { privateKey: KeyObject; publi
     });
     cert.extensions.push(new pkijs.Extension({ extnID: '2.5.29.17', extnValue: names.toSchema().toBER() }));
   }
-  const key = await webcrypto.subtle.importKey('pkcs8', pair.privateKey.export({ format: 'der', type: 'pkcs8' }), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
+  const key = await webcrypto.subtle.importKey(
+    'pkcs8',
+    pair.privateKey.export({ format: 'der', type: 'pkcs8' }),
+    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
   await cert.sign(key, 'SHA-256');
   const der = Buffer.from(cert.toSchema().toBER());
   return `-----BEGIN CERTIFICATE-----\n${(der.toString('base64').match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`;
 }
-

@@ -110,7 +110,10 @@ export class As2Inbound {
     let reason = '';
     try {
       u = unwrap(top, agreement.certs, this.d.keys, partner.limits.maxBytes);
-      const missing = [as2.requireSigned && !u.layers.includes('signed') ? 'signed' : '', as2.requireEncrypted && !u.layers.includes('encrypted') ? 'encrypted' : ''].filter(Boolean);
+      const missing = [
+        as2.requireSigned && !u.layers.includes('signed') ? 'signed' : '',
+        as2.requireEncrypted && !u.layers.includes('encrypted') ? 'encrypted' : '',
+      ].filter(Boolean);
       if (missing.length) {
         failure = 'insufficient-message-security';
         reason = `the agreement with ${from} requires messages to be ${missing.join(' and ')}`;
@@ -133,7 +136,13 @@ export class As2Inbound {
     const text = failure
       ? `The AS2 message ${messageId} from ${from} was not accepted: ${reason}.`
       : `The AS2 message ${messageId} from ${from} was received and stored. This confirms receipt, not that its business content was processed.`;
-    const mdn = mode === 'none' ? undefined : buildMdn({ ourId, partnerId: from, originalMessageId: messageId, ...(mic ? { mic } : {}), ...(failure ? { failure } : {}), text }, options.signed ? { pair: this.d.keys.active(), digest: options.micalg } : undefined);
+    const mdn =
+      mode === 'none'
+        ? undefined
+        : buildMdn(
+            { ourId, partnerId: from, originalMessageId: messageId, ...(mic ? { mic } : {}), ...(failure ? { failure } : {}), text },
+            options.signed ? { pair: this.d.keys.active(), digest: options.micalg } : undefined,
+          );
     const describe = u ? describeLayers(u) : 'not opened';
 
     const payload = u?.payload;
@@ -143,8 +152,23 @@ export class As2Inbound {
     try {
       const receipt = await this.d.receiver.receiveWith(
         payloadBytes
-          ? { partnerId: partner.id, channel: 'as2', ...(MEDIA_TYPES[mediaType] ? { contentType: mediaType, format: MEDIA_TYPES[mediaType] } : formatOfFile(payloadBytes.subarray(0, 512))), bytes: payloadBytes, scopes: [...allowedScopes(partner)], ...(fileName ? { fileName } : {}) }
-          : { partnerId: partner.id, channel: 'as2', contentType: header(req, 'content-type') ?? 'application/octet-stream', format: 'as2', bytes: original, state: 'rejected', problems: [{ code, message: `AS2 ${failure}: ${reason}` }] },
+          ? {
+              partnerId: partner.id,
+              channel: 'as2',
+              ...(MEDIA_TYPES[mediaType] ? { contentType: mediaType, format: MEDIA_TYPES[mediaType] } : formatOfFile(payloadBytes.subarray(0, 512))),
+              bytes: payloadBytes,
+              scopes: [...allowedScopes(partner)],
+              ...(fileName ? { fileName } : {}),
+            }
+          : {
+              partnerId: partner.id,
+              channel: 'as2',
+              contentType: header(req, 'content-type') ?? 'application/octet-stream',
+              format: 'as2',
+              bytes: original,
+              state: 'rejected',
+              problems: [{ code, message: `AS2 ${failure}: ${reason}` }],
+            },
         async (trx, id) => {
           await trx('as2_messages').insert({
             ...as2Row(partner.id, id, repeat, mdn, trx.fn.now()),
@@ -155,12 +179,28 @@ export class As2Inbound {
           await trx('events').insert([
             failure
               ? { message_id: id, type: 'as2.refused', code, detail: `AS2 ${messageId}: ${failure} (${reason}); MDN ${mode}` }
-              : { message_id: id, type: 'as2.received', detail: `AS2 ${messageId}: ${describe}; MIC ${mic?.value} ${mic ? micalgName(mic.digest) : ''}; MDN ${mode}${options.signed ? ' signed' : ''}` },
-            ...(asyncUrl && !asyncAllowed ? [{ message_id: id, type: 'as2.mdn-url-refused', code: 'GW_AS2_REQUEST', detail: `Receipt-Delivery-Option ${asyncUrl} is not in as2.asyncMdnUrls; the MDN was returned synchronously instead` }] : []),
+              : {
+                  message_id: id,
+                  type: 'as2.received',
+                  detail: `AS2 ${messageId}: ${describe}; MIC ${mic?.value} ${mic ? micalgName(mic.digest) : ''}; MDN ${mode}${options.signed ? ' signed' : ''}`,
+                },
+            ...(asyncUrl && !asyncAllowed
+              ? [
+                  {
+                    message_id: id,
+                    type: 'as2.mdn-url-refused',
+                    code: 'GW_AS2_REQUEST',
+                    detail: `Receipt-Delivery-Option ${asyncUrl} is not in as2.asyncMdnUrls; the MDN was returned synchronously instead`,
+                  },
+                ]
+              : []),
           ]);
         },
       );
-      this.d.log.info({ partner: partner.id, as2MessageId: messageId, messageId: receipt.messageId, failure, layers: u?.layers, mdn: mode }, failure ? 'as2: message refused' : 'as2: message received');
+      this.d.log.info(
+        { partner: partner.id, as2MessageId: messageId, messageId: receipt.messageId, failure, layers: u?.layers, mdn: mode },
+        failure ? 'as2: message refused' : 'as2: message received',
+      );
     } catch (err) {
       // Two copies at once: the other one was stored first; answer as for a repeat.
       if ((err as { code?: string }).code === '23505') {
@@ -203,11 +243,22 @@ export class As2Inbound {
 
   private async refused(req: As2Request, who: { from: string; to: string; messageId: string | undefined }, err: GatewayError): Promise<void> {
     const partnerId = this.d.config().as2.get(who.from)?.partner.id;
-    const details = { as2From: who.from.slice(0, 128), as2To: who.to.slice(0, 128), as2MessageId: who.messageId?.slice(0, 256) ?? null, code: err.code, reason: err.message };
+    const details = {
+      as2From: who.from.slice(0, 128),
+      as2To: who.to.slice(0, 128),
+      as2MessageId: who.messageId?.slice(0, 256) ?? null,
+      code: err.code,
+      reason: err.message,
+    };
     this.d.log.warn({ ...details, partner: partnerId, remote: req.remote }, 'as2: request refused before reading the body');
-    await audit(this.d.knex, { actor: partnerId ? `partner:${partnerId}` : `as2:${details.as2From || '(none)'}`, action: 'as2.refused', target: `as2:${details.as2To || '(none)'}`, ...(req.remote ? { source: req.remote } : {}), outcome: 'denied', details }).catch((e: Error) =>
-      this.d.log.error({ err: e.message }, 'audit: cannot record the refused AS2 request'),
-    );
+    await audit(this.d.knex, {
+      actor: partnerId ? `partner:${partnerId}` : `as2:${details.as2From || '(none)'}`,
+      action: 'as2.refused',
+      target: `as2:${details.as2To || '(none)'}`,
+      ...(req.remote ? { source: req.remote } : {}),
+      outcome: 'denied',
+      details,
+    }).catch((e: Error) => this.d.log.error({ err: e.message }, 'audit: cannot record the refused AS2 request'));
   }
 
   /**
@@ -218,14 +269,40 @@ export class As2Inbound {
    */
   private async sameContent(agreement: As2Partner, earlier: Earlier, r: RepeatContext): Promise<As2Response> {
     const micAlg = r.mic ? micalgName(r.mic.digest) : undefined;
-    if (originalMdnFits(earlier, { ...(r.mic ? { mic: r.mic.value } : {}), ...(micAlg ? { micAlg } : {}), mode: r.mode, ...(r.asyncUrl ? { url: r.asyncUrl } : {}) })) return answerWithOriginal(this.d.knex, earlier, r.messageId, 'signed or encrypted anew, with the same content');
+    if (
+      originalMdnFits(earlier, {
+        ...(r.mic ? { mic: r.mic.value } : {}),
+        ...(micAlg ? { micAlg } : {}),
+        mode: r.mode,
+        ...(r.asyncUrl ? { url: r.asyncUrl } : {}),
+      })
+    )
+      return answerWithOriginal(this.d.knex, earlier, r.messageId, 'signed or encrypted anew, with the same content');
     const text = `The AS2 message ${r.messageId} from ${r.from} repeats one received and stored before (same content); it was not delivered again.`;
-    const mdn = r.mode === 'none' ? undefined : buildMdn({ ourId: r.ourId, partnerId: r.from, originalMessageId: r.messageId, ...(r.mic ? { mic: r.mic } : {}), text }, r.signed ? { pair: this.d.keys.active(), digest: r.mic?.digest ?? 'sha256' } : undefined);
+    const mdn =
+      r.mode === 'none'
+        ? undefined
+        : buildMdn(
+            { ourId: r.ourId, partnerId: r.from, originalMessageId: r.messageId, ...(r.mic ? { mic: r.mic } : {}), text },
+            r.signed ? { pair: this.d.keys.active(), digest: r.mic?.digest ?? 'sha256' } : undefined,
+          );
     await this.d.knex.transaction(async (trx) => {
-      await trx('as2_messages').insert({ ...as2Row(agreement.partner.id, earlier.message_id, r, mdn, trx.fn.now()), duplicate_of: earlier.id, disposition: dispositionOf(), accepted: false });
-      await trx('events').insert({ message_id: earlier.message_id, type: 'as2.duplicate', detail: `AS2 ${r.messageId} received again, signed or encrypted anew, with the same content; a new MDN (MIC ${r.mic?.value ?? 'none'}) was ${r.mode === 'async' ? 'queued' : r.mode === 'sync' ? 'returned' : 'not requested'}, nothing was delivered again` });
+      await trx('as2_messages').insert({
+        ...as2Row(agreement.partner.id, earlier.message_id, r, mdn, trx.fn.now()),
+        duplicate_of: earlier.id,
+        disposition: dispositionOf(),
+        accepted: false,
+      });
+      await trx('events').insert({
+        message_id: earlier.message_id,
+        type: 'as2.duplicate',
+        detail: `AS2 ${r.messageId} received again, signed or encrypted anew, with the same content; a new MDN (MIC ${r.mic?.value ?? 'none'}) was ${r.mode === 'async' ? 'queued' : r.mode === 'sync' ? 'returned' : 'not requested'}, nothing was delivered again`,
+      });
     });
-    this.d.log.info({ partner: agreement.partner.id, as2MessageId: r.messageId, messageId: earlier.message_id, mdn: r.mode }, 'as2: repeated content, not delivered again');
+    this.d.log.info(
+      { partner: agreement.partner.id, as2MessageId: r.messageId, messageId: earlier.message_id, mdn: r.mode },
+      'as2: repeated content, not delivered again',
+    );
     if (r.mode === 'async') this.d.wake?.();
     return respond(r.mode, mdn);
   }

@@ -25,7 +25,10 @@ export interface As2Key extends KeyPair {
 const FILE = /^as2-(\d{8}T\d{6}Z)(?:-\d+)?\.(next|active|previous)\.pem$/;
 
 function stamp(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** Every key pair in `dir` (retired ones excluded), newest first. */
@@ -41,14 +44,23 @@ export function listAs2Keys(dir: string, keys?: MasterKeys): As2Key[] {
       const certPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(text)?.[0];
       if (!certPem) throw new GatewayError('GW_CONFIG_INVALID', `${path.join(dir, name)} holds no certificate`);
       const cert = certFromPem(certPem);
-      return { name, state: FILE.exec(name)![2] as As2KeyState, key: createPrivateKey(openPrivateKeyPem(text, keys, file)), cert, certPem, notAfter: new Date(cert.x509.validTo) };
+      return {
+        name,
+        state: FILE.exec(name)![2] as As2KeyState,
+        key: createPrivateKey(openPrivateKeyPem(text, keys, file)),
+        cert,
+        certPem,
+        notAfter: new Date(cert.x509.validTo),
+      };
     });
 }
 
 async function writeKey(dir: string, commonName: string, state: As2KeyState, days: number, keys?: MasterKeys): Promise<As2Key> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Off the event loop (libuv's pool): a 3072-bit key takes from a fraction of a second to several on a busy machine.
-  const pair = await new Promise<{ publicKey: KeyObject; privateKey: KeyObject }>((resolve, reject) => generateKeyPair('rsa', { modulusLength: 3072 }, (err, publicKey, privateKey) => (err ? reject(err) : resolve({ publicKey, privateKey }))));
+  const pair = await new Promise<{ publicKey: KeyObject; privateKey: KeyObject }>((resolve, reject) =>
+    generateKeyPair('rsa', { modulusLength: 3072 }, (err, publicKey, privateKey) => (err ? reject(err) : resolve({ publicKey, privateKey }))),
+  );
   const certPem = await selfSignedCertificate(pair, commonName, days);
   let name = `as2-${stamp()}.${state}.pem`;
   for (let i = 2; existsSync(path.join(dir, name)); i++) name = `as2-${stamp()}-${i}.${state}.pem`;
@@ -106,7 +118,8 @@ export function activateAs2Key(dir: string, nameOrFingerprint: string, master?: 
 /** Rotation step 3 (or a withdrawn next key): stop decrypting with a pair. The active one cannot retire. */
 export function retireAs2Key(dir: string, nameOrFingerprint: string, master?: MasterKeys): As2Key {
   const key = find(dir, nameOrFingerprint, master);
-  if (key.state === 'active') throw new GatewayError('GW_REQUEST_INVALID', `${key.name} is the signing key; \`gateway as2 keys activate\` its successor first.`);
+  if (key.state === 'active')
+    throw new GatewayError('GW_REQUEST_INVALID', `${key.name} is the signing key; \`gateway as2 keys activate\` its successor first.`);
   move(dir, key, 'retired');
   return key;
 }

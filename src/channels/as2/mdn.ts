@@ -1,10 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { digestOf, micalgName, signDetached, verifyDetached, type Cert, type Digest, type KeyPair, CmsError } from './cms.js';
-import { base64Lines, buildEntity, buildMultipart, canonicalize, decodeBody, parseContentType, parseEntity, parseHeaders, partBytes, splitMultipart, type MimeEntity, MimeError, type Part } from './mime.js';
+import {
+  base64Lines,
+  buildEntity,
+  buildMultipart,
+  canonicalize,
+  decodeBody,
+  parseContentType,
+  parseEntity,
+  parseHeaders,
+  partBytes,
+  splitMultipart,
+  type MimeEntity,
+  MimeError,
+  type Part,
+} from './mime.js';
 
 /** The dispositions of RFC 4130 §7.5.3 that the gateway answers with. */
-export type As2Failure = 'insufficient-message-security' | 'decryption-failed' | 'authentication-failed' | 'integrity-check-failed' | 'unexpected-processing-error';
+export type As2Failure =
+  | 'insufficient-message-security'
+  | 'decryption-failed'
+  | 'authentication-failed'
+  | 'integrity-check-failed'
+  | 'unexpected-processing-error';
 
 /** What a sender asked for in Disposition-Notification-Options (RFC 4130 §7.3). */
 export interface MdnRequest {
@@ -86,7 +105,22 @@ export function buildMdn(f: MdnFields, signer?: { pair: KeyPair; digest: Digest 
   const report: Part = {
     headers: [['Content-Type', `multipart/report; report-type=disposition-notification; boundary="${boundary}"`]],
     body: buildMultipart(
-      [buildEntity([['Content-Type', 'text/plain; charset=us-ascii'], ['Content-Transfer-Encoding', '7bit']], Buffer.from(`${f.text}\r\n`, 'latin1')), buildEntity([['Content-Type', 'message/disposition-notification'], ['Content-Transfer-Encoding', '7bit']], Buffer.from(`${notification}\r\n`, 'latin1'))],
+      [
+        buildEntity(
+          [
+            ['Content-Type', 'text/plain; charset=us-ascii'],
+            ['Content-Transfer-Encoding', '7bit'],
+          ],
+          Buffer.from(`${f.text}\r\n`, 'latin1'),
+        ),
+        buildEntity(
+          [
+            ['Content-Type', 'message/disposition-notification'],
+            ['Content-Transfer-Encoding', '7bit'],
+          ],
+          Buffer.from(`${notification}\r\n`, 'latin1'),
+        ),
+      ],
       boundary,
     ),
   };
@@ -105,7 +139,20 @@ export function buildMdn(f: MdnFields, signer?: { pair: KeyPair; digest: Digest 
     const signed = partBytes(report);
     const sig = signDetached(signed, signer.pair, signer.digest);
     contentType = `multipart/signed; protocol="application/pkcs7-signature"; micalg=${micalgName(signer.digest)}; boundary="${outer}"`;
-    body = buildMultipart([signed, buildEntity([['Content-Type', 'application/pkcs7-signature; name=smime.p7s'], ['Content-Transfer-Encoding', 'base64'], ['Content-Disposition', 'attachment; filename=smime.p7s']], base64Lines(sig))], outer);
+    body = buildMultipart(
+      [
+        signed,
+        buildEntity(
+          [
+            ['Content-Type', 'application/pkcs7-signature; name=smime.p7s'],
+            ['Content-Transfer-Encoding', 'base64'],
+            ['Content-Disposition', 'attachment; filename=smime.p7s'],
+          ],
+          base64Lines(sig),
+        ),
+      ],
+      outer,
+    );
   }
   const headers: [string, string][] = [...as2, ['Content-Type', contentType]];
   return { messageId, headers, body, entity: buildEntity(headers, body) };
@@ -176,7 +223,12 @@ export function parseMdn(entity: MimeEntity, partnerCerts: readonly Cert[], at =
  * canonical form (S/MIME text canonicalization). Returns the bytes that verified, which are what
  * the MIC is computed over.
  */
-export function verifySignedPart(content: Buffer, sigPart: MimeEntity, trusted: readonly Cert[], at = new Date()): { signed: Buffer; signer: Cert; digest: Digest } {
+export function verifySignedPart(
+  content: Buffer,
+  sigPart: MimeEntity,
+  trusted: readonly Cert[],
+  at = new Date(),
+): { signed: Buffer; signer: Cert; digest: Digest } {
   const sig = decodeBody(sigPart);
   const entity = parseEntity(content);
   const headerBytes = content.subarray(0, content.length - entity.body.length);

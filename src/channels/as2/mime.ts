@@ -149,7 +149,8 @@ export function splitMultipart(body: Buffer, boundary: string): Buffer[] {
   }
   if (starts.length < 2 || !starts.at(-1)?.last) throw new MimeError(`the multipart body has no closing boundary "--${boundary}--"`);
   const parts: Buffer[] = [];
-  for (let k = 0; k < starts.length - 1; k++) parts.push(body.subarray((starts[k] as { afterLine: number }).afterLine, (starts[k + 1] as { lineStart: number }).lineStart));
+  for (let k = 0; k < starts.length - 1; k++)
+    parts.push(body.subarray((starts[k] as { afterLine: number }).afterLine, (starts[k + 1] as { lineStart: number }).lineStart));
   return parts;
 }
 
@@ -160,7 +161,10 @@ export function decodeBody(entity: MimeEntity): Buffer {
   if (cte === 'binary' || cte === '7bit' || cte === '8bit') return entity.body;
   if (cte === 'quoted-printable') {
     const text = entity.body.toString('latin1').replace(/=\r?\n/g, '');
-    return Buffer.from(text.replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+    return Buffer.from(
+      text.replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+      'latin1',
+    );
   }
   throw new MimeError(`Content-Transfer-Encoding "${cte}" is not supported`);
 }

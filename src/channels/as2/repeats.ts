@@ -44,8 +44,13 @@ export async function acceptedEarlier(knex: Knex, partnerId: string, as2MessageI
 export async function answerWithOriginal(knex: Knex, earlier: Earlier, as2MessageId: string, how: string): Promise<As2Response> {
   await knex.transaction(async (trx) => {
     const mdn = earlier.mdn_mode === 'async' ? 'queued again' : earlier.mdn_mode === 'sync' ? 'returned' : 'not requested';
-    await trx('events').insert({ message_id: earlier.message_id, type: 'as2.duplicate', detail: `AS2 ${as2MessageId} received again ${how}; the original MDN was ${mdn}, nothing was delivered again` });
-    if (earlier.mdn_mode === 'async') await trx('as2_messages').where('id', earlier.id).update({ status: 'pending', next_at: trx.fn.now(), attempts: 0, updated_at: trx.fn.now() });
+    await trx('events').insert({
+      message_id: earlier.message_id,
+      type: 'as2.duplicate',
+      detail: `AS2 ${as2MessageId} received again ${how}; the original MDN was ${mdn}, nothing was delivered again`,
+    });
+    if (earlier.mdn_mode === 'async')
+      await trx('as2_messages').where('id', earlier.id).update({ status: 'pending', next_at: trx.fn.now(), attempts: 0, updated_at: trx.fn.now() });
   });
   if (earlier.mdn_mode === 'sync' && earlier.mdn) {
     const stored = parseEntity(earlier.mdn);
@@ -56,10 +61,19 @@ export async function answerWithOriginal(knex: Knex, earlier: Earlier, as2Messag
 
 /** The answer when no synchronous MDN is due. */
 export function plainAnswer(mode: string): As2Response {
-  return { status: 200, headers: [['Content-Type', 'text/plain']], body: Buffer.from(mode === 'async' ? 'Accepted; the MDN follows asynchronously.\r\n' : 'Accepted.\r\n') };
+  return {
+    status: 200,
+    headers: [['Content-Type', 'text/plain']],
+    body: Buffer.from(mode === 'async' ? 'Accepted; the MDN follows asynchronously.\r\n' : 'Accepted.\r\n'),
+  };
 }
 
 /** True when the repeat's MIC and MDN request are those of the first copy, so its MDN answers both. */
 export function originalMdnFits(earlier: Earlier, repeat: { mic?: string; micAlg?: string; mode: string; url?: string }): boolean {
-  return earlier.mic === (repeat.mic ?? null) && earlier.mic_alg === (repeat.micAlg ?? null) && earlier.mdn_mode === repeat.mode && (repeat.mode !== 'async' || earlier.mdn_url === repeat.url);
+  return (
+    earlier.mic === (repeat.mic ?? null) &&
+    earlier.mic_alg === (repeat.micAlg ?? null) &&
+    earlier.mdn_mode === repeat.mode &&
+    (repeat.mode !== 'async' || earlier.mdn_url === repeat.url)
+  );
 }

@@ -72,12 +72,14 @@ export function micOf(u: Unwrapped, digest: Digest): Mic {
   return { value: createHash(digest).update(over).digest('base64'), digest };
 }
 
-
 /** The layers for the timeline: `encrypted (aes256-cbc, rsa-oaep) + signed (sha256, certificate …)`. */
 export function describeLayers(u: Unwrapped): string {
   const parts = u.layers.map((l) =>
-    l === 'signed' ? `signed (${u.signDigest}, certificate ${u.signer?.fingerprint.slice(0, 23)}…)` : l === 'encrypted' ? `encrypted (${u.cipher?.cipher}, ${u.cipher?.keyTransport})` : 'compressed',
+    l === 'signed'
+      ? `signed (${u.signDigest}, certificate ${u.signer?.fingerprint.slice(0, 23)}…)`
+      : l === 'encrypted'
+        ? `encrypted (${u.cipher?.cipher}, ${u.cipher?.keyTransport})`
+        : 'compressed',
   );
   return parts.length ? parts.join(' + ') : 'plain';
 }
-

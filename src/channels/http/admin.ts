@@ -48,7 +48,11 @@ export function adminRoutes(router: Router, d: AdminDeps): void {
     const issued = await d.store.rotate({ ...issueRequest(b), overlapSeconds }, ctx.state.actor as Actor);
     ctx.status = 201;
     ctx.set('cache-control', 'no-store');
-    ctx.body = { credential: credentialView(issued.credential), ...(issued.secret ? { secret: issued.secret } : {}), retiring: (issued.retiring ?? []).map(credentialView) };
+    ctx.body = {
+      credential: credentialView(issued.credential),
+      ...(issued.secret ? { secret: issued.secret } : {}),
+      retiring: (issued.retiring ?? []).map(credentialView),
+    };
   });
   router.post('/admin/v1/credentials/:kind/:ref/revoke', authenticateAdmin, async (ctx) => {
     const ref = credParam(() => textParam(ctx.params.ref, 'The credential reference', 512) as string);
@@ -56,19 +60,32 @@ export function adminRoutes(router: Router, d: AdminDeps): void {
   });
   router.get('/admin/v1/credentials/expiring', authenticateAdmin, async (ctx) => {
     const within = integerParam(ctx.query.withinDays, 'withinDays', { min: 0, max: 3650, fallback: 30, text: true });
-    ctx.body = { withinDays: within, credentials: (await expiringCredentials(d.store, within)).map((e) => ({ ...credentialView(e.credential), daysLeft: e.daysLeft })) };
+    ctx.body = {
+      withinDays: within,
+      credentials: (await expiringCredentials(d.store, within)).map((e) => ({ ...credentialView(e.credential), daysLeft: e.daysLeft })),
+    };
   });
   router.get('/admin/v1/audit', authenticateAdmin, async (ctx) => {
     const q = ctx.query;
     const action = textParam(q.action, 'action');
     const actor = textParam(q.actor, 'actor');
     const since = dateParam(q.since, 'since');
-    ctx.body = { entries: await readAudit(d.knex, { ...(action ? { action } : {}), ...(actor ? { actor } : {}), ...(since ? { since } : {}), limit: integerParam(q.limit, 'limit', { min: 1, max: AUDIT_READ_MAX, fallback: 100, text: true }) }) };
+    ctx.body = {
+      entries: await readAudit(d.knex, {
+        ...(action ? { action } : {}),
+        ...(actor ? { actor } : {}),
+        ...(since ? { since } : {}),
+        limit: integerParam(q.limit, 'limit', { min: 1, max: AUDIT_READ_MAX, fallback: 100, text: true }),
+      }),
+    };
   });
   // Prometheus text: seconds until each credential expires (alert on a low value).
   router.get('/metrics', authenticateAdmin, async (ctx) => {
     const now = Date.now();
-    const lines = ['# HELP gateway_credential_expiry_seconds Seconds until the credential expires (negative: expired).', '# TYPE gateway_credential_expiry_seconds gauge'];
+    const lines = [
+      '# HELP gateway_credential_expiry_seconds Seconds until the credential expires (negative: expired).',
+      '# TYPE gateway_credential_expiry_seconds gauge',
+    ];
     for (const c of await d.store.list()) {
       if (!c.expiresAt || c.revokedAt) continue;
       const labels = `kind="${c.kind}",ref="${c.ref.replace(/["\\]/g, '')}",partner="${c.partnerId ?? ''}",source="${c.source}"`;
@@ -108,10 +125,18 @@ function credParam<T>(read: () => T): T {
 function issueRequest(b: Record<string, unknown>) {
   const kind = kindOf(b.kind);
   const expiresAt = credParam(() => dateParam(b.expiresAt, 'expiresAt'));
-  if (b.scopes !== undefined && !(Array.isArray(b.scopes) && b.scopes.every((x) => typeof x === 'string' && x.length <= 200 && !/[\u0000-\u001f]/.test(x) && isStorable(x)))) throw new GatewayError('GW_CRED_INVALID', 'scopes must be an array of strings.');
+  if (
+    b.scopes !== undefined &&
+    !(Array.isArray(b.scopes) && b.scopes.every((x) => typeof x === 'string' && x.length <= 200 && !/[\u0000-\u001f]/.test(x) && isStorable(x)))
+  )
+    throw new GatewayError('GW_CRED_INVALID', 'scopes must be an array of strings.');
   if (b.partner !== undefined && b.partner !== null) credParam(() => textParam(b.partner, 'partner'));
-  if (b.material !== undefined && (typeof b.material !== 'string' || !isStorable(b.material))) throw new GatewayError('GW_CRED_INVALID', 'material must be a text (PEM, JWK or OpenSSH public key).');
-  const publishSeconds = b.publishSeconds === undefined ? undefined : credParam(() => integerParam(b.publishSeconds, 'publishSeconds', { min: 0, max: MAX_PUBLISH_SECONDS, fallback: 0 }));
+  if (b.material !== undefined && (typeof b.material !== 'string' || !isStorable(b.material)))
+    throw new GatewayError('GW_CRED_INVALID', 'material must be a text (PEM, JWK or OpenSSH public key).');
+  const publishSeconds =
+    b.publishSeconds === undefined
+      ? undefined
+      : credParam(() => integerParam(b.publishSeconds, 'publishSeconds', { min: 0, max: MAX_PUBLISH_SECONDS, fallback: 0 }));
   return {
     kind,
     partnerId: typeof b.partner === 'string' ? b.partner : null,

@@ -77,8 +77,10 @@ async function authenticatePartner(ctx: Context, config: GatewayConfig, sec: Sec
     return { partner, method: 'api-key', credentialId: c.ref, scopes: grantedScopes(partner, c.scopes) };
   }
   const t = await sec.tokens.verify(token);
-  if (t.boundTo && (!cert || thumbprint(cert) !== t.boundTo)) throw new GatewayError('GW_AUTH_CERTIFICATE', 'The token is bound to a TLS client certificate; present it on the HTTPS port.');
-  if (t.partner.oauth.certificateBound && !t.boundTo && t.method === 'oauth') throw new GatewayError('GW_AUTH_CERTIFICATE', 'This client needs certificate-bound tokens.');
+  if (t.boundTo && (!cert || thumbprint(cert) !== t.boundTo))
+    throw new GatewayError('GW_AUTH_CERTIFICATE', 'The token is bound to a TLS client certificate; present it on the HTTPS port.');
+  if (t.partner.oauth.certificateBound && !t.boundTo && t.method === 'oauth')
+    throw new GatewayError('GW_AUTH_CERTIFICATE', 'This client needs certificate-bound tokens.');
   return { partner: t.partner, method: t.method, credentialId: t.tokenId ?? t.clientId, scopes: t.scopes };
 }
 
@@ -90,7 +92,11 @@ function candidateTypes(config: GatewayConfig, partner: Readonly<PartnerProfile>
 /** Refuses a message none of whose possible document types the scopes allow writing. */
 function requireWriteScope(config: GatewayConfig, principal: Principal, format: SourceFormat): void {
   const types = candidateTypes(config, principal.partner, format);
-  if (types.length && !mayWriteAny(principal.scopes, types)) throw new GatewayError('GW_AUTH_SCOPE', `Sending ${format} as ${principal.partner.id} needs one of the scopes ${[...new Set(types.map((t) => WRITE_SCOPES[t]))].join(', ')}; the credentials hold ${[...principal.scopes].sort().join(' ') || 'none'}.`);
+  if (types.length && !mayWriteAny(principal.scopes, types))
+    throw new GatewayError(
+      'GW_AUTH_SCOPE',
+      `Sending ${format} as ${principal.partner.id} needs one of the scopes ${[...new Set(types.map((t) => WRITE_SCOPES[t]))].join(', ')}; the credentials hold ${[...principal.scopes].sort().join(' ') || 'none'}.`,
+    );
 }
 
 /** The REST door: authenticates, reads bytes, calls receive, answers. No parsing happens here. */
@@ -113,12 +119,21 @@ export function createHttpApp(deps: HttpDeps): Koa {
       if (ctx.path === '/oauth/token') {
         // RFC 6749 §5.2 names, with our stable code beside them.
         ctx.set('cache-control', 'no-store');
-        ctx.body = { error: ge ? (OAUTH_ERROR[ge.code] ?? (status >= 500 ? 'server_error' : 'invalid_request')) : 'server_error', error_description: ge && status < 500 ? ge.message : 'An unexpected error occurred.', code: ge?.code ?? 'GW_INTERNAL' };
+        ctx.body = {
+          error: ge ? (OAUTH_ERROR[ge.code] ?? (status >= 500 ? 'server_error' : 'invalid_request')) : 'server_error',
+          error_description: ge && status < 500 ? ge.message : 'An unexpected error occurred.',
+          code: ge?.code ?? 'GW_INTERNAL',
+        };
         if (status === 401 && /^Basic/i.test(ctx.get('authorization'))) ctx.set('www-authenticate', 'Basic realm="partner-gateway"');
         return;
       }
       ctx.body = {
-        error: ge && status < 500 ? { code: ge.code, message: ge.message, ...(ge.location ? { location: ge.location } : {}) } : ge ? { code: ge.code, message: ge.message } : { code: 'GW_INTERNAL', message: 'An unexpected error occurred.' },
+        error:
+          ge && status < 500
+            ? { code: ge.code, message: ge.message, ...(ge.location ? { location: ge.location } : {}) }
+            : ge
+              ? { code: ge.code, message: ge.message }
+              : { code: 'GW_INTERNAL', message: 'An unexpected error occurred.' },
       };
     }
   });
@@ -148,11 +163,21 @@ export function createHttpApp(deps: HttpDeps): Koa {
   };
 
   /** Reads a partner's message body: media type, size limit, scopes, then the receiver (or `store`). */
-  const receiveFrom = async (ctx: Context, principal: Principal, channel: 'rest' | 'webhook', bytesIn?: Buffer, store = (inbound: Inbound) => deps.receiver.receive(inbound)) => {
+  const receiveFrom = async (
+    ctx: Context,
+    principal: Principal,
+    channel: 'rest' | 'webhook',
+    bytesIn?: Buffer,
+    store = (inbound: Inbound) => deps.receiver.receive(inbound),
+  ) => {
     const { partner } = principal;
     const mediaType = mediaTypeOf(ctx);
     const format = MEDIA_TYPES[mediaType];
-    if (!format) throw new GatewayError('GW_REQUEST_MEDIA_TYPE', `Content-Type "${mediaType || '(none)'}" is not accepted; send one of ${Object.keys(MEDIA_TYPES).join(', ')}.`);
+    if (!format)
+      throw new GatewayError(
+        'GW_REQUEST_MEDIA_TYPE',
+        `Content-Type "${mediaType || '(none)'}" is not accepted; send one of ${Object.keys(MEDIA_TYPES).join(', ')}.`,
+      );
     requireWriteScope(deps.config(), principal, format);
     const bytes = bytesIn ?? (await readBody(ctx, Math.min(partner.limits.maxBytes, deps.maxBodyBytes), ` for partner ${partner.id}`));
     if (bytes.length === 0) throw new GatewayError('GW_REQUEST_INVALID', 'The body is empty.');
@@ -181,15 +206,31 @@ export function createHttpApp(deps: HttpDeps): Koa {
     await receiveFrom(ctx, principal, 'rest');
   });
 
-  webhookRoutes(router, { knex: deps.knex, receiver: deps.receiver, config: deps.config, store: sec.store, limiter: sec.limiter, maxBodyBytes: deps.maxBodyBytes, toleranceSeconds: sec.webhookToleranceSeconds, receiveFrom: (ctx, principal, bytes, store) => receiveFrom(ctx, principal, 'webhook', bytes, store) });
+  webhookRoutes(router, {
+    knex: deps.knex,
+    receiver: deps.receiver,
+    config: deps.config,
+    store: sec.store,
+    limiter: sec.limiter,
+    maxBodyBytes: deps.maxBodyBytes,
+    toleranceSeconds: sec.webhookToleranceSeconds,
+    receiveFrom: (ctx, principal, bytes, store) => receiveFrom(ctx, principal, 'webhook', bytes, store),
+  });
 
   // OAuth 2.0: client credentials (RFC 6749 §4.4), our keys (RFC 7517) and server metadata (RFC 8414).
   router.post('/oauth/token', async (ctx) => {
     throttle(ctx, sec.limiter, `token:${ctx.ip}`, sec.tokenRatePerMinute);
-    if (mediaTypeOf(ctx) !== 'application/x-www-form-urlencoded') throw new GatewayError('GW_OAUTH_REQUEST', 'Send the token request as application/x-www-form-urlencoded.');
+    if (mediaTypeOf(ctx) !== 'application/x-www-form-urlencoded')
+      throw new GatewayError('GW_OAUTH_REQUEST', 'Send the token request as application/x-www-form-urlencoded.');
     const form = new URLSearchParams((await readBody(ctx, 16_384, ' for a token request')).toString('utf8'));
     const cert = peerCertificate(ctx.req);
-    const res = await sec.tokenEndpoint.handle({ form, ...(ctx.get('authorization') ? { authorization: ctx.get('authorization') } : {}), ...(cert ? { cert } : {}), remote: ctx.ip, endpointUrls: sec.endpointUrls() });
+    const res = await sec.tokenEndpoint.handle({
+      form,
+      ...(ctx.get('authorization') ? { authorization: ctx.get('authorization') } : {}),
+      ...(cert ? { cert } : {}),
+      remote: ctx.ip,
+      endpointUrls: sec.endpointUrls(),
+    });
     ctx.set('cache-control', 'no-store');
     ctx.set('pragma', 'no-cache');
     ctx.body = res;
@@ -247,7 +288,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
     const id = uuidParam(ctx.params.id, 'outbound document');
     const item = await readMailboxItem(deps.knex, partner.id, id);
     if (item) requireScope(scopes, mailboxScope(item.type), `Collecting a ${item.type}`);
-    if (!item || !(await collectMailboxItem(deps.knex, partner.id, id, 'rest'))) throw new GatewayError('GW_NOT_FOUND', `No outbound document ${id} for partner ${partner.id}.`);
+    if (!item || !(await collectMailboxItem(deps.knex, partner.id, id, 'rest')))
+      throw new GatewayError('GW_NOT_FOUND', `No outbound document ${id} for partner ${partner.id}.`);
     ctx.status = 204;
   });
 
@@ -271,7 +313,12 @@ export function createHttpApp(deps: HttpDeps): Koa {
       throw new GatewayError('GW_JSON_SYNTAX', `The body is not valid JSON: ${(err as Error).message}.`);
     }
     const badAt = pathOfUnstorable(body);
-    if (badAt) throw new GatewayError('GW_REQUEST_INVALID', `The purchase order holds a NUL character (\\u0000) or a lone UTF-16 surrogate at ${badAt}; send text without them.`, { location: { jsonPath: badAt } });
+    if (badAt)
+      throw new GatewayError(
+        'GW_REQUEST_INVALID',
+        `The purchase order holds a NUL character (\\u0000) or a lone UTF-16 surrogate at ${badAt}; send text without them.`,
+        { location: { jsonPath: badAt } },
+      );
     const sent = await sendPurchaseOrder(deps.knex, config, partner, body, idempotencyKeyOf(ctx), requestId(ctx) || undefined);
     ctx.status = sent.duplicate ? 200 : 201;
     ctx.set('location', `/v1/erp/messages/${sent.messageId}`);

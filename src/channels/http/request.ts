@@ -27,7 +27,8 @@ export async function readBody(ctx: Context, limit: number, whose: string): Prom
   try {
     return await getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined });
   } catch (err) {
-    if ((err as { type?: string }).type === 'entity.too.large') throw new GatewayError('GW_REQUEST_TOO_LARGE', `The body exceeds the limit of ${limit} bytes${whose}.`);
+    if ((err as { type?: string }).type === 'entity.too.large')
+      throw new GatewayError('GW_REQUEST_TOO_LARGE', `The body exceeds the limit of ${limit} bytes${whose}.`);
     throw new GatewayError('GW_REQUEST_INVALID', `The body could not be read: ${(err as Error).message}.`);
   }
 }
@@ -74,7 +75,8 @@ export function uuidParam(value: unknown, what: string): string {
 /** A text parameter (query or body) that reaches SQL: one string, 1-`max` characters, no control characters. */
 export function textParam(value: unknown, name: string, max = 200): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > max || /[\u0000-\u001f\u007f]/.test(value) || UNSTORABLE.test(value)) throw new GatewayError('GW_REQUEST_INVALID', `${name} must be given once, as 1-${max} characters without control characters.`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > max || /[\u0000-\u001f\u007f]/.test(value) || UNSTORABLE.test(value))
+    throw new GatewayError('GW_REQUEST_INVALID', `${name} must be given once, as 1-${max} characters without control characters.`);
   return value;
 }
 
@@ -85,7 +87,8 @@ export function textParam(value: unknown, name: string, max = 200): string | und
 export function integerParam(value: unknown, name: string, o: { min: number; max: number; fallback: number; text?: boolean }): number {
   if (value === undefined) return o.fallback;
   const n = typeof value === 'number' ? value : o.text && typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < o.min || n > o.max) throw new GatewayError('GW_REQUEST_INVALID', `${name} must be a whole number from ${o.min} to ${o.max} (found ${printable(value)}).`);
+  if (!Number.isSafeInteger(n) || n < o.min || n > o.max)
+    throw new GatewayError('GW_REQUEST_INVALID', `${name} must be a whole number from ${o.min} to ${o.max} (found ${printable(value)}).`);
   return n;
 }
 
@@ -96,7 +99,11 @@ const LAST_DATE = Date.UTC(9999, 11, 31, 23, 59, 59);
 export function dateParam(value: unknown, name: string): Date | undefined {
   if (value === undefined) return undefined;
   const ms = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
-  if (!(ms >= 0 && ms <= LAST_DATE)) throw new GatewayError('GW_REQUEST_INVALID', `${name} must be an ISO 8601 date or date-time between 1970 and 9999, such as 2026-11-30T12:00:00Z (found ${printable(value)}).`);
+  if (!(ms >= 0 && ms <= LAST_DATE))
+    throw new GatewayError(
+      'GW_REQUEST_INVALID',
+      `${name} must be an ISO 8601 date or date-time between 1970 and 9999, such as 2026-11-30T12:00:00Z (found ${printable(value)}).`,
+    );
   return new Date(ms);
 }
 
@@ -129,7 +136,7 @@ export function pathOfUnstorable(value: unknown): string | undefined {
 
 /** A value as an error message may quote it: a short, printable excerpt. */
 export function printable(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const clean = text.replace(/[^\x20-\x7e]/g, '?');
   return `"${clean.length > 60 ? `${clean.slice(0, 60)}…` : clean}"`;
 }

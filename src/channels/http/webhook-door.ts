@@ -65,7 +65,11 @@ async function verify(ctx: Context, d: WebhookDeps) {
   const claim = readSignatureHeader(ctx.get(SIGNATURE_HEADER) || undefined, d.toleranceSeconds);
   const bytes = await readBody(ctx, Math.min(partner.limits.maxBytes, d.maxBodyBytes), ` for partner ${partner.id}`);
   const secrets = await d.store.usable('webhook-secret', partner.id);
-  const { index } = matchingSecret(claim, secrets.map((c) => d.store.open(c).toString('utf8')), bytes);
+  const { index } = matchingSecret(
+    claim,
+    secrets.map((c) => d.store.open(c).toString('utf8')),
+    bytes,
+  );
   return { partner, credential: secrets[index] as Credential, timestamp: claim.timestamp, bytes };
 }
 
@@ -78,7 +82,11 @@ async function storeOnce(d: WebhookDeps, inbound: Inbound, replay: { partnerId: 
   try {
     return await d.receiver.receiveWith(inbound, async (trx) => {
       await trx('webhook_requests').where('partner_id', replay.partnerId).where('expires_at', '<', new Date()).del();
-      const fresh = await trx('webhook_requests').insert({ partner_id: replay.partnerId, content_sha256: replay.digest, expires_at: replay.expiresAt }).onConflict(['partner_id', 'content_sha256']).ignore().returning('content_sha256');
+      const fresh = await trx('webhook_requests')
+        .insert({ partner_id: replay.partnerId, content_sha256: replay.digest, expires_at: replay.expiresAt })
+        .onConflict(['partner_id', 'content_sha256'])
+        .ignore()
+        .returning('content_sha256');
       if (!fresh.length) throw replayed();
     });
   } catch (err) {
@@ -90,5 +98,8 @@ async function storeOnce(d: WebhookDeps, inbound: Inbound, replay: { partnerId: 
 }
 
 function replayed(): GatewayError {
-  return new GatewayError('GW_WEBHOOK_REPLAY', 'This signed webhook (same timestamp and body) was received before; it is not accepted twice, whichever signatures it carries. A new event needs a new timestamp.');
+  return new GatewayError(
+    'GW_WEBHOOK_REPLAY',
+    'This signed webhook (same timestamp and body) was received before; it is not accepted twice, whichever signatures it carries. A new event needs a new timestamp.',
+  );
 }

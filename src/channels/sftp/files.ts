@@ -28,7 +28,9 @@ export interface SizeLimit {
 
 /** A partner's `limits.maxBytes`, capped by the gateway's `GATEWAY_MAX_BODY_BYTES`, on every SFTP door. */
 export function sizeLimit(partner: Readonly<PartnerProfile>, maxBodyBytes: number): SizeLimit {
-  return maxBodyBytes < partner.limits.maxBytes ? { bytes: maxBodyBytes, setting: 'GATEWAY_MAX_BODY_BYTES' } : { bytes: partner.limits.maxBytes, setting: `limits.maxBytes of partner ${partner.id}` };
+  return maxBodyBytes < partner.limits.maxBytes
+    ? { bytes: maxBodyBytes, setting: 'GATEWAY_MAX_BODY_BYTES' }
+    : { bytes: partner.limits.maxBytes, setting: `limits.maxBytes of partner ${partner.id}` };
 }
 
 /** Why a file is refused for its size (GW_REQUEST_TOO_LARGE): the limit that binds and its value. */
@@ -84,13 +86,24 @@ export class PartnerFiles {
   async list(folder: Folder): Promise<Entry[]> {
     const partnerId = this.partner.id;
     if (folder === 'inbound') {
-      const rows = await this.knex('sftp_uploads').select('id', 'name', 'size_bytes', 'updated_at').where({ partner_id: partnerId, state: 'held' }).orderBy('name').limit(LISTING_LIMIT);
+      const rows = await this.knex('sftp_uploads')
+        .select('id', 'name', 'size_bytes', 'updated_at')
+        .where({ partner_id: partnerId, state: 'held' })
+        .orderBy('name')
+        .limit(LISTING_LIMIT);
       return rows.map((r) => ({ name: r.name, size: Number(r.size_bytes), mtime: r.updated_at, uploadId: r.id }));
     }
     if (folder === 'outbound') {
-      return (await listMailbox(this.knex, partnerId, LISTING_LIMIT)).filter((m) => this.scopes.has(mailboxScope(m.type))).map((m) => ({ name: m.fileName, size: m.sizeBytes, mtime: m.createdAt, messageId: m.id }));
+      return (await listMailbox(this.knex, partnerId, LISTING_LIMIT))
+        .filter((m) => this.scopes.has(mailboxScope(m.type)))
+        .map((m) => ({ name: m.fileName, size: m.sizeBytes, mtime: m.createdAt, messageId: m.id }));
     }
-    const rows = await this.knex('messages').select('id', 'file_name', 'size_bytes', 'received_at').where({ partner_id: partnerId, direction: 'inbound', channel: 'sftp' }).whereNotNull('file_name').orderBy('received_at', 'desc').limit(LISTING_LIMIT);
+    const rows = await this.knex('messages')
+      .select('id', 'file_name', 'size_bytes', 'received_at')
+      .where({ partner_id: partnerId, direction: 'inbound', channel: 'sftp' })
+      .whereNotNull('file_name')
+      .orderBy('received_at', 'desc')
+      .limit(LISTING_LIMIT);
     return rows.map((r) => ({ name: archiveName(r.id, r.file_name), size: r.size_bytes, mtime: r.received_at, messageId: r.id }));
   }
 
@@ -101,7 +114,11 @@ export class PartnerFiles {
       return r && { name: r.name, size: Number(r.size_bytes), mtime: r.updated_at, uploadId: r.id };
     }
     if (folder === 'outbound') {
-      const r = await this.knex('messages').first('id', 'file_name', 'size_bytes', 'received_at', 'doc_type').where({ partner_id: partnerId, direction: 'outbound', file_name: name }).whereNull('collected_at').orderBy('received_at');
+      const r = await this.knex('messages')
+        .first('id', 'file_name', 'size_bytes', 'received_at', 'doc_type')
+        .where({ partner_id: partnerId, direction: 'outbound', file_name: name })
+        .whereNull('collected_at')
+        .orderBy('received_at');
       if (r && !this.scopes.has(mailboxScope(r.doc_type))) return undefined;
       return r && { name: r.file_name, size: r.size_bytes, mtime: r.received_at, messageId: r.id };
     }
@@ -138,14 +155,27 @@ export class PartnerFiles {
     if (!entry?.uploadId) throw new FsError('missing', `no file ${from.name} in /inbound`);
     if (isTemporaryName(to.name)) {
       await this.knex.transaction(async (trx) => {
-        if (await trx('sftp_uploads').first('id').where({ partner_id: this.partner.id, state: 'held', name: to.name })) throw new FsError('failure', `/inbound/${to.name} exists`);
+        if (await trx('sftp_uploads').first('id').where({ partner_id: this.partner.id, state: 'held', name: to.name }))
+          throw new FsError('failure', `/inbound/${to.name} exists`);
         await trx('sftp_uploads').where('id', entry.uploadId).update({ name: to.name, updated_at: trx.fn.now() });
       });
       return undefined;
     }
     const row = await this.knex('sftp_uploads').first('size_bytes', 'sha256').where('id', entry.uploadId);
-    const { rows } = await this.knex.raw<{ rows: { head: Buffer }[] }>('SELECT substring(data from 1 for 512) AS head FROM sftp_upload_chunks WHERE upload_id = ? ORDER BY seq LIMIT 1', [entry.uploadId]);
-    return this.receiver.receiveStaged({ partnerId: this.partner.id, channel: 'sftp', ...formatOfFile(rows[0]?.head ?? Buffer.alloc(0)), fileName: to.name, uploadId: entry.uploadId, sizeBytes: Number(row.size_bytes), sha256: row.sha256, scopes: [...this.scopes] });
+    const { rows } = await this.knex.raw<{ rows: { head: Buffer }[] }>(
+      'SELECT substring(data from 1 for 512) AS head FROM sftp_upload_chunks WHERE upload_id = ? ORDER BY seq LIMIT 1',
+      [entry.uploadId],
+    );
+    return this.receiver.receiveStaged({
+      partnerId: this.partner.id,
+      channel: 'sftp',
+      ...formatOfFile(rows[0]?.head ?? Buffer.alloc(0)),
+      fileName: to.name,
+      uploadId: entry.uploadId,
+      sizeBytes: Number(row.size_bytes),
+      sha256: row.sha256,
+      scopes: [...this.scopes],
+    });
   }
 
   upload(name: string): Upload {
@@ -154,7 +184,10 @@ export class PartnerFiles {
 
   /** Staged uploads that no client has written to for `olderThanMs` (a replica stopped mid-upload). */
   static async sweep(knex: Knex, olderThanMs: number): Promise<number> {
-    return knex('sftp_uploads').where('state', 'writing').andWhere('updated_at', '<', new Date(Date.now() - olderThanMs)).del();
+    return knex('sftp_uploads')
+      .where('state', 'writing')
+      .andWhere('updated_at', '<', new Date(Date.now() - olderThanMs))
+      .del();
   }
 }
 
@@ -207,8 +240,16 @@ export class Upload {
   write(offset: number, data: Buffer): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new FsError('failure', 'the file is closed'));
-    if (offset !== this.size) return Promise.reject(this.fail(`writes must be sequential: expected offset ${this.size}, got ${offset} (resuming an upload is not supported; upload the whole file again)`));
-    if (this.size + data.length > this.limit.bytes) return Promise.reject(this.fail(`GW_REQUEST_TOO_LARGE: ${overLimit(`/inbound/${this.name}`, this.limit)}; nothing was stored. Split the file, or ask for the limit to be raised.`));
+    if (offset !== this.size)
+      return Promise.reject(
+        this.fail(`writes must be sequential: expected offset ${this.size}, got ${offset} (resuming an upload is not supported; upload the whole file again)`),
+      );
+    if (this.size + data.length > this.limit.bytes)
+      return Promise.reject(
+        this.fail(
+          `GW_REQUEST_TOO_LARGE: ${overLimit(`/inbound/${this.name}`, this.limit)}; nothing was stored. Split the file, or ask for the limit to be raised.`,
+        ),
+      );
     const copy = Buffer.from(data);
     this.size += copy.length;
     this.hash.update(copy);
@@ -281,10 +322,14 @@ export class Upload {
       if (!this.temporary) return await this.receiver.receiveStaged({ ...common, uploadId, sizeBytes: this.size, sha256 });
       await this.knex.transaction(async (trx) => {
         // Held only if the store holds every byte written, as a commit would check.
-        const { rows } = await trx.raw<{ rows: { n: string }[] }>('SELECT coalesce(sum(length(data)), 0) AS n FROM sftp_upload_chunks WHERE upload_id = ?', [uploadId]);
+        const { rows } = await trx.raw<{ rows: { n: string }[] }>('SELECT coalesce(sum(length(data)), 0) AS n FROM sftp_upload_chunks WHERE upload_id = ?', [
+          uploadId,
+        ]);
         if (Number(rows[0]?.n) !== this.size) throw new Error(`staged upload ${uploadId} holds ${rows[0]?.n} of the ${this.size} bytes written`);
         await trx('sftp_uploads').where({ partner_id: this.partner.id, state: 'held', name: this.name }).del();
-        const held = await trx('sftp_uploads').where({ id: uploadId, state: 'writing' }).update({ state: 'held', size_bytes: this.size, sha256, updated_at: trx.fn.now() });
+        const held = await trx('sftp_uploads')
+          .where({ id: uploadId, state: 'writing' })
+          .update({ state: 'held', size_bytes: this.size, sha256, updated_at: trx.fn.now() });
         if (held !== 1) throw new Error(`staged upload ${uploadId} is gone (swept?)`);
       });
       return 'held';
@@ -302,6 +347,10 @@ export class Upload {
     this.parts = [];
     this.buffered = 0;
     await this.chain.catch(() => undefined);
-    if (this.uploadId) await this.knex('sftp_uploads').where({ id: this.uploadId, state: 'writing' }).del().catch(() => undefined);
+    if (this.uploadId)
+      await this.knex('sftp_uploads')
+        .where({ id: this.uploadId, state: 'writing' })
+        .del()
+        .catch(() => undefined);
   }
 }

@@ -27,7 +27,10 @@ const FILE = /^(ed25519|rsa)-(\d{8}T\d{6}Z)(?:-\d+)?\.(active|next)\.key$/;
 export const HOST_KEY_TYPES: HostKeyType[] = ['ed25519', 'rsa'];
 
 function stamp(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 function publicOf(privateKey: string): { publicKey: string; fingerprint: string } {
@@ -116,7 +119,8 @@ function retire(dir: string, key: HostKey): void {
 /** Withdraws a `next` key that will not be rolled out. An active key is retired by activating its successor. */
 export function retireHostKey(dir: string, nameOrFingerprint: string, master?: MasterKeys): HostKey {
   const key = find(dir, nameOrFingerprint, master);
-  if (key.state === 'active') throw new GatewayError('GW_REQUEST_INVALID', `${key.name} is presented to clients; \`gateway sftp host-keys activate\` its successor, which retires it.`);
+  if (key.state === 'active')
+    throw new GatewayError('GW_REQUEST_INVALID', `${key.name} is presented to clients; \`gateway sftp host-keys activate\` its successor, which retires it.`);
   retire(dir, key);
   return key;
 }

@@ -2,7 +2,10 @@
 export const FOLDERS = ['inbound', 'outbound', 'archive'] as const;
 export type Folder = (typeof FOLDERS)[number];
 
-export type Place = { kind: 'root'; path: '/' } | { kind: 'folder'; folder: Folder; path: string } | { kind: 'file'; folder: Folder; name: string; path: string };
+export type Place =
+  | { kind: 'root'; path: '/' }
+  | { kind: 'folder'; folder: Folder; path: string }
+  | { kind: 'file'; folder: Folder; name: string; path: string };
 
 /** Why a path was refused, in the words the client sees. */
 export class PathRefused extends Error {}

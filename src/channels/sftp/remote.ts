@@ -28,7 +28,12 @@ interface Session {
 
 /** `*` and `?` wildcards over one file name. */
 export function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 }
 
 function call<T>(fn: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
@@ -48,10 +53,18 @@ export async function connectRemote(partner: Readonly<PartnerProfile>, remote: R
   const where = `sftp://${remote.username}@${remote.host}:${remote.port}`;
   const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
     conn.on('error', (err) => {
-      if (presented) reject(new GatewayError('GW_SFTP_HOST_KEY', `${where} presented host key ${presented}, which is not pinned for ${partner.id} (sftp.remote.hostKey); the connection was refused.`));
+      if (presented)
+        reject(
+          new GatewayError(
+            'GW_SFTP_HOST_KEY',
+            `${where} presented host key ${presented}, which is not pinned for ${partner.id} (sftp.remote.hostKey); the connection was refused.`,
+          ),
+        );
       else reject(new GatewayError('GW_SFTP_REMOTE', `${where}: ${err.message}`, { cause: err }));
     });
-    conn.on('ready', () => conn.sftp((err, s) => (err ? reject(new GatewayError('GW_SFTP_REMOTE', `${where}: no SFTP subsystem (${err.message})`)) : resolve(s))));
+    conn.on('ready', () =>
+      conn.sftp((err, s) => (err ? reject(new GatewayError('GW_SFTP_REMOTE', `${where}: no SFTP subsystem (${err.message})`)) : resolve(s))),
+    );
     conn.connect({
       host: remote.host,
       port: remote.port,
@@ -156,10 +169,23 @@ export class RemoteSftpDoor {
         .sort((a, b) => a.attrs.mtime - b.attrs.mtime || a.filename.localeCompare(b.filename));
       for (const e of entries) {
         const file = path.join(pickup.dir, e.filename);
-        const bytes = e.attrs.size > limit.bytes ? undefined : await session.readFile(file, limit).catch((err: unknown) => (isGatewayError(err) && err.code === 'GW_REQUEST_TOO_LARGE' ? undefined : Promise.reject(err)));
+        const bytes =
+          e.attrs.size > limit.bytes
+            ? undefined
+            : await session
+                .readFile(file, limit)
+                .catch((err: unknown) => (isGatewayError(err) && err.code === 'GW_REQUEST_TOO_LARGE' ? undefined : Promise.reject(err)));
         if (!bytes) {
-          await this.partnerEvent(partner.id, 'sftp.pickup-skipped', 'GW_REQUEST_TOO_LARGE', `${overLimit(file, limit)}; it was left on the server (listed with ${e.attrs.size} bytes)`);
-          this.log.warn({ partner: partner.id, file, bytes: e.attrs.size, limit: limit.bytes, setting: limit.setting }, 'sftp: file on the partner server over the size limit; left there');
+          await this.partnerEvent(
+            partner.id,
+            'sftp.pickup-skipped',
+            'GW_REQUEST_TOO_LARGE',
+            `${overLimit(file, limit)}; it was left on the server (listed with ${e.attrs.size} bytes)`,
+          );
+          this.log.warn(
+            { partner: partner.id, file, bytes: e.attrs.size, limit: limit.bytes, setting: limit.setting },
+            'sftp: file on the partner server over the size limit; left there',
+          );
           continue;
         }
         const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -175,14 +201,22 @@ export class RemoteSftpDoor {
         if (pickup.after === 'move') await session.rename(file, path.join(pickup.moveTo!, e.filename));
         else await session.unlink(file);
         picked++;
-        this.log.info({ partner: partner.id, file, bytes: bytes.length, messageId: receipt.messageId, duplicate: receipt.duplicate }, 'sftp: picked up from the partner server');
+        this.log.info(
+          { partner: partner.id, file, bytes: bytes.length, messageId: receipt.messageId, duplicate: receipt.duplicate },
+          'sftp: picked up from the partner server',
+        );
       }
       await this.knex('sftp_remote_polls').where('partner_id', partner.id).update({ last_poll_at: this.knex.fn.now(), last_picked: picked, last_error: null });
     } catch (err) {
       const e = asGatewayError(err);
       this.log.error({ partner: partner.id, code: e.code, err: e.message }, 'sftp: pickup from the partner server failed');
-      await this.knex('sftp_remote_polls').where('partner_id', partner.id).update({ last_poll_at: this.knex.fn.now(), last_picked: picked, last_error: `${e.code}: ${e.message}` }).catch(() => undefined);
-      await this.partnerEvent(partner.id, e.code === 'GW_SFTP_HOST_KEY' ? 'sftp.host-key-mismatch' : 'sftp.pickup-failed', e.code, e.message).catch(() => undefined);
+      await this.knex('sftp_remote_polls')
+        .where('partner_id', partner.id)
+        .update({ last_poll_at: this.knex.fn.now(), last_picked: picked, last_error: `${e.code}: ${e.message}` })
+        .catch(() => undefined);
+      await this.partnerEvent(partner.id, e.code === 'GW_SFTP_HOST_KEY' ? 'sftp.host-key-mismatch' : 'sftp.pickup-failed', e.code, e.message).catch(
+        () => undefined,
+      );
     } finally {
       session?.end();
     }
@@ -216,7 +250,15 @@ export class RemoteSftpDoor {
             const target = path.join(remote.delivery!.dir, m.file_name);
             await session.writeFile(`${target}${remote.delivery!.tempSuffix}`, m.raw);
             await session.rename(`${target}${remote.delivery!.tempSuffix}`, target);
-            await trx('messages').where('id', m.id).update({ collected_at: trx.fn.now(), state: 'collected', transfer_attempts: m.transfer_attempts + 1, transfer_error: null, updated_at: trx.fn.now() });
+            await trx('messages')
+              .where('id', m.id)
+              .update({
+                collected_at: trx.fn.now(),
+                state: 'collected',
+                transfer_attempts: m.transfer_attempts + 1,
+                transfer_error: null,
+                updated_at: trx.fn.now(),
+              });
             await trx('events').insert({ message_id: m.id, type: 'outbound.delivered', detail: `written to sftp://${remote.host}:${remote.port}${target}` });
             sent++;
           }
@@ -225,8 +267,21 @@ export class RemoteSftpDoor {
           this.log.error({ partner: partner.id, code: e.code, err: e.message }, 'sftp: delivery to the partner server failed');
           for (const m of mine) {
             const delay = Math.min(this.backoff.baseMs * 2 ** m.transfer_attempts, this.backoff.maxMs);
-            const updated = await trx('messages').where('id', m.id).whereNull('collected_at').update({ transfer_attempts: m.transfer_attempts + 1, transfer_next_at: new Date(Date.now() + delay), transfer_error: `${e.code}: ${e.message}` });
-            if (updated) await trx('events').insert({ message_id: m.id, type: e.code === 'GW_SFTP_HOST_KEY' ? 'sftp.host-key-mismatch' : 'outbound.transfer-failed', code: e.code, detail: `${e.message}; next attempt in ${Math.round(delay / 1000)} s` });
+            const updated = await trx('messages')
+              .where('id', m.id)
+              .whereNull('collected_at')
+              .update({
+                transfer_attempts: m.transfer_attempts + 1,
+                transfer_next_at: new Date(Date.now() + delay),
+                transfer_error: `${e.code}: ${e.message}`,
+              });
+            if (updated)
+              await trx('events').insert({
+                message_id: m.id,
+                type: e.code === 'GW_SFTP_HOST_KEY' ? 'sftp.host-key-mismatch' : 'outbound.transfer-failed',
+                code: e.code,
+                detail: `${e.message}; next attempt in ${Math.round(delay / 1000)} s`,
+              });
           }
         } finally {
           session?.end();

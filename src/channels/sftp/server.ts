@@ -79,17 +79,19 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
       clearTimeout(loginTimer);
       live.delete(client);
     });
-    client.on('authentication', (ctx) =>
-      void authenticate(ctx, address).then(
-        (p) => {
-          if (p) [partner, scopes] = [p.partner, p.scopes];
-        },
-        // The credential store is unreachable: fail closed (the client may try again later).
-        (err: Error) => {
-          log.error({ address, partner: ctx.username, err: err.message }, 'sftp: login refused, credentials cannot be checked');
-          ctx.reject();
-        },
-      ),
+    client.on(
+      'authentication',
+      (ctx) =>
+        void authenticate(ctx, address).then(
+          (p) => {
+            if (p) [partner, scopes] = [p.partner, p.scopes];
+          },
+          // The credential store is unreachable: fail closed (the client may try again later).
+          (err: Error) => {
+            log.error({ address, partner: ctx.username, err: err.message }, 'sftp: login refused, credentials cannot be checked');
+            ctx.reject();
+          },
+        ),
     );
     client.on('ready', () => {
       clearTimeout(loginTimer);
@@ -116,7 +118,14 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
     const refuse = async (reason: string, fingerprint?: string) => {
       const delay = throttle.failure(user, address);
       log.warn({ partner: user, address, method: ctx.method, fingerprint, reason }, 'sftp: login refused');
-      await audit(opts.knex, { actor: `partner:${user}`, action: 'sftp.login', target: `partner:${user}`, source: address, outcome: 'denied', details: { method: ctx.method, fingerprint: fingerprint ?? null, reason } }).catch(() => undefined);
+      await audit(opts.knex, {
+        actor: `partner:${user}`,
+        action: 'sftp.login',
+        target: `partner:${user}`,
+        source: address,
+        outcome: 'denied',
+        details: { method: ctx.method, fingerprint: fingerprint ?? null, reason },
+      }).catch(() => undefined);
       await new Promise((r) => setTimeout(r, delay));
       ctx.reject(methods);
       return undefined;
@@ -149,12 +158,23 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
     }
     return void ctx.reject(methods);
 
-    async function admit(p: Readonly<PartnerProfile>, scopes: ReadonlySet<string>, fingerprint?: string): Promise<{ partner: Readonly<PartnerProfile>; scopes: ReadonlySet<string> } | undefined> {
+    async function admit(
+      p: Readonly<PartnerProfile>,
+      scopes: ReadonlySet<string>,
+      fingerprint?: string,
+    ): Promise<{ partner: Readonly<PartnerProfile>; scopes: ReadonlySet<string> } | undefined> {
       if (p.state === 'suspended') return void (await refuse('partner suspended', fingerprint));
       if (!p.channels.includes('sftp')) return void (await refuse('partner may not use SFTP (channels)', fingerprint));
       throttle.success(user, address);
       log.info({ partner: p.id, address, method: ctx.method, fingerprint }, 'sftp: login');
-      await audit(opts.knex, { actor: `partner:${p.id}`, action: 'sftp.login', target: `partner:${p.id}`, source: address, outcome: 'ok', details: { method: ctx.method, fingerprint: fingerprint ?? null, scopes: [...scopes] } }).catch((err: Error) => log.error({ err: err.message }, 'audit: cannot record the login'));
+      await audit(opts.knex, {
+        actor: `partner:${p.id}`,
+        action: 'sftp.login',
+        target: `partner:${p.id}`,
+        source: address,
+        outcome: 'ok',
+        details: { method: ctx.method, fingerprint: fingerprint ?? null, scopes: [...scopes] },
+      }).catch((err: Error) => log.error({ err: err.message }, 'audit: cannot record the login'));
       ctx.accept();
       return { partner: p, scopes };
     }
@@ -214,7 +234,12 @@ function serveSftp(sftp: SFTPWrapper, files: PartnerFiles, address: string, log:
           return sftp.status(reqId, STATUS_CODE.PERMISSION_DENIED, `GW_SFTP_PATH: ${err.message}`);
         }
         if (err instanceof FsError) {
-          const code = { denied: STATUS_CODE.PERMISSION_DENIED, missing: STATUS_CODE.NO_SUCH_FILE, failure: STATUS_CODE.FAILURE, unsupported: STATUS_CODE.OP_UNSUPPORTED }[err.kind];
+          const code = {
+            denied: STATUS_CODE.PERMISSION_DENIED,
+            missing: STATUS_CODE.NO_SUCH_FILE,
+            failure: STATUS_CODE.FAILURE,
+            unsupported: STATUS_CODE.OP_UNSUPPORTED,
+          }[err.kind];
           if (err.kind === 'failure') log.warn({ partner: partnerId, address, request: what, reason: err.message, cause: causes(err) }, 'sftp: request failed');
           return sftp.status(reqId, code, err.message);
         }
@@ -251,12 +276,16 @@ function serveSftp(sftp: SFTPWrapper, files: PartnerFiles, address: string, log:
       sftp.name(reqId, [{ filename: resolved, longname: resolved, attrs: attrsOf('dir') }]);
     }),
   );
-  for (const op of ['STAT', 'LSTAT'] as const) sftp.on(op, (reqId: number, p: string) => void answer(reqId, op.toLowerCase(), async () => void sftp.attrs(reqId, await stat(p))));
+  for (const op of ['STAT', 'LSTAT'] as const)
+    sftp.on(op, (reqId: number, p: string) => void answer(reqId, op.toLowerCase(), async () => void sftp.attrs(reqId, await stat(p))));
   sftp.on('FSTAT', (reqId, handle) =>
     answer(reqId, 'fstat', () => {
       const [, h] = handleOf(handle);
       if (!h) throw new FsError('failure', 'invalid handle');
-      sftp.attrs(reqId, h.kind === 'read' ? attrsOf(h.entry) : h.kind === 'write' ? attrsOf({ name: '', size: h.upload.size, mtime: new Date() }) : attrsOf('dir'));
+      sftp.attrs(
+        reqId,
+        h.kind === 'read' ? attrsOf(h.entry) : h.kind === 'write' ? attrsOf({ name: '', size: h.upload.size, mtime: new Date() }) : attrsOf('dir'),
+      );
     }),
   );
   sftp.on('OPENDIR', (reqId, p) =>
@@ -349,7 +378,8 @@ function serveSftp(sftp: SFTPWrapper, files: PartnerFiles, address: string, log:
       const a = filePlace(from);
       const b = filePlace(to);
       const receipt = await files.rename(a, b);
-      if (receipt) log.info({ partner: partnerId, address, file: b.path, messageId: receipt.messageId }, 'sftp: upload committed (renamed from its temporary name)');
+      if (receipt)
+        log.info({ partner: partnerId, address, file: b.path, messageId: receipt.messageId }, 'sftp: upload committed (renamed from its temporary name)');
       sftp.status(reqId, STATUS_CODE.OK);
     }),
   );
@@ -362,9 +392,13 @@ function serveSftp(sftp: SFTPWrapper, files: PartnerFiles, address: string, log:
   );
   sftp.on('FSETSTAT', (reqId) => sftp.status(reqId, STATUS_CODE.OK));
   for (const op of ['MKDIR', 'RMDIR'] as const) {
-    sftp.on(op, (reqId: number, p: string) => answer(reqId, op.toLowerCase(), () => (place(p), Promise.reject(new FsError('denied', 'the folders are fixed: /inbound, /outbound, /archive')))));
+    sftp.on(op, (reqId: number, p: string) =>
+      answer(reqId, op.toLowerCase(), () => (place(p), Promise.reject(new FsError('denied', 'the folders are fixed: /inbound, /outbound, /archive')))),
+    );
   }
-  sftp.on('SYMLINK', (reqId, target, link) => answer(reqId, 'symlink', () => (resolvePath(link), resolvePath(target), Promise.reject(new FsError('denied', 'links are not supported')))));
+  sftp.on('SYMLINK', (reqId, target, link) =>
+    answer(reqId, 'symlink', () => (resolvePath(link), resolvePath(target), Promise.reject(new FsError('denied', 'links are not supported')))),
+  );
   sftp.on('READLINK', (reqId, p) => answer(reqId, 'readlink', () => (place(p), Promise.reject(new FsError('failure', `${p} is not a link`)))));
   sftp.on('EXTENDED', (reqId) => sftp.status(reqId, STATUS_CODE.OP_UNSUPPORTED));
 

@@ -115,7 +115,12 @@ export interface AckControls {
 }
 
 /** The planned acknowledgment interchange with the control numbers given, ready to be written. */
-export function ackInterchange(plan: AckPlan, controls: AckControls, at: Date, lineBreak: string): { interchange: OutboundInterchange; options: X12WriteOptions } {
+export function ackInterchange(
+  plan: AckPlan,
+  controls: AckControls,
+  at: Date,
+  lineBreak: string,
+): { interchange: OutboundInterchange; options: X12WriteOptions } {
   const h = plan.report.header;
   let st = 0;
   const groups: OutboundGroup[] = plan.groups.map((g, i) => {
@@ -126,7 +131,12 @@ export function ackInterchange(plan: AckPlan, controls: AckControls, at: Date, l
       receiver: first?.sender ?? '',
       control: controls.gs[i] as string,
       version: g.version,
-      sets: g.acks.map((a) => ({ id: g.type, control: controls.st[st++] as string, ...(g.type === '999' ? { implementation: g.version } : {}), segments: { [Symbol.iterator]: () => functionalAckSegments(a.inbound, g.type) } })),
+      sets: g.acks.map((a) => ({
+        id: g.type,
+        control: controls.st[st++] as string,
+        ...(g.type === '999' ? { implementation: g.version } : {}),
+        segments: { [Symbol.iterator]: () => functionalAckSegments(a.inbound, g.type) },
+      })),
     };
   });
   return {

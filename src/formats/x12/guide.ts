@@ -49,7 +49,8 @@ export function checkGuide(set: X12TransactionSet, guide: Guide): Problem[] {
         const value = seg.elements[n - 1] ?? '';
         const at = { segment: tag, position: seg.position, element: n, transaction: set.control, line: seg.line };
         const name = `${tag}${String(n).padStart(2, '0')}`;
-        const fail = (ak4: string, why: string) => problems.push({ code: 'GW_X12_GUIDE', message: `${name} ${why} (implementation guide).`, location: at, x12: { ak5: '5', ak3: '8', ak4, value } });
+        const fail = (ak4: string, why: string) =>
+          problems.push({ code: 'GW_X12_GUIDE', message: `${name} ${why} (implementation guide).`, location: at, x12: { ak5: '5', ak3: '8', ak4, value } });
         if (value === '') {
           if (el.required) fail('1', 'is required but empty');
           continue;

@@ -1,7 +1,7 @@
 import { GatewayError, type Problem } from '../../errors.js';
 import { X12Reader, type X12Event, type X12GroupSummary, type X12InterchangeSummary, type X12TransactionSet } from './reader.js';
 
-export type { GroupReport, InterchangeReport } from "./report.js";
+export type { GroupReport, InterchangeReport } from './report.js';
 export type { X12Delimiters, X12Event, X12GroupHeader, X12InterchangeHeader, X12Segment, X12TransactionSet } from './reader.js';
 
 export interface X12Group extends X12GroupSummary {

@@ -189,9 +189,18 @@ export class X12Reader {
         const rest = this.buf.replace(/[\s\x00\x1a]+/g, '');
         if (rest.length) this.segment(this.buf.trimEnd()); // a last segment without terminator
         this.buf = '';
-        this.closeInterchange({ code: 'GW_X12_ENVELOPE', message: `The input ends inside interchange ${this.interchange?.control} (no IEA): the file is truncated.`, location: { segment: 'IEA', line: this.line }, x12: { ta1: '023' } });
+        this.closeInterchange({
+          code: 'GW_X12_ENVELOPE',
+          message: `The input ends inside interchange ${this.interchange?.control} (no IEA): the file is truncated.`,
+          location: { segment: 'IEA', line: this.line },
+          x12: { ta1: '023' },
+        });
       } else if (this.mode === 'isa' && this.first) {
-        this.fatal({ code: 'GW_X12_ENVELOPE', message: 'The payload is empty: expected an X12 interchange starting with ISA.', location: { segment: 'ISA', line: 1 } });
+        this.fatal({
+          code: 'GW_X12_ENVELOPE',
+          message: 'The payload is empty: expected an X12 interchange starting with ISA.',
+          location: { segment: 'ISA', line: 1 },
+        });
       }
       this.mode = 'stopped';
     }
@@ -223,7 +232,12 @@ export class X12Reader {
       const d = this.delims as X12Delimiters;
       // A new ISA where a segment was expected: the previous interchange lacks its IEA.
       if (buf.startsWith('ISA', pos) && buf.length > pos + 3 && !ALNUM.test(buf[pos + 3] as string)) {
-        this.closeInterchange({ code: 'GW_X12_ENVELOPE', message: `Interchange ${this.interchange?.control} has no IEA before the next ISA (line ${this.line}).`, location: { segment: 'IEA', line: this.line }, x12: { ta1: '023' } });
+        this.closeInterchange({
+          code: 'GW_X12_ENVELOPE',
+          message: `Interchange ${this.interchange?.control} has no IEA before the next ISA (line ${this.line}).`,
+          location: { segment: 'IEA', line: this.line },
+          x12: { ta1: '023' },
+        });
         this.mode = 'isa';
         continue;
       }
@@ -231,7 +245,12 @@ export class X12Reader {
       const end = buf.indexOf(d.segment, pos);
       if (end === -1) {
         if (buf.length - pos > MAX_SEGMENT_BYTES) {
-          this.fatal({ code: 'GW_X12_SYNTAX', message: `No segment terminator "${printable(d.segment)}" within ${MAX_SEGMENT_BYTES} bytes after line ${this.line}: the data is not X12 or the terminator is wrong.`, location: { line: this.line }, x12: { ta1: '004' } });
+          this.fatal({
+            code: 'GW_X12_SYNTAX',
+            message: `No segment terminator "${printable(d.segment)}" within ${MAX_SEGMENT_BYTES} bytes after line ${this.line}: the data is not X12 or the terminator is wrong.`,
+            location: { line: this.line },
+            x12: { ta1: '004' },
+          });
           return;
         }
         break;
@@ -304,7 +323,12 @@ export class X12Reader {
     const isa = fields;
     const loc = (n: number) => ({ segment: 'ISA', element: n, line });
     if (ALNUM.test(element) || element === ' ') {
-      this.fatal({ code: 'GW_X12_ENVELOPE', message: `"${printable(element)}" (byte 4 of the ISA) cannot be the element separator.`, location: loc(1), x12: { ta1: '026' } });
+      this.fatal({
+        code: 'GW_X12_ENVELOPE',
+        message: `"${printable(element)}" (byte 4 of the ISA) cannot be the element separator.`,
+        location: loc(1),
+        x12: { ta1: '026' },
+      });
       return -1;
     }
     if (ALNUM.test(segment) || segment === component || segment === element || segment === ' ') {
@@ -320,18 +344,31 @@ export class X12Reader {
       const v = isa[n] ?? '';
       if (v.length !== f.len) {
         const nonAscii = /[\x80-\xff]/.test(v) ? ' (it contains non-ASCII bytes)' : '';
-        problems.push({ code: 'GW_X12_ENVELOPE', message: `ISA${String(n + 1).padStart(2, '0')} (${f.name}) is ${v.length} bytes, must be ${f.len}${nonAscii}: the ISA is fixed-length.`, location: loc(n + 1), x12: { ta1: f.ta1 } });
+        problems.push({
+          code: 'GW_X12_ENVELOPE',
+          message: `ISA${String(n + 1).padStart(2, '0')} (${f.name}) is ${v.length} bytes, must be ${f.len}${nonAscii}: the ISA is fixed-length.`,
+          location: loc(n + 1),
+          x12: { ta1: f.ta1 },
+        });
       }
     });
     const version = isa[11] ?? '';
     const isa11 = isa[10] ?? '';
     const repetition = version >= '00402' && isa11.length === 1 && !ALNUM.test(isa11) && isa11 !== ' ' ? isa11 : null;
     if (component === element || (repetition !== null && (repetition === element || repetition === component || repetition === segment))) {
-      problems.push({ code: 'GW_X12_ENVELOPE', message: `The delimiters are not distinct: element "${printable(element)}", component "${printable(component)}", repetition "${printable(repetition ?? '')}", segment "${printable(segment)}".`, location: loc(16), x12: { ta1: '027' } });
+      problems.push({
+        code: 'GW_X12_ENVELOPE',
+        message: `The delimiters are not distinct: element "${printable(element)}", component "${printable(component)}", repetition "${printable(repetition ?? '')}", segment "${printable(segment)}".`,
+        location: loc(16),
+        x12: { ta1: '027' },
+      });
     }
-    if (!/^\d{9}$/.test(isa[12] ?? '')) problems.push({ code: 'GW_X12_ENVELOPE', message: `ISA13 "${isa[12]}" must be a 9-digit control number.`, location: loc(13), x12: { ta1: '018' } });
-    if (!['0', '1'].includes(isa[13] ?? '')) problems.push({ code: 'GW_X12_ENVELOPE', message: `ISA14 "${isa[13]}" must be 0 or 1.`, location: loc(14), x12: { ta1: '019' } });
-    if (!['P', 'T', 'I'].includes(isa[14] ?? '')) problems.push({ code: 'GW_X12_ENVELOPE', message: `ISA15 "${isa[14]}" must be P, T or I.`, location: loc(15), x12: { ta1: '020' } });
+    if (!/^\d{9}$/.test(isa[12] ?? ''))
+      problems.push({ code: 'GW_X12_ENVELOPE', message: `ISA13 "${isa[12]}" must be a 9-digit control number.`, location: loc(13), x12: { ta1: '018' } });
+    if (!['0', '1'].includes(isa[13] ?? ''))
+      problems.push({ code: 'GW_X12_ENVELOPE', message: `ISA14 "${isa[13]}" must be 0 or 1.`, location: loc(14), x12: { ta1: '019' } });
+    if (!['P', 'T', 'I'].includes(isa[14] ?? ''))
+      problems.push({ code: 'GW_X12_ENVELOPE', message: `ISA15 "${isa[14]}" must be P, T or I.`, location: loc(15), x12: { ta1: '020' } });
     this.delims = { element, component, segment, repetition };
     const breaks = ['\r', '\n'].filter((c) => c !== element && c !== component && c !== segment && c !== repetition);
     this.strip = breaks.length ? new RegExp(`[${breaks.map((c) => (c === '\r' ? '\\r' : '\\n')).join('')}]`, 'g') : undefined;
@@ -361,7 +398,9 @@ export class X12Reader {
   private refuseStart(buf: string, i: number): number {
     const head = buf.slice(i, i + 3);
     const ebcdic = head === '\xc9\xe2\xc1';
-    const where = this.first ? 'The payload does not start with an ISA segment' : `After interchange ${this.lastControl} the data continues with something other than an ISA`;
+    const where = this.first
+      ? 'The payload does not start with an ISA segment'
+      : `After interchange ${this.lastControl} the data continues with something other than an ISA`;
     this.fatal({
       code: 'GW_X12_ENVELOPE',
       message: ebcdic
@@ -431,13 +470,23 @@ export class X12Reader {
       const set = this.open;
       const position = set.segments.length + 2;
       if (!TAG.test(tag)) {
-        set.problems.push({ code: 'GW_X12_SYNTAX', message: `"${printable(tag.slice(0, 20))}" is not a segment identifier (line ${line}).`, location: { segment: printable(tag.slice(0, 3)), position, transaction: set.control, line }, x12: { ak3: '1', ak5: '5' } });
+        set.problems.push({
+          code: 'GW_X12_SYNTAX',
+          message: `"${printable(tag.slice(0, 20))}" is not a segment identifier (line ${line}).`,
+          location: { segment: printable(tag.slice(0, 3)), position, transaction: set.control, line },
+          x12: { ak3: '1', ak5: '5' },
+        });
       }
       set.segments.push({ tag, elements, position, line });
       return;
     }
     const where = this.group ? `inside group ${this.group.header.control} but outside any transaction set` : 'outside any functional group';
-    const problem: Problem = { code: 'GW_X12_SYNTAX', message: `Segment "${printable(tag.slice(0, 20))}" at line ${line} is ${where}.`, location: { segment: printable(tag.slice(0, 3)), line }, x12: { ta1: '024' } };
+    const problem: Problem = {
+      code: 'GW_X12_SYNTAX',
+      message: `Segment "${printable(tag.slice(0, 20))}" at line ${line} is ${where}.`,
+      location: { segment: printable(tag.slice(0, 3)), line },
+      x12: { ta1: '024' },
+    };
     if (this.group) this.group.problems.push({ ...problem, code: 'GW_X12_GROUP', x12: { ak9: '1' } });
     else ic.problems.push(problem);
   }
@@ -445,13 +494,32 @@ export class X12Reader {
   private startGroup(e: string[], line: number): void {
     const ic = this.interchange as X12InterchangeSummary;
     if (this.group) this.endGroup(null, line);
-    const header: X12GroupHeader = { functionalId: e[0] ?? '', sender: (e[1] ?? '').trim(), receiver: (e[2] ?? '').trim(), date: e[3] ?? '', time: e[4] ?? '', control: e[5] ?? '', version: e[7] ?? '', line };
+    const header: X12GroupHeader = {
+      functionalId: e[0] ?? '',
+      sender: (e[1] ?? '').trim(),
+      receiver: (e[2] ?? '').trim(),
+      date: e[3] ?? '',
+      time: e[4] ?? '',
+      control: e[5] ?? '',
+      version: e[7] ?? '',
+      line,
+    };
     const problems: Problem[] = [];
     if (this.groupControls.has(header.control)) {
-      problems.push({ code: 'GW_X12_GROUP', message: `GS06 ${header.control} is used twice in interchange ${ic.control}.`, location: { segment: 'GS', element: 6, line }, x12: { ak9: '19' } });
+      problems.push({
+        code: 'GW_X12_GROUP',
+        message: `GS06 ${header.control} is used twice in interchange ${ic.control}.`,
+        location: { segment: 'GS', element: 6, line },
+        x12: { ak9: '19' },
+      });
     }
     if ((e[7] ?? '').includes(ic.delimiters.component)) {
-      ic.problems.push({ code: 'GW_X12_ENVELOPE', message: `GS08 "${e[7]}" contains the component separator "${printable(ic.delimiters.component)}": the ISA probably lacks ISA16, so its last character was taken as the component separator.`, location: { segment: 'ISA', element: 16, line: ic.line }, x12: { ta1: '027' } });
+      ic.problems.push({
+        code: 'GW_X12_ENVELOPE',
+        message: `GS08 "${e[7]}" contains the component separator "${printable(ic.delimiters.component)}": the ISA probably lacks ISA16, so its last character was taken as the component separator.`,
+        location: { segment: 'ISA', element: 16, line: ic.line },
+        x12: { ta1: '027' },
+      });
     }
     this.groupControls.add(header.control);
     ic.groupCount++;
@@ -467,12 +535,33 @@ export class X12Reader {
       return;
     }
     if (e === null) {
-      g.problems.push({ code: 'GW_X12_GROUP', message: `Functional group ${g.header.control} has no GE trailer.`, location: { segment: 'GE', line }, x12: { ak9: '2' } });
+      g.problems.push({
+        code: 'GW_X12_GROUP',
+        message: `Functional group ${g.header.control} has no GE trailer.`,
+        location: { segment: 'GE', line },
+        x12: { ak9: '2' },
+      });
     } else {
-      if (e[1] !== g.header.control) g.problems.push({ code: 'GW_X12_GROUP', message: `GE02 "${e[1]}" does not match GS06 "${g.header.control}".`, location: { segment: 'GE', element: 2, line }, x12: { ak9: '4' } });
-      if (Number(e[0]) !== g.setCount || !/^\d+$/.test(e[0] ?? '')) g.problems.push({ code: 'GW_X12_GROUP', message: `GE01 says ${e[0]} transaction sets, group ${g.header.control} has ${g.setCount}.`, location: { segment: 'GE', element: 1, line }, x12: { ak9: '5' } });
+      if (e[1] !== g.header.control)
+        g.problems.push({
+          code: 'GW_X12_GROUP',
+          message: `GE02 "${e[1]}" does not match GS06 "${g.header.control}".`,
+          location: { segment: 'GE', element: 2, line },
+          x12: { ak9: '4' },
+        });
+      if (Number(e[0]) !== g.setCount || !/^\d+$/.test(e[0] ?? ''))
+        g.problems.push({
+          code: 'GW_X12_GROUP',
+          message: `GE01 says ${e[0]} transaction sets, group ${g.header.control} has ${g.setCount}.`,
+          location: { segment: 'GE', element: 1, line },
+          x12: { ak9: '5' },
+        });
     }
-    this.out.push({ kind: 'group-end', group: { ...g.header, declaredSets: e === null ? null : (e[0] ?? ''), setCount: g.setCount, problems: g.problems }, interchange: ic });
+    this.out.push({
+      kind: 'group-end',
+      group: { ...g.header, declaredSets: e === null ? null : (e[0] ?? ''), setCount: g.setCount, problems: g.problems },
+      interchange: ic,
+    });
     this.group = undefined;
   }
 
@@ -480,7 +569,12 @@ export class X12Reader {
     const ic = this.interchange as X12InterchangeSummary;
     if (this.open) this.endSet(null, line);
     if (!this.group) {
-      ic.problems.push({ code: 'GW_X12_SYNTAX', message: `ST ${e[1] ?? ''} at line ${line} is outside any functional group (no GS before it).`, location: { segment: 'ST', line }, x12: { ta1: '024' } });
+      ic.problems.push({
+        code: 'GW_X12_SYNTAX',
+        message: `ST ${e[1] ?? ''} at line ${line} is outside any functional group (no GS before it).`,
+        location: { segment: 'ST', line },
+        x12: { ta1: '024' },
+      });
       this.startGroup(['', '', '', '', '', '', '', ''], line);
     }
     const g = this.group as OpenGroup;
@@ -497,7 +591,12 @@ export class X12Reader {
       problems: [],
     };
     if (g.controls.has(set.control)) {
-      set.problems.push({ code: 'GW_X12_SET_TRAILER', message: `ST02 ${set.control} is used twice in group ${g.header.control}.`, location: { segment: 'ST', position: 1, element: 2, transaction: set.control, line }, x12: { ak5: '23' } });
+      set.problems.push({
+        code: 'GW_X12_SET_TRAILER',
+        message: `ST02 ${set.control} is used twice in group ${g.header.control}.`,
+        location: { segment: 'ST', position: 1, element: 2, transaction: set.control, line },
+        x12: { ak5: '23' },
+      });
     }
     g.controls.add(set.control);
     this.open = set;
@@ -507,18 +606,39 @@ export class X12Reader {
     const set = this.open;
     if (!set) {
       const ic = this.interchange as X12InterchangeSummary;
-      const problem: Problem = { code: 'GW_X12_SYNTAX', message: `SE at line ${line} has no matching ST.`, location: { segment: 'SE', line }, x12: { ta1: '024' } };
+      const problem: Problem = {
+        code: 'GW_X12_SYNTAX',
+        message: `SE at line ${line} has no matching ST.`,
+        location: { segment: 'SE', line },
+        x12: { ta1: '024' },
+      };
       if (this.group) this.group.problems.push({ ...problem, code: 'GW_X12_GROUP', x12: { ak9: '1' } });
       else ic.problems.push(problem);
       return;
     }
     const count = set.segments.length + 2;
     if (e === null) {
-      set.problems.push({ code: 'GW_X12_SET_TRAILER', message: `Transaction set ${set.control} has no SE trailer.`, location: { segment: 'SE', transaction: set.control, line }, x12: { ak5: '2' } });
+      set.problems.push({
+        code: 'GW_X12_SET_TRAILER',
+        message: `Transaction set ${set.control} has no SE trailer.`,
+        location: { segment: 'SE', transaction: set.control, line },
+        x12: { ak5: '2' },
+      });
     } else {
-      if (e[1] !== set.control) set.problems.push({ code: 'GW_X12_SET_TRAILER', message: `SE02 "${e[1]}" does not match ST02 "${set.control}".`, location: { segment: 'SE', position: count, element: 2, transaction: set.control, line }, x12: { ak5: '3' } });
+      if (e[1] !== set.control)
+        set.problems.push({
+          code: 'GW_X12_SET_TRAILER',
+          message: `SE02 "${e[1]}" does not match ST02 "${set.control}".`,
+          location: { segment: 'SE', position: count, element: 2, transaction: set.control, line },
+          x12: { ak5: '3' },
+        });
       if (Number(e[0]) !== count || !/^\d+$/.test(e[0] ?? '')) {
-        set.problems.push({ code: 'GW_X12_SET_TRAILER', message: `SE01 says ${e[0]} segments, transaction set ${set.control} has ${count} (ST through SE).`, location: { segment: 'SE', position: count, element: 1, transaction: set.control, line }, x12: { ak5: '4' } });
+        set.problems.push({
+          code: 'GW_X12_SET_TRAILER',
+          message: `SE01 says ${e[0]} segments, transaction set ${set.control} has ${count} (ST through SE).`,
+          location: { segment: 'SE', position: count, element: 1, transaction: set.control, line },
+          x12: { ak5: '4' },
+        });
       }
     }
     this.open = undefined;
@@ -529,10 +649,22 @@ export class X12Reader {
   private endInterchange(e: string[], line: number): void {
     const ic = this.interchange as X12InterchangeSummary;
     if (this.group) this.endGroup(null, line);
-    if (e[1] !== ic.control) ic.problems.push({ code: 'GW_X12_ENVELOPE', message: `IEA02 "${e[1]}" does not match ISA13 "${ic.control}".`, location: { segment: 'IEA', element: 2, line }, x12: { ta1: '001' } });
+    if (e[1] !== ic.control)
+      ic.problems.push({
+        code: 'GW_X12_ENVELOPE',
+        message: `IEA02 "${e[1]}" does not match ISA13 "${ic.control}".`,
+        location: { segment: 'IEA', element: 2, line },
+        x12: { ta1: '001' },
+      });
     // A TA1-only interchange with IEA01 = 1 is common (and harmless): it is tolerated.
     const tolerated = ic.groupCount === 0 && ic.ta1.length > 0 && e[0] === '1';
-    if (!tolerated && (Number(e[0]) !== ic.groupCount || !/^\d+$/.test(e[0] ?? ''))) ic.problems.push({ code: 'GW_X12_ENVELOPE', message: `IEA01 says ${e[0]} functional groups, the interchange has ${ic.groupCount}.`, location: { segment: 'IEA', element: 1, line }, x12: { ta1: '021' } });
+    if (!tolerated && (Number(e[0]) !== ic.groupCount || !/^\d+$/.test(e[0] ?? '')))
+      ic.problems.push({
+        code: 'GW_X12_ENVELOPE',
+        message: `IEA01 says ${e[0]} functional groups, the interchange has ${ic.groupCount}.`,
+        location: { segment: 'IEA', element: 1, line },
+        x12: { ta1: '021' },
+      });
     this.out.push({ kind: 'interchange-end', interchange: ic });
     this.lastControl = ic.control;
     this.interchange = undefined;

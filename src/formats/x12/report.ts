@@ -19,4 +19,3 @@ export interface InterchangeReport {
   /** Why the interchange was not read at all (unknown sender), when it was not. */
   refused?: Problem;
 }
-

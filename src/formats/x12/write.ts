@@ -74,7 +74,23 @@ export function* interchangeText(ic: OutboundInterchange, opts: X12WriteOptions)
     return n ? `${tag}${d.element}${elements.slice(0, n).map(clean).join(d.element)}${end}` : `${tag}${end}`;
   };
   const { yymmdd, hhmm, ccyymmdd } = x12Dates(ic.at);
-  const isa = ['00', '', '00', '', ic.sender.qualifier, ic.sender.id, ic.receiver.qualifier, ic.receiver.id, yymmdd, hhmm, repetition ?? 'U', ic.version, ic.control, ic.ackRequested ? '1' : '0', ic.usage];
+  const isa = [
+    '00',
+    '',
+    '00',
+    '',
+    ic.sender.qualifier,
+    ic.sender.id,
+    ic.receiver.qualifier,
+    ic.receiver.id,
+    yymmdd,
+    hhmm,
+    repetition ?? 'U',
+    ic.version,
+    ic.control,
+    ic.ackRequested ? '1' : '0',
+    ic.usage,
+  ];
   yield `ISA${d.element}${isa.map((v, i) => (i === 10 ? v : clean(v)).padEnd(ISA_WIDTHS[i] as number, ' ').slice(0, ISA_WIDTHS[i])).join(d.element)}${d.element}${d.component}${end}`;
   for (const ta1 of ic.ta1 ?? []) yield segment('TA1', ta1);
   for (const g of ic.groups) {
