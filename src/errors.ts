@@ -139,10 +139,15 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** One problem, as stored on a message or document and shown to partners. */
+/** What a source value should have been, where a kind matters to the reader (a 997/999 AK4). */
+export type ExpectedValue = 'date' | 'time';
+
 export interface Problem {
   code: ErrorCode;
   message: string;
   location?: SourceLocation;
+  /** The value failed as a date or a time (AK4 8 or 9), rather than as a value in general (7). */
+  expected?: ExpectedValue;
   /** X12 acknowledgment codes for this problem, when it came from (or concerns) an X12 interchange. */
   x12?: X12AckCodes;
 }

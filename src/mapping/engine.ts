@@ -181,6 +181,7 @@ function evalValue<P>(
         code: err.code,
         message: `Rule ${rule.rule} (${transformName(t)}): ${err.message}.`,
         location: { ...found.location, rule: rule.rule },
+        ...(err.expected ? { expected: err.expected } : {}),
       });
       return undefined;
     }

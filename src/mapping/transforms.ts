@@ -1,3 +1,4 @@
+import type { ExpectedValue } from '../errors.js';
 import type { Scalar } from './source.js';
 
 /** A transform as written in a profile: a name, or a one-key object with its argument. */
@@ -47,10 +48,15 @@ export class TransformError extends Error {
   constructor(
     message: string,
     readonly code: 'GW_MAP_TRANSFORM' | 'GW_MAP_XREF' = 'GW_MAP_TRANSFORM',
+    /** What the value should have been, when a date or a time (a 997/999 reports those apart). */
+    readonly expected?: ExpectedValue,
   ) {
     super(message);
   }
 }
+
+const dateError = (message: string) => new TransformError(message, 'GW_MAP_TRANSFORM', 'date');
+const timeError = (message: string) => new TransformError(message, 'GW_MAP_TRANSFORM', 'time');
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)$/;
 
@@ -77,7 +83,7 @@ function toNumber(v: Scalar, decimal: '.' | ',' = '.', group?: string): number {
 
 function isoDate(y: number, m: number, d: number, raw: string): string {
   const dt = new Date(Date.UTC(y, m - 1, d));
-  if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== m - 1 || dt.getUTCDate() !== d) throw new TransformError(`"${raw}" is not a calendar date`);
+  if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== m - 1 || dt.getUTCDate() !== d) throw dateError(`"${raw}" is not a calendar date`);
   return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
@@ -118,7 +124,7 @@ interface Parts {
 function readPattern(s: string, format: string): Parts {
   const { re, tokens } = datePattern(format);
   const m = re.exec(s);
-  if (!m) throw new TransformError(`"${s}" is not a date in the format ${format}`);
+  if (!m) throw dateError(`"${s}" is not a date in the format ${format}`);
   const p: Parts = { y: 0, mo: 1, d: 1, h: 0, mi: 0, s: 0 };
   tokens.forEach((t, i) => {
     const n = Number(m[i + 1]);
@@ -131,7 +137,7 @@ function readPattern(s: string, format: string): Parts {
     else if (t === 'mm') p.mi = n;
     else p.s = n;
   });
-  if (p.h > 23 || p.mi > 59 || p.s > 59) throw new TransformError(`"${s}" has an impossible time of day`);
+  if (p.h > 23 || p.mi > 59 || p.s > 59) throw timeError(`"${s}" has an impossible time of day`);
   return p;
 }
 
@@ -140,7 +146,7 @@ function date(v: Scalar, format: string): string {
   const s = String(v).trim();
   if (format === 'ISO') {
     const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
-    if (!m) throw new TransformError(`"${s}" is not an ISO 8601 date (YYYY-MM-DD)`);
+    if (!m) throw dateError(`"${s}" is not an ISO 8601 date (YYYY-MM-DD)`);
     return isoDate(Number(m[1]), Number(m[2]), Number(m[3]), s);
   }
   const p = readPattern(s, format);
@@ -150,7 +156,7 @@ function date(v: Scalar, format: string): string {
 function time(v: Scalar, format: 'HHMM' | 'HHMMSS' | 'ISO'): string {
   const s = String(v).trim();
   const m = format === 'ISO' ? /^(\d{2}):(\d{2})(?::(\d{2}))?/.exec(s) : /^(\d{2})(\d{2})(\d{2})?\d*$/.exec(s);
-  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || (m[3] !== undefined && Number(m[3]) > 59)) throw new TransformError(`"${s}" is not a ${format} time`);
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || (m[3] !== undefined && Number(m[3]) > 59)) throw timeError(`"${s}" is not a ${format} time`);
   return m[3] !== undefined && format !== 'HHMM' ? `${m[1]}:${m[2]}:${m[3]}` : `${m[1]}:${m[2]}`;
 }
 
@@ -188,9 +194,9 @@ function dateTime(v: Scalar, spec: 'ISO' | { format: string; zone?: string }): s
   let utc: number;
   if (spec === 'ISO') {
     const m = ISO_DATE_TIME.exec(s);
-    if (!m) throw new TransformError(`"${s}" is not an ISO 8601 date-time with a zone (e.g. 2024-03-01T08:30:00-05:00)`);
+    if (!m) throw dateError(`"${s}" is not an ISO 8601 date-time with a zone (e.g. 2024-03-01T08:30:00-05:00)`);
     isoDate(Number(m[1]), Number(m[2]), Number(m[3]), s);
-    if (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59) throw new TransformError(`"${s}" has an impossible time of day`);
+    if (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59) throw timeError(`"${s}" has an impossible time of day`);
     const zone = m[8] as string;
     const offset = zone === 'Z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2)));
     utc = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)) - offset * 60_000;

@@ -263,13 +263,15 @@ export class X12Interpreter {
   }
 }
 
+/** AK403/IK403: 8 invalid date, 9 invalid time, 7 any other invalid value (a code, a number). */
+const AK4_BY_EXPECTED = { date: '8', time: '9', value: '7' } as const;
+
 /** Mapping problems as a 997/999 reports them: the segment (AK3) and element (AK4) that failed. */
 function mapX12Codes(p: Problem): Problem {
   if (p.x12) return p;
   const loc = p.location ?? {};
   if (p.code === 'GW_MAP_REQUIRED') return { ...p, x12: loc.element ? { ak5: '5', ak3: '8', ak4: '1' } : { ak5: '5', ak3: '3' } };
-  if (p.code === 'GW_MAP_TRANSFORM' || p.code === 'GW_MAP_XREF')
-    return { ...p, x12: { ak5: '5', ak3: '8', ak4: /date/i.test(p.message) ? '8' : /time/i.test(p.message) ? '9' : '7' } };
+  if (p.code === 'GW_MAP_TRANSFORM' || p.code === 'GW_MAP_XREF') return { ...p, x12: { ak5: '5', ak3: '8', ak4: AK4_BY_EXPECTED[p.expected ?? 'value'] } };
   return { ...p, x12: { ak5: '5', ...(loc.segment ? { ak3: '8' } : {}) } };
 }
 

@@ -104,6 +104,21 @@ describe('mapping/transforms', () => {
     assert.throws(() => t({ impliedDecimals: 2 }, '25.5'), /implied-decimal/);
     assert.throws(() => t({ codeList: 'units' }, 'XX'), /"XX" is not in code list units \(known: EA\)/);
   });
+  it('says whether a failed value should have been a date or a time (997 AK4 8 or 9), whatever its text', () => {
+    const expected = (spec: Parameters<typeof applyTransform>[0], v: string) => {
+      try {
+        t(spec, v);
+      } catch (err) {
+        return (err as TransformError).expected ?? 'value';
+      }
+      return 'no error';
+    };
+    assert.equal(expected({ date: 'CCYYMMDD' }, '20230229'), 'date');
+    assert.equal(expected({ date: 'ISO' }, 'tomorrow'), 'date');
+    assert.equal(expected({ time: 'HHMM' }, '2460'), 'time');
+    assert.equal(expected({ codeList: 'units' }, 'update'), 'value', 'a code that reads "date" is still a code');
+    assert.equal(expected('number', 'datetime'), 'value');
+  });
 });
 
 describe('mapping/engine', () => {
