@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
 import { isGatewayError, type Problem } from '../errors.js';
-import type { PartnerProfile, SourceFormat } from '../types.js';
+import type { MessageState, PartnerProfile, SourceFormat } from '../types.js';
 import { ackInterchange, ackSetCount, planAck } from '../formats/x12/ack.js';
 import type { X12InterchangeHeader } from '../formats/x12/reader.js';
 import { interchangeText, LINE_BREAKS } from '../formats/x12/write.js';
@@ -537,7 +537,7 @@ async function settle(trx: Knex.Transaction, row: MessageRow, problems: Problem[
   return finish(trx, row.id, 'rejected', problems.length ? problems : docProblems.flatMap((d) => d.problems));
 }
 
-async function finish(trx: Knex.Transaction, id: string, state: string, problems: Problem[]): Promise<void> {
+async function finish(trx: Knex.Transaction, id: string, state: MessageState, problems: Problem[]): Promise<void> {
   await trx('messages')
     .where('id', id)
     .update({ state, problems: JSON.stringify(problems), processed_at: trx.fn.now(), updated_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
