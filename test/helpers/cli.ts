@@ -11,8 +11,8 @@ export interface ProcessRun {
 
 /**
  * Runs a program asynchronously, feeding `input` on stdin, and resolves when it exits, whatever
- * its status. Never spawnSync beside an in-process gateway: a blocked event loop closes its
- * keep-alive sockets and the test fails for the wrong reason.
+ * its status. A child process run synchronously beside an in-process gateway would block its event
+ * loop: keep-alive sockets close and the test fails for the wrong reason.
  */
 export function runProcess(
   file: string,

@@ -1,5 +1,5 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,18 +8,13 @@ import type { Gateway } from '../../src/server.js';
 
 const run = promisify(execFile);
 
-/**
- * The same, synchronously: only for describe() bodies, which run while mocha collects the tests,
- * before any server starts (nothing's event loop is held up).
- */
-export function sshKeygenWhileCollecting(dir: string, name: string, type: 'ed25519' | 'rsa' = 'ed25519'): { identity: string; publicKey: string } {
-  const identity = path.join(dir, name);
-  execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', name, '-f', identity]);
-  return { identity, publicKey: readFileSync(`${identity}.pub`, 'utf8').trim() };
+/** A key pair made by OpenSSH's ssh-keygen: the private key's path and the public key line. */
+export interface SshIdentity {
+  identity: string;
+  publicKey: string;
 }
 
-/** A key pair made by OpenSSH's ssh-keygen: the private key's path and the public key line. */
-export async function sshKeygen(dir: string, name: string, type: 'ed25519' | 'rsa' = 'ed25519'): Promise<{ identity: string; publicKey: string }> {
+export async function sshKeygen(dir: string, name: string, type: 'ed25519' | 'rsa' = 'ed25519'): Promise<SshIdentity> {
   const identity = path.join(dir, name);
   await run('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', name, '-f', identity]);
   return { identity, publicKey: (await readFile(`${identity}.pub`, 'utf8')).trim() };

@@ -7,7 +7,7 @@ import ssh2 from 'ssh2';
 import type { SFTPWrapper } from 'ssh2';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { gatewaySuite } from '../helpers/gateway.js';
-import { allowSftp, knownHosts, largePriceList, runSftp, sshKeygenWhileCollecting } from '../helpers/sftp.js';
+import { allowSftp, knownHosts, largePriceList, runSftp, sshKeygen, type SshIdentity } from '../helpers/sftp.js';
 
 const { STATUS_CODE } = ssh2.utils.sftp;
 const priceList = readFileSync(path.join(MAPPINGS, 'hansen-textil', 'samples', 'preisliste-2026-12.csv'));
@@ -134,11 +134,12 @@ describe('SFTP door under hostile requests (fast-check over a live session, real
   const suite = gatewaySuite({ env: { SFTP: 'on' } });
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-sftp-fuzz-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const key = sshKeygenWhileCollecting(dir, 'hansen');
+  let key: SshIdentity;
   let conn: ssh2.Client;
   let sftp: SFTPWrapper;
 
   before(async () => {
+    key = await sshKeygen(dir, 'hansen');
     await allowSftp(suite.t.gw, suite.t.partnersDir, 'hansen-textil', [key.publicKey]);
     conn = new ssh2.Client();
     await new Promise<void>((resolve, reject) => {

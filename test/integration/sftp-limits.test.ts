@@ -5,7 +5,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { gatewaySuite, waitFor } from '../helpers/gateway.js';
-import { allowSftp, knownHosts, largePriceList, runSftp, sshKeygen, sshKeygenWhileCollecting } from '../helpers/sftp.js';
+import { allowSftp, knownHosts, largePriceList, runSftp, sshKeygen, type SshIdentity } from '../helpers/sftp.js';
 import { haveSshd, PartnerSshd } from '../helpers/sshd.js';
 
 const priceList = readFileSync(path.join(MAPPINGS, 'hansen-textil', 'samples', 'preisliste-2026-12.csv'));
@@ -22,11 +22,13 @@ describe('SFTP size limits: GATEWAY_MAX_BODY_BYTES over the partner limit (OpenS
   const suite = gatewaySuite({ env: { SFTP: 'on', GATEWAY_MAX_BODY_BYTES: String(CAP), REMOTE_SFTP_CHECK_MS: '100' } });
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-sftp-limits-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const hansen = sshKeygenWhileCollecting(dir, 'hansen');
-  const acme = sshKeygenWhileCollecting(dir, 'acme');
+  let hansen: SshIdentity;
+  let acme: SshIdentity;
   let kh: string;
 
   before(async () => {
+    acme = await sshKeygen(dir, 'acme');
+    hansen = await sshKeygen(dir, 'hansen');
     kh = knownHosts(
       path.join(dir, 'known_hosts'),
       suite.t.gw.sftp!.port,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { CHUNK_BYTES } from '../../src/channels/sftp/files.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { gatewaySuite } from '../helpers/gateway.js';
-import { allowSftp, knownHosts, largePriceList, runSftp, slowStaging, sshKeygenWhileCollecting } from '../helpers/sftp.js';
+import { allowSftp, knownHosts, largePriceList, runSftp, slowStaging, sshKeygen, type SshIdentity } from '../helpers/sftp.js';
 
 const priceList = readFileSync(path.join(MAPPINGS, 'hansen-textil', 'samples', 'preisliste-2026-12.csv'));
 
@@ -20,12 +20,13 @@ describe('SFTP door against a slow or failing store (OpenSSH sftp, real server, 
   const suite = gatewaySuite({ env: { SFTP: 'on' } });
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-sftp-slow-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const key = sshKeygenWhileCollecting(dir, 'hansen');
+  let key: SshIdentity;
   const big = largePriceList(priceList);
   let kh: string;
   let undo: (() => Promise<void>) | undefined;
 
   before(async () => {
+    key = await sshKeygen(dir, 'hansen');
     kh = knownHosts(
       path.join(dir, 'known_hosts'),
       suite.t.gw.sftp!.port,

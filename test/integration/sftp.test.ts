@@ -14,7 +14,7 @@ import { MAPPINGS } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { ErpReceiver } from '../helpers/erp.js';
 import { gatewaySuite, startTestGateway, terminal, waitFor, type TestGateway } from '../helpers/gateway.js';
-import { allowSftp, knownHosts, largePriceList, runSftp, sshKeygen, sshKeygenWhileCollecting } from '../helpers/sftp.js';
+import { allowSftp, knownHosts, largePriceList, runSftp, sshKeygen, type SshIdentity } from '../helpers/sftp.js';
 import { runProcess } from '../helpers/cli.js';
 import { withControl } from '../helpers/x12.js';
 
@@ -29,13 +29,16 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
   const suite = gatewaySuite({ env: { SFTP: 'on', SFTP_LOCKOUT_FAILURES: '3', SFTP_LOCKOUT_SECONDS: '2', SFTP_LOGIN_DELAY_MS: '10' } });
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-sftp-client-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const acmeKey = sshKeygenWhileCollecting(dir, 'acme');
-  const hansenKey = sshKeygenWhileCollecting(dir, 'hansen', 'rsa');
-  const strangerKey = sshKeygenWhileCollecting(dir, 'stranger');
+  let acmeKey: SshIdentity;
+  let hansenKey: SshIdentity;
+  let strangerKey: SshIdentity;
   let port: number;
   let trusted: string;
 
   before(async () => {
+    strangerKey = await sshKeygen(dir, 'stranger');
+    hansenKey = await sshKeygen(dir, 'hansen', 'rsa');
+    acmeKey = await sshKeygen(dir, 'acme');
     port = suite.t.gw.sftp!.port;
     trusted = knownHosts(
       path.join(dir, 'known_hosts'),
@@ -248,10 +251,11 @@ describe('SFTP password logins: scrypt, slowed failures, lockout (real server)',
   const suite = gatewaySuite({ env: { SFTP: 'on', SFTP_LOCKOUT_FAILURES: '3', SFTP_LOCKOUT_SECONDS: '8', SFTP_LOGIN_DELAY_MS: '10' } });
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-sftp-password-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const hansenKey = sshKeygenWhileCollecting(dir, 'hansen', 'rsa');
+  let hansenKey: SshIdentity;
   let port: number;
 
   before(async () => {
+    hansenKey = await sshKeygen(dir, 'hansen', 'rsa');
     port = suite.t.gw.sftp!.port;
     await allowSftp(suite.t.gw, suite.t.partnersDir, 'hansen-textil', [hansenKey.publicKey], await hashPassword(PASSWORD));
   });
@@ -287,7 +291,7 @@ describe('SFTP host key rotation (real server, OpenSSH client)', function () {
   let db: TestDatabase;
   let erp: ErpReceiver;
   let t: TestGateway | undefined;
-  const client = sshKeygenWhileCollecting(dir, 'acme');
+  let client: SshIdentity;
   // Host keys outlive one gateway here, so every gateway shares one master key (as replicas do).
   const masterKey = randomBytes(32);
   const master = new MasterKeys(masterKey);
@@ -300,6 +304,7 @@ describe('SFTP host key rotation (real server, OpenSSH client)', function () {
     runSftp({ port: gw.gw.sftp!.port, user: 'acme-supply', identity: client.identity, knownHosts: kh, commands: ['ls /'], cwd: dir });
 
   before(async () => {
+    client = await sshKeygen(dir, 'acme');
     db = await freshDatabase();
     erp = new ErpReceiver();
     await erp.start();
