@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import type { Knex } from 'knex';
 import { readSettings } from '../../src/config/env.js';
 import { generateApiKey } from '../../src/security/api-keys.js';
@@ -127,10 +128,18 @@ export interface TestGateway {
   gw: Gateway;
   dataDir: string;
   partnersDir: string;
+  /** The gateway's log lines, parsed, when started with `captureLogs` (what an operator would read). */
+  logs: Record<string, any>[];
   close(): Promise<void>;
 }
 
-export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Record<string, string> = {}): Promise<TestGateway> {
+/** Options of a test gateway beyond its environment. */
+export interface TestGatewayOptions {
+  /** Keep the log lines at `warn` and above in `logs` instead of discarding them. */
+  captureLogs?: boolean;
+}
+
+export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Record<string, string> = {}, opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'gw-test-data-'));
   const partnersDir = path.join(dataDir, 'partners');
   await import('node:fs/promises').then((fs) => fs.mkdir(partnersDir));
@@ -153,11 +162,16 @@ export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Rec
     HTTPS_PORT: '0',
     ...extraEnv,
   });
-  const gw = await startGateway({ settings, knex, log: createLogger(settings.logLevel), env: extraEnv });
+  const logs: Record<string, any>[] = [];
+  const log = opts.captureLogs
+    ? createLogger('warn', new Writable({ write: (chunk, _enc, done) => (logs.push(JSON.parse(String(chunk))), done()) }))
+    : createLogger(settings.logLevel);
+  const gw = await startGateway({ settings, knex, log, env: extraEnv });
   return {
     gw,
     dataDir,
     partnersDir,
+    logs,
     close: async () => {
       await gw.stop();
       await rm(dataDir, { recursive: true, force: true });
@@ -217,14 +231,14 @@ export interface GatewaySuite {
  * Registers hooks that give the suite a fresh database, an ERP receiver and a gateway on a loopback
  * port (per suite, or per test with `perTest`), stopped and dropped afterwards.
  */
-export function gatewaySuite(opts: { env?: Record<string, string>; perTest?: boolean } = {}): GatewaySuite {
+export function gatewaySuite(opts: { env?: Record<string, string>; perTest?: boolean } & TestGatewayOptions = {}): GatewaySuite {
   const s = {} as GatewaySuite;
   const [setUp, tearDown] = opts.perTest ? [beforeEach, afterEach] : [before, after];
   setUp(async () => {
     s.db = await freshDatabase();
     s.erp = new ErpReceiver();
     await s.erp.start();
-    s.t = await startTestGateway(s.db.knex, s.erp.url, opts.env);
+    s.t = await startTestGateway(s.db.knex, s.erp.url, opts.env, opts);
     s.url = s.t.gw.url;
   });
   tearDown(async () => {

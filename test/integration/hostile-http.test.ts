@@ -1,77 +1,31 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { generateKeyPair } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
-import { pino } from 'pino';
-import { readSettings } from '../../src/config/env.js';
-import { startGateway, type Gateway } from '../../src/server.js';
-import { MAPPINGS, REPO } from '../helpers/corpus.js';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
-import { ErpReceiver } from '../helpers/erp.js';
-import { ERP, NORTHWIND_KEY, testPartners } from '../helpers/gateway.js';
-import { ADMIN, adminCall, bearer, editPartner } from '../helpers/security.js';
+import type { Gateway } from '../../src/server.js';
+import { MAPPINGS } from '../helpers/corpus.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { ERP, gatewaySuite, NORTHWIND_KEY, type TestGateway } from '../helpers/gateway.js';
+import { ADMIN, adminCall, bearer, editPartner, opensslHmac } from '../helpers/security.js';
 
-const run = promisify(execFile);
 const invoice = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json'));
 
-/** HMAC-SHA256 over `<t>.<body>` by `openssl dgst -hmac`, run asynchronously beside the in-process gateway. */
-async function opensslHmac(secret: string, t: number, body: Buffer): Promise<string> {
-  const child = run('openssl', ['dgst', '-sha256', '-hmac', secret, '-hex'], { encoding: 'utf8' });
-  child.child.stdin?.end(Buffer.concat([Buffer.from(`${t}.`), body]));
-  return (await child).stdout.trim().split(/\s+/).pop() as string;
-}
-
-/** A gateway whose log lines at warn and above are kept, to show what a hostile request leaves there. */
-async function capturingGateway(db: TestDatabase, erpUrl: string) {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'gw-hostile-'));
-  const partnersDir = path.join(dataDir, 'partners');
-  await mkdir(partnersDir);
-  for (const [name, text] of Object.entries(testPartners(erpUrl))) await writeFile(path.join(partnersDir, name), text);
-  const env = {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    GATEWAY_DATA_DIR: dataDir,
-    PARTNERS_DIR: partnersDir,
-    MAPPINGS_DIR: path.join(REPO, 'mappings'),
-    POLL_MS: '50',
-    ERP_API_KEYS: `erptest:${ERP.sha256}`,
-    ADMIN_API_KEYS: `admintest:${ADMIN.sha256}`,
-    SFTP: 'off',
-    HTTPS: 'off',
-    LOG_LEVEL: 'warn',
-  };
-  const settings = readSettings(env);
-  const logs: Record<string, any>[] = [];
-  const sink = new Writable({ write: (chunk, _enc, done) => (logs.push(JSON.parse(String(chunk)) as Record<string, any>), done()) });
-  const gw = await startGateway({ settings, knex: db.knex, log: pino({ level: 'warn' }, sink), env });
-  return { gw, partnersDir, logs, close: async () => (await gw.stop(), await rm(dataDir, { recursive: true, force: true })) };
-}
+/** The webhook signature's HMAC over `<t>.<body>`, by `openssl dgst -hmac`. */
+const signWebhook = (secret: string, t: number, body: Buffer) => opensslHmac(secret, Buffer.concat([Buffer.from(`${t}.`), body]));
 
 describe('hostile HTTP requests: clear 4xx answers, webhook abuse and replays', function () {
   this.timeout(60_000);
+  // Log lines at warn and above are kept, to show what a hostile request leaves there.
+  const suite = gatewaySuite({ env: { ADMIN_API_KEYS: `admintest:${ADMIN.sha256}`, HTTPS: 'off' }, captureLogs: true });
   let db: TestDatabase;
-  let erp: ErpReceiver;
-  let t: Awaited<ReturnType<typeof capturingGateway>>;
+  let t: TestGateway;
   let gw: Gateway;
   let url: string;
-  before(async () => {
-    db = await freshDatabase();
-    erp = new ErpReceiver();
-    await erp.start();
-    t = await capturingGateway(db, erp.url);
+  before(() => {
+    ({ db, t, url } = suite);
     gw = t.gw;
-    url = gw.url;
-  });
-  after(async () => {
-    await t?.close();
-    await erp?.stop();
-    await db?.drop();
   });
 
   const webhook = (signature: string | undefined, body: Buffer | string = invoice, headers: Record<string, string> = {}) =>
@@ -259,7 +213,7 @@ describe('hostile HTTP requests: clear 4xx answers, webhook abuse and replays', 
       const rest = await bearer(url, 'GET', '/v1/outbound', NORTHWIND_KEY);
       assert.equal(rest.status, 200, `the partner's budget of 5 per minute is untouched: ${JSON.stringify(rest.body)}`);
       const signedT = Math.floor(Date.now() / 1000);
-      const signed = await webhook(`t=${signedT},v1=${await opensslHmac(secret, signedT, invoice)}`);
+      const signed = await webhook(`t=${signedT},v1=${await signWebhook(secret, signedT, invoice)}`);
       assert.equal(signed.status, 202, JSON.stringify(signed.body));
       // The suite goes on with a budget that its own requests do not exhaust.
       await editPartner(gw, t.partnersDir, 'northwind', (y) => y.replace('requestsPerMinute: 5', 'requestsPerMinute: 600'));
@@ -271,7 +225,7 @@ describe('hostile HTTP requests: clear 4xx answers, webhook abuse and replays', 
       const next = rotated.body.secret as string;
       const body = Buffer.from(invoice.toString('utf8').replace(/"invoiceNumber"\s*:\s*"[^"]*"/, '"invoiceNumber": "NW-ROT-1"'));
       const ts = Math.floor(Date.now() / 1000);
-      const [old, fresh] = await Promise.all([opensslHmac(secret, ts, body), opensslHmac(next, ts, body)]);
+      const [old, fresh] = await Promise.all([signWebhook(secret, ts, body), signWebhook(next, ts, body)]);
       const first = await webhook(`t=${ts},v1=${old},v1=${fresh}`, body);
       assert.equal(first.status, 202, JSON.stringify(first.body));
       for (const sig of [`t=${ts},v1=${old}`, `t=${ts},v1=${fresh}`, `t=${ts},v1=${fresh},v1=${old}`, `v1=${fresh},t=${ts}`]) {
@@ -282,18 +236,18 @@ describe('hostile HTTP requests: clear 4xx answers, webhook abuse and replays', 
       assert.equal(Number(stored?.n), 1, 'the message was stored once');
       // The same body with a new timestamp is a new delivery.
       const later = ts + 1;
-      assert.equal((await webhook(`t=${later},v1=${await opensslHmac(next, later, body)}`, body)).status, 202);
+      assert.equal((await webhook(`t=${later},v1=${await signWebhook(next, later, body)}`, body)).status, 202);
     });
 
     it('with an Idempotency-Key: a replay is 409, a new delivery reusing the key is the earlier message', async () => {
       const body = Buffer.from(invoice.toString('utf8').replace(/"invoiceNumber"\s*:\s*"[^"]*"/, '"invoiceNumber": "NW-IDEM-1"'));
       const ts = Math.floor(Date.now() / 1000) - 30;
-      const sig = `t=${ts},v1=${await opensslHmac(secret, ts, body)}`;
+      const sig = `t=${ts},v1=${await signWebhook(secret, ts, body)}`;
       const first = await webhook(sig, body, { 'idempotency-key': 'nw-wh-1' });
       assert.equal(first.status, 202, JSON.stringify(first.body));
       const replay = await webhook(sig, body, { 'idempotency-key': 'nw-wh-1' });
       assert.deepEqual([replay.status, replay.body.error?.code], [409, 'GW_WEBHOOK_REPLAY']);
-      const retry = await webhook(`t=${ts + 1},v1=${await opensslHmac(secret, ts + 1, body)}`, body, { 'idempotency-key': 'nw-wh-1' });
+      const retry = await webhook(`t=${ts + 1},v1=${await signWebhook(secret, ts + 1, body)}`, body, { 'idempotency-key': 'nw-wh-1' });
       assert.deepEqual([retry.status, retry.body.messageId, retry.body.duplicate], [202, first.body.messageId, true]);
     });
 
