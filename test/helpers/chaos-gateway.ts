@@ -8,7 +8,7 @@ import { newMasterKey } from '../../src/security/secrets.js';
 import { runProcess } from './cli.js';
 import { REPO } from './corpus.js';
 import { freePort } from '../../src/store/embedded.js';
-import { testPartners } from './gateway.js';
+import { testGatewayEnv, testPartners } from './gateway.js';
 
 export { freePort };
 import { sshKeygen } from './sftp.js';
@@ -112,14 +112,11 @@ export class GatewayProcess {
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
+        ...testGatewayEnv(this.dataDir, this.site.partnersDir),
+        // Fixed ports: a restarted process answers where its clients left it.
         PORT: String(this.port),
-        HOST: '127.0.0.1',
         DATABASE_URL: this.site.databaseUrl,
-        GATEWAY_DATA_DIR: this.dataDir,
         GATEWAY_MASTER_KEY_FILE: this.site.masterKeyFile,
-        PARTNERS_DIR: this.site.partnersDir,
-        MAPPINGS_DIR: path.join(REPO, 'mappings'),
-        POLL_MS: '50',
         DELIVERY_BACKOFF_MS: '50',
         DELIVERY_BACKOFF_MAX_MS: '1000',
         LOG_LEVEL: 'info',

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { REPO } from './corpus.js';
-import { ERP, testPartners } from './gateway.js';
+import { testGatewayEnv } from './gateway.js';
+
+export { writeTestPartners } from './gateway.js';
 
 /**
  * The gateway as operators run it: a separate process (`node --import tsx src/cli.ts start`, or
@@ -22,33 +22,11 @@ export interface GatewayProcess {
   url(): Promise<string>;
 }
 
-/** The test partners (test/helpers/gateway.ts) in `<dataDir>/partners`, each profile passed through `edit`. */
-export async function writeTestPartners(dataDir: string, erpUrl: string, edit: (yaml: string) => string = (y) => y): Promise<string> {
-  const partnersDir = path.join(dataDir, 'partners');
-  await mkdir(partnersDir, { recursive: true });
-  for (const [name, text] of Object.entries(testPartners(erpUrl))) await writeFile(path.join(partnersDir, name), edit(text));
-  return partnersDir;
-}
-
 /** Environment for a gateway on ephemeral loopback ports with the test partners. */
 export function gatewayEnv(dataDir: string, partnersDir: string, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(DATABASE_URL|TEST_DATABASE_URL|NODE_OPTIONS)$/.test(k)) env[k] = v;
-  return {
-    ...env,
-    PORT: '0',
-    HTTPS: 'off',
-    SFTP: 'off',
-    GATEWAY_DATA_DIR: dataDir,
-    PARTNERS_DIR: partnersDir,
-    MAPPINGS_DIR: path.join(REPO, 'mappings'),
-    POLL_MS: '50',
-    DELIVERY_BACKOFF_MS: '40',
-    DELIVERY_BACKOFF_MAX_MS: '300',
-    LOG_LEVEL: 'info',
-    ERP_API_KEYS: `erptest:${ERP.sha256}`,
-    ...extra,
-  };
+  return { ...env, ...testGatewayEnv(dataDir, partnersDir), HTTPS: 'off', SFTP: 'off', LOG_LEVEL: 'info', ...extra };
 }
 
 export function spawnGateway(env: Record<string, string>, how: 'cli' | 'npm' = 'cli'): GatewayProcess {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -139,13 +139,25 @@ export interface TestGatewayOptions {
   captureLogs?: boolean;
 }
 
-export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Record<string, string> = {}, opts: TestGatewayOptions = {}): Promise<TestGateway> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'gw-test-data-'));
+/** The test partners in `<dataDir>/partners`, each profile passed through `edit`; returns that folder. */
+export async function writeTestPartners(
+  dataDir: string,
+  erpUrl: string,
+  edit: (yaml: string) => string = (y) => y,
+  ackWithinMinutes?: number,
+): Promise<string> {
   const partnersDir = path.join(dataDir, 'partners');
-  await import('node:fs/promises').then((fs) => fs.mkdir(partnersDir));
-  for (const [name, text] of Object.entries(testPartners(erpUrl, Number(extraEnv.ACK_WITHIN_MINUTES ?? 1440))))
-    await writeFile(path.join(partnersDir, name), text);
-  const settings = readSettings({
+  await mkdir(partnersDir, { recursive: true });
+  for (const [name, text] of Object.entries(testPartners(erpUrl, ackWithinMinutes))) await writeFile(path.join(partnersDir, name), edit(text));
+  return partnersDir;
+}
+
+/**
+ * The settings every test gateway shares, in process or as a child process: loopback on an
+ * ephemeral port, the test partners, the shipped mappings, quick polls and retries, the test ERP key.
+ */
+export function testGatewayEnv(dataDir: string, partnersDir: string): Record<string, string> {
+  return {
     PORT: '0',
     HOST: '127.0.0.1',
     GATEWAY_DATA_DIR: dataDir,
@@ -154,8 +166,16 @@ export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Rec
     POLL_MS: '50',
     DELIVERY_BACKOFF_MS: '40',
     DELIVERY_BACKOFF_MAX_MS: '300',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ERP_API_KEYS: `erptest:${ERP.sha256}`,
+  };
+}
+
+export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Record<string, string> = {}, opts: TestGatewayOptions = {}): Promise<TestGateway> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'gw-test-data-'));
+  const partnersDir = await writeTestPartners(dataDir, erpUrl, undefined, Number(extraEnv.ACK_WITHIN_MINUTES ?? 1440));
+  const settings = readSettings({
+    ...testGatewayEnv(dataDir, partnersDir),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // The SFTP door only where a suite asks for it (SFTP: 'on', on an ephemeral port).
     SFTP: 'off',
     SFTP_PORT: '0',
