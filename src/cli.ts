@@ -104,7 +104,8 @@ async function main(argv: string[]): Promise<number> {
         if (!config.mappings.has(profileId) && !config.outbound.has(profileId))
           throw new GatewayError(
             'GW_CLI_ARGUMENT',
-            `mapping test: no mapping profile "${profileId}" in ${settings.mappingsDir}; give its id (the \`id:\` line of the profile file), e.g. northwind/asn-json.`,
+            `mapping test: no mapping profile "${profileId}" in ${settings.mappingsDir}; ` +
+              `give its id (the \`id:\` line of the profile file), e.g. northwind/asn-json.`,
           );
         const result = tryProfile(config, profileId, await readFile(path.resolve(file)), path.basename(file));
         if (typeof result.output === 'string') process.stdout.write(result.output);
@@ -133,7 +134,8 @@ async function main(argv: string[]): Promise<number> {
           for (const l of lines) console.log(`  ${l}`);
         }
         console.log(
-          `${changed} of ${samples.length} sample(s) change (${id}: ${before.mappings.get(id)?.version ?? before.outbound.get(id)?.version} → ${after.mappings.get(id)?.version ?? after.outbound.get(id)?.version})`,
+          `${changed} of ${samples.length} sample(s) change (${id}: ${before.mappings.get(id)?.version ?? before.outbound.get(id)?.version} ` +
+            `→ ${after.mappings.get(id)?.version ?? after.outbound.get(id)?.version})`,
         );
         return 0;
       }
@@ -257,7 +259,8 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
         throw new GatewayError('GW_CLI_ARGUMENT', `sftp host-keys add: the key type is ed25519 or rsa (found "${arg ?? ''}").`);
       const k = addHostKey(dir, arg, master);
       console.log(
-        `Added ${k.name} (${k.fingerprint}), not yet presented. Give partners its known_hosts line:\n${k.publicKey}\nthen, once they trust it: gateway sftp host-keys activate ${k.fingerprint}`,
+        `Added ${k.name} (${k.fingerprint}), not yet presented. Give partners its known_hosts ` +
+          `line:\n${k.publicKey}\nthen, once they trust it: gateway sftp host-keys activate ${k.fingerprint}`,
       );
       return 0;
     }
@@ -266,7 +269,8 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
       if (!arg) return usage();
       const k = action === 'activate' ? activateHostKey(dir, arg, master) : retireHostKey(dir, arg, master);
       console.log(
-        `${action === 'activate' ? 'Presenting' : 'Retired'} ${k.name} (${k.fingerprint}).${action === 'activate' ? ' Restart the gateway (or its SFTP door) to present it.' : ''}`,
+        `${action === 'activate' ? 'Presenting' : 'Retired'} ${k.name} ` +
+          `(${k.fingerprint}).${action === 'activate' ? ' Restart the gateway (or its SFTP door) to present it.' : ''}`,
       );
       return 0;
     }
@@ -285,7 +289,8 @@ async function as2Command([sub, action, ...args]: string[], settings: Settings, 
     const rows = certificateExpiries(config, ring).filter((c) => within === undefined || c.daysLeft <= within);
     for (const c of rows)
       console.log(
-        `${String(c.daysLeft).padStart(5)} days  ${c.notAfter.slice(0, 10)}  ${c.owner.padEnd(16)} ${c.what.padEnd(28)} ${c.fingerprint}  ${c.subject.replace(/\n/g, ', ')}`,
+        `${String(c.daysLeft).padStart(5)} days  ${c.notAfter.slice(0, 10)}  ${c.owner.padEnd(16)} ` +
+          `${c.what.padEnd(28)} ${c.fingerprint}  ${c.subject.replace(/\n/g, ', ')}`,
       );
     if (!rows.length) console.log(within === undefined ? 'No AS2 certificates.' : `No AS2 certificate expires within ${within} days.`);
     // Exit 1 when something expires within the window, for cron and monitoring checks.

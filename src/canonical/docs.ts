@@ -76,7 +76,8 @@ export function canonicalMarkdown(): string {
       .map((k) => `\`${k}\``)
       .join(', ')} (all optional text; \`idQualifier\` says what \`id\` is, e.g. X12 \`92\`, assigned by the buyer).`,
     '',
-    `**unit** — one of ${(asn.definitions.unit.enum ?? []).map((u) => `\`${String(u)}\``).join(', ')}. Profiles map partner codes (X12 355, UN/ECE Rec. 20, \`Stk\`) to these with a code list.`,
+    `**unit** — one of ${(asn.definitions.unit.enum ?? []).map((u) => `\`${String(u)}\``).join(', ')}. ` +
+      `Profiles map partner codes (X12 355, UN/ECE Rec. 20, \`Stk\`) to these with a code list.`,
     '',
   ];
   for (const [type, intro] of ORDER) {

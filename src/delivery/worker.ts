@@ -188,7 +188,9 @@ async function recordFailure(knex: Knex, log: Logger, opts: DeliveryOptions, d: 
       events.push({
         type: 'target.paused',
         code,
-        detail: `${d.target_id} failed ${policy.breakerFailures} times in a row; its deliveries wait ${policy.breakerCoolDownMs / 1000} s, then one delivery probes it`,
+        detail:
+          `${d.target_id} failed ${policy.breakerFailures} times in a row; its deliveries ` +
+          `wait ${policy.breakerCoolDownMs / 1000} s, then one delivery probes it`,
       });
     }
     await trx('events').insert(events.map((e) => ({ message_id: d.message_id, document_id: d.document_id, delivery_id: d.id, ...e })));

@@ -86,7 +86,8 @@ export function parseCsv(bytes: Uint8Array, opts: CsvOptions): CsvTable {
   if (wide)
     throw new GatewayError(
       'GW_CSV_SYNTAX',
-      `Line ${wide} has more than ${MAX_CSV_COLUMNS.toLocaleString('en')} fields; the gateway reads rows up to that width. Check the delimiter (source.delimiter is "${opts.delimiter}") or split the file.`,
+      `Line ${wide} has more than ${MAX_CSV_COLUMNS.toLocaleString('en')} fields; the gateway reads rows ` +
+        `up to that width. Check the delimiter (source.delimiter is "${opts.delimiter}") or split the file.`,
       { location: { line: wide } },
     );
   let records: { record: string[]; raw: string }[];

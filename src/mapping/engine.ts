@@ -116,7 +116,9 @@ function convertUnits<P>(run: Run<P>, units: Units, obj: Record<string, unknown>
     if (!row || !raw) {
       run.problems.push({
         code: 'GW_MAP_UNIT',
-        message: `Cannot convert ${q} ${u} to ${units.to}: ${key === undefined ? `the item has no ${per.by}` : `cross-reference table ${per.xref} (${table?.file}) has no ${per.column} for ${per.by} "${key}"`}.`,
+        message: `Cannot convert ${q} ${u} to ${units.to}: ${
+          key === undefined ? `the item has no ${per.by}` : `cross-reference table ${per.xref} (${table?.file}) has no ${per.column} for ${per.by} "${key}"`
+        }.`,
         location: where,
       });
       return;

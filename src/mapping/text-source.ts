@@ -18,7 +18,8 @@ export function decodeUtf8(bytes: Uint8Array, code: ErrorCode, what: string, fix
   const column = offset - lineStart + 1;
   throw new GatewayError(
     code,
-    `The ${what} is not valid UTF-8: byte 0x${(bytes[offset] ?? 0).toString(16).padStart(2, '0')} at offset ${offset} (line ${line}, byte ${column} of the line) starts no valid UTF-8 sequence; ${fix}.`,
+    `The ${what} is not valid UTF-8: byte 0x${(bytes[offset] ?? 0).toString(16).padStart(2, '0')} at ` +
+      `offset ${offset} (line ${line}, byte ${column} of the line) starts no valid UTF-8 sequence; ${fix}.`,
     { location: { offset, line, column } },
   );
 }

@@ -99,7 +99,8 @@ class Slot {
         new GatewayError(
           'GW_INTERPRET_RESOURCES',
           memory
-            ? `Interpreting the message needed more than the ${this.opts.memoryMb} MB a worker may hold (INTERPRET_WORKER_MEMORY_MB); it was stopped. The raw message is kept: raise the limit if the file is legitimate, then replay it.`
+            ? `Interpreting the message needed more than the ${this.opts.memoryMb} MB a worker may hold (INTERPRET_WORKER_MEMORY_MB); ` +
+                `it was stopped. The raw message is kept: raise the limit if the file is legitimate, then replay it.`
             : `The interpretation worker stopped (${err.message}); it was replaced. The raw message is kept; replay it.`,
         ),
       );
@@ -144,7 +145,8 @@ class Slot {
           this.replace(
             new GatewayError(
               'GW_INTERPRET_TIMEOUT',
-              `Interpreting the message took longer than its budget of ${this.opts.timeoutMs} ms (INTERPRET_TIMEOUT_MS); it was stopped. The raw message is kept: look at the file, raise the budget if it is legitimate, then replay it.`,
+              `Interpreting the message took longer than its budget of ${this.opts.timeoutMs} ms (INTERPRET_TIMEOUT_MS); it ` +
+                `was stopped. The raw message is kept: look at the file, raise the budget if it is legitimate, then replay it.`,
             ),
           ),
         Math.max(1, budgetMs),

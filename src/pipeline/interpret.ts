@@ -187,7 +187,9 @@ export class X12Interpreter {
           senders?.length && !senders.some((s) => s.qualifier === ic.sender.qualifier && s.id === ic.sender.id)
             ? {
                 code: 'GW_X12_ENVELOPE',
-                message: `Interchange ${ic.control} is sent as ${ic.sender.qualifier}/${ic.sender.id} (ISA05/ISA06), which is not an identifier of partner ${this.partner.id}.`,
+                message:
+                  `Interchange ${ic.control} is sent as ${ic.sender.qualifier}/${ic.sender.id} ` +
+                  `(ISA05/ISA06), which is not an identifier of partner ${this.partner.id}.`,
                 location: { segment: 'ISA', element: 6, line: ic.line },
                 x12: { ta1: '006' },
               }

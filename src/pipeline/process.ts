@@ -324,7 +324,9 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
             message_id: row.id,
             type: 'duplicate',
             code: 'GW_X12_DUPLICATE',
-            detail: `Interchange ${item.header.control} from ${item.header.sender.qualifier}/${item.header.sender.id} was received before (message ${duplicate.messageId}, ${duplicate.seenAt.toISOString()}); policy ${partner.x12.duplicates.policy}: not delivered again`,
+            detail:
+              `Interchange ${item.header.control} from ${item.header.sender.qualifier}/${item.header.sender.id} was received before (message ` +
+              `${duplicate.messageId}, ${duplicate.seenAt.toISOString()}); policy ${partner.x12.duplicates.policy}: not delivered again`,
             data: JSON.stringify({ originalMessageId: duplicate.messageId }),
           });
         }
@@ -418,7 +420,12 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
   await trx('events').insert({
     message_id: row.id,
     type: 'interpreted',
-    detail: `x12: ${counts.interchanges} interchange(s), ${counts.documents} document(s)${counts.duplicates ? `, ${counts.duplicates} duplicate interchange(s)` : ''}${counts.reconciled ? `, ${counts.reconciled} acknowledgment(s) reconciled` : ''}${problems.length ? `, ${problems.length} envelope problem(s)` : ''}`,
+    detail: [
+      `x12: ${counts.interchanges} interchange(s), ${counts.documents} document(s)`,
+      ...(counts.duplicates ? [`${counts.duplicates} duplicate interchange(s)`] : []),
+      ...(counts.reconciled ? [`${counts.reconciled} acknowledgment(s) reconciled`] : []),
+      ...(problems.length ? [`${problems.length} envelope problem(s)`] : []),
+    ].join(', '),
   });
   await settle(trx, row, problems, counts);
 }

@@ -60,7 +60,8 @@ export async function sendPurchaseOrder(
   if (rendered.problems.length) {
     throw new GatewayError(
       'GW_MAP_REQUIRED',
-      `Purchase order ${po.purchaseOrderNumber} cannot be rendered with ${profile.id} v${profile.version}: ${rendered.problems.map((p) => p.message).join(' ')}`,
+      `Purchase order ${po.purchaseOrderNumber} cannot be rendered with ${profile.id} ` +
+        `v${profile.version}: ${rendered.problems.map((p) => p.message).join(' ')}`,
       { problems: rendered.problems },
     );
   }

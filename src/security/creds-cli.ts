@@ -54,7 +54,10 @@ export function cliActor(): Actor {
 function line(c: Credential): string {
   const until = c.expiresAt ? c.expiresAt.toISOString() : 'no expiry';
   const from = c.notBefore > new Date() ? ` from ${c.notBefore.toISOString()}` : '';
-  return `${c.kind.padEnd(18)} ${(c.partnerId ?? '(gateway)').padEnd(16)} ${c.ref.padEnd(44)} ${credentialState(c).padEnd(8)} ${c.source.padEnd(5)} ${until}${from}${c.scopes ? `  [${c.scopes.join(' ')}]` : ''}`;
+  return (
+    `${c.kind.padEnd(18)} ${(c.partnerId ?? '(gateway)').padEnd(16)} ${c.ref.padEnd(44)} ` +
+    `${credentialState(c).padEnd(8)} ${c.source.padEnd(5)} ${until}${from}${c.scopes ? `  [${c.scopes.join(' ')}]` : ''}`
+  );
 }
 
 export interface CredsContext {

@@ -196,9 +196,10 @@ function checkDetached(content: Buffer, signatureDer: Buffer, trusted: readonly 
   });
   if (!signer) {
     const expired = trusted.length - usable.length;
+    const whose = trusted.length ? `the partner's certificate${trusted.length > 1 ? 's' : ''}` : 'a certificate on file (none is configured)';
     throw new CmsError(
       'authentication-failed',
-      `the signature was not made with ${trusted.length ? `the partner's certificate${trusted.length > 1 ? 's' : ''}` : 'a certificate on file (none is configured)'}${expired ? ` (${expired} of them outside its validity period)` : ''}`,
+      `the signature was not made with ${whose}${expired ? ` (${expired} of them outside its validity period)` : ''}`,
     );
   }
   if (messageDigest) {

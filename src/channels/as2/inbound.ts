@@ -130,7 +130,9 @@ export class As2Inbound {
     if (earlier && payloadSha) {
       if (earlier.payload_sha256 === payloadSha) return this.sameContent(agreement, earlier, repeat);
       failure = 'unexpected-processing-error';
-      reason = `Message-ID ${messageId} was accepted before with different content (gateway message ${earlier.message_id}); send new content under a new Message-ID`;
+      reason =
+        `Message-ID ${messageId} was accepted before with different content (gateway ` +
+        `message ${earlier.message_id}); send new content under a new Message-ID`;
       payloadBytes = undefined;
     }
     const text = failure
@@ -182,7 +184,8 @@ export class As2Inbound {
               : {
                   message_id: id,
                   type: 'as2.received',
-                  detail: `AS2 ${messageId}: ${describe}; MIC ${mic?.value} ${mic ? micalgName(mic.digest) : ''}; MDN ${mode}${options.signed ? ' signed' : ''}`,
+                  detail:
+                    `AS2 ${messageId}: ${describe}; MIC ${mic?.value} ` + `${mic ? micalgName(mic.digest) : ''}; MDN ${mode}${options.signed ? ' signed' : ''}`,
                 },
             ...(asyncUrl && !asyncAllowed
               ? [
@@ -296,7 +299,9 @@ export class As2Inbound {
       await trx('events').insert({
         message_id: earlier.message_id,
         type: 'as2.duplicate',
-        detail: `AS2 ${r.messageId} received again, signed or encrypted anew, with the same content; a new MDN (MIC ${r.mic?.value ?? 'none'}) was ${r.mode === 'async' ? 'queued' : r.mode === 'sync' ? 'returned' : 'not requested'}, nothing was delivered again`,
+        detail:
+          `AS2 ${r.messageId} received again, signed or encrypted anew, with the same content; a new MDN (MIC ${r.mic?.value ?? 'none'}) ` +
+          `was ${r.mode === 'async' ? 'queued' : r.mode === 'sync' ? 'returned' : 'not requested'}, nothing was delivered again`,
       });
     });
     this.d.log.info(

@@ -79,7 +79,8 @@ export interface BuiltMdn {
 }
 
 export function newMessageId(ourId: string): string {
-  return `<${Date.now().toString(36)}.${randomBytes(12).toString('hex')}@${ourId.replace(/[^A-Za-z0-9.-]/g, '_')}.${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}>`;
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9.-]/g, '_');
+  return `<${Date.now().toString(36)}.${randomBytes(12).toString('hex')}@${safe(ourId)}.${safe(hostname())}>`;
 }
 
 export function dispositionOf(failure?: As2Failure): string {

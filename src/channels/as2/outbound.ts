@@ -296,7 +296,9 @@ export class As2Outbound {
       await trx('events').insert({
         message_id: row.id,
         type: 'as2.sent',
-        detail: `AS2 ${as2MessageId} posted to ${send.url} (attempt ${attempt}, HTTP ${res.status}); ${send.sign !== 'none' ? `signed ${send.sign}` : 'unsigned'}, ${send.encrypt !== 'none' ? `encrypted ${send.encrypt}/${send.keyTransport}${send.keyTransport === 'rsa-oaep' ? `-${send.oaepHash}` : ''}` : 'not encrypted'}${send.compress ? ', compressed' : ''}; MIC ${built.mic.value}; MDN ${send.mdn}`,
+        detail:
+          `AS2 ${as2MessageId} posted to ${send.url} (attempt ${attempt}, HTTP ${res.status}); ` +
+          `${securityOf(send)}; MIC ${built.mic.value}; MDN ${send.mdn}`,
       });
       if (send.mdn === 'none') await this.finish(trx, row.id, as2MessageId, { status: 'sent', detail: 'no MDN asked for' }, undefined);
       else if (send.mdn === 'async')
@@ -492,10 +494,20 @@ export class As2Outbound {
           message_id: r.message_id,
           type: gaveUp ? 'as2.mdn-failed' : 'as2.mdn-retry',
           code: 'GW_AS2_SEND',
-          detail: `asynchronous MDN to ${r.mdn_url}: ${error}${gaveUp ? `; gave up after ${attempts} attempts` : `; next attempt in ${Math.round(delay / 1000)} s`}`,
+          detail:
+            `asynchronous MDN to ${r.mdn_url}: ` +
+            `${error}${gaveUp ? `; gave up after ${attempts} attempts` : `; next attempt in ${Math.round(delay / 1000)} s`}`,
         });
       });
     }
     return due.length;
   }
+}
+
+/** How a send is protected, for the timeline: "signed sha256, encrypted aes256-cbc/rsa-oaep-sha1, compressed". */
+function securityOf(send: Send): string {
+  const transport = send.keyTransport === 'rsa-oaep' ? `rsa-oaep-${send.oaepHash}` : send.keyTransport;
+  const signed = send.sign !== 'none' ? `signed ${send.sign}` : 'unsigned';
+  const encrypted = send.encrypt !== 'none' ? `encrypted ${send.encrypt}/${transport}` : 'not encrypted';
+  return `${signed}, ${encrypted}${send.compress ? ', compressed' : ''}`;
 }

@@ -95,7 +95,8 @@ function requireWriteScope(config: GatewayConfig, principal: Principal, format: 
   if (types.length && !mayWriteAny(principal.scopes, types))
     throw new GatewayError(
       'GW_AUTH_SCOPE',
-      `Sending ${format} as ${principal.partner.id} needs one of the scopes ${[...new Set(types.map((t) => WRITE_SCOPES[t]))].join(', ')}; the credentials hold ${[...principal.scopes].sort().join(' ') || 'none'}.`,
+      `Sending ${format} as ${principal.partner.id} needs one of the scopes ${[...new Set(types.map((t) => WRITE_SCOPES[t]))].join(', ')}; ` +
+        `the credentials hold ${[...principal.scopes].sort().join(' ') || 'none'}.`,
     );
 }
 

@@ -100,6 +100,7 @@ async function storeOnce(d: WebhookDeps, inbound: Inbound, replay: { partnerId: 
 function replayed(): GatewayError {
   return new GatewayError(
     'GW_WEBHOOK_REPLAY',
-    'This signed webhook (same timestamp and body) was received before; it is not accepted twice, whichever signatures it carries. A new event needs a new timestamp.',
+    'This signed webhook (same timestamp and body) was received before; it is not ' +
+      'accepted twice, whichever signatures it carries. A new event needs a new timestamp.',
   );
 }

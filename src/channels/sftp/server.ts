@@ -433,6 +433,8 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 function longname(name: string, attrs: { mode: number; size: number }, mtime: Date): string {
   const d = new Date(mtime);
   const perms = attrs.mode === DIR_MODE ? 'drwxr-xr-x' : '-rw-r--r--';
-  const date = `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+  const date =
+    `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ` +
+    `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
   return `${perms}    1 gateway  gateway  ${String(attrs.size).padStart(10)} ${date} ${name}`;
 }

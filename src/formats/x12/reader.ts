@@ -247,7 +247,9 @@ export class X12Reader {
         if (buf.length - pos > MAX_SEGMENT_BYTES) {
           this.fatal({
             code: 'GW_X12_SYNTAX',
-            message: `No segment terminator "${printable(d.segment)}" within ${MAX_SEGMENT_BYTES} bytes after line ${this.line}: the data is not X12 or the terminator is wrong.`,
+            message:
+              `No segment terminator "${printable(d.segment)}" within ${MAX_SEGMENT_BYTES} ` +
+              `bytes after line ${this.line}: the data is not X12 or the terminator is wrong.`,
             location: { line: this.line },
             x12: { ta1: '004' },
           });
@@ -310,7 +312,9 @@ export class X12Reader {
       const el = buf[i + 3] ?? '';
       this.fatal({
         code: 'GW_X12_ENVELOPE',
-        message: `The ISA segment at line ${this.line} is truncated or malformed: expected 16 elements separated by "${printable(el)}" and then the component separator and the segment terminator; the input ends or runs on for more than ${ISA_SCAN} bytes first.`,
+        message:
+          `The ISA segment at line ${this.line} is truncated or malformed: expected 16 elements separated by "${printable(el)}" and ` +
+          `then the component separator and the segment terminator; the input ends or runs on for more than ${ISA_SCAN} bytes first.`,
         location: { segment: 'ISA', line: this.line },
         x12: { ta1: '023' },
       });
@@ -334,7 +338,9 @@ export class X12Reader {
     if (ALNUM.test(segment) || segment === component || segment === element || segment === ' ') {
       this.fatal({
         code: 'GW_X12_ENVELOPE',
-        message: `No valid segment terminator after ISA16 at line ${line}: "${printable(segment)}" follows the component separator "${printable(component)}". A segment terminator must be a special character different from the other delimiters.`,
+        message:
+          `No valid segment terminator after ISA16 at line ${line}: "${printable(segment)}" follows the component separator ` +
+          `"${printable(component)}". A segment terminator must be a special character different from the other delimiters.`,
         location: loc(16),
         x12: { ta1: '004' },
       });
@@ -358,7 +364,9 @@ export class X12Reader {
     if (component === element || (repetition !== null && (repetition === element || repetition === component || repetition === segment))) {
       problems.push({
         code: 'GW_X12_ENVELOPE',
-        message: `The delimiters are not distinct: element "${printable(element)}", component "${printable(component)}", repetition "${printable(repetition ?? '')}", segment "${printable(segment)}".`,
+        message:
+          `The delimiters are not distinct: element "${printable(element)}", component "${printable(component)}", ` +
+          `repetition "${printable(repetition ?? '')}", segment "${printable(segment)}".`,
         location: loc(16),
         x12: { ta1: '027' },
       });
@@ -516,7 +524,9 @@ export class X12Reader {
     if ((e[7] ?? '').includes(ic.delimiters.component)) {
       ic.problems.push({
         code: 'GW_X12_ENVELOPE',
-        message: `GS08 "${e[7]}" contains the component separator "${printable(ic.delimiters.component)}": the ISA probably lacks ISA16, so its last character was taken as the component separator.`,
+        message:
+          `GS08 "${e[7]}" contains the component separator "${printable(ic.delimiters.component)}": ` +
+          `the ISA probably lacks ISA16, so its last character was taken as the component separator.`,
         location: { segment: 'ISA', element: 16, line: ic.line },
         x12: { ta1: '027' },
       });

@@ -91,7 +91,9 @@ export function* interchangeText(ic: OutboundInterchange, opts: X12WriteOptions)
     ic.ackRequested ? '1' : '0',
     ic.usage,
   ];
-  yield `ISA${d.element}${isa.map((v, i) => (i === 10 ? v : clean(v)).padEnd(ISA_WIDTHS[i] as number, ' ').slice(0, ISA_WIDTHS[i])).join(d.element)}${d.element}${d.component}${end}`;
+  // ISA elements have fixed widths; ISA11 (the repetition separator) is written as is.
+  const fixed = isa.map((v, i) => (i === 10 ? v : clean(v)).padEnd(ISA_WIDTHS[i] as number, ' ').slice(0, ISA_WIDTHS[i]));
+  yield `ISA${d.element}${fixed.join(d.element)}${d.element}${d.component}${end}`;
   for (const ta1 of ic.ta1 ?? []) yield segment('TA1', ta1);
   for (const g of ic.groups) {
     yield segment('GS', [g.functionalId, g.sender, g.receiver, ccyymmdd, hhmm, g.control, 'X', g.version]);
