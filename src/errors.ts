@@ -106,6 +106,11 @@ export const ERROR_CODES = {
   GW_DELIVERY_NETWORK: { status: 502, retryable: true, title: 'The ERP endpoint could not be reached' },
   GW_DELIVERY_REFUSED: { status: 502, retryable: false, title: 'The ERP endpoint refused the document with a 4xx status; a retry would be refused too' },
   GW_DELIVERY_FILE: { status: 500, retryable: true, title: 'The file drop could not be written' },
+  GW_DELIVERY_TARGET: {
+    status: 500,
+    retryable: false,
+    title: "The delivery's target is no longer configured, or its message cannot be built for it; fix the profile, then replay",
+  },
 
   // SFTP
   GW_SFTP_PATH: { status: 403, retryable: false, title: "The SFTP path leads outside the partner's folders or is not allowed" },

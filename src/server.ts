@@ -6,10 +6,11 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { As2Inbound } from './channels/as2/inbound.js';
 import { As2KeyRing } from './channels/as2/keys.js';
-import { As2Outbound } from './channels/as2/outbound.js';
+import { As2Transports } from './channels/as2/transport.js';
 import { expiringCertificates } from './channels/as2/expiry.js';
 import { createHttpApp } from './channels/http/app.js';
 import { PartnerFiles } from './channels/sftp/files.js';
+import { sftpPushTransport } from './channels/sftp/push.js';
 import { RemoteSftpDoor } from './channels/sftp/remote.js';
 import { startSftpServer, type SftpServer } from './channels/sftp/server.js';
 import { loadConfig, type As2Partner, type GatewayConfig } from './config/load.js';
@@ -17,6 +18,9 @@ import { certFromPem, type Cert } from './channels/as2/cms.js';
 import type { Settings } from './config/env.js';
 import { ConfigWatcher } from './config/watch.js';
 import { routePolicy, type RetryPolicy } from './delivery/policy.js';
+import { erpTransports } from './delivery/erp.js';
+import { queueMailboxPushes, releaseClaims } from './delivery/outbox.js';
+import type { OutboxItem } from './delivery/transport.js';
 import { deliverBatch } from './delivery/worker.js';
 import { WorkLoop } from './pipeline/loop.js';
 import { flagOverdueAcks } from './pipeline/outbound.js';
@@ -32,6 +36,9 @@ import { RateLimiter } from './security/rate-limit.js';
 import { MasterKeys } from './security/secrets.js';
 import { TokenService } from './security/tokens.js';
 import { createServer as createHttpsServer } from 'node:https';
+
+/** Attempts at posting an asynchronous MDN we owe before it goes to dead letter (its maximum age bounds it too). */
+const OWED_MDN_ATTEMPTS = 10;
 
 export interface Gateway {
   /** The HTTP listener's address once started. */
@@ -88,19 +95,8 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     breakerFailures: settings.deliveryBreakerFailures,
     breakerCoolDownMs: settings.deliveryBreakerCoolDownMs,
   };
-  const delivery = new WorkLoop(
-    'deliver',
-    () =>
-      deliverBatch(knex, log, {
-        workerId,
-        batchSize: settings.deliveryBatch,
-        leaseMs: settings.deliveryLeaseMs,
-        policy: (d) => routePolicy(retryDefaults, config.partners.get(d.partnerId)?.routes, d.targetId, d.type),
-        signingSecrets,
-      }),
-    settings.pollMs,
-    log,
-  );
+  // Every transfer that leaves the gateway is a deliveries row; one worker claims them all.
+  const delivery = new WorkLoop('deliver', () => deliverBatch(knex, log, outbox()), settings.pollMs, log);
   // Bodies are parsed, mapped and validated in worker threads; the event loop stays with the doors.
   const pool = new InterpretPool({
     ...(settings.interpret.workers ? { size: settings.interpret.workers } : {}),
@@ -131,9 +127,16 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   );
   const receiver = new Receiver(knex, { maxBatch: 100, maxWaitMs: 2, onCommitted: () => processor.nudge() });
   processor.start();
-  delivery.start();
   overdue.start();
 
+  // Mailbox documents of partners that take them by push, queued before the push was configured.
+  const queuePushBacklog = async () => {
+    const queued = await queueMailboxPushes(knex, config.partners.values()).catch((err: Error) => {
+      log.warn({ err: err.message }, 'cannot queue the pushes of mailbox documents now; the next reload tries again');
+      return 0;
+    });
+    if (queued) log.info({ queued }, 'queued pushes of mailbox documents to partners');
+  };
   const warnCredentials = async () => {
     for (const e of await expiringCredentials(store, settings.as2.expiryWarnDays))
       log.warn(
@@ -160,15 +163,32 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
       if (!cert) certCache.set(c.ref, (cert = certFromPem(String(c.public.pem))));
       return cert;
     });
-  const as2Out = new As2Outbound({
+  let publicAs2Url = settings.as2.publicUrl ?? '';
+  const as2Out = new As2Transports({
     certsOf,
     knex,
     log,
     config: () => config,
     keys: as2Keys,
     ourDefaultId: settings.as2.id,
-    backoff: { baseMs: settings.deliveryBackoffMs, maxMs: settings.deliveryBackoffMaxMs },
+    publicUrl: () => publicAs2Url,
+    policy: (item) => policyOf(item),
   });
+  const transports = { ...erpTransports(signingSecrets), as2: as2Out.as2, 'as2-mdn': as2Out.mdn, sftp: sftpPushTransport(knex, () => config) };
+  /** A delivery's policy: its route's settings for ERP targets; the partner's AS2 or SFTP push settings for pushes. */
+  const policyOf = (item: OutboxItem): RetryPolicy => {
+    const partner = config.partners.get(item.partnerId);
+    if (item.target.kind === 'as2') return { ...retryDefaults, maxAttempts: partner?.as2?.send?.maxAttempts ?? 10 };
+    if (item.target.kind === 'sftp') {
+      const maxAttempts = partner?.sftp?.remote?.delivery?.maxAttempts;
+      return maxAttempts ? { ...retryDefaults, maxAttempts } : retryDefaults;
+    }
+    if (item.target.kind === 'as2-mdn') return { ...retryDefaults, maxAttempts: OWED_MDN_ATTEMPTS };
+    return routePolicy(retryDefaults, partner?.routes, item.targetId, item.document?.type ?? '');
+  };
+  const outbox = () => ({ workerId, batchSize: settings.deliveryBatch, leaseMs: settings.deliveryLeaseMs, policy: policyOf, transports });
+  await queuePushBacklog();
+  delivery.start();
   const as2In = new As2Inbound({
     certsOf,
     knex,
@@ -179,7 +199,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     ourDefaultId: settings.as2.id,
     maxBodyBytes: settings.maxBodyBytes,
     onMdn: (a, entity, original) => as2Out.receiveMdn(a, entity, original),
-    wake: () => as2Loop.nudge(),
+    wake: () => delivery.nudge(),
   });
   const tokens = new TokenService(store, () => config, {
     issuer: settings.oauth.issuer ?? '',
@@ -237,18 +257,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     `${url}/oauth/token`,
     ...(https ? [`${https.url}/oauth/token`, `${https.url.replace('127.0.0.1', 'localhost')}/oauth/token`] : []),
   );
-  as2Out.publicUrl = settings.as2.publicUrl ?? `${url}/as2`;
-  const as2Loop = new WorkLoop(
-    'as2',
-    async () => {
-      if (!config.as2.size) return 0;
-      await as2Keys.ready();
-      return as2Out.run();
-    },
-    settings.as2.checkMs,
-    log,
-  );
-  as2Loop.start();
+  publicAs2Url ||= `${url}/as2`;
 
   const sftp = settings.sftp.enabled
     ? await startSftpServer({
@@ -281,15 +290,8 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     log,
   );
   if (sftp) sweep.start();
-  // Partners' own SFTP servers: due pickups, and mailbox documents to push.
-  const remoteSftp = new RemoteSftpDoor(
-    knex,
-    log,
-    receiver,
-    () => config,
-    { baseMs: settings.deliveryBackoffMs, maxMs: settings.deliveryBackoffMaxMs },
-    settings.maxBodyBytes,
-  );
+  // Partners' own SFTP servers: due pickups (pushes to them are deliveries).
+  const remoteSftp = new RemoteSftpDoor(knex, log, receiver, () => config, settings.maxBodyBytes);
   const remote = new WorkLoop('sftp-remote', () => remoteSftp.run(), settings.remoteSftpCheckMs, log);
   remote.start();
 
@@ -301,6 +303,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         return !before || before.version !== m.version;
       });
       config = next;
+      await queuePushBacklog();
       await warnExpiry().catch(() => undefined);
       await warnCredentials().catch(() => undefined);
       await audit(knex, {
@@ -334,20 +337,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     security: { store, tokens, keys },
     config: () => config,
     reload,
-    async release(lockedBefore?: Date) {
-      // The sends in progress may have reached the ERP: sent again, they carry the same idempotency key.
-      return knex('deliveries')
-        .where({ state: 'delivering', locked_by: workerId })
-        .andWhere('locked_at', '<=', lockedBefore ?? knex.fn.now())
-        .update({
-          state: 'pending',
-          locked_at: null,
-          locked_by: null,
-          next_attempt_at: knex.fn.now(),
-          attempts: knex.raw('greatest(attempts - 1, 0)'),
-          updated_at: knex.fn.now(),
-        });
-    },
+    release: (lockedBefore?: Date) => releaseClaims(knex, workerId, lockedBefore),
     async stop() {
       watcher?.close();
       await Promise.all([
@@ -368,7 +358,6 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         sftp?.close(),
         sweep.stop(),
         remote.stop(),
-        as2Loop.stop(),
       ]);
       await receiver.drain();
       await processor.stop();

@@ -52,7 +52,12 @@ export type MessageState =
   /** Outbound: the partner has taken it from its mailbox. */
   | 'collected';
 
-export type DeliveryState = 'pending' | 'delivering' | 'delivered' | 'dead';
+/**
+ * A delivery's state: `pending` (due at its next attempt), `delivering` (claimed, in flight),
+ * `waiting` (sent; its answer, an asynchronous MDN, is awaited until the next attempt), `delivered`,
+ * `dead` (dead letter, replayable).
+ */
+export type DeliveryState = 'pending' | 'delivering' | 'waiting' | 'delivered' | 'dead';
 
 export interface ApiKeyRef {
   /** The identifiable prefix part of the key (`gw_<id>_…`). */
@@ -166,7 +171,8 @@ export interface RemoteSftp {
   /** Pinned host keys (authorized_keys form); any other key refuses the connection. */
   hostKey: string[];
   pickup?: { dir: string; glob: string; after: 'delete' | 'move'; moveTo?: string; everySeconds: number };
-  delivery?: { dir: string; tempSuffix: string };
+  /** Pushes of mailbox documents: written as name + tempSuffix, then renamed; `maxAttempts` before dead letter (unset: the age bounds it). */
+  delivery?: { dir: string; tempSuffix: string; maxAttempts?: number };
 }
 
 /** The AS2 agreement with a partner (RFC 4130). */
@@ -193,7 +199,10 @@ export interface As2Agreement {
     signedMdn: boolean;
     subject: string;
     timeoutSeconds: number;
+    /** Attempts before dead letter. */
     maxAttempts: number;
+    /** With an asynchronous MDN: how long it is awaited before the message is sent again (same Message-ID). */
+    mdnTimeoutSeconds: number;
   };
 }
 

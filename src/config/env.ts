@@ -38,7 +38,7 @@ export interface Settings {
    * AS2: our default AS2 name, where our key pairs live, the URL partners post asynchronous MDNs to
    * (our POST /as2 as they reach it), and how often sends and async MDNs due are looked for.
    */
-  as2: { id: string; keysDir: string; publicUrl?: string; checkMs: number; expiryWarnDays: number };
+  as2: { id: string; keysDir: string; publicUrl?: string; expiryWarnDays: number };
   /** The HTTPS listener (mTLS): off, or its port and certificate (generated for development when not given). */
   https: { enabled: boolean; port: number; certFile?: string; keyFile?: string; dir: string };
   oauth: {
@@ -93,7 +93,6 @@ const schema = {
     AS2_ID: { type: 'string', pattern: '^[\\x21-\\x7e]([\\x20-\\x7e]{0,126}[\\x21-\\x7e])?$', default: 'PARTNER-GATEWAY' },
     AS2_KEYS_DIR: { type: 'string', minLength: 1 },
     AS2_PUBLIC_URL: { type: 'string', pattern: '^https?://' },
-    AS2_CHECK_MS: { type: 'integer', minimum: 10, default: 2000 },
     AS2_EXPIRY_WARN_DAYS: { type: 'integer', minimum: 1, default: 30 },
     HTTPS: { enum: ['on', 'off'], default: 'on' },
     HTTPS_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 8443 },
@@ -193,7 +192,6 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
       id: e.AS2_ID as string,
       keysDir: (e.AS2_KEYS_DIR as string | undefined) ?? `${e.GATEWAY_DATA_DIR as string}/as2/keys`,
       ...(e.AS2_PUBLIC_URL ? { publicUrl: e.AS2_PUBLIC_URL as string } : {}),
-      checkMs: e.AS2_CHECK_MS as number,
       expiryWarnDays: e.AS2_EXPIRY_WARN_DAYS as number,
     },
   });

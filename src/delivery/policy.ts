@@ -9,6 +9,8 @@ import type { DocumentType, Route } from '../types.js';
  */
 export interface RetryPolicy {
   maxAgeMs: number;
+  /** Attempts before dead letter, for deliveries whose row sets none (a route's `maxAttempts` is kept on the row). */
+  maxAttempts?: number;
   backoffMs: number;
   backoffMaxMs: number;
   breakerFailures: number;

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { queuePush } from '../delivery/outbox.js';
 import type { FunctionalAck } from './interpret.js';
 import type { PartnerProfile } from '../types.js';
 import type { X12Segment } from '../formats/x12/reader.js';
@@ -102,6 +103,10 @@ export async function storeOutbound(trx: Knex.Transaction, m: OutboundMessage): 
   });
   const envelope = m.isaControl ? ` ISA ${m.isaControl}${m.groupControl ? ` / GS ${m.groupControl}` : ''}` : '';
   await trx('events').insert({ message_id: id, type: 'outbound.ready', detail: `${m.docType}${envelope} in the mailbox of ${m.partner.id} as ${fileName}` });
+  // A partner that takes documents by push (AS2, its own SFTP server) gets it through the outbox.
+  const push = await queuePush(trx, m.partner, id);
+  if (push)
+    await trx('events').insert({ message_id: id, delivery_id: push.id, type: 'outbound.queued', detail: `to be pushed to ${m.partner.id} (${push.targetId})` });
   return { id, fileName };
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
+import { dropDocumentDeliveries, queueDocumentDeliveries, type DocumentDelivery } from '../delivery/outbox.js';
 import { isGatewayError, type Problem } from '../errors.js';
 import type { MessageState, PartnerProfile, SourceFormat } from '../types.js';
 import { ackInterchange, ackSetCount, planAck } from '../formats/x12/ack.js';
@@ -208,7 +209,7 @@ class DocumentWriter {
       })),
     );
     const events: Record<string, unknown>[] = [];
-    const deliveries: Record<string, unknown>[] = [];
+    const deliveries: DocumentDelivery[] = [];
     for (const { id, doc, duplicate } of batch) {
       if (duplicate) {
         events.push({
@@ -247,19 +248,17 @@ class DocumentWriter {
           const deliveryId = randomUUID();
           deliveries.push({
             id: deliveryId,
-            document_id: id,
-            message_id: row.id,
-            partner_id: row.partner_id,
-            target_id: r.target.id,
-            target: JSON.stringify(r.target),
-            idempotency_key: deliveryKey(row.id, doc.seq, r.target.id),
-            max_attempts: r.maxAttempts,
+            documentId: id,
+            messageId: row.id,
+            partnerId: row.partner_id,
+            route: r,
+            idempotencyKey: deliveryKey(row.id, doc.seq, r.target.id),
           });
           events.push({ message_id: row.id, document_id: id, delivery_id: deliveryId, type: 'routed', detail: `to ${r.target.id}` });
         }
       }
     }
-    if (deliveries.length) await trx('deliveries').insert(deliveries);
+    await queueDocumentDeliveries(trx, deliveries);
     for (let i = 0; i < events.length; i += EVENT_BATCH) await trx('events').insert(events.slice(i, i + EVENT_BATCH));
   }
 
@@ -278,10 +277,7 @@ class DocumentWriter {
       .update({ state: 'rejected', problems: JSON.stringify(problems) })
       .returning('id');
     if (changed.length === 0) return;
-    await trx('deliveries')
-      .where('message_id', row.id)
-      .whereIn('document_id', trx('documents').select('id').where('message_id', row.id).whereBetween('seq', [from, to]))
-      .del();
+    await dropDocumentDeliveries(trx, row.id, trx('documents').select('id').where('message_id', row.id).whereBetween('seq', [from, to]));
     for (let i = 0; i < changed.length; i += EVENT_BATCH) {
       await trx('events').insert(
         changed

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { anyDelivered, dropDocumentDeliveries, redeliverDead } from '../delivery/outbox.js';
 import { GatewayError } from '../errors.js';
 
 export interface ReplayOutcome {
@@ -12,8 +13,9 @@ export interface ReplayOutcome {
  * Makes a failed message move again:
  * - `rejected` or `failed`: interpret it anew from its stored raw bytes (after a profile fix);
  *   the documents of the earlier attempt are removed, the timeline keeps their story.
- * - `dead`: put its dead deliveries back in the queue with fresh attempts and a fresh maximum age;
- *   their idempotency keys are unchanged, so the ERP sees the same key again.
+ * - with dead deliveries (to the ERP, pushes to the partner, MDNs we owe): put them back in the queue
+ *   with fresh attempts and a fresh maximum age; their idempotency keys (and an AS2 send's
+ *   Message-ID) are unchanged, so the receiver sees the same key again.
  */
 export async function replayMessage(knex: Knex, messageId: string, opts: { partnerId?: string } = {}): Promise<ReplayOutcome> {
   return knex.transaction(async (trx) => {
@@ -21,25 +23,10 @@ export async function replayMessage(knex: Knex, messageId: string, opts: { partn
     if (opts.partnerId) q.andWhere('partner_id', opts.partnerId);
     const msg = await q.first();
     if (!msg) throw new GatewayError('GW_NOT_FOUND', `No message ${messageId}.`);
-    // Refused at the AS2 door (signature, encryption, agreement): its MDN told the partner so, and a
-    // message that failed authentication must never reach the ERP; the partner sends it again.
-    if (msg.format === 'as2')
-      throw new GatewayError('GW_REPLAY_STATE', `Message ${messageId} was refused at the AS2 door; the partner was told in its MDN and sends it again.`);
-    if (msg.state === 'rejected' || msg.state === 'failed') {
-      const docs = trx('documents').select('id').where('message_id', messageId);
-      const delivered = await trx('deliveries').whereIn('document_id', docs).andWhere('state', 'delivered').first();
-      if (delivered) throw new GatewayError('GW_REPLAY_STATE', `Message ${messageId} has delivered documents; it cannot be interpreted again.`);
-      await trx('deliveries').whereIn('document_id', docs).del();
-      await trx('documents').where('message_id', messageId).del();
-      await trx('messages').where('id', messageId).update({ state: 'received', problems: '[]', processed_at: null, updated_at: trx.fn.now() });
-      await trx('events').insert({ message_id: messageId, type: 'replayed', detail: `was ${msg.state}; interpreting again from the stored raw bytes` });
-      return { messageId, action: 'reinterpret', deliveries: 0 };
-    }
-    if (msg.state === 'dead') {
-      const n = await trx('deliveries')
-        .where({ message_id: messageId, state: 'dead' })
-        .update({ state: 'pending', attempts: 0, next_attempt_at: trx.fn.now(), queued_at: trx.fn.now(), updated_at: trx.fn.now() });
-      await trx('messages').where('id', messageId).update({ state: 'routed', updated_at: trx.fn.now() });
+    const n = await redeliverDead(trx, messageId);
+    if (n > 0) {
+      // A dead ERP delivery made its message dead; a dead push or MDN left its message as it was.
+      if (msg.state === 'dead') await trx('messages').where('id', messageId).update({ state: 'routed', updated_at: trx.fn.now() });
       await trx('events').insert({
         message_id: messageId,
         type: 'replayed',
@@ -47,6 +34,23 @@ export async function replayMessage(knex: Knex, messageId: string, opts: { partn
       });
       return { messageId, action: 'redeliver', deliveries: n };
     }
-    throw new GatewayError('GW_REPLAY_STATE', `Message ${messageId} is ${msg.state}; only rejected, failed or dead messages are replayed.`);
+    // Refused at the AS2 door (signature, encryption, agreement): its MDN told the partner so, and a
+    // message that failed authentication must never reach the ERP; the partner sends it again.
+    if (msg.format === 'as2')
+      throw new GatewayError('GW_REPLAY_STATE', `Message ${messageId} was refused at the AS2 door; the partner was told in its MDN and sends it again.`);
+    if (msg.state === 'rejected' || msg.state === 'failed') {
+      const docs = () => trx('documents').select('id').where('message_id', messageId);
+      if (await anyDelivered(trx, docs()))
+        throw new GatewayError('GW_REPLAY_STATE', `Message ${messageId} has delivered documents; it cannot be interpreted again.`);
+      await dropDocumentDeliveries(trx, messageId, docs());
+      await trx('documents').where('message_id', messageId).del();
+      await trx('messages').where('id', messageId).update({ state: 'received', problems: '[]', processed_at: null, updated_at: trx.fn.now() });
+      await trx('events').insert({ message_id: messageId, type: 'replayed', detail: `was ${msg.state}; interpreting again from the stored raw bytes` });
+      return { messageId, action: 'reinterpret', deliveries: 0 };
+    }
+    throw new GatewayError(
+      'GW_REPLAY_STATE',
+      `Message ${messageId} is ${msg.state} and has no dead delivery; only rejected or failed messages and dead deliveries are replayed.`,
+    );
   });
 }

@@ -73,7 +73,7 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
       .where({ related_message_id: id, direction: 'outbound' })
       .orderBy('received_at'),
     knex('as2_messages')
-      .select('as2_message_id', 'direction', 'status', 'disposition', 'layers', 'mic', 'mic_alg', 'mdn_mode', 'attempts', 'last_error')
+      .select('as2_message_id', 'direction', 'status', 'disposition', 'layers', 'mic', 'mic_alg', 'mdn_mode')
       .where('message_id', id)
       .orderByRaw('duplicate_of IS NOT NULL, created_at')
       .first(),
@@ -102,7 +102,7 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
             layers: as2.layers,
             mic: as2.mic ? `${as2.mic}, ${as2.mic_alg}` : null,
             mdn: as2.mdn_mode,
-            ...(as2.direction === 'outbound' ? { attempts: as2.attempts, lastError: as2.last_error } : {}),
+            ...(as2.direction === 'outbound' ? as2SendOf(deliveries, id) : {}),
           },
         }
       : {}),
@@ -131,7 +131,7 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
       state: d.state,
       attempts: d.attempts,
       maxAttempts: d.max_attempts,
-      nextAttemptAt: d.state === 'pending' ? d.next_attempt_at : null,
+      nextAttemptAt: d.state === 'pending' || d.state === 'waiting' ? d.next_attempt_at : null,
       lastError: d.last_error ? { code: d.last_error_code, message: d.last_error } : null,
       deliveredAt: d.delivered_at,
     })),
@@ -145,4 +145,10 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
       ...(e.delivery_id ? { deliveryId: e.delivery_id } : {}),
     })),
   };
+}
+
+/** An AS2 send's attempts and last error: its outbox delivery's. */
+function as2SendOf(deliveries: { idempotency_key: string; attempts: number; last_error: string | null }[], messageId: string) {
+  const send = deliveries.find((d) => d.idempotency_key === `as2:${messageId}`);
+  return { attempts: send?.attempts ?? 0, lastError: send?.last_error ?? null };
 }

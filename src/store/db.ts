@@ -18,9 +18,13 @@ export interface Database {
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
 class DirectoryMigrationSource implements Knex.MigrationSource<string> {
+  /** Only the migrations up to this one (its name without extension); all when unset. */
+  constructor(private readonly upTo?: string) {}
+
   async getMigrations(): Promise<string[]> {
     const files = await readdir(MIGRATIONS_DIR);
-    return files.filter((f) => /^\d+_.+\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')).sort();
+    const all = files.filter((f) => /^\d+_.+\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')).sort();
+    return this.upTo ? all.filter((f) => this.getMigrationName(f) <= this.upTo!) : all;
   }
   getMigrationName(file: string): string {
     return file.replace(/\.(ts|js)$/, '');
@@ -30,9 +34,12 @@ class DirectoryMigrationSource implements Knex.MigrationSource<string> {
   }
 }
 
-/** Runs every pending migration; the same files run on the embedded server and on any PostgreSQL. */
-export async function migrate(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest({ migrationSource: new DirectoryMigrationSource() })) as [number, string[]];
+/**
+ * Runs every pending migration (or those up to `upTo`, for testing a migration against the rows of
+ * an earlier schema); the same files run on the embedded server and on any PostgreSQL.
+ */
+export async function migrate(knex: Knex, upTo?: string): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest({ migrationSource: new DirectoryMigrationSource(upTo) })) as [number, string[]];
   return applied;
 }
 

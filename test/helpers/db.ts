@@ -65,14 +65,19 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** A new database with no table at all (to test a migration on the rows of an earlier schema). */
+export const emptyDatabase = (): Promise<TestDatabase> => newDatabase(undefined, 4);
+
 /** A new database with every migration applied, cloned from the template (fast). */
-export async function freshDatabase(): Promise<TestDatabase> {
+export const freshDatabase = (): Promise<TestDatabase> => newDatabase(template, 10);
+
+async function newDatabase(from: string | undefined, poolMax: number): Promise<TestDatabase> {
   const { admin, adminUrl } = state;
   if (!admin || !adminUrl) throw new Error('test database not started (test/setup.ts)');
   const name = `${prefix}_${++state.counter}`;
-  await admin.raw(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+  await admin.raw(`CREATE DATABASE ${name}${from ? ` TEMPLATE ${from}` : ''}`);
   const url = withDatabase(adminUrl, name);
-  const knex = connect(url, 10);
+  const knex = connect(url, poolMax);
   return {
     url,
     knex,

@@ -130,6 +130,8 @@ export interface TestGateway {
   partnersDir: string;
   /** The gateway's log lines, parsed, when started with `captureLogs` (what an operator would read). */
   logs: Record<string, any>[];
+  /** Stops the gateway as an operator would (SIGTERM's graceful stop) and starts a new one on the same data, partners and database. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -186,17 +188,21 @@ export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Rec
   const log = opts.captureLogs
     ? createLogger('warn', new Writable({ write: (chunk, _enc, done) => (logs.push(JSON.parse(String(chunk))), done()) }))
     : createLogger(settings.logLevel);
-  const gw = await startGateway({ settings, knex, log, env: extraEnv });
-  return {
-    gw,
+  const t: TestGateway = {
+    gw: await startGateway({ settings, knex, log, env: extraEnv }),
     dataDir,
     partnersDir,
     logs,
+    restart: async () => {
+      await t.gw.stop();
+      t.gw = await startGateway({ settings, knex, log, env: extraEnv });
+    },
     close: async () => {
-      await gw.stop();
+      await t.gw.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return t;
 }
 
 /** A message state after which nothing more happens without a replay. */
@@ -245,6 +251,8 @@ export interface GatewaySuite {
   erp: ErpReceiver;
   t: TestGateway;
   url: string;
+  /** Restarts the suite's gateway (its URL changes: a new ephemeral port). */
+  restart(): Promise<void>;
 }
 
 /**
@@ -252,7 +260,12 @@ export interface GatewaySuite {
  * port (per suite, or per test with `perTest`), stopped and dropped afterwards.
  */
 export function gatewaySuite(opts: { env?: Record<string, string>; perTest?: boolean } & TestGatewayOptions = {}): GatewaySuite {
-  const s = {} as GatewaySuite;
+  const s = {
+    restart: async () => {
+      await s.t.restart();
+      s.url = s.t.gw.url;
+    },
+  } as GatewaySuite;
   const [setUp, tearDown] = opts.perTest ? [beforeEach, afterEach] : [before, after];
   setUp(async () => {
     s.db = await freshDatabase();

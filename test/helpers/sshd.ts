@@ -73,10 +73,16 @@ export class PartnerSshd {
     }
   }
 
+  /** True while the server process runs. */
+  get running(): boolean {
+    return Boolean(this.child && this.child.exitCode === null);
+  }
+
   async stop(): Promise<void> {
-    if (!this.child || this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child?.once('exit', r));
-    this.child.kill('SIGTERM');
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
     await exited;
   }
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { activateAs2Key, addAs2Key, listAs2Keys, retireAs2Key } from '../../src/channels/as2/keys.js';
+import { runCli } from '../helpers/cli.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { ERP, gatewaySuite, waitFor, type GatewaySuite } from '../helpers/gateway.js';
 import {
@@ -80,8 +81,15 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
   });
   after(() => partnerSink.stop());
 
+  /** The inbound AS2 record, with the attempts of the asynchronous MDN we owe (an outbox delivery). */
   const as2Row = (as2MessageId: string) =>
-    suite.db.knex('as2_messages').where({ as2_message_id: as2MessageId, direction: 'inbound' }).orderBy('created_at', 'desc').first();
+    suite.db
+      .knex('as2_messages as a')
+      .leftJoin('deliveries as d', 'd.idempotency_key', suite.db.knex.raw(`'as2-mdn:' || a.id`))
+      .select('a.*', 'd.attempts')
+      .where({ 'a.as2_message_id': as2MessageId, 'a.direction': 'inbound' })
+      .orderBy('a.created_at', 'desc')
+      .first();
   const erpGot = (messageId: string) => suite.erp.requests.filter((r) => r.body.messageId === messageId);
 
   /** Posts, reads the MDN (from the answer or from the partner's endpoint) and checks it with OpenSSL. */
@@ -249,7 +257,7 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
           (r) => r.status === 'sent',
         );
         assert.equal(row.attempts, 2);
-        assert.ok(await suite.db.knex('events').where({ message_id: row.message_id, type: 'as2.mdn-retry' }).first());
+        assert.ok(await suite.db.knex('events').where({ message_id: row.message_id, type: 'delivery.failed', code: 'GW_AS2_SEND' }).first());
       } finally {
         partnerSink.respond = () => ({ status: 200 });
       }
@@ -467,7 +475,8 @@ const ORDER = {
 
 describe('AS2 door, sending: purchase orders and acknowledgments to a partner whose side is OpenSSL', function () {
   this.timeout(120_000);
-  const suite = gatewaySuite({ env: { AS2_ID: OUR_ID, AS2_CHECK_MS: '50' } });
+  // Outages here last several attempts; the breaker (tested in delivery-retry) would pause the partner for 30 s.
+  const suite = gatewaySuite({ env: { AS2_ID: OUR_ID, DELIVERY_BREAKER_FAILURES: '1000' } });
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-as2-out-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   let acme: Identity;
@@ -516,12 +525,19 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
   }
   const erpStatus = async (id: string) =>
     (await (await fetch(`${suite.url}/v1/erp/messages/${id}`, { headers: { authorization: `Bearer ${ERP.key}` } })).json()) as Record<string, any>;
-  const sentRow = (id: string) => suite.db.knex('as2_messages').where({ message_id: id, direction: 'outbound' }).first();
+  /** The outbound AS2 record, with its outbox delivery's state, attempts and last error. */
+  const sentRow = (id: string) =>
+    suite.db
+      .knex('as2_messages as a')
+      .join('deliveries as d', 'd.idempotency_key', suite.db.knex.raw(`'as2:' || a.message_id`))
+      .select('a.*', 'd.state as delivery_state', 'd.attempts', 'd.last_error')
+      .where({ 'a.message_id': id, 'a.direction': 'outbound' })
+      .first();
   const settled = (id: string) =>
     waitFor(
       'the MDN outcome',
       () => sentRow(id),
-      (r) => Boolean(r && !['sending', 'pending'].includes(r.status)),
+      (r) => Boolean(r && ['delivered', 'dead'].includes(r.delivery_state)),
     );
 
   it('sends an 850 signed and encrypted; OpenSSL decrypts and verifies it, and the signed MDN with the right MIC makes it processed', async () => {
@@ -586,7 +602,92 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     assert.equal((await settled(id)).status, 'processed');
     assert.equal(calls, 2);
     assert.equal(ids[0], ids[1], 'a retry repeats the Message-ID');
-    assert.ok((await erpStatus(id)).timeline.some((e: { type: string; code?: string }) => e.type === 'outbound.transfer-failed' && e.code === 'GW_AS2_SEND'));
+    assert.ok((await erpStatus(id)).timeline.some((e: { type: string; code?: string }) => e.type === 'delivery.failed' && e.code === 'GW_AS2_SEND'));
+  });
+
+  /** The partner's server down (503) until `up`; every Message-ID it was sent, in order. */
+  function outage() {
+    const state = { up: false, ids: [] as string[] };
+    answer = (o, id) => {
+      state.ids.push(id);
+      return state.up ? goodMdn(o, id) : { status: 503, body: Buffer.from('down for maintenance') };
+    };
+    return state;
+  }
+
+  it('keeps an AS2 send through a partner outage and a gateway restart, under one Message-ID, and completes it', async () => {
+    const partnerSide = outage();
+    const id = await order('PO-AS2-0011');
+    await waitFor(
+      'a failed attempt',
+      () => sentRow(id),
+      (r) => r?.attempts >= 1 && r.delivery_state === 'pending',
+    );
+    await suite.restart();
+    const before = partnerSide.ids.length;
+    partnerSide.up = true;
+    const row = await settled(id);
+    assert.equal(row.status, 'processed', row.last_error);
+    assert.ok(partnerSide.ids.length > before && before >= 1, `attempts before the restart: ${before}, in all: ${partnerSide.ids.length}`);
+    assert.equal(new Set(partnerSide.ids).size, 1, 'every attempt, before and after the restart, carries the same Message-ID');
+    assert.equal(row.as2_message_id, partnerSide.ids[0]);
+    const s = await erpStatus(id);
+    assert.equal(s.state, 'collected');
+    assert.ok(s.timeline.some((e: { type: string; code?: string }) => e.type === 'delivery.failed' && e.code === 'GW_AS2_SEND'));
+  });
+
+  it('sends an AS2 message to dead letter after as2.send.maxAttempts; a replay sends it again under the same Message-ID', async () => {
+    await agreement('sign: sha256, encrypt: aes256-cbc, mdn: sync, maxAttempts: 2');
+    try {
+      const partnerSide = outage();
+      const id = await order('PO-AS2-0012');
+      const dead = await settled(id);
+      assert.equal(dead.delivery_state, 'dead');
+      assert.equal(dead.attempts, 2);
+      assert.equal(partnerSide.ids.length, 2, 'no attempt after the last one');
+      const s = await erpStatus(id);
+      assert.equal(s.state, 'ready', 'still in the mailbox: the partner never got it');
+      const last = s.timeline.find((e: { type: string }) => e.type === 'delivery.dead');
+      assert.equal(last?.code, 'GW_AS2_SEND');
+      assert.match(last.detail, /attempt 2 of 2 .*attempts exhausted/);
+      partnerSide.up = true;
+      const replay = await runCli(['replay', id], { env: { DATABASE_URL: suite.db.url } });
+      assert.equal(replay.status, 0, replay.stderr);
+      const done = await waitFor(
+        'the replayed send',
+        () => sentRow(id),
+        (r) => r?.delivery_state === 'delivered',
+      );
+      assert.equal(done.status, 'processed');
+      assert.equal(new Set(partnerSide.ids).size, 1, 'the replay repeats the Message-ID');
+      assert.equal((await erpStatus(id)).state, 'collected');
+    } finally {
+      await agreement('sign: sha256, encrypt: aes256-cbc, mdn: sync');
+    }
+  });
+
+  it('sends again, under the same Message-ID, when the asynchronous MDN does not come within as2.send.mdnTimeoutSeconds', async () => {
+    await agreement('sign: sha256, encrypt: aes256-cbc, mdn: async, mdnTimeoutSeconds: 1');
+    try {
+      const ids: string[] = [];
+      answer = (_o, id) => {
+        ids.push(id);
+        return { status: 200, body: Buffer.from('thanks; the MDN follows') };
+      };
+      const id = await order('PO-AS2-0013');
+      await waitFor(
+        'a second post after the MDN wait',
+        async () => ids.length,
+        (n) => n >= 2,
+        15_000,
+      );
+      assert.equal(new Set(ids).size, 1, 'the repeat carries the same Message-ID');
+      const s = await erpStatus(id);
+      assert.ok(s.timeline.filter((e: { type: string }) => e.type === 'delivery.waiting').length >= 1);
+      assert.equal(s.state, 'ready', 'not collected without an MDN');
+    } finally {
+      await agreement('sign: sha256, encrypt: aes256-cbc, mdn: sync');
+    }
   });
 
   it('counts a retry answered "processed/warning: duplicate-document" without a MIC as processed (the first attempt timed out)', async () => {

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parsePublicKey } from '../../src/security/ssh-keys.js';
+import { runCli } from '../helpers/cli.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { ERP, gatewaySuite, terminal, waitFor } from '../helpers/gateway.js';
 import { sshKeygen } from '../helpers/sftp.js';
@@ -20,7 +21,8 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
       this.skip();
     }
   });
-  const suite = gatewaySuite({ env: { REMOTE_SFTP_CHECK_MS: '100' } });
+  // Outages here last several attempts; the breaker (tested in delivery-retry) would pause the server for 30 s.
+  const suite = gatewaySuite({ env: { REMOTE_SFTP_CHECK_MS: '100', DELIVERY_BREAKER_FAILURES: '1000' } });
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-partner-server-'));
   const outgoing = path.join(dir, 'outgoing');
   const done = path.join(dir, 'outgoing', 'done');
@@ -41,7 +43,7 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
   });
 
   /** Points ACME's profile at the partner server (pinning `hostKey`) and reloads. */
-  async function configure(hostKey: string, after: 'delete' | 'move' = 'delete') {
+  async function configure(hostKey: string, after: 'delete' | 'move' = 'delete', delivery = '') {
     const file = path.join(suite.t.partnersDir, 'acme-supply.yaml');
     const text = readFileSync(file, 'utf8').replace(/\nsftp:[\s\S]*$/, '\n');
     writeFileSync(file, text);
@@ -55,7 +57,7 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
     privateKey: ${loginKey}
     hostKey: ["${hostKey}"]
     pickup: { dir: ${outgoing}, glob: "*.edi", after: ${after}${after === 'move' ? `, moveTo: ${done}` : ''}, everySeconds: 1 }
-    delivery: { dir: ${incoming}, tempSuffix: .part }
+    delivery: { dir: ${incoming}, tempSuffix: .part${delivery} }
 `,
     );
     await suite.t.gw.reload();
@@ -141,14 +143,16 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
     const { messageId } = (await res.json()) as { messageId: string };
     const failed = (await waitFor(
       'a failed transfer',
-      () => suite.db.knex('events').first('code', 'detail').where({ message_id: messageId, type: 'outbound.transfer-failed' }),
+      () => suite.db.knex('events').first('code', 'detail').where({ message_id: messageId, type: 'delivery.failed' }),
       Boolean,
     )) as { code: string; detail: string };
     assert.equal(failed.code, 'GW_SFTP_REMOTE');
     assert.match(failed.detail, /next attempt in/);
-    const row = await suite.db.knex('messages').first('state', 'transfer_attempts', 'transfer_error').where('id', messageId);
+    const row = await suite.db.knex('messages').first('state').where('id', messageId);
     assert.equal(row.state, 'ready', 'still in the mailbox, not lost');
-    assert.ok(row.transfer_attempts >= 1);
+    const push = await suite.db.knex('deliveries').first('state', 'attempts', 'last_error_code').where('message_id', messageId);
+    assert.ok(push.attempts >= 1);
+    assert.equal(push.last_error_code, 'GW_SFTP_REMOTE');
     await sshd.start();
     await waitFor(
       'the delivery after the outage',
@@ -177,5 +181,71 @@ describe("remote SFTP: pickup from and delivery to a partner's own OpenSSH serve
     assert.ok(existsSync(path.join(outgoing, 'asn-2003.edi')), 'the file stays on the server');
     assert.equal((await inbound()).length, before);
     assert.match(sshd.log, /^$|Connection closed|disconnect/i);
+  });
+
+  async function purchaseOrder(key: string): Promise<string> {
+    const res = await fetch(`${suite.url}/v1/erp/partners/acme-supply/purchase-orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json', 'idempotency-key': key },
+      body: order,
+    });
+    assert.equal(res.status, 201);
+    return ((await res.json()) as { messageId: string }).messageId;
+  }
+  const push = (messageId: string) => suite.db.knex('deliveries').first('state', 'attempts', 'last_error_code').where('message_id', messageId);
+  const fileNameOf = async (messageId: string) => (await suite.db.knex('messages').first('file_name').where('id', messageId)).file_name as string;
+
+  it('keeps a push through a server outage and a gateway restart, and writes it once under its file name', async () => {
+    await configure(sshd.hostKey);
+    await sshd.stop();
+    const messageId = await purchaseOrder('po-remote-3');
+    await waitFor(
+      'a failed push',
+      () => push(messageId),
+      (p) => p?.attempts >= 1 && p.state === 'pending',
+    );
+    await suite.restart();
+    await sshd.start();
+    await waitFor(
+      'the push after the restart',
+      () => suite.db.knex('messages').first('state').where('id', messageId),
+      (r) => r?.state === 'collected',
+      20_000,
+    );
+    const name = await fileNameOf(messageId);
+    assert.match(readFileSync(path.join(incoming, name), 'latin1'), /ST\*850\*/);
+    assert.ok(!readdirSync(incoming).some((n) => n.endsWith('.part')), 'no temporary file is left');
+    assert.equal((await push(messageId)).state, 'delivered');
+  });
+
+  it('sends a push to dead letter after sftp.remote.delivery.maxAttempts; a replay writes it under the same file name', async () => {
+    await configure(sshd.hostKey, 'delete', ', maxAttempts: 2');
+    await sshd.stop();
+    try {
+      const messageId = await purchaseOrder('po-remote-4');
+      const dead = await waitFor(
+        'dead letter',
+        () => push(messageId),
+        (p) => p?.state === 'dead',
+        20_000,
+      );
+      assert.equal(dead.attempts, 2);
+      assert.equal(dead.last_error_code, 'GW_SFTP_REMOTE');
+      const event = await suite.db.knex('events').first('code', 'detail').where({ message_id: messageId, type: 'delivery.dead' });
+      assert.match(event.detail, /attempt 2 of 2 .*attempts exhausted/);
+      assert.equal((await suite.db.knex('messages').first('state').where('id', messageId)).state, 'ready', 'still in the mailbox');
+      await sshd.start();
+      const replay = await runCli(['replay', messageId], { env: { DATABASE_URL: suite.db.url } });
+      assert.equal(replay.status, 0, replay.stderr);
+      await waitFor(
+        'the replayed push',
+        () => push(messageId),
+        (p) => p?.state === 'delivered',
+        20_000,
+      );
+      assert.match(readFileSync(path.join(incoming, await fileNameOf(messageId)), 'latin1'), /ST\*850\*/);
+    } finally {
+      if (!sshd.running) await sshd.start();
+    }
   });
 });

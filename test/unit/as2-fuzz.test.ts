@@ -89,6 +89,7 @@ describe('AS2 codec under random input and mutation (fast-check)', function () {
       subject: 's',
       timeoutSeconds: 1,
       maxAttempts: 1,
+      mdnTimeoutSeconds: 1,
     } as const;
     const variants = {
       plain: { sign: 'none', encrypt: 'none' },

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { As2Partner, GatewayConfig } from '../../config/load.js';
 import { GatewayError, isGatewayError, type ErrorCode } from '../../errors.js';
+import { queueOwedMdn } from '../../delivery/outbox.js';
 import { formatOfFile, MEDIA_TYPES } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { allowedScopes } from '../../security/scopes.js';
@@ -172,8 +173,7 @@ export class As2Inbound {
               problems: [{ code, message: `AS2 ${failure}: ${reason}` }],
             },
         async (trx, id) => {
-          await trx('as2_messages').insert({
-            ...as2Row(partner.id, id, repeat, mdn, trx.fn.now()),
+          await insertAs2Row(trx, as2Row(partner.id, id, repeat, mdn), {
             payload_sha256: payloadSha ?? null,
             disposition: dispositionOf(failure),
             accepted: !failure,
@@ -290,8 +290,7 @@ export class As2Inbound {
             r.signed ? { pair: this.d.keys.active(), digest: r.mic?.digest ?? 'sha256' } : undefined,
           );
     await this.d.knex.transaction(async (trx) => {
-      await trx('as2_messages').insert({
-        ...as2Row(agreement.partner.id, earlier.message_id, r, mdn, trx.fn.now()),
+      await insertAs2Row(trx, as2Row(agreement.partner.id, earlier.message_id, r, mdn), {
         duplicate_of: earlier.id,
         disposition: dispositionOf(),
         accepted: false,
@@ -327,7 +326,7 @@ interface RepeatContext {
 }
 
 /** The columns every inbound as2_messages row has. */
-function as2Row(partnerId: string, messageId: string, r: RepeatContext, mdn: BuiltMdn | undefined, now: Knex.Raw) {
+function as2Row(partnerId: string, messageId: string, r: RepeatContext, mdn: BuiltMdn | undefined) {
   return {
     id: randomUUID(),
     partner_id: partnerId,
@@ -343,8 +342,13 @@ function as2Row(partnerId: string, messageId: string, r: RepeatContext, mdn: Bui
     mdn_mode: r.mode,
     mdn_url: r.mode === 'async' ? r.asyncUrl : null,
     status: r.mode === 'async' ? 'pending' : r.mode === 'sync' ? 'sent' : 'none',
-    next_at: r.mode === 'async' ? now : null,
   };
+}
+
+/** Stores the inbound record; an asynchronous MDN it owes the partner is queued in the outbox with it. */
+async function insertAs2Row(trx: Knex.Transaction, row: ReturnType<typeof as2Row>, more: Record<string, unknown>): Promise<void> {
+  await trx('as2_messages').insert({ ...row, ...more });
+  if (row.mdn && row.mdn_url) await queueOwedMdn(trx, { partnerId: row.partner_id, messageId: row.message_id, record: row.id, url: row.mdn_url });
 }
 
 function respond(mode: string, mdn: BuiltMdn | undefined): As2Response {

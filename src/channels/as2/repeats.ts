@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { requeueOwedMdn } from '../../delivery/outbox.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
 import type { As2Response } from './inbound.js';
 import { parseEntity } from './mime.js';
@@ -49,8 +50,10 @@ export async function answerWithOriginal(knex: Knex, earlier: Earlier, as2Messag
       type: 'as2.duplicate',
       detail: `AS2 ${as2MessageId} received again ${how}; the original MDN was ${mdn}, nothing was delivered again`,
     });
-    if (earlier.mdn_mode === 'async')
-      await trx('as2_messages').where('id', earlier.id).update({ status: 'pending', next_at: trx.fn.now(), attempts: 0, updated_at: trx.fn.now() });
+    if (earlier.mdn_mode === 'async') {
+      await trx('as2_messages').where('id', earlier.id).update({ status: 'pending', updated_at: trx.fn.now() });
+      await requeueOwedMdn(trx, earlier.id);
+    }
   });
   if (earlier.mdn_mode === 'sync' && earlier.mdn) {
     const stored = parseEntity(earlier.mdn);

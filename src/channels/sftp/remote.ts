@@ -16,7 +16,7 @@ import { isTemporaryName, sizeLimit, overLimit, type SizeLimit } from './files.j
 const { Client } = ssh2;
 
 /** A connected SFTP session on a partner's server, with promise-returning calls. */
-interface Session {
+export interface Session {
   readdir(dir: string): Promise<{ filename: string; attrs: { size: number; mtime: number; mode: number } }[]>;
   /** The file's bytes; GW_REQUEST_TOO_LARGE as soon as more than `maxBytes` arrive (it may grow after listing). */
   readFile(file: string, limit: SizeLimit): Promise<Buffer>;
@@ -112,9 +112,8 @@ function readBounded(sftp: SFTPWrapper, file: string, limit: SizeLimit): Promise
 }
 
 /**
- * Pickup from and delivery to partners' own SFTP servers. Every gateway replica runs it; a pickup
- * is claimed per partner in the database (one replica polls a partner at a time), and outbound
- * documents are locked row by row (SKIP LOCKED) while they are transferred.
+ * Pickup from partners' own SFTP servers. Every gateway replica runs it; a pickup is claimed per
+ * partner in the database, so one replica polls a partner at a time.
  */
 export class RemoteSftpDoor {
   constructor(
@@ -122,7 +121,6 @@ export class RemoteSftpDoor {
     private readonly log: Logger,
     private readonly receiver: Receiver,
     private readonly config: () => GatewayConfig,
-    private readonly backoff: { baseMs: number; maxMs: number },
     /** GATEWAY_MAX_BODY_BYTES: no file is picked up larger, whatever the partner's own limit. */
     private readonly maxBodyBytes: number,
   ) {}
@@ -131,7 +129,7 @@ export class RemoteSftpDoor {
     return [...this.config().partners.values()].filter((p) => p.sftp?.remote && p.state !== 'suspended').map((p) => [p, p.sftp!.remote!]);
   }
 
-  /** One pass: pick up from every partner whose poll is due, then push due outbound documents. */
+  /** One pass: pick up from every partner whose poll is due (pushes to partners' servers are outbox deliveries: push.ts). */
   async run(): Promise<number> {
     let n = 0;
     for (const [{ id }, remote] of this.remotes()) {
@@ -141,7 +139,6 @@ export class RemoteSftpDoor {
       const current = partner?.sftp?.remote;
       if (partner && current?.pickup) n += await this.pickup(partner, current, current.pickup);
     }
-    n += await this.deliver();
     return n;
   }
 
@@ -221,74 +218,6 @@ export class RemoteSftpDoor {
       session?.end();
     }
     return picked;
-  }
-
-  /** Pushes due mailbox documents of partners with `sftp.remote.delivery`: temporary name, then rename. */
-  async deliver(): Promise<number> {
-    const targets = new Map(this.remotes().filter(([, r]) => r.delivery));
-    const ids = [...targets.keys()].map((p) => p.id);
-    if (!ids.length) return 0;
-    return this.knex.transaction(async (trx) => {
-      const rows: { id: string; partner_id: string; file_name: string; raw: Buffer; transfer_attempts: number }[] = await trx('messages')
-        .select('id', 'partner_id', 'file_name', 'raw', 'transfer_attempts')
-        .where('direction', 'outbound')
-        .whereNull('collected_at')
-        .whereIn('partner_id', ids)
-        .andWhere((q) => q.whereNull('transfer_next_at').orWhere('transfer_next_at', '<=', trx.fn.now()))
-        .orderBy('received_at')
-        .limit(20)
-        .forUpdate()
-        .skipLocked();
-      let sent = 0;
-      for (const [partner, remote] of targets) {
-        const mine = rows.filter((r) => r.partner_id === partner.id);
-        if (!mine.length) continue;
-        let session: Session | undefined;
-        try {
-          session = await connectRemote(partner, remote);
-          for (const m of mine) {
-            const target = path.join(remote.delivery!.dir, m.file_name);
-            await session.writeFile(`${target}${remote.delivery!.tempSuffix}`, m.raw);
-            await session.rename(`${target}${remote.delivery!.tempSuffix}`, target);
-            await trx('messages')
-              .where('id', m.id)
-              .update({
-                collected_at: trx.fn.now(),
-                state: 'collected',
-                transfer_attempts: m.transfer_attempts + 1,
-                transfer_error: null,
-                updated_at: trx.fn.now(),
-              });
-            await trx('events').insert({ message_id: m.id, type: 'outbound.delivered', detail: `written to sftp://${remote.host}:${remote.port}${target}` });
-            sent++;
-          }
-        } catch (err) {
-          const e = asGatewayError(err);
-          this.log.error({ partner: partner.id, code: e.code, err: e.message }, 'sftp: delivery to the partner server failed');
-          for (const m of mine) {
-            const delay = Math.min(this.backoff.baseMs * 2 ** m.transfer_attempts, this.backoff.maxMs);
-            const updated = await trx('messages')
-              .where('id', m.id)
-              .whereNull('collected_at')
-              .update({
-                transfer_attempts: m.transfer_attempts + 1,
-                transfer_next_at: new Date(Date.now() + delay),
-                transfer_error: `${e.code}: ${e.message}`,
-              });
-            if (updated)
-              await trx('events').insert({
-                message_id: m.id,
-                type: e.code === 'GW_SFTP_HOST_KEY' ? 'sftp.host-key-mismatch' : 'outbound.transfer-failed',
-                code: e.code,
-                detail: `${e.message}; next attempt in ${Math.round(delay / 1000)} s`,
-              });
-          }
-        } finally {
-          session?.end();
-        }
-      }
-      return sent;
-    });
   }
 
   private async partnerEvent(partnerId: string, type: string, code: string, detail: string): Promise<void> {

@@ -2,7 +2,9 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GatewayError } from '../errors.js';
 import { SIGNATURE_HEADER, signatureHeader } from '../security/webhooks.js';
-import type { Target } from '../types.js';
+import type { FileTarget, HttpTarget } from '../types.js';
+import { documentDeliverySettled } from './message-effects.js';
+import type { OutboxItem, Transport } from './transport.js';
 
 /** What every target receives: the canonical document with the facts the ERP needs to trace it. */
 export interface DeliveryEnvelope {
@@ -22,12 +24,52 @@ export interface DeliveryEnvelope {
 /** HTTP statuses after which the same request may succeed later. */
 const RETRYABLE_STATUS = new Set([408, 425, 429]);
 
-/** Sends one envelope (HTTP: signed with each of `secrets`); throws a GatewayError on failure, whose catalogue entry says whether a retry may help. */
-export async function send(target: Target, env: DeliveryEnvelope, secrets: readonly string[] = []): Promise<string> {
-  return target.kind === 'http' ? sendHttp(target, env, secrets) : writeFileDrop(target.dir, env);
+/** How long the ERP signing secrets read from the store are reused: a batch reads them once, a rotation shows within a second. */
+const SECRETS_TTL_MS = 1000;
+
+/**
+ * The ERP's transports: an HTTP POST of the envelope (signed with each active ERP signing secret, as
+ * X-Gateway-Signature) and a file drop. Both throw a GatewayError on failure, whose catalogue entry
+ * says whether a retry may help.
+ */
+export function erpTransports(signingSecrets: () => Promise<string[]> = async () => []): { http: Transport; file: Transport } {
+  let cached: { at: number; secrets: Promise<string[]> } | undefined;
+  const secrets = () => {
+    if (!cached || Date.now() - cached.at > SECRETS_TTL_MS) cached = { at: Date.now(), secrets: signingSecrets() };
+    return cached.secrets;
+  };
+  return {
+    http: {
+      send: async (item) => ({ status: 'delivered', detail: await sendHttp(item.target as HttpTarget, envelopeOf(item), await secrets()) }),
+      settle: documentDeliverySettled,
+    },
+    file: {
+      send: async (item) => ({ status: 'delivered', detail: await writeFileDrop((item.target as FileTarget).dir, envelopeOf(item)) }),
+      settle: documentDeliverySettled,
+    },
+  };
 }
 
-async function sendHttp(target: Extract<Target, { kind: 'http' }>, env: DeliveryEnvelope, secrets: readonly string[]): Promise<string> {
+/** The envelope of an ERP delivery: the canonical document with the facts the ERP needs to trace it. */
+export function envelopeOf(item: OutboxItem): DeliveryEnvelope {
+  const doc = item.document;
+  if (!doc) throw new GatewayError('GW_INTERNAL', `delivery ${item.id} to ${item.targetId} has no document`);
+  return {
+    deliveryId: item.id,
+    idempotencyKey: item.idempotencyKey,
+    correlationId: item.correlationId,
+    messageId: item.messageId,
+    documentId: doc.id,
+    partner: item.partnerId,
+    type: doc.type,
+    schemaVersion: doc.schemaVersion,
+    profile: doc.profile,
+    documentNumber: doc.documentNumber,
+    document: doc.canonical,
+  };
+}
+
+async function sendHttp(target: HttpTarget, env: DeliveryEnvelope, secrets: readonly string[]): Promise<string> {
   let res: Response;
   const body = JSON.stringify(env);
   try {

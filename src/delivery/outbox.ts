@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { PartnerProfile, Route } from '../types.js';
+import type { OutboxTarget } from './transport.js';
+
+/*
+ * The outbox: the `deliveries` table. Everything that leaves the gateway is queued here, by the
+ * functions below, and nothing else writes the table but the worker recording outcomes
+ * (outcome.ts, claim.ts) and the breaker (breaker.ts).
+ */
+
+/** A delivery of one accepted document to one route's target, queued with the document. */
+export interface DocumentDelivery {
+  id: string;
+  documentId: string;
+  messageId: string;
+  partnerId: string;
+  route: Route;
+  idempotencyKey: string;
+}
+
+/**
+ * Queues document deliveries in the transaction that routed them. Their maximum age counts from now
+ * (clock time), not from the start of the transaction, which opened before the message was interpreted.
+ */
+export async function queueDocumentDeliveries(trx: Knex.Transaction, rows: readonly DocumentDelivery[]): Promise<void> {
+  if (!rows.length) return;
+  const now = trx.raw('clock_timestamp()');
+  await trx('deliveries').insert(
+    rows.map((r) => ({
+      id: r.id,
+      document_id: r.documentId,
+      message_id: r.messageId,
+      partner_id: r.partnerId,
+      target_id: r.route.target.id,
+      target: JSON.stringify(r.route.target),
+      idempotency_key: r.idempotencyKey,
+      max_attempts: r.route.maxAttempts ?? null,
+      queued_at: now,
+    })),
+  );
+}
+
+/** Takes back the deliveries of documents that were rejected after all (or are interpreted again). */
+export async function dropDocumentDeliveries(trx: Knex.Transaction, messageId: string, documentIds: Knex.QueryBuilder): Promise<void> {
+  await trx('deliveries').where('message_id', messageId).whereIn('document_id', documentIds).del();
+}
+
+/** True when one of these documents already reached its target. */
+export async function anyDelivered(trx: Knex.Transaction, documentIds: Knex.QueryBuilder): Promise<boolean> {
+  return Boolean(await trx('deliveries').whereIn('document_id', documentIds).andWhere('state', 'delivered').first('id'));
+}
+
+/**
+ * How mailbox documents reach a partner that takes them by push: AS2 when the agreement has
+ * `as2.send`, else its own SFTP server when `sftp.remote.delivery` is set; undefined when the partner
+ * collects them itself (REST, our SFTP server).
+ */
+export function pushTargetOf(partner: Readonly<PartnerProfile>): OutboxTarget | undefined {
+  if (partner.as2?.send) return { kind: 'as2', id: `as2:${partner.id}` };
+  if (partner.sftp?.remote?.delivery) return { kind: 'sftp', id: `sftp:${partner.id}` };
+  return undefined;
+}
+
+const pushKey = (target: OutboxTarget, messageId: string) => `${target.kind}:${messageId}`;
+
+/** Queues the push of a mailbox document, in the transaction that placed it there. */
+export async function queuePush(
+  trx: Knex.Transaction,
+  partner: Readonly<PartnerProfile>,
+  messageId: string,
+): Promise<{ id: string; targetId: string } | undefined> {
+  const target = pushTargetOf(partner);
+  if (!target) return undefined;
+  const id = randomUUID();
+  await trx('deliveries').insert({
+    id,
+    message_id: messageId,
+    partner_id: partner.id,
+    target_id: target.id,
+    target: JSON.stringify(target),
+    idempotency_key: pushKey(target, messageId),
+  });
+  return { id, targetId: target.id };
+}
+
+/**
+ * Queues pushes for mailbox documents no push was queued for yet: documents placed before the
+ * partner's push was configured, or before this version of the gateway. Run at start and on reload.
+ */
+export async function queueMailboxPushes(knex: Knex, partners: Iterable<Readonly<PartnerProfile>>): Promise<number> {
+  let queued = 0;
+  for (const partner of partners) {
+    const target = pushTargetOf(partner);
+    if (!target) continue;
+    const { rowCount } = await knex.raw(
+      `INSERT INTO deliveries (id, message_id, partner_id, target_id, target, idempotency_key)
+       SELECT gen_random_uuid(), m.id, m.partner_id, :targetId, :target::jsonb, :kind || ':' || m.id
+         FROM messages m
+        WHERE m.partner_id = :partner AND m.direction = 'outbound' AND m.state = 'ready' AND m.collected_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id)
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+      { targetId: target.id, target: JSON.stringify(target), kind: target.kind, partner: partner.id },
+    );
+    queued += rowCount ?? 0;
+  }
+  return queued;
+}
+
+/** Queues an asynchronous MDN we owe the partner (`record`: the as2_messages row holding it). */
+export async function queueOwedMdn(trx: Knex.Transaction, m: { partnerId: string; messageId: string; record: string; url: string }): Promise<void> {
+  const target: OutboxTarget = { kind: 'as2-mdn', id: `as2-mdn:${m.partnerId}`, url: m.url, record: m.record };
+  await trx('deliveries').insert({
+    id: randomUUID(),
+    message_id: m.messageId,
+    partner_id: m.partnerId,
+    target_id: target.id,
+    target: JSON.stringify(target),
+    idempotency_key: `as2-mdn:${m.record}`,
+  });
+}
+
+/** Sends an owed MDN again (the partner repeated its message), unless it is being sent right now. */
+export async function requeueOwedMdn(trx: Knex.Transaction, record: string): Promise<void> {
+  await trx('deliveries')
+    .where('idempotency_key', `as2-mdn:${record}`)
+    .whereNot('state', 'delivering')
+    .update({ state: 'pending', attempts: 0, next_attempt_at: trx.fn.now(), queued_at: trx.fn.now(), updated_at: trx.fn.now() });
+}
+
+/** Puts a message's dead deliveries back in the queue with fresh attempts and a fresh maximum age; same idempotency keys. */
+export async function redeliverDead(trx: Knex.Transaction, messageId: string): Promise<number> {
+  return trx('deliveries')
+    .where({ message_id: messageId, state: 'dead' })
+    .update({ state: 'pending', attempts: 0, next_attempt_at: trx.fn.now(), queued_at: trx.fn.now(), updated_at: trx.fn.now() });
+}
+
+/**
+ * Hands a stopping worker's claimed deliveries back (those claimed before `lockedBefore`, when given):
+ * due again at once, the attempt not counted. Sent again, they carry the same idempotency key.
+ */
+export async function releaseClaims(knex: Knex, workerId: string, lockedBefore?: Date): Promise<number> {
+  return knex('deliveries')
+    .where({ state: 'delivering', locked_by: workerId })
+    .andWhere('locked_at', '<=', lockedBefore ?? knex.fn.now())
+    .update({
+      state: 'pending',
+      locked_at: null,
+      locked_by: null,
+      next_attempt_at: knex.fn.now(),
+      attempts: knex.raw('greatest(attempts - 1, 0)'),
+      updated_at: knex.fn.now(),
+    });
+}

@@ -1,0 +1,76 @@
+import type { Knex } from 'knex';
+import type { GatewayError } from '../errors.js';
+import type { Target } from '../types.js';
+
+/**
+ * Where a delivery goes. The ERP's targets come from partner routes (`http`, `file`); the others are
+ * transfers to partners: an AS2 send with its MDN (`as2`), a push to the partner's SFTP server
+ * (`sftp`), an asynchronous MDN we owe (`as2-mdn`, `record` is its as2_messages row). Push targets
+ * carry no settings: the transport reads the partner's profile at send time, so a rotated
+ * certificate or a new URL applies to what is queued.
+ */
+export type OutboxTarget = Target | { kind: 'as2'; id: string } | { kind: 'sftp'; id: string } | { kind: 'as2-mdn'; id: string; url: string; record: string };
+
+export type TargetKind = OutboxTarget['kind'];
+
+/** The facts of an ERP delivery's document: what the envelope carries. */
+export interface DocumentFacts {
+  id: string;
+  type: string;
+  schemaVersion: number;
+  profile: { id: string; version: number };
+  documentNumber: string | null;
+  canonical: unknown;
+}
+
+/** One claimed row of the outbox: what a transport needs to send it. */
+export interface OutboxItem {
+  id: string;
+  messageId: string;
+  partnerId: string;
+  targetId: string;
+  target: OutboxTarget;
+  idempotencyKey: string;
+  /** This attempt's number (the claim counted it). */
+  attempts: number;
+  maxAttempts: number | null;
+  correlationId: string;
+  /** ERP deliveries only. */
+  document: DocumentFacts | null;
+  /** This delivery probes a paused target (the breaker is half-open). */
+  probe: boolean;
+}
+
+/** A line for the message's timeline that a transport adds to its outcome (`as2.sent`, `as2.mdn-processed` …). */
+export interface TimelineNote {
+  type: string;
+  detail: string;
+  code?: string;
+}
+
+/** What every outcome may add: timeline lines, and writes of the transport's own records. */
+interface OutcomeExtras {
+  notes?: TimelineNote[];
+  /** Runs in the transaction that records the outcome (only if the delivery is still held), e.g. the AS2 record's MDN. */
+  effects?: (trx: Knex.Transaction) => Promise<void>;
+}
+
+/**
+ * What one attempt came to. `failed` carries a GatewayError whose catalogue entry says whether a
+ * retry may help; the worker decides between another attempt and dead letter.
+ */
+export type Outcome =
+  | ({ status: 'delivered'; detail: string } & OutcomeExtras)
+  | ({ status: 'waiting'; detail: string; until: Date } & OutcomeExtras)
+  | ({ status: 'failed'; error: GatewayError } & OutcomeExtras);
+
+/**
+ * A target kind: one function that sends, and what a final outcome means for the message, run in
+ * the transaction that records it. A transport keeps no queue and no retry loop of its own.
+ */
+export interface Transport {
+  send(item: OutboxItem): Promise<Outcome>;
+  settle(trx: Knex.Transaction, item: OutboxItem, state: 'delivered' | 'dead'): Promise<void>;
+}
+
+export type Transports = Readonly<Record<TargetKind, Transport>>;
