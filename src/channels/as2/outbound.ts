@@ -3,10 +3,20 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { As2Partner, GatewayConfig } from '../../config/load.js';
 import { GatewayError } from '../../errors.js';
-import { CmsError, compress, encryptEnveloped, micalgName, signDetached, type Cert, type Digest } from './cms.js';
+import { CmsError, compress, encryptEnveloped, micalgName, signDetached, type Cert, type Digest } from '../../formats/as2/cms.js';
 import type { As2KeyRing } from './keys.js';
-import { as2Name, newMessageId, parseMdn, type ReceivedMdn } from './mdn.js';
-import { base64Lines, buildEntity, buildMultipart, entityOfHttp, MimeError, parseEntity, partBytes, type MimeEntity, type Part } from './mime.js';
+import { as2Name, newMessageId, parseMdn, type ReceivedMdn } from '../../formats/as2/mdn.js';
+import {
+  base64Lines,
+  buildEntity,
+  buildMultipart,
+  entityOfHttp,
+  MimeError,
+  parseEntity,
+  partBytes,
+  type MimeEntity,
+  type Part,
+} from '../../formats/as2/mime.js';
 
 export interface OutboundDeps {
   knex: Knex;
