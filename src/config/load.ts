@@ -6,7 +6,7 @@ import addFormatsModule from 'ajv-formats';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { hasCanonicalSchema } from '../canonical/index.js';
 import { GatewayError } from '../errors.js';
-import { parseCsv, type CsvTable } from '../mapping/csv-source.js';
+import { parseCsv, type CsvTable } from '../formats/csv/parse.js';
 import { compileOutbound, compileProfile, ProfileRuleError, type CompiledProfile, type OutboundProfile, type RawProfile } from '../mapping/profile.js';
 import type { XrefTable } from '../mapping/transforms.js';
 import { parsePrivateKey, parsePublicKey } from '../security/ssh-keys.js';
