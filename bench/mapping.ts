@@ -15,12 +15,14 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
 import { parseX12 } from '../src/formats/x12/parse.js';
-import { csvDocuments, parseCsv } from '../src/mapping/csv-source.js';
+import { parseCsv } from '../src/formats/csv/parse.js';
+import { parseXml } from '../src/formats/xml/parse.js';
+import { csvDocuments } from '../src/mapping/csv-source.js';
 import { evaluateProfile } from '../src/mapping/engine.js';
 import { jsonRoot } from '../src/mapping/json-source.js';
 import { compileProfile, csvOptions, type CompiledProfile, type RawProfile } from '../src/mapping/profile.js';
 import { x12Root } from '../src/mapping/x12-source.js';
-import { parseXml, xmlRoot } from '../src/mapping/xml-source.js';
+import { xmlRoot } from '../src/mapping/xml-source.js';
 import { opsPerSecond } from './lib.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));

@@ -11,7 +11,7 @@ import { canonicalMarkdown } from './canonical/docs.js';
 import { loadConfig } from './config/load.js';
 import { checkNumbers, report, UUID } from './cli-errors.js';
 import { GatewayError } from './errors.js';
-import { diffOutputs, tryProfile } from './mapping/workbench.js';
+import { diffOutputs, tryProfile } from './cli-workbench.js';
 import { createLogger } from './observability/logger.js';
 import { listTargets } from './delivery/breaker.js';
 import { replayMessage } from './pipeline/replay.js';

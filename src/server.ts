@@ -14,7 +14,7 @@ import { sftpPushTransport } from './channels/sftp/push.js';
 import { RemoteSftpDoor } from './channels/sftp/remote.js';
 import { startSftpServer, type SftpServer } from './channels/sftp/server.js';
 import { loadConfig, type As2Partner, type GatewayConfig } from './config/load.js';
-import { certFromPem, type Cert } from './channels/as2/cms.js';
+import { certFromPem, type Cert } from './formats/as2/cms.js';
 import type { Settings } from './config/env.js';
 import { ConfigWatcher } from './config/watch.js';
 import { routePolicy, type RetryPolicy } from './delivery/policy.js';

@@ -1,5 +1,3 @@
-import type { Guide } from './formats/x12/guide.js';
-
 /**
  * Glossary
  *
@@ -125,6 +123,26 @@ export interface X12Settings {
   };
   /** The partner's implementation guide per transaction set (src/formats/x12/guide.ts). */
   guides: Guide[];
+}
+
+/** One element's rules in a partner's implementation guide. */
+export interface GuideElement {
+  required?: boolean;
+  min?: number;
+  max?: number;
+  /** Allowed values. */
+  codes?: string[];
+}
+
+/**
+ * A partner's companion guide for one transaction set: which segments must be present and what
+ * their elements may hold. Declared under `x12.guides` in the partner profile.
+ */
+export interface Guide {
+  transaction: string;
+  /** GS08 prefixes the guide applies to; all versions when absent. */
+  versions?: string[];
+  segments: Record<string, { required?: boolean; elements?: Record<string, GuideElement> }>;
 }
 
 export interface OutboundDocument {

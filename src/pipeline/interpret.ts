@@ -6,13 +6,16 @@ import { READ_CHUNK } from '../formats/x12/parse.js';
 import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
 import { X12Reader, type X12Event, type X12GroupHeader, type X12InterchangeHeader, type X12TransactionSet } from '../formats/x12/reader.js';
 import { evaluateProfile } from '../mapping/engine.js';
-import { jsonRoot, parseJson, type JsonPath } from '../mapping/json-source.js';
+import { parseJson } from '../formats/json/parse.js';
+import { jsonRoot, type JsonPath } from '../mapping/json-source.js';
 import type { CompiledProfile } from '../mapping/profile.js';
 import type { SourceNode } from '../mapping/source.js';
 import { x12Root, type X12Path } from '../mapping/x12-source.js';
-import { csvDocuments, parseCsv, type CsvPath, type CsvTable } from '../mapping/csv-source.js';
+import { parseCsv, type CsvTable } from '../formats/csv/parse.js';
+import { csvDocuments, type CsvPath } from '../mapping/csv-source.js';
 import { csvOptions } from '../mapping/profile.js';
-import { parseXml, xmlRoot, type XmlPath } from '../mapping/xml-source.js';
+import { parseXml } from '../formats/xml/parse.js';
+import { xmlRoot, type XmlPath } from '../mapping/xml-source.js';
 import type { DocumentType, PartnerProfile, SourceFormat } from '../types.js';
 
 /** Content types the REST door accepts, and the source format each means. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseXml, xmlPaths, xmlRoot } from '../../src/mapping/xml-source.js';
+import { parseXml } from '../../src/formats/xml/parse.js';
+import { xmlPaths, xmlRoot } from '../../src/mapping/xml-source.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import type { TestDatabase } from '../helpers/db.js';
 import type { ErpReceiver } from '../helpers/erp.js';

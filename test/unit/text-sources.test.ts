@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { isGatewayError } from '../../src/errors.js';
-import { parseCsv } from '../../src/mapping/csv-source.js';
-import { MAX_JSON_DEPTH, parseJson } from '../../src/mapping/json-source.js';
-import { firstInvalidUtf8 } from '../../src/mapping/text-source.js';
-import { MAX_XML_DEPTH, parseXml } from '../../src/mapping/xml-source.js';
+import { parseCsv } from '../../src/formats/csv/parse.js';
+import { MAX_JSON_DEPTH, parseJson } from '../../src/formats/json/parse.js';
+import { firstInvalidUtf8 } from '../../src/formats/text.js';
+import { MAX_XML_DEPTH, parseXml } from '../../src/formats/xml/parse.js';
 import { interpret } from '../../src/pipeline/interpret.js';
 import { repoConfig } from '../helpers/config.js';
 

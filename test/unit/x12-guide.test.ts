@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkGuide, type Guide } from '../../src/formats/x12/guide.js';
+import { checkGuide } from '../../src/formats/x12/guide.js';
 import { parseX12 } from '../../src/formats/x12/parse.js';
 import { interpret } from '../../src/pipeline/interpret.js';
-import type { PartnerProfile } from '../../src/types.js';
+import type { Guide, PartnerProfile } from '../../src/types.js';
 import { repoConfig } from '../helpers/config.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 

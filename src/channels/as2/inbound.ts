@@ -7,11 +7,21 @@ import { queueOwedMdn } from '../../delivery/outbox.js';
 import { formatOfFile, MEDIA_TYPES } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { allowedScopes } from '../../security/scopes.js';
-import { CMS_FAILURE_CODES, CmsError, micalgName, type Cert } from './cms.js';
+import { CMS_FAILURE_CODES, CmsError, micalgName, type Cert } from '../../formats/as2/cms.js';
 import type { As2KeyRing } from './keys.js';
 import { audit } from '../../security/audit.js';
-import { buildMdn, dispositionOf, parseMdnOptions, type As2Failure, type BuiltMdn, type Mic } from './mdn.js';
-import { buildEntity, decodeBody, entityOfHttp, MimeError, parseContentType, parseEntity, splitMultipart, unquote, type MimeEntity } from './mime.js';
+import { buildMdn, dispositionOf, parseMdnOptions, type As2Failure, type BuiltMdn, type Mic } from '../../formats/as2/mdn.js';
+import {
+  buildEntity,
+  decodeBody,
+  entityOfHttp,
+  MimeError,
+  parseContentType,
+  parseEntity,
+  splitMultipart,
+  unquote,
+  type MimeEntity,
+} from '../../formats/as2/mime.js';
 import { acceptedEarlier, answerWithOriginal, originalMdnFits, plainAnswer, type Earlier } from './repeats.js';
 import { describeLayers, micOf, unwrap, type Unwrapped } from './unwrap.js';
 

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { As2Partner } from '../../config/load.js';
 import { GatewayError } from '../../errors.js';
-import { compress, encryptEnveloped, micalgName, signDetached, type Cert, type Digest } from './cms.js';
-import type { ReceivedMdn } from './mdn.js';
-import { base64Lines, buildEntity, buildMultipart, partBytes, type Part } from './mime.js';
+import { compress, encryptEnveloped, micalgName, signDetached, type Cert, type Digest } from '../../formats/as2/cms.js';
+import type { ReceivedMdn } from '../../formats/as2/mdn.js';
+import { base64Lines, buildEntity, buildMultipart, partBytes, type Part } from '../../formats/as2/mime.js';
 
 /** A message ready to post: HTTP headers, body, and the MIC we expect back. */
 export interface BuiltMessage {

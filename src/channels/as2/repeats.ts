@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { requeueOwedMdn } from '../../delivery/outbox.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
 import type { As2Response } from './inbound.js';
-import { parseEntity } from './mime.js';
+import { parseEntity } from '../../formats/as2/mime.js';
 
 /**
  * Repeats of an AS2 Message-ID (RFC 4130 §9.4 asks receivers to detect them). A repeat is judged

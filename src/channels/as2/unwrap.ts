@@ -1,9 +1,9 @@
 /** The layers of an inbound AS2 message, opened in the order the sender nested them, and the MIC over what they protected. */
 import { createHash } from 'node:crypto';
-import { CmsError, cmsContentType, decompress, decryptEnveloped, OID, verifyOpaque, type Cert, type Cipher, type Digest } from './cms.js';
+import { CmsError, cmsContentType, decompress, decryptEnveloped, OID, verifyOpaque, type Cert, type Cipher, type Digest } from '../../formats/as2/cms.js';
 import type { As2KeyRing } from './keys.js';
-import { type Mic, verifySignedPart } from './mdn.js';
-import { decodeBody, MimeError, parseContentType, parseEntity, splitMultipart, type MimeEntity } from './mime.js';
+import { type Mic, verifySignedPart } from '../../formats/as2/mdn.js';
+import { decodeBody, MimeError, parseContentType, parseEntity, splitMultipart, type MimeEntity } from '../../formats/as2/mime.js';
 
 export type Layer = 'encrypted' | 'signed' | 'compressed';
 

@@ -1,25 +1,6 @@
 import type { Problem } from '../../errors.js';
+import type { Guide } from '../../types.js';
 import type { X12TransactionSet } from './reader.js';
-
-/** One element's rules in a partner's implementation guide. */
-export interface GuideElement {
-  required?: boolean;
-  min?: number;
-  max?: number;
-  /** Allowed values. */
-  codes?: string[];
-}
-
-/**
- * A partner's companion guide for one transaction set: which segments must be present and what
- * their elements may hold. Declared under `x12.guides` in the partner profile.
- */
-export interface Guide {
-  transaction: string;
-  /** GS08 prefixes the guide applies to; all versions when absent. */
-  versions?: string[];
-  segments: Record<string, { required?: boolean; elements?: Record<string, GuideElement> }>;
-}
 
 export function guideFor(guides: readonly Guide[] | undefined, set: X12TransactionSet): Guide | undefined {
   return guides?.find((g) => g.transaction === set.id && (!g.versions || g.versions.some((v) => set.version.startsWith(v))));

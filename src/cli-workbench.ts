@@ -1,8 +1,13 @@
-import { defaultX12Settings, type GatewayConfig } from '../config/load.js';
-import { describeLocation } from '../errors.js';
-import { interpret } from '../pipeline/interpret.js';
-import type { PartnerProfile } from '../types.js';
-import { renderOutbound, type RenderContext, type Rendered } from './render.js';
+/**
+ * The mapping workbench behind `gateway mapping test` and `gateway mapping diff`: one profile run on
+ * one sample as the gateway would, and the differences between two runs. It sits with the CLI because
+ * it composes the pipeline and the configuration, which mapping/ may not import.
+ */
+import { defaultX12Settings, type GatewayConfig } from './config/load.js';
+import { describeLocation } from './errors.js';
+import { renderOutbound, type RenderContext, type Rendered } from './mapping/render.js';
+import { interpret } from './pipeline/interpret.js';
+import type { PartnerProfile } from './types.js';
 
 /** What one profile makes of one sample: documents (or the rendered text), and every problem as a line. */
 export interface Tryout {
