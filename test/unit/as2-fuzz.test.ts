@@ -19,7 +19,7 @@ import { micOf, unwrap } from '../../src/channels/as2/unwrap.js';
 import type { As2KeyRing } from '../../src/channels/as2/keys.js';
 import { buildMdn, parseMdn, parseMdnOptions } from '../../src/formats/as2/mdn.js';
 import { decodeBody, entityOfHttp, parseContentType, parseEntity, splitMultipart, type MimeEntity } from '../../src/formats/as2/mime.js';
-import { buildMessage } from '../../src/channels/as2/outbound.js';
+import { buildMessage } from '../../src/formats/as2/message.js';
 import { ERROR_CODES, GatewayError } from '../../src/errors.js';
 import { mutate, mutations } from '../helpers/as2-mutate.js';
 

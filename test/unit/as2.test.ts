@@ -20,7 +20,7 @@ import { asyncUrlAllowed } from '../../src/channels/as2/inbound.js';
 import { micOf, unwrap } from '../../src/channels/as2/unwrap.js';
 import type { As2KeyRing } from '../../src/channels/as2/keys.js';
 import { parseMdn, parseMdnOptions } from '../../src/formats/as2/mdn.js';
-import { judgeMdn } from '../../src/channels/as2/outbound.js';
+import { judgeMdn } from '../../src/formats/as2/message.js';
 import { parseEntity, splitMultipart } from '../../src/formats/as2/mime.js';
 import { CORPUS, FIXTURES, requireCorpus } from '../helpers/corpus.js';
 

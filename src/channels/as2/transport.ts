@@ -8,11 +8,11 @@ import { recordOutcome } from '../../delivery/outcome.js';
 import type { RetryPolicy } from '../../delivery/policy.js';
 import type { OutboxItem, OutboxTarget, Outcome, TimelineNote, Transport } from '../../delivery/transport.js';
 import { GatewayError } from '../../errors.js';
-import { CmsError, micalgName, type Cert } from './cms.js';
+import { CmsError, micalgName, type Cert } from '../../formats/as2/cms.js';
 import type { As2KeyRing } from './keys.js';
-import { as2Name, newMessageId, parseMdn } from './mdn.js';
-import { buildEntity, entityOfHttp, MimeError, parseEntity, type MimeEntity } from './mime.js';
-import { buildMessage, judgeMdn, securityOf, type BuiltMessage, type Send } from './outbound.js';
+import { as2Name, newMessageId, parseMdn } from '../../formats/as2/mdn.js';
+import { buildEntity, entityOfHttp, MimeError, parseEntity, type MimeEntity } from '../../formats/as2/mime.js';
+import { buildMessage, judgeMdn, securityOf, type BuiltMessage, type Send } from '../../formats/as2/message.js';
 
 export interface As2TransportDeps {
   knex: Knex;

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { As2Partner } from '../../config/load.js';
 import { GatewayError } from '../../errors.js';
-import { compress, encryptEnveloped, micalgName, signDetached, type Cert, type Digest } from '../../formats/as2/cms.js';
-import type { ReceivedMdn } from '../../formats/as2/mdn.js';
-import { base64Lines, buildEntity, buildMultipart, partBytes, type Part } from '../../formats/as2/mime.js';
+import type { As2Agreement } from '../../types.js';
+import { compress, encryptEnveloped, micalgName, signDetached, type Cert, type Digest } from './cms.js';
+import type { ReceivedMdn } from './mdn.js';
+import { base64Lines, buildEntity, buildMultipart, partBytes, type Part } from './mime.js';
 
 /** A message ready to post: HTTP headers, body, and the MIC we expect back. */
 export interface BuiltMessage {
@@ -14,7 +14,8 @@ export interface BuiltMessage {
   layers: ('encrypted' | 'signed' | 'compressed')[];
 }
 
-export type Send = NonNullable<NonNullable<As2Partner['partner']['as2']>['send']>;
+/** How we send to a partner over AS2 (`as2.send` in its profile). */
+export type Send = NonNullable<As2Agreement['send']>;
 
 /** The first of the partner's certificates that is valid now: the one we encrypt to. */
 function encryptionCert(certs: readonly Cert[]): Cert | undefined {
