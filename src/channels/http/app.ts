@@ -16,6 +16,7 @@ import { OAUTH_ERROR, type TokenEndpoint } from '../../security/oauth.js';
 import type { RateLimiter } from '../../security/rate-limit.js';
 import { allowedScopes, grantedScopes, mailboxScope, mayWriteAny, READ_SCOPES, requireScope, WRITE_SCOPES } from '../../security/scopes.js';
 import type { TokenService } from '../../security/tokens.js';
+import { pingDatabase } from '../../store/db.js';
 import type { PartnerProfile, SourceFormat } from '../../types.js';
 import type { As2Inbound } from '../as2/inbound.js';
 import { adminRoutes } from './admin.js';
@@ -145,7 +146,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
 
   router.get('/readyz', async (ctx) => {
     try {
-      await deps.knex.raw('select 1');
+      await pingDatabase(deps.knex);
       ctx.body = { status: 'ready' };
     } catch {
       ctx.status = 503;

@@ -8,6 +8,7 @@ import type { Principal } from '../../security/api-keys.js';
 import type { Credential, CredentialStore } from '../../security/credentials.js';
 import type { RateLimiter } from '../../security/rate-limit.js';
 import { grantedScopes } from '../../security/scopes.js';
+import { recordWebhookRequest, seenWebhookRequest, type WebhookRequest } from '../../security/webhook-replays.js';
 import { matchingSecret, readSignatureHeader, SIGNATURE_HEADER, signedContentDigest } from '../../security/webhooks.js';
 import type { PartnerProfile } from '../../types.js';
 import { readBody, refuseAfter, throttle } from './request.js';
@@ -51,8 +52,12 @@ export function webhookRoutes(router: Router, d: WebhookDeps): void {
     const { partner, credential, timestamp, bytes } = verified;
     throttle(ctx, d.limiter, `partner:${partner.id}`, partner.limits.requestsPerMinute);
     const principal: Principal = { partner, method: 'webhook', credentialId: credential.ref, scopes: grantedScopes(partner, credential.scopes) };
-    const replay = { partnerId: partner.id, digest: signedContentDigest(timestamp, bytes), expiresAt: new Date((timestamp + d.toleranceSeconds + 60) * 1000) };
-    await d.receiveFrom(ctx, principal, bytes, (inbound) => storeOnce(d, inbound, replay));
+    const request: WebhookRequest = {
+      partnerId: partner.id,
+      digest: signedContentDigest(timestamp, bytes),
+      expiresAt: new Date((timestamp + d.toleranceSeconds + 60) * 1000),
+    };
+    await d.receiveFrom(ctx, principal, bytes, (inbound) => storeOnce(d, inbound, request));
   });
 }
 
@@ -78,21 +83,15 @@ async function verify(ctx: Context, d: WebhookDeps) {
  * the window, whatever signatures it carries, is 409 GW_WEBHOOK_REPLAY, and a request the store
  * could not commit leaves no trace, so the sender's retry is accepted.
  */
-async function storeOnce(d: WebhookDeps, inbound: Inbound, replay: { partnerId: string; digest: string; expiresAt: Date }): Promise<Receipt> {
+async function storeOnce(d: WebhookDeps, inbound: Inbound, request: WebhookRequest): Promise<Receipt> {
   try {
     return await d.receiver.receiveWith(inbound, async (trx) => {
-      await trx('webhook_requests').where('partner_id', replay.partnerId).where('expires_at', '<', new Date()).del();
-      const fresh = await trx('webhook_requests')
-        .insert({ partner_id: replay.partnerId, content_sha256: replay.digest, expires_at: replay.expiresAt })
-        .onConflict(['partner_id', 'content_sha256'])
-        .ignore()
-        .returning('content_sha256');
-      if (!fresh.length) throw replayed();
+      if (!(await recordWebhookRequest(trx, request))) throw replayed();
     });
   } catch (err) {
     // The Idempotency-Key of an earlier message: a replay of that request, or a new request reusing the key.
     if ((err as { code?: string }).code !== '23505') throw err;
-    if (await d.knex('webhook_requests').where({ partner_id: replay.partnerId, content_sha256: replay.digest }).first('partner_id')) throw replayed();
+    if (await seenWebhookRequest(d.knex, request.partnerId, request.digest)) throw replayed();
     return d.receiver.receive(inbound);
   }
 }
