@@ -1,43 +1,40 @@
-import type Router from '@koa/router';
+import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Knex } from 'knex';
-import type { GatewayConfig } from '../../config/load.js';
-import { GatewayError, isGatewayError } from '../../errors.js';
-import type { Inbound, Receipt, Receiver } from '../../pipeline/receive.js';
-import type { Principal } from '../../security/api-keys.js';
-import type { Credential, CredentialStore } from '../../security/credentials.js';
-import type { RateLimiter } from '../../security/rate-limit.js';
-import { grantedScopes } from '../../security/scopes.js';
-import { recordWebhookRequest, seenWebhookRequest, type WebhookRequest } from '../../security/webhook-replays.js';
-import { matchingSecret, readSignatureHeader, SIGNATURE_HEADER, signedContentDigest } from '../../security/webhooks.js';
-import type { PartnerProfile } from '../../types.js';
-import { readBody, refuseAfter, throttle } from './request.js';
+import { GatewayError, isGatewayError } from '../../../errors.js';
+import type { Inbound, Receipt } from '../../../pipeline/receive.js';
+import type { Principal } from '../../../security/api-keys.js';
+import type { Credential, CredentialStore } from '../../../security/credentials.js';
+import type { RateLimiter } from '../../../security/rate-limit.js';
+import { grantedScopes } from '../../../security/scopes.js';
+import { recordWebhookRequest, seenWebhookRequest, type WebhookRequest } from '../../../security/webhook-replays.js';
+import { matchingSecret, readSignatureHeader, SIGNATURE_HEADER, signedContentDigest } from '../../../security/webhooks.js';
+import type { PartnerProfile } from '../../../types.js';
+import { acceptMessage, type MessageIntakeDeps } from '../accept-message.js';
+import { readBody, refuseAfter, throttle } from '../request.js';
 
 /** Requests per minute from one address that fail before their signature verifies; beyond it, 429. */
 export const UNVERIFIED_WEBHOOKS_PER_MINUTE = 60;
 
-export interface WebhookDeps {
+export interface WebhookDeps extends MessageIntakeDeps {
   knex: Knex;
-  receiver: Receiver;
-  config: () => GatewayConfig;
   store: CredentialStore;
   limiter: RateLimiter;
-  maxBodyBytes: number;
   /** How far a webhook timestamp may be from now. */
   toleranceSeconds: number;
   /** Refused webhook requests per minute from one address (default UNVERIFIED_WEBHOOKS_PER_MINUTE). */
   unverifiedPerMinute?: number;
-  /** The REST door's answer path: media type, scopes, then `store`. */
-  receiveFrom: (ctx: Context, principal: Principal, bytes: Buffer, store: (inbound: Inbound) => Promise<Receipt>) => Promise<void>;
 }
 
 /**
  * Webhooks from SaaS platforms: the HMAC signature over timestamp and body is the credential.
  * Nothing a request without a valid signature does is charged to the partner: its budget is taken
  * only once the signature verifies, so unsigned floods cannot lock the partner's own calls out.
- * Refused requests are counted per source address instead.
+ * Refused requests are counted per source address instead. No authentication middleware: the
+ * signature, checked by the route once the body is read, is the only credential.
  */
-export function webhookRoutes(router: Router, d: WebhookDeps): void {
+export function webhookRoutes(d: WebhookDeps): Router {
+  const router = new Router();
   const perMinute = d.unverifiedPerMinute ?? UNVERIFIED_WEBHOOKS_PER_MINUTE;
   router.post('/v1/webhooks/:partner', async (ctx) => {
     const addressKey = `webhook-unverified:${ctx.ip}`;
@@ -57,8 +54,9 @@ export function webhookRoutes(router: Router, d: WebhookDeps): void {
       digest: signedContentDigest(timestamp, bytes),
       expiresAt: new Date((timestamp + d.toleranceSeconds + 60) * 1000),
     };
-    await d.receiveFrom(ctx, principal, bytes, (inbound) => storeOnce(d, inbound, request));
+    await acceptMessage(ctx, d, principal, { channel: 'webhook', bytes, store: (inbound) => storeOnce(d, inbound, request) });
   });
+  return router;
 }
 
 /** The partner, the secret that signed the request, and its body; throws a 4xx for anything else. */
