@@ -43,6 +43,11 @@ export async function migrate(knex: Knex, upTo?: string): Promise<string[]> {
   return applied;
 }
 
+/** Answers when the database takes a query; throws when it does not (the readiness probe). */
+export async function pingDatabase(knex: Knex): Promise<void> {
+  await knex.raw('select 1');
+}
+
 export function connect(url: string, poolMax = 10, log?: Logger): Knex {
   return knexFactory({
     client: 'pg',

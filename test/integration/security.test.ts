@@ -190,6 +190,16 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
             assert.equal(r.body.error.code, 'GW_AUTH_INVALID');
           });
         }
+        it('the ERP key or an admin key: 401 GW_AUTH_INVALID, for neither is a partner credential', async () => {
+          for (const [name, key] of [
+            ['ERP', ERP.key],
+            ['admin', ADMIN.key],
+          ] as const) {
+            const r = await e.call(key);
+            assert.equal(r.status, 401, `${name}: ${JSON.stringify(r.body)}`);
+            assert.equal(r.body.error.code, 'GW_AUTH_INVALID', name);
+          }
+        });
         it(`missing scope (a token with only ${e.lacking}): 403 GW_AUTH_SCOPE`, async () => {
           const r = await e.call(await narrow(e.lacking));
           assert.equal(r.status, 403, JSON.stringify(r.body));
@@ -248,6 +258,17 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
             assert.equal((await e.call(tokens[c])).status, 401, c);
           assert.equal((await e.call(e.key === ERP.key ? ADMIN.key : ERP.key)).status, 401, 'the other service key');
           assert.equal((await e.call(e.key)).status, e.right);
+        });
+        it(`${e.name}: a partner token or the other service key is 401 GW_AUTH_INVALID with a Bearer challenge`, async () => {
+          for (const [name, key] of [
+            ['partner token', tokens.right],
+            ['other service key', e.key === ERP.key ? ADMIN.key : ERP.key],
+          ] as const) {
+            const r = await e.call(key);
+            assert.equal(r.status, 401, name);
+            assert.equal(r.headers.get('www-authenticate'), 'Bearer realm="partner-gateway"', name);
+            assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'GW_AUTH_INVALID', name);
+          }
         });
       }
     });

@@ -1,13 +1,12 @@
-import type Router from '@koa/router';
-import type Koa from 'koa';
+import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Knex } from 'knex';
-import { GatewayError } from '../../errors.js';
-import { authenticateServiceKey } from '../../security/api-keys.js';
-import { AUDIT_READ_MAX, readAudit } from '../../security/audit.js';
-import { CREDENTIAL_KINDS, credentialState, isCredentialKind, type Actor, type Credential, type CredentialStore } from '../../security/credentials.js';
-import { expiringCredentials } from '../../security/expiry.js';
-import { bearerToken, dateParam, integerParam, isStorable, readBody, textParam } from './request.js';
+import { GatewayError } from '../../../errors.js';
+import { AUDIT_READ_MAX, readAudit } from '../../../security/audit.js';
+import { CREDENTIAL_KINDS, credentialState, isCredentialKind, type Credential, type CredentialStore } from '../../../security/credentials.js';
+import { expiringCredentials } from '../../../security/expiry.js';
+import { adminServiceKey, actorOf, type ServiceKeys } from '../auth.js';
+import { dateParam, integerParam, isStorable, readBody, textParam } from '../request.js';
 
 /** The longest overlap a rotation may ask for: old and new credentials both work for at most a year. */
 export const MAX_OVERLAP_SECONDS = 366 * 86_400;
@@ -18,34 +17,29 @@ export interface AdminDeps {
   knex: Knex;
   store: CredentialStore;
   /** Keys of security administrators (`/admin/v1/…`, `/metrics`). */
-  adminApiKeys: readonly { id: string; sha256: string }[];
+  adminApiKeys: ServiceKeys;
 }
 
-/** Security administration: credentials, the audit log and the expiry metric, behind ADMIN_API_KEYS. */
-export function adminRoutes(router: Router, d: AdminDeps): void {
-  const authenticateAdmin = async (ctx: Context, next: Koa.Next) => {
-    const token = bearerToken(ctx);
-    if (token === undefined) throw new GatewayError('GW_AUTH_MISSING', 'Present an admin API key as "Authorization: Bearer <key>".');
-    const { credentialId } = authenticateServiceKey(d.adminApiKeys, token, 'admin');
-    ctx.state.actor = { actor: `admin:${credentialId}`, source: ctx.ip } satisfies Actor;
-    await next();
-  };
+/** Security administration, behind ADMIN_API_KEYS: credentials and the audit log. */
+export function adminRoutes(d: AdminDeps): Router {
+  const router = new Router();
+  router.use(adminServiceKey(d.adminApiKeys));
 
-  router.get('/admin/v1/credentials', authenticateAdmin, async (ctx) => {
+  router.get('/admin/v1/credentials', async (ctx) => {
     const kind = ctx.query.kind === undefined ? undefined : kindOf(ctx.query.kind);
     const partnerId = textParam(ctx.query.partner, 'partner');
     ctx.body = { credentials: (await d.store.list({ ...(partnerId ? { partnerId } : {}), ...(kind ? { kind } : {}) })).map(credentialView) };
   });
-  router.post('/admin/v1/credentials', authenticateAdmin, async (ctx) => {
-    const issued = await d.store.issue(issueRequest(await readJson(ctx)), ctx.state.actor as Actor);
+  router.post('/admin/v1/credentials', async (ctx) => {
+    const issued = await d.store.issue(issueRequest(await readJson(ctx)), actorOf(ctx));
     ctx.status = 201;
     ctx.set('cache-control', 'no-store');
     ctx.body = { credential: credentialView(issued.credential), ...(issued.secret ? { secret: issued.secret } : {}) };
   });
-  router.post('/admin/v1/credentials/rotate', authenticateAdmin, async (ctx) => {
+  router.post('/admin/v1/credentials/rotate', async (ctx) => {
     const b = await readJson(ctx);
     const overlapSeconds = credParam(() => integerParam(b.overlapSeconds, 'overlapSeconds', { min: 0, max: MAX_OVERLAP_SECONDS, fallback: 7 * 86_400 }));
-    const issued = await d.store.rotate({ ...issueRequest(b), overlapSeconds }, ctx.state.actor as Actor);
+    const issued = await d.store.rotate({ ...issueRequest(b), overlapSeconds }, actorOf(ctx));
     ctx.status = 201;
     ctx.set('cache-control', 'no-store');
     ctx.body = {
@@ -54,18 +48,18 @@ export function adminRoutes(router: Router, d: AdminDeps): void {
       retiring: (issued.retiring ?? []).map(credentialView),
     };
   });
-  router.post('/admin/v1/credentials/:kind/:ref/revoke', authenticateAdmin, async (ctx) => {
+  router.post('/admin/v1/credentials/:kind/:ref/revoke', async (ctx) => {
     const ref = credParam(() => textParam(ctx.params.ref, 'The credential reference', 512) as string);
-    ctx.body = { credential: credentialView(await d.store.revoke(kindOf(ctx.params.kind), ref, ctx.state.actor as Actor)) };
+    ctx.body = { credential: credentialView(await d.store.revoke(kindOf(ctx.params.kind), ref, actorOf(ctx))) };
   });
-  router.get('/admin/v1/credentials/expiring', authenticateAdmin, async (ctx) => {
+  router.get('/admin/v1/credentials/expiring', async (ctx) => {
     const within = integerParam(ctx.query.withinDays, 'withinDays', { min: 0, max: 3650, fallback: 30, text: true });
     ctx.body = {
       withinDays: within,
       credentials: (await expiringCredentials(d.store, within)).map((e) => ({ ...credentialView(e.credential), daysLeft: e.daysLeft })),
     };
   });
-  router.get('/admin/v1/audit', authenticateAdmin, async (ctx) => {
+  router.get('/admin/v1/audit', async (ctx) => {
     const q = ctx.query;
     const action = textParam(q.action, 'action');
     const actor = textParam(q.actor, 'actor');
@@ -79,21 +73,7 @@ export function adminRoutes(router: Router, d: AdminDeps): void {
       }),
     };
   });
-  // Prometheus text: seconds until each credential expires (alert on a low value).
-  router.get('/metrics', authenticateAdmin, async (ctx) => {
-    const now = Date.now();
-    const lines = [
-      '# HELP gateway_credential_expiry_seconds Seconds until the credential expires (negative: expired).',
-      '# TYPE gateway_credential_expiry_seconds gauge',
-    ];
-    for (const c of await d.store.list()) {
-      if (!c.expiresAt || c.revokedAt) continue;
-      const labels = `kind="${c.kind}",ref="${c.ref.replace(/["\\]/g, '')}",partner="${c.partnerId ?? ''}",source="${c.source}"`;
-      lines.push(`gateway_credential_expiry_seconds{${labels}} ${Math.round((c.expiresAt.getTime() - now) / 1000)}`);
-    }
-    ctx.set('content-type', 'text/plain; version=0.0.4');
-    ctx.body = `${lines.join('\n')}\n`;
-  });
+  return router;
 }
 
 async function readJson(ctx: Context): Promise<Record<string, unknown>> {

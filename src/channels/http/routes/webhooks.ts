@@ -1,42 +1,40 @@
-import type Router from '@koa/router';
+import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Knex } from 'knex';
-import type { GatewayConfig } from '../../config/load.js';
-import { GatewayError, isGatewayError } from '../../errors.js';
-import type { Inbound, Receipt, Receiver } from '../../pipeline/receive.js';
-import type { Principal } from '../../security/api-keys.js';
-import type { Credential, CredentialStore } from '../../security/credentials.js';
-import type { RateLimiter } from '../../security/rate-limit.js';
-import { grantedScopes } from '../../security/scopes.js';
-import { matchingSecret, readSignatureHeader, SIGNATURE_HEADER, signedContentDigest } from '../../security/webhooks.js';
-import type { PartnerProfile } from '../../types.js';
-import { readBody, refuseAfter, throttle } from './request.js';
+import { GatewayError, isGatewayError } from '../../../errors.js';
+import type { Inbound, Receipt } from '../../../pipeline/receive.js';
+import type { Principal } from '../../../security/api-keys.js';
+import type { Credential, CredentialStore } from '../../../security/credentials.js';
+import type { RateLimiter } from '../../../security/rate-limit.js';
+import { grantedScopes } from '../../../security/scopes.js';
+import { recordWebhookRequest, seenWebhookRequest, type WebhookRequest } from '../../../security/webhook-replays.js';
+import { matchingSecret, readSignatureHeader, SIGNATURE_HEADER, signedContentDigest } from '../../../security/webhooks.js';
+import type { PartnerProfile } from '../../../types.js';
+import { acceptMessage, type MessageIntakeDeps } from '../accept-message.js';
+import { readBody, refuseAfter, throttle } from '../request.js';
 
 /** Requests per minute from one address that fail before their signature verifies; beyond it, 429. */
 export const UNVERIFIED_WEBHOOKS_PER_MINUTE = 60;
 
-export interface WebhookDeps {
+export interface WebhookDeps extends MessageIntakeDeps {
   knex: Knex;
-  receiver: Receiver;
-  config: () => GatewayConfig;
   store: CredentialStore;
   limiter: RateLimiter;
-  maxBodyBytes: number;
   /** How far a webhook timestamp may be from now. */
   toleranceSeconds: number;
   /** Refused webhook requests per minute from one address (default UNVERIFIED_WEBHOOKS_PER_MINUTE). */
   unverifiedPerMinute?: number;
-  /** The REST door's answer path: media type, scopes, then `store`. */
-  receiveFrom: (ctx: Context, principal: Principal, bytes: Buffer, store: (inbound: Inbound) => Promise<Receipt>) => Promise<void>;
 }
 
 /**
  * Webhooks from SaaS platforms: the HMAC signature over timestamp and body is the credential.
  * Nothing a request without a valid signature does is charged to the partner: its budget is taken
  * only once the signature verifies, so unsigned floods cannot lock the partner's own calls out.
- * Refused requests are counted per source address instead.
+ * Refused requests are counted per source address instead. No authentication middleware: the
+ * signature, checked by the route once the body is read, is the only credential.
  */
-export function webhookRoutes(router: Router, d: WebhookDeps): void {
+export function webhookRoutes(d: WebhookDeps): Router {
+  const router = new Router();
   const perMinute = d.unverifiedPerMinute ?? UNVERIFIED_WEBHOOKS_PER_MINUTE;
   router.post('/v1/webhooks/:partner', async (ctx) => {
     const addressKey = `webhook-unverified:${ctx.ip}`;
@@ -51,9 +49,14 @@ export function webhookRoutes(router: Router, d: WebhookDeps): void {
     const { partner, credential, timestamp, bytes } = verified;
     throttle(ctx, d.limiter, `partner:${partner.id}`, partner.limits.requestsPerMinute);
     const principal: Principal = { partner, method: 'webhook', credentialId: credential.ref, scopes: grantedScopes(partner, credential.scopes) };
-    const replay = { partnerId: partner.id, digest: signedContentDigest(timestamp, bytes), expiresAt: new Date((timestamp + d.toleranceSeconds + 60) * 1000) };
-    await d.receiveFrom(ctx, principal, bytes, (inbound) => storeOnce(d, inbound, replay));
+    const request: WebhookRequest = {
+      partnerId: partner.id,
+      digest: signedContentDigest(timestamp, bytes),
+      expiresAt: new Date((timestamp + d.toleranceSeconds + 60) * 1000),
+    };
+    await acceptMessage(ctx, d, principal, { channel: 'webhook', bytes, store: (inbound) => storeOnce(d, inbound, request) });
   });
+  return router;
 }
 
 /** The partner, the secret that signed the request, and its body; throws a 4xx for anything else. */
@@ -78,21 +81,15 @@ async function verify(ctx: Context, d: WebhookDeps) {
  * the window, whatever signatures it carries, is 409 GW_WEBHOOK_REPLAY, and a request the store
  * could not commit leaves no trace, so the sender's retry is accepted.
  */
-async function storeOnce(d: WebhookDeps, inbound: Inbound, replay: { partnerId: string; digest: string; expiresAt: Date }): Promise<Receipt> {
+async function storeOnce(d: WebhookDeps, inbound: Inbound, request: WebhookRequest): Promise<Receipt> {
   try {
     return await d.receiver.receiveWith(inbound, async (trx) => {
-      await trx('webhook_requests').where('partner_id', replay.partnerId).where('expires_at', '<', new Date()).del();
-      const fresh = await trx('webhook_requests')
-        .insert({ partner_id: replay.partnerId, content_sha256: replay.digest, expires_at: replay.expiresAt })
-        .onConflict(['partner_id', 'content_sha256'])
-        .ignore()
-        .returning('content_sha256');
-      if (!fresh.length) throw replayed();
+      if (!(await recordWebhookRequest(trx, request))) throw replayed();
     });
   } catch (err) {
     // The Idempotency-Key of an earlier message: a replay of that request, or a new request reusing the key.
     if ((err as { code?: string }).code !== '23505') throw err;
-    if (await d.knex('webhook_requests').where({ partner_id: replay.partnerId, content_sha256: replay.digest }).first('partner_id')) throw replayed();
+    if (await seenWebhookRequest(d.knex, request.partnerId, request.digest)) throw replayed();
     return d.receiver.receive(inbound);
   }
 }
