@@ -24,19 +24,18 @@ export interface DeliveryEnvelope {
 /** HTTP statuses after which the same request may succeed later. */
 const RETRYABLE_STATUS = new Set([408, 425, 429]);
 
-/** How long the ERP signing secrets read from the store are reused: a batch reads them once, a rotation shows within a second. */
-const SECRETS_TTL_MS = 1000;
-
 /**
  * The ERP's transports: an HTTP POST of the envelope (signed with each active ERP signing secret, as
  * X-Gateway-Signature) and a file drop. Both throw a GatewayError on failure, whose catalogue entry
  * says whether a retry may help.
  */
 export function erpTransports(signingSecrets: () => Promise<string[]> = async () => []): { http: Transport; file: Transport } {
-  let cached: { at: number; secrets: Promise<string[]> } | undefined;
+  // Sends of one batch start together and share one read of the secrets; the next batch reads them
+  // again, so a rotation applies from the next batch on.
+  let reading: Promise<string[]> | undefined;
   const secrets = () => {
-    if (!cached || Date.now() - cached.at > SECRETS_TTL_MS) cached = { at: Date.now(), secrets: signingSecrets() };
-    return cached.secrets;
+    reading ??= signingSecrets().finally(() => (reading = undefined));
+    return reading;
   };
   return {
     http: {
