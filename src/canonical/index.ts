@@ -8,8 +8,28 @@ import poAckV1 from './po-ack.v1.schema.json' with { type: 'json' };
 import purchaseOrderV1 from './purchase-order.v1.schema.json' with { type: 'json' };
 import type { Problem } from '../errors.js';
 import type { DocumentType } from '../types.js';
+import type { AsnV1, InventoryV1, InvoiceV1, PoAckV1, PriceListV1, PurchaseOrderV1 } from './types.js';
 
 export type { AsnV1, InventoryV1, InvoiceV1, PoAckV1, PriceListV1, PurchaseOrderV1 } from './types.js';
+
+/** Each canonical type's TypeScript shape (its schema's current version; test/unit/canonical.test.ts keeps them in step). */
+export interface CanonicalTypes {
+  asn: AsnV1;
+  invoice: InvoiceV1;
+  'purchase-order': PurchaseOrderV1;
+  'po-ack': PoAckV1;
+  inventory: InventoryV1;
+  'price-list': PriceListV1;
+}
+
+/** A canonical document of any type. */
+export type CanonicalDocument = CanonicalTypes[DocumentType];
+
+/** A canonical document with its type: narrowing on `type` gives the document's shape. */
+export type TypedCanonical = { [K in DocumentType]: { type: K; document: CanonicalTypes[K] } }[DocumentType];
+
+/** The outcome of checking a value against a canonical schema: the typed document, or why not. */
+export type CanonicalCheck<K extends DocumentType> = { ok: true; document: CanonicalTypes[K] } | { ok: false; problems: Problem[] };
 
 // ajv-formats is CommonJS: its module object is the plugin and also carries it as `default`.
 const addFormats = addFormatsModule.default;
@@ -45,6 +65,16 @@ function validatorFor(type: DocumentType, version: number): ValidateFunction {
     compiled.set(key, fn);
   }
   return fn;
+}
+
+/**
+ * Checks a value against the canonical schema of `type` (applying schema defaults in place): the
+ * value, now typed as that document, or one problem per violation. The only way a value becomes a
+ * canonical document.
+ */
+export function checkCanonical<K extends DocumentType>(type: K, version: number, doc: unknown): CanonicalCheck<K> {
+  const problems = validateCanonical(type, version, doc);
+  return problems.length ? { ok: false, problems } : { ok: true, document: doc as CanonicalTypes[K] };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { CanonicalDocument } from '../canonical/index.js';
 import type { OutboxItem, OutboxTarget } from './transport.js';
 
 /** A claimed row as the claim returns it. */
@@ -12,7 +13,7 @@ interface ClaimedRow {
   idempotency_key: string;
   attempts: number;
   max_attempts: number | null;
-  canonical: unknown;
+  canonical: CanonicalDocument | null;
   type: string | null;
   schema_version: number | null;
   profile_id: string | null;
@@ -41,7 +42,7 @@ function itemOf(r: ClaimedRow): OutboxItem {
           schemaVersion: r.schema_version ?? 0,
           profile: { id: r.profile_id ?? '', version: r.profile_version ?? 0 },
           documentNumber: r.document_number,
-          canonical: r.canonical,
+          canonical: r.canonical as CanonicalDocument,
         }
       : null,
   };

@@ -1,4 +1,5 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
+import type { CanonicalDocument } from '../canonical/index.js';
 import path from 'node:path';
 import { GatewayError } from '../errors.js';
 import { SIGNATURE_HEADER, signatureHeader } from '../security/webhooks.js';
@@ -18,7 +19,7 @@ export interface DeliveryEnvelope {
   schemaVersion: number;
   profile: { id: string; version: number };
   documentNumber: string | null;
-  document: unknown;
+  document: CanonicalDocument;
 }
 
 /** HTTP statuses after which the same request may succeed later. */

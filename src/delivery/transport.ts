@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { CanonicalDocument } from '../canonical/index.js';
 import type { GatewayError } from '../errors.js';
 import type { Target } from '../types.js';
 
@@ -20,7 +21,8 @@ export interface DocumentFacts {
   schemaVersion: number;
   profile: { id: string; version: number };
   documentNumber: string | null;
-  canonical: unknown;
+  /** As stored when the document was accepted (checked against its schema then). */
+  canonical: CanonicalDocument;
 }
 
 /** One claimed row of the outbox: what a transport needs to send it. */

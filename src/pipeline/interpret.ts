@@ -1,4 +1,4 @@
-import { validateCanonical } from '../canonical/index.js';
+import { checkCanonical, type CanonicalDocument, type TypedCanonical } from '../canonical/index.js';
 import type { GatewayConfig } from '../config/load.js';
 import { isGatewayError, type Problem, type SourceLocation } from '../errors.js';
 import { checkGuide, guideFor } from '../formats/x12/guide.js';
@@ -63,8 +63,8 @@ export interface InterpretedDocument {
   type: DocumentType | null;
   schemaVersion: number | null;
   profile: { id: string; version: number } | null;
-  /** Present when the document was accepted. */
-  canonical: Record<string, unknown> | null;
+  /** Present when the document was accepted: checked against the schema of `type`. */
+  canonical: CanonicalDocument | null;
   /** Empty when the document was accepted. */
   problems: Problem[];
   keys: BusinessKeys;
@@ -455,13 +455,15 @@ function mapDocument<P>(
 ): InterpretedDocument {
   const shell = documentShell(seq, sourceRef, profile as CompiledProfile);
   const mapped = evaluateProfile(profile, root);
-  const schemaProblems = validateCanonical(profile.target.type, profile.target.version, mapped.document).map((p) => ({
+  const { type } = profile.target;
+  const checked = checkCanonical(type, profile.target.version, mapped.document);
+  const schemaProblems = (checked.ok ? [] : checked.problems).map((p) => ({
     ...p,
     location: { ...nearestSource(mapped.provenance, p.location?.pointer ?? ''), ...p.location },
   }));
   const problems = [...mapped.problems, ...schemaProblems].map(annotate);
-  if (problems.length) return { ...shell, problems };
-  return { ...shell, canonical: mapped.document, problems: [], keys: businessKeys(profile.target.type, mapped.document) };
+  if (problems.length || !checked.ok) return { ...shell, problems };
+  return { ...shell, canonical: checked.document, problems: [], keys: businessKeys({ type, document: checked.document } as TypedCanonical) };
 }
 
 /** The source location of a canonical field, or of its nearest mapped ancestor. */
@@ -473,21 +475,23 @@ function nearestSource(provenance: Map<string, SourceLocation>, pointer: string)
   return {};
 }
 
-function businessKeys(type: DocumentType, doc: Record<string, unknown>): BusinessKeys {
-  if (type === 'asn') {
-    const orders = (doc.orders as { purchaseOrderNumber?: string }[] | undefined) ?? [];
-    return {
-      documentNumber: doc.shipmentId as string,
-      purchaseOrderNumbers: [...new Set(orders.map((o) => o.purchaseOrderNumber).filter((n): n is string => Boolean(n)))],
-    };
+/** The numbers a document is known by: its own, and the purchase orders it answers. */
+function businessKeys(c: TypedCanonical): BusinessKeys {
+  const unique = (numbers: (string | undefined)[]) => [...new Set(numbers.filter((n): n is string => Boolean(n)))];
+  switch (c.type) {
+    case 'asn':
+      return { documentNumber: c.document.shipmentId, purchaseOrderNumbers: unique(c.document.orders.map((o) => o.purchaseOrderNumber)) };
+    case 'invoice': {
+      const { invoiceNumber, purchaseOrderNumber, lines } = c.document;
+      return { documentNumber: invoiceNumber, purchaseOrderNumbers: unique([purchaseOrderNumber, ...lines.map((l) => l.purchaseOrderNumber)]) };
+    }
+    case 'inventory':
+      return { ...(c.document.reportId ? { documentNumber: c.document.reportId } : {}), purchaseOrderNumbers: [] };
+    case 'price-list':
+      return { ...(c.document.priceListId ? { documentNumber: c.document.priceListId } : {}), purchaseOrderNumbers: [] };
+    default: {
+      const po = c.document.purchaseOrderNumber;
+      return { ...(po ? { documentNumber: po } : {}), purchaseOrderNumbers: po ? [po] : [] };
+    }
   }
-  if (type === 'inventory') return doc.reportId ? { documentNumber: doc.reportId as string, purchaseOrderNumbers: [] } : { purchaseOrderNumbers: [] };
-  if (type === 'price-list') return doc.priceListId ? { documentNumber: doc.priceListId as string, purchaseOrderNumbers: [] } : { purchaseOrderNumbers: [] };
-  if (type === 'invoice') {
-    const lines = (doc.lines as { purchaseOrderNumber?: string }[] | undefined) ?? [];
-    const pos = [doc.purchaseOrderNumber as string | undefined, ...lines.map((l) => l.purchaseOrderNumber)].filter((n): n is string => Boolean(n));
-    return { documentNumber: doc.invoiceNumber as string, purchaseOrderNumbers: [...new Set(pos)] };
-  }
-  const po = doc.purchaseOrderNumber as string | undefined;
-  return { ...(po ? { documentNumber: po } : {}), purchaseOrderNumbers: po ? [po] : [] };
 }

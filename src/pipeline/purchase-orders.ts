@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { validateCanonical } from '../canonical/index.js';
-import type { PurchaseOrderV1 } from '../canonical/types.js';
+import { checkCanonical } from '../canonical/index.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayConfig } from '../config/load.js';
 import { renderOutbound } from '../mapping/render.js';
@@ -39,14 +38,16 @@ export async function sendPurchaseOrder(
   if (!spec) throw new GatewayError('GW_AUTH_FORBIDDEN', `Partner ${partner.id} does not take purchase orders (its profile lists no outbound purchase-order).`);
   const profile = config.outbound.get(spec.mapping);
   if (!profile) throw new GatewayError('GW_CONFIG_REFERENCE', `Outbound profile ${spec.mapping} of partner ${partner.id} is not loaded.`);
-  const problems = validateCanonical('purchase-order', 1, body);
-  if (problems.length)
+  const checked = checkCanonical('purchase-order', 1, body);
+  if (!checked.ok) {
+    const { problems } = checked;
     throw new GatewayError(
       'GW_CANONICAL_INVALID',
       `The purchase order breaks the canonical schema purchase-order v1: ${problems.map((p) => p.message).join(' ')}`,
       { problems, ...(problems[0]?.location ? { location: problems[0].location } : {}) },
     );
-  const po = body as PurchaseOrderV1;
+  }
+  const po = checked.document;
   if (idempotencyKey) {
     const earlier = await findEarlier(knex, partner.id, idempotencyKey);
     if (earlier) return earlier;
