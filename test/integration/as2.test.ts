@@ -691,26 +691,30 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
   });
 
   it('counts a retry answered "processed/warning: duplicate-document" without a MIC as processed (the first attempt timed out)', async () => {
-    await agreement('sign: sha256, encrypt: aes256-cbc, mdn: sync, timeoutSeconds: 2');
+    await agreement('sign: sha256, encrypt: aes256-cbc, mdn: sync, timeoutSeconds: 5');
     const calls: string[] = [];
     let duplicateMdn: Promise<SinkAnswer> | undefined;
+    let repeatArrived: () => void = () => undefined;
+    const repeated = new Promise<void>((resolve) => (repeatArrived = resolve));
     const normal = partner.respond;
     partner.respond = async (r) => {
       const id = String(r.headers['message-id']);
       calls.push(id);
       if (calls.length === 1) {
-        // The partner processes the message but answers after our timeout; its answer to the
-        // repeat is ready by then, built and signed by OpenSSL.
+        // The partner processes the message but answers only after our timeout (it answers once the
+        // repeat has come); its answer to the repeat, built and signed by OpenSSL, is ready by then.
         duplicateMdn = opensslMdn(dir, acme, {
           from: 'ACME-AS2',
           to: OUR_ID,
           originalMessageId: id,
           disposition: 'automatic-action/MDN-sent-automatically; processed/Warning: duplicate-document',
         }).then((m) => ({ status: 200, headers: m.headers, body: m.body }));
+        await duplicateMdn;
         await openAsPartner(dir, acme, gatewayCert, r.headers, r.body);
-        await new Promise((res) => setTimeout(res, 5_000));
+        await repeated;
         return { status: 200, body: Buffer.from('too late') };
       }
+      repeatArrived();
       return duplicateMdn!;
     };
     try {
