@@ -107,9 +107,10 @@ describe('the event-type scan', () => {
   it('follows constants and parameters to their values, keeps templates as patterns, and reports what it cannot read', () => {
     assert.deepEqual(names(`const KIND = 'from.const'; await recordEvents(trx, [{ type: KIND, detail: '' }]);`), ['from.const']);
     assert.deepEqual(
-      names(
-        `class A { async note(type: string) { await this.knex('events').insert({ type, detail: '' }); } run() { this.note('p.one'); this.note(b ? 'p.two' : 'p.three'); } }`,
-      ),
+      names(`class A {
+        async note(type: string) { await this.knex('events').insert({ type, detail: '' }); }
+        run() { this.note('p.one'); this.note(b ? 'p.two' : 'p.three'); }
+      }`),
       ['p.one', 'p.two', 'p.three'],
     );
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal, for the scan to read
