@@ -21,6 +21,8 @@ interface EventSpec {
   carries: readonly Field[];
   /** The fields it sets only in some of the cases its meaning names. */
   sometimes?: readonly Field[];
+  /** No longer written (what replaced it); it stays here, and documented, for the timelines that hold it. */
+  retired?: string;
 }
 
 /** The catalogue. A type written without an entry here, or an entry not in docs/events.md, fails a test. */
@@ -80,16 +82,21 @@ export const EVENTS = {
 
   // Deliveries
   delivered: {
-    meaning: 'A delivery attempt succeeded; the detail names the attempt, the target and its answer.',
-    carries: ['message_id', 'document_id', 'delivery_id'],
+    meaning:
+      "A delivery succeeded: a document to the ERP, an AS2 send (with its MDN, when one was asked for), a push to the partner's SFTP server, " +
+      'or an asynchronous MDN we owed; the detail names the attempt, the target and its answer. Deliveries of documents carry the document.',
+    carries: ['message_id', 'delivery_id'],
+    sometimes: ['document_id'],
   },
   'delivery.failed': {
     meaning: 'A delivery attempt failed; the delivery is tried again after a backoff.',
-    carries: ['message_id', 'document_id', 'delivery_id', 'code'],
+    carries: ['message_id', 'delivery_id', 'code'],
+    sometimes: ['document_id'],
   },
   'delivery.dead': {
     meaning: "A delivery's last attempt failed (not retryable, attempts exhausted or maximum age reached); it waits for a replay.",
-    carries: ['message_id', 'document_id', 'delivery_id', 'code'],
+    carries: ['message_id', 'delivery_id', 'code'],
+    sometimes: ['document_id'],
   },
   'delivery.waiting': {
     meaning: "An AS2 send was posted; the delivery waits for the partner's asynchronous MDN.",
@@ -97,11 +104,13 @@ export const EVENTS = {
   },
   'target.paused': {
     meaning: 'A target failed too many times in a row; its deliveries wait a cool-down, then one delivery probes it.',
-    carries: ['message_id', 'document_id', 'delivery_id', 'code'],
+    carries: ['message_id', 'delivery_id', 'code'],
+    sometimes: ['document_id'],
   },
   'target.resumed': {
     meaning: 'A paused target answered again; its waiting deliveries are sent now.',
-    carries: ['message_id', 'document_id', 'delivery_id'],
+    carries: ['message_id', 'delivery_id'],
+    sometimes: ['document_id'],
   },
 
   // X12 acknowledgments
@@ -146,10 +155,12 @@ export const EVENTS = {
   'outbound.delivered': {
     meaning: "The document was written to the partner's SFTP server.",
     carries: ['message_id'],
+    retired: 'a push is a delivery now, and `delivered` says it succeeded.',
   },
   'outbound.transfer-failed': {
     meaning: 'A push to the partner (an AS2 post or an SFTP write) failed; it is tried again after a backoff.',
     carries: ['message_id', 'code'],
+    retired: 'a push is a delivery now, and `delivery.failed` says an attempt failed.',
   },
 
   // AS2
@@ -171,33 +182,37 @@ export const EVENTS = {
   },
   'as2.sent': {
     meaning: 'We posted an AS2 message to the partner; the detail names the attempt, the HTTP status, the protection, the MIC and the MDN mode.',
-    carries: ['message_id'],
+    carries: ['message_id', 'delivery_id'],
   },
   'as2.send-failed': {
     meaning: 'Our AS2 send gave up after its last attempt.',
     carries: ['message_id', 'code'],
+    retired: 'an AS2 send is a delivery now, and `delivery.dead` says it gave up.',
   },
   'as2.mdn-processed': {
     meaning: "The partner's MDN for our message says processed, and its MIC matches ours.",
-    carries: ['message_id'],
+    carries: ['message_id', 'delivery_id'],
   },
   'as2.mdn-mic-invalid': {
     meaning: "The partner's MDN for our message carries a MIC other than ours.",
-    carries: ['message_id', 'code'],
+    carries: ['message_id', 'delivery_id', 'code'],
   },
   'as2.mdn-failed': {
     meaning:
-      "On a message we sent: the partner's MDN is negative, unsigned though a signed one was asked for, lacks the MIC, or cannot be read " +
-      'or verified. On a message the partner sent: the asynchronous MDN we owe could not be posted by its last attempt.',
+      "The partner's MDN for our message is negative, answers another message, is unsigned though a signed one was asked for, lacks the MIC, " +
+      'or cannot be read or verified. (Timelines from before the outbox also hold it for an asynchronous MDN we owed and gave up posting.)',
     carries: ['message_id', 'code'],
+    sometimes: ['delivery_id'],
   },
   'as2.mdn-sent': {
-    meaning: 'On a message we sent without asking for an MDN: the send is complete. On a message the partner sent: the asynchronous MDN we owe was posted.',
-    carries: ['message_id'],
+    meaning:
+      'On a message we sent without asking for an MDN: the send is complete. On a message the partner sent: the asynchronous MDN we owe ' + 'was posted.',
+    carries: ['message_id', 'delivery_id'],
   },
   'as2.mdn-retry': {
     meaning: 'The asynchronous MDN we owe the partner could not be posted; it is tried again after a backoff.',
     carries: ['message_id', 'code'],
+    retired: 'an MDN we owe is a delivery now, and `delivery.failed` says an attempt failed.',
   },
   'as2.mdn-refused': {
     meaning: 'On the partner: an asynchronous MDN it posted to us could not be read or verified.',
@@ -220,14 +235,17 @@ export const EVENTS = {
   'sftp.host-key-mismatch': {
     meaning:
       "The partner's SFTP server presented a host key that is not pinned, so the connection was refused: on the partner for a pickup, " +
-      'on the message for a push.',
+      'on the message and its delivery for a push.',
     carries: ['code'],
-    sometimes: ['partner_id', 'message_id'],
+    sometimes: ['partner_id', 'message_id', 'delivery_id'],
   },
 } as const satisfies Record<string, EventSpec>;
 
-/** The name of a timeline event: a key of the catalogue. */
+/** The name of a timeline event: a key of the catalogue (retired ones included: timelines may hold them). */
 export type EventType = keyof typeof EVENTS;
+
+/** The types written today: the catalogue without its retired entries. */
+export type CurrentEventType = { [T in EventType]: (typeof EVENTS)[T] extends { retired: string } ? never : T }[EventType];
 
 type Spec<T extends EventType> = (typeof EVENTS)[T];
 type Always<T extends EventType> = Spec<T>['carries'][number];
@@ -257,10 +275,10 @@ type EventOf<T extends EventType> = { type: T; detail: string } & Pick<ColumnVal
   >;
 
 /**
- * One timeline event as it is written: its type, a sentence for people (`detail`), and exactly the
- * fields its catalogue entry says it carries (the compiler refuses others, and missing ones).
+ * One timeline event as it is written: a current type, a sentence for people (`detail`), and exactly
+ * the fields its catalogue entry says it carries (the compiler refuses others, and missing ones).
  */
-export type TimelineEvent = { [T in EventType]: EventOf<T> }[EventType];
+export type TimelineEvent = { [T in CurrentEventType]: EventOf<T> }[CurrentEventType];
 
 /**
  * Rows per INSERT: a large interchange yields many thousands of events, and building one INSERT is

@@ -4,11 +4,14 @@ import ts from 'typescript';
  * Reads TypeScript sources (syntax only, no type checker) for the timeline events they write, so a
  * test can hold every written type against the catalogue in src/observability/events.ts.
  *
- * An event is any object literal with a `type` inside the rows of an `…('events').insert(…)` or the
- * events given to `recordEvents(db, …)`, and, in a file that writes events, any object literal with
- * both `type` and `detail` (every timeline row has a detail). Its `type` is read as a string literal, either branch of a conditional,
- * a template (`as2.mdn-${status}`, kept as a pattern), a constant of the file, or a parameter whose
- * value is read at every call of its function in the file. Anything else is reported as unresolved.
+ * An event is any object literal with both `type` and `detail` (every timeline row has a detail,
+ * wherever it is built: inline, pushed to an array, returned as a transport's note), and any object
+ * literal with a `type` inside the rows of an `…('events').insert(…)` or the events given to
+ * `recordEvents(db, …)`. Its `type` is read as a string literal, either branch of a conditional, a
+ * template (`as2.mdn-${status}`, kept as a pattern), a constant of the file, or a parameter whose
+ * value is read at every call of its function in the file. `x.type` copies the type of an event
+ * built elsewhere (and checked there) or read back, and is passed over; anything else is reported
+ * as unresolved.
  */
 
 /** One event type a source writes. */
@@ -31,29 +34,21 @@ export function scanEventWrites(sources: { file: string; text: string }[]): Even
 
 function scanFile(sf: ts.SourceFile, result: EventWrites): void {
   const events = new Set<ts.ObjectLiteralExpression>();
-  const rowShaped: ts.ObjectLiteralExpression[] = [];
-  let writes = false;
   const visit = (node: ts.Node): void => {
-    if (ts.isObjectLiteralExpression(node) && property(node, 'type') && property(node, 'detail')) rowShaped.push(node);
+    if (ts.isObjectLiteralExpression(node) && property(node, 'type') && property(node, 'detail')) events.add(node);
     if (ts.isCallExpression(node)) {
       if (isEventsTable(node)) {
         const chain = fluentChain(node);
         if (chain.some((c) => WRITE_METHODS.has(c.method))) result.directWriters.add(sf.fileName);
         for (const c of chain) if (c.method === 'insert') for (const a of c.call.arguments) collectTyped(a, events);
       }
-      if (calleeName(node.expression) === 'recordEvents' && node.arguments[1]) {
-        writes = true;
-        collectTyped(node.arguments[1], events);
-      }
+      if (calleeName(node.expression) === 'recordEvents' && node.arguments[1]) collectTyped(node.arguments[1], events);
     }
     if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateExpression(node)) && RAW_WRITE.test(node.getText(sf)))
       result.directWriters.add(sf.fileName);
     ts.forEachChild(node, visit);
   };
   visit(sf);
-  // Rows built apart from the call that writes them (pushed to an array, returned by a helper) count in
-  // files that write events; elsewhere an object with a type and a detail is a row read back.
-  if (writes || result.directWriters.has(sf.fileName)) for (const o of rowShaped) events.add(o);
   for (const event of events) {
     const type = property(event, 'type')!;
     const expr = ts.isShorthandPropertyAssignment(type) ? type.name : (type as ts.PropertyAssignment).initializer;
@@ -113,6 +108,7 @@ function valuesOf(expr: ts.Expression, sf: ts.SourceFile, depth: number): Value[
     return [{ pattern: new RegExp(`^${source}$`), text: expr.getText(sf) }];
   }
   if (ts.isIdentifier(expr)) return identifierValues(expr, sf, depth);
+  if (ts.isPropertyAccessExpression(expr) && expr.name.text === 'type') return [];
   return [{ unresolved: expr.getText(sf) }];
 }
 
