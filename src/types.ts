@@ -17,7 +17,8 @@
  * - **delivery**: one row of the outbox: this document to that target, with attempts, a stable
  *   idempotency key and the last error.
  * - **timeline**: the events recorded for a message (received, interpreted, mapped, rejected,
- *   routed, delivery attempts …). Status pages read it; nothing guesses.
+ *   routed, delivery attempts …). Status pages read it; nothing guesses. Every event type is
+ *   declared in src/observability/events.ts and listed in docs/events.md.
  * - **correlation id**: an id the partner may send (X-Correlation-Id) or the gateway assigns; it
  *   follows the message to the ERP.
  */

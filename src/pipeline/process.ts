@@ -9,6 +9,7 @@ import { ackInterchange, ackSetCount, planAck } from '../formats/x12/ack.js';
 import type { X12InterchangeHeader } from '../formats/x12/reader.js';
 import { interchangeText, LINE_BREAKS } from '../formats/x12/write.js';
 import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
+import { recordEvents, type TimelineEvent } from '../observability/events.js';
 import { WRITE_SCOPES } from '../security/scopes.js';
 import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyX12Item } from './interpreter.js';
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
@@ -73,7 +74,7 @@ export async function processBatch(knex: Knex, config: GatewayConfig, log: Logge
         await trx('messages')
           .where('id', row.id)
           .update({ state: 'failed', problems: JSON.stringify([problem]), attempts: trx.raw('attempts + 1'), updated_at: trx.fn.now() });
-        await trx('events').insert({ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message });
+        await recordEvents(trx, [{ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message }]);
       }
     }
     return rows.length;
@@ -114,7 +115,7 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
       message: `Partner ${row.partner_id} is no longer configured; restore its profile and replay the message.`,
     };
     await finish(trx, row.id, 'failed', [problem]);
-    await trx('events').insert({ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message });
+    await recordEvents(trx, [{ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message }]);
     return;
   }
   if (row.format === 'x12') return processX12(trx, config, partner, row, interpreter);
@@ -122,11 +123,13 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
   for await (const part of readRaw(trx, row)) parts.push(part);
   const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   const result = await interpreter.whole(config, partner, { format: row.format, bytes: raw, ...(row.file_name ? { fileName: row.file_name } : {}) });
-  await trx('events').insert({
-    message_id: row.id,
-    type: 'interpreted',
-    detail: `${row.format}: ${result.documents.length} document(s)${result.problems.length ? `, ${result.problems.length} envelope problem(s)` : ''}`,
-  });
+  await recordEvents(trx, [
+    {
+      message_id: row.id,
+      type: 'interpreted',
+      detail: `${row.format}: ${result.documents.length} document(s)${result.problems.length ? `, ${result.problems.length} envelope problem(s)` : ''}`,
+    },
+  ]);
   const writer = new DocumentWriter(trx, partner, row);
   for (const doc of result.documents) writer.add(doc);
   await writer.flush();
@@ -144,9 +147,6 @@ const PUSH_BYTES = 64 << 10;
  * one INSERT is event-loop work: a batch is kept to what is built in a few tens of milliseconds.
  */
 const WRITE_BATCH = 250;
-
-/** Timeline rows per INSERT, for the same reason. */
-const EVENT_BATCH = 500;
 
 interface PendingDoc {
   id: string;
@@ -208,7 +208,7 @@ class DocumentWriter {
         source_ref: doc.sourceRef,
       })),
     );
-    const events: Record<string, unknown>[] = [];
+    const events: TimelineEvent[] = [];
     const deliveries: DocumentDelivery[] = [];
     for (const { id, doc, duplicate } of batch) {
       if (duplicate) {
@@ -227,7 +227,7 @@ class DocumentWriter {
             type: 'document.rejected',
             code: p.code,
             detail: p.message,
-            data: JSON.stringify({ location: p.location ?? null, sourceRef: doc.sourceRef }),
+            data: { location: p.location ?? null, sourceRef: doc.sourceRef },
           });
       } else {
         events.push({
@@ -259,7 +259,7 @@ class DocumentWriter {
       }
     }
     await queueDocumentDeliveries(trx, deliveries);
-    for (let i = 0; i < events.length; i += EVENT_BATCH) await trx('events').insert(events.slice(i, i + EVENT_BATCH));
+    await recordEvents(trx, events);
   }
 
   /**
@@ -278,13 +278,10 @@ class DocumentWriter {
       .returning('id');
     if (changed.length === 0) return;
     await dropDocumentDeliveries(trx, row.id, trx('documents').select('id').where('message_id', row.id).whereBetween('seq', [from, to]));
-    for (let i = 0; i < changed.length; i += EVENT_BATCH) {
-      await trx('events').insert(
-        changed
-          .slice(i, i + EVENT_BATCH)
-          .map((c) => ({ message_id: row.id, document_id: c.id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })),
-      );
-    }
+    await recordEvents(
+      trx,
+      changed.map((c) => ({ message_id: row.id, document_id: c.id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })),
+    );
   }
 }
 
@@ -316,15 +313,17 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
         const duplicate = item.refused || item.header.problems.length ? undefined : await claimInterchange(trx, partner, item.header, row.id);
         if (duplicate) {
           counts.duplicates++;
-          await trx('events').insert({
-            message_id: row.id,
-            type: 'duplicate',
-            code: 'GW_X12_DUPLICATE',
-            detail:
-              `Interchange ${item.header.control} from ${item.header.sender.qualifier}/${item.header.sender.id} was received before (message ` +
-              `${duplicate.messageId}, ${duplicate.seenAt.toISOString()}); policy ${partner.x12.duplicates.policy}: not delivered again`,
-            data: JSON.stringify({ originalMessageId: duplicate.messageId }),
-          });
+          await recordEvents(trx, [
+            {
+              message_id: row.id,
+              type: 'duplicate',
+              code: 'GW_X12_DUPLICATE',
+              detail:
+                `Interchange ${item.header.control} from ${item.header.sender.qualifier}/${item.header.sender.id} was received before (message ` +
+                `${duplicate.messageId}, ${duplicate.seenAt.toISOString()}); policy ${partner.x12.duplicates.policy}: not delivered again`,
+              data: { originalMessageId: duplicate.messageId },
+            },
+          ]);
         }
         ic = {
           header: item.header,
@@ -413,16 +412,18 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
     stream.close();
   }
   await writer.flush();
-  await trx('events').insert({
-    message_id: row.id,
-    type: 'interpreted',
-    detail: [
-      `x12: ${counts.interchanges} interchange(s), ${counts.documents} document(s)`,
-      ...(counts.duplicates ? [`${counts.duplicates} duplicate interchange(s)`] : []),
-      ...(counts.reconciled ? [`${counts.reconciled} acknowledgment(s) reconciled`] : []),
-      ...(problems.length ? [`${problems.length} envelope problem(s)`] : []),
-    ].join(', '),
-  });
+  await recordEvents(trx, [
+    {
+      message_id: row.id,
+      type: 'interpreted',
+      detail: [
+        `x12: ${counts.interchanges} interchange(s), ${counts.documents} document(s)`,
+        ...(counts.duplicates ? [`${counts.duplicates} duplicate interchange(s)`] : []),
+        ...(counts.reconciled ? [`${counts.reconciled} acknowledgment(s) reconciled`] : []),
+        ...(problems.length ? [`${problems.length} envelope problem(s)`] : []),
+      ].join(', '),
+    },
+  ]);
   await settle(trx, row, problems, counts);
 }
 
@@ -512,12 +513,14 @@ async function acknowledge(
     isaControl: controls.isa,
     ...(controls.gs[0] ? { groupControl: controls.gs[0] } : {}),
   });
-  await trx('events').insert({
-    message_id: row.id,
-    type: 'ack.generated',
-    detail: `ISA ${report.header.control} answered by ${plan.summary}`,
-    data: JSON.stringify({ ackMessageId: ack.id, fileName: ack.fileName }),
-  });
+  await recordEvents(trx, [
+    {
+      message_id: row.id,
+      type: 'ack.generated',
+      detail: `ISA ${report.header.control} answered by ${plan.summary}`,
+      data: { ackMessageId: ack.id, fileName: ack.fileName },
+    },
+  ]);
 }
 
 /** The message's final state from what its documents became. */
@@ -525,8 +528,9 @@ async function settle(trx: Knex.Transaction, row: MessageRow, problems: Problem[
   const states: { state: string; n: string }[] = await trx('documents').select('state').count({ n: '*' }).where('message_id', row.id).groupBy('state');
   const n = (s: string) => Number(states.find((x) => x.state === s)?.n ?? 0);
   if (problems.length) {
-    await trx('events').insert(
-      problems.map((p) => ({ message_id: row.id, type: 'rejected', code: p.code, detail: p.message, data: JSON.stringify({ location: p.location ?? null }) })),
+    await recordEvents(
+      trx,
+      problems.map((p) => ({ message_id: row.id, type: 'rejected', code: p.code, detail: p.message, data: { location: p.location ?? null } })),
     );
   }
   if (n('accepted') > 0) return finish(trx, row.id, 'routed', problems);

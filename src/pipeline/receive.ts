@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { GatewayError, isGatewayError } from '../errors.js';
+import { recordEvents, type TimelineEvent } from '../observability/events.js';
 import type { Channel, SourceFormat } from '../types.js';
 
 export interface Inbound {
@@ -31,7 +32,10 @@ export interface Receipt {
   duplicate: boolean;
 }
 
-function receivedEvent(r: Record<string, unknown>) {
+/** What the `received` event says of a stored message row. */
+type ReceivedRow = Pick<MessageRow, 'id' | 'size_bytes' | 'channel' | 'content_type' | 'file_name' | 'sha256'>;
+
+function receivedEvent(r: ReceivedRow): TimelineEvent {
   return {
     message_id: r.id,
     type: 'received',
@@ -39,6 +43,8 @@ function receivedEvent(r: Record<string, unknown>) {
     data: { sha256: r.sha256 },
   };
 }
+
+type MessageRow = ReturnType<typeof messageRow>;
 
 /** The messages row of an inbound message (a new id; the correlation id defaults to it). */
 function messageRow(inbound: Omit<Inbound, 'format'> & { format: string }) {
@@ -60,7 +66,7 @@ function messageRow(inbound: Omit<Inbound, 'format'> & { format: string }) {
 }
 
 interface Pending {
-  row: Record<string, unknown>;
+  row: MessageRow;
   resolve: (r: Receipt) => void;
   reject: (e: unknown) => void;
 }
@@ -114,20 +120,19 @@ export class Receiver {
       const rows = batch.map((p) => p.row);
       const ids: { id: string }[] = await trx('messages').insert(rows).onConflict(['partner_id', 'idempotency_key']).ignore().returning('id');
       const stored = new Set(ids.map((r) => r.id));
-      const events = rows.filter((r) => stored.has(r.id as string)).map(receivedEvent);
-      if (events.length) await trx('events').insert(events);
+      await recordEvents(trx, rows.filter((r) => stored.has(r.id)).map(receivedEvent));
       return stored;
     });
     // Rows skipped by the Idempotency-Key constraint: answer with the message stored earlier.
-    const skipped = batch.filter((p) => !inserted.has(p.row.id as string));
+    const skipped = batch.filter((p) => !inserted.has(p.row.id));
     const earlier = skipped.length
       ? await this.knex('messages')
           .select('id', 'partner_id', 'idempotency_key', 'sha256', 'correlation_id')
           .whereIn(['partner_id', 'idempotency_key'], skipped.map((p) => [p.row.partner_id, p.row.idempotency_key]) as [string, string][])
       : [];
     for (const p of batch) {
-      if (inserted.has(p.row.id as string)) {
-        p.resolve({ messageId: p.row.id as string, correlationId: p.row.correlation_id as string, duplicate: false });
+      if (inserted.has(p.row.id)) {
+        p.resolve({ messageId: p.row.id, correlationId: p.row.correlation_id, duplicate: false });
         continue;
       }
       const first = earlier.find((e) => e.partner_id === p.row.partner_id && e.idempotency_key === p.row.idempotency_key);
@@ -187,7 +192,7 @@ export class Receiver {
         );
         if (rowCount !== 1) throw new Error(`staged upload ${inbound.uploadId} does not hold the ${inbound.sizeBytes} bytes written`);
         await trx('sftp_uploads').where('id', inbound.uploadId).del();
-        await trx('events').insert(receivedEvent(row));
+        await recordEvents(trx, [receivedEvent(row)]);
       });
     } catch (err) {
       throw new GatewayError('GW_STORE_UNAVAILABLE', 'The message store could not commit the file; nothing was accepted. Upload it again.', { cause: err });
@@ -215,7 +220,7 @@ export class Receiver {
     try {
       await this.knex.transaction(async (trx) => {
         await trx('messages').insert(row);
-        await trx('events').insert(receivedEvent(row));
+        await recordEvents(trx, [receivedEvent(row)]);
         await extra(trx, row.id);
       });
     } catch (err) {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { timelineOf } from '../observability/events.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -67,7 +68,7 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
       )
       .where('message_id', id)
       .orderBy('created_at'),
-    knex('events').select('type', 'code', 'detail', 'data', 'document_id', 'delivery_id', 'at').where('message_id', id).orderBy('id'),
+    timelineOf(knex, id),
     knex('messages')
       .select('id', 'doc_type', 'file_name', 'state', 'received_at')
       .where({ related_message_id: id, direction: 'outbound' })

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { As2Partner, GatewayConfig } from '../../config/load.js';
 import { GatewayError, isGatewayError, type ErrorCode } from '../../errors.js';
 import { queueOwedMdn } from '../../delivery/outbox.js';
+import { recordEvents, type TimelineEvent } from '../../observability/events.js';
 import { formatOfFile, MEDIA_TYPES } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { allowedScopes } from '../../security/scopes.js';
@@ -188,9 +189,9 @@ export class As2Inbound {
             disposition: dispositionOf(failure),
             accepted: !failure,
           });
-          await trx('events').insert([
+          await recordEvents(trx, [
             failure
-              ? { message_id: id, type: 'as2.refused', code, detail: `AS2 ${messageId}: ${failure} (${reason}); MDN ${mode}` }
+              ? { message_id: id, type: 'as2.refused', code: FAILURE_CODES[failure], detail: `AS2 ${messageId}: ${failure} (${reason}); MDN ${mode}` }
               : {
                   message_id: id,
                   type: 'as2.received',
@@ -204,7 +205,7 @@ export class As2Inbound {
                     type: 'as2.mdn-url-refused',
                     code: 'GW_AS2_REQUEST',
                     detail: `Receipt-Delivery-Option ${asyncUrl} is not in as2.asyncMdnUrls; the MDN was returned synchronously instead`,
-                  },
+                  } satisfies TimelineEvent,
                 ]
               : []),
           ]);
@@ -305,13 +306,15 @@ export class As2Inbound {
         disposition: dispositionOf(),
         accepted: false,
       });
-      await trx('events').insert({
-        message_id: earlier.message_id,
-        type: 'as2.duplicate',
-        detail:
-          `AS2 ${r.messageId} received again, signed or encrypted anew, with the same content; a new MDN (MIC ${r.mic?.value ?? 'none'}) ` +
-          `was ${r.mode === 'async' ? 'queued' : r.mode === 'sync' ? 'returned' : 'not requested'}, nothing was delivered again`,
-      });
+      await recordEvents(trx, [
+        {
+          message_id: earlier.message_id,
+          type: 'as2.duplicate',
+          detail:
+            `AS2 ${r.messageId} received again, signed or encrypted anew, with the same content; a new MDN (MIC ${r.mic?.value ?? 'none'}) ` +
+            `was ${r.mode === 'async' ? 'queued' : r.mode === 'sync' ? 'returned' : 'not requested'}, nothing was delivered again`,
+        },
+      ]);
     });
     this.d.log.info(
       { partner: agreement.partner.id, as2MessageId: r.messageId, messageId: earlier.message_id, mdn: r.mode },

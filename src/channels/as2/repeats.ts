@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { requeueOwedMdn } from '../../delivery/outbox.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
+import { recordEvents } from '../../observability/events.js';
 import type { As2Response } from './inbound.js';
 import { parseEntity } from '../../formats/as2/mime.js';
 
@@ -45,11 +46,13 @@ export async function acceptedEarlier(knex: Knex, partnerId: string, as2MessageI
 export async function answerWithOriginal(knex: Knex, earlier: Earlier, as2MessageId: string, how: string): Promise<As2Response> {
   await knex.transaction(async (trx) => {
     const mdn = earlier.mdn_mode === 'async' ? 'queued again' : earlier.mdn_mode === 'sync' ? 'returned' : 'not requested';
-    await trx('events').insert({
-      message_id: earlier.message_id,
-      type: 'as2.duplicate',
-      detail: `AS2 ${as2MessageId} received again ${how}; the original MDN was ${mdn}, nothing was delivered again`,
-    });
+    await recordEvents(trx, [
+      {
+        message_id: earlier.message_id,
+        type: 'as2.duplicate',
+        detail: `AS2 ${as2MessageId} received again ${how}; the original MDN was ${mdn}, nothing was delivered again`,
+      },
+    ]);
     if (earlier.mdn_mode === 'async') {
       await trx('as2_messages').where('id', earlier.id).update({ status: 'pending', updated_at: trx.fn.now() });
       await requeueOwedMdn(trx, earlier.id);
