@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { GatewayError } from '../errors.js';
+import { recordEvents, type TimelineEvent } from '../observability/events.js';
 import { targetAnswered, targetFailed, wakeTarget, type BreakerChange } from './breaker.js';
 import type { RetryPolicy } from './policy.js';
 import type { OutboxItem, Outcome, TimelineNote, Transport } from './transport.js';
@@ -181,16 +182,19 @@ async function lockMessage(trx: Knex.Transaction, messageId: string): Promise<vo
   await trx('messages').select('id').where('id', messageId).forNoKeyUpdate();
 }
 
+/**
+ * Every outcome line is written on the delivery's message with the delivery (and the document, for
+ * ERP deliveries). The catalogue lists `message_id` and `delivery_id` for each type a delivery
+ * writes, which test/unit/events.test.ts checks; the types are checked here by TimelineNote.
+ */
 async function insertEvents(trx: Knex.Transaction, item: OutboxItem, notes: readonly TimelineNote[]): Promise<void> {
-  if (!notes.length) return;
-  await trx('events').insert(
-    notes.map((n) => ({
-      message_id: item.messageId,
-      document_id: item.document?.id ?? null,
-      delivery_id: item.id,
-      type: n.type,
-      code: n.code ?? null,
-      detail: n.detail,
-    })),
-  );
+  const rows = notes.map((n) => ({
+    message_id: item.messageId,
+    ...(item.document ? { document_id: item.document.id } : {}),
+    delivery_id: item.id,
+    type: n.type,
+    ...(n.code ? { code: n.code } : {}),
+    detail: n.detail,
+  }));
+  await recordEvents(trx, rows as TimelineEvent[]);
 }

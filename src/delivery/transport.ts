@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { CanonicalDocument } from '../canonical/index.js';
+import type { CurrentEventType } from '../observability/events.js';
 import type { GatewayError } from '../errors.js';
 import type { Target } from '../types.js';
 
@@ -45,7 +46,8 @@ export interface OutboxItem {
 
 /** A line for the message's timeline that a transport adds to its outcome (`as2.sent`, `as2.mdn-processed` …). */
 export interface TimelineNote {
-  type: string;
+  /** A type the catalogue (src/observability/events.ts) says a delivery's events may carry. */
+  type: CurrentEventType;
   detail: string;
   code?: string;
 }

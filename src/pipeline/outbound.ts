@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { queuePush } from '../delivery/outbox.js';
+import { recordEvents } from '../observability/events.js';
 import type { FunctionalAck } from './interpret.js';
 import type { PartnerProfile } from '../types.js';
 import type { X12Segment } from '../formats/x12/reader.js';
@@ -102,11 +103,11 @@ export async function storeOutbound(trx: Knex.Transaction, m: OutboundMessage): 
     processed_at: trx.fn.now(),
   });
   const envelope = m.isaControl ? ` ISA ${m.isaControl}${m.groupControl ? ` / GS ${m.groupControl}` : ''}` : '';
-  await trx('events').insert({ message_id: id, type: 'outbound.ready', detail: `${m.docType}${envelope} in the mailbox of ${m.partner.id} as ${fileName}` });
+  await recordEvents(trx, [{ message_id: id, type: 'outbound.ready', detail: `${m.docType}${envelope} in the mailbox of ${m.partner.id} as ${fileName}` }]);
   // A partner that takes documents by push (AS2, its own SFTP server) gets it through the outbox.
   const push = await queuePush(trx, m.partner, id);
   if (push)
-    await trx('events').insert({ message_id: id, delivery_id: push.id, type: 'outbound.queued', detail: `to be pushed to ${m.partner.id} (${push.targetId})` });
+    await recordEvents(trx, [{ message_id: id, delivery_id: push.id, type: 'outbound.queued', detail: `to be pushed to ${m.partner.id} (${push.targetId})` }]);
   return { id, fileName };
 }
 
@@ -128,27 +129,29 @@ export async function reconcileFunctionalAck(trx: Knex.Transaction, partnerId: s
   const status = ACK_STATUS[ack.status] ?? `unknown (${ack.status})`;
   const sets = ack.sets.map((s) => `${s.id} ${s.control}: ${s.status || '?'}`).join(', ');
   if (!sent) {
-    await trx('events').insert({
-      message_id: inboundId,
-      type: 'ack.unmatched',
-      detail: `${ack.type} for group ${ack.groupControl} (${ack.functionalId}) matches nothing sent to this partner`,
-    });
+    await recordEvents(trx, [
+      {
+        message_id: inboundId,
+        type: 'ack.unmatched',
+        detail: `${ack.type} for group ${ack.groupControl} (${ack.functionalId}) matches nothing sent to this partner`,
+      },
+    ]);
     return undefined;
   }
   await trx('messages').where('id', sent.id).update({ ack_status: status, updated_at: trx.fn.now() });
-  await trx('events').insert([
+  await recordEvents(trx, [
     {
       message_id: sent.id,
       type: 'ack.received',
       code: ack.status,
       detail: `${ack.type}: group ${ack.groupControl} ${status}${sets ? ` (${sets})` : ''}`,
-      data: JSON.stringify({ inboundMessageId: inboundId, sets: ack.sets }),
+      data: { inboundMessageId: inboundId, sets: ack.sets },
     },
     {
       message_id: inboundId,
       type: 'ack.reconciled',
       detail: `${ack.type} for ${sent.doc_type} group ${ack.groupControl}: ${status}`,
-      data: JSON.stringify({ outboundMessageId: sent.id }),
+      data: { outboundMessageId: sent.id },
     },
   ]);
   return sent.id as string;
@@ -163,23 +166,23 @@ export async function reconcileTa1(trx: Knex.Transaction, partnerId: string, inb
     .orderBy('received_at', 'desc')
     .first();
   if (!sent) {
-    await trx('events').insert({ message_id: inboundId, type: 'ack.unmatched', detail: `TA1 for interchange ${control} matches nothing sent to this partner` });
+    await recordEvents(trx, [{ message_id: inboundId, type: 'ack.unmatched', detail: `TA1 for interchange ${control} matches nothing sent to this partner` }]);
     return;
   }
   if (code === 'R') await trx('messages').where('id', sent.id).update({ ack_status: 'rejected', updated_at: trx.fn.now() });
-  await trx('events').insert([
+  await recordEvents(trx, [
     {
       message_id: sent.id,
       type: 'ta1.received',
       code,
       detail: `TA1 ${code} note ${note} for interchange ${control}`,
-      data: JSON.stringify({ inboundMessageId: inboundId }),
+      data: { inboundMessageId: inboundId },
     },
     {
       message_id: inboundId,
       type: 'ack.reconciled',
       detail: `TA1 ${code} for ${sent.doc_type} interchange ${control}`,
-      data: JSON.stringify({ outboundMessageId: sent.id }),
+      data: { outboundMessageId: sent.id },
     },
   ]);
 }
@@ -193,10 +196,11 @@ export async function flagOverdueAcks(knex: Knex): Promise<number> {
       .andWhere('ack_due_at', '<', trx.fn.now())
       .returning(['id', 'doc_type', 'x12_group', 'partner_id']);
     if (rows.length) {
-      await trx('events').insert(
+      await recordEvents(
+        trx,
         rows.map((r) => ({
           message_id: r.id,
-          type: 'ack.overdue',
+          type: 'ack.overdue' as const,
           code: 'GW_ACK_OVERDUE',
           detail: `No 997/999 from ${r.partner_id} for ${r.doc_type} group ${r.x12_group} within the expected window`,
         })),
@@ -251,7 +255,7 @@ export async function collectMailboxItem(knex: Knex, partnerId: string, id: stri
       .where({ id, partner_id: partnerId, direction: 'outbound' })
       .whereNull('collected_at')
       .update({ collected_at: trx.fn.now(), state: 'collected', updated_at: trx.fn.now() });
-    if (n) await trx('events').insert({ message_id: id, type: 'outbound.collected', detail: `collected by ${partnerId} over ${via}` });
+    if (n) await recordEvents(trx, [{ message_id: id, type: 'outbound.collected', detail: `collected by ${partnerId} over ${via}` }]);
     else return Boolean(await trx('messages').where({ id, partner_id: partnerId, direction: 'outbound' }).first('id'));
     return true;
   });

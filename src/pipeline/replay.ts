@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { anyDelivered, dropDocumentDeliveries, redeliverDead } from '../delivery/outbox.js';
 import { GatewayError } from '../errors.js';
+import { recordEvents } from '../observability/events.js';
 
 export interface ReplayOutcome {
   messageId: string;
@@ -27,11 +28,13 @@ export async function replayMessage(knex: Knex, messageId: string, opts: { partn
     if (n > 0) {
       // A dead ERP delivery made its message dead; a dead push or MDN left its message as it was.
       if (msg.state === 'dead') await trx('messages').where('id', messageId).update({ state: 'routed', updated_at: trx.fn.now() });
-      await trx('events').insert({
-        message_id: messageId,
-        type: 'replayed',
-        detail: `${n} dead deliver${n === 1 ? 'y' : 'ies'} queued again with the same idempotency keys`,
-      });
+      await recordEvents(trx, [
+        {
+          message_id: messageId,
+          type: 'replayed',
+          detail: `${n} dead deliver${n === 1 ? 'y' : 'ies'} queued again with the same idempotency keys`,
+        },
+      ]);
       return { messageId, action: 'redeliver', deliveries: n };
     }
     // Refused at the AS2 door (signature, encryption, agreement): its MDN told the partner so, and a
@@ -45,7 +48,7 @@ export async function replayMessage(knex: Knex, messageId: string, opts: { partn
       await dropDocumentDeliveries(trx, messageId, docs());
       await trx('documents').where('message_id', messageId).del();
       await trx('messages').where('id', messageId).update({ state: 'received', problems: '[]', processed_at: null, updated_at: trx.fn.now() });
-      await trx('events').insert({ message_id: messageId, type: 'replayed', detail: `was ${msg.state}; interpreting again from the stored raw bytes` });
+      await recordEvents(trx, [{ message_id: messageId, type: 'replayed', detail: `was ${msg.state}; interpreting again from the stored raw bytes` }]);
       return { messageId, action: 'reinterpret', deliveries: 0 };
     }
     throw new GatewayError(

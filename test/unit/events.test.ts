@@ -9,13 +9,23 @@ import { type EventTypeUse, scanEventWrites } from '../helpers/event-writes.js';
 const OWNER = 'src/observability/events.ts';
 
 /** Files that still insert into the events table themselves; each is to move to recordEvents. */
-const WRITING_DIRECTLY = [
-  'src/channels/as2/transport.ts',
-  'src/channels/sftp/remote.ts',
-  'src/delivery/outcome.ts',
-  'src/pipeline/outbound.ts',
-  'src/pipeline/replay.ts',
-];
+const WRITING_DIRECTLY: string[] = [];
+
+/** What the outbox records about a delivery (src/delivery/outcome.ts writes each on the message, with the delivery). */
+const DELIVERY_OUTCOME_EVENTS = [
+  'delivered',
+  'delivery.waiting',
+  'delivery.failed',
+  'delivery.dead',
+  'target.paused',
+  'target.resumed',
+  'as2.sent',
+  'as2.mdn-processed',
+  'as2.mdn-mic-invalid',
+  'as2.mdn-failed',
+  'as2.mdn-sent',
+  'sftp.host-key-mismatch',
+] as const;
 
 type Spec = { meaning: string; carries: readonly string[]; sometimes?: readonly string[]; retired?: string };
 
@@ -91,6 +101,18 @@ describe('timeline event catalogue', () => {
 
     it('reach the table through recordEvents, except in the files still listed as writing it directly', () => {
       assert.deepEqual([...scan.directWriters].sort(), [OWNER, ...WRITING_DIRECTLY].sort());
+    });
+
+    it('of a delivery outcome carry the message and the delivery, as the outbox writes them', () => {
+      const fields = (name: string) => {
+        const spec = EVENTS[name as keyof typeof EVENTS] as { carries: readonly string[]; sometimes?: readonly string[] };
+        return [...spec.carries, ...(spec.sometimes ?? [])];
+      };
+      assert.deepEqual(
+        DELIVERY_OUTCOME_EVENTS.filter((n) => !['message_id', 'delivery_id'].every((f) => fields(n).includes(f))),
+        [],
+        'these may be written by src/delivery/outcome.ts, which sets message_id and delivery_id',
+      );
     });
   });
 });

@@ -8,6 +8,7 @@ import { recordOutcome } from '../../delivery/outcome.js';
 import type { RetryPolicy } from '../../delivery/policy.js';
 import type { OutboxItem, OutboxTarget, Outcome, TimelineNote, Transport } from '../../delivery/transport.js';
 import { GatewayError } from '../../errors.js';
+import { recordEvents } from '../../observability/events.js';
 import { CmsError, micalgName, type Cert } from '../../formats/as2/cms.js';
 import type { As2KeyRing } from './keys.js';
 import { as2Name, newMessageId, parseMdn } from '../../formats/as2/mdn.js';
@@ -235,8 +236,8 @@ export class As2Transports {
     await recordOutcome(this.d.knex, { log: this.d.log, policy: this.d.policy(item), transport: this.as2 }, item, outcome, 'answer');
   }
 
-  private async partnerEvent(a: As2Partner, type: string, detail: string): Promise<void> {
-    await this.d.knex('events').insert({ partner_id: a.partner.id, type, code: 'GW_AS2_MDN', detail });
+  private async partnerEvent(a: As2Partner, type: 'as2.mdn-refused' | 'as2.mdn-unmatched', detail: string): Promise<void> {
+    await recordEvents(this.d.knex, [{ partner_id: a.partner.id, type, code: 'GW_AS2_MDN', detail }]);
   }
 
   /** Posts an asynchronous MDN we owe to the partner's Receipt-Delivery-Option URL. */

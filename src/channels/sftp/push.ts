@@ -2,7 +2,7 @@ import path from 'node:path/posix';
 import type { Knex } from 'knex';
 import type { GatewayConfig } from '../../config/load.js';
 import { pushSettled } from '../../delivery/message-effects.js';
-import type { OutboxItem, Outcome, Transport } from '../../delivery/transport.js';
+import type { OutboxItem, Outcome, TimelineNote, Transport } from '../../delivery/transport.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
 import { connectRemote, type Session } from './remote.js';
 
@@ -32,7 +32,7 @@ async function push(knex: Knex, config: () => GatewayConfig, item: OutboxItem): 
     await session.rename(`${target}${delivery.tempSuffix}`, target);
   } catch (err) {
     const error = isGatewayError(err) ? err : new GatewayError('GW_SFTP_REMOTE', (err as Error).message, { cause: err });
-    const notes = error.code === 'GW_SFTP_HOST_KEY' ? [{ type: 'sftp.host-key-mismatch', code: error.code, detail: error.message }] : [];
+    const notes: TimelineNote[] = error.code === 'GW_SFTP_HOST_KEY' ? [{ type: 'sftp.host-key-mismatch', code: error.code, detail: error.message }] : [];
     return { status: 'failed', error, notes };
   } finally {
     session?.end();

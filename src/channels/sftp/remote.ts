@@ -7,6 +7,7 @@ import ssh2 from 'ssh2';
 import type { SFTPWrapper } from 'ssh2';
 import type { GatewayConfig } from '../../config/load.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
+import { recordEvents } from '../../observability/events.js';
 import { formatOfFile } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { fingerprintOf, parsePublicKey, sameKey } from '../../security/ssh-keys.js';
@@ -220,8 +221,13 @@ export class RemoteSftpDoor {
     return picked;
   }
 
-  private async partnerEvent(partnerId: string, type: string, code: string, detail: string): Promise<void> {
-    await this.knex('events').insert({ partner_id: partnerId, type, code, detail });
+  private async partnerEvent(
+    partnerId: string,
+    type: 'sftp.host-key-mismatch' | 'sftp.pickup-failed' | 'sftp.pickup-skipped',
+    code: string,
+    detail: string,
+  ): Promise<void> {
+    await recordEvents(this.knex, [{ partner_id: partnerId, type, code, detail }]);
   }
 }
 
