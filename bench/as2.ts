@@ -63,7 +63,8 @@ async function main(): Promise<void> {
       sign('sha256', payload, kp.privateKey);
     });
     console.log(
-      `AS2 open + MIC + signed MDN (signed+encrypted ${built.body.length} B, RSA-3072 key): ${gateway.toFixed(1)} messages/s = ${(gateway / bare).toFixed(2)}× the bare cryptography (${bare.toFixed(1)}/s)`,
+      `AS2 open + MIC + signed MDN (signed+encrypted ${built.body.length} B, RSA-3072 key): ${gateway.toFixed(1)} messages/s = ` +
+        `${(gateway / bare).toFixed(2)}× the bare cryptography (${bare.toFixed(1)}/s)`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -52,7 +52,8 @@ const CASES: Case[] = [
     make(file) {
       const sets = 200_000;
       const parts = [
-        'ISA*00*          *00*          *12*4405197800     *01*999999999      *111206*1719*U*00401*000000049*0*P*>~\nGS*SH*4405197800*999999999*20111206*1045*49*X*004010~\n',
+        'ISA*00*          *00*          *12*4405197800     *01*999999999      *111206*1719*U*00401*000000049*0*P*>~\n' +
+          'GS*SH*4405197800*999999999*20111206*1045*49*X*004010~\n',
       ];
       for (let n = 1; n <= sets; n++) parts.push(`ST*856*${n}~BSN*00*${n}*20111206*1719~SE*3*${n}~\n`);
       parts.push(`GE*${sets}*49~\nIEA*1*000000049~\n`);
@@ -163,11 +164,8 @@ async function node(args: string[]): Promise<Record<string, unknown>> {
   const { stdout } = await run(process.execPath, [...heap, '--expose-gc', '--import', 'tsx', SELF, ...args], { cwd: REPO, maxBuffer: 1 << 20 }).catch(
     (err: Error & { stderr?: string }) => {
       // A run that dies (out of memory under BENCH_HEAP_MB) is a result too.
-      return {
-        stdout: JSON.stringify({
-          state: `process died: ${/heap out of memory|Allocation failed/i.test(err.stderr ?? '') ? 'out of memory' : (err.stderr ?? err.message).split('\n').find(Boolean)}`,
-        }),
-      };
+      const cause = /heap out of memory|Allocation failed/i.test(err.stderr ?? '') ? 'out of memory' : (err.stderr ?? err.message).split('\n').find(Boolean);
+      return { stdout: JSON.stringify({ state: `process died: ${cause}` }) };
     },
   );
   return JSON.parse(stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
@@ -196,7 +194,9 @@ async function main(): Promise<void> {
         }
         const r = results[mode] as Record<string, number | string>;
         console.log(
-          `${c.name} (${what}, ${(readFileSync(file).length / 1e6).toFixed(1)} MB) ${mode.padEnd(6)}: ${r.state}${r.code ? ` ${r.code}` : ''}, ${r.documents} document(s), ${Number(r.seconds).toFixed(1)} s, peak RSS ${Number(r.peakRssMb).toFixed(0)} MB, RSS after ${Number(r.afterRssMb).toFixed(0)} MB, longest event-loop block ${Number(r.maxBlockMs).toFixed(0)} ms`,
+          `${c.name} (${what}, ${(readFileSync(file).length / 1e6).toFixed(1)} MB) ${mode.padEnd(6)}: ${r.state}${r.code ? ` ${r.code}` : ''}, ` +
+            `${r.documents} document(s), ${Number(r.seconds).toFixed(1)} s, peak RSS ${Number(r.peakRssMb).toFixed(0)} MB, ` +
+            `RSS after ${Number(r.afterRssMb).toFixed(0)} MB, longest event-loop block ${Number(r.maxBlockMs).toFixed(0)} ms`,
         );
       }
       const [a, b] = [results.inline as { peakRssMb: number; maxBlockMs: number }, results.pool as { peakRssMb: number; maxBlockMs: number }];

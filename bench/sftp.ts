@@ -89,7 +89,10 @@ async function main(): Promise<void> {
   mkdirSync(partners);
   writeFileSync(
     path.join(partners, 'bench-supplier.yaml'),
-    `id: bench-supplier\nname: Bench\nstate: live\nchannels: [sftp]\ncredentials:\n  sshKeys:\n    - key: "${key.publicKey}"\ninbound:\n  - { type: asn, mapping: acme-supply/856-004010 }\nlimits: { maxBytes: ${(BIG_MB + 1) << 20} }\n`,
+    'id: bench-supplier\nname: Bench\nstate: live\nchannels: [sftp]\n' +
+      `credentials:\n  sshKeys:\n    - key: "${key.publicKey}"\n` +
+      'inbound:\n  - { type: asn, mapping: acme-supply/856-004010 }\n' +
+      `limits: { maxBytes: ${(BIG_MB + 1) << 20} }\n`,
   );
   const config = await loadConfig({ partnersDir: partners, mappingsDir: path.join(REPO, 'mappings'), env: {} });
 

@@ -409,7 +409,9 @@ export async function openAsPartner(dir: string, partner: Identity, gatewayCert:
       'python3',
       [
         '-c',
-        'import sys,zlib;d=sys.stdin.buffer.read();i=min(x for x in (d.find(b"\\x78\\x9c"),d.find(b"\\x78\\xda"),d.find(b"\\x78\\x01")) if x>=0);sys.stdout.buffer.write(zlib.decompressobj().decompress(d[i:]))',
+        'import sys,zlib;d=sys.stdin.buffer.read();' +
+          'i=min(x for x in (d.find(b"\\x78\\x9c"),d.find(b"\\x78\\xda"),d.find(b"\\x78\\x01")) if x>=0);' +
+          'sys.stdout.buffer.write(zlib.decompressobj().decompress(d[i:]))',
       ],
       der,
     );

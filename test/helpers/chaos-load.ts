@@ -175,7 +175,9 @@ export async function settle(name: string, tally: Tally, erp: ChaosErp, o: { ms?
     lost: outstanding().length,
   };
   console.log(
-    `      chaos ${name}: sent ${counts.sent}, accepted ${counts.accepted}, delivered ${counts.delivered}, duplicates in effect ${counts.duplicates}, lost ${counts.lost}${o.extra ? `, ${o.extra}` : ''} (client retries ${tally.retries}; the ERP saw ${erp.processed.length - distinctKeys(erp)} repeated key(s), harmless)`,
+    `      chaos ${name}: sent ${counts.sent}, accepted ${counts.accepted}, delivered ${counts.delivered}, ` +
+      `duplicates in effect ${counts.duplicates}, lost ${counts.lost}${o.extra ? `, ${o.extra}` : ''} ` +
+      `(client retries ${tally.retries}; the ERP saw ${erp.processed.length - distinctKeys(erp)} repeated key(s), harmless)`,
   );
   return counts;
 }

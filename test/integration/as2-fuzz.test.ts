@@ -17,8 +17,12 @@ import { writeFile } from 'node:fs/promises';
  * error with a stable code.
  */
 const OUR_ID = 'GATEWAY AS2';
-const DISPOSITIONS =
-  /^automatic-action\/MDN-sent-automatically; processed(\/error: (insufficient-message-security|decryption-failed|authentication-failed|integrity-check-failed|unexpected-processing-error))?$/;
+const DISPOSITIONS = new RegExp(
+  [
+    '^automatic-action/MDN-sent-automatically; processed',
+    '(/error: (insufficient-message-security|decryption-failed|authentication-failed|integrity-check-failed|unexpected-processing-error))?$',
+  ].join(''),
+);
 
 describe('AS2 door under mutated messages (fast-check, real server)', function () {
   this.timeout(300_000);
@@ -37,7 +41,8 @@ describe('AS2 door under mutated messages (fast-check, real server)', function (
     const gatewayCert = path.join(dir, 'gateway.crt');
     await writeFile(gatewayCert, active!.certPem);
     const payload = Buffer.from(
-      'ISA*00*          *00*          *12*4405197800     *ZZ*DISTRIBUTOR    *261123*1200*U*00401*000000777*0*P*>~GS*SH*4405197800*DISTRIBUTOR*20261123*1200*777*X*004010~ST*856*0001~BSN*00*FUZZ*20261123*1200~SE*3*0001~GE*1*777~IEA*1*000000777~',
+      'ISA*00*          *00*          *12*4405197800     *ZZ*DISTRIBUTOR    *261123*1200*U*00401*000000777*0*P*>~' +
+        'GS*SH*4405197800*DISTRIBUTOR*20261123*1200*777*X*004010~ST*856*0001~BSN*00*FUZZ*20261123*1200~SE*3*0001~GE*1*777~IEA*1*000000777~',
     );
     for (const protection of ['plain', 'signed', 'signed+encrypted', 'compressed+signed+encrypted'] as const)
       built.push({ protection, message: await buildWithOpenssl(dir, { protection, digest: 'sha256', payload, partner: acme, gatewayCert }) });

@@ -281,71 +281,75 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
       assert.equal(events.length, 1);
     });
 
-    it('answers a repeat signed and encrypted anew (other bytes, same payload) as processed, delivering nothing again; other content under the Message-ID is refused', async () => {
-      const payload = Buffer.from(withControl(soi), 'latin1');
-      const messageId = newId('resigned');
-      const headers = (digest: string) => as2Headers('ACME-AS2', messageId, digest);
-      const first = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner: acme, gatewayCert });
-      const r1 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...first.headers }, first.body);
-      assert.equal(
-        (await verifyMdnWithOpenssl(dir, r1.headers['content-type'] as string, r1.body, gatewayCert)).disposition,
-        'automatic-action/MDN-sent-automatically; processed',
-      );
-      const row = await as2Row(messageId);
-      await waitFor(
-        'delivery',
-        () => suite.db.knex('messages').first('state').where('id', row.message_id),
-        (m) => m.state === 'delivered',
-      );
+    it(
+      'answers a repeat signed and encrypted anew (other bytes, same payload) as processed, delivering nothing again; ' +
+        'other content under the Message-ID is refused',
+      async () => {
+        const payload = Buffer.from(withControl(soi), 'latin1');
+        const messageId = newId('resigned');
+        const headers = (digest: string) => as2Headers('ACME-AS2', messageId, digest);
+        const first = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner: acme, gatewayCert });
+        const r1 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...first.headers }, first.body);
+        assert.equal(
+          (await verifyMdnWithOpenssl(dir, r1.headers['content-type'] as string, r1.body, gatewayCert)).disposition,
+          'automatic-action/MDN-sent-automatically; processed',
+        );
+        const row = await as2Row(messageId);
+        await waitFor(
+          'delivery',
+          () => suite.db.knex('messages').first('state').where('id', row.message_id),
+          (m) => m.state === 'delivered',
+        );
 
-      // The sender's retry: signed again and encrypted again by OpenSSL (a new session key), same document.
-      const second = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner: acme, gatewayCert });
-      assert.ok(!second.body.equals(first.body), 'two encryptions differ on the wire');
-      const r2 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...second.headers }, second.body);
-      assert.equal(r2.status, 200);
-      const mdn2 = await verifyMdnWithOpenssl(dir, r2.headers['content-type'] as string, r2.body, gatewayCert);
-      assert.equal(mdn2.disposition, 'automatic-action/MDN-sent-automatically; processed');
-      assert.equal(mdn2.mic, `${await opensslMic(dir, second.micOver, 'sha256')}, sha-256`, 'the MIC of the retry, as the sender computes it');
-      assert.ok(r2.body.equals(r1.body), 'the same MIC and MDN request: the original MDN, byte for byte');
+        // The sender's retry: signed again and encrypted again by OpenSSL (a new session key), same document.
+        const second = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha256', payload, partner: acme, gatewayCert });
+        assert.ok(!second.body.equals(first.body), 'two encryptions differ on the wire');
+        const r2 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...second.headers }, second.body);
+        assert.equal(r2.status, 200);
+        const mdn2 = await verifyMdnWithOpenssl(dir, r2.headers['content-type'] as string, r2.body, gatewayCert);
+        assert.equal(mdn2.disposition, 'automatic-action/MDN-sent-automatically; processed');
+        assert.equal(mdn2.mic, `${await opensslMic(dir, second.micOver, 'sha256')}, sha-256`, 'the MIC of the retry, as the sender computes it');
+        assert.ok(r2.body.equals(r1.body), 'the same MIC and MDN request: the original MDN, byte for byte');
 
-      // Another retry asking for a SHA-1 MIC: a new positive MDN with that MIC.
-      const third = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha1', payload, partner: acme, gatewayCert });
-      const r3 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha1'), ...third.headers }, third.body);
-      const mdn3 = await verifyMdnWithOpenssl(dir, r3.headers['content-type'] as string, r3.body, gatewayCert);
-      assert.equal(mdn3.disposition, 'automatic-action/MDN-sent-automatically; processed');
-      assert.equal(mdn3.mic, `${await opensslMic(dir, third.micOver, 'sha1')}, sha1`);
-      assert.equal(mdn3.originalMessageId, messageId);
+        // Another retry asking for a SHA-1 MIC: a new positive MDN with that MIC.
+        const third = await buildWithOpenssl(dir, { protection: 'signed+encrypted', digest: 'sha1', payload, partner: acme, gatewayCert });
+        const r3 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha1'), ...third.headers }, third.body);
+        const mdn3 = await verifyMdnWithOpenssl(dir, r3.headers['content-type'] as string, r3.body, gatewayCert);
+        assert.equal(mdn3.disposition, 'automatic-action/MDN-sent-automatically; processed');
+        assert.equal(mdn3.mic, `${await opensslMic(dir, third.micOver, 'sha1')}, sha1`);
+        assert.equal(mdn3.originalMessageId, messageId);
 
-      await new Promise((res) => setTimeout(res, 300));
-      assert.equal(erpGot(row.message_id).filter((r) => r.body.type === 'asn').length, 1, 'delivered once');
-      assert.equal(
-        (
-          await suite.db
-            .knex('messages')
-            .where({ partner_id: 'acme-supply', channel: 'as2' })
-            .whereIn('id', suite.db.knex('as2_messages').select('message_id').where({ as2_message_id: messageId }))
-        ).length,
-        1,
-        'one stored message',
-      );
-      assert.equal((await suite.db.knex('events').where({ message_id: row.message_id, type: 'as2.duplicate' })).length, 2);
-      const kept = await suite.db.knex('as2_messages').where({ as2_message_id: messageId, duplicate_of: row.id });
-      assert.equal(kept.length, 1, 'the new MDN is kept for non-repudiation');
-      assert.ok(kept[0].mdn.includes(Buffer.from(mdn3.mic!.split(',')[0]!)));
+        await new Promise((res) => setTimeout(res, 300));
+        assert.equal(erpGot(row.message_id).filter((r) => r.body.type === 'asn').length, 1, 'delivered once');
+        assert.equal(
+          (
+            await suite.db
+              .knex('messages')
+              .where({ partner_id: 'acme-supply', channel: 'as2' })
+              .whereIn('id', suite.db.knex('as2_messages').select('message_id').where({ as2_message_id: messageId }))
+          ).length,
+          1,
+          'one stored message',
+        );
+        assert.equal((await suite.db.knex('events').where({ message_id: row.message_id, type: 'as2.duplicate' })).length, 2);
+        const kept = await suite.db.knex('as2_messages').where({ as2_message_id: messageId, duplicate_of: row.id });
+        assert.equal(kept.length, 1, 'the new MDN is kept for non-repudiation');
+        assert.ok(kept[0].mdn.includes(Buffer.from(mdn3.mic!.split(',')[0]!)));
 
-      // Other content under the same Message-ID: refused.
-      const other = await buildWithOpenssl(dir, {
-        protection: 'signed+encrypted',
-        digest: 'sha256',
-        payload: Buffer.from(withControl(soi), 'latin1'),
-        partner: acme,
-        gatewayCert,
-      });
-      const r4 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...other.headers }, other.body);
-      const mdn4 = await verifyMdnWithOpenssl(dir, r4.headers['content-type'] as string, r4.body, gatewayCert);
-      assert.equal(mdn4.disposition, 'automatic-action/MDN-sent-automatically; processed/error: unexpected-processing-error');
-      assert.match(r4.body.toString('latin1'), /accepted before with different content/);
-    });
+        // Other content under the same Message-ID: refused.
+        const other = await buildWithOpenssl(dir, {
+          protection: 'signed+encrypted',
+          digest: 'sha256',
+          payload: Buffer.from(withControl(soi), 'latin1'),
+          partner: acme,
+          gatewayCert,
+        });
+        const r4 = await curlPost(dir, `${suite.url}/as2`, { ...headers('sha-256'), ...other.headers }, other.body);
+        const mdn4 = await verifyMdnWithOpenssl(dir, r4.headers['content-type'] as string, r4.body, gatewayCert);
+        assert.equal(mdn4.disposition, 'automatic-action/MDN-sent-automatically; processed/error: unexpected-processing-error');
+        assert.match(r4.body.toString('latin1'), /accepted before with different content/);
+      },
+    );
 
     it('answers synchronously when the Receipt-Delivery-Option URL is not allowed by the agreement (no request to it)', async () => {
       const built = await buildWithOpenssl(dir, {

@@ -34,7 +34,12 @@ describe('CLI', function () {
         assert.equal(e.code, 1);
         assert.match(
           e.stderr,
-          /GW_MAP_TRANSFORM: Rule fields\.lines\.fields\.unit \(codeList\): "KEG" is not in code list units .*\[\$\.lines\[0\]\.uom, rule fields\.lines\.fields\.unit\]/,
+          new RegExp(
+            [
+              'GW_MAP_TRANSFORM: Rule fields\\.lines\\.fields\\.unit \\(codeList\\): "KEG" is not in code list units .*',
+              '\\[\\$\\.lines\\[0\\]\\.uom, rule fields\\.lines\\.fields\\.unit\\]',
+            ].join(''),
+          ),
         );
         return true;
       });

@@ -128,13 +128,10 @@ describe('the HTTP doors under random input (fast-check, real server)', function
     });
     assert.equal(jwtKey.status, 201, JSON.stringify(jwtKey.body));
     for (const id of ['northwind', 'acme-supply', 'globex-office', 'hansen-textil']) {
-      await editPartner(
-        s.t.gw,
-        s.t.partnersDir,
-        id,
-        (y) =>
-          `${y.replace(/^channels: \[rest\]$/m, 'channels: [rest, webhook]').replace(/^limits:.*\n/m, '')}limits: { maxBytes: 65536, requestsPerMinute: 100000 }\n`,
-      );
+      await editPartner(s.t.gw, s.t.partnersDir, id, (y) => {
+        const withWebhook = y.replace(/^channels: \[rest\]$/m, 'channels: [rest, webhook]').replace(/^limits:.*\n/m, '');
+        return `${withWebhook}limits: { maxBytes: 65536, requestsPerMinute: 100000 }\n`;
+      });
     }
     const r = await adminCall(s.url, 'POST', '/admin/v1/credentials', { kind: 'webhook-secret', partner: 'northwind' });
     assert.equal(r.status, 201, JSON.stringify(r.body));

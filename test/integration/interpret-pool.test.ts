@@ -97,7 +97,8 @@ describe('interpretation runs off the event loop (worker threads)', function () 
       await s.t.gw.reload();
       const sets = 50_000;
       const parts = [
-        'ISA*00*          *00*          *12*4405197800     *01*999999999      *111206*1719*U*00401*000000777*0*P*>~\nGS*SH*4405197800*999999999*20111206*1045*77*X*004010~\n',
+        'ISA*00*          *00*          *12*4405197800     *01*999999999      *111206*1719*U*00401*000000777*0*P*>~\n' +
+          'GS*SH*4405197800*999999999*20111206*1045*77*X*004010~\n',
       ];
       for (let n = 1; n <= sets; n++) parts.push(`ST*856*${n}~BSN*00*${n}*20111206*1719~SE*3*${n}~\n`);
       parts.push(`GE*${sets}*77~\nIEA*1*000000777~\n`);

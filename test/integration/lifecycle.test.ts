@@ -146,7 +146,8 @@ describe('the gateway process: reload, stop and its embedded PostgreSQL', functi
     const repeats = [...keys.values()].reduce((n, c) => n + c - 1, 0);
     assert.equal(keys.size, accepted.length, 'one idempotency key per accepted ship notice');
     console.log(
-      `      kill -9 postmaster: sent ${accepted.length + refused}, accepted ${accepted.length}, refused ${refused}, delivered ${keys.size}, repeated under the same key ${repeats}, duplicates in effect 0, lost 0`,
+      `      kill -9 postmaster: sent ${accepted.length + refused}, accepted ${accepted.length}, refused ${refused}, delivered ${keys.size}, ` +
+        `repeated under the same key ${repeats}, duplicates in effect 0, lost 0`,
     );
   });
 

@@ -36,7 +36,10 @@ describe('README\'s "add a partner" walk-through: YAML and a sample only, picked
     await waitFor('the new partner', async () => t.gw.config().partners.has('initech'), Boolean);
 
     const csv =
-      'Shipment,Shipped,Tracking,PO,SKU,Qty,UOM\nSH-1,11/20/2026,1Z1,PO-7,IN-100,4,CS\nSH-1,11/20/2026,1Z1,PO-8,IN-200,10,EA\nSH-2,11/21/2026,,PO-9,IN-100,1,CS\n';
+      'Shipment,Shipped,Tracking,PO,SKU,Qty,UOM\n' +
+      'SH-1,11/20/2026,1Z1,PO-7,IN-100,4,CS\n' +
+      'SH-1,11/20/2026,1Z1,PO-8,IN-200,10,EA\n' +
+      'SH-2,11/21/2026,,PO-9,IN-100,1,CS\n';
     const res = await post(t.gw.url, key.key, 'text/csv', csv);
     assert.equal(res.status, 202);
     const s = await waitFor('delivery', () => status(t.gw.url, key.key, res.body.messageId), terminal);

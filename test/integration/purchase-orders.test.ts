@@ -39,7 +39,12 @@ async function erpStatus(url: string, id: string) {
 
 /** A 997 from the partner for one of our groups, as the partner would send it. */
 function partnerAck(groupControl: string, status: 'A' | 'R', control: number): string {
-  const body = `ISA*00*          *00*          *12*4405197800     *ZZ*DISTRIBUTOR    *261123*1200*U*00401*${String(control).padStart(9, '0')}*0*P*>~GS*FA*4405197800*DISTRIBUTOR*20261123*1200*${control}*X*004010~ST*997*0001~AK1*PO*${groupControl}~AK2*850*0001~AK5*${status}~AK9*${status}*1*1*${status === 'A' ? 1 : 0}~SE*6*0001~GE*1*${control}~IEA*1*${String(control).padStart(9, '0')}~`;
+  const interchangeControl = String(control).padStart(9, '0');
+  const body =
+    `ISA*00*          *00*          *12*4405197800     *ZZ*DISTRIBUTOR    *261123*1200*U*00401*${interchangeControl}*0*P*>~` +
+    `GS*FA*4405197800*DISTRIBUTOR*20261123*1200*${control}*X*004010~` +
+    `ST*997*0001~AK1*PO*${groupControl}~AK2*850*0001~AK5*${status}~AK9*${status}*1*1*${status === 'A' ? 1 : 0}~SE*6*0001~` +
+    `GE*1*${control}~IEA*1*${interchangeControl}~`;
   return withControl(body, control);
 }
 

@@ -473,7 +473,7 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
       assert.equal(refused.body.error, 'invalid_client');
     });
 
-    it('certificate-bound tokens (CA + subject pinning): cnf.x5t#S256 is the certificate’s, and the token fails with any other certificate or none', async () => {
+    it('certificate-bound tokens (CA + subject pinning): cnf.x5t#S256 is the certificate’s, and the token fails with another certificate or none', async () => {
       const form = 'grant_type=client_credentials&client_id=hansen-textil';
       const got = await curlTls({ url: `${https().url}/oauth/token`, caFile: https().certFile, method: 'POST', cert: hansen, data: form });
       assert.equal(got.status, 200, JSON.stringify(got.body));

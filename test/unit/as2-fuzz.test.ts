@@ -62,7 +62,8 @@ describe('AS2 codec under random input and mutation (fast-check)', function () {
     contentType: 'application/edi-x12',
     fileName: 'asn.edi',
     bytes: Buffer.from(
-      'ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261123*1200*U*00401*000000001*0*P*>~GS*SH*S*R*20261123*1200*1*X*004010~ST*856*0001~BSN*00*1*20261123*1200~SE*3*0001~GE*1*1~IEA*1*000000001~\r\n',
+      'ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261123*1200*U*00401*000000001*0*P*>~' +
+        'GS*SH*S*R*20261123*1200*1*X*004010~ST*856*0001~BSN*00*1*20261123*1200~SE*3*0001~GE*1*1~IEA*1*000000001~\r\n',
     ),
   };
   let ours: KeyPair;

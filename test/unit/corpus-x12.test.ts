@@ -86,7 +86,9 @@ function outcome(bytes: Buffer): { summary: string; reasons: string[] } {
   }
   const counts = Object.entries(sets.reduce((a: Record<string, number>, s) => ((a[s] = (a[s] ?? 0) + 1), a), {})).map(([k, v]) => `${k}×${v}`);
   if (ta1) counts.push(`TA1×${ta1}`);
-  const summary = `${interchanges} interchange(s)${counts.length ? `: ${counts.join(' ')}` : ''}${problems.length ? `; ${[...new Set(problems)].join(', ')}` : ''}`;
+  const listed = counts.length ? `: ${counts.join(' ')}` : '';
+  const noted = problems.length ? `; ${[...new Set(problems)].join(', ')}` : '';
+  const summary = `${interchanges} interchange(s)${listed}${noted}`;
   return { summary, reasons };
 }
 

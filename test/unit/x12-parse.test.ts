@@ -87,7 +87,8 @@ describe('formats/x12/parse', () => {
 
   it('keeps TA1 segments of an interchange without groups', () => {
     const ta1 =
-      'ISA*00*          *00*          *ZZ*RECEIVER       *ZZ*SENDER         *200301*1430*^*00501*000000001*0*P*:~TA1*000000050*200229*1200*A*000~IEA*0*000000001~';
+      'ISA*00*          *00*          *ZZ*RECEIVER       *ZZ*SENDER         *200301*1430*^*00501*000000001*0*P*:~' +
+      'TA1*000000050*200229*1200*A*000~IEA*0*000000001~';
     const [ic] = parseX12(bytes(ta1));
     assert.deepEqual(
       ic?.ta1.map((s) => s.elements),
