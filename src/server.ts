@@ -24,6 +24,7 @@ import type { OutboxItem } from './delivery/transport.js';
 import { deliverBatch } from './delivery/worker.js';
 import { WorkLoop } from './pipeline/loop.js';
 import { flagOverdueAcks } from './pipeline/outbound.js';
+import { documentDeliverySettled } from './pipeline/delivery-effects.js';
 import { processBatch } from './pipeline/process.js';
 import { InterpretPool } from './pipeline/interpret-pool.js';
 import { Receiver } from './pipeline/receive.js';
@@ -174,7 +175,12 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     publicUrl: () => publicAs2Url,
     policy: (item) => policyOf(item),
   });
-  const transports = { ...erpTransports(signingSecrets), as2: as2Out.as2, 'as2-mdn': as2Out.mdn, sftp: sftpPushTransport(knex, () => config) };
+  const transports = {
+    ...erpTransports(documentDeliverySettled, signingSecrets),
+    as2: as2Out.as2,
+    'as2-mdn': as2Out.mdn,
+    sftp: sftpPushTransport(knex, () => config),
+  };
   /** A delivery's policy: its route's settings for ERP targets; the partner's AS2 or SFTP push settings for pushes. */
   const policyOf = (item: OutboxItem): RetryPolicy => {
     const partner = config.partners.get(item.partnerId);

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { GatewayError } from '../errors.js';
 import { SIGNATURE_HEADER, signatureHeader } from '../security/webhooks.js';
 import type { FileTarget, HttpTarget } from '../types.js';
-import { documentDeliverySettled } from './message-effects.js';
 import type { OutboxItem, Transport } from './transport.js';
 
 /** What every target receives: the canonical document with the facts the ERP needs to trace it. */
@@ -26,11 +25,11 @@ export interface DeliveryEnvelope {
 const RETRYABLE_STATUS = new Set([408, 425, 429]);
 
 /**
- * The ERP's transports: an HTTP POST of the envelope (signed with each active ERP signing secret, as
+ * The ERP's transports (`settle`: what a final outcome does to the message): an HTTP POST of the envelope (signed with each active ERP signing secret, as
  * X-Gateway-Signature) and a file drop. Both throw a GatewayError on failure, whose catalogue entry
  * says whether a retry may help.
  */
-export function erpTransports(signingSecrets: () => Promise<string[]> = async () => []): { http: Transport; file: Transport } {
+export function erpTransports(settle: Transport['settle'], signingSecrets: () => Promise<string[]> = async () => []): { http: Transport; file: Transport } {
   // Sends of one batch start together and share one read of the secrets; the next batch reads them
   // again, so a rotation applies from the next batch on.
   let reading: Promise<string[]> | undefined;
@@ -41,11 +40,11 @@ export function erpTransports(signingSecrets: () => Promise<string[]> = async ()
   return {
     http: {
       send: async (item) => ({ status: 'delivered', detail: await sendHttp(item.target as HttpTarget, envelopeOf(item), await secrets()) }),
-      settle: documentDeliverySettled,
+      settle,
     },
     file: {
       send: async (item) => ({ status: 'delivered', detail: await writeFileDrop((item.target as FileTarget).dir, envelopeOf(item)) }),
-      settle: documentDeliverySettled,
+      settle,
     },
   };
 }

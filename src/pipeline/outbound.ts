@@ -5,6 +5,7 @@ import { recordEvents } from '../observability/events.js';
 import type { FunctionalAck } from './interpret.js';
 import type { PartnerProfile } from '../types.js';
 import type { X12Segment } from '../formats/x12/reader.js';
+import { insertMessage, markAcksOverdue, markCollected, setAckStatus } from './messages.js';
 
 /** Largest ISA13/GS06/ST02 we write; the counters wrap to 1 after it. */
 const CONTROL_MAX = 999_999_999;
@@ -80,7 +81,7 @@ export async function storeOutbound(trx: Knex.Transaction, m: OutboundMessage): 
   const format = m.format ?? 'x12';
   const fileName = m.fileName ?? fileNameFor(m.partner, m.docType, m.isaControl ?? '', id);
   const bytes = Buffer.from(m.text, format === 'x12' ? 'latin1' : 'utf8');
-  await trx('messages').insert({
+  await insertMessage(trx, {
     id,
     partner_id: m.partner.id,
     channel: 'mailbox',
@@ -138,7 +139,7 @@ export async function reconcileFunctionalAck(trx: Knex.Transaction, partnerId: s
     ]);
     return undefined;
   }
-  await trx('messages').where('id', sent.id).update({ ack_status: status, updated_at: trx.fn.now() });
+  await setAckStatus(trx, sent.id, status);
   await recordEvents(trx, [
     {
       message_id: sent.id,
@@ -169,7 +170,7 @@ export async function reconcileTa1(trx: Knex.Transaction, partnerId: string, inb
     await recordEvents(trx, [{ message_id: inboundId, type: 'ack.unmatched', detail: `TA1 for interchange ${control} matches nothing sent to this partner` }]);
     return;
   }
-  if (code === 'R') await trx('messages').where('id', sent.id).update({ ack_status: 'rejected', updated_at: trx.fn.now() });
+  if (code === 'R') await setAckStatus(trx, sent.id, 'rejected');
   await recordEvents(trx, [
     {
       message_id: sent.id,
@@ -190,11 +191,7 @@ export async function reconcileTa1(trx: Knex.Transaction, partnerId: string, inb
 /** Marks outbound documents whose acknowledgment is late and raises an `ack.overdue` event for each. */
 export async function flagOverdueAcks(knex: Knex): Promise<number> {
   return knex.transaction(async (trx) => {
-    const rows: { id: string; doc_type: string; x12_group: string; partner_id: string }[] = await trx('messages')
-      .update({ ack_status: 'overdue', updated_at: trx.fn.now() })
-      .where('ack_status', 'pending')
-      .andWhere('ack_due_at', '<', trx.fn.now())
-      .returning(['id', 'doc_type', 'x12_group', 'partner_id']);
+    const rows = await markAcksOverdue(trx);
     if (rows.length) {
       await recordEvents(
         trx,
@@ -251,10 +248,7 @@ export async function readMailboxItem(
 export async function collectMailboxItem(knex: Knex, partnerId: string, id: string, via: string): Promise<boolean> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
   return knex.transaction(async (trx) => {
-    const n = await trx('messages')
-      .where({ id, partner_id: partnerId, direction: 'outbound' })
-      .whereNull('collected_at')
-      .update({ collected_at: trx.fn.now(), state: 'collected', updated_at: trx.fn.now() });
+    const n = await markCollected(trx, id, partnerId);
     if (n) await recordEvents(trx, [{ message_id: id, type: 'outbound.collected', detail: `collected by ${partnerId} over ${via}` }]);
     else return Boolean(await trx('messages').where({ id, partner_id: partnerId, direction: 'outbound' }).first('id'));
     return true;

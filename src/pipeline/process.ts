@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
 import { dropDocumentDeliveries, queueDocumentDeliveries, type DocumentDelivery } from '../delivery/outbox.js';
 import { isGatewayError, type Problem } from '../errors.js';
-import type { MessageState, PartnerProfile, SourceFormat } from '../types.js';
+import type { PartnerProfile, SourceFormat } from '../types.js';
 import { ackInterchange, ackSetCount, planAck } from '../formats/x12/ack.js';
 import type { X12InterchangeHeader } from '../formats/x12/reader.js';
 import { interchangeText, LINE_BREAKS } from '../formats/x12/write.js';
@@ -13,6 +13,8 @@ import { recordEvents, type TimelineEvent } from '../observability/events.js';
 import { WRITE_SCOPES } from '../security/scopes.js';
 import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyX12Item } from './interpreter.js';
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
+import { finishInterpretation, markFailed } from './messages.js';
+import { insertDocuments, rejectDocuments } from './documents.js';
 
 interface MessageRow {
   id: string;
@@ -71,9 +73,7 @@ export async function processBatch(knex: Knex, config: GatewayConfig, log: Logge
               code: 'GW_INTERNAL',
               message: `Processing failed unexpectedly: ${(err as Error).message}. The raw message is kept; replay it once the cause is fixed.`,
             };
-        await trx('messages')
-          .where('id', row.id)
-          .update({ state: 'failed', problems: JSON.stringify([problem]), attempts: trx.raw('attempts + 1'), updated_at: trx.fn.now() });
+        await markFailed(trx, row.id, problem);
         await recordEvents(trx, [{ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message }]);
       }
     }
@@ -114,7 +114,7 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
       code: 'GW_CONFIG_REFERENCE',
       message: `Partner ${row.partner_id} is no longer configured; restore its profile and replay the message.`,
     };
-    await finish(trx, row.id, 'failed', [problem]);
+    await finishInterpretation(trx, row.id, 'failed', [problem]);
     await recordEvents(trx, [{ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message }]);
     return;
   }
@@ -190,7 +190,8 @@ class DocumentWriter {
     this.pending = [];
     if (batch.length === 0) return;
     const { trx, row } = this;
-    await trx('documents').insert(
+    await insertDocuments(
+      trx,
       batch.map(({ id, doc, duplicate }) => ({
         id,
         message_id: row.id,
@@ -200,7 +201,7 @@ class DocumentWriter {
         schema_version: doc.schemaVersion,
         profile_id: doc.profile?.id ?? null,
         profile_version: doc.profile?.version ?? null,
-        state: duplicate ? 'duplicate' : doc.canonical !== null ? 'accepted' : 'rejected',
+        state: duplicate ? ('duplicate' as const) : doc.canonical !== null ? ('accepted' as const) : ('rejected' as const),
         canonical: doc.canonical,
         problems: JSON.stringify(doc.problems),
         document_number: doc.keys.documentNumber ?? null,
@@ -270,17 +271,12 @@ class DocumentWriter {
     await this.flush();
     const { trx, row } = this;
     if (to < from) return;
-    const changed: { id: string }[] = await trx('documents')
-      .where('message_id', row.id)
-      .whereBetween('seq', [from, to])
-      .andWhere('state', 'accepted')
-      .update({ state: 'rejected', problems: JSON.stringify(problems) })
-      .returning('id');
+    const changed = await rejectDocuments(trx, row.id, from, to, problems);
     if (changed.length === 0) return;
     await dropDocumentDeliveries(trx, row.id, trx('documents').select('id').where('message_id', row.id).whereBetween('seq', [from, to]));
     await recordEvents(
       trx,
-      changed.map((c) => ({ message_id: row.id, document_id: c.id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })),
+      changed.map((id) => ({ message_id: row.id, document_id: id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })),
     );
   }
 }
@@ -533,19 +529,13 @@ async function settle(trx: Knex.Transaction, row: MessageRow, problems: Problem[
       problems.map((p) => ({ message_id: row.id, type: 'rejected', code: p.code, detail: p.message, data: { location: p.location ?? null } })),
     );
   }
-  if (n('accepted') > 0) return finish(trx, row.id, 'routed', problems);
+  if (n('accepted') > 0) return finishInterpretation(trx, row.id, 'routed', problems);
   if (n('rejected') === 0 && problems.length === 0) {
     // Nothing to deliver and nothing wrong: a resent interchange, or acknowledgments (matched or not).
-    return finish(trx, row.id, counts.duplicates > 0 && counts.reconciled === 0 ? 'duplicate' : 'processed', []);
+    return finishInterpretation(trx, row.id, counts.duplicates > 0 && counts.reconciled === 0 ? 'duplicate' : 'processed', []);
   }
   const docProblems: { problems: Problem[] }[] = problems.length
     ? []
     : await trx('documents').select('problems').where({ message_id: row.id, state: 'rejected' }).orderBy('seq').limit(50);
-  return finish(trx, row.id, 'rejected', problems.length ? problems : docProblems.flatMap((d) => d.problems));
-}
-
-async function finish(trx: Knex.Transaction, id: string, state: MessageState, problems: Problem[]): Promise<void> {
-  await trx('messages')
-    .where('id', id)
-    .update({ state, problems: JSON.stringify(problems), processed_at: trx.fn.now(), updated_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
+  return finishInterpretation(trx, row.id, 'rejected', problems.length ? problems : docProblems.flatMap((d) => d.problems));
 }

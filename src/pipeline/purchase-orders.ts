@@ -7,6 +7,7 @@ import { renderOutbound } from '../mapping/render.js';
 import { LINE_BREAKS, writeInterchange } from '../formats/x12/write.js';
 import type { PartnerProfile } from '../types.js';
 import { reserveEnvelopeControls, storeOutbound } from './outbound.js';
+import { insertDocuments } from './documents.js';
 
 export interface SentPurchaseOrder {
   messageId: string;
@@ -131,21 +132,23 @@ export async function sendPurchaseOrder(
         });
         sourceRef = fileName;
       }
-      await trx('documents').insert({
-        id: randomUUID(),
-        message_id: stored.id,
-        seq: 1,
-        partner_id: partner.id,
-        type: 'purchase-order',
-        schema_version: 1,
-        profile_id: profile.id,
-        profile_version: profile.version,
-        state: 'accepted',
-        canonical: JSON.stringify(po),
-        document_number: po.purchaseOrderNumber,
-        po_numbers: [po.purchaseOrderNumber],
-        source_ref: sourceRef,
-      });
+      await insertDocuments(trx, [
+        {
+          id: randomUUID(),
+          message_id: stored.id,
+          seq: 1,
+          partner_id: partner.id,
+          type: 'purchase-order',
+          schema_version: 1,
+          profile_id: profile.id,
+          profile_version: profile.version,
+          state: 'accepted',
+          canonical: JSON.stringify(po),
+          document_number: po.purchaseOrderNumber,
+          po_numbers: [po.purchaseOrderNumber],
+          source_ref: sourceRef,
+        },
+      ]);
       return { messageId: stored.id, duplicate: false, format: rendered.format, fileName: stored.fileName, ...envelope };
     });
   } catch (err) {

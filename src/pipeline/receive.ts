@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { recordEvents, type TimelineEvent } from '../observability/events.js';
 import type { Channel, SourceFormat } from '../types.js';
+import { insertMessage, insertMessages, insertStagedMessage } from './messages.js';
 
 export interface Inbound {
   partnerId: string;
@@ -23,6 +24,8 @@ export interface StagedInbound extends Omit<Inbound, 'bytes' | 'idempotencyKey'>
   uploadId: string;
   sizeBytes: number;
   sha256: string;
+  /** Removes the staged upload, in the transaction that commits the message (the door owns its staging). */
+  consumed: (trx: Knex.Transaction) => Promise<void>;
 }
 
 export interface Receipt {
@@ -118,8 +121,7 @@ export class Receiver {
   private async commit(batch: Pending[]): Promise<void> {
     const inserted = await this.knex.transaction(async (trx) => {
       const rows = batch.map((p) => p.row);
-      const ids: { id: string }[] = await trx('messages').insert(rows).onConflict(['partner_id', 'idempotency_key']).ignore().returning('id');
-      const stored = new Set(ids.map((r) => r.id));
+      const stored = await insertMessages(trx, rows);
       await recordEvents(trx, rows.filter((r) => stored.has(r.id)).map(receivedEvent));
       return stored;
     });
@@ -170,28 +172,9 @@ export class Receiver {
     };
     try {
       await this.knex.transaction(async (trx) => {
-        const { rowCount } = await trx.raw<{ rowCount: number }>(
-          `INSERT INTO messages (id, partner_id, channel, content_type, format, raw, size_bytes, sha256, correlation_id, file_name, scopes)
-           SELECT ?, ?, ?, ?, ?, coalesce(string_agg(data, ''::bytea ORDER BY seq), ''::bytea), ?, ?, ?, ?, ?::text[]
-           FROM sftp_upload_chunks WHERE upload_id = ?
-           HAVING coalesce(sum(length(data)), 0) = ?`,
-          [
-            id,
-            row.partner_id,
-            row.channel,
-            row.content_type,
-            row.format,
-            row.size_bytes,
-            row.sha256,
-            row.correlation_id,
-            row.file_name,
-            row.scopes,
-            inbound.uploadId,
-            inbound.sizeBytes,
-          ],
-        );
-        if (rowCount !== 1) throw new Error(`staged upload ${inbound.uploadId} does not hold the ${inbound.sizeBytes} bytes written`);
-        await trx('sftp_uploads').where('id', inbound.uploadId).del();
+        const complete = await insertStagedMessage(trx, row, inbound.uploadId);
+        if (!complete) throw new Error(`staged upload ${inbound.uploadId} does not hold the ${inbound.sizeBytes} bytes written`);
+        await inbound.consumed(trx);
         await recordEvents(trx, [receivedEvent(row)]);
       });
     } catch (err) {
@@ -219,7 +202,7 @@ export class Receiver {
     };
     try {
       await this.knex.transaction(async (trx) => {
-        await trx('messages').insert(row);
+        await insertMessage(trx, row);
         await recordEvents(trx, [receivedEvent(row)]);
         await extra(trx, row.id);
       });

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { anyDelivered, dropDocumentDeliveries, redeliverDead } from '../delivery/outbox.js';
 import { GatewayError } from '../errors.js';
 import { recordEvents } from '../observability/events.js';
+import { resetForInterpretation, setMessageState } from './messages.js';
+import { deleteDocuments } from './documents.js';
 
 export interface ReplayOutcome {
   messageId: string;
@@ -27,7 +29,7 @@ export async function replayMessage(knex: Knex, messageId: string, opts: { partn
     const n = await redeliverDead(trx, messageId);
     if (n > 0) {
       // A dead ERP delivery made its message dead; a dead push or MDN left its message as it was.
-      if (msg.state === 'dead') await trx('messages').where('id', messageId).update({ state: 'routed', updated_at: trx.fn.now() });
+      if (msg.state === 'dead') await setMessageState(trx, messageId, 'routed');
       await recordEvents(trx, [
         {
           message_id: messageId,
@@ -46,8 +48,8 @@ export async function replayMessage(knex: Knex, messageId: string, opts: { partn
       if (await anyDelivered(trx, docs()))
         throw new GatewayError('GW_REPLAY_STATE', `Message ${messageId} has delivered documents; it cannot be interpreted again.`);
       await dropDocumentDeliveries(trx, messageId, docs());
-      await trx('documents').where('message_id', messageId).del();
-      await trx('messages').where('id', messageId).update({ state: 'received', problems: '[]', processed_at: null, updated_at: trx.fn.now() });
+      await deleteDocuments(trx, messageId);
+      await resetForInterpretation(trx, messageId);
       await recordEvents(trx, [{ message_id: messageId, type: 'replayed', detail: `was ${msg.state}; interpreting again from the stored raw bytes` }]);
       return { messageId, action: 'reinterpret', deliveries: 0 };
     }

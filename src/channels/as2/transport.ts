@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { As2Partner, GatewayConfig } from '../../config/load.js';
 import { waitingDelivery } from '../../delivery/claim.js';
-import { pushSettled } from '../../delivery/message-effects.js';
+import { pushSettled } from '../../pipeline/delivery-effects.js';
 import { recordOutcome } from '../../delivery/outcome.js';
 import type { RetryPolicy } from '../../delivery/policy.js';
 import type { OutboxItem, OutboxTarget, Outcome, TimelineNote, Transport } from '../../delivery/transport.js';

@@ -152,29 +152,31 @@ export class PartnerFiles {
   async rename(from: { folder: Folder; name: string }, to: { folder: Folder; name: string }): Promise<Receipt | undefined> {
     if (from.folder !== 'inbound' || to.folder !== 'inbound') throw new FsError('denied', 'only files in /inbound can be renamed, within /inbound');
     const entry = await this.stat('inbound', from.name);
-    if (!entry?.uploadId) throw new FsError('missing', `no file ${from.name} in /inbound`);
+    const uploadId = entry?.uploadId;
+    if (!uploadId) throw new FsError('missing', `no file ${from.name} in /inbound`);
     if (isTemporaryName(to.name)) {
       await this.knex.transaction(async (trx) => {
         if (await trx('sftp_uploads').first('id').where({ partner_id: this.partner.id, state: 'held', name: to.name }))
           throw new FsError('failure', `/inbound/${to.name} exists`);
-        await trx('sftp_uploads').where('id', entry.uploadId).update({ name: to.name, updated_at: trx.fn.now() });
+        await trx('sftp_uploads').where('id', uploadId).update({ name: to.name, updated_at: trx.fn.now() });
       });
       return undefined;
     }
-    const row = await this.knex('sftp_uploads').first('size_bytes', 'sha256').where('id', entry.uploadId);
+    const row = await this.knex('sftp_uploads').first('size_bytes', 'sha256').where('id', uploadId);
     const { rows } = await this.knex.raw<{ rows: { head: Buffer }[] }>(
       'SELECT substring(data from 1 for 512) AS head FROM sftp_upload_chunks WHERE upload_id = ? ORDER BY seq LIMIT 1',
-      [entry.uploadId],
+      [uploadId],
     );
     return this.receiver.receiveStaged({
       partnerId: this.partner.id,
       channel: 'sftp',
       ...formatOfFile(rows[0]?.head ?? Buffer.alloc(0)),
       fileName: to.name,
-      uploadId: entry.uploadId,
+      uploadId: uploadId,
       sizeBytes: Number(row.size_bytes),
       sha256: row.sha256,
       scopes: [...this.scopes],
+      consumed: (trx) => discardUpload(trx, uploadId),
     });
   }
 
@@ -319,7 +321,8 @@ export class Upload {
       // The tail (or a small held file) goes to the store too; then every chunk must have landed.
       await (this.buffered || this.seq === 0 ? this.stage() : this.chain);
       const uploadId = this.uploadId!;
-      if (!this.temporary) return await this.receiver.receiveStaged({ ...common, uploadId, sizeBytes: this.size, sha256 });
+      if (!this.temporary)
+        return await this.receiver.receiveStaged({ ...common, uploadId, sizeBytes: this.size, sha256, consumed: (trx) => discardUpload(trx, uploadId) });
       await this.knex.transaction(async (trx) => {
         // Held only if the store holds every byte written, as a commit would check.
         const { rows } = await trx.raw<{ rows: { n: string }[] }>('SELECT coalesce(sum(length(data)), 0) AS n FROM sftp_upload_chunks WHERE upload_id = ?', [
@@ -353,4 +356,9 @@ export class Upload {
         .del()
         .catch(() => undefined);
   }
+}
+
+/** A staged upload whose bytes became a message: its chunks go with it (ON DELETE CASCADE). */
+async function discardUpload(trx: Knex.Transaction, uploadId: string): Promise<void> {
+  await trx('sftp_uploads').where('id', uploadId).del();
 }

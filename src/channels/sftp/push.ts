@@ -1,7 +1,7 @@
 import path from 'node:path/posix';
 import type { Knex } from 'knex';
 import type { GatewayConfig } from '../../config/load.js';
-import { pushSettled } from '../../delivery/message-effects.js';
+import { pushSettled } from '../../pipeline/delivery-effects.js';
 import type { OutboxItem, Outcome, TimelineNote, Transport } from '../../delivery/transport.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
 import { connectRemote, type Session } from './remote.js';

@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
-import type { OutboxItem } from './transport.js';
+import type { OutboxItem } from '../delivery/transport.js';
+import { markCollected, markDeliveredIfComplete, setMessageState } from './messages.js';
 
 /*
  * What a delivery's final outcome does to its message, run in the transaction that records it.
- * Transports pick the one that fits their kind.
+ * The server hands these to the transports of each kind (their `settle`).
  */
 
 /**
@@ -11,16 +12,8 @@ import type { OutboxItem } from './transport.js';
  * (an MDN we owe the partner is not one of them), and dead (replayable) when one goes to dead letter.
  */
 export async function documentDeliverySettled(trx: Knex.Transaction, item: OutboxItem, state: 'delivered' | 'dead'): Promise<void> {
-  if (state === 'dead') {
-    await trx('messages').where('id', item.messageId).update({ state: 'dead', updated_at: trx.fn.now() });
-    return;
-  }
-  await trx.raw(
-    `UPDATE messages SET state = 'delivered', updated_at = now()
-      WHERE id = :id AND state = 'routed'
-        AND NOT EXISTS (SELECT 1 FROM deliveries WHERE message_id = :id AND document_id IS NOT NULL AND state <> 'delivered')`,
-    { id: item.messageId },
-  );
+  if (state === 'dead') await setMessageState(trx, item.messageId, 'dead');
+  else await markDeliveredIfComplete(trx, item.messageId);
 }
 
 /**
@@ -29,9 +22,5 @@ export async function documentDeliverySettled(trx: Knex.Transaction, item: Outbo
  * delivery is what operations see and replay.
  */
 export async function pushSettled(trx: Knex.Transaction, item: OutboxItem, state: 'delivered' | 'dead'): Promise<void> {
-  if (state === 'dead') return;
-  await trx('messages')
-    .where('id', item.messageId)
-    .whereNull('collected_at')
-    .update({ state: 'collected', collected_at: trx.fn.now(), updated_at: trx.fn.now() });
+  if (state === 'delivered') await markCollected(trx, item.messageId);
 }

@@ -1,0 +1,101 @@
+import type { Knex } from 'knex';
+import type { Problem } from '../errors.js';
+import type { MessageState } from '../types.js';
+
+/*
+ * The `messages` table: every write to it is one of these functions (docs/architecture.md, "Who
+ * writes which table"). Reads stay with their callers.
+ */
+
+/** A new row: its id and partner, its state when not `received`, and the columns its door knows. */
+export interface NewMessage {
+  id: string;
+  partner_id: string;
+  state?: MessageState;
+  [column: string]: unknown;
+}
+
+/**
+ * Inserts a batch of received messages; a row whose (partner, Idempotency-Key) was stored before is
+ * skipped. Returns the ids stored.
+ */
+export async function insertMessages(trx: Knex.Transaction, rows: readonly NewMessage[]): Promise<Set<string>> {
+  const ids: { id: string }[] = await trx('messages').insert(rows).onConflict(['partner_id', 'idempotency_key']).ignore().returning('id');
+  return new Set(ids.map((r) => r.id));
+}
+
+export async function insertMessage(trx: Knex.Transaction, row: NewMessage): Promise<void> {
+  await trx('messages').insert(row);
+}
+
+/**
+ * Inserts a message whose bytes were staged in `sftp_upload_chunks`: the database joins the chunks
+ * itself. False when the chunks do not add up to `sizeBytes` (nothing is inserted then).
+ */
+export async function insertStagedMessage(trx: Knex.Transaction, row: NewMessage & { size_bytes: number }, uploadId: string): Promise<boolean> {
+  const columns = ['id', 'partner_id', 'channel', 'content_type', 'format', 'size_bytes', 'sha256', 'correlation_id', 'file_name', 'scopes'] as const;
+  const { rowCount } = await trx.raw<{ rowCount: number }>(
+    `INSERT INTO messages (${columns.join(', ')}, raw)
+     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::text[], coalesce(string_agg(data, ''::bytea ORDER BY seq), ''::bytea)
+     FROM sftp_upload_chunks WHERE upload_id = ?
+     HAVING coalesce(sum(length(data)), 0) = ?`,
+    [...columns.map((c) => (row[c] ?? null) as Knex.Value), uploadId, row.size_bytes],
+  );
+  return rowCount === 1;
+}
+
+/** Interpretation ended (routed, rejected, processed …): its state and problems, one more attempt. */
+export async function finishInterpretation(trx: Knex.Transaction, id: string, state: MessageState, problems: readonly Problem[]): Promise<void> {
+  await trx('messages')
+    .where('id', id)
+    .update({ state, problems: JSON.stringify(problems), processed_at: trx.fn.now(), updated_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
+}
+
+/** Interpretation stopped on an unexpected error: `failed`, replayable, with the problem that says why. */
+export async function markFailed(trx: Knex.Transaction, id: string, problem: Problem): Promise<void> {
+  await trx('messages')
+    .where('id', id)
+    .update({ state: 'failed' satisfies MessageState, problems: JSON.stringify([problem]), attempts: trx.raw('attempts + 1'), updated_at: trx.fn.now() });
+}
+
+/** Back to `received`, problems cleared: interpreted again from the stored raw bytes. */
+export async function resetForInterpretation(trx: Knex.Transaction, id: string): Promise<void> {
+  await trx('messages')
+    .where('id', id)
+    .update({ state: 'received' satisfies MessageState, problems: '[]', processed_at: null, updated_at: trx.fn.now() });
+}
+
+export async function setMessageState(trx: Knex.Transaction, id: string, state: MessageState): Promise<void> {
+  await trx('messages').where('id', id).update({ state, updated_at: trx.fn.now() });
+}
+
+/** A routed message is delivered once none of its document deliveries is outstanding (an MDN we owe is not one). */
+export async function markDeliveredIfComplete(trx: Knex.Transaction, id: string): Promise<void> {
+  await trx.raw(
+    `UPDATE messages SET state = 'delivered', updated_at = now()
+      WHERE id = :id AND state = 'routed'
+        AND NOT EXISTS (SELECT 1 FROM deliveries WHERE message_id = :id AND document_id IS NOT NULL AND state <> 'delivered')`,
+    { id },
+  );
+}
+
+/** A mailbox document reached its partner (collected, or pushed). Returns 0 when it was collected before (or is another partner's). */
+export async function markCollected(trx: Knex.Transaction, id: string, partnerId?: string): Promise<number> {
+  const q = trx('messages').where({ id, direction: 'outbound' }).whereNull('collected_at');
+  if (partnerId) q.andWhere('partner_id', partnerId);
+  return q.update({ state: 'collected' satisfies MessageState, collected_at: trx.fn.now(), updated_at: trx.fn.now() });
+}
+
+/** What the partner's acknowledgment (997, 999, TA1) says of a document we sent. */
+export async function setAckStatus(trx: Knex.Transaction, id: string, status: string): Promise<void> {
+  await trx('messages').where('id', id).update({ ack_status: status, updated_at: trx.fn.now() });
+}
+
+/** Documents we sent whose acknowledgment is late: marked `overdue`, and returned. */
+export async function markAcksOverdue(trx: Knex.Transaction): Promise<{ id: string; doc_type: string; x12_group: string; partner_id: string }[]> {
+  return trx('messages')
+    .update({ ack_status: 'overdue', updated_at: trx.fn.now() })
+    .where('ack_status', 'pending')
+    .andWhere('ack_due_at', '<', trx.fn.now())
+    .returning(['id', 'doc_type', 'x12_group', 'partner_id']);
+}
