@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { PartnerProfile, Route } from '../types.js';
+import type { DeliveryState, PartnerProfile, Route } from '../types.js';
 import type { OutboxTarget } from './transport.js';
 
 /*
@@ -48,7 +48,12 @@ export async function dropDocumentDeliveries(trx: Knex.Transaction, messageId: s
 
 /** True when one of these documents already reached its target. */
 export async function anyDelivered(trx: Knex.Transaction, documentIds: Knex.QueryBuilder): Promise<boolean> {
-  return Boolean(await trx('deliveries').whereIn('document_id', documentIds).andWhere('state', 'delivered').first('id'));
+  return Boolean(
+    await trx('deliveries')
+      .whereIn('document_id', documentIds)
+      .andWhere('state', 'delivered' satisfies DeliveryState)
+      .first('id'),
+  );
 }
 
 /**
@@ -124,15 +129,15 @@ export async function queueOwedMdn(trx: Knex.Transaction, m: { partnerId: string
 export async function requeueOwedMdn(trx: Knex.Transaction, record: string): Promise<void> {
   await trx('deliveries')
     .where('idempotency_key', `as2-mdn:${record}`)
-    .whereNot('state', 'delivering')
-    .update({ state: 'pending', attempts: 0, next_attempt_at: trx.fn.now(), queued_at: trx.fn.now(), updated_at: trx.fn.now() });
+    .whereNot('state', 'delivering' satisfies DeliveryState)
+    .update({ state: 'pending' satisfies DeliveryState, attempts: 0, next_attempt_at: trx.fn.now(), queued_at: trx.fn.now(), updated_at: trx.fn.now() });
 }
 
 /** Puts a message's dead deliveries back in the queue with fresh attempts and a fresh maximum age; same idempotency keys. */
 export async function redeliverDead(trx: Knex.Transaction, messageId: string): Promise<number> {
   return trx('deliveries')
-    .where({ message_id: messageId, state: 'dead' })
-    .update({ state: 'pending', attempts: 0, next_attempt_at: trx.fn.now(), queued_at: trx.fn.now(), updated_at: trx.fn.now() });
+    .where({ message_id: messageId, state: 'dead' satisfies DeliveryState })
+    .update({ state: 'pending' satisfies DeliveryState, attempts: 0, next_attempt_at: trx.fn.now(), queued_at: trx.fn.now(), updated_at: trx.fn.now() });
 }
 
 /**
@@ -141,10 +146,10 @@ export async function redeliverDead(trx: Knex.Transaction, messageId: string): P
  */
 export async function releaseClaims(knex: Knex, workerId: string, lockedBefore?: Date): Promise<number> {
   return knex('deliveries')
-    .where({ state: 'delivering', locked_by: workerId })
+    .where({ state: 'delivering' satisfies DeliveryState, locked_by: workerId })
     .andWhere('locked_at', '<=', lockedBefore ?? knex.fn.now())
     .update({
-      state: 'pending',
+      state: 'pending' satisfies DeliveryState,
       locked_at: null,
       locked_by: null,
       next_attempt_at: knex.fn.now(),

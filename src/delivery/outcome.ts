@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { GatewayError } from '../errors.js';
+import type { DeliveryState } from '../types.js';
 import { recordEvents, type TimelineEvent } from '../observability/events.js';
 import { targetAnswered, targetFailed, wakeTarget, type BreakerChange } from './breaker.js';
 import type { RetryPolicy } from './policy.js';
@@ -29,7 +30,7 @@ export async function recordOutcome(knex: Knex, ctx: OutcomeContext, item: Outbo
   const resumed = await knex.transaction(async (trx): Promise<boolean | undefined> => {
     await lockMessage(trx, item.messageId);
     const n = await held(trx, item, holder).update({
-      state: outcome.status,
+      state: outcome.status satisfies DeliveryState,
       ...(waiting ? { next_attempt_at: outcome.until } : { delivered_at: trx.fn.now() }),
       locked_at: null,
       locked_by: null,
@@ -54,7 +55,7 @@ export async function recordOutcome(knex: Knex, ctx: OutcomeContext, item: Outbo
 }
 
 interface FailureVerdict {
-  state: 'pending' | 'dead';
+  state: Extract<DeliveryState, 'pending' | 'dead'>;
   exhausted: boolean;
   expired: boolean;
   /** Seconds until the next attempt (when pending). */
@@ -164,7 +165,9 @@ const HOLDER_SQL = { worker: `locked_by = :workerId AND state = 'delivering'`, a
 /** The row, if the holder still holds it (a lapsed lease means another worker owns it now). */
 function held(trx: Knex.Transaction, item: OutboxItem, holder: Holder) {
   const q = trx('deliveries').where('id', item.id);
-  return holder === 'answer' ? q.andWhere('state', 'waiting') : q.andWhere({ locked_by: holder.workerId, state: 'delivering' });
+  return holder === 'answer'
+    ? q.andWhere('state', 'waiting' satisfies DeliveryState)
+    : q.andWhere({ locked_by: holder.workerId, state: 'delivering' satisfies DeliveryState });
 }
 
 function lostBecause(holder: Holder): string {

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import type { CanonicalDocument } from '../canonical/index.js';
 import type { CurrentEventType } from '../observability/events.js';
+import type { DeliveryState, Target } from '../types.js';
 import type { GatewayError } from '../errors.js';
-import type { Target } from '../types.js';
 
 /**
  * Where a delivery goes. The ERP's targets come from partner routes (`http`, `file`); the others are
@@ -74,7 +74,10 @@ export type Outcome =
  */
 export interface Transport {
   send(item: OutboxItem): Promise<Outcome>;
-  settle(trx: Knex.Transaction, item: OutboxItem, state: 'delivered' | 'dead'): Promise<void>;
+  settle(trx: Knex.Transaction, item: OutboxItem, state: FinalDeliveryState): Promise<void>;
 }
+
+/** The states a delivery ends in (until a replay). */
+export type FinalDeliveryState = Extract<DeliveryState, 'delivered' | 'dead'>;
 
 export type Transports = Readonly<Record<TargetKind, Transport>>;

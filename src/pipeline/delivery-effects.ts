@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { OutboxItem } from '../delivery/transport.js';
+import type { FinalDeliveryState, OutboxItem } from '../delivery/transport.js';
 import { markCollected, markDeliveredIfComplete, setMessageState } from './messages.js';
 
 /*
@@ -11,7 +11,7 @@ import { markCollected, markDeliveredIfComplete, setMessageState } from './messa
  * ERP deliveries: the message is delivered once none of its document deliveries is outstanding
  * (an MDN we owe the partner is not one of them), and dead (replayable) when one goes to dead letter.
  */
-export async function documentDeliverySettled(trx: Knex.Transaction, item: OutboxItem, state: 'delivered' | 'dead'): Promise<void> {
+export async function documentDeliverySettled(trx: Knex.Transaction, item: OutboxItem, state: FinalDeliveryState): Promise<void> {
   if (state === 'dead') await setMessageState(trx, item.messageId, 'dead');
   else await markDeliveredIfComplete(trx, item.messageId);
 }
@@ -21,6 +21,6 @@ export async function documentDeliverySettled(trx: Knex.Transaction, item: Outbo
  * push leaves the document `ready` in the mailbox (the partner may still collect it); the dead
  * delivery is what operations see and replay.
  */
-export async function pushSettled(trx: Knex.Transaction, item: OutboxItem, state: 'delivered' | 'dead'): Promise<void> {
+export async function pushSettled(trx: Knex.Transaction, item: OutboxItem, state: FinalDeliveryState): Promise<void> {
   if (state === 'delivered') await markCollected(trx, item.messageId);
 }

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { timelineOf } from '../observability/events.js';
+import type { OutboxTarget } from '../delivery/transport.js';
+import type { DeliveryState, MessageState } from '../types.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -57,6 +59,7 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
         'id',
         'document_id',
         'target_id',
+        'target',
         'idempotency_key',
         'state',
         'attempts',
@@ -91,7 +94,7 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
     direction: m.direction,
     ...(m.doc_type ? { type: m.doc_type, fileName: m.file_name } : {}),
     ...(m.ack_status ? { acknowledgment: { status: m.ack_status, dueAt: m.ack_due_at, messageId: m.related_message_id } } : {}),
-    state: m.state,
+    state: m.state as MessageState,
     problems: m.problems,
     /** AS2 messages: the Message-ID, what protected it, the MIC and the MDN's outcome (outbound: pending, processed, failed, mic-invalid). */
     ...(as2
@@ -128,8 +131,10 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
       id: d.id,
       documentId: d.document_id,
       target: d.target_id,
+      /** http, file (the ERP); as2, sftp (a push to the partner); as2-mdn (an MDN we owe). */
+      kind: (d.target as OutboxTarget).kind,
       idempotencyKey: d.idempotency_key,
-      state: d.state,
+      state: d.state as DeliveryState,
       attempts: d.attempts,
       maxAttempts: d.max_attempts,
       nextAttemptAt: d.state === 'pending' || d.state === 'waiting' ? d.next_attempt_at : null,

@@ -6,7 +6,7 @@ import { waitingDelivery } from '../../delivery/claim.js';
 import { pushSettled } from '../../pipeline/delivery-effects.js';
 import { recordOutcome } from '../../delivery/outcome.js';
 import type { RetryPolicy } from '../../delivery/policy.js';
-import type { OutboxItem, OutboxTarget, Outcome, TimelineNote, Transport } from '../../delivery/transport.js';
+import type { FinalDeliveryState, OutboxItem, OutboxTarget, Outcome, TimelineNote, Transport } from '../../delivery/transport.js';
 import { GatewayError } from '../../errors.js';
 import { recordEvents } from '../../observability/events.js';
 import { CmsError, micalgName, type Cert } from '../../formats/as2/cms.js';
@@ -261,7 +261,7 @@ export class As2Transports {
   }
 
   /** The as2_messages row says whether the MDN we owed was sent; the message itself is unchanged. */
-  private async owedMdnSettled(trx: Knex.Transaction, item: OutboxItem, state: 'delivered' | 'dead'): Promise<void> {
+  private async owedMdnSettled(trx: Knex.Transaction, item: OutboxItem, state: FinalDeliveryState): Promise<void> {
     const target = item.target as Extract<OutboxTarget, { kind: 'as2-mdn' }>;
     await trx('as2_messages')
       .where('id', target.record)
