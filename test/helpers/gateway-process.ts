@@ -29,11 +29,12 @@ export function gatewayEnv(dataDir: string, partnersDir: string, extra: Record<s
   return { ...env, ...testGatewayEnv(dataDir, partnersDir), HTTPS: 'off', SFTP: 'off', LOG_LEVEL: 'info', ...extra };
 }
 
-export function spawnGateway(env: Record<string, string>, how: 'cli' | 'npm' = 'cli'): GatewayProcess {
+/** `nodeArgs` (with `cli`): options for node itself, e.g. a benchmark's `--cpu-prof`. */
+export function spawnGateway(env: Record<string, string>, how: 'cli' | 'npm' = 'cli', nodeArgs: string[] = []): GatewayProcess {
   const child =
     how === 'npm'
       ? spawn('npm', ['start'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      : spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli.ts', 'start'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, any>[] = [];
   const text: string[] = [];
   const waiters = new Set<() => void>();
