@@ -69,13 +69,13 @@ export async function setMessageState(trx: Knex.Transaction, id: string, state: 
   await trx('messages').where('id', id).update({ state, updated_at: trx.fn.now() });
 }
 
-/** A routed message is delivered once none of its document deliveries is outstanding (an MDN we owe is not one). */
-export async function markDeliveredIfComplete(trx: Knex.Transaction, id: string): Promise<void> {
+/** Routed messages are delivered once none of their document deliveries is outstanding (an MDN we owe is not one). */
+export async function markDeliveredIfComplete(trx: Knex.Transaction, ids: readonly string[]): Promise<void> {
   await trx.raw(
-    `UPDATE messages SET state = 'delivered', updated_at = now()
-      WHERE id = :id AND state = 'routed'
-        AND NOT EXISTS (SELECT 1 FROM deliveries WHERE message_id = :id AND document_id IS NOT NULL AND state <> 'delivered')`,
-    { id },
+    `UPDATE messages m SET state = 'delivered', updated_at = now()
+      WHERE m.id = ANY(:ids::uuid[]) AND m.state = 'routed'
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.document_id IS NOT NULL AND d.state <> 'delivered')`,
+    { ids: [...ids] },
   );
 }
 
@@ -98,4 +98,18 @@ export async function markAcksOverdue(trx: Knex.Transaction): Promise<{ id: stri
     .where('ack_status', 'pending')
     .andWhere('ack_due_at', '<', trx.fn.now())
     .returning(['id', 'doc_type', 'x12_group', 'partner_id']);
+}
+
+/** Several interpretations ended at once: one statement sets each message's state and problems. */
+export async function finishInterpretations(
+  trx: Knex.Transaction,
+  finished: readonly { id: string; state: MessageState; problems: readonly Problem[] }[],
+): Promise<void> {
+  if (!finished.length) return;
+  await trx.raw(
+    `UPDATE messages m SET state = v.state, problems = v.problems, processed_at = now(), updated_at = now(), attempts = m.attempts + 1
+       FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, state text, problems jsonb)
+      WHERE m.id = v.id`,
+    [JSON.stringify(finished)],
+  );
 }

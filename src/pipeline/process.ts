@@ -2,38 +2,22 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
-import { dropDocumentDeliveries, queueDocumentDeliveries, type DocumentDelivery } from '../delivery/outbox.js';
+import { dropDocumentDeliveries, queueDocumentDeliveries } from '../delivery/outbox.js';
 import { isGatewayError, type Problem } from '../errors.js';
 import type { PartnerProfile, SourceFormat } from '../types.js';
 import { ackInterchange, ackSetCount, planAck } from '../formats/x12/ack.js';
 import type { X12InterchangeHeader } from '../formats/x12/reader.js';
 import { interchangeText, LINE_BREAKS } from '../formats/x12/write.js';
 import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
-import { recordEvents, type TimelineEvent } from '../observability/events.js';
-import { WRITE_SCOPES } from '../security/scopes.js';
-import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyX12Item } from './interpreter.js';
+import { recordEvents } from '../observability/events.js';
+import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyInterpretation, type ReadyX12Item } from './interpreter.js';
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
 import { finishInterpretation, markFailed } from './messages.js';
 import { insertDocuments, rejectDocuments } from './documents.js';
+import { documentRecords, withinScope, type ClaimedMessage } from './document-records.js';
+import { interpretedEvent, messageProblemEvents, writeWholeMessages } from './process-whole.js';
 
-interface MessageRow {
-  id: string;
-  partner_id: string;
-  format: SourceFormat;
-  size_bytes: number;
-  correlation_id: string;
-  /** The name the file arrived with (SFTP uploads, mailbox documents); CSV profiles may match on it. */
-  file_name: string | null;
-  /** The raw bytes when the message is small enough to come with the claim; read in slices otherwise. */
-  raw: Buffer | null;
-  /** The scopes the sender held (null: unrestricted). */
-  scopes: string[] | null;
-}
-
-/** Stable across replays: the same document of the same message to the same target. */
-function deliveryKey(messageId: string, seq: number, targetId: string): string {
-  return `${messageId}.${seq}.${targetId}`;
-}
+type MessageRow = ClaimedMessage;
 
 /**
  * Claims up to `limit` received messages (FOR UPDATE SKIP LOCKED, so any number of gateway
@@ -59,10 +43,14 @@ export async function processBatch(knex: Knex, config: GatewayConfig, log: Logge
       .limit(limit)
       .forUpdate()
       .skipLocked();
-    for (const row of rows) {
+    // Small bodies go to the interpreter all at once: the workers interpret the next messages while
+    // this thread writes the results of the earlier ones.
+    const early = new Map(rows.map((row) => [row.id, interpretEarly(config, row, interpreter)]));
+    const written = await writeTogether(trx, config, rows, early, log);
+    for (const row of rows.filter((r) => !written.has(r.id))) {
       const mlog = log.child({ partner: row.partner_id, messageId: row.id, correlationId: row.correlation_id });
       try {
-        await trx.transaction((sp) => processOne(sp, config, row, interpreter));
+        await trx.transaction((sp) => processOne(sp, config, row, interpreter, early.get(row.id)));
       } catch (err) {
         // The savepoint rolled back whatever this message wrote; record the failure so it stays visible.
         // A worker stopped for time or memory says so with its own code (GW_INTERPRET_*).
@@ -107,7 +95,46 @@ async function* readRaw(trx: Knex.Transaction, row: MessageRow): AsyncGenerator<
   }
 }
 
-async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: MessageRow, interpreter: Interpreter): Promise<void> {
+/**
+ * Writes the messages whose early interpretation is ready in one go (one savepoint); returns their
+ * ids. If that fails, nothing of it stays and each message is written on its own, as before.
+ */
+async function writeTogether(
+  trx: Knex.Transaction,
+  config: GatewayConfig,
+  rows: readonly MessageRow[],
+  early: ReadonlyMap<string, EarlyInterpretation>,
+  log: Logger,
+): Promise<Set<string>> {
+  const ready: { row: MessageRow; result: ReadyInterpretation }[] = [];
+  for (const row of rows) {
+    const outcome = await early.get(row.id);
+    if (outcome?.ok) ready.push({ row, result: outcome.result });
+  }
+  if (ready.length < 2) return new Set();
+  try {
+    await trx.transaction((sp) => writeWholeMessages(sp, config, ready));
+    return new Set(ready.map((r) => r.row.id));
+  } catch (err) {
+    log.warn({ err, messages: ready.length }, 'interpretation: writing the batch at once failed; writing each message on its own');
+    return new Set();
+  }
+}
+
+/** A whole (not X12) body that came with the claim, handed to the interpreter now; its outcome, or why it failed, is awaited later. */
+type EarlyInterpretation = Promise<{ ok: true; result: ReadyInterpretation } | { ok: false; error: unknown }> | undefined;
+
+function interpretEarly(config: GatewayConfig, row: MessageRow, interpreter: Interpreter): EarlyInterpretation {
+  const partner = config.partners.get(row.partner_id);
+  if (!partner || row.format === 'x12' || !row.raw) return undefined;
+  const job = { format: row.format, bytes: row.raw, ...(row.file_name ? { fileName: row.file_name } : {}) };
+  return interpreter.whole(config, partner, job).then(
+    (result) => ({ ok: true as const, result }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: MessageRow, interpreter: Interpreter, early?: EarlyInterpretation): Promise<void> {
   const partner = config.partners.get(row.partner_id);
   if (!partner) {
     const problem: Problem = {
@@ -118,22 +145,31 @@ async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: Mes
     await recordEvents(trx, [{ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message }]);
     return;
   }
-  if (row.format === 'x12') return processX12(trx, config, partner, row, interpreter);
-  const parts: Buffer[] = [];
-  for await (const part of readRaw(trx, row)) parts.push(part);
-  const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  const result = await interpreter.whole(config, partner, { format: row.format, bytes: raw, ...(row.file_name ? { fileName: row.file_name } : {}) });
-  await recordEvents(trx, [
-    {
-      message_id: row.id,
-      type: 'interpreted',
-      detail: `${row.format}: ${result.documents.length} document(s)${result.problems.length ? `, ${result.problems.length} envelope problem(s)` : ''}`,
-    },
-  ]);
+  const { format } = row;
+  if (format === 'x12') return processX12(trx, config, partner, row, interpreter);
+  const result = await interpretWhole(trx, config, partner, { ...row, format }, interpreter, early);
+  await recordEvents(trx, [interpretedEvent(row, result)]);
   const writer = new DocumentWriter(trx, partner, row);
   for (const doc of result.documents) writer.add(doc);
   await writer.flush();
   await settle(trx, row, result.problems, { duplicates: 0, reconciled: 0 });
+}
+
+async function interpretWhole(
+  trx: Knex.Transaction,
+  config: GatewayConfig,
+  partner: PartnerProfile,
+  row: MessageRow & { format: Exclude<SourceFormat, 'x12'> },
+  interpreter: Interpreter,
+  early: EarlyInterpretation,
+): Promise<ReadyInterpretation> {
+  const started = await early;
+  if (started?.ok) return started.result;
+  if (started) throw started.error;
+  const parts: Buffer[] = [];
+  for await (const part of readRaw(trx, row)) parts.push(part);
+  const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return interpreter.whole(config, partner, { format: row.format, bytes: raw, ...(row.file_name ? { fileName: row.file_name } : {}) });
 }
 
 /**
@@ -166,18 +202,7 @@ class DocumentWriter {
   /** Queues a document; returns its id. A type the sender holds no write scope for is rejected (GW_AUTH_SCOPE). */
   add(doc: ReadyDocument, duplicate = false): string {
     const id = randomUUID();
-    const scope = doc.type ? WRITE_SCOPES[doc.type] : undefined;
-    if (this.row.scopes && scope && doc.canonical !== null && !this.row.scopes.includes(scope)) {
-      doc = {
-        ...doc,
-        canonical: null,
-        problems: [
-          ...doc.problems,
-          { code: 'GW_AUTH_SCOPE', message: `A ${doc.type} needs the scope ${scope}; the sender held ${this.row.scopes.join(' ') || 'none'}.` },
-        ],
-      };
-    }
-    this.pending.push({ id, doc, duplicate });
+    this.pending.push({ id, doc: withinScope(this.row, doc), duplicate });
     return id;
   }
 
@@ -189,78 +214,19 @@ class DocumentWriter {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    const { trx, row } = this;
+    const records = batch.map(({ id, doc, duplicate }) => documentRecords(this.partner, this.row, id, doc, duplicate));
     await insertDocuments(
-      trx,
-      batch.map(({ id, doc, duplicate }) => ({
-        id,
-        message_id: row.id,
-        seq: doc.seq,
-        partner_id: row.partner_id,
-        type: doc.type,
-        schema_version: doc.schemaVersion,
-        profile_id: doc.profile?.id ?? null,
-        profile_version: doc.profile?.version ?? null,
-        state: duplicate ? ('duplicate' as const) : doc.canonical !== null ? ('accepted' as const) : ('rejected' as const),
-        canonical: doc.canonical,
-        problems: JSON.stringify(doc.problems),
-        document_number: doc.keys.documentNumber ?? null,
-        po_numbers: doc.keys.purchaseOrderNumbers,
-        source_ref: doc.sourceRef,
-      })),
+      this.trx,
+      records.map((r) => r.document),
     );
-    const events: TimelineEvent[] = [];
-    const deliveries: DocumentDelivery[] = [];
-    for (const { id, doc, duplicate } of batch) {
-      if (duplicate) {
-        events.push({
-          message_id: row.id,
-          document_id: id,
-          type: 'document.duplicate',
-          code: 'GW_X12_DUPLICATE',
-          detail: `${doc.type ?? 'document'} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) repeats an earlier interchange; stored, not delivered`,
-        });
-      } else if (doc.canonical === null) {
-        for (const p of doc.problems)
-          events.push({
-            message_id: row.id,
-            document_id: id,
-            type: 'document.rejected',
-            code: p.code,
-            detail: p.message,
-            data: { location: p.location ?? null, sourceRef: doc.sourceRef },
-          });
-      } else {
-        events.push({
-          message_id: row.id,
-          document_id: id,
-          type: 'document.accepted',
-          detail: `${doc.type} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) mapped by ${doc.profile?.id} v${doc.profile?.version}`,
-        });
-        const routes = this.partner.routes.filter((r) => doc.type && r.types.includes(doc.type));
-        if (routes.length === 0)
-          events.push({
-            message_id: row.id,
-            document_id: id,
-            type: 'unrouted',
-            detail: `No route of partner ${this.partner.id} takes ${doc.type}; the document is stored but goes nowhere.`,
-          });
-        for (const r of routes) {
-          const deliveryId = randomUUID();
-          deliveries.push({
-            id: deliveryId,
-            documentId: id,
-            messageId: row.id,
-            partnerId: row.partner_id,
-            route: r,
-            idempotencyKey: deliveryKey(row.id, doc.seq, r.target.id),
-          });
-          events.push({ message_id: row.id, document_id: id, delivery_id: deliveryId, type: 'routed', detail: `to ${r.target.id}` });
-        }
-      }
-    }
-    await queueDocumentDeliveries(trx, deliveries);
-    await recordEvents(trx, events);
+    await queueDocumentDeliveries(
+      this.trx,
+      records.flatMap((r) => r.deliveries),
+    );
+    await recordEvents(
+      this.trx,
+      records.flatMap((r) => r.events),
+    );
   }
 
   /**
@@ -523,12 +489,7 @@ async function acknowledge(
 async function settle(trx: Knex.Transaction, row: MessageRow, problems: Problem[], counts: { duplicates: number; reconciled: number }): Promise<void> {
   const states: { state: string; n: string }[] = await trx('documents').select('state').count({ n: '*' }).where('message_id', row.id).groupBy('state');
   const n = (s: string) => Number(states.find((x) => x.state === s)?.n ?? 0);
-  if (problems.length) {
-    await recordEvents(
-      trx,
-      problems.map((p) => ({ message_id: row.id, type: 'rejected', code: p.code, detail: p.message, data: { location: p.location ?? null } })),
-    );
-  }
+  if (problems.length) await recordEvents(trx, messageProblemEvents(row, problems));
   if (n('accepted') > 0) return finishInterpretation(trx, row.id, 'routed', problems);
   if (n('rejected') === 0 && problems.length === 0) {
     // Nothing to deliver and nothing wrong: a resent interchange, or acknowledgments (matched or not).
