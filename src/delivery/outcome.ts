@@ -19,39 +19,105 @@ export interface OutcomeContext {
   transport: Transport;
 }
 
+/** One attempt to record: the claimed row, what came of it, and the policy and transport of its kind. */
+export interface Attempt {
+  item: OutboxItem;
+  outcome: Outcome;
+  ctx: OutcomeContext;
+}
+
+/** What to log (and wake) once the transaction that recorded an attempt has committed. */
+type AfterCommit = (knex: Knex) => Promise<void>;
+
 /**
- * Records one attempt's outcome in one transaction: the delivery's new state, the timeline, the
- * target's breaker and, for a final outcome, its effect on the message. Written once for every kind.
+ * Records the outcomes of a batch of attempts in one transaction, so a batch costs one commit: each
+ * delivery's new state, the timeline, the breaker of each target (its row locked once per batch) and,
+ * for a final outcome, its effect on the message. Written once for every kind. If the transaction
+ * fails, the rows stay `delivering` and are claimed again after their lease; the targets then see the
+ * same idempotency keys a second time, which is what the keys are for.
  */
-export async function recordOutcome(knex: Knex, ctx: OutcomeContext, item: OutboxItem, outcome: Outcome, holder: Holder): Promise<void> {
-  const log = ctx.log.child({ partner: item.partnerId, messageId: item.messageId, deliveryId: item.id, target: item.targetId });
-  if (outcome.status === 'failed') return recordFailure(knex, { ...ctx, log }, item, outcome, holder);
-  const waiting = outcome.status === 'waiting';
-  const resumed = await knex.transaction(async (trx): Promise<boolean | undefined> => {
-    await lockMessage(trx, item.messageId);
-    const n = await held(trx, item, holder).update({
-      state: outcome.status satisfies DeliveryState,
-      ...(waiting ? { next_attempt_at: outcome.until } : { delivered_at: trx.fn.now() }),
-      locked_at: null,
-      locked_by: null,
-      last_error: null,
-      last_error_code: null,
-      updated_at: trx.fn.now(),
-    });
-    if (n === 0) return undefined;
-    await outcome.effects?.(trx);
-    const type = waiting ? 'delivery.waiting' : 'delivered';
-    await insertEvents(trx, item, [...(outcome.notes ?? []), { type, detail: `attempt ${item.attempts} to ${item.targetId}: ${outcome.detail}` }]);
-    const back = await targetAnswered(trx, item.targetId);
-    if (back) await insertEvents(trx, item, [{ type: 'target.resumed', detail: `${item.targetId} answered again; its paused deliveries are sent now` }]);
-    if (!waiting) await ctx.transport.settle(trx, item, 'delivered');
-    return back;
+export async function recordOutcomes(knex: Knex, attempts: readonly Attempt[], holder: Holder): Promise<void> {
+  if (!attempts.length) return;
+  const after = await knex.transaction(async (trx) => {
+    await lockMessages(
+      trx,
+      attempts.map((a) => a.item.messageId),
+    );
+    const withLog = attempts.map((a) => ({
+      ...a,
+      ctx: { ...a.ctx, log: a.ctx.log.child({ partner: a.item.partnerId, messageId: a.item.messageId, deliveryId: a.item.id, target: a.item.targetId }) },
+    }));
+    const done = [await recordAnswers(trx, withLog.filter(isAnswer), holder)];
+    for (const a of withLog.filter((x) => !isAnswer(x))) done.push(await recordFailure(trx, a, holder));
+    return done;
   });
-  // If recording failed, the row stays `delivering` and is claimed again after the lease; the target
-  // then sees the same idempotency key a second time, which is what the key is for.
-  if (resumed === undefined) return void log.warn({ attempt: item.attempts }, `${outcome.status}, but ${lostBecause(holder)}`);
-  if (resumed) log.info({ woken: await wakeTarget(knex, item.targetId) }, 'target resumed');
-  log.info({ attempt: item.attempts }, waiting ? 'sent; waiting for the answer' : 'delivered');
+  for (const log of after) await log(knex);
+}
+
+/** Records one attempt's outcome (an answer that came on its own: an asynchronous MDN). */
+export function recordOutcome(knex: Knex, ctx: OutcomeContext, item: OutboxItem, outcome: Outcome, holder: Holder): Promise<void> {
+  return recordOutcomes(knex, [{ item, outcome, ctx }], holder);
+}
+
+type Answer = Attempt & { outcome: Exclude<Outcome, { status: 'failed' }> };
+const isAnswer = (a: Attempt): a is Answer => a.outcome.status !== 'failed';
+
+/**
+ * The attempts that were answered (delivered, or sent and waiting for the answer), in a few
+ * statements for the whole batch: their rows, the transports' own records, one insert of their
+ * timeline lines, each target's breaker closed once, and what delivery means for their messages.
+ */
+async function recordAnswers(trx: Knex.Transaction, answers: readonly Answer[], holder: Holder): Promise<AfterCommit> {
+  if (!answers.length) return async () => undefined;
+  const held = await markAnswered(trx, answers, holder);
+  const mine = answers.filter((a) => held.has(a.item.id));
+  const resumed = new Set<string>();
+  for (const target of new Set(mine.map((a) => a.item.targetId))) if (await targetAnswered(trx, target)) resumed.add(target);
+  const lines: { item: OutboxItem; notes: TimelineNote[] }[] = [];
+  for (const { item, outcome } of mine) {
+    await outcome.effects?.(trx);
+    const type = outcome.status === 'waiting' ? 'delivery.waiting' : 'delivered';
+    const notes: TimelineNote[] = [...(outcome.notes ?? []), { type, detail: `attempt ${item.attempts} to ${item.targetId}: ${outcome.detail}` }];
+    if (resumed.delete(item.targetId)) notes.push({ type: 'target.resumed', detail: `${item.targetId} answered again; its paused deliveries are sent now` });
+    lines.push({ item, notes });
+  }
+  await insertEventsOf(trx, lines);
+  const delivered = mine.filter((a) => a.outcome.status === 'delivered');
+  for (const transport of new Set(delivered.map((a) => a.ctx.transport)))
+    await transport.settle(
+      trx,
+      delivered.filter((a) => a.ctx.transport === transport).map((a) => a.item),
+      'delivered',
+    );
+  const woken = [...new Set(mine.map((a) => a.item.targetId))].filter((t) =>
+    lines.some((l) => l.item.targetId === t && l.notes.at(-1)?.type === 'target.resumed'),
+  );
+  return async (knex) => {
+    for (const a of answers.filter((x) => !held.has(x.item.id)))
+      a.ctx.log.warn({ attempt: a.item.attempts }, `${a.outcome.status}, but ${lostBecause(holder)}`);
+    for (const target of woken) answers[0]?.ctx.log.info({ target, woken: await wakeTarget(knex, target) }, 'target resumed');
+    for (const a of mine) a.ctx.log.debug({ attempt: a.item.attempts }, a.outcome.status === 'waiting' ? 'sent; waiting for the answer' : 'delivered');
+    if (mine.length) answers[0]?.ctx.log.info({ delivered: delivered.length, waiting: mine.length - delivered.length }, 'deliveries recorded');
+  };
+}
+
+/** Moves the answered rows the holder still holds to `delivered` (one statement) or `waiting` (until their answer's time); returns their ids. */
+async function markAnswered(trx: Knex.Transaction, answers: readonly Answer[], holder: Holder): Promise<Set<string>> {
+  const cleared = { locked_at: null, locked_by: null, last_error: null, last_error_code: null, updated_at: trx.fn.now() };
+  const held = new Set<string>();
+  const delivered = answers.filter((a) => a.outcome.status === 'delivered').map((a) => a.item.id);
+  if (delivered.length) {
+    const rows: { id: string }[] = await heldRows(trx, delivered, holder)
+      .update({ state: 'delivered' satisfies DeliveryState, delivered_at: trx.fn.now(), ...cleared })
+      .returning('id');
+    for (const r of rows) held.add(r.id);
+  }
+  for (const { item, outcome } of answers) {
+    if (outcome.status !== 'waiting') continue;
+    const n = await heldRows(trx, [item.id], holder).update({ state: 'waiting' satisfies DeliveryState, next_attempt_at: outcome.until, ...cleared });
+    if (n) held.add(item.id);
+  }
+  return held;
 }
 
 interface FailureVerdict {
@@ -62,34 +128,25 @@ interface FailureVerdict {
   next_in: number;
 }
 
-async function recordFailure(
-  knex: Knex,
-  ctx: OutcomeContext,
-  item: OutboxItem,
-  outcome: Extract<Outcome, { status: 'failed' }>,
-  holder: Holder,
-): Promise<void> {
+async function recordFailure(trx: Knex.Transaction, a: Attempt, holder: Holder): Promise<AfterCommit> {
+  const { item, outcome, ctx } = a;
+  if (outcome.status !== 'failed') throw new Error('not a failure');
   const { policy } = ctx;
   const { error, notes = [] } = outcome;
-  // The error catalogue says which failures a retry cannot mend (a 4xx refusal): dead at once.
-  const permanent = !error.retryable;
-  const recorded = await knex.transaction(async (trx): Promise<{ v: FailureVerdict; breaker: BreakerChange } | undefined> => {
-    await lockMessage(trx, item.messageId);
-    const v = await failureVerdict(trx, item, error, policy, holder);
-    if (!v) return undefined;
-    await outcome.effects?.(trx);
-    // A refusal is an answer: the target is up. Anything else counts towards pausing it.
-    let breaker: BreakerChange = null;
-    if (permanent) await targetAnswered(trx, item.targetId);
-    else breaker = await targetFailed(trx, item.targetId, policy, { code: error.code, message: error.message });
-    await insertEvents(trx, item, [...notes, ...failureEvents(item, error, policy, v, breaker)]);
-    if (v.state === 'dead') await ctx.transport.settle(trx, item, 'dead');
-    return { v, breaker };
-  });
   const fields = { attempt: item.attempts, code: error.code, err: error.message };
-  if (!recorded) return void ctx.log.warn(fields, `delivery failed, but ${lostBecause(holder)}`);
-  if (recorded.breaker === 'paused') ctx.log.warn({ code: error.code, coolDownMs: policy.breakerCoolDownMs }, 'target paused');
-  ctx.log.warn({ ...fields, dead: recorded.v.state === 'dead' }, 'delivery failed');
+  const v = await failureVerdict(trx, item, error, policy, holder);
+  if (!v) return async () => void ctx.log.warn(fields, `delivery failed, but ${lostBecause(holder)}`);
+  await outcome.effects?.(trx);
+  // A refusal is an answer: the target is up. Anything else counts towards pausing it.
+  let breaker: BreakerChange = null;
+  if (!error.retryable) await targetAnswered(trx, item.targetId);
+  else breaker = await targetFailed(trx, item.targetId, policy, { code: error.code, message: error.message });
+  await insertEvents(trx, item, [...notes, ...failureEvents(item, error, policy, v, breaker)]);
+  if (v.state === 'dead') await ctx.transport.settle(trx, [item], 'dead');
+  return async () => {
+    if (breaker === 'paused') ctx.log.warn({ code: error.code, coolDownMs: policy.breakerCoolDownMs }, 'target paused');
+    ctx.log.warn({ ...fields, dead: v.state === 'dead' }, 'delivery failed');
+  };
 }
 
 /**
@@ -162,9 +219,9 @@ function failureEvents(item: OutboxItem, error: GatewayError, policy: RetryPolic
 
 const HOLDER_SQL = { worker: `locked_by = :workerId AND state = 'delivering'`, answer: `state = 'waiting'` } as const;
 
-/** The row, if the holder still holds it (a lapsed lease means another worker owns it now). */
-function held(trx: Knex.Transaction, item: OutboxItem, holder: Holder) {
-  const q = trx('deliveries').where('id', item.id);
+/** The rows the holder still holds (a lapsed lease means another worker owns them now). */
+function heldRows(trx: Knex.Transaction, ids: readonly string[], holder: Holder) {
+  const q = trx('deliveries').whereIn('id', ids);
   return holder === 'answer'
     ? q.andWhere('state', 'waiting' satisfies DeliveryState)
     : q.andWhere({ locked_by: holder.workerId, state: 'delivering' satisfies DeliveryState });
@@ -177,12 +234,13 @@ function lostBecause(holder: Holder): string {
 }
 
 /**
- * Sibling deliveries of one message finish concurrently. Each takes the message row lock first, so
- * the last one sees all the others; NO KEY UPDATE does not conflict with the KEY SHARE locks that
+ * Sibling deliveries of one message finish concurrently. Each batch takes its messages' row locks
+ * first, so the last one sees all the others; NO KEY UPDATE does not conflict with the KEY SHARE locks that
  * inserting events (foreign key to messages) takes, which FOR UPDATE would turn into deadlocks.
  */
-async function lockMessage(trx: Knex.Transaction, messageId: string): Promise<void> {
-  await trx('messages').select('id').where('id', messageId).forNoKeyUpdate();
+async function lockMessages(trx: Knex.Transaction, messageIds: readonly string[]): Promise<void> {
+  // In one order for every worker, so that two batches sharing messages cannot deadlock.
+  await trx.raw('SELECT id FROM messages WHERE id = ANY(?::uuid[]) ORDER BY id FOR NO KEY UPDATE', [[...new Set(messageIds)]]);
 }
 
 /**
@@ -191,13 +249,19 @@ async function lockMessage(trx: Knex.Transaction, messageId: string): Promise<vo
  * writes, which test/unit/events.test.ts checks; the types are checked here by TimelineNote.
  */
 async function insertEvents(trx: Knex.Transaction, item: OutboxItem, notes: readonly TimelineNote[]): Promise<void> {
-  const rows = notes.map((n) => ({
-    message_id: item.messageId,
-    ...(item.document ? { document_id: item.document.id } : {}),
-    delivery_id: item.id,
-    type: n.type,
-    ...(n.code ? { code: n.code } : {}),
-    detail: n.detail,
-  }));
+  await insertEventsOf(trx, [{ item, notes }]);
+}
+
+async function insertEventsOf(trx: Knex.Transaction, lines: readonly { item: OutboxItem; notes: readonly TimelineNote[] }[]): Promise<void> {
+  const rows = lines.flatMap(({ item, notes }) =>
+    notes.map((n) => ({
+      message_id: item.messageId,
+      ...(item.document ? { document_id: item.document.id } : {}),
+      delivery_id: item.id,
+      type: n.type,
+      ...(n.code ? { code: n.code } : {}),
+      detail: n.detail,
+    })),
+  );
   await recordEvents(trx, rows as TimelineEvent[]);
 }

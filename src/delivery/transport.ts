@@ -74,7 +74,8 @@ export type Outcome =
  */
 export interface Transport {
   send(item: OutboxItem): Promise<Outcome>;
-  settle(trx: Knex.Transaction, item: OutboxItem, state: FinalDeliveryState): Promise<void>;
+  /** What a final outcome means for the messages of these items (delivered ones come in batches). */
+  settle(trx: Knex.Transaction, items: readonly OutboxItem[], state: FinalDeliveryState): Promise<void>;
 }
 
 /** The states a delivery ends in (until a replay). */

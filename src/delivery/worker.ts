@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { claimDeliveries, renewLeases } from './claim.js';
-import { recordOutcome } from './outcome.js';
+import { recordOutcomes, type Attempt } from './outcome.js';
 import type { RetryPolicy } from './policy.js';
 import type { OutboxItem, Outcome, Transports } from './transport.js';
 
@@ -28,33 +28,33 @@ export interface DeliveryOptions {
 export async function deliverBatch(knex: Knex, log: Logger, opts: DeliveryOptions): Promise<number> {
   const claimed = await claimDeliveries(knex, opts);
   if (!claimed.length) return 0;
-  const inFlight = new Set(claimed.map((d) => d.id));
+  const inFlight = claimed.map((d) => d.id);
   let beating = false;
   const heartbeat = setInterval(
     () => {
       if (beating) return;
       beating = true;
-      renewLeases(knex, opts.workerId, [...inFlight])
-        .catch((err: Error) => log.warn({ err: err.message, deliveries: inFlight.size }, 'delivery: cannot renew leases'))
+      renewLeases(knex, opts.workerId, inFlight)
+        .catch((err: Error) => log.warn({ err: err.message, deliveries: inFlight.length }, 'delivery: cannot renew leases'))
         .finally(() => (beating = false));
     },
     Math.max(10, Math.floor(opts.leaseMs / 3)),
   );
   try {
-    const outcomes = await Promise.allSettled(claimed.map((d) => deliverOne(knex, log, opts, d).finally(() => inFlight.delete(d.id))));
-    // A failure to record an outcome (the store is down) leaves the row to be claimed again after the lease.
-    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (failed) throw failed.reason;
+    const attempts = await Promise.all(claimed.map((item) => sendOne(log, opts, item)));
+    // One transaction records the whole batch. If it fails (the store is down), the rows are claimed
+    // again after their lease.
+    await recordOutcomes(knex, attempts, { workerId: opts.workerId });
   } finally {
     clearInterval(heartbeat);
   }
   return claimed.length;
 }
 
-async function deliverOne(knex: Knex, log: Logger, opts: DeliveryOptions, item: OutboxItem): Promise<void> {
+async function sendOne(log: Logger, opts: DeliveryOptions, item: OutboxItem): Promise<Attempt> {
   const transport = opts.transports[item.target.kind];
   const outcome = await attempt(() => transport.send(item));
-  await recordOutcome(knex, { log, policy: opts.policy(item), transport }, item, outcome, { workerId: opts.workerId });
+  return { item, outcome, ctx: { log, policy: opts.policy(item), transport } };
 }
 
 /** A transport that throws instead of answering with an outcome failed this attempt, retryably unless its error says otherwise. */

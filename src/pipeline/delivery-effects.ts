@@ -11,9 +11,10 @@ import { markCollected, markDeliveredIfComplete, setMessageState } from './messa
  * ERP deliveries: the message is delivered once none of its document deliveries is outstanding
  * (an MDN we owe the partner is not one of them), and dead (replayable) when one goes to dead letter.
  */
-export async function documentDeliverySettled(trx: Knex.Transaction, item: OutboxItem, state: FinalDeliveryState): Promise<void> {
-  if (state === 'dead') await setMessageState(trx, item.messageId, 'dead');
-  else await markDeliveredIfComplete(trx, item.messageId);
+export async function documentDeliverySettled(trx: Knex.Transaction, items: readonly OutboxItem[], state: FinalDeliveryState): Promise<void> {
+  const ids = [...new Set(items.map((i) => i.messageId))];
+  if (state === 'dead') for (const id of ids) await setMessageState(trx, id, 'dead');
+  else await markDeliveredIfComplete(trx, ids);
 }
 
 /**
@@ -21,6 +22,6 @@ export async function documentDeliverySettled(trx: Knex.Transaction, item: Outbo
  * push leaves the document `ready` in the mailbox (the partner may still collect it); the dead
  * delivery is what operations see and replay.
  */
-export async function pushSettled(trx: Knex.Transaction, item: OutboxItem, state: FinalDeliveryState): Promise<void> {
-  if (state === 'delivered') await markCollected(trx, item.messageId);
+export async function pushSettled(trx: Knex.Transaction, items: readonly OutboxItem[], state: FinalDeliveryState): Promise<void> {
+  if (state === 'delivered') for (const item of items) await markCollected(trx, item.messageId);
 }

@@ -48,7 +48,7 @@ export class As2Transports {
 
   readonly as2: Transport = { send: (item) => this.send(item), settle: pushSettled };
 
-  readonly mdn: Transport = { send: (item) => this.sendOwedMdn(item), settle: (trx, item, state) => this.owedMdnSettled(trx, item, state) };
+  readonly mdn: Transport = { send: (item) => this.sendOwedMdn(item), settle: (trx, items, state) => this.owedMdnSettled(trx, items, state) };
 
   private async agreement(partnerId: string): Promise<As2Partner & { send: Send }> {
     const configured = [...this.d.config().as2.values()].find((a) => a.partner.id === partnerId);
@@ -261,10 +261,10 @@ export class As2Transports {
   }
 
   /** The as2_messages row says whether the MDN we owed was sent; the message itself is unchanged. */
-  private async owedMdnSettled(trx: Knex.Transaction, item: OutboxItem, state: FinalDeliveryState): Promise<void> {
-    const target = item.target as Extract<OutboxTarget, { kind: 'as2-mdn' }>;
+  private async owedMdnSettled(trx: Knex.Transaction, items: readonly OutboxItem[], state: FinalDeliveryState): Promise<void> {
+    const records = items.map((item) => (item.target as Extract<OutboxTarget, { kind: 'as2-mdn' }>).record);
     await trx('as2_messages')
-      .where('id', target.record)
+      .whereIn('id', records)
       .update({ status: state === 'delivered' ? 'sent' : 'failed', updated_at: trx.fn.now() });
   }
 }
