@@ -198,7 +198,14 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     if (item.target.kind === 'as2-mdn') return { ...retryDefaults, maxAttempts: OWED_MDN_ATTEMPTS };
     return routePolicy(retryDefaults, partner?.routes, item.targetId, item.document?.type ?? '');
   };
-  const outbox = () => ({ workerId, batchSize: settings.deliveryBatch, leaseMs: settings.deliveryLeaseMs, policy: policyOf, transports });
+  const outbox = () => ({
+    workerId,
+    batchSize: settings.deliveryBatch,
+    targetConcurrency: settings.deliveryTargetConcurrency,
+    leaseMs: settings.deliveryLeaseMs,
+    policy: policyOf,
+    transports,
+  });
   await queuePushBacklog();
   delivery.start();
   const as2In = new As2Inbound({

@@ -11,6 +11,8 @@ export interface Settings {
   mappingsDir: string;
   maxBodyBytes: number;
   deliveryBatch: number;
+  /** Sends in flight to one target at a time, within a batch. */
+  deliveryTargetConcurrency: number;
   /** Delivery retry defaults (a route's `retry` overrides them): first delay, cap, and maximum age. */
   deliveryBackoffMs: number;
   deliveryBackoffMaxMs: number;
@@ -71,7 +73,8 @@ const schema = {
     PARTNERS_DIR: { type: 'string', minLength: 1, default: './partners' },
     MAPPINGS_DIR: { type: 'string', minLength: 1, default: './mappings' },
     GATEWAY_MAX_BODY_BYTES: { type: 'integer', minimum: 1024, default: 104857600 },
-    DELIVERY_BATCH: { type: 'integer', minimum: 1, maximum: 1000, default: 20 },
+    DELIVERY_BATCH: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+    DELIVERY_TARGET_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 16 },
     DELIVERY_BACKOFF_MS: { type: 'integer', minimum: 1, default: 1000 },
     DELIVERY_BACKOFF_MAX_MS: { type: 'integer', minimum: 1, default: 300000 },
     DELIVERY_MAX_AGE_SECONDS: { type: 'integer', minimum: 1, default: 86400 },
@@ -139,6 +142,7 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
     mappingsDir: e.MAPPINGS_DIR as string,
     maxBodyBytes: e.GATEWAY_MAX_BODY_BYTES as number,
     deliveryBatch: e.DELIVERY_BATCH as number,
+    deliveryTargetConcurrency: e.DELIVERY_TARGET_CONCURRENCY as number,
     deliveryBackoffMs: e.DELIVERY_BACKOFF_MS as number,
     deliveryBackoffMaxMs: e.DELIVERY_BACKOFF_MAX_MS as number,
     deliveryMaxAgeMs: (e.DELIVERY_MAX_AGE_SECONDS as number) * 1000,

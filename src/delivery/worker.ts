@@ -18,6 +18,8 @@ export interface DeliveryOptions {
   policy: (item: OutboxItem) => RetryPolicy;
   /** One transport per target kind. */
   transports: Transports;
+  /** Sends in flight to one target at a time; the rest of the target's batch waits its turn. */
+  targetConcurrency: number;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function deliverBatch(knex: Knex, log: Logger, opts: DeliveryOption
     Math.max(10, Math.floor(opts.leaseMs / 3)),
   );
   try {
-    const attempts = await Promise.all(claimed.map((item) => sendOne(log, opts, item)));
+    const attempts = await sendAll(log, opts, claimed);
     // One transaction records the whole batch. If it fails (the store is down), the rows are claimed
     // again after their lease.
     await recordOutcomes(knex, attempts, { workerId: opts.workerId });
@@ -49,6 +51,27 @@ export async function deliverBatch(knex: Knex, log: Logger, opts: DeliveryOption
     clearInterval(heartbeat);
   }
   return claimed.length;
+}
+
+/** Sends a batch: every target at once, at most `targetConcurrency` sends to each. */
+async function sendAll(log: Logger, opts: DeliveryOptions, claimed: readonly OutboxItem[]): Promise<Attempt[]> {
+  const byTarget = new Map<string, OutboxItem[]>();
+  for (const item of claimed) {
+    const group = byTarget.get(item.targetId);
+    if (group) group.push(item);
+    else byTarget.set(item.targetId, [item]);
+  }
+  const attempts: Attempt[] = [];
+  await Promise.all(
+    [...byTarget.values()].map(async (items) => {
+      const queue = [...items];
+      const lane = async () => {
+        for (let item = queue.shift(); item; item = queue.shift()) attempts.push(await sendOne(log, opts, item));
+      };
+      await Promise.all(Array.from({ length: Math.min(opts.targetConcurrency, queue.length) }, lane));
+    }),
+  );
+  return attempts;
 }
 
 async function sendOne(log: Logger, opts: DeliveryOptions, item: OutboxItem): Promise<Attempt> {
