@@ -111,6 +111,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     memoryMb: settings.interpret.memoryMb,
     log,
   });
+  pool.warm();
   // Newly routed documents are due at once: a pass that handled messages wakes the delivery loop.
   const processor = new WorkLoop(
     'interpret',

@@ -102,10 +102,15 @@ async function sendHttp(target: HttpTarget, env: DeliveryEnvelope, secrets: read
 async function writeFileDrop(dir: string, env: DeliveryEnvelope): Promise<string> {
   const folder = path.join(dir, env.partner, env.type);
   const file = path.join(folder, `${env.idempotencyKey}.json`);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const body = JSON.stringify(env, null, 2);
   try {
-    await mkdir(folder, { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(env, null, 2));
+    // The folder usually exists: make it only when the write says it is missing.
+    await writeFile(tmp, body).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      await mkdir(folder, { recursive: true });
+      await writeFile(tmp, body);
+    });
     await rename(tmp, file);
   } catch (err) {
     throw new GatewayError('GW_DELIVERY_FILE', `Could not write ${file}: ${(err as Error).message}`, { cause: err });

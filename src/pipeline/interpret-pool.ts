@@ -74,6 +74,11 @@ class Slot {
 
   constructor(private readonly opts: PoolOptions) {}
 
+  /** Starts the worker now, unless it runs. */
+  warm(): void {
+    if (!this.worker) this.spawn();
+  }
+
   private spawn(): Worker {
     const worker = startWorker({
       resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
@@ -195,6 +200,11 @@ export class InterpretPool implements Interpreter {
 
   get size(): number {
     return this.slots.length;
+  }
+
+  /** Starts every worker now, so that the first messages do not wait for the workers to load their modules. */
+  warm(): void {
+    for (const slot of this.slots) slot.warm();
   }
 
   /** A number per configuration object: a reload makes a new object, so workers get it anew. */

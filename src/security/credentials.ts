@@ -124,6 +124,12 @@ interface Row {
   created_by: string;
 }
 
+/** A profile credential with its retirement applied: revoked at once, or ending at the end of its overlap. */
+function retired(c: Credential, r: { effective_at: Date; revoked: boolean }): Credential {
+  if (r.revoked) return { ...c, revokedAt: r.effective_at };
+  return { ...c, expiresAt: c.expiresAt && c.expiresAt < r.effective_at ? c.expiresAt : r.effective_at };
+}
+
 function fromRow(r: Row): Credential {
   return {
     kind: r.kind,
@@ -303,11 +309,23 @@ export class CredentialStore {
     return reachable(this.findFrom(kind, ref));
   }
 
+  /**
+   * One round trip (this runs on every partner request): the stored credential, or else the
+   * retirement of the profile's credential of that reference.
+   */
   private async findFrom(kind: CredentialKind, ref: string): Promise<Credential | undefined> {
-    const row = await this.knex<Row>('credentials').where({ kind, ref }).first();
-    if (row) return fromRow(row);
-    const yaml = yamlCredentials(this.config(), undefined, kind).filter((c) => c.ref === ref);
-    return (await this.withRetirements(yaml))[0];
+    const { rows } = await this.knex.raw<{ rows: (Row & { retired_at: Date | null; retired_revoked: boolean | null })[] }>(
+      `SELECT c.*, r.effective_at AS retired_at, r.revoked AS retired_revoked
+         FROM (SELECT 1) one
+         LEFT JOIN credentials c ON c.kind = :kind AND c.ref = :ref
+         LEFT JOIN credential_retirements r ON r.kind = :kind AND r.ref = :ref`,
+      { kind, ref },
+    );
+    const found = rows[0];
+    if (found?.id) return fromRow(found);
+    const yaml = yamlCredentials(this.config(), undefined, kind).find((c) => c.ref === ref);
+    if (!yaml || !found?.retired_at) return yaml;
+    return retired(yaml, { effective_at: found.retired_at, revoked: Boolean(found.retired_revoked) });
   }
 
   private async withRetirements(list: Credential[]): Promise<Credential[]> {
@@ -319,9 +337,7 @@ export class CredentialStore {
     const by = new Map(rows.map((r) => [`${r.kind} ${r.ref}`, r]));
     return list.map((c) => {
       const r = by.get(`${c.kind} ${c.ref}`);
-      if (!r) return c;
-      if (r.revoked) return { ...c, revokedAt: r.effective_at };
-      return { ...c, expiresAt: c.expiresAt && c.expiresAt < r.effective_at ? c.expiresAt : r.effective_at };
+      return r ? retired(c, r) : c;
     });
   }
 
