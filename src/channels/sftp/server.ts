@@ -68,6 +68,9 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
   const server = new Server({ hostKeys: hostKeys.map((k) => k.privateKey), ident: 'partner-gateway' }, (client, info) => {
     const address = info.ip;
     live.add(client);
+    // Each SFTP request waits for its answer: without TCP_NODELAY, Nagle's algorithm and the client's
+    // delayed ACK hold every small answer back about 40 ms (OpenSSH's sshd sets it too).
+    (client as unknown as { setNoDelay(noDelay: boolean): void }).setNoDelay(true); // in ssh2's connection, not in its types
     let partner: Readonly<PartnerProfile> | undefined;
     let scopes: ReadonlySet<string> | undefined;
     const loginTimer = setTimeout(() => {
