@@ -4,7 +4,8 @@
  * (bench/bare-server.ts) only stores each body with grouped commits in the same database. Two
  * scenarios:
  * - JSON: ship notices of about 2 KB at concurrency 50 by the northwind key (rate limit raised);
- * - X12: 100 interchanges of 100 810 invoices each at concurrency 10 by the acme-supply key.
+ * - X12: 100 interchanges of 100 810 invoices each at concurrency 10 by the acme-supply key;
+ * - SFTP: 1,000 X12 856 files put by OpenSSH's sftp, against OpenSSH's sshd (bench/e2e-sftp.ts).
  *
  * Prints requests/s to 202 and documents/s to delivered against the baseline (for X12: each body the
  * bare endpoint stores counts its 100 documents), p50/p99 to 202, the delivery lag (202 → the ERP
@@ -24,8 +25,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../src/observability/logger.js';
 import { connect, startEmbedded } from '../src/store/db.js';
+import { freePort } from '../src/store/embedded.js';
 import { gatewayEnv, spawnGateway, writeTestPartners } from '../test/helpers/gateway-process.js';
 import { ACME_KEY, NORTHWIND_KEY } from '../test/helpers/gateway.js';
+import { sshKeygen, type SshIdentity } from '../test/helpers/sftp.js';
+import { gatewaySeconds, SFTP_FILES, sftpPartner, sshdSeconds, writeFiles } from './e2e-sftp.js';
 
 interface Scenario {
   name: string;
@@ -251,18 +255,39 @@ async function gatewayScenario(url: string, erp: Erp, databaseUrl: string, s: Sc
   };
 }
 
-async function gatewayRun(databaseUrl: string, dataDir: string) {
+/** The SFTP scenario against the running gateway: the put's files/s, and the ship notices delivered. */
+async function gatewaySftp(erp: Erp, dataDir: string, port: number, key: SshIdentity, files: string) {
+  erp.reset();
+  const seconds = await gatewaySeconds(dataDir, port, key, files);
+  const started = Date.now() - seconds * 1000;
+  await waitUntil(() => erp.arrived.size >= SFTP_FILES);
+  const lastArrival = Math.max(...[...erp.arrived.values()].map((a) => a.at));
+  return {
+    seconds,
+    deliveredPerSecond: erp.arrived.size / ((lastArrival - started) / 1000),
+    drainMs: lastArrival - (started + seconds * 1000),
+    honesty: { lost: SFTP_FILES - erp.arrived.size, twice: [...erp.times.values()].filter((n) => n > 1).length },
+  };
+}
+
+async function gatewayRun(databaseUrl: string, dataDir: string, key: SshIdentity, files: string) {
   const erp = await startErp();
   const unlimited = (y: string) => y.replace('limits: { maxBytes: 65536 }', 'limits: { maxBytes: 10485760, requestsPerMinute: 1000000 }');
-  const partnersDir = await writeTestPartners(dataDir, erp.url, (y) => (/^id: (northwind|acme-supply)\n/.test(y) ? unlimited(y) : y));
+  const partnersDir = await writeTestPartners(dataDir, erp.url, (y) =>
+    /^id: northwind\n/.test(y) ? unlimited(y) : /^id: acme-supply\n/.test(y) ? sftpPartner(key)(unlimited(y)) : y,
+  );
   // BENCH_CPU_PROF=<dir>: the gateway writes a CPU profile there when it stops (node --cpu-prof).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const gw = spawnGateway(gatewayEnv(dataDir, partnersDir, { DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', POLL_MS: '500' }), 'cli', profile);
+  const sftpPort = await freePort();
+  const env = { DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', POLL_MS: '500', SFTP: 'on', SFTP_PORT: String(sftpPort) };
+  const gw = spawnGateway(gatewayEnv(dataDir, partnersDir, env), 'cli', profile);
   try {
     const url = await gw.url();
+    await gw.waitForLog('SFTP listening');
     const runs = [];
     for (const s of SCENARIOS) runs.push(await gatewayScenario(url, erp, databaseUrl, s));
-    return { runs, rssMb: peakRssMb(gw.child.pid ?? 0) };
+    const sftp = await gatewaySftp(erp, dataDir, sftpPort, key, files);
+    return { runs, sftp, rssMb: peakRssMb(gw.child.pid ?? 0) };
   } finally {
     gw.child.kill('SIGTERM');
     await gw.exited;
@@ -288,6 +313,21 @@ function report(s: Scenario, bare: LoadResult, gw: Awaited<ReturnType<typeof gat
   return gw.honesty.lost === 0 && gw.honesty.twice === 0 && gw.result.refused === 0;
 }
 
+function reportSftp(sshdSeconds: number | undefined, gw: Awaited<ReturnType<typeof gatewaySftp>>): boolean {
+  const filesPerSecond = SFTP_FILES / gw.seconds;
+  const baseline = sshdSeconds ? SFTP_FILES / sshdSeconds : undefined;
+  const ratio = (v: number) => (baseline ? ` (${(v / baseline).toFixed(2)}x)` : '');
+  console.log(`e2e SFTP: ${SFTP_FILES} X12 856 files, one OpenSSH sftp session (put *.edi)`);
+  console.log(`  baseline: OpenSSH sshd to disk           ${baseline ? `${baseline.toFixed(0)} files/s` : 'not measured (no /usr/sbin/sshd)'}`);
+  console.log(`  gateway, every close answered           ${filesPerSecond.toFixed(0)} files/s${ratio(filesPerSecond)}`);
+  console.log(
+    `  gateway, to delivered at the ERP        ${gw.deliveredPerSecond.toFixed(0)} documents/s${ratio(gw.deliveredPerSecond)}, ` +
+      `the last ${gw.drainMs.toFixed(0)} ms after the put ended`,
+  );
+  console.log(`  honesty: ${gw.honesty.lost} lost, ${gw.honesty.twice} delivered twice`);
+  return gw.honesty.lost === 0 && gw.honesty.twice === 0;
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'gw-bench-e2e-'));
   const pgDir = await mkdtemp(path.join(tmpdir(), 'gw-bench-e2e-pg-'));
@@ -295,10 +335,15 @@ async function main(): Promise<void> {
   const pg = databaseUrl ? undefined : await startEmbedded(pgDir, createLogger('warn'));
   databaseUrl ??= pg?.url ?? '';
   try {
+    const key = await sshKeygen(dir, 'bench-sftp');
+    const files = writeFiles(dir);
     const bare = await bareRun(databaseUrl);
-    const gw = await gatewayRun(databaseUrl, path.join(dir, 'gateway'));
-    const honest = SCENARIOS.map((s, i) => report(s, bare[i] as LoadResult, gw.runs[i] as Awaited<ReturnType<typeof gatewayScenario>>));
-    console.log(`  gateway peak RSS over both scenarios ${gw.rssMb.toFixed(0)} MB`);
+    const sshd = await sshdSeconds(dir, key, files);
+    const gw = await gatewayRun(databaseUrl, path.join(dir, 'gateway'), key, files);
+    type Run = Awaited<ReturnType<typeof gatewayScenario>>;
+    const honest = SCENARIOS.map((s, i) => report(s, bare[i] as LoadResult, gw.runs[i] as Run));
+    honest.push(reportSftp(sshd, gw.sftp));
+    console.log(`  gateway peak RSS over all scenarios ${gw.rssMb.toFixed(0)} MB`);
     if (honest.includes(false)) process.exitCode = 1;
   } finally {
     await pg?.stop();
