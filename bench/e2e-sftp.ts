@@ -10,11 +10,10 @@ import { listHostKeys } from '../src/channels/sftp/host-keys.js';
 import { MasterKeys } from '../src/security/secrets.js';
 import { knownHosts, runSftp, type SshIdentity } from '../test/helpers/sftp.js';
 import { haveSshd, PartnerSshd } from '../test/helpers/sshd.js';
+import { withControl } from '../test/helpers/x12.js';
 
 export const SFTP_FILES = Number(process.env.BENCH_SFTP_FILES ?? 1000);
 const sample = readFileSync(path.join(import.meta.dirname, '../mappings/acme-supply/samples/856-004060-SOI.edi'), 'latin1');
-const withControl = (n: number) =>
-  sample.replace(/(ISA\*(?:[^*]*\*){12})\d{9}/, `$1${String(n).padStart(9, '0')}`).replace(/IEA\*1\*\d{9}/, `IEA*1*${String(n).padStart(9, '0')}`);
 
 /** The partner profile edit that lets acme-supply log in over SFTP with `key`. */
 export function sftpPartner(key: SshIdentity): (yaml: string) => string {
@@ -28,7 +27,7 @@ export function sftpPartner(key: SshIdentity): (yaml: string) => string {
 export function writeFiles(dir: string): string {
   const folder = path.join(dir, 'sftp-files');
   mkdirSync(folder, { recursive: true });
-  for (let i = 1; i <= SFTP_FILES; i++) writeFileSync(path.join(folder, `asn-${String(i).padStart(5, '0')}.edi`), withControl(800000 + i), 'latin1');
+  for (let i = 1; i <= SFTP_FILES; i++) writeFileSync(path.join(folder, `asn-${String(i).padStart(5, '0')}.edi`), withControl(sample, 800000 + i), 'latin1');
   return folder;
 }
 

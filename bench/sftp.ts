@@ -20,13 +20,12 @@ import { MasterKeys } from '../src/security/secrets.js';
 import { connect, migrate, startEmbedded } from '../src/store/db.js';
 import { knownHosts, runSftp, sshKeygen } from '../test/helpers/sftp.js';
 import { haveSshd, PartnerSshd } from '../test/helpers/sshd.js';
+import { withControl } from '../test/helpers/x12.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const SMALL = Number(process.env.BENCH_SFTP_FILES ?? 1000);
 const BIG_MB = Number(process.env.BENCH_SFTP_MB ?? 100);
 const sample = readFileSync(path.join(REPO, 'mappings/acme-supply/samples/856-004060-SOI.edi'), 'latin1');
-const withControl = (n: number) =>
-  sample.replace(/(ISA\*(?:[^*]*\*){12})\d{9}/, `$1${String(n).padStart(9, '0')}`).replace(/IEA\*1\*\d{9}/, `IEA*1*${String(n).padStart(9, '0')}`);
 
 /** Samples this process's RSS while `fn` runs; returns fn's seconds and the peak RSS in MB. */
 async function measured(fn: () => Promise<void>): Promise<{ seconds: number; peakMb: number; startMb: number; peakBuffersMb: number }> {
@@ -55,7 +54,7 @@ async function measured(fn: () => Promise<void>): Promise<{ seconds: number; pea
 
 /** Interchanges repeated to BIG_MB, written in 1 MiB pieces (this process never holds the whole file). */
 function writeBigFile(file: string): { bigSha: string; bigBytes: number } {
-  const one = Buffer.from(withControl(1), 'latin1');
+  const one = Buffer.from(withControl(sample, 1), 'latin1');
   const piece = Buffer.alloc(Math.floor((1 << 20) / one.length) * one.length);
   for (let o = 0; o < piece.length; o += one.length) one.copy(piece, o);
   const hash = createHash('sha256');
@@ -80,7 +79,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'gw-bench-sftp-'));
   const small = path.join(dir, 'small');
   mkdirSync(small);
-  for (let i = 1; i <= SMALL; i++) writeFileSync(path.join(small, `asn-${String(i).padStart(5, '0')}.edi`), withControl(900000 + i), 'latin1');
+  for (let i = 1; i <= SMALL; i++) writeFileSync(path.join(small, `asn-${String(i).padStart(5, '0')}.edi`), withControl(sample, 900000 + i), 'latin1');
   const smallBytes = readdirSync(small).reduce((n, f) => n + statSync(path.join(small, f)).size, 0);
   const { bigSha, bigBytes } = writeBigFile(path.join(dir, 'big.edi'));
   const key = await sshKeygen(dir, 'bench');

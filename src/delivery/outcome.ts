@@ -73,12 +73,17 @@ async function recordAnswers(trx: Knex.Transaction, answers: readonly Answer[], 
   const mine = answers.filter((a) => held.has(a.item.id));
   const resumed = new Set<string>();
   for (const target of new Set(mine.map((a) => a.item.targetId))) if (await targetAnswered(trx, target)) resumed.add(target);
+  // A resumed target's line goes on the timeline of the first of its deliveries in the batch.
+  const toldResumed = new Set<string>();
   const lines: { item: OutboxItem; notes: TimelineNote[] }[] = [];
   for (const { item, outcome } of mine) {
     await outcome.effects?.(trx);
     const type = outcome.status === 'waiting' ? 'delivery.waiting' : 'delivered';
     const notes: TimelineNote[] = [...(outcome.notes ?? []), { type, detail: `attempt ${item.attempts} to ${item.targetId}: ${outcome.detail}` }];
-    if (resumed.delete(item.targetId)) notes.push({ type: 'target.resumed', detail: `${item.targetId} answered again; its paused deliveries are sent now` });
+    if (resumed.has(item.targetId) && !toldResumed.has(item.targetId)) {
+      toldResumed.add(item.targetId);
+      notes.push({ type: 'target.resumed', detail: `${item.targetId} answered again; its paused deliveries are sent now` });
+    }
     lines.push({ item, notes });
   }
   await insertEventsOf(trx, lines);
@@ -89,13 +94,10 @@ async function recordAnswers(trx: Knex.Transaction, answers: readonly Answer[], 
       delivered.filter((a) => a.ctx.transport === transport).map((a) => a.item),
       'delivered',
     );
-  const woken = [...new Set(mine.map((a) => a.item.targetId))].filter((t) =>
-    lines.some((l) => l.item.targetId === t && l.notes.at(-1)?.type === 'target.resumed'),
-  );
   return async (knex) => {
     for (const a of answers.filter((x) => !held.has(x.item.id)))
       a.ctx.log.warn({ attempt: a.item.attempts }, `${a.outcome.status}, but ${lostBecause(holder)}`);
-    for (const target of woken) answers[0]?.ctx.log.info({ target, woken: await wakeTarget(knex, target) }, 'target resumed');
+    for (const target of resumed) answers[0]?.ctx.log.info({ target, woken: await wakeTarget(knex, target) }, 'target resumed');
     for (const a of mine) a.ctx.log.debug({ attempt: a.item.attempts }, a.outcome.status === 'waiting' ? 'sent; waiting for the answer' : 'delivered');
     if (mine.length) answers[0]?.ctx.log.info({ delivered: delivered.length, waiting: mine.length - delivered.length }, 'deliveries recorded');
   };
@@ -141,7 +143,7 @@ async function recordFailure(trx: Knex.Transaction, a: Attempt, holder: Holder):
   let breaker: BreakerChange = null;
   if (!error.retryable) await targetAnswered(trx, item.targetId);
   else breaker = await targetFailed(trx, item.targetId, policy, { code: error.code, message: error.message });
-  await insertEvents(trx, item, [...notes, ...failureEvents(item, error, policy, v, breaker)]);
+  await insertEventsOf(trx, [{ item, notes: [...notes, ...failureEvents(item, error, policy, v, breaker)] }]);
   if (v.state === 'dead') await ctx.transport.settle(trx, [item], 'dead');
   return async () => {
     if (breaker === 'paused') ctx.log.warn({ code: error.code, coolDownMs: policy.breakerCoolDownMs }, 'target paused');
@@ -248,10 +250,6 @@ async function lockMessages(trx: Knex.Transaction, messageIds: readonly string[]
  * ERP deliveries). The catalogue lists `message_id` and `delivery_id` for each type a delivery
  * writes, which test/unit/events.test.ts checks; the types are checked here by TimelineNote.
  */
-async function insertEvents(trx: Knex.Transaction, item: OutboxItem, notes: readonly TimelineNote[]): Promise<void> {
-  await insertEventsOf(trx, [{ item, notes }]);
-}
-
 async function insertEventsOf(trx: Knex.Transaction, lines: readonly { item: OutboxItem; notes: readonly TimelineNote[] }[]): Promise<void> {
   const rows = lines.flatMap(({ item, notes }) =>
     notes.map((n) => ({

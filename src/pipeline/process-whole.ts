@@ -22,18 +22,34 @@ export function messageProblemEvents(row: ClaimedMessage, problems: readonly Pro
   return problems.map((p) => ({ message_id: row.id, type: 'rejected', code: p.code, detail: p.message, data: { location: p.location ?? null } }));
 }
 
-/** A whole message's final state from its documents: routed when one was accepted, rejected when nothing was and something was wrong. */
+/** Rejected documents whose problems a rejected message shows when nothing concerned the whole message. */
+export const REJECTED_DOCUMENTS_SHOWN = 50;
+
+/**
+ * What interpretation comes to for a message: routed when a document was accepted; duplicate or
+ * processed when nothing was accepted and nothing was wrong (a resent interchange, acknowledgments);
+ * rejected otherwise. `problems` is absent when the rejected documents' own problems say why.
+ */
+export function messageOutcome(
+  documents: { accepted: number; rejected: number; duplicates: number; reconciled: number },
+  problems: readonly Problem[],
+): { state: MessageState; problems?: readonly Problem[] } {
+  if (documents.accepted > 0) return { state: 'routed', problems };
+  if (documents.rejected === 0 && problems.length === 0)
+    return { state: documents.duplicates > 0 && documents.reconciled === 0 ? 'duplicate' : 'processed', problems: [] };
+  return problems.length ? { state: 'rejected', problems } : { state: 'rejected' };
+}
+
+/** A whole message's final state from its documents (held in memory here). */
 function finalState(row: ClaimedMessage, problems: readonly Problem[], documents: readonly NewDocument[]) {
   const count = (state: NewDocument['state']) => documents.filter((d) => d.state === state).length;
-  const finished = (state: MessageState, why: readonly Problem[]) => ({ id: row.id, state, problems: why });
-  if (count('accepted') > 0) return finished('routed', problems);
-  if (count('rejected') === 0 && problems.length === 0) return finished('processed', []);
-  if (problems.length) return finished('rejected', problems);
-  const rejected = documents.filter((d) => d.state === 'rejected').slice(0, 50);
-  return finished(
-    'rejected',
-    rejected.flatMap((d) => JSON.parse(String(d.problems)) as Problem[]),
-  );
+  const outcome = messageOutcome({ accepted: count('accepted'), rejected: count('rejected'), duplicates: 0, reconciled: 0 }, problems);
+  const rejected = () =>
+    documents
+      .filter((d) => d.state === 'rejected')
+      .slice(0, REJECTED_DOCUMENTS_SHOWN)
+      .flatMap((d) => JSON.parse(String(d.problems)) as Problem[]);
+  return { id: row.id, state: outcome.state, problems: outcome.problems ?? rejected() };
 }
 
 /**

@@ -15,9 +15,7 @@ import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOut
 import { finishInterpretation, markFailed } from './messages.js';
 import { insertDocuments, rejectDocuments } from './documents.js';
 import { documentRecords, withinScope, type ClaimedMessage } from './document-records.js';
-import { interpretedEvent, messageProblemEvents, writeWholeMessages } from './process-whole.js';
-
-type MessageRow = ClaimedMessage;
+import { interpretedEvent, messageOutcome, messageProblemEvents, REJECTED_DOCUMENTS_SHOWN, writeWholeMessages } from './process-whole.js';
 
 /**
  * Claims up to `limit` received messages (FOR UPDATE SKIP LOCKED, so any number of gateway
@@ -27,7 +25,7 @@ type MessageRow = ClaimedMessage;
  */
 export async function processBatch(knex: Knex, config: GatewayConfig, log: Logger, limit = 10, interpreter: Interpreter = inlineInterpreter): Promise<number> {
   return knex.transaction(async (trx) => {
-    const rows: MessageRow[] = await trx('messages')
+    const rows: ClaimedMessage[] = await trx('messages')
       .select(
         'id',
         'partner_id',
@@ -84,7 +82,7 @@ export async function readRawSlice(db: Knex, messageId: string, offset: number, 
   return rows[0]?.part ?? Buffer.alloc(0);
 }
 
-async function* readRaw(trx: Knex.Transaction, row: MessageRow): AsyncGenerator<Buffer> {
+async function* readRaw(trx: Knex.Transaction, row: ClaimedMessage): AsyncGenerator<Buffer> {
   if (row.raw) {
     yield row.raw;
     return;
@@ -102,11 +100,11 @@ async function* readRaw(trx: Knex.Transaction, row: MessageRow): AsyncGenerator<
 async function writeTogether(
   trx: Knex.Transaction,
   config: GatewayConfig,
-  rows: readonly MessageRow[],
+  rows: readonly ClaimedMessage[],
   early: ReadonlyMap<string, EarlyInterpretation>,
   log: Logger,
 ): Promise<Set<string>> {
-  const ready: { row: MessageRow; result: ReadyInterpretation }[] = [];
+  const ready: { row: ClaimedMessage; result: ReadyInterpretation }[] = [];
   for (const row of rows) {
     const outcome = await early.get(row.id);
     if (outcome?.ok) ready.push({ row, result: outcome.result });
@@ -124,7 +122,7 @@ async function writeTogether(
 /** A whole (not X12) body that came with the claim, handed to the interpreter now; its outcome, or why it failed, is awaited later. */
 type EarlyInterpretation = Promise<{ ok: true; result: ReadyInterpretation } | { ok: false; error: unknown }> | undefined;
 
-function interpretEarly(config: GatewayConfig, row: MessageRow, interpreter: Interpreter): EarlyInterpretation {
+function interpretEarly(config: GatewayConfig, row: ClaimedMessage, interpreter: Interpreter): EarlyInterpretation {
   const partner = config.partners.get(row.partner_id);
   if (!partner || row.format === 'x12' || !row.raw) return undefined;
   const job = { format: row.format, bytes: row.raw, ...(row.file_name ? { fileName: row.file_name } : {}) };
@@ -134,7 +132,13 @@ function interpretEarly(config: GatewayConfig, row: MessageRow, interpreter: Int
   );
 }
 
-async function processOne(trx: Knex.Transaction, config: GatewayConfig, row: MessageRow, interpreter: Interpreter, early?: EarlyInterpretation): Promise<void> {
+async function processOne(
+  trx: Knex.Transaction,
+  config: GatewayConfig,
+  row: ClaimedMessage,
+  interpreter: Interpreter,
+  early?: EarlyInterpretation,
+): Promise<void> {
   const partner = config.partners.get(row.partner_id);
   if (!partner) {
     const problem: Problem = {
@@ -159,7 +163,7 @@ async function interpretWhole(
   trx: Knex.Transaction,
   config: GatewayConfig,
   partner: PartnerProfile,
-  row: MessageRow & { format: Exclude<SourceFormat, 'x12'> },
+  row: ClaimedMessage & { format: Exclude<SourceFormat, 'x12'> },
   interpreter: Interpreter,
   early: EarlyInterpretation,
 ): Promise<ReadyInterpretation> {
@@ -196,7 +200,7 @@ class DocumentWriter {
   constructor(
     private readonly trx: Knex.Transaction,
     private readonly partner: PartnerProfile,
-    private readonly row: MessageRow,
+    private readonly row: ClaimedMessage,
   ) {}
 
   /** Queues a document; returns its id. A type the sender holds no write scope for is rejected (GW_AUTH_SCOPE). */
@@ -257,7 +261,7 @@ interface OpenInterchange {
   lastSeq: number;
 }
 
-async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner: PartnerProfile, row: MessageRow, interpreter: Interpreter): Promise<void> {
+async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner: PartnerProfile, row: ClaimedMessage, interpreter: Interpreter): Promise<void> {
   const writer = new DocumentWriter(trx, partner, row);
   const problems: Problem[] = [];
   const counts = { documents: 0, interchanges: 0, duplicates: 0, reconciled: 0 };
@@ -445,7 +449,7 @@ async function claimInterchange(
 async function acknowledge(
   trx: Knex.Transaction,
   partner: PartnerProfile,
-  row: MessageRow,
+  row: ClaimedMessage,
   report: InterchangeReport,
   duplicate: 'reject' | 'acknowledge' | undefined,
 ): Promise<void> {
@@ -486,17 +490,20 @@ async function acknowledge(
 }
 
 /** The message's final state from what its documents became. */
-async function settle(trx: Knex.Transaction, row: MessageRow, problems: Problem[], counts: { duplicates: number; reconciled: number }): Promise<void> {
+async function settle(trx: Knex.Transaction, row: ClaimedMessage, problems: Problem[], counts: { duplicates: number; reconciled: number }): Promise<void> {
   const states: { state: string; n: string }[] = await trx('documents').select('state').count({ n: '*' }).where('message_id', row.id).groupBy('state');
   const n = (s: string) => Number(states.find((x) => x.state === s)?.n ?? 0);
   if (problems.length) await recordEvents(trx, messageProblemEvents(row, problems));
-  if (n('accepted') > 0) return finishInterpretation(trx, row.id, 'routed', problems);
-  if (n('rejected') === 0 && problems.length === 0) {
-    // Nothing to deliver and nothing wrong: a resent interchange, or acknowledgments (matched or not).
-    return finishInterpretation(trx, row.id, counts.duplicates > 0 && counts.reconciled === 0 ? 'duplicate' : 'processed', []);
-  }
-  const docProblems: { problems: Problem[] }[] = problems.length
-    ? []
-    : await trx('documents').select('problems').where({ message_id: row.id, state: 'rejected' }).orderBy('seq').limit(50);
-  return finishInterpretation(trx, row.id, 'rejected', problems.length ? problems : docProblems.flatMap((d) => d.problems));
+  const outcome = messageOutcome({ accepted: n('accepted'), rejected: n('rejected'), ...counts }, problems);
+  const why = outcome.problems ?? (await rejectedDocumentProblems(trx, row.id));
+  return finishInterpretation(trx, row.id, outcome.state, why);
+}
+
+async function rejectedDocumentProblems(trx: Knex.Transaction, messageId: string): Promise<Problem[]> {
+  const docs: { problems: Problem[] }[] = await trx('documents')
+    .select('problems')
+    .where({ message_id: messageId, state: 'rejected' })
+    .orderBy('seq')
+    .limit(REJECTED_DOCUMENTS_SHOWN);
+  return docs.flatMap((d) => d.problems);
 }
