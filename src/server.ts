@@ -30,6 +30,7 @@ import { InterpretPool } from './pipeline/interpret-pool.js';
 import { Receiver } from './pipeline/receive.js';
 import { audit } from './security/audit.js';
 import { CredentialStore } from './security/credentials.js';
+import { SignalListener, SignalSender } from './store/signals.js';
 import { expiringCredentials } from './security/expiry.js';
 import { serverCredentials } from './security/mtls.js';
 import { TokenEndpoint } from './security/oauth.js';
@@ -112,12 +113,17 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     log,
   });
   pool.warm();
+  // Other processes hear at once of stored messages, due deliveries and credential changes (LISTEN/NOTIFY).
+  const signals = new SignalSender(knex, log);
   // Newly routed documents are due at once: a pass that handled messages wakes the delivery loop.
   const processor = new WorkLoop(
     'interpret',
     async () => {
       const handled = await processBatch(knex, config, log, INTERPRET_BATCH, pool);
-      if (handled > 0) delivery.nudge();
+      if (handled > 0) {
+        delivery.nudge();
+        signals.ring('deliveries');
+      }
       return handled;
     },
     settings.pollMs,
@@ -133,7 +139,24 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
     settings.ackCheckMs,
     log,
   );
-  const receiver = new Receiver(knex, { maxBatch: 100, maxWaitMs: 2, onCommitted: () => processor.nudge() });
+  const receiver = new Receiver(knex, {
+    maxBatch: 100,
+    maxWaitMs: 2,
+    onCommitted: () => {
+      processor.nudge();
+      signals.ring('messages');
+    },
+  });
+  // Cached credential verifications are trusted only while this process hears every change.
+  const listener = SignalListener.forKnex(
+    knex,
+    {
+      on: { messages: () => processor.nudge(), deliveries: () => delivery.nudge(), credentials: () => store.verified.invalidate() },
+      onListening: (listening) => store.verified.trust(listening),
+    },
+    log,
+  );
+  await listener.start();
   processor.start();
   overdue.start();
 
@@ -323,6 +346,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
         return !before || before.version !== m.version;
       });
       config = next;
+      store.verified.invalidate();
       await queuePushBacklog();
       await warnExpiry().catch(() => undefined);
       await warnCredentials().catch(() => undefined);
@@ -384,6 +408,7 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
       await pool.close();
       await delivery.stop();
       await overdue.stop();
+      await listener.stop();
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { anyDelivered, dropDocumentDeliveries, redeliverDead } from '../delivery/outbox.js';
 import { GatewayError } from '../errors.js';
 import { recordEvents } from '../observability/events.js';
+import { notify } from '../store/signals.js';
 import { resetForInterpretation, setMessageState } from './messages.js';
 import { deleteDocuments } from './documents.js';
 
@@ -37,6 +38,8 @@ export async function replayMessage(knex: Knex, messageId: string, opts: { partn
           detail: `${n} dead deliver${n === 1 ? 'y' : 'ies'} queued again with the same idempotency keys`,
         },
       ]);
+      // The running gateway (a replay often comes from the CLI, another process) sends them at once.
+      await notify(trx, 'deliveries');
       return { messageId, action: 'redeliver', deliveries: n };
     }
     // Refused at the AS2 door (signature, encryption, agreement): its MDN told the partner so, and a
@@ -51,6 +54,7 @@ export async function replayMessage(knex: Knex, messageId: string, opts: { partn
       await deleteDocuments(trx, messageId);
       await resetForInterpretation(trx, messageId);
       await recordEvents(trx, [{ message_id: messageId, type: 'replayed', detail: `was ${msg.state}; interpreting again from the stored raw bytes` }]);
+      await notify(trx, 'messages');
       return { messageId, action: 'reinterpret', deliveries: 0 };
     }
     throw new GatewayError(

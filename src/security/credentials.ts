@@ -7,6 +7,8 @@ import { audit } from './audit.js';
 import { isScope } from './scopes.js';
 import type { MasterKeys, Sealed } from './secrets.js';
 import { parsePublicKey } from './ssh-keys.js';
+import { notify } from '../store/signals.js';
+import { VerificationCache } from './verification-cache.js';
 
 /**
  * Every credential kind the gateway knows. Partner kinds belong to one partner; `signing-key` (our
@@ -265,11 +267,22 @@ const SECRET_PREFIX: Partial<Record<CredentialKind, string>> = {
   'erp-signing-secret': 'whsec',
 };
 
+/** What a presented secret looks like: `<prefix>_<ref>_<random>`. */
+const SECRET_SHAPE: Record<'api-key' | 'client-secret', RegExp> = {
+  'api-key': /^gw_([a-z0-9]{4,32})_[A-Za-z0-9_-]{32,}$/,
+  'client-secret': /^gwcs_([a-z0-9]{4,32})_[A-Za-z0-9_-]{32,}$/,
+};
+
 /**
  * Credentials issued, rotated and revoked at run time, over the ones partner profiles list. Every
- * lookup reads the database, so a revocation takes effect on the next request, in every process.
+ * change notifies every process (src/store/signals.ts) in its transaction; verifications of
+ * presented secrets are cached only while those notifications are heard (`verified`), so a
+ * revocation takes effect on the next request, in every process.
  */
 export class CredentialStore {
+  /** Recent answers of verifySecret; server.ts trusts it only while notifications flow. */
+  readonly verified = new VerificationCache<Credential | undefined>();
+
   constructor(
     private readonly knex: Knex,
     readonly keys: MasterKeys,
@@ -346,12 +359,34 @@ export class CredentialStore {
    * hash, whatever its state (the caller says "expired" or "revoked"); undefined when none does.
    */
   async verifySecret(kind: 'api-key' | 'client-secret', presented: string): Promise<Credential | undefined> {
-    const m = new RegExp(`^${SECRET_PREFIX[kind]}_([a-z0-9]{4,32})_[A-Za-z0-9_-]{32,}$`).exec(presented);
+    const m = SECRET_SHAPE[kind].exec(presented);
     if (!m) return undefined;
+    const presentedHash = sha256Hex(presented);
+    const key = `${kind}:${presentedHash}`;
+    const cached = this.verified.get(key);
+    if (cached) return cached.value;
+    const generation = this.verified.begin();
     const c = await this.find(kind, m[1] as string);
     const hash = typeof c?.public.sha256 === 'string' ? c.public.sha256 : undefined;
-    if (!c || !hash || !timingSafeEqual(Buffer.from(sha256Hex(presented), 'hex'), Buffer.from(hash, 'hex'))) return undefined;
-    return c;
+    const verified = c && hash && timingSafeEqual(Buffer.from(presentedHash, 'hex'), Buffer.from(hash, 'hex')) ? c : undefined;
+    this.verified.set(key, verified, generation);
+    return verified;
+  }
+
+  /**
+   * Runs a change to credentials in one transaction that also notifies every process, and forgets
+   * this process's cached verifications once it has committed.
+   */
+  private async change<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    try {
+      return await this.knex.transaction(async (trx) => {
+        const result = await work(trx);
+        await notify(trx, 'credentials');
+        return result;
+      });
+    } finally {
+      this.verified.invalidate();
+    }
   }
 
   /** The secret of a sealed credential. */
@@ -361,7 +396,7 @@ export class CredentialStore {
   }
 
   async issue(req: IssueRequest, by: Actor): Promise<Issued> {
-    return this.knex.transaction(async (trx) => {
+    return this.change(async (trx) => {
       const issued = await this.create(trx, req, by);
       await audit(trx, {
         ...by,
@@ -386,7 +421,7 @@ export class CredentialStore {
         'GW_CRED_INVALID',
         `Signing key ${upcoming[0]?.ref} is published and starts signing at ${upcoming[0]?.notBefore.toISOString()}; rotate again after that.`,
       );
-    return this.knex.transaction(async (trx) => {
+    return this.change(async (trx) => {
       const issued = await this.create(trx, req, by);
       const endAt = new Date(Math.max(Date.now(), issued.credential.notBefore.getTime()) + req.overlapSeconds * 1000);
       const retiring: Credential[] = [];
@@ -420,7 +455,7 @@ export class CredentialStore {
     const c = await this.find(kind, ref);
     if (!c) throw new GatewayError('GW_CRED_UNKNOWN', `No ${kind} ${ref}.`);
     const now = new Date();
-    await this.knex.transaction(async (trx) => {
+    await this.change(async (trx) => {
       if (c.source === 'store') await trx('credentials').where({ kind, ref }).update({ revoked_at: now });
       else
         await trx('credential_retirements')
