@@ -4,6 +4,7 @@ import path from 'node:path';
 import { GatewayError } from '../errors.js';
 import { SIGNATURE_HEADER, signatureHeader } from '../security/webhooks.js';
 import type { FileTarget, HttpTarget } from '../types.js';
+import { post, type PostAnswer } from './http-post.js';
 import type { OutboxItem, Transport } from './transport.js';
 
 /** What every target receives: the canonical document with the facts the ERP needs to trace it. */
@@ -69,33 +70,29 @@ export function envelopeOf(item: OutboxItem): DeliveryEnvelope {
 }
 
 async function sendHttp(target: HttpTarget, env: DeliveryEnvelope, secrets: readonly string[]): Promise<string> {
-  let res: Response;
   const body = JSON.stringify(env);
+  const headers = {
+    ...(secrets.length ? { [SIGNATURE_HEADER]: signatureHeader(secrets, body) } : {}),
+    ...target.headers,
+    'content-type': 'application/json',
+    'idempotency-key': env.idempotencyKey,
+    'x-correlation-id': env.correlationId,
+    'x-gateway-document-type': `${env.type}/v${env.schemaVersion}`,
+    'x-gateway-partner': env.partner,
+  };
+  let res: PostAnswer;
   try {
-    res = await fetch(target.url, {
-      method: 'POST',
-      headers: {
-        ...(secrets.length ? { [SIGNATURE_HEADER]: signatureHeader(secrets, body) } : {}),
-        ...target.headers,
-        'content-type': 'application/json',
-        'idempotency-key': env.idempotencyKey,
-        'x-correlation-id': env.correlationId,
-        'x-gateway-document-type': `${env.type}/v${env.schemaVersion}`,
-        'x-gateway-partner': env.partner,
-      },
-      body,
-      signal: AbortSignal.timeout(target.timeoutMs),
-      redirect: 'error',
-    });
+    res = await post(target.url, headers, body, target.timeoutMs, 300);
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-    throw new GatewayError('GW_DELIVERY_NETWORK', `POST ${target.url} failed: ${cause}`, { cause: err });
+    throw new GatewayError('GW_DELIVERY_NETWORK', `POST ${target.url} failed: ${(err as Error).message}`, { cause: err });
   }
-  const text = (await res.text().catch(() => '')).slice(0, 300);
-  if (res.ok) return `HTTP ${res.status}`;
+  if (res.status >= 200 && res.status < 300) return `HTTP ${res.status}`;
   // A 4xx other than timeouts and rate limits will not change on retry: the ERP refuses the document.
   const refused = res.status >= 400 && res.status < 500 && !RETRYABLE_STATUS.has(res.status);
-  throw new GatewayError(refused ? 'GW_DELIVERY_REFUSED' : 'GW_DELIVERY_HTTP', `POST ${target.url} answered HTTP ${res.status}${text ? `: ${text}` : ''}`);
+  throw new GatewayError(
+    refused ? 'GW_DELIVERY_REFUSED' : 'GW_DELIVERY_HTTP',
+    `POST ${target.url} answered HTTP ${res.status}${res.text ? `: ${res.text}` : ''}`,
+  );
 }
 
 /** Writes `<dir>/<partner>/<type>/<idempotency key>.json` atomically (temporary name, then rename). */
