@@ -125,6 +125,9 @@ interface LoadResult {
 }
 
 /** Posts requests `from`…`from + count - 1` of the scenario, each with its own Idempotency-Key; counts what was not 202. */
+/** Part of every Idempotency-Key: a database kept from an earlier run (BENCH_DATABASE_URL) would take this run's messages for replays. */
+const RUN = Date.now().toString(36);
+
 async function load(url: string, s: Scenario, count: number, from: number, prefix: string): Promise<LoadResult> {
   let next = 0;
   let refused = 0;
@@ -136,7 +139,7 @@ async function load(url: string, s: Scenario, count: number, from: number, prefi
     Array.from({ length: s.concurrency }, async () => {
       for (let n = next++; n < count; n = next++) {
         const start = performance.now();
-        const res = await fetch(url, { method: 'POST', headers: { ...headers, 'idempotency-key': `${prefix}-${from + n}` }, body: s.body(from + n) });
+        const res = await fetch(url, { method: 'POST', headers: { ...headers, 'idempotency-key': `${RUN}-${prefix}-${from + n}` }, body: s.body(from + n) });
         const body = (await res.json()) as { messageId?: string };
         latenciesMs.push(performance.now() - start);
         if (res.status !== 202) refused++;
@@ -216,8 +219,8 @@ async function stageTimes(databaseUrl: string, partner: string): Promise<string>
               ${pct(0.5, 'd.delivered_at - m.processed_at')} AS deliver_p50, ${pct(0.99, 'd.delivered_at - m.processed_at')} AS deliver_p99,
               ${epochMs('max(m.received_at) - min(m.received_at)')} AS receiving_ms, ${epochMs('max(m.processed_at) - min(m.processed_at)')} AS interpreting_ms
          FROM messages m JOIN deliveries d ON d.message_id = m.id
-        WHERE m.partner_id = ? AND d.target_id = 'erp-http' AND m.idempotency_key LIKE 'bench-%'`,
-      [partner],
+        WHERE m.partner_id = ? AND d.target_id = 'erp-http' AND m.idempotency_key LIKE ?`,
+      [partner, `${RUN}-bench-%`],
     );
     const r = rows[0] ?? {};
     const f = (v: number | undefined) => Number(v ?? Number.NaN).toFixed(0);
