@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { certFromPem, selfSignedCertificate } from '../src/formats/as2/cms.js';
+import { certFromPem, selfSignedCertificate } from '../src/formats/as2/certificates.js';
 import { micOf, unwrap } from '../src/channels/as2/unwrap.js';
 import type { As2KeyRing } from '../src/channels/as2/keys.js';
 import { buildMdn } from '../src/formats/as2/mdn.js';
