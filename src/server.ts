@@ -8,13 +8,14 @@ import { As2Inbound } from './channels/as2/inbound.js';
 import { As2KeyRing } from './channels/as2/keys.js';
 import { As2Transports } from './channels/as2/transport.js';
 import { expiringCertificates } from './channels/as2/expiry.js';
+import { PartnerCertificates } from './channels/as2/partner-certificates.js';
 import { createHttpApp } from './channels/http/app.js';
 import { PartnerFiles } from './channels/sftp/files.js';
 import { sftpPushTransport } from './channels/sftp/push.js';
 import { RemoteSftpDoor } from './channels/sftp/remote.js';
 import { startSftpServer, type SftpServer } from './channels/sftp/server.js';
 import { loadConfig, type As2Partner, type GatewayConfig } from './config/load.js';
-import { certFromPem, type Cert } from './formats/as2/cms.js';
+import type { Cert } from './formats/as2/certificates.js';
 import type { Settings } from './config/env.js';
 import { ConfigWatcher } from './config/watch.js';
 import { routePolicy, type RetryPolicy } from './delivery/policy.js';
@@ -187,13 +188,8 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
   };
   await warnExpiry();
   // Partner AS2 certificates: the profile's and those rotated in with `gateway creds`, minus retired ones.
-  const certCache = new Map<string, Cert>();
-  const certsOf = async (a: As2Partner): Promise<Cert[]> =>
-    (await store.usable('as2-cert', a.partner.id)).map((c) => {
-      let cert = certCache.get(c.ref);
-      if (!cert) certCache.set(c.ref, (cert = certFromPem(String(c.public.pem))));
-      return cert;
-    });
+  const partnerCerts = new PartnerCertificates();
+  const certsOf = async (a: As2Partner): Promise<Cert[]> => (await store.usable('as2-cert', a.partner.id)).map((c) => partnerCerts.of(String(c.public.pem)));
   let publicAs2Url = settings.as2.publicUrl ?? '';
   const as2Out = new As2Transports({
     certsOf,

@@ -10,7 +10,7 @@ import { parseCsv, type CsvTable } from '../formats/csv/parse.js';
 import { compileOutbound, compileProfile, ProfileRuleError, type CompiledProfile, type OutboundProfile, type RawProfile } from '../mapping/profile.js';
 import type { XrefTable } from '../mapping/transforms.js';
 import { parsePrivateKey, parsePublicKey } from '../security/ssh-keys.js';
-import { certsFromPem, type Cert } from '../formats/as2/cms.js';
+import { certsFromPem, type Cert } from '../formats/as2/certificates.js';
 import type { PartnerProfile, X12Settings } from '../types.js';
 import mappingSchema from './mapping.schema.json' with { type: 'json' };
 import partnerSchema from './partner.schema.json' with { type: 'json' };

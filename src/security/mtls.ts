@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
-import { selfSignedCertificate } from '../formats/as2/cms.js';
+import { selfSignedCertificate } from '../formats/as2/certificates.js';
 import type { GatewayConfig } from '../config/load.js';
 import type { PartnerProfile } from '../types.js';
 import { certFingerprint, type Credential, type CredentialStore } from './credentials.js';

@@ -133,6 +133,10 @@ export async function buildWithOpenssl(
     cipher?: string;
     oaep?: boolean;
     base64?: boolean;
+    /** Name the recipient by subject key identifier (`-keyid`) instead of issuer and serial number. */
+    keyid?: boolean;
+    /** Streamed: BER with indefinite lengths and the content in pieces (`-stream`). */
+    stream?: boolean;
   },
 ): Promise<BuiltAs2> {
   let entity: Buffer = Buffer.concat([
@@ -184,6 +188,8 @@ export async function buildWithOpenssl(
       '-recip',
       o.gatewayCert,
       ...(o.oaep ? ['-keyopt', 'rsa_padding_mode:oaep'] : []),
+      ...(o.keyid ? ['-keyid'] : []),
+      ...(o.stream ? ['-stream'] : []),
     ];
     if (o.base64) top = splitSmime(await openssl(args));
     else

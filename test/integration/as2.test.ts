@@ -108,6 +108,8 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
     base64?: boolean;
     messageId?: string;
     chunked?: boolean;
+    keyid?: boolean;
+    stream?: boolean;
   }) {
     const built = await buildWithOpenssl(dir, {
       protection: o.protection,
@@ -118,6 +120,8 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
       ...(o.oaep ? { oaep: true } : {}),
       ...(o.cipher ? { cipher: o.cipher } : {}),
       ...(o.base64 ? { base64: true } : {}),
+      ...(o.keyid ? { keyid: true } : {}),
+      ...(o.stream ? { stream: true } : {}),
     });
     const messageId = o.messageId ?? newId(`${o.protection}-${o.digest}-${o.mdn}`);
     const headers = {
@@ -201,6 +205,14 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
   describe('variants, refusals and repeats', () => {
     it('accepts RSA-OAEP key transport, 3DES and AES-128, base64 S/MIME, chunked transfer encoding and the "sha256" spelling', async () => {
       for (const o of [{ oaep: true }, { cipher: 'des3' }, { cipher: 'aes128', base64: true }, { cipher: 'aes192' }, { chunked: true, micalg: 'sha256' }]) {
+        const { mdn, built } = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', ...o });
+        assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed', JSON.stringify(o));
+        assert.equal(mdn.mic, `${await opensslMic(dir, built.micOver, 'sha256')}, sha-256`);
+      }
+    });
+
+    it('accepts streamed BER (openssl cms -stream: indefinite lengths, content in pieces) and a recipient named by key identifier (-keyid)', async () => {
+      for (const o of [{ stream: true }, { keyid: true }, { stream: true, keyid: true }]) {
         const { mdn, built } = await send({ protection: 'signed+encrypted', digest: 'sha256', mdn: 'sync', ...o });
         assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed', JSON.stringify(o));
         assert.equal(mdn.mic, `${await opensslMic(dir, built.micOver, 'sha256')}, sha-256`);

@@ -2,19 +2,9 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
-import {
-  certFromPem,
-  cmsContentType,
-  compress,
-  decompress,
-  decryptEnveloped,
-  encryptEnveloped,
-  selfSignedCertificate,
-  signDetached,
-  verifyDetached,
-  verifyOpaque,
-  type KeyPair,
-} from '../../src/formats/as2/cms.js';
+import { certFromPem, selfSignedCertificate, type KeyPair } from '../../src/formats/as2/certificates.js';
+import { cmsContentType, compress, decompress, signDetached, verifyDetached, verifyOpaque } from '../../src/formats/as2/cms.js';
+import { decryptEnveloped, encryptEnveloped } from '../../src/formats/as2/cms-enveloped.js';
 import { micOf, unwrap } from '../../src/channels/as2/unwrap.js';
 import type { As2KeyRing } from '../../src/channels/as2/keys.js';
 import { buildMdn, parseMdn, parseMdnOptions } from '../../src/formats/as2/mdn.js';

@@ -4,18 +4,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import {
-  certFromPem,
-  compress,
-  type CmsError,
-  decompress,
-  decryptEnveloped,
-  decryptKeyPkcs1,
-  encryptEnveloped,
-  selfSignedCertificate,
-  type Cert,
-  type KeyPair,
-} from '../../src/formats/as2/cms.js';
+import { certFromPem, selfSignedCertificate, type Cert, type KeyPair } from '../../src/formats/as2/certificates.js';
+import { compress, type CmsError, decompress } from '../../src/formats/as2/cms.js';
+import { decryptEnveloped, decryptKeyPkcs1, encryptEnveloped } from '../../src/formats/as2/cms-enveloped.js';
 import { asyncUrlAllowed } from '../../src/channels/as2/inbound.js';
 import { micOf, unwrap } from '../../src/channels/as2/unwrap.js';
 import type { As2KeyRing } from '../../src/channels/as2/keys.js';

@@ -8,7 +8,8 @@ import { recordEvents, type TimelineEvent } from '../../observability/events.js'
 import { formatOfFile, MEDIA_TYPES } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { allowedScopes } from '../../security/scopes.js';
-import { CMS_FAILURE_CODES, CmsError, micalgName, type Cert } from '../../formats/as2/cms.js';
+import type { Cert } from '../../formats/as2/certificates.js';
+import { CMS_FAILURE_CODES, CmsError, micalgName } from '../../formats/as2/cms.js';
 import type { As2KeyRing } from './keys.js';
 import { audit } from '../../security/audit.js';
 import { buildMdn, dispositionOf, parseMdnOptions, type As2Failure, type BuiltMdn, type Mic } from '../../formats/as2/mdn.js';

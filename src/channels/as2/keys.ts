@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync
 import path from 'node:path';
 import { GatewayError } from '../../errors.js';
 import { openPrivateKeyPem, sealPrivateKeyPem, type MasterKeys } from '../../security/secrets.js';
-import { certFromPem, selfSignedCertificate, type KeyPair } from '../../formats/as2/cms.js';
+import { certFromPem, selfSignedCertificate, type KeyPair } from '../../formats/as2/certificates.js';
 
 /**
  * The gateway's own AS2 key pairs (signing our MDNs and messages, decrypting what partners send),

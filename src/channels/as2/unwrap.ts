@@ -1,6 +1,8 @@
 /** The layers of an inbound AS2 message, opened in the order the sender nested them, and the MIC over what they protected. */
 import { createHash } from 'node:crypto';
-import { CmsError, cmsContentType, decompress, decryptEnveloped, OID, verifyOpaque, type Cert, type Cipher, type Digest } from '../../formats/as2/cms.js';
+import type { Cert } from '../../formats/as2/certificates.js';
+import { CmsError, cmsContentType, decompress, OID, verifyOpaque, type Digest } from '../../formats/as2/cms.js';
+import { decryptEnveloped, type Cipher } from '../../formats/as2/cms-enveloped.js';
 import type { As2KeyRing } from './keys.js';
 import { type Mic, verifySignedPart } from '../../formats/as2/mdn.js';
 import { decodeBody, MimeError, parseContentType, parseEntity, splitMultipart, type MimeEntity } from '../../formats/as2/mime.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { digestOf, micalgName, signDetached, verifyDetached, type Cert, type Digest, type KeyPair, CmsError } from './cms.js';
+import type { Cert, KeyPair } from './certificates.js';
+import { digestOf, micalgName, signDetached, verifyDetached, type Digest, CmsError } from './cms.js';
 import {
   base64Lines,
   buildEntity,

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GatewayError } from '../../errors.js';
 import type { As2Agreement } from '../../types.js';
-import { compress, encryptEnveloped, micalgName, signDetached, type Cert, type Digest } from './cms.js';
+import type { Cert } from './certificates.js';
+import { compress, micalgName, signDetached, type Digest } from './cms.js';
+import { encryptEnveloped } from './cms-enveloped.js';
 import type { ReceivedMdn } from './mdn.js';
 import { base64Lines, buildEntity, buildMultipart, partBytes, type Part } from './mime.js';
 
