@@ -13,7 +13,7 @@
  * honesty: every document of every message answered 202 is delivered exactly once by idempotency
  * key, and none is lost.
  *
- * BENCH_E2E_DOCS (4000 JSON documents), BENCH_E2E_CONCURRENCY (50), BENCH_DATABASE_URL (else an
+ * BENCH_E2E_DOCS (4000 JSON documents), BENCH_E2E_CONCURRENCY (50), BENCH_DATABASE_URL (a server where the bench makes its own database; else an
  * embedded server), BENCH_CPU_PROF (a folder for the gateway's CPU profile).
  */
 import { spawn } from 'node:child_process';
@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../src/observability/logger.js';
 import { connect, startEmbedded } from '../src/store/db.js';
@@ -125,9 +125,6 @@ interface LoadResult {
 }
 
 /** Posts requests `from`…`from + count - 1` of the scenario, each with its own Idempotency-Key; counts what was not 202. */
-/** Part of every Idempotency-Key: a database kept from an earlier run (BENCH_DATABASE_URL) would take this run's messages for replays. */
-const RUN = Date.now().toString(36);
-
 async function load(url: string, s: Scenario, count: number, from: number, prefix: string): Promise<LoadResult> {
   let next = 0;
   let refused = 0;
@@ -139,7 +136,7 @@ async function load(url: string, s: Scenario, count: number, from: number, prefi
     Array.from({ length: s.concurrency }, async () => {
       for (let n = next++; n < count; n = next++) {
         const start = performance.now();
-        const res = await fetch(url, { method: 'POST', headers: { ...headers, 'idempotency-key': `${RUN}-${prefix}-${from + n}` }, body: s.body(from + n) });
+        const res = await fetch(url, { method: 'POST', headers: { ...headers, 'idempotency-key': `${prefix}-${from + n}` }, body: s.body(from + n) });
         const body = (await res.json()) as { messageId?: string };
         latenciesMs.push(performance.now() - start);
         if (res.status !== 202) refused++;
@@ -219,8 +216,8 @@ async function stageTimes(databaseUrl: string, partner: string): Promise<string>
               ${pct(0.5, 'd.delivered_at - m.processed_at')} AS deliver_p50, ${pct(0.99, 'd.delivered_at - m.processed_at')} AS deliver_p99,
               ${epochMs('max(m.received_at) - min(m.received_at)')} AS receiving_ms, ${epochMs('max(m.processed_at) - min(m.processed_at)')} AS interpreting_ms
          FROM messages m JOIN deliveries d ON d.message_id = m.id
-        WHERE m.partner_id = ? AND d.target_id = 'erp-http' AND m.idempotency_key LIKE ?`,
-      [partner, `${RUN}-bench-%`],
+        WHERE m.partner_id = ? AND d.target_id = 'erp-http' AND m.idempotency_key LIKE 'bench-%'`,
+      [partner],
     );
     const r = rows[0] ?? {};
     const f = (v: number | undefined) => Number(v ?? Number.NaN).toFixed(0);
@@ -235,12 +232,31 @@ async function stageTimes(databaseUrl: string, partner: string): Promise<string>
 
 type Erp = Awaited<ReturnType<typeof startErp>>;
 
+/** CPU time used so far by one process (its threads included), and by the whole machine, in clock ticks. */
+function cpuTicks(pid: number): { process: number; busy: number; total: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const machine = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
+  const idle = (machine[3] ?? 0) + (machine[4] ?? 0);
+  const total = machine.reduce((a, b) => a + b, 0);
+  // utime and stime are the 12th and 13th fields after the command name.
+  return { process: Number(fields[11]) + Number(fields[12]), busy: total - idle, total };
+}
+
+/** What bounds a run: the cores the gateway kept busy, and how busy the machine was, between two readings. */
+function cpuUse(before: ReturnType<typeof cpuTicks>, after: ReturnType<typeof cpuTicks>, seconds: number): string {
+  const cores = os.cpus().length;
+  const gatewayCores = (after.process - before.process) / 100 / seconds;
+  const machineBusy = (after.busy - before.busy) / (after.total - before.total);
+  return `gateway process ${gatewayCores.toFixed(2)} of ${cores} cores, machine ${(machineBusy * 100).toFixed(0)} % busy`;
+}
+
 /** One scenario against the running gateway: warm up, then the counted load, then wait for every document at the ERP. */
-async function gatewayScenario(url: string, erp: Erp, databaseUrl: string, s: Scenario) {
+async function gatewayScenario(url: string, erp: Erp, databaseUrl: string, s: Scenario, pid: number) {
   erp.reset();
   const warm = await load(`${url}/v1/messages`, s, s.warmUp, 0, 'warm');
   await waitUntil(() => erp.arrived.size >= warm.answeredAt.size * s.documentsPerRequest);
   erp.reset();
+  const cpuBefore = cpuTicks(pid);
   const result = await load(`${url}/v1/messages`, s, s.requests, s.warmUp, 'bench');
   const counted = () => [...erp.arrived.values()].filter((a) => result.answeredAt.has(a.messageId)).length;
   const started = Date.now() - result.seconds * 1000;
@@ -249,7 +265,9 @@ async function gatewayScenario(url: string, erp: Erp, databaseUrl: string, s: Sc
   const arrivals = [...erp.arrived.values()].filter((a) => result.answeredAt.has(a.messageId));
   const lags = arrivals.map((a) => a.at - (result.answeredAt.get(a.messageId) ?? a.at)).sort((a, b) => a - b);
   const lastArrival = Math.max(...arrivals.map((a) => a.at));
+  const cpu = cpuUse(cpuBefore, cpuTicks(pid), (Date.now() - started) / 1000);
   return {
+    cpu,
     result,
     deliveredPerSecond: arrivals.length / ((lastArrival - started) / 1000),
     lags,
@@ -275,7 +293,11 @@ async function gatewaySftp(erp: Erp, dataDir: string, port: number, key: SshIden
 
 async function gatewayRun(databaseUrl: string, dataDir: string, key: SshIdentity, files: string) {
   const erp = await startErp();
-  const unlimited = (y: string) => y.replace('limits: { maxBytes: 65536 }', 'limits: { maxBytes: 10485760, requestsPerMinute: 1000000 }');
+  // The scenarios deliver over HTTP only: the test partners' second route, a file drop for ship notices, is left out.
+  const unlimited = (y: string) =>
+    y
+      .replace('limits: { maxBytes: 65536 }', 'limits: { maxBytes: 10485760, requestsPerMinute: 1000000 }')
+      .replace(/\n {2}- types: \[asn\]\n {4}target: \{ id: erp-drop[^\n]*/, '');
   const partnersDir = await writeTestPartners(dataDir, erp.url, (y) =>
     /^id: northwind\n/.test(y) ? unlimited(y) : /^id: acme-supply\n/.test(y) ? sftpPartner(key)(unlimited(y)) : y,
   );
@@ -288,7 +310,7 @@ async function gatewayRun(databaseUrl: string, dataDir: string, key: SshIdentity
     const url = await gw.url();
     await gw.waitForLog('SFTP listening');
     const runs = [];
-    for (const s of SCENARIOS) runs.push(await gatewayScenario(url, erp, databaseUrl, s));
+    for (const s of SCENARIOS) runs.push(await gatewayScenario(url, erp, databaseUrl, s, gw.child.pid ?? 0));
     const sftp = await gatewaySftp(erp, dataDir, sftpPort, key, files);
     return { runs, sftp, rssMb: peakRssMb(gw.child.pid ?? 0) };
   } finally {
@@ -312,6 +334,7 @@ function report(s: Scenario, bare: LoadResult, gw: Awaited<ReturnType<typeof gat
       `lag p50/p99 ${ms(quantile(gw.lags, 0.5))} / ${ms(quantile(gw.lags, 0.99))}`,
   );
   console.log(`  stages: ${gw.stages}`);
+  console.log(`  CPU from the load's start to the last delivery: ${gw.cpu}`);
   console.log(`  honesty: ${gw.honesty.lost} lost, ${gw.honesty.twice} delivered twice`);
   return gw.honesty.lost === 0 && gw.honesty.twice === 0 && gw.result.refused === 0;
 }
@@ -334,9 +357,14 @@ function reportSftp(sshdSeconds: number | undefined, gw: Awaited<ReturnType<type
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'gw-bench-e2e-'));
   const pgDir = await mkdtemp(path.join(tmpdir(), 'gw-bench-e2e-pg-'));
-  let databaseUrl = process.env.BENCH_DATABASE_URL;
-  const pg = databaseUrl ? undefined : await startEmbedded(pgDir, createLogger('warn'));
-  databaseUrl ??= pg?.url ?? '';
+  const pg = process.env.BENCH_DATABASE_URL ? undefined : await startEmbedded(pgDir, createLogger('warn'));
+  // A database of its own on the server: one kept from an earlier run would take this run's
+  // documents (the same Idempotency-Keys and interchange control numbers) for duplicates.
+  const serverUrl = process.env.BENCH_DATABASE_URL ?? pg?.url ?? '';
+  const name = `bench_e2e_${process.pid}`;
+  const admin = connect(serverUrl, 1);
+  await admin.raw(`CREATE DATABASE ${name}`);
+  const databaseUrl = serverUrl.replace(/\/[^/]*$/, `/${name}`);
   try {
     const key = await sshKeygen(dir, 'bench-sftp');
     const files = writeFiles(dir);
@@ -349,6 +377,8 @@ async function main(): Promise<void> {
     console.log(`  gateway peak RSS over all scenarios ${gw.rssMb.toFixed(0)} MB`);
     if (honest.includes(false)) process.exitCode = 1;
   } finally {
+    await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.destroy();
     await pg?.stop();
     await rm(dir, { recursive: true, force: true });
     await rm(pgDir, { recursive: true, force: true });
