@@ -305,16 +305,21 @@ export async function recordEvents(db: Knex | Knex.Transaction, events: readonly
   }
 }
 
-/** The same rows as recordEvents' INSERTs, in the same order (their ids say it), with one COPY. */
+/** Rows per COPY: what is encoded at once (event-loop time, memory) stays bounded for the largest rejection. */
+const COPY_BATCH = 5000;
+
+/** The same rows as recordEvents' INSERTs, in the same order (their ids say it), with COPY. */
 async function copyEvents(trx: Knex.Transaction, events: readonly TimelineEvent[]): Promise<void> {
-  await copyRows(
-    trx,
-    `COPY events (${COPIED_COLUMNS.join(', ')}) FROM STDIN`,
-    events.map((event) => {
-      const row: Record<string, unknown> = event;
-      return COPIED_COLUMNS.map((c) => (c === 'data' ? (event.data ? JSON.stringify(event.data) : null) : (row[c] as string | null | undefined)));
-    }),
-  );
+  for (let i = 0; i < events.length; i += COPY_BATCH) {
+    await copyRows(
+      trx,
+      `COPY events (${COPIED_COLUMNS.join(', ')}) FROM STDIN`,
+      events.slice(i, i + COPY_BATCH).map((event) => {
+        const row: Record<string, unknown> = event;
+        return COPIED_COLUMNS.map((c) => (c === 'data' ? (event.data ? JSON.stringify(event.data) : null) : (row[c] as string | null | undefined)));
+      }),
+    );
+  }
 }
 
 /** One entry of a message's timeline, oldest first, as the status page shows it. */
