@@ -138,7 +138,9 @@ async function child(mode: string, file: string): Promise<void> {
 const HEAP_MB = Number(process.env.BENCH_HEAP_MB ?? 192);
 
 function run(mode: string, file: string, env: Record<string, string> = {}): Record<string, number> {
-  const out = execFileSync(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', SELF, mode, file], {
+  // BENCH_CPU_PROF=<dir>: the pipeline's process writes a CPU profile there (node --cpu-prof).
+  const profile = mode === 'process' && process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const out = execFileSync(process.execPath, [`--max-old-space-size=${HEAP_MB}`, ...profile, '--import', 'tsx', SELF, mode, file], {
     cwd: REPO,
     encoding: 'utf8',
     maxBuffer: 1 << 20,

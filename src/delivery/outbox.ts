@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { DeliveryState, PartnerProfile, Route } from '../types.js';
+import { copyRows } from '../store/copy.js';
 import type { OutboxTarget } from './transport.js';
 
 /*
@@ -20,24 +21,21 @@ export interface DocumentDelivery {
 }
 
 /**
- * Queues document deliveries in the transaction that routed them. Their maximum age counts from now
- * (clock time), not from the start of the transaction, which opened before the message was interpreted.
+ * Queues document deliveries in the transaction that routed them, with one COPY (their keys are
+ * the message's own: only the transaction that claimed it queues them, and a second copy would
+ * fail the unique idempotency key). Their maximum age counts from now (the database's clock
+ * time), not from the start of the transaction, which opened before the message was interpreted.
  */
 export async function queueDocumentDeliveries(trx: Knex.Transaction, rows: readonly DocumentDelivery[]): Promise<void> {
   if (!rows.length) return;
-  const now = trx.raw('clock_timestamp()');
-  await trx('deliveries').insert(
-    rows.map((r) => ({
-      id: r.id,
-      document_id: r.documentId,
-      message_id: r.messageId,
-      partner_id: r.partnerId,
-      target_id: r.route.target.id,
-      target: JSON.stringify(r.route.target),
-      idempotency_key: r.idempotencyKey,
-      max_attempts: r.route.maxAttempts ?? null,
-      queued_at: now,
-    })),
+  const clock = await trx.raw<{ rows: { now: string }[] }>('SELECT clock_timestamp()::text AS now');
+  const now = clock.rows[0]?.now;
+  const targets = new Map<Route, string>();
+  const target = (route: Route) => targets.get(route) ?? (targets.set(route, JSON.stringify(route.target)).get(route) as string);
+  await copyRows(
+    trx,
+    'COPY deliveries (id, document_id, message_id, partner_id, target_id, target, idempotency_key, max_attempts, queued_at) FROM STDIN',
+    rows.map((r) => [r.id, r.documentId, r.messageId, r.partnerId, r.route.target.id, target(r.route), r.idempotencyKey, r.route.maxAttempts ?? null, now]),
   );
 }
 

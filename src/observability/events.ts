@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { copyRows } from '../store/copy.js';
 
 /**
  * The timeline: every step the gateway takes with a message, a document, a delivery or a partner
@@ -286,11 +287,37 @@ export type TimelineEvent = { [T in CurrentEventType]: EventOf<T> }[CurrentEvent
  */
 const INSERT_BATCH = 500;
 
+/**
+ * From this many events on, a transaction writes them with one COPY: cheaper for the database and
+ * for this thread than INSERTs; below it, the one round trip of an INSERT is quicker.
+ */
+const COPY_FROM = 64;
+
+const COPIED_COLUMNS = ['message_id', 'document_id', 'delivery_id', 'partner_id', 'type', 'code', 'detail', 'data'] as const;
+
 /** Writes `events` to the timeline, in the caller's transaction when `db` is one. */
 export async function recordEvents(db: Knex | Knex.Transaction, events: readonly TimelineEvent[]): Promise<void> {
+  if (db.isTransaction && events.length >= COPY_FROM) return copyEvents(db as Knex.Transaction, events);
   for (let i = 0; i < events.length; i += INSERT_BATCH) {
     await db('events').insert(
       events.slice(i, i + INSERT_BATCH).map(({ data, ...columns }) => ({ ...columns, ...(data ? { data: JSON.stringify(data) } : {}) })),
+    );
+  }
+}
+
+/** Rows per COPY: what is encoded at once (event-loop time, memory) stays bounded for the largest rejection. */
+const COPY_BATCH = 5000;
+
+/** The same rows as recordEvents' INSERTs, in the same order (their ids say it), with COPY. */
+async function copyEvents(trx: Knex.Transaction, events: readonly TimelineEvent[]): Promise<void> {
+  for (let i = 0; i < events.length; i += COPY_BATCH) {
+    await copyRows(
+      trx,
+      `COPY events (${COPIED_COLUMNS.join(', ')}) FROM STDIN`,
+      events.slice(i, i + COPY_BATCH).map((event) => {
+        const row: Record<string, unknown> = event;
+        return COPIED_COLUMNS.map((c) => (c === 'data' ? (event.data ? JSON.stringify(event.data) : null) : (row[c] as string | null | undefined)));
+      }),
     );
   }
 }

@@ -3,7 +3,7 @@ import type { DocumentDelivery } from '../delivery/outbox.js';
 import type { TimelineEvent } from '../observability/events.js';
 import { WRITE_SCOPES } from '../security/scopes.js';
 import type { PartnerProfile, SourceFormat } from '../types.js';
-import type { NewDocument } from './documents.js';
+import type { InterpretedDocument } from './documents.js';
 import type { ReadyDocument } from './interpreter.js';
 
 /** A received message as interpretation claims it. */
@@ -41,8 +41,8 @@ export function documentRecords(
   id: string,
   doc: ReadyDocument,
   duplicate: boolean,
-): { document: NewDocument; events: TimelineEvent[]; deliveries: DocumentDelivery[] } {
-  const document: NewDocument = {
+): { document: InterpretedDocument; events: TimelineEvent[]; deliveries: DocumentDelivery[] } {
+  const document: InterpretedDocument = {
     id,
     message_id: row.id,
     seq: doc.seq,

@@ -7,7 +7,7 @@ import type { TimelineEvent } from '../observability/events.js';
 import { recordEvents } from '../observability/events.js';
 import type { MessageState } from '../types.js';
 import { documentRecords, withinScope, type ClaimedMessage } from './document-records.js';
-import { insertDocuments, type NewDocument } from './documents.js';
+import { copyDocuments, type InterpretedDocument } from './documents.js';
 import type { ReadyInterpretation } from './interpreter.js';
 import { finishInterpretations } from './messages.js';
 
@@ -41,8 +41,8 @@ export function messageOutcome(
 }
 
 /** A whole message's final state from its documents (held in memory here). */
-function finalState(row: ClaimedMessage, problems: readonly Problem[], documents: readonly NewDocument[]) {
-  const count = (state: NewDocument['state']) => documents.filter((d) => d.state === state).length;
+function finalState(row: ClaimedMessage, problems: readonly Problem[], documents: readonly InterpretedDocument[]) {
+  const count = (state: InterpretedDocument['state']) => documents.filter((d) => d.state === state).length;
   const outcome = messageOutcome({ accepted: count('accepted'), rejected: count('rejected'), duplicates: 0, reconciled: 0 }, problems);
   const rejected = () =>
     documents
@@ -63,7 +63,7 @@ export async function writeWholeMessages(
   config: GatewayConfig,
   items: readonly { row: ClaimedMessage; result: ReadyInterpretation }[],
 ): Promise<void> {
-  const documents: NewDocument[] = [];
+  const documents: InterpretedDocument[] = [];
   const deliveries: Parameters<typeof queueDocumentDeliveries>[1][number][] = [];
   const events: TimelineEvent[] = [];
   const finished: ReturnType<typeof finalState>[] = [];
@@ -82,7 +82,7 @@ export async function writeWholeMessages(
       ),
     );
   }
-  await insertDocuments(trx, documents);
+  await copyDocuments(trx, documents);
   await queueDocumentDeliveries(trx, deliveries);
   await recordEvents(trx, events);
   await finishInterpretations(trx, finished);

@@ -13,7 +13,7 @@ import { recordEvents } from '../observability/events.js';
 import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyInterpretation, type ReadyX12Item } from './interpreter.js';
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
 import { finishInterpretation, markFailed } from './messages.js';
-import { insertDocuments, rejectDocuments } from './documents.js';
+import { copyDocuments, rejectDocuments } from './documents.js';
 import { documentRecords, withinScope, type ClaimedMessage } from './document-records.js';
 import { interpretedEvent, messageOutcome, messageProblemEvents, REJECTED_DOCUMENTS_SHOWN, writeWholeMessages } from './process-whole.js';
 
@@ -183,10 +183,11 @@ async function interpretWhole(
 const PUSH_BYTES = 64 << 10;
 
 /**
- * Documents are written in batches; a large interchange holds only one batch in memory. Building
- * one INSERT is event-loop work: a batch is kept to what is built in a few tens of milliseconds.
+ * Documents are written in batches (one COPY each for documents, deliveries and timeline); a large
+ * interchange holds only one batch in memory (about a megabyte of canonical JSON). Encoding a batch
+ * is event-loop work: it is kept to what is encoded in a few tens of milliseconds.
  */
-const WRITE_BATCH = 250;
+const WRITE_BATCH = 1000;
 
 interface PendingDoc {
   id: string;
@@ -197,6 +198,8 @@ interface PendingDoc {
 
 class DocumentWriter {
   private pending: PendingDoc[] = [];
+  /** The batch being written, if any. */
+  private writing: Promise<void> | undefined;
   constructor(
     private readonly trx: Knex.Transaction,
     private readonly partner: PartnerProfile,
@@ -214,12 +217,40 @@ class DocumentWriter {
     return this.pending.length;
   }
 
-  async flush(): Promise<void> {
+  /**
+   * Starts writing the queued documents once the batch before them is stored, and returns without
+   * waiting for them: the next batch is interpreted and queued while the database stores this one.
+   * A failed write is thrown by the next `write` or `flush`.
+   */
+  async write(): Promise<void> {
+    await this.writing;
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 0) return;
+    const writing = batch.length ? this.store(batch) : undefined;
+    // Awaited by the next write, flush or settled; never left unhandled meanwhile.
+    writing?.catch(() => undefined);
+    this.writing = writing;
+  }
+
+  /** Writes every queued document and waits until all are stored. */
+  async flush(): Promise<void> {
+    await this.write();
+    await this.writing;
+    this.writing = undefined;
+  }
+
+  /**
+   * Waits for the batch being written, whatever its outcome. Before a failure rolls the message
+   * back, so that no statement of the batch runs after the rollback.
+   */
+  async settled(): Promise<void> {
+    await this.writing?.catch(() => undefined);
+  }
+
+  /** One COPY each for the documents, their deliveries and their timeline (the connection runs them in order). */
+  private async store(batch: readonly PendingDoc[]): Promise<void> {
     const records = batch.map(({ id, doc, duplicate }) => documentRecords(this.partner, this.row, id, doc, duplicate));
-    await insertDocuments(
+    await copyDocuments(
       this.trx,
       records.map((r) => r.document),
     );
@@ -312,7 +343,7 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
         writer.add(item.doc, Boolean(ic?.duplicate));
         lastSeq = item.doc.seq;
         if (ic) ic.lastSeq = lastSeq;
-        if (writer.size >= WRITE_BATCH) await writer.flush();
+        if (writer.size >= WRITE_BATCH) await writer.write();
         return;
       }
       case 'functional-ack': {
@@ -365,17 +396,31 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
   };
 
   const stream = await interpreter.x12(config, partner);
+  // The slice being interpreted while the items of the one before are written: the worker reads
+  // the next slice while this thread and the database store the last (at most two slices' items
+  // in memory).
+  let ahead: Promise<ReadyX12Item[]> | undefined;
   try {
     for await (const part of readRaw(trx, row)) {
       for (let at = 0; at < part.length; at += PUSH_BYTES) {
-        for (const item of await stream.push(part.subarray(at, at + PUSH_BYTES))) await handle(item);
+        const items = ahead ? await ahead : [];
+        ahead = stream.push(part.subarray(at, at + PUSH_BYTES));
+        // Awaited below, or in `finally` when writing fails first.
+        ahead.catch(() => undefined);
+        for (const item of items) await handle(item);
         // Let other work (HTTP requests) run between slices, also when this thread interprets.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
+    const last = ahead ? await ahead : [];
+    ahead = undefined;
+    for (const item of last) await handle(item);
     for (const item of await stream.end()) await handle(item);
   } finally {
+    // The worker is handed back only once it has answered: its next request must not get this answer.
+    await ahead?.catch(() => undefined);
     stream.close();
+    await writer.settled();
   }
   await writer.flush();
   await recordEvents(trx, [

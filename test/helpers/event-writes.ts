@@ -24,7 +24,7 @@ export interface EventWrites {
 }
 
 const WRITE_METHODS = new Set(['insert', 'update', 'del', 'delete', 'upsert', 'merge', 'truncate']);
-const RAW_WRITE = /\b(insert\s+into|update|delete\s+from|truncate)\s+(table\s+)?"?events"?\b/i;
+const RAW_WRITE = /\b(insert\s+into|update|delete\s+from|truncate|copy)\s+(table\s+)?"?events"?\b/i;
 
 export function scanEventWrites(sources: { file: string; text: string }[]): EventWrites {
   const result: EventWrites = { uses: [], directWriters: new Set() };

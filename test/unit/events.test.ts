@@ -149,6 +149,7 @@ describe('the event-type scan', () => {
   it('tells which files write the table themselves', () => {
     assert.deepEqual([...scan(`await trx('events').where('id', 1).del();`).directWriters], ['x.ts']);
     assert.deepEqual([...scan('await knex.raw(`INSERT INTO events (type) VALUES (?)`, [t]);').directWriters], ['x.ts']);
+    assert.deepEqual([...scan('await copyRows(trx, `COPY events (type) FROM STDIN`, rows);').directWriters], ['x.ts']);
     assert.deepEqual([...scan(`await knex('events').select('type').where('message_id', id);`).directWriters], []);
     assert.deepEqual([...scan(`await recordEvents(trx, [{ type: 'a.b', detail: '' }]);`).directWriters], []);
   });

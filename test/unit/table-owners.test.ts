@@ -15,7 +15,7 @@ function sources(dir: string): { file: string; text: string }[] {
 
 /**
  * The tables each file writes: a knex builder on the table (`trx('messages')`, `knex('deliveries as d')`)
- * whose statement (up to its `;`) inserts, updates or deletes, and raw SQL that does.
+ * whose statement (up to its `;`) inserts, updates or deletes, and raw SQL that does (COPY … FROM included).
  */
 function tableWrites(files: { file: string; text: string }[], tables: ReadonlySet<string>): Map<string, Set<string>> {
   const writers = new Map<string, Set<string>>();
@@ -25,7 +25,7 @@ function tableWrites(files: { file: string; text: string }[], tables: ReadonlySe
       const end = text.indexOf(';', m.index);
       if (/\.(insert|update|del|delete|increment|decrement|truncate)\(/.test(text.slice(m.index, end === -1 ? undefined : end))) add(m[1]!, file);
     }
-    for (const m of text.matchAll(/\b(?:INSERT INTO|UPDATE|DELETE FROM)\s+([a-z_0-9]+)/g)) add(m[1]!, file);
+    for (const m of text.matchAll(/\b(?:INSERT INTO|UPDATE|DELETE FROM|COPY)\s+([a-z_0-9]+)/g)) add(m[1]!, file);
   }
   return writers;
 }
@@ -73,6 +73,7 @@ describe('each table has one owner (docs/architecture.md, "Who writes which tabl
     assert.deepEqual(scan(`await trx('messages')\n  .where('id', id)\n  .update({ state });`), { messages: ['x.ts'] });
     assert.deepEqual(scan(`await knex('deliveries as d').where({}).del();`), { deliveries: ['x.ts'] });
     assert.deepEqual(scan('await trx.raw(`UPDATE messages SET state = 1`);'), { messages: ['x.ts'] });
+    assert.deepEqual(scan('await copyRows(trx, `COPY events (type, detail) FROM STDIN`, rows);'), { events: ['x.ts'] });
     assert.deepEqual(scan(`const rows = await knex('events').select('type').where({ id });`), {}, 'a read is not a write');
   });
 });
