@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { recordEvents, type TimelineEvent } from '../observability/events.js';
 import type { Channel, SourceFormat } from '../types.js';
-import { insertMessage, insertMessages, insertStagedMessage } from './messages.js';
+import { insertChunkedMessage, insertMessage, insertMessages } from './messages.js';
 
 export interface Inbound {
   partnerId: string;
@@ -19,8 +19,9 @@ export interface Inbound {
   scopes?: readonly string[];
 }
 
-/** An upload whose bytes were staged in `sftp_upload_chunks` as they arrived (large files). */
+/** An upload whose bytes were staged in `message_chunks` as they arrived (src/pipeline/raw-store.ts). */
 export interface StagedInbound extends Omit<Inbound, 'bytes' | 'idempotencyKey'> {
+  /** The id the chunks are staged under; the message takes it, and the chunks become its bytes. */
   uploadId: string;
   sizeBytes: number;
   sha256: string;
@@ -36,7 +37,7 @@ export interface Receipt {
 }
 
 /** What the `received` event says of a stored message row. */
-type ReceivedRow = Pick<MessageRow, 'id' | 'size_bytes' | 'channel' | 'content_type' | 'file_name' | 'sha256'>;
+type ReceivedRow = Pick<MessageRow, 'size_bytes' | 'channel' | 'content_type' | 'file_name' | 'sha256'> & { id: string };
 
 function receivedEvent(r: ReceivedRow): TimelineEvent {
   return {
@@ -152,12 +153,12 @@ export class Receiver {
   }
 
   /**
-   * Commits a staged upload as a message: the database joins the chunks itself, so a large file
-   * never passes through this process in one piece. Throws GW_STORE_UNAVAILABLE when the commit
-   * fails (the upload's chunks stay for a retry or are swept).
+   * Commits a staged upload as a message: its staged chunks become the message's bytes, untouched
+   * (nothing is copied), once they add up to every byte written. Throws GW_STORE_UNAVAILABLE when
+   * the commit fails (the upload's chunks stay for a retry or are swept).
    */
   async receiveStaged(inbound: StagedInbound): Promise<Receipt> {
-    const id = randomUUID();
+    const id = inbound.uploadId;
     const row = {
       id,
       partner_id: inbound.partnerId,
@@ -172,7 +173,7 @@ export class Receiver {
     };
     try {
       await this.knex.transaction(async (trx) => {
-        const complete = await insertStagedMessage(trx, row, inbound.uploadId);
+        const complete = await insertChunkedMessage(trx, row);
         if (!complete) throw new Error(`staged upload ${inbound.uploadId} does not hold the ${inbound.sizeBytes} bytes written`);
         await inbound.consumed(trx);
         await recordEvents(trx, [receivedEvent(row)]);
