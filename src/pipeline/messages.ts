@@ -16,12 +16,12 @@ export interface NewMessage {
 }
 
 /**
- * Inserts a batch of received messages; a row whose (partner, Idempotency-Key) was stored before is
- * skipped. Returns the ids stored.
+ * The insert of a batch of received messages, not run yet (the Receiver runs it in the statement
+ * that writes their timeline); a row whose (partner, Idempotency-Key) was stored before is skipped.
+ * It returns the ids stored.
  */
-export async function insertMessages(trx: Knex.Transaction, rows: readonly NewMessage[]): Promise<Set<string>> {
-  const ids: { id: string }[] = await trx('messages').insert(rows).onConflict(['partner_id', 'idempotency_key']).ignore().returning('id');
-  return new Set(ids.map((r) => r.id));
+export function insertMessagesStatement(db: Knex, rows: readonly NewMessage[]): Knex.QueryBuilder {
+  return db('messages').insert(rows).onConflict(['partner_id', 'idempotency_key']).ignore().returning('id');
 }
 
 export async function insertMessage(trx: Knex.Transaction, row: NewMessage): Promise<void> {
