@@ -7,6 +7,7 @@ import { allowedScopes, mailboxScope } from '../../security/scopes.js';
 import { discardStagedChunks, readRawSlice, readStagedSlice, stageChunk, stagedBytes } from '../../pipeline/raw-store.js';
 import type { Receipt, Receiver } from '../../pipeline/receive.js';
 import type { PartnerProfile } from '../../types.js';
+import { ChunkBuffer } from './chunk-buffer.js';
 import type { Folder } from './paths.js';
 
 /**
@@ -218,8 +219,7 @@ export class Upload {
   readonly temporary: boolean;
   size = 0;
   /** Bytes written since the last chunk was handed to the store. */
-  private parts: Buffer[] = [];
-  private buffered = 0;
+  private readonly pending = new ChunkBuffer(CHUNK_BYTES);
   private readonly hash = createHash('sha256');
   private head = Buffer.alloc(0);
   /** Chosen when the first chunk is handed to the store, before its row is written. */
@@ -258,13 +258,10 @@ export class Upload {
           `GW_REQUEST_TOO_LARGE: ${overLimit(`/inbound/${this.name}`, this.limit)}; nothing was stored. Split the file, or ask for the limit to be raised.`,
         ),
       );
-    const copy = Buffer.from(data);
-    this.size += copy.length;
-    this.hash.update(copy);
-    if (this.head.length < 512) this.head = Buffer.concat([this.head, copy.subarray(0, 512 - this.head.length)]);
-    this.parts.push(copy);
-    this.buffered += copy.length;
-    if (this.buffered >= CHUNK_BYTES) void this.stage().catch(() => undefined);
+    this.size += data.length;
+    this.hash.update(data);
+    if (this.head.length < 512) this.head = Buffer.concat([this.head, data.subarray(0, 512 - this.head.length)]);
+    this.pending.append(data, (chunk) => void this.stage(chunk).catch(() => undefined));
     // Backpressure: while more than one chunk waits for the database, writes are answered only as
     // chunks land, so the client (which keeps a bounded number of writes in flight) slows down.
     return this.staging > 1 ? this.chain : Promise.resolve();
@@ -276,11 +273,8 @@ export class Upload {
     return this.failed;
   }
 
-  /** Hands the buffered bytes to the store as the next chunk (serially: chunks land in order). */
-  private stage(): Promise<void> {
-    const data = Buffer.concat(this.parts);
-    this.parts = [];
-    this.buffered = 0;
+  /** Hands `data` to the store as the next chunk (serially: chunks land in order). */
+  private stage(data: Buffer): Promise<void> {
     const seq = this.seq++;
     const size = this.size;
     const id = (this.uploadId ??= randomUUID());
@@ -289,6 +283,7 @@ export class Upload {
       .then(() => this.writeChunk(id, seq, data, size))
       .finally(() => {
         this.staging--;
+        this.pending.release(data);
       });
     return this.chain;
   }
@@ -315,7 +310,7 @@ export class Upload {
 
   /** The whole file, when no chunk was ever handed to the store. */
   private inMemory(): Buffer {
-    const bytes = Buffer.concat(this.parts);
+    const bytes = this.pending.take();
     if (this.seq !== 0 || bytes.length !== this.size) throw new Error(`upload ${this.name}: ${bytes.length} bytes in memory, ${this.size} written`);
     return bytes;
   }
@@ -334,7 +329,7 @@ export class Upload {
       // Decided on what was handed to the store, not on what has landed there yet.
       if (this.seq === 0 && !this.temporary) return await this.receiver.receive({ ...common, bytes: this.inMemory() });
       // The tail (or a small held file) goes to the store too; then every chunk must have landed.
-      await (this.buffered || this.seq === 0 ? this.stage() : this.chain);
+      await (this.pending.length || this.seq === 0 ? this.stage(this.pending.take()) : this.chain);
       const uploadId = this.uploadId!;
       if (!this.temporary)
         return await this.receiver.receiveStaged({ ...common, uploadId, sizeBytes: this.size, sha256, consumed: (trx) => discardUpload(trx, uploadId) });
@@ -360,8 +355,7 @@ export class Upload {
   /** Discards what was written (disconnect before close, or a failed close). Best effort. */
   async abort(): Promise<void> {
     this.fail('the upload was abandoned');
-    this.parts = [];
-    this.buffered = 0;
+    this.pending.take();
     await this.chain.catch(() => undefined);
     const id = this.uploadId;
     if (id) await this.knex.transaction((trx) => discardUploads(trx, trx('sftp_uploads').where({ id, state: 'writing' }))).catch(() => undefined);
