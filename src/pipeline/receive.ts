@@ -82,7 +82,7 @@ interface Pending {
  * While no commit is under way a submission is committed at once, with whatever arrived in the
  * same turn of the event loop: waiting `maxWaitMs` for company only delays a sender that is alone
  * (an SFTP client waits for each file's close before it sends the next).
- * @see docs/decisions/0002-group-commit.md
+ * @see docs/decisions/0002-group-commit-and-outbox.md
  * @see docs/decisions/0019-sftp-bytes-once.md
  */
 export class Receiver {
