@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { copyRow } from '../store/copy-in.js';
 
 /*
  * Where a message's raw bytes are kept. Most messages hold them in `messages.raw`. A file that the
@@ -8,9 +9,13 @@ import type { Knex } from 'knex';
  * @see docs/decisions/0019-sftp-bytes-once.md
  */
 
-/** Stores one piece of a file being received: `data` is the file's bytes from `firstByte` on. */
+/**
+ * Stores one piece of a file being received: `data` is the file's bytes from `firstByte` on. By
+ * binary COPY, so that the bytes go to the socket as they are (src/store/copy-in.ts); `data` must
+ * stay untouched until this resolves.
+ */
 export async function stageChunk(trx: Knex.Transaction, messageId: string, firstByte: number, data: Buffer): Promise<void> {
-  await trx('message_chunks').insert({ message_id: messageId, first_byte: firstByte, data });
+  await copyRow(trx, 'message_chunks', ['message_id', 'first_byte', 'data'], [{ uuid: messageId }, { int8: firstByte }, { bytes: data }]);
 }
 
 /**
