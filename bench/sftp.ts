@@ -82,9 +82,7 @@ async function storeCounters(knex: Knex): Promise<{ wal: number; size: number }>
 
 /** Every byte the store keeps for a message: `messages.raw` and, where the table exists, its chunks. */
 async function storedBytes(knex: Knex, id: string): Promise<number> {
-  const chunks = (await knex.schema.hasTable('message_chunks'))
-    ? '(SELECT coalesce(sum(length(data)), 0) FROM message_chunks WHERE message_id = m.id)'
-    : '0';
+  const chunks = (await knex.schema.hasTable('message_chunks')) ? '(SELECT coalesce(sum(length(data)), 0) FROM message_chunks WHERE message_id = m.id)' : '0';
   const { rows } = await knex.raw<{ rows: { n: string }[] }>(`SELECT coalesce(length(m.raw), 0) + ${chunks} AS n FROM messages m WHERE m.id = ?`, [id]);
   return Number(rows[0]?.n);
 }
