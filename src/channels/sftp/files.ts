@@ -11,8 +11,8 @@ import { ChunkBuffer } from './chunk-buffer.js';
 import type { Folder } from './paths.js';
 
 /**
- * Uploads are staged in the database in pieces of (at least) this size, which become the message's
- * bytes on close; smaller files go in one commit.
+ * Uploads are staged in the database in pieces of this size (the last one smaller), which become
+ * the message's bytes on close; smaller files go in one commit.
  */
 export const CHUNK_BYTES = 4 << 20;
 /** Names under which clients write a file before renaming it to its final name: held, not processed. */
