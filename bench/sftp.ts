@@ -2,8 +2,10 @@
  * SFTP door: OpenSSH's `sftp` uploads 1,000 small X12 files, then one 100 MB file, to the
  * gateway's SFTP server (every file committed to PostgreSQL before its close is answered).
  * Baseline, same client and files in the same run: OpenSSH's own sshd (internal-sftp) writing to
- * the local disk. Reports files/s, MB/s, the ratio to the baseline, and the gateway's peak RSS
- * while it received. Needs sftp, ssh-keygen and /usr/sbin/sshd (the baseline is skipped without it).
+ * the local disk. Reports files/s, MB/s, the ratio to the baseline, the gateway's peak RSS while
+ * it received, and what the large file cost the store: the bytes kept for it, the write-ahead log
+ * written and the database's growth (each byte stored once: about the file's size, not twice it).
+ * Needs sftp, ssh-keygen and /usr/sbin/sshd (the baseline is skipped without it).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Knex } from 'knex';
 import { startSftpServer } from '../src/channels/sftp/server.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/observability/logger.js';
@@ -67,6 +70,21 @@ function writeBigFile(file: string): { bigSha: string; bigBytes: number } {
   }
   closeSync(fd);
   return { bigSha: hash.digest('hex'), bigBytes: bytes };
+}
+
+/** Write-ahead log written and database size so far, from PostgreSQL: what a file cost the store. */
+async function storeCounters(knex: Knex): Promise<{ wal: number; size: number }> {
+  const { rows } = await knex.raw<{ rows: { wal: string; size: string }[] }>(
+    "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS wal, pg_database_size(current_database()) AS size",
+  );
+  return { wal: Number(rows[0]!.wal), size: Number(rows[0]!.size) };
+}
+
+/** Every byte the store keeps for a message: `messages.raw` and, where the table exists, its chunks. */
+async function storedBytes(knex: Knex, id: string): Promise<number> {
+  const chunks = (await knex.schema.hasTable('message_chunks')) ? '(SELECT coalesce(sum(length(data)), 0) FROM message_chunks WHERE message_id = m.id)' : '0';
+  const { rows } = await knex.raw<{ rows: { n: string }[] }>(`SELECT coalesce(length(m.raw), 0) + ${chunks} AS n FROM messages m WHERE m.id = ?`, [id]);
+  return Number(rows[0]?.n);
 }
 
 async function upload(target: { port: number; user: string; identity: string; knownHosts: string }, cwd: string, commands: string[]): Promise<void> {
@@ -148,6 +166,7 @@ async function main(): Promise<void> {
     }
 
     const rows: string[][] = [];
+    const stores: string[] = [];
     const report = (what: string, files: number, bytes: number, gw: Awaited<ReturnType<typeof measured>>, base?: { seconds: number }) => {
       const mb = bytes / 2 ** 20;
       rows.push([
@@ -167,17 +186,26 @@ async function main(): Promise<void> {
     if (stored !== SMALL) throw new Error(`expected ${SMALL} messages, found ${stored}`);
     report(`${SMALL} small files (${(smallBytes / SMALL).toFixed(0)} B each)`, SMALL, smallBytes, smallGw, smallBase);
 
-    // One 100 MB file: staged in 1 MiB chunks as it arrives, joined by PostgreSQL on close.
+    // One 100 MB file: staged in 4 MiB chunks as it arrives, which become the message's bytes on close.
     const bigBase = baseline && (await measured(() => upload(baseline, dir, [`put big.edi ${landing}/`])));
+    const store0 = await storeCounters(knex);
     const bigGw = await measured(() => upload(gateway, dir, ['put big.edi /inbound/']));
-    const row = await knex('messages').first('size_bytes', 'sha256').where('file_name', 'big.edi');
+    const store1 = await storeCounters(knex);
+    const row = await knex('messages').first('id', 'size_bytes', 'sha256').where('file_name', 'big.edi');
     if (row?.size_bytes !== bigBytes || row.sha256 !== bigSha) throw new Error('the 100 MB file was not stored byte for byte');
     report(`one ${BIG_MB} MB file`, 1, bigBytes, bigGw, bigBase);
+    const kept = await storedBytes(knex, row.id);
+    const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+    stores.push(
+      `the ${mb(bigBytes)} file: ${mb(kept)} kept for it (messages.raw and chunks), ${mb(store1.wal - store0.wal)} of write-ahead log ` +
+        `and ${mb(store1.size - store0.size)} of database growth while it was received`,
+    );
 
     console.log(`\nSFTP door (OpenSSH sftp → gateway, committed to PostgreSQL) vs OpenSSH sshd to local disk\n`);
     const head = ['upload', 'gateway', 'sshd baseline', 'gateway / baseline', 'gateway peak RSS'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+    for (const line of stores) console.log(`\nStored: ${line}`);
     await sshd?.stop();
     await server.close();
   } finally {

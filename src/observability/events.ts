@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { copyRows } from '../store/copy.js';
 
@@ -320,6 +321,25 @@ async function copyEvents(trx: Knex.Transaction, events: readonly TimelineEvent[
       }),
     );
   }
+}
+
+/**
+ * Runs `insert` (an INSERT … RETURNING id of messages) and writes the events of the rows it stored,
+ * in one statement: one round trip, atomic without a transaction around it. An event whose message
+ * the insert skipped (ON CONFLICT DO NOTHING) is not written. Returns the ids stored.
+ */
+export async function insertWithEvents(db: Knex, insert: Knex.QueryBuilder, events: readonly TimelineEvent[]): Promise<Set<string>> {
+  const { sql, bindings } = insert.toSQL();
+  const statement = `WITH stored AS (${sql}),
+          logged AS (INSERT INTO events (message_id, type, code, detail, data)
+                     SELECT e.message_id, e.type, e.code, e.detail, e.data
+                       FROM jsonb_populate_recordset(NULL::events, ?::jsonb) e JOIN stored ON stored.id = e.message_id)
+     SELECT id FROM stored`;
+  // Named, so that each connection parses and plans it once (a good part of its cost for one row).
+  const { rows } = await db
+    .raw<{ rows: { id: string }[] }>(statement, [...bindings, JSON.stringify(events)])
+    .options({ name: `gw_${createHash('sha1').update(statement).digest('hex').slice(0, 24)}` });
+  return new Set(rows.map((r) => r.id));
 }
 
 /** One entry of a message's timeline, oldest first, as the status page shows it. */

@@ -16,12 +16,12 @@ export interface NewMessage {
 }
 
 /**
- * Inserts a batch of received messages; a row whose (partner, Idempotency-Key) was stored before is
- * skipped. Returns the ids stored.
+ * The insert of a batch of received messages, not run yet (the Receiver runs it in the statement
+ * that writes their timeline); a row whose (partner, Idempotency-Key) was stored before is skipped.
+ * It returns the ids stored.
  */
-export async function insertMessages(trx: Knex.Transaction, rows: readonly NewMessage[]): Promise<Set<string>> {
-  const ids: { id: string }[] = await trx('messages').insert(rows).onConflict(['partner_id', 'idempotency_key']).ignore().returning('id');
-  return new Set(ids.map((r) => r.id));
+export function insertMessagesStatement(db: Knex, rows: readonly NewMessage[]): Knex.QueryBuilder {
+  return db('messages').insert(rows).onConflict(['partner_id', 'idempotency_key']).ignore().returning('id');
 }
 
 export async function insertMessage(trx: Knex.Transaction, row: NewMessage): Promise<void> {
@@ -29,17 +29,17 @@ export async function insertMessage(trx: Knex.Transaction, row: NewMessage): Pro
 }
 
 /**
- * Inserts a message whose bytes were staged in `sftp_upload_chunks`: the database joins the chunks
- * itself. False when the chunks do not add up to `sizeBytes` (nothing is inserted then).
+ * Inserts a message whose bytes were staged in `message_chunks` under its id: they stay there, and
+ * its `raw` is NULL (src/pipeline/raw-store.ts). False when the chunks do not add up to
+ * `sizeBytes` (nothing is inserted then).
  */
-export async function insertStagedMessage(trx: Knex.Transaction, row: NewMessage & { size_bytes: number }, uploadId: string): Promise<boolean> {
+export async function insertChunkedMessage(trx: Knex.Transaction, row: NewMessage & { size_bytes: number }): Promise<boolean> {
   const columns = ['id', 'partner_id', 'channel', 'content_type', 'format', 'size_bytes', 'sha256', 'correlation_id', 'file_name', 'scopes'] as const;
   const { rowCount } = await trx.raw<{ rowCount: number }>(
-    `INSERT INTO messages (${columns.join(', ')}, raw)
-     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::text[], coalesce(string_agg(data, ''::bytea ORDER BY seq), ''::bytea)
-     FROM sftp_upload_chunks WHERE upload_id = ?
-     HAVING coalesce(sum(length(data)), 0) = ?`,
-    [...columns.map((c) => (row[c] ?? null) as Knex.Value), uploadId, row.size_bytes],
+    `INSERT INTO messages (${columns.join(', ')})
+     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::text[]
+      WHERE (SELECT coalesce(sum(length(data)), 0) FROM message_chunks WHERE message_id = ?) = ?`,
+    [...columns.map((c) => (row[c] ?? null) as Knex.Value), row.id, row.size_bytes],
   );
   return rowCount === 1;
 }

@@ -13,6 +13,7 @@ import { recordEvents } from '../observability/events.js';
 import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyInterpretation, type ReadyX12Item } from './interpreter.js';
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
 import { finishInterpretation, markFailed } from './messages.js';
+import { readRawSlice } from './raw-store.js';
 import { copyDocuments, rejectDocuments } from './documents.js';
 import { documentRecords, withinScope, type ClaimedMessage } from './document-records.js';
 import { interpretedEvent, messageOutcome, messageProblemEvents, REJECTED_DOCUMENTS_SHOWN, writeWholeMessages } from './process-whole.js';
@@ -69,18 +70,6 @@ export async function processBatch(knex: Knex, config: GatewayConfig, log: Logge
 
 /** Messages larger than this are read from the database in slices of this size. */
 export const RAW_SLICE_BYTES = 4 << 20;
-
-/**
- * `length` bytes of a message's raw payload from `offset` (EXTERNAL storage: only the slice is
- * read). With `partnerId`, another partner's message reads as empty.
- */
-export async function readRawSlice(db: Knex, messageId: string, offset: number, length: number, partnerId?: string): Promise<Buffer> {
-  const { rows } = await db.raw<{ rows: { part: Buffer | null }[] }>(
-    `SELECT substring(raw from ? for ?) AS part FROM messages WHERE id = ?${partnerId ? ' AND partner_id = ?' : ''}`,
-    [offset + 1, length, messageId, ...(partnerId ? [partnerId] : [])],
-  );
-  return rows[0]?.part ?? Buffer.alloc(0);
-}
 
 async function* readRaw(trx: Knex.Transaction, row: ClaimedMessage): AsyncGenerator<Buffer> {
   if (row.raw) {

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { GatewayError, isGatewayError } from '../errors.js';
-import { recordEvents, type TimelineEvent } from '../observability/events.js';
+import { insertWithEvents, recordEvents, type TimelineEvent } from '../observability/events.js';
 import type { Channel, SourceFormat } from '../types.js';
-import { insertMessage, insertMessages, insertStagedMessage } from './messages.js';
+import { insertChunkedMessage, insertMessage, insertMessagesStatement } from './messages.js';
 
 export interface Inbound {
   partnerId: string;
@@ -19,8 +19,9 @@ export interface Inbound {
   scopes?: readonly string[];
 }
 
-/** An upload whose bytes were staged in `sftp_upload_chunks` as they arrived (large files). */
+/** An upload whose bytes were staged in `message_chunks` as they arrived (src/pipeline/raw-store.ts). */
 export interface StagedInbound extends Omit<Inbound, 'bytes' | 'idempotencyKey'> {
+  /** The id the chunks are staged under; the message takes it, and the chunks become its bytes. */
   uploadId: string;
   sizeBytes: number;
   sha256: string;
@@ -36,7 +37,7 @@ export interface Receipt {
 }
 
 /** What the `received` event says of a stored message row. */
-type ReceivedRow = Pick<MessageRow, 'id' | 'size_bytes' | 'channel' | 'content_type' | 'file_name' | 'sha256'>;
+type ReceivedRow = Pick<MessageRow, 'size_bytes' | 'channel' | 'content_type' | 'file_name' | 'sha256'> & { id: string };
 
 function receivedEvent(r: ReceivedRow): TimelineEvent {
   return {
@@ -78,11 +79,16 @@ interface Pending {
  * Stores raw messages durably, grouping concurrent submissions into one transaction (up to
  * `maxBatch` messages or `maxWaitMs`). A promise resolves only after its row is committed; if the
  * commit fails every waiter gets GW_STORE_UNAVAILABLE, so no partner is told "accepted" falsely.
- * @see docs/decisions/0002-group-commit.md
+ * While no commit is under way a submission is committed at once, with whatever arrived in the
+ * same turn of the event loop: waiting `maxWaitMs` for company only delays a sender that is alone
+ * (an SFTP client waits for each file's close before it sends the next).
+ * @see docs/decisions/0002-group-commit-and-outbox.md
+ * @see docs/decisions/0019-sftp-bytes-once.md
  */
 export class Receiver {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Immediate | undefined;
   private flushing = 0;
 
   constructor(
@@ -95,13 +101,16 @@ export class Receiver {
     return new Promise<Receipt>((resolve, reject) => {
       this.queue.push({ row, resolve, reject });
       if (this.queue.length >= this.opts.maxBatch) this.flush();
+      else if (this.flushing === 0) this.soon ??= setImmediate(() => this.flush());
       else this.timer ??= setTimeout(() => this.flush(), this.opts.maxWaitMs);
     });
   }
 
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.soon) clearImmediate(this.soon);
     this.timer = undefined;
+    this.soon = undefined;
     const batch = this.queue.splice(0, this.opts.maxBatch);
     if (batch.length === 0) return;
     this.flushing++;
@@ -119,12 +128,9 @@ export class Receiver {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
-    const inserted = await this.knex.transaction(async (trx) => {
-      const rows = batch.map((p) => p.row);
-      const stored = await insertMessages(trx, rows);
-      await recordEvents(trx, rows.filter((r) => stored.has(r.id)).map(receivedEvent));
-      return stored;
-    });
+    // One statement (the rows and their `received` events): one round trip, no BEGIN and COMMIT.
+    const rows = batch.map((p) => p.row);
+    const inserted = await insertWithEvents(this.knex, insertMessagesStatement(this.knex, rows), rows.map(receivedEvent));
     // Rows skipped by the Idempotency-Key constraint: answer with the message stored earlier.
     const skipped = batch.filter((p) => !inserted.has(p.row.id));
     const earlier = skipped.length
@@ -152,12 +158,12 @@ export class Receiver {
   }
 
   /**
-   * Commits a staged upload as a message: the database joins the chunks itself, so a large file
-   * never passes through this process in one piece. Throws GW_STORE_UNAVAILABLE when the commit
-   * fails (the upload's chunks stay for a retry or are swept).
+   * Commits a staged upload as a message: its staged chunks become the message's bytes, untouched
+   * (nothing is copied), once they add up to every byte written. Throws GW_STORE_UNAVAILABLE when
+   * the commit fails (the upload's chunks stay for a retry or are swept).
    */
   async receiveStaged(inbound: StagedInbound): Promise<Receipt> {
-    const id = randomUUID();
+    const id = inbound.uploadId;
     const row = {
       id,
       partner_id: inbound.partnerId,
@@ -172,7 +178,7 @@ export class Receiver {
     };
     try {
       await this.knex.transaction(async (trx) => {
-        const complete = await insertStagedMessage(trx, row, inbound.uploadId);
+        const complete = await insertChunkedMessage(trx, row);
         if (!complete) throw new Error(`staged upload ${inbound.uploadId} does not hold the ${inbound.sizeBytes} bytes written`);
         await inbound.consumed(trx);
         await recordEvents(trx, [receivedEvent(row)]);

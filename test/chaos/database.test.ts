@@ -137,7 +137,7 @@ describe('chaos: a slow database while REST and SFTP receive', () => {
     const gw = s.gateway('slow-staging');
     await gw.start();
     await slowInserts(s.db.knex, 'sftp_uploads', 1.5);
-    await slowInserts(s.db.knex, 'sftp_upload_chunks', 1.5);
+    await slowInserts(s.db.knex, 'message_chunks', 1.5);
     try {
       const file = 'large-D5L.edi';
       writeFileSync(path.join(s.site.dir, file), randomBytes(5_243_100));
@@ -147,7 +147,7 @@ describe('chaos: a slow database while REST and SFTP receive', () => {
       assert.equal(Number(row?.size_bytes), 5_243_100, 'the stored message has every byte the client wrote');
     } finally {
       await fastInserts(s.db.knex, 'sftp_uploads');
-      await fastInserts(s.db.knex, 'sftp_upload_chunks');
+      await fastInserts(s.db.knex, 'message_chunks');
     }
   });
 });

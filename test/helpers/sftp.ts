@@ -114,8 +114,53 @@ export function largePriceList(sample: Buffer, minBytes = 5 << 20): Buffer {
   return Buffer.from(`${header}\r\n${`${row}\r\n`.repeat(Math.ceil(minBytes / (row!.length + 2)))}`, 'latin1');
 }
 
+/** What the store keeps of a file received under `fileName`, measured by the database (a few MB of bytea are slow to decode here). */
+export interface StoredFile {
+  id: string;
+  /** As recorded with the message. */
+  size_bytes: number;
+  sha256: string;
+  /** The length and SHA-256 of the message's bytes, from `messages.raw` or its chunks. */
+  raw_length: number;
+  raw_sha256: string;
+  /** Every byte stored for it, `messages.raw` and chunks together: each byte once means the file's size. */
+  stored_bytes: number;
+  /** Whether its bytes are chunks (`messages.raw` NULL). */
+  chunked: boolean;
+}
+
+export async function storedFiles(knex: Knex, partnerId: string, fileName: string): Promise<StoredFile[]> {
+  const { rows } = await knex.raw<{ rows: Record<keyof StoredFile, string | boolean>[] }>(
+    `SELECT m.id, m.size_bytes, m.sha256, length(coalesce(m.raw, c.joined)) AS raw_length, encode(sha256(coalesce(m.raw, c.joined)), 'hex') AS raw_sha256,
+            coalesce(length(m.raw), 0) + c.chunk_bytes AS stored_bytes, m.raw IS NULL AS chunked
+       FROM messages m,
+            LATERAL (SELECT string_agg(data, ''::bytea ORDER BY first_byte) AS joined, coalesce(sum(length(data)), 0) AS chunk_bytes
+                       FROM message_chunks WHERE message_id = m.id) c
+      WHERE m.partner_id = ? AND m.file_name = ? AND m.direction = 'inbound'
+      ORDER BY m.received_at`,
+    [partnerId, fileName],
+  );
+  return rows.map((r) => ({
+    ...r,
+    size_bytes: Number(r.size_bytes),
+    raw_length: Number(r.raw_length),
+    stored_bytes: Number(r.stored_bytes),
+  })) as StoredFile[];
+}
+
+/** Staged uploads and chunks that belong to no upload and to no message: what an abandoned upload must not leave. */
+export async function leftovers(knex: Knex): Promise<{ uploads: number; strayChunks: number }> {
+  const { rows } = await knex.raw<{ rows: { uploads: string; stray: string }[] }>(
+    `SELECT (SELECT count(*) FROM sftp_uploads WHERE state = 'writing') AS uploads,
+            (SELECT count(*) FROM message_chunks c
+              WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = c.message_id)
+                AND NOT EXISTS (SELECT 1 FROM sftp_uploads u WHERE u.id = c.message_id)) AS stray`,
+  );
+  return { uploads: Number(rows[0]?.uploads), strayChunks: Number(rows[0]?.stray) };
+}
+
 /**
- * Makes every INSERT into the staged-upload tables (`sftp_uploads`, `sftp_upload_chunks`) of this
+ * Makes every INSERT into the staging tables (`sftp_uploads`, `message_chunks`) of this
  * database wait `seconds`, and, with `failChunks`, then fail: a slow or failing store on purpose,
  * in the test's own database only. Returns the undo.
  */
@@ -123,10 +168,10 @@ export async function slowStaging(knex: Knex, seconds: number, failChunks = fals
   await knex.raw(`CREATE OR REPLACE FUNCTION test_slow_staging() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       PERFORM pg_sleep(${Number(seconds)});
-      IF TG_TABLE_NAME = 'sftp_upload_chunks' AND ${failChunks ? 'true' : 'false'} THEN RAISE EXCEPTION 'staging refused on purpose by the test'; END IF;
+      IF TG_TABLE_NAME = 'message_chunks' AND ${failChunks ? 'true' : 'false'} THEN RAISE EXCEPTION 'staging refused on purpose by the test'; END IF;
       RETURN NEW;
     END $$`);
-  const tables = ['sftp_uploads', 'sftp_upload_chunks'];
+  const tables = ['sftp_uploads', 'message_chunks'];
   for (const t of tables) {
     await knex.raw(`DROP TRIGGER IF EXISTS test_slow_staging ON ${t}`);
     await knex.raw(`CREATE TRIGGER test_slow_staging BEFORE INSERT ON ${t} FOR EACH ROW EXECUTE FUNCTION test_slow_staging()`);

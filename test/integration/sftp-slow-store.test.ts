@@ -6,7 +6,18 @@ import path from 'node:path';
 import { CHUNK_BYTES } from '../../src/channels/sftp/files.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { gatewaySuite } from '../helpers/gateway.js';
-import { allowSftp, knownHosts, largePriceList, runSftp, slowStaging, sshKeygen, type SshIdentity } from '../helpers/sftp.js';
+import {
+  allowSftp,
+  knownHosts,
+  largePriceList,
+  leftovers,
+  runSftp,
+  slowStaging,
+  sshKeygen,
+  storedFiles,
+  type SshIdentity,
+  type StoredFile,
+} from '../helpers/sftp.js';
 
 const priceList = readFileSync(path.join(MAPPINGS, 'hansen-textil', 'samples', 'preisliste-2026-12.csv'));
 
@@ -50,12 +61,7 @@ describe('SFTP door against a slow or failing store (OpenSSH sftp, real server, 
       cwd: dir,
       timeoutMs: 150_000,
     });
-  // The stored bytes are measured by the database (5 MB of bytea is slow to decode here).
-  const stored = (name: string) =>
-    suite.db
-      .knex('messages')
-      .select('size_bytes', 'sha256', suite.db.knex.raw('length(raw) AS raw_length'), suite.db.knex.raw("encode(sha256(raw), 'hex') AS raw_sha256"))
-      .where({ partner_id: 'hansen-textil', file_name: name });
+  const stored = (name: string) => storedFiles(suite.db.knex, 'hansen-textil', name);
 
   it('stores a 5 MB file whole, or not at all, when every staged insert takes 1.5 s', async () => {
     writeFileSync(path.join(dir, 'slow.csv'), big);
@@ -64,12 +70,14 @@ describe('SFTP door against a slow or failing store (OpenSSH sftp, real server, 
     assert.equal(res.code, 0, res.stderr);
     const rows = await stored('slow.csv');
     assert.equal(rows.length, 1);
+    const [row] = rows as [StoredFile];
     const sha256 = createHash('sha256').update(big).digest('hex');
-    assert.equal(Number(rows[0].size_bytes), big.length, 'the recorded size is the file size');
-    assert.equal(rows[0].sha256, sha256);
-    assert.equal(Number(rows[0].raw_length), big.length, 'the stored bytes are as many as the file');
-    assert.equal(rows[0].raw_sha256, sha256, 'the stored bytes are the file');
-    assert.equal((await suite.db.knex('sftp_uploads').count({ n: '*' }).first())?.n, '0', 'no staged chunks are left behind');
+    assert.equal(row.size_bytes, big.length, 'the recorded size is the file size');
+    assert.equal(row.sha256, sha256);
+    assert.equal(row.raw_length, big.length, 'the stored bytes are as many as the file');
+    assert.equal(row.raw_sha256, sha256, 'the stored bytes are the file');
+    assert.equal(row.stored_bytes, big.length, 'each byte is stored once');
+    assert.equal((await suite.db.knex('sftp_uploads').count({ n: '*' }).first())?.n, '0', 'no staged upload is left behind');
   });
 
   it('holds a 5 MB .part file whole under the same delays, and commits it whole on rename', async () => {
@@ -91,6 +99,7 @@ describe('SFTP door against a slow or failing store (OpenSSH sftp, real server, 
     assert.equal(Number(row.raw_length), big.length);
     assert.equal(row.raw_sha256, sha256);
     assert.equal(row.sha256, sha256);
+    assert.equal(row.stored_bytes, big.length, 'each byte is stored once');
   });
 
   it('answers a close with a failure, and keeps nothing, when staging fails mid-upload', async () => {
@@ -102,5 +111,6 @@ describe('SFTP door against a slow or failing store (OpenSSH sftp, real server, 
     assert.doesNotMatch(res.stderr, /staging refused on purpose/, 'store details stay in the log');
     assert.equal((await stored('refused.csv')).length, 0, 'nothing was stored');
     assert.equal((await suite.db.knex('sftp_uploads').count({ n: '*' }).first())?.n, '0', 'the staged upload was discarded before the answer');
+    assert.deepEqual(await leftovers(suite.db.knex), { uploads: 0, strayChunks: 0 }, 'and every chunk staged before the failure');
   });
 });

@@ -14,15 +14,18 @@ import { MAPPINGS } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { ErpReceiver } from '../helpers/erp.js';
 import { gatewaySuite, startTestGateway, terminal, waitFor, type TestGateway } from '../helpers/gateway.js';
-import { allowSftp, knownHosts, largePriceList, runSftp, sshKeygen, type SshIdentity } from '../helpers/sftp.js';
-import { runProcess } from '../helpers/cli.js';
+import { allowSftp, knownHosts, largePriceList, leftovers, runSftp, sshKeygen, storedFiles, type SshIdentity } from '../helpers/sftp.js';
+import { runCli, runProcess } from '../helpers/cli.js';
 import { withControl } from '../helpers/x12.js';
 
 const run = promisify(execFile);
 
 const soi = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
 const priceList = readFileSync(path.join(MAPPINGS, 'hansen-textil', 'samples', 'preisliste-2026-12.csv'));
+const expectedPriceList = JSON.parse(readFileSync(path.join(MAPPINGS, 'hansen-textil', 'samples', 'preisliste-2026-12.csv.expected.json'), 'utf8')).documents[0]
+  .canonical as { items: Record<string, unknown>[] };
 const PASSWORD = 'correct horse battery staple';
+const sha256Of = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
 describe('SFTP door: OpenSSH sftp against the hosted server (real server, real database)', function () {
   this.timeout(90_000);
@@ -182,28 +185,75 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
     assert.equal(all.length, before + 1);
     const msg = all.at(-1)!;
     assert.equal(msg.file_name, 'asn-1002.edi');
-    assert.equal(Buffer.from(msg.raw).toString('latin1'), withControl(soi, 810002));
+    const [stored] = await storedFiles(suite.db.knex, 'acme-supply', 'asn-1002.edi');
+    assert.equal(stored?.raw_sha256, sha256Of(withControl(soi, 810002)), 'the message holds the file as written');
+    assert.equal(stored?.stored_bytes, stored?.size_bytes, 'its bytes are stored once (the held chunks became the message)');
     await waitFor('delivery', () => stateOf(msg.id), terminal);
     assert.equal((await stateOf(msg.id)).body.state, 'delivered');
   });
 
-  it('streams a large file through staged chunks and stores it byte for byte', async () => {
+  it('streams a large file through staged chunks, stores each byte once, and serves and interprets it byte for byte', async () => {
     const big = largePriceList(priceList);
     writeFileSync(path.join(dir, 'preisliste-gross.csv'), big);
     const put = await sftp('hansen-textil', hansenKey.identity, ['put preisliste-gross.csv /inbound/']);
     assert.equal(put.code, 0, put.stderr);
     // The close was answered after the commit: the message is there now, whole (measured by the database).
-    const msg = await suite.db
-      .knex('messages')
-      .first('size_bytes', 'sha256', suite.db.knex.raw('length(raw) AS raw_length'), suite.db.knex.raw("encode(sha256(raw), 'hex') AS raw_sha256"))
-      .where({ partner_id: 'hansen-textil', file_name: 'preisliste-gross.csv' });
+    const [msg] = await storedFiles(suite.db.knex, 'hansen-textil', 'preisliste-gross.csv');
     assert.ok(msg);
-    const sha256 = createHash('sha256').update(big).digest('hex');
-    assert.equal(Number(msg.size_bytes), big.length);
-    assert.equal(Number(msg.raw_length), big.length);
-    assert.equal(msg.sha256, sha256);
-    assert.equal(msg.raw_sha256, sha256);
-    assert.equal((await suite.db.knex('sftp_uploads').count({ n: '*' }).first())?.n, '0', 'no staged chunks are left behind');
+    assert.equal(msg.size_bytes, big.length);
+    assert.equal(msg.sha256, sha256Of(big));
+    assert.equal(msg.raw_length, big.length);
+    assert.equal(msg.raw_sha256, sha256Of(big));
+    assert.equal(msg.chunked, true, 'the staged chunks are the message: messages.raw holds no copy');
+    assert.equal(msg.stored_bytes, big.length, 'each byte is stored once');
+    assert.deepEqual(await leftovers(suite.db.knex), { uploads: 0, strayChunks: 0 }, 'no staged upload is left behind');
+
+    // Read back through the archive, across the chunks, exactly as uploaded.
+    const back = await sftp('hansen-textil', hansenKey.identity, [`get /archive/${msg.id.slice(0, 8)}_preisliste-gross.csv gross-back.csv`]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(sha256Of(readFileSync(path.join(dir, 'gross-back.csv'))), sha256Of(big));
+
+    // Interpreted from the chunks: one price list with every row of the file.
+    await waitFor('delivery', () => stateOf(msg.id), terminal, 60_000);
+    assert.equal((await stateOf(msg.id)).body.state, 'delivered');
+    const doc = suite.erp.requests.find((r) => r.headers['x-correlation-id'] === msg.id)?.body.document as { items: Record<string, unknown>[] };
+    const rows = big.toString('latin1').split('\r\n').filter(Boolean).length - 1;
+    assert.equal(doc.items.length, rows);
+    assert.deepEqual(doc.items.at(-1), { ...expectedPriceList.items[0] });
+  });
+
+  it('interprets a held-then-renamed (chunked) message again on replay after its partner profile is fixed', async () => {
+    const foreign = withControl(soi, 810003).replace('*12*4405197800     *', '*12*5550001111     *');
+    writeFileSync(path.join(dir, 'asn-1003.edi.part'), foreign, 'latin1');
+    const put = await sftp('acme-supply', acmeKey.identity, ['put asn-1003.edi.part /inbound/', 'rename /inbound/asn-1003.edi.part /inbound/asn-1003.edi']);
+    assert.equal(put.code, 0, put.stderr);
+    const [stored] = await storedFiles(suite.db.knex, 'acme-supply', 'asn-1003.edi');
+    assert.ok(stored?.chunked, 'a held file is committed from its chunks');
+    await waitFor('rejection', () => stateOf(stored.id), terminal);
+    assert.equal((await stateOf(stored.id)).body.state, 'rejected', 'an unknown ISA sender');
+
+    const file = path.join(suite.t.partnersDir, 'acme-supply.yaml');
+    const profile = readFileSync(file, 'utf8');
+    writeFileSync(
+      file,
+      profile.replace('    - { qualifier: "11", id: "RA0219798" }', '    - { qualifier: "11", id: "RA0219798" }\n    - { qualifier: "12", id: "5550001111" }'),
+    );
+    try {
+      await suite.t.gw.reload();
+      const replay = await runCli(['replay', stored.id], { env: { DATABASE_URL: suite.db.url } });
+      assert.equal(replay.status, 0, replay.stderr);
+      await waitFor(
+        'delivery after replay',
+        () => stateOf(stored.id),
+        (s) => s.body.state === 'delivered',
+        30_000,
+      );
+      const asn = suite.erp.requests.find((r) => r.headers['x-correlation-id'] === stored.id);
+      assert.equal(asn?.body.type, 'asn');
+    } finally {
+      writeFileSync(file, profile);
+      await suite.t.gw.reload();
+    }
   });
 
   it('discards a file cut off by a disconnect before close', async () => {
@@ -236,6 +286,7 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
       60_000,
     );
     assert.equal((await messages('hansen-textil')).length, before);
+    assert.deepEqual(await leftovers(suite.db.knex), { uploads: 0, strayChunks: 0 }, 'none of its staged chunks is left');
   });
 
   it('exits cleanly (EOF answered) after a batch, even an empty one', async () => {

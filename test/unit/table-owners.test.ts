@@ -26,6 +26,7 @@ function tableWrites(files: { file: string; text: string }[], tables: ReadonlySe
       if (/\.(insert|update|del|delete|increment|decrement|truncate)\(/.test(text.slice(m.index, end === -1 ? undefined : end))) add(m[1]!, file);
     }
     for (const m of text.matchAll(/\b(?:INSERT INTO|UPDATE|DELETE FROM|COPY)\s+([a-z_0-9]+)/g)) add(m[1]!, file);
+    for (const m of text.matchAll(/\bcopyRow\(\s*\w+,\s*'([a-z_0-9]+)'/g)) add(m[1]!, file);
   }
   return writers;
 }
@@ -74,6 +75,7 @@ describe('each table has one owner (docs/architecture.md, "Who writes which tabl
     assert.deepEqual(scan(`await knex('deliveries as d').where({}).del();`), { deliveries: ['x.ts'] });
     assert.deepEqual(scan('await trx.raw(`UPDATE messages SET state = 1`);'), { messages: ['x.ts'] });
     assert.deepEqual(scan('await copyRows(trx, `COPY events (type, detail) FROM STDIN`, rows);'), { events: ['x.ts'] });
+    assert.deepEqual(scan(`await copyRow(trx, 'events', ['type'], [{ bytes }]);`), { events: ['x.ts'] });
     assert.deepEqual(scan(`const rows = await knex('events').select('type').where({ id });`), {}, 'a read is not a write');
   });
 });

@@ -4,12 +4,16 @@ import { isGatewayError } from '../../errors.js';
 import { formatOfFile } from '../../pipeline/interpret.js';
 import { collectMailboxItem, listMailbox } from '../../pipeline/outbound.js';
 import { allowedScopes, mailboxScope } from '../../security/scopes.js';
-import { readRawSlice } from '../../pipeline/process.js';
+import { discardStagedChunks, readRawSlice, readStagedSlice, stageChunk, stagedBytes } from '../../pipeline/raw-store.js';
 import type { Receipt, Receiver } from '../../pipeline/receive.js';
 import type { PartnerProfile } from '../../types.js';
+import { ChunkBuffer } from './chunk-buffer.js';
 import type { Folder } from './paths.js';
 
-/** Uploads are staged in the database in pieces of this size; smaller files go in one commit. */
+/**
+ * Uploads are staged in the database in pieces of this size (the last one smaller), which become
+ * the message's bytes on close; smaller files go in one commit.
+ */
 export const CHUNK_BYTES = 4 << 20;
 /** Names under which clients write a file before renaming it to its final name: held, not processed. */
 export const TEMPORARY_SUFFIXES = ['.part', '.filepart', '.tmp'];
@@ -141,8 +145,10 @@ export class PartnerFiles {
     if (folder === 'archive') throw new FsError('denied', 'the archive is read-only');
     const entry = await this.stat(folder, name);
     if (!entry) throw new FsError('missing', `no file ${name} in /${folder}`);
-    if (entry.uploadId) await this.knex('sftp_uploads').where({ id: entry.uploadId, partner_id: this.partner.id }).del();
-    else if (entry.messageId) await collectMailboxItem(this.knex, this.partner.id, entry.messageId, 'SFTP (deleted from /outbound)');
+    if (entry.uploadId) {
+      const uploadId = entry.uploadId;
+      await this.knex.transaction((trx) => discardUploads(trx, trx('sftp_uploads').where({ id: uploadId, partner_id: this.partner.id })));
+    } else if (entry.messageId) await collectMailboxItem(this.knex, this.partner.id, entry.messageId, 'SFTP (deleted from /outbound)');
   }
 
   /**
@@ -163,14 +169,11 @@ export class PartnerFiles {
       return undefined;
     }
     const row = await this.knex('sftp_uploads').first('size_bytes', 'sha256').where('id', uploadId);
-    const { rows } = await this.knex.raw<{ rows: { head: Buffer }[] }>(
-      'SELECT substring(data from 1 for 512) AS head FROM sftp_upload_chunks WHERE upload_id = ? ORDER BY seq LIMIT 1',
-      [uploadId],
-    );
+    const head = await readStagedSlice(this.knex, uploadId, 0, 512);
     return this.receiver.receiveStaged({
       partnerId: this.partner.id,
       channel: 'sftp',
-      ...formatOfFile(rows[0]?.head ?? Buffer.alloc(0)),
+      ...formatOfFile(head),
       fileName: to.name,
       uploadId: uploadId,
       sizeBytes: Number(row.size_bytes),
@@ -186,10 +189,14 @@ export class PartnerFiles {
 
   /** Staged uploads that no client has written to for `olderThanMs` (a replica stopped mid-upload). */
   static async sweep(knex: Knex, olderThanMs: number): Promise<number> {
-    return knex('sftp_uploads')
-      .where('state', 'writing')
-      .andWhere('updated_at', '<', new Date(Date.now() - olderThanMs))
-      .del();
+    return knex.transaction((trx) =>
+      discardUploads(
+        trx,
+        trx('sftp_uploads')
+          .where('state', 'writing')
+          .andWhere('updated_at', '<', new Date(Date.now() - olderThanMs)),
+      ),
+    );
   }
 }
 
@@ -212,8 +219,7 @@ export class Upload {
   readonly temporary: boolean;
   size = 0;
   /** Bytes written since the last chunk was handed to the store. */
-  private parts: Buffer[] = [];
-  private buffered = 0;
+  private readonly pending = new ChunkBuffer(CHUNK_BYTES);
   private readonly hash = createHash('sha256');
   private head = Buffer.alloc(0);
   /** Chosen when the first chunk is handed to the store, before its row is written. */
@@ -252,13 +258,10 @@ export class Upload {
           `GW_REQUEST_TOO_LARGE: ${overLimit(`/inbound/${this.name}`, this.limit)}; nothing was stored. Split the file, or ask for the limit to be raised.`,
         ),
       );
-    const copy = Buffer.from(data);
-    this.size += copy.length;
-    this.hash.update(copy);
-    if (this.head.length < 512) this.head = Buffer.concat([this.head, copy.subarray(0, 512 - this.head.length)]);
-    this.parts.push(copy);
-    this.buffered += copy.length;
-    if (this.buffered >= CHUNK_BYTES) void this.stage().catch(() => undefined);
+    this.size += data.length;
+    this.hash.update(data);
+    if (this.head.length < 512) this.head = Buffer.concat([this.head, data.subarray(0, 512 - this.head.length)]);
+    this.pending.append(data, (chunk) => void this.stage(chunk).catch(() => undefined));
     // Backpressure: while more than one chunk waits for the database, writes are answered only as
     // chunks land, so the client (which keeps a bounded number of writes in flight) slows down.
     return this.staging > 1 ? this.chain : Promise.resolve();
@@ -270,11 +273,8 @@ export class Upload {
     return this.failed;
   }
 
-  /** Hands the buffered bytes to the store as the next chunk (serially: chunks land in order). */
-  private stage(): Promise<void> {
-    const data = Buffer.concat(this.parts);
-    this.parts = [];
-    this.buffered = 0;
+  /** Hands `data` to the store as the next chunk (serially: chunks land in order). */
+  private stage(data: Buffer): Promise<void> {
     const seq = this.seq++;
     const size = this.size;
     const id = (this.uploadId ??= randomUUID());
@@ -283,16 +283,26 @@ export class Upload {
       .then(() => this.writeChunk(id, seq, data, size))
       .finally(() => {
         this.staging--;
+        this.pending.release(data);
       });
     return this.chain;
   }
 
+  /**
+   * One chunk and the upload's size, in one transaction. Its commit does not wait for the disk
+   * (`synchronous_commit` off): nothing is acknowledged on it, and the commit of the close, which
+   * does wait, makes every earlier commit durable with it (the write-ahead log is flushed in order).
+   */
   private async writeChunk(id: string, seq: number, data: Buffer, size: number): Promise<void> {
     if (this.failed) throw this.failed;
     try {
-      if (seq === 0) await this.knex('sftp_uploads').insert({ id, partner_id: this.partner.id, name: this.name, state: 'writing' });
-      await this.knex('sftp_upload_chunks').insert({ upload_id: id, seq, data });
-      await this.knex('sftp_uploads').where('id', id).update({ size_bytes: size, updated_at: this.knex.fn.now() });
+      await this.knex.transaction(async (trx) => {
+        await trx.raw('SET LOCAL synchronous_commit = off');
+        if (seq === 0) await trx('sftp_uploads').insert({ id, partner_id: this.partner.id, name: this.name, state: 'writing', size_bytes: size });
+        else if ((await trx('sftp_uploads').where({ id, state: 'writing' }).update({ size_bytes: size, updated_at: trx.fn.now() })) !== 1)
+          throw new Error(`staged upload ${id} is gone (swept?)`);
+        await stageChunk(trx, id, size - data.length, data);
+      });
     } catch (err) {
       throw this.fail(STORE_FAILED, err);
     }
@@ -300,7 +310,7 @@ export class Upload {
 
   /** The whole file, when no chunk was ever handed to the store. */
   private inMemory(): Buffer {
-    const bytes = Buffer.concat(this.parts);
+    const bytes = this.pending.take();
     if (this.seq !== 0 || bytes.length !== this.size) throw new Error(`upload ${this.name}: ${bytes.length} bytes in memory, ${this.size} written`);
     return bytes;
   }
@@ -319,17 +329,15 @@ export class Upload {
       // Decided on what was handed to the store, not on what has landed there yet.
       if (this.seq === 0 && !this.temporary) return await this.receiver.receive({ ...common, bytes: this.inMemory() });
       // The tail (or a small held file) goes to the store too; then every chunk must have landed.
-      await (this.buffered || this.seq === 0 ? this.stage() : this.chain);
+      await (this.pending.length || this.seq === 0 ? this.stage(this.pending.take()) : this.chain);
       const uploadId = this.uploadId!;
       if (!this.temporary)
         return await this.receiver.receiveStaged({ ...common, uploadId, sizeBytes: this.size, sha256, consumed: (trx) => discardUpload(trx, uploadId) });
       await this.knex.transaction(async (trx) => {
         // Held only if the store holds every byte written, as a commit would check.
-        const { rows } = await trx.raw<{ rows: { n: string }[] }>('SELECT coalesce(sum(length(data)), 0) AS n FROM sftp_upload_chunks WHERE upload_id = ?', [
-          uploadId,
-        ]);
-        if (Number(rows[0]?.n) !== this.size) throw new Error(`staged upload ${uploadId} holds ${rows[0]?.n} of the ${this.size} bytes written`);
-        await trx('sftp_uploads').where({ partner_id: this.partner.id, state: 'held', name: this.name }).del();
+        const staged = await stagedBytes(trx, uploadId);
+        if (staged !== this.size) throw new Error(`staged upload ${uploadId} holds ${staged} of the ${this.size} bytes written`);
+        await discardUploads(trx, trx('sftp_uploads').where({ partner_id: this.partner.id, state: 'held', name: this.name }));
         const held = await trx('sftp_uploads')
           .where({ id: uploadId, state: 'writing' })
           .update({ state: 'held', size_bytes: this.size, sha256, updated_at: trx.fn.now() });
@@ -347,18 +355,24 @@ export class Upload {
   /** Discards what was written (disconnect before close, or a failed close). Best effort. */
   async abort(): Promise<void> {
     this.fail('the upload was abandoned');
-    this.parts = [];
-    this.buffered = 0;
+    this.pending.take();
     await this.chain.catch(() => undefined);
-    if (this.uploadId)
-      await this.knex('sftp_uploads')
-        .where({ id: this.uploadId, state: 'writing' })
-        .del()
-        .catch(() => undefined);
+    const id = this.uploadId;
+    if (id) await this.knex.transaction((trx) => discardUploads(trx, trx('sftp_uploads').where({ id, state: 'writing' }))).catch(() => undefined);
   }
 }
 
-/** A staged upload whose bytes became a message: its chunks go with it (ON DELETE CASCADE). */
+/** A staged upload whose bytes became a message: its row goes, its chunks are the message's now. */
 async function discardUpload(trx: Knex.Transaction, uploadId: string): Promise<void> {
   await trx('sftp_uploads').where('id', uploadId).del();
+}
+
+/** Staged uploads that will never be committed (`which` selects them): their rows and their chunks. Returns how many. */
+async function discardUploads(trx: Knex.Transaction, which: Knex.QueryBuilder): Promise<number> {
+  const gone: { id: string }[] = await which.del().returning('id');
+  await discardStagedChunks(
+    trx,
+    gone.map((r) => r.id),
+  );
+  return gone.length;
 }
