@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { copyRow } from '../store/copy-in.js';
+import { copyRow } from '../store/copy.js';
 
 /*
  * Where a message's raw bytes are kept. Most messages hold them in `messages.raw`. A file that the
@@ -11,7 +11,7 @@ import { copyRow } from '../store/copy-in.js';
 
 /**
  * Stores one piece of a file being received: `data` is the file's bytes from `firstByte` on. By
- * binary COPY, so that the bytes go to the socket as they are (src/store/copy-in.ts); `data` must
+ * binary COPY, so that the bytes go to the socket as they are (copyRow in src/store/copy.ts); `data` must
  * stay untouched until this resolves.
  */
 export async function stageChunk(trx: Knex.Transaction, messageId: string, firstByte: number, data: Buffer): Promise<void> {
