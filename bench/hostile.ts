@@ -173,7 +173,9 @@ async function node(args: string[]): Promise<Record<string, unknown>> {
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'gw-bench-hostile-'));
-  const embedded = process.env.BENCH_DATABASE_URL ? undefined : await startEmbedded(path.join(dir, 'pg'), createLogger('warn'));
+  // A folder of its own: run as root, PostgreSQL runs as the postgres user, which cannot reach into `dir` (mode 0700).
+  const pgDir = await mkdtemp(path.join(tmpdir(), 'gw-bench-hostile-pg-'));
+  const embedded = process.env.BENCH_DATABASE_URL ? undefined : await startEmbedded(pgDir, createLogger('warn'));
   const serverUrl = process.env.BENCH_DATABASE_URL ?? (embedded as { url: string }).url;
   const admin = connect(serverUrl, 1);
   const wanted = (process.env.BENCH_HOSTILE_CASES ?? 'x12,csv,json').split(',');
@@ -207,6 +209,7 @@ async function main(): Promise<void> {
     await admin.destroy();
     await embedded?.stop();
     await rm(dir, { recursive: true, force: true });
+    await rm(pgDir, { recursive: true, force: true });
   }
 }
 
