@@ -25,6 +25,11 @@ async function killListeners(knex: Knex): Promise<number> {
   return rows.length;
 }
 
+/** Opens `n` connections in `knex`'s pool (they stay while idle for 30 s). */
+async function warm(knex: Knex, n: number): Promise<void> {
+  await Promise.all(Array.from({ length: n }, () => knex.raw('SELECT pg_sleep(0.05)')));
+}
+
 async function listeners(knex: Knex): Promise<number> {
   const { rows } = await knex.raw<{ rows: unknown[] }>('SELECT 1 FROM pg_stat_activity WHERE application_name = ? AND datname = current_database()', [
     LISTENER,
@@ -143,6 +148,10 @@ describe('a gateway caches API key verifications only while it hears every crede
     const adminUrl = new URL(s.db.url);
     adminUrl.pathname = '/postgres';
     const admin = connect(adminUrl.toString(), 1);
+    // Every connection the gateway's pool (the suite's knex) and the other process may need is
+    // opened first: while new ones are refused, a request must not fail for want of one.
+    await warm(s.db.knex, 10);
+    await warm(other, 2);
     await admin.raw(`ALTER DATABASE ${database} ALLOW_CONNECTIONS false`);
     try {
       await killListeners(s.db.knex);
