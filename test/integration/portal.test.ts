@@ -311,7 +311,7 @@ describe('portal sign-in (real server, real HTTP, real CLI)', function () {
     });
     after(() => new Promise((r) => server.close(r)));
 
-    it('redirects a page without a session to sign-in, answers 401 to an API call, 403 to the wrong role', async () => {
+    it('redirects a page without a session to sign-in, answers 401 to an API call, 403 to the wrong role, lets the right role in', async () => {
       const anonymous = await fetch(`${url}/portal/operations`, { redirect: 'manual' });
       assert.deepEqual([anonymous.status, anonymous.headers.get('location')], [303, '/portal/sign-in']);
       const api = await fetch(`${url}/portal/api/operations`);
@@ -322,6 +322,12 @@ describe('portal sign-in (real server, real HTTP, real CLI)', function () {
       const supplier = await fetch(`${url}/portal/operations`, { headers: { cookie: `gw_session=${b.jar.get('gw_session')}` } });
       assert.equal(supplier.status, 403);
       assert.equal(((await supplier.json()) as { error: { code: string } }).error.code, 'GW_PORTAL_ROLE');
+      const added = await cli(['add', 'opal', '--role', 'operations'], 'opal operations passphrase');
+      assert.equal(added.status, 0, added.stderr);
+      const operator = browser();
+      await operator.signIn('opal', 'opal operations passphrase');
+      const allowed = await fetch(`${url}/portal/operations`, { headers: { cookie: `gw_session=${operator.jar.get('gw_session')}` } });
+      assert.deepEqual([allowed.status, await allowed.text()], [200, 'operations page']);
     });
   });
 });
