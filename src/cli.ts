@@ -19,6 +19,7 @@ import { generateApiKey } from './security/api-keys.js';
 import { audit } from './security/audit.js';
 import { auditCommand, cliActor, CREDS_USAGE, credsCommand, rotateMasterKeyCommand } from './security/creds-cli.js';
 import { MasterKeys } from './security/secrets.js';
+import { USERS_USAGE, usersCommand } from './security/users-cli.js';
 import { hashPassword } from './security/ssh-keys.js';
 import { configEnv } from './server.js';
 import { runGateway } from './start.js';
@@ -48,6 +49,7 @@ const USAGE = `gateway <command>
   as2 keys retire <key>              rotation step 3: stop decrypting with a previous (or withdrawn next) pair
   as2 certs [--within <days>]        every AS2 certificate, ours and the partners', soonest expiry first
 ${CREDS_USAGE}
+${USERS_USAGE}
 
 Environment: PORT, HOST, DATABASE_URL (else an embedded PostgreSQL in GATEWAY_DATA_DIR), PARTNERS_DIR,
 MAPPINGS_DIR, LOG_LEVEL … (see README.md).`;
@@ -68,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
       publish: { type: 'string' },
       action: { type: 'string' },
       limit: { type: 'string' },
+      role: { type: 'string' },
+      name: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -188,7 +192,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'creds':
     case 'secrets':
-    case 'audit': {
+    case 'audit':
+    case 'users': {
       if (command === 'secrets' && (rest[0] !== 'rotate-master-key' || !rest[1])) break;
       const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
       try {
@@ -201,6 +206,11 @@ async function main(argv: string[]): Promise<number> {
         };
         if (command === 'secrets') return await rotateMasterKeyCommand(rest[1] as string, ctx, [settings.as2.keysDir, settings.sftp.hostKeysDir]);
         if (command === 'audit') return await auditCommand(values, ctx);
+        if (command === 'users') {
+          const code = await usersCommand(rest, values, { ...ctx, readStdin });
+          if (code !== 2) return code;
+          break;
+        }
         const code = await credsCommand(rest, values, ctx);
         if (code !== 2) return code;
       } finally {
@@ -333,6 +343,14 @@ ${k.certPem}then, once they have it: gateway as2 keys activate ${k.cert.fingerpr
     }
   }
   return usage();
+}
+
+/** Everything piped on stdin; '' from a terminal (the CLI prompts for nothing). */
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return '';
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function usage(): number {

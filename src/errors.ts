@@ -130,6 +130,16 @@ export const ERROR_CODES = {
 
   // Operations
   GW_REPLAY_STATE: { status: 409, retryable: false, title: 'The message is not in a state that can be replayed' },
+  GW_PORTAL_SIGN_IN: { status: 401, retryable: false, title: 'The portal username or password is wrong (the same answer whether or not the user exists)' },
+  GW_PORTAL_LOCKED: {
+    status: 429,
+    retryable: true,
+    title: 'Too many failed portal sign-ins for this username or from this address; wait for the lockout to end',
+  },
+  GW_PORTAL_SESSION: { status: 401, retryable: false, title: 'No portal session, or it expired, was signed out or its user was disabled' },
+  GW_PORTAL_ROLE: { status: 403, retryable: false, title: "The portal user's role does not allow this page" },
+  GW_PORTAL_CSRF: { status: 403, retryable: false, title: 'A portal form was posted without the form token of the session, or with another one' },
+  GW_PORTAL_USER: { status: 400, retryable: false, title: 'A portal user command names an unknown user, role or partner, or a user that exists already' },
   GW_CRED_UNKNOWN: { status: 404, retryable: false, title: 'No such credential' },
   GW_CRED_INVALID: { status: 400, retryable: false, title: 'The credential material or the rotation request is invalid' },
   GW_SECRET_KEY: { status: 500, retryable: false, title: 'A secret at rest cannot be opened: the master key is missing or another one' },

@@ -10,6 +10,7 @@ import { As2Transports } from './channels/as2/transport.js';
 import { expiringCertificates } from './channels/as2/expiry.js';
 import { PartnerCertificates } from './channels/as2/partner-certificates.js';
 import { createHttpApp } from './channels/http/app.js';
+import { PortalAccess } from './security/portal-sign-in.js';
 import { PartnerFiles } from './channels/sftp/files.js';
 import { sftpPushTransport } from './channels/sftp/push.js';
 import { RemoteSftpDoor } from './channels/sftp/remote.js';
@@ -81,7 +82,14 @@ export function configEnv(settings: Settings, env: Record<string, string | undef
  * Composition root: builds the receiver, the two work loops (interpretation, delivery) and the HTTP
  * door over one knex instance, and starts them. Any number of these can share one database.
  */
-export async function startGateway(opts: { settings: Settings; knex: Knex; log: Logger; env?: Record<string, string | undefined> }): Promise<Gateway> {
+export async function startGateway(opts: {
+  settings: Settings;
+  knex: Knex;
+  log: Logger;
+  env?: Record<string, string | undefined>;
+  /** The portal's clock (sessions, lockouts); tests move it instead of waiting. */
+  now?: () => Date;
+}): Promise<Gateway> {
   const { settings, knex, log } = opts;
   const env = configEnv(settings, opts.env ?? process.env);
   const load = () => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
@@ -264,6 +272,10 @@ export async function startGateway(opts: { settings: Settings; knex: Knex; log: 
       webhookToleranceSeconds: settings.webhookToleranceSeconds,
       adminApiKeys: settings.adminApiKeys,
       endpointUrls: () => endpointUrls,
+    },
+    portal: {
+      access: new PortalAccess({ knex, config: () => config, settings: settings.portal, now: opts.now ?? (() => new Date()) }),
+      cookieSecure: settings.portal.cookieSecure,
     },
   });
   const listen = (s: Server, port: number): Promise<string> =>

@@ -60,6 +60,20 @@ export interface Settings {
    * than the cores, at least one), the worker time one message may take, the heap of each worker.
    */
   interpret: { workers?: number; timeoutMs: number; memoryMb: number };
+  /** The portal's sign-in (decision 0023, docs/portal.md). */
+  portal: PortalSettings;
+}
+
+export interface PortalSettings {
+  /** A session ends after this long without a request, and this long after sign-in whatever the activity. */
+  sessionIdleMs: number;
+  sessionMaxMs: number;
+  /** `auto`: the cookie is Secure when the request came over HTTPS; `on`: always (TLS ends at a proxy in front). */
+  cookieSecure: 'auto' | 'on';
+  /** Failed sign-ins within the window that lock a username, or an address, for the window. */
+  lockoutUserFailures: number;
+  lockoutAddressFailures: number;
+  lockoutMs: number;
 }
 
 const schema = {
@@ -113,6 +127,12 @@ const schema = {
     INTERPRET_WORKERS: { type: 'integer', minimum: 1, maximum: 256 },
     INTERPRET_TIMEOUT_MS: { type: 'integer', minimum: 10, default: 120000 },
     INTERPRET_WORKER_MEMORY_MB: { type: 'integer', minimum: 32, default: 512 },
+    PORTAL_SESSION_IDLE_SECONDS: { type: 'integer', minimum: 60, maximum: 86400, default: 1800 },
+    PORTAL_SESSION_MAX_SECONDS: { type: 'integer', minimum: 300, maximum: 604800, default: 43200 },
+    PORTAL_COOKIE_SECURE: { enum: ['auto', 'on'], default: 'auto' },
+    PORTAL_LOCKOUT_USER_FAILURES: { type: 'integer', minimum: 1, maximum: 1000, default: 5 },
+    PORTAL_LOCKOUT_ADDRESS_FAILURES: { type: 'integer', minimum: 1, maximum: 10000, default: 20 },
+    PORTAL_LOCKOUT_SECONDS: { type: 'integer', minimum: 60, maximum: 86400, default: 900 },
     LOG_LEVEL: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
   },
 } as const;
@@ -179,6 +199,14 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
       ...(e.INTERPRET_WORKERS !== undefined ? { workers: e.INTERPRET_WORKERS as number } : {}),
       timeoutMs: e.INTERPRET_TIMEOUT_MS as number,
       memoryMb: e.INTERPRET_WORKER_MEMORY_MB as number,
+    },
+    portal: {
+      sessionIdleMs: (e.PORTAL_SESSION_IDLE_SECONDS as number) * 1000,
+      sessionMaxMs: (e.PORTAL_SESSION_MAX_SECONDS as number) * 1000,
+      cookieSecure: e.PORTAL_COOKIE_SECURE as 'auto' | 'on',
+      lockoutUserFailures: e.PORTAL_LOCKOUT_USER_FAILURES as number,
+      lockoutAddressFailures: e.PORTAL_LOCKOUT_ADDRESS_FAILURES as number,
+      lockoutMs: (e.PORTAL_LOCKOUT_SECONDS as number) * 1000,
     },
     ackCheckMs: e.ACK_CHECK_MS as number,
     configWatch: e.CONFIG_WATCH === 'on',

@@ -139,6 +139,8 @@ export interface TestGateway {
 export interface TestGatewayOptions {
   /** Keep the log lines at `warn` and above in `logs` instead of discarding them. */
   captureLogs?: boolean;
+  /** The portal's clock (sessions, lockouts), for a suite that moves time forward instead of waiting. */
+  now?: () => Date;
 }
 
 /** The test partners in `<dataDir>/partners`, each profile passed through `edit`; returns that folder. */
@@ -189,13 +191,13 @@ export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Rec
     ? createLogger('warn', new Writable({ write: (chunk, _enc, done) => (logs.push(JSON.parse(String(chunk))), done()) }))
     : createLogger(settings.logLevel);
   const t: TestGateway = {
-    gw: await startGateway({ settings, knex, log, env: extraEnv }),
+    gw: await startGateway({ settings, knex, log, env: extraEnv, ...(opts.now ? { now: opts.now } : {}) }),
     dataDir,
     partnersDir,
     logs,
     restart: async () => {
       await t.gw.stop();
-      t.gw = await startGateway({ settings, knex, log, env: extraEnv });
+      t.gw = await startGateway({ settings, knex, log, env: extraEnv, ...(opts.now ? { now: opts.now } : {}) });
     },
     close: async () => {
       await t.gw.stop();

@@ -16,6 +16,7 @@ import { erpRoutes } from './routes/erp.js';
 import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { partnerRoutes } from './routes/partner.js';
+import { portalRoutes, type PortalDeps } from './routes/portal.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export interface HttpDeps {
@@ -31,6 +32,8 @@ export interface HttpDeps {
   /** The AS2 door (POST /as2). */
   as2?: As2Inbound;
   security: SecurityDeps;
+  /** The portal's sign-in and sessions (people, in a browser). */
+  portal: PortalDeps;
 }
 
 export interface SecurityDeps {
@@ -66,6 +69,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     as2Routes({ as2: deps.as2 }),
     erpRoutes({ knex, config, maxBodyBytes, erpApiKeys: deps.erpApiKeys }),
     adminRoutes({ knex, store: sec.store, adminApiKeys: sec.adminApiKeys }),
+    portalRoutes(deps.portal),
   ];
   for (const router of routers) app.use(router.routes());
   app.use(noRoute);

@@ -1,0 +1,72 @@
+import type { PortalPrincipal } from '../../security/portal-sign-in.js';
+
+/**
+ * The portal's pages, rendered on the server as plain HTML (decision 0023): no scripts, no external
+ * assets, and every value that came from a person or a file passes through `esc`.
+ */
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
+}
+
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
+label{display:block;margin-top:1rem}input{font:inherit;padding:.3rem;width:100%;box-sizing:border-box}
+button{font:inherit;margin-top:1rem;padding:.4rem 1rem}.error{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}`;
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} · Partner gateway</title><style>${STYLE}</style></head>
+<body><main>
+${body}
+</main></body>
+</html>
+`;
+}
+
+function problem(message: string | undefined): string {
+  return message ? `<p class="error" role="alert">${esc(message)}</p>\n` : '';
+}
+
+export function signInPage(o: { csrfToken: string; username?: string; error?: string }): string {
+  return page(
+    'Sign in',
+    `<h1>Sign in</h1>
+${problem(o.error)}<form method="post" action="/portal/sign-in">
+<input type="hidden" name="csrf" value="${esc(o.csrfToken)}">
+<label for="username">Username</label>
+<input id="username" name="username" autocomplete="username" required value="${esc(o.username ?? '')}">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+/** The placeholder home: who is signed in, as what, for which partner; and the sign-out form. */
+export function homePage(p: PortalPrincipal): string {
+  const partner = p.partner ? `<dt>Partner</dt><dd>${esc(p.partner.name)} (${esc(p.partner.id)})</dd>\n` : '';
+  return page(
+    'Portal',
+    `<h1>Partner gateway portal</h1>
+<p>Signed in as <strong>${esc(p.displayName)}</strong>.</p>
+<dl>
+<dt>Username</dt><dd>${esc(p.username)}</dd>
+<dt>Role</dt><dd>${esc(p.role)}</dd>
+${partner}</dl>
+<form method="post" action="/portal/sign-out">
+<input type="hidden" name="csrf" value="${esc(p.session.csrfToken)}">
+<button type="submit">Sign out</button>
+</form>`,
+  );
+}
+
+export function errorPage(code: string, message: string): string {
+  return page(
+    'Error',
+    `<h1>The request was refused</h1>\n${problem(message)}<p>Code: <code>${esc(code)}</code></p>\n<p><a href="/portal/">Back to the portal</a></p>`,
+  );
+}
