@@ -1,6 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+export type ErpAnswer = number | { status: number; headers: Record<string, string> };
+
 export interface ErpRequest {
   headers: IncomingHttpHeaders;
   /** The body as it arrived (for signature checks). */
@@ -14,8 +16,8 @@ export interface ErpRequest {
  */
 export class ErpReceiver {
   readonly requests: ErpRequest[] = [];
-  /** The status to answer; a promise holds the answer back (a slow ERP). */
-  respond: (req: ErpRequest, nth: number) => number | Promise<number> = () => 202;
+  /** The status to answer (with headers, for a redirect); a promise holds the answer back (a slow ERP). */
+  respond: (req: ErpRequest, nth: number) => ErpAnswer | Promise<ErpAnswer> = () => 202;
   private server: Server | undefined;
   port = 0;
 
@@ -31,7 +33,10 @@ export class ErpReceiver {
         const raw = Buffer.concat(chunks);
         const r: ErpRequest = { headers: req.headers, raw, body: JSON.parse(raw.toString('utf8')) };
         this.requests.push(r);
-        res.statusCode = await this.respond(r, this.requests.length);
+        const answer = await this.respond(r, this.requests.length);
+        const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;
+        for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+        res.statusCode = status;
         res.end(JSON.stringify({ ok: res.statusCode < 300 }));
       });
     });

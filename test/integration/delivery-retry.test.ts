@@ -5,6 +5,7 @@ import { listTargets } from '../../src/delivery/breaker.js';
 import { runCli } from '../helpers/cli.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { gatewaySuite, NORTHWIND_KEY, post, startTestGateway, status, waitFor } from '../helpers/gateway.js';
+import { ErpReceiver } from '../helpers/erp.js';
 import { setErpRoute } from '../helpers/routes.js';
 
 const nwInvoice = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json'), 'utf8');
@@ -114,6 +115,23 @@ describe('delivery: leases, retry policy and circuit breaker', function () {
       (await listTargets(s.db.knex)).filter((x) => x.state !== 'closed'),
       [],
     );
+  });
+
+  it('reports a redirect with its status and never follows it; the retry goes to the same URL', async () => {
+    const elsewhere = new ErpReceiver();
+    await elsewhere.start();
+    try {
+      s.erp.respond = (_r, nth) => (nth === 1 ? { status: 307, headers: { location: elsewhere.url } } : 202);
+      const sent = await postInvoice(7);
+      const st = await waitFor('delivery after the redirect', statusOf(sent.body.messageId), stateIs('delivered'), LONG);
+      const failed = events(st, 'delivery.failed')[0];
+      assert.equal(failed?.code, 'GW_DELIVERY_HTTP');
+      assert.match(failed?.detail ?? '', /answered HTTP 307/);
+      assert.equal(elsewhere.requests.length, 0, 'the redirect was not followed');
+      assert.equal(s.erp.requests.length, 2);
+    } finally {
+      await elsewhere.stop();
+    }
   });
 
   it('pauses a target after failures in a row, sends nothing but one probe per cool-down, and resumes on success', async () => {
