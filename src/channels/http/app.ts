@@ -15,6 +15,7 @@ import { as2Routes } from './routes/as2.js';
 import { erpRoutes } from './routes/erp.js';
 import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
+import { opsRoutes } from './routes/ops.js';
 import { partnerRoutes } from './routes/partner.js';
 import { portalRoutes, type PortalDeps } from './routes/portal.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -70,6 +71,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     erpRoutes({ knex, config, maxBodyBytes, erpApiKeys: deps.erpApiKeys }),
     adminRoutes({ knex, store: sec.store, adminApiKeys: sec.adminApiKeys }),
     portalRoutes(deps.portal),
+    opsRoutes({ knex, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
   ];
   for (const router of routers) app.use(router.routes());
   app.use(noRoute);
