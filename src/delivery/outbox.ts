@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { DeliveryState, PartnerProfile, Route } from '../types.js';
-import { copyRows } from '../store/copy.js';
+import { COPY_FROM_ROWS, copyRows } from '../store/copy.js';
 import type { OutboxTarget } from './transport.js';
 
 /*
@@ -9,6 +9,9 @@ import type { OutboxTarget } from './transport.js';
  * functions below, and nothing else writes the table but the worker recording outcomes
  * (outcome.ts, claim.ts) and the breaker (breaker.ts).
  */
+
+/** The columns a document's delivery is queued with; the others keep their defaults. */
+const DELIVERY_COLUMNS = ['id', 'document_id', 'message_id', 'partner_id', 'target_id', 'target', 'idempotency_key', 'max_attempts', 'queued_at'] as const;
 
 /** A delivery of one accepted document to one route's target, queued with the document. */
 export interface DocumentDelivery {
@@ -32,11 +35,19 @@ export async function queueDocumentDeliveries(trx: Knex.Transaction, rows: reado
   const now = clock.rows[0]?.now;
   const targets = new Map<Route, string>();
   const target = (route: Route) => targets.get(route) ?? (targets.set(route, JSON.stringify(route.target)).get(route) as string);
-  await copyRows(
-    trx,
-    'COPY deliveries (id, document_id, message_id, partner_id, target_id, target, idempotency_key, max_attempts, queued_at) FROM STDIN',
-    rows.map((r) => [r.id, r.documentId, r.messageId, r.partnerId, r.route.target.id, target(r.route), r.idempotencyKey, r.route.maxAttempts ?? null, now]),
-  );
+  const values = rows.map((r) => [
+    r.id,
+    r.documentId,
+    r.messageId,
+    r.partnerId,
+    r.route.target.id,
+    target(r.route),
+    r.idempotencyKey,
+    r.route.maxAttempts ?? null,
+    now,
+  ]);
+  if (rows.length < COPY_FROM_ROWS) await trx('deliveries').insert(values.map((v) => Object.fromEntries(DELIVERY_COLUMNS.map((column, i) => [column, v[i]]))));
+  else await copyRows(trx, `COPY deliveries (${DELIVERY_COLUMNS.join(', ')}) FROM STDIN`, values);
 }
 
 /** Takes back the deliveries of documents that were rejected after all (or are interpreted again). */

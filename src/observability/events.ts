@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { copyRows } from '../store/copy.js';
+import { COPY_FROM_ROWS, copyRows } from '../store/copy.js';
 
 /**
  * The timeline: every step the gateway takes with a message, a document, a delivery or a partner
@@ -288,17 +288,11 @@ export type TimelineEvent = { [T in CurrentEventType]: EventOf<T> }[CurrentEvent
  */
 const INSERT_BATCH = 500;
 
-/**
- * From this many events on, a transaction writes them with one COPY: cheaper for the database and
- * for this thread than INSERTs; below it, the one round trip of an INSERT is quicker.
- */
-const COPY_FROM = 64;
-
 const COPIED_COLUMNS = ['message_id', 'document_id', 'delivery_id', 'partner_id', 'type', 'code', 'detail', 'data'] as const;
 
 /** Writes `events` to the timeline, in the caller's transaction when `db` is one. */
 export async function recordEvents(db: Knex | Knex.Transaction, events: readonly TimelineEvent[]): Promise<void> {
-  if (db.isTransaction && events.length >= COPY_FROM) return copyEvents(db as Knex.Transaction, events);
+  if (db.isTransaction && events.length >= COPY_FROM_ROWS) return copyEvents(db as Knex.Transaction, events);
   for (let i = 0; i < events.length; i += INSERT_BATCH) {
     await db('events').insert(
       events.slice(i, i + INSERT_BATCH).map(({ data, ...columns }) => ({ ...columns, ...(data ? { data: JSON.stringify(data) } : {}) })),

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Problem } from '../errors.js';
-import { copyRows } from '../store/copy.js';
+import { COPY_FROM_ROWS, copyRows } from '../store/copy.js';
 
 /*
  * The `documents` table: every write to it is one of these functions (docs/architecture.md, "Who
@@ -58,6 +58,10 @@ export type InterpretedDocument = NewDocument & {
  * be there; a second copy would break the unique (message_id, seq) and fail the whole batch.
  */
 export async function copyDocuments(trx: Knex.Transaction, rows: readonly InterpretedDocument[]): Promise<void> {
+  if (rows.length < COPY_FROM_ROWS) {
+    if (rows.length) await trx('documents').insert(rows.map((row) => Object.fromEntries(INTERPRETED_COLUMNS.map((column) => [column, row[column]]))));
+    return;
+  }
   await copyRows(
     trx,
     `COPY documents (${INTERPRETED_COLUMNS.join(', ')}) FROM STDIN`,
