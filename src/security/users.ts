@@ -91,7 +91,8 @@ export async function setPassword(knex: Knex, username: string, password: string
   return one(
     username,
     await knex('portal_users')
-      .where({ username: normalUsername(username) })
+      // Only local users have passwords; an OIDC user (decision 0025) signs in at its provider.
+      .where({ username: normalUsername(username), source: 'local' })
       .update({ password_hash: hash, updated_at: now })
       .returning('*'),
   );

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { OAuth2Server, type MutableToken } from 'oauth2-mock-server';
+import { type MutableResponse, type MutableToken, OAuth2Server } from 'oauth2-mock-server';
+import { readSettings } from '../../src/config/env.js';
 import { gatewaySuite } from '../helpers/gateway.js';
 
 /** The portal's public URL as the provider knows it (a proxy in front); the test's browser sends its requests to the gateway itself. */
@@ -174,6 +175,23 @@ describe('portal sign-in by OpenID Connect (a real OIDC provider on a loopback p
     });
   }
 
+  it("refuses an ID token whose signature does not verify against the provider's JWKS, though it came straight from the token endpoint", async () => {
+    provider.service.once('beforeResponse', (response: MutableResponse) => {
+      const body = response.body as { id_token: string };
+      const [header, payload, signature] = body.id_token.split('.') as [string, string, string];
+      // The same header and signature over claims changed in transit: a role the provider never gave.
+      const claimsSent = JSON.parse(Buffer.from(payload, 'base64url').toString());
+      body.id_token = [header, Buffer.from(JSON.stringify({ ...claimsSent, groups: ['gw-admin'] })).toString('base64url'), signature].join('.');
+    });
+    const b = browser();
+    const { callback } = await viaProvider(b, ORIANA);
+    assert.equal(callback.status, 401, callback.text);
+    assert.equal(b.jar.has('gw_session'), false);
+    const row = await lastSignIn();
+    assert.deepEqual([row.actor, row.outcome], ['portal:oidc', 'denied']);
+    assert.match(row.details.reason, /signature/i);
+  });
+
   it('refuses a staff member none of whose groups maps to a role, with a page that says so, and audits it', async () => {
     const b = browser();
     const before = await suite.db.knex('portal_users').count({ n: '*' }).first();
@@ -196,5 +214,45 @@ describe('portal sign-in by OpenID Connect (a real OIDC provider on a loopback p
     assert.equal(b.jar.has('gw_session'), false);
     const row = await lastSignIn();
     assert.deepEqual([row.actor, row.outcome, row.details.reason], ['portal:oidc:oriana', 'denied', 'disabled']);
+  });
+});
+
+describe('portal OIDC settings', () => {
+  const base = {
+    PORTAL_OIDC_ISSUER: 'https://idp.example.com/realms/staff',
+    PORTAL_OIDC_CLIENT_ID: 'gateway',
+    PORTAL_OIDC_REDIRECT_URL: 'https://gateway.example.com/portal/oidc/callback',
+    PORTAL_OIDC_ROLE_MAP: 'gw-ops=operations, gw-admin=admin',
+  };
+  const refusal = (env: Record<string, string | undefined>) => {
+    try {
+      readSettings(env);
+    } catch (err) {
+      return `${(err as { code: string }).code}: ${(err as Error).message}`;
+    }
+    return 'accepted';
+  };
+
+  it('reads the provider, the groups claim (default groups) and the role map', () => {
+    const oidc = readSettings(base).portal.oidc;
+    assert.equal(oidc?.groupsClaim, 'groups');
+    assert.deepEqual(
+      [...(oidc?.roleMap ?? [])],
+      [
+        ['gw-ops', 'operations'],
+        ['gw-admin', 'admin'],
+      ],
+    );
+    assert.equal(readSettings({}).portal.oidc, undefined);
+  });
+
+  it('refuses a supplier role in the map, a half configuration, and a secret given twice', () => {
+    assert.match(refusal({ ...base, PORTAL_OIDC_ROLE_MAP: 'gw-acme=supplier' }), /^GW_CONFIG_INVALID: PORTAL_OIDC_ROLE_MAP: "gw-acme=supplier"/);
+    assert.match(refusal({ ...base, PORTAL_OIDC_CLIENT_ID: undefined }), /^GW_CONFIG_INVALID: PORTAL_OIDC_ISSUER is set but PORTAL_OIDC_CLIENT_ID not/);
+    assert.match(refusal({ ...base, PORTAL_OIDC_CLIENT_SECRET: 's', PORTAL_OIDC_CLIENT_SECRET_FILE: '/run/s' }), /not both/);
+    assert.match(
+      refusal({ ...base, PORTAL_OIDC_REDIRECT_URL: 'https://gateway.example.com/elsewhere' }),
+      /^GW_CONFIG_INVALID: Environment variable PORTAL_OIDC_REDIRECT_URL/,
+    );
   });
 });
