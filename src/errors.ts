@@ -139,6 +139,13 @@ export const ERROR_CODES = {
   GW_PORTAL_SESSION: { status: 401, retryable: false, title: 'No portal session, or it expired, was signed out or its user was disabled' },
   GW_PORTAL_ROLE: { status: 403, retryable: false, title: "The portal user's role does not allow this page" },
   GW_PORTAL_CSRF: { status: 403, retryable: false, title: 'A portal form was posted without the form token of the session, or with another one' },
+  GW_PORTAL_OIDC: {
+    status: 401,
+    retryable: false,
+    title: "The identity provider's sign-in answer was not verified, not started in this browser, used already, or names a disabled user",
+  },
+  GW_PORTAL_OIDC_GROUP: { status: 403, retryable: false, title: 'None of the groups the identity provider names maps to a portal role (PORTAL_OIDC_ROLE_MAP)' },
+  GW_PORTAL_OIDC_PROVIDER: { status: 503, retryable: true, title: 'The OpenID Connect provider could not be reached or its discovery document is unusable' },
   GW_PORTAL_USER: { status: 400, retryable: false, title: 'A portal user command names an unknown user, role or partner, or a user that exists already' },
   GW_CRED_UNKNOWN: { status: 404, retryable: false, title: 'No such credential' },
   GW_CRED_INVALID: { status: 400, retryable: false, title: 'The credential material or the rotation request is invalid' },

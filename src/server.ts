@@ -10,6 +10,7 @@ import { As2Transports } from './channels/as2/transport.js';
 import { expiringCertificates } from './channels/as2/expiry.js';
 import { PartnerCertificates } from './channels/as2/partner-certificates.js';
 import { createHttpApp } from './channels/http/app.js';
+import { PortalOidc } from './security/portal-oidc.js';
 import { PortalAccess } from './security/portal-sign-in.js';
 import { PartnerFiles } from './channels/sftp/files.js';
 import { sftpPushTransport } from './channels/sftp/push.js';
@@ -255,6 +256,9 @@ export async function startGateway(opts: {
     ...(settings.oauth.external ? { external: settings.oauth.external } : {}),
   });
   const endpointUrls: string[] = [];
+  const portalNow = opts.now ?? (() => new Date());
+  const portalAccess = new PortalAccess({ knex, config: () => config, settings: settings.portal, now: portalNow });
+  const { oidc: oidcSettings } = settings.portal;
   const app = createHttpApp({
     knex,
     log,
@@ -274,8 +278,9 @@ export async function startGateway(opts: {
       endpointUrls: () => endpointUrls,
     },
     portal: {
-      access: new PortalAccess({ knex, config: () => config, settings: settings.portal, now: opts.now ?? (() => new Date()) }),
+      access: portalAccess,
       cookieSecure: settings.portal.cookieSecure,
+      oidc: oidcSettings && new PortalOidc({ knex, settings: oidcSettings, access: portalAccess, now: portalNow }),
     },
   });
   const listen = (s: Server, port: number): Promise<string> =>

@@ -74,6 +74,23 @@ export interface PortalSettings {
   lockoutUserFailures: number;
   lockoutAddressFailures: number;
   lockoutMs: number;
+  /** Staff sign-in through an OpenID Connect provider (decision 0025); absent when PORTAL_OIDC_ISSUER is unset. */
+  oidc?: PortalOidcSettings;
+}
+
+export interface PortalOidcSettings {
+  issuer: string;
+  /** The provider's name on the sign-in page's button. */
+  name: string;
+  clientId: string;
+  /** The client secret, or the file that holds it; neither for a public client (PKCE alone). */
+  clientSecret?: string;
+  clientSecretFile?: string;
+  /** The public URL of /portal/oidc/callback, as registered at the provider. */
+  redirectUrl: string;
+  groupsClaim: string;
+  /** Provider group → portal role; staff roles only, suppliers never sign in this way. */
+  roleMap: ReadonlyMap<string, string>;
 }
 
 const schema = {
@@ -133,6 +150,14 @@ const schema = {
     PORTAL_LOCKOUT_USER_FAILURES: { type: 'integer', minimum: 1, maximum: 1000, default: 5 },
     PORTAL_LOCKOUT_ADDRESS_FAILURES: { type: 'integer', minimum: 1, maximum: 10000, default: 20 },
     PORTAL_LOCKOUT_SECONDS: { type: 'integer', minimum: 60, maximum: 86400, default: 900 },
+    PORTAL_OIDC_ISSUER: { type: 'string', pattern: '^https?://' },
+    PORTAL_OIDC_NAME: { type: 'string', minLength: 1, maxLength: 60, default: 'single sign-on' },
+    PORTAL_OIDC_CLIENT_ID: { type: 'string', minLength: 1 },
+    PORTAL_OIDC_CLIENT_SECRET: { type: 'string', minLength: 1 },
+    PORTAL_OIDC_CLIENT_SECRET_FILE: { type: 'string', minLength: 1 },
+    PORTAL_OIDC_REDIRECT_URL: { type: 'string', pattern: '^https?://[^/]+/portal/oidc/callback$' },
+    PORTAL_OIDC_GROUPS_CLAIM: { type: 'string', minLength: 1, default: 'groups' },
+    PORTAL_OIDC_ROLE_MAP: { type: 'string', minLength: 1 },
     LOG_LEVEL: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
   },
 } as const;
@@ -207,6 +232,7 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
       lockoutUserFailures: e.PORTAL_LOCKOUT_USER_FAILURES as number,
       lockoutAddressFailures: e.PORTAL_LOCKOUT_ADDRESS_FAILURES as number,
       lockoutMs: (e.PORTAL_LOCKOUT_SECONDS as number) * 1000,
+      ...(e.PORTAL_OIDC_ISSUER ? { oidc: portalOidc(e) } : {}),
     },
     ackCheckMs: e.ACK_CHECK_MS as number,
     configWatch: e.CONFIG_WATCH === 'on',
@@ -227,6 +253,34 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
       expiryWarnDays: e.AS2_EXPIRY_WARN_DAYS as number,
     },
   });
+}
+
+/** Roles a provider's group may grant: staff only (decision 0025). Kept here, not imported, so settings stay below the security code. */
+const OIDC_ROLES = ['partner-manager', 'security', 'operations', 'admin'];
+
+/** The OIDC variables, checked together: the issuer needs a client id, a redirect URL and a role map. */
+function portalOidc(e: Record<string, unknown>): PortalOidcSettings {
+  const missing = ['PORTAL_OIDC_CLIENT_ID', 'PORTAL_OIDC_REDIRECT_URL', 'PORTAL_OIDC_ROLE_MAP'].filter((k) => e[k] === undefined);
+  if (missing.length) throw new GatewayError('GW_CONFIG_INVALID', `PORTAL_OIDC_ISSUER is set but ${missing.join(', ')} not.`);
+  if (e.PORTAL_OIDC_CLIENT_SECRET && e.PORTAL_OIDC_CLIENT_SECRET_FILE)
+    throw new GatewayError('GW_CONFIG_INVALID', 'Give PORTAL_OIDC_CLIENT_SECRET or PORTAL_OIDC_CLIENT_SECRET_FILE, not both.');
+  const roleMap = new Map<string, string>();
+  for (const pair of (e.PORTAL_OIDC_ROLE_MAP as string).split(',')) {
+    const [group, role] = pair.split('=').map((v) => v.trim()) as [string, string | undefined];
+    if (!group || !role || !OIDC_ROLES.includes(role))
+      throw new GatewayError('GW_CONFIG_INVALID', `PORTAL_OIDC_ROLE_MAP: "${pair}" is not group=role with a role of ${OIDC_ROLES.join(', ')}.`);
+    roleMap.set(group, role);
+  }
+  return {
+    issuer: e.PORTAL_OIDC_ISSUER as string,
+    name: e.PORTAL_OIDC_NAME as string,
+    clientId: e.PORTAL_OIDC_CLIENT_ID as string,
+    ...(e.PORTAL_OIDC_CLIENT_SECRET ? { clientSecret: e.PORTAL_OIDC_CLIENT_SECRET as string } : {}),
+    ...(e.PORTAL_OIDC_CLIENT_SECRET_FILE ? { clientSecretFile: e.PORTAL_OIDC_CLIENT_SECRET_FILE as string } : {}),
+    redirectUrl: e.PORTAL_OIDC_REDIRECT_URL as string,
+    groupsClaim: e.PORTAL_OIDC_GROUPS_CLAIM as string,
+    roleMap,
+  };
 }
 
 /** `id:sha256,id:sha256` as the ERP_API_KEYS and ADMIN_API_KEYS variables hold them. */

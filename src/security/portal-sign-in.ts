@@ -84,6 +84,20 @@ export class PortalAccess {
     return { ok: false, code: 'GW_PORTAL_SIGN_IN' };
   }
 
+  /**
+   * A session for a user the OIDC provider vouched for (portal-oidc.ts): recorded and audited like a
+   * password sign-in, the method named in the audit. Undefined when the user has no principal (disabled).
+   */
+  async openVerified(user: { id: string; username: string }, source: string, details: Record<string, unknown>) {
+    const now = this.d.now();
+    const opened = await this.open(user.id, now);
+    if (!opened) return undefined;
+    await recordSignIn(this.d.knex, user.id, now);
+    const target = `portal-user:${user.username}`;
+    await audit(this.d.knex, { actor: `portal:${user.username}`, action: 'portal.sign-in', target, source, outcome: 'ok', details });
+    return opened;
+  }
+
   private async open(userId: string, now: Date): Promise<{ cookieValue: string; principal: PortalPrincipal } | undefined> {
     const { id, row } = await createSession(this.d.knex, userId, now, this.times);
     const principal = await this.principalOf(row);

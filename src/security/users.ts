@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError } from '../errors.js';
@@ -91,7 +91,8 @@ export async function setPassword(knex: Knex, username: string, password: string
   return one(
     username,
     await knex('portal_users')
-      .where({ username: normalUsername(username) })
+      // Only local users have passwords; an OIDC user (decision 0025) signs in at its provider.
+      .where({ username: normalUsername(username), source: 'local' })
       .update({ password_hash: hash, updated_at: now })
       .returning('*'),
   );
@@ -150,4 +151,43 @@ function userOf(r: Record<string, unknown>): PortalUser {
     updatedAt: r.updated_at as Date,
     lastSignInAt: (r.last_sign_in_at as Date | null) ?? null,
   };
+}
+
+/** A person the OIDC provider vouched for (decision 0025): its issuer and subject, a name to show, the role its groups map to. */
+export interface OidcIdentity {
+  issuer: string;
+  subject: string;
+  /** preferred_username, else email, else the subject: what audits and pages name the user by, after `oidc:`. */
+  handle: string;
+  displayName: string;
+  role: Role;
+}
+
+/**
+ * The portal user row of an OIDC identity, made on first sign-in and given the current name and role
+ * at each one (unless disabled: a disabled row is returned as it is). Its username starts with
+ * `oidc:`, which local usernames cannot, so the two never collide; when another subject holds the
+ * handle already, a digest of issuer and subject stands in.
+ */
+export async function upsertOidcUser(knex: Knex, id: OidcIdentity, now: Date): Promise<PortalUser> {
+  const key = { oidc_issuer: id.issuer, oidc_subject: id.subject };
+  const fields = { display_name: id.displayName, role: id.role, updated_at: now };
+  const updated = await knex('portal_users').where(key).andWhere({ disabled: false }).update(fields).returning('*');
+  if (updated[0]) return userOf(updated[0]);
+  const digest = createHash('sha256').update(`${id.issuer}\n${id.subject}`).digest('hex').slice(0, 24);
+  for (const username of [`oidc:${oidcHandle(id.handle)}`, `oidc:${digest}`]) {
+    // DO NOTHING on any conflict: another replica made this subject's row a moment ago, or another subject holds the name.
+    const row = { ...key, ...fields, username, source: 'oidc', password_hash: null, partner_id: null, created_at: now };
+    const inserted = await knex('portal_users').insert(row).onConflict().ignore().returning('*');
+    const existing = inserted[0] ?? (await knex('portal_users').where(key).first());
+    if (existing) return userOf(existing);
+  }
+  throw new GatewayError('GW_PORTAL_USER', `No username free for OIDC subject ${id.subject}.`);
+}
+
+/** A handle as a username: lower case, no control characters or spaces, at most 100 characters. */
+function oidcHandle(handle: string): string {
+  return normalUsername(handle)
+    .replace(/[\u0000-\u0020\u007f]/g, '_')
+    .slice(0, 100);
 }

@@ -31,7 +31,7 @@ function problem(message: string | undefined): string {
   return message ? `<p class="error" role="alert">${esc(message)}</p>\n` : '';
 }
 
-export function signInPage(o: { csrfToken: string; username?: string; error?: string }): string {
+export function signInPage(o: { csrfToken: string; username?: string; error?: string; oidcName?: string | undefined }): string {
   return page(
     'Sign in',
     `<h1>Sign in</h1>
@@ -42,7 +42,7 @@ ${problem(o.error)}<form method="post" action="/portal/sign-in">
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
-</form>`,
+</form>${o.oidcName ? `\n<p><a href="/portal/oidc/start">Sign in with ${esc(o.oidcName)}</a> (staff)</p>` : ''}`,
   );
 }
 

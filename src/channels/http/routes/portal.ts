@@ -2,13 +2,17 @@ import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { GatewayError, isGatewayError } from '../../../errors.js';
+import type { PortalOidc } from '../../../security/portal-oidc.js';
 import type { PortalAccess } from '../../../security/portal-sign-in.js';
 import { cookie, portalPrincipalOf, portalUser, requireFormToken, SESSION_COOKIE, SIGN_IN_COOKIE, type CookiePolicy } from '../portal-auth.js';
 import { errorPage, homePage, signInPage } from '../portal-pages.js';
 import { mediaTypeOf, readBody } from '../request.js';
+import { oidcRoutes } from './portal-oidc.js';
 
 export interface PortalDeps extends CookiePolicy {
   access: PortalAccess;
+  /** Staff sign-in by OpenID Connect (decision 0025), when configured. */
+  oidc?: PortalOidc | undefined;
 }
 
 /** A sign-in form is a few hundred bytes; anything much larger is not one. */
@@ -18,6 +22,7 @@ const FORM_LIMIT = 8192;
 export function portalRoutes(d: PortalDeps): Router {
   const router = new Router();
   router.use(pageHeaders, pageErrors);
+  if (d.oidc) oidcRoutes(router, d.oidc, d);
 
   router.get('/', async (ctx) => {
     const value = ctx.cookies.get(SESSION_COOKIE);
@@ -27,7 +32,7 @@ export function portalRoutes(d: PortalDeps): Router {
   router.get('/portal/sign-in', (ctx) => {
     const token = signInToken(ctx, d);
     ctx.type = 'html';
-    ctx.body = signInPage({ csrfToken: token });
+    ctx.body = signInPage({ csrfToken: token, oidcName: d.oidc?.name });
   });
   router.post('/portal/sign-in', async (ctx) => {
     const form = await readForm(ctx);
@@ -38,7 +43,7 @@ export function portalRoutes(d: PortalDeps): Router {
       if (result.code === 'GW_PORTAL_LOCKED') ctx.set('retry-after', String(result.retryAfterSeconds));
       ctx.status = result.code === 'GW_PORTAL_LOCKED' ? 429 : 401;
       ctx.type = 'html';
-      ctx.body = signInPage({ csrfToken: form.get('csrf') as string, username, error: refusal(result) });
+      ctx.body = signInPage({ csrfToken: form.get('csrf') as string, username, error: refusal(result), oidcName: d.oidc?.name });
       return;
     }
     ctx.append('set-cookie', cookie(ctx, d, SESSION_COOKIE, result.cookieValue, '/'));
