@@ -22,6 +22,7 @@ export async function listSubmissions(knex: Knex, partnerId: string, limit: numb
         .orderBy('received_at')
     : [];
   const acknowledgmentsSent = new Map<string, { type: string; state: string }[]>();
-  for (const r of rows) acknowledgmentsSent.set(r.related_message_id, [...(acknowledgmentsSent.get(r.related_message_id) ?? []), { type: r.doc_type, state: r.state }]);
+  for (const r of rows)
+    acknowledgmentsSent.set(r.related_message_id, [...(acknowledgmentsSent.get(r.related_message_id) ?? []), { type: r.doc_type, state: r.state }]);
   return { ...page, acknowledgmentsSent };
 }

@@ -78,10 +78,7 @@ describe('portal supplier pages (real server, real HTTP, real CLI)', function ()
     });
 
   before(async () => {
-    const added = await Promise.all([
-      cli(['add', 'nora', '--role', 'supplier', '--partner', 'northwind']),
-      cli(['add', 'oscar', '--role', 'operations']),
-    ]);
+    const added = await Promise.all([cli(['add', 'nora', '--role', 'supplier', '--partner', 'northwind']), cli(['add', 'oscar', '--role', 'operations'])]);
     for (const r of added) assert.equal(r.status, 0, r.stderr);
     await nora.signIn('nora', PASSWORD);
   });
@@ -120,7 +117,10 @@ describe('portal supplier pages (real server, real HTTP, real CLI)', function ()
     const row = await suite.db.knex('messages').where({ id }).first('partner_id', 'channel', 'idempotency_key');
     assert.deepEqual([row.partner_id, row.channel], ['northwind', 'portal']);
     const list = await nora.request('/portal/submissions');
-    assert.match(list.text, new RegExp(`<a href="/portal/submissions/${id}">[^<]+</a></td><td>portal</td><td>asn</td>\\n<td>NW-SH-10045, PO PO-44120</td><td>delivered</td>`));
+    assert.match(
+      list.text,
+      new RegExp(`<a href="/portal/submissions/${id}">[^<]+</a></td><td>portal</td><td>asn</td>\\n<td>NW-SH-10045, PO PO-44120</td><td>delivered</td>`),
+    );
   });
 
   it('stores a form posted twice once (its one-time key), and refuses bad formats and empty files on the form', async () => {

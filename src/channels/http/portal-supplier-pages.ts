@@ -63,6 +63,12 @@ ${rows.join('\n')}
 </tbody></table></div>\n`;
 }
 
+/** The message's own problems (envelope, encoding); those it repeats from its documents show under the documents. */
+function fileProblems(m: Submission): Problem[] {
+  const ofDocuments = new Set(m.documents.flatMap((d) => ((d.problems as Problem[] | null) ?? []).map((x) => JSON.stringify(x))));
+  return ((m.problems as Problem[] | null) ?? []).filter((x) => !ofDocuments.has(JSON.stringify(x)));
+}
+
 function documentsSection(m: Submission): string {
   if (!m.documents.length) return '<p>No documents yet.</p>\n';
   return m.documents
@@ -74,6 +80,8 @@ ${problemsTable(`Problems of document ${d.seq}`, d.problems as Problem[] | null)
     })
     .join('');
 }
+
+const NOT_READ_YET = 'The gateway has not read this file yet; this page reloads by itself.';
 
 export function submissionPage(m: Submission): string {
   const acks = m.acknowledgments.length ? list(m.acknowledgments.map((a) => `${a.type} ${a.state}`)) : 'none sent';
@@ -89,7 +97,7 @@ export function submissionPage(m: Submission): string {
 <dt>Acknowledgment</dt><dd>${acks}</dd>
 <dt>Message id</dt><dd><code>${esc(m.id)}</code></dd>
 </dl>
-${m.state === 'received' ? '<p>The gateway has not read this file yet; this page reloads by itself.</p>\n' : ''}${problemsTable('Problems of the file', m.problems as Problem[] | null)}\
+${m.state === 'received' ? `<p>${NOT_READ_YET}</p>\n` : ''}${problemsTable('Problems of the file', fileProblems(m))}\
 <h2>Documents</h2>
 ${documentsSection(m)}<h2>Timeline</h2>
 <div class="scroll"><table><thead><tr><th scope="col">At (UTC)</th><th scope="col">Event</th><th scope="col">Code</th><th scope="col">Detail</th></tr></thead>
@@ -100,9 +108,7 @@ ${timeline}
 }
 
 export function uploadPage(o: { csrfToken: string; uploadKey: string; format?: string; content?: string; error?: string }): string {
-  const options = Object.entries(UPLOAD_FORMATS).map(
-    ([value, label]) => `<option value="${value}"${o.format === value ? ' selected' : ''}>${label}</option>`,
-  );
+  const options = Object.entries(UPLOAD_FORMATS).map(([value, label]) => `<option value="${value}"${o.format === value ? ' selected' : ''}>${label}</option>`);
   return page(
     'Upload a file',
     `${NAV}
@@ -120,10 +126,12 @@ ${problem(o.error)}<p>Paste the file's content. It goes through the same checks 
   );
 }
 
+const ANSWERS = 'answers a submission';
+
 export function mailboxPage(p: PortalPrincipal, items: readonly MailboxEntry[]): string {
   const rows = items.map(
     (i) => `<tr><td>${when(i.createdAt)}</td><td>${esc(i.type)}</td><td><a href="/portal/mailbox/${esc(i.id)}" download>${esc(i.fileName)}</a></td>\
-<td>${esc(String(i.sizeBytes))}</td><td>${i.relatedMessageId ? `<a href="/portal/submissions/${esc(i.relatedMessageId)}">answers a submission</a>` : ''}</td></tr>`,
+<td>${esc(String(i.sizeBytes))}</td><td>${i.relatedMessageId ? `<a href="/portal/submissions/${esc(i.relatedMessageId)}">${ANSWERS}</a>` : ''}</td></tr>`,
   );
   const table = rows.length
     ? `<div class="scroll"><table><caption>Not yet collected, oldest first</caption>

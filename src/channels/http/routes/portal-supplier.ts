@@ -37,7 +37,7 @@ export function supplierRoutes(router: Router, d: SupplierPageDeps, access: Port
   });
   router.get('/portal/submissions/:id', supplier, async (ctx) => {
     const status = await messageStatus(d.knex, supplierOf(ctx).partner.id, ctx.params.id ?? '');
-    if (!status || status.direction !== 'inbound') throw NOT_FOUND();
+    if (status?.direction !== 'inbound') throw NOT_FOUND();
     ctx.type = 'html';
     ctx.body = submissionPage(status);
   });
@@ -49,7 +49,10 @@ export function supplierRoutes(router: Router, d: SupplierPageDeps, access: Port
   router.get('/portal/mailbox', supplier, async (ctx) => {
     const p = supplierOf(ctx);
     ctx.type = 'html';
-    ctx.body = mailboxPage(p, (await listMailbox(d.knex, p.partner.id)).filter((i) => p.scopes.has(mailboxScope(i.type))));
+    ctx.body = mailboxPage(
+      p,
+      (await listMailbox(d.knex, p.partner.id)).filter((i) => p.scopes.has(mailboxScope(i.type))),
+    );
   });
   router.get('/portal/mailbox/:id', supplier, async (ctx) => {
     const p = supplierOf(ctx);
