@@ -26,6 +26,8 @@
 export type DocumentType = 'asn' | 'invoice' | 'purchase-order' | 'po-ack' | 'inventory' | 'price-list';
 export type SourceFormat = 'x12' | 'json' | 'xml' | 'csv';
 export type Channel = 'rest' | 'sftp' | 'as2' | 'webhook';
+/** The door a message came in by: a partner's channel, or the portal's upload form (a supplier user, issue 18). */
+export type MessageChannel = Channel | 'portal';
 
 export type PartnerState = 'onboarding' | 'testing' | 'live' | 'suspended';
 

@@ -2,12 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { insertWithEvents, recordEvents, type TimelineEvent } from '../observability/events.js';
-import type { Channel, SourceFormat } from '../types.js';
+import type { MessageChannel, SourceFormat } from '../types.js';
 import { insertChunkedMessage, insertMessage, insertMessagesStatement } from './messages.js';
 
 export interface Inbound {
   partnerId: string;
-  channel: Channel;
+  channel: MessageChannel;
   contentType: string;
   format: SourceFormat;
   bytes: Buffer;

@@ -178,6 +178,10 @@ describe('portal sign-in with the keyboard only, at phone width (headless Chromi
     assert.equal(await page.evaluate<number>('document.documentElement.scrollWidth'), 375);
     await b.screenshot('portal-home-375px');
 
+    for (const link of ['Submissions', 'Upload a file', 'Mailbox']) {
+      await page.keyboard.press('Tab');
+      assert.equal(await focusedId(page), link, "a supplier's home links its pages, in order");
+    }
     await page.keyboard.press('Tab');
     assert.equal(await focusedId(page), 'Sign out', 'the sign-out button is reachable with Tab');
     await page.keyboard.press('Enter');

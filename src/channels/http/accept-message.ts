@@ -62,8 +62,8 @@ function candidateTypes(config: GatewayConfig, partner: Readonly<PartnerProfile>
   return partner.inbound.filter((i) => config.mappings.get(i.mapping)?.source.format === format).map((i) => i.type);
 }
 
-/** Refuses a message none of whose possible document types the scopes allow writing. */
-function requireWriteScope(config: GatewayConfig, principal: Principal, format: SourceFormat): void {
+/** Refuses a message none of whose possible document types the scopes allow writing (the REST door's and the portal's upload). */
+export function requireWriteScope(config: GatewayConfig, principal: Pick<Principal, 'partner' | 'scopes'>, format: SourceFormat): void {
   const types = candidateTypes(config, principal.partner, format);
   if (types.length && !mayWriteAny(principal.scopes, types))
     throw new GatewayError(

@@ -70,7 +70,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     as2Routes({ as2: deps.as2 }),
     erpRoutes({ knex, config, maxBodyBytes, erpApiKeys: deps.erpApiKeys }),
     adminRoutes({ knex, store: sec.store, adminApiKeys: sec.adminApiKeys }),
-    portalRoutes(deps.portal),
+    portalRoutes({ ...deps.portal, supplier: { knex, config, receiver, maxBodyBytes } }),
     opsRoutes({ knex, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
   ];
   for (const router of routers) app.use(router.routes());

@@ -13,21 +13,32 @@ export function esc(text: string): string {
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
 label{display:block;margin-top:1rem}input{font:inherit;padding:.3rem;width:100%;box-sizing:border-box}
-button{font:inherit;margin-top:1rem;padding:.4rem 1rem}.error{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}`;
+button{font:inherit;margin-top:1rem;padding:.4rem 1rem}.error{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}
+body.wide{max-width:76rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ccc;vertical-align:top}
+.scroll{overflow-x:auto}select,textarea{font:inherit;width:100%;box-sizing:border-box}textarea{font-family:ui-monospace,monospace;min-height:12rem}
+nav a{margin-right:1rem}`;
 
-function page(title: string, body: string): string {
+export interface PageOptions {
+  /** Tables: up to 76rem instead of 40rem. */
+  wide?: boolean;
+  /** Reloads the page after this many seconds (a message still being interpreted), without a script. */
+  refreshSeconds?: number;
+}
+
+export function page(title: string, body: string, o: PageOptions = {}): string {
+  const refresh = o.refreshSeconds ? `<meta http-equiv="refresh" content="${o.refreshSeconds}">` : '';
   return `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${refresh}
 <title>${esc(title)} · Partner gateway</title><style>${STYLE}</style></head>
-<body><main>
+<body${o.wide ? ' class="wide"' : ''}><main>
 ${body}
 </main></body>
 </html>
 `;
 }
 
-function problem(message: string | undefined): string {
+export function problem(message: string | undefined): string {
   return message ? `<p class="error" role="alert">${esc(message)}</p>\n` : '';
 }
 
@@ -46,6 +57,13 @@ ${problem(o.error)}<form method="post" action="/portal/sign-in">
   );
 }
 
+const SUPPLIER_LINKS = `<ul>
+<li><a href="/portal/submissions">Submissions</a></li>
+<li><a href="/portal/upload">Upload a file</a></li>
+<li><a href="/portal/mailbox">Mailbox</a></li>
+</ul>
+`;
+
 /** The placeholder home: who is signed in, as what, for which partner; and the sign-out form. */
 export function homePage(p: PortalPrincipal): string {
   const partner = p.partner ? `<dt>Partner</dt><dd>${esc(p.partner.name)} (${esc(p.partner.id)})</dd>\n` : '';
@@ -57,7 +75,7 @@ export function homePage(p: PortalPrincipal): string {
 <dt>Username</dt><dd>${esc(p.username)}</dd>
 <dt>Role</dt><dd>${esc(p.role)}</dd>
 ${partner}</dl>
-<form method="post" action="/portal/sign-out">
+${p.role === 'supplier' ? SUPPLIER_LINKS : ''}<form method="post" action="/portal/sign-out">
 <input type="hidden" name="csrf" value="${esc(p.session.csrfToken)}">
 <button type="submit">Sign out</button>
 </form>`,

@@ -8,11 +8,14 @@ import { cookie, portalPrincipalOf, portalUser, requireFormToken, SESSION_COOKIE
 import { errorPage, homePage, signInPage } from '../portal-pages.js';
 import { mediaTypeOf, readBody } from '../request.js';
 import { oidcRoutes } from './portal-oidc.js';
+import { type SupplierPageDeps, supplierRoutes } from './portal-supplier.js';
 
 export interface PortalDeps extends CookiePolicy {
   access: PortalAccess;
   /** Staff sign-in by OpenID Connect (decision 0025), when configured. */
   oidc?: PortalOidc | undefined;
+  /** The supplier pages' store and receiver (issue 18); without them the portal has sign-in only. */
+  supplier?: SupplierPageDeps | undefined;
 }
 
 /** A sign-in form is a few hundred bytes; anything much larger is not one. */
@@ -23,6 +26,7 @@ export function portalRoutes(d: PortalDeps): Router {
   const router = new Router();
   router.use(pageHeaders, pageErrors);
   if (d.oidc) oidcRoutes(router, d.oidc, d);
+  if (d.supplier) supplierRoutes(router, d.supplier, d.access);
 
   router.get('/', async (ctx) => {
     const value = ctx.cookies.get(SESSION_COOKIE);
