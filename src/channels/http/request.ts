@@ -140,3 +140,15 @@ export function printable(value: unknown): string {
   const clean = text.replace(/[^\x20-\x7e]/g, '?');
   return `"${clean.length > 60 ? `${clean.slice(0, 60)}…` : clean}"`;
 }
+
+/** A small JSON object body (an administration or operations request); anything else is GW_JSON_SYNTAX. */
+export async function readJson(ctx: Context): Promise<Record<string, unknown>> {
+  const text = (await readBody(ctx, 65_536, '')).toString('utf8');
+  try {
+    const v: unknown = JSON.parse(text || '{}');
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw new GatewayError('GW_JSON_SYNTAX', `The body is not a JSON object: ${(err as Error).message}.`);
+  }
+}

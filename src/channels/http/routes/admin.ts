@@ -6,7 +6,7 @@ import { AUDIT_READ_MAX, readAudit } from '../../../security/audit.js';
 import { CREDENTIAL_KINDS, credentialState, isCredentialKind, type Credential, type CredentialStore } from '../../../security/credentials.js';
 import { expiringCredentials } from '../../../security/expiry.js';
 import { adminServiceKey, actorOf, type ServiceKeys } from '../auth.js';
-import { dateParam, integerParam, isStorable, readBody, textParam } from '../request.js';
+import { dateParam, integerParam, isStorable, readBody, readJson, textParam } from '../request.js';
 
 /** The longest overlap a rotation may ask for: old and new credentials both work for at most a year. */
 export const MAX_OVERLAP_SECONDS = 366 * 86_400;
@@ -74,17 +74,6 @@ export function adminRoutes(d: AdminDeps): Router {
     };
   });
   return router;
-}
-
-async function readJson(ctx: Context): Promise<Record<string, unknown>> {
-  const text = (await readBody(ctx, 65_536, '')).toString('utf8');
-  try {
-    const v: unknown = JSON.parse(text || '{}');
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
-    return v as Record<string, unknown>;
-  } catch (err) {
-    throw new GatewayError('GW_JSON_SYNTAX', `The body is not a JSON object: ${(err as Error).message}.`);
-  }
 }
 
 function kindOf(v: unknown) {

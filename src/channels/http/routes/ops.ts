@@ -15,7 +15,7 @@ import type { PortalAccess } from '../../../security/portal-sign-in.js';
 import type { Role } from '../../../security/users.js';
 import { actorOf, type Middleware, type ServiceKeys } from '../auth.js';
 import { requireFormToken, SESSION_COOKIE } from '../portal-auth.js';
-import { bearerToken, dateParam, integerParam, readBody, textParam, uuidParam } from '../request.js';
+import { bearerToken, dateParam, integerParam, readBody, readJson, textParam, uuidParam } from '../request.js';
 
 export interface OpsDeps {
   knex: Knex;
@@ -204,15 +204,4 @@ async function bulkReplay(knex: Knex, body: Record<string, unknown>, actor: Acto
     }
   }
   return { selected: chosen.length, more: ids.length > limit, outcomes };
-}
-
-async function readJson(ctx: Context): Promise<Record<string, unknown>> {
-  const text = (await readBody(ctx, 65_536, '')).toString('utf8');
-  try {
-    const v: unknown = JSON.parse(text || '{}');
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
-    return v as Record<string, unknown>;
-  } catch (err) {
-    throw new GatewayError('GW_JSON_SYNTAX', `The body is not a JSON object: ${(err as Error).message}.`);
-  }
 }
