@@ -27,7 +27,8 @@ import { migrate, openDatabase } from './store/db.js';
 
 const USAGE = `gateway <command>
 
-  start                              run the gateway (HTTP door, interpretation and delivery workers)
+  start [--demo-users]               run the gateway (HTTP door, interpretation and delivery workers);
+                                     --demo-users adds the README's demo portal users (npm start does)
   migrate                            apply pending database migrations
   partners validate                  check every file in partners/ and mappings/
   mapping test <profile> <file>      translate a sample with one mapping profile (or render a canonical JSON with an
@@ -55,7 +56,10 @@ Environment: PORT, HOST, DATABASE_URL (else an embedded PostgreSQL in GATEWAY_DA
 MAPPINGS_DIR, LOG_LEVEL … (see README.md).`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
+  const {
+    positionals,
+    values: { 'demo-users': demoUsers, ...values },
+  } = parseArgs({
     args: argv,
     allowPositionals: true,
     strict: true,
@@ -72,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       role: { type: 'string' },
       name: { type: 'string' },
+      'demo-users': { type: 'boolean' },
     },
   });
   const [command, ...rest] = positionals;
@@ -82,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'start':
-      return runGateway(settings, log);
+      return runGateway(settings, log, { demoUsers: demoUsers === true });
     case 'migrate': {
       const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
       try {

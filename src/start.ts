@@ -1,5 +1,7 @@
+import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Settings } from './config/env.js';
+import { addDemoUsers, DEMO_USERS } from './security/demo-users.js';
 import { startGateway, type Gateway } from './server.js';
 import { migrate, openDatabase } from './store/db.js';
 
@@ -15,10 +17,11 @@ const sleep = (ms: number) => new Promise<false>((r) => setTimeout(() => r(false
  * gracefully (no new work is accepted, work in progress finishes, or is released when it takes
  * longer than STOP_TIMEOUT_SECONDS; the embedded PostgreSQL stops last); a second signal exits at
  * once. An embedded PostgreSQL that cannot be kept running stops the gateway with exit code 1.
+ * With `demoUsers`, the README's demo portal users are added when missing (for the demo only).
  * Returns the exit code.
  * @see docs/decisions/0011-process-lifecycle.md
  */
-export async function runGateway(settings: Settings, log: Logger): Promise<number> {
+export async function runGateway(settings: Settings, log: Logger, opts: { demoUsers?: boolean } = {}): Promise<number> {
   let requestStop!: (r: StopRequest) => void;
   const stopRequested = new Promise<StopRequest>((resolve) => (requestStop = resolve));
   let stopping = false;
@@ -61,6 +64,7 @@ export async function runGateway(settings: Settings, log: Logger): Promise<numbe
     const applied = await migrate(db.knex);
     if (applied.length) log.info({ applied }, 'migrations applied');
     gw = await startGateway({ settings, knex: db.knex, log });
+    if (opts.demoUsers) await announceDemoUsers(db.knex, gw, log);
     log.info({ pid: process.pid }, 'gateway started; SIGHUP reloads the configuration, SIGTERM stops');
     const { reason, exitCode } = await stopRequested;
     log.info({ reason, timeoutSeconds: settings.stopTimeoutMs / 1000 }, 'stopping: no new work is accepted; work in progress finishes');
@@ -71,6 +75,14 @@ export async function runGateway(settings: Settings, log: Logger): Promise<numbe
     await Promise.race([db.close(), sleep(10_000)]).catch((err: Error) => log.error({ err: err.message }, 'closing the database failed'));
     log.info('stopped');
   }
+}
+
+async function announceDemoUsers(knex: Knex, gw: Gateway, log: Logger): Promise<void> {
+  const added = await addDemoUsers(knex, gw.config());
+  log.warn(
+    { added, portal: `${gw.url}/portal/sign-in`, users: DEMO_USERS.map((u) => u.username) },
+    'demo portal users are enabled, with the passwords printed in README.md: for a local demo only',
+  );
 }
 
 /** Stops the gateway within `timeoutMs`; past it, claimed work is released. False when that fails too. */

@@ -5,9 +5,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DEMO_USERS } from '../../src/security/demo-users.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { ErpReceiver } from '../helpers/erp.js';
+import { FormClient } from '../helpers/form-client.js';
 import { NORTHWIND_KEY, post, status } from '../helpers/gateway.js';
 import { alive, descendants, gatewayEnv, spawnGateway, until, writeTestPartners, type GatewayProcess } from '../helpers/gateway-process.js';
 
@@ -80,7 +82,7 @@ describe('the gateway process: reload, stop and its embedded PostgreSQL', functi
     });
   }
 
-  it('npm start: SIGTERM to its PID stops node and PostgreSQL, exit 0', async function () {
+  it('npm start: the portal with its demo users; SIGTERM to its PID stops node and PostgreSQL, exit 0', async function () {
     // `npm start` builds dist/ first (prestart): on a busy machine that alone takes a minute or more.
     this.timeout(480_000);
     const { dir, partnersDir } = await prepare(run);
@@ -92,6 +94,12 @@ describe('the gateway process: reload, stop and its embedded PostgreSQL', functi
     const pg = await postmasterPid(dir);
     assert.ok(tree.includes(pg), `the postmaster ${pg} runs below npm (${tree.join(', ')})`);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    // The README's demo operator signs in with the README's password, and is in the audit of who was added.
+    const person = new FormClient(() => url);
+    const operator = DEMO_USERS.find((u) => u.role === 'operations') as (typeof DEMO_USERS)[number];
+    assert.deepEqual([(await person.signIn(operator.username, operator.password)).location], ['/portal/']);
+    assert.match((await person.request('/portal/')).text, /Role<\/dt><dd>operations</);
+    assert.deepEqual(gp.logs.find((l) => /demo portal users are enabled/.test(l.msg))?.added, ['sue', 'nils', 'olga', 'pia', 'sid', 'ada']);
 
     process.kill(npmPid, 'SIGTERM');
     const exit = await gp.exited;

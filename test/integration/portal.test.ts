@@ -9,46 +9,8 @@ import { createLogger } from '../../src/observability/logger.js';
 import { PortalAccess } from '../../src/security/portal-sign-in.js';
 import { allowedScopes } from '../../src/security/scopes.js';
 import { runCli, runProcess } from '../helpers/cli.js';
+import { FormClient } from '../helpers/form-client.js';
 import { gatewaySuite } from '../helpers/gateway.js';
-
-/** A browser without a browser: keeps the cookies the gateway sets and follows no redirect by itself. */
-class Browser {
-  readonly jar = new Map<string, string>();
-  constructor(private readonly base: () => string) {}
-
-  async request(path: string, init: { method?: string; form?: Record<string, string> } = {}) {
-    const res = await fetch(`${this.base()}${path}`, {
-      method: init.method ?? (init.form ? 'POST' : 'GET'),
-      redirect: 'manual',
-      headers: {
-        ...(this.jar.size ? { cookie: [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
-        ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
-    });
-    const setCookies = res.headers.getSetCookie();
-    for (const c of setCookies) {
-      const [pair] = c.split(';') as [string];
-      const [name, value] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
-      if (/Max-Age=0/.test(c)) this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-    return { status: res.status, location: res.headers.get('location'), headers: res.headers, setCookies, text: await res.text() };
-  }
-
-  /** The form token of the page at `path`. */
-  async formToken(path: string): Promise<string> {
-    const page = await this.request(path);
-    const token = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
-    assert.ok(token, `no form token on ${path}: ${page.text}`);
-    return token;
-  }
-
-  async signIn(username: string, password: string) {
-    const csrf = await this.formToken('/portal/sign-in');
-    return this.request('/portal/sign-in', { form: { csrf, username, password } });
-  }
-}
 
 const ALICE_PASSWORD = 'correct horse battery staple';
 
@@ -68,7 +30,7 @@ describe('portal sign-in (real server, real HTTP, real CLI)', function () {
       input,
     });
   const auditRows = (action: string) => suite.db.knex('audit_log').where({ action }).orderBy('id');
-  const browser = () => new Browser(() => suite.url);
+  const browser = () => new FormClient(() => suite.url);
 
   before(async () => {
     const alice = await cli(['add', 'Alice', '--role', 'supplier', '--partner', 'acme-supply', '--name', '<script>alert("x")</script> & Co'], ALICE_PASSWORD);
