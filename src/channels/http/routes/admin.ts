@@ -1,12 +1,11 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import { GatewayError } from '../../../errors.js';
 import { AUDIT_READ_MAX, readAudit } from '../../../security/audit.js';
 import { CREDENTIAL_KINDS, credentialState, isCredentialKind, type Credential, type CredentialStore } from '../../../security/credentials.js';
 import { expiringCredentials } from '../../../security/expiry.js';
 import { adminServiceKey, actorOf, type ServiceKeys } from '../auth.js';
-import { dateParam, integerParam, isStorable, readBody, readJson, textParam } from '../request.js';
+import { dateParam, integerParam, isStorable, readJson, textParam } from '../request.js';
 
 /** The longest overlap a rotation may ask for: old and new credentials both work for at most a year. */
 export const MAX_OVERLAP_SECONDS = 366 * 86_400;
