@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { replayMessage } from '../../src/pipeline/replay.js';
 import { MAPPINGS } from '../helpers/corpus.js';
+import { loopDelayDuring } from '../helpers/loop-delay.js';
 import { writeFile } from 'node:fs/promises';
 import { generateApiKey } from '../../src/security/api-keys.js';
 import { gatewaySuite, GLOBEX_KEY, HANSEN_KEY, NORTHWIND_KEY, post, status, terminal, testPartners, waitFor, type GatewaySuite } from '../helpers/gateway.js';
@@ -43,35 +43,35 @@ describe('interpretation runs off the event loop (worker threads)', function () 
   describe('a large body from one partner', () => {
     const s = gatewaySuite();
 
-    it('leaves other partners and /healthz answered: no event-loop delay over 250 ms while it is interpreted', async () => {
+    it('leaves other partners and /healthz answered: its event loop is never held 250 ms (beyond an idle loop's delay) meanwhile', async () => {
       // Warm: the worker started, every module the doors use loaded (one-time work, not the body's).
       await stillServes(s);
       const big = largeStock(50_000);
       const res = await post(s.url, HANSEN_KEY, STOCK, big);
       assert.equal(res.status, 202);
       const id = res.body.messageId as string;
-      const loop = monitorEventLoopDelay({ resolution: 10 });
-      loop.enable();
       let answered = 0;
       let slowest = 0;
       const until = Date.now() + 240_000;
-      // The window is the interpretation itself: the message leaves `received` once its documents are written.
-      while ((await messageState(s, id)) === 'received' && Date.now() < until) {
-        const started = performance.now();
-        const [health, other] = await Promise.all([fetch(`${s.url}/healthz`), post(s.url, NORTHWIND_KEY, 'application/json', nwInvoice)]);
-        assert.equal(health.status, 200);
-        assert.equal(other.status, 202);
-        slowest = Math.max(slowest, performance.now() - started);
-        answered++;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      loop.disable();
-      const maxDelayMs = loop.max / 1e6;
+      const delay = await loopDelayDuring(async () => {
+        // The window is the interpretation itself: the message leaves `received` once its documents are written.
+        while ((await messageState(s, id)) === 'received' && Date.now() < until) {
+          const started = performance.now();
+          const [health, other] = await Promise.all([fetch(`${s.url}/healthz`), post(s.url, NORTHWIND_KEY, 'application/json', nwInvoice)]);
+          assert.equal(health.status, 200);
+          assert.equal(other.status, 202);
+          slowest = Math.max(slowest, performance.now() - started);
+          answered++;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      });
       assert.notEqual(await messageState(s, id), 'received', 'the large body was interpreted in time');
       assert.ok(answered >= 3, `requests were answered during the interpretation (${answered})`);
-      if (process.env.TEST_REPORT_DELAY)
-        console.log(`      event loop: longest delay ${maxDelayMs.toFixed(0)} ms, slowest answer ${slowest.toFixed(0)} ms, ${answered} answered`);
-      assert.ok(maxDelayMs < 250, `the event loop was held ${maxDelayMs.toFixed(0)} ms (slowest answer ${slowest.toFixed(0)} ms, ${answered} answered)`);
+      const report = `the event loop was delayed ${delay.mainMs.toFixed(0)} ms, an idle loop beside it ${delay.controlMs.toFixed(0)} ms \
+(slowest answer ${slowest.toFixed(0)} ms, ${answered} answered)`;
+      if (process.env.TEST_REPORT_DELAY) console.log(`      ${report}`);
+      // What the machine's load delays both loops by is not the gateway's doing; a hold of its own is the excess.
+      assert.ok(delay.mainMs - delay.controlMs < 250, report);
       const done = await waitFor(
         'the large body',
         () => messageState(s, id),
