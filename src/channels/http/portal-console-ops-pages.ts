@@ -143,6 +143,7 @@ function bucketLabel(at: string, unit: 'hour' | 'day'): string {
 /** A chart, then its numbers in a table inside `<details>`. */
 function figure(svg: string, caption: string, head: readonly string[], rows: readonly (readonly string[])[]): string {
   const body = rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${esc(c)}</th>` : `<td>${esc(c)}</td>`)).join('')}</tr>`);
+  if (!body.length) body.push(`<tr><td colspan="${head.length}">None.</td></tr>`);
   return `<figure>
 ${svg}
 <details><summary>${esc(caption)}: the numbers</summary>

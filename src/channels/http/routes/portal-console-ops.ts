@@ -10,6 +10,8 @@ import { OPS_ROLES } from './ops.js';
 import { pageErrors, pageHeaders } from './portal.js';
 
 const PAGE_SIZE = 50;
+/** A form's empty field is no filter (the API refuses an empty value). */
+const field = (v: unknown) => (v === '' ? undefined : v);
 
 /** The operations console's dead letters, late work and charts (decision 0031), for the operations and admin roles. */
 export function consoleOpsRoutes(knex: Knex, access: PortalAccess): Router {
@@ -17,8 +19,8 @@ export function consoleOpsRoutes(knex: Knex, access: PortalAccess): Router {
   router.use(pageHeaders, pageErrors);
   const ops = portalUser(access, OPS_ROLES);
   router.get('/portal/console/dead-letters', ops, async (ctx) => {
-    const partner = textParam(ctx.query.partner, 'partner') ?? '';
-    const target = textParam(ctx.query.target, 'target') ?? '';
+    const partner = textParam(field(ctx.query.partner), 'partner') ?? '';
+    const target = textParam(field(ctx.query.target), 'target') ?? '';
     const result = await deadLetters(
       knex,
       { ...(partner ? { partner } : {}), ...(target ? { target } : {}) },
@@ -35,9 +37,9 @@ export function consoleOpsRoutes(knex: Knex, access: PortalAccess): Router {
     ctx.body = stuckPage(await stuckWork(knex, minutes, PAGE_SIZE));
   });
   router.get('/portal/console/charts', ops, async (ctx) => {
-    const partner = textParam(ctx.query.partner, 'partner');
+    const partner = textParam(field(ctx.query.partner), 'partner');
     ctx.type = 'html';
-    ctx.body = chartsPage(await opsStats(knex, statsWindow(textParam(ctx.query.window, 'window', 10)), partner || undefined));
+    ctx.body = chartsPage(await opsStats(knex, statsWindow(textParam(field(ctx.query.window), 'window', 10)), partner || undefined));
   });
   return router;
 }
