@@ -12,11 +12,12 @@ export interface DeadLetterFilter {
   target?: string;
 }
 
-/** Dead deliveries, the most recently dead first, keyset-paged by (updated_at, id). */
+/** Dead deliveries with their document's type and numbers, the most recently dead first, keyset-paged by (updated_at, id). */
 export async function deadLetters(knex: Knex, f: DeadLetterFilter, limit: number, cursor?: string) {
   const after = cursor === undefined ? undefined : decodeCursor(cursor);
   const q = knex('deliveries as d')
     .join('messages as m', 'm.id', 'd.message_id')
+    .leftJoin('documents as doc', 'doc.id', 'd.document_id')
     .select(
       'd.id',
       'd.message_id',
@@ -31,6 +32,9 @@ export async function deadLetters(knex: Knex, f: DeadLetterFilter, limit: number
       'd.updated_at',
       'd.created_at',
       'm.state as message_state',
+      'doc.type as doc_type',
+      'doc.document_number',
+      'doc.po_numbers',
       knex.raw('(extract(epoch FROM d.updated_at) * 1000000)::bigint::text AS at_micros'),
     )
     .where('d.state', 'dead')
@@ -52,6 +56,9 @@ export async function deadLetters(knex: Knex, f: DeadLetterFilter, limit: number
       partner: r.partner_id,
       target: r.target_id,
       kind: (r.target as { kind?: string }).kind ?? null,
+      type: r.doc_type ?? null,
+      documentNumber: r.document_number ?? null,
+      purchaseOrderNumbers: (r.po_numbers as string[] | null) ?? [],
       idempotencyKey: r.idempotency_key,
       attempts: r.attempts,
       maxAttempts: r.max_attempts,

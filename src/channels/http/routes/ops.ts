@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import { GatewayError, isGatewayError } from '../../../errors.js';
 import { deadLetters, stuckWork } from '../../../pipeline/dead-letters.js';
+import { opsStats, statsWindow } from '../../../pipeline/ops-stats.js';
 import { matchingIds, SEARCH_LIMIT_MAX, searchMessages, type MessageFilter } from '../../../pipeline/message-search.js';
 import { readRawSlice } from '../../../pipeline/raw-store.js';
 import { replayMessage } from '../../../pipeline/replay.js';
@@ -15,7 +16,7 @@ import type { PortalAccess } from '../../../security/portal-sign-in.js';
 import type { Role } from '../../../security/users.js';
 import { actorOf, type Middleware, type ServiceKeys } from '../auth.js';
 import { requireFormToken, SESSION_COOKIE } from '../portal-auth.js';
-import { bearerToken, dateParam, integerParam, readBody, readJson, textParam, uuidParam } from '../request.js';
+import { bearerToken, dateParam, integerParam, readJson, textParam, uuidParam } from '../request.js';
 
 export interface OpsDeps {
   knex: Knex;
@@ -90,6 +91,10 @@ export function opsRoutes(d: OpsDeps): Router {
     const partner = textParam(q.partner, 'partner');
     const target = textParam(q.target, 'target');
     ctx.body = await deadLetters(d.knex, { ...(partner ? { partner } : {}), ...(target ? { target } : {}) }, limit, textParam(q.cursor, 'cursor', 100));
+  });
+  router.get('/stats', async (ctx) => {
+    const partner = textParam(ctx.query.partner, 'partner');
+    ctx.body = await opsStats(d.knex, statsWindow(textParam(ctx.query.window, 'window', 10)), partner || undefined);
   });
   router.get('/stuck', async (ctx) => {
     const minutes = integerParam(ctx.query.olderThanMinutes, 'olderThanMinutes', { min: 0, max: 525_600, fallback: 15, text: true });
