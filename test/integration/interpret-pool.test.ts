@@ -43,7 +43,7 @@ describe('interpretation runs off the event loop (worker threads)', function () 
   describe('a large body from one partner', () => {
     const s = gatewaySuite();
 
-    it('leaves other partners and /healthz answered: its event loop is never held 250 ms (beyond an idle loop's delay) meanwhile', async () => {
+    it('leaves other partners and /healthz answered: its event loop is never held 250 ms beyond an idle loop meanwhile', async () => {
       // Warm: the worker started, every module the doors use loaded (one-time work, not the body's).
       await stillServes(s);
       const big = largeStock(50_000);
