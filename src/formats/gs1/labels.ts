@@ -60,7 +60,7 @@ export async function cartonLabelsPdf(labels: readonly CartonLabel[]): Promise<B
   const barcodes = await Promise.all(labels.map((l) => ssccBarcodePng(l.sscc)));
   const doc = new PDFDocument({ size: [...LABEL_SIZE], margin: 0, autoFirstPage: false, info: { Title: 'Carton labels', Creator: 'partner-gateway' } });
   const done = collect(doc);
-  labels.forEach((label, i) => drawLabel(doc, label, barcodes[i] as Buffer));
+  for (const [i, label] of labels.entries()) drawLabel(doc, label, barcodes[i] as Buffer);
   doc.end();
   return done;
 }
