@@ -199,7 +199,11 @@ function schemaFailure(errors: ErrorObject[], fileFor: (at: (string | number)[])
 function checkGs1(y: YamlFile, raw: unknown): void {
   const prefix = isPlainObject(raw) && isPlainObject(raw.gs1) ? raw.gs1.companyPrefix : undefined;
   if (typeof prefix === 'number')
-    throw fail(y, ['gs1', 'companyPrefix'], `write the GS1 company prefix in quotes ("0${prefix}" if it starts with a zero): YAML reads it as the number ${prefix}`);
+    throw fail(
+      y,
+      ['gs1', 'companyPrefix'],
+      `write the GS1 company prefix in quotes ("0${prefix}" if it starts with a zero): YAML reads it as the number ${prefix}`,
+    );
   if (typeof prefix === 'string' && !/^[0-9]{7,10}$/.test(prefix))
     throw fail(y, ['gs1', 'companyPrefix'], `a GS1 company prefix has 7 to 10 digits, not "${prefix}"`);
 }
