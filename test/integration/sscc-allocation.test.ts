@@ -31,7 +31,10 @@ describe('SSCC allocation (real PostgreSQL)', function () {
     const sizes = Array.from({ length: 60 }, (_, i) => 1 + (i % 7));
     const partners = sizes.map((_, i) => (i % 3 === 0 ? NORTHWIND : ACME));
     const batches = await Promise.all(sizes.map((n, i) => allocateSsccs(db.knex, partners[i] as typeof ACME, n)));
-    batches.forEach((b, i) => assert.equal(b.length, sizes[i]));
+    assert.deepEqual(
+      batches.map((b) => b.length),
+      sizes,
+    );
     const all = batches.flat();
     assert.equal(new Set(all).size, all.length, 'no SSCC handed out twice');
     for (const p of [ACME, NORTHWIND]) {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import type { AsnV1 } from '../../src/canonical/types.js';
+import { cartonLabelsOfAsn } from '../../src/formats/gs1/asn-labels.js';
 import { type CartonLabel, cartonLabelsPdf, ssccBarcodePng } from '../../src/formats/gs1/labels.js';
 import { isValidSscc, makeSscc, ssccCheckDigit } from '../../src/formats/gs1/sscc.js';
 import { decodeBarcodes, pdfPages } from '../helpers/pdf.js';
@@ -125,5 +127,54 @@ describe('GS1-128 carton labels (PDF)', function () {
     await assert.rejects(cartonLabelsPdf([label(1, '0354023220190916')]), refusedWith('GW_SSCC_INVALID'));
     await assert.rejects(cartonLabelsPdf([label(1, '106141411234567890')]), refusedWith('GW_SSCC_INVALID'));
     await assert.rejects(cartonLabelsPdf([]), refusedWith('GW_LABELS_NO_CARTONS'));
+  });
+});
+
+describe('carton labels of a canonical ship notice', () => {
+  const [a, b] = [makeSscc(0, '0614141', 7), makeSscc(0, '0614141', 8)] as [string, string];
+  const asn: AsnV1 = {
+    shipmentId: 'SH-1',
+    shipDate: '2026-11-24',
+    carrier: { code: 'UPSN' },
+    trackingNumber: '1Z1',
+    shipFrom: { name: 'Their own name', street: '12 Harbour St', city: 'Bristol', postalCode: 'BS1 4DJ', country: 'GB' },
+    shipTo: { name: 'DC East', street: '1 Dock Rd', city: 'Newark', region: 'NJ', postalCode: '07101' },
+    orders: [
+      {
+        purchaseOrderNumber: 'PO-1',
+        items: [
+          { vendorSku: 'X', quantity: 1, unit: 'each', packageId: a },
+          { vendorSku: 'Y', quantity: 1, unit: 'each', packageId: `00${b}` },
+        ],
+      },
+      {
+        purchaseOrderNumber: 'PO-2',
+        items: [
+          { vendorSku: 'Z', quantity: 1, unit: 'each', packageId: b },
+          { vendorSku: 'W', quantity: 1, unit: 'each' },
+        ],
+      },
+    ],
+  };
+
+  it('makes one label per distinct package id, with the POs packed in it and the partner as ship-from', () => {
+    const labels = cartonLabelsOfAsn(asn, 'Northwind Traders');
+    assert.deepEqual(
+      labels.map((l) => [l.sscc, l.poNumber, l.carton, l.of]),
+      [
+        [a, 'PO-1', 1, 2],
+        [b, 'PO-1, PO-2', 2, 2],
+      ],
+    );
+    assert.deepEqual(labels[0]?.shipFrom, { name: 'Northwind Traders', lines: ['12 Harbour St', 'Bristol, BS1 4DJ', 'GB'] });
+    assert.deepEqual(labels[0]?.shipTo, { name: 'DC East', lines: ['1 Dock Rd', 'Newark, NJ 07101'] });
+    assert.deepEqual([labels[0]?.carrier, labels[0]?.trackingNumber, labels[0]?.shipDate, labels[0]?.shipmentId], ['UPSN', '1Z1', '2026-11-24', 'SH-1']);
+  });
+
+  it('refuses a notice without cartons, and a package id that is not an SSCC', () => {
+    const bare = { ...asn, orders: [{ purchaseOrderNumber: 'PO-1', items: [{ vendorSku: 'X', quantity: 1, unit: 'each' as const }] }] };
+    assert.throws(() => cartonLabelsOfAsn(bare, 'N'), refusedWith('GW_LABELS_NO_CARTONS'));
+    const wrong = { ...asn, orders: [{ purchaseOrderNumber: 'PO-1', items: [{ vendorSku: 'X', quantity: 1, unit: 'each' as const, packageId: 'CARTON-1' }] }] };
+    assert.throws(() => cartonLabelsOfAsn(wrong, 'N'), /SH-1: package id "CARTON-1" is not an SSCC/);
   });
 });
