@@ -6,7 +6,7 @@ import { makeSscc } from '../../src/formats/gs1/sscc.js';
 import { runCli } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
 import { ACME_KEY, gatewaySuite, NORTHWIND_KEY, post, waitFor } from '../helpers/gateway.js';
-import { pdfPages } from '../helpers/pdf.js';
+import { decodeBarcodes, pdfPages, renderPdfPage } from '../helpers/pdf.js';
 
 const PASSWORD = 'suppliers use long passwords';
 const SSCCS = [1, 2, 3].map((n) => makeSscc(0, '0614141', 4200 + n));
@@ -103,6 +103,12 @@ describe('carton labels for a ship notice (real server, real HTTP, real CLI)', f
       ])
         assert.ok(text.includes(s), `page ${i + 1} lacks "${s}": ${text}`);
     });
+    const scanned = await decodeBarcodes(await renderPdfPage(labels.body, 2));
+    assert.deepEqual(
+      scanned.map((r) => r.text),
+      [`(00)${SSCCS[1]}`],
+      'the second carton scans as its SSCC',
+    );
   });
 
   it("answers another partner's ship notice exactly as a missing one: the same 404", async () => {

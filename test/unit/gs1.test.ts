@@ -4,7 +4,7 @@ import type { AsnV1 } from '../../src/canonical/types.js';
 import { cartonLabelsOfAsn } from '../../src/formats/gs1/asn-labels.js';
 import { type CartonLabel, cartonLabelsPdf, ssccBarcodePng } from '../../src/formats/gs1/labels.js';
 import { isValidSscc, makeSscc, ssccCheckDigit } from '../../src/formats/gs1/sscc.js';
-import { decodeBarcodes, pdfPages } from '../helpers/pdf.js';
+import { decodeBarcodes, pdfPages, renderPdfPage } from '../helpers/pdf.js';
 
 const refusedWith = (code: string) => (err: unknown) => (err as { code?: string }).code === code;
 
@@ -120,6 +120,18 @@ describe('GS1-128 carton labels (PDF)', function () {
       assert.equal(read.symbologyIdentifier, ']C1', 'Code 128 with FNC1 first: GS1-128');
       assert.equal(read.contentType, 'GS1');
       assert.equal(read.text, `(00)${sscc}`);
+    }
+  });
+
+  it('prints barcodes a scanner reads off the PDF pages themselves, each its own carton', async () => {
+    const pdf = await cartonLabelsPdf(ssccs.map((s, i) => label(i + 1, s)));
+    for (const [i, sscc] of ssccs.entries()) {
+      const read = await decodeBarcodes(await renderPdfPage(pdf, i + 1));
+      assert.deepEqual(
+        read.map((r) => [r.symbologyIdentifier, r.text]),
+        [[']C1', `(00)${sscc}`]],
+        `page ${i + 1}`,
+      );
     }
   });
 
