@@ -147,6 +147,13 @@ export const ERROR_CODES = {
   GW_PORTAL_OIDC_GROUP: { status: 403, retryable: false, title: 'None of the groups the identity provider names maps to a portal role (PORTAL_OIDC_ROLE_MAP)' },
   GW_PORTAL_OIDC_PROVIDER: { status: 503, retryable: true, title: 'The OpenID Connect provider could not be reached or its discovery document is unusable' },
   GW_PORTAL_USER: { status: 400, retryable: false, title: 'A portal user command names an unknown user, role or partner, or a user that exists already' },
+  GW_SSCC_INVALID: {
+    status: 422,
+    retryable: false,
+    title: 'An SSCC is not 18 digits with its GS1 check digit, or cannot be made from the prefix, extension digit and serial given',
+  },
+  GW_SSCC_PREFIX: { status: 409, retryable: false, title: 'The partner declares no GS1 company prefix (gs1.companyPrefix), so no SSCC is allocated for it' },
+  GW_LABELS_NO_CARTONS: { status: 422, retryable: false, title: 'The ship notice names no carton with an SSCC to print a label for' },
   GW_CRED_UNKNOWN: { status: 404, retryable: false, title: 'No such credential' },
   GW_CRED_INVALID: { status: 400, retryable: false, title: 'The credential material or the rotation request is invalid' },
   GW_SECRET_KEY: { status: 500, retryable: false, title: 'A secret at rest cannot be opened: the master key is missing or another one' },

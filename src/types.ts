@@ -227,6 +227,12 @@ export interface As2Agreement {
   };
 }
 
+/** A GS1 company prefix (7 to 10 digits, leading zeros kept) and the SSCC extension digit used with it. */
+export interface Gs1Numbers {
+  companyPrefix: string;
+  extensionDigit: number;
+}
+
 export interface PartnerProfile {
   id: string;
   name: string;
@@ -246,6 +252,8 @@ export interface PartnerProfile {
   mtls?: MtlsPins;
   sftp?: { remote?: RemoteSftp };
   as2?: As2Agreement;
+  /** The partner's GS1 company prefix, from which the gateway allocates its SSCCs (carton numbers). */
+  gs1?: Gs1Numbers;
   /** Where the profile came from (for error messages). */
   file: string;
 }

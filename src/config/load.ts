@@ -192,6 +192,22 @@ function schemaFailure(errors: ErrorObject[], fileFor: (at: (string | number)[])
   return fail(y, at, reason);
 }
 
+/**
+ * A GS1 company prefix is digits, not a number: YAML reads an unquoted 0614141 as 614141 and the
+ * prefix would lose the zero GS1 gave it. Said plainly here, before the schema's terser words.
+ */
+function checkGs1(y: YamlFile, raw: unknown): void {
+  const prefix = isPlainObject(raw) && isPlainObject(raw.gs1) ? raw.gs1.companyPrefix : undefined;
+  if (typeof prefix === 'number')
+    throw fail(
+      y,
+      ['gs1', 'companyPrefix'],
+      `write the GS1 company prefix in quotes ("0${prefix}" if it starts with a zero): YAML reads it as the number ${prefix}`,
+    );
+  if (typeof prefix === 'string' && !/^[0-9]{7,10}$/.test(prefix))
+    throw fail(y, ['gs1', 'companyPrefix'], `a GS1 company prefix has 7 to 10 digits, not "${prefix}"`);
+}
+
 /** Replaces `${NAME}` in every string; a missing variable is a configuration error at its line. */
 function interpolate(y: YamlFile, value: unknown, env: LoadOptions['env'], at: (string | number)[] = []): unknown {
   if (typeof value === 'string') {
@@ -358,6 +374,7 @@ async function loadPartner(
   const env = opts.env;
   const y = await readYaml(file);
   const raw = interpolate(y, y.doc.toJS(), env);
+  checkGs1(y, raw);
   if (!validatePartner(raw)) throw schemaFailure(validatePartner.errors ?? [], () => y);
   const partner = { ...(raw as Omit<PartnerProfile, 'file'>), file };
   // ajv applies no defaults inside oneOf, so the target defaults are set here.

@@ -199,6 +199,27 @@ describe('config: partner and mapping profiles', () => {
       /acme-supply\.yaml:\d+:\d+: as2\.requireSigned needs the partner certificate/,
     ],
     [
+      'a GS1 company prefix YAML reads as a number',
+      'partners/northwind.yaml',
+      'channels: [rest]',
+      'channels: [rest]\ngs1: { companyPrefix: 0614141 }',
+      /northwind\.yaml:\d+:\d+: write the GS1 company prefix in quotes \("0614141" if it starts with a zero\).*\(at gs1\.companyPrefix\)/,
+    ],
+    [
+      'a GS1 company prefix of six digits',
+      'partners/northwind.yaml',
+      'channels: [rest]',
+      'channels: [rest]\ngs1: { companyPrefix: "061414" }',
+      /northwind\.yaml:\d+:\d+: a GS1 company prefix has 7 to 10 digits, not "061414" \(at gs1\.companyPrefix\)/,
+    ],
+    [
+      'an SSCC extension digit above 9',
+      'partners/northwind.yaml',
+      'channels: [rest]',
+      'channels: [rest]\ngs1: { companyPrefix: "0614141", extensionDigit: 10 }',
+      /northwind\.yaml:\d+:\d+: must be <= 9 \(at gs1\.extensionDigit\)/,
+    ],
+    [
       'a profile id that is not its path',
       'mappings/northwind/asn-json.yaml',
       'id: northwind/asn-json',
@@ -217,6 +238,13 @@ describe('config: partner and mapping profiles', () => {
       });
     });
   }
+
+  it('reads a GS1 company prefix as digits, with extension digit 0 unless it says otherwise', async () => {
+    await c.edit('partners/northwind.yaml', 'channels: [rest]', 'channels: [rest]\ngs1: { companyPrefix: "0614141" }');
+    const config = await c.load();
+    assert.deepEqual(config.partners.get('northwind')?.gs1, { companyPrefix: '0614141', extensionDigit: 0 });
+    assert.equal(config.partners.get('acme-supply')?.gs1, undefined);
+  });
 
   it('`gateway partners validate` prints ok, or the reason and exits non-zero', async () => {
     const cli = (env: Record<string, string>) =>

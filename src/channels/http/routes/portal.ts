@@ -7,6 +7,7 @@ import type { PortalAccess } from '../../../security/portal-sign-in.js';
 import { cookie, portalPrincipalOf, portalUser, requireFormToken, SESSION_COOKIE, SIGN_IN_COOKIE, type CookiePolicy } from '../portal-auth.js';
 import { errorPage, homePage, signInPage } from '../portal-pages.js';
 import { mediaTypeOf, readBody } from '../request.js';
+import { labelRoutes } from './portal-labels.js';
 import { oidcRoutes } from './portal-oidc.js';
 import { type SupplierPageDeps, supplierRoutes } from './portal-supplier.js';
 
@@ -27,6 +28,7 @@ export function portalRoutes(d: PortalDeps): Router {
   router.use(pageHeaders, pageErrors);
   if (d.oidc) oidcRoutes(router, d.oidc, d);
   if (d.supplier) supplierRoutes(router, d.supplier, d.access);
+  if (d.supplier) labelRoutes(router, d.supplier, d.access);
 
   router.get('/', async (ctx) => {
     const value = ctx.cookies.get(SESSION_COOKIE);
