@@ -18,6 +18,7 @@ import { oauthRoutes } from './routes/oauth.js';
 import { opsRoutes } from './routes/ops.js';
 import { partnerRoutes } from './routes/partner.js';
 import { portalRoutes, type PortalDeps } from './routes/portal.js';
+import { consoleRoutes } from './routes/portal-console.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export interface HttpDeps {
@@ -72,6 +73,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     adminRoutes({ knex, store: sec.store, adminApiKeys: sec.adminApiKeys }),
     portalRoutes({ ...deps.portal, supplier: { knex, config, receiver, maxBodyBytes } }),
     opsRoutes({ knex, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
+    consoleRoutes({ knex, config, access: deps.portal.access }),
   ];
   for (const router of routers) app.use(router.routes());
   app.use(noRoute);

@@ -97,7 +97,7 @@ async function readForm(ctx: Context): Promise<URLSearchParams> {
 }
 
 /** Pages are never cached nor framed, and load nothing from elsewhere. */
-async function pageHeaders(ctx: Context, next: Next): Promise<void> {
+export async function pageHeaders(ctx: Context, next: Next): Promise<void> {
   ctx.set('cache-control', 'no-store');
   ctx.set('x-frame-options', 'DENY');
   ctx.set('x-content-type-options', 'nosniff');
@@ -107,7 +107,7 @@ async function pageHeaders(ctx: Context, next: Next): Promise<void> {
 }
 
 /** A refused page is a page: the code and what to do, in HTML. The JSON calls keep the app's JSON errors. */
-async function pageErrors(ctx: Context, next: Next): Promise<void> {
+export async function pageErrors(ctx: Context, next: Next): Promise<void> {
   try {
     await next();
   } catch (err) {
