@@ -18,8 +18,8 @@ const PER_PO = 20;
  * What the database links a message to (decision 0030): acknowledgments we sent for it and the
  * message an acknowledgment of ours answers (`related_message_id`); the partner's 997/999/TA1 about
  * a message we sent, and the message an inbound acknowledgment was matched to (the `ack.received`,
- * `ta1.received` and `ack.reconciled` events); and other messages whose documents name one of its
- * purchase-order numbers (the order, its acknowledgment, ship notices, invoices).
+ * `ta1.received` and `ack.reconciled` events); and the same partner's other messages whose documents
+ * name one of its purchase-order numbers (the order, its acknowledgment, ship notices, invoices).
  */
 export async function relatedMessages(knex: Knex, id: string): Promise<RelatedMessage[]> {
   const { rows } = await knex.raw<{ rows: (Omit<RelatedMessage, 'receivedAt'> & { received_at: Date; doc_type: string | null })[] }>(
@@ -33,7 +33,8 @@ export async function relatedMessages(knex: Knex, id: string): Promise<RelatedMe
        UNION ALL SELECT x.message_id, 'names PO ' || x.po FROM (
          SELECT o.message_id, po, row_number() OVER (PARTITION BY po ORDER BY o.message_id) AS n
            FROM (SELECT DISTINCT unnest(po_numbers) AS po FROM documents WHERE message_id = :id) mine
-           JOIN documents o ON o.po_numbers @> ARRAY[mine.po] AND o.message_id <> :id) x
+           JOIN documents o ON o.po_numbers @> ARRAY[mine.po] AND o.message_id <> :id
+           JOIN messages om ON om.id = o.message_id AND om.partner_id = (SELECT partner_id FROM messages WHERE id = :id)) x
          WHERE x.n <= ${PER_PO}
      )
      SELECT DISTINCT ON (m.id, l.relation) m.id, l.relation, m.direction, coalesce(m.doc_type, d.type) AS doc_type, m.state, m.received_at

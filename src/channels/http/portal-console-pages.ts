@@ -32,12 +32,15 @@ export const ACTION_WORDS: Record<OpsAction, { verb: string; what: string }> = {
 };
 
 const CONSOLE_STYLE = `<style>ol.raw{font-family:ui-monospace,monospace;font-size:.85rem;background:#f6f6f6;padding:.5rem 0 .5rem 4rem;overflow-x:auto}
-ol.raw li{white-space:pre}pre{background:#f6f6f6;padding:.5rem;overflow-x:auto;font-size:.85rem}.notice{border-left:4px solid #2e7d32;padding:.5rem 1rem;background:#edf7ed}
+ol.raw li{white-space:pre}pre{background:#f6f6f6;padding:.5rem;overflow-x:auto;font-size:.85rem}
+.notice{border-left:4px solid #2e7d32;padding:.5rem 1rem;background:#edf7ed}
 form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:0 1rem}form.filters label{margin-top:.5rem}
 label.check{display:flex;gap:.5rem;align-items:center}label.check input{width:auto}</style>`;
 
 const when = (d: Date | string | null | undefined) => (d ? esc(new Date(d).toISOString().replace('T', ' ').slice(0, 19)) : '');
 const code = (text: string | null | undefined) => (text ? `<code>${esc(text)}</code>` : '');
+/** A table's header row. */
+const head = (...columns: string[]) => `<thead><tr>${columns.map((c) => `<th scope="col">${esc(c)}</th>`).join('')}</tr></thead>`;
 const messageLink = (id: string, text = id) => `<a href="/portal/console/messages/${esc(id)}">${esc(text)}</a>`;
 
 export function consolePage(title: string, body: string): string {
@@ -123,8 +126,7 @@ function resultsSection(v: SearchView): string {
   const next = v.nextQuery ? `<p><a href="/portal/console/messages?${esc(v.nextQuery)}">Next page</a></p>` : '';
   return `<h2>Results</h2>
 <div class="scroll"><table><caption>Newest first</caption>
-<thead><tr><th scope="col">Received (UTC)</th><th scope="col">Message</th><th scope="col">Partner</th><th scope="col">Channel</th>\
-<th scope="col">Direction</th><th scope="col">Type</th><th scope="col">State</th><th scope="col">Numbers</th><th scope="col">Deliveries</th><th scope="col">Problems</th></tr></thead>
+${head('Received (UTC)', 'Message', 'Partner', 'Channel', 'Direction', 'Type', 'State', 'Numbers', 'Deliveries', 'Problems')}
 <tbody>
 ${rows.join('\n')}
 </tbody></table></div>
@@ -195,8 +197,8 @@ function actionsSection(v: MessageView): string {
   const forms = (Object.keys(ACTION_WORDS) as OpsAction[]).map(
     (a) => `<form method="post" action="/portal/console/messages/${esc(v.m.id)}/${a}" aria-label="${esc(ACTION_WORDS[a].verb)}">
 <input type="hidden" name="csrf" value="${esc(v.principal.session.csrfToken)}">
-<label class="check"><input type="checkbox" name="confirm" value="yes" required id="confirm-${a}"> I confirm: ${esc(ACTION_WORDS[a].verb.toLowerCase())} this message \
-(${esc(ACTION_WORDS[a].what)})</label>
+<label class="check"><input type="checkbox" name="confirm" value="yes" required id="confirm-${a}"> \
+I confirm: ${esc(ACTION_WORDS[a].verb.toLowerCase())} this message (${esc(ACTION_WORDS[a].what)})</label>
 <button type="submit">${esc(ACTION_WORDS[a].verb)}</button>
 </form>`,
   );
@@ -220,7 +222,7 @@ function errorsSection(m: Submission): string {
     ),
   ];
   if (!rows.length) return '<p>None.</p>';
-  return `<div class="scroll"><table><thead><tr><th scope="col">Of</th><th scope="col">Code</th><th scope="col">Where</th><th scope="col">Problem</th></tr></thead>
+  return `<div class="scroll"><table>${head('Of', 'Code', 'Where', 'Problem')}
 <tbody>
 ${rows.join('\n')}
 </tbody></table></div>`;
@@ -234,8 +236,7 @@ function deliveriesSection(m: Submission): string {
 <td>${d.lastError ? `${code(d.lastError.code)} ${esc(d.lastError.message ?? '')}` : ''}</td></tr>`,
   );
   return `<div class="scroll"><table><caption>Each row is one delivery of one document to one target; a redelivery is a new row</caption>
-<thead><tr><th scope="col">Target</th><th scope="col">Idempotency key</th><th scope="col">State</th><th scope="col">Attempts</th>\
-<th scope="col">Delivered (UTC)</th><th scope="col">Last answer</th></tr></thead>
+${head('Target', 'Idempotency key', 'State', 'Attempts', 'Delivered (UTC)', 'Last answer')}
 <tbody>
 ${rows.join('\n')}
 </tbody></table></div>`;
@@ -244,7 +245,7 @@ ${rows.join('\n')}
 /** Every event, with each delivery attempt and the answer it got (delivered, delivery.failed, delivery.dead). */
 function timelineSection(m: Submission): string {
   const rows = m.timeline.map((e) => `<tr><td>${when(e.at)}</td><td>${esc(e.type)}</td><td>${code(e.code)}</td><td>${esc(e.detail ?? '')}</td></tr>`);
-  return `<div class="scroll"><table><thead><tr><th scope="col">At (UTC)</th><th scope="col">Event</th><th scope="col">Code</th><th scope="col">Detail</th></tr></thead>
+  return `<div class="scroll"><table>${head('At (UTC)', 'Event', 'Code', 'Detail')}
 <tbody>
 ${rows.join('\n')}
 </tbody></table></div>`;
@@ -273,8 +274,7 @@ function relatedSection(related: readonly RelatedMessage[]): string {
     (r) => `<tr><td>${esc(r.relation)}</td><td>${messageLink(r.id, r.id.slice(0, 8))}</td><td>${esc(r.direction)}</td><td>${esc(r.type ?? '')}</td>\
 <td>${esc(r.state)}</td><td>${when(r.receivedAt)}</td></tr>`,
   );
-  return `<div class="scroll"><table><thead><tr><th scope="col">Relation</th><th scope="col">Message</th><th scope="col">Direction</th>\
-<th scope="col">Type</th><th scope="col">State</th><th scope="col">Received (UTC)</th></tr></thead>
+  return `<div class="scroll"><table>${head('Relation', 'Message', 'Direction', 'Type', 'State', 'Received (UTC)')}
 <tbody>
 ${rows.join('\n')}
 </tbody></table></div>`;
@@ -334,13 +334,14 @@ these ${esc(String(o.selected))} messages</label>
 export function bulkResultPage(action: OpsAction, r: BulkResult): string {
   const rows = r.outcomes.map(
     (o) =>
-      `<tr><td>${messageLink(o.messageId)}</td><td>${esc(o.outcome)}</td><td>${code(o.code)}</td><td>${esc(o.message ?? (o.deliveries ? `${o.deliveries} deliveries queued` : ''))}</td></tr>`,
+      `<tr><td>${messageLink(o.messageId)}</td><td>${esc(o.outcome)}</td><td>${code(o.code)}</td>\
+<td>${esc(o.message ?? (o.deliveries ? `${o.deliveries} deliveries queued` : ''))}</td></tr>`,
   );
   return consolePage(
     `${ACTION_WORDS[action].verb}: done`,
     `<h1>${esc(ACTION_WORDS[action].verb)}: ${esc(String(r.selected))} message${r.selected === 1 ? '' : 's'}</h1>
 ${r.more ? '<p>More messages match than one action handles: repeat it for the rest.</p>\n' : ''}<div class="scroll"><table>
-<thead><tr><th scope="col">Message</th><th scope="col">Outcome</th><th scope="col">Code</th><th scope="col">Detail</th></tr></thead>
+${head('Message', 'Outcome', 'Code', 'Detail')}
 <tbody>
 ${rows.join('\n')}
 </tbody></table></div>`,

@@ -14,7 +14,7 @@ import type { PortalAccess } from '../../../security/portal-sign-in.js';
 import type { Role } from '../../../security/users.js';
 import { actorOf, type Middleware, type ServiceKeys } from '../auth.js';
 import { requireFormToken, SESSION_COOKIE } from '../portal-auth.js';
-import { bearerToken, dateParam, integerParam, readBody, readJson, textParam, uuidParam } from '../request.js';
+import { bearerToken, dateParam, integerParam, readJson, textParam, uuidParam } from '../request.js';
 
 export interface OpsDeps {
   knex: Knex;
