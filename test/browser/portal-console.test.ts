@@ -101,6 +101,12 @@ describe('operations console in a real browser (headless Chromium, real server, 
     assert.match((await deliveries.getByRole('row', { name: /:redelivery-1/ }).textContent()) ?? '', /delivered/, 'the new delivery, delivered');
     assert.match((await httpDelivery.first().textContent()) ?? '', /dead/, 'the dead one keeps its story');
     await b.screenshot('portal-console-message-redelivered');
+    await page.goto('/portal/console/messages?poNumber=PO-CONSOLE-77');
+    assert.match(
+      (await page.getByRole('row', { name: /northwind/ }).textContent()) ?? '',
+      /delivered.*2 delivered/s,
+      'the search counts current deliveries only',
+    );
     const audited = await suite.db.knex('audit_log').where({ action: 'message.redeliver', target: `message:${id}` });
     assert.deepEqual(
       audited.map((a) => [a.actor, a.outcome]),
