@@ -146,6 +146,7 @@ export async function requeueOwedMdn(trx: Knex.Transaction, record: string): Pro
 export async function redeliverDead(trx: Knex.Transaction, messageId: string): Promise<number> {
   return trx('deliveries')
     .where({ message_id: messageId, state: 'dead' satisfies DeliveryState })
+    .whereNotExists((q) => q.select(trx.raw('1')).from('deliveries as r').whereRaw('r.redelivery_of = deliveries.id'))
     .update({ state: 'pending' satisfies DeliveryState, attempts: 0, next_attempt_at: trx.fn.now(), queued_at: trx.fn.now(), updated_at: trx.fn.now() });
 }
 
@@ -165,4 +166,46 @@ export async function releaseClaims(knex: Knex, workerId: string, lockedBefore?:
       attempts: knex.raw('greatest(attempts - 1, 0)'),
       updated_at: knex.fn.now(),
     });
+}
+
+/** A row no redelivery has replaced yet: the one that counts for its document and target. */
+export const CURRENT_DELIVERY = 'NOT EXISTS (SELECT 1 FROM deliveries r WHERE r.redelivery_of = d.id)';
+
+/** The suffix of a redelivery's key: `<the first delivery's key>:redelivery-<n>`. */
+const REDELIVERY_SUFFIX = ':redelivery-';
+
+/**
+ * Sends a message's documents again (decision 0030): for each document delivery in `state`
+ * (delivered or dead) not sent again yet, a new row to the same target, naming the row it
+ * sends again, with the key `<first key>:redelivery-<n>` (n: the rows for that document and
+ * target before it). Returns the new rows; none when nothing ended. Document deliveries only: a
+ * push or an MDN we owe is queued again by a replay.
+ */
+export async function queueRedeliveries(
+  trx: Knex.Transaction,
+  messageId: string,
+  state: Extract<DeliveryState, 'delivered' | 'dead'>,
+): Promise<{ id: string; idempotencyKey: string }[]> {
+  const { rows } = await trx.raw<{ rows: { id: string; idempotency_key: string }[] }>(
+    `INSERT INTO deliveries (id, document_id, message_id, partner_id, target_id, target, idempotency_key, max_attempts, redelivery_of)
+     SELECT gen_random_uuid(), d.document_id, d.message_id, d.partner_id, d.target_id, d.target,
+            regexp_replace(d.idempotency_key, ?, '') || ? ||
+              (SELECT count(*) FROM deliveries s WHERE s.document_id = d.document_id AND s.target_id = d.target_id),
+            d.max_attempts, d.id
+       FROM deliveries d
+      WHERE d.message_id = ? AND d.document_id IS NOT NULL AND d.state = ? AND ${CURRENT_DELIVERY}
+      ORDER BY d.created_at
+     RETURNING id, idempotency_key`,
+    [`${REDELIVERY_SUFFIX}\\d+$`, REDELIVERY_SUFFIX, messageId, state],
+  );
+  return rows.map((r) => ({ id: r.id, idempotencyKey: r.idempotency_key }));
+}
+
+/** How many of a message's current deliveries are still on their way (queued, being sent, awaiting an answer). */
+export async function deliveriesUnderWay(trx: Knex.Transaction, messageId: string): Promise<number> {
+  const { rows } = await trx.raw<{ rows: { n: string }[] }>(
+    `SELECT count(*) AS n FROM deliveries d WHERE d.message_id = ? AND d.state IN ('pending', 'delivering', 'waiting') AND ${CURRENT_DELIVERY}`,
+    [messageId],
+  );
+  return Number(rows[0]?.n ?? 0);
 }

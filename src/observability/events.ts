@@ -56,6 +56,10 @@ export const EVENTS = {
     meaning: 'Operations replayed the message: interpreted again from its raw bytes, or its dead deliveries queued again.',
     carries: ['message_id'],
   },
+  redelivered: {
+    meaning: "Operations sent the message's documents again to their targets: new deliveries, each with a key derived from the one it sends again.",
+    carries: ['message_id'],
+  },
 
   // Documents and routes
   'document.accepted': {

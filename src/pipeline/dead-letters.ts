@@ -38,6 +38,8 @@ export async function deadLetters(knex: Knex, f: DeadLetterFilter, limit: number
       knex.raw('(extract(epoch FROM d.updated_at) * 1000000)::bigint::text AS at_micros'),
     )
     .where('d.state', 'dead')
+    // A dead row sent again by a redelivery is history, not a letter waiting for someone.
+    .whereNotExists((q) => q.select(knex.raw('1')).from('deliveries as r').whereRaw('r.redelivery_of = d.id'))
     .orderBy([
       { column: 'd.updated_at', order: 'desc' },
       { column: 'd.id', order: 'desc' },

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { CURRENT_DELIVERY } from '../delivery/outbox.js';
 import { GatewayError } from '../errors.js';
 
 /**
@@ -120,7 +121,7 @@ export async function explainSearch(knex: Knex, f: MessageFilter, limit = 50): P
 const ROW_COLUMNS = `m.id, m.partner_id, m.channel, m.direction, m.doc_type, m.state, m.file_name, m.correlation_id,
   m.idempotency_key, m.received_at, m.ack_status, m.ack_due_at, m.problems, m.x12_interchange`;
 
-/** What one row of a result shows, beside the message's columns: its documents' types, numbers and problems, its deliveries. */
+/** One result row beside the message's columns: its documents' types, numbers and problems, its current deliveries (not those redelivered). */
 const SUMMARY_SQL = `
   SELECT p.*,
     (SELECT coalesce(jsonb_agg(DISTINCT d.type) FILTER (WHERE d.type IS NOT NULL), '[]') FROM documents d WHERE d.message_id = p.id) AS doc_types,
@@ -132,7 +133,7 @@ const SUMMARY_SQL = `
         UNION ALL SELECT e->>'code' FROM documents d, jsonb_array_elements(coalesce(d.problems, '[]')) e WHERE d.message_id = p.id
       ) x WHERE x.code IS NOT NULL) AS problem_codes,
     (SELECT coalesce(jsonb_object_agg(s.state, s.n), '{}') FROM (
-        SELECT state, count(*) AS n FROM deliveries WHERE message_id = p.id GROUP BY state) s) AS delivery_states
+        SELECT state, count(*) AS n FROM deliveries d WHERE d.message_id = p.id AND ${CURRENT_DELIVERY} GROUP BY state) s) AS delivery_states
   FROM page p ORDER BY p.received_at DESC, p.id DESC`;
 
 export interface SearchPage {

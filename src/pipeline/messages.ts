@@ -74,7 +74,8 @@ export async function markDeliveredIfComplete(trx: Knex.Transaction, ids: readon
   await trx.raw(
     `UPDATE messages m SET state = 'delivered', updated_at = now()
       WHERE m.id = ANY(:ids::uuid[]) AND m.state = 'routed'
-        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.document_id IS NOT NULL AND d.state <> 'delivered')`,
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.document_id IS NOT NULL AND d.state <> 'delivered'
+          AND NOT EXISTS (SELECT 1 FROM deliveries r WHERE r.redelivery_of = d.id))`,
     { ids: [...ids] },
   );
 }

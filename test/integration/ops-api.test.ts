@@ -227,34 +227,56 @@ describe('operations API (/ops/v1: real server, real PostgreSQL)', function () {
       );
     });
 
-    it('replays one message by id (redelivered with the same key), audited under the admin key', async () => {
+    it('redelivers one message by id as new deliveries with derived keys, audited; replay only re-interprets', async () => {
+      const replay = await admin('POST', `/ops/v1/messages/${ids.refused}/replay`);
+      assert.deepEqual([replay.status, replay.body.error?.code], [409, 'GW_REPLAY_STATE'], 'a dead delivery is redelivered, not re-interpreted');
       s.erp.respond = () => 202;
-      const r = await admin('POST', `/ops/v1/messages/${ids.refused}/replay`);
-      assert.deepEqual([r.status, r.body.action, r.body.deliveries], [200, 'redeliver', 1]);
+      const before = await s.db.knex('deliveries').where('message_id', ids.refused);
+      const r = await admin('POST', `/ops/v1/messages/${ids.refused}/redeliver`);
+      assert.deepEqual([r.status, r.body.action, r.body.deliveries], [200, 'redeliver', 1], JSON.stringify(r.body));
       await waitFor(
         'redelivery',
         () => status(s.url, NORTHWIND_KEY, ids.refused as string),
         (m) => m.body.state === 'delivered',
       );
-      const rows = await s.db.knex('audit_log').where({ action: 'message.replay', target: `message:${ids.refused}` });
-      assert.deepEqual(
-        rows.map((a) => [a.actor, a.outcome, a.details.action]),
-        [['admin:admintest', 'ok', 'redeliver']],
+      const rows = await s.db.knex('deliveries').where('message_id', ids.refused).orderBy('created_at');
+      assert.equal(rows.length, before.length + 1, 'a new row; the dead one keeps its story');
+      const [dead, again] = [rows.find((d) => d.state === 'dead'), rows.find((d) => d.redelivery_of)];
+      assert.ok(dead && again);
+      assert.equal(again.redelivery_of, dead.id);
+      assert.equal(again.idempotency_key, `${dead.idempotency_key}:redelivery-1`);
+      assert.equal(s.erp.requests.at(-1)?.headers['idempotency-key'], again.idempotency_key, 'the ERP sees the derived key');
+      assert.equal(s.erp.requests.at(-1)?.body.documentId, dead.document_id, 'and the same document');
+      const dl = await admin('GET', '/ops/v1/dead-letters?partner=northwind');
+      assert.ok(!dl.body.deadLetters.some((d: { messageId: string }) => d.messageId === ids.refused), 'no longer a dead letter');
+      const audited = await s.db.knex('audit_log').whereIn('action', ['message.replay', 'message.redeliver']).andWhere('target', `message:${ids.refused}`);
+      assert.deepEqual(audited.map((a) => [a.action, a.actor, a.outcome]).sort(), [
+        ['message.redeliver', 'admin:admintest', 'ok'],
+        ['message.replay', 'admin:admintest', 'denied'],
+      ]);
+      // Delivered: sent again on request (the ERP lost it), with the next derived key.
+      const twice = await admin('POST', `/ops/v1/messages/${ids.refused}/redeliver`);
+      assert.deepEqual([twice.status, twice.body.deliveries], [200, 1]);
+      await waitFor(
+        'second redelivery',
+        () => status(s.url, NORTHWIND_KEY, ids.refused as string),
+        (m) => m.body.state === 'delivered',
       );
+      assert.equal(s.erp.requests.at(-1)?.headers['idempotency-key'], `${dead.idempotency_key}:redelivery-2`);
     });
 
-    it('replays by filter only when confirmed, each message audited, answering each outcome', async () => {
+    it('redelivers and replays by filter only when confirmed, each message audited, answering each outcome', async () => {
       s.erp.respond = (req) => (req.raw.toString().includes('REFUSE') ? 400 : 202);
       const dead = [];
       for (const n of [2, 3]) dead.push((await send(NORTHWIND_KEY, 'application/json', INVOICE.replace('NW-INV-2231', `NW-INV-REFUSE-${n}`))).id);
       const rejected = (await send(NORTHWIND_KEY, 'application/json', '{"documentType":"ship-notice"}')).id;
       const filter = { partner: 'northwind', state: 'dead' };
-      const unconfirmed = await admin('POST', '/ops/v1/messages/replay', { filter });
+      const unconfirmed = await admin('POST', '/ops/v1/messages/redeliver', { filter });
       assert.deepEqual([unconfirmed.status, unconfirmed.body.error?.code], [400, 'GW_REQUEST_INVALID']);
-      assert.equal((await admin('POST', '/ops/v1/messages/replay', { confirm: true, filter: {} })).status, 400, 'no filter');
+      assert.equal((await admin('POST', '/ops/v1/messages/redeliver', { confirm: true, filter: {} })).status, 400, 'no filter');
       assert.equal((await admin('POST', '/ops/v1/messages/replay', { confirm: true, filter: { sate: 'dead' } })).status, 400, 'a typo');
       s.erp.respond = () => 202;
-      const r = await admin('POST', '/ops/v1/messages/replay', { confirm: true, filter });
+      const r = await admin('POST', '/ops/v1/messages/redeliver', { confirm: true, filter });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.deepEqual(
         r.body.outcomes.map((o: { messageId: string; outcome: string }) => [o.messageId, o.outcome]).sort(),
@@ -268,6 +290,7 @@ describe('operations API (/ops/v1: real server, real PostgreSQL)', function () {
           (m) => m.body.state === 'delivered',
         );
       const again = await admin('POST', '/ops/v1/messages/replay', { confirm: true, filter: { partner: 'northwind', documentNumber: 'NW-SH-OPS-1' } });
+      // (delivered: nothing to interpret again)
       assert.deepEqual(
         again.body.outcomes.map((o: { outcome: string; code: string }) => [o.outcome, o.code]),
         [['refused', 'GW_REPLAY_STATE']],
@@ -275,9 +298,12 @@ describe('operations API (/ops/v1: real server, real PostgreSQL)', function () {
       const reinterpret = await admin('POST', '/ops/v1/messages/replay', { confirm: true, filter: { partner: 'northwind', state: 'rejected' } });
       assert.ok(reinterpret.body.outcomes.some((o: { messageId: string; outcome: string }) => o.messageId === rejected && o.outcome === 'reinterpret'));
       await waitFor('interpreted again', () => status(s.url, NORTHWIND_KEY, rejected), terminal);
-      const audited = await s.db.knex('audit_log').whereIn('action', ['message.replay', 'message.replay.bulk']).andWhere('actor', 'admin:admintest');
-      for (const id of [...dead, rejected]) assert.ok(audited.some((a) => a.target === `message:${id}` && a.outcome === 'ok' && a.details.bulk));
-      assert.equal(audited.filter((a) => a.action === 'message.replay.bulk').length, 3);
+      const audited = await s.db.knex('audit_log').where('action', 'like', 'message.%').andWhere('actor', 'admin:admintest');
+      for (const id of dead)
+        assert.ok(audited.some((a) => a.action === 'message.redeliver' && a.target === `message:${id}` && a.outcome === 'ok' && a.details.bulk));
+      assert.ok(audited.some((a) => a.action === 'message.replay' && a.target === `message:${rejected}` && a.outcome === 'ok' && a.details.bulk));
+      assert.equal(audited.filter((a) => a.action === 'message.replay.bulk').length, 2);
+      assert.equal(audited.filter((a) => a.action === 'message.redeliver.bulk').length, 1);
     });
 
     it('lists late work: overdue acknowledgments', async () => {

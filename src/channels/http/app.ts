@@ -19,6 +19,7 @@ import { opsRoutes } from './routes/ops.js';
 import { partnerRoutes } from './routes/partner.js';
 import { portalRoutes, type PortalDeps } from './routes/portal.js';
 import { consoleOpsRoutes } from './routes/portal-console-ops.js';
+import { consoleRoutes } from './routes/portal-console.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export interface HttpDeps {
@@ -74,6 +75,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     portalRoutes({ ...deps.portal, supplier: { knex, config, receiver, maxBodyBytes } }),
     opsRoutes({ knex, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
     consoleOpsRoutes(knex, deps.portal.access),
+    consoleRoutes({ knex, config, access: deps.portal.access }),
   ];
   for (const router of routers) app.use(router.routes());
   app.use(noRoute);

@@ -1,7 +1,8 @@
 import { ERROR_CODES } from '../../errors.js';
 import type { deadLetters, stuckWork } from '../../pipeline/dead-letters.js';
 import type { OpsStats } from '../../pipeline/ops-stats.js';
-import { esc, page } from './portal-pages.js';
+import { CONSOLE_NAV } from './portal-console-pages.js';
+import { esc, page, when, utc } from './portal-pages.js';
 import { barChart, lineChart } from './svg-charts.js';
 
 /** The operations console's dead letters, late work and charts (issue 18, decision 0031). Plain HTML and server-drawn SVG. */
@@ -10,12 +11,6 @@ export type DeadLetterPage = Awaited<ReturnType<typeof deadLetters>>;
 export type DeadLetter = DeadLetterPage['deadLetters'][number];
 export type StuckWork = Awaited<ReturnType<typeof stuckWork>>;
 
-// replaced by CONSOLE_NAV on merge
-const CONSOLE_NAV = `<nav aria-label="Operations console"><a href="/portal/">Home</a><a href="/portal/console/messages">Search</a>\
-<a href="/portal/console/dead-letters">Dead letters</a><a href="/portal/console/stuck">Stuck work</a><a href="/portal/console/charts">Charts</a></nav>`;
-
-const utc = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) : '');
-const when = (d: Date | string | null | undefined) => esc(utc(d));
 const messageLink = (id: unknown) => `<a href="/portal/console/messages/${esc(String(id))}">${esc(String(id).slice(0, 8))}</a>`;
 const titleOf = (code: string | null | undefined) => (code && code in ERROR_CODES ? ERROR_CODES[code as keyof typeof ERROR_CODES].title : undefined);
 

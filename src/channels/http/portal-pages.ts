@@ -7,6 +7,14 @@ import type { PortalPrincipal } from '../../security/portal-sign-in.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
+/** A time as people read it in the portal: UTC, to the second, without the T and the zone letter. */
+export function utc(d: Date | string | null | undefined): string {
+  return d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) : '';
+}
+
+/** `utc`, escaped for HTML. */
+export const when = (d: Date | string | null | undefined): string => esc(utc(d));
+
 export function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 }
@@ -64,6 +72,12 @@ const SUPPLIER_LINKS = `<ul>
 </ul>
 `;
 
+/** Operations and admin users: the console (its own navigation, portal-console-pages.ts, links its pages). */
+const CONSOLE_LINK = `<ul>
+<li><a href="/portal/console/messages">Operations console</a>: search messages, dead letters, stuck work, charts</li>
+</ul>
+`;
+
 /** The placeholder home: who is signed in, as what, for which partner; and the sign-out form. */
 export function homePage(p: PortalPrincipal): string {
   const partner = p.partner ? `<dt>Partner</dt><dd>${esc(p.partner.name)} (${esc(p.partner.id)})</dd>\n` : '';
@@ -75,7 +89,7 @@ export function homePage(p: PortalPrincipal): string {
 <dt>Username</dt><dd>${esc(p.username)}</dd>
 <dt>Role</dt><dd>${esc(p.role)}</dd>
 ${partner}</dl>
-${p.role === 'supplier' ? SUPPLIER_LINKS : ''}<form method="post" action="/portal/sign-out">
+${p.role === 'supplier' ? SUPPLIER_LINKS : ''}${p.role === 'operations' || p.role === 'admin' ? CONSOLE_LINK : ''}<form method="post" action="/portal/sign-out">
 <input type="hidden" name="csrf" value="${esc(p.session.csrfToken)}">
 <button type="submit">Sign out</button>
 </form>`,

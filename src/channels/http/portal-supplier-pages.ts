@@ -3,7 +3,7 @@ import type { MailboxEntry } from '../../pipeline/outbound.js';
 import type { messageStatus } from '../../pipeline/status.js';
 import type { SubmissionPage } from '../../pipeline/submissions.js';
 import type { PortalPrincipal } from '../../security/portal-sign-in.js';
-import { esc, page, problem } from './portal-pages.js';
+import { esc, page, problem, when } from './portal-pages.js';
 
 /** A supplier's pages (issue 18): what it sent, a file upload, and its mailbox. Plain HTML, like the sign-in form. */
 
@@ -15,7 +15,6 @@ export const UPLOAD_FORMATS = { x12: 'X12', xml: 'cXML', csv: 'CSV', json: 'JSON
 const NAV = `<nav aria-label="Supplier pages"><a href="/portal/">Home</a><a href="/portal/submissions">Submissions</a>\
 <a href="/portal/upload">Upload a file</a><a href="/portal/mailbox">Mailbox</a></nav>`;
 
-const when = (d: Date | string | null | undefined) => (d ? esc(new Date(d).toISOString().replace('T', ' ').slice(0, 19)) : '');
 const list = (values: readonly string[]) => esc(values.join(', '));
 
 export function submissionsPage(p: PortalPrincipal, s: SubmissionPage): string {

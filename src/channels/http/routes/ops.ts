@@ -2,14 +2,13 @@ import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Knex } from 'knex';
-import { GatewayError, isGatewayError } from '../../../errors.js';
+import { GatewayError } from '../../../errors.js';
 import { deadLetters, stuckWork } from '../../../pipeline/dead-letters.js';
 import { opsStats, statsWindow } from '../../../pipeline/ops-stats.js';
-import { matchingIds, SEARCH_LIMIT_MAX, searchMessages, type MessageFilter } from '../../../pipeline/message-search.js';
+import { SEARCH_LIMIT_MAX, searchMessages, type MessageFilter } from '../../../pipeline/message-search.js';
 import { readRawSlice } from '../../../pipeline/raw-store.js';
-import { replayMessage } from '../../../pipeline/replay.js';
+import { auditedAction, BULK_ACTION_MAX, bulkAction, OPS_ACTIONS, type OpsAction } from '../../../pipeline/ops-actions.js';
 import { messageStatus } from '../../../pipeline/status.js';
-import { audit } from '../../../security/audit.js';
 import { authenticateServiceKey } from '../../../security/api-keys.js';
 import type { Actor } from '../../../security/credentials.js';
 import type { PortalAccess } from '../../../security/portal-sign-in.js';
@@ -28,13 +27,11 @@ export interface OpsDeps {
 
 /** Portal roles that may use the operations API. */
 export const OPS_ROLES: readonly Role[] = ['operations', 'admin'];
-/** The most messages one bulk replay touches; a larger selection is replayed by calling again. */
-export const BULK_REPLAY_MAX = 500;
 /** Raw bytes are read and sent this much at a time, whatever the message's size. */
 const RAW_SLICE_BYTES = 1 << 20;
 
 /** Query and filter names an operator may use; anything else is refused, since a mistyped filter would widen the selection. */
-const FILTER_NAMES = [
+export const FILTER_NAMES = [
   'partner',
   'channel',
   'type',
@@ -53,7 +50,7 @@ const FILTER_NAMES = [
 
 /**
  * The operations API (`/ops/v1/…`, decision 0024): search messages by business keys, read one with
- * its raw bytes, replay one or many, and list dead letters and late work. Every console action
+ * its raw bytes, replay or redeliver one or many, and list dead letters and late work. Every console action
  * has its endpoint here, with the same roles and audit.
  */
 export function opsRoutes(d: OpsDeps): Router {
@@ -78,13 +75,14 @@ export function opsRoutes(d: OpsDeps): Router {
     ctx.body = status;
   });
   router.get('/messages/:id/raw', async (ctx) => rawDownload(ctx, d.knex, uuidParam(ctx.params.id, 'message')));
-  router.post('/messages/replay', async (ctx) => {
-    ctx.body = await bulkReplay(d.knex, await readJson(ctx), actorOf(ctx));
-  });
-  router.post('/messages/:id/replay', async (ctx) => {
-    const id = uuidParam(ctx.params.id, 'message');
-    ctx.body = await auditedReplay(d.knex, id, actorOf(ctx), false);
-  });
+  for (const action of OPS_ACTIONS) {
+    router.post(`/messages/${action}`, async (ctx) => {
+      ctx.body = await bulkFromBody(d.knex, action, await readJson(ctx), actorOf(ctx));
+    });
+    router.post(`/messages/:id/${action}`, async (ctx) => {
+      ctx.body = await auditedAction(d.knex, action, uuidParam(ctx.params.id, 'message'), actorOf(ctx));
+    });
+  }
   router.get('/dead-letters', async (ctx) => {
     const q = ctx.query;
     const limit = integerParam(q.limit, 'limit', { min: 1, max: SEARCH_LIMIT_MAX, fallback: 50, text: true });
@@ -134,7 +132,7 @@ function opsCaller(d: OpsDeps): Middleware {
 }
 
 /** A search filter from a query string or a JSON body; an unknown name is refused. */
-function filterOf(input: Record<string, unknown>): MessageFilter {
+export function filterOf(input: Record<string, unknown>): MessageFilter {
   const unknown = Object.keys(input).filter((k) => !(FILTER_NAMES as readonly string[]).includes(k));
   if (unknown.length) throw new GatewayError('GW_REQUEST_INVALID', `Unknown filter ${unknown.join(', ')}; the filters are ${FILTER_NAMES.join(', ')}.`);
   const f: MessageFilter = {};
@@ -169,44 +167,16 @@ async function* slices(knex: Knex, id: string, size: number): AsyncGenerator<Buf
   }
 }
 
-/** Replays one message and audits it, refused or not, under the caller. */
-async function auditedReplay(knex: Knex, id: string, actor: Actor, bulk: boolean) {
-  const entry = { ...actor, action: 'message.replay', target: `message:${id}` };
-  try {
-    const r = await replayMessage(knex, id);
-    await audit(knex, { ...entry, outcome: 'ok', details: { ...r, ...(bulk ? { bulk } : {}) } });
-    return r;
-  } catch (err) {
-    const code = isGatewayError(err) ? err.code : 'GW_INTERNAL';
-    await audit(knex, { ...entry, outcome: 'denied', details: { code, error: (err as Error).message, ...(bulk ? { bulk } : {}) } });
-    throw err;
-  }
-}
-
 /**
- * Replays the newest messages matching a filter (at most `limit`, 500), each on its own and
- * audited; answers each one's outcome. Needs `confirm: true` and at least one filter.
+ * A bulk action's body: `{ filter, confirm: true, limit }`; at least one filter, at most
+ * BULK_ACTION_MAX messages (the newest matching), each one's outcome answered.
  */
-async function bulkReplay(knex: Knex, body: Record<string, unknown>, actor: Actor) {
-  if (body.confirm !== true) throw new GatewayError('GW_REQUEST_INVALID', 'A bulk replay needs "confirm": true.');
+async function bulkFromBody(knex: Knex, action: OpsAction, body: Record<string, unknown>, actor: Actor) {
+  if (body.confirm !== true) throw new GatewayError('GW_REQUEST_INVALID', `A bulk ${action} needs "confirm": true.`);
   const filterInput = body.filter ?? {};
   if (typeof filterInput !== 'object' || Array.isArray(filterInput) || filterInput === null)
     throw new GatewayError('GW_REQUEST_INVALID', 'filter must be an object of search filters.');
   const filter = filterOf(filterInput as Record<string, unknown>);
-  if (!Object.keys(filter).length) throw new GatewayError('GW_REQUEST_INVALID', 'A bulk replay needs at least one filter (state=dead, a partner…).');
-  const limit = integerParam(body.limit, 'limit', { min: 1, max: BULK_REPLAY_MAX, fallback: BULK_REPLAY_MAX });
-  const ids = await matchingIds(knex, filter, limit + 1);
-  const chosen = ids.slice(0, limit);
-  await audit(knex, { ...actor, action: 'message.replay.bulk', outcome: 'ok', details: { filter, limit, selected: chosen.length } });
-  const outcomes = [];
-  for (const id of chosen) {
-    try {
-      const r = await auditedReplay(knex, id, actor, true);
-      outcomes.push({ messageId: id, outcome: r.action, deliveries: r.deliveries });
-    } catch (err) {
-      if (!isGatewayError(err)) throw err;
-      outcomes.push({ messageId: id, outcome: 'refused', code: err.code, message: err.message });
-    }
-  }
-  return { selected: chosen.length, more: ids.length > limit, outcomes };
+  const limit = integerParam(body.limit, 'limit', { min: 1, max: BULK_ACTION_MAX, fallback: BULK_ACTION_MAX });
+  return bulkAction(knex, action, filter, limit, actor);
 }
