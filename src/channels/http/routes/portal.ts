@@ -8,6 +8,7 @@ import { cookie, portalPrincipalOf, portalUser, requireFormToken, SESSION_COOKIE
 import { errorPage, homePage, signInPage } from '../portal-pages.js';
 import { mediaTypeOf, readBody } from '../request.js';
 import { oidcRoutes } from './portal-oidc.js';
+import { supplierFormRoutes } from './portal-forms.js';
 import { type SupplierPageDeps, supplierRoutes } from './portal-supplier.js';
 
 export interface PortalDeps extends CookiePolicy {
@@ -27,6 +28,7 @@ export function portalRoutes(d: PortalDeps): Router {
   router.use(pageHeaders, pageErrors);
   if (d.oidc) oidcRoutes(router, d.oidc, d);
   if (d.supplier) supplierRoutes(router, d.supplier, d.access);
+  if (d.supplier) supplierFormRoutes(router, d.supplier, d.access);
 
   router.get('/', async (ctx) => {
     const value = ctx.cookies.get(SESSION_COOKIE);
