@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { isValidSscc } from '../../src/channels/http/sscc-check.js';
-import { asnFromForm, invoiceFromForm } from '../../src/channels/http/supplier-forms.js';
+import { asnFromForm, invoiceFromForm, packRows } from '../../src/channels/http/supplier-forms.js';
 import type { PurchaseOrderV1 } from '../../src/canonical/index.js';
 import { canonicalMediaType, canonicalOfMediaType, jsonPathOf } from '../../src/pipeline/canonical-form.js';
 import { interpret } from '../../src/pipeline/interpret.js';
@@ -70,6 +70,11 @@ describe('supplier forms', () => {
       r.problems.map((p) => [p.code, p.field]),
       [['GW_PORTAL_FORM', 'line.0.qty']],
     );
+  });
+
+  it('offers the pack rows filled in and one empty row, whatever empty rows were posted', () => {
+    assert.equal(packRows({}), 1);
+    assert.equal(packRows({ 'pack.0.sscc': '376104250021234569', 'pack.0.kind': 'carton', 'pack.1.kind': 'carton', 'pack.1.sscc': '' }), 2);
   });
 
   it('computes invoice totals from quantities, prices, tax rate and freight', () => {

@@ -45,12 +45,15 @@ function itemOf(line: OrderLine, i: number) {
   };
 }
 
-/** How many rows of packs the form offers: those filled in, and one empty row to add another. */
+/** Rows beyond this are ignored: a shipment of more packs comes by EDI or upload. */
+const MAX_PACK_ROWS = 200;
+
+/** How many rows of packs the form offers: up to the last one filled in, and one empty row to add another. */
 export function packRows(f: Fields): number {
   let n = 0;
-  for (const key of Object.keys(f)) {
-    const m = /^pack\.(\d+)\./.exec(key);
-    if (m && Number(m[1]) < 200) n = Math.max(n, Number(m[1]) + 1);
+  for (const [key, value] of Object.entries(f)) {
+    const m = /^pack\.(\d+)\.(sscc|line|qty)$/.exec(key);
+    if (m && value.trim() !== '' && Number(m[1]) < MAX_PACK_ROWS) n = Math.max(n, Number(m[1]) + 1);
   }
   return n + 1;
 }
