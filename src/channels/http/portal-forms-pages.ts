@@ -3,7 +3,7 @@ import type { FormDraft } from '../../pipeline/form-drafts.js';
 import type { SentOrder } from '../../pipeline/supplier-orders.js';
 import type { SubmissionPage } from '../../pipeline/submissions.js';
 import type { PortalPrincipal } from '../../security/portal-sign-in.js';
-import { esc, page } from './portal-pages.js';
+import { esc, homePage, page } from './portal-pages.js';
 import type { Submission } from './portal-supplier-pages.js';
 import { type FieldProblem, type Fields, type InvoiceTotals, PACK_KINDS, packRows } from './supplier-forms.js';
 
@@ -61,27 +61,16 @@ function draftsSection(drafts: readonly FormDraft[]): string {
   return `<h2>Drafts</h2>\n<ul>\n${items.join('\n')}\n</ul>\n`;
 }
 
-/** The supplier's home: its partner's purchase orders with what answers them, its recent submissions and drafts. */
+/** What a supplier's home shows below who is signed in: its partner's purchase orders with what answers them, its drafts, its recent submissions. */
 export function dashboardPage(p: PortalPrincipal, o: { orders: SentOrder[]; submissions: SubmissionPage; drafts: FormDraft[] }): string {
-  return page(
-    'Portal',
-    `<h1>${esc(p.partner?.name ?? '')}</h1>
-<p>Signed in as <strong>${esc(p.displayName)}</strong> (${esc(p.username)}).</p>
-<ul>
-<li><a href="/portal/submissions">Submissions</a></li>
-<li><a href="/portal/upload">Upload a file</a></li>
-<li><a href="/portal/mailbox">Mailbox</a></li>
-</ul>
-<form method="post" action="/portal/sign-out">
-<input type="hidden" name="csrf" value="${esc(p.session.csrfToken)}">
-<button type="submit">Sign out</button>
-</form>
+  return homePage(
+    p,
+    `
 <h2>Purchase orders</h2>
 ${ordersSection(o.orders)}
 ${draftsSection(o.drafts)}<h2>Recent submissions</h2>
 ${submissionsSection(o.submissions)}
 <p><a href="/portal/submissions">All submissions</a></p>`,
-    { wide: true },
   );
 }
 
