@@ -157,12 +157,15 @@ async function postForm(ctx: Context, d: SupplierPageDeps, kind: DraftKind): Pro
   requireScope(p.scopes, WRITE_SCOPES[kind], `Submitting a ${kind}`);
   const result = kind === 'asn' ? asnFromForm(source.order.order, fields) : invoiceFromForm(source.order.order, fields);
   if (result.problems.length) return answer(422, result.problems);
+  const bytes = Buffer.from(JSON.stringify(result.document), 'utf8');
+  const limit = Math.min(p.partner.limits.maxBytes, d.maxBodyBytes);
+  if (bytes.length > limit) throw new GatewayError('GW_REQUEST_TOO_LARGE', `The ${kind} exceeds the limit of ${limit} bytes for partner ${p.partner.id}.`);
   const receipt = await d.receiver.receive({
     partnerId: p.partner.id,
     channel: 'portal',
     contentType: canonicalMediaType(kind, 1),
     format: 'json',
-    bytes: Buffer.from(JSON.stringify(result.document), 'utf8'),
+    bytes,
     scopes: [...p.scopes],
     idempotencyKey: `portal:${key}`,
   });
