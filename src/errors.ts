@@ -139,6 +139,11 @@ export const ERROR_CODES = {
   GW_PORTAL_SESSION: { status: 401, retryable: false, title: 'No portal session, or it expired, was signed out or its user was disabled' },
   GW_PORTAL_ROLE: { status: 403, retryable: false, title: "The portal user's role does not allow this page" },
   GW_PORTAL_CSRF: { status: 403, retryable: false, title: 'A portal form was posted without the form token of the session, or with another one' },
+  GW_PORTAL_FORM: {
+    status: 422,
+    retryable: false,
+    title: 'A portal form field holds a value the form cannot use (a pack of a line not shipped, more packed than shipped)',
+  },
   GW_PORTAL_OIDC: {
     status: 401,
     retryable: false,

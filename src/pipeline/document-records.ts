@@ -11,6 +11,8 @@ export interface ClaimedMessage {
   id: string;
   partner_id: string;
   format: SourceFormat;
+  /** As the door recorded it; a portal form's names the canonical type (decision 0028). */
+  content_type?: string | null;
   size_bytes: number;
   correlation_id: string;
   /** The name the file arrived with (SFTP uploads, mailbox documents); CSV profiles may match on it. */
@@ -70,7 +72,8 @@ export function documentRecords(
     );
     return { document, events, deliveries: [] };
   }
-  const mapped = `${doc.type} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) mapped by ${doc.profile?.id} v${doc.profile?.version}`;
+  const how = doc.profile ? `mapped by ${doc.profile.id} v${doc.profile.version}` : `taken as canonical ${doc.type} v${doc.schemaVersion}`;
+  const mapped = `${doc.type} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) ${how}`;
   const events: TimelineEvent[] = [{ ...on, type: 'document.accepted', detail: mapped }];
   const routes = partner.routes.filter((r) => doc.type && r.types.includes(doc.type));
   if (routes.length === 0)

@@ -7,13 +7,13 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError } from '../errors.js';
-import type { PartnerProfile, SourceFormat } from '../types.js';
-import type { Interpreter, ReadyInterpretation, ReadyX12Item, X12Stream } from './interpreter.js';
+import type { PartnerProfile } from '../types.js';
+import type { Interpreter, ReadyInterpretation, ReadyX12Item, WholeJob, X12Stream } from './interpreter.js';
 
 /** Requests to a worker (interpret-worker.ts); every one but `config` gets one answer. */
 export type ToWorker =
   | { type: 'config'; partners: GatewayConfig['partners']; mappings: GatewayConfig['mappings'] }
-  | { type: 'whole'; partnerId: string; format: Exclude<SourceFormat, 'x12'>; bytes: Uint8Array; fileName?: string }
+  | ({ type: 'whole'; partnerId: string } & WholeJob)
   | { type: 'x12-open'; partnerId: string }
   | { type: 'x12-push'; bytes: Uint8Array }
   | { type: 'x12-end' };
@@ -236,11 +236,7 @@ export class InterpretPool implements Interpreter {
     else this.idle.push(slot);
   }
 
-  async whole(
-    config: GatewayConfig,
-    partner: PartnerProfile,
-    job: { format: Exclude<SourceFormat, 'x12'>; bytes: Uint8Array; fileName?: string },
-  ): Promise<ReadyInterpretation> {
+  async whole(config: GatewayConfig, partner: PartnerProfile, job: WholeJob): Promise<ReadyInterpretation> {
     const slot = await this.acquire(config);
     try {
       return (await slot.request(
@@ -250,6 +246,7 @@ export class InterpretPool implements Interpreter {
           format: job.format,
           bytes: Slot.own(job.bytes),
           ...(job.fileName !== undefined ? { fileName: job.fileName } : {}),
+          ...(job.contentType !== undefined ? { contentType: job.contentType } : {}),
         },
         this.opts.timeoutMs,
       )) as ReadyInterpretation;

@@ -17,6 +17,7 @@ import { csvOptions } from '../mapping/profile.js';
 import { parseXml } from '../formats/xml/parse.js';
 import { xmlRoot, type XmlPath } from '../mapping/xml-source.js';
 import type { DocumentType, PartnerProfile, SourceFormat } from '../types.js';
+import { canonicalOfMediaType, checkCanonicalForm } from './canonical-form.js';
 
 /** Content types the REST door accepts, and the source format each means. */
 export const MEDIA_TYPES: Record<string, SourceFormat> = {
@@ -83,11 +84,21 @@ export interface Interpretation {
 }
 
 /**
- * Turns the raw bytes of one message into canonical documents, or into precise problems.
- * Pure: reads only its arguments.
+ * Turns the raw bytes of one message into canonical documents, or into precise problems. A JSON
+ * message whose content type names a canonical type (a portal form's) is checked as that type
+ * rather than mapped. Pure: reads only its arguments.
  */
-export function interpret(bytes: Uint8Array, format: SourceFormat, partner: PartnerProfile, config: InterpretConfig, fileName?: string): Interpretation {
+export function interpret(
+  bytes: Uint8Array,
+  format: SourceFormat,
+  partner: PartnerProfile,
+  config: InterpretConfig,
+  fileName?: string,
+  contentType?: string,
+): Interpretation {
   try {
+    const canonical = format === 'json' ? canonicalOfMediaType(contentType) : undefined;
+    if (canonical) return interpretCanonical(bytes, canonical.type, canonical.version);
     switch (format) {
       case 'x12':
         return interpretX12(bytes, partner, config);
@@ -330,6 +341,16 @@ function interpretJson(bytes: Uint8Array, partner: PartnerProfile, config: Inter
     };
   }
   return { format: 'json', documents: [mapDocument(1, '$', profile, root)], problems: [] };
+}
+
+/** A document that is canonical already (decision 0028): parsed, checked against its schema, no profile. */
+function interpretCanonical(bytes: Uint8Array, type: DocumentType, version: number): Interpretation {
+  const checked = checkCanonicalForm(type, version, parseJson(bytes));
+  const shell = { seq: 1, type, schemaVersion: version, profile: null, sourceRef: '$' };
+  const doc: InterpretedDocument = checked.ok
+    ? { ...shell, canonical: checked.document, problems: [], keys: businessKeys({ type, document: checked.document } as TypedCanonical) }
+    : { ...shell, canonical: null, problems: checked.problems, keys: { purchaseOrderNumbers: [] } };
+  return { format: 'json', documents: [doc], problems: [] };
 }
 
 function interpretXml(bytes: Uint8Array, partner: PartnerProfile, config: InterpretConfig): Interpretation {

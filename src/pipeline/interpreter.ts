@@ -30,12 +30,16 @@ export interface X12Stream {
  */
 export interface Interpreter {
   /** A whole JSON, XML or CSV body. */
-  whole(
-    config: GatewayConfig,
-    partner: PartnerProfile,
-    job: { format: Exclude<SourceFormat, 'x12'>; bytes: Uint8Array; fileName?: string },
-  ): Promise<ReadyInterpretation>;
+  whole(config: GatewayConfig, partner: PartnerProfile, job: WholeJob): Promise<ReadyInterpretation>;
   x12(config: GatewayConfig, partner: PartnerProfile): Promise<X12Stream>;
+}
+
+/** A whole (not X12) body to interpret; the content type says when it is canonical already (a portal form's). */
+export interface WholeJob {
+  format: Exclude<SourceFormat, 'x12'>;
+  bytes: Uint8Array;
+  fileName?: string;
+  contentType?: string;
 }
 
 export function readyDocument(doc: InterpretedDocument): ReadyDocument {
@@ -49,9 +53,9 @@ export function readyItems(items: X12Item[]): ReadyX12Item[] {
 export function interpretWhole(
   config: InterpretConfig,
   partner: PartnerProfile,
-  job: { format: SourceFormat; bytes: Uint8Array; fileName?: string },
+  job: { format: SourceFormat; bytes: Uint8Array; fileName?: string; contentType?: string },
 ): ReadyInterpretation {
-  const result = interpret(job.bytes, job.format, partner, config, job.fileName);
+  const result = interpret(job.bytes, job.format, partner, config, job.fileName, job.contentType);
   return { documents: result.documents.map(readyDocument), problems: result.problems };
 }
 

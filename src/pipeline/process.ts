@@ -31,6 +31,7 @@ export async function processBatch(knex: Knex, config: GatewayConfig, log: Logge
         'id',
         'partner_id',
         'format',
+        'content_type',
         'size_bytes',
         'correlation_id',
         'file_name',
@@ -114,7 +115,7 @@ type EarlyInterpretation = Promise<{ ok: true; result: ReadyInterpretation } | {
 function interpretEarly(config: GatewayConfig, row: ClaimedMessage, interpreter: Interpreter): EarlyInterpretation {
   const partner = config.partners.get(row.partner_id);
   if (!partner || row.format === 'x12' || !row.raw) return undefined;
-  const job = { format: row.format, bytes: row.raw, ...(row.file_name ? { fileName: row.file_name } : {}) };
+  const job = { format: row.format, bytes: row.raw, ...wholeJobNames(row) };
   return interpreter.whole(config, partner, job).then(
     (result) => ({ ok: true as const, result }),
     (error: unknown) => ({ ok: false as const, error }),
@@ -162,7 +163,12 @@ async function interpretWhole(
   const parts: Buffer[] = [];
   for await (const part of readRaw(trx, row)) parts.push(part);
   const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  return interpreter.whole(config, partner, { format: row.format, bytes: raw, ...(row.file_name ? { fileName: row.file_name } : {}) });
+  return interpreter.whole(config, partner, { format: row.format, bytes: raw, ...wholeJobNames(row) });
+}
+
+/** What the interpreter reads of a message beside its bytes: its file name and content type. */
+function wholeJobNames(row: ClaimedMessage): { fileName?: string; contentType?: string } {
+  return { ...(row.file_name ? { fileName: row.file_name } : {}), ...(row.content_type ? { contentType: row.content_type } : {}) };
 }
 
 /**

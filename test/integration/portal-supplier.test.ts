@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers/corpus.js';
 import { runCli } from '../helpers/cli.js';
-import { ACME_KEY, ERP, gatewaySuite, post, waitFor } from '../helpers/gateway.js';
+import { ACME_KEY, gatewaySuite, post, waitFor } from '../helpers/gateway.js';
+import { ERP_ORDER as ORDER, sendOrder } from '../helpers/orders.js';
 
 /** A browser without a browser: keeps the gateway's cookies, follows no redirect by itself. */
 class Browser {
@@ -53,17 +54,6 @@ class Browser {
 const PASSWORD = 'suppliers use long passwords';
 const ASN = readFileSync(path.join(REPO, 'mappings', 'northwind', 'samples', 'asn.json'), 'utf8');
 const ACME_ASN = readFileSync(path.join(REPO, 'mappings', 'acme-supply', 'samples', '856-004010-cases-xref.edi'), 'utf8');
-const ORDER = {
-  purchaseOrderNumber: 'PO-20261123-01',
-  orderDate: '2026-11-23',
-  currency: 'USD',
-  requestedDeliveryDate: '2026-12-01',
-  shipTo: { name: 'Distributor DC East', id: '0099', street: '1 Dock Rd', city: 'Newark', region: 'NJ', postalCode: '07101', country: 'US' },
-  lines: [
-    { lineNumber: '1', buyerSku: 'INT-100', vendorSku: '87787D', upc: '999999310145', description: 'BLUE WIDGET', quantity: 24, unit: 'each', unitPrice: 1.25 },
-    { lineNumber: '2', vendorSku: '99887D', quantity: 2, unit: 'case', unitPrice: 30 },
-  ],
-};
 
 describe('portal supplier pages (real server, real HTTP, real CLI)', function () {
   // CLI commands are node processes compiling TypeScript: seconds each on a loaded machine.
@@ -149,12 +139,8 @@ describe('portal supplier pages (real server, real HTTP, real CLI)', function ()
   });
 
   it("lists the partner's mailbox with downloads, scoped to the partner", async () => {
-    const res = await fetch(`${suite.url}/v1/erp/partners/northwind/purchase-orders`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ERP.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(ORDER),
-    });
-    assert.equal(res.status, 201, await res.text());
+    const res = await sendOrder(suite.url, ORDER, {}, undefined, 'northwind');
+    assert.equal(res.status, 201, JSON.stringify(res.body));
     const mailbox = await waitFor(
       'the purchase order in the mailbox',
       () => nora.request('/portal/mailbox'),

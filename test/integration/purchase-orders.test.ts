@@ -9,28 +9,8 @@ import { REPO } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import type { ErpReceiver } from '../helpers/erp.js';
 import { ACME_KEY, ERP, gatewaySuite, post, status, testPartners, waitFor, type TestGateway } from '../helpers/gateway.js';
+import { ERP_ORDER as ORDER, sendOrder } from '../helpers/orders.js';
 import { withControl } from '../helpers/x12.js';
-
-const ORDER = {
-  purchaseOrderNumber: 'PO-20261123-01',
-  orderDate: '2026-11-23',
-  currency: 'USD',
-  requestedDeliveryDate: '2026-12-01',
-  shipTo: { name: 'Distributor DC East', id: '0099', street: '1 Dock Rd', city: 'Newark', region: 'NJ', postalCode: '07101', country: 'US' },
-  lines: [
-    { lineNumber: '1', buyerSku: 'INT-100', vendorSku: '87787D', upc: '999999310145', description: 'BLUE WIDGET', quantity: 24, unit: 'each', unitPrice: 1.25 },
-    { lineNumber: '2', vendorSku: '99887D', quantity: 2, unit: 'case', unitPrice: 30 },
-  ],
-};
-
-async function sendOrder(url: string, order: unknown, headers: Record<string, string> = {}, key = ERP.key, partner = 'acme-supply') {
-  const res = await fetch(`${url}/v1/erp/partners/${partner}/purchase-orders`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(order),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
 
 async function erpStatus(url: string, id: string) {
   const res = await fetch(`${url}/v1/erp/messages/${id}`, { headers: { authorization: `Bearer ${ERP.key}` } });

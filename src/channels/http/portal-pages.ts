@@ -78,8 +78,11 @@ const CONSOLE_LINK = `<ul>
 </ul>
 `;
 
-/** The placeholder home: who is signed in, as what, for which partner; and the sign-out form. */
-export function homePage(p: PortalPrincipal): string {
+/**
+ * The home: who is signed in, as what, for which partner; and the sign-out form. `more` follows
+ * them (a supplier's dashboard, decision 0028).
+ */
+export function homePage(p: PortalPrincipal, more = ''): string {
   const partner = p.partner ? `<dt>Partner</dt><dd>${esc(p.partner.name)} (${esc(p.partner.id)})</dd>\n` : '';
   return page(
     'Portal',
@@ -92,7 +95,7 @@ ${partner}</dl>
 ${p.role === 'supplier' ? SUPPLIER_LINKS : ''}${p.role === 'operations' || p.role === 'admin' ? CONSOLE_LINK : ''}<form method="post" action="/portal/sign-out">
 <input type="hidden" name="csrf" value="${esc(p.session.csrfToken)}">
 <button type="submit">Sign out</button>
-</form>`,
+</form>${more}`,
   );
 }
 

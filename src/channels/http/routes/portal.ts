@@ -9,6 +9,7 @@ import { errorPage, homePage, signInPage } from '../portal-pages.js';
 import { mediaTypeOf, readBody } from '../request.js';
 import { labelRoutes } from './portal-labels.js';
 import { oidcRoutes } from './portal-oidc.js';
+import { supplierFormRoutes } from './portal-forms.js';
 import { type SupplierPageDeps, supplierRoutes } from './portal-supplier.js';
 
 export interface PortalDeps extends CookiePolicy {
@@ -29,6 +30,7 @@ export function portalRoutes(d: PortalDeps): Router {
   if (d.oidc) oidcRoutes(router, d.oidc, d);
   if (d.supplier) supplierRoutes(router, d.supplier, d.access);
   if (d.supplier) labelRoutes(router, d.supplier, d.access);
+  if (d.supplier) supplierFormRoutes(router, d.supplier, d.access);
 
   router.get('/', async (ctx) => {
     const value = ctx.cookies.get(SESSION_COOKIE);
