@@ -82,8 +82,9 @@ function whereOf(f: MessageFilter): { sql: string[]; bindings: Record<string, un
     // Inbound interchanges are kept as written (ISA13, 9 digits); outbound as a number without padding.
     const digits = /^\d{1,9}$/.test(f.interchangeControl) ? f.interchangeControl : undefined;
     add(
-      `(m.id IN (SELECT message_id FROM x12_interchanges WHERE control IN (:icnAsWritten, :icnPadded))
-        OR (m.direction = 'outbound' AND m.x12_interchange = :icnNumber))`,
+      // One id set, not an OR beside the subquery: an OR made PostgreSQL walk every message newest first.
+      `m.id IN (SELECT message_id FROM x12_interchanges WHERE control IN (:icnAsWritten, :icnPadded)
+                UNION ALL SELECT id FROM messages WHERE direction = 'outbound' AND x12_interchange = :icnNumber)`,
       'icnAsWritten',
       f.interchangeControl,
     );

@@ -12,15 +12,17 @@ class Browser {
   readonly jar = new Map<string, string>();
   constructor(private readonly base: () => string) {}
 
-  async request(path: string, init: { form?: Record<string, string> } = {}) {
+  /** A GET, a urlencoded form (`form`) or a multipart form (`multipart`, fields and files in its order). */
+  async request(path: string, init: { form?: Record<string, string>; multipart?: FormData } = {}) {
     const res = await fetch(`${this.base()}${path}`, {
-      method: init.form ? 'POST' : 'GET',
+      method: init.form || init.multipart ? 'POST' : 'GET',
       redirect: 'manual',
       headers: {
         ...(this.jar.size ? { cookie: [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
         ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
       },
       ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
+      ...(init.multipart ? { body: init.multipart } : {}),
     });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';') as [string];
@@ -136,6 +138,83 @@ describe('portal supplier pages (real server, real HTTP, real CLI)', function ()
     assert.equal(forged.status, 403);
     const after = await suite.db.knex('messages').where({ partner_id: 'northwind' }).count<{ count: string }[]>('* as count');
     assert.deepEqual(after, before);
+  });
+
+  /** The upload form as a browser posts it with a chosen file: hidden fields first, then the parts given. */
+  async function fileForm(parts: [string, string | Blob, string?][], fields: { csrf?: boolean } = {}) {
+    const form = new FormData();
+    if (fields.csrf !== false) form.append('csrf', await nora.hidden('/portal/upload', 'csrf'));
+    form.append('key', await nora.hidden('/portal/upload', 'key'));
+    form.append('format', 'json');
+    for (const [name, value, fileName] of parts) value instanceof Blob ? form.append(name, value, fileName) : form.append(name, value);
+    return form;
+  }
+  const northwindCount = async () => (await suite.db.knex('messages').where({ partner_id: 'northwind' }).count<{ count: string }[]>('* as count'))[0]?.count;
+
+  it('uploads a chosen file (multipart, binary-safe): stored byte for byte with its file name, shown accepted', async () => {
+    // A byte order mark and a non-ASCII name: the bytes are stored as sent, not re-encoded.
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(ASN.replace('NW-SH-10045', 'NW-SH-FILE'), 'utf8')]);
+    const r = await nora.request('/portal/upload', { multipart: await fileForm([['file', new Blob([bytes]), 'ship notice é.json']]) });
+    assert.equal(r.status, 303, r.text);
+    const id = /^\/portal\/submissions\/([0-9a-f-]{36})$/.exec(r.location ?? '')?.[1];
+    const row = await suite.db.knex('messages').where({ id }).first('raw', 'file_name', 'channel');
+    assert.deepEqual([row.file_name, row.channel], ['ship notice é.json', 'portal']);
+    assert.ok(Buffer.compare(row.raw, bytes) === 0, 'the raw bytes are the file, byte for byte');
+    const shown = await waitFor(
+      'the submission to be read',
+      () => nora.request(`/portal/submissions/${id}`),
+      (p) => !/<dt>State<\/dt><dd>received<\/dd>/.test(p.text),
+      20_000,
+    );
+    assert.match(shown.text, /over portal \(application\/json\) as ship notice é\.json/);
+    const both = await nora.request('/portal/upload', {
+      multipart: await fileForm([
+        ['file', new Blob([bytes]), 'a.json'],
+        ['content', ASN],
+      ]),
+    });
+    assert.equal(both.status, 400);
+    assert.match(both.text, /Choose a file or paste its content, not both\./);
+  });
+
+  it("refuses a file over the partner's limit while it streams (413), and stores nothing", async () => {
+    const before = await northwindCount();
+    const big = new Blob([Buffer.alloc(65_536 + 1, 0x20)]);
+    const r = await nora.request('/portal/upload', { multipart: await fileForm([['file', big, 'big.json']]) });
+    assert.equal(r.status, 413, r.text);
+    assert.match(r.text, /<code>GW_REQUEST_TOO_LARGE<\/code>/);
+    const exact = await nora.request('/portal/upload', { multipart: await fileForm([['file', new Blob([Buffer.alloc(65_536, 0x20)]), 'spaces.json']]) });
+    assert.equal(exact.status, 303, 'a file of exactly the limit is taken (and rejected later as JSON)');
+    assert.equal(Number(await northwindCount()), Number(before) + 1);
+  });
+
+  it('refuses a file without the form token, or before it (403), and a second file (400)', async () => {
+    const before = await northwindCount();
+    const file = new Blob([ASN]);
+    const missing = await nora.request('/portal/upload', { multipart: await fileForm([['file', file, 'asn.json']], { csrf: false }) });
+    assert.equal(missing.status, 403);
+    assert.match(missing.text, /<code>GW_PORTAL_CSRF<\/code>/);
+    const csrf = await nora.hidden('/portal/upload', 'csrf');
+    const late = await nora.request('/portal/upload', {
+      multipart: await fileForm(
+        [
+          ['file', file, 'asn.json'],
+          ['csrf', csrf],
+        ],
+        { csrf: false },
+      ),
+    });
+    assert.equal(late.status, 403, 'a file before the token is refused');
+    const two = await nora.request('/portal/upload', {
+      multipart: await fileForm([
+        ['file', file, 'a.json'],
+        ['file', file, 'b.json'],
+      ]),
+    });
+    assert.equal(two.status, 400);
+    assert.match(two.text, /<code>GW_REQUEST_INVALID<\/code>/);
+    assert.match(two.text, /one file only/);
+    assert.equal(await northwindCount(), before);
   });
 
   it("lists the partner's mailbox with downloads, scoped to the partner", async () => {

@@ -112,14 +112,16 @@ export function uploadPage(o: { csrfToken: string; uploadKey: string; format?: s
     'Upload a file',
     `${NAV}
 <h1>Upload a file</h1>
-${problem(o.error)}<p>Paste the file's content. It goes through the same checks as a file sent over the API.</p>
-<form method="post" action="/portal/upload">
+${problem(o.error)}<p>Choose the file, or paste its content. It goes through the same checks as a file sent over the API.</p>
+<form method="post" action="/portal/upload" enctype="multipart/form-data">
 <input type="hidden" name="csrf" value="${esc(o.csrfToken)}">
 <input type="hidden" name="key" value="${esc(o.uploadKey)}">
 <label for="format">Format</label>
 <select id="format" name="format" required>${options.join('')}</select>
-<label for="content">File content</label>
-<textarea id="content" name="content" required spellcheck="false">${esc(o.content ?? '')}</textarea>
+<label for="file">File</label>
+<input type="file" id="file" name="file">
+<label for="content">Or paste the file content</label>
+<textarea id="content" name="content" spellcheck="false">${esc(o.content ?? '')}</textarea>
 <button type="submit">Send</button>
 </form>`,
   );

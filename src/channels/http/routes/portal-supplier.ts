@@ -13,6 +13,7 @@ import { type MessageIntakeDeps, requireWriteScope } from '../accept-message.js'
 import { portalPrincipalOf, portalUser, requireFormToken } from '../portal-auth.js';
 import { mailboxPage, submissionPage, submissionsPage, UPLOAD_FORMATS, uploadPage } from '../portal-supplier-pages.js';
 import { mediaTypeOf, readBody } from '../request.js';
+import { readUploadForm, type UploadForm } from '../upload-form.js';
 
 export interface SupplierPageDeps extends MessageIntakeDeps {
   knex: Knex;
@@ -73,19 +74,16 @@ function supplierOf(ctx: Context): Supplier {
 }
 
 /**
- * The pasted file goes to the receiver as the REST door's body would, with the partner's scopes; the
- * form's one-time key is the idempotency key, so posting the same form twice stores one message.
+ * The chosen or pasted file goes to the receiver as the REST door's body would, with the partner's
+ * scopes; the form's one-time key is the idempotency key, so posting the same form twice stores one message.
  */
 async function upload(ctx: Context, d: SupplierPageDeps): Promise<void> {
   const p = supplierOf(ctx);
   const limit = Math.min(p.partner.limits.maxBytes, d.maxBodyBytes);
-  if (mediaTypeOf(ctx) !== 'application/x-www-form-urlencoded')
-    throw new GatewayError('GW_REQUEST_MEDIA_TYPE', 'The upload form is posted as application/x-www-form-urlencoded.');
-  // Percent-encoding can triple a file's size on the way.
-  const form = new URLSearchParams((await readBody(ctx, limit * 3 + 1024, ` for partner ${p.partner.id}`)).toString('utf8'));
+  const { fields: form, file } = await readForm(ctx, p, limit);
   requireFormToken(p.session.csrfToken, form.get('csrf'));
   const format = form.get('format') ?? '';
-  const bytes = Buffer.from(form.get('content') ?? '', 'utf8');
+  const bytes = file?.bytes ?? Buffer.from(form.get('content') ?? '', 'utf8');
   const key = form.get('key') ?? '';
   const refuse = (error: string) => {
     ctx.status = 400;
@@ -93,7 +91,8 @@ async function upload(ctx: Context, d: SupplierPageDeps): Promise<void> {
     ctx.body = uploadPage({ csrfToken: p.session.csrfToken, uploadKey: randomUUID(), format, content: form.get('content') ?? '', error });
   };
   if (!(format in UPLOAD_FORMATS)) return refuse(`Choose one of the formats ${Object.values(UPLOAD_FORMATS).join(', ')}.`);
-  if (bytes.length === 0) return refuse('The file is empty: paste its content.');
+  if (file && form.get('content')) return refuse('Choose a file or paste its content, not both.');
+  if (bytes.length === 0) return refuse('The file is empty: choose a file or paste its content.');
   if (bytes.length > limit) throw new GatewayError('GW_REQUEST_TOO_LARGE', `The file exceeds the limit of ${limit} bytes for partner ${p.partner.id}.`);
   requireWriteScope(d.config(), p, format as SourceFormat);
   const receipt = await d.receiver.receive({
@@ -103,8 +102,20 @@ async function upload(ctx: Context, d: SupplierPageDeps): Promise<void> {
     format: format as SourceFormat,
     bytes,
     scopes: [...p.scopes],
+    ...(file?.name ? { fileName: file.name } : {}),
     ...(/^[0-9a-f-]{36}$/.test(key) ? { idempotencyKey: `portal:${key}` } : {}),
   });
   ctx.status = 303;
   ctx.redirect(`/portal/submissions/${receipt.messageId}`);
+}
+
+/** The form with a chosen file (multipart, streamed) or the paste-only form (urlencoded). */
+async function readForm(ctx: Context, p: Supplier, limit: number): Promise<UploadForm> {
+  const whose = ` for partner ${p.partner.id}`;
+  const type = mediaTypeOf(ctx);
+  if (type === 'multipart/form-data') return readUploadForm(ctx, limit, whose, (fields) => requireFormToken(p.session.csrfToken, fields.get('csrf')));
+  if (type !== 'application/x-www-form-urlencoded')
+    throw new GatewayError('GW_REQUEST_MEDIA_TYPE', 'The upload form is posted as multipart/form-data or application/x-www-form-urlencoded.');
+  // Percent-encoding can triple a file's size on the way.
+  return { fields: new URLSearchParams((await readBody(ctx, limit * 3 + 1024, whose)).toString('utf8')) };
 }
