@@ -9,7 +9,7 @@ import { DEMO_USERS } from '../../src/security/demo-users.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { ErpReceiver } from '../helpers/erp.js';
-import { FormClient } from '../helpers/form-client.js';
+import { PortalClient } from '../helpers/portal-client.js';
 import { NORTHWIND_KEY, post, status } from '../helpers/gateway.js';
 import { alive, descendants, gatewayEnv, spawnGateway, until, writeTestPartners, type GatewayProcess } from '../helpers/gateway-process.js';
 
@@ -95,9 +95,9 @@ describe('the gateway process: reload, stop and its embedded PostgreSQL', functi
     assert.ok(tree.includes(pg), `the postmaster ${pg} runs below npm (${tree.join(', ')})`);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     // The README's demo operator signs in with the README's password, and is in the audit of who was added.
-    const person = new FormClient(() => url);
+    const person = new PortalClient(() => url);
     const operator = DEMO_USERS.find((u) => u.role === 'operations') as (typeof DEMO_USERS)[number];
-    assert.deepEqual([(await person.signIn(operator.username, operator.password)).location], ['/portal/']);
+    assert.deepEqual([(await person.attemptSignIn(operator.username, operator.password)).location], ['/portal/']);
     assert.match((await person.request('/portal/')).text, /Role<\/dt><dd>operations</);
     assert.deepEqual(gp.logs.find((l) => /demo portal users are enabled/.test(l.msg))?.added, ['sue', 'nils', 'olga', 'pia', 'sid', 'ada']);
 

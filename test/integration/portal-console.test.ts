@@ -5,53 +5,18 @@ import path from 'node:path';
 import { addUser } from '../../src/security/users.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { ACME_KEY, gatewaySuite, NORTHWIND_KEY, post, status, terminal, waitFor } from '../helpers/gateway.js';
+import { PortalClient } from '../helpers/portal-client.js';
 import { withControl } from '../helpers/x12.js';
 
 const X12_856 = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004010-cases-xref.edi'), 'utf8');
 const INVOICE = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json'), 'utf8');
 const PASSWORD = 'operations password 1';
 
-/** The console's pages as a browser gets them: the session cookie from the real sign-in form, forms posted url-encoded. */
-class Browser {
-  cookie = '';
-  csrf = '';
-  constructor(private readonly base: () => string) {}
-
-  async signIn(username: string): Promise<void> {
-    const form = await fetch(`${this.base()}/portal/sign-in`);
-    const signin = (form.headers.getSetCookie()[0] ?? '').split(';')[0] as string;
-    const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1] as string;
-    const res = await fetch(`${this.base()}/portal/sign-in`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie: signin, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf, username, password: PASSWORD }).toString(),
-    });
-    assert.equal(res.status, 303, await res.text());
-    this.cookie = (res.headers.getSetCookie().find((c) => c.startsWith('gw_session=')) ?? '').split(';')[0] as string;
-    this.csrf = /name="csrf" value="([^"]+)"/.exec((await this.get('/portal/console/messages?state=dead')).text)?.[1] ?? '';
-  }
-
-  async get(p: string) {
-    const res = await fetch(`${this.base()}${p}`, { headers: { cookie: this.cookie }, redirect: 'manual' });
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  }
-
-  async postForm(p: string, fields: Record<string, string>) {
-    const res = await fetch(`${this.base()}${p}`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie: this.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(fields).toString(),
-    });
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  }
-}
-
 describe('operations console pages (real server, real PostgreSQL)', function () {
   this.timeout(120_000);
   const s = gatewaySuite();
-  const olga = new Browser(() => s.url);
+  const olga = new PortalClient(() => s.url);
+  let csrf = '';
   const ids: Record<string, string> = {};
 
   async function send(key: string, type: string, body: string) {
@@ -67,11 +32,12 @@ describe('operations console pages (real server, real PostgreSQL)', function () 
     ids.x12 = await send(ACME_KEY, 'application/edi-x12', withControl(X12_856, 515151));
     ids.x12Again = await send(ACME_KEY, 'application/edi-x12', withControl(X12_856, 515152));
     ids.refused = await send(NORTHWIND_KEY, 'application/json', INVOICE.replace('NW-INV-2231', 'NW-INV-REFUSE-C1'));
-    await olga.signIn('olga');
+    await olga.signIn('olga', PASSWORD);
+    csrf = await olga.formToken('/portal/console/messages?state=dead');
   });
 
   it('lays out an X12 payload one segment a line and links the related messages', async () => {
-    const page = await olga.get(`/portal/console/messages/${ids.x12}`);
+    const page = await olga.request(`/portal/console/messages/${ids.x12}`);
     assert.equal(page.status, 200);
     const raw = /<ol class="raw"[^>]*>\n([\s\S]*?)\n<\/ol>/.exec(page.text)?.[1] ?? '';
     const lines = raw.split('\n');
@@ -86,14 +52,14 @@ describe('operations console pages (real server, real PostgreSQL)', function () 
     const acks = await s.db.knex('messages').where({ related_message_id: ids.x12, direction: 'outbound' });
     for (const a of acks) assert.match(page.text, new RegExp(`acknowledgment sent for it</td><td><a href="/portal/console/messages/${a.id}">`));
     assert.match(page.text, new RegExp(`href="/ops/v1/messages/${ids.x12}/raw"`), 'the download link');
-    const download = await olga.get(`/ops/v1/messages/${ids.x12}/raw`);
+    const download = await olga.request(`/ops/v1/messages/${ids.x12}/raw`);
     assert.deepEqual([download.status, download.text], [200, withControl(X12_856, 515151)], 'the raw endpoint takes the session cookie');
   });
 
   it('searches with the form fields, pages by cursor, and refuses an unknown field', async () => {
-    const first = await olga.get('/portal/console/messages?partner=acme-supply&limit=');
+    const first = await olga.request('/portal/console/messages?partner=acme-supply&limit=');
     assert.equal(first.status, 400, 'limit is no filter of the form');
-    const page = await olga.get('/portal/console/messages?partner=acme-supply&poNumber=PO-2026-1187&state=');
+    const page = await olga.request('/portal/console/messages?partner=acme-supply&poNumber=PO-2026-1187&state=');
     assert.equal(page.status, 200);
     for (const id of [ids.x12, ids.x12Again]) assert.ok(page.text.includes(`/portal/console/messages/${id}`));
     assert.ok(!page.text.includes(`/portal/console/messages/${ids.refused}"`));
@@ -112,10 +78,10 @@ describe('operations console pages (real server, real PostgreSQL)', function () 
       received_at: new Date(Date.UTC(2026, 0, 1, 0, i)),
     }));
     await s.db.knex('messages').insert(rows);
-    const one = await olga.get('/portal/console/messages?partner=pager');
+    const one = await olga.request('/portal/console/messages?partner=pager');
     const next = /<a href="\/portal\/console\/messages\?([^"]+)">Next page<\/a>/.exec(one.text)?.[1];
     assert.ok(next, 'a full page links the next');
-    const two = await olga.get(`/portal/console/messages?${next.replaceAll('&amp;', '&')}`);
+    const two = await olga.request(`/portal/console/messages?${next.replaceAll('&amp;', '&')}`);
     const shown = (text: string) => rows.filter((r) => text.includes(`/portal/console/messages/${r.id}"`)).length;
     assert.deepEqual([shown(one.text), shown(two.text)], [50, 5]);
     assert.ok(!two.text.includes('Next page'));
@@ -123,18 +89,18 @@ describe('operations console pages (real server, real PostgreSQL)', function () 
 
   it('acts only when confirmed and with the form token, audited under the user', async () => {
     const path = `/portal/console/messages/${ids.refused}/redeliver`;
-    const unconfirmed = await olga.postForm(path, { csrf: olga.csrf });
+    const unconfirmed = await olga.request(path, { form: { csrf } });
     assert.equal(unconfirmed.status, 400);
     assert.match(unconfirmed.text, /GW_REQUEST_INVALID/);
-    const forged = await olga.postForm(path, { confirm: 'yes' });
+    const forged = await olga.request(path, { form: { confirm: 'yes' } });
     assert.equal(forged.status, 403);
     assert.match(forged.text, /GW_PORTAL_CSRF/);
     assert.equal((await s.db.knex('audit_log').where('target', `message:${ids.refused}`)).length, 0, 'nothing done, nothing audited');
-    const replay = await olga.postForm(`/portal/console/messages/${ids.refused}/replay`, { csrf: olga.csrf, confirm: 'yes' });
+    const replay = await olga.request(`/portal/console/messages/${ids.refused}/replay`, { form: { csrf, confirm: 'yes' } });
     assert.equal(replay.status, 409, 'a dead delivery is redelivered, not re-interpreted');
     assert.match(replay.text, /GW_REPLAY_STATE/);
     s.erp.respond = () => 202;
-    const done = await olga.postForm(path, { csrf: olga.csrf, confirm: 'yes' });
+    const done = await olga.request(path, { form: { csrf, confirm: 'yes' } });
     assert.equal(done.status, 303);
     assert.equal(done.headers.get('location'), `/portal/console/messages/${ids.refused}?done=redeliver&n=1`);
     await waitFor(
@@ -153,22 +119,24 @@ describe('operations console pages (real server, real PostgreSQL)', function () 
   });
 
   it('asks to confirm a bulk action with the count, and refuses one without a filter or with a mistyped one', async () => {
-    const noFilter = await olga.postForm('/portal/console/bulk', { csrf: olga.csrf, action: 'redeliver' });
+    const noFilter = await olga.request('/portal/console/bulk', { form: { csrf, action: 'redeliver' } });
     assert.equal(noFilter.status, 400);
-    const typo = await olga.postForm('/portal/console/bulk', { csrf: olga.csrf, action: 'redeliver', sate: 'dead' });
+    const typo = await olga.request('/portal/console/bulk', { form: { csrf, action: 'redeliver', sate: 'dead' } });
     assert.equal(typo.status, 400);
     assert.match(typo.text, /Unknown filter sate/);
-    const ask = await olga.postForm('/portal/console/bulk', { csrf: olga.csrf, action: 'replay', partner: 'acme-supply', poNumber: 'PO-2026-1187' });
+    const ask = await olga.request('/portal/console/bulk', { form: { csrf, action: 'replay', partner: 'acme-supply', poNumber: 'PO-2026-1187' } });
     assert.equal(ask.status, 200);
     assert.match(ask.text, /<h1>Replay 2 messages\?<\/h1>/);
     assert.match(ask.text, /<input type="hidden" name="poNumber" value="PO-2026-1187">/);
     assert.equal((await s.db.knex('audit_log').where('action', 'like', 'message.replay%')).length, 1, 'only the earlier refused replay: asking does nothing');
-    const done = await olga.postForm('/portal/console/bulk', {
-      csrf: olga.csrf,
-      action: 'replay',
-      partner: 'acme-supply',
-      poNumber: 'PO-2026-1187',
-      confirm: 'yes',
+    const done = await olga.request('/portal/console/bulk', {
+      form: {
+        csrf,
+        action: 'replay',
+        partner: 'acme-supply',
+        poNumber: 'PO-2026-1187',
+        confirm: 'yes',
+      },
     });
     assert.equal(done.status, 200);
     assert.equal((done.text.match(/<td>refused<\/td><td><code>GW_REPLAY_STATE<\/code>/g) ?? []).length, 2, 'each outcome reported');

@@ -6,6 +6,7 @@ import { makeSscc } from '../../src/formats/gs1/sscc.js';
 import { runCli } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
 import { ACME_KEY, gatewaySuite, NORTHWIND_KEY, post, waitFor } from '../helpers/gateway.js';
+import { PortalClient } from '../helpers/portal-client.js';
 import { decodeBarcodes, pdfPages, renderPdfPage } from '../helpers/pdf.js';
 
 const PASSWORD = 'suppliers use long passwords';
@@ -31,40 +32,10 @@ function asnWithCartons(isa13: string): string {
   return [isa, 'GS|SH|RA0219798|T_NUFACTOR|20190917|065900|3|X|004010', ...set, `SE|${set.length + 1}|0001`, 'GE|1|3', `IEA|1|${isa13}`, ''].join('~');
 }
 
-/** A supplier's browser: keeps the session cookie, reads bodies as bytes. */
-function supplierClient(base: () => string) {
-  const jar = new Map<string, string>();
-  const request = async (p: string, form?: Record<string, string>) => {
-    const res = await fetch(`${base()}${p}`, {
-      method: form ? 'POST' : 'GET',
-      redirect: 'manual',
-      headers: {
-        ...(jar.size ? { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
-        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-    });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';') as [string];
-      jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
-    }
-    return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
-  };
-  return {
-    request,
-    async signIn(username: string) {
-      const page = (await request('/portal/sign-in')).body.toString('utf8');
-      const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
-      const r = await request('/portal/sign-in', { csrf, username, password: PASSWORD });
-      assert.equal(r.status, 303, r.body.toString('utf8'));
-    },
-  };
-}
-
 describe('carton labels for a ship notice (real server, real HTTP, real CLI)', function () {
   this.timeout(180_000);
   const suite = gatewaySuite();
-  const ada = supplierClient(() => suite.url);
+  const ada = new PortalClient(() => suite.url);
 
   before(async () => {
     const added = await runCli(['users', 'add', 'ada', '--role', 'supplier', '--partner', 'acme-supply'], {
@@ -72,7 +43,7 @@ describe('carton labels for a ship notice (real server, real HTTP, real CLI)', f
       input: PASSWORD,
     });
     assert.equal(added.status, 0, added.stderr);
-    await ada.signIn('ada');
+    await ada.signIn('ada', PASSWORD);
   });
 
   it('prints one labelled page per carton of an X12 856 sent over REST', async () => {

@@ -3,54 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers/corpus.js';
+import { PortalClient } from '../helpers/portal-client.js';
 import { runCli } from '../helpers/cli.js';
 import { ACME_KEY, gatewaySuite, post, waitFor } from '../helpers/gateway.js';
 import { ERP_ORDER as ORDER, sendOrder } from '../helpers/orders.js';
 
-/** A browser without a browser: keeps the gateway's cookies, follows no redirect by itself. */
-class Browser {
-  readonly jar = new Map<string, string>();
-  constructor(private readonly base: () => string) {}
-
-  /** A GET, a urlencoded form (`form`) or a multipart form (`multipart`, fields and files in its order). */
-  async request(path: string, init: { form?: Record<string, string>; multipart?: FormData } = {}) {
-    const res = await fetch(`${this.base()}${path}`, {
-      method: init.form || init.multipart ? 'POST' : 'GET',
-      redirect: 'manual',
-      headers: {
-        ...(this.jar.size ? { cookie: [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
-        ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
-      ...(init.multipart ? { body: init.multipart } : {}),
-    });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';') as [string];
-      const name = pair.slice(0, pair.indexOf('='));
-      if (/Max-Age=0/.test(c)) this.jar.delete(name);
-      else this.jar.set(name, pair.slice(pair.indexOf('=') + 1));
-    }
-    return { status: res.status, location: res.headers.get('location'), headers: res.headers, text: await res.text() };
-  }
-
-  async hidden(path: string, name: string): Promise<string> {
-    const page = await this.request(path);
-    const value = new RegExp(`name="${name}" value="([^"]+)"`).exec(page.text)?.[1];
-    assert.ok(value, `no ${name} on ${path}: ${page.text}`);
-    return value;
-  }
-
-  async signIn(username: string, password: string): Promise<void> {
-    const csrf = await this.hidden('/portal/sign-in', 'csrf');
-    const r = await this.request('/portal/sign-in', { form: { csrf, username, password } });
-    assert.equal(r.status, 303, r.text);
-  }
-
-  /** Posts the upload form as a person would: with the page's token and one-time key. */
-  async upload(format: string, content: string) {
-    const [csrf, key] = [await this.hidden('/portal/upload', 'csrf'), await this.hidden('/portal/upload', 'key')];
-    return this.request('/portal/upload', { form: { csrf, key, format, content } });
-  }
+/** Posts the upload form as a person would: with the page's token and one-time key. */
+async function upload(person: PortalClient, format: string, content: string) {
+  const [csrf, key] = [await person.hidden('/portal/upload', 'csrf'), await person.hidden('/portal/upload', 'key')];
+  return person.request('/portal/upload', { form: { csrf, key, format, content } });
 }
 
 const PASSWORD = 'suppliers use long passwords';
@@ -61,7 +22,7 @@ describe('portal supplier pages (real server, real HTTP, real CLI)', function ()
   // CLI commands are node processes compiling TypeScript: seconds each on a loaded machine.
   this.timeout(180_000);
   const suite = gatewaySuite();
-  const browser = () => new Browser(() => suite.url);
+  const browser = () => new PortalClient(() => suite.url);
   const nora = browser();
   const cli = (args: string[]) =>
     runCli(['users', ...args], {
@@ -91,7 +52,7 @@ describe('portal supplier pages (real server, real HTTP, real CLI)', function ()
   });
 
   it('uploads a JSON ship notice through the receiver: delivered to the ERP, listed and shown as delivered', async () => {
-    const r = await nora.upload('json', ASN);
+    const r = await upload(nora, 'json', ASN);
     assert.equal(r.status, 303, r.text);
     const id = /^\/portal\/submissions\/([0-9a-f-]{36})$/.exec(r.location ?? '')?.[1];
     assert.ok(id, `redirect to the submission page, not ${r.location}`);

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { PortalAccess } from '../../src/security/portal-sign-in.js';
 import { allowedScopes } from '../../src/security/scopes.js';
 import { runCli, runProcess } from '../helpers/cli.js';
-import { FormClient } from '../helpers/form-client.js';
+import { PortalClient } from '../helpers/portal-client.js';
 import { gatewaySuite } from '../helpers/gateway.js';
 
 const ALICE_PASSWORD = 'correct horse battery staple';
@@ -30,7 +30,7 @@ describe('portal sign-in (real server, real HTTP, real CLI)', function () {
       input,
     });
   const auditRows = (action: string) => suite.db.knex('audit_log').where({ action }).orderBy('id');
-  const browser = () => new FormClient(() => suite.url);
+  const browser = () => new PortalClient(() => suite.url);
 
   before(async () => {
     const alice = await cli(['add', 'Alice', '--role', 'supplier', '--partner', 'acme-supply', '--name', '<script>alert("x")</script> & Co'], ALICE_PASSWORD);
@@ -97,7 +97,7 @@ describe('portal sign-in (real server, real HTTP, real CLI)', function () {
 
     it('signs in with an http-only, SameSite=Lax session cookie for the whole site, and shows who is signed in (escaped)', async () => {
       const b = browser();
-      const r = await b.signIn('ALICE', ALICE_PASSWORD);
+      const r = await b.attemptSignIn('ALICE', ALICE_PASSWORD);
       assert.deepEqual([r.status, r.location], [303, '/portal/']);
       const session = r.setCookies.find((c) => c.startsWith('gw_session='));
       assert.ok(session, r.setCookies.join('\n'));
@@ -128,7 +128,7 @@ describe('portal sign-in (real server, real HTTP, real CLI)', function () {
 
     it('signs out only with the form token of the session, and the session is over afterwards', async () => {
       const b = browser();
-      await b.signIn('alice', ALICE_PASSWORD);
+      await b.attemptSignIn('alice', ALICE_PASSWORD);
       const token = await b.formToken('/portal/');
       const missing = await b.request('/portal/sign-out', { form: {} });
       assert.equal(missing.status, 403);
@@ -162,8 +162,8 @@ describe('portal sign-in (real server, real HTTP, real CLI)', function () {
 
     it('answers an unknown user exactly as a wrong password', async () => {
       const b = browser();
-      const unknown = await b.signIn('nobody', 'some password');
-      const wrong = await b.signIn('alice', 'some password');
+      const unknown = await b.attemptSignIn('nobody', 'some password');
+      const wrong = await b.attemptSignIn('alice', 'some password');
       assert.equal(unknown.status, 401);
       assert.equal(wrong.status, 401);
       assert.equal(unknown.text.replace('nobody', 'USER'), wrong.text.replace('alice', 'USER'));
@@ -174,9 +174,9 @@ describe('portal sign-in (real server, real HTTP, real CLI)', function () {
   describe('session ends', () => {
     it('ends a session idle for 30 minutes, and any session an hour after sign-in (PORTAL_SESSION_MAX_SECONDS)', async () => {
       const idle = browser();
-      await idle.signIn('alice', ALICE_PASSWORD);
+      await idle.attemptSignIn('alice', ALICE_PASSWORD);
       const busy = browser();
-      await busy.signIn('alice', ALICE_PASSWORD);
+      await busy.attemptSignIn('alice', ALICE_PASSWORD);
       advance(25);
       assert.equal((await busy.request('/portal/')).status, 200);
       advance(6);
@@ -190,13 +190,13 @@ describe('portal sign-in (real server, real HTTP, real CLI)', function () {
 
     it('ends every session of a user who is disabled, and refuses their sign-in as a wrong password', async () => {
       const b = browser();
-      await b.signIn('oscar', oscarPassword);
+      await b.attemptSignIn('oscar', oscarPassword);
       assert.equal((await b.request('/portal/')).status, 200);
       const r = await cli(['disable', 'oscar']);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /oscar +operations +- +disabled .*\(1 session\(s\) ended\)/);
       assert.deepEqual([(await b.request('/portal/')).location], ['/portal/sign-in']);
-      const again = await b.signIn('oscar', oscarPassword);
+      const again = await b.attemptSignIn('oscar', oscarPassword);
       assert.equal(again.status, 401);
       assert.match(again.text, /The username or password is wrong\./);
       assert.equal((await auditRows('portal.user.disable')).at(-1).outcome, 'ok');
@@ -204,13 +204,13 @@ describe('portal sign-in (real server, real HTTP, real CLI)', function () {
 
     it('`users passwd` sets a new password from stdin and ends the sessions of the old one', async () => {
       const b = browser();
-      await b.signIn('alice', ALICE_PASSWORD);
+      await b.attemptSignIn('alice', ALICE_PASSWORD);
       const r = await cli(['passwd', 'alice'], 'a brand new passphrase\n');
       assert.equal(r.status, 0, r.stderr);
       assert.doesNotMatch(r.stdout, /shown once/);
       assert.deepEqual([(await b.request('/portal/')).location], ['/portal/sign-in']);
-      assert.equal((await b.signIn('alice', ALICE_PASSWORD)).status, 401);
-      assert.equal((await b.signIn('alice', 'a brand new passphrase')).status, 303);
+      assert.equal((await b.attemptSignIn('alice', ALICE_PASSWORD)).status, 401);
+      assert.equal((await b.attemptSignIn('alice', 'a brand new passphrase')).status, 303);
       const back = await cli(['passwd', 'alice'], ALICE_PASSWORD);
       assert.equal(back.status, 0, back.stderr);
       assert.equal((await auditRows('portal.user.passwd')).length, 2);
@@ -222,36 +222,36 @@ describe('portal sign-in (real server, real HTTP, real CLI)', function () {
 
     it('locks a username after 5 failures within 15 minutes, known or not, for 15 minutes', async () => {
       const b = browser();
-      for (let i = 0; i < 5; i++) assert.equal((await b.signIn('alice', 'wrong password')).status, 401);
-      for (let i = 0; i < 5; i++) assert.equal((await b.signIn('ghost', 'wrong password')).status, 401);
-      const locked = await b.signIn('alice', ALICE_PASSWORD);
-      const ghost = await b.signIn('ghost', 'wrong password');
+      for (let i = 0; i < 5; i++) assert.equal((await b.attemptSignIn('alice', 'wrong password')).status, 401);
+      for (let i = 0; i < 5; i++) assert.equal((await b.attemptSignIn('ghost', 'wrong password')).status, 401);
+      const locked = await b.attemptSignIn('alice', ALICE_PASSWORD);
+      const ghost = await b.attemptSignIn('ghost', 'wrong password');
       assert.equal(locked.status, 429);
       const retryAfter = Number(locked.headers.get('retry-after'));
       assert.ok(retryAfter > 850 && retryAfter <= 900, `Retry-After ${retryAfter}: the rest of 15 minutes from the fifth failure`);
       assert.match(locked.text, /Too many failed sign-ins for this username or from this address/);
       assert.equal(ghost.text.replace('ghost', 'USER'), locked.text.replace('alice', 'USER'), 'an unknown username locks the same way');
-      assert.equal((await b.signIn('oscar2', 'wrong password')).status, 401, 'other usernames are not locked');
+      assert.equal((await b.attemptSignIn('oscar2', 'wrong password')).status, 401, 'other usernames are not locked');
       const lockouts = await auditRows('portal.lockout');
       assert.deepEqual(
         lockouts.slice(-2).map((r) => r.actor),
         ['portal:alice', 'portal:ghost'],
       );
       advance(14);
-      assert.equal((await b.signIn('alice', ALICE_PASSWORD)).status, 429);
+      assert.equal((await b.attemptSignIn('alice', ALICE_PASSWORD)).status, 429);
       advance(1.1);
-      assert.equal((await b.signIn('alice', ALICE_PASSWORD)).status, 303, 'the lock ends 15 minutes after the fifth failure');
+      assert.equal((await b.attemptSignIn('alice', ALICE_PASSWORD)).status, 303, 'the lock ends 15 minutes after the fifth failure');
     });
 
     it('locks an address after 20 failures within 15 minutes, whatever the usernames', async () => {
       const b = browser();
-      for (let i = 0; i < 20; i++) assert.equal((await b.signIn(`user${i}`, 'wrong password')).status, 401);
-      const locked = await b.signIn('alice', ALICE_PASSWORD);
+      for (let i = 0; i < 20; i++) assert.equal((await b.attemptSignIn(`user${i}`, 'wrong password')).status, 401);
+      const locked = await b.attemptSignIn('alice', ALICE_PASSWORD);
       assert.equal(locked.status, 429);
       assert.ok(!locked.setCookies.some((c) => c.startsWith('gw_session=')));
       assert.equal((await auditRows('portal.sign-in')).at(-1).details.reason, 'locked');
       advance(15.1);
-      assert.equal((await b.signIn('alice', ALICE_PASSWORD)).status, 303);
+      assert.equal((await b.attemptSignIn('alice', ALICE_PASSWORD)).status, 303);
     });
   });
 
@@ -280,14 +280,14 @@ describe('portal sign-in (real server, real HTTP, real CLI)', function () {
       assert.equal(api.status, 401);
       const b = browser();
       advance(60);
-      await b.signIn('alice', ALICE_PASSWORD);
+      await b.attemptSignIn('alice', ALICE_PASSWORD);
       const supplier = await fetch(`${url}/portal/operations`, { headers: { cookie: `gw_session=${b.jar.get('gw_session')}` } });
       assert.equal(supplier.status, 403);
       assert.equal(((await supplier.json()) as { error: { code: string } }).error.code, 'GW_PORTAL_ROLE');
       const added = await cli(['add', 'opal', '--role', 'operations'], 'opal operations passphrase');
       assert.equal(added.status, 0, added.stderr);
       const operator = browser();
-      await operator.signIn('opal', 'opal operations passphrase');
+      await operator.attemptSignIn('opal', 'opal operations passphrase');
       const allowed = await fetch(`${url}/portal/operations`, { headers: { cookie: `gw_session=${operator.jar.get('gw_session')}` } });
       assert.deepEqual([allowed.status, await allowed.text()], [200, 'operations page']);
     });
