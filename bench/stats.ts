@@ -17,7 +17,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { rollUpHours } from '../src/pipeline/ops-rollups.js';
 import { type OpsStats, opsStats, type StatsWindow } from '../src/pipeline/ops-stats.js';
 import { connect, migrate, startEmbedded } from '../src/store/db.js';
-import { opsStatsOnTheFly } from '../test/helpers/ops-stats-reference.js';
+import { differences, opsStatsOnTheFly } from '../test/helpers/ops-stats-reference.js';
 
 const TARGET_MS = 200;
 const RUNS = Number(process.env.BENCH_STATS_RUNS ?? 20);
@@ -47,19 +47,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const start = performance.now();
   const r = await fn();
   return [performance.now() - start, r];
-}
-
-/** Where the two answers differ: counts exactly, percentiles beyond the histogram's precision. */
-function differences(a: OpsStats, b: OpsStats): string[] {
-  const close = (x: number | null, y: number | null) => (x === null ? y === null : y !== null && Math.abs(x - y) <= 0.1 * y + 1);
-  const rows = [...a.buckets.map((x, i) => [x, b.buckets[i]] as const), ...a.partners.map((x, i) => [x, b.partners[i]] as const)];
-  const out: string[] = [];
-  for (const [x, y] of rows) {
-    if (!y || x.received !== y.received || x.rejected !== y.rejected || x.delivered !== y.delivered || !close(x.p50Ms, y.p50Ms) || !close(x.p95Ms, y.p95Ms))
-      out.push(`${JSON.stringify(x)} vs ${JSON.stringify(y)}`);
-  }
-  if (a.partners.length !== b.partners.length) out.push(`partners ${a.partners.length} vs ${b.partners.length}`);
-  return out;
 }
 
 async function measure(knex: Knex): Promise<boolean> {

@@ -88,3 +88,19 @@ function latencyQuery(unit: string, since: Date, partner?: string): Sql {
     [since, ...(partner ? [partner] : [])],
   ];
 }
+
+/**
+ * Where two answers differ: counts exactly, percentiles beyond the histogram's precision (±9 %, or
+ * 1 ms; 10 % and 1 ms here, for the rounding of both to whole milliseconds).
+ */
+export function differences(a: OpsStats, b: OpsStats): string[] {
+  const close = (x: number | null, y: number | null) => (x === null ? y === null : y !== null && Math.abs(x - y) <= 0.1 * y + 1);
+  const rows = [...a.buckets.map((x, i) => [x, b.buckets[i]] as const), ...a.partners.map((x, i) => [x, b.partners[i]] as const)];
+  const out: string[] = [];
+  for (const [x, y] of rows) {
+    if (!y || x.received !== y.received || x.rejected !== y.rejected || x.delivered !== y.delivered || !close(x.p50Ms, y.p50Ms) || !close(x.p95Ms, y.p95Ms))
+      out.push(`${JSON.stringify(x)} vs ${JSON.stringify(y)}`);
+  }
+  if (a.partners.length !== b.partners.length) out.push(`partners ${a.partners.length} vs ${b.partners.length}`);
+  return out;
+}
