@@ -8,23 +8,22 @@ import type { Knex } from 'knex';
  * rollups; the hours from it on are aggregated from the messages when asked.
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw(`
-    CREATE TABLE message_hour_rollups (
-      hour timestamptz NOT NULL,
-      partner_id text NOT NULL,
-      received integer NOT NULL,
-      rejected integer NOT NULL,
-      delivered integer NOT NULL,
-      latency_buckets smallint[] NOT NULL,
-      latency_counts integer[] NOT NULL,
-      computed_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (hour, partner_id)
-    )`);
-  await knex.raw(`
-    CREATE TABLE message_rollup_progress (
-      id boolean PRIMARY KEY DEFAULT true CHECK (id),
-      rolled_until timestamptz NOT NULL
-    )`);
+  await knex.schema.createTable('message_hour_rollups', (t) => {
+    t.timestamp('hour', { useTz: true }).notNullable();
+    t.text('partner_id').notNullable();
+    t.integer('received').notNullable();
+    t.integer('rejected').notNullable();
+    t.integer('delivered').notNullable();
+    t.specificType('latency_buckets', 'smallint[]').notNullable();
+    t.specificType('latency_counts', 'integer[]').notNullable();
+    t.timestamp('computed_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    t.primary(['hour', 'partner_id']);
+  });
+  await knex.schema.createTable('message_rollup_progress', (t) => {
+    t.boolean('id').primary().defaultTo(true);
+    t.timestamp('rolled_until', { useTz: true }).notNullable();
+    t.check('id', [], 'message_rollup_progress_one_row');
+  });
 }
 
 export async function down(): Promise<void> {
