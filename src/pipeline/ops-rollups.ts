@@ -61,6 +61,7 @@ export const ROLLUP_GRACE_HOURS = 24;
 /** Hours one run may write: a gateway that was down catches up one day per run. */
 const CHUNK_HOURS = ROLLUP_GRACE_HOURS + 24;
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 /** pg_advisory lock key of the rollup step ("rollups" in ASCII): one process at a time. */
 const ROLLUP_LOCK = 0x726f6c6c7570;
 
@@ -93,6 +94,7 @@ export async function rollUpHours(knex: Knex, now: Date = new Date(), graceHours
          latency_buckets = excluded.latency_buckets, latency_counts = excluded.latency_counts, computed_at = now()`,
       bindings,
     );
+    await rollUpDays(trx, from, until);
     await trx.raw(
       `INSERT INTO message_rollup_progress (id, rolled_until) VALUES (true, ?)
        ON CONFLICT (id) DO UPDATE SET rolled_until = greatest(message_rollup_progress.rolled_until, excluded.rolled_until)`,
@@ -103,6 +105,35 @@ export async function rollUpHours(knex: Knex, now: Date = new Date(), graceHours
       .del();
     return until.getTime() < closed ? 1 : 0;
   });
+}
+
+/**
+ * Recomputes whole the UTC days that the hours [from, until) touch and that end by `until`, from
+ * their hourly rows (a day's rows are complete once its last hour is rolled up).
+ */
+async function rollUpDays(trx: Knex.Transaction, from: Date, until: Date): Promise<void> {
+  const first = new Date(Math.floor(from.getTime() / DAY_MS) * DAY_MS);
+  const end = new Date(Math.floor(until.getTime() / DAY_MS) * DAY_MS);
+  if (end <= first) return;
+  await trx('message_day_rollups').where('day', '>=', first).andWhere('day', '<', end).del();
+  const day = `date_trunc('day', hour AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
+  await trx.raw(
+    `WITH hours AS (SELECT * FROM message_hour_rollups WHERE hour >= ? AND hour < ?),
+     counts AS (
+       SELECT ${day} AS day, partner_id, sum(received)::int AS received, sum(rejected)::int AS rejected, sum(delivered)::int AS delivered
+         FROM hours GROUP BY 1, 2
+     ), buckets AS (
+       SELECT ${day} AS day, partner_id, b.bucket, sum(b.n)::int AS n
+         FROM hours, unnest(latency_buckets, latency_counts) AS b(bucket, n) GROUP BY 1, 2, 3
+     ), histograms AS (
+       SELECT day, partner_id, array_agg(bucket ORDER BY bucket) AS latency_buckets, array_agg(n ORDER BY bucket) AS latency_counts
+         FROM buckets GROUP BY 1, 2
+     )
+     INSERT INTO message_day_rollups (day, partner_id, received, rejected, delivered, latency_buckets, latency_counts)
+     SELECT c.day, c.partner_id, c.received, c.rejected, c.delivered, coalesce(h.latency_buckets, '{}'), coalesce(h.latency_counts, '{}')
+       FROM counts c LEFT JOIN histograms h USING (day, partner_id)`,
+    [first, end],
+  );
 }
 
 /**

@@ -54,8 +54,7 @@ export async function opsStats(knex: Knex, window: StatsWindow, partner?: string
   const { unit, buckets } = STATS_WINDOWS[window];
   const until = truncate(now, unit);
   const since = new Date(until.getTime() - (buckets - 1) * STEP_MS[unit]);
-  const watermark = await rolledUntil(knex);
-  const split = new Date(Math.max(since.getTime(), Math.min(watermark?.getTime() ?? 0, truncate(now, 'hour').getTime())));
+  const split = await splitWindow(knex, unit, since, now);
   const [sums, queue] = await Promise.all([knex.raw(...windowSums(unit, since, split, partner)), queueDepth(knex)]);
   const series = new Map(Array.from({ length: buckets }, (_, i) => [since.getTime() + i * STEP_MS[unit], new Tally()]));
   const partners = new Map<string, Tally>();
@@ -75,6 +74,22 @@ export async function opsStats(knex: Knex, window: StatsWindow, partner?: string
   };
 }
 
+/**
+ * Where the window's three sources meet: before `days`, whole days from the day rollups (the
+ * 30-day window only); before `hours`, the hourly rollups; from `hours` on, the messages.
+ */
+interface Split {
+  days: Date;
+  hours: Date;
+}
+
+async function splitWindow(knex: Knex, unit: 'hour' | 'day', since: Date, now: Date): Promise<Split> {
+  const watermark = (await rolledUntil(knex))?.getTime() ?? 0;
+  const hours = Math.max(since.getTime(), Math.min(watermark, truncate(now, 'hour').getTime()));
+  const days = unit === 'day' ? Math.max(since.getTime(), truncate(new Date(hours), 'day').getTime()) : since.getTime();
+  return { days: new Date(days), hours: new Date(hours) };
+}
+
 /** A row of `windowSums`: the counts of a bucket or partner (bucket null), or one latency bucket's count. */
 interface SumRow {
   at: Date | null;
@@ -87,17 +102,21 @@ interface SumRow {
 }
 
 /**
- * The window's sums per time bucket and per partner: the hours before `split` from the rollups, the
- * others (the open hour, and a closed one the rollup step has not reached yet) from the messages.
+ * The window's sums per time bucket and per partner: whole days and hours before the split from
+ * the rollups, the others (the open hour, and a closed one the rollup step has not reached yet)
+ * from the messages.
  * The histograms are summed in PostgreSQL too, so the answer is a few rows per bucket and partner.
  */
-function windowSums(unit: 'hour' | 'day', since: Date, split: Date, partner?: string): [string, Knex.RawBinding[]] {
-  const [live, liveBindings] = hourRowsSql(split, undefined, partner);
+function windowSums(unit: 'hour' | 'day', since: Date, split: Split, partner?: string): [string, Knex.RawBinding[]] {
+  const [live, liveBindings] = hourRowsSql(split.hours, undefined, partner);
   const at = `date_trunc('${unit}', hour AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
+  const ofPartner = partner ? 'AND partner_id = ?' : '';
+  const columns = 'partner_id, received, rejected, delivered, latency_buckets, latency_counts';
   return [
     `WITH hours AS (
-       SELECT hour, partner_id, received, rejected, delivered, latency_buckets, latency_counts
-         FROM message_hour_rollups WHERE hour >= ? AND hour < ? ${partner ? 'AND partner_id = ?' : ''}
+       SELECT day AS hour, ${columns} FROM message_day_rollups WHERE day >= ? AND day < ? ${ofPartner}
+       UNION ALL
+       SELECT hour, ${columns} FROM message_hour_rollups WHERE hour >= ? AND hour < ? ${ofPartner}
        UNION ALL (${live})
      )
      SELECT ${at} AS at, partner_id, sum(received)::int AS received, sum(rejected)::int AS rejected, sum(delivered)::int AS delivered,
@@ -107,7 +126,7 @@ function windowSums(unit: 'hour' | 'day', since: Date, split: Date, partner?: st
      SELECT ${at}, partner_id, NULL, NULL, NULL, b.bucket, sum(b.n)::int
        FROM hours, unnest(latency_buckets, latency_counts) AS b(bucket, n)
       GROUP BY GROUPING SETS ((${at}, b.bucket), (partner_id, b.bucket))`,
-    [since, split, ...(partner ? [partner] : []), ...liveBindings],
+    [since, split.days, ...(partner ? [partner] : []), split.days, split.hours, ...(partner ? [partner] : []), ...liveBindings],
   ];
 }
 

@@ -74,6 +74,8 @@ describe('hourly rollups of the console stats (real PostgreSQL)', function () {
     // 31 days of closed hours, three partners each: the 30-day window reads them, not the messages.
     const rows = Number((await db.knex('message_hour_rollups').count({ n: '*' }))[0]?.n);
     assert.ok(rows > 2000, String(rows));
+    const days = Number((await db.knex('message_day_rollups').count({ n: '*' }))[0]?.n);
+    assert.equal(days, 31 * PARTNERS.length, 'each day from the first hour kept to yesterday, per partner');
     await assertSameAsOnTheFly(db.knex);
     const partners = (await opsStats(db.knex, '30d', undefined, NOW)).partners.map((p) => p.partner);
     assert.deepEqual(partners, PARTNERS);
