@@ -100,11 +100,17 @@ export async function rollUpHours(knex: Knex, now: Date = new Date(), graceHours
        ON CONFLICT (id) DO UPDATE SET rolled_until = greatest(message_rollup_progress.rolled_until, excluded.rolled_until)`,
       [until],
     );
-    await trx('message_hour_rollups')
-      .where('hour', '<', new Date(closed - ROLLUP_KEEP_HOURS * HOUR_MS))
-      .del();
+    await forgetOldRollups(trx, new Date(closed - ROLLUP_KEEP_HOURS * HOUR_MS));
     return until.getTime() < closed ? 1 : 0;
   });
+}
+
+/** Rollups older than any stats window reads (the day of `firstKept` is left whole). */
+async function forgetOldRollups(trx: Knex.Transaction, firstKept: Date): Promise<void> {
+  await trx('message_hour_rollups').where('hour', '<', firstKept).del();
+  await trx('message_day_rollups')
+    .where('day', '<', new Date(Math.floor(firstKept.getTime() / DAY_MS) * DAY_MS))
+    .del();
 }
 
 /**
