@@ -26,6 +26,7 @@ import { queueMailboxPushes, releaseClaims } from './delivery/outbox.js';
 import type { OutboxItem } from './delivery/transport.js';
 import { deliverBatch } from './delivery/worker.js';
 import { WorkLoop } from './pipeline/loop.js';
+import { rollUpHours } from './pipeline/ops-rollups.js';
 import { flagOverdueAcks } from './pipeline/outbound.js';
 import { documentDeliverySettled } from './pipeline/delivery-effects.js';
 import { processBatch } from './pipeline/process.js';
@@ -149,6 +150,8 @@ export async function startGateway(opts: {
     settings.ackCheckMs,
     log,
   );
+  // Closed hours of traffic are summed for the console's charts; one process at a time does it.
+  const rollups = new WorkLoop('stats-rollup', () => rollUpHours(knex), settings.statsRollupMs, log);
   const receiver = new Receiver(knex, {
     maxBatch: 100,
     maxWaitMs: 2,
@@ -169,6 +172,7 @@ export async function startGateway(opts: {
   await listener.start();
   processor.start();
   overdue.start();
+  rollups.start();
 
   // Mailbox documents of partners that take them by push, queued before the push was configured.
   const queuePushBacklog = async () => {
@@ -421,6 +425,7 @@ export async function startGateway(opts: {
       await pool.close();
       await delivery.stop();
       await overdue.stop();
+      await rollups.stop();
       await listener.stop();
     },
   };

@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
 import { GatewayError } from '../errors.js';
+import { hourRowsSql, LATENCY_BUCKETS, percentileMs, rolledUntil } from './ops-rollups.js';
 
 /**
  * The console's charts (decision 0031): inbound volume, rejections and delivery latency per time
- * bucket and per partner, and the outbox's depth per target. Aggregated in PostgreSQL (one pass
- * over the window's messages with GROUPING SETS), never by loading rows.
+ * bucket and per partner, and the outbox's depth per target. Closed hours come from the hourly
+ * rollups (ops-rollups.ts), the rest is aggregated in PostgreSQL from the messages; never by
+ * loading the messages' rows.
  */
 
 /** Last 24 hours by hour, or last 30 days by day (UTC). */
@@ -48,31 +50,84 @@ export interface OpsStats {
   queue: QueueDepth[];
 }
 
-type Row = { at: Date | null; partner_id: string | null } & Record<string, string | number | null>;
-
 export async function opsStats(knex: Knex, window: StatsWindow, partner?: string, now: Date = new Date()): Promise<OpsStats> {
   const { unit, buckets } = STATS_WINDOWS[window];
   const until = truncate(now, unit);
   const since = new Date(until.getTime() - (buckets - 1) * STEP_MS[unit]);
-  const [counts, latency, queue] = await Promise.all([
-    knex.raw(...countsQuery(unit, since, partner)),
-    knex.raw(...latencyQuery(unit, since, partner)),
-    queueDepth(knex),
-  ]);
-  const rows = [...counts.rows, ...latency.rows] as Row[];
-  const byBucket = (at: Date) => rows.filter((r) => r.at?.getTime() === at.getTime());
-  const series = Array.from({ length: buckets }, (_, i) => new Date(since.getTime() + i * STEP_MS[unit]));
-  const partners = [...new Set(rows.filter((r) => r.at === null && r.partner_id !== null).map((r) => r.partner_id as string))].sort();
+  const split = await splitWindow(knex, unit, since, now);
+  const [sums, queue] = await Promise.all([knex.raw(...windowSums(unit, since, split, partner)), queueDepth(knex)]);
+  const series = new Map(Array.from({ length: buckets }, (_, i) => [since.getTime() + i * STEP_MS[unit], new Tally()]));
+  const partners = new Map<string, Tally>();
+  for (const r of sums.rows as SumRow[]) {
+    if (r.at) series.get(r.at.getTime())?.add(r);
+    else partners.set(r.partner_id as string, (partners.get(r.partner_id as string) ?? new Tally()).add(r));
+  }
   return {
     window,
     unit,
     since: since.toISOString(),
     until: new Date(until.getTime() + STEP_MS[unit]).toISOString(),
     partner: partner ?? null,
-    buckets: series.map((at) => ({ at: at.toISOString(), ...merge(byBucket(at)) })),
-    partners: partners.map((p) => ({ partner: p, ...merge(rows.filter((r) => r.at === null && r.partner_id === p)) })),
+    buckets: [...series].map(([at, t]) => ({ at: new Date(at).toISOString(), ...t.numbers() })),
+    partners: [...partners.keys()].sort().map((p) => ({ partner: p, ...(partners.get(p) as Tally).numbers() })),
     queue,
   };
+}
+
+/**
+ * Where the window's three sources meet: before `days`, whole days from the day rollups (the
+ * 30-day window only); before `hours`, the hourly rollups; from `hours` on, the messages.
+ */
+interface Split {
+  days: Date;
+  hours: Date;
+}
+
+async function splitWindow(knex: Knex, unit: 'hour' | 'day', since: Date, now: Date): Promise<Split> {
+  const watermark = (await rolledUntil(knex))?.getTime() ?? 0;
+  const hours = Math.max(since.getTime(), Math.min(watermark, truncate(now, 'hour').getTime()));
+  const days = unit === 'day' ? Math.max(since.getTime(), truncate(new Date(hours), 'day').getTime()) : since.getTime();
+  return { days: new Date(days), hours: new Date(hours) };
+}
+
+/** A row of `windowSums`: the counts of a bucket or partner (bucket null), or one latency bucket's count. */
+interface SumRow {
+  at: Date | null;
+  partner_id: string | null;
+  received: number | null;
+  rejected: number | null;
+  delivered: number | null;
+  bucket: number | null;
+  n: number | null;
+}
+
+/**
+ * The window's sums per time bucket and per partner: whole days and hours before the split from
+ * the rollups, the others (the open hour, and a closed one the rollup step has not reached yet)
+ * from the messages.
+ * The histograms are summed in PostgreSQL too, so the answer is a few rows per bucket and partner.
+ */
+function windowSums(unit: 'hour' | 'day', since: Date, split: Split, partner?: string): [string, Knex.RawBinding[]] {
+  const [live, liveBindings] = hourRowsSql(split.hours, undefined, partner);
+  const at = `date_trunc('${unit}', hour AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
+  const ofPartner = partner ? 'AND partner_id = ?' : '';
+  const columns = 'partner_id, received, rejected, delivered, latency_buckets, latency_counts';
+  return [
+    `WITH hours AS (
+       SELECT day AS hour, ${columns} FROM message_day_rollups WHERE day >= ? AND day < ? ${ofPartner}
+       UNION ALL
+       SELECT hour, ${columns} FROM message_hour_rollups WHERE hour >= ? AND hour < ? ${ofPartner}
+       UNION ALL (${live})
+     )
+     SELECT ${at} AS at, partner_id, sum(received)::int AS received, sum(rejected)::int AS rejected, sum(delivered)::int AS delivered,
+            NULL::int AS bucket, NULL::int AS n
+       FROM hours GROUP BY GROUPING SETS ((${at}), (partner_id))
+     UNION ALL
+     SELECT ${at}, partner_id, NULL, NULL, NULL, b.bucket, sum(b.n)::int
+       FROM hours, unnest(latency_buckets, latency_counts) AS b(bucket, n)
+      GROUP BY GROUPING SETS ((${at}, b.bucket), (partner_id, b.bucket))`,
+    [since, split.days, ...(partner ? [partner] : []), split.days, split.hours, ...(partner ? [partner] : []), ...liveBindings],
+  ];
 }
 
 const STEP_MS = { hour: 3_600_000, day: 86_400_000 } as const;
@@ -84,74 +139,47 @@ function truncate(d: Date, unit: 'hour' | 'day'): Date {
   return t;
 }
 
-/** One bucket's (or partner's) numbers from its count row and its latency row; zeros where none. */
-function merge(rows: Row[]): Omit<StatsBucket, 'at'> {
-  const pick = (k: string) => rows.find((r) => r[k] !== undefined)?.[k];
-  const ms = (k: string) => (pick(k) == null ? null : Math.round(Number(pick(k))));
-  return {
-    received: Number(pick('received') ?? 0),
-    rejected: Number(pick('rejected') ?? 0),
-    delivered: Number(pick('delivered') ?? 0),
-    p50Ms: ms('p50_ms'),
-    p95Ms: ms('p95_ms'),
-  };
-}
+/** The numbers of a time bucket or partner: its counts, and the latency histogram the percentiles are read from. */
+class Tally {
+  private counts = { received: 0, rejected: 0, delivered: 0 };
+  private readonly histogram = new Float64Array(LATENCY_BUCKETS);
 
-type Sql = [string, Knex.RawBinding[]];
+  add(r: SumRow): this {
+    if (r.bucket === null) this.counts = { received: r.received ?? 0, rejected: r.rejected ?? 0, delivered: r.delivered ?? 0 };
+    else this.histogram[r.bucket] = r.n ?? 0;
+    return this;
+  }
 
-/** The bucket of a message's arrival, in UTC. */
-const bucketOf = (unit: string) => `date_trunc('${unit}', m.received_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
-
-/** Inbound messages received in the window, and those of them rejected: per bucket, and per partner. */
-function countsQuery(unit: string, since: Date, partner?: string): Sql {
-  return [
-    `SELECT ${bucketOf(unit)} AS at, m.partner_id, count(*)::int AS received, count(*) FILTER (WHERE m.state = 'rejected')::int AS rejected
-       FROM messages m
-      WHERE m.direction = 'inbound' AND m.received_at >= ? ${partner ? 'AND m.partner_id = ?' : ''}
-      GROUP BY GROUPING SETS ((${bucketOf(unit)}), (m.partner_id))`,
-    [since, ...(partner ? [partner] : [])],
-  ];
-}
-
-/**
- * Received → delivered, per delivery of the window's inbound messages that reached its target
- * (an MDN we owe is an answer, not the message's delivery: left out). Percentiles per bucket of
- * arrival and per partner.
- */
-function latencyQuery(unit: string, since: Date, partner?: string): Sql {
-  return [
-    `SELECT ${bucketOf(unit)} AS at, m.partner_id, count(*)::int AS delivered,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.delivered_at - m.received_at) * 1000) AS p50_ms,
-            percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM d.delivered_at - m.received_at) * 1000) AS p95_ms
-       FROM messages m JOIN deliveries d ON d.message_id = m.id
-      WHERE m.direction = 'inbound' AND m.received_at >= ? ${partner ? 'AND m.partner_id = ?' : ''}
-        AND d.state = 'delivered' AND d.target_id NOT LIKE 'as2-mdn:%'
-      GROUP BY GROUPING SETS ((${bucketOf(unit)}), (m.partner_id))`,
-    [since, ...(partner ? [partner] : [])],
-  ];
+  numbers(): Omit<StatsBucket, 'at'> {
+    const ms = (p: number) => {
+      const v = percentileMs(this.histogram, p);
+      return v === null ? null : Math.round(v);
+    };
+    return { ...this.counts, p50Ms: ms(0.5), p95Ms: ms(0.95) };
+  }
 }
 
 /** The outbox now: rows waiting for a worker (pending) and for an answer (waiting), per target. */
 async function queueDepth(knex: Knex): Promise<QueueDepth[]> {
-  const rows = await knex('deliveries')
-    .select('target_id')
-    .select(knex.raw(`count(*) FILTER (WHERE state = 'pending')::int AS pending`))
-    .select(knex.raw(`count(*) FILTER (WHERE state = 'waiting')::int AS waiting`))
-    .select(knex.raw(`min(next_attempt_at) FILTER (WHERE state = 'pending') AS oldest_due_at`))
-    .whereIn('state', ['pending', 'waiting'])
-    .groupBy('target_id')
-    .orderBy('target_id');
-  return rows.map((r) => ({ target: r.target_id, pending: r.pending, waiting: r.waiting, oldestDueAt: r.oldest_due_at?.toISOString() ?? null }));
+  // One branch per state, each read through that state's partial index (an IN list would scan the outbox).
+  const rows = await knex.raw(`
+    SELECT target_id, count(*) FILTER (WHERE state = 'pending')::int AS pending, count(*) FILTER (WHERE state = 'waiting')::int AS waiting,
+           min(next_attempt_at) FILTER (WHERE state = 'pending') AS oldest_due_at
+      FROM (SELECT target_id, state, next_attempt_at FROM deliveries WHERE state = 'pending'
+            UNION ALL SELECT target_id, state, next_attempt_at FROM deliveries WHERE state = 'waiting') q
+     GROUP BY target_id ORDER BY target_id`);
+  return (rows.rows as { target_id: string; pending: number; waiting: number; oldest_due_at: Date | null }[]).map((r) => ({
+    target: r.target_id,
+    pending: r.pending,
+    waiting: r.waiting,
+    oldestDueAt: r.oldest_due_at?.toISOString() ?? null,
+  }));
 }
 
-/** The plans of the two aggregations, for tests and operators (`EXPLAIN`). */
+/** The plan of the aggregation from the messages (the hours not rolled up), for tests and operators (`EXPLAIN`). */
 export async function explainStats(knex: Knex, window: StatsWindow): Promise<string[]> {
   const { unit, buckets } = STATS_WINDOWS[window];
-  const since = new Date(Date.now() - buckets * STEP_MS[unit]);
-  const plans = [];
-  for (const [sql, bindings] of [countsQuery(unit, since), latencyQuery(unit, since)]) {
-    const r = await knex.raw(`EXPLAIN ${sql}`, bindings);
-    plans.push(r.rows.map((x: { 'QUERY PLAN': string }) => x['QUERY PLAN']).join('\n'));
-  }
-  return plans;
+  const [sql, bindings] = hourRowsSql(new Date(Date.now() - buckets * STEP_MS[unit]));
+  const r = await knex.raw(`EXPLAIN ${sql}`, bindings);
+  return [r.rows.map((x: { 'QUERY PLAN': string }) => x['QUERY PLAN']).join('\n')];
 }
