@@ -6,6 +6,7 @@ import { explainStats } from '../../src/pipeline/ops-stats.js';
 import { addUser } from '../../src/security/users.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { gatewaySuite, NORTHWIND_KEY, post, status, terminal, waitFor } from '../helpers/gateway.js';
+import { PortalClient } from '../helpers/portal-client.js';
 import { ADMIN } from '../helpers/security.js';
 
 const INVOICE = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json'), 'utf8');
@@ -13,17 +14,9 @@ const PASSWORD = 'console password 1';
 
 /** Signs in through the real form; the session cookie. */
 async function signIn(base: string, username: string): Promise<string> {
-  const form = await fetch(`${base}/portal/sign-in`);
-  const signin = (form.headers.getSetCookie()[0] ?? '').split(';')[0] as string;
-  const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1] as string;
-  const res = await fetch(`${base}/portal/sign-in`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { cookie: signin, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ csrf, username, password: PASSWORD }).toString(),
-  });
-  assert.equal(res.status, 303);
-  return (res.headers.getSetCookie().find((c) => c.startsWith('gw_session=')) ?? '').split(';')[0] as string;
+  const person = new PortalClient(() => base);
+  await person.signIn(username, PASSWORD);
+  return `gw_session=${person.jar.get('gw_session')}`;
 }
 
 describe('operations console: dead letters, stuck work, charts (real server, real PostgreSQL)', function () {
