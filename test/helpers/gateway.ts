@@ -42,6 +42,8 @@ limits: { maxBytes: 65536 }
 name: ACME (test)
 state: live
 channels: [rest]
+# GS1's own example company prefix: the portal's ship-notice form numbers packs from it.
+gs1: { companyPrefix: "0614141" }
 identifiers:
   x12:
     - { qualifier: "12", id: "4405197800" }

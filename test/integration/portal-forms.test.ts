@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { isValidSscc } from '../../src/formats/gs1/sscc.js';
 import { runCli } from '../helpers/cli.js';
 import { gatewaySuite, waitFor } from '../helpers/gateway.js';
 import { ERP_ORDER, sendOrder } from '../helpers/orders.js';
@@ -97,6 +98,31 @@ describe('portal supplier forms: ship notice and invoice by form (real server, r
     assert.match(home.text, new RegExp(`<a href="/portal/submissions/${id}">asn ${form.shipmentId}</a> \\(accepted\\)`), 'the order lists its ship notice');
   });
 
+  it("numbers packs without an SSCC from the partner's GS1 company prefix, never the same SSCC twice, and keeps them in the draft", async () => {
+    const form = await ada.formFields(`/portal/asn/new?po=${order}`, '/portal/asn/new');
+    const numbered = await ada.request('/portal/asn/new', {
+      form: { ...form, 'pack.0.line': '0', 'pack.0.qty': '12', 'pack.1.line': '0', 'pack.1.qty': '12', 'pack.2.sscc': GOOD_SSCC, action: 'number' },
+    });
+    assert.equal(numbered.status, 200, numbered.text);
+    const given = [...numbered.text.matchAll(/name="pack\.([01])\.sscc" value="(\d+)"/g)].map((m) => m[2] as string);
+    assert.equal(given.length, 2, 'both packs without an SSCC got one');
+    for (const sscc of given) {
+      assert.match(sscc, /^00614141\d{10}$/, 'extension digit 0, then the prefix');
+      assert.ok(isValidSscc(sscc), `${sscc} carries its check digit`);
+    }
+    assert.notEqual(given[0], given[1]);
+    assert.match(numbered.text, new RegExp(`name="pack\\.2\\.sscc" value="${GOOD_SSCC}"`), 'a typed SSCC is kept');
+    assert.match(numbered.text, new RegExp(`role="status">Draft saved; new SSCCs for 2 pack\\(s\\): ${given.join(', ')}`));
+    const draft = /name="draft" value="([^"]+)"/.exec(numbered.text)?.[1];
+    const reopened = await ada.formFields(`/portal/asn/new?draft=${draft}`, '/portal/asn/new');
+    assert.deepEqual([reopened['pack.0.sscc'], reopened['pack.1.sscc']], given);
+    const again = await ada.request('/portal/asn/new', { form: { ...form, 'pack.0.line': '0', action: 'number' } });
+    const next = /name="pack\.0\.sscc" value="(\d+)"/.exec(again.text)?.[1] as string;
+    assert.ok(!given.includes(next), `a later form gets a new SSCC (${next})`);
+    const nora = await noraForm();
+    assert.doesNotMatch(nora, /Number packs without an SSCC/, 'a partner without a prefix is not offered numbering');
+  });
+
   it('saves a draft and reopens it with what was typed', async () => {
     const form = await ada.formFields(`/portal/invoices/new?po=${order}`, '/portal/invoices/new');
     const saved = await ada.request('/portal/invoices/new', { form: { ...form, taxRate: '8', freight: '12.5', action: 'save' } });
@@ -108,6 +134,15 @@ describe('portal supplier forms: ship notice and invoice by form (real server, r
     const reopened = await ada.formFields(`/portal/invoices/new?draft=${draft}`, '/portal/invoices/new');
     assert.deepEqual([reopened.taxRate, reopened.freight, reopened.draft], ['8', '12.5', draft]);
   });
+
+  /** Northwind's ship-notice form for an order of its own. */
+  async function noraForm(): Promise<string> {
+    const sent = await sendOrder(suite.url, { ...ERP_ORDER, purchaseOrderNumber: `PO-NW-${randomUUID().slice(0, 8)}` }, {}, undefined, 'northwind');
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    const page = await nora.request(`/portal/asn/new?po=${sent.body.messageId}`);
+    assert.equal(page.status, 200, page.text);
+    return page.text;
+  }
 
   it("answers another partner's order, ship notice or draft exactly as a missing one", async () => {
     const asn = await suite.db.knex('documents').where({ partner_id: 'acme-supply', type: 'asn' }).first('message_id');

@@ -240,10 +240,11 @@ describe('config: partner and mapping profiles', () => {
   }
 
   it('reads a GS1 company prefix as digits, with extension digit 0 unless it says otherwise', async () => {
-    await c.edit('partners/northwind.yaml', 'channels: [rest]', 'channels: [rest]\ngs1: { companyPrefix: "0614141" }');
+    await c.edit('partners/northwind.yaml', 'channels: [rest]', 'channels: [rest]\ngs1: { companyPrefix: "0614142", extensionDigit: 3 }');
     const config = await c.load();
-    assert.deepEqual(config.partners.get('northwind')?.gs1, { companyPrefix: '0614141', extensionDigit: 0 });
-    assert.equal(config.partners.get('acme-supply')?.gs1, undefined);
+    assert.deepEqual(config.partners.get('northwind')?.gs1, { companyPrefix: '0614142', extensionDigit: 3 });
+    assert.deepEqual(config.partners.get('acme-supply')?.gs1, { companyPrefix: '0614141', extensionDigit: 0 });
+    assert.equal(config.partners.get('globex-office')?.gs1, undefined);
   });
 
   it('`gateway partners validate` prints ok, or the reason and exits non-zero', async () => {

@@ -117,6 +117,10 @@ interface FormFrame {
   problems: readonly FieldProblem[];
   draftId?: string | undefined;
   saved?: boolean;
+  /** SSCCs just given to packs without one (the partner's GS1 company prefix). */
+  numbered?: readonly string[];
+  /** The partner declares a GS1 company prefix, so the gateway can number its packs. */
+  canNumber?: boolean;
 }
 
 function hidden(o: FormFrame, extra = ''): string {
@@ -150,6 +154,11 @@ ${fieldErrors(`pack.${row}.line`, o.problems)}${input(`pack.${row}.qty`, `Quanti
 </fieldset>`;
 }
 
+function saved(o: FormFrame): string {
+  if (o.numbered?.length) return `<p role="status">Draft saved; new SSCCs for ${o.numbered.length} pack(s): ${esc(o.numbered.join(', '))}.</p>\n`;
+  return o.saved ? '<p role="status">Draft saved.</p>\n' : '';
+}
+
 export function asnFormPage(o: FormFrame): string {
   const po = o.order.order;
   const lines = po.lines
@@ -164,7 +173,7 @@ ${input(`line.${i}.qty`, `Shipped quantity of line ${l.lineNumber ?? i + 1}`, o.
     'Ship notice',
     `${FORM_STYLE}${NAV}
 <h1>Ship notice for purchase order ${esc(po.purchaseOrderNumber)}</h1>
-${o.saved ? '<p role="status">Draft saved.</p>\n' : ''}${summary(o.problems)}<form method="post" action="/portal/asn/new">
+${saved(o)}${summary(o.problems)}<form method="post" action="/portal/asn/new">
 ${hidden(o)}${input('shipmentId', 'Shipment number', o.fields, o.problems, ' required')}
 ${input('shipDate', 'Ship date', o.fields, o.problems, ' type="date"')}
 ${input('carrier', 'Carrier', o.fields, o.problems)}
@@ -174,8 +183,9 @@ ${input('tracking', 'Tracking number', o.fields, o.problems)}
 ${fieldErrors('lines', o.problems)}${lines}
 <h2>Packs</h2>
 <p>One row per carton or pallet and order line; a pack holding two lines takes two rows with the same SSCC. \
-Saving the draft adds an empty row.</p>
+Saving the draft adds an empty row.${o.canNumber ? ' Leave the SSCC empty and the gateway can number the pack from your GS1 company prefix.' : ''}</p>
 ${packs}
+${o.canNumber ? '<button type="submit" name="action" value="number">Number packs without an SSCC</button>\n' : ''}\
 <button type="submit" name="action" value="save">Save draft</button>
 <button type="submit" name="action" value="submit">Submit ship notice</button>
 </form>`,
@@ -209,7 +219,7 @@ ${input(`line.${i}.price`, `Unit price of line ${n}`, o.fields, o.problems, ' in
     'Invoice',
     `${FORM_STYLE}${NAV}
 <h1>Invoice for purchase order ${esc(po.purchaseOrderNumber)}</h1>
-${o.saved ? '<p role="status">Draft saved.</p>\n' : ''}${summary(o.problems)}<form method="post" action="/portal/invoices/new">
+${saved(o)}${summary(o.problems)}<form method="post" action="/portal/invoices/new">
 ${hidden(o, asn)}${input('invoiceNumber', 'Invoice number', o.fields, o.problems, ' required')}
 ${input('invoiceDate', 'Invoice date', o.fields, o.problems, ' type="date"')}
 ${input('currency', 'Currency', o.fields, o.problems, ' maxlength="3"')}

@@ -58,6 +58,13 @@ export function packRows(f: Fields): number {
   return n + 1;
 }
 
+/** Pack rows that name an order line but no SSCC yet: the ones "Number the packs" fills. */
+export function packRowsWithoutSscc(f: Fields): number[] {
+  const rows: number[] = [];
+  for (let row = 0; row < packRows(f); row++) if (text(f, `pack.${row}.line`) !== '' && text(f, `pack.${row}.sscc`) === '') rows.push(row);
+  return rows;
+}
+
 interface Pack {
   row: number;
   sscc: string;

@@ -9,10 +9,20 @@ import { listSubmissions } from '../../../pipeline/submissions.js';
 import { findSentOrder, findShipNotice, listSentOrders, orderOfNumber, type SentOrder, type ShipNotice } from '../../../pipeline/supplier-orders.js';
 import type { PortalAccess, PortalPrincipal } from '../../../security/portal-sign-in.js';
 import { requireScope, WRITE_SCOPES } from '../../../security/scopes.js';
+import { allocateSsccs } from '../../../store/sscc-serials.js';
 import { portalPrincipalOf, portalUser, requireFormToken } from '../portal-auth.js';
 import { asnFormPage, dashboardPage, formSubmissionPage, invoiceFormPage, pickOrderPage } from '../portal-forms-pages.js';
 import { mediaTypeOf, readBody } from '../request.js';
-import { asnFromForm, type Fields, type FormResult, invoiceFromForm, invoiceTotals, newAsnFields, newInvoiceFields } from '../supplier-forms.js';
+import {
+  asnFromForm,
+  type Fields,
+  type FormResult,
+  invoiceFromForm,
+  invoiceTotals,
+  newAsnFields,
+  newInvoiceFields,
+  packRowsWithoutSscc,
+} from '../supplier-forms.js';
 import type { SupplierPageDeps } from './portal-supplier.js';
 
 type Supplier = PortalPrincipal & { partner: NonNullable<PortalPrincipal['partner']> };
@@ -101,10 +111,17 @@ async function showForm(ctx: Context, d: SupplierPageDeps, kind: DraftKind): Pro
   ctx.body = renderForm(kind, { p, source, fields, problems: [], formKey: randomUUID() });
 }
 
-function renderForm(
-  kind: DraftKind,
-  o: { p: Supplier; source: FormSource; fields: Fields; problems: FormResult['problems']; formKey: string; saved?: boolean },
-): string {
+interface FormView {
+  p: Supplier;
+  source: FormSource;
+  fields: Fields;
+  problems: FormResult['problems'];
+  formKey: string;
+  saved?: boolean;
+  numbered?: readonly string[];
+}
+
+function renderForm(kind: DraftKind, o: FormView): string {
   const frame = {
     csrfToken: o.p.session.csrfToken,
     formKey: o.formKey,
@@ -114,7 +131,7 @@ function renderForm(
     draftId: o.source.draft?.id,
     ...(o.saved ? { saved: true } : {}),
   };
-  if (kind === 'asn') return asnFormPage(frame);
+  if (kind === 'asn') return asnFormPage({ ...frame, canNumber: o.p.partner.gs1 !== undefined, ...(o.numbered ? { numbered: o.numbered } : {}) });
   return invoiceFormPage({ ...frame, asnDocumentId: o.source.asn?.documentId, totals: invoiceTotals(o.source.order.order, o.fields) });
 }
 
@@ -138,12 +155,13 @@ async function postForm(ctx: Context, d: SupplierPageDeps, kind: DraftKind): Pro
   const fields: Fields = {};
   for (const [name, value] of form) if (!FRAME_FIELDS.has(name)) fields[name] = value;
   const key = /^[0-9a-f-]{36}$/.test(form.get('key') ?? '') ? (form.get('key') as string) : randomUUID();
-  const answer = (status: number, problems: FormResult['problems'], saved = false, src = source) => {
+  const answer = (status: number, problems: FormResult['problems'], saved = false, src = source, numbered?: string[]) => {
     ctx.status = status;
     ctx.type = 'html';
-    ctx.body = renderForm(kind, { p, source: src, fields, problems, formKey: key, saved });
+    ctx.body = renderForm(kind, { p, source: src, fields, problems, formKey: key, saved, ...(numbered ? { numbered } : {}) });
   };
-  if (form.get('action') === 'save') {
+  const numbered = kind === 'asn' && form.get('action') === 'number' ? await numberPacks(d, p, fields) : undefined;
+  if (form.get('action') === 'save' || numbered) {
     const draft = await saveDraft(d.knex, p.partner.id, p.username, {
       ...(source.draft ? { id: source.draft.id } : {}),
       kind,
@@ -152,7 +170,7 @@ async function postForm(ctx: Context, d: SupplierPageDeps, kind: DraftKind): Pro
       fields,
     });
     if (!draft) throw NOT_FOUND();
-    return answer(200, [], true, { ...source, draft });
+    return answer(200, [], true, { ...source, draft }, numbered);
   }
   requireScope(p.scopes, WRITE_SCOPES[kind], `Submitting a ${kind}`);
   const result = kind === 'asn' ? asnFromForm(source.order.order, fields) : invoiceFromForm(source.order.order, fields);
@@ -172,6 +190,20 @@ async function postForm(ctx: Context, d: SupplierPageDeps, kind: DraftKind): Pro
   if (source.draft) await markDraftSubmitted(d.knex, p.partner.id, source.draft.id, receipt.messageId);
   ctx.status = 303;
   ctx.redirect(`/portal/${kind === 'asn' ? 'asn' : 'invoices'}/${receipt.messageId}`);
+}
+
+/**
+ * Gives each pack row that names a line but no SSCC a new one from the partner's GS1 company prefix
+ * (its counter in the database, so no SSCC is handed out twice); answers the SSCCs given.
+ */
+async function numberPacks(d: SupplierPageDeps, p: Supplier, fields: Fields): Promise<string[]> {
+  const rows = packRowsWithoutSscc(fields);
+  if (!rows.length) return [];
+  const ssccs = await allocateSsccs(d.knex, p.partner, rows.length);
+  rows.forEach((row, i) => {
+    fields[`pack.${row}.sscc`] = ssccs[i] as string;
+  });
+  return ssccs;
 }
 
 async function showSubmitted(ctx: Context, d: SupplierPageDeps, kind: DraftKind): Promise<void> {
