@@ -3,6 +3,7 @@ import { browserSuite, submitForm } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { gatewaySuite, waitFor } from '../helpers/gateway.js';
 import { ERP_ORDER, sendOrder } from '../helpers/orders.js';
+import { pdfPages } from '../helpers/pdf.js';
 
 const PASSWORD = 'sue ships on time';
 /** A carton's SSCC with a right GS1 check digit (the GS1 specification's own example). */
@@ -60,8 +61,15 @@ describe('supplier ship notice and invoice by form in a real browser (headless C
     const asnId = /\/portal\/asn\/([0-9a-f-]{36})$/.exec(page.url())?.[1] as string;
     // The page reloads itself until the delivery is settled.
     await page.locator('#state', { hasText: 'delivered' }).waitFor({ timeout: 30_000 });
-    assert.match((await page.locator('dl').textContent()) ?? '', /Acknowledgment\s*none sent/);
+    assert.match((await page.locator('dl').textContent()) ?? '', /Acknowledgment\s*received by erp-drop, erp-http at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
     assert.equal(await page.getByRole('link', { name: 'Print carton labels' }).getAttribute('href'), `/portal/asn/${asnId}/labels.pdf`);
+    // The labels match the notice's packs: one carton, its SSCC and the order on the page.
+    const labels = await page.request.get(`/portal/asn/${asnId}/labels.pdf`);
+    assert.equal(labels.headers()['content-type'], 'application/pdf');
+    const pages = await pdfPages(await labels.body());
+    assert.equal(pages.length, 1, 'one label per carton');
+    for (const s of [`(00)${SSCC}`, ERP_ORDER.purchaseOrderNumber, 'Carton 1 of 1', 'UPS', '1Z999AA10123456784'])
+      assert.ok(pages[0]?.includes(s), `the label lacks "${s}": ${pages[0]}`);
     const asn = suite.erp.requests.find((q) => q.body.type === 'asn')?.body.document as Record<string, any>;
     assert.ok(asn, 'the ERP received the ship notice');
     assert.deepEqual(

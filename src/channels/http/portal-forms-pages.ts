@@ -3,7 +3,7 @@ import type { FormDraft } from '../../pipeline/form-drafts.js';
 import type { SentOrder } from '../../pipeline/supplier-orders.js';
 import type { SubmissionPage } from '../../pipeline/submissions.js';
 import type { PortalPrincipal } from '../../security/portal-sign-in.js';
-import { esc, homePage, page } from './portal-pages.js';
+import { esc, homePage, page, when } from './portal-pages.js';
 import type { Submission } from './portal-supplier-pages.js';
 import { type FieldProblem, type Fields, type InvoiceTotals, PACK_KINDS, packRows } from './supplier-forms.js';
 
@@ -12,7 +12,6 @@ import { type FieldProblem, type Fields, type InvoiceTotals, PACK_KINDS, packRow
 const NAV = `<nav aria-label="Supplier pages"><a href="/portal/">Home</a><a href="/portal/submissions">Submissions</a>\
 <a href="/portal/upload">Upload a file</a><a href="/portal/mailbox">Mailbox</a></nav>`;
 
-const when = (d: Date | string | null | undefined) => (d ? esc(new Date(d).toISOString().replace('T', ' ').slice(0, 19)) : '');
 const FORM_STYLE = `<style>.field-error{color:#b00020;margin:.2rem 0 0}fieldset{margin-top:1rem}.totals td{text-align:right}</style>`;
 
 function ordersSection(orders: readonly SentOrder[]): string {
@@ -236,15 +235,24 @@ ${totalsTable(o.totals, o.fields.currency ?? '')}
   );
 }
 
+/**
+ * A form has no functional acknowledgment (no envelope to answer): what acknowledges it is the
+ * ERP's receipt, the deliveries' 2xx answers (an HTTP target) or the file written (a file drop).
+ */
+function receipt(m: Submission): string {
+  const done = m.deliveries.filter((d) => d.state === 'delivered');
+  if (!m.deliveries.length || done.length < m.deliveries.length) return 'not yet: the ERP has not confirmed receipt';
+  const last = done.map((d) => new Date(d.deliveredAt ?? 0).getTime()).reduce((a, b) => Math.max(a, b), 0);
+  return `received by ${esc(done.map((d) => d.target).join(', '))} at ${when(new Date(last))} UTC`;
+}
+
 /** What became of a submitted form: state, deliveries, acknowledgment, problems; reloads itself until settled. */
 export function formSubmissionPage(kind: 'asn' | 'invoice', m: Submission): string {
   const doc = m.documents[0];
   const settled = !['received', 'routed'].includes(m.state);
   const deliveries = m.deliveries.map((d) => `<li>to ${esc(d.target)}: ${esc(d.state)}</li>`).join('');
   const problems = ((doc?.problems as Problem[] | null) ?? []).map((p) => `<li><code>${esc(p.code)}</code> ${esc(p.message)}</li>`).join('');
-  const acks = m.acknowledgments.length
-    ? esc(m.acknowledgments.map((a) => `${a.type} ${a.state}`).join(', '))
-    : 'none sent (a form needs no functional acknowledgment)';
+  const acks = m.acknowledgments.length ? esc(m.acknowledgments.map((a) => `${a.type} ${a.state}`).join(', ')) : receipt(m);
   const labels = kind === 'asn' ? `<p><a href="/portal/asn/${esc(m.id)}/labels.pdf">Print carton labels</a></p>\n` : '';
   const invoice = kind === 'asn' && doc?.state === 'accepted' ? `<p><a href="/portal/invoices/new?asn=${esc(m.id)}">Invoice this shipment</a></p>\n` : '';
   return page(
