@@ -112,5 +112,6 @@ describe('supplier ship notice and invoice by form in a real browser (headless C
     const linked = (await page.getByRole('row', { name: new RegExp(`^${ERP_ORDER.purchaseOrderNumber} `) }).textContent()) ?? '';
     assert.match(linked, /asn PO-20261123-01-1 \(accepted\)/);
     assert.match(linked, /invoice PO-20261123-01-INV1 \(accepted\)/);
+    await b.screenshot('portal-supplier-dashboard-linked');
   });
 });

@@ -80,6 +80,7 @@ describe('operations console in a real browser (headless Chromium, real server, 
     assert.equal(await page.getByRole('row', { name: /delivery\.dead/ }).count(), 1);
     assert.ok((await page.locator('pre').first().textContent())?.includes('"PO-CONSOLE-77"'), 'the canonical document, indented');
     await b.screenshot('portal-console-message-dead');
+    await b.screenshot('portal-console-message-dead-top', { fullPage: false });
 
     suite.erp.respond = () => 202;
     const redeliver = page.getByRole('form', { name: 'Redeliver' });

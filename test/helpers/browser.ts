@@ -14,8 +14,8 @@ export interface BrowserSuite {
   /** A fresh context (cookies, storage) for each test. */
   context: BrowserContext;
   page: Page;
-  /** Saves the page as test/screenshots/<name>.png and returns the path. */
-  screenshot(name: string): Promise<string>;
+  /** Saves the whole page (or, with `fullPage: false`, what the window shows) as test/screenshots/<name>.png; returns the path. */
+  screenshot(name: string, o?: { fullPage?: boolean }): Promise<string>;
 }
 
 /**
@@ -26,10 +26,10 @@ export interface BrowserSuite {
 export function browserSuite(contextOptions: () => BrowserContextOptions = () => ({})): BrowserSuite {
   const s = {} as BrowserSuite;
   const saved: string[] = [];
-  s.screenshot = async (name) => {
+  s.screenshot = async (name, o = {}) => {
     await mkdir(SCREENSHOTS, { recursive: true });
     const file = path.join(SCREENSHOTS, `${name}.png`);
-    await s.page.screenshot({ path: file, fullPage: true });
+    await s.page.screenshot({ path: file, fullPage: o.fullPage ?? true });
     saved.push(file);
     return file;
   };

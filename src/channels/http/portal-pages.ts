@@ -24,7 +24,8 @@ label{display:block;margin-top:1rem}input{font:inherit;padding:.3rem;width:100%;
 button{font:inherit;margin-top:1rem;padding:.4rem 1rem}.error{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}
 body.wide{max-width:76rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ccc;vertical-align:top}
 .scroll{overflow-x:auto}select,textarea{font:inherit;width:100%;box-sizing:border-box}textarea{font-family:ui-monospace,monospace;min-height:12rem}
-nav a{margin-right:1rem}`;
+nav a{margin-right:1rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}
+dd{margin:0;min-width:0;overflow-wrap:anywhere}`;
 
 export interface PageOptions {
   /** Tables: up to 76rem instead of 40rem. */
@@ -96,6 +97,8 @@ ${p.role === 'supplier' ? SUPPLIER_LINKS : ''}${p.role === 'operations' || p.rol
 <input type="hidden" name="csrf" value="${esc(p.session.csrfToken)}">
 <button type="submit">Sign out</button>
 </form>${more}`,
+    // A dashboard below holds tables.
+    more ? { wide: true } : {},
   );
 }
 
