@@ -78,6 +78,12 @@ const CONSOLE_LINK = `<ul>
 </ul>
 `;
 
+/** Security and admin users: credentials, their expiry and the audit log (portal-security-pages.ts). */
+const SECURITY_LINK = `<ul>
+<li><a href="/portal/security/credentials">Security</a>: partners' credentials (issue, rotate, revoke), expiring soon, audit log</li>
+</ul>
+`;
+
 /**
  * The home: who is signed in, as what, for which partner; and the sign-out form. `more` follows
  * them (a supplier's dashboard, decision 0028).
@@ -92,7 +98,7 @@ export function homePage(p: PortalPrincipal, more = ''): string {
 <dt>Username</dt><dd>${esc(p.username)}</dd>
 <dt>Role</dt><dd>${esc(p.role)}</dd>
 ${partner}</dl>
-${p.role === 'supplier' ? SUPPLIER_LINKS : ''}${p.role === 'operations' || p.role === 'admin' ? CONSOLE_LINK : ''}<form method="post" action="/portal/sign-out">
+${p.role === 'supplier' ? SUPPLIER_LINKS : ''}${p.role === 'operations' || p.role === 'admin' ? CONSOLE_LINK : ''}${p.role === 'security' || p.role === 'admin' ? SECURITY_LINK : ''}<form method="post" action="/portal/sign-out">
 <input type="hidden" name="csrf" value="${esc(p.session.csrfToken)}">
 <button type="submit">Sign out</button>
 </form>${more}`,
