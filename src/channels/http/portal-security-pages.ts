@@ -85,7 +85,7 @@ export function credentialPage(p: PortalPrincipal, c: CredentialView, notice?: s
   const owner = c.partner ? `partner ${c.partner}` : 'the gateway';
   const rotate = `<h2>Rotate</h2>
 <p>Issues a new ${esc(c.kind)} for ${esc(owner)}; every current ${esc(c.kind)} of ${esc(owner)} keeps working until the overlap ends, then stops.</p>
-<form method="post" action="/portal/security/rotate">
+<form aria-label="Rotate" method="post" action="/portal/security/rotate">
 ${csrfField(p)}
 <input type="hidden" name="kind" value="${esc(c.kind)}">
 <input type="hidden" name="partner" value="${esc(c.partner ?? '')}">
@@ -99,7 +99,7 @@ ${confirmBox('confirm-rotate', `rotate the ${c.kind} credentials of ${owner}`)}
     ? ''
     : `<h2>Revoke</h2>
 <p>Ends this credential at once, in every process.</p>
-<form method="post" action="${credentialHref(c)}/revoke">
+<form aria-label="Revoke" method="post" action="${credentialHref(c)}/revoke">
 ${csrfField(p)}
 ${confirmBox('confirm-revoke', `revoke ${c.kind} ${c.ref} now`)}
 <button type="submit">Revoke</button>
@@ -120,7 +120,7 @@ export function issuePage(p: PortalPrincipal, partners: readonly string[], kinds
   return securityPage(
     'Issue a credential',
     `<h1>Issue a credential</h1>
-<form method="post" action="/portal/security/issue">
+<form aria-label="Issue" method="post" action="/portal/security/issue">
 ${csrfField(p)}
 ${select('kind', 'kind', 'Kind', kinds, 'api-key', 'choose')}
 ${select('partner', 'partner', 'Partner (none for the gateway’s own kinds)', partners, '', 'none')}
@@ -139,7 +139,7 @@ export function issuedPage(o: { action: 'issue' | 'rotate'; credential: Credenti
   const c = o.credential;
   const secret = o.secret
     ? `<div class="secret" role="alert"><p><strong>Copy the secret now: it is shown this once and never again.</strong></p>
-<p><label for="secret">Secret</label><code id="secret">${esc(o.secret)}</code></p></div>`
+<p>Secret: <code id="secret">${esc(o.secret)}</code></p></div>`
     : '<p>This kind carries no secret from the gateway.</p>';
   const retiring = o.retiring.length
     ? `<h2>Retiring</h2><ul>${o.retiring.map((r) => `<li><a href="${credentialHref(r)}"><code>${esc(r.ref)}</code></a> works until ${when(r.expiresAt)}</li>`).join('')}</ul>`
