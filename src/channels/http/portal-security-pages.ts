@@ -31,6 +31,9 @@ function securityPage(title: string, body: string): string {
 }
 
 const head = (...columns: string[]) => `<thead><tr>${columns.map((c) => `<th scope="col">${esc(c)}</th>`).join('')}</tr></thead>`;
+/** A table that scrolls inside its box on a narrow screen. */
+const scrollTable = (label: string, header: string, rows: string[]) =>
+  `<div class="scroll"><table aria-label="${esc(label)}">${header}<tbody>${rows.join('\n')}</tbody></table></div>`;
 const csrfField = (p: PortalPrincipal) => `<input type="hidden" name="csrf" value="${esc(p.session.csrfToken)}">`;
 const confirmBox = (id: string, words: string) =>
   `<label class="check"><input type="checkbox" name="confirm" value="yes" required id="${id}"> I confirm: ${esc(words)}</label>`;
@@ -66,8 +69,7 @@ export function credentialsPage(v: CredentialsView): string {
 <td>${when(c.revokedAt)}</td><td>${sourceWord(c)}</td><td>${esc(c.createdBy ?? '')}</td></tr>`,
   );
   const table = rows.length
-    ? `<div class="scroll"><table aria-label="Credentials">${head('Partner', 'Kind', 'Reference', 'State', 'Scopes', 'Created', 'Expires', 'Revoked', 'Source', 'Created by')}
-<tbody>${rows.join('\n')}</tbody></table></div>`
+    ? scrollTable('Credentials', head('Partner', 'Kind', 'Reference', 'State', 'Scopes', 'Created', 'Expires', 'Revoked', 'Source', 'Created by'), rows)
     : '<p>No credential matches.</p>';
   return securityPage('Credentials', `<h1>Credentials</h1>\n${form}\n${table}`);
 }
@@ -108,12 +110,15 @@ ${confirmBox('confirm-revoke', `revoke ${c.kind} ${c.ref} now`)}
   return securityPage(`${c.kind} ${c.ref}`, `<h1>${esc(c.kind)} <code>${esc(c.ref)}</code></h1>\n${shown}${details}\n${rotate}\n${revoke}`);
 }
 
+const MATERIAL_FIELD = `<label for="material">Public key, certificate or authorized_keys line (kinds the partner supplies)</label>
+<textarea id="material" name="material"></textarea>`;
+
 /** The fields every issue or rotation may carry: expiry, scopes, and the material of the kinds the partner supplies. */
 function materialFields(kind?: string): string {
   const material = !kind || ['jwt-key', 'tls-cert', 'ssh-key', 'as2-cert'].includes(kind);
   return `<label for="expiresAt">Expires (UTC date, empty for none)</label><input id="expiresAt" name="expiresAt" type="date">
 <label for="scopes">Scopes (space separated, empty for all of the kind)</label><input id="scopes" name="scopes">
-${material ? '<label for="material">Public key, certificate or authorized_keys line (kinds the partner supplies)</label><textarea id="material" name="material"></textarea>' : ''}`;
+${material ? MATERIAL_FIELD : ''}`;
 }
 
 export function issuePage(p: PortalPrincipal, partners: readonly string[], kinds: readonly string[]): string {
@@ -142,7 +147,9 @@ export function issuedPage(o: { action: 'issue' | 'rotate'; credential: Credenti
 <p>Secret: <code id="secret">${esc(o.secret)}</code></p></div>`
     : '<p>This kind carries no secret from the gateway.</p>';
   const retiring = o.retiring.length
-    ? `<h2>Retiring</h2><ul>${o.retiring.map((r) => `<li><a href="${credentialHref(r)}"><code>${esc(r.ref)}</code></a> works until ${when(r.expiresAt)}</li>`).join('')}</ul>`
+    ? `<h2>Retiring</h2><ul>${o.retiring
+        .map((r) => `<li><a href="${credentialHref(r)}"><code>${esc(r.ref)}</code></a> works until ${when(r.expiresAt)}</li>`)
+        .join('')}</ul>`
     : '';
   const verb = o.action === 'issue' ? 'Issued' : 'Rotated';
   return securityPage(
@@ -164,7 +171,7 @@ export function expiringPage(days: number, list: (CredentialView & { daysLeft: n
 <td>${when(c.expiresAt)}</td><td>${c.daysLeft}</td><td>${sourceWord(c)}</td></tr>`,
   );
   const table = rows.length
-    ? `<div class="scroll"><table aria-label="Expiring credentials">${head('Partner', 'Kind', 'Reference', 'Expires', 'Days left', 'Source')}<tbody>${rows.join('\n')}</tbody></table></div>`
+    ? scrollTable('Expiring credentials', head('Partner', 'Kind', 'Reference', 'Expires', 'Days left', 'Source'), rows)
     : `<p>No credential expires within ${days} days.</p>`;
   return securityPage('Expiring credentials', `<h1>Credentials expiring within ${days} days</h1>\n${form}\n${table}`);
 }
@@ -185,15 +192,19 @@ const AUDIT_LABELS: Record<(typeof AUDIT_FILTERS)[number], string> = {
 export function auditPage(fields: AuditFields, entries: AuditRow[], nextQuery?: string): string {
   const inputs = AUDIT_FILTERS.map((name) => {
     const type = name === 'from' || name === 'to' ? ' type="date"' : '';
-    return `<div><label for="a-${name}">${esc(AUDIT_LABELS[name])}</label><input id="a-${name}" name="${name}"${type} value="${esc(fields[name] ?? '')}"></div>`;
+    const input = `<input id="a-${name}" name="${name}"${type} value="${esc(fields[name] ?? '')}">`;
+    return `<div><label for="a-${name}">${esc(AUDIT_LABELS[name])}</label>${input}</div>`;
   });
-  const form = `<form class="filters" method="get" action="/portal/security/audit" aria-label="Audit filters">\n${inputs.join('\n')}\n<div><button type="submit">Filter</button></div>\n</form>`;
+  const form = `<form class="filters" method="get" action="/portal/security/audit" aria-label="Audit filters">
+${inputs.join('\n')}
+<div><button type="submit">Filter</button></div>
+</form>`;
   const rows = entries.map(
     (e) => `<tr><td>${when(e.at)}</td><td>${esc(e.actor)}</td><td>${esc(e.action)}</td><td>${esc(e.target ?? '')}</td><td>${esc(e.outcome)}</td>\
 <td>${esc(e.source ?? '')}</td><td><code>${esc(e.details ? JSON.stringify(e.details) : '')}</code></td></tr>`,
   );
   const table = rows.length
-    ? `<div class="scroll"><table aria-label="Audit log">${head('At', 'Actor', 'Action', 'Target', 'Outcome', 'Source', 'Details')}<tbody>${rows.join('\n')}</tbody></table></div>`
+    ? scrollTable('Audit log', head('At', 'Actor', 'Action', 'Target', 'Outcome', 'Source', 'Details'), rows)
     : '<p>No audit entry matches.</p>';
   const next = nextQuery ? `<p><a href="/portal/security/audit?${esc(nextQuery)}">Next page</a></p>` : '';
   return securityPage('Audit log', `<h1>Audit log</h1>\n${form}\n${table}\n${next}`);
