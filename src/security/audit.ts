@@ -44,19 +44,48 @@ export interface AuditRow extends Omit<AuditEntry, 'details'> {
 /** The most entries one read returns. */
 export const AUDIT_READ_MAX = 1000;
 
+export interface AuditQuery {
+  /** Actions starting with this text (`credential.` for every credential change). */
+  action?: string;
+  actor?: string;
+  /** Targets starting with this text (`api-key:` for every API key). */
+  target?: string;
+  /** The partner a change concerned (its details' `partner`). */
+  partner?: string;
+  since?: Date;
+  /** Entries before this time. */
+  until?: Date;
+  /** Keyset paging: entries older than the one of this id (the last id of the previous page). */
+  beforeId?: string;
+  limit?: number;
+}
+
 /**
- * The newest audit entries, filtered. A limit outside 1-1000 or an invalid date is refused with
- * GW_REQUEST_INVALID before any SQL runs (the admin API and the CLI pass what people typed).
+ * The newest audit entries, filtered, newest first; page on with `beforeId`, the last id read. A
+ * limit outside 1-1000 or an invalid date or id is refused with GW_REQUEST_INVALID before any SQL
+ * runs (the admin API, the portal and the CLI pass what people typed).
  */
-export async function readAudit(knex: Knex, q: { action?: string; actor?: string; since?: Date; limit?: number }): Promise<AuditRow[]> {
+export async function readAudit(knex: Knex, q: AuditQuery): Promise<AuditRow[]> {
   const limit = q.limit ?? 100;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_READ_MAX)
     throw new GatewayError('GW_REQUEST_INVALID', `The audit limit must be a whole number from 1 to ${AUDIT_READ_MAX} (found ${limit}).`);
-  if (q.since && !(q.since.getTime() >= 0 && q.since.getFullYear() <= 9999))
-    throw new GatewayError('GW_REQUEST_INVALID', 'The audit start (since) must be a date between 1970 and 9999, such as 2026-11-30T12:00:00Z.');
+  for (const [name, d] of [
+    ['since', q.since],
+    ['until', q.until],
+  ] as const)
+    if (d && !(d.getTime() >= 0 && d.getFullYear() <= 9999))
+      throw new GatewayError('GW_REQUEST_INVALID', `The audit ${name} must be a date between 1970 and 9999, such as 2026-11-30T12:00:00Z.`);
+  if (q.beforeId !== undefined && !/^[1-9][0-9]{0,17}$/.test(q.beforeId))
+    throw new GatewayError('GW_REQUEST_INVALID', 'The audit page cursor (before) must be the id of an audit entry.');
   const query = knex('audit_log').select('*').orderBy('id', 'desc').limit(limit);
-  if (q.action) query.where('action', 'like', `${q.action.replace(/[%_]/g, '\\$&')}%`);
+  if (q.action) query.where('action', 'like', `${likePrefix(q.action)}%`);
   if (q.actor) query.where('actor', q.actor);
+  if (q.target) query.where('target', 'like', `${likePrefix(q.target)}%`);
+  if (q.partner) query.whereRaw("details->>'partner' = ?", [q.partner]);
   if (q.since) query.where('at', '>=', q.since);
+  if (q.until) query.where('at', '<', q.until);
+  if (q.beforeId) query.where('id', '<', q.beforeId);
   return query;
 }
+
+const likePrefix = (text: string) => text.replace(/[\\%_]/g, '\\$&');

@@ -20,6 +20,7 @@ import { partnerRoutes } from './routes/partner.js';
 import { portalRoutes, type PortalDeps } from './routes/portal.js';
 import { consoleOpsRoutes } from './routes/portal-console-ops.js';
 import { consoleRoutes } from './routes/portal-console.js';
+import { securityRoutes } from './routes/portal-security.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export interface HttpDeps {
@@ -76,6 +77,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     opsRoutes({ knex, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
     consoleOpsRoutes(knex, deps.portal.access),
     consoleRoutes({ knex, config, access: deps.portal.access }),
+    securityRoutes({ knex, config, store: sec.store, access: deps.portal.access }),
   ];
   for (const router of routers) app.use(router.routes());
   app.use(noRoute);

@@ -79,6 +79,18 @@ const CONSOLE_LINK = `<ul>
 </ul>
 `;
 
+/** Security and admin users: credentials, their expiry and the audit log (portal-security-pages.ts). */
+const SECURITY_LINK = `<ul>
+<li><a href="/portal/security/credentials">Security</a>: partners' credentials (issue, rotate, revoke), expiring soon, audit log</li>
+</ul>
+`;
+
+/** The home page's links for a role: the admin role sees the console's and the security pages'. */
+function linksFor(role: PortalPrincipal['role']): string {
+  if (role === 'supplier') return SUPPLIER_LINKS;
+  return (role === 'operations' || role === 'admin' ? CONSOLE_LINK : '') + (role === 'security' || role === 'admin' ? SECURITY_LINK : '');
+}
+
 /**
  * The home: who is signed in, as what, for which partner; and the sign-out form. `more` follows
  * them (a supplier's dashboard, decision 0028).
@@ -93,7 +105,7 @@ export function homePage(p: PortalPrincipal, more = ''): string {
 <dt>Username</dt><dd>${esc(p.username)}</dd>
 <dt>Role</dt><dd>${esc(p.role)}</dd>
 ${partner}</dl>
-${p.role === 'supplier' ? SUPPLIER_LINKS : ''}${p.role === 'operations' || p.role === 'admin' ? CONSOLE_LINK : ''}<form method="post" action="/portal/sign-out">
+${linksFor(p.role)}<form method="post" action="/portal/sign-out">
 <input type="hidden" name="csrf" value="${esc(p.session.csrfToken)}">
 <button type="submit">Sign out</button>
 </form>${more}`,

@@ -63,11 +63,19 @@ export function adminRoutes(d: AdminDeps): Router {
     const action = textParam(q.action, 'action');
     const actor = textParam(q.actor, 'actor');
     const since = dateParam(q.since, 'since');
+    const until = dateParam(q.until, 'until');
+    const target = textParam(q.target, 'target');
+    const partner = textParam(q.partner, 'partner');
+    const before = textParam(q.before, 'before', 20);
     ctx.body = {
       entries: await readAudit(d.knex, {
         ...(action ? { action } : {}),
         ...(actor ? { actor } : {}),
+        ...(target ? { target } : {}),
+        ...(partner ? { partner } : {}),
         ...(since ? { since } : {}),
+        ...(until ? { until } : {}),
+        ...(before ? { beforeId: before } : {}),
         limit: integerParam(q.limit, 'limit', { min: 1, max: AUDIT_READ_MAX, fallback: 100, text: true }),
       }),
     };
@@ -75,13 +83,13 @@ export function adminRoutes(d: AdminDeps): Router {
   return router;
 }
 
-function kindOf(v: unknown) {
+export function kindOf(v: unknown) {
   if (typeof v !== 'string' || !isCredentialKind(v)) throw new GatewayError('GW_CRED_INVALID', `kind must be one of ${CREDENTIAL_KINDS.join(', ')}.`);
   return v;
 }
 
 /** A body parameter of a credential request: its problems are GW_CRED_INVALID, as the store's are. */
-function credParam<T>(read: () => T): T {
+export function credParam<T>(read: () => T): T {
   try {
     return read();
   } catch (err) {
@@ -90,7 +98,8 @@ function credParam<T>(read: () => T): T {
   }
 }
 
-function issueRequest(b: Record<string, unknown>) {
+/** An issue or rotate request from its body's fields, checked as the admin API and the portal's forms share them. */
+export function issueRequest(b: Record<string, unknown>) {
   const kind = kindOf(b.kind);
   const expiresAt = credParam(() => dateParam(b.expiresAt, 'expiresAt'));
   if (
@@ -116,7 +125,7 @@ function issueRequest(b: Record<string, unknown>) {
 }
 
 /** A credential as the admin API shows it: never a secret or a hash. */
-function credentialView(c: Credential) {
+export function credentialView(c: Credential) {
   return {
     kind: c.kind,
     ref: c.ref,
