@@ -89,6 +89,8 @@ export type Target = FileTarget | HttpTarget;
 export interface Route {
   types: DocumentType[];
   target: Target;
+  /** A test route (decision 0034): takes the partner's documents while it is onboarding or testing, never once live. */
+  test?: boolean;
   /** Attempts before a delivery is moved to dead letter; unset: only `retry.maxAgeSeconds` bounds it. */
   maxAttempts?: number;
   /** Overrides of the delivery defaults (DELIVERY_* settings) for this route. */
