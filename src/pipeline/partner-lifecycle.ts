@@ -3,6 +3,7 @@ import type { GatewayConfig } from '../config/load.js';
 import { GatewayError } from '../errors.js';
 import { audit } from '../security/audit.js';
 import { type Actor, type Credential, type CredentialKind, credentialState } from '../security/credentials.js';
+import { notify } from '../store/signals.js';
 import type { Channel, DocumentType, PartnerProfile, PartnerState, Route } from '../types.js';
 
 /**
@@ -56,10 +57,20 @@ export async function readLifecycle(db: Knex | Knex.Transaction, partner: Partne
   return lifecycleOf(partner, (await rowsOf(db, [partner.id])).get(partner.id));
 }
 
-/** The routes a document may take in a state: test routes before go-live, production routes once live. */
-export function routesFor(routes: readonly Route[], state: PartnerState): Route[] {
-  const testing = state === 'onboarding' || state === 'testing';
-  return routes.filter((r) => Boolean(r.test) === testing);
+/**
+ * Whether a partner's documents take its test routes: before go-live, yes; once live, no. A
+ * suspended partner's documents still in the pipeline keep the side it was on: production if it
+ * ever went live (or the database has never seen it: suspended in its profile, as before), else test.
+ */
+export function takesTestRoutes(l: Lifecycle): boolean {
+  if (l.state === 'suspended') return l.database !== null && l.liveSince === null;
+  return l.state === 'onboarding' || l.state === 'testing';
+}
+
+/** The routes a document may take: test routes before go-live, production routes once live. */
+export function routesFor(routes: readonly Route[], l: Lifecycle): Route[] {
+  const test = takesTestRoutes(l);
+  return routes.filter((r) => Boolean(r.test) === test);
 }
 
 /**
@@ -72,9 +83,25 @@ export async function withLifecycleRoutes(trx: Knex.Transaction, config: Gateway
   const partners = new Map(config.partners);
   for (const id of ids) {
     const p = config.partners.get(id) as PartnerProfile;
-    partners.set(id, { ...p, routes: routesFor(p.routes, lifecycleOf(p, rows.get(id)).state) });
+    partners.set(id, { ...p, routes: routesFor(p.routes, lifecycleOf(p, rows.get(id))) });
   }
   return { ...config, partners };
+}
+
+/**
+ * The configuration the doors serve: each partner with the lifecycle state the database gives it
+ * (`lifecycle`), so a partner suspended there is refused at intake as one suspended in its profile.
+ * Read at start, at each reload and when a lifecycle changes (the `partners` signal).
+ */
+export async function withLifecycleStates(knex: Knex, config: GatewayConfig): Promise<GatewayConfig> {
+  const rows = await rowsOf(knex, [...config.partners.keys()]);
+  if (!rows.size) return config;
+  const partners = new Map([...config.partners].map(([id, p]) => [id, Object.freeze({ ...p, lifecycle: lifecycleOf(p, rows.get(id)).state })]));
+  const byId = (p: Readonly<PartnerProfile>) => partners.get(p.id) ?? p;
+  const remap = <K, V extends { partner: Readonly<PartnerProfile> }>(m: ReadonlyMap<K, V>) =>
+    new Map([...m].map(([k, v]) => [k, { ...v, partner: byId(v.partner) }]));
+  const remapPartners = <K>(m: ReadonlyMap<K, Readonly<PartnerProfile>>) => new Map([...m].map(([k, p]) => [k, byId(p)]));
+  return { ...config, partners, as2: remap(config.as2), clients: remapPartners(config.clients), externalSubjects: remapPartners(config.externalSubjects) };
 }
 
 /** Credential kinds that let a partner in through each channel. */
@@ -163,13 +190,19 @@ const MOVES: Record<PartnerState, readonly PartnerState[]> = {
 export async function moveState(knex: Knex, partner: PartnerProfile, to: PartnerState, actor: Actor): Promise<Lifecycle> {
   return knex.transaction(async (trx) => {
     const now = await lockedLifecycle(trx, partner);
-    if (to === 'live' && now.state !== 'suspended')
+    // Back to live from a suspension only for a partner that went live before; else through go-live.
+    if (to === 'live' && !(now.state === 'suspended' && now.liveSince))
       throw new GatewayError(
         'GW_PARTNER_STATE',
-        `Partner ${partner.id} goes live through POST …/partners/${partner.id}/go-live, which checks its onboarding checklist.`,
+        `Partner ${partner.id} goes live through POST /partners/v1/partners/${partner.id}/go-live, which checks its onboarding checklist.`,
       );
     refuseMove(partner, now, to);
-    await writeState(trx, partner.id, to, actor, to === 'testing' ? { testing_since: trx.fn.now() } : {});
+    await writeState(trx, partner.id, to, actor, {
+      ...(to === 'testing' ? { testing_since: trx.fn.now() } : {}),
+      // A partner live by its profile and never moved was live all along: its first row says so.
+      ...(now.database === null && now.state === 'live' ? { live_since: trx.fn.now() } : {}),
+    });
+    await notify(trx, 'partners');
     await audit(trx, {
       actor: actor.actor,
       source: actor.source,
@@ -246,6 +279,7 @@ export async function goLive(
       throw new GatewayError('GW_PARTNER_NOT_READY', `Partner ${partner.id} cannot go live; missing: ${details.missing.join(', ')}.`, { problems });
     }
     await writeState(trx, partner.id, 'live', actor, { live_since: trx.fn.now() });
+    await notify(trx, 'partners');
     await audit(trx, {
       actor: actor.actor,
       source: actor.source,

@@ -149,6 +149,32 @@ describe('partner lifecycle: onboarding → testing → live, test routes and go
     assert.match(JSON.stringify(prod[0]?.body), /NOVA-LIVE-1/);
   });
 
+  it('stops intake of a partner suspended in the database, and takes it again once live', async () => {
+    const suspended = await call('POST', '/partners/nova-parts/state', { state: 'suspended' }, 'pia');
+    assert.equal(suspended.status, 200, JSON.stringify(suspended.body));
+    const refused = await waitFor(
+      'intake refused',
+      () => post(s.url, NOVA.key, 'application/json', ASN.replace('NW-SH-10045', 'NOVA-SUSP-1')),
+      (r) => r.status === 403,
+      30_000,
+    );
+    assert.equal(refused.body.error.code, 'GW_PARTNER_INACTIVE');
+    const back = await call('POST', '/partners/nova-parts/state', { state: 'live' }, 'pia');
+    assert.equal(back.status, 200, JSON.stringify(back.body));
+    await waitFor(
+      'intake again',
+      () => post(s.url, NOVA.key, 'application/json', ASN.replace('NW-SH-10045', 'NOVA-BACK-1')),
+      (r) => r.status === 202,
+      30_000,
+    );
+    const moves = await readAudit(s.db.knex, { action: 'partner.state' });
+    assert.deepEqual(moves.map((a) => [a.actor, a.target, (a.details as { to: string }).to]).reverse(), [
+      ['portal:pia', 'nova-parts', 'testing'],
+      ['portal:pia', 'nova-parts', 'suspended'],
+      ['portal:pia', 'nova-parts', 'live'],
+    ]);
+  });
+
   it('lets a YAML suspension win over the database and stop intake as before', async () => {
     const r = await call('GET', '/partners/suspended-co');
     assert.deepEqual([r.body.lifecycle.state, r.body.lifecycle.applies], ['suspended', 'yaml']);
