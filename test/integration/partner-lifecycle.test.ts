@@ -6,8 +6,9 @@ import { generateApiKey } from '../../src/security/api-keys.js';
 import { readAudit } from '../../src/security/audit.js';
 import { addUser } from '../../src/security/users.js';
 import { MAPPINGS } from '../helpers/corpus.js';
+import { runCli } from '../helpers/cli.js';
 import { ErpReceiver } from '../helpers/erp.js';
-import { gatewaySuite, post, SUSPENDED, status, terminal, waitFor } from '../helpers/gateway.js';
+import { gatewaySuite, NORTHWIND_KEY, post, SUSPENDED, status, terminal, waitFor } from '../helpers/gateway.js';
 import { PortalClient } from '../helpers/portal-client.js';
 import { ADMIN } from '../helpers/security.js';
 
@@ -184,5 +185,38 @@ describe('partner lifecycle: onboarding → testing → live, test routes and go
     const moved = await call('POST', '/partners/suspended-co/state', { state: 'testing' });
     assert.equal(moved.body.error.code, 'GW_PARTNER_STATE');
     assert.match(moved.body.error.message, /always wins/);
+  });
+
+  it('moves and shows a partner from the command line; another process hears the suspension', async () => {
+    const cli = (args: string[]) =>
+      runCli(['partners', ...args], { env: { DATABASE_URL: s.db.url, GATEWAY_DATA_DIR: s.t.dataDir, PARTNERS_DIR: s.t.partnersDir } });
+    const shown = await cli(['state', 'nova-parts']);
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.match(shown.stdout, /^nova-parts: live \(applies: database; profile onboarding, database live\)/);
+    assert.match(shown.stdout, /\[x\] approval: approved by Pia Partner-Manager/);
+    const suspended = await cli(['state', 'northwind', 'suspended']);
+    assert.equal(suspended.status, 0, suspended.stderr);
+    await waitFor(
+      'northwind refused',
+      () => post(s.url, NORTHWIND_KEY, 'application/json', ASN.replace('NW-SH-10045', 'NW-CLI-1')),
+      (r) => r.status === 403,
+      30_000,
+    );
+    const back = await cli(['state', 'northwind', 'live']);
+    assert.equal(back.status, 0, back.stderr);
+    await waitFor(
+      'northwind again',
+      () => post(s.url, NORTHWIND_KEY, 'application/json', ASN.replace('NW-SH-10045', 'NW-CLI-2')),
+      (r) => r.status === 202,
+      30_000,
+    );
+    const audited = await readAudit(s.db.knex, { action: 'partner.state' });
+    assert.ok(
+      audited.slice(0, 2).every((a) => a.target === 'northwind' && a.actor.startsWith('cli:')),
+      JSON.stringify(audited.slice(0, 2)),
+    );
+    const refused = await cli(['state', 'nova-parts', 'onboarding']);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /GW_PARTNER_STATE/);
   });
 });
