@@ -8,10 +8,12 @@ import { addUser } from '../../src/security/users.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { runCli } from '../helpers/cli.js';
 import { ErpReceiver } from '../helpers/erp.js';
-import { gatewaySuite, NORTHWIND_KEY, post, SUSPENDED, status, terminal, waitFor } from '../helpers/gateway.js';
+import { withControl } from '../helpers/x12.js';
+import { ACME_KEY, gatewaySuite, NORTHWIND_KEY, post, SUSPENDED, status, terminal, waitFor } from '../helpers/gateway.js';
 import { PortalClient } from '../helpers/portal-client.js';
 import { ADMIN } from '../helpers/security.js';
 
+const SOI_856 = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
 const ASN = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'asn.json'), 'utf8');
 const NOVA = generateApiKey('novaparts');
 const PASSWORD = 'partner manager password 1';
@@ -218,5 +220,22 @@ describe('partner lifecycle: onboarding → testing → live, test routes and go
     const refused = await cli(['state', 'nova-parts', 'onboarding']);
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /GW_PARTNER_STATE/);
+  });
+
+  it('ticks acknowledgments for an X12 partner once it has collected a 997 we sent', async () => {
+    const acks = async () => item((await call('GET', '/partners/acme-supply')).body, 'acknowledgments');
+    assert.equal((await acks())?.done, false);
+    const sent = await post(s.url, ACME_KEY, 'application/edi-x12', withControl(SOI_856, 810001));
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    const outbound = async () => {
+      const res = await fetch(`${s.url}/v1/outbound`, { headers: { authorization: `Bearer ${ACME_KEY}` } });
+      return ((await res.json()) as { items: { id: string; type: string; relatedMessageId: string }[] }).items;
+    };
+    const items = await waitFor('the 997 in the mailbox', outbound, (list) => list.some((i) => i.relatedMessageId === sent.body.messageId), 30_000);
+    const ack = items.find((i) => i.relatedMessageId === sent.body.messageId);
+    assert.equal((await acks())?.done, false, 'waiting in the mailbox is not collected');
+    const collected = await fetch(`${s.url}/v1/outbound/${ack?.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ACME_KEY}` } });
+    assert.equal(collected.status, 204);
+    assert.deepEqual(await acks(), { item: 'acknowledgments', done: true, detail: '1 functional acknowledgment(s) collected' });
   });
 });
