@@ -199,8 +199,7 @@ export async function moveState(knex: Knex, partner: PartnerProfile, to: Partner
     refuseMove(partner, now, to);
     await writeState(trx, partner.id, to, actor, {
       ...(to === 'testing' ? { testing_since: trx.fn.now() } : {}),
-      // A partner live by its profile and never moved was live all along: its first row says so.
-      ...(now.database === null && now.state === 'live' ? { live_since: trx.fn.now() } : {}),
+      ...firstRow(trx, now),
     });
     await notify(trx, 'partners');
     await audit(trx, {
@@ -230,6 +229,11 @@ async function lockedLifecycle(trx: Knex.Transaction, partner: PartnerProfile): 
   return lifecycleOf(partner, row);
 }
 
+/** A partner live by its profile and never moved was live all along: its first row says so. */
+function firstRow(trx: Knex.Transaction, now: Lifecycle): { live_since?: Knex.Raw } {
+  return now.database === null && now.state === 'live' ? { live_since: trx.fn.now() } : {};
+}
+
 async function writeState(trx: Knex.Transaction, partnerId: string, state: PartnerState, actor: Actor, extra: Record<string, unknown>): Promise<void> {
   const values = { state, changed_by: actor.actor, changed_at: trx.fn.now(), ...extra };
   await trx('partner_lifecycle')
@@ -247,7 +251,7 @@ export async function approve(knex: Knex, partner: PartnerProfile, by: string, a
     const now = await lockedLifecycle(trx, partner);
     const at = { approved_by: name, approved_at: trx.fn.now() };
     await trx('partner_lifecycle')
-      .insert({ partner_id: partner.id, state: now.state, changed_by: actor.actor, ...at })
+      .insert({ partner_id: partner.id, state: now.state, changed_by: actor.actor, ...at, ...firstRow(trx, now) })
       .onConflict('partner_id')
       .merge(['approved_by', 'approved_at']);
     await audit(trx, { actor: actor.actor, source: actor.source, action: 'partner.approve', target: partner.id, outcome: 'ok', details: { approvedBy: name } });
