@@ -12,6 +12,7 @@ import { loadConfig } from './config/load.js';
 import { checkNumbers, report, UUID } from './cli-errors.js';
 import { GatewayError } from './errors.js';
 import { diffOutputs, tryProfile } from './cli-workbench.js';
+import type { Logger } from 'pino';
 import { createLogger } from './observability/logger.js';
 import { listTargets } from './delivery/breaker.js';
 import { replayMessage } from './pipeline/replay.js';
@@ -22,6 +23,8 @@ import { MasterKeys } from './security/secrets.js';
 import { USERS_USAGE, usersCommand } from './security/users-cli.js';
 import { hashPassword } from './security/ssh-keys.js';
 import { configEnv } from './server.js';
+import { PARTNERS_USAGE, partnersCommand } from './cli-partners.js';
+import { CredentialStore } from './security/credentials.js';
 import { runGateway } from './start.js';
 import { migrate, openDatabase } from './store/db.js';
 
@@ -31,6 +34,7 @@ const USAGE = `gateway <command>
                                      --demo-users adds the README's demo portal users (npm start does)
   migrate                            apply pending database migrations
   partners validate                  check every file in partners/ and mappings/
+${PARTNERS_USAGE}
   mapping test <profile> <file>      translate a sample with one mapping profile (or render a canonical JSON with an
                                      outbound one); print the result or the errors
   mapping diff <old> <new> <sample…> how each sample's output changes between two versions of a profile file
@@ -99,6 +103,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'partners': {
+      if (rest[0] === 'state' || rest[0] === 'approve') {
+        const code = await partnersCli(rest, values.name, settings, env, log);
+        if (code !== 2) return code;
+        break;
+      }
       if (rest[0] !== 'validate') break;
       const config = await loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
       console.log(`ok: ${config.partners.size} partner profile(s), ${config.mappings.size} mapping profile(s)`);
@@ -351,6 +360,26 @@ ${k.certPem}then, once they have it: gateway as2 keys activate ${k.cert.fingerpr
 }
 
 /** Everything piped on stdin; '' from a terminal (the CLI prompts for nothing). */
+/** `gateway partners state|approve …` against the database, audited as the CLI's user. */
+async function partnersCli(
+  args: string[],
+  name: string | undefined,
+  settings: Settings,
+  env: Record<string, string | undefined>,
+  log: Logger,
+): Promise<number> {
+  const db = await openDatabase({ ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}), dataDir: settings.dataDir, log });
+  try {
+    await migrate(db.knex);
+    const config = await loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
+    const store = new CredentialStore(db.knex, MasterKeys.fromEnv(process.env, settings.dataDir), () => config);
+    const ctx = { knex: db.knex, config, credentials: (partnerId: string) => store.list({ partnerId }), actor: cliActor(), out: (s: string) => console.log(s) };
+    return await partnersCommand(args, name, ctx);
+  } finally {
+    await db.close();
+  }
+}
+
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) return '';
   const chunks: Buffer[] = [];

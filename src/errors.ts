@@ -62,6 +62,8 @@ export const ERROR_CODES = {
   GW_WEBHOOK_SIGNATURE: { status: 401, retryable: false, title: 'The webhook signature is missing, outside the replay window, or matches no active secret' },
   GW_WEBHOOK_REPLAY: { status: 409, retryable: false, title: 'The signed webhook (same timestamp and body) was received before inside the replay window' },
   GW_PARTNER_INACTIVE: { status: 403, retryable: false, title: 'The partner is suspended' },
+  GW_PARTNER_NOT_READY: { status: 409, retryable: false, title: 'The partner cannot go live: its onboarding checklist is incomplete' },
+  GW_PARTNER_STATE: { status: 409, retryable: false, title: 'The partner cannot move to that lifecycle state from where it is' },
   GW_REQUEST_TOO_LARGE: { status: 413, retryable: false, title: 'The payload exceeds the size limit' },
   GW_REQUEST_MEDIA_TYPE: { status: 415, retryable: false, title: 'The Content-Type is not accepted' },
   GW_REQUEST_INVALID: { status: 400, retryable: false, title: 'The request is malformed' },

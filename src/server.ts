@@ -35,6 +35,7 @@ import { Receiver } from './pipeline/receive.js';
 import { audit } from './security/audit.js';
 import { CredentialStore } from './security/credentials.js';
 import { SignalListener, SignalSender } from './store/signals.js';
+import { withLifecycleStates } from './pipeline/partner-lifecycle.js';
 import { expiringCredentials } from './security/expiry.js';
 import { serverCredentials } from './security/mtls.js';
 import { TokenEndpoint } from './security/oauth.js';
@@ -94,8 +95,19 @@ export async function startGateway(opts: {
 }): Promise<Gateway> {
   const { settings, knex, log } = opts;
   const env = configEnv(settings, opts.env ?? process.env);
-  const load = () => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
-  let config = await load();
+  const fromFiles = () => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
+  // The profiles, with the lifecycle states the database holds (decision 0034); `loaded` keeps the files' own.
+  let loaded = await fromFiles();
+  const withStates = (c: GatewayConfig) =>
+    withLifecycleStates(knex, c).catch((err: Error) => {
+      log.warn({ err: err.message }, "cannot read partner lifecycle states now; the profiles' states apply until the next change or reload");
+      return c;
+    });
+  const load = async () => {
+    loaded = await fromFiles();
+    return withStates(loaded);
+  };
+  let config = await withStates(loaded);
   log.info({ partners: [...config.partners.keys()], mappings: config.mappings.size }, 'configuration loaded');
 
   // Secrets at rest are sealed under the master key; credentials issued at run time live in the store.
@@ -164,7 +176,12 @@ export async function startGateway(opts: {
   const listener = SignalListener.forKnex(
     knex,
     {
-      on: { messages: () => processor.nudge(), deliveries: () => delivery.nudge(), credentials: () => store.verified.invalidate() },
+      on: {
+        messages: () => processor.nudge(),
+        deliveries: () => delivery.nudge(),
+        credentials: () => store.verified.invalidate(),
+        partners: () => void withStates(loaded).then((c) => (config = c)),
+      },
       onListening: (listening) => store.verified.trust(listening),
     },
     log,

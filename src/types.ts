@@ -31,6 +31,11 @@ export type MessageChannel = Channel | 'portal';
 
 export type PartnerState = 'onboarding' | 'testing' | 'live' | 'suspended';
 
+/** Intake refuses a partner suspended in its profile (the operator's brake) or in the database. */
+export function isSuspended(p: { state: PartnerState; lifecycle?: PartnerState }): boolean {
+  return p.state === 'suspended' || p.lifecycle === 'suspended';
+}
+
 export type MessageState =
   /** Raw bytes committed; waiting for interpretation. */
   | 'received'
@@ -89,6 +94,8 @@ export type Target = FileTarget | HttpTarget;
 export interface Route {
   types: DocumentType[];
   target: Target;
+  /** A test route (decision 0034): takes the partner's documents while it is onboarding or testing, never once live. */
+  test?: boolean;
   /** Attempts before a delivery is moved to dead letter; unset: only `retry.maxAgeSeconds` bounds it. */
   maxAttempts?: number;
   /** Overrides of the delivery defaults (DELIVERY_* settings) for this route. */
@@ -236,7 +243,13 @@ export interface Gs1Numbers {
 export interface PartnerProfile {
   id: string;
   name: string;
+  /** The profile's `state` (YAML). Where the lifecycle stands is `lifecycle` (decision 0034). */
   state: PartnerState;
+  /**
+   * The state the database gives the partner, where the serving process has read it (the doors
+   * refuse a partner suspended in either place; see isSuspended). Unset: as the profile says.
+   */
+  lifecycle?: PartnerState;
   channels: Channel[];
   identifiers: { x12?: X12Party[] };
   x12: X12Settings;

@@ -15,6 +15,7 @@ import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOut
 import { finishInterpretation, markFailed } from './messages.js';
 import { readRawSlice } from './raw-store.js';
 import { copyDocuments, rejectDocuments } from './documents.js';
+import { withLifecycleRoutes } from './partner-lifecycle.js';
 import { documentRecords, withinScope, type ClaimedMessage } from './document-records.js';
 import { interpretedEvent, messageOutcome, messageProblemEvents, REJECTED_DOCUMENTS_SHOWN, writeWholeMessages } from './process-whole.js';
 
@@ -24,7 +25,7 @@ import { interpretedEvent, messageOutcome, messageProblemEvents, REJECTED_DOCUME
  * in the same transaction as its new state. Returns how many messages were handled. The bodies are
  * parsed, mapped and validated by `interpreter` (the gateway's worker pool; by default this thread).
  */
-export async function processBatch(knex: Knex, config: GatewayConfig, log: Logger, limit = 10, interpreter: Interpreter = inlineInterpreter): Promise<number> {
+export async function processBatch(knex: Knex, loaded: GatewayConfig, log: Logger, limit = 10, interpreter: Interpreter = inlineInterpreter): Promise<number> {
   return knex.transaction(async (trx) => {
     const rows: ClaimedMessage[] = await trx('messages')
       .select(
@@ -43,6 +44,12 @@ export async function processBatch(knex: Knex, config: GatewayConfig, log: Logge
       .limit(limit)
       .forUpdate()
       .skipLocked();
+    // Each partner's documents take the routes of its lifecycle state (test routes before go-live).
+    const config = await withLifecycleRoutes(
+      trx,
+      loaded,
+      rows.map((r) => r.partner_id),
+    );
     // Small bodies go to the interpreter all at once: the workers interpret the next messages while
     // this thread writes the results of the earlier ones.
     const early = new Map(rows.map((row) => [row.id, interpretEarly(config, row, interpreter)]));

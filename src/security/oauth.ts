@@ -9,6 +9,7 @@ import { unusableBecause, type CredentialStore } from './credentials.js';
 import { matchPartnerCertificate, thumbprint } from './mtls.js';
 import { grantedScopes, parseScopeParam } from './scopes.js';
 import { ASYMMETRIC_ALGORITHMS, type TokenService } from './tokens.js';
+import { isSuspended } from '../types.js';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Client assertions may live this long at most (exp − now). */
@@ -73,7 +74,7 @@ export class TokenEndpoint {
         throw new GatewayError('GW_OAUTH_REQUEST', `grant_type must be client_credentials (found ${req.form.get('grant_type') ?? 'none'}).`);
       const authenticated = await this.authenticate(req, (m, id) => ((method = m), (clientId = id)));
       const { partner, credentialScopes } = authenticated;
-      if (partner.state === 'suspended') throw clientError(`Partner ${partner.id} is suspended.`);
+      if (isSuspended(partner)) throw clientError(`Partner ${partner.id} is suspended.`);
       let boundTo: string | undefined;
       if (partner.oauth.certificateBound) {
         if (!req.cert || !(await matchPartnerCertificate(this.d.store, this.d.config(), partner, req.cert)))

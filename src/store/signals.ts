@@ -13,6 +13,8 @@ export const SIGNALS = {
   deliveries: 'gateway_deliveries',
   /** A credential was issued, rotated, revoked or retired: cached verifications are stale. */
   credentials: 'gateway_credentials',
+  /** A partner's lifecycle state changed (decision 0034): the doors' view of who is suspended is stale. */
+  partners: 'gateway_partners',
 } as const;
 
 export type Signal = keyof typeof SIGNALS;

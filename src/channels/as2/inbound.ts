@@ -26,6 +26,7 @@ import {
 } from '../../formats/as2/mime.js';
 import { acceptedEarlier, answerWithOriginal, originalMdnFits, plainAnswer, type Earlier } from './repeats.js';
 import { describeLayers, micOf, unwrap, type Unwrapped } from './unwrap.js';
+import { isSuspended } from '../../types.js';
 
 /** The error code recorded for each disposition. */
 export const FAILURE_CODES: Record<As2Failure, ErrorCode> = { ...CMS_FAILURE_CODES, 'insufficient-message-security': 'GW_AS2_SECURITY' };
@@ -244,7 +245,7 @@ export class As2Inbound {
       if (!configured) throw new GatewayError('GW_AS2_PARTNER', `No AS2 agreement with "${from}" (AS2-From).`);
       const { partner } = configured;
       if (!partner.channels.includes('as2')) throw new GatewayError('GW_AS2_PARTNER', `Partner ${partner.id} may not send over AS2.`);
-      if (partner.state === 'suspended') throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${partner.id} is suspended.`);
+      if (isSuspended(partner)) throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${partner.id} is suspended.`);
       const ourId = partner.as2!.ourId ?? this.d.ourDefaultId;
       if (to !== ourId) throw new GatewayError('GW_AS2_PARTNER', `AS2-To "${to}" is not our AS2 name in the agreement with "${from}" (expected "${ourId}").`);
       if (!messageId) throw new GatewayError('GW_AS2_REQUEST', 'An AS2 message needs a Message-ID header.');

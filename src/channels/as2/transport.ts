@@ -15,6 +15,7 @@ import type { As2KeyRing } from './keys.js';
 import { as2Name, newMessageId, parseMdn } from '../../formats/as2/mdn.js';
 import { buildEntity, entityOfHttp, MimeError, parseEntity, type MimeEntity } from '../../formats/as2/mime.js';
 import { buildMessage, judgeMdn, securityOf, type BuiltMessage, type Send } from '../../formats/as2/message.js';
+import { isSuspended } from '../../types.js';
 
 export interface As2TransportDeps {
   knex: Knex;
@@ -56,7 +57,7 @@ export class As2Transports {
     const send = configured?.partner.as2?.send;
     if (!configured || !send)
       throw new GatewayError('GW_DELIVERY_TARGET', `partner ${partnerId} has no as2.send in its profile any more; nothing to send with`);
-    if (configured.partner.state === 'suspended') throw new GatewayError('GW_PARTNER_INACTIVE', `partner ${partnerId} is suspended; nothing is sent to it`);
+    if (isSuspended(configured.partner)) throw new GatewayError('GW_PARTNER_INACTIVE', `partner ${partnerId} is suspended; nothing is sent to it`);
     const certs = this.d.certsOf ? await this.d.certsOf(configured) : configured.certs;
     return { ...configured, certs, send };
   }

@@ -16,6 +16,7 @@ import { erpRoutes } from './routes/erp.js';
 import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { opsRoutes } from './routes/ops.js';
+import { partnerLifecycleRoutes } from './routes/partner-lifecycle.js';
 import { partnerRoutes } from './routes/partner.js';
 import { portalRoutes, type PortalDeps } from './routes/portal.js';
 import { consoleOpsRoutes } from './routes/portal-console-ops.js';
@@ -75,6 +76,13 @@ export function createHttpApp(deps: HttpDeps): Koa {
     adminRoutes({ knex, store: sec.store, adminApiKeys: sec.adminApiKeys }),
     portalRoutes({ ...deps.portal, supplier: { knex, config, receiver, maxBodyBytes } }),
     opsRoutes({ knex, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
+    partnerLifecycleRoutes({
+      knex,
+      config,
+      adminApiKeys: sec.adminApiKeys,
+      access: deps.portal.access,
+      credentials: (partnerId) => sec.store.list({ partnerId }),
+    }),
     consoleOpsRoutes(knex, deps.portal.access),
     consoleRoutes({ knex, config, access: deps.portal.access }),
     securityRoutes({ knex, config, store: sec.store, access: deps.portal.access }),

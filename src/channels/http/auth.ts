@@ -8,6 +8,7 @@ import type { RateLimiter } from '../../security/rate-limit.js';
 import { allowedScopes, grantedScopes } from '../../security/scopes.js';
 import type { TokenService } from '../../security/tokens.js';
 import { bearerToken, throttle } from './request.js';
+import { isSuspended } from '../../types.js';
 
 /**
  * Who may call the HTTP app, one middleware per audience: partners (an access token, an API key or
@@ -34,7 +35,7 @@ export interface PartnerAuthDeps {
 export function partnerPrincipal(d: PartnerAuthDeps): Middleware {
   return async (ctx, next) => {
     const principal = await authenticatePartner(ctx, d);
-    if (principal.partner.state === 'suspended') throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${principal.partner.id} is suspended.`);
+    if (isSuspended(principal.partner)) throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${principal.partner.id} is suspended.`);
     throttle(ctx, d.limiter, `partner:${principal.partner.id}`, principal.partner.limits.requestsPerMinute);
     ctx.state.principal = principal;
     await next();

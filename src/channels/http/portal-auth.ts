@@ -4,6 +4,7 @@ import { GatewayError } from '../../errors.js';
 import type { PortalAccess, PortalPrincipal } from '../../security/portal-sign-in.js';
 import type { Role } from '../../security/users.js';
 import type { Middleware } from './auth.js';
+import { isSuspended } from '../../types.js';
 
 /**
  * The portal's audience (decision 0023): people signed in with a session cookie, beside partners,
@@ -46,7 +47,7 @@ export function portalUser(access: PortalAccess, roles: readonly Role[] | 'any')
     }
     if (roles !== 'any' && !roles.includes(principal.role))
       throw new GatewayError('GW_PORTAL_ROLE', `This page is for ${roles.join(', ')}; ${principal.username} is ${principal.role}.`);
-    if (principal.partner?.state === 'suspended') throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${principal.partner.id} is suspended.`);
+    if (principal.partner && isSuspended(principal.partner)) throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${principal.partner.id} is suspended.`);
     ctx.state.portal = principal;
     await next();
   };

@@ -5,6 +5,7 @@ import { pushSettled } from '../../pipeline/delivery-effects.js';
 import type { OutboxItem, Outcome, TimelineNote, Transport } from '../../delivery/transport.js';
 import { GatewayError, isGatewayError } from '../../errors.js';
 import { connectRemote, type Session } from './remote.js';
+import { isSuspended } from '../../types.js';
 
 /**
  * The outbox transport that pushes a mailbox document to the partner's own SFTP server
@@ -21,7 +22,7 @@ async function push(knex: Knex, config: () => GatewayConfig, item: OutboxItem): 
   const delivery = remote?.delivery;
   if (!partner || !remote || !delivery)
     throw new GatewayError('GW_DELIVERY_TARGET', `partner ${item.partnerId} has no sftp.remote.delivery in its profile any more; nowhere to push to`);
-  if (partner.state === 'suspended') throw new GatewayError('GW_PARTNER_INACTIVE', `partner ${item.partnerId} is suspended; nothing is pushed to it`);
+  if (isSuspended(partner)) throw new GatewayError('GW_PARTNER_INACTIVE', `partner ${item.partnerId} is suspended; nothing is pushed to it`);
   const message = await knex('messages').first('raw', 'file_name', 'collected_at').where('id', item.messageId);
   if (message.collected_at) return { status: 'delivered', detail: 'the partner collected the document from its mailbox first; not pushed' };
   const target = path.join(delivery.dir, message.file_name);

@@ -15,6 +15,7 @@ import { FsError, PartnerFiles, type Entry, type Upload } from './files.js';
 import { ensureHostKeys, type HostKey } from './host-keys.js';
 import { FOLDERS, PathRefused, pathSegments, resolvePath, type Folder, type Place } from './paths.js';
 import { LoginThrottle } from './throttle.js';
+import { isSuspended } from '../../types.js';
 
 const { Server, utils } = ssh2;
 const { OPEN_MODE, STATUS_CODE } = utils.sftp;
@@ -166,7 +167,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
       scopes: ReadonlySet<string>,
       fingerprint?: string,
     ): Promise<{ partner: Readonly<PartnerProfile>; scopes: ReadonlySet<string> } | undefined> {
-      if (p.state === 'suspended') return void (await refuse('partner suspended', fingerprint));
+      if (isSuspended(p)) return void (await refuse('partner suspended', fingerprint));
       if (!p.channels.includes('sftp')) return void (await refuse('partner may not use SFTP (channels)', fingerprint));
       throttle.success(user, address);
       log.info({ partner: p.id, address, method: ctx.method, fingerprint }, 'sftp: login');

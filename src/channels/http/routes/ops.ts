@@ -55,7 +55,7 @@ export const FILTER_NAMES = [
  */
 export function opsRoutes(d: OpsDeps): Router {
   const router = new Router({ prefix: '/ops/v1' });
-  router.use(opsCaller(d));
+  router.use(staffCaller(d, OPS_ROLES, 'operations API'));
 
   router.get('/whoami', (ctx) => {
     const s = ctx.state.opsSession as { csrfToken: string } | undefined;
@@ -103,11 +103,11 @@ export function opsRoutes(d: OpsDeps): Router {
 }
 
 /**
- * Who calls: an administrator's key (`Authorization: Bearer`), or a portal session of the
- * operations or admin role. A session's POST carries the session's form token in `X-CSRF-Token`
+ * Who calls: an administrator's key (`Authorization: Bearer`), or a portal session of one of
+ * `roles` (the operations API: operations or admin). A session's POST carries the session's form token in `X-CSRF-Token`
  * (a browser attaches the cookie to a forged request; only our page knows the token).
  */
-function opsCaller(d: OpsDeps): Middleware {
+export function staffCaller(d: Omit<OpsDeps, 'knex'>, roles: readonly Role[], api: string): Middleware {
   return async (ctx, next) => {
     const token = bearerToken(ctx);
     if (token !== undefined) {
@@ -120,10 +120,10 @@ function opsCaller(d: OpsDeps): Middleware {
     if (!principal)
       throw new GatewayError(
         'GW_AUTH_MISSING',
-        'Present an admin API key as "Authorization: Bearer <key>", or sign in at /portal/sign-in as operations or admin.',
+        `Present an admin API key as "Authorization: Bearer <key>", or sign in at /portal/sign-in as ${roles.join(' or ')}.`,
       );
-    if (!OPS_ROLES.includes(principal.role))
-      throw new GatewayError('GW_PORTAL_ROLE', `The operations API is for ${OPS_ROLES.join(', ')}; ${principal.username} is ${principal.role}.`);
+    if (!roles.includes(principal.role))
+      throw new GatewayError('GW_PORTAL_ROLE', `The ${api} is for ${roles.join(', ')}; ${principal.username} is ${principal.role}.`);
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') requireFormToken(principal.session.csrfToken, ctx.get('x-csrf-token') || null);
     ctx.state.actor = { actor: `portal:${principal.username}`, source: ctx.ip } satisfies Actor;
     ctx.state.opsSession = { csrfToken: principal.session.csrfToken };

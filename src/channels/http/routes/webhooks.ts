@@ -12,6 +12,7 @@ import { matchingSecret, readSignatureHeader, SIGNATURE_HEADER, signedContentDig
 import type { PartnerProfile } from '../../../types.js';
 import { acceptMessage, type MessageIntakeDeps } from '../accept-message.js';
 import { readBody, refuseAfter, throttle } from '../request.js';
+import { isSuspended } from '../../../types.js';
 
 /** Requests per minute from one address that fail before their signature verifies; beyond it, 429. */
 export const UNVERIFIED_WEBHOOKS_PER_MINUTE = 60;
@@ -64,7 +65,7 @@ async function verify(ctx: Context, d: WebhookDeps) {
   const partner = d.config().partners.get(ctx.params.partner as string);
   // An unknown partner and a partner without webhooks answer alike: nothing to learn here.
   if (!partner?.channels.includes('webhook')) throw new GatewayError('GW_WEBHOOK_SIGNATURE', 'The signature matches no active webhook secret.');
-  if (partner.state === 'suspended') throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${partner.id} is suspended.`);
+  if (isSuspended(partner)) throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${partner.id} is suspended.`);
   const claim = readSignatureHeader(ctx.get(SIGNATURE_HEADER) || undefined, d.toleranceSeconds);
   const bytes = await readBody(ctx, Math.min(partner.limits.maxBytes, d.maxBodyBytes), ` for partner ${partner.id}`);
   const secrets = await d.store.usable('webhook-secret', partner.id);
