@@ -34,12 +34,14 @@ interface Row {
 
 export function lifecycleOf(partner: PartnerProfile, row: Row | undefined): Lifecycle {
   const yamlWins = partner.state === 'suspended' || !row;
+  const state = yamlWins ? partner.state : row.state;
   return {
-    state: yamlWins ? partner.state : row.state,
+    state,
     yaml: partner.state,
     database: row?.state ?? null,
     applies: yamlWins ? 'yaml' : 'database',
-    testingSince: row?.testing_since ?? null,
+    // A partner in testing with no recorded move (its profile says testing) has been testing since it appeared.
+    testingSince: row?.testing_since ?? (state === 'testing' ? new Date(0) : null),
     liveSince: row?.live_since ?? null,
     approval: row?.approved_by && row.approved_at ? { by: row.approved_by, at: row.approved_at } : null,
   };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateApiKey } from '../../src/security/api-keys.js';
+import { runCli } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
 import type { ErpReceiver } from '../helpers/erp.js';
 import { gatewaySuite, mappingsCopy, post, status, terminal, type TestGateway, waitFor } from '../helpers/gateway.js';
@@ -18,7 +19,8 @@ function readmeBlock(file: string): string {
 }
 
 describe('README\'s "add a partner" walk-through: YAML and a sample only, picked up by a running gateway', function () {
-  this.timeout(30_000);
+  // CLI commands are node processes compiling TypeScript: seconds each on a loaded machine.
+  this.timeout(180_000);
   const mappings = mappingsCopy();
   const suite = gatewaySuite({ env: { MAPPINGS_DIR: mappings } });
   let t: TestGateway;
@@ -31,7 +33,8 @@ describe('README\'s "add a partner" walk-through: YAML and a sample only, picked
     writeFileSync(path.join(mappings, 'initech', 'asn-csv.yaml'), readmeBlock('mappings/initech/asn-csv.yaml'));
     const partner = readmeBlock('partners/initech.yaml')
       .replace('<from npx gateway keys generate initech1>', key.sha256)
-      .replace('"https://erp.example.com/inbound"', `"${erp.url}"`);
+      .replace('"https://erp.example.com/inbound"', `"${erp.url}"`)
+      .replace('"https://erp-test.example.com/inbound"', `"${erp.url}"`);
     writeFileSync(path.join(t.partnersDir, 'initech.yaml'), partner);
     await waitFor('the new partner', async () => t.gw.config().partners.has('initech'), Boolean);
 
@@ -58,5 +61,28 @@ describe('README\'s "add a partner" walk-through: YAML and a sample only, picked
     );
     assert.deepEqual(s.body.documents[0].profile, { id: 'initech/asn-csv', version: 1 });
     assert.equal(erp.requests.filter((r) => r.body.messageId === res.body.messageId).length, 2);
+    assert.deepEqual(
+      s.body.deliveries.map((d: { target: string }) => d.target),
+      ['erp-test', 'erp-test'],
+      'a partner in testing reaches its test route only',
+    );
+
+    // The README's go-live: approve, then live, with the CLI against the same database.
+    const cli = (args: string[]) =>
+      runCli(['partners', ...args], { env: { DATABASE_URL: suite.db.url, GATEWAY_DATA_DIR: t.dataDir, PARTNERS_DIR: t.partnersDir, MAPPINGS_DIR: mappings } });
+    for (const args of [
+      ['approve', 'initech', '--name', 'Pat Manager'],
+      ['state', 'initech', 'live'],
+    ]) {
+      const r = await cli(args);
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    }
+    const live = await post(t.gw.url, key.key, 'text/csv', csv.replaceAll('SH-', 'SH-L'));
+    const after = await waitFor('delivery after go-live', () => status(t.gw.url, key.key, live.body.messageId), terminal);
+    assert.deepEqual(
+      after.body.deliveries.map((d: { target: string }) => d.target),
+      ['erp', 'erp'],
+      'once live, the production route only',
+    );
   });
 });
