@@ -286,6 +286,7 @@ export async function startGateway(opts: {
     receiver,
     config: () => config,
     maxBodyBytes: settings.maxBodyBytes,
+    partnersDir: settings.partnersDir,
     erpApiKeys: settings.erpApiKeys,
     as2: as2In,
     security: {

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generateApiKey } from '../../src/security/api-keys.js';
 import { readAudit } from '../../src/security/audit.js';
 import { addUser } from '../../src/security/users.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { runCli } from '../helpers/cli.js';
 import { ErpReceiver } from '../helpers/erp.js';
+import { NOVA, novaProfile } from '../helpers/nova.js';
 import { withControl } from '../helpers/x12.js';
 import { ACME_KEY, gatewaySuite, NORTHWIND_KEY, post, SUSPENDED, status, terminal, waitFor } from '../helpers/gateway.js';
 import { PortalClient } from '../helpers/portal-client.js';
@@ -15,26 +15,7 @@ import { ADMIN } from '../helpers/security.js';
 
 const SOI_856 = readFileSync(path.join(MAPPINGS, 'acme-supply', 'samples', '856-004060-SOI.edi'), 'latin1');
 const ASN = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'asn.json'), 'utf8');
-const NOVA = generateApiKey('novaparts');
 const PASSWORD = 'partner manager password 1';
-
-/** A new supplier: onboarding, one test route (the test ERP) and one production route (the ERP). */
-const novaProfile = (testErpUrl: string, erpUrl: string) => `id: nova-parts
-name: Nova Parts (test)
-state: onboarding
-channels: [rest]
-credentials:
-  apiKeys:
-    - { id: novaparts, sha256: ${NOVA.sha256} }
-inbound:
-  - { type: asn, mapping: northwind/asn-json }
-routes:
-  - types: [asn]
-    test: true
-    target: { id: erp-test, kind: http, url: "${testErpUrl}", timeoutMs: 2000 }
-  - types: [asn]
-    target: { id: erp-http, kind: http, url: "${erpUrl}", timeoutMs: 2000 }
-`;
 
 describe('partner lifecycle: onboarding → testing → live, test routes and go-live (real server, real PostgreSQL)', function () {
   this.timeout(120_000);

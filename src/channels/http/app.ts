@@ -21,6 +21,7 @@ import { partnerRoutes } from './routes/partner.js';
 import { portalRoutes, type PortalDeps } from './routes/portal.js';
 import { consoleOpsRoutes } from './routes/portal-console-ops.js';
 import { consoleRoutes } from './routes/portal-console.js';
+import { partnerPageRoutes } from './routes/portal-partners.js';
 import { securityRoutes } from './routes/portal-security.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -39,6 +40,8 @@ export interface HttpDeps {
   security: SecurityDeps;
   /** The portal's sign-in and sessions (people, in a browser). */
   portal: PortalDeps;
+  /** Where partner profiles are read from (the partner pages show a profile's file). */
+  partnersDir: string;
 }
 
 export interface SecurityDeps {
@@ -86,6 +89,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     consoleOpsRoutes(knex, deps.portal.access),
     consoleRoutes({ knex, config, access: deps.portal.access }),
     securityRoutes({ knex, config, store: sec.store, access: deps.portal.access }),
+    partnerPageRoutes({ knex, config, credentials: (partnerId) => sec.store.list({ partnerId }), partnersDir: deps.partnersDir }, deps.portal.access),
   ];
   for (const router of routers) app.use(router.routes());
   app.use(noRoute);

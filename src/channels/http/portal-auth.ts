@@ -4,6 +4,7 @@ import { GatewayError } from '../../errors.js';
 import type { PortalAccess, PortalPrincipal } from '../../security/portal-sign-in.js';
 import type { Role } from '../../security/users.js';
 import type { Middleware } from './auth.js';
+import { mediaTypeOf, readBody } from './request.js';
 import { isSuspended } from '../../types.js';
 
 /**
@@ -63,4 +64,21 @@ export function requireFormToken(expected: string | undefined, posted: string | 
   const [a, b] = [Buffer.from(expected ?? ''), Buffer.from(posted ?? '')];
   if (!expected || !posted || a.length !== b.length || !timingSafeEqual(a, b))
     throw new GatewayError('GW_PORTAL_CSRF', 'The form token is missing or belongs to another session: reload the page and submit the form again.');
+}
+
+/** A form of a few fields, at most with a certificate or public key, is well under this. */
+const FORM_LIMIT = 65_536;
+
+/**
+ * Reads a portal form posted by the signed-in user: url-encoded, with the session's form token and,
+ * unless `confirm` is false, the ticked "I confirm" box (checked here too: a page may be forged or
+ * scripted). Nothing is done without both.
+ */
+export async function readConfirmedForm(ctx: Context, what: string, confirm = true): Promise<URLSearchParams> {
+  if (mediaTypeOf(ctx) !== 'application/x-www-form-urlencoded')
+    throw new GatewayError('GW_REQUEST_MEDIA_TYPE', 'Portal forms are posted as application/x-www-form-urlencoded.');
+  const form = new URLSearchParams((await readBody(ctx, FORM_LIMIT, ' for a portal form')).toString('utf8'));
+  requireFormToken(portalPrincipalOf(ctx).session.csrfToken, form.get('csrf'));
+  if (confirm && form.get('confirm') !== 'yes') throw new GatewayError('GW_REQUEST_INVALID', `Tick "I confirm" to ${what}; nothing was done.`);
+  return form;
 }

@@ -20,7 +20,7 @@ export function esc(text: string): string {
 }
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
-label{display:block;margin-top:1rem}input{font:inherit;padding:.3rem;width:100%;box-sizing:border-box}
+label{display:block;margin-top:1rem}input{font:inherit;padding:.3rem;width:100%;box-sizing:border-box}input[type=checkbox]{width:auto}
 button{font:inherit;margin-top:1rem;padding:.4rem 1rem}.error{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}
 body.wide{max-width:76rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ccc;vertical-align:top}
 .scroll{overflow-x:auto}select,textarea{font:inherit;width:100%;box-sizing:border-box}textarea{font-family:ui-monospace,monospace;min-height:12rem}
@@ -85,10 +85,21 @@ const SECURITY_LINK = `<ul>
 </ul>
 `;
 
-/** The home page's links for a role: the admin role sees the console's and the security pages'. */
+/** Partner managers and admin users: the partners, where each stands, and its onboarding (portal-partner-pages.ts). */
+const PARTNERS_LINK = `<ul>
+<li><a href="/portal/partners">Partners</a>: state, onboarding checklist, go-live, profiles, mappings, credentials</li>
+</ul>
+`;
+
+/** The home page's links for a role: the admin role sees every staff page's. */
 function linksFor(role: PortalPrincipal['role']): string {
   if (role === 'supplier') return SUPPLIER_LINKS;
-  return (role === 'operations' || role === 'admin' ? CONSOLE_LINK : '') + (role === 'security' || role === 'admin' ? SECURITY_LINK : '');
+  const links: [boolean, string][] = [
+    [role === 'partner-manager' || role === 'admin', PARTNERS_LINK],
+    [role === 'operations' || role === 'admin', CONSOLE_LINK],
+    [role === 'security' || role === 'admin', SECURITY_LINK],
+  ];
+  return links.map(([shown, html]) => (shown ? html : '')).join('');
 }
 
 /**

@@ -8,7 +8,7 @@ import { type Actor, CREDENTIAL_KINDS, type CredentialStore } from '../../../sec
 import { expiringCredentials } from '../../../security/expiry.js';
 import type { PortalAccess } from '../../../security/portal-sign-in.js';
 import type { Role } from '../../../security/users.js';
-import { portalPrincipalOf, portalUser, requireFormToken } from '../portal-auth.js';
+import { portalPrincipalOf, portalUser, readConfirmedForm } from '../portal-auth.js';
 import {
   AUDIT_FILTERS,
   type AuditFields,
@@ -20,7 +20,7 @@ import {
   issuedPage,
   issuePage,
 } from '../portal-security-pages.js';
-import { dateParam, integerParam, mediaTypeOf, readBody, textParam } from '../request.js';
+import { dateParam, integerParam, textParam } from '../request.js';
 import { credentialView, credParam, issueRequest, kindOf, MAX_OVERLAP_SECONDS } from './admin.js';
 import { pageErrors, pageHeaders } from './portal.js';
 
@@ -34,8 +34,6 @@ export interface SecurityPagesDeps {
 /** Portal roles that may see and change credentials and read the audit log. */
 export const SECURITY_ROLES: readonly Role[] = ['security', 'admin'];
 const AUDIT_PAGE_SIZE = 50;
-/** A security form is a few fields and, at most, a certificate or public key. */
-const FORM_LIMIT = 65_536;
 
 /**
  * The security pages (decision 0033): credentials, their expiry and the audit log, for the security
@@ -96,20 +94,10 @@ async function credentialRoute(ctx: Context, d: SecurityPagesDeps): Promise<void
   ctx.body = credentialPage(portalPrincipalOf(ctx), credentialView(c), ctx.query.done === 'revoke' ? `Revoked ${kind} ${ref}.` : undefined);
 }
 
-/** A security form's fields, after its token; refused without its confirmation box ticked (the box is required in the page too). */
-async function confirmedForm(ctx: Context, what: string): Promise<URLSearchParams> {
-  if (mediaTypeOf(ctx) !== 'application/x-www-form-urlencoded')
-    throw new GatewayError('GW_REQUEST_MEDIA_TYPE', 'Security forms are posted as application/x-www-form-urlencoded.');
-  const form = new URLSearchParams((await readBody(ctx, FORM_LIMIT, ' for a security form')).toString('utf8'));
-  requireFormToken(portalPrincipalOf(ctx).session.csrfToken, form.get('csrf'));
-  if (form.get('confirm') !== 'yes') throw new GatewayError('GW_REQUEST_INVALID', `Tick "I confirm" to ${what}; nothing was done.`);
-  return form;
-}
-
 async function revokeRoute(ctx: Context, d: SecurityPagesDeps): Promise<void> {
   const kind = kindOf(ctx.params.kind);
   const ref = credParam(() => textParam(ctx.params.ref, 'The credential reference', 512) as string);
-  await confirmedForm(ctx, `revoke ${kind} ${ref}`);
+  await readConfirmedForm(ctx, `revoke ${kind} ${ref}`);
   await d.store.revoke(kind, ref, actorOf(ctx));
   ctx.status = 303;
   ctx.redirect(`${credentialPath({ kind, ref })}?done=revoke`);
@@ -130,7 +118,7 @@ function requestBody(form: URLSearchParams): Record<string, unknown> {
 
 /** Issue or rotate; the answer is the one page that shows the new secret. */
 async function issueRoute(ctx: Context, d: SecurityPagesDeps, action: 'issue' | 'rotate'): Promise<void> {
-  const form = await confirmedForm(ctx, `${action} a credential`);
+  const form = await readConfirmedForm(ctx, `${action} a credential`);
   const req = issueRequest(requestBody(form));
   const by = actorOf(ctx);
   let issued: Awaited<ReturnType<CredentialStore['issue']>>;

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ERROR_CODES } from '../../src/errors.js';
+import { addUser } from '../../src/security/users.js';
+import { browserSuite, submitForm } from '../helpers/browser.js';
+import { MAPPINGS } from '../helpers/corpus.js';
+import { ErpReceiver } from '../helpers/erp.js';
+import { gatewaySuite, post, status, terminal, waitFor } from '../helpers/gateway.js';
+import { NOVA, novaProfile } from '../helpers/nova.js';
+import { PortalClient } from '../helpers/portal-client.js';
+
+const PASSWORD = 'partner manager password 1';
+const ASN = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'asn.json'), 'utf8');
+
+describe('partner pages: a partner manager takes a new supplier from onboarding to live in a real browser', function () {
+  this.timeout(180_000);
+  const s = gatewaySuite();
+  const testErp = new ErpReceiver();
+  const b = browserSuite(() => ({ baseURL: s.url, viewport: { width: 1280, height: 900 } }));
+
+  /** Nova sends a ship notice over REST; the ERP receivers it reached. */
+  async function shipNotice(n: string): Promise<string[]> {
+    const r = await post(s.url, NOVA.key, 'application/json', ASN.replace('NW-SH-10045', `NOVA-${n}`));
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const done = await waitFor(`${n} settles`, () => status(s.url, NOVA.key, r.body.messageId), terminal, 30_000);
+    assert.equal(done.body.state, 'delivered', JSON.stringify(done.body.timeline));
+    return done.body.deliveries.map((d: { target: string }) => d.target);
+  }
+
+  before(async () => {
+    await testErp.start();
+    await writeFile(path.join(s.t.partnersDir, 'nova-parts.yaml'), novaProfile(testErp.url, s.erp.url));
+    await s.t.gw.reload();
+    await addUser(s.db.knex, { username: 'pia', displayName: 'Pia', role: 'partner-manager', partnerId: null }, PASSWORD, new Date());
+    await addUser(s.db.knex, { username: 'olga', displayName: 'Olga', role: 'operations', partnerId: null }, PASSWORD, new Date());
+  });
+  after(() => testErp.stop());
+
+  it('lists the partner in onboarding, refuses go-live until the checklist is complete, then puts it live; documents follow the state', async () => {
+    const { page } = b;
+    await page.goto('/portal/sign-in');
+    await page.getByLabel('Username').fill('pia');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await submitForm(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+    await page.getByRole('link', { name: 'Partners' }).click();
+    await page.waitForURL('**/portal/partners');
+    const row = page.getByRole('row', { name: /Nova Parts/ });
+    assert.match((await row.textContent()) ?? '', /onboarding \(from the profile; the database has no state for it yet\).*rest.*asn.*none yet/s);
+    await b.screenshot('portal-partners-list');
+
+    await row.getByRole('link', { name: 'Nova Parts (test)' }).click();
+    await page.waitForURL('**/portal/partners/nova-parts');
+    assert.ok((await page.locator('ol.raw li').allTextContents()).includes('state: onboarding'), 'the profile file, line by line');
+    assert.match((await page.locator('ul.checklist').textContent()) ?? '', /missing: test-message:asn/);
+
+    await page.getByLabel('Move to').selectOption('testing');
+    await page.getByLabel(/I confirm: move nova-parts/).check();
+    assert.equal((await submitForm(page, () => page.getByRole('button', { name: 'Move' }).click())).status(), 303);
+    assert.match((await page.locator('#state').textContent()) ?? '', /^testing \(from the database; the profile says onboarding\)/);
+
+    // Go-live before the checklist is complete: refused with its code, naming what is missing.
+    await page.getByLabel(/I confirm: nova-parts goes live/).check();
+    const refused = await submitForm(page, () => page.getByRole('button', { name: 'Go live' }).click());
+    assert.equal(refused.status(), ERROR_CODES.GW_PARTNER_NOT_READY.status);
+    const why = (await page.locator('main').textContent()) ?? '';
+    assert.match(why, /GW_PARTNER_NOT_READY/);
+    assert.match(why, /test-message:asn/);
+    await b.screenshot('portal-partner-go-live-refused');
+    await page.goto('/portal/partners/nova-parts');
+
+    assert.deepEqual(await shipNotice('T1'), ['erp-test'], 'in testing: the test route only');
+    assert.equal(s.erp.requests.length, 0, 'nothing reached the production ERP');
+    await page.reload();
+
+    await page.getByLabel(/Approved by/).fill('Pia Partner-Manager');
+    await submitForm(page, () => page.getByRole('button', { name: 'Record the approval' }).click());
+    assert.doesNotMatch((await page.locator('ul.checklist').textContent()) ?? '', /missing/, 'the checklist is complete');
+    await page.getByLabel(/I confirm: nova-parts goes live/).check();
+    assert.equal((await submitForm(page, () => page.getByRole('button', { name: 'Go live' }).click())).status(), 303);
+    await page.getByText('The partner is live.').waitFor();
+    assert.match((await page.locator('#state').textContent()) ?? '', /^live \(from the database/);
+    await b.screenshot('portal-partner-live');
+    assert.deepEqual(await shipNotice('L1'), ['erp-http'], 'live: production only');
+
+    const audit = await s.db.knex('audit_log').where({ actor: 'portal:pia' }).orderBy('id').pluck('action');
+    assert.ok(audit.length >= 3, `each step audited with the user: ${audit.join(', ')}`);
+  });
+
+  it('refuses the partner pages to an operations user', async () => {
+    const olga = new PortalClient(() => s.url);
+    await olga.signIn('olga', PASSWORD);
+    for (const p of ['/portal/partners', '/portal/partners/nova-parts']) {
+      const r = await olga.request(p);
+      assert.equal(r.status, 403, p);
+      assert.match(r.text, /GW_PORTAL_ROLE/);
+    }
+  });
+});
