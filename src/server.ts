@@ -94,7 +94,7 @@ export async function startGateway(opts: {
 }): Promise<Gateway> {
   const { settings, knex, log } = opts;
   const env = configEnv(settings, opts.env ?? process.env);
-  const load = () => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
+  const load = (replace: string[] = []) => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env, replace });
   let config = await load();
   log.info({ partners: [...config.partners.keys()], mappings: config.mappings.size }, 'configuration loaded');
 
@@ -286,6 +286,8 @@ export async function startGateway(opts: {
       cookieSecure: settings.portal.cookieSecure,
       oidc: oidcSettings && new PortalOidc({ knex, settings: oidcSettings, access: portalAccess, now: portalNow }),
     },
+    // The portal's mapping workbench saves a profile file, then reloads as SIGHUP does.
+    workbench: { mappingsDir: settings.mappingsDir, load, reload: () => reload() },
   });
   const listen = (s: Server, port: number): Promise<string> =>
     new Promise((resolve, reject) => {

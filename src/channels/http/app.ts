@@ -21,6 +21,7 @@ import { portalRoutes, type PortalDeps } from './routes/portal.js';
 import { consoleOpsRoutes } from './routes/portal-console-ops.js';
 import { consoleRoutes } from './routes/portal-console.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { type WorkbenchDeps, workbenchRoutes } from './routes/portal-workbench.js';
 
 export interface HttpDeps {
   knex: Knex;
@@ -37,6 +38,8 @@ export interface HttpDeps {
   security: SecurityDeps;
   /** The portal's sign-in and sessions (people, in a browser). */
   portal: PortalDeps;
+  /** The mapping workbench's files, loader and reload (decision 0035); without them the portal has no workbench. */
+  workbench?: Pick<WorkbenchDeps, 'mappingsDir' | 'load' | 'reload'>;
 }
 
 export interface SecurityDeps {
@@ -76,6 +79,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     opsRoutes({ knex, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
     consoleOpsRoutes(knex, deps.portal.access),
     consoleRoutes({ knex, config, access: deps.portal.access }),
+    ...(deps.workbench ? [workbenchRoutes({ knex, config, access: deps.portal.access, ...deps.workbench })] : []),
   ];
   for (const router of routers) app.use(router.routes());
   app.use(noRoute);
