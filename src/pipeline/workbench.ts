@@ -214,10 +214,11 @@ export async function sampleBytes(
 
 /**
  * A sample's source as numbered lines: X12 one segment a line (whatever the segment terminator),
- * XML, CSV and JSON as their own lines.
+ * XML, CSV and JSON as their own lines, decoded as the profile reads them (a CSV's encoding).
  */
-export function sourceLines(bytes: Uint8Array, format: string): string[] {
-  const text = Buffer.from(bytes).toString('utf8');
+export function sourceLines(bytes: Uint8Array, source: { format: string; encoding?: string }): string[] {
+  const { format } = source;
+  const text = new TextDecoder(source.encoding ?? 'utf-8').decode(bytes);
   if (format === 'x12' && text.trimStart().startsWith('ISA') && text.trimStart().length > 105) {
     const terminator = text.trimStart()[105] as string;
     return text

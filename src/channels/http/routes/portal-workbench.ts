@@ -121,8 +121,8 @@ async function postRoute(ctx: Context, d: WorkbenchDeps, profile: ProfileEntry):
     return render(ctx, d, { ...base, refusal: { code: 'GW_REQUEST_INVALID', message: 'Choose a sample, paste one or upload a file to try.' } });
   }
   const tryout = tryProfile(checked.config, profile.id, sample.bytes, sample.name);
-  const format = profile.direction === 'outbound' ? 'json' : (checked.config.mappings.get(profile.id)?.source.format ?? 'json');
-  return render(ctx, d, { ...base, tried: { name: sample.name, lines: sourceLines(sample.bytes, format), output: tryout.output, found: tryout.found } });
+  const lines = sourceLines(sample.bytes, checked.config.mappings.get(profile.id)?.source ?? { format: 'json' });
+  return render(ctx, d, { ...base, tried: { name: sample.name, lines, output: tryout.output, found: tryout.found } });
 }
 
 /** The sample of the form: an uploaded file, else pasted text, else the picked sample or message. */
@@ -138,13 +138,11 @@ async function chosenSample(d: WorkbenchDeps, v: PageParts, form: UploadForm): P
 /** Each sample of the profile, a few recent messages and the form's own sample, run by the active version and by the edited text. */
 async function diffSamples(d: WorkbenchDeps, v: PageParts, form: UploadForm, edited: GatewayConfig): Promise<SampleDiff[]> {
   const active = d.config();
-  const keys = [...(await profileSamples(d.mappingsDir, active, v.profile.id)), ...(await recentMessages(d.knex, active, v.profile.id, RECENT_IN_DIFF))].map(
-    (s) => s.key,
-  );
+  const offered = [...(await profileSamples(d.mappingsDir, active, v.profile.id)), ...(await recentMessages(d.knex, active, v.profile.id, RECENT_IN_DIFF))];
   const samples = [];
-  for (const key of keys) {
+  for (const { key, label } of offered) {
     const s = await sampleBytes(d.knex, d.mappingsDir, active, v.profile.id, key);
-    if (s) samples.push(s);
+    if (s) samples.push({ ...s, name: label });
   }
   const own = form.file?.bytes.length || v.pasted?.trim() ? await chosenSample(d, v, form) : undefined;
   if (own) samples.push(own);
