@@ -87,15 +87,17 @@ export async function tryProfileText(
 }
 
 /**
- * The text with `version:` set to `version`, through the yaml Document API so that comments, key
- * order and the rest of the formatting stay as they were.
+ * The text with `version:` set to `version`. The yaml Document API finds the value's place; only
+ * those characters are replaced, so comments and every other line stay byte for byte (re-printing
+ * the whole document would restyle flow collections). A text without a version gets one through
+ * the Document API.
  */
 export function withVersion(text: string, version: number): string {
   const doc = parseDocument(text);
   const node = doc.get('version', true);
-  if (isScalar(node)) node.value = version;
-  else doc.set('version', version);
-  return doc.toString({ lineWidth: 0 });
+  if (isScalar(node) && node.range) return `${text.slice(0, node.range[0])}${version}${text.slice(node.range[1])}`;
+  doc.set('version', version);
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
 }
 
 /** The version a profile's text declares (0 when it declares none that is a number). */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,8 +73,15 @@ const EDITOR_FILE = (() => {
 async function serveEditor(ctx: Context): Promise<void> {
   const code = await readFile(EDITOR_FILE).catch(() => undefined);
   if (!code) throw new GatewayError('GW_NOT_FOUND', 'The editor script is not built: run npm run build. The workbench works without it.');
+  // Revalidated on every page, answered 304 while the bundle is the same.
+  const etag = `"${createHash('sha256').update(code).digest('base64url').slice(0, 27)}"`;
   ctx.set('x-content-type-options', 'nosniff');
   ctx.set('cache-control', 'no-cache');
+  ctx.set('etag', etag);
+  if (ctx.get('if-none-match') === etag) {
+    ctx.status = 304;
+    return;
+  }
   ctx.type = 'text/javascript';
   ctx.body = code;
 }
