@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readAudit } from '../../src/security/audit.js';
 import { addUser } from '../../src/security/users.js';
@@ -79,12 +79,19 @@ describe('mapping workbench pages (real server, real PostgreSQL, a private mappi
     assert.equal(s.t.gw.config().mappings.get(PROFILE)?.version, 1);
   });
 
-  it('refuses a save when the file changed on disk since the page was opened', async () => {
-    const before = await readFile(file(), 'utf8');
-    const r = await submit({ hash: '0'.repeat(64), text: before.replace('GmbH }', 'GmbH (stale) }'), confirm: 'yes', action: 'save' });
+  it('refuses a save when the file changed on disk since the page was opened, and keeps the other change', async () => {
+    const opened = await readFile(file(), 'utf8');
+    const hash = /name="hash" value="([0-9a-f]{64})"/.exec((await pia.request(PAGE)).text)?.[1];
+    assert.ok(hash);
+    // Someone else saves meanwhile (an editor, another manager).
+    const theirs = `${opened}# reviewed by Ole\n`;
+    await writeFile(file(), theirs);
+    const r = await submit({ hash, text: opened.replace('GmbH }', 'GmbH (mine) }'), confirm: 'yes', action: 'save' });
     assert.equal(r.status, 409, r.text);
     assert.match(r.text, /GW_WORKBENCH_STALE<\/code>: stock-csv.yaml changed on disk since this page was opened/);
-    assert.equal(await readFile(file(), 'utf8'), before);
+    assert.match(r.text, /Hansen Textil GmbH \(mine\)/, 'the edited text stays on the page');
+    assert.equal(await readFile(file(), 'utf8'), theirs);
+    await writeFile(file(), opened);
   });
 
   it('shows per sample what the edit changes, then saves it as the next version, which the gateway runs at once', async () => {
