@@ -55,6 +55,18 @@ describe('mapping workbench in a real browser (headless Chromium, real server, C
       .first()
       .waitFor();
 
+    // Completion offers what the schema allows where the cursor is (under source:), then the line goes again.
+    const before = await page.locator('textarea#profile-text').inputValue();
+    await page.locator('.cm-line', { hasText: 'decimal: ","' }).click();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('deli');
+    await page.locator('.cm-tooltip-autocomplete').getByText('delimiter', { exact: true }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Shift+Home');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Backspace');
+    assert.equal(await page.locator('textarea#profile-text').inputValue(), before, 'the form field follows the editor');
+
     // Fix the line by keyboard: to its start, select it, type the right one.
     await page.locator('.cm-line', { hasText: 'from: Stnd' }).click();
     await page.keyboard.press('Home');
