@@ -11,7 +11,7 @@ import { canonicalMarkdown } from './canonical/docs.js';
 import { loadConfig } from './config/load.js';
 import { checkNumbers, report, UUID } from './cli-errors.js';
 import { GatewayError } from './errors.js';
-import { diffOutputs, tryProfile } from './cli-workbench.js';
+import { diffTryouts, tryProfile } from './pipeline/workbench.js';
 import type { Logger } from 'pino';
 import { createLogger } from './observability/logger.js';
 import { listTargets } from './delivery/breaker.js';
@@ -146,7 +146,7 @@ async function main(argv: string[]): Promise<number> {
           const bytes = await readFile(path.resolve(sample));
           const a = tryProfile(before, id, bytes, path.basename(sample));
           const b = tryProfile(after, id, bytes, path.basename(sample));
-          const lines = [...diffOutputs(a.output, b.output), ...diffOutputs(a.problems, b.problems, 'problems')];
+          const lines = diffTryouts(a, b);
           if (lines.length) changed++;
           console.log(`${sample}: ${lines.length ? `${lines.length} change(s)` : 'unchanged'}`);
           for (const l of lines) console.log(`  ${l}`);

@@ -146,6 +146,16 @@ export const ERROR_CODES = {
     retryable: false,
     title: 'A portal form field holds a value the form cannot use (a pack of a line not shipped, more packed than shipped)',
   },
+  GW_WORKBENCH_INVALID: {
+    status: 422,
+    retryable: false,
+    title: 'An edited mapping profile is not valid YAML, breaks the schema or does not load; nothing was saved',
+  },
+  GW_WORKBENCH_STALE: {
+    status: 409,
+    retryable: false,
+    title: 'The mapping profile file changed on disk since the workbench page was opened; nothing was saved',
+  },
   GW_PORTAL_OIDC: {
     status: 401,
     retryable: false,

@@ -95,7 +95,7 @@ export async function startGateway(opts: {
 }): Promise<Gateway> {
   const { settings, knex, log } = opts;
   const env = configEnv(settings, opts.env ?? process.env);
-  const fromFiles = () => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
+  const fromFiles = (replace: string[] = []) => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env, replace });
   // The profiles, with the lifecycle states the database holds (decision 0034); `loaded` keeps the files' own.
   let loaded = await fromFiles();
   const withStates = (c: GatewayConfig) =>
@@ -304,6 +304,8 @@ export async function startGateway(opts: {
       cookieSecure: settings.portal.cookieSecure,
       oidc: oidcSettings && new PortalOidc({ knex, settings: oidcSettings, access: portalAccess, now: portalNow }),
     },
+    // The portal's mapping workbench saves a profile file, then reloads as SIGHUP does.
+    workbench: { mappingsDir: settings.mappingsDir, load: fromFiles, reload: () => reload() },
   });
   const listen = (s: Server, port: number): Promise<string> =>
     new Promise((resolve, reject) => {

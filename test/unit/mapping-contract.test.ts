@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { GatewayConfig } from '../../src/config/load.js';
 import type { OutboundProfile } from '../../src/mapping/profile.js';
 import { renderOutbound } from '../../src/mapping/render.js';
-import { renderedText, SAMPLE_CONTEXT, samplePartner } from '../../src/cli-workbench.js';
+import { renderedText, SAMPLE_CONTEXT, samplePartner } from '../../src/pipeline/workbench.js';
 import { interpret } from '../../src/pipeline/interpret.js';
 import type { PartnerProfile, SourceFormat } from '../../src/types.js';
 import { repoConfig } from '../helpers/config.js';

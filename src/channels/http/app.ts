@@ -24,6 +24,7 @@ import { consoleRoutes } from './routes/portal-console.js';
 import { partnerPageRoutes } from './routes/portal-partners.js';
 import { securityRoutes } from './routes/portal-security.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { type WorkbenchDeps, workbenchRoutes } from './routes/portal-workbench.js';
 
 export interface HttpDeps {
   knex: Knex;
@@ -42,6 +43,8 @@ export interface HttpDeps {
   portal: PortalDeps;
   /** Where partner profiles are read from (the partner pages show a profile's file). */
   partnersDir: string;
+  /** The mapping workbench's files, loader and reload (decision 0035); without them the portal has no workbench. */
+  workbench?: Pick<WorkbenchDeps, 'mappingsDir' | 'load' | 'reload'>;
 }
 
 export interface SecurityDeps {
@@ -90,6 +93,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     consoleRoutes({ knex, config, access: deps.portal.access }),
     securityRoutes({ knex, config, store: sec.store, access: deps.portal.access }),
     partnerPageRoutes({ knex, config, credentials: (partnerId) => sec.store.list({ partnerId }), partnersDir: deps.partnersDir }, deps.portal.access),
+    ...(deps.workbench ? [workbenchRoutes({ knex, config, access: deps.portal.access, ...deps.workbench })] : []),
   ];
   for (const router of routers) app.use(router.routes());
   app.use(noRoute);

@@ -1,8 +1,9 @@
 import type { PortalPrincipal } from '../../security/portal-sign-in.js';
 
 /**
- * The portal's pages, rendered on the server as plain HTML (decision 0023): no scripts, no external
- * assets, and every value that came from a person or a file passes through `esc`.
+ * The portal's pages, rendered on the server as plain HTML (decision 0023): no external assets, no
+ * script but the gateway's own that enhances a page which works without it (the mapping editor,
+ * decision 0035), and every value that came from a person or a file passes through `esc`.
  */
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -25,21 +26,25 @@ button{font:inherit;margin-top:1rem;padding:.4rem 1rem}.error{border-left:4px so
 body.wide{max-width:76rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ccc;vertical-align:top}
 .scroll{overflow-x:auto}select,textarea{font:inherit;width:100%;box-sizing:border-box}textarea{font-family:ui-monospace,monospace;min-height:12rem}
 nav a{margin-right:1rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}
-dd{margin:0;min-width:0;overflow-wrap:anywhere}`;
+dd{margin:0;min-width:0;overflow-wrap:anywhere}.side{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem}
+fieldset{margin-top:1rem}.workbench-editor{border:1px solid #888;max-height:36rem;overflow:auto}`;
 
 export interface PageOptions {
   /** Tables: up to 76rem instead of 40rem. */
   wide?: boolean;
   /** Reloads the page after this many seconds (a message still being interpreted), without a script. */
   refreshSeconds?: number;
+  /** Scripts of the gateway's own (`/portal/assets/…`) that enhance the page; it works without them. */
+  scripts?: string[];
 }
 
 export function page(title: string, body: string, o: PageOptions = {}): string {
   const refresh = o.refreshSeconds ? `<meta http-equiv="refresh" content="${o.refreshSeconds}">` : '';
+  const scripts = (o.scripts ?? []).map((src) => `<script type="module" src="${esc(src)}"></script>`).join('');
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${refresh}
-<title>${esc(title)} · Partner gateway</title><style>${STYLE}</style></head>
+<title>${esc(title)} · Partner gateway</title><style>${STYLE}</style>${scripts}</head>
 <body${o.wide ? ' class="wide"' : ''}><main>
 ${body}
 </main></body>
@@ -79,6 +84,12 @@ const CONSOLE_LINK = `<ul>
 </ul>
 `;
 
+/** Partner managers and admins: the mapping workbench (decision 0035). */
+const MAPPINGS_LINK = `<ul>
+<li><a href="/portal/mappings">Mapping profiles</a>: try a profile on samples, edit it, see what changes, save a new version</li>
+</ul>
+`;
+
 /** Security and admin users: credentials, their expiry and the audit log (portal-security-pages.ts). */
 const SECURITY_LINK = `<ul>
 <li><a href="/portal/security/credentials">Security</a>: partners' credentials (issue, rotate, revoke), expiring soon, audit log</li>
@@ -95,7 +106,7 @@ const PARTNERS_LINK = `<ul>
 function linksFor(role: PortalPrincipal['role']): string {
   if (role === 'supplier') return SUPPLIER_LINKS;
   const links: [boolean, string][] = [
-    [role === 'partner-manager' || role === 'admin', PARTNERS_LINK],
+    [role === 'partner-manager' || role === 'admin', PARTNERS_LINK + MAPPINGS_LINK],
     [role === 'operations' || role === 'admin', CONSOLE_LINK],
     [role === 'security' || role === 'admin', SECURITY_LINK],
   ];
