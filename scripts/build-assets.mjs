@@ -1,5 +1,5 @@
 /**
- * Bundles the portal's browser code (web/) into dist/assets/, run by `npm run build` (and so by
+ * Bundles the portal's browser code (src/channels/http/assets/) into dist/assets/, run by `npm run build` (and so by
  * `npm install` and `npm start`): the gateway serves it itself, nothing comes from a CDN (decision 0035).
  */
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ export const ASSETS_OUT = fileURLToPath(new URL('../dist/assets/', import.meta.u
 
 export async function buildAssets() {
   await build({
-    entryPoints: [fileURLToPath(new URL('../web/workbench.js', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL('../src/channels/http/assets/workbench.js', import.meta.url))],
     bundle: true,
     format: 'esm',
     minify: true,

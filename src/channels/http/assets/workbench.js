@@ -7,7 +7,7 @@
 import { autocompletion } from '@codemirror/autocomplete';
 import { yaml } from '@codemirror/lang-yaml';
 import { basicSetup, EditorView } from 'codemirror';
-import schema from '../src/config/mapping.schema.json';
+import schema from '../../../config/mapping.schema.json';
 
 /** The schema node a `$ref` names (only local definitions are used). */
 function resolve(node) {
