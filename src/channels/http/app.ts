@@ -92,7 +92,16 @@ export function createHttpApp(deps: HttpDeps): Koa {
     consoleOpsRoutes(knex, deps.portal.access),
     consoleRoutes({ knex, config, access: deps.portal.access }),
     securityRoutes({ knex, config, store: sec.store, access: deps.portal.access }),
-    partnerPageRoutes({ knex, config, credentials: (partnerId) => sec.store.list({ partnerId }), partnersDir: deps.partnersDir }, deps.portal.access),
+    partnerPageRoutes(
+      {
+        knex,
+        config,
+        credentials: (partnerId) => sec.store.list({ partnerId }),
+        partnersDir: deps.partnersDir,
+        ...(deps.workbench ? { create: { mappingsDir: deps.workbench.mappingsDir, reload: deps.workbench.reload, store: sec.store } } : {}),
+      },
+      deps.portal.access,
+    ),
     ...(deps.workbench ? [workbenchRoutes({ knex, config, access: deps.portal.access, ...deps.workbench })] : []),
   ];
   for (const router of routers) app.use(router.routes());

@@ -2,6 +2,7 @@ import type { PartnerActivity } from '../../pipeline/partner-activity.js';
 import type { ChecklistItem, Lifecycle } from '../../pipeline/partner-lifecycle.js';
 import type { PortalPrincipal } from '../../security/portal-sign-in.js';
 import type { PartnerProfile, PartnerState } from '../../types.js';
+import { PARTNER_TEMPLATES } from '../../config/partner-templates.js';
 import { esc, page, when } from './portal-pages.js';
 
 /** The partner pages (issue 19): where each supplier stands, for partner managers and admins. Plain HTML, like the rest. */
@@ -37,6 +38,7 @@ export function partnersPage(rows: readonly PartnerRow[]): string {
     'Partners',
     `${STYLE}${PARTNERS_NAV}
 <h1>Partners</h1>
+<p><a href="/portal/partners/new">New partner from a template</a></p>
 <div class="scroll"><table><caption>Every partner in partners/*.yaml; the state that applies and where it comes from</caption>
 <thead><tr><th scope="col">Partner</th><th scope="col">State</th><th scope="col">Channels</th><th scope="col">Sends</th><th scope="col">Last message</th>\
 <th scope="col">Rejected, 30 days</th><th scope="col">Dead letters</th></tr></thead>
@@ -137,5 +139,37 @@ ${actions(v)}
 ${tables(v)}
 ${fileSection(v.file)}`,
     { wide: true },
+  );
+}
+
+export function newPartnerPage(p: PortalPrincipal, available: boolean): string {
+  const options = Object.entries(PARTNER_TEMPLATES).map(([key, t]) => `<option value="${esc(key)}">${esc(t.label)}</option>`);
+  const form = available
+    ? `<form method="post" action="/portal/partners/new"><input type="hidden" name="csrf" value="${esc(p.session.csrfToken)}">
+<label for="id">Partner id (its file name: lower-case letters, digits, dashes)</label><input id="id" name="id" required pattern="[a-z0-9][a-z0-9-]{1,62}">
+<label for="name">Name</label><input id="name" name="name" required maxlength="200">
+<label for="template">Template</label><select id="template" name="template">${options.join('')}</select>
+<label for="erpUrl">Production ERP URL (its documents go there once it is live)</label><input id="erpUrl" name="erpUrl" type="url" required>
+<button type="submit">Create the partner and issue its API key</button></form>`
+    : '<p>This gateway was started without the folders a new partner is written to.</p>';
+  return page(
+    'New partner',
+    `${PARTNERS_NAV}
+<h1>New partner</h1>
+<p>Writes <code>partners/&lt;id&gt;.yaml</code> and its mapping profile from the template (state <strong>onboarding</strong>: its documents \
+go to a test file drop until it is live), reloads, and issues its API key, shown once.</p>
+${form}`,
+  );
+}
+
+export function createdPage(id: string, keyRef: string, secret: string): string {
+  return page(
+    'Partner created',
+    `${PARTNERS_NAV}
+<h1>Partner ${esc(id)} created</h1>
+<p class="notice" role="status">Its files are written and loaded; it is in <strong>onboarding</strong>.</p>
+<p>Its API key <code>${esc(keyRef)}</code>, shown once (only its hash is kept): give it to the supplier.</p>
+<pre id="secret">${esc(secret)}</pre>
+<p><a href="/portal/partners/${esc(id)}">Open ${esc(id)}</a></p>`,
   );
 }
