@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { browserSuite, submitForm } from '../helpers/browser.js';
-import { runCli } from '../helpers/cli.js';
+import { browserSuite, submitForm, signIn } from '../helpers/browser.js';
+import { addUserByCli } from '../helpers/cli.js';
 import { gatewaySuite, waitFor } from '../helpers/gateway.js';
 import { ERP_ORDER, sendOrder } from '../helpers/orders.js';
 import { pdfPages } from '../helpers/pdf.js';
@@ -14,24 +14,14 @@ describe('supplier ship notice and invoice by form in a real browser (headless C
   const suite = gatewaySuite();
   const b = browserSuite(() => ({ baseURL: suite.url, viewport: { width: 1280, height: 900 } }));
 
-  before(async () => {
-    const r = await runCli(['users', 'add', 'sue', '--role', 'supplier', '--partner', 'acme-supply', '--name', 'Sue Supplier'], {
-      env: { DATABASE_URL: suite.db.url, GATEWAY_DATA_DIR: suite.t.dataDir, PARTNERS_DIR: suite.t.partnersDir },
-      input: PASSWORD,
-    });
-    assert.equal(r.status, 0, r.stderr);
-  });
+  before(() => addUserByCli(suite, ['sue', '--role', 'supplier', '--partner', 'acme-supply', '--name', 'Sue Supplier'], PASSWORD));
 
   it('the ERP orders; the supplier ships it by form (draft, then submit) and invoices the shipment; the ERP receives both', async () => {
     const { page } = b;
     const sent = await sendOrder(suite.url, ERP_ORDER);
     assert.equal(sent.status, 201, JSON.stringify(sent.body));
 
-    await page.goto('/portal/sign-in');
-    await page.getByLabel('Username').fill('sue');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL('**/portal/');
+    await signIn(page, 'sue', PASSWORD);
     const order = page.getByRole('row', { name: new RegExp(`^${ERP_ORDER.purchaseOrderNumber} `) });
     await order.waitFor();
     assert.match((await order.textContent()) ?? '', /none yet/);

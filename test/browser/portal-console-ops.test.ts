@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { addUser } from '../../src/security/users.js';
-import { browserSuite } from '../helpers/browser.js';
+import { browserSuite, signIn } from '../helpers/browser.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { gatewaySuite, NORTHWIND_KEY, post, status, terminal, waitFor } from '../helpers/gateway.js';
 
@@ -26,11 +26,7 @@ describe('operations console charts and dead letters in a real browser (headless
 
   it('an operations user opens the charts, each with its table, then the dead letters and their bulk form', async () => {
     const { page } = b;
-    await page.goto('/portal/sign-in');
-    await page.getByLabel('Username').fill('olga');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL('**/portal/');
+    await signIn(page, 'olga', PASSWORD);
     await page.goto('/portal/console/charts');
     const charts = page.getByRole('img');
     assert.equal(await charts.count(), 5);

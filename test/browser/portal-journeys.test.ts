@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type MutableToken, OAuth2Server } from 'oauth2-mock-server';
 import type { Page } from 'playwright-core';
-import { browserSuite } from '../helpers/browser.js';
-import { runCli } from '../helpers/cli.js';
+import { browserSuite, signIn } from '../helpers/browser.js';
+import { addUserByCli } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
 import { ERP, gatewaySuite, NORTHWIND_KEY, post, waitFor } from '../helpers/gateway.js';
 
@@ -32,13 +32,7 @@ describe("portal journeys: another partner's URLs (headless Chromium, real serve
   const suite = gatewaySuite();
   const b = browserSuite(() => ({ baseURL: suite.url, viewport: { width: 1280, height: 900 } }));
 
-  before(async () => {
-    const r = await runCli(['users', 'add', 'sue', '--role', 'supplier', '--partner', 'acme-supply'], {
-      env: { DATABASE_URL: suite.db.url, GATEWAY_DATA_DIR: suite.t.dataDir, PARTNERS_DIR: suite.t.partnersDir },
-      input: PASSWORD,
-    });
-    assert.equal(r.status, 0, r.stderr);
-  });
+  before(() => addUserByCli(suite, ['sue', '--role', 'supplier', '--partner', 'acme-supply'], PASSWORD));
 
   it("a supplier typing another partner's submission and mailbox URLs sees exactly the page of a missing id", async () => {
     const sent = await post(suite.url, NORTHWIND_KEY, 'application/json', NORTHWIND_ASN);
@@ -57,11 +51,7 @@ describe("portal journeys: another partner's URLs (headless Chromium, real serve
     );
 
     const { page } = b;
-    await page.goto('/portal/sign-in');
-    await page.getByLabel('Username').fill('sue');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL('**/portal/');
+    await signIn(page, 'sue', PASSWORD);
 
     for (const [where, foreignId] of [
       ['/portal/submissions/', sent.body.messageId as string],

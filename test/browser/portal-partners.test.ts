@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ERROR_CODES } from '../../src/errors.js';
 import { addUser } from '../../src/security/users.js';
-import { browserSuite, submitForm } from '../helpers/browser.js';
+import { browserSuite, submitForm, signIn } from '../helpers/browser.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { ErpReceiver } from '../helpers/erp.js';
 import { gatewaySuite, mappingsCopy, post, status, terminal, waitFor } from '../helpers/gateway.js';
@@ -41,10 +41,7 @@ describe('partner pages: a partner manager takes a new supplier from onboarding 
 
   it('lists the partner in onboarding, refuses go-live until the checklist is complete, then puts it live; documents follow the state', async () => {
     const { page } = b;
-    await page.goto('/portal/sign-in');
-    await page.getByLabel('Username').fill('pia');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await submitForm(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+    await signIn(page, 'pia', PASSWORD);
     await page.getByRole('link', { name: 'Partners' }).click();
     await page.waitForURL('**/portal/partners');
     const row = page.getByRole('row', { name: /Nova Parts/ });
@@ -91,10 +88,7 @@ describe('partner pages: a partner manager takes a new supplier from onboarding 
 
   it('creates a supplier from the REST + CSV template: onboarding, its API key once, its CSV ship notices to the test drop, then live', async () => {
     const { page } = b;
-    await page.goto('/portal/sign-in');
-    await page.getByLabel('Username').fill('pia');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await submitForm(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+    await signIn(page, 'pia', PASSWORD);
     await page.goto('/portal/partners');
     await page.getByRole('link', { name: 'New partner from a template' }).click();
     await page.getByLabel(/Partner id/).fill('initrode');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { addUser } from '../../src/security/users.js';
-import { browserSuite, submitForm } from '../helpers/browser.js';
+import { browserSuite, submitForm, signIn } from '../helpers/browser.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { gatewaySuite, NORTHWIND_KEY, post } from '../helpers/gateway.js';
 
@@ -13,14 +13,6 @@ const ASN = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'asn.json')
 
 /** The definition beside a term (<dt>term</dt><dd>value</dd>). */
 const detail = (page: Page, term: string) => page.locator('dt', { hasText: term }).locator('xpath=following-sibling::dd[1]');
-
-async function signIn(page: Page, username: string, password: string): Promise<void> {
-  await page.goto('/portal/sign-in');
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/portal/');
-}
 
 describe('security pages in a real browser (headless Chromium, real server)', function () {
   this.timeout(180_000);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { browserSuite, submitForm } from '../helpers/browser.js';
-import { runCli } from '../helpers/cli.js';
+import { browserSuite, submitForm, signIn } from '../helpers/browser.js';
+import { addUserByCli } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
 import { gatewaySuite } from '../helpers/gateway.js';
 
@@ -13,21 +13,11 @@ describe('portal file upload in a real browser (headless Chromium, real server, 
   const suite = gatewaySuite();
   const b = browserSuite(() => ({ baseURL: suite.url, viewport: { width: 1280, height: 900 } }));
 
-  before(async () => {
-    const r = await runCli(['users', 'add', 'sue', '--role', 'supplier', '--partner', 'acme-supply', '--name', 'Sue Supplier'], {
-      env: { DATABASE_URL: suite.db.url, GATEWAY_DATA_DIR: suite.t.dataDir, PARTNERS_DIR: suite.t.partnersDir },
-      input: PASSWORD,
-    });
-    assert.equal(r.status, 0, r.stderr);
-  });
+  before(() => addUserByCli(suite, ['sue', '--role', 'supplier', '--partner', 'acme-supply', '--name', 'Sue Supplier'], PASSWORD));
 
   it('a supplier chooses a good X12 ship notice with the file input and sees it accepted, under its file name', async () => {
     const { page } = b;
-    await page.goto('/portal/sign-in');
-    await page.getByLabel('Username').fill('sue');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL('**/portal/');
+    await signIn(page, 'sue', PASSWORD);
     await page.getByRole('link', { name: 'Upload a file' }).first().click();
     await page.waitForURL('**/portal/upload');
     await page.getByLabel('Format').selectOption({ label: 'X12' });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { addUser } from '../../src/security/users.js';
-import { browserSuite, submitForm } from '../helpers/browser.js';
+import { browserSuite, submitForm, signIn } from '../helpers/browser.js';
 import { gatewaySuite, mappingsCopy } from '../helpers/gateway.js';
 
 const PASSWORD = 'pia manages partner maps';
@@ -32,11 +32,7 @@ describe('mapping workbench in a real browser (headless Chromium, real server, C
     const scriptErrors: string[] = [];
     page.on('pageerror', (e) => scriptErrors.push(e.message));
     page.on('console', (m) => (m.type() === 'error' ? scriptErrors.push(m.text()) : undefined));
-    await page.goto('/portal/sign-in');
-    await page.getByLabel('Username').fill('pia');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL('**/portal/');
+    await signIn(page, 'pia', PASSWORD);
     await page.getByRole('link', { name: 'Mapping profiles' }).click();
     await page.getByRole('link', { name: 'hansen-textil/stock-csv' }).click();
     await page.waitForURL('**/portal/mappings/hansen-textil/stock-csv');

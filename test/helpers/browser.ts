@@ -67,3 +67,12 @@ export async function submitForm(page: Page, act: () => Promise<void>): Promise<
   const [response] = await Promise.all([answered, loaded]);
   return response;
 }
+
+/** Signs in through the sign-in form, as a person would, and waits for the portal's home. */
+export async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await page.goto('/portal/sign-in');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await submitForm(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+  await page.waitForURL('**/portal/');
+}

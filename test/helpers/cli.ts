@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { REPO } from './corpus.js';
@@ -66,4 +67,17 @@ export async function openssl(args: string[], input?: string | Buffer): Promise<
     child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
+}
+
+/** Adds a portal user with `gateway users add <args>` against a test gateway's database and profiles; the password on stdin. */
+export async function addUserByCli(
+  suite: { db: { url: string }; t: { dataDir: string; partnersDir: string } },
+  args: string[],
+  password: string,
+): Promise<void> {
+  const r = await runCli(['users', 'add', ...args], {
+    env: { DATABASE_URL: suite.db.url, GATEWAY_DATA_DIR: suite.t.dataDir, PARTNERS_DIR: suite.t.partnersDir },
+    input: password,
+  });
+  assert.equal(r.status, 0, r.stderr);
 }
