@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { asnFromForm, invoiceFromForm, packRows } from '../../src/channels/http/supplier-forms.js';
+import { asnFromForm, invoiceFromForm, packRows } from '../../src/pipeline/supplier-forms.js';
 import type { PurchaseOrderV1 } from '../../src/canonical/index.js';
 import { canonicalMediaType, canonicalOfMediaType, jsonPathOf } from '../../src/pipeline/canonical-form.js';
 import { interpret } from '../../src/pipeline/interpret.js';

@@ -5,7 +5,7 @@ import type { SubmissionPage } from '../../pipeline/submissions.js';
 import type { PortalPrincipal } from '../../security/portal-sign-in.js';
 import { esc, homePage, page, when } from './portal-pages.js';
 import type { Submission } from './portal-supplier-pages.js';
-import { type FieldProblem, type Fields, type InvoiceTotals, PACK_KINDS, packRows } from './supplier-forms.js';
+import { type FieldProblem, type Fields, type InvoiceTotals, PACK_KINDS, packRows } from '../../pipeline/supplier-forms.js';
 
 /** The supplier's dashboard and its ship-notice and invoice forms (decision 0028). Plain HTML, no script. */
 

@@ -22,7 +22,7 @@ import {
   newAsnFields,
   newInvoiceFields,
   packRowsWithoutSscc,
-} from '../supplier-forms.js';
+} from '../../../pipeline/supplier-forms.js';
 import type { SupplierPageDeps } from './portal-supplier.js';
 
 type Supplier = PortalPrincipal & { partner: NonNullable<PortalPrincipal['partner']> };

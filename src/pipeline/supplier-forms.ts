@@ -1,7 +1,7 @@
-import type { AsnV1, PurchaseOrderV1 } from '../../canonical/index.js';
-import type { ErrorCode, Problem } from '../../errors.js';
-import { checkCanonicalForm } from '../../pipeline/canonical-form.js';
-import { isValidSscc } from '../../formats/gs1/sscc.js';
+import type { AsnV1, PurchaseOrderV1 } from '../canonical/index.js';
+import type { ErrorCode, Problem } from '../errors.js';
+import { checkCanonicalForm } from './canonical-form.js';
+import { isValidSscc } from '../formats/gs1/sscc.js';
 
 /**
  * The supplier's ship-notice and invoice forms as data (decision 0028): the fields a person typed
