@@ -33,7 +33,7 @@ import { processBatch } from './pipeline/process.js';
 import { InterpretPool } from './pipeline/interpret-pool.js';
 import { Receiver } from './pipeline/receive.js';
 import { audit } from './security/audit.js';
-import { CredentialStore } from './security/credentials.js';
+import { CredentialStore, normalizeFingerprint } from './security/credentials.js';
 import { SignalListener, SignalSender } from './store/signals.js';
 import { withLifecycleStates } from './pipeline/partner-lifecycle.js';
 import { expiringCredentials } from './security/expiry.js';
@@ -268,6 +268,7 @@ export async function startGateway(opts: {
     ourDefaultId: settings.as2.id,
     maxBodyBytes: settings.maxBodyBytes,
     onMdn: (a, entity, original) => as2Out.receiveMdn(a, entity, original),
+    noteSigner: (cert) => store.noteUse({ kind: 'as2-cert', ref: normalizeFingerprint(cert.fingerprint) }),
     wake: () => delivery.nudge(),
   });
   const tokens = new TokenService(store, () => config, {
@@ -370,6 +371,9 @@ export async function startGateway(opts: {
     log,
   );
   if (sftp) sweep.start();
+  // Credentials' last uses, noted in memory by the doors, written in one statement per flush.
+  const usage = new WorkLoop('credential-usage', async () => (await store.flushUsage(), 0), settings.credentialUsageFlushMs, log);
+  usage.start();
   // Partners' own SFTP servers: due pickups (pushes to them are deliveries).
   const remoteSftp = new RemoteSftpDoor(knex, log, receiver, () => config, settings.maxBodyBytes);
   const remote = new WorkLoop('sftp-remote', () => remoteSftp.run(), settings.remoteSftpCheckMs, log);
@@ -441,6 +445,8 @@ export async function startGateway(opts: {
         remote.stop(),
       ]);
       await receiver.drain();
+      await usage.stop();
+      await store.flushUsage().catch((err: Error) => log.warn({ err: err.message }, 'credentials: last uses not written at stop'));
       await processor.stop();
       await pool.close();
       await delivery.stop();

@@ -30,6 +30,8 @@ export interface Settings {
   ackCheckMs: number;
   /** How often closed hours are rolled up for the console's charts (STATS_ROLLUP_MS, default 5 minutes). */
   statsRollupMs: number;
+  /** How often credentials' last uses are written (CREDENTIAL_USAGE_FLUSH_MS, default a minute). */
+  credentialUsageFlushMs: number;
   /** Reload partners/ and mappings/ when a file in them changes (CONFIG_WATCH, default on). */
   configWatch: boolean;
   /** How long a graceful stop may take before claimed work is released (STOP_TIMEOUT_SECONDS). */
@@ -118,6 +120,7 @@ const schema = {
     ERP_API_KEYS: { type: 'string', pattern: '^[a-z0-9]{4,32}:[0-9a-f]{64}(,[a-z0-9]{4,32}:[0-9a-f]{64})*$' },
     ACK_CHECK_MS: { type: 'integer', minimum: 100, default: 60000 },
     STATS_ROLLUP_MS: { type: 'integer', minimum: 100, default: 300000 },
+    CREDENTIAL_USAGE_FLUSH_MS: { type: 'integer', minimum: 100, default: 60000 },
     CONFIG_WATCH: { enum: ['on', 'off'], default: 'on' },
     STOP_TIMEOUT_SECONDS: { type: 'number', exclusiveMinimum: 0, maximum: 3600, default: 8 },
     SFTP: { enum: ['on', 'off'], default: 'on' },
@@ -239,6 +242,7 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
     },
     ackCheckMs: e.ACK_CHECK_MS as number,
     statsRollupMs: e.STATS_ROLLUP_MS as number,
+    credentialUsageFlushMs: e.CREDENTIAL_USAGE_FLUSH_MS as number,
     configWatch: e.CONFIG_WATCH === 'on',
     stopTimeoutMs: (e.STOP_TIMEOUT_SECONDS as number) * 1000,
     sftp: {

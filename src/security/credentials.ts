@@ -8,6 +8,7 @@ import { isScope } from './scopes.js';
 import type { MasterKeys, Sealed } from './secrets.js';
 import { parsePublicKey } from './ssh-keys.js';
 import { notify } from '../store/signals.js';
+import { CredentialUsage } from './credential-usage.js';
 import { VerificationCache } from './verification-cache.js';
 
 /**
@@ -47,6 +48,8 @@ export interface Credential {
   revokedAt: Date | null;
   createdAt: Date | null;
   createdBy: string | null;
+  /** When it last authenticated someone (lists only; see credential-usage.ts); null: never seen. */
+  lastUsedAt?: Date | null;
 }
 
 export function usableAt(c: Credential, now = new Date()): boolean {
@@ -282,6 +285,8 @@ const SECRET_SHAPE: Record<'api-key' | 'client-secret', RegExp> = {
 export class CredentialStore {
   /** Recent answers of verifySecret; server.ts trusts it only while notifications flow. */
   readonly verified = new VerificationCache<Credential | undefined>();
+  /** Last uses, noted by the doors when a credential authenticates someone. */
+  readonly usage = new CredentialUsage();
 
   constructor(
     private readonly knex: Knex,
@@ -300,7 +305,23 @@ export class CredentialStore {
     if (filter.kind) q.where('kind', filter.kind);
     const stored = (await q).map(fromRow);
     const yaml = await this.withRetirements(yamlCredentials(this.config(), filter.partnerId, filter.kind));
-    return [...stored, ...yaml];
+    return this.withLastUses([...stored, ...yaml]);
+  }
+
+  /** The credentials with `lastUsedAt` filled in (lists and pages; never on the authentication path). */
+  async withLastUses(list: Credential[]): Promise<Credential[]> {
+    const used = await this.usage.lastUses(this.knex, list);
+    return list.map((c) => ({ ...c, lastUsedAt: used.get(`${c.kind} ${c.ref}`) ?? null }));
+  }
+
+  /** A door authenticated someone with `c` (noted in memory; written by `flushUsage`). */
+  noteUse(c: Pick<Credential, 'kind' | 'ref'>): void {
+    this.usage.note(c.kind, c.ref);
+  }
+
+  /** Writes the uses noted since the last flush; run every CREDENTIAL_USAGE_FLUSH_MS and at stop. */
+  flushUsage(): Promise<number> {
+    return this.usage.flush(this.knex);
   }
 
   /** The credentials of a kind (of one partner, or the gateway's with null) usable now. */

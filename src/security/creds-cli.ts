@@ -56,7 +56,8 @@ function line(c: Credential): string {
   const from = c.notBefore > new Date() ? ` from ${c.notBefore.toISOString()}` : '';
   return (
     `${c.kind.padEnd(18)} ${(c.partnerId ?? '(gateway)').padEnd(16)} ${c.ref.padEnd(44)} ` +
-    `${credentialState(c).padEnd(8)} ${c.source.padEnd(5)} ${until}${from}${c.scopes ? `  [${c.scopes.join(' ')}]` : ''}`
+    `${credentialState(c).padEnd(8)} ${c.source.padEnd(5)} ${until}${from}${c.scopes ? `  [${c.scopes.join(' ')}]` : ''}` +
+    (c.lastUsedAt ? `  last used ${c.lastUsedAt.toISOString()}` : '')
   );
 }
 

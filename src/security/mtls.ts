@@ -44,7 +44,10 @@ export async function matchPartnerCertificate(
   if (new Date(cert.validTo) < now || new Date(cert.validFrom) > now) return undefined;
   const fp = certFingerprint(cert);
   const pinned = (await store.usable('tls-cert', partner.id, now)).find((c) => c.ref === fp);
-  if (pinned) return pinned;
+  if (pinned) {
+    store.noteUse(pinned);
+    return pinned;
+  }
   const ca = config.mtlsCas.get(partner.id);
   if (ca && partner.mtls?.subject && cert.checkIssued(ca) && cert.verify(ca.publicKey) && nameParts(cert.subject) === nameParts(partner.mtls.subject))
     return 'ca';

@@ -145,6 +145,7 @@ export class TokenEndpoint {
       if (!cred || cred.partnerId !== partner.id) throw clientError('The client secret is wrong.');
       const why = unusableBecause(cred);
       if (why) throw clientError(`The client secret ${cred.ref} ${why}.`);
+      this.d.store.noteUse(cred);
       return { partner, credentialScopes: cred.scopes };
     }
 
@@ -180,6 +181,7 @@ export class TokenEndpoint {
               clockTolerance: 5,
             })
           ).payload;
+          this.d.store.noteUse(k);
           break;
         } catch (err) {
           const e = err as { code?: string; claim?: string; message: string };

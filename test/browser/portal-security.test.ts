@@ -59,6 +59,7 @@ describe('security pages in a real browser (headless Chromium, real server)', fu
 
     await page.getByRole('listitem').getByRole('link', { name: 'nwdemo' }).click();
     await page.waitForURL('**/portal/security/credentials/api-key/nwdemo');
+    assert.match((await detail(page, 'Last used').textContent()) ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d/, 'the request just made is its last use');
     const revoke = page.getByRole('form', { name: 'Revoke' });
     await revoke.getByLabel(/I confirm: revoke api-key nwdemo now/).check();
     const revoked = await submitForm(page, () => revoke.getByRole('button', { name: 'Revoke' }).click());

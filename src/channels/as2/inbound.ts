@@ -81,6 +81,8 @@ export interface InboundDeps {
   onMdn: (agreement: As2Partner, entity: MimeEntity, original: Buffer) => Promise<void>;
   /** The partner certificates in force now (profile and store, without retired or revoked ones). */
   certsOf?: (agreement: As2Partner) => Promise<readonly Cert[]>;
+  /** The partner certificate that verified a message's signature (its last use). */
+  noteSigner?: (cert: Cert) => void;
   /** Called when an asynchronous MDN is queued (wakes the sending loop). */
   wake?: () => void;
 }
@@ -124,6 +126,7 @@ export class As2Inbound {
     let reason = '';
     try {
       u = unwrap(top, agreement.certs, this.d.keys, partner.limits.maxBytes);
+      if (u.signer) this.d.noteSigner?.(u.signer);
       const missing = [
         as2.requireSigned && !u.layers.includes('signed') ? 'signed' : '',
         as2.requireEncrypted && !u.layers.includes('encrypted') ? 'encrypted' : '',

@@ -70,6 +70,7 @@ async function authenticatePartner(ctx: Context, d: PartnerAuthDeps): Promise<Pr
     if (!c || !partner) throw new GatewayError('GW_AUTH_INVALID', 'The API key is unknown or revoked.');
     const why = unusableBecause(c);
     if (why) throw new GatewayError('GW_AUTH_INVALID', `API key ${c.ref} ${why}.`);
+    d.store.noteUse(c);
     return { partner, method: 'api-key', credentialId: c.ref, scopes: grantedScopes(partner, c.scopes) };
   }
   const t = await d.tokens.verify(token);

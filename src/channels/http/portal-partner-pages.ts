@@ -56,7 +56,15 @@ export interface PartnerView {
   checklist: readonly ChecklistItem[];
   file: { path: string; text: string } | undefined;
   mappings: readonly { id: string; type: string; version: number; file: string }[];
-  credentials: readonly { kind: string; ref: string; state: string; source: string; scopes: readonly string[] | null; expiresAt: Date | null }[];
+  credentials: readonly {
+    kind: string;
+    ref: string;
+    state: string;
+    source: string;
+    scopes: readonly string[] | null;
+    expiresAt: Date | null;
+    lastUsedAt: Date | null;
+  }[];
   done?: string;
 }
 
@@ -108,7 +116,7 @@ function tables(v: PartnerView): string {
     (c) =>
       `<tr><td>${esc(c.kind)}</td><td><code>${esc(c.ref)}</code></td><td>${esc(c.state)}</td><td>${esc(c.source)}</td>\
 <td>${esc((c.scopes ?? []).join(' '))}</td>\
-<td>${c.expiresAt ? `${when(c.expiresAt)} UTC` : 'never'}</td></tr>`,
+<td>${c.expiresAt ? `${when(c.expiresAt)} UTC` : 'never'}</td><td>${c.lastUsedAt ? `${when(c.lastUsedAt)} UTC` : 'not seen'}</td></tr>`,
   );
   return `<h2>Mapping profiles</h2>
 <div class="scroll"><table><thead><tr><th scope="col">Profile</th><th scope="col">Document</th><th scope="col">Version</th>\
@@ -116,8 +124,8 @@ function tables(v: PartnerView): string {
 <tbody>${maps.join('\n')}</tbody></table></div>
 <h2>Credentials</h2>
 <div class="scroll"><table><thead><tr><th scope="col">Kind</th><th scope="col">Reference</th><th scope="col">State</th><th scope="col">Source</th>\
-<th scope="col">Scopes</th><th scope="col">Expires</th></tr></thead>
-<tbody>${creds.length ? creds.join('\n') : '<tr><td colspan="6">None.</td></tr>'}</tbody></table></div>`;
+<th scope="col">Scopes</th><th scope="col">Expires</th><th scope="col">Last used</th></tr></thead>
+<tbody>${creds.length ? creds.join('\n') : '<tr><td colspan="7">None.</td></tr>'}</tbody></table></div>`;
 }
 
 export function partnerPage(v: PartnerView): string {

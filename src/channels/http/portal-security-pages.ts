@@ -66,10 +66,14 @@ export function credentialsPage(v: CredentialsView): string {
   const rows = v.credentials.map(
     (c) => `<tr><td>${esc(c.partner ?? '(gateway)')}</td><td>${esc(c.kind)}</td><td><a href="${credentialHref(c)}"><code>${esc(c.ref)}</code></a></td>\
 <td>${esc(c.state)}</td><td>${esc((c.scopes ?? []).join(' ') || 'all of its kind')}</td><td>${when(c.createdAt)}</td><td>${when(c.expiresAt)}</td>\
-<td>${when(c.revokedAt)}</td><td>${sourceWord(c)}</td><td>${esc(c.createdBy ?? '')}</td></tr>`,
+<td>${when(c.revokedAt)}</td><td>${when(c.lastUsedAt) || 'not seen'}</td><td>${sourceWord(c)}</td><td>${esc(c.createdBy ?? '')}</td></tr>`,
   );
   const table = rows.length
-    ? scrollTable('Credentials', head('Partner', 'Kind', 'Reference', 'State', 'Scopes', 'Created', 'Expires', 'Revoked', 'Source', 'Created by'), rows)
+    ? scrollTable(
+        'Credentials',
+        head('Partner', 'Kind', 'Reference', 'State', 'Scopes', 'Created', 'Expires', 'Revoked', 'Last used', 'Source', 'Created by'),
+        rows,
+      )
     : '<p>No credential matches.</p>';
   return securityPage('Credentials', `<h1>Credentials</h1>\n${form}\n${table}`);
 }
@@ -81,7 +85,8 @@ export function credentialPage(p: PortalPrincipal, c: CredentialView, notice?: s
 <dt>Partner</dt><dd>${esc(c.partner ?? '(gateway)')}</dd><dt>State</dt><dd>${esc(c.state)}</dd>
 <dt>Source</dt><dd>${sourceWord(c)}</dd><dt>Scopes</dt><dd>${esc((c.scopes ?? []).join(' ') || 'all of its kind')}</dd>
 <dt>Valid from</dt><dd>${when(c.notBefore)}</dd><dt>Expires</dt><dd>${when(c.expiresAt) || 'never'}</dd>
-<dt>Revoked</dt><dd>${when(c.revokedAt) || 'no'}</dd><dt>Created</dt><dd>${when(c.createdAt)} ${esc(c.createdBy ?? '')}</dd>
+<dt>Revoked</dt><dd>${when(c.revokedAt) || 'no'}</dd><dt>Last used</dt><dd>${when(c.lastUsedAt) || 'not seen'}</dd>
+<dt>Created</dt><dd>${when(c.createdAt)} ${esc(c.createdBy ?? '')}</dd>
 </dl>`;
   const ended = c.state === 'revoked' || c.state === 'expired';
   const owner = c.partner ? `partner ${c.partner}` : 'the gateway';

@@ -153,6 +153,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
       if (!ctx.signature) return void ctx.accept(); // The client asks whether this key would do; it signs next.
       const pk = parsePublicKey(String(listed.public.key)) as Exclude<ReturnType<typeof parsePublicKey>, Error>;
       if (pk.parsed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) !== true) return refuse('bad signature', fp);
+      opts.credentials.noteUse(listed);
       return admit(partner, grantedScopes(partner, listed.scopes), fp);
     }
     if (ctx.method === 'password') {

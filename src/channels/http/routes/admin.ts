@@ -138,6 +138,7 @@ export function credentialView(c: Credential) {
     revokedAt: c.revokedAt,
     createdAt: c.createdAt,
     createdBy: c.createdBy,
+    lastUsedAt: c.lastUsedAt ?? null,
     ...(c.public.jwk ? { jwk: c.public.jwk } : {}),
     ...(c.public.subject ? { subject: c.public.subject } : {}),
     ...(c.public.key ? { key: c.public.key } : {}),

@@ -88,8 +88,9 @@ async function listRoute(ctx: Context, d: SecurityPagesDeps): Promise<void> {
 async function credentialRoute(ctx: Context, d: SecurityPagesDeps): Promise<void> {
   const kind = kindOf(ctx.params.kind);
   const ref = credParam(() => textParam(ctx.params.ref, 'The credential reference', 512) as string);
-  const c = await d.store.find(kind, ref);
-  if (!c) throw new GatewayError('GW_CRED_UNKNOWN', `No ${kind} ${ref}.`);
+  const found = await d.store.find(kind, ref);
+  if (!found) throw new GatewayError('GW_CRED_UNKNOWN', `No ${kind} ${ref}.`);
+  const [c = found] = await d.store.withLastUses([found]);
   ctx.type = 'html';
   ctx.body = credentialPage(portalPrincipalOf(ctx), credentialView(c), ctx.query.done === 'revoke' ? `Revoked ${kind} ${ref}.` : undefined);
 }

@@ -74,7 +74,9 @@ async function verify(ctx: Context, d: WebhookDeps) {
     secrets.map((c) => d.store.open(c).toString('utf8')),
     bytes,
   );
-  return { partner, credential: secrets[index] as Credential, timestamp: claim.timestamp, bytes };
+  const credential = secrets[index] as Credential;
+  d.store.noteUse(credential);
+  return { partner, credential, timestamp: claim.timestamp, bytes };
 }
 
 /**
