@@ -386,6 +386,9 @@ async function loadPartner(
         ['routes', i, 'retry', 'backoffMs'],
         `backoffMs (${r.retry.backoffMs}) is longer than backoffMaxMs (${r.retry.backoffMaxMs}); the first delay cannot exceed the longest`,
       );
+    // A broker's password is read from the environment when the gateway connects: say now that it is missing.
+    const passwordEnv = 'passwordEnv' in r.target ? r.target.passwordEnv : undefined;
+    if (passwordEnv && !env[passwordEnv]) throw fail(y, ['routes', i, 'target', 'passwordEnv'], `environment variable ${passwordEnv} is not set`);
   });
   const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
   if (partner.id !== expectedId) throw fail(y, ['id'], `the partner id must equal the file name "${expectedId}", found "${partner.id}"`);
