@@ -8,6 +8,7 @@ import net from 'node:net';
 export class TcpProxy {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly clients = new Set<net.Socket>();
   port = 0;
 
   constructor(private readonly upstream: { host: string; port: number }) {}
@@ -21,6 +22,8 @@ export class TcpProxy {
 
   start(): Promise<void> {
     const server = net.createServer((client) => {
+      this.clients.add(client);
+      client.on('close', () => this.clients.delete(client));
       const up = net.connect(this.upstream);
       for (const s of [client, up]) {
         this.sockets.add(s);
@@ -39,6 +42,11 @@ export class TcpProxy {
         resolve();
       });
     });
+  }
+
+  /** How many connections are open through the proxy now. */
+  get connections(): number {
+    return this.clients.size;
   }
 
   /** Stops listening and cuts every connection through the proxy. */

@@ -129,7 +129,7 @@ describe('delivery to message brokers (RabbitMQ, NATS JetStream)', function () {
     assert.notEqual(deliveryTo(st, 'erp-rabbit-unbound')?.state, 'delivered');
   });
 
-  it('retries while RabbitMQ is unreachable, delivers once when it is back, and reconnects after a lost connection', async function () {
+  it('retries while RabbitMQ is unreachable, delivers once when it is back, reconnects after a lost connection, closes it at stop', async function () {
     if (!rabbit) skipWithout(this, 'RabbitMQ', RABBIT);
     const take = await boundQueue('outage');
     const proxy = new TcpProxy(RABBIT);
@@ -139,6 +139,13 @@ describe('delivery to message brokers (RabbitMQ, NATS JetStream)', function () {
       const keys = (await take()).map((m) => m.properties.messageId);
       assert.equal(keys.length, 2, `each document once: ${keys}`);
       assert.equal(new Set(keys).size, 2);
+      assert.equal(proxy.connections, 1, 'one connection to the broker, kept between publishes');
+      await s.restart();
+      await waitFor(
+        'the broker connection closed by the stop',
+        async () => proxy.connections,
+        (n) => n === 0,
+      );
     } finally {
       await proxy.stop();
     }
