@@ -143,7 +143,7 @@ export async function startGateway(opts: {
   const processor = new WorkLoop(
     'interpret',
     async () => {
-      const handled = await processBatch(knex, config, log, INTERPRET_BATCH, pool);
+      const handled = await processBatch(knex, () => config, log, INTERPRET_BATCH, pool);
       if (handled > 0) {
         delivery.nudge();
         signals.ring('deliveries');
