@@ -113,6 +113,16 @@ export const ERROR_CODES = {
     retryable: false,
     title: "The delivery's target is no longer configured, or its message cannot be built for it; fix the profile, then replay",
   },
+  GW_BROKER_UNAVAILABLE: {
+    status: 502,
+    retryable: true,
+    title: 'The message broker (RabbitMQ, NATS) could not be reached, or did not confirm the publish in time',
+  },
+  GW_BROKER_REFUSED: {
+    status: 502,
+    retryable: true,
+    title: 'The message broker refused the publish (no such exchange or stream, unroutable, negative acknowledgment)',
+  },
 
   // SFTP
   GW_SFTP_PATH: { status: 403, retryable: false, title: "The SFTP path leads outside the partner's folders or is not allowed" },

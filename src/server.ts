@@ -21,6 +21,7 @@ import type { Cert } from './formats/as2/certificates.js';
 import type { Settings } from './config/env.js';
 import { ConfigWatcher } from './config/watch.js';
 import { routePolicy, type RetryPolicy } from './delivery/policy.js';
+import { BrokerTransports } from './delivery/brokers.js';
 import { erpTransports } from './delivery/erp.js';
 import { queueMailboxPushes, releaseClaims } from './delivery/outbox.js';
 import type { OutboxItem } from './delivery/transport.js';
@@ -142,7 +143,7 @@ export async function startGateway(opts: {
   const processor = new WorkLoop(
     'interpret',
     async () => {
-      const handled = await processBatch(knex, config, log, INTERPRET_BATCH, pool);
+      const handled = await processBatch(knex, () => config, log, INTERPRET_BATCH, pool);
       if (handled > 0) {
         delivery.nudge();
         signals.ring('deliveries');
@@ -231,8 +232,11 @@ export async function startGateway(opts: {
     publicUrl: () => publicAs2Url,
     policy: (item) => policyOf(item),
   });
+  // One connection per broker, opened at its first publish; passwords come from the gateway's environment.
+  const brokers = new BrokerTransports((name) => env[name]);
   const transports = {
     ...erpTransports(documentDeliverySettled, signingSecrets),
+    ...brokers.transports(documentDeliverySettled),
     as2: as2Out.as2,
     'as2-mdn': as2Out.mdn,
     sftp: sftpPushTransport(knex, () => config),
@@ -450,6 +454,7 @@ export async function startGateway(opts: {
       await processor.stop();
       await pool.close();
       await delivery.stop();
+      await brokers.close();
       await overdue.stop();
       await rollups.stop();
       await listener.stop();

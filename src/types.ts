@@ -13,7 +13,8 @@
  * - **partner profile**: the YAML describing one trading partner: identifiers, channels,
  *   credentials (hashes only), the documents it sends and the routes they take (partners/<id>.yaml).
  * - **route**: a rule in a partner profile that sends canonical documents of some types to a target.
- * - **target**: where deliveries go: an HTTP ERP endpoint or a file-drop folder.
+ * - **target**: where deliveries go: an HTTP ERP endpoint, a file-drop folder, a RabbitMQ exchange or
+ *   a NATS JetStream subject.
  * - **delivery**: one row of the outbox: this document to that target, with attempts, a stable
  *   idempotency key and the last error.
  * - **timeline**: the events recorded for a message (received, interpreted, mapped, rejected,
@@ -89,7 +90,37 @@ export interface HttpTarget {
   headers?: Record<string, string>;
 }
 
-export type Target = FileTarget | HttpTarget;
+/** A login to a broker: the password is read from the named environment variable, never written in the profile. */
+export interface BrokerLogin {
+  username?: string;
+  passwordEnv?: string;
+}
+
+/** A RabbitMQ (AMQP 0-9-1) exchange: published persistent, with publisher confirms (docs/delivery.md). */
+export interface AmqpTarget extends BrokerLogin {
+  id: string;
+  kind: 'amqp';
+  /** `amqp://host:5672/vhost` or `amqps://…`, without a password. */
+  url: string;
+  exchange: string;
+  routingKey: string;
+  /** How long a connect or a confirm may take; default 10000. */
+  timeoutMs?: number;
+}
+
+/** A NATS JetStream subject, captured by the named stream (its duplicate window de-duplicates by idempotency key). */
+export interface NatsTarget extends BrokerLogin {
+  id: string;
+  kind: 'nats';
+  servers: string[];
+  subject: string;
+  /** The stream expected to capture the subject: a publish another stream would take is refused. */
+  stream: string;
+  /** How long a connect or a publish acknowledgment may take; default 10000. */
+  timeoutMs?: number;
+}
+
+export type Target = FileTarget | HttpTarget | AmqpTarget | NatsTarget;
 
 export interface Route {
   types: DocumentType[];

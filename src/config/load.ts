@@ -175,7 +175,7 @@ function fail(
 /** The schema violation worth reporting, in the file that holds its line (`fileFor` picks it along an `extends` chain). */
 function schemaFailure(errors: ErrorObject[], fileFor: (at: (string | number)[]) => YamlFile): GatewayError {
   // The deepest error is the most specific one; oneOf/anyOf summaries say little.
-  const best = [...errors].sort(
+  const best = [...meantBranch(errors)].sort(
     (a, b) => b.instancePath.length - a.instancePath.length || Number(/Of$/.test(a.keyword)) - Number(/Of$/.test(b.keyword)),
   )[0] as ErrorObject;
   const at = best.instancePath
@@ -193,6 +193,18 @@ function schemaFailure(errors: ErrorObject[], fileFor: (at: (string | number)[])
 }
 
 /**
+ * The errors of the oneOf branch the file meant: a branch whose `kind` is another (a route target of
+ * kind amqp is not the http one) says nothing about what is wrong. All of them when no kind matched.
+ */
+function meantBranch(errors: ErrorObject[]): ErrorObject[] {
+  const otherKinds = errors
+    .filter((e) => e.keyword === 'const' && e.instancePath.endsWith('/kind'))
+    .map((e) => e.schemaPath.replace(/properties\/kind\/const$/, ''));
+  const meant = errors.filter((e) => !otherKinds.some((branch) => e.schemaPath.startsWith(branch)));
+  return meant.some((e) => !/Of$/.test(e.keyword)) ? meant : errors;
+}
+
+/**
  * A GS1 company prefix is digits, not a number: YAML reads an unquoted 0614141 as 614141 and the
  * prefix would lose the zero GS1 gave it. Said plainly here, before the schema's terser words.
  */
@@ -206,6 +218,24 @@ function checkGs1(y: YamlFile, raw: unknown): void {
     );
   if (typeof prefix === 'string' && !/^[0-9]{7,10}$/.test(prefix))
     throw fail(y, ['gs1', 'companyPrefix'], `a GS1 company prefix has 7 to 10 digits, not "${prefix}"`);
+}
+
+/** A broker URL with a password would store it with every delivery: said plainly, before the schema's pattern. */
+function checkBrokerPasswords(y: YamlFile, raw: unknown): void {
+  const routes: unknown[] = isPlainObject(raw) && Array.isArray(raw.routes) ? raw.routes : [];
+  routes.forEach((route, i) => {
+    const target = isPlainObject(route) && isPlainObject(route.target) ? route.target : {};
+    const servers: unknown[] = Array.isArray(target.servers) ? target.servers : [];
+    const urls: [(string | number)[], unknown][] =
+      target.kind === 'amqp' ? [[['url'], target.url]] : target.kind === 'nats' ? servers.map((url, n) => [['servers', n], url]) : [];
+    for (const [at, url] of urls)
+      if (typeof url === 'string' && /^[a-z]+:\/\/[^/@]*:[^/@]*@/.test(url))
+        throw fail(
+          y,
+          ['routes', i, 'target', ...at],
+          'a broker password does not belong in the URL: name the environment variable that holds it in passwordEnv',
+        );
+  });
 }
 
 /** Replaces `${NAME}` in every string; a missing variable is a configuration error at its line. */
@@ -375,6 +405,7 @@ async function loadPartner(
   const y = await readYaml(file);
   const raw = interpolate(y, y.doc.toJS(), env);
   checkGs1(y, raw);
+  checkBrokerPasswords(y, raw);
   if (!validatePartner(raw)) throw schemaFailure(validatePartner.errors ?? [], () => y);
   const partner = { ...(raw as Omit<PartnerProfile, 'file'>), file };
   // ajv applies no defaults inside oneOf, so the target defaults are set here.
@@ -386,6 +417,9 @@ async function loadPartner(
         ['routes', i, 'retry', 'backoffMs'],
         `backoffMs (${r.retry.backoffMs}) is longer than backoffMaxMs (${r.retry.backoffMaxMs}); the first delay cannot exceed the longest`,
       );
+    // A broker's password is read from the environment when the gateway connects: say now that it is missing.
+    const passwordEnv = 'passwordEnv' in r.target ? r.target.passwordEnv : undefined;
+    if (passwordEnv && !env[passwordEnv]) throw fail(y, ['routes', i, 'target', 'passwordEnv'], `environment variable ${passwordEnv} is not set`);
   });
   const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
   if (partner.id !== expectedId) throw fail(y, ['id'], `the partner id must equal the file name "${expectedId}", found "${partner.id}"`);

@@ -24,8 +24,17 @@ import { interpretedEvent, messageOutcome, messageProblemEvents, REJECTED_DOCUME
  * processes can share the work), interprets each, and writes its documents, deliveries and timeline
  * in the same transaction as its new state. Returns how many messages were handled. The bodies are
  * parsed, mapped and validated by `interpreter` (the gateway's worker pool; by default this thread).
+ * `current` may be a function that returns the running configuration: it is read once the messages
+ * are claimed, so a message received after a reload takes the reloaded routes even when this pass
+ * began before the reload.
  */
-export async function processBatch(knex: Knex, loaded: GatewayConfig, log: Logger, limit = 10, interpreter: Interpreter = inlineInterpreter): Promise<number> {
+export async function processBatch(
+  knex: Knex,
+  current: GatewayConfig | (() => GatewayConfig),
+  log: Logger,
+  limit = 10,
+  interpreter: Interpreter = inlineInterpreter,
+): Promise<number> {
   return knex.transaction(async (trx) => {
     const rows: ClaimedMessage[] = await trx('messages')
       .select(
@@ -44,6 +53,7 @@ export async function processBatch(knex: Knex, loaded: GatewayConfig, log: Logge
       .limit(limit)
       .forUpdate()
       .skipLocked();
+    const loaded = typeof current === 'function' ? current() : current;
     // Each partner's documents take the routes of its lifecycle state (test routes before go-live).
     const config = await withLifecycleRoutes(
       trx,

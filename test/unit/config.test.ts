@@ -101,6 +101,27 @@ describe('config: partner and mapping profiles', () => {
       /northwind\.yaml:\d+:\d+: backoffMs \(5000\) is longer than backoffMaxMs \(1000\).* \(at routes\.0\.retry\.backoffMs\)/,
     ],
     [
+      'a broker password written in the URL',
+      'partners/northwind.yaml',
+      /target: \{ id: erp-drop, kind: file.*/,
+      'target: { id: erp-rabbit, kind: amqp, url: "amqp://gw:secret@rabbit.internal:5672", exchange: erp, routingKey: documents }',
+      /northwind\.yaml:\d+:\d+: a broker password does not belong in the URL.*passwordEnv \(at routes\.0\.target\.url\)/,
+    ],
+    [
+      'a broker target without its exchange (the complaint of the amqp kind, not of another kind)',
+      'partners/northwind.yaml',
+      /target: \{ id: erp-drop, kind: file.*/,
+      'target: { id: erp-rabbit, kind: amqp, url: "amqp://rabbit.internal:5672", routingKey: documents }',
+      /northwind\.yaml:\d+:\d+: must have required property 'exchange' \(at routes\.0\.target\)/,
+    ],
+    [
+      'a broker password variable that is not set',
+      'partners/northwind.yaml',
+      /target: \{ id: erp-drop, kind: file.*/,
+      'target: { id: erp-nats, kind: nats, servers: ["nats://nats:4222"], subject: erp.docs, stream: ERP, username: gw, passwordEnv: NO_SUCH_PASSWORD }',
+      /northwind\.yaml:\d+:\d+: environment variable NO_SUCH_PASSWORD is not set \(at routes\.0\.target\.passwordEnv\)/,
+    ],
+    [
       'an unknown retry setting',
       'partners/northwind.yaml',
       '  - types: [asn, invoice]\n',
