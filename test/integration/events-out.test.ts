@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { publishEvent } from '../../src/delivery/events-out.js';
+import { rewrapSubscriptionSecrets, subscriptionForSending } from '../../src/delivery/subscriptions.js';
+import { MasterKeys, newMasterKey, parseMasterKey, rotateMasterKey } from '../../src/security/secrets.js';
 import { verifySignature } from '../../src/security/webhooks.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
@@ -130,16 +132,23 @@ describe('events out: subscriptions, signed events through the outbox', function
   });
 
   it("gives a partner's subscription its own events only", async () => {
-    const reg = await call(NORTHWIND_KEY, 'POST', '/v1/subscriptions', { url: hook('northwind/events'), types: ['document.received'] });
+    const reg = await call(NORTHWIND_KEY, 'POST', '/v1/subscriptions', {
+      url: hook('northwind/events'),
+      types: ['document.received', 'document.rejected'],
+    });
     assert.equal(reg.status, 201, JSON.stringify(reg.body));
     try {
       const theirs = await post(url, ACME_KEY, 'application/edi-x12', acme856);
       const ours = await post(url, NORTHWIND_KEY, 'application/json', asn('EV2'));
+      const broken = await post(url, NORTHWIND_KEY, 'application/json', '{"shipmentNumber": ');
       await waitFor(
-        'the partner event',
+        'the partner events',
         async () => at('northwind/events'),
-        (rs) => rs.length >= 1,
+        (rs) => rs.length >= 2,
       );
+      const rejected = at('northwind/events').find((r) => eventOf(r).type === 'document.rejected');
+      assert.equal(rejected && eventOf(rejected).data.messageId, broken.body.messageId);
+      assert.equal(rejected && (eventOf(rejected).data.problems as { code: string }[])[0]?.code, 'GW_JSON_SYNTAX');
       // ACME's message is settled (its documents interpreted) before we look for what it did not send.
       await waitFor(
         'the other partner interpreted',
@@ -149,7 +158,7 @@ describe('events out: subscriptions, signed events through the outbox', function
       const queued = await db.knex('deliveries').where('target_id', `event:${reg.body.id}`).distinct('partner_id');
       assert.deepEqual(queued, [{ partner_id: 'northwind' }], "no event of ACME's was queued for Northwind");
       const ids = at('northwind/events').map((r) => eventOf(r).data.messageId);
-      assert.deepEqual([...new Set(ids)], [ours.body.messageId]);
+      assert.deepEqual([...new Set(ids)].sort(), [ours.body.messageId, broken.body.messageId].sort());
       assert.equal(at('northwind/events')[0]?.body.partnerId, 'northwind');
     } finally {
       assert.equal((await call(NORTHWIND_KEY, 'DELETE', `/v1/subscriptions/${reg.body.id}`)).status, 204);
@@ -168,5 +177,48 @@ describe('events out: subscriptions, signed events through the outbox', function
     assert.equal(timeline.find((e) => e.type === 'delivery.dead')?.code, 'GW_EVENT_REDIRECT');
     assert.equal(at('moved').length, 1);
     assert.equal(at('elsewhere').length, 0, 'the redirect was not followed');
+  });
+
+  it('tells of an expiring credential once: a partner of its own, the ERP of every one', async () => {
+    const erpReg = await erpCall('POST', '/v1/erp/subscriptions', { url: hook('erp-creds'), types: ['credential.expiring'] });
+    const nwReg = await call(NORTHWIND_KEY, 'POST', '/v1/subscriptions', { url: hook('northwind/creds'), types: ['credential.expiring'] });
+    const soon = new Date(Date.now() + 3 * 86_400_000);
+    const by = { actor: 'test', source: 'events-out.test' };
+    const { store } = t.gw.security;
+    await store.issue({ kind: 'api-key', partnerId: 'northwind', expiresAt: soon }, by);
+    await store.issue({ kind: 'api-key', partnerId: 'acme-supply', expiresAt: soon }, by);
+    await store.issue({ kind: 'erp-signing-secret', partnerId: null, expiresAt: soon }, by);
+    // Each check (start, reload, hourly) publishes what expires; a fact told once is not queued again.
+    await t.gw.reload();
+    await t.gw.reload();
+    const erpGot = await waitFor(
+      'the ERP told of three credentials',
+      async () => at('erp-creds'),
+      (rs) => rs.length >= 3,
+    );
+    await waitFor(
+      'the partner told of its own',
+      async () => at('northwind/creds'),
+      (rs) => rs.length >= 1,
+    );
+    assert.deepEqual(erpGot.map((r) => String(eventOf(r).partnerId)).sort(), ['acme-supply', 'northwind', 'null']);
+    assert.deepEqual(
+      at('northwind/creds').map((r) => eventOf(r).partnerId),
+      ['northwind'],
+    );
+    const queued = await db
+      .knex('deliveries')
+      .whereIn('target_id', [`event:${erpReg.body.id}`, `event:${nwReg.body.id}`])
+      .count({ n: '*' });
+    assert.equal(Number(queued[0]?.n), 4, 'three for the ERP, one for the partner, however many checks');
+    assert.equal((await call(NORTHWIND_KEY, 'DELETE', `/v1/subscriptions/${nwReg.body.id}`)).status, 204);
+  });
+
+  // Last: the running gateway keeps the old key, which no longer opens the store's secrets.
+  it("re-wraps the subscriptions' secrets when the master key rotates", async () => {
+    const reg = await erpCall('POST', '/v1/erp/subscriptions', { url: hook('erp'), types: ['ack.overdue'] });
+    const next = parseMasterKey(newMasterKey(), 'the next key');
+    await rotateMasterKey(db.knex, t.gw.security.keys, next, [rewrapSubscriptionSecrets]);
+    assert.equal((await subscriptionForSending(db.knex, new MasterKeys(next), reg.body.id))?.secret, reg.body.secret);
   });
 });
