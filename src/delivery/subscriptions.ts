@@ -61,10 +61,20 @@ function subscriptionOf(r: SubscriptionRow): Subscription {
 
 /**
  * True when `url` is on the allow-list: equal to an entry, or below an entry that ends in `/`
- * (the same rule as AS2's asynchronous MDN addresses).
+ * (the same rule as AS2's asynchronous MDN addresses). Compared as the HTTP client will request it
+ * (WHATWG-normalized: `..` and `%2e%2e` segments resolved), so a path cannot climb out of an
+ * entry; a URL with a user name or password is never allowed.
  */
 export function urlAllowed(url: string, allowed: readonly string[]): boolean {
-  return allowed.some((entry) => url === entry || (entry.endsWith('/') && url.startsWith(entry)));
+  let href: string;
+  try {
+    const parsed = new URL(url);
+    if (parsed.username || parsed.password) return false;
+    href = parsed.href;
+  } catch {
+    return false;
+  }
+  return allowed.some((entry) => url === entry || href === entry || (entry.endsWith('/') && href.startsWith(entry)));
 }
 
 export interface NewSubscription {
