@@ -3,10 +3,12 @@ import { readFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { publishEvent } from '../../src/delivery/events-out.js';
+import { flagOverdueAcks } from '../../src/pipeline/outbound.js';
 import { rewrapSubscriptionSecrets, subscriptionForSending } from '../../src/delivery/subscriptions.js';
 import { MasterKeys, newMasterKey, parseMasterKey, rotateMasterKey } from '../../src/security/secrets.js';
 import { verifySignature } from '../../src/security/webhooks.js';
 import { MAPPINGS } from '../helpers/corpus.js';
+import { ERP_ORDER, sendOrder } from '../helpers/orders.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { ErpReceiver, type ErpRequest } from '../helpers/erp.js';
 import { ACME_KEY, ERP, NORTHWIND_KEY, post, startTestGateway, status, waitFor, type TestGateway } from '../helpers/gateway.js';
@@ -212,6 +214,32 @@ describe('events out: subscriptions, signed events through the outbox', function
       .count({ n: '*' });
     assert.equal(Number(queued[0]?.n), 4, 'three for the ERP, one for the partner, however many checks');
     assert.equal((await call(NORTHWIND_KEY, 'DELETE', `/v1/subscriptions/${nwReg.body.id}`)).status, 204);
+  });
+
+  it('tells of an acknowledgment overdue where the overdue check flags it', async () => {
+    const reg = await erpCall('POST', '/v1/erp/subscriptions', { url: hook('erp-acks'), types: ['ack.overdue'] });
+    const sent = await sendOrder(url, ERP_ORDER);
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    // The 997 was due a minute ago; the check runs now instead of at its period.
+    await db
+      .knex('messages')
+      .where('id', sent.body.messageId)
+      .update({ ack_due_at: db.knex.raw("now() - interval '1 minute'") });
+    assert.equal(await flagOverdueAcks(db.knex), 1);
+    const [event] = await waitFor(
+      'the ack.overdue event',
+      async () => at('erp-acks'),
+      (rs) => rs.length >= 1,
+    );
+    assert.equal(event && eventOf(event).partnerId, 'acme-supply');
+    assert.equal(event && eventOf(event).data.messageId, sent.body.messageId);
+    const timeline: Timeline = (await erpCall('GET', `/v1/erp/messages/${sent.body.messageId}`)).body.timeline;
+    assert.ok(timeline.some((e) => e.type === 'ack.overdue'));
+    await waitFor(
+      'the event delivery on the timeline',
+      async () => (await erpCall('GET', `/v1/erp/messages/${sent.body.messageId}`)).body.timeline as Timeline,
+      (tl) => tl.some((e) => e.type === 'delivered' && e.detail.includes(`event:${reg.body.id}`)),
+    );
   });
 
   // Last: the running gateway keeps the old key, which no longer opens the store's secrets.
