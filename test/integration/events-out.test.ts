@@ -220,12 +220,12 @@ describe('events out: subscriptions, signed events through the outbox', function
     const reg = await erpCall('POST', '/v1/erp/subscriptions', { url: hook('erp-acks'), types: ['ack.overdue'] });
     const sent = await sendOrder(url, ERP_ORDER);
     assert.equal(sent.status, 201, JSON.stringify(sent.body));
-    // The 997 was due a minute ago; the check runs now instead of at its period.
+    // The 997 was due a minute ago; the check runs now instead of at its period (unless the gateway ran it first).
     await db
       .knex('messages')
       .where('id', sent.body.messageId)
       .update({ ack_due_at: db.knex.raw("now() - interval '1 minute'") });
-    assert.equal(await flagOverdueAcks(db.knex), 1);
+    await flagOverdueAcks(db.knex);
     const [event] = await waitFor(
       'the ack.overdue event',
       async () => at('erp-acks'),
