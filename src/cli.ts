@@ -18,6 +18,7 @@ import { listTargets } from './delivery/breaker.js';
 import { replayMessage } from './pipeline/replay.js';
 import { generateApiKey } from './security/api-keys.js';
 import { audit } from './security/audit.js';
+import { rewrapSubscriptionSecrets } from './delivery/subscriptions.js';
 import { auditCommand, cliActor, CREDS_USAGE, credsCommand, rotateMasterKeyCommand } from './security/creds-cli.js';
 import { MasterKeys } from './security/secrets.js';
 import { USERS_USAGE, usersCommand } from './security/users-cli.js';
@@ -218,7 +219,8 @@ async function main(argv: string[]): Promise<number> {
           keys: MasterKeys.fromEnv(process.env, settings.dataDir),
           out: (s: string) => console.log(s),
         };
-        if (command === 'secrets') return await rotateMasterKeyCommand(rest[1] as string, ctx, [settings.as2.keysDir, settings.sftp.hostKeysDir]);
+        if (command === 'secrets')
+          return await rotateMasterKeyCommand(rest[1] as string, ctx, [settings.as2.keysDir, settings.sftp.hostKeysDir], [rewrapSubscriptionSecrets]);
         if (command === 'audit') return await auditCommand(values, ctx);
         if (command === 'users') {
           const code = await usersCommand(rest, values, { ...ctx, readStdin });

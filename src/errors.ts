@@ -124,6 +124,15 @@ export const ERROR_CODES = {
     title: 'The message broker refused the publish (no such exchange or stream, unroutable, negative acknowledgment)',
   },
 
+  // Events out (decision 0037)
+  GW_EVENT_URL_NOT_ALLOWED: { status: 400, retryable: false, title: "The subscription's URL is not on the subscriber's allow-list" },
+  GW_EVENT_REDIRECT: { status: 502, retryable: false, title: 'The subscriber answered an event with a redirect, which is not followed' },
+  GW_EVENT_SUBSCRIPTION_GONE: {
+    status: 502,
+    retryable: false,
+    title: "The event's subscription was removed, or its URL left the allow-list, before the event was sent",
+  },
+
   // SFTP
   GW_SFTP_PATH: { status: 403, retryable: false, title: "The SFTP path leads outside the partner's folders or is not allowed" },
   GW_SFTP_HOST_KEY: { status: 502, retryable: false, title: "The partner's SFTP server presented a host key that is not pinned" },

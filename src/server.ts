@@ -26,6 +26,9 @@ import { erpTransports } from './delivery/erp.js';
 import { queueMailboxPushes, releaseClaims } from './delivery/outbox.js';
 import type { OutboxItem } from './delivery/transport.js';
 import { deliverBatch } from './delivery/worker.js';
+import { eventWebhookTransport } from './delivery/event-webhook.js';
+import { subscriptionView, type Subscription } from './delivery/subscriptions.js';
+import { publishExpiringCredentials } from './pipeline/business-events.js';
 import { WorkLoop } from './pipeline/loop.js';
 import { rollUpHours } from './pipeline/ops-rollups.js';
 import { flagOverdueAcks } from './pipeline/outbound.js';
@@ -50,6 +53,9 @@ import { createServer as createHttpsServer } from 'node:https';
  * once, and one commit covers them all (bench/e2e.ts measures it).
  */
 const INTERPRET_BATCH = 50;
+
+/** How often expiring credentials are looked for, to tell event subscribers (each is told once). */
+const EXPIRY_CHECK_MS = 3_600_000;
 
 /** Attempts at posting an asynchronous MDN we owe before it goes to dead letter (its maximum age bounds it too). */
 const OWED_MDN_ATTEMPTS = 10;
@@ -95,6 +101,8 @@ export async function startGateway(opts: {
   now?: () => Date;
 }): Promise<Gateway> {
   const { settings, knex, log } = opts;
+  // Subscriptions are read afresh by a new gateway (the database may be another one).
+  subscriptionView.invalidate();
   const env = configEnv(settings, opts.env ?? process.env);
   const fromFiles = (replace: string[] = []) => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env, replace });
   // The profiles, with the lifecycle states the database holds (decision 0034); `loaded` keeps the files' own.
@@ -182,8 +190,12 @@ export async function startGateway(opts: {
         deliveries: () => delivery.nudge(),
         credentials: () => store.verified.invalidate(),
         partners: () => void withStates(loaded).then((c) => (config = c)),
+        subscriptions: () => subscriptionView.invalidate(),
       },
-      onListening: (listening) => store.verified.trust(listening),
+      onListening: (listening) => {
+        store.verified.trust(listening);
+        subscriptionView.trust(listening);
+      },
     },
     log,
   );
@@ -201,12 +213,25 @@ export async function startGateway(opts: {
     if (queued) log.info({ queued }, 'queued pushes of mailbox documents to partners');
   };
   const warnCredentials = async () => {
-    for (const e of await expiringCredentials(store, settings.as2.expiryWarnDays))
+    const expiring = await expiringCredentials(store, settings.as2.expiryWarnDays);
+    for (const e of expiring)
       log.warn(
         { kind: e.credential.kind, ref: e.credential.ref, partner: e.credential.partnerId, expiresAt: e.credential.expiresAt, daysLeft: e.daysLeft },
         'credential expires soon',
       );
+    await publishExpiringCredentials(knex, expiring);
   };
+  // Subscribers hear of expiring credentials (once each) at start, on reload and every hour.
+  const expiryEvents = new WorkLoop(
+    'credential-expiry',
+    async () => {
+      await publishExpiringCredentials(knex, await expiringCredentials(store, settings.as2.expiryWarnDays));
+      return 0;
+    },
+    EXPIRY_CHECK_MS,
+    log,
+  );
+  expiryEvents.start();
   // A store that is down at start must not stop the doors from answering 503: the check waits for the next reload.
   await warnCredentials().catch((err: Error) => log.warn({ err: err.message }, 'cannot check credential expiry now'));
 
@@ -234,12 +259,16 @@ export async function startGateway(opts: {
   });
   // One connection per broker, opened at its first publish; passwords come from the gateway's environment.
   const brokers = new BrokerTransports((name) => env[name]);
+  /** Where a subscription's URL must be: ERP_EVENT_URLS for the ERP's, the profile's `events.urls` for a partner's. */
+  const eventUrlsOf = (s: Subscription): readonly string[] =>
+    s.owner === 'erp' ? settings.events.erpUrls : (config.partners.get(s.partnerId ?? '')?.events?.urls ?? []);
   const transports = {
     ...erpTransports(documentDeliverySettled, signingSecrets),
     ...brokers.transports(documentDeliverySettled),
     as2: as2Out.as2,
     'as2-mdn': as2Out.mdn,
     sftp: sftpPushTransport(knex, () => config),
+    event: eventWebhookTransport({ knex, keys, allowListOf: eventUrlsOf, timeoutMs: settings.events.timeoutMs }),
   };
   /** A delivery's policy: its route's settings for ERP targets; the partner's AS2 or SFTP push settings for pushes. */
   const policyOf = (item: OutboxItem): RetryPolicy => {
@@ -250,6 +279,7 @@ export async function startGateway(opts: {
       return maxAttempts ? { ...retryDefaults, maxAttempts } : retryDefaults;
     }
     if (item.target.kind === 'as2-mdn') return { ...retryDefaults, maxAttempts: OWED_MDN_ATTEMPTS };
+    if (item.target.kind === 'event') return retryDefaults;
     return routePolicy(retryDefaults, partner?.routes, item.targetId, item.document?.type ?? '');
   };
   const outbox = () => ({
@@ -293,6 +323,7 @@ export async function startGateway(opts: {
     maxBodyBytes: settings.maxBodyBytes,
     partnersDir: settings.partnersDir,
     erpApiKeys: settings.erpApiKeys,
+    events: { keys, erpUrls: settings.events.erpUrls },
     as2: as2In,
     security: {
       store,
@@ -456,6 +487,7 @@ export async function startGateway(opts: {
       await delivery.stop();
       await brokers.close();
       await overdue.stop();
+      await expiryEvents.stop();
       await rollups.stop();
       await listener.stop();
     },

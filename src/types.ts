@@ -290,6 +290,8 @@ export interface PartnerProfile {
   outbound: OutboundDocument[];
   routes: Route[];
   limits: { maxBytes: number; requestsPerMinute: number };
+  /** Where the partner may register webhooks for its own events (decision 0037). */
+  events?: { urls: string[] };
   /** The scopes the partner may be granted at most (default: implied by inbound and outbound). */
   security?: { scopes?: string[] };
   oauth: OAuthClient;

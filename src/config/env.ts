@@ -26,6 +26,11 @@ export interface Settings {
   logLevel: string;
   /** API keys of the ERP (id and SHA-256 of each), for the /v1/erp endpoints. */
   erpApiKeys: { id: string; sha256: string }[];
+  /**
+   * Events out (decision 0037): where the ERP may register event webhooks (ERP_EVENT_URLS, comma
+   * separated; an entry ending in / allows URLs below it), and how long a subscriber may take to answer.
+   */
+  events: { erpUrls: string[]; timeoutMs: number };
   /** How often outbound documents are checked for overdue acknowledgments. */
   ackCheckMs: number;
   /** How often closed hours are rolled up for the console's charts (STATS_ROLLUP_MS, default 5 minutes). */
@@ -118,6 +123,8 @@ const schema = {
     DELIVERY_BREAKER_COOLDOWN_MS: { type: 'integer', minimum: 10, default: 30000 },
     POLL_MS: { type: 'integer', minimum: 10, default: 500 },
     ERP_API_KEYS: { type: 'string', pattern: '^[a-z0-9]{4,32}:[0-9a-f]{64}(,[a-z0-9]{4,32}:[0-9a-f]{64})*$' },
+    ERP_EVENT_URLS: { type: 'string', pattern: '^https?://[^,\\s]+(,https?://[^,\\s]+)*$' },
+    EVENT_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 120000, default: 10000 },
     ACK_CHECK_MS: { type: 'integer', minimum: 100, default: 60000 },
     STATS_ROLLUP_MS: { type: 'integer', minimum: 100, default: 300000 },
     CREDENTIAL_USAGE_FLUSH_MS: { type: 'integer', minimum: 100, default: 60000 },
@@ -203,6 +210,7 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
     pollMs: e.POLL_MS as number,
     logLevel: e.LOG_LEVEL as string,
     erpApiKeys: keyPairs(e.ERP_API_KEYS),
+    events: { erpUrls: e.ERP_EVENT_URLS ? (e.ERP_EVENT_URLS as string).split(',') : [], timeoutMs: e.EVENT_TIMEOUT_MS as number },
     adminApiKeys: keyPairs(e.ADMIN_API_KEYS),
     https: {
       enabled: e.HTTPS === 'on',

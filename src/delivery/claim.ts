@@ -1,13 +1,13 @@
 import type { Knex } from 'knex';
 import type { CanonicalDocument } from '../canonical/index.js';
-import type { OutboxItem, OutboxTarget } from './transport.js';
+import type { EventEnvelope, OutboxItem, OutboxTarget } from './transport.js';
 
 /** A claimed row as the claim returns it. */
 interface ClaimedRow {
   id: string;
-  message_id: string;
+  message_id: string | null;
   document_id: string | null;
-  partner_id: string;
+  partner_id: string | null;
   target_id: string;
   target: OutboxTarget;
   idempotency_key: string;
@@ -19,22 +19,24 @@ interface ClaimedRow {
   profile_id: string | null;
   profile_version: number | null;
   document_number: string | null;
-  correlation_id: string;
+  correlation_id: string | null;
+  event: EventEnvelope | null;
   probe: boolean;
 }
 
 function itemOf(r: ClaimedRow): OutboxItem {
   return {
     id: r.id,
-    messageId: r.message_id,
-    partnerId: r.partner_id,
+    messageId: r.message_id ?? '',
+    partnerId: r.partner_id ?? '',
     targetId: r.target_id,
     target: r.target,
     idempotencyKey: r.idempotency_key,
     attempts: r.attempts,
     maxAttempts: r.max_attempts,
-    correlationId: r.correlation_id,
+    correlationId: r.correlation_id ?? '',
     probe: r.probe,
+    event: r.event,
     document: r.document_id
       ? {
           id: r.document_id,
@@ -85,10 +87,11 @@ export async function claimDeliveries(knex: Knex, opts: { workerId: string; batc
        claimed AS (
          UPDATE deliveries d
             SET state = 'delivering', locked_at = now(), locked_by = :workerId, attempts = d.attempts + 1, updated_at = now()
-           FROM picked JOIN messages m ON m.id = picked.message_id LEFT JOIN documents doc ON doc.id = picked.document_id
+           FROM picked LEFT JOIN messages m ON m.id = picked.message_id LEFT JOIN documents doc ON doc.id = picked.document_id
           WHERE d.id = picked.id
          RETURNING d.id, d.message_id, d.document_id, d.partner_id, d.target_id, d.target, d.idempotency_key, d.attempts, d.max_attempts,
-                   doc.canonical, doc.type, doc.schema_version, doc.profile_id, doc.profile_version, doc.document_number, m.correlation_id, picked.probe),
+                   doc.canonical, doc.type, doc.schema_version, doc.profile_id, doc.profile_version, doc.document_number, m.correlation_id, d.event,
+                   picked.probe),
        probing AS (
          UPDATE delivery_targets SET state = 'probing', updated_at = now()
           WHERE target_id IN (SELECT target_id FROM claimed WHERE probe))
@@ -116,7 +119,7 @@ export async function renewLeases(knex: Knex, workerId: string, ids: readonly st
 /** The delivery with this idempotency key as a transport sees it, if it is waiting for its answer. */
 export async function waitingDelivery(knex: Knex, idempotencyKey: string): Promise<OutboxItem | undefined> {
   const row: ClaimedRow | undefined = await knex('deliveries as d')
-    .join('messages as m', 'm.id', 'd.message_id')
+    .leftJoin('messages as m', 'm.id', 'd.message_id')
     .leftJoin('documents as doc', 'doc.id', 'd.document_id')
     .first(
       'd.id',
@@ -135,6 +138,7 @@ export async function waitingDelivery(knex: Knex, idempotencyKey: string): Promi
       'doc.profile_version',
       'doc.document_number',
       'm.correlation_id',
+      'd.event',
       knex.raw('false AS probe'),
     )
     .where({ 'd.idempotency_key': idempotencyKey, 'd.state': 'waiting' });

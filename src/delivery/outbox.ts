@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { DeliveryState, PartnerProfile, Route } from '../types.js';
 import { COPY_FROM_ROWS, copyRows } from '../store/copy.js';
-import type { OutboxTarget } from './transport.js';
+import type { EventEnvelope, OutboxTarget } from './transport.js';
 
 /*
  * The outbox: the `deliveries` table. Everything that leaves the gateway is queued here, by the
@@ -48,6 +48,47 @@ export async function queueDocumentDeliveries(trx: Knex.Transaction, rows: reado
   ]);
   if (rows.length < COPY_FROM_ROWS) await trx('deliveries').insert(values.map((v) => Object.fromEntries(DELIVERY_COLUMNS.map((column, i) => [column, v[i]]))));
   else await copyRows(trx, `COPY deliveries (${DELIVERY_COLUMNS.join(', ')}) FROM STDIN`, values);
+}
+
+/** One event to one subscription (decision 0037); `envelope` is what is posted. */
+export interface EventDelivery {
+  subscriptionId: string;
+  /** The message the event is about: the delivery shows on its timeline. */
+  messageId: string | null;
+  envelope: EventEnvelope;
+}
+
+/** Rows per INSERT of event deliveries (PostgreSQL takes at most 65,535 bind parameters per statement). */
+const EVENT_INSERT_BATCH = 1000;
+
+/**
+ * Queues event deliveries in the caller's transaction. Each row's key is `event:<subscription>:<event
+ * id>`: an event published twice (a stable id) is queued once. Returns how many were queued.
+ */
+export async function queueEventDeliveries(trx: Knex.Transaction, rows: readonly EventDelivery[]): Promise<number> {
+  let queued = 0;
+  for (let i = 0; i < rows.length; i += EVENT_INSERT_BATCH) {
+    const inserted: unknown[] = await trx('deliveries')
+      .insert(
+        rows.slice(i, i + EVENT_INSERT_BATCH).map((r) => {
+          const target: OutboxTarget = { kind: 'event', id: `event:${r.subscriptionId}`, subscription: r.subscriptionId };
+          return {
+            id: randomUUID(),
+            message_id: r.messageId,
+            partner_id: r.envelope.partnerId,
+            target_id: target.id,
+            target: JSON.stringify(target),
+            idempotency_key: `event:${r.subscriptionId}:${r.envelope.id}`,
+            event: JSON.stringify(r.envelope),
+          };
+        }),
+      )
+      .onConflict('idempotency_key')
+      .ignore()
+      .returning('id');
+    queued += inserted.length;
+  }
+  return queued;
 }
 
 /** Takes back the deliveries of documents that were rejected after all (or are interpreted again). */
@@ -201,10 +242,14 @@ export async function queueRedeliveries(
   return rows.map((r) => ({ id: r.id, idempotencyKey: r.idempotency_key }));
 }
 
-/** How many of a message's current deliveries are still on their way (queued, being sent, awaiting an answer). */
+/**
+ * How many of a message's current deliveries are still on their way (queued, being sent, awaiting an
+ * answer); events to subscribers about the message are not among them.
+ */
 export async function deliveriesUnderWay(trx: Knex.Transaction, messageId: string): Promise<number> {
   const { rows } = await trx.raw<{ rows: { n: string }[] }>(
-    `SELECT count(*) AS n FROM deliveries d WHERE d.message_id = ? AND d.state IN ('pending', 'delivering', 'waiting') AND ${CURRENT_DELIVERY}`,
+    `SELECT count(*) AS n FROM deliveries d
+      WHERE d.message_id = ? AND d.state IN ('pending', 'delivering', 'waiting') AND d.target->>'kind' <> 'event' AND ${CURRENT_DELIVERY}`,
     [messageId],
   );
   return Number(rows[0]?.n ?? 0);

@@ -242,18 +242,20 @@ function lostBecause(holder: Holder): string {
  */
 async function lockMessages(trx: Knex.Transaction, messageIds: readonly string[]): Promise<void> {
   // In one order for every worker, so that two batches sharing messages cannot deadlock.
-  await trx.raw('SELECT id FROM messages WHERE id = ANY(?::uuid[]) ORDER BY id FOR NO KEY UPDATE', [[...new Set(messageIds)]]);
+  const ids = [...new Set(messageIds)].filter(Boolean);
+  if (ids.length) await trx.raw('SELECT id FROM messages WHERE id = ANY(?::uuid[]) ORDER BY id FOR NO KEY UPDATE', [ids]);
 }
 
 /**
  * Every outcome line is written on the delivery's message with the delivery (and the document, for
- * ERP deliveries). The catalogue lists `message_id` and `delivery_id` for each type a delivery
- * writes, which test/unit/events.test.ts checks; the types are checked here by TimelineNote.
+ * ERP deliveries); an event about no message goes on its partner's timeline, or carries only the
+ * delivery. The catalogue lists `delivery_id` for each type a delivery writes, and `message_id` at
+ * least sometimes, which test/unit/events.test.ts checks; the types are checked here by TimelineNote.
  */
 async function insertEventsOf(trx: Knex.Transaction, lines: readonly { item: OutboxItem; notes: readonly TimelineNote[] }[]): Promise<void> {
   const rows = lines.flatMap(({ item, notes }) =>
     notes.map((n) => ({
-      message_id: item.messageId,
+      ...(item.messageId ? { message_id: item.messageId } : item.partnerId ? { partner_id: item.partnerId } : {}),
       ...(item.document ? { document_id: item.document.id } : {}),
       delivery_id: item.id,
       type: n.type,

@@ -3,6 +3,7 @@ import type { CanonicalDocument } from '../canonical/index.js';
 import type { CurrentEventType } from '../observability/events.js';
 import type { DeliveryState, Target } from '../types.js';
 import type { GatewayError } from '../errors.js';
+import type { EventOutType } from './subscriptions.js';
 
 /**
  * Where a delivery goes. The ERP's targets come from partner routes (`http`, `file`); the others are
@@ -11,7 +12,32 @@ import type { GatewayError } from '../errors.js';
  * carry no settings: the transport reads the partner's profile at send time, so a rotated
  * certificate or a new URL applies to what is queued.
  */
-export type OutboxTarget = Target | { kind: 'as2'; id: string } | { kind: 'sftp'; id: string } | { kind: 'as2-mdn'; id: string; url: string; record: string };
+export type OutboxTarget =
+  | Target
+  | { kind: 'as2'; id: string }
+  | { kind: 'sftp'; id: string }
+  | { kind: 'as2-mdn'; id: string; url: string; record: string }
+  | EventTarget;
+
+/**
+ * An event subscription (decision 0037): its URL and secret are read at send time, so a removed
+ * subscription's queued events fail instead of going out.
+ */
+export interface EventTarget {
+  kind: 'event';
+  id: string;
+  subscription: string;
+}
+
+/** What an event subscriber receives: the body of the signed POST. `id` is the event's idempotency key. */
+export interface EventEnvelope {
+  id: string;
+  type: EventOutType;
+  occurredAt: string;
+  /** The partner the event concerns; null for the gateway's own (an ERP credential expiring). */
+  partnerId: string | null;
+  data: Record<string, unknown>;
+}
 
 export type TargetKind = OutboxTarget['kind'];
 
@@ -29,7 +55,9 @@ export interface DocumentFacts {
 /** One claimed row of the outbox: what a transport needs to send it. */
 export interface OutboxItem {
   id: string;
+  /** '' only for an event about no message (decision 0037). */
   messageId: string;
+  /** '' only for an event about no partner. */
   partnerId: string;
   targetId: string;
   target: OutboxTarget;
@@ -37,9 +65,12 @@ export interface OutboxItem {
   /** This attempt's number (the claim counted it). */
   attempts: number;
   maxAttempts: number | null;
+  /** The message's ('' for an event about no message). */
   correlationId: string;
   /** ERP deliveries only. */
   document: DocumentFacts | null;
+  /** Event deliveries only: what is posted. */
+  event: EventEnvelope | null;
   /** This delivery probes a paused target (the breaker is half-open). */
   probe: boolean;
 }

@@ -90,19 +90,20 @@ export const EVENTS = {
   delivered: {
     meaning:
       "A delivery succeeded: a document to the ERP, an AS2 send (with its MDN, when one was asked for), a push to the partner's SFTP server, " +
-      'or an asynchronous MDN we owed; the detail names the attempt, the target and its answer. Deliveries of documents carry the document.',
-    carries: ['message_id', 'delivery_id'],
-    sometimes: ['document_id'],
+      'an asynchronous MDN we owed, or an event to a subscriber; the detail names the attempt, the target and its answer. Deliveries of ' +
+      'documents carry the document; an event about no message is on its partner (or on neither).',
+    carries: ['delivery_id'],
+    sometimes: ['message_id', 'document_id', 'partner_id'],
   },
   'delivery.failed': {
     meaning: 'A delivery attempt failed; the delivery is tried again after a backoff.',
-    carries: ['message_id', 'delivery_id', 'code'],
-    sometimes: ['document_id'],
+    carries: ['delivery_id', 'code'],
+    sometimes: ['message_id', 'document_id', 'partner_id'],
   },
   'delivery.dead': {
     meaning: "A delivery's last attempt failed (not retryable, attempts exhausted or maximum age reached); it waits for a replay.",
-    carries: ['message_id', 'delivery_id', 'code'],
-    sometimes: ['document_id'],
+    carries: ['delivery_id', 'code'],
+    sometimes: ['message_id', 'document_id', 'partner_id'],
   },
   'delivery.waiting': {
     meaning: "An AS2 send was posted; the delivery waits for the partner's asynchronous MDN.",
@@ -110,13 +111,13 @@ export const EVENTS = {
   },
   'target.paused': {
     meaning: 'A target failed too many times in a row; its deliveries wait a cool-down, then one delivery probes it.',
-    carries: ['message_id', 'delivery_id', 'code'],
-    sometimes: ['document_id'],
+    carries: ['delivery_id', 'code'],
+    sometimes: ['message_id', 'document_id', 'partner_id'],
   },
   'target.resumed': {
     meaning: 'A paused target answered again; its waiting deliveries are sent now.',
-    carries: ['message_id', 'delivery_id'],
-    sometimes: ['document_id'],
+    carries: ['delivery_id'],
+    sometimes: ['message_id', 'document_id', 'partner_id'],
   },
 
   // X12 acknowledgments

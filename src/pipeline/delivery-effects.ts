@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { FinalDeliveryState, OutboxItem } from '../delivery/transport.js';
+import { publishDocumentsDelivered } from './business-events.js';
 import { markCollected, markDeliveredIfComplete, setMessageState } from './messages.js';
 
 /*
@@ -10,11 +11,15 @@ import { markCollected, markDeliveredIfComplete, setMessageState } from './messa
 /**
  * ERP deliveries: the message is delivered once none of its document deliveries is outstanding
  * (an MDN we owe the partner is not one of them), and dead (replayable) when one goes to dead letter.
+ * Each delivered document is a `document.delivered` event for its subscribers.
  */
 export async function documentDeliverySettled(trx: Knex.Transaction, items: readonly OutboxItem[], state: FinalDeliveryState): Promise<void> {
   const ids = [...new Set(items.map((i) => i.messageId))];
   if (state === 'dead') for (const id of ids) await setMessageState(trx, id, 'dead');
-  else await markDeliveredIfComplete(trx, ids);
+  else {
+    await markDeliveredIfComplete(trx, ids);
+    await publishDocumentsDelivered(trx, items);
+  }
 }
 
 /**

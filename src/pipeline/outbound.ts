@@ -6,6 +6,7 @@ import type { FunctionalAck } from './interpret.js';
 import type { PartnerProfile } from '../types.js';
 import type { X12Segment } from '../formats/x12/reader.js';
 import { insertMessage, markAcksOverdue, markCollected, setAckStatus } from './messages.js';
+import { publishAcksOverdue } from './business-events.js';
 
 /** Largest ISA13/GS06/ST02 we write; the counters wrap to 1 after it. */
 const CONTROL_MAX = 999_999_999;
@@ -188,7 +189,7 @@ export async function reconcileTa1(trx: Knex.Transaction, partnerId: string, inb
   ]);
 }
 
-/** Marks outbound documents whose acknowledgment is late and raises an `ack.overdue` event for each. */
+/** Marks outbound documents whose acknowledgment is late and raises an `ack.overdue` event for each (on its timeline and to subscribers). */
 export async function flagOverdueAcks(knex: Knex): Promise<number> {
   return knex.transaction(async (trx) => {
     const rows = await markAcksOverdue(trx);
@@ -203,6 +204,7 @@ export async function flagOverdueAcks(knex: Knex): Promise<number> {
         })),
       );
     }
+    await publishAcksOverdue(trx, rows);
     return rows.length;
   });
 }

@@ -18,6 +18,7 @@ import { copyDocuments, rejectDocuments } from './documents.js';
 import { withLifecycleRoutes } from './partner-lifecycle.js';
 import { documentRecords, withinScope, type ClaimedMessage } from './document-records.js';
 import { interpretedEvent, messageOutcome, messageProblemEvents, REJECTED_DOCUMENTS_SHOWN, writeWholeMessages } from './process-whole.js';
+import { publishDocumentEvents } from './business-events.js';
 
 /**
  * Claims up to `limit` received messages (FOR UPDATE SKIP LOCKED, so any number of gateway
@@ -82,6 +83,10 @@ export async function processBatch(
         await recordEvents(trx, [{ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message }]);
       }
     }
+    await publishDocumentEvents(
+      trx,
+      rows.map((r) => r.id),
+    );
     return rows.length;
   });
 }

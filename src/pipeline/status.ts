@@ -131,7 +131,7 @@ export async function messageStatus(knex: Knex, partnerId: string | undefined, i
       id: d.id,
       documentId: d.document_id,
       target: d.target_id,
-      /** http, file, amqp, nats (the ERP's routes); as2, sftp (a push to the partner); as2-mdn (an MDN we owe). */
+      /** http, file, amqp, nats (the ERP's routes); as2, sftp (a push to the partner); as2-mdn (an MDN we owe); event (to a subscriber, 0037). */
       kind: (d.target as OutboxTarget).kind,
       idempotencyKey: d.idempotency_key,
       state: d.state as DeliveryState,

@@ -15,7 +15,7 @@ import {
   type CredentialKind,
 } from './credentials.js';
 import { expiringCredentials } from './expiry.js';
-import { MasterKeys, newMasterKey, parseMasterKey, resealKeyFiles, rotateMasterKey } from './secrets.js';
+import { MasterKeys, newMasterKey, parseMasterKey, resealKeyFiles, rotateMasterKey, type RewrapSealed } from './secrets.js';
 
 export const CREDS_USAGE = `  creds list [--partner P] [--kind K]        every credential (profile and store) with its state and expiry
   creds issue <kind> [partner] [--file F] [--expires 90d|2027-06-30] [--scopes "asn:write po:read"]
@@ -135,10 +135,15 @@ export async function credsCommand(args: string[], v: Values, ctx: CredsContext)
  * `gateway secrets rotate-master-key <file>`: re-wraps every sealed secret in the store and re-seals
  * the private key files (AS2 key pairs, SFTP host keys); prints what to set next.
  */
-export async function rotateMasterKeyCommand(file: string, ctx: CredsContext, keyDirs: readonly string[]): Promise<number> {
+export async function rotateMasterKeyCommand(
+  file: string,
+  ctx: CredsContext,
+  keyDirs: readonly string[],
+  others: readonly RewrapSealed[] = [],
+): Promise<number> {
   if (!existsSync(file)) writeFileSync(file, newMasterKey(), { mode: 0o600, flag: 'wx' });
   const next = parseMasterKey(readFileSync(file, 'utf8'), file);
-  const n = await rotateMasterKey(ctx.knex, ctx.keys, next);
+  const n = await rotateMasterKey(ctx.knex, ctx.keys, next, others);
   const files = resealKeyFiles(keyDirs, ctx.keys, next);
   await audit(ctx.knex, {
     ...cliActor(),

@@ -122,18 +122,23 @@ function readKeyFile(file: string): string {
   }
 }
 
+/** Re-wraps the sealed secrets of a table another module owns (event subscriptions' signing secrets); returns how many. */
+export type RewrapSealed = (trx: Knex.Transaction, rewrap: (s: Sealed) => Sealed) => Promise<number>;
+
 /**
- * Re-wraps every sealed secret under `next`, in one transaction: afterwards only `next` is needed.
- * Returns how many secrets were re-wrapped.
+ * Re-wraps every sealed secret under `next`, in one transaction: the credentials', and those of
+ * the tables `others` re-wrap. Afterwards only `next` is needed. Returns how many were re-wrapped.
  */
-export async function rotateMasterKey(knex: Knex, keys: MasterKeys, next: Buffer): Promise<number> {
+export async function rotateMasterKey(knex: Knex, keys: MasterKeys, next: Buffer, others: readonly RewrapSealed[] = []): Promise<number> {
   return knex.transaction(async (trx) => {
     const rows: { id: string; secret: Sealed }[] = await trx('credentials').select('id', 'secret').whereNotNull('secret').forUpdate();
     for (const r of rows)
       await trx('credentials')
         .where('id', r.id)
         .update({ secret: JSON.stringify(keys.rewrap(r.secret, next)) });
-    return rows.length;
+    let n = rows.length;
+    for (const rewrapOthers of others) n += await rewrapOthers(trx, (s) => keys.rewrap(s, next));
+    return n;
   });
 }
 

@@ -15,6 +15,8 @@ export const SIGNALS = {
   credentials: 'gateway_credentials',
   /** A partner's lifecycle state changed (decision 0034): the doors' view of who is suspended is stale. */
   partners: 'gateway_partners',
+  /** An event subscription was registered or removed (decision 0037): the view publishing matches against is stale. */
+  subscriptions: 'gateway_subscriptions',
 } as const;
 
 export type Signal = keyof typeof SIGNALS;

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 export type ErpAnswer = number | { status: number; headers: Record<string, string> };
 
 export interface ErpRequest {
+  /** The path (and query) it was posted to. */
+  path: string;
   headers: IncomingHttpHeaders;
   /** The body as it arrived (for signature checks). */
   raw: Buffer;
@@ -31,7 +33,7 @@ export class ErpReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', async () => {
         const raw = Buffer.concat(chunks);
-        const r: ErpRequest = { headers: req.headers, raw, body: JSON.parse(raw.toString('utf8')) };
+        const r: ErpRequest = { path: req.url ?? '', headers: req.headers, raw, body: JSON.parse(raw.toString('utf8')) };
         this.requests.push(r);
         const answer = await this.respond(r, this.requests.length);
         const { status, headers } = typeof answer === 'number' ? { status: answer, headers: {} } : answer;

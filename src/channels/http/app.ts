@@ -6,6 +6,7 @@ import type { Receiver } from '../../pipeline/receive.js';
 import type { CredentialStore } from '../../security/credentials.js';
 import type { TokenEndpoint } from '../../security/oauth.js';
 import type { RateLimiter } from '../../security/rate-limit.js';
+import type { MasterKeys } from '../../security/secrets.js';
 import type { TokenService } from '../../security/tokens.js';
 import type { As2Inbound } from '../as2/inbound.js';
 import type { ServiceKeys } from './auth.js';
@@ -23,6 +24,7 @@ import { consoleOpsRoutes } from './routes/portal-console-ops.js';
 import { consoleRoutes } from './routes/portal-console.js';
 import { partnerPageRoutes } from './routes/portal-partners.js';
 import { securityRoutes } from './routes/portal-security.js';
+import { erpSubscriptionRoutes, partnerSubscriptionRoutes } from './routes/subscriptions.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { type WorkbenchDeps, workbenchRoutes } from './routes/portal-workbench.js';
 
@@ -36,6 +38,8 @@ export interface HttpDeps {
   maxBodyBytes: number;
   /** API keys of the ERP (`/v1/erp/…`). */
   erpApiKeys: ServiceKeys;
+  /** Event subscriptions (decision 0037): the key sealing their secrets, and where the ERP may subscribe. */
+  events: { keys: MasterKeys; erpUrls: readonly string[] };
   /** The AS2 door (POST /as2). */
   as2?: As2Inbound;
   security: SecurityDeps;
@@ -79,6 +83,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
     oauthRoutes({ ...sec, config }),
     as2Routes({ as2: deps.as2 }),
     erpRoutes({ knex, config, maxBodyBytes, erpApiKeys: deps.erpApiKeys }),
+    erpSubscriptionRoutes({ knex, config, ...deps.events, erpApiKeys: deps.erpApiKeys }),
+    partnerSubscriptionRoutes({ knex, config, ...deps.events, store: sec.store, tokens: sec.tokens, limiter: sec.limiter }),
     adminRoutes({ knex, store: sec.store, adminApiKeys: sec.adminApiKeys }),
     portalRoutes({ ...deps.portal, supplier: { knex, config, receiver, maxBodyBytes } }),
     opsRoutes({ knex, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
