@@ -293,7 +293,7 @@ export async function startGateway(opts: {
       store,
       tokens,
       tokenEndpoint: new TokenEndpoint({ knex, store, tokens, config: () => config }),
-      limiter: new RateLimiter(),
+      limiter: new RateLimiter(knex, (err) => log.warn({ err: err.message }, 'could not forget idle rate-limit buckets; trying again in a minute')),
       tokenRatePerMinute: settings.oauth.tokenRatePerMinute,
       webhookToleranceSeconds: settings.webhookToleranceSeconds,
       adminApiKeys: settings.adminApiKeys,
