@@ -61,7 +61,7 @@ export class RateLimiter {
     try {
       const { granted, tokens } = await takeTokens(this.knex, key, perMinute, now, batch.length);
       const wait = granted < batch.length ? secondsUntilOne(tokens, perMinute) : 0;
-      batch.forEach((w, i) => w.resolve(i < granted ? 0 : wait));
+      for (const [i, w] of batch.entries()) w.resolve(i < granted ? 0 : wait);
     } catch (err) {
       for (const w of batch) w.reject(err);
       return;
