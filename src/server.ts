@@ -287,6 +287,7 @@ export async function startGateway(opts: {
     config: () => config,
     maxBodyBytes: settings.maxBodyBytes,
     partnersDir: settings.partnersDir,
+    trustProxy: settings.trustProxy,
     erpApiKeys: settings.erpApiKeys,
     as2: as2In,
     security: {

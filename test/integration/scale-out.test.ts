@@ -22,6 +22,9 @@ import { allowSftp } from '../helpers/sftp.js';
 const hostKeysDir = mkdtempSync(path.join(tmpdir(), 'gw-scale-out-host-keys-'));
 const ENV = {
   GATEWAY_MASTER_KEY: randomBytes(32).toString('base64'),
+  // Behind a load balancer that appends the client's address; two token requests a minute per address.
+  TRUST_PROXY: 'on',
+  OAUTH_TOKEN_RATE_PER_MINUTE: '2',
   SFTP: 'on',
   SFTP_HOST_KEYS_DIR: hostKeysDir,
   SFTP_LOCKOUT_FAILURES: '3',
@@ -98,5 +101,19 @@ describe('two replicas on one database', function () {
     assert.equal(await login(b, password), true, 'replica B lets the partner in');
     for (let i = 0; i < 3; i++) assert.equal(await login(a, 'wrong'), false);
     assert.equal(await login(b, password), false, 'replica B refuses the right password after the failures on A');
+  });
+
+  it("behind a load balancer (TRUST_PROXY), count token requests per client address across replicas, by the balancer's entry", async () => {
+    const tokenRequest = (t: TestGateway, forwardedFor: string) =>
+      fetch(`${t.gw.url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forwardedFor },
+        body: 'grant_type=client_credentials',
+      });
+    for (const t of [a, b]) assert.notEqual((await tokenRequest(t, '203.0.113.1')).status, 429);
+    const refused = await tokenRequest(a, '198.51.100.7, 203.0.113.1');
+    assert.equal(refused.status, 429, "the third from 203.0.113.1 (the first entry is the client's own word, not believed)");
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    assert.notEqual((await tokenRequest(b, '203.0.113.1, 203.0.113.2')).status, 429, 'another client address has its own budget');
   });
 });
