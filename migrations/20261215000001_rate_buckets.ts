@@ -8,14 +8,14 @@ import type { Knex } from 'knex';
  * leaves room on the page for the new row version).
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw(`
-    CREATE UNLOGGED TABLE rate_buckets (
-      key text PRIMARY KEY,
-      tokens double precision NOT NULL,
-      per_minute double precision NOT NULL,
-      at_ms bigint NOT NULL,
-      granted integer NOT NULL
-    ) WITH (fillfactor = 50)`);
+  await knex.schema.createTable('rate_buckets', (t) => {
+    t.text('key').primary();
+    t.double('tokens').notNullable();
+    t.double('per_minute').notNullable();
+    t.bigInteger('at_ms').notNullable();
+    t.integer('granted').notNullable();
+  });
+  await knex.raw('ALTER TABLE rate_buckets SET UNLOGGED, SET (fillfactor = 50)');
 }
 
 export async function down(knex: Knex): Promise<void> {
