@@ -41,6 +41,11 @@ export interface Settings {
   configWatch: boolean;
   /** How long a graceful stop may take before claimed work is released (STOP_TIMEOUT_SECONDS). */
   stopTimeoutMs: number;
+  /**
+   * TRUST_PROXY: take the client's address from the last X-Forwarded-For entry, the one the load
+   * balancer in front appends (per-address limits and lockouts, audit); off: the connection's address.
+   */
+  trustProxy: boolean;
   /** The hosted SFTP door: off, or its port and where its host keys live. */
   sftp: { enabled: boolean; port: number; hostKeysDir: string; lockoutFailures: number; lockoutMs: number; loginDelayMs: number };
   /** Remote SFTP servers of partners: how often due pickups and deliveries are looked for. */
@@ -130,6 +135,7 @@ const schema = {
     CREDENTIAL_USAGE_FLUSH_MS: { type: 'integer', minimum: 100, default: 60000 },
     CONFIG_WATCH: { enum: ['on', 'off'], default: 'on' },
     STOP_TIMEOUT_SECONDS: { type: 'number', exclusiveMinimum: 0, maximum: 3600, default: 8 },
+    TRUST_PROXY: { enum: ['on', 'off'], default: 'off' },
     SFTP: { enum: ['on', 'off'], default: 'on' },
     SFTP_PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 2222 },
     SFTP_HOST_KEYS_DIR: { type: 'string', minLength: 1 },
@@ -253,6 +259,7 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
     credentialUsageFlushMs: e.CREDENTIAL_USAGE_FLUSH_MS as number,
     configWatch: e.CONFIG_WATCH === 'on',
     stopTimeoutMs: (e.STOP_TIMEOUT_SECONDS as number) * 1000,
+    trustProxy: e.TRUST_PROXY === 'on',
     sftp: {
       enabled: e.SFTP === 'on',
       port: e.SFTP_PORT as number,

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { parseDuration } from '../../src/security/creds-cli.js';
-import { RateLimiter } from '../../src/security/rate-limit.js';
 import { allowedScopes, grantedScopes, mailboxScope } from '../../src/security/scopes.js';
 import { MasterKeys, masterKeyId } from '../../src/security/secrets.js';
 import { signatureHeader, verifySignature } from '../../src/security/webhooks.js';
@@ -75,31 +74,6 @@ describe('webhook signatures', () => {
     refused(undefined);
     refused('v1=abc');
     refused(`t=${Math.floor(now / 1000)},v1=${'0'.repeat(64)}`);
-  });
-});
-
-describe('rate limiter', () => {
-  it('allows the budget per minute, then answers with the seconds to wait, and refills', () => {
-    const r = new RateLimiter();
-    const t0 = 1_000_000;
-    assert.deepEqual(
-      [0, 1, 2].map(() => r.take('p', 3, t0)),
-      [0, 0, 0],
-    );
-    assert.equal(r.take('p', 3, t0), 20, 'one request per 20 s at 3 per minute');
-    assert.equal(r.take('other', 3, t0), 0, 'buckets are per key');
-    assert.equal(r.take('p', 3, t0 + 20_000), 0);
-  });
-
-  it('applies a changed limit at once, keeping the share of the budget left', () => {
-    const r = new RateLimiter();
-    const t0 = 1_000_000;
-    for (let i = 0; i < 5; i++) r.take('p', 5, t0);
-    assert.equal(r.take('p', 5, t0), 12, 'spent at 5 per minute');
-    assert.equal(r.take('p', 600, t0), 1, 'raised to 600: still spent, but the next token comes in 0.1 s');
-    for (let i = 0; i < 3; i++) r.take('q', 4, t0);
-    const left = Array.from({ length: 400 }, () => r.take('q', 400, t0)).filter((w) => w === 0).length;
-    assert.equal(left, 100, 'a quarter of the budget was left, so a quarter of the new one is');
   });
 });
 

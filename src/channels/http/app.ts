@@ -47,6 +47,8 @@ export interface HttpDeps {
   portal: PortalDeps;
   /** Where partner profiles are read from (the partner pages show a profile's file). */
   partnersDir: string;
+  /** Behind a load balancer that appends the client's address to X-Forwarded-For (TRUST_PROXY). */
+  trustProxy?: boolean;
   /** The mapping workbench's files, loader and reload (decision 0035); without them the portal has no workbench. */
   workbench?: Pick<WorkbenchDeps, 'mappingsDir' | 'load' | 'reload'>;
 }
@@ -74,7 +76,9 @@ export interface SecurityDeps {
 export function createHttpApp(deps: HttpDeps): Koa {
   const { knex, config, receiver, maxBodyBytes, security: sec } = deps;
   const app = new Koa();
-  app.proxy = false;
+  // Only the load balancer's own entry (the last) is believed: a client can write the others.
+  app.proxy = deps.trustProxy ?? false;
+  app.maxIpsCount = 1;
   app.use(answerErrors(deps.log));
   const routers = [
     healthRoutes({ knex, store: sec.store, adminApiKeys: sec.adminApiKeys }),

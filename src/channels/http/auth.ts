@@ -36,7 +36,7 @@ export function partnerPrincipal(d: PartnerAuthDeps): Middleware {
   return async (ctx, next) => {
     const principal = await authenticatePartner(ctx, d);
     if (isSuspended(principal.partner)) throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${principal.partner.id} is suspended.`);
-    throttle(ctx, d.limiter, `partner:${principal.partner.id}`, principal.partner.limits.requestsPerMinute);
+    await throttle(ctx, d.limiter, `partner:${principal.partner.id}`, principal.partner.limits.requestsPerMinute);
     ctx.state.principal = principal;
     await next();
   };

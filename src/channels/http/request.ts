@@ -47,8 +47,8 @@ export function requestId(ctx: Context): string {
 }
 
 /** 429 with Retry-After when the bucket `key` is empty; takes one request from it otherwise. */
-export function throttle(ctx: Context, limiter: RateLimiter, key: string, perMinute: number): void {
-  refuseAfter(ctx, limiter.take(key, perMinute));
+export async function throttle(ctx: Context, limiter: RateLimiter, key: string, perMinute: number): Promise<void> {
+  refuseAfter(ctx, await limiter.take(key, perMinute));
 }
 
 /** 429 with Retry-After when `wait` (seconds) is positive. */

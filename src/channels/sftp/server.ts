@@ -63,7 +63,7 @@ const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$gTjoRTF8LrpAnw2uD3
 export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServer> {
   const { log } = opts;
   const hostKeys = ensureHostKeys(opts.hostKeysDir, opts.master);
-  const throttle = new LoginThrottle(opts.lockout);
+  const throttle = new LoginThrottle(opts.knex, opts.lockout);
   const live = new Set<Connection>();
 
   const server = new Server({ hostKeys: hostKeys.map((k) => k.privateKey), ident: 'partner-gateway' }, (client, info) => {
@@ -120,7 +120,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
     const methods: ('publickey' | 'password')[] = partner?.credentials.sftpPassword ? ['publickey', 'password'] : ['publickey'];
     if (ctx.method === 'none') return void ctx.reject(methods);
     const refuse = async (reason: string, fingerprint?: string) => {
-      const delay = throttle.failure(user, address);
+      const delay = await throttle.failure(user, address);
       log.warn({ partner: user, address, method: ctx.method, fingerprint, reason }, 'sftp: login refused');
       await audit(opts.knex, {
         actor: `partner:${user}`,
@@ -134,7 +134,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
       ctx.reject(methods);
       return undefined;
     };
-    const locked = throttle.lockedFor(user, address);
+    const locked = await throttle.lockedFor(user, address);
     if (locked > 0) {
       log.warn({ partner: user, address, method: ctx.method, lockedForMs: locked }, 'sftp: login refused (locked out after repeated failures)');
       return void ctx.reject(methods);
@@ -170,7 +170,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
     ): Promise<{ partner: Readonly<PartnerProfile>; scopes: ReadonlySet<string> } | undefined> {
       if (isSuspended(p)) return void (await refuse('partner suspended', fingerprint));
       if (!p.channels.includes('sftp')) return void (await refuse('partner may not use SFTP (channels)', fingerprint));
-      throttle.success(user, address);
+      await throttle.success(user, address);
       log.info({ partner: p.id, address, method: ctx.method, fingerprint }, 'sftp: login');
       await audit(opts.knex, {
         actor: `partner:${p.id}`,

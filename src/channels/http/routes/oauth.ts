@@ -29,7 +29,7 @@ export function oauthRoutes(d: OAuthDeps): Router {
   const router = new Router();
 
   router.post('/oauth/token', async (ctx) => {
-    throttle(ctx, d.limiter, `token:${ctx.ip}`, d.tokenRatePerMinute);
+    await throttle(ctx, d.limiter, `token:${ctx.ip}`, d.tokenRatePerMinute);
     if (mediaTypeOf(ctx) !== 'application/x-www-form-urlencoded')
       throw new GatewayError('GW_OAUTH_REQUEST', 'Send the token request as application/x-www-form-urlencoded.');
     const form = new URLSearchParams((await readBody(ctx, 16_384, ' for a token request')).toString('utf8'));

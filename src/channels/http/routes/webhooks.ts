@@ -39,16 +39,16 @@ export function webhookRoutes(d: WebhookDeps): Router {
   const perMinute = d.unverifiedPerMinute ?? UNVERIFIED_WEBHOOKS_PER_MINUTE;
   router.post('/v1/webhooks/:partner', async (ctx) => {
     const addressKey = `webhook-unverified:${ctx.ip}`;
-    refuseAfter(ctx, d.limiter.peek(addressKey, perMinute));
+    refuseAfter(ctx, await d.limiter.peek(addressKey, perMinute));
     let verified: { partner: Readonly<PartnerProfile>; credential: Credential; timestamp: number; bytes: Buffer };
     try {
       verified = await verify(ctx, d);
     } catch (err) {
-      if (isGatewayError(err) && err.status < 500) d.limiter.take(addressKey, perMinute);
+      if (isGatewayError(err) && err.status < 500) await d.limiter.take(addressKey, perMinute);
       throw err;
     }
     const { partner, credential, timestamp, bytes } = verified;
-    throttle(ctx, d.limiter, `partner:${partner.id}`, partner.limits.requestsPerMinute);
+    await throttle(ctx, d.limiter, `partner:${partner.id}`, partner.limits.requestsPerMinute);
     const principal: Principal = { partner, method: 'webhook', credentialId: credential.ref, scopes: grantedScopes(partner, credential.scopes) };
     const request: WebhookRequest = {
       partnerId: partner.id,
