@@ -46,7 +46,6 @@ export function openApiDocument(version: string): object {
         'the canonical documents (components) are what the ERP receives and sends.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     tags: SECTIONS.map((s) => s.tag),
     paths: Object.assign({}, ...SECTIONS.map(tagged)) as Paths,
     components: components(),

@@ -32,6 +32,7 @@ const PAGE = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>Partner gateway API reference</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/docs/api/assets/swagger-ui.css">
 </head>
 <body>
