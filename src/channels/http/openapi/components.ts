@@ -137,7 +137,8 @@ const SHARED_SCHEMAS: Record<string, Schema> = {
       },
       timeline: {
         type: 'array',
-        items: { type: 'object', required: ['at', 'type'], properties: { at: dateTime, type: { type: 'string' }, code: { type: 'string' }, detail: {} } },
+        // Each event also carries its detail (and, for some, data and documentId): docs/events.md.
+        items: { type: 'object', required: ['at', 'type'], properties: { at: dateTime, type: { type: 'string' }, code: { type: 'string' } } },
       },
     },
   },
