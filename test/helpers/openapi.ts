@@ -5,7 +5,7 @@ import { CANONICAL_SCHEMAS } from '../../src/canonical/index.js';
 /** The parts of an OpenAPI document the tests read. */
 export interface OpenApiDoc {
   paths: Record<string, Record<string, Operation>>;
-  components: { responses: Record<string, Response>; securitySchemes: Record<string, unknown> };
+  components: { schemas: Record<string, unknown>; responses: Record<string, Response>; securitySchemes: Record<string, unknown> };
 }
 export interface Parameter {
   name: string;
@@ -60,12 +60,18 @@ export class DocumentSchemas {
 
   /** Problems of `value` against the schema at `at` (path segments into the document); [] when it conforms. */
   problems(at: string[], value: unknown): string[] {
+    const validate = this.validator(at);
+    return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
+  }
+
+  /** The validator of the schema at `at`; throws when it is no JSON Schema 2020-12 or a `$ref` in it resolves nowhere. */
+  validator(at: string[]): ValidateFunction {
     const ref = `openapi.json${pointer(...at)}`;
     let validate = this.compiled.get(ref);
     if (!validate) {
       validate = this.ajv.compile({ $ref: ref });
       this.compiled.set(ref, validate);
     }
-    return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
+    return validate;
   }
 }

@@ -82,6 +82,12 @@ describe('OpenAPI document (/openapi.json)', function () {
     assert.match(await (await fetch(`${s.url}/docs/api/assets/init.js`)).text(), /url: '\/openapi\.json'/);
   });
 
+  it('holds shared schemas that are JSON Schema 2020-12 with every $ref resolving', () => {
+    const names = Object.keys(doc.components.schemas);
+    assert.ok(names.includes('ErrorAnswer') && names.includes('PurchaseOrder'), names.join(', '));
+    for (const name of names) assert.doesNotThrow(() => schemas.validator(['components', 'schemas', name]), name);
+  });
+
   it('refers to the canonical schemas rather than copying them, and shares the error answer', () => {
     const text = JSON.stringify(doc);
     assert.equal(text.split('"https://partner-gateway.dev/canonical/purchase-order/v1"').length - 1, 1, 'the purchase order schema appears once');
@@ -137,8 +143,11 @@ describe('OpenAPI document (/openapi.json)', function () {
       throw new Error(`${path}: give the parameter ${p.name} an example in the document, or a value made in this test`);
     }
 
-    /** The request an operation's description makes: its example body, its parameters' examples and the credential its security names. */
-    function requestOf(method: string, path: string, op: Operation): { url: string; init: RequestInit; hasExample: boolean } {
+    /**
+     * The request an operation's description makes: its example body, its parameters' examples and
+     * (unless `anonymous`) the credential its security names.
+     */
+    function requestOf(method: string, path: string, op: Operation, anonymous = false): { url: string; init: RequestInit; hasExample: boolean } {
       const url = path.replace(/\{(\w+)\}/g, (_, name) => {
         const p = op.parameters?.find((x) => x.in === 'path' && x.name === name);
         assert.ok(p, `${method} ${path}: path parameter ${name} is not declared`);
@@ -151,8 +160,21 @@ describe('OpenAPI document (/openapi.json)', function () {
           : mediaType === 'application/x-www-form-urlencoded'
             ? new URLSearchParams(media.example as Record<string, string>).toString()
             : JSON.stringify(media.example);
-      const headers: Record<string, string> = { ...(mediaType ? { 'content-type': mediaType } : {}), ...credentialFor(op, body ?? '') };
+      const credential = anonymous ? {} : credentialFor(op, body ?? '');
+      const headers: Record<string, string> = { ...(mediaType ? { 'content-type': mediaType } : {}), ...credential };
       return { url: `${s.url}${url}`, init: { method, headers, ...(body !== undefined ? { body } : {}), redirect: 'manual' }, hasExample: media !== undefined };
+    }
+
+    /** What is wrong with an answer: a status the operation does not list, or a JSON body its schema refuses. */
+    async function answerProblems(label: string, path: string, method: string, res: globalThis.Response): Promise<string[]> {
+      const type = (res.headers.get('content-type') ?? '').split(';')[0] as string;
+      const text = await res.text();
+      const documented = schemas.response(path, method, res.status);
+      if (!documented) return [`${label}: answered ${res.status}, a status the document does not list (${text.slice(0, 200)})`];
+      if (type !== 'application/json') return [];
+      if (!documented.response.content?.['application/json']) return [`${label}: answered JSON with ${res.status}, which the document gives no JSON schema`];
+      const problems = schemas.problems([...documented.at, 'content', 'application/json', 'schema'], JSON.parse(text));
+      return problems.length ? [`${label}: the ${res.status} answer does not match its schema: ${problems.join('; ')} in ${text.slice(0, 300)}`] : [];
     }
 
     function credentialFor(op: Operation, body: string): Record<string, string> {
@@ -176,12 +198,12 @@ describe('OpenAPI document (/openapi.json)', function () {
     /** Examples first (they make what later calls read), reads next, then the calls that change or remove things. */
     const order = (o: { method: string; op: Operation }) => (o.op.requestBody ? 0 : o.method === 'GET' ? 1 : 2);
 
+    /** The operations the test calls: all but AS2, whose suites speak it. */
+    const callable = () => operations(doc).filter((o) => o.path !== '/as2');
+
     it('accepts each request example, and each answer is documented and matches its schema', async () => {
       const failures: string[] = [];
-      const ops = operations(doc)
-        .filter((o) => o.path !== '/as2')
-        .sort((a, b) => order(a) - order(b));
-      for (const { method, path, op } of ops) {
+      for (const { method, path, op } of callable().sort((a, b) => order(a) - order(b))) {
         const label = `${method} ${path}`;
         for (const [mediaType, media] of Object.entries(op.requestBody?.content ?? {}))
           if (media.example !== undefined) {
@@ -190,21 +212,20 @@ describe('OpenAPI document (/openapi.json)', function () {
           }
         const { url, init, hasExample } = requestOf(method, path, op);
         const res = await fetch(url, init);
-        const type = (res.headers.get('content-type') ?? '').split(';')[0] as string;
-        const text = await res.text();
-        if (hasExample && (res.status < 200 || res.status > 299)) failures.push(`${label}: its example was refused: ${res.status} ${text.slice(0, 300)}`);
-        const documented = schemas.response(path, method, res.status);
-        if (!documented) {
-          failures.push(`${label}: answered ${res.status}, a status the document does not list (${text.slice(0, 200)})`);
-          continue;
-        }
-        if (type !== 'application/json') continue;
-        if (!documented.response.content?.['application/json']) {
-          failures.push(`${label}: answered JSON with ${res.status}, which the document gives no JSON schema`);
-          continue;
-        }
-        const problems = schemas.problems([...documented.at, 'content', 'application/json', 'schema'], JSON.parse(text));
-        if (problems.length) failures.push(`${label}: the ${res.status} answer does not match its schema: ${problems.join('; ')} in ${text.slice(0, 300)}`);
+        if (hasExample && (res.status < 200 || res.status > 299)) failures.push(`${label}: its example was refused: ${res.status} ${await res.text()}`);
+        else failures.push(...(await answerProblems(label, path, method, res)));
+      }
+      assert.deepEqual(failures, []);
+    });
+
+    it('refuses each protected operation without credentials, with a documented answer', async () => {
+      const failures: string[] = [];
+      for (const { method, path, op } of callable().filter((o) => (o.op.security ?? []).length > 0)) {
+        const label = `${method} ${path} (no credentials)`;
+        const { url, init } = requestOf(method, path, op, true);
+        const res = await fetch(url, init);
+        if (res.status !== 401 && res.status !== 403) failures.push(`${label}: answered ${res.status}`);
+        failures.push(...(await answerProblems(label, path, method, res)));
       }
       assert.deepEqual(failures, []);
     });

@@ -21,7 +21,7 @@ export const portalApi = section(import.meta.url, {
               scopes: { type: 'array', items: { type: 'string' } },
             },
           }),
-          ...errors(401),
+          ...errors(401, 403),
         },
       },
     },
