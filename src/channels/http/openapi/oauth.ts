@@ -54,10 +54,11 @@ export const oauthApi = section(import.meta.url, {
         },
         responses: {
           '200': json('The access token (a JWT), never cached (Cache-Control: no-store).', TOKEN),
-          '400': oauthError('invalid_request, invalid_scope or unsupported_grant_type.'),
+          '400': oauthError('invalid_request (also a body that is not application/x-www-form-urlencoded), invalid_scope or unsupported_grant_type.'),
           '401': oauthError('invalid_client: the client did not authenticate.'),
-          '415': oauthError('The body is not application/x-www-form-urlencoded.'),
+          '413': oauthError('The token request is larger than 16 KiB.'),
           '429': oauthError('Too many token requests from this address: retry after Retry-After.'),
+          '503': oauthError('The gateway cannot reach its store now: retry.'),
         },
       },
     },
