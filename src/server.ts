@@ -10,6 +10,7 @@ import { As2Transports } from './channels/as2/transport.js';
 import { expiringCertificates } from './channels/as2/expiry.js';
 import { PartnerCertificates } from './channels/as2/partner-certificates.js';
 import { createHttpApp } from './channels/http/app.js';
+import { type Route, routeTable } from './channels/http/openapi/route-table.js';
 import { PortalOidc } from './security/portal-oidc.js';
 import { PortalAccess } from './security/portal-sign-in.js';
 import { PartnerFiles } from './channels/sftp/files.js';
@@ -67,6 +68,8 @@ export interface Gateway {
   https?: { url: string; certFile: string };
   /** The hosted SFTP door, unless SFTP=off. */
   sftp?: SftpServer;
+  /** The HTTP app's routes, method and path (the OpenAPI document must describe each: decision 0039). */
+  routes: readonly Route[];
   /** Credentials and tokens (the admin API and the CLI use the same). */
   security: { store: CredentialStore; tokens: TokenService; keys: MasterKeys };
   config(): GatewayConfig;
@@ -455,6 +458,7 @@ export async function startGateway(opts: {
     url,
     ...(https ? { https: { url: https.url, certFile: https.certFile } } : {}),
     ...(sftp ? { sftp } : {}),
+    routes: routeTable(app),
     security: { store, tokens, keys },
     config: () => config,
     reload,

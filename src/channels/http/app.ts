@@ -12,6 +12,7 @@ import type { As2Inbound } from '../as2/inbound.js';
 import type { ServiceKeys } from './auth.js';
 import { answerErrors, noRoute } from './error-answers.js';
 import { adminRoutes } from './routes/admin.js';
+import { apiReferenceRoutes } from './routes/api-reference.js';
 import { as2Routes } from './routes/as2.js';
 import { erpRoutes } from './routes/erp.js';
 import { healthRoutes } from './routes/health.js';
@@ -113,6 +114,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
       deps.portal.access,
     ),
     ...(deps.workbench ? [workbenchRoutes({ knex, config, access: deps.portal.access, ...deps.workbench })] : []),
+    apiReferenceRoutes(),
   ];
   for (const router of routers) app.use(router.routes());
   app.use(noRoute);

@@ -1,0 +1,66 @@
+import { errors, json, jsonBody, pathParam, schemaRef, section, SECURITY } from './section.js';
+
+/** A canonical purchase order, as the ERP sends one. */
+const ORDER = {
+  purchaseOrderNumber: 'PO-20261123-01',
+  orderDate: '2026-11-23',
+  currency: 'USD',
+  requestedDeliveryDate: '2026-12-01',
+  shipTo: { name: 'Distributor DC East', id: '0099', street: '1 Dock Rd', city: 'Newark', region: 'NJ', postalCode: '07101', country: 'US' },
+  lines: [
+    { lineNumber: '1', buyerSku: 'INT-100', vendorSku: '87787D', upc: '999999310145', description: 'BLUE WIDGET', quantity: 24, unit: 'each', unitPrice: 1.25 },
+    { lineNumber: '2', vendorSku: '99887D', quantity: 2, unit: 'case', unitPrice: 30 },
+  ],
+};
+
+const SENT = {
+  type: 'object',
+  required: ['messageId', 'duplicate', 'format', 'fileName', 'statusUrl'],
+  additionalProperties: false,
+  properties: {
+    messageId: { type: 'string', format: 'uuid' },
+    duplicate: { type: 'boolean' },
+    format: { type: 'string', examples: ['x12', 'xml', 'json'] },
+    fileName: { type: 'string' },
+    statusUrl: { type: 'string' },
+    interchangeControl: { type: 'string', description: 'X12 partners: ISA13 of the interchange.' },
+    groupControl: { type: ['string', 'integer'] },
+    setControl: { type: 'string' },
+  },
+};
+
+export const erpApi = section(import.meta.url, {
+  tag: { name: 'ERP API', description: 'The ERP’s calls, with its service key: purchase orders to send to a partner, and the status of any message.' },
+  owns: ['/v1/erp/'],
+  paths: {
+    '/v1/erp/partners/{partner}/purchase-orders': {
+      post: {
+        summary: 'Send a canonical purchase order to a partner, rendered in its format and over its channel',
+        security: SECURITY.erp,
+        parameters: [
+          pathParam('partner', 'The partner id.', { type: 'string' }, 'acme-supply'),
+          {
+            name: 'Idempotency-Key',
+            in: 'header',
+            description: 'The same key answers the first order again (200), never a second one.',
+            schema: { type: 'string' },
+          },
+        ],
+        requestBody: jsonBody(schemaRef('PurchaseOrder'), ORDER),
+        responses: {
+          '201': json('Rendered and queued for delivery; Location is the status URL.', SENT),
+          '200': json('The Idempotency-Key named an earlier order: that one is answered.', SENT),
+          ...errors(400, 401, 404, 409, 413, 415, 422, 503),
+        },
+      },
+    },
+    '/v1/erp/messages/{id}': {
+      get: {
+        summary: 'Follow any message, inbound or outbound',
+        security: SECURITY.erp,
+        parameters: [pathParam('id', 'The message id.', { type: 'string', format: 'uuid' })],
+        responses: { '200': json('The message, its documents, deliveries and timeline.', schemaRef('MessageStatus')), ...errors(401, 404) },
+      },
+    },
+  },
+});
