@@ -22,11 +22,13 @@ function whereToDescribe(path: string): string {
 
 describe('OpenAPI document (/openapi.json)', function () {
   this.timeout(60_000);
-  const s = gatewaySuite({ env: { ADMIN_API_KEYS: `admintest:${ADMIN.sha256}` } });
+  const s = gatewaySuite({ env: { ADMIN_API_KEYS: `admintest:${ADMIN.sha256}`, ERP_EVENT_URLS: 'https://erp.example.com/' } });
   let doc: OpenApiDoc;
   let schemas: DocumentSchemas;
 
   before(async () => {
+    // The subscription examples register URLs on the allow-lists (the ERP's above, Northwind's here).
+    await editPartner(s.t.gw, s.t.partnersDir, 'northwind', (y) => `${y}events:\n  urls: ["https://hooks.northwind.example/gateway/"]\n`);
     const res = await fetch(`${s.url}/openapi.json`);
     assert.equal(res.status, 200);
     doc = (await res.json()) as OpenApiDoc;

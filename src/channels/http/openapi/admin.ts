@@ -22,6 +22,7 @@ const CREDENTIAL = {
     revokedAt: orNull(dateTime),
     createdAt: orNull(dateTime),
     createdBy: orNull({ type: 'string' }),
+    lastUsedAt: { ...orNull(dateTime), description: 'When it last authenticated someone (decision 0042); null: not seen.' },
     jwk: { type: 'object' },
     subject: { type: 'string' },
     key: { type: 'string' },

@@ -1,3 +1,4 @@
+import { subscriptionPaths } from './subscriptions.js';
 import { errors, json, jsonBody, pathParam, schemaRef, section, SECURITY } from './section.js';
 
 /** A canonical purchase order, as the ERP sends one. */
@@ -33,6 +34,7 @@ export const erpApi = section(import.meta.url, {
   tag: { name: 'ERP API', description: 'The ERP’s calls, with its service key: purchase orders to send to a partner, and the status of any message.' },
   owns: ['/v1/erp/'],
   paths: {
+    ...subscriptionPaths({ base: '/v1/erp/subscriptions', erp: true, exampleUrl: 'https://erp.example.com/gateway-events' }),
     '/v1/erp/partners/{partner}/purchase-orders': {
       post: {
         summary: 'Send a canonical purchase order to a partner, rendered in its format and over its channel',

@@ -1,4 +1,5 @@
 import { MEDIA_TYPES } from '../../../pipeline/interpret.js';
+import { subscriptionPaths } from './subscriptions.js';
 import { errors, json, pathParam, schemaRef, section, SECURITY } from './section.js';
 
 /** A ship notice in the demo partner Northwind's own JSON (mappings/northwind/samples/asn.json). */
@@ -43,8 +44,9 @@ export const partnerApi = section(import.meta.url, {
       "A supplier's own calls, with its API key, OAuth access token or pinned client certificate: send documents in its own format, " +
       'follow them, and collect what the gateway has for it. The examples are those of the demo partner Northwind.',
   },
-  owns: ['/v1/messages', '/v1/outbound'],
+  owns: ['/v1/messages', '/v1/outbound', '/v1/subscriptions'],
   paths: {
+    ...subscriptionPaths({ base: '/v1/subscriptions', erp: false, exampleUrl: 'https://hooks.northwind.example/gateway/events' }),
     '/v1/messages': {
       post: {
         summary: 'Send a document (ship notice, invoice, …) in the partner’s own format',
