@@ -9,7 +9,7 @@ import { As2KeyRing } from './channels/as2/keys.js';
 import { As2Transports } from './channels/as2/transport.js';
 import { expiringCertificates } from './channels/as2/expiry.js';
 import { PartnerCertificates } from './channels/as2/partner-certificates.js';
-import { createHttpApp } from './channels/http/app.js';
+import { createHttpApp, createMetricsApp } from './channels/http/app.js';
 import { PortalOidc } from './security/portal-oidc.js';
 import { PortalAccess } from './security/portal-sign-in.js';
 import { PartnerFiles } from './channels/sftp/files.js';
@@ -32,6 +32,8 @@ import { documentDeliverySettled } from './pipeline/delivery-effects.js';
 import { processBatch } from './pipeline/process.js';
 import { InterpretPool } from './pipeline/interpret-pool.js';
 import { Receiver } from './pipeline/receive.js';
+import { GatewayMetrics } from './observability/metrics.js';
+import { registerCredentialExpiry, registerStoreGauges } from './observability/store-gauges.js';
 import { audit } from './security/audit.js';
 import { CredentialStore } from './security/credentials.js';
 import { SignalListener, SignalSender } from './store/signals.js';
@@ -58,6 +60,13 @@ export interface Gateway {
   url: string;
   /** The HTTPS listener (mTLS), unless HTTPS=off, and the certificate clients check it with. */
   https?: { url: string; certFile: string };
+  /** The METRICS_PORT listener's address, when metrics have a listener of their own. */
+  metricsUrl?: string;
+  /**
+   * The process's Prometheus metrics (docs/metrics.md). A store that is not the pipeline's own
+   * registers its gauges here, e.g. `metrics.registerOpenExceptions(source)`.
+   */
+  metrics: GatewayMetrics;
   /** The hosted SFTP door, unless SFTP=off. */
   sftp?: SftpServer;
   /** Credentials and tokens (the admin API and the CLI use the same). */
@@ -114,6 +123,11 @@ export async function startGateway(opts: {
   const keys = MasterKeys.fromEnv(opts.env ?? process.env, settings.dataDir);
   if (keys.generated) log.warn({ file: keys.generated }, 'made a development master key; supply GATEWAY_MASTER_KEY_FILE in production');
   const store = new CredentialStore(knex, keys, () => config);
+  // Counters move where their events happen; the database's gauges are read when Prometheus scrapes.
+  // Only configured partners are labels (a removed one counts as `other`).
+  const metrics = new GatewayMetrics((id) => config.partners.has(id));
+  registerStoreGauges(metrics, knex, log);
+  registerCredentialExpiry(metrics, () => store.list(), log);
   // Deliveries to the ERP carry X-Gateway-Signature under every active ERP signing secret.
   const signingSecrets = async () => (await store.usable('erp-signing-secret', null)).map((c) => store.open(c).toString('utf8'));
 
@@ -142,7 +156,7 @@ export async function startGateway(opts: {
   const processor = new WorkLoop(
     'interpret',
     async () => {
-      const handled = await processBatch(knex, config, log, INTERPRET_BATCH, pool);
+      const handled = await processBatch(knex, config, log, INTERPRET_BATCH, pool, metrics);
       if (handled > 0) {
         delivery.nudge();
         signals.ring('deliveries');
@@ -167,6 +181,8 @@ export async function startGateway(opts: {
   const receiver = new Receiver(knex, {
     maxBatch: 100,
     maxWaitMs: 2,
+    log,
+    metrics,
     onCommitted: () => {
       processor.nudge();
       signals.ring('messages');
@@ -230,6 +246,7 @@ export async function startGateway(opts: {
     ourDefaultId: settings.as2.id,
     publicUrl: () => publicAs2Url,
     policy: (item) => policyOf(item),
+    metrics,
   });
   const transports = {
     ...erpTransports(documentDeliverySettled, signingSecrets),
@@ -255,6 +272,7 @@ export async function startGateway(opts: {
     leaseMs: settings.deliveryLeaseMs,
     policy: policyOf,
     transports,
+    metrics,
   });
   await queuePushBacklog();
   delivery.start();
@@ -306,6 +324,8 @@ export async function startGateway(opts: {
     },
     // The portal's mapping workbench saves a profile file, then reloads as SIGHUP does.
     workbench: { mappingsDir: settings.mappingsDir, load: fromFiles, reload: () => reload() },
+    // /metrics on this listener unless they have one of their own (METRICS_PORT); none without a token.
+    ...(settings.metrics.token && settings.metrics.port === undefined ? { metrics: { metrics, token: settings.metrics.token } } : {}),
   });
   const listen = (s: Server, port: number): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -329,6 +349,12 @@ export async function startGateway(opts: {
     const s = createHttpsServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, app.callback());
     https = { server: s, url: `https://${await listen(s, settings.https.port)}`, certFile: tls.certFile };
     log.info({ url: https.url }, 'HTTPS listening (client certificates requested)');
+  }
+  let metricsServer: { server: Server; url: string } | undefined;
+  if (settings.metrics.token && settings.metrics.port !== undefined) {
+    const s = createHttpServer(createMetricsApp(log, { metrics, token: settings.metrics.token }).callback());
+    metricsServer = { server: s, url: `http://${await listen(s, settings.metrics.port)}` };
+    log.info({ url: metricsServer.url }, 'metrics listening');
   }
   tokens.settings.issuer = settings.oauth.issuer ?? url;
   endpointUrls.push(
@@ -369,7 +395,10 @@ export async function startGateway(opts: {
     600_000,
     log,
   );
-  if (sftp) sweep.start();
+  if (sftp) {
+    sweep.start();
+    metrics.gauge('gateway_sftp_sessions', 'SSH connections open to the SFTP door (logged in or not yet).', [], () => [{ value: sftp.connections() }]);
+  }
   // Partners' own SFTP servers: due pickups (pushes to them are deliveries).
   const remoteSftp = new RemoteSftpDoor(knex, log, receiver, () => config, settings.maxBodyBytes);
   const remote = new WorkLoop('sftp-remote', () => remoteSftp.run(), settings.remoteSftpCheckMs, log);
@@ -415,6 +444,8 @@ export async function startGateway(opts: {
     url,
     ...(https ? { https: { url: https.url, certFile: https.certFile } } : {}),
     ...(sftp ? { sftp } : {}),
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
+    metrics,
     security: { store, tokens, keys },
     config: () => config,
     reload,
@@ -422,7 +453,7 @@ export async function startGateway(opts: {
     async stop() {
       watcher?.close();
       await Promise.all([
-        ...[server, https?.server]
+        ...[server, https?.server, metricsServer?.server]
           .filter((s): s is Server => Boolean(s))
           .map(
             (s) =>

@@ -20,6 +20,7 @@ interface ClaimedRow {
   profile_version: number | null;
   document_number: string | null;
   correlation_id: string;
+  received_at: Date;
   probe: boolean;
 }
 
@@ -34,6 +35,7 @@ function itemOf(r: ClaimedRow): OutboxItem {
     attempts: r.attempts,
     maxAttempts: r.max_attempts,
     correlationId: r.correlation_id,
+    receivedAt: r.received_at,
     probe: r.probe,
     document: r.document_id
       ? {
@@ -88,7 +90,8 @@ export async function claimDeliveries(knex: Knex, opts: { workerId: string; batc
            FROM picked JOIN messages m ON m.id = picked.message_id LEFT JOIN documents doc ON doc.id = picked.document_id
           WHERE d.id = picked.id
          RETURNING d.id, d.message_id, d.document_id, d.partner_id, d.target_id, d.target, d.idempotency_key, d.attempts, d.max_attempts,
-                   doc.canonical, doc.type, doc.schema_version, doc.profile_id, doc.profile_version, doc.document_number, m.correlation_id, picked.probe),
+                   doc.canonical, doc.type, doc.schema_version, doc.profile_id, doc.profile_version, doc.document_number,
+                   m.correlation_id, m.received_at, picked.probe),
        probing AS (
          UPDATE delivery_targets SET state = 'probing', updated_at = now()
           WHERE target_id IN (SELECT target_id FROM claimed WHERE probe))
@@ -135,6 +138,7 @@ export async function waitingDelivery(knex: Knex, idempotencyKey: string): Promi
       'doc.profile_version',
       'doc.document_number',
       'm.correlation_id',
+      'm.received_at',
       knex.raw('false AS probe'),
     )
     .where({ 'd.idempotency_key': idempotencyKey, 'd.state': 'waiting' });

@@ -38,6 +38,8 @@ export interface OutboxItem {
   attempts: number;
   maxAttempts: number | null;
   correlationId: string;
+  /** When its message was received: a delivery's latency is measured from it. */
+  receivedAt?: Date;
   /** ERP deliveries only. */
   document: DocumentFacts | null;
   /** This delivery probes a paused target (the breaker is half-open). */

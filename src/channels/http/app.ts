@@ -14,6 +14,7 @@ import { adminRoutes } from './routes/admin.js';
 import { as2Routes } from './routes/as2.js';
 import { erpRoutes } from './routes/erp.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes, type MetricsDeps } from './routes/metrics.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { opsRoutes } from './routes/ops.js';
 import { partnerLifecycleRoutes } from './routes/partner-lifecycle.js';
@@ -43,6 +44,8 @@ export interface HttpDeps {
   portal: PortalDeps;
   /** Where partner profiles are read from (the partner pages show a profile's file). */
   partnersDir: string;
+  /** Prometheus metrics on this app's /metrics; absent when they have a listener of their own, or no token. */
+  metrics?: MetricsDeps;
   /** The mapping workbench's files, loader and reload (decision 0035); without them the portal has no workbench. */
   workbench?: Pick<WorkbenchDeps, 'mappingsDir' | 'load' | 'reload'>;
 }
@@ -56,7 +59,7 @@ export interface SecurityDeps {
   tokenRatePerMinute: number;
   /** How far a webhook timestamp may be from now. */
   webhookToleranceSeconds: number;
-  /** Keys of security administrators (`/admin/v1/…`, `/metrics`). */
+  /** Keys of security administrators (`/admin/v1/…`). */
   adminApiKeys: ServiceKeys;
   /** The URLs the token endpoint answers at (HTTP and HTTPS): a client assertion's aud. */
   endpointUrls: () => string[];
@@ -73,7 +76,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.proxy = false;
   app.use(answerErrors(deps.log));
   const routers = [
-    healthRoutes({ knex, store: sec.store, adminApiKeys: sec.adminApiKeys }),
+    healthRoutes({ knex }),
+    ...(deps.metrics ? [metricsRoutes(deps.metrics)] : []),
     partnerRoutes({ knex, config, receiver, maxBodyBytes, store: sec.store, tokens: sec.tokens, limiter: sec.limiter }),
     webhookRoutes({ knex, config, receiver, maxBodyBytes, store: sec.store, limiter: sec.limiter, toleranceSeconds: sec.webhookToleranceSeconds }),
     oauthRoutes({ ...sec, config }),
@@ -105,6 +109,16 @@ export function createHttpApp(deps: HttpDeps): Koa {
     ...(deps.workbench ? [workbenchRoutes({ knex, config, access: deps.portal.access, ...deps.workbench })] : []),
   ];
   for (const router of routers) app.use(router.routes());
+  app.use(noRoute);
+  return app;
+}
+
+/** The METRICS_PORT listener's app: /metrics behind the operator's token, and nothing else. */
+export function createMetricsApp(log: Logger, deps: MetricsDeps): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  app.use(answerErrors(log));
+  app.use(metricsRoutes(deps).routes());
   app.use(noRoute);
   return app;
 }
