@@ -397,7 +397,7 @@ export async function startGateway(opts: {
   );
   if (sftp) {
     sweep.start();
-    metrics.gauge('gateway_sftp_sessions', 'SSH connections open to the SFTP door (logged in or not yet).', [], () => [{ value: sftp.connections() }]);
+    metrics.registerSftpSessions(() => sftp.connections());
   }
   // Partners' own SFTP servers: due pickups (pushes to them are deliveries).
   const remoteSftp = new RemoteSftpDoor(knex, log, receiver, () => config, settings.maxBodyBytes);

@@ -166,6 +166,11 @@ export class GatewayMetrics {
     this.gauge('gateway_exceptions_open', 'Exceptions open (not yet resolved).', labelNames, source);
   }
 
+  /** SSH connections open to this process's SFTP door, counted by the door itself. */
+  registerSftpSessions(connections: () => number): void {
+    this.gauge('gateway_sftp_sessions', 'SSH connections open to the SFTP door (logged in or not yet).', [], () => [{ value: connections() }]);
+  }
+
   /** The exposition text, and its content type. */
   async render(): Promise<{ contentType: string; text: string }> {
     this.scrapes++;

@@ -197,3 +197,22 @@ describe('metrics and logs: a real gateway scraped on its loopback port', functi
     assert.ok(!JSON.stringify(logs).includes('"lines":'), 'no payload in the logs');
   });
 });
+
+describe('metrics on a port of their own (METRICS_PORT)', function () {
+  this.timeout(30_000);
+  const s = gatewaySuite({ env: { METRICS_PORT: '0' } });
+
+  it('serves /metrics there, with the token only, and not on the partners’ port; the metrics port serves nothing else', async () => {
+    const url = s.t.gw.metricsUrl as string;
+    assert.ok(url && url !== s.url);
+    assert.equal((await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status, 404);
+    assert.equal((await fetch(`${url}/metrics`)).status, 401);
+    const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /^# TYPE gateway_messages_received_total counter$/m);
+    assert.ok(has(parse(text), 'process_cpu_user_seconds_total'));
+    assert.equal((await fetch(`${url}/healthz`)).status, 404);
+    assert.equal((await fetch(`${url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${NORTHWIND_KEY}` } })).status, 404);
+  });
+});
