@@ -287,6 +287,7 @@ export async function startGateway(opts: {
     maxBodyBytes: settings.maxBodyBytes,
     onMdn: (a, entity, original) => as2Out.receiveMdn(a, entity, original),
     wake: () => delivery.nudge(),
+    metrics,
   });
   const tokens = new TokenService(store, () => config, {
     issuer: settings.oauth.issuer ?? '',

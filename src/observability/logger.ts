@@ -19,6 +19,7 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destinatio
   };
   if (destination) return pino(options, destination);
   // In the process's own thread, synchronously: a person at a terminal reads lines as they happen.
-  if (process.stdout.isTTY) return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }));
+  if (process.stdout.isTTY)
+    return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true, sync: true }));
   return pino(options);
 }
