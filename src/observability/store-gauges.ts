@@ -29,9 +29,12 @@ interface QueueRow {
 function readQueue(knex: Knex): Promise<QueueRow[]> {
   return knex
     .raw<{ rows: QueueRow[] }>(
+      // One branch per state, so that each reads its own partial index (an IN list would scan the table).
       `SELECT target_id, target->>'kind' AS kind, state, count(*)::int AS n,
               coalesce(extract(epoch FROM now() - min(next_attempt_at) FILTER (WHERE state <> 'delivering' AND next_attempt_at <= now())), 0)::float8 AS oldest
-         FROM deliveries WHERE state IN ('pending', 'waiting', 'delivering')
+         FROM (SELECT target_id, target, state, next_attempt_at FROM deliveries WHERE state = 'pending'
+               UNION ALL SELECT target_id, target, state, next_attempt_at FROM deliveries WHERE state = 'waiting'
+               UNION ALL SELECT target_id, target, state, next_attempt_at FROM deliveries WHERE state = 'delivering') d
         GROUP BY target_id, target->>'kind', state`,
     )
     .then((r) => r.rows);
