@@ -53,3 +53,19 @@ describe('metrics: settings', () => {
     assert.throws(() => readSettings({ METRICS_PORT: '9464' }), /METRICS_PORT needs METRICS_TOKEN/);
   });
 });
+
+describe('metrics: labels stay bounded', () => {
+  it('labels a partner that is not configured, and a code outside the catalogue, as "other"', async () => {
+    const metrics = new GatewayMetrics((id) => id === 'acme-supply');
+    metrics.messageReceived({ partnerId: 'acme-supply', channel: 'rest', format: 'json' });
+    metrics.messageReceived({ partnerId: 'f3b1c2d4-unknown', channel: 'rest', format: 'json' });
+    metrics.deliveryFailed({ targetId: 'erp-http', kind: 'http' }, 'ECONNRESET', false);
+    metrics.documentsInterpreted('acme-supply', [{ type: 'asn', state: 'rejected', code: 'GW_CANONICAL_INVALID', n: 2 }]);
+    const { text } = await metrics.render();
+    assert.match(text, /^gateway_messages_received_total\{partner="acme-supply",channel="rest",format="json"\} 1$/m);
+    assert.match(text, /^gateway_messages_received_total\{partner="other",channel="rest",format="json"\} 1$/m);
+    assert.ok(!text.includes('f3b1c2d4'));
+    assert.match(text, /^gateway_delivery_failures_total\{target="erp-http",kind="http",code="other"\} 1$/m);
+    assert.match(text, /^gateway_documents_rejected_total\{partner="acme-supply",type="asn",code="GW_CANONICAL_INVALID"\} 2$/m);
+  });
+});
