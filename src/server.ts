@@ -9,7 +9,7 @@ import { As2KeyRing } from './channels/as2/keys.js';
 import { As2Transports } from './channels/as2/transport.js';
 import { expiringCertificates } from './channels/as2/expiry.js';
 import { PartnerCertificates } from './channels/as2/partner-certificates.js';
-import { createHttpApp } from './channels/http/app.js';
+import { createHttpApp, createMetricsApp } from './channels/http/app.js';
 import { type Route, routeTable } from './channels/http/openapi/route-table.js';
 import { PortalOidc } from './security/portal-oidc.js';
 import { PortalAccess } from './security/portal-sign-in.js';
@@ -37,6 +37,8 @@ import { documentDeliverySettled } from './pipeline/delivery-effects.js';
 import { processBatch } from './pipeline/process.js';
 import { InterpretPool } from './pipeline/interpret-pool.js';
 import { Receiver } from './pipeline/receive.js';
+import { GatewayMetrics } from './observability/metrics.js';
+import { registerCredentialExpiry, registerStoreGauges } from './observability/store-gauges.js';
 import { audit } from './security/audit.js';
 import { CredentialStore, normalizeFingerprint } from './security/credentials.js';
 import { SignalListener, SignalSender } from './store/signals.js';
@@ -66,6 +68,13 @@ export interface Gateway {
   url: string;
   /** The HTTPS listener (mTLS), unless HTTPS=off, and the certificate clients check it with. */
   https?: { url: string; certFile: string };
+  /** The METRICS_PORT listener's address, when metrics have a listener of their own. */
+  metricsUrl?: string;
+  /**
+   * The process's Prometheus metrics (docs/metrics.md). A store that is not the pipeline's own
+   * registers its gauges here, e.g. `metrics.registerOpenExceptions(source)`.
+   */
+  metrics: GatewayMetrics;
   /** The hosted SFTP door, unless SFTP=off. */
   sftp?: SftpServer;
   /** The HTTP app's routes, method and path (the OpenAPI document must describe each: decision 0039). */
@@ -126,6 +135,11 @@ export async function startGateway(opts: {
   const keys = MasterKeys.fromEnv(opts.env ?? process.env, settings.dataDir);
   if (keys.generated) log.warn({ file: keys.generated }, 'made a development master key; supply GATEWAY_MASTER_KEY_FILE in production');
   const store = new CredentialStore(knex, keys, () => config);
+  // Counters move where their events happen; the database's gauges are read when Prometheus scrapes.
+  // Only configured partners are labels (a removed one counts as `other`).
+  const metrics = new GatewayMetrics((id) => config.partners.has(id));
+  registerStoreGauges(metrics, knex, log);
+  registerCredentialExpiry(metrics, () => store.list(), log);
   // Deliveries to the ERP carry X-Gateway-Signature under every active ERP signing secret.
   const signingSecrets = async () => (await store.usable('erp-signing-secret', null)).map((c) => store.open(c).toString('utf8'));
 
@@ -154,7 +168,7 @@ export async function startGateway(opts: {
   const processor = new WorkLoop(
     'interpret',
     async () => {
-      const handled = await processBatch(knex, () => config, log, INTERPRET_BATCH, pool);
+      const handled = await processBatch(knex, () => config, log, INTERPRET_BATCH, pool, metrics);
       if (handled > 0) {
         delivery.nudge();
         signals.ring('deliveries');
@@ -179,6 +193,8 @@ export async function startGateway(opts: {
   const receiver = new Receiver(knex, {
     maxBatch: 100,
     maxWaitMs: 2,
+    log,
+    metrics,
     onCommitted: () => {
       processor.nudge();
       signals.ring('messages');
@@ -259,6 +275,7 @@ export async function startGateway(opts: {
     ourDefaultId: settings.as2.id,
     publicUrl: () => publicAs2Url,
     policy: (item) => policyOf(item),
+    metrics,
   });
   // One connection per broker, opened at its first publish; passwords come from the gateway's environment.
   const brokers = new BrokerTransports((name) => env[name]);
@@ -292,6 +309,7 @@ export async function startGateway(opts: {
     leaseMs: settings.deliveryLeaseMs,
     policy: policyOf,
     transports,
+    metrics,
   });
   await queuePushBacklog();
   delivery.start();
@@ -307,6 +325,7 @@ export async function startGateway(opts: {
     onMdn: (a, entity, original) => as2Out.receiveMdn(a, entity, original),
     noteSigner: (cert) => store.noteUse({ kind: 'as2-cert', ref: normalizeFingerprint(cert.fingerprint) }),
     wake: () => delivery.nudge(),
+    metrics,
   });
   const tokens = new TokenService(store, () => config, {
     issuer: settings.oauth.issuer ?? '',
@@ -346,6 +365,8 @@ export async function startGateway(opts: {
     },
     // The portal's mapping workbench saves a profile file, then reloads as SIGHUP does.
     workbench: { mappingsDir: settings.mappingsDir, load: fromFiles, reload: () => reload() },
+    // /metrics on this listener unless they have one of their own (METRICS_PORT); none without a token.
+    ...(settings.metrics.token && settings.metrics.port === undefined ? { metrics: { metrics, token: settings.metrics.token } } : {}),
   });
   const listen = (s: Server, port: number): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -369,6 +390,12 @@ export async function startGateway(opts: {
     const s = createHttpsServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, app.callback());
     https = { server: s, url: `https://${await listen(s, settings.https.port)}`, certFile: tls.certFile };
     log.info({ url: https.url }, 'HTTPS listening (client certificates requested)');
+  }
+  let metricsServer: { server: Server; url: string } | undefined;
+  if (settings.metrics.token && settings.metrics.port !== undefined) {
+    const s = createHttpServer(createMetricsApp(log, { metrics, token: settings.metrics.token }).callback());
+    metricsServer = { server: s, url: `http://${await listen(s, settings.metrics.port)}` };
+    log.info({ url: metricsServer.url }, 'metrics listening');
   }
   tokens.settings.issuer = settings.oauth.issuer ?? url;
   endpointUrls.push(
@@ -409,7 +436,10 @@ export async function startGateway(opts: {
     600_000,
     log,
   );
-  if (sftp) sweep.start();
+  if (sftp) {
+    sweep.start();
+    metrics.registerSftpSessions(() => sftp.connections());
+  }
   // Credentials' last uses, noted in memory by the doors, written in one statement per flush.
   const usage = new WorkLoop('credential-usage', async () => (await store.flushUsage(), 0), settings.credentialUsageFlushMs, log);
   usage.start();
@@ -459,6 +489,8 @@ export async function startGateway(opts: {
     ...(https ? { https: { url: https.url, certFile: https.certFile } } : {}),
     ...(sftp ? { sftp } : {}),
     routes: routeTable(app),
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
+    metrics,
     security: { store, tokens, keys },
     config: () => config,
     reload,
@@ -466,7 +498,7 @@ export async function startGateway(opts: {
     async stop() {
       watcher?.close();
       await Promise.all([
-        ...[server, https?.server]
+        ...[server, https?.server, metricsServer?.server]
           .filter((s): s is Server => Boolean(s))
           .map(
             (s) =>

@@ -67,8 +67,14 @@ export interface Settings {
     external?: { issuer: string; jwksUrl: string; audience: string };
   };
   webhookToleranceSeconds: number;
-  /** API keys of security administrators (admin API, /metrics). */
+  /** API keys of security administrators (the admin API). */
   adminApiKeys: { id: string; sha256: string }[];
+  /**
+   * Prometheus metrics (docs/metrics.md): the bearer token a scraper presents (METRICS_TOKEN; without
+   * it there is no /metrics), and the port of their own listener (METRICS_PORT; without it /metrics
+   * is on the HTTP listener).
+   */
+  metrics: { token?: string; port?: number };
   /**
    * Interpretation worker threads (decision 0010): how many (INTERPRET_WORKERS, default one fewer
    * than the cores, at least one), the worker time one message may take, the heap of each worker.
@@ -177,6 +183,8 @@ const schema = {
     PORTAL_OIDC_REDIRECT_URL: { type: 'string', pattern: '^https?://[^/]+/portal/oidc/callback$' },
     PORTAL_OIDC_GROUPS_CLAIM: { type: 'string', minLength: 1, default: 'groups' },
     PORTAL_OIDC_ROLE_MAP: { type: 'string', minLength: 1 },
+    METRICS_TOKEN: { type: 'string', pattern: '^[\\x21-\\x7e]{16,256}$' },
+    METRICS_PORT: { type: 'integer', minimum: 0, maximum: 65535 },
     LOG_LEVEL: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
   },
 } as const;
@@ -192,6 +200,8 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
       'GW_CONFIG_INVALID',
       'An external token issuer needs OAUTH_EXTERNAL_ISSUER, OAUTH_EXTERNAL_JWKS_URL and OAUTH_EXTERNAL_AUDIENCE together.',
     );
+  if (e.METRICS_PORT !== undefined && !e.METRICS_TOKEN)
+    throw new GatewayError('GW_CONFIG_INVALID', 'METRICS_PORT needs METRICS_TOKEN: metrics are served to a scraper that presents the token.');
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) throw new GatewayError('GW_CONFIG_INVALID', 'TLS_CERT_FILE and TLS_KEY_FILE go together.');
   if (!validate(e)) {
     const first = validate.errors?.[0];
@@ -218,6 +228,10 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
     erpApiKeys: keyPairs(e.ERP_API_KEYS),
     events: { erpUrls: e.ERP_EVENT_URLS ? (e.ERP_EVENT_URLS as string).split(',') : [], timeoutMs: e.EVENT_TIMEOUT_MS as number },
     adminApiKeys: keyPairs(e.ADMIN_API_KEYS),
+    metrics: {
+      ...(e.METRICS_TOKEN ? { token: e.METRICS_TOKEN as string } : {}),
+      ...(e.METRICS_PORT !== undefined ? { port: e.METRICS_PORT as number } : {}),
+    },
     https: {
       enabled: e.HTTPS === 'on',
       port: e.HTTPS_PORT as number,

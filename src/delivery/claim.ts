@@ -21,6 +21,7 @@ interface ClaimedRow {
   document_number: string | null;
   correlation_id: string | null;
   event: EventEnvelope | null;
+  received_at: Date | null;
   probe: boolean;
 }
 
@@ -35,6 +36,7 @@ function itemOf(r: ClaimedRow): OutboxItem {
     attempts: r.attempts,
     maxAttempts: r.max_attempts,
     correlationId: r.correlation_id ?? '',
+    ...(r.received_at ? { receivedAt: r.received_at } : {}),
     probe: r.probe,
     event: r.event,
     document: r.document_id
@@ -91,7 +93,7 @@ export async function claimDeliveries(knex: Knex, opts: { workerId: string; batc
           WHERE d.id = picked.id
          RETURNING d.id, d.message_id, d.document_id, d.partner_id, d.target_id, d.target, d.idempotency_key, d.attempts, d.max_attempts,
                    doc.canonical, doc.type, doc.schema_version, doc.profile_id, doc.profile_version, doc.document_number, m.correlation_id, d.event,
-                   picked.probe),
+                   m.received_at, picked.probe),
        probing AS (
          UPDATE delivery_targets SET state = 'probing', updated_at = now()
           WHERE target_id IN (SELECT target_id FROM claimed WHERE probe))
@@ -139,6 +141,7 @@ export async function waitingDelivery(knex: Knex, idempotencyKey: string): Promi
       'doc.document_number',
       'm.correlation_id',
       'd.event',
+      'm.received_at',
       knex.raw('false AS probe'),
     )
     .where({ 'd.idempotency_key': idempotencyKey, 'd.state': 'waiting' });

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { GatewayError } from '../errors.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import type { DeliveryState } from '../types.js';
 import { recordEvents, type TimelineEvent } from '../observability/events.js';
 import { targetAnswered, targetFailed, wakeTarget, type BreakerChange } from './breaker.js';
@@ -17,6 +18,8 @@ export interface OutcomeContext {
   log: Logger;
   policy: RetryPolicy;
   transport: Transport;
+  /** Outcomes are counted once their transaction committed. */
+  metrics?: GatewayMetrics;
 }
 
 /** One attempt to record: the claimed row, what came of it, and the policy and transport of its kind. */
@@ -45,7 +48,7 @@ export async function recordOutcomes(knex: Knex, attempts: readonly Attempt[], h
     );
     const withLog = attempts.map((a) => ({
       ...a,
-      ctx: { ...a.ctx, log: a.ctx.log.child({ partner: a.item.partnerId, messageId: a.item.messageId, deliveryId: a.item.id, target: a.item.targetId }) },
+      ctx: { ...a.ctx, log: a.ctx.log.child(deliveryLogFields(a.item)) },
     }));
     const done = [await recordAnswers(trx, withLog.filter(isAnswer), holder)];
     for (const a of withLog.filter((x) => !isAnswer(x))) done.push(await recordFailure(trx, a, holder));
@@ -98,8 +101,14 @@ async function recordAnswers(trx: Knex.Transaction, answers: readonly Answer[], 
     for (const a of answers.filter((x) => !held.has(x.item.id)))
       a.ctx.log.warn({ attempt: a.item.attempts }, `${a.outcome.status}, but ${lostBecause(holder)}`);
     for (const target of resumed) answers[0]?.ctx.log.info({ target, woken: await wakeTarget(knex, target) }, 'target resumed');
-    for (const a of mine) a.ctx.log.debug({ attempt: a.item.attempts }, a.outcome.status === 'waiting' ? 'sent; waiting for the answer' : 'delivered');
-    if (mine.length) answers[0]?.ctx.log.info({ delivered: delivered.length, waiting: mine.length - delivered.length }, 'deliveries recorded');
+    for (const a of mine) {
+      if (a.outcome.status === 'waiting') a.ctx.log.debug({ attempt: a.item.attempts }, 'sent; waiting for the answer');
+      else {
+        a.ctx.metrics?.deliveryDelivered({ targetId: a.item.targetId, kind: a.item.target.kind }, a.item.receivedAt);
+        a.ctx.log.info({ attempt: a.item.attempts, ...latencyOf(a.item) }, 'delivered');
+      }
+    }
+    if (mine.length) answers[0]?.ctx.log.debug({ delivered: delivered.length, waiting: mine.length - delivered.length }, 'deliveries recorded');
   };
 }
 
@@ -146,8 +155,11 @@ async function recordFailure(trx: Knex.Transaction, a: Attempt, holder: Holder):
   await insertEventsOf(trx, [{ item, notes: [...notes, ...failureEvents(item, error, policy, v, breaker)] }]);
   if (v.state === 'dead') await ctx.transport.settle(trx, [item], 'dead');
   return async () => {
+    const dead = v.state === 'dead';
+    ctx.metrics?.deliveryFailed({ targetId: item.targetId, kind: item.target.kind }, error.code, dead);
     if (breaker === 'paused') ctx.log.warn({ code: error.code, coolDownMs: policy.breakerCoolDownMs }, 'target paused');
-    ctx.log.warn({ ...fields, dead: v.state === 'dead' }, 'delivery failed');
+    if (dead) ctx.log.warn({ ...fields, exhausted: v.exhausted, expired: v.expired }, 'delivery dead-lettered');
+    else ctx.log.warn({ ...fields, nextInSeconds: Math.round(v.next_in) }, 'delivery failed; retrying');
   };
 }
 
@@ -217,6 +229,23 @@ function failureEvents(item: OutboxItem, error: GatewayError, policy: RetryPolic
         `wait ${policy.breakerCoolDownMs / 1000} s, then one delivery probes it`,
     });
   return events;
+}
+
+/** What every log line of a delivery names: whose, which message and delivery, where to, and the business number when it carries a document. */
+function deliveryLogFields(item: OutboxItem): Record<string, unknown> {
+  return {
+    partner: item.partnerId,
+    messageId: item.messageId,
+    correlationId: item.correlationId,
+    deliveryId: item.id,
+    target: item.targetId,
+    ...(item.document ? { documentType: item.document.type, documentNumber: item.document.documentNumber } : {}),
+  };
+}
+
+/** Milliseconds from the message's receipt to now (its delivery), when known. */
+function latencyOf(item: OutboxItem): { latencyMs?: number } {
+  return item.receivedAt ? { latencyMs: Date.now() - item.receivedAt.getTime() } : {};
 }
 
 const HOLDER_SQL = { worker: `locked_by = :workerId AND state = 'delivering'`, answer: `state = 'waiting'` } as const;

@@ -67,6 +67,8 @@ export interface OutboxItem {
   maxAttempts: number | null;
   /** The message's ('' for an event about no message). */
   correlationId: string;
+  /** When its message was received: a delivery's latency is measured from it. */
+  receivedAt?: Date;
   /** ERP deliveries only. */
   document: DocumentFacts | null;
   /** Event deliveries only: what is posted. */

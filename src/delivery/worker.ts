@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { GatewayError, isGatewayError } from '../errors.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import { claimDeliveries, renewLeases } from './claim.js';
 import { recordOutcomes, type Attempt } from './outcome.js';
 import type { RetryPolicy } from './policy.js';
@@ -20,6 +21,8 @@ export interface DeliveryOptions {
   transports: Transports;
   /** Sends in flight to one target at a time; the rest of the target's batch waits its turn. */
   targetConcurrency: number;
+  /** Counts attempts here and outcomes once recorded (docs/metrics.md). */
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -76,8 +79,9 @@ async function sendAll(log: Logger, opts: DeliveryOptions, claimed: readonly Out
 
 async function sendOne(log: Logger, opts: DeliveryOptions, item: OutboxItem): Promise<Attempt> {
   const transport = opts.transports[item.target.kind];
+  opts.metrics?.deliveryAttempted({ targetId: item.targetId, kind: item.target.kind });
   const outcome = await attempt(() => transport.send(item));
-  return { item, outcome, ctx: { log, policy: opts.policy(item), transport } };
+  return { item, outcome, ctx: { log, policy: opts.policy(item), transport, ...(opts.metrics ? { metrics: opts.metrics } : {}) } };
 }
 
 /** A transport that throws instead of answering with an outcome failed this attempt, retryably unless its error says otherwise. */

@@ -1,8 +1,13 @@
 import { type DestinationStream, pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
-/** Structured JSON logs; secrets and payloads never reach them. Written to stdout unless `destination` is given. */
+/**
+ * Structured logs; secrets and payloads never reach them. Written to `destination` when given;
+ * otherwise to stdout: one JSON object a line, or lines for a person (pino-pretty) when stdout is a
+ * terminal. Messages, deliveries and their outcomes each get one info line (docs/metrics.md, "Logs").
+ */
 export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
   const options = {
     level,
@@ -12,5 +17,9 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destinatio
       censor: '[redacted]',
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  // In the process's own thread, synchronously: a person at a terminal reads lines as they happen.
+  if (process.stdout.isTTY)
+    return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true, sync: true }));
+  return pino(options);
 }

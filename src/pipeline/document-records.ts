@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DocumentDelivery } from '../delivery/outbox.js';
 import type { TimelineEvent } from '../observability/events.js';
 import { WRITE_SCOPES } from '../security/scopes.js';
-import type { PartnerProfile, SourceFormat } from '../types.js';
+import type { MessageChannel, PartnerProfile, SourceFormat } from '../types.js';
 import type { InterpretedDocument } from './documents.js';
 import type { ReadyDocument } from './interpreter.js';
 
@@ -10,6 +10,8 @@ import type { ReadyDocument } from './interpreter.js';
 export interface ClaimedMessage {
   id: string;
   partner_id: string;
+  /** The door it came through (labels its counters and log lines). */
+  channel?: MessageChannel;
   format: SourceFormat;
   /** As the door recorded it; a portal form's names the canonical type (decision 0028). */
   content_type?: string | null;

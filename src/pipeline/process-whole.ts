@@ -9,6 +9,7 @@ import type { MessageState } from '../types.js';
 import { documentRecords, withinScope, type ClaimedMessage } from './document-records.js';
 import { copyDocuments, type InterpretedDocument } from './documents.js';
 import type { ReadyInterpretation } from './interpreter.js';
+import { countDocuments, firstNumbers, type Interpreted } from './interpreted-report.js';
 import { finishInterpretations } from './messages.js';
 
 /** The timeline line that says what interpretation found in a whole (not X12) body. */
@@ -56,17 +57,18 @@ function finalState(row: ClaimedMessage, problems: readonly Problem[], documents
  * Writes the outcome of many whole (JSON, XML, CSV) messages at once: one insert each for their
  * documents, deliveries and timeline, one statement for their states. What one message by itself
  * would write (src/pipeline/process.ts), in a few round trips for the batch instead of a few per
- * message.
+ * message. Returns what each message came to.
  */
 export async function writeWholeMessages(
   trx: Knex.Transaction,
   config: GatewayConfig,
   items: readonly { row: ClaimedMessage; result: ReadyInterpretation }[],
-): Promise<void> {
+): Promise<Interpreted[]> {
   const documents: InterpretedDocument[] = [];
   const deliveries: Parameters<typeof queueDocumentDeliveries>[1][number][] = [];
   const events: TimelineEvent[] = [];
   const finished: ReturnType<typeof finalState>[] = [];
+  const outcomes: Interpreted[] = [];
   for (const { row, result } of items) {
     const partner = config.partners.get(row.partner_id);
     if (!partner) throw new Error(`partner ${row.partner_id} is no longer configured`);
@@ -74,16 +76,20 @@ export async function writeWholeMessages(
     const records = result.documents.map((doc) => documentRecords(partner, row, randomUUID(), withinScope(row, doc), false));
     for (const r of records) documents.push(r.document), deliveries.push(...r.deliveries), events.push(...r.events);
     events.push(...messageProblemEvents(row, result.problems));
-    finished.push(
-      finalState(
-        row,
-        result.problems,
-        records.map((r) => r.document),
-      ),
-    );
+    const mine = records.map((r) => r.document);
+    const final = finalState(row, result.problems, mine);
+    finished.push(final);
+    outcomes.push({
+      row,
+      state: final.state,
+      problems: final.problems,
+      documents: countDocuments(mine),
+      numbers: firstNumbers(mine.map((d) => d.document_number)),
+    });
   }
   await copyDocuments(trx, documents);
   await queueDocumentDeliveries(trx, deliveries);
   await recordEvents(trx, events);
   await finishInterpretations(trx, finished);
+  return outcomes;
 }

@@ -10,6 +10,7 @@ import type { X12InterchangeHeader } from '../formats/x12/reader.js';
 import { interchangeText, LINE_BREAKS } from '../formats/x12/write.js';
 import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
 import { recordEvents } from '../observability/events.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyInterpretation, type ReadyX12Item } from './interpreter.js';
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
 import { finishInterpretation, markFailed } from './messages.js';
@@ -17,6 +18,7 @@ import { readRawSlice } from './raw-store.js';
 import { copyDocuments, rejectDocuments } from './documents.js';
 import { withLifecycleRoutes } from './partner-lifecycle.js';
 import { documentRecords, withinScope, type ClaimedMessage } from './document-records.js';
+import { NUMBERS_LOGGED, reportInterpreted, type Interpreted } from './interpreted-report.js';
 import { interpretedEvent, messageOutcome, messageProblemEvents, REJECTED_DOCUMENTS_SHOWN, writeWholeMessages } from './process-whole.js';
 import { publishDocumentEvents } from './business-events.js';
 
@@ -27,7 +29,8 @@ import { publishDocumentEvents } from './business-events.js';
  * parsed, mapped and validated by `interpreter` (the gateway's worker pool; by default this thread).
  * `current` may be a function that returns the running configuration: it is read once the messages
  * are claimed, so a message received after a reload takes the reloaded routes even when this pass
- * began before the reload.
+ * began before the reload. Once the batch committed, its documents are counted and its rejected and
+ * duplicate messages logged (src/pipeline/interpreted-report.ts).
  */
 export async function processBatch(
   knex: Knex,
@@ -35,12 +38,15 @@ export async function processBatch(
   log: Logger,
   limit = 10,
   interpreter: Interpreter = inlineInterpreter,
+  metrics?: GatewayMetrics,
 ): Promise<number> {
-  return knex.transaction(async (trx) => {
+  const outcomes: Interpreted[] = [];
+  const handled = await knex.transaction(async (trx) => {
     const rows: ClaimedMessage[] = await trx('messages')
       .select(
         'id',
         'partner_id',
+        'channel',
         'format',
         'content_type',
         'size_bytes',
@@ -65,10 +71,11 @@ export async function processBatch(
     // this thread writes the results of the earlier ones.
     const early = new Map(rows.map((row) => [row.id, interpretEarly(config, row, interpreter)]));
     const written = await writeTogether(trx, config, rows, early, log);
+    outcomes.push(...written.values());
     for (const row of rows.filter((r) => !written.has(r.id))) {
       const mlog = log.child({ partner: row.partner_id, messageId: row.id, correlationId: row.correlation_id });
       try {
-        await trx.transaction((sp) => processOne(sp, config, row, interpreter, early.get(row.id)));
+        outcomes.push(await trx.transaction((sp) => processOne(sp, config, row, interpreter, early.get(row.id))));
       } catch (err) {
         // The savepoint rolled back whatever this message wrote; record the failure so it stays visible.
         // A worker stopped for time or memory says so with its own code (GW_INTERPRET_*).
@@ -89,6 +96,8 @@ export async function processBatch(
     );
     return rows.length;
   });
+  reportInterpreted(log, metrics, outcomes);
+  return handled;
 }
 
 /** Messages larger than this are read from the database in slices of this size. */
@@ -106,8 +115,8 @@ async function* readRaw(trx: Knex.Transaction, row: ClaimedMessage): AsyncGenera
 }
 
 /**
- * Writes the messages whose early interpretation is ready in one go (one savepoint); returns their
- * ids. If that fails, nothing of it stays and each message is written on its own, as before.
+ * Writes the messages whose early interpretation is ready in one go (one savepoint); returns what
+ * each came to, by id. If that fails, nothing of it stays and each message is written on its own, as before.
  */
 async function writeTogether(
   trx: Knex.Transaction,
@@ -115,19 +124,19 @@ async function writeTogether(
   rows: readonly ClaimedMessage[],
   early: ReadonlyMap<string, EarlyInterpretation>,
   log: Logger,
-): Promise<Set<string>> {
+): Promise<Map<string, Interpreted>> {
   const ready: { row: ClaimedMessage; result: ReadyInterpretation }[] = [];
   for (const row of rows) {
     const outcome = await early.get(row.id);
     if (outcome?.ok) ready.push({ row, result: outcome.result });
   }
-  if (ready.length < 2) return new Set();
+  if (ready.length < 2) return new Map();
   try {
-    await trx.transaction((sp) => writeWholeMessages(sp, config, ready));
-    return new Set(ready.map((r) => r.row.id));
+    const outcomes = await trx.transaction((sp) => writeWholeMessages(sp, config, ready));
+    return new Map(outcomes.map((o) => [o.row.id, o]));
   } catch (err) {
     log.warn({ err, messages: ready.length }, 'interpretation: writing the batch at once failed; writing each message on its own');
-    return new Set();
+    return new Map();
   }
 }
 
@@ -150,7 +159,7 @@ async function processOne(
   row: ClaimedMessage,
   interpreter: Interpreter,
   early?: EarlyInterpretation,
-): Promise<void> {
+): Promise<Interpreted> {
   const partner = config.partners.get(row.partner_id);
   if (!partner) {
     const problem: Problem = {
@@ -159,7 +168,7 @@ async function processOne(
     };
     await finishInterpretation(trx, row.id, 'failed', [problem]);
     await recordEvents(trx, [{ message_id: row.id, type: 'failed', code: problem.code, detail: problem.message }]);
-    return;
+    return { row, state: 'failed', documents: [], numbers: [], problems: [problem] };
   }
   const { format } = row;
   if (format === 'x12') return processX12(trx, config, partner, row, interpreter);
@@ -168,7 +177,7 @@ async function processOne(
   const writer = new DocumentWriter(trx, partner, row);
   for (const doc of result.documents) writer.add(doc);
   await writer.flush();
-  await settle(trx, row, result.problems, { duplicates: 0, reconciled: 0 });
+  return settle(trx, row, result.problems, { duplicates: 0, reconciled: 0 }, writer.numbers);
 }
 
 async function interpretWhole(
@@ -215,6 +224,8 @@ interface PendingDoc {
 
 class DocumentWriter {
   private pending: PendingDoc[] = [];
+  /** The first document numbers added, for the message's log line. */
+  readonly numbers: string[] = [];
   /** The batch being written, if any. */
   private writing: Promise<void> | undefined;
   constructor(
@@ -227,6 +238,8 @@ class DocumentWriter {
   add(doc: ReadyDocument, duplicate = false): string {
     const id = randomUUID();
     this.pending.push({ id, doc: withinScope(this.row, doc), duplicate });
+    const number = doc.keys.documentNumber;
+    if (number && this.numbers.length < NUMBERS_LOGGED && !this.numbers.includes(number)) this.numbers.push(number);
     return id;
   }
 
@@ -309,7 +322,13 @@ interface OpenInterchange {
   lastSeq: number;
 }
 
-async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner: PartnerProfile, row: ClaimedMessage, interpreter: Interpreter): Promise<void> {
+async function processX12(
+  trx: Knex.Transaction,
+  config: GatewayConfig,
+  partner: PartnerProfile,
+  row: ClaimedMessage,
+  interpreter: Interpreter,
+): Promise<Interpreted> {
   const writer = new DocumentWriter(trx, partner, row);
   const problems: Problem[] = [];
   const counts = { documents: 0, interchanges: 0, duplicates: 0, reconciled: 0 };
@@ -452,7 +471,7 @@ async function processX12(trx: Knex.Transaction, config: GatewayConfig, partner:
       ].join(', '),
     },
   ]);
-  await settle(trx, row, problems, counts);
+  return settle(trx, row, problems, counts, writer.numbers);
 }
 
 /**
@@ -551,14 +570,27 @@ async function acknowledge(
   ]);
 }
 
-/** The message's final state from what its documents became. */
-async function settle(trx: Knex.Transaction, row: ClaimedMessage, problems: Problem[], counts: { duplicates: number; reconciled: number }): Promise<void> {
-  const states: { state: string; n: string }[] = await trx('documents').select('state').count({ n: '*' }).where('message_id', row.id).groupBy('state');
-  const n = (s: string) => Number(states.find((x) => x.state === s)?.n ?? 0);
+/** The message's final state from what its documents became; returns it with its documents counted. */
+async function settle(
+  trx: Knex.Transaction,
+  row: ClaimedMessage,
+  problems: Problem[],
+  counts: { duplicates: number; reconciled: number },
+  numbers: string[],
+): Promise<Interpreted> {
+  const firstCode = trx.raw(`problems->0->>'code'`);
+  const groups: { state: string; type: string | null; code: string | null; n: string }[] = await trx('documents')
+    .select('state', 'type', trx.raw(`problems->0->>'code' AS code`))
+    .count({ n: '*' })
+    .where('message_id', row.id)
+    .groupBy('state', 'type', firstCode);
+  const documents = groups.map((g) => ({ state: g.state, type: g.type, code: g.state === 'rejected' ? g.code : null, n: Number(g.n) }));
+  const n = (s: string) => documents.filter((d) => d.state === s).reduce((sum, d) => sum + d.n, 0);
   if (problems.length) await recordEvents(trx, messageProblemEvents(row, problems));
   const outcome = messageOutcome({ accepted: n('accepted'), rejected: n('rejected'), ...counts }, problems);
   const why = outcome.problems ?? (await rejectedDocumentProblems(trx, row.id));
-  return finishInterpretation(trx, row.id, outcome.state, why);
+  await finishInterpretation(trx, row.id, outcome.state, why);
+  return { row, state: outcome.state, documents, numbers, problems: why };
 }
 
 async function rejectedDocumentProblems(trx: Knex.Transaction, messageId: string): Promise<Problem[]> {

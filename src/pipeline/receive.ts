@@ -1,7 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { Logger } from 'pino';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { insertWithEvents, recordEvents, type TimelineEvent } from '../observability/events.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import type { MessageChannel, SourceFormat } from '../types.js';
 import { insertChunkedMessage, insertMessage, insertMessagesStatement } from './messages.js';
 
@@ -69,6 +71,18 @@ function messageRow(inbound: Omit<Inbound, 'format'> & { format: string }) {
   };
 }
 
+export interface ReceiverOptions {
+  maxBatch: number;
+  maxWaitMs: number;
+  onCommitted?: () => void;
+  /** Where the one info line per message received (or repeated at the door) goes. */
+  log?: Logger;
+  metrics?: GatewayMetrics;
+}
+
+/** What the line and the counters of a stored message say of it: never its bytes. */
+type Reported = Pick<MessageRow, 'partner_id' | 'channel' | 'format' | 'correlation_id' | 'size_bytes' | 'file_name'> & { id: string; state?: string };
+
 interface Pending {
   row: MessageRow;
   resolve: (r: Receipt) => void;
@@ -93,8 +107,37 @@ export class Receiver {
 
   constructor(
     private readonly knex: Knex,
-    private readonly opts: { maxBatch: number; maxWaitMs: number; onCommitted?: () => void } = { maxBatch: 100, maxWaitMs: 2 },
+    private readonly opts: ReceiverOptions = { maxBatch: 100, maxWaitMs: 2 },
   ) {}
+
+  /** Counts a stored message and logs it, once its commit is done. */
+  private received(row: Reported): void {
+    const labels = { partnerId: row.partner_id, channel: row.channel, format: row.format };
+    this.opts.metrics?.messageReceived(labels);
+    const rejected = row.state === 'rejected';
+    if (rejected) this.opts.metrics?.messageRejected(labels);
+    this.opts.log?.info(
+      {
+        partner: row.partner_id,
+        messageId: row.id,
+        correlationId: row.correlation_id,
+        channel: row.channel,
+        format: row.format,
+        bytes: row.size_bytes,
+        ...(row.file_name ? { fileName: row.file_name } : {}),
+      },
+      rejected ? 'message received and rejected at the door' : 'message received',
+    );
+  }
+
+  /** A repeat the door recognised (same Idempotency-Key, same bytes): answered with the earlier message. */
+  private duplicate(row: MessageRow, earlier: { id: string; correlation_id: string }): void {
+    this.opts.metrics?.messageDuplicate({ partnerId: row.partner_id, channel: row.channel, format: row.format }, 'door');
+    this.opts.log?.info(
+      { partner: row.partner_id, messageId: earlier.id, correlationId: earlier.correlation_id, channel: row.channel, idempotencyKey: row.idempotency_key },
+      'message duplicate: the Idempotency-Key was used before with the same bytes; answered with the earlier message',
+    );
+  }
 
   receive(inbound: Inbound): Promise<Receipt> {
     const row = messageRow(inbound);
@@ -140,6 +183,7 @@ export class Receiver {
       : [];
     for (const p of batch) {
       if (inserted.has(p.row.id)) {
+        this.received(p.row);
         p.resolve({ messageId: p.row.id, correlationId: p.row.correlation_id, duplicate: false });
         continue;
       }
@@ -152,7 +196,10 @@ export class Receiver {
             `Idempotency-Key "${p.row.idempotency_key}" was used before for message ${first.id} with a different payload. Use a new key for new content.`,
           ),
         );
-      else p.resolve({ messageId: first.id, correlationId: first.correlation_id, duplicate: true });
+      else {
+        this.duplicate(p.row, first);
+        p.resolve({ messageId: first.id, correlationId: first.correlation_id, duplicate: true });
+      }
     }
     if (inserted.size) this.opts.onCommitted?.();
   }
@@ -186,6 +233,7 @@ export class Receiver {
     } catch (err) {
       throw new GatewayError('GW_STORE_UNAVAILABLE', 'The message store could not commit the file; nothing was accepted. Upload it again.', { cause: err });
     }
+    this.received(row);
     this.opts.onCommitted?.();
     return { messageId: id, correlationId: row.correlation_id, duplicate: false };
   }
@@ -216,6 +264,7 @@ export class Receiver {
       if (isGatewayError(err) || (err as { code?: string }).code === '23505') throw err;
       throw new GatewayError('GW_STORE_UNAVAILABLE', 'The message store could not commit the message; nothing was accepted. Retry later.', { cause: err });
     }
+    this.received(row);
     if (row.state === 'received') this.opts.onCommitted?.();
     return { messageId: row.id, correlationId: row.correlation_id, duplicate: false };
   }

@@ -21,6 +21,8 @@ export const HANSEN_KEY = 'gw_hansendemo_Dm0HansenTextilOnlyForTheLocalDemo00000
 export const EXPIRED = generateApiKey('acmeexpired');
 /** The ERP's key for /v1/erp (ERP_API_KEYS of every test gateway). */
 export const ERP = generateApiKey('erptest');
+/** The operator's metrics token (METRICS_TOKEN of every test gateway): GET /metrics with it as a bearer token. */
+export const METRICS_TOKEN = 'metrics-test-token-0123456789';
 /** A correct key of a suspended partner. */
 export const SUSPENDED = generateApiKey('suspended');
 
@@ -139,8 +141,9 @@ export interface TestGateway {
 
 /** Options of a test gateway beyond its environment. */
 export interface TestGatewayOptions {
-  /** Keep the log lines at `warn` and above in `logs` instead of discarding them. */
+  /** Keep the log lines at `warn` (or `captureLevel`) and above in `logs` instead of discarding them. */
   captureLogs?: boolean;
+  captureLevel?: 'info' | 'warn';
   /** The portal's clock (sessions, lockouts), for a suite that moves time forward instead of waiting. */
   now?: () => Date;
 }
@@ -173,6 +176,7 @@ export function testGatewayEnv(dataDir: string, partnersDir: string): Record<str
     DELIVERY_BACKOFF_MS: '40',
     DELIVERY_BACKOFF_MAX_MS: '300',
     ERP_API_KEYS: `erptest:${ERP.sha256}`,
+    METRICS_TOKEN,
   };
 }
 
@@ -190,7 +194,7 @@ export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Rec
   });
   const logs: Record<string, any>[] = [];
   const log = opts.captureLogs
-    ? createLogger('warn', new Writable({ write: (chunk, _enc, done) => (logs.push(JSON.parse(String(chunk))), done()) }))
+    ? createLogger(opts.captureLevel ?? 'warn', new Writable({ write: (chunk, _enc, done) => (logs.push(JSON.parse(String(chunk))), done()) }))
     : createLogger(settings.logLevel);
   const t: TestGateway = {
     gw: await startGateway({ settings, knex, log, env: extraEnv, ...(opts.now ? { now: opts.now } : {}) }),

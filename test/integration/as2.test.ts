@@ -277,6 +277,8 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
 
     it('answers a repeated Message-ID with the original MDN and delivers nothing again', async () => {
       const first = await send({ protection: 'signed', digest: 'sha256', mdn: 'sync' });
+      const repeats = () => gauge(suite, 'gateway_messages_duplicate_total', 'partner="acme-supply",channel="as2",format="as2",detected="door"');
+      const before = await repeats();
       const again = await curlPost(dir, `${suite.url}/as2`, { ...as2Headers('ACME-AS2', first.messageId, 'sha-256'), ...first.built.headers }, first.body);
       assert.equal(again.status, 200);
       assert.ok(again.body.equals(first.res.body), 'the same MDN, byte for byte');
@@ -291,6 +293,7 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
       assert.equal(erpGot(rows[0].message_id).filter((r) => r.body.type === 'asn').length, 1);
       const events = await suite.db.knex('events').where({ message_id: rows[0].message_id, type: 'as2.duplicate' });
       assert.equal(events.length, 1);
+      assert.equal((await repeats()) - before, 1, 'counted as a duplicate at the door');
     });
 
     it(
@@ -784,6 +787,8 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
       () => sentRow(id),
       (r) => r?.status === 'pending',
     );
+    const awaited = () => gauge(suite, 'gateway_as2_mdns_pending', 'direction="awaited"');
+    await waitFor('the awaited MDN on the gauge', awaited, (n) => n === 1);
     const sent = partner.received.at(-1)!;
     assert.equal(sent.headers['receipt-delivery-option'], `${suite.url}/as2`);
     assert.match(String(sent.headers['disposition-notification-options']), /signed-receipt-micalg=optional, sha1/);
@@ -797,6 +802,7 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     const res = await curlPost(dir, `${suite.url}/as2`, mdn.headers, mdn.body);
     assert.equal(res.status, 200, res.body.toString());
     assert.equal((await settled(id)).status, 'processed');
+    assert.equal(await awaited(), 0);
     const stray = await opensslMdn(dir, acme, { from: 'ACME-AS2', to: OUR_ID, originalMessageId: '<nothing@gateway>', mic: 'x, sha1' });
     assert.equal((await curlPost(dir, `${suite.url}/as2`, stray.headers, stray.body)).status, 502);
   });
@@ -831,3 +837,10 @@ describe('AS2 door, sending: purchase orders and acknowledgments to a partner wh
     assert.equal((await settled(ackMsg.id)).status, 'processed');
   });
 });
+
+/** A series of the gateway's metrics as a scrape would read it (0 when absent). */
+async function gauge(suite: GatewaySuite, name: string, labels: string): Promise<number> {
+  const { text } = await suite.t.gw.metrics.render();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}

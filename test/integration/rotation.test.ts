@@ -9,7 +9,7 @@ import { CredentialStore } from '../../src/security/credentials.js';
 import { MasterKeys, parseMasterKey } from '../../src/security/secrets.js';
 import { allowAs2, buildWithOpenssl, curlPost, opensslIdentity, type Identity } from '../helpers/as2.js';
 import { MAPPINGS, REPO } from '../helpers/corpus.js';
-import { ACME_KEY, gatewaySuite, waitFor } from '../helpers/gateway.js';
+import { ACME_KEY, gatewaySuite, METRICS_TOKEN, waitFor } from '../helpers/gateway.js';
 import { runCli } from '../helpers/cli.js';
 import {
   ADMIN,
@@ -313,7 +313,7 @@ describe('credential rotation: old and new inside the overlap, only the new afte
     assert.equal(expiring.status, 1, 'something expires within 30 days');
     assert.match(expiring.stdout, /api-key\s+hansen-textil/);
     assert.equal((await cli('creds', 'expiring', '--within', '0')).status, 0);
-    const metrics = await adminCall(s.url, 'GET', '/metrics');
+    const metrics = await adminCall(s.url, 'GET', '/metrics', undefined, METRICS_TOKEN);
     assert.match(metrics.body.text, /gateway_credential_expiry_seconds\{kind="api-key",ref="[0-9a-f]+",partner="hansen-textil",source="store"\} \d+/);
     const ref = /^api-key\s+hansen-textil\s+(\S+)/m.exec(issued.stdout)?.[1] as string;
     assert.equal((await cli('creds', 'revoke', 'api-key', ref)).status, 0);

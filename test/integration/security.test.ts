@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { exportJWK, SignJWT } from 'jose';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { withControl } from '../helpers/x12.js';
-import { ERP, gatewaySuite, waitFor } from '../helpers/gateway.js';
+import { ERP, gatewaySuite, METRICS_TOKEN, waitFor } from '../helpers/gateway.js';
 import { opensslIdentity } from '../helpers/as2.js';
 import { openssl } from '../helpers/cli.js';
 import {
@@ -247,7 +247,7 @@ describe('security: tokens, scopes, tenant isolation, mTLS and the token endpoin
         {
           name: 'GET /metrics',
           call: (k?: string) => fetch(`${s.url}/metrics`, { headers: k ? { authorization: `Bearer ${k}` } : {} }),
-          key: ADMIN.key,
+          key: METRICS_TOKEN,
           right: 200,
         },
       ];

@@ -24,6 +24,7 @@ import {
   unquote,
   type MimeEntity,
 } from '../../formats/as2/mime.js';
+import type { GatewayMetrics } from '../../observability/metrics.js';
 import { acceptedEarlier, answerWithOriginal, originalMdnFits, plainAnswer, type Earlier } from './repeats.js';
 import { describeLayers, micOf, unwrap, type Unwrapped } from './unwrap.js';
 import { isSuspended } from '../../types.js';
@@ -85,6 +86,8 @@ export interface InboundDeps {
   noteSigner?: (cert: Cert) => void;
   /** Called when an asynchronous MDN is queued (wakes the sending loop). */
   wake?: () => void;
+  /** Counts repeats of an accepted Message-ID as duplicates at the door. */
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -112,7 +115,8 @@ export class As2Inbound {
 
     const bodySha = createHash('sha256').update(body).digest('hex');
     const earlier = await acceptedEarlier(this.d.knex, partner.id, messageId);
-    if (earlier?.body_sha256 === bodySha) return answerWithOriginal(this.d.knex, earlier, messageId, 'with the same bytes');
+    if (earlier?.body_sha256 === bodySha)
+      return this.repeated(partner.id, earlier, messageId, answerWithOriginal(this.d.knex, earlier, messageId, 'with the same bytes'));
 
     const wantsMdn = Boolean(header(req, 'disposition-notification-to'));
     const options = parseMdnOptions(header(req, 'disposition-notification-options'));
@@ -224,7 +228,8 @@ export class As2Inbound {
       // Two copies at once: the other one was stored first; answer as for a repeat.
       if ((err as { code?: string }).code === '23505') {
         const other = await acceptedEarlier(this.d.knex, partner.id, messageId);
-        if (other?.body_sha256 === bodySha) return answerWithOriginal(this.d.knex, other, messageId, 'with the same bytes');
+        if (other?.body_sha256 === bodySha)
+          return this.repeated(partner.id, other, messageId, answerWithOriginal(this.d.knex, other, messageId, 'with the same bytes'));
         if (other && payloadSha && other.payload_sha256 === payloadSha) return this.sameContent(agreement, other, repeat);
       }
       throw err;
@@ -286,7 +291,22 @@ export class As2Inbound {
    * it fits (same MIC, same MDN request); else a new positive MDN with this copy's MIC, kept on a
    * row of its own for non-repudiation.
    */
-  private async sameContent(agreement: As2Partner, earlier: Earlier, r: RepeatContext): Promise<As2Response> {
+  private sameContent(agreement: As2Partner, earlier: Earlier, r: RepeatContext): Promise<As2Response> {
+    return this.repeated(agreement.partner.id, earlier, r.messageId, this.answerSameContent(agreement, earlier, r));
+  }
+
+  /** Once a repeat of an accepted Message-ID is answered: counted as a duplicate at the door, and its info line. */
+  private async repeated(partnerId: string, earlier: Earlier, as2MessageId: string, answer: Promise<As2Response>): Promise<As2Response> {
+    const response = await answer;
+    this.d.metrics?.messageDuplicate({ partnerId, channel: 'as2', format: 'as2' }, 'door');
+    this.d.log.info(
+      { partner: partnerId, messageId: earlier.message_id, as2MessageId, detected: 'door' },
+      'message duplicate: the AS2 Message-ID was accepted before; answered as before, nothing delivered again',
+    );
+    return response;
+  }
+
+  private async answerSameContent(agreement: As2Partner, earlier: Earlier, r: RepeatContext): Promise<As2Response> {
     const micAlg = r.mic ? micalgName(r.mic.digest) : undefined;
     if (
       originalMdnFits(earlier, {

@@ -5,6 +5,7 @@ import type { As2Partner, GatewayConfig } from '../../config/load.js';
 import { waitingDelivery } from '../../delivery/claim.js';
 import { pushSettled } from '../../pipeline/delivery-effects.js';
 import { recordOutcome } from '../../delivery/outcome.js';
+import type { GatewayMetrics } from '../../observability/metrics.js';
 import type { RetryPolicy } from '../../delivery/policy.js';
 import type { FinalDeliveryState, OutboxItem, OutboxTarget, Outcome, TimelineNote, Transport } from '../../delivery/transport.js';
 import { GatewayError } from '../../errors.js';
@@ -29,6 +30,8 @@ export interface As2TransportDeps {
   publicUrl: () => string;
   /** The retry policy of a delivery, for outcomes recorded when an asynchronous MDN arrives. */
   policy: (item: OutboxItem) => RetryPolicy;
+  /** An asynchronous MDN settles its delivery here, outside the worker: its outcome is counted here too. */
+  metrics?: GatewayMetrics;
 }
 
 /** What the outbound as2_messages row keeps of the message we sent (the Message-ID is fixed at the first attempt). */
@@ -235,7 +238,8 @@ export class As2Transports {
     }
     const verdict = await this.judge({ ...agreement, send }, item, sent.as2_message_id, entity);
     const outcome = this.outcomeOf(item, sent.as2_message_id, verdict, original, []);
-    await recordOutcome(this.d.knex, { log: this.d.log, policy: this.d.policy(item), transport: this.as2 }, item, outcome, 'answer');
+    const ctx = { log: this.d.log, policy: this.d.policy(item), transport: this.as2, ...(this.d.metrics ? { metrics: this.d.metrics } : {}) };
+    await recordOutcome(this.d.knex, ctx, item, outcome, 'answer');
   }
 
   private async partnerEvent(a: As2Partner, type: 'as2.mdn-refused' | 'as2.mdn-unmatched', detail: string): Promise<void> {

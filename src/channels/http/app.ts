@@ -16,6 +16,7 @@ import { apiReferenceRoutes } from './routes/api-reference.js';
 import { as2Routes } from './routes/as2.js';
 import { erpRoutes } from './routes/erp.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes, type MetricsDeps } from './routes/metrics.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { opsRoutes } from './routes/ops.js';
 import { partnerLifecycleRoutes } from './routes/partner-lifecycle.js';
@@ -50,6 +51,8 @@ export interface HttpDeps {
   partnersDir: string;
   /** Behind a load balancer that appends the client's address to X-Forwarded-For (TRUST_PROXY). */
   trustProxy?: boolean;
+  /** Prometheus metrics on this app's /metrics; absent when they have a listener of their own, or no token. */
+  metrics?: MetricsDeps;
   /** The mapping workbench's files, loader and reload (decision 0035); without them the portal has no workbench. */
   workbench?: Pick<WorkbenchDeps, 'mappingsDir' | 'load' | 'reload'>;
 }
@@ -63,7 +66,7 @@ export interface SecurityDeps {
   tokenRatePerMinute: number;
   /** How far a webhook timestamp may be from now. */
   webhookToleranceSeconds: number;
-  /** Keys of security administrators (`/admin/v1/…`, `/metrics`). */
+  /** Keys of security administrators (`/admin/v1/…`). */
   adminApiKeys: ServiceKeys;
   /** The URLs the token endpoint answers at (HTTP and HTTPS): a client assertion's aud. */
   endpointUrls: () => string[];
@@ -82,7 +85,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.maxIpsCount = 1;
   app.use(answerErrors(deps.log));
   const routers = [
-    healthRoutes({ knex, store: sec.store, adminApiKeys: sec.adminApiKeys }),
+    healthRoutes({ knex }),
+    ...(deps.metrics ? [metricsRoutes(deps.metrics)] : []),
     partnerRoutes({ knex, config, receiver, maxBodyBytes, store: sec.store, tokens: sec.tokens, limiter: sec.limiter }),
     webhookRoutes({ knex, config, receiver, maxBodyBytes, store: sec.store, limiter: sec.limiter, toleranceSeconds: sec.webhookToleranceSeconds }),
     oauthRoutes({ ...sec, config }),
@@ -117,6 +121,16 @@ export function createHttpApp(deps: HttpDeps): Koa {
     apiReferenceRoutes(),
   ];
   for (const router of routers) app.use(router.routes());
+  app.use(noRoute);
+  return app;
+}
+
+/** The METRICS_PORT listener's app: /metrics behind the operator's token, and nothing else. */
+export function createMetricsApp(log: Logger, deps: MetricsDeps): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  app.use(answerErrors(log));
+  app.use(metricsRoutes(deps).routes());
   app.use(noRoute);
   return app;
 }

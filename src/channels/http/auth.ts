@@ -95,7 +95,7 @@ export function erpServiceKey(keys: ServiceKeys): Middleware {
 }
 
 /**
- * Administration routes (`/admin/v1/…`, `/metrics`): a security administrator's key; who it was
+ * Administration routes (`/admin/v1/…`): a security administrator's key; who it was
  * goes to `ctx.state.actor` (read it with actorOf) for the audit log.
  */
 export function adminServiceKey(keys: ServiceKeys): Middleware {

@@ -15,7 +15,7 @@ export const MAX_PUBLISH_SECONDS = 30 * 86_400;
 export interface AdminDeps {
   knex: Knex;
   store: CredentialStore;
-  /** Keys of security administrators (`/admin/v1/…`, `/metrics`). */
+  /** Keys of security administrators (`/admin/v1/…`). */
   adminApiKeys: ServiceKeys;
 }
 
