@@ -81,7 +81,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     erpRoutes({ knex, config, maxBodyBytes, erpApiKeys: deps.erpApiKeys }),
     adminRoutes({ knex, store: sec.store, adminApiKeys: sec.adminApiKeys }),
     portalRoutes({ ...deps.portal, supplier: { knex, config, receiver, maxBodyBytes } }),
-    opsRoutes({ knex, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
+    opsRoutes({ knex, config, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
     partnerLifecycleRoutes({
       knex,
       config,
