@@ -79,6 +79,15 @@ export async function holdDocument(trx: Knex.Transaction, doc: ExceptionDocument
   ]);
 }
 
+/** Documents taken back after all (their group or interchange was rejected) are no longer held. */
+export async function dropHolds(trx: Knex.Transaction, documentIds: readonly string[]): Promise<void> {
+  if (documentIds.length)
+    await trx('document_holds')
+      .whereIn('document_id', documentIds as string[])
+      .andWhere('state', 'held')
+      .del();
+}
+
 /** An exception as the operations API shows it. */
 export interface ExceptionView {
   id: string;

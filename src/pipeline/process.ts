@@ -15,6 +15,7 @@ import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOut
 import { finishInterpretation, markFailed } from './messages.js';
 import { readRawSlice } from './raw-store.js';
 import { copyDocuments, rejectDocuments } from './documents.js';
+import { dropHolds } from './business-exceptions.js';
 import { linkToPurchaseOrders } from './po-intake.js';
 import { unlinkDocuments } from './purchase-order-ledger.js';
 import { withLifecycleRoutes } from './partner-lifecycle.js';
@@ -280,6 +281,7 @@ class DocumentWriter {
     const changed = await rejectDocuments(trx, row.id, from, to, problems);
     if (changed.length === 0) return;
     await unlinkDocuments(trx, changed);
+    await dropHolds(trx, changed);
     await dropDocumentDeliveries(trx, row.id, trx('documents').select('id').where('message_id', row.id).whereBetween('seq', [from, to]));
     await recordEvents(
       trx,

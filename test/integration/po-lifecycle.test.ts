@@ -219,4 +219,24 @@ describe('purchase-order lifecycle: 850 → 855 → 856 → 810, tolerances, a h
     assert.equal((await timeline()).body.error.code, 'GW_PO_AMBIGUOUS');
     assert.equal((await erp('GET', `/v1/erp/purchase-orders/${PO}?partner=acme-supply`)).body.status, 'invoiced');
   });
+
+  it('a ship notice whose functional group is rejected afterwards is taken off the PO again', async () => {
+    // GE01 says 2 sets where there is 1: the group's documents are rejected once its trailer is read.
+    const badGroup = withControl(ASN_856.replace('SN1**22*EA', 'SN1**5*EA').replace('GE*1*1~', 'GE*2*1~'));
+    const id = await sendX12(badGroup);
+    await waitFor(
+      'the ship notice rejected',
+      () => status(s.url, ACME_KEY, id),
+      (r) => r.body.state === 'rejected',
+    );
+    const po = (await erp('GET', `/v1/erp/purchase-orders/${PO}?partner=acme-supply`)).body;
+    assert.deepEqual(
+      po.lines.map((l: any) => l.shipped),
+      [22, 0, 0],
+    );
+    assert.deepEqual(
+      po.timeline.map((t: any) => t.type),
+      ['purchase-order', 'po-ack', 'asn', 'invoice'],
+    );
+  });
 });
