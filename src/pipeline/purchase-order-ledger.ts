@@ -31,20 +31,25 @@ export async function enterPurchaseOrder(
   source: 'sent' | 'registered',
   messageId: string | null,
 ): Promise<{ id: string; created: boolean }> {
-  const known = await trx('purchase_orders').first('id').where({ partner_id: partnerId, po_number: po.purchaseOrderNumber }).forUpdate();
-  if (known && source === 'registered')
-    throw new GatewayError('GW_PO_EXISTS', `Purchase order ${po.purchaseOrderNumber} is already known for partner ${partnerId}.`);
-  const id: string = known?.id ?? randomUUID();
-  if (!known)
-    await trx('purchase_orders').insert({
-      id,
+  // ON CONFLICT: two sends of one new number at once both succeed; the second waits for the first.
+  const inserted: { id: string }[] = await trx('purchase_orders')
+    .insert({
+      id: randomUUID(),
       partner_id: partnerId,
       po_number: po.purchaseOrderNumber,
       source,
       message_id: messageId,
       order_date: po.orderDate,
       currency: po.currency ?? null,
-    });
+    })
+    .onConflict(['partner_id', 'po_number'])
+    .ignore()
+    .returning('id');
+  const created = inserted.length > 0;
+  if (!created && source === 'registered')
+    throw new GatewayError('GW_PO_EXISTS', `Purchase order ${po.purchaseOrderNumber} is already known for partner ${partnerId}.`);
+  const id: string =
+    inserted[0]?.id ?? (await trx('purchase_orders').first('id').where({ partner_id: partnerId, po_number: po.purchaseOrderNumber }).forUpdate()).id;
   const lines = po.lines.map((l, i) => ({
     po_id: id,
     line_number: l.lineNumber ?? String(i + 1),
@@ -63,7 +68,7 @@ export async function enterPurchaseOrder(
     document_number: po.purchaseOrderNumber,
     lines: JSON.stringify(lines.map((l) => ({ line: l.line_number, ordered: l.ordered }))),
   });
-  if (!known)
+  if (created)
     await noteBusinessEvent(trx, {
       type: 'po.status-changed',
       partnerId,
@@ -71,7 +76,7 @@ export async function enterPurchaseOrder(
       detail: `Purchase order ${po.purchaseOrderNumber} ${source === 'sent' ? 'sent' : 'registered by the ERP'}: ordered, ${lines.length} line(s)`,
       data: { poNumber: po.purchaseOrderNumber, from: null, to: 'ordered' },
     });
-  return { id, created: !known };
+  return { id, created };
 }
 
 /**
