@@ -91,7 +91,14 @@ export function evaluateDocument(doc: LinkedDocument, orders: ReadonlyMap<string
   const findings: Finding[] = [];
   if (doc.type === 'invoice' && context.invoiceSeen && rules.duplicateInvoice)
     findings.push(
-      finding(rules.duplicateInvoice.action, 'duplicate-invoice', null, null, { invoiceNumber: doc.number }, `Invoice ${doc.number} was received before.`),
+      finding(
+        rules.duplicateInvoice.action,
+        'duplicate-invoice',
+        doc.canonical.purchaseOrderNumber ?? null,
+        null,
+        { invoiceNumber: doc.number },
+        `Invoice ${doc.number} was received before.`,
+      ),
     );
   const byPo = new Map<string, Map<string, LineChange>>();
   for (const line of documentLines(doc, orders)) {

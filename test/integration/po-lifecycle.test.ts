@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { REPO } from '../helpers/corpus.js';
 import { ACME_KEY, ERP, gatewaySuite, NORTHWIND_KEY, post, status, waitFor } from '../helpers/gateway.js';
 import { sendOrder } from '../helpers/orders.js';
 import { ADMIN } from '../helpers/security.js';
@@ -238,5 +241,70 @@ describe('purchase-order lifecycle: 850 → 855 → 856 → 810, tolerances, a h
       po.timeline.map((t: any) => t.type),
       ['purchase-order', 'po-ack', 'asn', 'invoice'],
     );
+  });
+
+  it("links a JSON partner's ship notice and invoice, sent together, to a PO the ERP registered", async () => {
+    const order = {
+      purchaseOrderNumber: 'PO-44120',
+      orderDate: '2026-11-18',
+      lines: [
+        { lineNumber: '1', vendorSku: 'NW-CHAI-12', quantity: 12, unit: 'case', unitPrice: 18 },
+        { lineNumber: '2', vendorSku: 'NW-SYRUP-6', quantity: 6, unit: 'each', unitPrice: 10 },
+      ],
+    };
+    assert.equal((await erp('POST', '/v1/erp/partners/northwind/purchase-orders/registered', order)).status, 201);
+    const samples = path.join(REPO, 'mappings', 'northwind', 'samples');
+    const sent = await Promise.all(
+      ['asn.json', 'invoice.json'].map(async (f) => post(s.url, NORTHWIND_KEY, 'application/json', await readFile(path.join(samples, f)))),
+    );
+    for (const r of sent)
+      await waitFor(
+        'delivered',
+        () => status(s.url, NORTHWIND_KEY, r.body.messageId),
+        (x) => x.body.state === 'delivered',
+      );
+    const po = (await call(s.url, 'GET', '/v1/purchase-orders/PO-44120', NORTHWIND_KEY)).body;
+    assert.deepEqual(
+      [po.source, po.status, po.lines.map((l: any) => [l.lineNumber, l.shipped, l.invoiced])],
+      [
+        'registered',
+        'invoiced',
+        [
+          ['1', 12, 12],
+          ['2', 6, 6],
+        ],
+      ],
+    );
+    assert.deepEqual(po.timeline.map((t: any) => t.type).sort(), ['asn', 'invoice', 'purchase-order']);
+  });
+
+  it('an invoice number used before is held as a duplicate; rejected by a person, it is never delivered', async () => {
+    const again = await sendX12(withControl(INVOICE_810));
+    const held = await waitFor(
+      'the duplicate held',
+      () => ops('GET', '/ops/v1/holds?state=held'),
+      (r) => r.body.items.some((h: any) => h.messageId === again),
+    );
+    const doc = held.body.items.find((h: any) => h.messageId === again).documentId as string;
+    const rules = (await ops('GET', `/ops/v1/exceptions?poNumber=${PO}&state=open`)).body.items.filter((e: any) => e.documentId === doc);
+    assert.deepEqual(rules.map((e: any) => e.rule).sort(), ['duplicate-invoice', 'unit-price']);
+    assert.equal((await ops('POST', `/ops/v1/documents/${doc}/reject`, {})).status, 400, 'a rejection needs a note');
+    const rejected = await ops('POST', `/ops/v1/documents/${doc}/reject`, { note: 'sent twice' });
+    assert.deepEqual([rejected.body.state, rejected.body.note, rejected.body.deliveries], ['rejected', 'sent twice', 0]);
+    assert.equal((await ops('POST', `/ops/v1/documents/${doc}/release`, {})).body.error.code, 'GW_EXCEPTION_STATE');
+    assert.equal((await s.db.knex('deliveries').where('document_id', doc)).length, 0);
+    const audited = await s.db
+      .knex('audit_log')
+      .where({ target: `document:${doc}` })
+      .orderBy('id');
+    assert.deepEqual(
+      audited.map((a) => [a.action, a.outcome, a.actor]),
+      [
+        ['document.reject', 'ok', 'admin:admintest'],
+        ['document.release', 'denied', 'admin:admintest'],
+      ],
+    );
+    const types = (await status(s.url, ACME_KEY, again)).body.timeline.map((t: any) => t.type);
+    assert.ok(types.includes('document.held') && types.includes('document.hold-rejected'), types.join(' '));
   });
 });

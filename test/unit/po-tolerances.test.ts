@@ -130,6 +130,7 @@ describe('tolerance evaluation (pure)', () => {
   it('a duplicate invoice number is found from the context, whatever else holds', () => {
     const r = evaluateDocument(invoice([{ lineNumber: '1', quantity: 1 }]), orders(order({ shipped: 1 })), RULES, { invoiceSeen: true });
     assert.deepEqual(rules(r), [['duplicate-invoice', 'hold', null]]);
+    assert.equal(r.findings[0]?.poNumber, 'PO-1');
     assert.equal(r.hold, true);
     assert.deepEqual(r.findings[0]?.facts, { invoiceNumber: 'INV-1' });
     assert.deepEqual(rules(evaluateDocument(invoice([{ lineNumber: '1', quantity: 1 }]), orders(order({ shipped: 1 })), {}, { invoiceSeen: true })), []);
