@@ -51,7 +51,7 @@ export function partnerRoutes(d: PartnerRouteDeps): Router {
     const po = textParam(ctx.params.po, 'purchase order number', 100) as string;
     const view = await purchaseOrderView(d.knex, po, partner.id);
     if (!view) throw new GatewayError('GW_NOT_FOUND', `No purchase order ${po} for partner ${partner.id}.`);
-    // The partner sees its PO and documents; the exceptions are the distributor's own business.
+    // The partner sees its PO, its documents and whether one is held; the exceptions (rules, facts, who works on them) stay internal.
     const { exceptions: _internal, ...own } = view;
     ctx.body = own;
   });
