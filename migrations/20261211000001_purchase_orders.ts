@@ -42,8 +42,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('purchase_order_documents', (t) => {
     t.bigIncrements('id');
     t.uuid('po_id').notNullable().references('purchase_orders.id');
-    t.uuid('document_id').notNullable();
-    t.uuid('message_id').notNullable();
+    /** The linked document, and its message; a PO's own step (sent: its message; registered: none) names no document. */
+    t.uuid('document_id');
+    t.uuid('message_id');
     t.text('type').notNullable();
     t.text('document_number');
     /** Per line: what this document set or added (`{ line, confirmed?, shipped?, invoiced? }`). */

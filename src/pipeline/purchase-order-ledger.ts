@@ -62,8 +62,8 @@ export async function enterPurchaseOrder(
   await trx('purchase_order_lines').insert(lines).onConflict(['po_id', 'line_number']).merge(['item', 'unit', 'unit_price', 'ordered', 'position']);
   await trx('purchase_order_documents').insert({
     po_id: id,
-    document_id: randomUUID(),
-    message_id: messageId ?? randomUUID(),
+    document_id: null,
+    message_id: messageId,
     type: 'purchase-order',
     document_number: po.purchaseOrderNumber,
     lines: JSON.stringify(lines.map((l) => ({ line: l.line_number, ordered: l.ordered }))),

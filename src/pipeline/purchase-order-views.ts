@@ -101,8 +101,8 @@ interface LinkRow {
   at: Date;
   type: string;
   document_number: string | null;
-  document_id: string;
-  message_id: string;
+  document_id: string | null;
+  message_id: string | null;
   lines: (LineChange & { ordered?: number })[];
   hold: string | null;
 }
@@ -118,7 +118,7 @@ function replay(links: readonly LinkRow[]): PoStep[] {
       at: link.at,
       type: link.type,
       documentNumber: link.document_number,
-      documentId: link.type === 'purchase-order' ? null : link.document_id,
+      documentId: link.document_id,
       messageId: link.message_id,
       changes: link.type === 'purchase-order' ? [] : changes,
       status: poStatus(po),
