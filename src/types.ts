@@ -300,6 +300,32 @@ export interface PartnerProfile {
   as2?: As2Agreement;
   /** The partner's GS1 company prefix, from which the gateway allocates its SSCCs (carton numbers). */
   gs1?: Gs1Numbers;
+  /** Tolerance rules its po-acks, ship notices and invoices are checked against (decision 0036); none when absent. */
+  tolerances?: Tolerances;
   /** Where the profile came from (for error messages). */
   file: string;
+}
+
+/** What a broken tolerance does to the document: delivered anyway (an exception is raised either way), or held for a person. */
+export type RuleAction = 'deliver' | 'hold';
+
+/**
+ * A partner's tolerances (decision 0036, docs/business.md): each rule present is checked; a
+ * document outside one raises an exception, and is held back from delivery when its action is `hold`.
+ */
+export interface Tolerances {
+  /** A po-ack confirms, or ship notices ship in all, more than the line's quantity (confirmed, else ordered) by over `percent`. */
+  quantityOver?: { percent: number; action: RuleAction };
+  /** A po-ack confirms less than ordered by over `percent`. */
+  quantityUnder?: { percent: number; action: RuleAction };
+  /** A ship notice's ship date is more than `days` after the date the po-ack confirmed. */
+  shipDateLate?: { days: number; action: RuleAction };
+  /** A po-ack's or invoice's unit price differs from the order's by over `percent`. */
+  unitPrice?: { percent: number; action: RuleAction };
+  /** Invoices invoice more of a line than was shipped (by over `percent`, 0 by default). */
+  invoiceAboveShipped?: { percent: number; action: RuleAction };
+  /** A document names a purchase order (or a line) the gateway does not know for this partner. */
+  unknownPo?: { action: RuleAction };
+  /** An invoice number the partner used before. */
+  duplicateInvoice?: { action: RuleAction };
 }

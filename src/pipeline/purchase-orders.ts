@@ -8,6 +8,7 @@ import { LINE_BREAKS, writeInterchange } from '../formats/x12/write.js';
 import type { PartnerProfile } from '../types.js';
 import { reserveEnvelopeControls, storeOutbound } from './outbound.js';
 import { insertDocuments } from './documents.js';
+import { enterPurchaseOrder } from './purchase-order-ledger.js';
 
 export interface SentPurchaseOrder {
   messageId: string;
@@ -149,6 +150,7 @@ export async function sendPurchaseOrder(
           source_ref: sourceRef,
         },
       ]);
+      await enterPurchaseOrder(trx, partner.id, po, 'sent', stored.id);
       return { messageId: stored.id, duplicate: false, format: rendered.format, fileName: stored.fileName, ...envelope };
     });
   } catch (err) {

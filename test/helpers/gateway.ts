@@ -146,6 +146,8 @@ export interface TestGatewayOptions {
   captureLevel?: 'info' | 'warn';
   /** The portal's clock (sessions, lockouts), for a suite that moves time forward instead of waiting. */
   now?: () => Date;
+  /** Edits each test partner profile (YAML text) before the gateway starts. */
+  editPartners?: (yaml: string) => string;
 }
 
 /** The test partners in `<dataDir>/partners`, each profile passed through `edit`; returns that folder. */
@@ -182,7 +184,7 @@ export function testGatewayEnv(dataDir: string, partnersDir: string): Record<str
 
 export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Record<string, string> = {}, opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'gw-test-data-'));
-  const partnersDir = await writeTestPartners(dataDir, erpUrl, undefined, Number(extraEnv.ACK_WITHIN_MINUTES ?? 1440));
+  const partnersDir = await writeTestPartners(dataDir, erpUrl, opts.editPartners, Number(extraEnv.ACK_WITHIN_MINUTES ?? 1440));
   const settings = readSettings({
     ...testGatewayEnv(dataDir, partnersDir),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

@@ -96,7 +96,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     partnerSubscriptionRoutes({ knex, config, ...deps.events, store: sec.store, tokens: sec.tokens, limiter: sec.limiter }),
     adminRoutes({ knex, store: sec.store, adminApiKeys: sec.adminApiKeys }),
     portalRoutes({ ...deps.portal, supplier: { knex, config, receiver, maxBodyBytes } }),
-    opsRoutes({ knex, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
+    opsRoutes({ knex, config, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
     partnerLifecycleRoutes({
       knex,
       config,
