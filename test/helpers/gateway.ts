@@ -269,7 +269,9 @@ export interface GatewaySuite {
  * Registers hooks that give the suite a fresh database, an ERP receiver and a gateway on a loopback
  * port (per suite, or per test with `perTest`), stopped and dropped afterwards.
  */
-export function gatewaySuite(opts: { env?: Record<string, string>; perTest?: boolean } & TestGatewayOptions = {}): GatewaySuite {
+export function gatewaySuite(
+  opts: { env?: Record<string, string> | ((erpUrl: string) => Record<string, string>); perTest?: boolean } & TestGatewayOptions = {},
+): GatewaySuite {
   const s = {
     restart: async () => {
       await s.t.restart();
@@ -281,7 +283,7 @@ export function gatewaySuite(opts: { env?: Record<string, string>; perTest?: boo
     s.db = await freshDatabase();
     s.erp = new ErpReceiver();
     await s.erp.start();
-    s.t = await startTestGateway(s.db.knex, s.erp.url, opts.env, opts);
+    s.t = await startTestGateway(s.db.knex, s.erp.url, typeof opts.env === 'function' ? opts.env(s.erp.url) : opts.env, opts);
     s.url = s.t.gw.url;
   });
   tearDown(async () => {

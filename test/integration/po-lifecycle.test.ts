@@ -1,13 +1,21 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { verifySignature } from '../../src/security/webhooks.js';
 import { REPO } from '../helpers/corpus.js';
-import { ACME_KEY, ERP, gatewaySuite, NORTHWIND_KEY, post, status, waitFor } from '../helpers/gateway.js';
+import { ACME_KEY, ERP, gatewaySuite, METRICS_TOKEN, NORTHWIND_KEY, post, status, waitFor } from '../helpers/gateway.js';
 import { sendOrder } from '../helpers/orders.js';
 import { ADMIN } from '../helpers/security.js';
 import { withControl } from '../helpers/x12.js';
 
 const PO = 'PO-LIFE-0001';
+
+/** ACME's open exceptions of a rule, as Prometheus scrapes them (0 when the series is absent). */
+async function openExceptions(url: string, rule: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`gateway_exceptions_open{partner="acme-supply",rule="${rule}"}`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
 
 const ORDER = {
   purchaseOrderNumber: PO,
@@ -76,7 +84,8 @@ async function call(base: string, method: string, p: string, key: string, body?:
 describe('purchase-order lifecycle: 850 → 855 → 856 → 810, tolerances, a held invoice released', function () {
   this.timeout(60_000);
   const s = gatewaySuite({
-    env: { ADMIN_API_KEYS: `admintest:${ADMIN.sha256}` },
+    // The ERP's own receiver also takes its event webhooks (under /erp/events/).
+    env: (erpUrl) => ({ ADMIN_API_KEYS: `admintest:${ADMIN.sha256}`, ERP_EVENT_URLS: new URL('/erp/events/', erpUrl).href }),
     editPartners: (yaml) => (yaml.startsWith('id: acme-supply') ? `${yaml}${TOLERANCES}` : yaml),
   });
   const erp = (method: string, p: string, body?: unknown) => call(s.url, method, p, ERP.key, body);
@@ -90,6 +99,9 @@ describe('purchase-order lifecycle: 850 → 855 → 856 → 810, tolerances, a h
   const confirmedAfter = (po: Record<string, any>) => po.lines.map((l: any) => l.confirmed);
 
   it('links each document to the PO by line, raises exceptions, holds the invoice until a person releases it', async () => {
+    const hook = new URL('/erp/events/business', s.erp.url).href;
+    const subscribed = await erp('POST', '/v1/erp/subscriptions', { url: hook, types: ['exception.raised', 'po.status-changed'] });
+    assert.equal(subscribed.status, 201, JSON.stringify(subscribed.body));
     const sent = await sendOrder(s.url, ORDER);
     assert.equal(sent.status, 201, JSON.stringify(sent.body));
     assert.equal((await timeline()).body.status, 'ordered');
@@ -108,6 +120,17 @@ describe('purchase-order lifecycle: 850 → 855 → 856 → 810, tolerances, a h
     assert.deepEqual(
       raised.body.items.map((e: any) => [e.rule, e.action, e.state, e.hold, e.facts.line, e.facts.shipped, e.facts.expected]),
       [['quantity-over', 'deliver', 'open', null, '1', 22, 20]],
+    );
+    assert.equal(await openExceptions(s.url, 'quantity-over'), 1, 'the open exception shows on /metrics');
+    const raisedEvent = await waitFor(
+      'exception.raised at the subscriber',
+      async () => s.erp.requests.find((r) => r.path === '/erp/events/business' && (r.body as { type?: string }).type === 'exception.raised'),
+      Boolean,
+    );
+    assert.doesNotThrow(() => verifySignature(String(raisedEvent?.headers['x-gateway-signature']), [subscribed.body.secret], raisedEvent?.raw as Buffer, 300));
+    assert.deepEqual(
+      [(raisedEvent?.body as any).partnerId, (raisedEvent?.body as any).data.rule, (raisedEvent?.body as any).data.poNumber],
+      ['acme-supply', 'quantity-over', PO],
     );
     assert.ok(
       s.erp.requests.some((r) => r.body.type === 'asn'),
@@ -196,6 +219,12 @@ describe('purchase-order lifecycle: 850 → 855 → 856 → 810, tolerances, a h
       [PO, PO, 'ASN-LIFE-1', 'INV-LIFE-1'],
     );
     assert.equal(po.timeline.at(-1).hold, 'released');
+    const statuses = await waitFor(
+      'po.status-changed up to invoiced at the subscriber',
+      async () => s.erp.requests.filter((r) => r.path === '/erp/events/business' && r.body.type === 'po.status-changed').map((r) => (r.body.data as any).to),
+      (to) => to.includes('invoiced'),
+    );
+    assert.deepEqual([...new Set(statuses)].sort(), ['acknowledged', 'invoiced', 'ordered', 'partially-shipped'].sort());
   });
 
   it('an exception is resolved once, with a note, audited; a partner reads its own POs only', async () => {
@@ -206,6 +235,7 @@ describe('purchase-order lifecycle: 850 → 855 → 856 → 810, tolerances, a h
     assert.equal((await ops('POST', `/ops/v1/exceptions/${open.id}/waive`, {})).body.error.code, 'GW_EXCEPTION_STATE');
     const events = await s.db.knex('events').where({ type: 'exception.resolved', document_id: open.documentId });
     assert.equal(events.length, 1);
+    assert.equal(await openExceptions(s.url, 'quantity-over'), 0, 'a resolved exception is no longer open');
 
     const own = await call(s.url, 'GET', `/v1/purchase-orders/${PO}`, ACME_KEY);
     assert.deepEqual([own.status, own.body.status, own.body.exceptions], [200, 'invoiced', undefined]);
