@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { verifySignature } from '../../src/security/webhooks.js';
+import { addUser } from '../../src/security/users.js';
 import { REPO } from '../helpers/corpus.js';
+import { PortalClient } from '../helpers/portal-client.js';
 import { ACME_KEY, ERP, gatewaySuite, METRICS_TOKEN, NORTHWIND_KEY, post, status, waitFor } from '../helpers/gateway.js';
 import { sendOrder } from '../helpers/orders.js';
 import { ADMIN } from '../helpers/security.js';
@@ -122,6 +124,12 @@ describe('purchase-order lifecycle: 850 → 855 → 856 → 810, tolerances, a h
       [['quantity-over', 'deliver', 'open', null, '1', 22, 20]],
     );
     assert.equal(await openExceptions(s.url, 'quantity-over'), 1, 'the open exception shows on /metrics');
+    await addUser(s.db.knex, { username: 'pim', displayName: 'Pim', role: 'partner-manager', partnerId: null }, 'pim manages partners', new Date());
+    const pim = new PortalClient(() => s.url);
+    await pim.signIn('pim', 'pim manages partners');
+    const list = (await pim.request('/portal/partners')).text;
+    const acmeRow = list.split('<tr>').find((row) => row.includes('<code>acme-supply</code>')) ?? '';
+    assert.match(acmeRow, /<td>1<\/td><td>0<\/td><\/tr>/, 'the partner list shows one open exception (and no dead letter)');
     const raisedEvent = await waitFor(
       'exception.raised at the subscriber',
       async () => s.erp.requests.find((r) => r.path === '/erp/events/business' && (r.body as { type?: string }).type === 'exception.raised'),
