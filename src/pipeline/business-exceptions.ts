@@ -19,7 +19,15 @@ import type { Finding } from './po-tolerances.js';
  * (src/pipeline/po-intake.ts); people act on them through the operations API, audited.
  */
 
-export type ExceptionState = 'open' | 'assigned' | 'resolved' | 'waived';
+export const EXCEPTION_STATES = ['open', 'assigned', 'resolved', 'waived'] as const;
+export type ExceptionState = (typeof EXCEPTION_STATES)[number];
+
+/** What a person may do to an exception (`POST /ops/v1/exceptions/:id/<action>`). */
+export const EXCEPTION_ACTIONS = ['assign', 'resolve', 'waive'] as const;
+
+/** Where a held document stands, and what a person may decide on one (`POST /ops/v1/documents/:id/<decision>`). */
+export const HOLD_STATES = ['held', 'released', 'rejected'] as const;
+export const HOLD_DECISIONS = ['release', 'reject'] as const;
 
 /** The document an exception or hold is about. */
 export interface ExceptionDocument {
@@ -246,7 +254,7 @@ export interface HoldView {
   documentId: string;
   messageId: string;
   partnerId: string;
-  state: 'held' | 'released' | 'rejected';
+  state: (typeof HOLD_STATES)[number];
   decidedBy: string | null;
   note: string | null;
   heldAt: Date;
@@ -277,7 +285,7 @@ export async function decideHold(
   knex: Knex,
   config: GatewayConfig,
   documentId: string,
-  decision: 'release' | 'reject',
+  decision: (typeof HOLD_DECISIONS)[number],
   actor: Actor,
   note?: string,
 ): Promise<HoldView & { deliveries: number }> {

@@ -9,10 +9,20 @@ import type { RuleAction, Tolerances } from '../types.js';
  */
 
 /** Where a PO stands, from its lines: ordered → acknowledged → partially-shipped → shipped → invoiced. */
-export type PoStatus = 'ordered' | 'acknowledged' | 'partially-shipped' | 'shipped' | 'invoiced';
+export const PO_STATUSES = ['ordered', 'acknowledged', 'partially-shipped', 'shipped', 'invoiced'] as const;
+export type PoStatus = (typeof PO_STATUSES)[number];
 
 /** The stable names of the tolerance rules (an exception's `rule`). */
-export type RuleName = 'quantity-over' | 'quantity-under' | 'ship-date-late' | 'unit-price' | 'invoice-above-shipped' | 'unknown-po' | 'duplicate-invoice';
+export const RULE_NAMES = [
+  'quantity-over',
+  'quantity-under',
+  'ship-date-late',
+  'unit-price',
+  'invoice-above-shipped',
+  'unknown-po',
+  'duplicate-invoice',
+] as const;
+export type RuleName = (typeof RULE_NAMES)[number];
 
 export interface PoLine {
   lineNumber: string;

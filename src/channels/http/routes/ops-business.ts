@@ -5,8 +5,9 @@ import { GatewayError } from '../../../errors.js';
 import {
   actOnException,
   decideHold,
+  EXCEPTION_STATES,
   type ExceptionAction,
-  type ExceptionState,
+  HOLD_STATES,
   listExceptions,
   listHolds,
   readException,
@@ -15,9 +16,8 @@ import { purchaseOrderView } from '../../../pipeline/purchase-order-views.js';
 import { actorOf } from '../auth.js';
 import { integerParam, readJson, textParam, uuidParam } from '../request.js';
 
-const EXCEPTION_STATES: readonly ExceptionState[] = ['open', 'assigned', 'resolved', 'waived'];
-const HOLD_STATES = ['held', 'released', 'rejected'] as const;
-const LIST_MAX = 500;
+/** The most rows one list of exceptions or holds answers. */
+export const LIST_MAX = 500;
 
 /**
  * The operations API's business side (decision 0036): tolerance exceptions (list, assign, resolve,
