@@ -288,7 +288,7 @@ export async function startGateway(opts: {
     as2: as2Out.as2,
     'as2-mdn': as2Out.mdn,
     sftp: sftpPushTransport(knex, () => config),
-    event: eventWebhookTransport({ knex, keys, allowListOf: eventUrlsOf, timeoutMs: settings.events.timeoutMs }),
+    event: eventWebhookTransport({ knex, keys, allowListOf: eventUrlsOf, timeoutMs: settings.events.timeoutMs, brokers }),
   };
   /** A delivery's policy: its route's settings for ERP targets; the partner's AS2 or SFTP push settings for pushes. */
   const policyOf = (item: OutboxItem): RetryPolicy => {

@@ -134,7 +134,7 @@ const schema = {
     DELIVERY_BREAKER_COOLDOWN_MS: { type: 'integer', minimum: 10, default: 30000 },
     POLL_MS: { type: 'integer', minimum: 10, default: 500 },
     ERP_API_KEYS: { type: 'string', pattern: '^[a-z0-9]{4,32}:[0-9a-f]{64}(,[a-z0-9]{4,32}:[0-9a-f]{64})*$' },
-    ERP_EVENT_URLS: { type: 'string', pattern: '^https?://[^,\\s]+(,https?://[^,\\s]+)*$' },
+    ERP_EVENT_URLS: { type: 'string', pattern: '^(https?|amqps?|nats)://[^,\\s]+(,(https?|amqps?|nats)://[^,\\s]+)*$' },
     EVENT_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 120000, default: 10000 },
     ACK_CHECK_MS: { type: 'integer', minimum: 100, default: 60000 },
     STATS_ROLLUP_MS: { type: 'integer', minimum: 100, default: 300000 },

@@ -83,7 +83,21 @@ async function registration(ctx: Context): Promise<Registration> {
   const b = (body ?? {}) as Record<string, unknown>;
   if (typeof b.url !== 'string' || !Array.isArray(b.types) || !b.types.every((t) => typeof t === 'string'))
     throw new GatewayError('GW_REQUEST_INVALID', 'Send {"url": "https://…", "types": ["document.received", …], "description"?: "…"}.');
-  return { url: b.url, types: b.types as string[], ...(typeof b.description === 'string' ? { description: b.description } : {}), partnerId: b.partnerId };
+  return { url: b.url, types: b.types as string[], ...strings(b, OPTIONAL_FIELDS), partnerId: b.partnerId };
+}
+
+/** The optional text fields of a registration: a description, and where on a broker (amqp: exchange, routingKey; nats: subject, stream). */
+const OPTIONAL_FIELDS = ['description', 'exchange', 'routingKey', 'subject', 'stream'] as const;
+
+function strings(b: Record<string, unknown>, names: readonly (typeof OPTIONAL_FIELDS)[number][]): Partial<NewSubscription> {
+  const picked: Partial<Record<(typeof OPTIONAL_FIELDS)[number], string>> = {};
+  for (const name of names) {
+    const value = b[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw new GatewayError('GW_REQUEST_INVALID', `${name} must be a string.`);
+    picked[name] = value;
+  }
+  return picked;
 }
 
 async function register(ctx: Context, d: SubscriptionDeps, owner: SubscriptionOwner, body: Registration, allowed: readonly string[], actor: string) {
