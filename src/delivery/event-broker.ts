@@ -1,6 +1,6 @@
 import { GatewayError } from '../errors.js';
 import { SIGNATURE_HEADER, signatureHeader } from '../security/webhooks.js';
-import type { AmqpTarget, NatsTarget } from '../types.js';
+import type { AmqpTarget, BrokerLogin, NatsTarget } from '../types.js';
 import type { AmqpPublisher } from './amqp.js';
 import type { BrokerMessage } from './broker-message.js';
 import type { NatsPublisher } from './nats.js';
@@ -21,12 +21,18 @@ export const isBrokerSubscription = (s: Subscription): boolean => s.subject !== 
  * a webhook is (the `x-gateway-signature` header), done on the broker's confirmation. The message
  * id is the delivery's idempotency key (`event:<subscription>:<event id>`), stable across retries
  * and replays: JetStream de-duplicates by it, and being the subscription's own it never collides
- * with another subscription's copy of the event in the same stream. No login: the broker is reached
- * at the allow-listed URL as it is (decision 0038, "Broker subscribers").
+ * with another subscription's copy of the event in the same stream. `login` comes from the
+ * allow-list entry (configuration), never from the subscriber (decision 0038, "Broker subscribers").
  */
-export async function publishEventToBroker(p: EventPublishers, sub: Subscription & { secret: string }, item: OutboxItem, timeoutMs: number): Promise<string> {
+export async function publishEventToBroker(
+  p: EventPublishers,
+  sub: Subscription & { secret: string },
+  item: OutboxItem,
+  timeoutMs: number,
+  login: BrokerLogin,
+): Promise<string> {
   const msg = eventMessage(sub.secret, item);
-  const common = { id: item.targetId, timeoutMs };
+  const common = { id: item.targetId, timeoutMs, ...login };
   if (sub.subject !== undefined) {
     const target = { ...common, kind: 'nats', servers: [sub.url], subject: sub.subject, ...(sub.stream ? { stream: sub.stream } : {}) } as NatsTarget;
     return `${(item.event as EventEnvelope).type}: ${await p.natsPublisher.publish(target, msg)}`;

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { GatewayError } from '../errors.js';
 import type { MasterKeys, Sealed } from '../security/secrets.js';
 import { notify } from '../store/signals.js';
+import type { AllowedUrl, BrokerLogin } from '../types.js';
 
 /*
  * Event subscriptions (decision 0037): who receives which events, where. This module owns the
@@ -70,16 +71,31 @@ function subscriptionOf(r: SubscriptionRow): Subscription {
  * (WHATWG-normalized: `..` and `%2e%2e` segments resolved), so a path cannot climb out of an
  * entry; a URL with a user name or password is never allowed.
  */
-export function urlAllowed(url: string, allowed: readonly string[]): boolean {
+export function urlAllowed(url: string, allowed: readonly AllowedUrl[]): boolean {
+  return allowingEntry(url, allowed) !== undefined;
+}
+
+/** The first entry that allows `url` (see urlAllowed). */
+function allowingEntry(url: string, allowed: readonly AllowedUrl[]): AllowedUrl | undefined {
   let href: string;
   try {
     const parsed = new URL(url);
-    if (parsed.username || parsed.password) return false;
+    if (parsed.username || parsed.password) return undefined;
     href = parsed.href;
   } catch {
-    return false;
+    return undefined;
   }
-  return allowed.some((entry) => url === entry || href === entry || (entry.endsWith('/') && href.startsWith(entry)));
+  return allowed.find((e) => {
+    const entry = typeof e === 'string' ? e : e.url;
+    return url === entry || href === entry || (entry.endsWith('/') && href.startsWith(entry));
+  });
+}
+
+/** The login the gateway uses at a broker subscription's URL: the allowing entry's, from configuration; none for a plain entry. */
+export function loginFor(url: string, allowed: readonly AllowedUrl[]): BrokerLogin {
+  const entry = allowingEntry(url, allowed);
+  if (!entry || typeof entry === 'string') return {};
+  return { ...(entry.username ? { username: entry.username } : {}), ...(entry.passwordEnv ? { passwordEnv: entry.passwordEnv } : {}) };
 }
 
 export interface NewSubscription {
@@ -136,7 +152,7 @@ function brokerPlaceOf(s: NewSubscription, url: URL): BrokerPlace | null {
  * allow-list, with the broker fields its scheme takes. Returns the types and the broker place.
  * Throws GW_REQUEST_INVALID or GW_EVENT_URL_NOT_ALLOWED.
  */
-function checkRegistration(s: NewSubscription, allowed: readonly string[]): { types: EventOutType[]; broker: BrokerPlace | null } {
+function checkRegistration(s: NewSubscription, allowed: readonly AllowedUrl[]): { types: EventOutType[]; broker: BrokerPlace | null } {
   const unknown = s.types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
   if (!s.types.length || unknown.length)
     throw new GatewayError(
@@ -153,7 +169,7 @@ function checkRegistration(s: NewSubscription, allowed: readonly string[]): { ty
     throw new GatewayError('GW_REQUEST_INVALID', 'url must be http(s), amqp(s) or nats.');
   const broker = brokerPlaceOf(s, parsed);
   if (!urlAllowed(s.url, allowed)) {
-    const list = allowed.length ? `(${allowed.join(', ')})` : '(it is empty)';
+    const list = allowed.length ? `(${allowed.map((e) => (typeof e === 'string' ? e : e.url)).join(', ')})` : '(it is empty)';
     throw new GatewayError('GW_EVENT_URL_NOT_ALLOWED', `${s.url} is not on the allow-list of this subscriber ${list}; ask the gateway's operators to add it.`);
   }
   return { types: [...new Set(s.types as EventOutType[])], broker };
@@ -168,7 +184,7 @@ export async function createSubscription(
   keys: MasterKeys,
   owner: SubscriptionOwner,
   s: NewSubscription,
-  allowed: readonly string[],
+  allowed: readonly AllowedUrl[],
 ): Promise<Subscription & { secret: string }> {
   const { types, broker } = checkRegistration(s, allowed);
   const secret = `whsec_${randomBytes(32).toString('base64url')}`;

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { jetstreamManager, type JetStreamManager, StorageType } from '@nats-io/jetstream';
 import { connect as natsConnect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { type Channel, type ChannelModel, connect as amqpConnect, type GetMessage } from 'amqplib';
 import { verifySignature } from '../../src/security/webhooks.js';
 import { MAPPINGS } from '../helpers/corpus.js';
-import { ERP, gatewaySuite, NORTHWIND_KEY, post, waitFor } from '../helpers/gateway.js';
+import { ERP, gatewaySuite, NORTHWIND_KEY, post, status, waitFor } from '../helpers/gateway.js';
 import { reachable } from '../helpers/tcp-proxy.js';
 
 const RABBIT = { host: '127.0.0.1', port: 5672 };
@@ -26,8 +27,15 @@ function skipWithout(ctx: Mocha.Context, what: string, where: { port: number }):
 
 describe('events out to message brokers (RabbitMQ, NATS JetStream)', function () {
   this.timeout(30_000);
-  // The ERP may subscribe on the machine's brokers only: the allow-list holds them as it holds webhook URLs.
-  const s = gatewaySuite({ env: { ERP_EVENT_URLS: `${AMQP_URL},${NATS_URL}` } });
+  // The ERP may subscribe on the machine's brokers only: the allow-list holds them as it holds webhook
+  // URLs, and the RabbitMQ entry carries the login the gateway uses there.
+  const s = gatewaySuite({
+    env: {
+      ERP_EVENT_URLS: `amqp://guest@${RABBIT.host}:${RABBIT.port}/,${NATS_URL}`,
+      ERP_EVENT_BROKER_PASSWORD: 'guest',
+      NORTHWIND_RABBIT_PASSWORD: 'not-the-password',
+    },
+  });
   const run = randomBytes(4).toString('hex');
   const exchange = `gw-ev-test-${run}`;
   const stream = `GW_EV_TEST_${run}`;
@@ -48,6 +56,10 @@ describe('events out to message brokers (RabbitMQ, NATS JetStream)', function ()
       await jsm.streams.add({ name: stream, subjects: [`gwevtest.${run}.>`], storage: StorageType.Memory, duplicate_window: nanos(120_000) });
       nats = { nc, jsm };
     }
+    // Northwind may publish its events to the same RabbitMQ, under a login of its entry (a wrong one here).
+    const login = `{ url: "${AMQP_URL}", username: guest, passwordEnv: NORTHWIND_RABBIT_PASSWORD }`;
+    await appendFile(path.join(s.t.partnersDir, 'northwind.yaml'), `events:\n  urls: [${login}]\n`);
+    await s.t.gw.reload();
   });
   after(async () => {
     await rabbit?.ch.deleteExchange(exchange).catch(() => undefined);
@@ -135,9 +147,30 @@ describe('events out to message brokers (RabbitMQ, NATS JetStream)', function ()
       { url: `${AMQP_URL}?heartbeat=1`, exchange, routingKey: 'events', types: ['document.received'] },
       { url: NATS_URL, exchange, routingKey: 'events', subject: 'a.b', types: ['document.received'] },
       { url: 'https://erp.example/hooks', subject: 'a.b', types: ['document.received'] },
+      // A subscriber never chooses the login, nor an environment variable to read it from.
+      { url: AMQP_URL, exchange, routingKey: 'events', username: 'guest', passwordEnv: 'GATEWAY_MASTER_KEY', types: ['document.received'] },
     ]) {
       const res = await subscribe(body);
       assert.equal(res.body.error?.code, 'GW_REQUEST_INVALID', JSON.stringify(body));
     }
+  });
+
+  it('logs in at a broker with the login of the allow-list entry that allows the URL', async function () {
+    if (!rabbit) skipWithout(this, 'RabbitMQ', RABBIT);
+    const reg = await subscribe({ url: AMQP_URL, exchange, routingKey: 'events', types: ['document.received'] }, NORTHWIND_KEY, '/v1/subscriptions');
+    assert.equal(reg.status, 201, JSON.stringify(reg.body));
+    const messageId = await sendAsn();
+    // The ERP's entry logs in as guest with the right password (the tests above); northwind's entry has a wrong one.
+    type Delivery = { target: string; lastError: { code: string; message?: string } | null };
+    const st = await waitFor(
+      'the refused login',
+      () => status(s.url, NORTHWIND_KEY, messageId),
+      (x) => Boolean(x.body.deliveries?.find((d: Delivery) => d.target === `event:${reg.body.id}`)?.lastError),
+    );
+    const failed = st.body.deliveries.find((d: Delivery) => d.target === `event:${reg.body.id}`) as Delivery;
+    assert.equal(failed.lastError?.code, 'GW_BROKER_UNAVAILABLE', JSON.stringify(failed));
+    const timeline: { type: string; detail: string }[] = st.body.timeline;
+    assert.match(timeline.find((e) => e.type === 'delivery.failed' && e.detail.includes(reg.body.id))?.detail ?? '', /ACCESS.REFUSED/);
+    await fetch(`${s.url}/v1/subscriptions/${reg.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${NORTHWIND_KEY}` } });
   });
 });
