@@ -114,7 +114,15 @@ async function register(ctx: Context, d: SubscriptionDeps, owner: SubscriptionOw
   const { partnerId: _, ...s } = body;
   try {
     const created = await createSubscription(d.knex, d.keys, owner, s, allowed);
-    await audit(d.knex, { actor, action: 'subscription.create', target: created.id, outcome: 'ok', details: { url: created.url, types: created.types } });
+    const { exchange, routingKey, subject, stream } = created;
+    const broker = { ...(routingKey !== undefined ? { exchange, routingKey } : {}), ...(subject !== undefined ? { subject, stream } : {}) };
+    await audit(d.knex, {
+      actor,
+      action: 'subscription.create',
+      target: created.id,
+      outcome: 'ok',
+      details: { url: created.url, types: created.types, ...broker },
+    });
     ctx.status = 201;
     ctx.set('location', `${ctx.path}/${created.id}`);
     // The secret is shown here once; the gateway keeps it sealed.
