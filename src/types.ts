@@ -96,6 +96,13 @@ export interface BrokerLogin {
   passwordEnv?: string;
 }
 
+/**
+ * An entry of an event subscribers' allow-list (decision 0037): a URL, or a broker URL with the
+ * login the gateway uses there. The login is configuration's, never a subscriber's (decision 0038,
+ * "Broker subscribers").
+ */
+export type AllowedUrl = string | ({ url: string } & BrokerLogin);
+
 /** A RabbitMQ (AMQP 0-9-1) exchange: published persistent, with publisher confirms (docs/delivery.md). */
 export interface AmqpTarget extends BrokerLogin {
   id: string;
@@ -290,8 +297,8 @@ export interface PartnerProfile {
   outbound: OutboundDocument[];
   routes: Route[];
   limits: { maxBytes: number; requestsPerMinute: number };
-  /** Where the partner may register webhooks for its own events (decision 0037). */
-  events?: { urls: string[] };
+  /** Where the partner may register webhooks or broker subscribers for its own events (decision 0037). */
+  events?: { urls: AllowedUrl[] };
   /** The scopes the partner may be granted at most (default: implied by inbound and outbound). */
   security?: { scopes?: string[] };
   oauth: OAuthClient;

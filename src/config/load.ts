@@ -421,6 +421,10 @@ async function loadPartner(
     const passwordEnv = 'passwordEnv' in r.target ? r.target.passwordEnv : undefined;
     if (passwordEnv && !env[passwordEnv]) throw fail(y, ['routes', i, 'target', 'passwordEnv'], `environment variable ${passwordEnv} is not set`);
   });
+  partner.events?.urls.forEach((entry, i) => {
+    if (typeof entry !== 'string' && entry.passwordEnv && !env[entry.passwordEnv])
+      throw fail(y, ['events', 'urls', i, 'passwordEnv'], `environment variable ${entry.passwordEnv} is not set`);
+  });
   const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
   if (partner.id !== expectedId) throw fail(y, ['id'], `the partner id must equal the file name "${expectedId}", found "${partner.id}"`);
   partner.oauth = { ...partner.oauth, clientId: partner.oauth.clientId ?? partner.id };

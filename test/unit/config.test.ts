@@ -122,6 +122,13 @@ describe('config: partner and mapping profiles', () => {
       /northwind\.yaml:\d+:\d+: environment variable NO_SUCH_PASSWORD is not set \(at routes\.0\.target\.passwordEnv\)/,
     ],
     [
+      'a broker password variable of an events allow-list entry that is not set',
+      'partners/northwind.yaml',
+      'routes:',
+      'events:\n  urls: [{ url: "amqp://rabbit.internal:5672/", username: gw, passwordEnv: NO_SUCH_PASSWORD }]\nroutes:',
+      /northwind\.yaml:\d+:\d+: environment variable NO_SUCH_PASSWORD is not set \(at events\.urls\.0\.passwordEnv\)/,
+    ],
+    [
       'an unknown retry setting',
       'partners/northwind.yaml',
       '  - types: [asn, invoice]\n',
