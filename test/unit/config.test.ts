@@ -50,7 +50,9 @@ describe('config: partner and mapping profiles', () => {
       'hansen-textil/stock-csv',
       'northwind/asn-json',
       'northwind/invoice-json',
+      'x12-standard/810-003050',
       'x12-standard/810-004010',
+      'x12-standard/856-003050',
       'x12-standard/856-004010',
     ]);
     const acme = config.partners.get('acme-supply');
@@ -273,7 +275,7 @@ describe('config: partner and mapping profiles', () => {
       run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'partners', 'validate'], {
         env: { ...process.env, PARTNERS_DIR: path.join(c.dir, 'partners'), MAPPINGS_DIR: path.join(c.dir, 'mappings'), ...env },
       });
-    assert.match((await cli({})).stdout, /ok: 4 partner profile\(s\), 13 mapping profile\(s\)/);
+    assert.match((await cli({})).stdout, /ok: 4 partner profile\(s\), 15 mapping profile\(s\)/);
     await c.edit('partners/acme-supply.yaml', 'channels: [rest, sftp, as2]', 'channels: [fax]');
     await assert.rejects(
       cli({}),
