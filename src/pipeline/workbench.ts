@@ -11,7 +11,7 @@ import { defaultX12Settings, type GatewayConfig } from '../config/load.js';
 import { describeLocation, type SourceLocation } from '../errors.js';
 import { renderOutbound, type RenderContext, type Rendered } from '../mapping/render.js';
 import { interpret } from './interpret.js';
-import type { PartnerProfile } from '../types.js';
+import type { PartnerProfile, SourceFormat } from '../types.js';
 import { readRawSlice } from './raw-store.js';
 
 /** One problem a profile found in a sample; `source` names the document it belongs to, when it does. */
@@ -37,7 +37,15 @@ export const SAMPLE_CONTEXT: RenderContext = {
 
 /** A rendered document as text: X12 segments one per line, XML and JSON as written. */
 export function renderedText(r: Rendered): string {
-  return r.format === 'x12' ? `${r.segments.map((s) => s.join('*')).join('~\n')}~\n` : r.text;
+  if (r.format === 'x12') return `${r.segments.map((s) => s.join('*')).join('~\n')}~\n`;
+  if (r.format === 'edifact') return r.segments.map(edifactPreview).join('\n') + '\n';
+  return r.text;
+}
+
+/** One EDIFACT segment with the default separators (+ : ' and ? to release them), one per line. */
+function edifactPreview(seg: { tag: string; elements: (string | string[])[] }): string {
+  const esc = (v: string) => v.replace(/([?+:'])/g, '?$1');
+  return `${[seg.tag, ...seg.elements.map((e) => (Array.isArray(e) ? e.map(esc).join(':') : esc(e)))].join('+')}'`;
 }
 
 /** A partner that exists only to read samples with the given profiles (no identifiers, no routes). */
@@ -80,7 +88,8 @@ export function tryProfile(config: GatewayConfig, profileId: string, sample: Uin
   if (!profile) throw new Error(`no mapping profile "${profileId}"; known: ${[...config.mappings.keys(), ...config.outbound.keys()].sort().join(', ')}`);
   const result = interpret(
     sample,
-    profile.source.format,
+    // An EDIFACT profile's format is read by interpret once src/types.ts SourceFormat names it.
+    profile.source.format as SourceFormat,
     samplePartner('mapping-test', [{ type: profile.target.type, mapping: profile.id }]),
     config,
     fileName,
