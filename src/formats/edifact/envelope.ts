@@ -117,11 +117,6 @@ export class EnvelopeWalk {
   }
 
   private body(seg: EdifactSegment): void {
-    if (seg.tag === 'UNB') {
-      this.ic.problems.push(problem('GW_EDIFACT_SYNTAX', '33', 'A second UNB before the UNZ: send one interchange per payload.', seg.location));
-      this.done = true;
-      return;
-    }
     if (!this.message) {
       this.ic.problems.push(problem('GW_EDIFACT_SYNTAX', '33', `Segment ${seg.tag} lies outside a message (UNH … UNT).`, seg.location));
       return;

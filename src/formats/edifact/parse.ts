@@ -9,22 +9,29 @@ export { segmentValue } from './segments.js';
 export type * from './types.js';
 
 /**
- * Reads one EDIFACT interchange (UNA? UNB … UNZ). Problems with a message stay on it (so the others
+ * Reads the first EDIFACT interchange (UNA? UNB … UNZ) of a payload. Problems with a message stay on it (so the others
  * can be used and a CONTRL can name them), problems with the interchange as a whole are on
  * `problems`; input that cannot be split into segments at all throws GatewayError
  * (GW_EDIFACT_SYNTAX). Pure: no I/O.
  * @see docs/edifact.md
  */
 export function parseEdifact(bytes: Uint8Array): EdifactInterchange {
+  const [first] = parseEdifactInterchanges(bytes);
+  if (!first) throw new GatewayError('GW_EDIFACT_SYNTAX', 'The payload holds no EDIFACT interchange.');
+  return first;
+}
+
+/** Reads every interchange of a payload (several UNB … UNZ one after the other, each maybe with a UNA). */
+export function parseEdifactInterchanges(bytes: Uint8Array): EdifactInterchange[] {
   const s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-  let tokens: Tokenized;
+  let tokens: Tokenized[];
   try {
     tokens = tokenize(s);
   } catch (e) {
     if (e instanceof EdifactSyntaxStop) throw new GatewayError(e.problem.code, e.problem.message, locationOf(e.problem));
     throw e;
   }
-  return walk(tokens);
+  return tokens.map(walk);
 }
 
 const locationOf = (p: { location?: EdifactInterchange['header']['location'] }) => (p.location ? { location: p.location } : {});

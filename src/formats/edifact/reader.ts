@@ -121,29 +121,45 @@ export function printable(s: string): string {
   return [...s].map((c) => (c < ' ' || c >= '\x7f' ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c)).join('');
 }
 
-/** Splits the payload (one char per byte) into raw segments. Throws EdifactSyntaxStop when it cannot. */
-export function tokenize(s: string): Tokenized {
+/**
+ * Splits the payload (one char per byte) into raw segments, one Tokenized per interchange: a UNA, or a
+ * UNB after segments, starts the next (without its own UNA it keeps the separators read so far, its
+ * syntax version deciding the repetition separator). Throws EdifactSyntaxStop when it cannot.
+ */
+export function tokenize(s: string): Tokenized[] {
   const lineStarts = lineStartsOf(s);
-  let start = s.startsWith(BOM) ? 3 : 0;
-  while (start < s.length && /\s/.test(s.charAt(start))) start++;
-  const { separators, una, at } = separatorsAt(s, start, lineStarts);
-  applySyntaxVersion(s, skipBlank(s, at), separators, una, una ? separators.repetition : null);
-  const segments: RawSegment[] = [];
-  let p = skipBlank(s, at);
+  let p = s.startsWith(BOM) ? 3 : 0;
+  p = skipBlank(s, p);
+  const out: Tokenized[] = [];
+  let current: Tokenized | undefined;
   while (p < s.length) {
-    const seg = readSegment(s, p, separators);
+    if (!current || s.startsWith('UNA', p)) {
+      const { separators, una, at } = separatorsAt(s, p, lineStarts);
+      current = { separators, una, segments: [], lineStarts };
+      out.push(current);
+      p = skipBlank(s, at);
+      applySyntaxVersion(s, p, separators, una, una ? separators.repetition : null);
+      continue;
+    }
+    if (current.segments.length > 0 && s.startsWith('UNB', p)) {
+      current = { separators: { ...current.separators }, una: false, segments: [], lineStarts };
+      out.push(current);
+      applySyntaxVersion(s, p, current.separators, false, null);
+    }
+    const seg = readSegment(s, p, current.separators);
     if (!/^[A-Z0-9]{1,3}$/.test(seg.tag))
       stop(
         `"${printable(seg.tag.slice(0, 20))}" is not a segment tag (1–3 upper-case letters or digits) at segment ` +
-          `${segments.length + 1}: the separators or terminator do not fit the data.`,
+          `${current.segments.length + 1}: the separators or terminator do not fit the data.`,
         seg.offset,
         lineStarts,
       );
-    segments.push(seg.segment);
+    current.segments.push(seg.segment);
     p = skipBlank(s, seg.next);
   }
-  if (segments.length === 0) stop('The payload holds no segment after the UNA.', at, lineStarts);
-  return { separators, una, segments, lineStarts };
+  const empty = out.find((t) => t.segments.length === 0);
+  if (!current || empty) stop('The payload holds no segment after the UNA.', p, lineStarts);
+  return out;
 }
 
 function skipBlank(s: string, p: number): number {
