@@ -7,11 +7,13 @@ import type { PathCompiler, SourceNode, SourceValue } from './source.js';
  * structure table (src/formats/edifact/structure/):
  *   `BGM.02`, `BGM.01.1`        element 02 (component 1), element 01 component 1 of the first BGM
  *   `DTM[137].01.2`             the first DTM whose element 01 component 1 is 137, component 2
- *   `NAD[SU].02.1`              in this scope or the groups below it (NAD opens SG2)
+ *   `NAD[SU].02.1`              in the groups below the scope (NAD opens SG2); a tag of the
+ *                               scope's own group (a line's QTY) is read in that group only
  *   `SG10/LIN/QTY[12].01.2`     into the nearest SG10, then its LIN group (SG15), then the value
  *   `SG2[SU]/CTA.02.2`          a group whose opening segment has qualifier SU
  *   `LIN(EN)`, `PIA(SA)`        component 1 of the first element whose component 2 is EN / SA
  *   `^RFF[ON].01.2`             this scope, then its enclosing groups, nearest first
+ *   `/SG1[ON]/RFF.01.2`         from the message, whatever the scope
  * Selectors (`each`, `at`): `SG15`, `LIN` (the group LIN opens), `SG2[BY]`, `SG10/SG15`: the
  * nearest such groups below the scope (groups in between are passed through).
  */
@@ -23,8 +25,8 @@ interface Step {
 }
 
 export type EdifactPath =
-  | { kind: 'value'; up: boolean; steps: Step[]; tag: string; qualifier?: string; pair?: string; element: number; component: number }
-  | { kind: 'group'; steps: Step[] };
+  | { kind: 'value'; up: boolean; absolute: boolean; steps: Step[]; tag: string; qualifier?: string; pair?: string; element: number; component: number }
+  | { kind: 'group'; absolute: boolean; steps: Step[] };
 
 /** What the source needs of a segment: the reader's EdifactSegment has this shape. */
 export interface EdifactSegmentLike {
@@ -65,7 +67,8 @@ export function edifactPaths(structure: MessageStructure): PathCompiler<EdifactP
     value(path) {
       const text = path.trim();
       const up = text.startsWith('^');
-      const parts = (up ? text.slice(1) : text).split('/');
+      const absolute = text.startsWith('/');
+      const parts = (up || absolute ? text.slice(1) : text).split('/');
       const m = VALUE.exec(parts.pop() ?? '');
       if (!m) throw new Error(`"${path}" is not an EDIFACT path; write e.g. BGM.02, DTM[137].01.2, NAD[SU].02.1, SG10/LIN/QTY[12].01.2 or PIA(SA)`);
       const [, tag, qualifier, pair, el, comp] = m;
@@ -74,6 +77,7 @@ export function edifactPaths(structure: MessageStructure): PathCompiler<EdifactP
       return {
         kind: 'value',
         up,
+        absolute,
         steps: steps(parts),
         tag: tag as string,
         ...(qualifier !== undefined ? { qualifier } : {}),
@@ -83,7 +87,9 @@ export function edifactPaths(structure: MessageStructure): PathCompiler<EdifactP
       };
     },
     selector(path) {
-      return { kind: 'group', steps: steps(path.trim().split('/')) };
+      const text = path.trim();
+      const absolute = text.startsWith('/');
+      return { kind: 'group', absolute, steps: steps((absolute ? text.slice(1) : text).split('/')) };
     },
   };
 }
@@ -106,7 +112,8 @@ class EdifactNode implements SourceNode<EdifactPath> {
 
   get(path: EdifactPath): SourceValue | undefined {
     if (path.kind !== 'value') return undefined;
-    const scope = path.steps.length ? this.descend(path.steps)[0] : this;
+    const from = path.absolute ? this.root() : this;
+    const scope = path.steps.length ? from.descend(path.steps)[0] : from;
     for (let node: EdifactNode | undefined = scope; node; node = path.up ? node.parent : undefined) {
       const found = node.lookup(path);
       if (found) return found;
@@ -114,12 +121,16 @@ class EdifactNode implements SourceNode<EdifactPath> {
     return undefined;
   }
 
-  /** The scope's own segments first, then its groups in document order. */
+  /**
+   * A tag the scope's own group holds is read there only (a message-level DTM is not a line's DTM);
+   * any other tag in the groups below, in document order (`NAD[SU]` from the message finds SG2).
+   */
   private lookup(path: Extract<EdifactPath, { kind: 'value' }>): SourceValue | undefined {
     for (const seg of this.segments) {
       const found = read(seg, path, this.ref);
       if (found) return found;
     }
+    if (this.def.trigger === path.tag || this.def.segments.includes(path.tag)) return undefined;
     for (const child of this.children) {
       const found = child.lookup(path);
       if (found) return found;
@@ -144,7 +155,12 @@ class EdifactNode implements SourceNode<EdifactPath> {
   }
 
   each(sel: EdifactPath): EdifactNode[] {
-    return sel.kind === 'group' ? this.descend(sel.steps) : [];
+    if (sel.kind !== 'group') return [];
+    return (sel.absolute ? this.root() : this).descend(sel.steps);
+  }
+
+  private root(): EdifactNode {
+    return this.parent ? this.parent.root() : this;
   }
 
   at(sel: EdifactPath): EdifactNode | undefined {
@@ -163,7 +179,7 @@ function read(seg: EdifactSegmentLike, path: Extract<EdifactPath, { kind: 'value
   }
   const value = seg.elements[element]?.[component]?.trim();
   if (!value) return undefined;
-  return { value, location: { ...seg.location, element: element + 1, transaction: ref } };
+  return { value, location: { ...seg.location, element: element + 1, ...(component > 0 ? { component: component + 1 } : {}), transaction: ref } };
 }
 
 /** Where a segment goes: the nearest open group (or the message) that holds its tag or opens a group with it. */

@@ -10,7 +10,7 @@ import { xmlPaths } from './xml-source.js';
 
 export type SourceSpec =
   | { format: 'x12'; transaction: string; versions?: string[]; decimal?: '.' | ',' }
-  | { format: 'edifact'; message: string; version: string; release: string; decimal?: '.' | ',' }
+  | { format: 'edifact'; message: string; version: string; release: string; association?: string; decimal?: '.' | ',' }
   | { format: 'json'; match: { path: string; equals: Scalar }; decimal?: '.' | ',' }
   | { format: 'xml'; root: string; decimal?: '.' | ',' }
   | ({ format: 'csv'; match?: { columns?: string[]; fileName?: string }; decimal?: '.' | ',' } & Partial<CsvOptions>)

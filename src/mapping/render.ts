@@ -1,5 +1,6 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import type { Problem } from '../errors.js';
+import type { EdifactOutSegment } from '../formats/edifact/types.js';
 import { evaluateProfile } from './engine.js';
 import { jsonRoot } from './json-source.js';
 import type { CompiledProfile, OutboundProfile } from './profile.js';
@@ -10,11 +11,7 @@ export interface RenderContext {
   partner: Record<string, unknown>;
 }
 
-/** An EDIFACT segment to write: tag and elements, each element a value or its components. */
-export interface EdifactOut {
-  tag: string;
-  elements: (string | string[])[];
-}
+type EdifactOut = EdifactOutSegment;
 
 export type Rendered =
   | { format: 'x12'; segments: [string, ...string[]][]; problems: Problem[] }

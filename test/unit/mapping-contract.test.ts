@@ -23,7 +23,8 @@ function samples(): { folder: string; file: string }[] {
     .filter((d) => d.isDirectory() && existsSync(path.join(MAPPINGS, d.name, 'samples')))
     .flatMap((d) =>
       readdirSync(path.join(MAPPINGS, d.name, 'samples'), { withFileTypes: true })
-        .filter((f) => f.isFile() && !f.name.endsWith('.expected.json'))
+        // EDIFACT samples (.edifact) are read by test/unit/edifact-mapping.test.ts.
+        .filter((f) => f.isFile() && !f.name.endsWith('.expected.json') && !/\.edifact(\.canonical\.json)?$/.test(f.name))
         .map((f) => f.name)
         .sort()
         .map((f) => ({ folder: d.name, file: path.join(MAPPINGS, d.name, 'samples', f) })),
