@@ -11,7 +11,7 @@ import { compileOutbound, compileProfile, ProfileRuleError, type CompiledProfile
 import type { XrefTable } from '../mapping/transforms.js';
 import { parsePrivateKey, parsePublicKey } from '../security/ssh-keys.js';
 import { certsFromPem, type Cert } from '../formats/as2/certificates.js';
-import type { PartnerProfile, X12Settings } from '../types.js';
+import type { EdifactSettings, PartnerProfile, X12Settings } from '../types.js';
 import mappingSchema from './mapping.schema.json' with { type: 'json' };
 import partnerSchema from './partner.schema.json' with { type: 'json' };
 
@@ -30,6 +30,15 @@ export function defaultX12Settings(): X12Settings {
   const holder: { x12?: X12Settings } = {};
   validateX12(holder);
   return holder.x12 as X12Settings;
+}
+
+const validateEdifact = ajv.compile({ type: 'object', properties: { edifact: partnerSchema.properties.edifact } });
+
+/** The EDIFACT settings a partner without an `edifact` section gets (the schema's defaults). */
+export function defaultEdifactSettings(): EdifactSettings {
+  const holder: { edifact?: EdifactSettings } = {};
+  validateEdifact(holder);
+  return holder.edifact as EdifactSettings;
 }
 
 /** Partners and mapping profiles, validated, cross-checked and frozen. */

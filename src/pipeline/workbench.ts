@@ -7,7 +7,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { defaultX12Settings, type GatewayConfig } from '../config/load.js';
+import { defaultEdifactSettings, defaultX12Settings, type GatewayConfig } from '../config/load.js';
 import { describeLocation, type SourceLocation } from '../errors.js';
 import { DEFAULT_SEPARATORS } from '../formats/edifact/reader.js';
 import { writeEdifact } from '../formats/edifact/write.js';
@@ -57,6 +57,7 @@ export function samplePartner(id: string, inbound: PartnerProfile['inbound']): P
     routes: [],
     outbound: [],
     x12: defaultX12Settings(),
+    edifact: defaultEdifactSettings(),
     limits: { maxBytes: Number.MAX_SAFE_INTEGER, requestsPerMinute: Number.MAX_SAFE_INTEGER },
     oauth: { clientId: id, certificateBound: false, externalSubjects: [] },
     file: '',
