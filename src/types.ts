@@ -203,7 +203,7 @@ export interface Guide {
 
 export interface OutboundDocument {
   type: 'purchase-order';
-  format: 'x12' | 'xml' | 'json';
+  format: 'x12' | 'edifact' | 'xml' | 'json';
   /** The outbound mapping profile that renders it (source.format: canonical). */
   mapping: string;
   fileName?: string;

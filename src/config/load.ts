@@ -476,6 +476,15 @@ async function loadPartner(
     throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.ourId (our ISA05/ISA06)', 'GW_CONFIG_REFERENCE', true);
   if (sendsX12 && !partner.x12.partnerId && !partner.identifiers.x12?.length)
     throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.partnerId or identifiers.x12 (its ISA07/ISA08)', 'GW_CONFIG_REFERENCE', true);
+  const sendsEdifact = partner.outbound.some((o) => o.format === 'edifact');
+  if (sendsEdifact && (!partner.edifact.ourId || !partner.identifiers.edifact?.length))
+    throw fail(
+      y,
+      ['outbound'],
+      'a partner that is sent EDIFACT documents needs edifact.ourId (our UNB sender) and identifiers.edifact (its UNB id)',
+      'GW_CONFIG_REFERENCE',
+      true,
+    );
   const d = partner.x12.outbound.delimiters;
   if (new Set([d.element, d.component, d.segment, d.repetition]).size !== 4)
     throw fail(y, ['x12', 'outbound', 'delimiters'], 'the four delimiters must differ from each other');

@@ -63,7 +63,10 @@ function edifactSegment(tag: string, fields: Record<string, unknown>): EdifactOu
     const components = (elements[Number(e) - 1] ??= []);
     components[(c ? Number(c) : 1) - 1] = text(v);
   }
-  return { tag, elements: Array.from(elements, (comps) => Array.from(comps ?? [], (x) => x ?? '')).map((comps) => (comps.length === 1 ? (comps[0] as string) : comps)) };
+  return {
+    tag,
+    elements: Array.from(elements, (comps) => Array.from(comps ?? [], (x) => x ?? '')).map((comps) => (comps.length === 1 ? (comps[0] as string) : comps)),
+  };
 }
 
 /** EDIFACT from the evaluated profile: like X12, with element keys `"02"` or `"01.2"` (element.component). */
@@ -75,8 +78,7 @@ function edifactSegmentsOf(value: unknown, out: EdifactOut[]): void {
   if (!value || typeof value !== 'object') return;
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
     const tag = EDIFACT_SEGMENT.exec(key)?.[1];
-    const isSegment =
-      tag !== undefined && v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).every((k) => EDIFACT_ELEMENT.test(k));
+    const isSegment = tag !== undefined && v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).every((k) => EDIFACT_ELEMENT.test(k));
     if (isSegment) out.push(edifactSegment(tag, v as Record<string, unknown>));
     else edifactSegmentsOf(v, out);
   }

@@ -14,6 +14,7 @@ import { repoConfig } from '../helpers/config.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 
 const SAMPLES = path.join(MAPPINGS, 'edifact-standard', 'samples');
+
 const message = (file: string) => parseEdifact(readFileSync(path.join(SAMPLES, file))).messages[0] as Parameters<typeof edifactRoot>[0];
 
 describe('mapping/edifact source', () => {
@@ -88,22 +89,43 @@ describe('mapping/edifact source', () => {
   });
 });
 
+/** Every `mappings/<folder>/samples/*.edifact`. */
+function edifactSamples(): { folder: string; file: string }[] {
+  return readdirSync(MAPPINGS, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(path.join(MAPPINGS, d.name, 'samples')))
+    .flatMap((d) =>
+      readdirSync(path.join(MAPPINGS, d.name, 'samples'))
+        .filter((f) => f.endsWith('.edifact'))
+        .sort()
+        .map((f) => ({ folder: d.name, file: path.join(MAPPINGS, d.name, 'samples', f) })),
+    );
+}
+
+/** The profiles a folder's samples are read with: its partner's inbound ones, or the folder's own. */
+function edifactProfiles(config: GatewayConfig, folder: string): CompiledProfile[] {
+  const partner = config.partners.get(folder);
+  const ids = partner ? partner.inbound.map((d) => d.mapping) : [...config.mappings.keys()].filter((id) => id.startsWith(`${folder}/`));
+  return ids.map((id) => config.mappings.get(id) as CompiledProfile);
+}
+
 /**
- * Golden files for the standard EDIFACT profiles: each sample's messages translated by the profile
- * of their type, beside `<sample>.canonical.json`. `UPDATE_GOLDEN=1` rewrites them (review the diff).
+ * Golden files for EDIFACT samples: each message translated by the profile of its type (message,
+ * version, release) and checked against its canonical schema, beside `<sample>.canonical.json`.
+ * `UPDATE_GOLDEN=1` rewrites them (review the diff).
  */
-describe('mapping contract: mappings/edifact-standard samples', () => {
+describe('mapping contract: EDIFACT samples in mappings/', () => {
   let config: GatewayConfig;
   before(async () => {
     config = await repoConfig();
   });
 
-  for (const file of readdirSync(SAMPLES).filter((f) => f.endsWith('.edifact'))) {
-    it(`edifact-standard/samples/${file}`, () => {
-      const interchange = parseEdifact(readFileSync(path.join(SAMPLES, file)));
+  for (const { folder, file } of edifactSamples()) {
+    it(`${folder}/samples/${path.basename(file)}`, () => {
+      const interchange = parseEdifact(readFileSync(file));
       assert.deepEqual(interchange.problems, []);
+      const profiles = edifactProfiles(config, folder);
       const actual = interchange.messages.map((m) => {
-        const profile = [...config.mappings.values()].find(
+        const profile = profiles.find(
           (p) => p.source.format === 'edifact' && p.source.message === m.type && p.source.version === m.version && p.source.release === m.release,
         ) as CompiledProfile<EdifactPath>;
         assert.ok(profile, `no profile for ${m.type} ${m.version}${m.release}`);
@@ -112,9 +134,9 @@ describe('mapping contract: mappings/edifact-standard samples', () => {
         assert.deepEqual(check, [], `${file}: the ${profile.target.type} breaks its canonical schema`);
         return { message: m.ref, profile: { id: profile.id, version: profile.version }, problems: result.problems, canonical: result.document };
       });
-      const expectedFile = path.join(SAMPLES, `${file}.canonical.json`);
+      const expectedFile = `${file}.canonical.json`;
       if (process.env.UPDATE_GOLDEN) writeFileSync(expectedFile, `${JSON.stringify(actual, null, 2)}\n`);
-      assert.ok(existsSync(expectedFile), `missing ${expectedFile} (UPDATE_GOLDEN=1 writes it; review it before committing)`);
+      assert.ok(existsSync(expectedFile), `missing ${path.relative(MAPPINGS, expectedFile)} (UPDATE_GOLDEN=1 writes it; review it before committing)`);
       assert.deepEqual(actual, JSON.parse(readFileSync(expectedFile, 'utf8')));
     });
   }
