@@ -13,7 +13,7 @@ import { DEFAULT_SEPARATORS } from '../formats/edifact/reader.js';
 import { writeEdifact } from '../formats/edifact/write.js';
 import { renderOutbound, type RenderContext, type Rendered } from '../mapping/render.js';
 import { interpret } from './interpret.js';
-import type { PartnerProfile, SourceFormat } from '../types.js';
+import type { PartnerProfile } from '../types.js';
 import { readRawSlice } from './raw-store.js';
 
 /** One problem a profile found in a sample; `source` names the document it belongs to, when it does. */
@@ -85,8 +85,7 @@ export function tryProfile(config: GatewayConfig, profileId: string, sample: Uin
   if (!profile) throw new Error(`no mapping profile "${profileId}"; known: ${[...config.mappings.keys(), ...config.outbound.keys()].sort().join(', ')}`);
   const result = interpret(
     sample,
-    // An EDIFACT profile's format is read by interpret once src/types.ts SourceFormat names it.
-    profile.source.format as SourceFormat,
+    profile.source.format,
     samplePartner('mapping-test', [{ type: profile.target.type, mapping: profile.id }]),
     config,
     fileName,
