@@ -294,13 +294,13 @@ export function describeLocation(loc: SourceLocation | undefined): string {
   const parts: string[] = [];
   if (loc.file) parts.push(loc.line ? `${loc.file}:${loc.line}${loc.column ? `:${loc.column}` : ''}` : loc.file);
   if (loc.segment) parts.push(`segment ${loc.segment}${loc.position ? ` at position ${loc.position}` : ''}`);
-  if (loc.element) parts.push(`element ${String(loc.element).padStart(2, '0')}`);
+  if (loc.element) parts.push(`element ${String(loc.element).padStart(2, '0')}${loc.component ? ` component ${loc.component}` : ''}`);
   if (loc.transaction) parts.push(`transaction set ${loc.transaction}`);
   if (loc.jsonPath) parts.push(loc.jsonPath);
   if (loc.xmlPath) parts.push(loc.xmlPath);
   if (loc.csvColumn) parts.push(`column ${loc.csvColumn}`);
   if (loc.pointer && !loc.jsonPath && !loc.segment) parts.push(`field ${loc.pointer}`);
-  if (!loc.file && loc.line) parts.push(`line ${loc.line}`);
+  if (!loc.file && loc.line) parts.push(`line ${loc.line}${loc.column && !loc.csvColumn ? `:${loc.column}` : ''}`);
   if (loc.rule) parts.push(`rule ${loc.rule}`);
   return parts.join(', ');
 }

@@ -116,5 +116,6 @@ export function contrlInterchange(
     { tag: 'UNT', elements: [String(body.length + 2), controls.message] },
     { tag: 'UNZ', elements: ['1', controls.interchange] },
   ];
-  return writeEdifact(segments, r.separators, { una: r.una, lineBreak });
+  // A UNA whenever the inbound had one, or its separators are not the defaults (a later interchange of a payload).
+  return writeEdifact(segments, r.separators, { ...(r.una ? { una: true } : {}), lineBreak });
 }

@@ -80,6 +80,7 @@ export class EnvelopeWalk {
   next(raw: RawSegment, index: number): boolean {
     if (this.done) return false;
     const target = this.message && !['UNH', 'UNG', 'UNE', 'UNZ', 'UNB'].includes(raw.tag) ? this.message.problems : this.ic.problems;
+    const before = target.length;
     const seg = decodeSegment(this.ctx, raw, index, target);
     switch (seg.tag) {
       case 'UNH':
@@ -100,6 +101,9 @@ export class EnvelopeWalk {
       default:
         this.body(seg);
     }
+    // Character problems were found before the segment knew its place in the message.
+    const { position, transaction } = seg.location;
+    if (position) for (const p of target.slice(before)) Object.assign(p.location ?? {}, { position, transaction });
     return !this.done;
   }
 
