@@ -59,6 +59,31 @@ describe('mapping/edifact source', () => {
     assert.equal(line.get(paths.value('DTM[137].01.2')), undefined, 'a line does not read the message-level DTM without ^ or /');
   });
 
+  it('locates every mapping problem at its segment, element and component in the message', async () => {
+    const config = await repoConfig();
+    const profile = config.mappings.get('edifact-standard/desadv-d96a') as CompiledProfile<EdifactPath>;
+    const text = readFileSync(path.join(SAMPLES, 'desadv-d96a.edifact'), 'latin1')
+      .replace("QTY+12:2:CS'", "QTY+12:2:XX'")
+      .replace("DTM+11:20261128:102'", "DTM+11:20261131:102'");
+    const m = parseEdifact(Buffer.from(text, 'latin1')).messages[0] as Parameters<typeof edifactRoot>[0];
+    const { problems } = evaluateProfile(profile, edifactRoot(m) as SourceNode<EdifactPath>);
+    assert.deepEqual(
+      problems.map((p) => [
+        p.code,
+        p.location?.segment,
+        p.location?.element,
+        p.location?.component,
+        p.location?.position,
+        p.location?.transaction,
+        p.location?.rule,
+      ]),
+      [
+        ['GW_MAP_TRANSFORM', 'DTM', 1, 2, 4, '1', 'fields.shipDate'],
+        ['GW_MAP_TRANSFORM', 'QTY', 1, 3, 31, '1', 'fields.orders.fields.items.fields.unit'],
+      ],
+    );
+  });
+
   it('refuses a group the message does not have, naming its groups', () => {
     assert.throws(() => paths.selector('SG99'), /DESADV D96A has no segment group SG99; its groups are SG1, SG2/);
     assert.throws(() => paths.value('UNS/MOA.01'), /no segment group of DESADV D96A opens with UNS/);
