@@ -7,6 +7,7 @@ import { contrlInterchange } from '../../src/formats/edifact/contrl.js';
 import { parseEdifact, parseEdifactInterchanges, segmentValue } from '../../src/formats/edifact/parse.js';
 import type { EdifactSeparators } from '../../src/formats/edifact/types.js';
 import { writeEdifact } from '../../src/formats/edifact/write.js';
+import { formatOfFile } from '../../src/pipeline/interpret.js';
 import { interpretEdifact } from '../../src/pipeline/interpret-edifact.js';
 import type { PartnerProfile } from '../../src/types.js';
 import { corpusPartner, repoConfig } from '../helpers/config.js';
@@ -81,6 +82,12 @@ describe('EDIFACT reader', () => {
       position: 2,
       transaction: '1',
     });
+  });
+
+  it('is recognised by its first bytes, as the SFTP and AS2 doors see files', () => {
+    assert.deepEqual(formatOfFile(text("UNA:+.? 'UNB+UNOC:3")), { format: 'edifact', contentType: 'application/edifact' });
+    assert.equal(formatOfFile(text('\xef\xbb\xbf\r\nUNB+UNOA:3+S')).format, 'edifact');
+    assert.equal(formatOfFile(text('ISA*00*')).format, 'x12');
   });
 
   it('reads level B information separators and a UTF-8 byte-order mark', () => {
