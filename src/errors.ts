@@ -12,8 +12,12 @@ export interface SourceLocation {
   position?: number;
   /** X12: 1-based element position inside the segment (AK4), e.g. 2 for DTM02. */
   element?: number;
-  /** X12: ST02 of the transaction set the error belongs to. */
+  /** X12: ST02 of the transaction set the error belongs to; EDIFACT: UNH 0062 of the message. */
   transaction?: string;
+  /** EDIFACT: 1-based component inside a composite element (CONTRL UCD S011 0098). */
+  component?: number;
+  /** EDIFACT: 1-based index of the segment in the interchange (UNB = 1), for envelope segments too. */
+  segmentIndex?: number;
   /** JSON source: a JSONPath such as `$.lines[2].quantity`. */
   jsonPath?: string;
   /** XML source: the element or attribute, e.g. `/cXML/Request/ShipNoticeRequest/ShipNoticeHeader/@shipmentID`. */
@@ -78,6 +82,28 @@ export const ERROR_CODES = {
   GW_X12_GROUP: { status: 422, retryable: false, title: 'A functional group (GS/GE) is inconsistent' },
   GW_X12_SET_TRAILER: { status: 422, retryable: false, title: 'A transaction set trailer (SE) does not match its header or count' },
   GW_X12_DUPLICATE: { status: 409, retryable: false, title: 'The interchange repeats one received before (same sender and ISA13 within the window)' },
+  GW_EDIFACT_SYNTAX: { status: 422, retryable: false, title: 'The EDIFACT data cannot be split into segments (UNA, terminator, tags)' },
+  GW_EDIFACT_ENVELOPE: {
+    status: 422,
+    retryable: false,
+    title: 'The EDIFACT interchange envelope (UNB/UNZ) is malformed, its count or reference disagrees, or the sender is not the partner',
+  },
+  GW_EDIFACT_CHARSET: {
+    status: 422,
+    retryable: false,
+    title: 'The EDIFACT syntax identifier is not supported, or a character lies outside its repertoire',
+  },
+  GW_EDIFACT_GROUP: { status: 422, retryable: false, title: 'An EDIFACT group (UNG/UNE) is inconsistent' },
+  GW_EDIFACT_MESSAGE_TRAILER: {
+    status: 422,
+    retryable: false,
+    title: 'An EDIFACT message trailer (UNT) does not match its header or segment count',
+  },
+  GW_EDIFACT_DUPLICATE: {
+    status: 409,
+    retryable: false,
+    title: 'The EDIFACT interchange repeats one received before (same sender and UNB 0020 within the window)',
+  },
   GW_X12_GUIDE: { status: 422, retryable: false, title: "The transaction set breaks the partner's implementation guide" },
   GW_ACK_OVERDUE: { status: 504, retryable: false, title: 'A document we sent has no functional acknowledgment within the expected window' },
   GW_JSON_SYNTAX: { status: 422, retryable: false, title: 'The JSON payload is not valid JSON' },
@@ -218,6 +244,8 @@ export interface Problem {
   expected?: ExpectedValue;
   /** X12 acknowledgment codes for this problem, when it came from (or concerns) an X12 interchange. */
   x12?: X12AckCodes;
+  /** The ISO 9735 syntax error code (0085) a CONTRL reports, when the problem concerns an EDIFACT interchange. */
+  edifact?: { error: string };
 }
 
 /**
@@ -269,13 +297,13 @@ export function describeLocation(loc: SourceLocation | undefined): string {
   const parts: string[] = [];
   if (loc.file) parts.push(loc.line ? `${loc.file}:${loc.line}${loc.column ? `:${loc.column}` : ''}` : loc.file);
   if (loc.segment) parts.push(`segment ${loc.segment}${loc.position ? ` at position ${loc.position}` : ''}`);
-  if (loc.element) parts.push(`element ${String(loc.element).padStart(2, '0')}`);
+  if (loc.element) parts.push(`element ${String(loc.element).padStart(2, '0')}${loc.component ? ` component ${loc.component}` : ''}`);
   if (loc.transaction) parts.push(`transaction set ${loc.transaction}`);
   if (loc.jsonPath) parts.push(loc.jsonPath);
   if (loc.xmlPath) parts.push(loc.xmlPath);
   if (loc.csvColumn) parts.push(`column ${loc.csvColumn}`);
   if (loc.pointer && !loc.jsonPath && !loc.segment) parts.push(`field ${loc.pointer}`);
-  if (!loc.file && loc.line) parts.push(`line ${loc.line}`);
+  if (!loc.file && loc.line) parts.push(`line ${loc.line}${loc.column && !loc.csvColumn ? `:${loc.column}` : ''}`);
   if (loc.rule) parts.push(`rule ${loc.rule}`);
   return parts.join(', ');
 }

@@ -25,7 +25,7 @@
  */
 
 export type DocumentType = 'asn' | 'invoice' | 'purchase-order' | 'po-ack' | 'inventory' | 'price-list';
-export type SourceFormat = 'x12' | 'json' | 'xml' | 'csv';
+export type SourceFormat = 'x12' | 'edifact' | 'json' | 'xml' | 'csv';
 export type Channel = 'rest' | 'sftp' | 'as2' | 'webhook';
 /** The door a message came in by: a partner's channel, or the portal's upload form (a supplier user, issue 18). */
 export type MessageChannel = Channel | 'portal';
@@ -173,6 +173,21 @@ export interface X12Settings {
   guides: Guide[];
 }
 
+/** A UNB/UNG party: id (0004, 0010) and its code qualifier (0007, 0007) when one is sent. */
+export interface EdifactParty {
+  id: string;
+  qualifier?: string;
+}
+
+export interface EdifactSettings {
+  /** Our UNB S003; when set, interchanges addressed to another recipient are refused. */
+  ourId?: EdifactParty;
+  /** When a CONTRL goes to the mailbox: requested (UNB 0031 = 1), always, never. */
+  contrl: 'requested' | 'always' | 'never';
+  duplicates: { windowDays: number };
+  outbound: { lineBreak: 'lf' | 'crlf' | 'none'; fileName: string };
+}
+
 /** One element's rules in a partner's implementation guide. */
 export interface GuideElement {
   required?: boolean;
@@ -195,7 +210,7 @@ export interface Guide {
 
 export interface OutboundDocument {
   type: 'purchase-order';
-  format: 'x12' | 'xml' | 'json';
+  format: 'x12' | 'edifact' | 'xml' | 'json';
   /** The outbound mapping profile that renders it (source.format: canonical). */
   mapping: string;
   fileName?: string;
@@ -289,8 +304,9 @@ export interface PartnerProfile {
    */
   lifecycle?: PartnerState;
   channels: Channel[];
-  identifiers: { x12?: X12Party[] };
+  identifiers: { x12?: X12Party[]; edifact?: EdifactParty[] };
   x12: X12Settings;
+  edifact: EdifactSettings;
   credentials: { apiKeys: ApiKeyRef[]; sshKeys: SshKeyRef[]; sftpPassword?: string };
   inbound: InboundDocument[];
   /** Documents the ERP sends to this partner (rendered per the partner's format). */

@@ -11,7 +11,7 @@ import { compileOutbound, compileProfile, ProfileRuleError, type CompiledProfile
 import type { XrefTable } from '../mapping/transforms.js';
 import { parsePrivateKey, parsePublicKey } from '../security/ssh-keys.js';
 import { certsFromPem, type Cert } from '../formats/as2/certificates.js';
-import type { PartnerProfile, X12Settings } from '../types.js';
+import type { EdifactSettings, PartnerProfile, X12Settings } from '../types.js';
 import mappingSchema from './mapping.schema.json' with { type: 'json' };
 import partnerSchema from './partner.schema.json' with { type: 'json' };
 
@@ -30,6 +30,15 @@ export function defaultX12Settings(): X12Settings {
   const holder: { x12?: X12Settings } = {};
   validateX12(holder);
   return holder.x12 as X12Settings;
+}
+
+const validateEdifact = ajv.compile({ type: 'object', properties: { edifact: partnerSchema.properties.edifact } });
+
+/** The EDIFACT settings a partner without an `edifact` section gets (the schema's defaults). */
+export function defaultEdifactSettings(): EdifactSettings {
+  const holder: { edifact?: EdifactSettings } = {};
+  validateEdifact(holder);
+  return holder.edifact as EdifactSettings;
 }
 
 /** Partners and mapping profiles, validated, cross-checked and frozen. */
@@ -471,6 +480,15 @@ async function loadPartner(
     throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.ourId (our ISA05/ISA06)', 'GW_CONFIG_REFERENCE', true);
   if (sendsX12 && !partner.x12.partnerId && !partner.identifiers.x12?.length)
     throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.partnerId or identifiers.x12 (its ISA07/ISA08)', 'GW_CONFIG_REFERENCE', true);
+  const sendsEdifact = partner.outbound.some((o) => o.format === 'edifact');
+  if (sendsEdifact && (!partner.edifact.ourId || !partner.identifiers.edifact?.length))
+    throw fail(
+      y,
+      ['outbound'],
+      'a partner that is sent EDIFACT documents needs edifact.ourId (our UNB sender) and identifiers.edifact (its UNB id)',
+      'GW_CONFIG_REFERENCE',
+      true,
+    );
   const d = partner.x12.outbound.delimiters;
   if (new Set([d.element, d.component, d.segment, d.repetition]).size !== 4)
     throw fail(y, ['x12', 'outbound', 'delimiters'], 'the four delimiters must differ from each other');

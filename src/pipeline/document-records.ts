@@ -65,7 +65,8 @@ export function documentRecords(
   const on = { message_id: row.id, document_id: id };
   if (duplicate) {
     const detail = `${doc.type ?? 'document'} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) repeats an earlier interchange; stored, not delivered`;
-    return { document, events: [{ ...on, type: 'document.duplicate', code: 'GW_X12_DUPLICATE', detail }], deliveries: [] };
+    const code = row.format === 'edifact' ? 'GW_EDIFACT_DUPLICATE' : 'GW_X12_DUPLICATE';
+    return { document, events: [{ ...on, type: 'document.duplicate', code, detail }], deliveries: [] };
   }
   if (doc.canonical === null) {
     const data = { sourceRef: doc.sourceRef };

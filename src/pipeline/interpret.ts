@@ -3,6 +3,8 @@ import type { GatewayConfig } from '../config/load.js';
 import { isGatewayError, type Problem, type SourceLocation } from '../errors.js';
 import { checkGuide, guideFor } from '../formats/x12/guide.js';
 import { READ_CHUNK } from '../formats/x12/parse.js';
+import { interpretEdifact } from './interpret-edifact.js';
+import type { EdifactReceipt } from '../formats/edifact/contrl.js';
 import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
 import { X12Reader, type X12Event, type X12GroupHeader, type X12InterchangeHeader, type X12TransactionSet } from '../formats/x12/reader.js';
 import { evaluateProfile } from '../mapping/engine.js';
@@ -22,6 +24,7 @@ import { canonicalOfMediaType, checkCanonicalForm } from './canonical-form.js';
 /** Content types the REST door accepts, and the source format each means. */
 export const MEDIA_TYPES: Record<string, SourceFormat> = {
   'application/edi-x12': 'x12',
+  'application/edifact': 'edifact',
   'application/json': 'json',
   'application/xml': 'xml',
   'text/xml': 'xml',
@@ -29,18 +32,26 @@ export const MEDIA_TYPES: Record<string, SourceFormat> = {
 };
 
 /** The content type recorded for a file of each format (doors without a Content-Type header). */
-const FORMAT_MEDIA_TYPE: Record<SourceFormat, string> = { x12: 'application/edi-x12', json: 'application/json', xml: 'application/xml', csv: 'text/csv' };
+const FORMAT_MEDIA_TYPE: Record<SourceFormat, string> = {
+  x12: 'application/edi-x12',
+  edifact: 'application/edifact',
+  json: 'application/json',
+  xml: 'application/xml',
+  csv: 'text/csv',
+};
 
 /**
  * The format of a file from its first bytes (after a byte-order mark and white space): `ISA` is
- * X12, `<` XML, `{` or `[` JSON; anything else is read as CSV, whose profiles then match on columns
+ * X12, `UNA` or `UNB` EDIFACT, `<` XML, `{` or `[` JSON; anything else is read as CSV, whose profiles then match on columns
  * or the file name. Used by doors that carry files without a content type (SFTP).
  */
 function sniffFormat(head: Uint8Array): SourceFormat {
   let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
   const c = String.fromCharCode(head[i] ?? 0);
-  if (c === 'I' && Buffer.from(head.subarray(i, i + 3)).toString('latin1') === 'ISA') return 'x12';
+  const tag = Buffer.from(head.subarray(i, i + 3)).toString('latin1');
+  if (tag === 'ISA') return 'x12';
+  if (tag === 'UNA' || tag === 'UNB') return 'edifact';
   if (c === '<') return 'xml';
   if (c === '{' || c === '[') return 'json';
   return 'csv';
@@ -81,6 +92,8 @@ export interface Interpretation {
   documents: InterpretedDocument[];
   /** Problems that concern the whole message or an envelope (no document could be formed). */
   problems: Problem[];
+  /** EDIFACT: what each interchange's CONTRL and duplicate check need. */
+  edifact?: EdifactReceipt[];
 }
 
 /**
@@ -102,6 +115,8 @@ export function interpret(
     switch (format) {
       case 'x12':
         return interpretX12(bytes, partner, config);
+      case 'edifact':
+        return interpretEdifact(bytes, partner, profilesOf(partner, config));
       case 'json':
         return interpretJson(bytes, partner, config);
       case 'xml':
@@ -253,6 +268,14 @@ export class X12Interpreter {
     return out;
   }
 
+  /** Why no profile takes a set: no profile for the transaction at all, or none for its GS08 version. */
+  private noProfileReason(set: X12TransactionSet): string {
+    const declared = this.profiles.filter((p) => p.source.transaction === set.id).map((p) => p.source.versions ?? []);
+    const known = `Partner ${this.partner.id} has no mapping profile for X12 ${set.id} version ${set.version}`;
+    if (declared.length === 0) return `${known}.`;
+    return `${known}; its ${set.id} profiles read versions ${[...new Set(declared.flat())].join(', ')} (GS08 must start with one of them).`;
+  }
+
   private set(set: X12TransactionSet, group: X12GroupHeader, interchange: X12InterchangeHeader): X12Item {
     if (ACK_SETS.has(set.id) && group.functionalId === 'FA') {
       return { kind: 'functional-ack', ack: readFunctionalAck(set) };
@@ -264,7 +287,7 @@ export class X12Interpreter {
       (p) => p.source.transaction === set.id && (!p.source.versions || p.source.versions.some((v) => set.version.startsWith(v))),
     );
     if (!profile) {
-      const doc = unknownDocument(seq, sourceRef, `Partner ${this.partner.id} has no mapping profile for X12 ${set.id} version ${set.version}.`, {
+      const doc = unknownDocument(seq, sourceRef, this.noProfileReason(set), {
         segment: 'ST',
         position: 1,
         transaction: set.control,

@@ -1,5 +1,6 @@
 import type { GatewayConfig } from '../config/load.js';
 import type { Problem } from '../errors.js';
+import type { EdifactReceipt } from '../formats/edifact/contrl.js';
 import type { PartnerProfile, SourceFormat } from '../types.js';
 import { interpret, X12Interpreter, type AckedSet, type InterpretConfig, type InterpretedDocument, type X12Item } from './interpret.js';
 
@@ -12,6 +13,8 @@ export type ReadyDocument = Omit<InterpretedDocument, 'canonical'> & { canonical
 export interface ReadyInterpretation {
   documents: ReadyDocument[];
   problems: Problem[];
+  /** EDIFACT: one receipt per interchange (duplicate check, CONTRL). */
+  edifact?: EdifactReceipt[];
 }
 
 export type ReadyX12Item = Exclude<X12Item, { kind: 'document' }> | { kind: 'document'; doc: ReadyDocument; set?: AckedSet };
@@ -56,7 +59,7 @@ export function interpretWhole(
   job: { format: SourceFormat; bytes: Uint8Array; fileName?: string; contentType?: string },
 ): ReadyInterpretation {
   const result = interpret(job.bytes, job.format, partner, config, job.fileName, job.contentType);
-  return { documents: result.documents.map(readyDocument), problems: result.problems };
+  return { documents: result.documents.map(readyDocument), problems: result.problems, ...(result.edifact ? { edifact: result.edifact } : {}) };
 }
 
 /** Interprets on the calling thread. */

@@ -65,7 +65,9 @@ export interface OutboundMessage {
   isaControl?: string;
   groupControl?: string;
   /** Default x12. */
-  format?: 'x12' | 'xml' | 'json';
+  format?: 'x12' | 'edifact' | 'xml' | 'json';
+  /** EDIFACT under UNOW/UNOY: the text is written as UTF-8 (else byte per character). */
+  utf8?: boolean;
   /** For XML and JSON documents: the file name, already chosen. */
   fileName?: string;
   /** When set, the message waits for a functional acknowledgment until then. */
@@ -81,13 +83,13 @@ export async function storeOutbound(trx: Knex.Transaction, m: OutboundMessage): 
   const id = m.id ?? randomUUID();
   const format = m.format ?? 'x12';
   const fileName = m.fileName ?? fileNameFor(m.partner, m.docType, m.isaControl ?? '', id);
-  const bytes = Buffer.from(m.text, format === 'x12' ? 'latin1' : 'utf8');
+  const bytes = Buffer.from(m.text, format === 'x12' || (format === 'edifact' && !m.utf8) ? 'latin1' : 'utf8');
   await insertMessage(trx, {
     id,
     partner_id: m.partner.id,
     channel: 'mailbox',
     direction: 'outbound',
-    content_type: { x12: 'application/edi-x12', xml: 'application/xml', json: 'application/json' }[format],
+    content_type: { x12: 'application/edi-x12', edifact: 'application/edifact', xml: 'application/xml', json: 'application/json' }[format],
     format,
     raw: bytes,
     size_bytes: bytes.length,

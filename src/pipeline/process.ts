@@ -15,6 +15,7 @@ import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyInte
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
 import { finishInterpretation, markFailed } from './messages.js';
 import { readRawSlice } from './raw-store.js';
+import { acknowledgeEdifact, claimEdifactInterchanges } from './process-edifact.js';
 import { copyDocuments, rejectDocuments } from './documents.js';
 import { dropHolds } from './business-exceptions.js';
 import { linkToPurchaseOrders } from './po-intake.js';
@@ -148,7 +149,8 @@ type EarlyInterpretation = Promise<{ ok: true; result: ReadyInterpretation } | {
 
 function interpretEarly(config: GatewayConfig, row: ClaimedMessage, interpreter: Interpreter): EarlyInterpretation {
   const partner = config.partners.get(row.partner_id);
-  if (!partner || row.format === 'x12' || !row.raw) return undefined;
+  // X12 streams; EDIFACT is checked for duplicates and answered with a CONTRL in processOne.
+  if (!partner || row.format === 'x12' || row.format === 'edifact' || !row.raw) return undefined;
   const job = { format: row.format, bytes: row.raw, ...wholeJobNames(row) };
   return interpreter.whole(config, partner, job).then(
     (result) => ({ ok: true as const, result }),
@@ -177,10 +179,14 @@ async function processOne(
   if (format === 'x12') return processX12(trx, config, partner, row, interpreter);
   const result = await interpretWhole(trx, config, partner, { ...row, format }, interpreter, early);
   await recordEvents(trx, [interpretedEvent(row, result)]);
+  const receipts = result.edifact ?? [];
+  const duplicates = await claimEdifactInterchanges(trx, partner, row, receipts);
+  const repeated = (seq: number) => [...duplicates].some((r) => seq >= r.firstSeq && seq <= r.lastSeq);
   const writer = new DocumentWriter(trx, partner, row);
-  for (const doc of result.documents) writer.add(doc);
+  for (const doc of result.documents) writer.add(doc, repeated(doc.seq));
   await writer.flush();
-  return settle(trx, row, result.problems, { duplicates: 0, reconciled: 0 }, writer.numbers);
+  await acknowledgeEdifact(trx, partner, row, receipts, duplicates);
+  return settle(trx, row, result.problems, { duplicates: duplicates.size, reconciled: 0 }, writer.numbers);
 }
 
 async function interpretWhole(

@@ -7,8 +7,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { defaultX12Settings, type GatewayConfig } from '../config/load.js';
+import { defaultEdifactSettings, defaultX12Settings, type GatewayConfig } from '../config/load.js';
 import { describeLocation, type SourceLocation } from '../errors.js';
+import { DEFAULT_SEPARATORS } from '../formats/edifact/reader.js';
+import { writeEdifact } from '../formats/edifact/write.js';
 import { renderOutbound, type RenderContext, type Rendered } from '../mapping/render.js';
 import { interpret } from './interpret.js';
 import type { PartnerProfile } from '../types.js';
@@ -37,7 +39,9 @@ export const SAMPLE_CONTEXT: RenderContext = {
 
 /** A rendered document as text: X12 segments one per line, XML and JSON as written. */
 export function renderedText(r: Rendered): string {
-  return r.format === 'x12' ? `${r.segments.map((s) => s.join('*')).join('~\n')}~\n` : r.text;
+  if (r.format === 'x12') return `${r.segments.map((s) => s.join('*')).join('~\n')}~\n`;
+  if (r.format === 'edifact') return writeEdifact(r.segments, DEFAULT_SEPARATORS, { lineBreak: '\n' });
+  return r.text;
 }
 
 /** A partner that exists only to read samples with the given profiles (no identifiers, no routes). */
@@ -53,6 +57,7 @@ export function samplePartner(id: string, inbound: PartnerProfile['inbound']): P
     routes: [],
     outbound: [],
     x12: defaultX12Settings(),
+    edifact: defaultEdifactSettings(),
     limits: { maxBytes: Number.MAX_SAFE_INTEGER, requestsPerMinute: Number.MAX_SAFE_INTEGER },
     oauth: { clientId: id, certificateBound: false, externalSubjects: [] },
     file: '',

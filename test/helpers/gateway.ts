@@ -51,6 +51,8 @@ identifiers:
     - { qualifier: "12", id: "4405197800" }
     - { qualifier: "11", id: "RA0219798" }
     - { qualifier: "ZZ", id: "SENDERISA" }
+  edifact:
+    - { id: "5412345000013", qualifier: "14" }
 credentials:
   apiKeys:
     - { id: acmedemo, sha256: ad88b7d2da85c1181c52954d8575824cc8005d2779c00405e6e90fbd743ea098 }
@@ -71,6 +73,9 @@ x12:
       segments:
         BSN: { required: true, elements: { "02": { required: true, max: 30 } } }
         PRF: { elements: { "01": { max: 22 } } }
+edifact:
+  ourId: { id: "8798765000005", qualifier: "14" }
+  contrl: always
 ${routes}`,
     'suspended-co.yaml': `id: suspended-co
 name: Suspended (test)

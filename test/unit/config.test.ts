@@ -37,12 +37,15 @@ describe('config: partner and mapping profiles', () => {
 
   it('loads the demo partners and their profiles, frozen', async () => {
     const config = await c.load();
-    assert.deepEqual([...config.partners.keys()].sort(), ['acme-supply', 'globex-office', 'hansen-textil', 'northwind']);
+    assert.deepEqual([...config.partners.keys()].sort(), ['acme-supply', 'globex-office', 'hansen-textil', 'nordlicht', 'northwind']);
     assert.deepEqual([...config.mappings.keys()].sort(), [
       'acme-supply/810-004010',
       'acme-supply/846-004010',
       'acme-supply/855-004010',
       'acme-supply/856-004010',
+      'edifact-standard/desadv-d96a',
+      'edifact-standard/invoic-d96a',
+      'edifact-standard/ordrsp-d96a',
       'globex-office/confirmation-cxml',
       'globex-office/invoice-cxml',
       'globex-office/ship-notice-cxml',
@@ -50,7 +53,9 @@ describe('config: partner and mapping profiles', () => {
       'hansen-textil/stock-csv',
       'northwind/asn-json',
       'northwind/invoice-json',
+      'x12-standard/810-003050',
       'x12-standard/810-004010',
+      'x12-standard/856-003050',
       'x12-standard/856-004010',
     ]);
     const acme = config.partners.get('acme-supply');
@@ -280,7 +285,7 @@ describe('config: partner and mapping profiles', () => {
       run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'partners', 'validate'], {
         env: { ...process.env, PARTNERS_DIR: path.join(c.dir, 'partners'), MAPPINGS_DIR: path.join(c.dir, 'mappings'), ...env },
       });
-    assert.match((await cli({})).stdout, /ok: 4 partner profile\(s\), 13 mapping profile\(s\)/);
+    assert.match((await cli({})).stdout, /ok: 5 partner profile\(s\), 18 mapping profile\(s\)/);
     await c.edit('partners/acme-supply.yaml', 'channels: [rest, sftp, as2]', 'channels: [fax]');
     await assert.rejects(
       cli({}),

@@ -39,12 +39,12 @@ const SENT = {
   properties: {
     messageId: { type: 'string', format: 'uuid' },
     duplicate: { type: 'boolean' },
-    format: { type: 'string', examples: ['x12', 'xml', 'json'] },
+    format: { type: 'string', examples: ['x12', 'edifact', 'xml', 'json'] },
     fileName: { type: 'string' },
     statusUrl: { type: 'string' },
-    interchangeControl: { type: 'string', description: 'X12 partners: ISA13 of the interchange.' },
+    interchangeControl: { type: 'string', description: 'X12 partners: ISA13 of the interchange; EDIFACT partners: UNB 0020.' },
     groupControl: { type: ['string', 'integer'] },
-    setControl: { type: 'string' },
+    setControl: { type: 'string', description: 'X12: ST02; EDIFACT: UNH 0062.' },
   },
 };
 

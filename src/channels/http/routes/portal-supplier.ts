@@ -20,7 +20,13 @@ export interface SupplierPageDeps extends MessageIntakeDeps {
 }
 
 const PAGE_SIZE = 50;
-const MEDIA_TYPE: Record<SourceFormat, string> = { x12: 'application/edi-x12', xml: 'application/xml', csv: 'text/csv', json: 'application/json' };
+const MEDIA_TYPE: Record<SourceFormat, string> = {
+  x12: 'application/edi-x12',
+  edifact: 'application/edifact',
+  xml: 'application/xml',
+  csv: 'text/csv',
+  json: 'application/json',
+};
 /** Another partner's id and a missing one get this same page, byte for byte: the id is not repeated. */
 const NOT_FOUND = () => new GatewayError('GW_NOT_FOUND', 'There is no such item for your partner.');
 

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { parseEdifact, segmentValue } from '../../src/formats/edifact/parse.js';
+import type { EdifactInterchange } from '../../src/formats/edifact/types.js';
+import { ACME_KEY, gatewaySuite, post, status, waitFor } from '../helpers/gateway.js';
+
+const EDIFACT = 'application/edifact';
+const settled = (s: { body: Record<string, any> }) => s.body.state !== 'received';
+
+/** A DESADV interchange from ACME's EDIFACT id to ours, with UNB 0020 `ref`. */
+function desadv(ref: string, opts: { sender?: string; untCount?: number } = {}): string {
+  return [
+    "UNA:+.? '",
+    `UNB+UNOA:3+${opts.sender ?? '5412345000013'}:14+8798765000005:14+261130:1200+${ref}'`,
+    "UNH+M1+DESADV:D:96A:UN:EAN005'",
+    "BGM+351+SHIP?+1+9'",
+    "DTM+137:20261130:102'",
+    `UNT+${opts.untCount ?? 4}+M1'`,
+    `UNZ+1+${ref}'`,
+  ].join('\r\n');
+}
+
+type Mailbox = { items: { id: string; type: string; fileName: string; relatedMessageId: string }[] };
+
+/** The CONTRL the gateway placed in ACME's mailbox for one inbound message, read with our own reader. */
+async function contrlFor(url: string, messageId: string): Promise<{ ic: EdifactInterchange; contentType: string | null }> {
+  const list = (await (await fetch(`${url}/v1/outbound`, { headers: { authorization: `Bearer ${ACME_KEY}` } })).json()) as Mailbox;
+  const item = list.items.find((i) => i.relatedMessageId === messageId);
+  assert.ok(item, `a CONTRL for ${messageId} in the mailbox`);
+  assert.equal(item.type, 'CONTRL');
+  const res = await fetch(`${url}/v1/outbound/${item.id}`, { headers: { authorization: `Bearer ${ACME_KEY}` } });
+  assert.equal(res.status, 200);
+  return { ic: parseEdifact(new Uint8Array(await res.arrayBuffer())), contentType: res.headers.get('content-type') };
+}
+
+const report = (ic: EdifactInterchange) => ic.messages[0]?.segments.map((s) => [s.tag, ...s.elements.map((e) => e.join(':'))]);
+
+describe('EDIFACT over REST: stored, checked, answered with a CONTRL, duplicates refused (real server, real database)', function () {
+  this.timeout(60_000);
+  const suite = gatewaySuite();
+
+  async function send(body: string): Promise<{ id: string; body: Record<string, any> }> {
+    const res = await post(suite.url, ACME_KEY, EDIFACT, Buffer.from(body, 'latin1'));
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const s = await waitFor('processing', () => status(suite.url, ACME_KEY, res.body.messageId), settled);
+    return { id: res.body.messageId, body: s.body };
+  }
+
+  it('reads an interchange with no mapping profile into a rejected document and answers CONTRL UCI 7, envelope mirrored', async () => {
+    const { id, body } = await send(desadv('IC0001'));
+    assert.equal(body.state, 'rejected');
+    assert.equal(body.documents[0].problems[0].code, 'GW_DOC_TYPE_UNKNOWN');
+    assert.match(body.documents[0].problems[0].message, /EDIFACT DESADV D:96A/);
+    const { ic, contentType } = await contrlFor(suite.url, id);
+    assert.match(contentType ?? '', /application\/edifact/);
+    assert.deepEqual(
+      [ic.sender, ic.recipient],
+      [
+        { id: '8798765000005', qualifier: '14' },
+        { id: '5412345000013', qualifier: '14' },
+      ],
+    );
+    assert.match(ic.controlRef, /^\d+$/);
+    assert.deepEqual(ic.problems, []);
+    assert.deepEqual([ic.messages[0]?.type, ic.messages[0]?.version, ic.messages[0]?.release], ['CONTRL', 'D', '3']);
+    assert.deepEqual(report(ic), [['UCI', 'IC0001', '5412345000013:14', '8798765000005:14', '7']]);
+  });
+
+  it('refuses the same interchange again as a duplicate (UCI 4, error 26): stored, not delivered', async () => {
+    const { id, body } = await send(desadv('IC0001'));
+    assert.equal(body.state, 'duplicate');
+    assert.equal(body.documents[0].state, 'duplicate');
+    const { ic } = await contrlFor(suite.url, id);
+    assert.deepEqual(report(ic), [['UCI', 'IC0001', '5412345000013:14', '8798765000005:14', '4', '26']]);
+    assert.ok(
+      body.timeline.some((e: { type: string; code: string | null }) => e.type === 'duplicate' && e.code === 'GW_EDIFACT_DUPLICATE'),
+      JSON.stringify(body.timeline),
+    );
+  });
+
+  it('rejects a message whose UNT count is wrong: UCM action 4, error 29 on UNT', async () => {
+    const { id, body } = await send(desadv('IC0002', { untCount: 9 }));
+    assert.equal(body.state, 'rejected');
+    assert.equal(body.documents[0].problems[0].code, 'GW_EDIFACT_MESSAGE_TRAILER');
+    assert.deepEqual(body.documents[0].problems[0].location.segment, 'UNT');
+    const { ic } = await contrlFor(suite.url, id);
+    assert.deepEqual(report(ic), [
+      ['UCI', 'IC0002', '5412345000013:14', '8798765000005:14', '7'],
+      ['UCM', 'M1', 'DESADV:D:96A:UN:EAN005', '4', '29', 'UNT', '1'],
+    ]);
+    const ucm = ic.messages[0]?.segments[1];
+    assert.equal(ucm && segmentValue(ucm, 4), '29');
+  });
+
+  it("refuses an interchange from a sender that is not the partner's: UCI 4, error 23", async () => {
+    const { id, body } = await send(desadv('IC0003', { sender: '4000000000001' }));
+    assert.equal(body.state, 'rejected');
+    assert.equal(body.problems[0].code, 'GW_EDIFACT_ENVELOPE');
+    const { ic } = await contrlFor(suite.url, id);
+    assert.deepEqual(report(ic), [['UCI', 'IC0003', '4000000000001:14', '8798765000005:14', '4', '23', 'UNB', '2']]);
+  });
+});
