@@ -90,7 +90,10 @@ function complaints(errors: ErrorObject[]): SchemaComplaint[] {
   if (!missing.length) return out;
   const at = pathOf(errors[0] as ErrorObject);
   const names = [...new Set(missing)];
-  return [{ at, reason: `${label(at)} is missing ${names.length > 1 ? 'the required properties' : 'the required property'} ${names.join(', ')}`, atKey: false }, ...out];
+  return [
+    { at, reason: `${label(at)} is missing ${names.length > 1 ? 'the required properties' : 'the required property'} ${names.join(', ')}`, atKey: false },
+    ...out,
+  ];
 }
 
 /** Every value and type the alternatives at one place accept, in one sentence. */

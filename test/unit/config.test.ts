@@ -296,7 +296,10 @@ describe('config: partner and mapping profiles', () => {
     const bad = await runCli(['partners', 'validate'], { env });
     assert.equal(bad.status, 1);
     assert.deepEqual(
-      bad.stderr.trim().split('\n').map((l) => l.replace(c.dir, '<dir>')),
+      bad.stderr
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(c.dir, '<dir>')),
       [
         '<dir>/partners/acme-supply.yaml:6:12: channels[0] must be one of rest, sftp, as2, webhook (found fax) (at channels.0)',
         '<dir>/partners/northwind.yaml:13:27: mapping profile "northwind/asn-jsn" does not exist under mappings/ (at inbound.0.mapping)',
