@@ -159,11 +159,16 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
       for (const mdnMode of ['sync', 'async'] as const)
         for (const digest of ['sha1', 'sha256'] as const)
           it(`${protection}, ${mdnMode} MDN, ${digest}: processed, MIC as openssl dgst computes it, delivered to the ERP once`, async () => {
-            const { mdn, built, messageId } = await send({ protection, digest, mdn: mdnMode });
+            const { mdn, built, messageId, res } = await send({ protection, digest, mdn: mdnMode });
             assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
             assert.equal(mdn.mic, `${await opensslMic(dir, built.micOver, digest)}, ${digest === 'sha1' ? 'sha1' : 'sha-256'}`);
             const row = await as2Row(messageId);
             assert.equal(row.accepted, true);
+            // The sender finds its message: the gateway's id in the HTTP answer (MDN or plain 200) and in the MDN's text.
+            assert.equal(res.headers['x-gateway-message-id'], row.message_id);
+            const statusUrl = `${suite.url}/v1/messages/${row.message_id}`;
+            assert.equal(res.headers['x-gateway-status-url'], statusUrl);
+            assert.ok(mdn.report.includes(`Gateway message id ${row.message_id}; its status: ${statusUrl}.`), mdn.report);
             // Outside in: the encryption is opened first, the compression last.
             assert.deepEqual(
               row.layers,

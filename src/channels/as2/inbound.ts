@@ -341,7 +341,9 @@ export class As2Inbound {
       })
     )
       return answerWithOriginal(this.d.knex, earlier, r.messageId, 'signed or encrypted anew, with the same content');
-    const text = `The AS2 message ${r.messageId} from ${r.from} repeats one received and stored before (same content); it was not delivered again.`;
+    const text =
+      `The AS2 message ${r.messageId} from ${r.from} repeats one received and stored before (same content); it was not delivered again. ` +
+      `Gateway message id ${earlier.message_id}; its status: ${this.statusUrl(earlier.message_id)}.`;
     const mdn =
       r.mode === 'none'
         ? undefined
