@@ -587,10 +587,17 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
     for (const key of p.credentials.apiKeys) unique(apiKeyOwners, key.id, p, 'API key id', file, '; key ids must be unique');
     partners.set(p.id, p);
   }
-  const distinct = [...new Map(errs.map((e) => [e.message, e])).values()];
+  const distinct = inFileOrder([...new Map(errs.map((e) => [e.message, e])).values()]);
   if (distinct.length === 1) throw distinct[0];
   if (distinct.length) throw new ConfigErrors(distinct);
   return { partners, mappings, outbound, as2, clients, externalSubjects, mtlsCas };
+}
+
+/** Problems file by file (in the order the files were read), each file's from its top line down. */
+function inFileOrder(errors: GatewayError[]): GatewayError[] {
+  const files = [...new Set(errors.map((e) => e.location?.file))];
+  const place = (e: GatewayError) => files.indexOf(e.location?.file) * 1e12 + (e.location?.line ?? 0) * 1e6 + (e.location?.column ?? 0);
+  return errors.sort((a, b) => place(a) - place(b));
 }
 
 /** Every mapping profile, compiled; a profile with problems is left out (its id in `broken`) and its problems noted. */

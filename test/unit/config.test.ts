@@ -238,6 +238,20 @@ describe('config: partner and mapping profiles', () => {
       /northwind\.yaml:\d+:\d+: must be <= 9 \(at gs1\.extensionDigit\)/,
     ],
     [
+      'a source format outside its choices, naming them',
+      'mappings/northwind/asn-json.yaml',
+      'format: json',
+      'format: jsn',
+      /asn-json\.yaml:6:11: format must be one of x12, json, xml, csv, canonical \(found jsn\) \(at source\.format\)/,
+    ],
+    [
+      'a transform name outside its choices, naming them and the other forms',
+      'mappings/northwind/invoice-json.yaml',
+      'transform: upper',
+      'transform: uper',
+      /invoice-json\.yaml:17:\d+: transform must be one of trim, upper, .* or an object or an array \(found uper\) \(at fields\.currency\.transform\)/,
+    ],
+    [
       'a profile id that is not its path',
       'mappings/northwind/asn-json.yaml',
       'id: northwind/asn-json',
