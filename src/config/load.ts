@@ -425,7 +425,10 @@ async function loadPartner(file: string, profiles: Profiles, opts: LoadOptions, 
   const y = await readYaml(file);
   const raw = interpolate(y, y.doc.toJS(), opts.env, errs);
   errs.push(...checkGs1(y, raw), ...checkBrokerPasswords(y, raw));
-  if (!validatePartner(raw)) errs.push(...schemaFailures(validatePartner.errors ?? [], () => y));
+  // A value whose variable is not set is complained about once, not again for the `${NAME}` left in it.
+  const unset = new Set(errs.map((e) => `${e.location?.line}:${e.location?.column}`));
+  if (!validatePartner(raw))
+    errs.push(...schemaFailures(validatePartner.errors ?? [], () => y).filter((e) => !unset.has(`${e.location?.line}:${e.location?.column}`)));
   // Past the schema the profile's shape is known; before it, the checks below would misread it.
   if (errs.length) return undefined;
   const partner = { ...(raw as Omit<PartnerProfile, 'file'>), file };

@@ -420,6 +420,25 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
       );
       assert.equal(noId.status, 400);
       assert.equal(JSON.parse(noId.body.toString()).error.code, 'GW_AS2_REQUEST');
+      // An agreement whose partner does not list the as2 channel: the answer says what to add.
+      const hansen = path.join(suite.t.partnersDir, 'hansen-textil.yaml');
+      const profile = readFileSync(hansen, 'utf8');
+      writeFileSync(hansen, profile.replace(/^channels: \[rest, as2\]$/m, 'channels: [rest]'));
+      await suite.t.gw.reload();
+      try {
+        const notListed = await curlPost(
+          dir,
+          `${suite.url}/as2`,
+          { ...as2Headers('HANSEN-AS2', newId('x'), 'sha-256'), 'Content-Type': 'application/edi-x12' },
+          Buffer.from(soi),
+        );
+        const { error } = JSON.parse(notListed.body.toString());
+        assert.deepEqual([notListed.status, error.code], [403, 'GW_AS2_PARTNER']);
+        assert.match(error.message, /Partner hansen-textil may not send over AS2: its profile does not list `as2` under channels \(it lists rest\)/);
+      } finally {
+        writeFileSync(hansen, profile);
+        await suite.t.gw.reload();
+      }
       // Operations see each refusal in the audit log (no payload: nothing is stored for them).
       const audit = await suite.db.knex('audit_log').where({ action: 'as2.refused' }).orderBy('id');
       const unknownRow = audit.find((a) => a.details.as2From === 'NOBODY');
