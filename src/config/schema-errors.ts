@@ -80,7 +80,15 @@ function explainAt(group: ErrorObject[]): SchemaComplaint[] {
   const groups = [...groupBy(structural, (e) => branchOf(e) as string).values()];
   const fewest = Math.min(...groups.map((g) => g.length));
   const best = groups.filter((g) => g.length === fewest);
-  return complaints([...fixed, ...best.flat()]);
+  if (best.length < 2) return complaints([...fixed, ...best.flat()]);
+  // Forms that fit equally badly: one complaint that offers each.
+  const at = pathOf(group[0] as ErrorObject);
+  const offers = best.map((g) =>
+    complaints(g)
+      .map((c) => c.reason.replace(`${label(at)} `, ''))
+      .join(' and '),
+  );
+  return [...complaints(fixed), { at, reason: `${label(at)} fits none of its forms: it ${offers.join('; or it ')}`, atKey: false }];
 }
 
 /** One complaint per error, the properties missing from one object named together. */
