@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { ConfigErrors, countLine, type GatewayConfig } from './config/load.js';
+import { ConfigErrors, countLine } from './config/config-errors.js';
+import type { GatewayConfig } from './config/load.js';
 import { GatewayError, isGatewayError } from './errors.js';
 import { approve, checklist, goLive, type Lifecycle, moveState, type PartnerCredentials, readLifecycle } from './pipeline/partner-lifecycle.js';
 import type { Actor } from './security/credentials.js';

@@ -5,7 +5,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { hasCanonicalSchema } from '../canonical/index.js';
-import { GatewayError, isGatewayError } from '../errors.js';
+import { GatewayError } from '../errors.js';
 import { parseCsv, type CsvTable } from '../formats/csv/parse.js';
 import { compileOutbound, compileProfile, ProfileRuleError, type CompiledProfile, type OutboundProfile, type RawProfile } from '../mapping/profile.js';
 import type { XrefTable } from '../mapping/transforms.js';
@@ -15,6 +15,7 @@ import type { PartnerProfile, X12Settings } from '../types.js';
 import mappingSchema from './mapping.schema.json' with { type: 'json' };
 import partnerSchema from './partner.schema.json' with { type: 'json' };
 import { explainSchemaErrors } from './schema-errors.js';
+import { ConfigErrors, inFileOrder, noting } from './config-errors.js';
 
 // ajv-formats is CommonJS: its module object is the plugin and also carries it as `default`.
 const addFormats = addFormatsModule.default;
@@ -320,17 +321,6 @@ async function loadMapping(
   }
 }
 
-/** Runs one check; a configuration error it throws is noted in `errs` (and undefined returned), anything else goes on up. */
-async function noting<T>(errs: GatewayError[], check: () => Promise<T> | T): Promise<T | undefined> {
-  try {
-    return await check();
-  } catch (err) {
-    if (!isGatewayError(err)) throw err;
-    errs.push(...(err instanceof ConfigErrors ? err.errors : [err]));
-    return undefined;
-  }
-}
-
 interface MappingSources {
   sources: Map<string, MappingSource>;
   /** Ids of profile files that could not be read: their problems are listed, and a partner naming them adds none. */
@@ -532,27 +522,6 @@ async function checkRemoteSftp(y: YamlFile, partner: PartnerProfile, errs: Gatew
     errs.push(fail(y, ['sftp', 'remote', 'pickup'], 'after: move needs moveTo (the remote folder picked-up files go to)'));
 }
 
-/**
- * Every problem of every configuration file, in file order: `gateway partners validate`, a start
- * and a reload list them all at once instead of one per try.
- */
-export class ConfigErrors extends GatewayError {
-  constructor(readonly errors: GatewayError[]) {
-    const first = errors[0] as GatewayError;
-    const code = errors.every((e) => e.code === first.code) ? first.code : 'GW_CONFIG_INVALID';
-    super(code, `${errors.map((e) => e.message).join('\n')}\n${countLine(errors)}`, {
-      ...(first.location ? { location: first.location } : {}),
-      problems: errors.flatMap((e) => e.problems),
-    });
-  }
-}
-
-/** "3 errors in 2 files". */
-export function countLine(errors: readonly GatewayError[]): string {
-  const files = new Set(errors.map((e) => e.location?.file ?? e.message.split(':')[0]));
-  return `${errors.length} error${errors.length === 1 ? '' : 's'} in ${files.size} file${files.size === 1 ? '' : 's'}`;
-}
-
 /** Loads, validates and freezes every partner and mapping profile. Throws every problem of every file at once. */
 export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
   const errs: GatewayError[] = [];
@@ -594,13 +563,6 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
   if (distinct.length === 1) throw distinct[0];
   if (distinct.length) throw new ConfigErrors(distinct);
   return { partners, mappings, outbound, as2, clients, externalSubjects, mtlsCas };
-}
-
-/** Problems file by file (in the order the files were read), each file's from its top line down. */
-function inFileOrder(errors: GatewayError[]): GatewayError[] {
-  const files = [...new Set(errors.map((e) => e.location?.file))];
-  const place = (e: GatewayError) => files.indexOf(e.location?.file) * 1e12 + (e.location?.line ?? 0) * 1e6 + (e.location?.column ?? 0);
-  return errors.sort((a, b) => place(a) - place(b));
 }
 
 /** Every mapping profile, compiled; a profile with problems is left out (its id in `broken`) and its problems noted. */

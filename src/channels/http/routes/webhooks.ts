@@ -84,7 +84,7 @@ async function verify(ctx: Context, d: WebhookDeps) {
  * alike (decision 0046), so the unauthenticated webhook URL cannot be used to find out which
  * partners the gateway trades with. It names both causes and the fix for the second.
  */
-export function webhooksNotTaken(id: string): GatewayError {
+function webhooksNotTaken(id: string): GatewayError {
   return new GatewayError(
     'GW_AUTH_FORBIDDEN',
     `No webhooks are taken for partner "${id.slice(0, 100)}": either no partner has that id, or its profile does not list ` +
