@@ -1,6 +1,8 @@
+import path from 'node:path';
 import type { Knex } from 'knex';
+import { ConfigErrors, countLine } from './config/config-errors.js';
 import type { GatewayConfig } from './config/load.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, isGatewayError } from './errors.js';
 import { approve, checklist, goLive, type Lifecycle, moveState, type PartnerCredentials, readLifecycle } from './pipeline/partner-lifecycle.js';
 import type { Actor } from './security/credentials.js';
 import type { PartnerState } from './types.js';
@@ -33,5 +35,26 @@ export async function partnersCommand([sub, id, to]: string[], name: string | un
   else lifecycle = await moveState(ctx.knex, partner, to as PartnerState, ctx.actor);
   ctx.out(`${id}: ${lifecycle.state} (applies: ${lifecycle.applies}; profile ${lifecycle.yaml}, database ${lifecycle.database ?? 'none'})`);
   for (const i of await checklist(ctx.knex, ctx.config, partner, lifecycle, ctx.credentials)) ctx.out(`  [${i.done ? 'x' : ' '}] ${i.item}: ${i.detail}`);
+  return 0;
+}
+
+/**
+ * `gateway partners validate`: every problem of every file under partners/ and mappings/, one a
+ * line as `file:line:column: what`, then how many; 0 when there is none. File names under the
+ * working folder are shown relative to it, as the person typed them.
+ */
+export async function validateCommand(load: () => Promise<GatewayConfig>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let config: GatewayConfig;
+  try {
+    config = await load();
+  } catch (e) {
+    if (!isGatewayError(e) || !e.code.startsWith('GW_CONFIG_')) throw e;
+    const errors = e instanceof ConfigErrors ? e.errors : [e];
+    const here = `${process.cwd()}${path.sep}`;
+    for (const problem of errors) err(problem.message.replaceAll(here, ''));
+    err(`${countLine(errors)} (${[...new Set(errors.map((p) => p.code))].join(', ')})`);
+    return 1;
+  }
+  out(`ok: ${config.partners.size} partner profile(s), ${config.mappings.size} mapping profile(s)`);
   return 0;
 }

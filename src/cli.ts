@@ -24,7 +24,7 @@ import { MasterKeys } from './security/secrets.js';
 import { USERS_USAGE, usersCommand } from './security/users-cli.js';
 import { hashPassword } from './security/ssh-keys.js';
 import { configEnv } from './server.js';
-import { PARTNERS_USAGE, partnersCommand } from './cli-partners.js';
+import { PARTNERS_USAGE, partnersCommand, validateCommand } from './cli-partners.js';
 import { CredentialStore } from './security/credentials.js';
 import { runGateway } from './start.js';
 import { migrate, openDatabase } from './store/db.js';
@@ -34,7 +34,7 @@ const USAGE = `gateway <command>
   start [--demo-users]               run the gateway (HTTP door, interpretation and delivery workers);
                                      --demo-users adds the README's demo portal users (npm start does)
   migrate                            apply pending database migrations
-  partners validate                  check every file in partners/ and mappings/
+  partners validate                  check every file in partners/ and mappings/; lists every problem as file:line:column
 ${PARTNERS_USAGE}
   mapping test <profile> <file>      translate a sample with one mapping profile (or render a canonical JSON with an
                                      outbound one); print the result or the errors
@@ -110,9 +110,8 @@ async function main(argv: string[]): Promise<number> {
         break;
       }
       if (rest[0] !== 'validate') break;
-      const config = await loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
-      console.log(`ok: ${config.partners.size} partner profile(s), ${config.mappings.size} mapping profile(s)`);
-      return 0;
+      const load = () => loadConfig({ partnersDir: settings.partnersDir, mappingsDir: settings.mappingsDir, env });
+      return validateCommand(load, console.log, console.error);
     }
     case 'mapping': {
       const [sub, ...args] = rest;

@@ -326,6 +326,7 @@ export async function startGateway(opts: {
     onMdn: (a, entity, original) => as2Out.receiveMdn(a, entity, original),
     noteSigner: (cert) => store.noteUse({ kind: 'as2-cert', ref: normalizeFingerprint(cert.fingerprint) }),
     wake: () => delivery.nudge(),
+    publicUrl: () => publicAs2Url,
     metrics,
   });
   const tokens = new TokenService(store, () => config, {

@@ -14,12 +14,15 @@ import { certsFromPem, type Cert } from '../formats/as2/certificates.js';
 import type { EdifactSettings, PartnerProfile, X12Settings } from '../types.js';
 import mappingSchema from './mapping.schema.json' with { type: 'json' };
 import partnerSchema from './partner.schema.json' with { type: 'json' };
+import { explainSchemaErrors } from './schema-errors.js';
+import { ConfigErrors, inFileOrder, noting } from './config-errors.js';
 
 // ajv-formats is CommonJS: its module object is the plugin and also carries it as `default`.
 const addFormats = addFormatsModule.default;
 
 // strictRequired is off: the mapping schema's anyOf (extends, or source+target+fields) names properties declared beside it.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true });
+// verbose: errors carry the value found and the schema, so a complaint can name both.
+const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true });
 addFormats(ajv, ['date']);
 const validatePartner = ajv.compile(partnerSchema);
 const validateMapping = ajv.compile(mappingSchema);
@@ -181,57 +184,34 @@ function fail(
   return new GatewayError(code, `${y.file}:${line}:${column}: ${reason}${where}`, { location: { file: y.file, line, column } });
 }
 
-/** The schema violation worth reporting, in the file that holds its line (`fileFor` picks it along an `extends` chain). */
-function schemaFailure(errors: ErrorObject[], fileFor: (at: (string | number)[]) => YamlFile): GatewayError {
-  // The deepest error is the most specific one; oneOf/anyOf summaries say little.
-  const best = [...meantBranch(errors)].sort(
-    (a, b) => b.instancePath.length - a.instancePath.length || Number(/Of$/.test(a.keyword)) - Number(/Of$/.test(b.keyword)),
-  )[0] as ErrorObject;
-  const at = best.instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replaceAll('~1', '/').replaceAll('~0', '~')));
-  const y = fileFor(at);
-  if (best.keyword === 'additionalProperties') {
-    const prop = (best.params as { additionalProperty: string }).additionalProperty;
-    return fail(y, [...at, prop], `unknown property "${prop}"`, 'GW_CONFIG_INVALID', true);
-  }
-  const reason =
-    best.keyword === 'enum' ? `must be one of ${(best.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : (best.message ?? 'is invalid');
-  return fail(y, at, reason);
-}
-
-/**
- * The errors of the oneOf branch the file meant: a branch whose `kind` is another (a route target of
- * kind amqp is not the http one) says nothing about what is wrong. All of them when no kind matched.
- */
-function meantBranch(errors: ErrorObject[]): ErrorObject[] {
-  const otherKinds = errors
-    .filter((e) => e.keyword === 'const' && e.instancePath.endsWith('/kind'))
-    .map((e) => e.schemaPath.replace(/properties\/kind\/const$/, ''));
-  const meant = errors.filter((e) => !otherKinds.some((branch) => e.schemaPath.startsWith(branch)));
-  return meant.some((e) => !/Of$/.test(e.keyword)) ? meant : errors;
+/** Every schema violation worth reporting, each in the file that holds its line (`fileFor` picks it along an `extends` chain). */
+function schemaFailures(errors: ErrorObject[], fileFor: (at: (string | number)[]) => YamlFile): GatewayError[] {
+  return explainSchemaErrors(errors).map(({ at, reason, atKey }) => fail(fileFor(at), at, reason, 'GW_CONFIG_INVALID', atKey));
 }
 
 /**
  * A GS1 company prefix is digits, not a number: YAML reads an unquoted 0614141 as 614141 and the
  * prefix would lose the zero GS1 gave it. Said plainly here, before the schema's terser words.
  */
-function checkGs1(y: YamlFile, raw: unknown): void {
+function checkGs1(y: YamlFile, raw: unknown): GatewayError[] {
   const prefix = isPlainObject(raw) && isPlainObject(raw.gs1) ? raw.gs1.companyPrefix : undefined;
   if (typeof prefix === 'number')
-    throw fail(
-      y,
-      ['gs1', 'companyPrefix'],
-      `write the GS1 company prefix in quotes ("0${prefix}" if it starts with a zero): YAML reads it as the number ${prefix}`,
-    );
+    return [
+      fail(
+        y,
+        ['gs1', 'companyPrefix'],
+        `write the GS1 company prefix in quotes ("0${prefix}" if it starts with a zero): YAML reads it as the number ${prefix}`,
+      ),
+    ];
   if (typeof prefix === 'string' && !/^[0-9]{7,10}$/.test(prefix))
-    throw fail(y, ['gs1', 'companyPrefix'], `a GS1 company prefix has 7 to 10 digits, not "${prefix}"`);
+    return [fail(y, ['gs1', 'companyPrefix'], `a GS1 company prefix has 7 to 10 digits, not "${prefix}"`)];
+  return [];
 }
 
 /** A broker URL with a password would store it with every delivery: said plainly, before the schema's pattern. */
-function checkBrokerPasswords(y: YamlFile, raw: unknown): void {
+function checkBrokerPasswords(y: YamlFile, raw: unknown): GatewayError[] {
   const routes: unknown[] = isPlainObject(raw) && Array.isArray(raw.routes) ? raw.routes : [];
+  const errs: GatewayError[] = [];
   routes.forEach((route, i) => {
     const target = isPlainObject(route) && isPlainObject(route.target) ? route.target : {};
     const servers: unknown[] = Array.isArray(target.servers) ? target.servers : [];
@@ -239,25 +219,25 @@ function checkBrokerPasswords(y: YamlFile, raw: unknown): void {
       target.kind === 'amqp' ? [[['url'], target.url]] : target.kind === 'nats' ? servers.map((url, n) => [['servers', n], url]) : [];
     for (const [at, url] of urls)
       if (typeof url === 'string' && /^[a-z]+:\/\/[^/@]*:[^/@]*@/.test(url))
-        throw fail(
-          y,
-          ['routes', i, 'target', ...at],
-          'a broker password does not belong in the URL: name the environment variable that holds it in passwordEnv',
+        errs.push(
+          fail(y, ['routes', i, 'target', ...at], 'a broker password does not belong in the URL: name the environment variable that holds it in passwordEnv'),
         );
   });
+  return errs;
 }
 
-/** Replaces `${NAME}` in every string; a missing variable is a configuration error at its line. */
-function interpolate(y: YamlFile, value: unknown, env: LoadOptions['env'], at: (string | number)[] = []): unknown {
+/** Replaces `${NAME}` in every string; a missing variable is a configuration error at its line (noted in `errs`). */
+function interpolate(y: YamlFile, value: unknown, env: LoadOptions['env'], errs: GatewayError[], at: (string | number)[] = []): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_, name: string) => {
+    return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (whole, name: string) => {
       const v = env[name];
-      if (v === undefined || v === '') throw fail(y, at, `environment variable ${name} is not set`);
-      return v;
+      if (v !== undefined && v !== '') return v;
+      errs.push(fail(y, at, `environment variable ${name} is not set`));
+      return whole;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(y, v, env, [...at, i]));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(y, v, env, [...at, k])]));
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(y, v, env, errs, [...at, i]));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(y, v, env, errs, [...at, k])]));
   return value;
 }
 
@@ -319,23 +299,29 @@ function ownerOf(chain: YamlFile[], at: (string | number)[]): YamlFile {
   return chain[0] as YamlFile;
 }
 
-async function loadMapping(id: string, sources: Map<string, MappingSource>, mappingsDir: string): Promise<CompiledProfile | OutboundProfile> {
+/** Compiles one profile; its problems go to `errs` (undefined then), or are thrown when one stops the rest. */
+async function loadMapping(
+  id: string,
+  sources: Map<string, MappingSource>,
+  mappingsDir: string,
+  errs: GatewayError[],
+): Promise<CompiledProfile | OutboundProfile | undefined> {
   const { raw, chain, xrefOwners } = resolveProfile(id, sources);
   const y = chain[0] as YamlFile;
-  if (!validateMapping(raw)) throw schemaFailure(validateMapping.errors ?? [], (at) => ownerOf(chain, at));
+  if (!validateMapping(raw)) return void errs.push(...schemaFailures(validateMapping.errors ?? [], (at) => ownerOf(chain, at)));
   const profile = raw as unknown as RawProfile;
   const canonical =
     profile.source.format === 'canonical' ? { ...profile.source, at: 'source' } : 'type' in profile.target ? { ...profile.target, at: 'target' } : undefined;
   if (canonical && !hasCanonicalSchema(canonical.type, canonical.version)) {
-    throw fail(
-      ownerOf(chain, [canonical.at, 'version']),
-      [canonical.at, 'version'],
-      `there is no canonical schema ${canonical.type} version ${canonical.version}`,
-      'GW_CONFIG_REFERENCE',
-    );
+    const at = [canonical.at, 'version'];
+    errs.push(fail(ownerOf(chain, at), at, `there is no canonical schema ${canonical.type} version ${canonical.version}`, 'GW_CONFIG_REFERENCE'));
   }
   const xref: Record<string, XrefTable> = {};
-  for (const [name, ref] of Object.entries(profile.xref ?? {})) xref[name] = await loadXref(xrefOwners[name] ?? y, name, ref, mappingsDir);
+  for (const [name, ref] of Object.entries(profile.xref ?? {})) {
+    const table = await noting(errs, () => loadXref(xrefOwners[name] ?? y, name, ref, mappingsDir));
+    if (table) xref[name] = table;
+  }
+  if (errs.length) return undefined;
   try {
     return profile.source.format === 'canonical' ? compileOutbound(profile, y.file, xref) : compileProfile(profile, y.file, xref);
   } catch (err) {
@@ -344,30 +330,46 @@ async function loadMapping(id: string, sources: Map<string, MappingSource>, mapp
   }
 }
 
-async function readMappings(mappingsDir: string, replace: string[] = []): Promise<Map<string, MappingSource>> {
+interface MappingSources {
+  sources: Map<string, MappingSource>;
+  /** Ids of profile files that could not be read: their problems are listed, and a partner naming them adds none. */
+  unreadable: Set<string>;
+}
+
+async function readMappings(mappingsDir: string, errs: GatewayError[], replace: string[] = []): Promise<MappingSources> {
   const sources = new Map<string, MappingSource>();
+  const unreadable = new Set<string>();
   const replacing = new Map<string, MappingSource>();
   for (const file of replace) {
-    const y = await readYaml(path.resolve(file));
-    const raw = y.doc.toJS() as unknown;
-    if (!isPlainObject(raw) || typeof raw.id !== 'string') throw fail(y, ['id'], 'a mapping profile needs an id (its path under mappings/)');
+    const y = await noting(errs, () => readYaml(path.resolve(file)));
+    const raw = y?.doc.toJS() as unknown;
+    if (!y) continue;
+    if (!isPlainObject(raw) || typeof raw.id !== 'string') {
+      errs.push(fail(y, ['id'], 'a mapping profile needs an id (its path under mappings/)'));
+      continue;
+    }
     y.base = path.dirname(path.join(mappingsDir, raw.id));
     replacing.set(raw.id, { y, raw });
   }
   for (const file of await yamlFiles(mappingsDir)) {
-    const y = await readYaml(file);
-    const raw = y.doc.toJS() as unknown;
-    if (!isPlainObject(raw)) throw fail(y, [], 'a mapping profile is a YAML mapping (id, version, source, target, fields)');
     const expectedId = path
       .relative(mappingsDir, file)
       .replace(/\.ya?ml$/, '')
       .split(path.sep)
       .join('/');
-    if (raw.id !== expectedId) throw fail(y, ['id'], `the profile id must be "${expectedId}" (its path under mappings/), found "${String(raw.id)}"`);
-    sources.set(expectedId, { y, raw });
+    const y = await noting(errs, () => readYaml(file));
+    const raw = y?.doc.toJS() as unknown;
+    if (!y) unreadable.add(expectedId);
+    else if (!isPlainObject(raw)) errs.push(fail(y, [], 'a mapping profile is a YAML mapping (id, version, source, target, fields)'));
+    else if (raw.id !== expectedId) errs.push(fail(y, ['id'], `the profile id must be "${expectedId}" (its path under mappings/), found "${String(raw.id)}"`));
+    else sources.set(expectedId, { y, raw });
+    if (!sources.has(expectedId)) unreadable.add(expectedId);
   }
-  for (const [id, src] of replacing) sources.set(id, src);
-  return sources;
+  for (const [id, src] of replacing) {
+    sources.set(id, src);
+    unreadable.delete(id);
+  }
+  return { sources, unreadable };
 }
 
 /** Reads a cross-reference table: a UTF-8 CSV with a header row, inside mappings/. */
@@ -404,117 +406,151 @@ async function loadXref(y: YamlFile, name: string, ref: { file: string; key: str
   return { file: path.relative(path.resolve(mappingsDir, '..'), file).split(path.sep).join('/'), key: ref.key, columns: table.columns, rows };
 }
 
-async function loadPartner(
-  file: string,
-  mappings: ReadonlyMap<string, CompiledProfile>,
-  outbound: ReadonlyMap<string, OutboundProfile>,
-  opts: LoadOptions,
-): Promise<{ partner: PartnerProfile; certs: Cert[]; mtlsCa?: X509Certificate }> {
-  const env = opts.env;
+interface LoadedPartner {
+  partner: PartnerProfile;
+  certs: Cert[];
+  mtlsCa?: X509Certificate;
+}
+
+/** What a partner profile refers to: the compiled profiles, and the ids of profiles whose own errors are listed already. */
+interface Profiles {
+  mappings: ReadonlyMap<string, CompiledProfile>;
+  outbound: ReadonlyMap<string, OutboundProfile>;
+  broken: ReadonlySet<string>;
+}
+
+/** Loads one partner profile; every problem found goes to `errs` (and undefined is returned). */
+async function loadPartner(file: string, profiles: Profiles, opts: LoadOptions, errs: GatewayError[]): Promise<LoadedPartner | undefined> {
   const y = await readYaml(file);
-  const raw = interpolate(y, y.doc.toJS(), env);
-  checkGs1(y, raw);
-  checkBrokerPasswords(y, raw);
-  if (!validatePartner(raw)) throw schemaFailure(validatePartner.errors ?? [], () => y);
+  const raw = interpolate(y, y.doc.toJS(), opts.env, errs);
+  errs.push(...checkGs1(y, raw), ...checkBrokerPasswords(y, raw));
+  // A value whose variable is not set is complained about once, not again for the `${NAME}` left in it.
+  const unset = new Set(errs.map((e) => `${e.location?.line}:${e.location?.column}`));
+  if (!validatePartner(raw))
+    errs.push(...schemaFailures(validatePartner.errors ?? [], () => y).filter((e) => !unset.has(`${e.location?.line}:${e.location?.column}`)));
+  // Past the schema the profile's shape is known; before it, the checks below would misread it.
+  if (errs.length) return undefined;
   const partner = { ...(raw as Omit<PartnerProfile, 'file'>), file };
   // ajv applies no defaults inside oneOf, so the target defaults are set here.
   partner.routes = partner.routes.map((r) => (r.target.kind === 'http' ? { ...r, target: { ...r.target, timeoutMs: r.target.timeoutMs ?? 10_000 } } : r));
+  partner.oauth = { ...partner.oauth, clientId: partner.oauth.clientId ?? partner.id };
+  errs.push(...checkRoutes(y, partner, opts.env), ...checkDocuments(y, partner, profiles), ...checkPartnerRules(y, partner));
+  await checkRemoteSftp(y, partner, errs);
+  const certs = (await noting(errs, () => loadAs2Certs(y, partner, opts.partnersDir))) ?? [];
+  if (partner.as2?.requireSigned && !certs.length && !errs.length)
+    errs.push(fail(y, ['as2', 'certificates'], 'as2.requireSigned needs the partner certificate to check signatures with', 'GW_CONFIG_REFERENCE', true));
+  if (partner.as2?.send && partner.as2.send.encrypt !== 'none' && !certs.length && !errs.length)
+    errs.push(fail(y, ['as2', 'send', 'encrypt'], 'encrypting to the partner needs its certificate (as2.certificates)', 'GW_CONFIG_REFERENCE', true));
+  const mtlsCa = await noting(errs, () => loadMtlsCa(y, partner, opts.partnersDir));
+  if (errs.length) return undefined;
+  return { partner, certs, ...(mtlsCa ? { mtlsCa } : {}) };
+}
+
+/** Routes' retry settings, and the environment variables that brokers' passwords (routes and event URLs) are read from. */
+function checkRoutes(y: YamlFile, partner: PartnerProfile, env: LoadOptions['env']): GatewayError[] {
+  const errs: GatewayError[] = [];
   partner.routes.forEach((r, i) => {
     if (r.retry?.backoffMs !== undefined && r.retry.backoffMaxMs !== undefined && r.retry.backoffMs > r.retry.backoffMaxMs)
-      throw fail(
-        y,
-        ['routes', i, 'retry', 'backoffMs'],
-        `backoffMs (${r.retry.backoffMs}) is longer than backoffMaxMs (${r.retry.backoffMaxMs}); the first delay cannot exceed the longest`,
+      errs.push(
+        fail(
+          y,
+          ['routes', i, 'retry', 'backoffMs'],
+          `backoffMs (${r.retry.backoffMs}) is longer than backoffMaxMs (${r.retry.backoffMaxMs}); the first delay cannot exceed the longest`,
+        ),
       );
     // A broker's password is read from the environment when the gateway connects: say now that it is missing.
     const passwordEnv = 'passwordEnv' in r.target ? r.target.passwordEnv : undefined;
-    if (passwordEnv && !env[passwordEnv]) throw fail(y, ['routes', i, 'target', 'passwordEnv'], `environment variable ${passwordEnv} is not set`);
+    if (passwordEnv && !env[passwordEnv]) errs.push(fail(y, ['routes', i, 'target', 'passwordEnv'], `environment variable ${passwordEnv} is not set`));
   });
+  // The same for the logins of the broker URLs its event subscriptions may use.
   partner.events?.urls.forEach((entry, i) => {
     if (typeof entry !== 'string' && entry.passwordEnv && !env[entry.passwordEnv])
-      throw fail(y, ['events', 'urls', i, 'passwordEnv'], `environment variable ${entry.passwordEnv} is not set`);
+      errs.push(fail(y, ['events', 'urls', i, 'passwordEnv'], `environment variable ${entry.passwordEnv} is not set`));
   });
-  const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
-  if (partner.id !== expectedId) throw fail(y, ['id'], `the partner id must equal the file name "${expectedId}", found "${partner.id}"`);
-  partner.oauth = { ...partner.oauth, clientId: partner.oauth.clientId ?? partner.id };
+  return errs;
+}
+
+/** The mapping profiles the partner's documents name exist and fit (a profile with errors of its own adds none here). */
+function checkDocuments(y: YamlFile, partner: PartnerProfile, { mappings, outbound, broken }: Profiles): GatewayError[] {
+  const errs: GatewayError[] = [];
+  const ref = (at: (string | number)[], reason: string) => errs.push(fail(y, at, reason, 'GW_CONFIG_REFERENCE'));
   partner.inbound.forEach((doc, i) => {
     const m = mappings.get(doc.mapping);
-    if (!m) throw fail(y, ['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" does not exist under mappings/`, 'GW_CONFIG_REFERENCE');
-    if (m.target.type !== doc.type)
-      throw fail(y, ['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" produces ${m.target.type}, not ${doc.type}`, 'GW_CONFIG_REFERENCE');
+    if (!m && !broken.has(doc.mapping)) ref(['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" does not exist under mappings/`);
+    else if (m && m.target.type !== doc.type) ref(['inbound', i, 'mapping'], `mapping profile "${doc.mapping}" produces ${m.target.type}, not ${doc.type}`);
   });
   partner.outbound.forEach((doc, i) => {
     const m = outbound.get(doc.mapping);
+    if (!m && broken.has(doc.mapping)) return;
     if (!m)
-      throw fail(
-        y,
+      ref(
         ['outbound', i, 'mapping'],
         mappings.has(doc.mapping)
           ? `"${doc.mapping}" is an inbound profile; outbound documents need a profile with source.format canonical`
           : `outbound profile "${doc.mapping}" does not exist under mappings/`,
-        'GW_CONFIG_REFERENCE',
       );
-    if (m.source.type !== doc.type)
-      throw fail(y, ['outbound', i, 'mapping'], `outbound profile "${doc.mapping}" renders ${m.source.type}, not ${doc.type}`, 'GW_CONFIG_REFERENCE');
-    if (m.target.format !== doc.format)
-      throw fail(y, ['outbound', i, 'format'], `outbound profile "${doc.mapping}" writes ${m.target.format}, not ${doc.format}`, 'GW_CONFIG_REFERENCE');
+    else if (m.source.type !== doc.type) ref(['outbound', i, 'mapping'], `outbound profile "${doc.mapping}" renders ${m.source.type}, not ${doc.type}`);
+    else if (m.target.format !== doc.format) ref(['outbound', i, 'format'], `outbound profile "${doc.mapping}" writes ${m.target.format}, not ${doc.format}`);
   });
+  return errs;
+}
+
+/** Rules across fields that the schema cannot say. */
+function checkPartnerRules(y: YamlFile, partner: PartnerProfile): GatewayError[] {
+  const errs: GatewayError[] = [];
+  const expectedId = path.basename(partner.file).replace(/\.ya?ml$/, '');
+  if (partner.id !== expectedId) errs.push(fail(y, ['id'], `the partner id must equal the file name "${expectedId}", found "${partner.id}"`));
   partner.credentials.sshKeys.forEach((k, i) => {
     const parsed = parsePublicKey(k.key);
-    if (parsed instanceof Error) throw fail(y, ['credentials', 'sshKeys', i, 'key'], `not an OpenSSH public key (${parsed.message})`);
+    if (parsed instanceof Error) errs.push(fail(y, ['credentials', 'sshKeys', i, 'key'], `not an OpenSSH public key (${parsed.message})`));
   });
-  const remote = partner.sftp?.remote;
-  if (remote) {
-    remote.hostKey.forEach((k, i) => {
-      const parsed = parsePublicKey(k);
-      if (parsed instanceof Error) throw fail(y, ['sftp', 'remote', 'hostKey', i], `not an OpenSSH public key (${parsed.message})`);
-    });
-    const key = await readFile(remote.privateKey, 'utf8').then(parsePrivateKey, (err: Error) => err);
-    if (key instanceof Error)
-      throw fail(y, ['sftp', 'remote', 'privateKey'], `cannot use ${remote.privateKey} as the login key (${key.message})`, 'GW_CONFIG_REFERENCE');
-    if (remote.pickup?.after === 'move' && !remote.pickup.moveTo)
-      throw fail(y, ['sftp', 'remote', 'pickup'], 'after: move needs moveTo (the remote folder picked-up files go to)');
-  }
   const sendsX12 = partner.outbound.some((o) => o.format === 'x12');
   if (sendsX12 && !partner.x12.ourId)
-    throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.ourId (our ISA05/ISA06)', 'GW_CONFIG_REFERENCE', true);
+    errs.push(fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.ourId (our ISA05/ISA06)', 'GW_CONFIG_REFERENCE', true));
   if (sendsX12 && !partner.x12.partnerId && !partner.identifiers.x12?.length)
-    throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.partnerId or identifiers.x12 (its ISA07/ISA08)', 'GW_CONFIG_REFERENCE', true);
-  const sendsEdifact = partner.outbound.some((o) => o.format === 'edifact');
-  if (sendsEdifact && (!partner.edifact.ourId || !partner.identifiers.edifact?.length))
-    throw fail(
-      y,
-      ['outbound'],
-      'a partner that is sent EDIFACT documents needs edifact.ourId (our UNB sender) and identifiers.edifact (its UNB id)',
-      'GW_CONFIG_REFERENCE',
-      true,
+    errs.push(
+      fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.partnerId or identifiers.x12 (its ISA07/ISA08)', 'GW_CONFIG_REFERENCE', true),
+    );
+  if (partner.outbound.some((o) => o.format === 'edifact') && (!partner.edifact.ourId || !partner.identifiers.edifact?.length))
+    errs.push(
+      fail(
+        y,
+        ['outbound'],
+        'a partner that is sent EDIFACT documents needs edifact.ourId (our UNB sender) and identifiers.edifact (its UNB id)',
+        'GW_CONFIG_REFERENCE',
+        true,
+      ),
     );
   const d = partner.x12.outbound.delimiters;
   if (new Set([d.element, d.component, d.segment, d.repetition]).size !== 4)
-    throw fail(y, ['x12', 'outbound', 'delimiters'], 'the four delimiters must differ from each other');
+    errs.push(fail(y, ['x12', 'outbound', 'delimiters'], 'the four delimiters must differ from each other'));
   if (partner.channels.includes('as2') && !partner.as2)
-    throw fail(y, ['channels'], 'the as2 channel needs an as2 agreement (as2.id, as2.certificates)', 'GW_CONFIG_REFERENCE', true);
-  const certs = await loadAs2Certs(y, partner, opts.partnersDir);
-  if (partner.as2?.requireSigned && !certs.length)
-    throw fail(y, ['as2', 'certificates'], 'as2.requireSigned needs the partner certificate to check signatures with', 'GW_CONFIG_REFERENCE', true);
-  if (partner.as2?.send && partner.as2.send.encrypt !== 'none' && !certs.length)
-    throw fail(y, ['as2', 'send', 'encrypt'], 'encrypting to the partner needs its certificate (as2.certificates)', 'GW_CONFIG_REFERENCE', true);
-  const mtlsCa = await loadMtlsCa(y, partner, opts.partnersDir);
+    errs.push(fail(y, ['channels'], 'the as2 channel needs an as2 agreement (as2.id, as2.certificates)', 'GW_CONFIG_REFERENCE', true));
   if (partner.oauth.certificateBound && !partner.mtls)
-    throw fail(y, ['oauth', 'certificateBound'], "certificate-bound tokens need the partner's TLS client certificate pinned under mtls", 'GW_CONFIG_REFERENCE');
-  return { partner, certs, ...(mtlsCa ? { mtlsCa } : {}) };
+    errs.push(
+      fail(y, ['oauth', 'certificateBound'], "certificate-bound tokens need the partner's TLS client certificate pinned under mtls", 'GW_CONFIG_REFERENCE'),
+    );
+  return errs;
 }
 
-/** Loads, validates and freezes every partner and mapping profile. Throws on the first bad file. */
+async function checkRemoteSftp(y: YamlFile, partner: PartnerProfile, errs: GatewayError[]): Promise<void> {
+  const remote = partner.sftp?.remote;
+  if (!remote) return;
+  remote.hostKey.forEach((k, i) => {
+    const parsed = parsePublicKey(k);
+    if (parsed instanceof Error) errs.push(fail(y, ['sftp', 'remote', 'hostKey', i], `not an OpenSSH public key (${parsed.message})`));
+  });
+  const key = await readFile(remote.privateKey, 'utf8').then(parsePrivateKey, (err: Error) => err);
+  if (key instanceof Error)
+    errs.push(fail(y, ['sftp', 'remote', 'privateKey'], `cannot use ${remote.privateKey} as the login key (${key.message})`, 'GW_CONFIG_REFERENCE'));
+  if (remote.pickup?.after === 'move' && !remote.pickup.moveTo)
+    errs.push(fail(y, ['sftp', 'remote', 'pickup'], 'after: move needs moveTo (the remote folder picked-up files go to)'));
+}
+
+/** Loads, validates and freezes every partner and mapping profile. Throws every problem of every file at once. */
 export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
-  const mappings = new Map<string, CompiledProfile>();
-  const outbound = new Map<string, OutboundProfile>();
-  const sources = await readMappings(opts.mappingsDir, opts.replace);
-  for (const id of sources.keys()) {
-    const m = deepFreeze(await loadMapping(id, sources, opts.mappingsDir));
-    if (m.source.format === 'canonical') outbound.set(id, m as OutboundProfile);
-    else mappings.set(id, m as CompiledProfile);
-  }
+  const errs: GatewayError[] = [];
+  const { mappings, outbound, broken } = await loadMappings(opts, errs);
   const partners = new Map<string, PartnerProfile>();
   // API key ids select the key at authentication, so they are unique across (and within) partners.
   const apiKeyOwners = new Map<string, PartnerProfile>();
@@ -522,37 +558,56 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
   const clients = new Map<string, PartnerProfile>();
   const externalSubjects = new Map<string, PartnerProfile>();
   const mtlsCas = new Map<string, X509Certificate>();
-  const unique = <T extends { id: string }>(map: Map<string, T>, key: string, p: T, what: string, file: string) => {
+  const unique = <T extends { id: string }>(map: Map<string, T>, key: string, p: T, what: string, file: string, why = '') => {
     const other = map.get(key);
     if (other && other.id !== p.id)
-      throw new GatewayError('GW_CONFIG_INVALID', `${file}: ${what} "${key}" is also used by partner ${other.id}`, { location: { file } });
-    map.set(key, p);
+      errs.push(new GatewayError('GW_CONFIG_INVALID', `${file}: ${what} "${key}" is also used by partner ${other.id}${why}`, { location: { file } }));
+    else map.set(key, p);
   };
   for (const file of await yamlFiles(opts.partnersDir)) {
-    const loaded = await loadPartner(file, mappings, outbound, opts);
+    const fileErrs: GatewayError[] = [];
+    const loaded = await noting(fileErrs, () => loadPartner(file, { mappings, outbound, broken }, opts, fileErrs));
+    errs.push(...fileErrs);
+    if (!loaded) continue;
     const p = deepFreeze(loaded.partner);
     unique(clients, p.oauth.clientId, p, 'OAuth client id', file);
     for (const s of p.oauth.externalSubjects) unique(externalSubjects, s, p, 'external subject', file);
     if (loaded.mtlsCa) mtlsCas.set(p.id, loaded.mtlsCa);
-    if (p.as2) {
-      const other = as2.get(p.as2.id);
-      if (other)
-        throw new GatewayError('GW_CONFIG_INVALID', `${file}: AS2 name "${p.as2.id}" is also used by partner ${other.partner.id}; AS2 names must be unique`, {
+    const as2Owner = p.as2 ? as2.get(p.as2.id)?.partner : undefined;
+    if (as2Owner)
+      errs.push(
+        new GatewayError('GW_CONFIG_INVALID', `${file}: AS2 name "${p.as2?.id}" is also used by partner ${as2Owner.id}; AS2 names must be unique`, {
           location: { file },
-        });
-      as2.set(p.as2.id, { partner: p, certs: loaded.certs });
-    }
-    for (const key of p.credentials.apiKeys) {
-      const other = apiKeyOwners.get(key.id);
-      if (other)
-        throw new GatewayError('GW_CONFIG_INVALID', `${file}: API key id "${key.id}" is also used by partner ${other.id}; key ids must be unique`, {
-          location: { file },
-        });
-      apiKeyOwners.set(key.id, p);
-    }
+        }),
+      );
+    else if (p.as2) as2.set(p.as2.id, { partner: p, certs: loaded.certs });
+    for (const key of p.credentials.apiKeys) unique(apiKeyOwners, key.id, p, 'API key id', file, '; key ids must be unique');
     partners.set(p.id, p);
   }
+  const distinct = inFileOrder([...new Map(errs.map((e) => [e.message, e])).values()]);
+  if (distinct.length === 1) throw distinct[0];
+  if (distinct.length) throw new ConfigErrors(distinct);
   return { partners, mappings, outbound, as2, clients, externalSubjects, mtlsCas };
+}
+
+/** Every mapping profile, compiled; a profile with problems is left out (its id in `broken`) and its problems noted. */
+async function loadMappings(
+  opts: LoadOptions,
+  errs: GatewayError[],
+): Promise<Profiles & { mappings: Map<string, CompiledProfile>; outbound: Map<string, OutboundProfile> }> {
+  const mappings = new Map<string, CompiledProfile>();
+  const outbound = new Map<string, OutboundProfile>();
+  const { sources, unreadable } = await readMappings(opts.mappingsDir, errs, opts.replace);
+  const broken = new Set(unreadable);
+  for (const id of sources.keys()) {
+    const fileErrs: GatewayError[] = [];
+    const m = await noting(fileErrs, () => loadMapping(id, sources, opts.mappingsDir, fileErrs));
+    errs.push(...fileErrs);
+    if (!m) broken.add(id);
+    else if (m.source.format === 'canonical') outbound.set(id, deepFreeze(m) as OutboundProfile);
+    else mappings.set(id, deepFreeze(m) as CompiledProfile);
+  }
+  return { mappings, outbound, broken };
 }
 
 function deepFreeze<T>(o: T): T {

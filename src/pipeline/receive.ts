@@ -53,8 +53,7 @@ function receivedEvent(r: ReceivedRow): TimelineEvent {
 type MessageRow = ReturnType<typeof messageRow>;
 
 /** The messages row of an inbound message (a new id; the correlation id defaults to it). */
-function messageRow(inbound: Omit<Inbound, 'format'> & { format: string }) {
-  const id = randomUUID();
+function messageRow(inbound: Omit<Inbound, 'format'> & { format: string }, id: string = randomUUID()) {
   return {
     id,
     partner_id: inbound.partnerId,
@@ -245,14 +244,21 @@ export class Receiver {
    * interpreting it.
    */
   async receiveWith(
-    inbound: Omit<Inbound, 'format'> & { format: Inbound['format'] | 'as2'; state?: 'received' | 'rejected'; problems?: unknown[] },
+    inbound: Omit<Inbound, 'format'> & {
+      format: Inbound['format'] | 'as2';
+      state?: 'received' | 'rejected';
+      problems?: unknown[];
+      /** The id the door gave the message ahead of storing it, when its answer names it (AS2's MDN). */
+      id?: string;
+    },
     extra: (trx: Knex.Transaction, messageId: string) => Promise<void>,
   ): Promise<Receipt> {
+    const { id, ...rest } = inbound;
     const row = {
-      ...messageRow(inbound),
+      ...messageRow(rest, id),
       state: inbound.state ?? 'received',
       problems: JSON.stringify(inbound.problems ?? []),
-      ...(inbound.state === 'rejected' ? { processed_at: this.knex.fn.now() } : {}),
+      ...(rest.state === 'rejected' ? { processed_at: this.knex.fn.now() } : {}),
     };
     try {
       await this.knex.transaction(async (trx) => {

@@ -247,6 +247,8 @@ export interface CheckedMdn {
   mic?: string;
   originalMessageId?: string;
   verified: boolean;
+  /** The whole report as read (after verification): its human-readable part and its fields. */
+  report: string;
 }
 
 function mdnFields(report: string): CheckedMdn {
@@ -256,6 +258,7 @@ function mdnFields(report: string): CheckedMdn {
     ...(field('Received-Content-MIC') ? { mic: field('Received-Content-MIC') } : {}),
     ...(field('Original-Message-ID') ? { originalMessageId: field('Original-Message-ID') } : {}),
     verified: false,
+    report,
   };
 }
 

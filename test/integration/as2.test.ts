@@ -159,11 +159,16 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
       for (const mdnMode of ['sync', 'async'] as const)
         for (const digest of ['sha1', 'sha256'] as const)
           it(`${protection}, ${mdnMode} MDN, ${digest}: processed, MIC as openssl dgst computes it, delivered to the ERP once`, async () => {
-            const { mdn, built, messageId } = await send({ protection, digest, mdn: mdnMode });
+            const { mdn, built, messageId, res } = await send({ protection, digest, mdn: mdnMode });
             assert.equal(mdn.disposition, 'automatic-action/MDN-sent-automatically; processed');
             assert.equal(mdn.mic, `${await opensslMic(dir, built.micOver, digest)}, ${digest === 'sha1' ? 'sha1' : 'sha-256'}`);
             const row = await as2Row(messageId);
             assert.equal(row.accepted, true);
+            // The sender finds its message: the gateway's id in the HTTP answer (MDN or plain 200) and in the MDN's text.
+            assert.equal(res.headers['x-gateway-message-id'], row.message_id);
+            const statusUrl = `${suite.url}/v1/messages/${row.message_id}`;
+            assert.equal(res.headers['x-gateway-status-url'], statusUrl);
+            assert.ok(mdn.report.includes(`Gateway message id ${row.message_id}; its status: ${statusUrl}.`), mdn.report);
             // Outside in: the encryption is opened first, the compression last.
             assert.deepEqual(
               row.layers,
@@ -415,6 +420,25 @@ describe('AS2 door: messages built by OpenSSL, posted with curl (real server, re
       );
       assert.equal(noId.status, 400);
       assert.equal(JSON.parse(noId.body.toString()).error.code, 'GW_AS2_REQUEST');
+      // An agreement whose partner does not list the as2 channel: the answer says what to add.
+      const hansen = path.join(suite.t.partnersDir, 'hansen-textil.yaml');
+      const profile = readFileSync(hansen, 'utf8');
+      writeFileSync(hansen, profile.replace(/^channels: \[rest, as2\]$/m, 'channels: [rest]'));
+      await suite.t.gw.reload();
+      try {
+        const notListed = await curlPost(
+          dir,
+          `${suite.url}/as2`,
+          { ...as2Headers('HANSEN-AS2', newId('x'), 'sha-256'), 'Content-Type': 'application/edi-x12' },
+          Buffer.from(soi),
+        );
+        const { error } = JSON.parse(notListed.body.toString());
+        assert.deepEqual([notListed.status, error.code], [403, 'GW_AS2_PARTNER']);
+        assert.match(error.message, /Partner hansen-textil may not send over AS2: its profile does not list `as2` under channels \(it lists rest\)/);
+      } finally {
+        writeFileSync(hansen, profile);
+        await suite.t.gw.reload();
+      }
       // Operations see each refusal in the audit log (no payload: nothing is stored for them).
       const audit = await suite.db.knex('audit_log').where({ action: 'as2.refused' }).orderBy('id');
       const unknownRow = audit.find((a) => a.details.as2From === 'NOBODY');

@@ -251,6 +251,23 @@ describe('hostile HTTP requests: clear 4xx answers, webhook abuse and replays', 
       assert.deepEqual([retry.status, retry.body.messageId, retry.body.duplicate], [202, first.body.messageId, true]);
     });
 
+    it('a partner without the webhook channel and an unknown partner id get one answer that names both causes and the fix', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const answer = async (id: string) => {
+        const res = await fetch(`${url}/v1/webhooks/${id}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-gateway-signature': `t=${now},v1=${'0'.repeat(64)}` },
+          body: '{}',
+        });
+        const { error } = (await res.json()) as { error: { code: string; message: string } };
+        return { status: res.status, code: error.code, message: error.message.replace(id, '<id>') };
+      };
+      const known = await answer('acme-supply');
+      assert.deepEqual([known.status, known.code], [403, 'GW_AUTH_FORBIDDEN']);
+      assert.match(known.message, /either no partner has that id, or its profile does not list `webhook` under channels.*adds `webhook`/);
+      assert.deepEqual(await answer('no-such-partner'), known, 'an unknown id learns nothing more than a known one');
+    });
+
     it('refused webhook posts are limited per source address (429), apart from the partner budget', async () => {
       const now = Math.floor(Date.now() / 1000);
       let status = 0;
@@ -264,11 +281,23 @@ describe('hostile HTTP requests: clear 4xx answers, webhook abuse and replays', 
         status = res.status;
         retryAfter = res.headers.get('retry-after');
         const code = ((await res.json()) as { error: { code: string } }).error.code;
-        assert.equal(code, status === 429 ? 'GW_RATE_LIMITED' : 'GW_WEBHOOK_SIGNATURE');
+        assert.equal(code, status === 429 ? 'GW_RATE_LIMITED' : 'GW_AUTH_FORBIDDEN');
       }
       assert.equal(status, 429, 'the address is limited after its budget of refused requests');
       assert.ok(Number(retryAfter) >= 1);
       assert.equal((await bearer(url, 'GET', '/v1/outbound', NORTHWIND_KEY)).status, 200, "the partner's REST calls are not affected");
+    });
+
+    it('REST from a partner whose profile does not list rest: 403 naming the channel to add', async () => {
+      await editPartner(gw, t.partnersDir, 'northwind', (y) => y.replace(/^channels: \[rest, webhook\]$/m, 'channels: [webhook]'));
+      try {
+        const res = await bearer(url, 'POST', '/v1/messages', NORTHWIND_KEY, { contentType: 'application/json', data: invoice });
+        assert.equal(res.status, 403);
+        assert.equal(res.body.error.code, 'GW_AUTH_FORBIDDEN');
+        assert.match(res.body.error.message, /Partner northwind may not send over REST: .*does not list `rest` under channels \(it lists webhook\)/);
+      } finally {
+        await editPartner(gw, t.partnersDir, 'northwind', (y) => y.replace(/^channels: \[webhook\]$/m, 'channels: [rest, webhook]'));
+      }
     });
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MAPPINGS } from '../helpers/corpus.js';
@@ -245,6 +245,26 @@ describe('REST door: real server on a loopback port, real database, real ERP rec
       assert.match(s.body.timeline.find((e: { type: string }) => e.type === 'unrouted').detail, /No route of partner northwind takes invoice/);
     } finally {
       await writeFile(file, original);
+      await t.gw.reload();
+    }
+  });
+
+  it('a reload of broken files is refused with every problem of every file, and the running configuration keeps serving', async () => {
+    const files = ['acme-supply', 'globex-office'].map((id) => path.join(t.partnersDir, `${id}.yaml`));
+    const before = files.map((f) => readFileSync(f, 'utf8'));
+    writeFileSync(files[0] as string, (before[0] as string).replace(/^state: live$/m, 'state: alive'));
+    writeFileSync(files[1] as string, (before[1] as string).replace(/^channels: \[rest\]$/m, 'channels: [rest]\ncolour: blue'));
+    try {
+      await assert.rejects(t.gw.reload(), (e: Error) => {
+        const lines = e.message.split('\n');
+        assert.match(lines[0] ?? '', /acme-supply\.yaml:\d+:\d+: state must be one of onboarding, testing, live, suspended \(found alive\)/);
+        assert.match(lines[1] ?? '', /globex-office\.yaml:\d+:1: unknown property "colour"/);
+        assert.equal(lines[2], '2 errors in 2 files');
+        return true;
+      });
+      assert.deepEqual(await (await fetch(`${url}/readyz`)).json(), { status: 'ready' });
+    } finally {
+      for (const [i, f] of files.entries()) writeFileSync(f, before[i] as string);
       await t.gw.reload();
     }
   });

@@ -256,7 +256,7 @@ describe('credential rotation: old and new inside the overlap, only the new afte
       headers: { 'content-type': 'application/json', 'x-gateway-signature': `t=${t},v1=${'0'.repeat(64)}` },
       body: invoice,
     });
-    assert.equal(unknown.status, 401, 'an unknown partner answers like a bad signature');
+    assert.equal(unknown.status, 403, 'an unknown partner answers like a known one without webhooks');
     await scenario({
       kind: 'webhook-secret',
       old: first,

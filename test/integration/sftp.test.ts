@@ -138,6 +138,28 @@ describe('SFTP door: OpenSSH sftp against the hosted server (real server, real d
     assert.notEqual(other.code, 0, 'a key listed for one partner does not open another');
   });
 
+  it('refuses a partner whose profile does not list sftp, and the audit log says which channel to add', async () => {
+    const file = path.join(suite.t.partnersDir, 'hansen-textil.yaml');
+    const profile = readFileSync(file, 'utf8');
+    writeFileSync(file, profile.replace(/^channels: \[rest, sftp\]$/m, 'channels: [rest]'));
+    await suite.t.gw.reload();
+    try {
+      const res = await sftp('hansen-textil', hansenKey.identity, ['ls']);
+      assert.notEqual(res.code, 0);
+      const row = await suite.db
+        .knex('audit_log')
+        .where({ action: 'sftp.login', outcome: 'denied', actor: 'partner:hansen-textil' })
+        .orderBy('id', 'desc')
+        .first();
+      assert.match(row?.details.reason, /Partner hansen-textil may not log in over SFTP: its profile does not list `sftp` under channels \(it lists rest\)/);
+    } finally {
+      writeFileSync(file, profile);
+      await suite.t.gw.reload();
+      // The refused logins count toward the address's lockout: cleared, so the next test logs in at once.
+      await suite.db.knex('sftp_login_failures').del();
+    }
+  });
+
   it('is refused by the client when the server presents a host key it does not trust', async () => {
     const elsewhere = await sshKeygen(dir, 'other-host');
     const wrong = knownHosts(path.join(dir, 'known_hosts_wrong'), port, [elsewhere.publicKey]);

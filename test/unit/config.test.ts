@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { loadConfig } from '../../src/config/load.js';
+import { runCli } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
-
-const run = promisify(execFile);
 
 /** A copy of the repository's partners/ and mappings/ to break one file at a time. */
 async function copyConfig() {
@@ -73,7 +70,7 @@ describe('config: partner and mapping profiles', () => {
       'partners/northwind.yaml',
       'state: live',
       'state: alive',
-      /northwind\.yaml:5:8: must be one of onboarding, testing, live, suspended \(at state\)/,
+      /northwind\.yaml:5:8: state must be one of onboarding, testing, live, suspended \(found alive\) \(at state\)/,
     ],
     [
       'a mapping profile that does not exist',
@@ -117,7 +114,7 @@ describe('config: partner and mapping profiles', () => {
       'partners/northwind.yaml',
       /target: \{ id: erp-drop, kind: file.*/,
       'target: { id: erp-rabbit, kind: amqp, url: "amqp://rabbit.internal:5672", routingKey: documents }',
-      /northwind\.yaml:\d+:\d+: must have required property 'exchange' \(at routes\.0\.target\)/,
+      /northwind\.yaml:\d+:\d+: target is missing the required property exchange \(at routes\.0\.target\)/,
     ],
     [
       'a broker password variable that is not set',
@@ -253,6 +250,20 @@ describe('config: partner and mapping profiles', () => {
       /northwind\.yaml:\d+:\d+: must be <= 9 \(at gs1\.extensionDigit\)/,
     ],
     [
+      'a source format outside its choices, naming them',
+      'mappings/northwind/asn-json.yaml',
+      'format: json',
+      'format: jsn',
+      /asn-json\.yaml:6:11: format must be one of x12, edifact, json, xml, csv, canonical \(found jsn\) \(at source\.format\)/,
+    ],
+    [
+      'a transform name outside its choices, naming them and the other forms',
+      'mappings/northwind/invoice-json.yaml',
+      'transform: upper',
+      'transform: uper',
+      /invoice-json\.yaml:17:\d+: transform must be one of trim, upper, .* or an object or an array \(found uper\) \(at fields\.currency\.transform\)/,
+    ],
+    [
       'a profile id that is not its path',
       'mappings/northwind/asn-json.yaml',
       'id: northwind/asn-json',
@@ -280,17 +291,46 @@ describe('config: partner and mapping profiles', () => {
     assert.equal(config.partners.get('globex-office')?.gs1, undefined);
   });
 
-  it('`gateway partners validate` prints ok, or the reason and exits non-zero', async () => {
-    const cli = (env: Record<string, string>) =>
-      run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'partners', 'validate'], {
-        env: { ...process.env, PARTNERS_DIR: path.join(c.dir, 'partners'), MAPPINGS_DIR: path.join(c.dir, 'mappings'), ...env },
-      });
-    assert.match((await cli({})).stdout, /ok: 5 partner profile\(s\), 18 mapping profile\(s\)/);
+  it('lists every problem of every file at once, each at its line and column, allowed values named', async () => {
+    const acme = await c.edit('partners/acme-supply.yaml', 'channels: [rest, sftp, as2]', 'channels: [fax, rest, sftp, as2]');
+    await c.edit('partners/acme-supply.yaml', /kind: file/, 'kind: htp');
+    const northwind = await c.edit('partners/northwind.yaml', 'state: live', 'state: alive\nsate: live');
+    const profile = await c.edit('mappings/northwind/asn-json.yaml', '{ codeList: units }', '{ codeLis: units }');
+    await assert.rejects(c.load(), (e: { code: string; message: string; problems: { location?: { file?: string; line?: number } }[] }) => {
+      const lines = e.message.split('\n');
+      const at = (file: string, what: RegExp) => lines.some((l) => l.startsWith(`${file}:`) && /^[^:]+:\d+:\d+: /.test(l) && what.test(l));
+      assert.ok(at(acme, /channels\[0\] must be one of rest, sftp, as2, webhook \(found fax\)/), e.message);
+      assert.ok(at(acme, /kind must be one of file, http, amqp, nats \(found htp\)/), e.message);
+      assert.ok(at(northwind, /^[^:]+:5:8: state must be one of onboarding, testing, live, suspended \(found alive\)/), e.message);
+      assert.ok(at(northwind, /^[^:]+:6:1: unknown property "sate" \(allowed: .*state.*\)/), e.message);
+      assert.ok(at(profile, /unknown property "codeLis" \(allowed: .*codeList.*\)/), e.message);
+      assert.equal(lines.at(-1), '5 errors in 3 files');
+      assert.equal(e.problems.length, 5);
+      // The partner naming the broken profile adds no second complaint about it.
+      assert.ok(!/asn-json" does not exist/.test(e.message), e.message);
+      return true;
+    });
+  });
+
+  it('`gateway partners validate` prints ok, or every problem and how many, and exits non-zero', async () => {
+    const env = { PARTNERS_DIR: path.join(c.dir, 'partners'), MAPPINGS_DIR: path.join(c.dir, 'mappings') };
+    const ok = await runCli(['partners', 'validate'], { env });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /ok: 5 partner profile\(s\), 18 mapping profile\(s\)/);
     await c.edit('partners/acme-supply.yaml', 'channels: [rest, sftp, as2]', 'channels: [fax]');
-    await assert.rejects(
-      cli({}),
-      (e: { code: number; stderr: string }) =>
-        e.code === 1 && /GW_CONFIG_INVALID: .*acme-supply\.yaml:6:\d+: must be one of rest, sftp, as2, webhook \(at channels\.0\)/.test(e.stderr),
+    await c.edit('partners/northwind.yaml', 'mapping: northwind/asn-json', 'mapping: northwind/asn-jsn');
+    const bad = await runCli(['partners', 'validate'], { env });
+    assert.equal(bad.status, 1);
+    assert.deepEqual(
+      bad.stderr
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(c.dir, '<dir>')),
+      [
+        '<dir>/partners/acme-supply.yaml:6:12: channels[0] must be one of rest, sftp, as2, webhook (found fax) (at channels.0)',
+        '<dir>/partners/northwind.yaml:13:27: mapping profile "northwind/asn-jsn" does not exist under mappings/ (at inbound.0.mapping)',
+        '2 errors in 2 files (GW_CONFIG_INVALID, GW_CONFIG_REFERENCE)',
+      ],
     );
   });
 });

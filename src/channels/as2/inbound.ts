@@ -8,6 +8,7 @@ import { recordEvents, type TimelineEvent } from '../../observability/events.js'
 import { formatOfFile, MEDIA_TYPES } from '../../pipeline/interpret.js';
 import type { Receiver } from '../../pipeline/receive.js';
 import { allowedScopes } from '../../security/scopes.js';
+import { channelNotListed } from '../../security/channel-refusals.js';
 import type { Cert } from '../../formats/as2/certificates.js';
 import { CMS_FAILURE_CODES, CmsError, micalgName } from '../../formats/as2/cms.js';
 import type { As2KeyRing } from './keys.js';
@@ -86,6 +87,8 @@ export interface InboundDeps {
   noteSigner?: (cert: Cert) => void;
   /** Called when an asynchronous MDN is queued (wakes the sending loop). */
   wake?: () => void;
+  /** The gateway's public AS2 URL (AS2_PUBLIC_URL), which the status URL in answers is made absolute against. */
+  publicUrl?: () => string;
   /** Counts repeats of an accepted Message-ID as duplicates at the door. */
   metrics?: GatewayMetrics;
 }
@@ -156,9 +159,12 @@ export class As2Inbound {
         `message ${earlier.message_id}); send new content under a new Message-ID`;
       payloadBytes = undefined;
     }
+    // The gateway's id is chosen now so the MDN can name it: the sender finds its message by it.
+    const gatewayId = randomUUID();
+    const findIt = `Gateway message id ${gatewayId}; its status: ${this.statusUrl(gatewayId)}.`;
     const text = failure
-      ? `The AS2 message ${messageId} from ${from} was not accepted: ${reason}.`
-      : `The AS2 message ${messageId} from ${from} was received and stored. This confirms receipt, not that its business content was processed.`;
+      ? `The AS2 message ${messageId} from ${from} was not accepted: ${reason}. ${findIt}`
+      : `The AS2 message ${messageId} from ${from} was received and stored. This confirms receipt, not that its business content was processed. ${findIt}`;
     const mdn =
       mode === 'none'
         ? undefined
@@ -182,8 +188,10 @@ export class As2Inbound {
               bytes: payloadBytes,
               scopes: [...allowedScopes(partner)],
               ...(fileName ? { fileName } : {}),
+              id: gatewayId,
             }
           : {
+              id: gatewayId,
               partnerId: partner.id,
               channel: 'as2',
               contentType: header(req, 'content-type') ?? 'application/octet-stream',
@@ -235,7 +243,23 @@ export class As2Inbound {
       throw err;
     }
     if (mode === 'async') this.d.wake?.();
-    return respond(mode, mdn);
+    return this.naming(gatewayId, respond(mode, mdn));
+  }
+
+  /** Where the partner API answers for a message (GET /v1/messages/{id}), absolute when the AS2 URL is known. */
+  private statusUrl(messageId: string): string {
+    const path = `/v1/messages/${messageId}`;
+    const base = this.d.publicUrl?.();
+    return base ? new URL(path, base).href : path;
+  }
+
+  /** The answer, with the headers that let the sender find its message: the gateway's id and its status URL. */
+  private naming(messageId: string, res: As2Response): As2Response {
+    const ids: [string, string][] = [
+      ['X-Gateway-Message-Id', messageId],
+      ['X-Gateway-Status-Url', this.statusUrl(messageId)],
+    ];
+    return { ...res, headers: [...res.headers.filter(([k]) => !/^x-gateway-/i.test(k)), ...ids] };
   }
 
   /**
@@ -252,7 +276,7 @@ export class As2Inbound {
       const configured = this.d.config().as2.get(from);
       if (!configured) throw new GatewayError('GW_AS2_PARTNER', `No AS2 agreement with "${from}" (AS2-From).`);
       const { partner } = configured;
-      if (!partner.channels.includes('as2')) throw new GatewayError('GW_AS2_PARTNER', `Partner ${partner.id} may not send over AS2.`);
+      if (!partner.channels.includes('as2')) throw new GatewayError('GW_AS2_PARTNER', channelNotListed(partner, 'as2', 'send over AS2'));
       if (isSuspended(partner)) throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${partner.id} is suspended.`);
       const ourId = partner.as2!.ourId ?? this.d.ourDefaultId;
       if (to !== ourId) throw new GatewayError('GW_AS2_PARTNER', `AS2-To "${to}" is not our AS2 name in the agreement with "${from}" (expected "${ourId}").`);
@@ -297,7 +321,7 @@ export class As2Inbound {
 
   /** Once a repeat of an accepted Message-ID is answered: counted as a duplicate at the door, and its info line. */
   private async repeated(partnerId: string, earlier: Earlier, as2MessageId: string, answer: Promise<As2Response>): Promise<As2Response> {
-    const response = await answer;
+    const response = this.naming(earlier.message_id, await answer);
     this.d.metrics?.messageDuplicate({ partnerId, channel: 'as2', format: 'as2' }, 'door');
     this.d.log.info(
       { partner: partnerId, messageId: earlier.message_id, as2MessageId, detected: 'door' },
@@ -317,7 +341,9 @@ export class As2Inbound {
       })
     )
       return answerWithOriginal(this.d.knex, earlier, r.messageId, 'signed or encrypted anew, with the same content');
-    const text = `The AS2 message ${r.messageId} from ${r.from} repeats one received and stored before (same content); it was not delivered again.`;
+    const text =
+      `The AS2 message ${r.messageId} from ${r.from} repeats one received and stored before (same content); it was not delivered again. ` +
+      `Gateway message id ${earlier.message_id}; its status: ${this.statusUrl(earlier.message_id)}.`;
     const mdn =
       r.mode === 'none'
         ? undefined

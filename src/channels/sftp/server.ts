@@ -5,6 +5,7 @@ import ssh2 from 'ssh2';
 import type { AuthContext, Connection, FileEntry, SFTPWrapper } from 'ssh2';
 import type { GatewayConfig } from '../../config/load.js';
 import type { Receiver } from '../../pipeline/receive.js';
+import { channelNotListed } from '../../security/channel-refusals.js';
 import { audit } from '../../security/audit.js';
 import type { CredentialStore } from '../../security/credentials.js';
 import type { MasterKeys } from '../../security/secrets.js';
@@ -169,7 +170,7 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
       fingerprint?: string,
     ): Promise<{ partner: Readonly<PartnerProfile>; scopes: ReadonlySet<string> } | undefined> {
       if (isSuspended(p)) return void (await refuse('partner suspended', fingerprint));
-      if (!p.channels.includes('sftp')) return void (await refuse('partner may not use SFTP (channels)', fingerprint));
+      if (!p.channels.includes('sftp')) return void (await refuse(channelNotListed(p, 'sftp', 'log in over SFTP'), fingerprint));
       await throttle.success(user, address);
       log.info({ partner: p.id, address, method: ctx.method, fingerprint }, 'sftp: login');
       await audit(opts.knex, {

@@ -4,6 +4,7 @@ import { GatewayError } from '../../../errors.js';
 import { collectMailboxItem, listMailbox, readMailboxItem } from '../../../pipeline/outbound.js';
 import { listPurchaseOrders, purchaseOrderView } from '../../../pipeline/purchase-order-views.js';
 import { messageStatus } from '../../../pipeline/status.js';
+import { channelNotListed } from '../../../security/channel-refusals.js';
 import { mailboxScope, READ_SCOPES, requireScope } from '../../../security/scopes.js';
 import { acceptMessage, type MessageIntakeDeps } from '../accept-message.js';
 import { partnerPrincipal, principalOf, type PartnerAuthDeps } from '../auth.js';
@@ -24,7 +25,8 @@ export function partnerRoutes(d: PartnerRouteDeps): Router {
 
   router.post('/v1/messages', async (ctx) => {
     const principal = principalOf(ctx);
-    if (!principal.partner.channels.includes('rest')) throw new GatewayError('GW_AUTH_FORBIDDEN', `Partner ${principal.partner.id} may not send over REST.`);
+    if (!principal.partner.channels.includes('rest'))
+      throw new GatewayError('GW_AUTH_FORBIDDEN', channelNotListed(principal.partner, 'rest', 'send over REST'));
     await acceptMessage(ctx, d, principal, { channel: 'rest' });
   });
 

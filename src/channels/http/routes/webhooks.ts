@@ -62,9 +62,9 @@ export function webhookRoutes(d: WebhookDeps): Router {
 
 /** The partner, the secret that signed the request, and its body; throws a 4xx for anything else. */
 async function verify(ctx: Context, d: WebhookDeps) {
-  const partner = d.config().partners.get(ctx.params.partner as string);
-  // An unknown partner and a partner without webhooks answer alike: nothing to learn here.
-  if (!partner?.channels.includes('webhook')) throw new GatewayError('GW_WEBHOOK_SIGNATURE', 'The signature matches no active webhook secret.');
+  const id = ctx.params.partner as string;
+  const partner = d.config().partners.get(id);
+  if (!partner?.channels.includes('webhook')) throw webhooksNotTaken(id);
   if (isSuspended(partner)) throw new GatewayError('GW_PARTNER_INACTIVE', `Partner ${partner.id} is suspended.`);
   const claim = readSignatureHeader(ctx.get(SIGNATURE_HEADER) || undefined, d.toleranceSeconds);
   const bytes = await readBody(ctx, Math.min(partner.limits.maxBytes, d.maxBodyBytes), ` for partner ${partner.id}`);
@@ -77,6 +77,20 @@ async function verify(ctx: Context, d: WebhookDeps) {
   const credential = secrets[index] as Credential;
   d.store.noteUse(credential);
   return { partner, credential, timestamp: claim.timestamp, bytes };
+}
+
+/**
+ * The answer for an unknown partner id and for a partner whose profile does not list `webhook`:
+ * alike (decision 0046), so the unauthenticated webhook URL cannot be used to find out which
+ * partners the gateway trades with. It names both causes and the fix for the second.
+ */
+function webhooksNotTaken(id: string): GatewayError {
+  return new GatewayError(
+    'GW_AUTH_FORBIDDEN',
+    `No webhooks are taken for partner "${id.slice(0, 100)}": either no partner has that id, or its profile does not list ` +
+      '`webhook` under channels. A partner manager adds `webhook` to the channels in its profile (and issues a webhook secret ' +
+      'with `gateway creds`). Both cases answer alike, so partner ids cannot be probed here.',
+  );
 }
 
 /**
