@@ -19,48 +19,23 @@ import { replayMessage } from './pipeline/replay.js';
 import { generateApiKey } from './security/api-keys.js';
 import { audit } from './security/audit.js';
 import { rewrapSubscriptionSecrets } from './delivery/subscriptions.js';
-import { auditCommand, cliActor, CREDS_USAGE, credsCommand, rotateMasterKeyCommand } from './security/creds-cli.js';
+import { auditCommand, cliActor, credsCommand, rotateMasterKeyCommand } from './security/creds-cli.js';
 import { MasterKeys } from './security/secrets.js';
-import { USERS_USAGE, usersCommand } from './security/users-cli.js';
+import { usersCommand } from './security/users-cli.js';
 import { hashPassword } from './security/ssh-keys.js';
 import { configEnv } from './server.js';
-import { PARTNERS_USAGE, partnersCommand } from './cli-partners.js';
+import { partnersCommand } from './cli-partners.js';
+import { helpFor, USAGE, usageError } from './cli-usage.js';
 import { CredentialStore } from './security/credentials.js';
 import { runGateway } from './start.js';
 import { migrate, openDatabase } from './store/db.js';
 
-const USAGE = `gateway <command>
-
-  start [--demo-users]               run the gateway (HTTP door, interpretation and delivery workers);
-                                     --demo-users adds the README's demo portal users (npm start does)
-  migrate                            apply pending database migrations
-  partners validate                  check every file in partners/ and mappings/
-${PARTNERS_USAGE}
-  mapping test <profile> <file>      translate a sample with one mapping profile (or render a canonical JSON with an
-                                     outbound one); print the result or the errors
-  mapping diff <old> <new> <sample…> how each sample's output changes between two versions of a profile file
-  replay <message-id>                interpret a rejected/failed message again, or re-queue a dead one's deliveries
-  targets                            delivery targets: breaker state (closed, open, probing), failures in a row, queue
-  docs canonical                     print docs/canonical.md, written from the canonical schemas
-  keys generate <key-id>             make a new partner API key and print the hash for the partner profile
-  sftp host-keys list [host]         the SFTP host keys (active and next) with fingerprints and known_hosts lines
-  sftp host-keys add <ed25519|rsa>   rotation step 1: a next key, published but not yet presented
-  sftp host-keys activate <key>      rotation step 2: present the next key (file name or fingerprint); the old one retires
-  sftp host-keys retire <key>        withdraw a next key that will not be rolled out
-  sftp password-hash                 read a password on stdin, print the scrypt hash for credentials.sftpPassword
-  as2 keys list                      our AS2 key pairs (next, active, previous) with fingerprints and expiry
-  as2 keys certificate [key]         print a certificate (default: the active one) in PEM, to hand to partners
-  as2 keys add                       rotation step 1: a next pair; partners may encrypt to it at once
-  as2 keys activate <key>            rotation step 2: sign with it; the old pair keeps decrypting (previous)
-  as2 keys retire <key>              rotation step 3: stop decrypting with a previous (or withdrawn next) pair
-  as2 certs [--within <days>]        every AS2 certificate, ours and the partners', soonest expiry first
-${CREDS_USAGE}
-${USERS_USAGE}
-
-Environment: PORT, HOST, DATABASE_URL (else an embedded PostgreSQL in GATEWAY_DATA_DIR), PARTNERS_DIR,
-MAPPINGS_DIR, LOG_LEVEL … (see README.md).`;
-
 async function main(argv: string[]): Promise<number> {
+  const help = helpFor(argv);
+  if (help !== undefined) {
+    console.log(help);
+    return 0;
+  }
   const {
     positionals,
     values: { 'demo-users': demoUsers, ...values },
@@ -87,7 +62,8 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = positionals;
   checkNumbers(values);
   const settings = readSettings(process.env);
-  const log = createLogger(settings.logLevel);
+  // The gateway's logs are its output; a command's output is its answer, so its logs go to stderr, warnings only by default.
+  const log = command === 'start' ? createLogger(settings.logLevel) : createLogger(process.env.LOG_LEVEL ? settings.logLevel : 'warn', 'stderr');
   const env = configEnv(settings, process.env);
 
   switch (command) {
@@ -236,10 +212,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'keys': {
       const [sub, id] = rest;
-      if (sub !== 'generate' || !id) break;
-      const { key, sha256 } = generateApiKey(id);
-      console.log(`API key (shown once; give it to the partner): ${key}`);
-      console.log(`Add to the partner profile under credentials.apiKeys:\n  - id: ${id}\n    sha256: ${sha256}`);
+      if (sub !== 'generate' || !id || rest.length > 2) break;
+      for (const line of newKeyLines(id, values.kind ?? 'partner')) console.log(line);
       return 0;
     }
     case 'sftp':
@@ -247,8 +221,34 @@ async function main(argv: string[]): Promise<number> {
     case 'as2':
       return as2Command(rest, settings, env, values.within);
   }
-  console.error(USAGE);
-  return 2;
+  if (command === undefined) {
+    console.error(USAGE);
+    return 2;
+  }
+  throw usageError(command, rest);
+}
+
+/** `keys generate`: the key, shown once, worded for whoever holds it, and where its hash goes. */
+function newKeyLines(id: string, kind: string): string[] {
+  const { key, sha256 } = generateApiKey(id);
+  switch (kind) {
+    case 'partner':
+      return [
+        `Partner API key (shown once; give it to the partner): ${key}`,
+        `Add to the partner profile under credentials.apiKeys:\n  - id: ${id}\n    sha256: ${sha256}`,
+      ];
+    case 'erp':
+      return [
+        `ERP API key (shown once; configure it in the ERP, which sends it as its bearer key): ${key}`,
+        `Add to the gateway's environment (comma between keys): ERP_API_KEYS=${id}:${sha256}`,
+      ];
+    case 'admin':
+      return [
+        `Admin API key (shown once; keep it for the security administrators, e.g. in their password vault): ${key}`,
+        `Add to the gateway's environment (comma between keys): ADMIN_API_KEYS=${id}:${sha256}`,
+      ];
+  }
+  throw new GatewayError('GW_CLI_ARGUMENT', `keys generate: --kind is partner, erp or admin (found "${kind}").`);
 }
 
 async function sftpCommand([sub, action, arg]: string[], settings: Settings): Promise<number> {
@@ -266,7 +266,7 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
     console.log(await hashPassword(password));
     return 0;
   }
-  if (sub !== 'host-keys') return usage();
+  if (sub !== 'host-keys') throw usageError('sftp', given(sub, action, arg));
   const master = MasterKeys.fromEnv(process.env, settings.dataDir);
   switch (action) {
     case 'list':
@@ -292,7 +292,7 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
     }
     case 'activate':
     case 'retire': {
-      if (!arg) return usage();
+      if (!arg) throw usageError('sftp', given(sub, action, arg));
       const k = action === 'activate' ? activateHostKey(dir, arg, master) : retireHostKey(dir, arg, master);
       console.log(
         `${action === 'activate' ? 'Presenting' : 'Retired'} ${k.name} ` +
@@ -301,7 +301,7 @@ async function sftpCommand([sub, action, arg]: string[], settings: Settings): Pr
       return 0;
     }
   }
-  return usage();
+  throw usageError('sftp', given(sub, action, arg));
 }
 
 async function as2Command([sub, action, ...args]: string[], settings: Settings, env: Record<string, string | undefined>, withinDays?: string): Promise<number> {
@@ -322,7 +322,7 @@ async function as2Command([sub, action, ...args]: string[], settings: Settings, 
     // Exit 1 when something expires within the window, for cron and monitoring checks.
     return within !== undefined && rows.length ? 1 : 0;
   }
-  if (sub !== 'keys') return usage();
+  if (sub !== 'keys') throw usageError('as2', given(sub, action, ...args));
   const [arg] = args;
   switch (action) {
     case 'list':
@@ -348,7 +348,7 @@ ${k.certPem}then, once they have it: gateway as2 keys activate ${k.cert.fingerpr
     }
     case 'activate':
     case 'retire': {
-      if (!arg) return usage();
+      if (!arg) throw usageError('as2', given(sub, action, ...args));
       const k = action === 'activate' ? activateAs2Key(dir, arg, master) : retireAs2Key(dir, arg, master);
       console.log(
         action === 'activate'
@@ -358,7 +358,7 @@ ${k.certPem}then, once they have it: gateway as2 keys activate ${k.cert.fingerpr
       return 0;
     }
   }
-  return usage();
+  throw usageError('as2', given(sub, action, ...args));
 }
 
 /** Everything piped on stdin; '' from a terminal (the CLI prompts for nothing). */
@@ -389,9 +389,9 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function usage(): number {
-  console.error(USAGE);
-  return 2;
+/** The arguments a person gave, for a usage error's line. */
+function given(...args: (string | undefined)[]): string[] {
+  return args.filter((a): a is string => a !== undefined);
 }
 
 /** Resolves once everything written to `stream` so far has been handed to the OS (a pipe may be slower than us). */
