@@ -61,7 +61,7 @@ const NOTES: Record<string, string[]> = {
 };
 
 /** Every command USAGE names, in its order. */
-export const COMMANDS: readonly string[] = [...new Set([...USAGE.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1] as string))];
+export const COMMANDS: readonly string[] = [...new Set([...USAGE.matchAll(/^ {2}([a-z][\w-]*)(?=\s)/gm)].map((m) => m[1] as string))];
 
 /**
  * `gateway --help`, `gateway <command> --help` (or -h, or `gateway help [command]`): the usage to

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
+import { checkPortsFree, type Listener } from './channels/port-in-use.js';
 import type { Settings } from './config/env.js';
 import { addDemoUsers, DEMO_USERS } from './security/demo-users.js';
 import { startGateway, type Gateway } from './server.js';
@@ -42,6 +43,8 @@ export async function runGateway(settings: Settings, log: Logger, opts: { demoUs
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onHangUp);
 
+  // A port another process holds is said at once, before the database is opened.
+  await checkPortsFree(settings.host, listenersOf(settings));
   const db = await openDatabase({
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
     dataDir: settings.dataDir,
@@ -66,6 +69,7 @@ export async function runGateway(settings: Settings, log: Logger, opts: { demoUs
     gw = await startGateway({ settings, knex: db.knex, log });
     if (opts.demoUsers) await announceDemoUsers(db.knex, gw, log);
     log.info({ pid: process.pid }, 'gateway started; SIGHUP reloads the configuration, SIGTERM stops');
+    process.stderr.write(`${readyLine(gw, db.describe)}\n`);
     const { reason, exitCode } = await stopRequested;
     log.info({ reason, timeoutSeconds: settings.stopTimeoutMs / 1000 }, 'stopping: no new work is accepted; work in progress finishes');
     return (await stopGateway(gw, settings.stopTimeoutMs, log)) ? exitCode : 1;
@@ -75,6 +79,27 @@ export async function runGateway(settings: Settings, log: Logger, opts: { demoUs
     await Promise.race([db.close(), sleep(10_000)]).catch((err: Error) => log.error({ err: err.message }, 'closing the database failed'));
     log.info('stopped');
   }
+}
+
+/** The listeners `start` opens, each with the variable that moves it. */
+function listenersOf(settings: Settings): Listener[] {
+  return [
+    { name: 'HTTP', port: settings.port, variable: 'PORT' },
+    ...(settings.https.enabled ? [{ name: 'HTTPS', port: settings.https.port, variable: 'HTTPS_PORT' }] : []),
+    ...(settings.sftp.enabled ? [{ name: 'SFTP', port: settings.sftp.port, variable: 'SFTP_PORT' }] : []),
+    ...(settings.metrics.token && settings.metrics.port !== undefined ? [{ name: 'metrics', port: settings.metrics.port, variable: 'METRICS_PORT' }] : []),
+  ];
+}
+
+/** One line for the person who started the gateway (the log has the details): where it answers, on what database. */
+function readyLine(gw: Gateway, database: string): string {
+  const doors = [
+    `HTTP on ${gw.url} (portal ${gw.url}/portal/)`,
+    ...(gw.https ? [`HTTPS (mTLS) on ${gw.https.url}`] : []),
+    ...(gw.sftp ? [`SFTP on port ${gw.sftp.port}`] : []),
+    ...(gw.metricsUrl ? [`metrics on ${gw.metricsUrl}/metrics`] : []),
+  ];
+  return `Gateway ready: ${doors.join(', ')}; database: ${database}. Ctrl-C stops it.`;
 }
 
 async function announceDemoUsers(knex: Knex, gw: Gateway, log: Logger): Promise<void> {
