@@ -33,7 +33,9 @@ function failureLine(err: unknown): string {
     return `GW_CLI_ARGUMENT: cannot use ${String(e.path)}: ${code === 'ENOENT' ? 'no such file or folder' : code}.`;
   // PostgreSQL's invalid_text_representation and numeric_value_out_of_range: an argument the checks above let through.
   if (code === '22P02' || code === '22003') return `GW_CLI_ARGUMENT: ${String(e.message).split(' - ').pop()}`;
-  return `GW_INTERNAL: ${String(e.message ?? err)}${/^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '') ? '' : ' (LOG_LEVEL=debug shows where)'}`;
+  // Anything else is not the user's mistake: say so, and how to see the stack for a report.
+  const where = /^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '') ? 'the stack follows' : 'LOG_LEVEL=debug shows where';
+  return `GW_INTERNAL: ${String(e.message ?? err)} (unexpected: probably a bug in the gateway, please report it; ${where})`;
 }
 
 function firstSentence(message: string): string {
