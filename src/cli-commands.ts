@@ -3,7 +3,7 @@ import path from 'node:path';
 import { certificateExpiries } from './channels/as2/expiry.js';
 import { activateAs2Key, addAs2Key, As2KeyRing, ensureAs2Keys, listAs2Keys, retireAs2Key } from './channels/as2/keys.js';
 import { addHostKey, activateHostKey, listHostKeys, retireHostKey } from './channels/sftp/host-keys.js';
-import type { Settings } from './config/env.js';
+import { configEnv, type Settings } from './config/env.js';
 import { parse as parseYaml } from 'yaml';
 import { canonicalMarkdown } from './canonical/docs.js';
 import { loadConfig } from './config/load.js';
@@ -20,7 +20,6 @@ import { auditCommand, cliActor, credsCommand, rotateMasterKeyCommand } from './
 import { MasterKeys } from './security/secrets.js';
 import { usersCommand } from './security/users-cli.js';
 import { hashPassword } from './security/ssh-keys.js';
-import { configEnv } from './server.js';
 import { partnersCommand } from './cli-partners.js';
 import { usageError } from './cli-usage.js';
 import { CredentialStore } from './security/credentials.js';

@@ -20,7 +20,7 @@ import { RemoteSftpDoor } from './channels/sftp/remote.js';
 import { startSftpServer, type SftpServer } from './channels/sftp/server.js';
 import { loadConfig, type As2Partner, type GatewayConfig } from './config/load.js';
 import type { Cert } from './formats/as2/certificates.js';
-import type { Settings } from './config/env.js';
+import { configEnv, type Settings } from './config/env.js';
 import { ConfigWatcher } from './config/watch.js';
 import { routePolicy, type RetryPolicy } from './delivery/policy.js';
 import { BrokerTransports } from './delivery/brokers.js';
@@ -95,10 +95,6 @@ export interface Gateway {
    * for a stop that takes too long, or after the embedded database restarted. Returns how many.
    */
   release(lockedBefore?: Date): Promise<number>;
-}
-
-export function configEnv(settings: Settings, env: Record<string, string | undefined>): Record<string, string | undefined> {
-  return { ...env, GATEWAY_DATA_DIR: path.resolve(settings.dataDir) };
 }
 
 /**
