@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { As2Inbound } from './channels/as2/inbound.js';
