@@ -22,7 +22,7 @@ const FLOORS: Record<string, { holds: string[]; imports: string[] }> = {
   pipeline: { holds: ['pipeline/'], imports: ['core', 'formats', 'mapping', 'services', 'delivery'] },
   channels: { holds: ['channels/'], imports: ['core', 'formats', 'mapping', 'services', 'delivery', 'pipeline'] },
   entry: {
-    holds: ['server.ts', 'start.ts', 'cli.ts', 'cli-errors.ts', 'cli-partners.ts'],
+    holds: ['server.ts', 'start.ts', 'cli.ts', 'cli-errors.ts', 'cli-partners.ts', 'cli-usage.ts', 'cli-commands.ts'],
     imports: ['core', 'formats', 'mapping', 'services', 'delivery', 'pipeline', 'channels'],
   },
 };

@@ -26,11 +26,18 @@ function failureLine(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown; path?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
   if (isGatewayError(err)) return `${err.code}: ${err.message}`;
-  if (code.startsWith('ERR_PARSE_ARGS')) return `GW_CLI_ARGUMENT: ${String(e.message).replace(/\s*\n\s*/g, ' ')} (run \`gateway\` alone for the usage)`;
+  // Node's first sentence says what is wrong; the rest (quoting with --) is rarely what a person meant.
+  if (code.startsWith('ERR_PARSE_ARGS')) return `GW_CLI_ARGUMENT: ${firstSentence(String(e.message))}; \`gateway --help\` shows the usage.`;
   // A file named on the command line that cannot be read (or written).
   if (/^(ENOENT|EACCES|EISDIR|ENOTDIR|EPERM)$/.test(code) && e.path)
     return `GW_CLI_ARGUMENT: cannot use ${String(e.path)}: ${code === 'ENOENT' ? 'no such file or folder' : code}.`;
   // PostgreSQL's invalid_text_representation and numeric_value_out_of_range: an argument the checks above let through.
   if (code === '22P02' || code === '22003') return `GW_CLI_ARGUMENT: ${String(e.message).split(' - ').pop()}`;
-  return `GW_INTERNAL: ${String(e.message ?? err)}${/^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '') ? '' : ' (LOG_LEVEL=debug shows where)'}`;
+  // Anything else is not the user's mistake: say so, and how to see the stack for a report.
+  const where = /^(debug|trace)$/.test(process.env.LOG_LEVEL ?? '') ? 'the stack follows' : 'LOG_LEVEL=debug shows where';
+  return `GW_INTERNAL: ${String(e.message ?? err)} (unexpected: probably a bug in the gateway, please report it; ${where})`;
+}
+
+function firstSentence(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ').replace(/\.(\s.*)?$/, '');
 }

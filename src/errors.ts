@@ -223,6 +223,8 @@ export const ERROR_CODES = {
   GW_CRED_INVALID: { status: 400, retryable: false, title: 'The credential material or the rotation request is invalid' },
   GW_SECRET_KEY: { status: 500, retryable: false, title: 'A secret at rest cannot be opened: the master key is missing or another one' },
   GW_CLI_ARGUMENT: { status: 400, retryable: false, title: 'A command-line argument or option is malformed' },
+  GW_PORT_IN_USE: { status: 500, retryable: false, title: 'A port the gateway listens on is in use by another process, or needs privileges' },
+  GW_STORE_CONNECT: { status: 503, retryable: true, title: 'The database at DATABASE_URL cannot be reached or refuses the connection' },
   GW_STORE_EMBEDDED: {
     status: 503,
     retryable: true,

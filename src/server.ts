@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { As2Inbound } from './channels/as2/inbound.js';
@@ -10,6 +9,7 @@ import { As2Transports } from './channels/as2/transport.js';
 import { expiringCertificates } from './channels/as2/expiry.js';
 import { PartnerCertificates } from './channels/as2/partner-certificates.js';
 import { createHttpApp, createMetricsApp } from './channels/http/app.js';
+import { listenError } from './channels/port-in-use.js';
 import { type Route, routeTable } from './channels/http/openapi/route-table.js';
 import { PortalOidc } from './security/portal-oidc.js';
 import { PortalAccess } from './security/portal-sign-in.js';
@@ -19,7 +19,7 @@ import { RemoteSftpDoor } from './channels/sftp/remote.js';
 import { startSftpServer, type SftpServer } from './channels/sftp/server.js';
 import { loadConfig, type As2Partner, type GatewayConfig } from './config/load.js';
 import type { Cert } from './formats/as2/certificates.js';
-import type { Settings } from './config/env.js';
+import { configEnv, type Settings } from './config/env.js';
 import { ConfigWatcher } from './config/watch.js';
 import { routePolicy, type RetryPolicy } from './delivery/policy.js';
 import { BrokerTransports } from './delivery/brokers.js';
@@ -95,10 +95,6 @@ export interface Gateway {
    * for a stop that takes too long, or after the embedded database restarted. Returns how many.
    */
   release(lockedBefore?: Date): Promise<number>;
-}
-
-export function configEnv(settings: Settings, env: Record<string, string | undefined>): Record<string, string | undefined> {
-  return { ...env, GATEWAY_DATA_DIR: path.resolve(settings.dataDir) };
 }
 
 /**
@@ -370,17 +366,18 @@ export async function startGateway(opts: {
     // /metrics on this listener unless they have one of their own (METRICS_PORT); none without a token.
     ...(settings.metrics.token && settings.metrics.port === undefined ? { metrics: { metrics, token: settings.metrics.token } } : {}),
   });
-  const listen = (s: Server, port: number): Promise<string> =>
+  const listen = (s: Server, port: number, name: string, variable: string): Promise<string> =>
     new Promise((resolve, reject) => {
-      s.once('error', reject);
+      const refused = (err: Error) => reject(listenError(err, { name, port, variable }));
+      s.once('error', refused);
       s.listen(port, settings.host, () => {
-        s.off('error', reject);
+        s.off('error', refused);
         const a = s.address() as AddressInfo;
         resolve(`${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`);
       });
     });
   const server: Server = createHttpServer(app.callback());
-  const url = `http://${await listen(server, settings.port)}`;
+  const url = `http://${await listen(server, settings.port, 'HTTP', 'PORT')}`;
   log.info({ url }, 'HTTP listening');
   // HTTPS asks for a client certificate but lets the request through without one: pinning is per
   // partner (src/security/mtls.ts), and token requests or API keys need no certificate.
@@ -390,13 +387,13 @@ export async function startGateway(opts: {
     if (tls.generated)
       log.warn({ certFile: tls.certFile }, 'https: made a self-signed development certificate; set TLS_CERT_FILE and TLS_KEY_FILE in production');
     const s = createHttpsServer({ cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, app.callback());
-    https = { server: s, url: `https://${await listen(s, settings.https.port)}`, certFile: tls.certFile };
+    https = { server: s, url: `https://${await listen(s, settings.https.port, 'HTTPS', 'HTTPS_PORT')}`, certFile: tls.certFile };
     log.info({ url: https.url }, 'HTTPS listening (client certificates requested)');
   }
   let metricsServer: { server: Server; url: string } | undefined;
   if (settings.metrics.token && settings.metrics.port !== undefined) {
     const s = createHttpServer(createMetricsApp(log, { metrics, token: settings.metrics.token }).callback());
-    metricsServer = { server: s, url: `http://${await listen(s, settings.metrics.port)}` };
+    metricsServer = { server: s, url: `http://${await listen(s, settings.metrics.port, 'metrics', 'METRICS_PORT')}` };
     log.info({ url: metricsServer.url }, 'metrics listening');
   }
   tokens.settings.issuer = settings.oauth.issuer ?? url;

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
+import { checkPortsFree, type Listener } from './channels/port-in-use.js';
 import type { Settings } from './config/env.js';
-import { addDemoUsers, DEMO_USERS } from './security/demo-users.js';
-import { startGateway, type Gateway } from './server.js';
+import type { Gateway } from './server.js';
 import { migrate, openDatabase } from './store/db.js';
 
 interface StopRequest {
@@ -42,6 +42,11 @@ export async function runGateway(settings: Settings, log: Logger, opts: { demoUs
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onHangUp);
 
+  // The gateway's code, most of the program, loads while the database starts (decision 0045).
+  const code = Promise.all([import('./server.js'), import('./security/demo-users.js')]);
+  code.catch(() => undefined); // awaited below; a failure before then is reported there
+  // A port another process holds is said at once, before the database is opened.
+  await checkPortsFree(settings.host, listenersOf(settings));
   const db = await openDatabase({
     ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
     dataDir: settings.dataDir,
@@ -63,9 +68,11 @@ export async function runGateway(settings: Settings, log: Logger, opts: { demoUs
     log.info({ database: db.describe }, 'database opened');
     const applied = await migrate(db.knex);
     if (applied.length) log.info({ applied }, 'migrations applied');
+    const [{ startGateway }, demo] = await code;
     gw = await startGateway({ settings, knex: db.knex, log });
-    if (opts.demoUsers) await announceDemoUsers(db.knex, gw, log);
+    if (opts.demoUsers) await announceDemoUsers(demo, db.knex, gw, log);
     log.info({ pid: process.pid }, 'gateway started; SIGHUP reloads the configuration, SIGTERM stops');
+    process.stderr.write(`${readyLine(gw, db.describe)}\n`);
     const { reason, exitCode } = await stopRequested;
     log.info({ reason, timeoutSeconds: settings.stopTimeoutMs / 1000 }, 'stopping: no new work is accepted; work in progress finishes');
     return (await stopGateway(gw, settings.stopTimeoutMs, log)) ? exitCode : 1;
@@ -77,7 +84,28 @@ export async function runGateway(settings: Settings, log: Logger, opts: { demoUs
   }
 }
 
-async function announceDemoUsers(knex: Knex, gw: Gateway, log: Logger): Promise<void> {
+/** The listeners `start` opens, each with the variable that moves it. */
+function listenersOf(settings: Settings): Listener[] {
+  return [
+    { name: 'HTTP', port: settings.port, variable: 'PORT' },
+    ...(settings.https.enabled ? [{ name: 'HTTPS', port: settings.https.port, variable: 'HTTPS_PORT' }] : []),
+    ...(settings.sftp.enabled ? [{ name: 'SFTP', port: settings.sftp.port, variable: 'SFTP_PORT' }] : []),
+    ...(settings.metrics.token && settings.metrics.port !== undefined ? [{ name: 'metrics', port: settings.metrics.port, variable: 'METRICS_PORT' }] : []),
+  ];
+}
+
+/** One line for the person who started the gateway (the log has the details): where it answers, on what database. */
+function readyLine(gw: Gateway, database: string): string {
+  const doors = [
+    `HTTP on ${gw.url} (portal ${gw.url}/portal/)`,
+    ...(gw.https ? [`HTTPS (mTLS) on ${gw.https.url}`] : []),
+    ...(gw.sftp ? [`SFTP on port ${gw.sftp.port}`] : []),
+    ...(gw.metricsUrl ? [`metrics on ${gw.metricsUrl}/metrics`] : []),
+  ];
+  return `Gateway ready: ${doors.join(', ')}; database: ${database}. Ctrl-C stops it.`;
+}
+
+async function announceDemoUsers({ addDemoUsers, DEMO_USERS }: typeof import('./security/demo-users.js'), knex: Knex, gw: Gateway, log: Logger): Promise<void> {
   const added = await addDemoUsers(knex, gw.config());
   log.warn(
     { added, portal: `${gw.url}/portal/sign-in`, users: DEMO_USERS.map((u) => u.username) },

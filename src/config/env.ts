@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Ajv } from 'ajv';
 import { GatewayError } from '../errors.js';
 import type { AllowedUrl } from '../types.js';
@@ -350,4 +351,9 @@ function portalOidc(e: Record<string, unknown>): PortalOidcSettings {
 /** `id:sha256,id:sha256` as the ERP_API_KEYS and ADMIN_API_KEYS variables hold them. */
 function keyPairs(v: unknown): { id: string; sha256: string }[] {
   return v ? (v as string).split(',').map((pair) => ({ id: pair.split(':')[0] as string, sha256: pair.split(':')[1] as string })) : [];
+}
+
+/** The environment partner profiles are read with: GATEWAY_DATA_DIR made absolute, as the gateway resolves it. */
+export function configEnv(settings: Settings, env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return { ...env, GATEWAY_DATA_DIR: path.resolve(settings.dataDir) };
 }

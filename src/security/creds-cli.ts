@@ -24,9 +24,9 @@ export const CREDS_USAGE = `  creds list [--partner P] [--kind K]        every c
                                      a new credential; the current ones stop after the overlap
   creds revoke <kind> <ref>          end one credential now
   creds expiring [--within 30]       what expires within N days (exit 1 when anything does)
+  kinds: ${CREDENTIAL_KINDS.join(', ')}
   secrets rotate-master-key <file>   re-wrap every secret at rest under the key in <file> (made if missing)
-  audit [--action A] [--limit N]     the newest audit log entries
-  kinds: ${CREDENTIAL_KINDS.join(', ')}`;
+  audit [--action A] [--limit N]     the newest audit log entries`;
 
 /** `7d`, `12h`, `30m`, `45s` or a bare number of seconds. */
 export function parseDuration(v: string, what: string): number {

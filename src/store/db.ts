@@ -2,7 +2,9 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
 import type { Logger } from 'pino';
+import { GatewayError } from '../errors.js';
 import { startEmbedded, type EmbeddedOptions } from './embedded.js';
 
 export { startEmbedded, type EmbeddedServer } from './embedded.js';
@@ -72,6 +74,7 @@ export async function openDatabase(
   opts: { databaseUrl?: string; dataDir: string; log: Logger; poolMax?: number } & Pick<EmbeddedOptions, 'onLost' | 'onRestarted'>,
 ): Promise<Database> {
   if (opts.databaseUrl) {
+    await checkReachable(opts.databaseUrl);
     const knex = connect(opts.databaseUrl, opts.poolMax, opts.log);
     return { knex, describe: opts.databaseUrl.replace(/:[^:@/]*@/, ':***@'), close: () => knex.destroy() };
   }
@@ -88,4 +91,40 @@ export async function openDatabase(
       await server.stop();
     },
   };
+}
+
+/** How long opening a database given by URL may take before it counts as unreachable. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * Connects once, with a short timeout, before the pool is made: a wrong DATABASE_URL is then one
+ * clear line at start, rather than knex's "pool is probably full" after its acquire timeout.
+ */
+async function checkReachable(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  client.on('error', () => undefined);
+  const started = Date.now();
+  try {
+    await client.connect();
+  } catch (err) {
+    // pg reports its own timeout as "Connection terminated unexpectedly": say what happened instead.
+    const timedOut = Date.now() - started >= CONNECT_TIMEOUT_MS - 100;
+    const reason = timedOut ? `no answer within ${CONNECT_TIMEOUT_MS / 1000} s` : (err as Error).message || String(err);
+    throw new GatewayError(
+      'GW_STORE_CONNECT',
+      `cannot reach the database at ${where(url)}: ${reason}. Check DATABASE_URL (unset, the gateway runs an embedded PostgreSQL).`,
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** host:port/database of a connection URL, without the credentials. */
+function where(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'DATABASE_URL (not a URL)';
+  }
 }

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MAPPINGS, REPO } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { runCli } from '../helpers/cli.js';
 
 interface Run {
   code: number | null;
@@ -76,7 +78,10 @@ describe('the CLI as a process: whole output, one line per failure', function ()
     [['sftp', 'host-keys', 'add', 'dsa'], /ed25519 or rsa/],
     [['mapping', 'test', 'no/such-profile', 'package.json'], /no mapping profile "no\/such-profile"/],
     [['mapping', 'test', 'northwind/asn-json', '/no/such/file.json'], /cannot use \/no\/such\/file\.json/],
-    [['start', '--no-such-option'], /Unknown option '--no-such-option'/],
+    [['start', '--no-such-option'], /Unknown option '--no-such-option'; `gateway --help`/],
+    [['nosuch'], /"nosuch" is not a gateway command/],
+    [['creds', 'bogus'], /`gateway creds bogus` fits none of the forms of creds; `gateway creds --help`/],
+    [['keys', 'generate', 'abcd', '--kind', 'vendor'], /--kind is partner, erp or admin/],
   ];
   it('answers every malformed argument with one GW_CLI_ARGUMENT line and exit 2', async () => {
     // Four at a time: each is a whole Node process, and the machine may be busy.
@@ -92,6 +97,63 @@ describe('the CLI as a process: whole output, one line per failure', function ()
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
     assert.deepEqual(results, []);
+  });
+
+  it('shows the usage for --help and -h, at the top and per command, on stdout with exit 0', async () => {
+    // Per command, the text itself is checked in test/unit/cli-usage.test.ts; here, that the process answers it.
+    const [top, creds] = await Promise.all([runCli(['-h']), runCli(['creds', 'list', '--help'])]);
+    for (const r of [top, creds]) assert.deepEqual([r.status, r.stderr], [0, '']);
+    assert.match(top.stdout, /^gateway <command>/);
+    assert.match(top.stdout, /^ {2}users list /m);
+    assert.match(creds.stdout, /^usage:\n {2}creds list/);
+    assert.doesNotMatch(creds.stdout, /^ {2}(users|keys) /m);
+  });
+
+  it('words a new API key for whoever holds it: partner, ERP or security administrators', async () => {
+    const [partner, erp, admin] = await Promise.all([
+      runCli(['keys', 'generate', 'abcd']),
+      runCli(['keys', 'generate', 'abcd', '--kind', 'erp']),
+      runCli(['keys', 'generate', 'abcd', '--kind', 'admin']),
+    ]);
+    assert.match(partner.stdout, /^Partner API key \(shown once; give it to the partner\): gw_abcd_\S+\n.*credentials\.apiKeys/s);
+    assert.match(erp.stdout, /^ERP API key \(shown once; configure it in the ERP[^)]*\): gw_abcd_\S+\n.*ERP_API_KEYS=abcd:[0-9a-f]{64}/s);
+    assert.match(admin.stdout, /^Admin API key \(shown once; keep it for the security administrators[^)]*\): gw_abcd_\S+\n.*ADMIN_API_KEYS=abcd:[0-9a-f]{64}/s);
+    for (const r of [erp, admin]) assert.doesNotMatch(r.stdout, /give it to the partner/);
+  });
+
+  it('creds list: stdout holds the listing only, logs (at any level) go to stderr; a wrong DATABASE_URL is one line', async () => {
+    const [list, unreachable] = await Promise.all([
+      runCli(['creds', 'list'], { env: { DATABASE_URL: db.url, GATEWAY_DATA_DIR: dir, LOG_LEVEL: 'debug' } }),
+      runCli(['creds', 'list'], { env: { DATABASE_URL: 'postgres://gateway@127.0.0.1:1/nowhere', GATEWAY_DATA_DIR: dir } }),
+    ]);
+    assert.equal(list.status, 0, list.stderr);
+    const lines = list.stdout.trimEnd().split('\n');
+    assert.ok(lines.length >= 4, list.stdout);
+    assert.match(lines[0] ?? '', /^api-key /);
+    assert.deepEqual([lines.filter((l) => l.startsWith('{')), list.stderr], [[], ''], 'no log line on stdout');
+    assert.equal(unreachable.status, 1);
+    assert.equal(unreachable.stdout, '');
+    assert.match(unreachable.stderr, /^GW_STORE_CONNECT: cannot reach the database at 127\.0\.0\.1:1\/nowhere: [^\n]*ECONNREFUSED[^\n]*DATABASE_URL[^\n]*\n$/);
+  });
+
+  it('start on a port another process holds: one line naming the variable to change, exit 1, nothing started', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = String((holder.address() as AddressInfo).port);
+    const start = (env: Record<string, string>) =>
+      runCli(['start'], { env: { HOST: '127.0.0.1', PORT: '0', HTTPS: 'off', SFTP: 'off', DATABASE_URL: db.url, GATEWAY_DATA_DIR: dir, ...env } });
+    try {
+      const runs = await Promise.all([start({ PORT: taken }), start({ SFTP: 'on', SFTP_PORT: taken })]);
+      assert.deepEqual(
+        runs.map((r) => [r.status, r.stdout, r.stderr]),
+        [
+          [1, '', `GW_PORT_IN_USE: Port ${taken} (HTTP) is in use (another gateway?). Set PORT to another port.\n`],
+          [1, '', `GW_PORT_IN_USE: Port ${taken} (SFTP) is in use (another gateway?). Set SFTP_PORT to another port.\n`],
+        ],
+      );
+    } finally {
+      holder.close();
+    }
   });
 
   for (const [args, code] of [

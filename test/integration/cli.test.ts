@@ -82,8 +82,12 @@ describe('CLI', function () {
     assert.match(stdout, new RegExp(`sha256: ${sha256Hex(key)}`));
   });
 
-  it('prints usage and exits 2 for an unknown command', async () => {
-    await assert.rejects(gateway('frobnicate'), (e: { code: number; stderr: string }) => e.code === 2 && /gateway <command>/.test(e.stderr));
+  it('says in one line that a command is unknown, where the usage is, and exits 2', async () => {
+    await assert.rejects(
+      gateway('frobnicate'),
+      (e: { code: number; stderr: string }) =>
+        e.code === 2 && /^GW_CLI_ARGUMENT: "frobnicate" is not a gateway command; `gateway --help` lists them\.\n$/.test(e.stderr),
+    );
   });
 
   it('`sftp password-hash` prints a scrypt hash of the password read from stdin, never the password', async () => {

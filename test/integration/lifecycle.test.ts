@@ -83,7 +83,7 @@ describe('the gateway process: reload, stop and its embedded PostgreSQL', functi
   }
 
   it('npm start: the portal with its demo users; SIGTERM to its PID stops node and PostgreSQL, exit 0', async function () {
-    // `npm start` builds dist/ first (prestart): on a busy machine that alone takes a minute or more.
+    // `npm start` builds dist/ first when the sources changed since the last build: on a busy machine a minute or more.
     this.timeout(480_000);
     const { dir, partnersDir } = await prepare(run);
     const gp = (run.gp = spawnGateway(gatewayEnv(dir, partnersDir), 'npm'));

@@ -13,6 +13,7 @@ import { allowedScopes, grantedScopes } from '../../security/scopes.js';
 import { parsePublicKey, sameKey, verifyPassword } from '../../security/ssh-keys.js';
 import type { PartnerProfile } from '../../types.js';
 import { FsError, PartnerFiles, type Entry, type Upload } from './files.js';
+import { listenError } from '../port-in-use.js';
 import { ensureHostKeys, type HostKey } from './host-keys.js';
 import { FOLDERS, PathRefused, pathSegments, resolvePath, type Folder, type Place } from './paths.js';
 import { LoginThrottle } from './throttle.js';
@@ -187,9 +188,10 @@ export async function startSftpServer(opts: SftpServerOptions): Promise<SftpServ
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (err: Error) => reject(listenError(err, { name: 'SFTP', port: opts.port, variable: 'SFTP_PORT' }));
+    server.once('error', refused);
     server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       server.on('error', (err: Error) => log.error({ err: err.message }, 'sftp: server error'));
       resolve();
     });
