@@ -49,6 +49,16 @@ describe('EDIFACT reader', () => {
     assert.deepEqual(codes(ic.problems), ['GW_EDIFACT_ENVELOPE/29@UNZ1', 'GW_EDIFACT_ENVELOPE/28@UNZ2']);
   });
 
+  it('refuses segments after the UNZ, and releases the character after a wrapped line break', () => {
+    const after = parseEdifact(text(`${UNB}${MSG}UNZ+1+REF1'XYZ+1'`));
+    assert.deepEqual(
+      after.problems.map((p) => [p.code, p.edifact?.error, p.location?.segment, p.location?.segmentIndex]),
+      [['GW_EDIFACT_SYNTAX', '33', 'XYZ', 6]],
+    );
+    const wrapped = parseEdifact(text(`${UNB}UNH+1+DESADV:D:96A:UN'FTX+AAA+++A?\n+B'UNT+3+1'UNZ+1+REF1'`));
+    assert.equal(segmentValue(wrapped.messages[0]!.segments[0]!, 4), 'A+B');
+  });
+
   it('reports a missing UNT and a missing UNZ', () => {
     const ic = parseEdifact(text(`${UNB}UNH+1+DESADV:D:96A:UN'BGM+351'`));
     assert.equal(ic.messages[0]?.problems[0]?.code, 'GW_EDIFACT_MESSAGE_TRAILER');
