@@ -63,6 +63,11 @@ describe('EDIFACT over REST: stored, checked, answered with a CONTRL, duplicates
     assert.deepEqual(ic.problems, []);
     assert.deepEqual([ic.messages[0]?.type, ic.messages[0]?.version, ic.messages[0]?.release], ['CONTRL', 'D', '3']);
     assert.deepEqual(report(ic), [['UCI', 'IC0001', '5412345000013:14', '8798765000005:14', '7']]);
+    assert.deepEqual(
+      body.acknowledgments.map((a: { type: string }) => a.type),
+      ['CONTRL'],
+      'the status page lists the CONTRL',
+    );
   });
 
   it('refuses the same interchange again as a duplicate (UCI 4, error 26): stored, not delivered', async () => {

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { ERROR_CODES, isGatewayError, type Problem } from '../../src/errors.js';
-import { contrlInterchange } from '../../src/formats/edifact/contrl.js';
+import { contrlBody, contrlInterchange } from '../../src/formats/edifact/contrl.js';
 import { parseEdifact, parseEdifactInterchanges, segmentValue } from '../../src/formats/edifact/parse.js';
 import type { EdifactSeparators } from '../../src/formats/edifact/types.js';
 import { writeEdifact } from '../../src/formats/edifact/write.js';
@@ -104,6 +104,21 @@ describe('EDIFACT reader', () => {
     const ic = parseEdifact(text('\xef\xbb\xbfUNB\x1dUNOB\x1f3\x1dS\x1dR\x1d261130\x1f1200\x1d1\x1cUNZ\x1d0\x1d1\x1c'));
     assert.deepEqual(ic.problems, []);
     assert.equal(ic.separators.element, '\x1d');
+  });
+});
+
+describe('CONTRL', () => {
+  it('names a bad character by message, segment position and element:component (UCM 4, UCS, UCD 21)', async () => {
+    const partner = corpusPartner(await repoConfig());
+    const bytes = readFileSync(path.join(FIXTURES, 'edifact', 'INVOIC_D97B_invalid_staedi.edi'));
+    const [receipt] = interpretEdifact(bytes, partner, []).edifact;
+    assert.ok(receipt);
+    assert.deepEqual(contrlBody(receipt, false), [
+      { tag: 'UCI', elements: ['00000000000778', ['005435656', '1', ''], ['006415160', '1', ''], '7'] },
+      { tag: 'UCM', elements: ['00000000000117', ['INVOIC', 'D', '97B', 'UN', ''], '4'] },
+      { tag: 'UCS', elements: ['13'] },
+      { tag: 'UCD', elements: ['21', ['1', '2']] },
+    ]);
   });
 });
 
