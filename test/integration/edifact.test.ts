@@ -103,4 +103,24 @@ describe('EDIFACT over REST: stored, checked, answered with a CONTRL, duplicates
     const { ic } = await contrlFor(suite.url, id);
     assert.deepEqual(report(ic), [['UCI', 'IC0003', '4000000000001:14', '8798765000005:14', '4', '23', 'UNB', '2']]);
   });
+
+  it('reads a CONTRL from the partner as an acknowledgment: no document, none sent back, reconciled or reported unmatched', async () => {
+    const contrl = [
+      "UNB+UNOA:3+5412345000013:14+8798765000005:14+261130:1200+C0001'",
+      "UNH+1+CONTRL:D:3:UN'",
+      "UCI+99999+8798765000005:14+5412345000013:14+7'",
+      "UNT+3+1'",
+      "UNZ+1+C0001'",
+    ].join('');
+    const { id, body } = await send(contrl);
+    assert.equal(body.state, 'processed');
+    assert.deepEqual(body.documents, []);
+    assert.deepEqual(body.acknowledgments, [], 'an acknowledgment is not acknowledged');
+    assert.ok(
+      body.timeline.some((e: { type: string; detail: string }) => e.type === 'ack.unmatched' && /interchange 99999/.test(e.detail)),
+      JSON.stringify(body.timeline),
+    );
+    const list = (await (await fetch(`${suite.url}/v1/outbound`, { headers: { authorization: `Bearer ${ACME_KEY}` } })).json()) as Mailbox;
+    assert.ok(!list.items.some((i) => i.relatedMessageId === id));
+  });
 });
