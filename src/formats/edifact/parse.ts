@@ -55,6 +55,7 @@ class InterchangeReading {
   private readonly ctx: DecodeContext;
   private index = 1;
   private open = true;
+  private trailing = false;
 
   constructor(
     readonly tokens: Tokenized,
@@ -84,13 +85,16 @@ class InterchangeReading {
   next(raw: RawSegment): void {
     this.index++;
     if (this.open) this.open = this.envelope.next(raw, this.index);
-    else if (this.ic.trailer && this.ic.problems.every((p) => p.edifact?.error !== '33' || p.location?.segment !== raw.tag))
+    else if (!this.trailing) {
+      // Reported once: whatever follows the UNZ is not read.
+      this.trailing = true;
       this.ic.problems.push({
         code: 'GW_EDIFACT_SYNTAX',
         message: `Segment ${raw.tag} follows the UNZ: nothing but another interchange may come after it.`,
         location: { ...decodeSegment(this.ctx, raw, this.index, []).location },
         edifact: { error: '33' },
       });
+    }
   }
 
   finish(): EdifactInterchange {
