@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseEdifact, segmentValue } from '../../src/formats/edifact/parse.js';
 import type { EdifactInterchange } from '../../src/formats/edifact/types.js';
 import { ACME_KEY, gatewaySuite, post, status, waitFor } from '../helpers/gateway.js';
+import { allowSftp, knownHosts, runSftp, sshKeygen } from '../helpers/sftp.js';
 
 const EDIFACT = 'application/edifact';
 const settled = (s: { body: Record<string, any> }) => s.body.state !== 'received';
@@ -34,9 +38,9 @@ async function contrlFor(url: string, messageId: string): Promise<{ ic: EdifactI
 
 const report = (ic: EdifactInterchange) => ic.messages[0]?.segments.map((s) => [s.tag, ...s.elements.map((e) => e.join(':'))]);
 
-describe('EDIFACT over REST: stored, checked, answered with a CONTRL, duplicates refused (real server, real database)', function () {
+describe('EDIFACT over REST and SFTP: stored, checked, answered with a CONTRL, duplicates refused (real server, real database)', function () {
   this.timeout(60_000);
-  const suite = gatewaySuite();
+  const suite = gatewaySuite({ env: { SFTP: 'on' } });
 
   async function send(body: string): Promise<{ id: string; body: Record<string, any> }> {
     const res = await post(suite.url, ACME_KEY, EDIFACT, Buffer.from(body, 'latin1'));
@@ -122,5 +126,37 @@ describe('EDIFACT over REST: stored, checked, answered with a CONTRL, duplicates
     );
     const list = (await (await fetch(`${suite.url}/v1/outbound`, { headers: { authorization: `Bearer ${ACME_KEY}` } })).json()) as Mailbox;
     assert.ok(!list.items.some((i) => i.relatedMessageId === id));
+  });
+
+  it('takes an interchange put into /inbound over OpenSSH sftp, and serves its CONTRL from /outbound', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gw-edifact-sftp-'));
+    try {
+      const key = await sshKeygen(dir, 'acme');
+      const port = suite.t.gw.sftp!.port;
+      const trusted = knownHosts(
+        path.join(dir, 'known_hosts'),
+        port,
+        suite.t.gw.sftp!.hostKeys.map((k) => k.publicKey),
+      );
+      await allowSftp(suite.t.gw, suite.t.partnersDir, 'acme-supply', [key.publicKey]);
+      const sftp = (commands: string[]) => runSftp({ port, user: 'acme-supply', identity: key.identity, knownHosts: trusted, commands, cwd: dir });
+      writeFileSync(path.join(dir, 'desadv-7.edi'), desadv('IC0007'), 'latin1');
+      const put = await sftp(['put desadv-7.edi /inbound/desadv-7.edi']);
+      assert.equal(put.code, 0, put.stderr);
+      const msg = await suite.db.knex('messages').first('id', 'format', 'content_type').where({ partner_id: 'acme-supply', file_name: 'desadv-7.edi' });
+      assert.deepEqual([msg?.format, msg?.content_type], ['edifact', 'application/edifact']);
+      const ack = (await waitFor(
+        'the CONTRL',
+        () => suite.db.knex('messages').first('file_name').where({ related_message_id: msg.id, direction: 'outbound' }),
+        Boolean,
+      )) as { file_name: string };
+      assert.match(ack.file_name, /^CONTRL_\d+_/);
+      const get = await sftp([`get /outbound/${ack.file_name} contrl.edi`]);
+      assert.equal(get.code, 0, get.stderr);
+      const ic = parseEdifact(readFileSync(path.join(dir, 'contrl.edi')));
+      assert.deepEqual(report(ic), [['UCI', 'IC0007', '5412345000013:14', '8798765000005:14', '7']]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
