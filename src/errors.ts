@@ -177,6 +177,9 @@ export const ERROR_CODES = {
 
   // Operations
   GW_REPLAY_STATE: { status: 409, retryable: false, title: 'The message is not in a state that can be replayed' },
+  GW_PO_AMBIGUOUS: { status: 409, retryable: false, title: 'The purchase order number is used by more than one partner' },
+  GW_PO_EXISTS: { status: 409, retryable: false, title: 'The purchase order is already known for this partner' },
+  GW_EXCEPTION_STATE: { status: 409, retryable: false, title: 'The exception or held document is not in a state for this action' },
   GW_PORTAL_SIGN_IN: { status: 401, retryable: false, title: 'The portal username or password is wrong (the same answer whether or not the user exists)' },
   GW_PORTAL_LOCKED: {
     status: 429,

@@ -26,6 +26,7 @@ import { BrokerTransports } from './delivery/brokers.js';
 import { erpTransports } from './delivery/erp.js';
 import { queueMailboxPushes, releaseClaims } from './delivery/outbox.js';
 import type { OutboxItem } from './delivery/transport.js';
+import type { AllowedUrl } from './types.js';
 import { deliverBatch } from './delivery/worker.js';
 import { eventWebhookTransport } from './delivery/event-webhook.js';
 import { subscriptionView, type Subscription } from './delivery/subscriptions.js';
@@ -280,7 +281,7 @@ export async function startGateway(opts: {
   // One connection per broker, opened at its first publish; passwords come from the gateway's environment.
   const brokers = new BrokerTransports((name) => env[name]);
   /** Where a subscription's URL must be: ERP_EVENT_URLS for the ERP's, the profile's `events.urls` for a partner's. */
-  const eventUrlsOf = (s: Subscription): readonly string[] =>
+  const eventUrlsOf = (s: Subscription): readonly AllowedUrl[] =>
     s.owner === 'erp' ? settings.events.erpUrls : (config.partners.get(s.partnerId ?? '')?.events?.urls ?? []);
   const transports = {
     ...erpTransports(documentDeliverySettled, signingSecrets),
@@ -288,7 +289,7 @@ export async function startGateway(opts: {
     as2: as2Out.as2,
     'as2-mdn': as2Out.mdn,
     sftp: sftpPushTransport(knex, () => config),
-    event: eventWebhookTransport({ knex, keys, allowListOf: eventUrlsOf, timeoutMs: settings.events.timeoutMs }),
+    event: eventWebhookTransport({ knex, keys, allowListOf: eventUrlsOf, timeoutMs: settings.events.timeoutMs, brokers }),
   };
   /** A delivery's policy: its route's settings for ERP targets; the partner's AS2 or SFTP push settings for pushes. */
   const policyOf = (item: OutboxItem): RetryPolicy => {

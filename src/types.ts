@@ -96,6 +96,13 @@ export interface BrokerLogin {
   passwordEnv?: string;
 }
 
+/**
+ * An entry of an event subscribers' allow-list (decision 0037): a URL, or a broker URL with the
+ * login the gateway uses there. The login is configuration's, never a subscriber's (decision 0038,
+ * "Broker subscribers").
+ */
+export type AllowedUrl = string | ({ url: string } & BrokerLogin);
+
 /** A RabbitMQ (AMQP 0-9-1) exchange: published persistent, with publisher confirms (docs/delivery.md). */
 export interface AmqpTarget extends BrokerLogin {
   id: string;
@@ -203,7 +210,7 @@ export interface Guide {
 
 export interface OutboundDocument {
   type: 'purchase-order';
-  format: 'x12' | 'xml' | 'json';
+  format: 'x12' | 'edifact' | 'xml' | 'json';
   /** The outbound mapping profile that renders it (source.format: canonical). */
   mapping: string;
   fileName?: string;
@@ -306,8 +313,8 @@ export interface PartnerProfile {
   outbound: OutboundDocument[];
   routes: Route[];
   limits: { maxBytes: number; requestsPerMinute: number };
-  /** Where the partner may register webhooks for its own events (decision 0037). */
-  events?: { urls: string[] };
+  /** Where the partner may register webhooks or broker subscribers for its own events (decision 0037). */
+  events?: { urls: AllowedUrl[] };
   /** The scopes the partner may be granted at most (default: implied by inbound and outbound). */
   security?: { scopes?: string[] };
   oauth: OAuthClient;
@@ -316,6 +323,32 @@ export interface PartnerProfile {
   as2?: As2Agreement;
   /** The partner's GS1 company prefix, from which the gateway allocates its SSCCs (carton numbers). */
   gs1?: Gs1Numbers;
+  /** Tolerance rules its po-acks, ship notices and invoices are checked against (decision 0036); none when absent. */
+  tolerances?: Tolerances;
   /** Where the profile came from (for error messages). */
   file: string;
+}
+
+/** What a broken tolerance does to the document: delivered anyway (an exception is raised either way), or held for a person. */
+export type RuleAction = 'deliver' | 'hold';
+
+/**
+ * A partner's tolerances (decision 0036, docs/business.md): each rule present is checked; a
+ * document outside one raises an exception, and is held back from delivery when its action is `hold`.
+ */
+export interface Tolerances {
+  /** A po-ack confirms, or ship notices ship in all, more than the line's quantity (confirmed, else ordered) by over `percent`. */
+  quantityOver?: { percent: number; action: RuleAction };
+  /** A po-ack confirms less than ordered by over `percent`. */
+  quantityUnder?: { percent: number; action: RuleAction };
+  /** A ship notice's ship date is more than `days` after the date the po-ack confirmed. */
+  shipDateLate?: { days: number; action: RuleAction };
+  /** A po-ack's or invoice's unit price differs from the order's by over `percent`. */
+  unitPrice?: { percent: number; action: RuleAction };
+  /** Invoices invoice more of a line than was shipped (by over `percent`, 0 by default). */
+  invoiceAboveShipped?: { percent: number; action: RuleAction };
+  /** A document names a purchase order (or a line) the gateway does not know for this partner. */
+  unknownPo?: { action: RuleAction };
+  /** An invoice number the partner used before. */
+  duplicateInvoice?: { action: RuleAction };
 }

@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv';
 import { GatewayError } from '../errors.js';
+import type { AllowedUrl } from '../types.js';
 
 /** Process settings from the environment, validated once at start and frozen. */
 export interface Settings {
@@ -27,10 +28,11 @@ export interface Settings {
   /** API keys of the ERP (id and SHA-256 of each), for the /v1/erp endpoints. */
   erpApiKeys: { id: string; sha256: string }[];
   /**
-   * Events out (decision 0037): where the ERP may register event webhooks (ERP_EVENT_URLS, comma
-   * separated; an entry ending in / allows URLs below it), and how long a subscriber may take to answer.
+   * Events out (decision 0037): where the ERP may register event webhooks and broker subscribers
+   * (ERP_EVENT_URLS, comma separated; an entry ending in / allows URLs below it; a broker entry
+   * with a user name logs in with ERP_EVENT_BROKER_PASSWORD), and how long a subscriber may take.
    */
-  events: { erpUrls: string[]; timeoutMs: number };
+  events: { erpUrls: AllowedUrl[]; timeoutMs: number };
   /** How often outbound documents are checked for overdue acknowledgments. */
   ackCheckMs: number;
   /** How often closed hours are rolled up for the console's charts (STATS_ROLLUP_MS, default 5 minutes). */
@@ -113,6 +115,9 @@ export interface PortalOidcSettings {
   roleMap: ReadonlyMap<string, string>;
 }
 
+/** An ERP_EVENT_URLS entry: a webhook or broker URL, without a password. */
+const EVENT_URL_ENTRY = '(https?|amqps?|nats)://(?![^/@,]*:[^/@,]*@)[^,\\s]+';
+
 const schema = {
   type: 'object',
   additionalProperties: true,
@@ -134,7 +139,9 @@ const schema = {
     DELIVERY_BREAKER_COOLDOWN_MS: { type: 'integer', minimum: 10, default: 30000 },
     POLL_MS: { type: 'integer', minimum: 10, default: 500 },
     ERP_API_KEYS: { type: 'string', pattern: '^[a-z0-9]{4,32}:[0-9a-f]{64}(,[a-z0-9]{4,32}:[0-9a-f]{64})*$' },
-    ERP_EVENT_URLS: { type: 'string', pattern: '^https?://[^,\\s]+(,https?://[^,\\s]+)*$' },
+    // No password in an entry: a broker entry's user logs in with ERP_EVENT_BROKER_PASSWORD.
+    ERP_EVENT_URLS: { type: 'string', pattern: `^${EVENT_URL_ENTRY}(,${EVENT_URL_ENTRY})*$` },
+    ERP_EVENT_BROKER_PASSWORD: { type: 'string' },
     EVENT_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 120000, default: 10000 },
     ACK_CHECK_MS: { type: 'integer', minimum: 100, default: 60000 },
     STATS_ROLLUP_MS: { type: 'integer', minimum: 100, default: 300000 },
@@ -192,6 +199,26 @@ const schema = {
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true });
 const validate = ajv.compile(schema);
 
+/**
+ * The ERP's allow-list: a broker entry with a user name (`amqp://gateway@rabbit:5672/`) allows the
+ * URL without it, and the gateway logs in there as that user with ERP_EVENT_BROKER_PASSWORD.
+ */
+function erpEventUrls(e: Record<string, unknown>): AllowedUrl[] {
+  if (!e.ERP_EVENT_URLS) return [];
+  return (e.ERP_EVENT_URLS as string).split(',').map((entry): AllowedUrl => {
+    const url = new URL(entry);
+    if (!url.username || !/^(amqps?|nats):$/.test(url.protocol)) return entry;
+    if (!e.ERP_EVENT_BROKER_PASSWORD)
+      throw new GatewayError(
+        'GW_CONFIG_INVALID',
+        `ERP_EVENT_URLS names user ${decodeURIComponent(url.username)} at ${url.host}: set ERP_EVENT_BROKER_PASSWORD.`,
+      );
+    const username = decodeURIComponent(url.username);
+    url.username = '';
+    return { url: url.href, username, passwordEnv: 'ERP_EVENT_BROKER_PASSWORD' };
+  });
+}
+
 export function readSettings(env: Record<string, string | undefined>): Settings {
   const e: Record<string, unknown> = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const external = ['OAUTH_EXTERNAL_ISSUER', 'OAUTH_EXTERNAL_JWKS_URL', 'OAUTH_EXTERNAL_AUDIENCE'].filter((k) => e[k] !== undefined);
@@ -226,7 +253,7 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
     pollMs: e.POLL_MS as number,
     logLevel: e.LOG_LEVEL as string,
     erpApiKeys: keyPairs(e.ERP_API_KEYS),
-    events: { erpUrls: e.ERP_EVENT_URLS ? (e.ERP_EVENT_URLS as string).split(',') : [], timeoutMs: e.EVENT_TIMEOUT_MS as number },
+    events: { erpUrls: erpEventUrls(e), timeoutMs: e.EVENT_TIMEOUT_MS as number },
     adminApiKeys: keyPairs(e.ADMIN_API_KEYS),
     metrics: {
       ...(e.METRICS_TOKEN ? { token: e.METRICS_TOKEN as string } : {}),

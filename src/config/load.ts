@@ -430,6 +430,10 @@ async function loadPartner(
     const passwordEnv = 'passwordEnv' in r.target ? r.target.passwordEnv : undefined;
     if (passwordEnv && !env[passwordEnv]) throw fail(y, ['routes', i, 'target', 'passwordEnv'], `environment variable ${passwordEnv} is not set`);
   });
+  partner.events?.urls.forEach((entry, i) => {
+    if (typeof entry !== 'string' && entry.passwordEnv && !env[entry.passwordEnv])
+      throw fail(y, ['events', 'urls', i, 'passwordEnv'], `environment variable ${entry.passwordEnv} is not set`);
+  });
   const expectedId = path.basename(file).replace(/\.ya?ml$/, '');
   if (partner.id !== expectedId) throw fail(y, ['id'], `the partner id must equal the file name "${expectedId}", found "${partner.id}"`);
   partner.oauth = { ...partner.oauth, clientId: partner.oauth.clientId ?? partner.id };
@@ -476,6 +480,15 @@ async function loadPartner(
     throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.ourId (our ISA05/ISA06)', 'GW_CONFIG_REFERENCE', true);
   if (sendsX12 && !partner.x12.partnerId && !partner.identifiers.x12?.length)
     throw fail(y, ['outbound'], 'a partner that is sent X12 documents needs x12.partnerId or identifiers.x12 (its ISA07/ISA08)', 'GW_CONFIG_REFERENCE', true);
+  const sendsEdifact = partner.outbound.some((o) => o.format === 'edifact');
+  if (sendsEdifact && (!partner.edifact.ourId || !partner.identifiers.edifact?.length))
+    throw fail(
+      y,
+      ['outbound'],
+      'a partner that is sent EDIFACT documents needs edifact.ourId (our UNB sender) and identifiers.edifact (its UNB id)',
+      'GW_CONFIG_REFERENCE',
+      true,
+    );
   const d = partner.x12.outbound.delimiters;
   if (new Set([d.element, d.component, d.segment, d.repetition]).size !== 4)
     throw fail(y, ['x12', 'outbound', 'delimiters'], 'the four delimiters must differ from each other');

@@ -25,7 +25,8 @@ export class AmqpPublisher {
 
   async publish(target: AmqpTarget, msg: BrokerMessage): Promise<string> {
     const timeoutMs = target.timeoutMs ?? BROKER_TIMEOUT_MS;
-    const key = `${target.url}\n${target.username ?? ''}`;
+    // One connection per login: a user with another password (variable) gets its own, never a borrowed one.
+    const key = `${target.url}\n${target.username ?? ''}\n${target.passwordEnv ?? ''}`;
     const link = await this.links
       .get(key, (forget) => this.open(target, timeoutMs, forget))
       .catch((err: Error) => {

@@ -1,18 +1,22 @@
 import { GatewayError } from '../errors.js';
 import type { MasterKeys } from '../security/secrets.js';
+import type { AllowedUrl } from '../types.js';
 import { SIGNATURE_HEADER, signatureHeader } from '../security/webhooks.js';
 import type { Knex } from 'knex';
+import { type EventPublishers, isBrokerSubscription, publishEventToBroker } from './event-broker.js';
 import { post, PostFailed, type PostAnswer } from './http-post.js';
-import { subscriptionForSending, urlAllowed, type Subscription } from './subscriptions.js';
+import { loginFor, subscriptionForSending, urlAllowed, type Subscription } from './subscriptions.js';
 import type { EventTarget, OutboxItem, Outcome, Transport } from './transport.js';
 
 export interface EventTransportDeps {
   knex: Knex;
   keys: MasterKeys;
   /** The allow-list a subscription's URL must be on now (it may have shrunk since it registered). */
-  allowListOf: (s: Subscription) => readonly string[];
-  /** How long a subscriber may take to answer. */
+  allowListOf: (s: Subscription) => readonly AllowedUrl[];
+  /** How long a subscriber may take to answer (a broker, to confirm). */
   timeoutMs: number;
+  /** The broker publishers of route targets, which broker subscriptions share. */
+  brokers: EventPublishers;
 }
 
 /** HTTP statuses after which the same request may succeed later. */
@@ -21,8 +25,9 @@ const RETRYABLE_STATUS = new Set([408, 425, 429]);
 /**
  * The transport of event subscriptions (decision 0037): a POST of the event's envelope, signed
  * with the subscription's secret as ERP deliveries are (X-Gateway-Signature), carrying the event
- * id as its idempotency key. The URL and secret are read at send time; a redirect is a failure
- * (GW_EVENT_REDIRECT), never followed. An event means nothing for a message when it settles.
+ * id as its idempotency key; or, for a broker subscription, a publish (event-broker.ts). The URL
+ * and secret are read at send time; a redirect is a failure (GW_EVENT_REDIRECT), never followed.
+ * An event means nothing for a message when it settles.
  */
 export function eventWebhookTransport(d: EventTransportDeps): Transport {
   return { send: (item) => sendEvent(d, item), settle: async () => undefined };
@@ -33,8 +38,11 @@ async function sendEvent(d: EventTransportDeps, item: OutboxItem): Promise<Outco
   if (!item.event) throw new GatewayError('GW_INTERNAL', `delivery ${item.id} to ${item.targetId} carries no event`);
   const sub = await subscriptionForSending(d.knex, d.keys, id);
   if (!sub) throw new GatewayError('GW_EVENT_SUBSCRIPTION_GONE', `subscription ${id} was removed; event ${item.event.id} is not sent`);
-  if (!urlAllowed(sub.url, d.allowListOf(sub)))
+  const allowed = d.allowListOf(sub);
+  if (!urlAllowed(sub.url, allowed))
     throw new GatewayError('GW_EVENT_SUBSCRIPTION_GONE', `${sub.url} is no longer on the allow-list of subscription ${id}; event ${item.event.id} is not sent`);
+  if (isBrokerSubscription(sub))
+    return { status: 'delivered', detail: await publishEventToBroker(d.brokers, sub, item, d.timeoutMs, loginFor(sub.url, allowed)) };
   const body = JSON.stringify(item.event);
   const headers = {
     [SIGNATURE_HEADER]: signatureHeader([sub.secret], body),

@@ -23,7 +23,8 @@ export class NatsPublisher {
 
   async publish(target: NatsTarget, msg: BrokerMessage): Promise<string> {
     const timeoutMs = target.timeoutMs ?? BROKER_TIMEOUT_MS;
-    const key = `${target.servers.join(',')}\n${target.username ?? ''}`;
+    // One connection per login: a user with another password (variable) gets its own, never a borrowed one.
+    const key = `${target.servers.join(',')}\n${target.username ?? ''}\n${target.passwordEnv ?? ''}`;
     const link = await this.links
       .get(key, (forget) => this.open(target, timeoutMs, forget))
       .catch((err: Error) => {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { GatewayError } from '../errors.js';
 import type { MasterKeys, Sealed } from '../security/secrets.js';
 import { notify } from '../store/signals.js';
+import type { AllowedUrl, BrokerLogin } from '../types.js';
 
 /*
  * Event subscriptions (decision 0037): who receives which events, where. This module owns the
@@ -30,8 +31,11 @@ export type EventOutType = (typeof EVENT_TYPES)[number];
  */
 export type SubscriptionOwner = { kind: 'erp'; partnerId?: string } | { kind: 'partner'; partnerId: string };
 
-/** A subscription as publishing matches it (no secret). */
-export interface Subscription {
+/** Where on a broker a subscription publishes (its URL is `amqp(s)://…` or `nats://…`): an exchange and routing key, or a JetStream subject. */
+export type BrokerPlace = { exchange: string; routingKey: string } | { subject: string; stream?: string };
+
+/** A subscription as publishing matches it (no secret); a broker subscription has its place's fields too. */
+export type Subscription = {
   id: string;
   owner: 'erp' | 'partner';
   /** The owning partner, or the partner an ERP subscription is narrowed to; null: every partner. */
@@ -40,7 +44,7 @@ export interface Subscription {
   types: EventOutType[];
   description: string | null;
   createdAt: Date;
-}
+} & Partial<{ exchange: string; routingKey: string; subject: string; stream: string }>;
 
 interface SubscriptionRow {
   id: string;
@@ -50,13 +54,15 @@ interface SubscriptionRow {
   types: EventOutType[];
   description: string | null;
   created_at: Date;
+  broker: BrokerPlace | null;
   secret?: Sealed;
 }
 
-const VIEW = ['id', 'owner', 'partner_id', 'url', 'types', 'description', 'created_at'] as const;
+const VIEW = ['id', 'owner', 'partner_id', 'url', 'types', 'description', 'created_at', 'broker'] as const;
 
 function subscriptionOf(r: SubscriptionRow): Subscription {
-  return { id: r.id, owner: r.owner, partnerId: r.partner_id, url: r.url, types: r.types, description: r.description, createdAt: r.created_at };
+  const s = { id: r.id, owner: r.owner, partnerId: r.partner_id, url: r.url, types: r.types, description: r.description, createdAt: r.created_at };
+  return r.broker ? { ...s, ...r.broker } : s;
 }
 
 /**
@@ -65,26 +71,88 @@ function subscriptionOf(r: SubscriptionRow): Subscription {
  * (WHATWG-normalized: `..` and `%2e%2e` segments resolved), so a path cannot climb out of an
  * entry; a URL with a user name or password is never allowed.
  */
-export function urlAllowed(url: string, allowed: readonly string[]): boolean {
+export function urlAllowed(url: string, allowed: readonly AllowedUrl[]): boolean {
+  return allowingEntry(url, allowed) !== undefined;
+}
+
+/** The first entry that allows `url` (see urlAllowed). */
+function allowingEntry(url: string, allowed: readonly AllowedUrl[]): AllowedUrl | undefined {
   let href: string;
   try {
     const parsed = new URL(url);
-    if (parsed.username || parsed.password) return false;
+    if (parsed.username || parsed.password) return undefined;
     href = parsed.href;
   } catch {
-    return false;
+    return undefined;
   }
-  return allowed.some((entry) => url === entry || href === entry || (entry.endsWith('/') && href.startsWith(entry)));
+  return allowed.find((e) => {
+    const entry = typeof e === 'string' ? e : e.url;
+    return url === entry || href === entry || (entry.endsWith('/') && href.startsWith(entry));
+  });
+}
+
+/** The login the gateway uses at a broker subscription's URL: the allowing entry's, from configuration; none for a plain entry. */
+export function loginFor(url: string, allowed: readonly AllowedUrl[]): BrokerLogin {
+  const entry = allowingEntry(url, allowed);
+  if (!entry || typeof entry === 'string') return {};
+  return { ...(entry.username ? { username: entry.username } : {}), ...(entry.passwordEnv ? { passwordEnv: entry.passwordEnv } : {}) };
 }
 
 export interface NewSubscription {
   url: string;
   types: readonly string[];
   description?: string;
+  /** For an `amqp(s)://` URL. */
+  exchange?: string;
+  routingKey?: string;
+  /** For a `nats://` URL. */
+  subject?: string;
+  stream?: string;
 }
 
-/** Checks a registration: known event types, an http(s) URL on the owner's allow-list. Throws GW_REQUEST_INVALID or GW_EVENT_URL_NOT_ALLOWED. */
-function checkRegistration(s: NewSubscription, allowed: readonly string[]): EventOutType[] {
+/** The URL schemes of broker subscribers, and the registration fields each takes. */
+const BROKER_FIELDS: Record<string, readonly (keyof NewSubscription)[]> = {
+  'amqp:': ['exchange', 'routingKey'],
+  'amqps:': ['exchange', 'routingKey'],
+  'nats:': ['subject', 'stream'],
+};
+const ALL_BROKER_FIELDS = ['exchange', 'routingKey', 'subject', 'stream'] as const;
+
+/** A NATS subject to publish to (no wildcards, no spaces) and a stream name, as route targets take them. */
+const SUBJECT = /^[^\s*>]{1,255}$/;
+const STREAM = /^[^\s.*>/\\]{1,255}$/;
+
+/**
+ * Where on the broker a registration with this URL publishes; null for a webhook. The URL is the
+ * broker's address only (no query, no fragment: its options are the gateway's, not the
+ * subscriber's). Throws GW_REQUEST_INVALID.
+ */
+function brokerPlaceOf(s: NewSubscription, url: URL): BrokerPlace | null {
+  const fields = BROKER_FIELDS[url.protocol];
+  const given = ALL_BROKER_FIELDS.filter((f) => s[f] !== undefined);
+  const wrong = given.filter((f) => !fields?.includes(f));
+  if (wrong.length) throw new GatewayError('GW_REQUEST_INVALID', `${wrong.join(', ')} do${wrong.length > 1 ? '' : 'es'} not go with a ${url.protocol} url.`);
+  if (!fields) return null;
+  if (url.search || url.hash) throw new GatewayError('GW_REQUEST_INVALID', 'A broker url has no query or fragment.');
+  if (url.protocol === 'nats:') {
+    if (url.pathname && url.pathname !== '/') throw new GatewayError('GW_REQUEST_INVALID', 'A nats url is nats://host:port, without a path.');
+    if (!s.subject || !SUBJECT.test(s.subject))
+      throw new GatewayError('GW_REQUEST_INVALID', 'A nats url needs a subject to publish to (no wildcards, no spaces).');
+    if (s.stream !== undefined && !STREAM.test(s.stream))
+      throw new GatewayError('GW_REQUEST_INVALID', `stream ${JSON.stringify(s.stream)} is not a stream name.`);
+    return { subject: s.subject, ...(s.stream ? { stream: s.stream } : {}) };
+  }
+  if (typeof s.exchange !== 'string' || !s.routingKey)
+    throw new GatewayError('GW_REQUEST_INVALID', 'An amqp url needs an exchange ("" is the default exchange) and a routingKey.');
+  return { exchange: s.exchange, routingKey: s.routingKey };
+}
+
+/**
+ * Checks a registration: known event types, an http(s), amqp(s) or nats URL on the owner's
+ * allow-list, with the broker fields its scheme takes. Returns the types and the broker place.
+ * Throws GW_REQUEST_INVALID or GW_EVENT_URL_NOT_ALLOWED.
+ */
+function checkRegistration(s: NewSubscription, allowed: readonly AllowedUrl[]): { types: EventOutType[]; broker: BrokerPlace | null } {
   const unknown = s.types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
   if (!s.types.length || unknown.length)
     throw new GatewayError(
@@ -97,12 +165,14 @@ function checkRegistration(s: NewSubscription, allowed: readonly string[]): Even
   } catch {
     throw new GatewayError('GW_REQUEST_INVALID', `url ${JSON.stringify(s.url)} is not a URL.`);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new GatewayError('GW_REQUEST_INVALID', 'url must be http(s).');
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:' && !BROKER_FIELDS[parsed.protocol])
+    throw new GatewayError('GW_REQUEST_INVALID', 'url must be http(s), amqp(s) or nats.');
+  const broker = brokerPlaceOf(s, parsed);
   if (!urlAllowed(s.url, allowed)) {
-    const list = allowed.length ? `(${allowed.join(', ')})` : '(it is empty)';
+    const list = allowed.length ? `(${allowed.map((e) => (typeof e === 'string' ? e : e.url)).join(', ')})` : '(it is empty)';
     throw new GatewayError('GW_EVENT_URL_NOT_ALLOWED', `${s.url} is not on the allow-list of this subscriber ${list}; ask the gateway's operators to add it.`);
   }
-  return [...new Set(s.types as EventOutType[])];
+  return { types: [...new Set(s.types as EventOutType[])], broker };
 }
 
 /**
@@ -114,9 +184,9 @@ export async function createSubscription(
   keys: MasterKeys,
   owner: SubscriptionOwner,
   s: NewSubscription,
-  allowed: readonly string[],
+  allowed: readonly AllowedUrl[],
 ): Promise<Subscription & { secret: string }> {
-  const types = checkRegistration(s, allowed);
+  const { types, broker } = checkRegistration(s, allowed);
   const secret = `whsec_${randomBytes(32).toString('base64url')}`;
   const rows: SubscriptionRow[] = await knex('event_subscriptions')
     .insert({
@@ -127,6 +197,7 @@ export async function createSubscription(
       types,
       secret: JSON.stringify(keys.seal(secret)),
       description: s.description ?? null,
+      broker: broker ? JSON.stringify(broker) : null,
     })
     .returning([...VIEW]);
   await changed(knex);

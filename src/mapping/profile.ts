@@ -1,5 +1,7 @@
 import type { DocumentType } from '../types.js';
+import { structureOf, STRUCTURES } from '../formats/edifact/structure/index.js';
 import { csvPaths, type CsvOptions } from './csv-source.js';
+import { edifactPaths } from './edifact-source.js';
 import { jsonPaths } from './json-source.js';
 import type { PathCompiler, Scalar } from './source.js';
 import { checkZone, datePattern, type CodeLists, type TransformContext, type TransformSpec, type XrefTable } from './transforms.js';
@@ -8,13 +10,18 @@ import { xmlPaths } from './xml-source.js';
 
 export type SourceSpec =
   | { format: 'x12'; transaction: string; versions?: string[]; decimal?: '.' | ',' }
+  | { format: 'edifact'; message: string; version: string; release: string; association?: string; decimal?: '.' | ',' }
   | { format: 'json'; match: { path: string; equals: Scalar }; decimal?: '.' | ',' }
   | { format: 'xml'; root: string; decimal?: '.' | ',' }
   | ({ format: 'csv'; match?: { columns?: string[]; fileName?: string }; decimal?: '.' | ',' } & Partial<CsvOptions>)
   | { format: 'canonical'; type: DocumentType; version: number; decimal?: '.' | ',' };
 
-/** What an outbound profile renders: an X12 set body, an XML document or a JSON document. */
-export type OutboundTarget = { format: 'x12'; transaction: string; functionalId?: string } | { format: 'xml'; doctype?: string } | { format: 'json' };
+/** What an outbound profile renders: an X12 set body, an EDIFACT message body, an XML document or a JSON document. */
+export type OutboundTarget =
+  | { format: 'x12'; transaction: string; functionalId?: string }
+  | { format: 'edifact'; message: string; version: string; release: string; agency?: string; association?: string }
+  | { format: 'xml'; doctype?: string }
+  | { format: 'json' };
 
 /** A mapping profile as written in YAML (already checked against src/config/mapping.schema.json). */
 export interface RawProfile {
@@ -107,14 +114,24 @@ export interface OutboundProfile {
   file: string;
 }
 
-function pathsFor(format: SourceSpec['format']): PathCompiler<unknown> {
-  return { x12: x12Paths, json: jsonPaths, xml: xmlPaths, csv: csvPaths, canonical: jsonPaths }[format] as PathCompiler<unknown>;
+function pathsFor(source: SourceSpec): PathCompiler<unknown> {
+  if (source.format === 'edifact') {
+    const structure = structureOf(source.message, source.version, source.release);
+    if (!structure)
+      throw new ProfileRuleError(
+        ['source', 'message'],
+        `the gateway has no segment-group table for ${source.message} ${source.version}${source.release}; ` +
+          `it knows ${STRUCTURES.map((s) => `${s.type} ${s.version}${s.release}`).join(', ')}`,
+      );
+    return edifactPaths(structure) as PathCompiler<unknown>;
+  }
+  return { x12: x12Paths, json: jsonPaths, xml: xmlPaths, csv: csvPaths, canonical: jsonPaths }[source.format] as PathCompiler<unknown>;
 }
 
 /** Compiles an outbound profile (source.format: canonical); paths read `document.…`, `message.…`, `partner.…`. */
 export function compileOutbound(raw: RawProfile, file: string, xref: Record<string, XrefTable> = {}): OutboundProfile {
   if (raw.source.format !== 'canonical' || !('format' in raw.target))
-    throw new ProfileRuleError(['target'], 'an outbound profile reads source.format canonical and names target.format (x12, xml or json)');
+    throw new ProfileRuleError(['target'], 'an outbound profile reads source.format canonical and names target.format (x12, edifact, xml or json)');
   const context: TransformContext = { codeLists: raw.codeLists ?? {}, xref, decimal: '.' };
   return {
     id: raw.id,
@@ -150,7 +167,7 @@ export function compileProfile(raw: RawProfile, file: string, xref: Record<strin
       ['target'],
       'an inbound profile names target.type and target.version (the canonical document it produces); source.format canonical is for outbound profiles',
     );
-  const paths = pathsFor(raw.source.format);
+  const paths = pathsFor(raw.source);
   const context: TransformContext = { codeLists: raw.codeLists ?? {}, xref, decimal: raw.source.decimal ?? '.' };
   if (raw.source.format === 'csv') {
     try {

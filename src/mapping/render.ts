@@ -1,5 +1,6 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import type { Problem } from '../errors.js';
+import type { EdifactOutSegment } from '../formats/edifact/types.js';
 import { evaluateProfile } from './engine.js';
 import { jsonRoot } from './json-source.js';
 import type { CompiledProfile, OutboundProfile } from './profile.js';
@@ -10,8 +11,11 @@ export interface RenderContext {
   partner: Record<string, unknown>;
 }
 
+type EdifactOut = EdifactOutSegment;
+
 export type Rendered =
   | { format: 'x12'; segments: [string, ...string[]][]; problems: Problem[] }
+  | { format: 'edifact'; segments: EdifactOut[]; problems: Problem[] }
   | { format: 'xml' | 'json'; text: string; problems: Problem[] };
 
 const SEGMENT = /^([A-Z][A-Z0-9]{1,2})(?:_[A-Za-z0-9]+)?$/;
@@ -46,6 +50,40 @@ function segmentsOf(value: unknown, out: [string, ...string[]][]): void {
   }
 }
 
+const EDIFACT_SEGMENT = /^([A-Z][A-Z0-9]{2})(?:_[A-Za-z0-9]+)?$/;
+/** `"02"` an element, `"01.2"` component 2 of element 01. */
+const EDIFACT_ELEMENT = /^(\d{2})(?:\.(\d{1,2}))?$/;
+
+const text = (v: unknown): string => (v === undefined ? '' : typeof v === 'number' ? String(Number(v.toFixed(6))) : String(v));
+
+function edifactSegment(tag: string, fields: Record<string, unknown>): EdifactOut {
+  const elements: string[][] = [];
+  for (const [key, v] of Object.entries(fields)) {
+    const [, e, c] = EDIFACT_ELEMENT.exec(key) as RegExpExecArray;
+    const components = (elements[Number(e) - 1] ??= []);
+    components[(c ? Number(c) : 1) - 1] = text(v);
+  }
+  return {
+    tag,
+    elements: Array.from(elements, (comps) => Array.from(comps ?? [], (x) => x ?? '')).map((comps) => (comps.length === 1 ? (comps[0] as string) : comps)),
+  };
+}
+
+/** EDIFACT from the evaluated profile: like X12, with element keys `"02"` or `"01.2"` (element.component). */
+function edifactSegmentsOf(value: unknown, out: EdifactOut[]): void {
+  if (Array.isArray(value)) {
+    for (const v of value) edifactSegmentsOf(v, out);
+    return;
+  }
+  if (!value || typeof value !== 'object') return;
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const tag = EDIFACT_SEGMENT.exec(key)?.[1];
+    const isSegment = tag !== undefined && v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).every((k) => EDIFACT_ELEMENT.test(k));
+    if (isSegment) out.push(edifactSegment(tag, v as Record<string, unknown>));
+    else edifactSegmentsOf(v, out);
+  }
+}
+
 const builder = new XMLBuilder({
   ignoreAttributes: false,
   attributeNamePrefix: '@',
@@ -67,6 +105,11 @@ export function renderOutbound(profile: OutboundProfile, document: unknown, cont
     const segments: [string, ...string[]][] = [];
     segmentsOf(out, segments);
     return { format: 'x12', segments, problems };
+  }
+  if (profile.target.format === 'edifact') {
+    const segments: EdifactOut[] = [];
+    edifactSegmentsOf(out, segments);
+    return { format: 'edifact', segments, problems };
   }
   if (profile.target.format === 'json') return { format: 'json', text: `${JSON.stringify(out, null, 2)}\n`, problems };
   const decl = '<?xml version="1.0" encoding="UTF-8"?>\n';

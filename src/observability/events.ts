@@ -86,6 +86,43 @@ export const EVENTS = {
     carries: ['message_id', 'document_id', 'delivery_id'],
   },
 
+  // Purchase orders and tolerance exceptions (decision 0036, docs/business.md)
+  'document.held': {
+    meaning: 'A document broke a tolerance rule whose action is hold: it is stored and not delivered until a person releases or rejects it.',
+    carries: ['message_id', 'document_id', 'data.exceptions'],
+  },
+  'document.released': {
+    meaning: 'A person released a held document: its deliveries are queued now (the detail names who).',
+    carries: ['message_id', 'document_id', 'data.by'],
+    sometimes: ['data.note'],
+  },
+  'document.hold-rejected': {
+    meaning: 'A person rejected a held document: it is never delivered (final; the detail names who and why).',
+    carries: ['message_id', 'document_id', 'data.by'],
+    sometimes: ['data.note'],
+  },
+  'exception.raised': {
+    meaning: "A document is outside one of its partner's tolerances: an exception with the rule, the facts, the document and the PO.",
+    carries: ['partner_id', 'message_id', 'document_id', 'data.exceptionId', 'data.rule', 'data.action', 'data.facts'],
+    sometimes: ['data.poNumber'],
+  },
+  'exception.assigned': {
+    meaning: 'An exception was assigned to a person.',
+    carries: ['partner_id', 'message_id', 'document_id', 'data.exceptionId', 'data.assignee', 'data.by'],
+  },
+  'exception.resolved': {
+    meaning: 'An exception was closed: resolved (with a note) or waived; the data names who.',
+    carries: ['partner_id', 'message_id', 'document_id', 'data.exceptionId', 'data.rule', 'data.state', 'data.by'],
+    sometimes: ['data.note'],
+  },
+  'po.status-changed': {
+    meaning:
+      'A purchase order moved on its timeline (ordered → acknowledged → partially-shipped → shipped → invoiced): sent or registered, ' +
+      'or a po-ack, ship notice or invoice naming it was accepted.',
+    carries: ['partner_id', 'data.poNumber', 'data.from', 'data.to'],
+    sometimes: ['message_id', 'document_id'],
+  },
+
   // Deliveries
   delivered: {
     meaning:

@@ -157,15 +157,6 @@ export class GatewayMetrics {
     });
   }
 
-  /**
-   * The hook for open exceptions (`gateway_exceptions_open`): the exceptions store hands a source
-   * that counts them, e.g. by partner and kind. Until one is registered the gauge is not exposed:
-   * no number is better than a made-up zero.
-   */
-  registerOpenExceptions(source: GaugeSource, labelNames: readonly string[] = ['partner', 'kind']): void {
-    this.gauge('gateway_exceptions_open', 'Exceptions open (not yet resolved).', labelNames, source);
-  }
-
   /** SSH connections open to this process's SFTP door, counted by the door itself. */
   registerSftpSessions(connections: () => number): void {
     this.gauge('gateway_sftp_sessions', 'SSH connections open to the SFTP door (logged in or not yet).', [], () => [{ value: connections() }]);

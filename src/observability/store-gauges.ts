@@ -55,7 +55,7 @@ function summed(values: readonly GaugeValue[]): GaugeValue[] {
 /**
  * The gauges the database knows, read when Prometheus scrapes (never on the hot path): the outbox
  * queue and the age of its oldest due delivery, messages waiting for interpretation, overdue
- * acknowledgments and the AS2 MDNs pending.
+ * acknowledgments, open tolerance exceptions and the AS2 MDNs pending.
  */
 export function registerStoreGauges(metrics: GatewayMetrics, knex: Knex, log: Logger): void {
   const onError = (name: string, err: Error) => log.warn({ metric: name, err: err.message }, 'metrics: cannot read the gauge now');
@@ -103,6 +103,20 @@ export function registerStoreGauges(metrics: GatewayMetrics, knex: Knex, log: Lo
     async () => {
       const row = await knex('messages').where('state', 'received').count<{ n: string }[]>({ n: '*' }).first();
       return [{ value: Number(row?.n ?? 0) }];
+    },
+    onError,
+  );
+  metrics.gauge(
+    'gateway_exceptions_open',
+    'Tolerance exceptions open or assigned (not yet resolved or waived), by partner and rule (decision 0036).',
+    ['partner', 'rule'],
+    async () => {
+      const rows: { partner_id: string; rule: string; n: string }[] = await knex('business_exceptions')
+        .select('partner_id', 'rule')
+        .count({ n: '*' })
+        .whereIn('state', ['open', 'assigned'])
+        .groupBy('partner_id', 'rule');
+      return summed(rows.map((r) => ({ labels: { partner: metrics.partner(r.partner_id), rule: r.rule }, value: Number(r.n) })));
     },
     onError,
   );

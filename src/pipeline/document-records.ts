@@ -78,17 +78,25 @@ export function documentRecords(
   const how = doc.profile ? `mapped by ${doc.profile.id} v${doc.profile.version}` : `taken as canonical ${doc.type} v${doc.schemaVersion}`;
   const mapped = `${doc.type} ${doc.keys.documentNumber ?? ''} (${doc.sourceRef}) ${how}`;
   const events: TimelineEvent[] = [{ ...on, type: 'document.accepted', detail: mapped }];
-  const routes = partner.routes.filter((r) => doc.type && r.types.includes(doc.type));
-  if (routes.length === 0)
+  const deliveries = documentDeliveries(partner, { id, message_id: row.id, seq: doc.seq, type: doc.type });
+  if (deliveries.length === 0)
     events.push({ ...on, type: 'unrouted', detail: `No route of partner ${partner.id} takes ${doc.type}; the document is stored but goes nowhere.` });
-  const deliveries = routes.map((route) => ({
-    id: randomUUID(),
-    documentId: id,
-    messageId: row.id,
-    partnerId: row.partner_id,
-    route,
-    idempotencyKey: deliveryKey(row.id, doc.seq, route.target.id),
-  }));
   for (const d of deliveries) events.push({ ...on, delivery_id: d.id, type: 'routed', detail: `to ${d.route.target.id}` });
   return { document, events, deliveries };
+}
+
+/**
+ * A delivery per route of the partner that takes the document's type, each with the key stable
+ * across replays (a held document released later is queued with the keys it would have had).
+ */
+export function documentDeliveries(partner: PartnerProfile, doc: { id: string; message_id: string; seq: number; type: string | null }): DocumentDelivery[] {
+  const routes = partner.routes.filter((r) => doc.type && (r.types as readonly string[]).includes(doc.type));
+  return routes.map((route) => ({
+    id: randomUUID(),
+    documentId: doc.id,
+    messageId: doc.message_id,
+    partnerId: partner.id,
+    route,
+    idempotencyKey: deliveryKey(doc.message_id, doc.seq, route.target.id),
+  }));
 }

@@ -268,6 +268,14 @@ export class X12Interpreter {
     return out;
   }
 
+  /** Why no profile takes a set: no profile for the transaction at all, or none for its GS08 version. */
+  private noProfileReason(set: X12TransactionSet): string {
+    const declared = this.profiles.filter((p) => p.source.transaction === set.id).map((p) => p.source.versions ?? []);
+    const known = `Partner ${this.partner.id} has no mapping profile for X12 ${set.id} version ${set.version}`;
+    if (declared.length === 0) return `${known}.`;
+    return `${known}; its ${set.id} profiles read versions ${[...new Set(declared.flat())].join(', ')} (GS08 must start with one of them).`;
+  }
+
   private set(set: X12TransactionSet, group: X12GroupHeader, interchange: X12InterchangeHeader): X12Item {
     if (ACK_SETS.has(set.id) && group.functionalId === 'FA') {
       return { kind: 'functional-ack', ack: readFunctionalAck(set) };
@@ -279,7 +287,7 @@ export class X12Interpreter {
       (p) => p.source.transaction === set.id && (!p.source.versions || p.source.versions.some((v) => set.version.startsWith(v))),
     );
     if (!profile) {
-      const doc = unknownDocument(seq, sourceRef, `Partner ${this.partner.id} has no mapping profile for X12 ${set.id} version ${set.version}.`, {
+      const doc = unknownDocument(seq, sourceRef, this.noProfileReason(set), {
         segment: 'ST',
         position: 1,
         transaction: set.control,

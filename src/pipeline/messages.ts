@@ -69,11 +69,15 @@ export async function setMessageState(trx: Knex.Transaction, id: string, state: 
   await trx('messages').where('id', id).update({ state, updated_at: trx.fn.now() });
 }
 
-/** Routed messages are delivered once none of their document deliveries is outstanding (an MDN we owe is not one). */
+/**
+ * Routed messages are delivered once none of their document deliveries is outstanding (an MDN we
+ * owe is not one) and none of their documents is held for a person (decision 0036).
+ */
 export async function markDeliveredIfComplete(trx: Knex.Transaction, ids: readonly string[]): Promise<void> {
   await trx.raw(
     `UPDATE messages m SET state = 'delivered', updated_at = now()
       WHERE m.id = ANY(:ids::uuid[]) AND m.state = 'routed'
+        AND NOT EXISTS (SELECT 1 FROM document_holds h WHERE h.message_id = m.id AND h.state = 'held')
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.document_id IS NOT NULL AND d.state <> 'delivered'
           AND NOT EXISTS (SELECT 1 FROM deliveries r WHERE r.redelivery_of = d.id))`,
     { ids: [...ids] },

@@ -5,12 +5,13 @@ import { queueDocumentDeliveries } from '../delivery/outbox.js';
 import type { Problem } from '../errors.js';
 import type { TimelineEvent } from '../observability/events.js';
 import { recordEvents } from '../observability/events.js';
-import type { MessageState } from '../types.js';
+import type { MessageState, PartnerProfile } from '../types.js';
 import { documentRecords, withinScope, type ClaimedMessage } from './document-records.js';
 import { copyDocuments, type InterpretedDocument } from './documents.js';
 import type { ReadyInterpretation } from './interpreter.js';
 import { countDocuments, firstNumbers, type Interpreted } from './interpreted-report.js';
 import { finishInterpretations } from './messages.js';
+import { type DocumentRecord, linkToPurchaseOrders, partnersToLink } from './po-intake.js';
 
 /** The timeline line that says what interpretation found in a whole (not X12) body. */
 export function interpretedEvent(row: ClaimedMessage, result: ReadyInterpretation): TimelineEvent {
@@ -64,18 +65,14 @@ export async function writeWholeMessages(
   config: GatewayConfig,
   items: readonly { row: ClaimedMessage; result: ReadyInterpretation }[],
 ): Promise<Interpreted[]> {
-  const documents: InterpretedDocument[] = [];
-  const deliveries: Parameters<typeof queueDocumentDeliveries>[1][number][] = [];
-  const events: TimelineEvent[] = [];
+  const written: { partner: PartnerProfile; records: DocumentRecord[] }[] = [];
   const finished: ReturnType<typeof finalState>[] = [];
   const outcomes: Interpreted[] = [];
   for (const { row, result } of items) {
     const partner = config.partners.get(row.partner_id);
     if (!partner) throw new Error(`partner ${row.partner_id} is no longer configured`);
-    events.push(interpretedEvent(row, result));
     const records = result.documents.map((doc) => documentRecords(partner, row, randomUUID(), withinScope(row, doc), false));
-    for (const r of records) documents.push(r.document), deliveries.push(...r.deliveries), events.push(...r.events);
-    events.push(...messageProblemEvents(row, result.problems));
+    written.push({ partner, records });
     const mine = records.map((r) => r.document);
     const final = finalState(row, result.problems, mine);
     finished.push(final);
@@ -87,7 +84,21 @@ export async function writeWholeMessages(
       numbers: firstNumbers(mine.map((d) => d.document_number)),
     });
   }
-  await copyDocuments(trx, documents);
+  await copyDocuments(
+    trx,
+    written.flatMap((w) => w.records.map((r) => r.document)),
+  );
+  const deliveries: Parameters<typeof queueDocumentDeliveries>[1][number][] = [];
+  const events: TimelineEvent[] = [];
+  const linking = await partnersToLink(trx, written);
+  for (const [i, { row, result }] of items.entries()) {
+    const { partner, records } = written[i] as (typeof written)[number];
+    events.push(interpretedEvent(row, result));
+    // In message order: a ship notice's quantities count before the next message's invoice is checked.
+    const linked = linking.has(partner.id) ? await linkToPurchaseOrders(trx, partner, records) : records;
+    for (const r of linked) deliveries.push(...r.deliveries), events.push(...r.events);
+    events.push(...messageProblemEvents(row, result.problems));
+  }
   await queueDocumentDeliveries(trx, deliveries);
   await recordEvents(trx, events);
   await finishInterpretations(trx, finished);

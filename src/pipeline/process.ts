@@ -17,6 +17,9 @@ import { finishInterpretation, markFailed } from './messages.js';
 import { readRawSlice } from './raw-store.js';
 import { acknowledgeEdifact, claimEdifactInterchanges, reconcileContrls } from './process-edifact.js';
 import { copyDocuments, rejectDocuments } from './documents.js';
+import { dropHolds } from './business-exceptions.js';
+import { linkToPurchaseOrders } from './po-intake.js';
+import { unlinkDocuments } from './purchase-order-ledger.js';
 import { withLifecycleRoutes } from './partner-lifecycle.js';
 import { documentRecords, withinScope, type ClaimedMessage } from './document-records.js';
 import { NUMBERS_LOGGED, reportInterpreted, type Interpreted } from './interpreted-report.js';
@@ -291,11 +294,12 @@ class DocumentWriter {
 
   /** One COPY each for the documents, their deliveries and their timeline (the connection runs them in order). */
   private async store(batch: readonly PendingDoc[]): Promise<void> {
-    const records = batch.map(({ id, doc, duplicate }) => documentRecords(this.partner, this.row, id, doc, duplicate));
+    const written = batch.map(({ id, doc, duplicate }) => documentRecords(this.partner, this.row, id, doc, duplicate));
     await copyDocuments(
       this.trx,
-      records.map((r) => r.document),
+      written.map((r) => r.document),
     );
+    const records = await linkToPurchaseOrders(this.trx, this.partner, written);
     await queueDocumentDeliveries(
       this.trx,
       records.flatMap((r) => r.deliveries),
@@ -316,6 +320,8 @@ class DocumentWriter {
     if (to < from) return;
     const changed = await rejectDocuments(trx, row.id, from, to, problems);
     if (changed.length === 0) return;
+    await unlinkDocuments(trx, changed);
+    await dropHolds(trx, changed);
     await dropDocumentDeliveries(trx, row.id, trx('documents').select('id').where('message_id', row.id).whereBetween('seq', [from, to]));
     await recordEvents(
       trx,

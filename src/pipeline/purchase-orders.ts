@@ -8,22 +8,24 @@ import { LINE_BREAKS, writeInterchange } from '../formats/x12/write.js';
 import type { PartnerProfile } from '../types.js';
 import { reserveEnvelopeControls, storeOutbound } from './outbound.js';
 import { insertDocuments } from './documents.js';
+import { enterPurchaseOrder } from './purchase-order-ledger.js';
+import { placeEdifactOrder } from './purchase-order-edifact.js';
 
 export interface SentPurchaseOrder {
   messageId: string;
   /** True when the Idempotency-Key matched an order sent before: nothing new was sent. */
   duplicate: boolean;
-  format: 'x12' | 'xml' | 'json';
+  format: 'x12' | 'edifact' | 'xml' | 'json';
   fileName: string;
-  /** X12 only. */
+  /** X12: ISA13, GS06, ST02; EDIFACT: UNB 0020 (interchangeControl) and UNH 0062 (setControl). */
   interchangeControl?: string;
   groupControl?: string;
   setControl?: string;
 }
 
 /**
- * Renders the ERP's canonical purchase order with the partner's outbound profile (X12 850, cXML
- * OrderRequest, JSON …) and places it for delivery on the partner's channel (its mailbox). X12
+ * Renders the ERP's canonical purchase order with the partner's outbound profile (X12 850, EDIFACT
+ * ORDERS, cXML OrderRequest, JSON …) and places it for delivery on the partner's channel (its mailbox). X12
  * orders get control numbers reserved in the same transaction and wait for the partner's 997/999
  * until `x12.outbound.ackWithinMinutes`.
  */
@@ -115,6 +117,17 @@ export async function sendPurchaseOrder(
         });
         envelope = { interchangeControl: isa, groupControl: gs, setControl: st };
         sourceRef = `ISA ${isa} / GS ${gs} / ST ${st} (${target.transaction})`;
+      } else if (rendered.format === 'edifact') {
+        const target = profile.target as Extract<typeof profile.target, { format: 'edifact' }>;
+        const placed = await placeEdifactOrder(trx, partner, target, rendered.segments, {
+          id,
+          at: now,
+          ...(correlationId ? { correlationId } : {}),
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+        });
+        stored = placed.stored;
+        envelope = { interchangeControl: placed.interchange, setControl: placed.message };
+        sourceRef = placed.sourceRef;
       } else {
         const fileName = (spec.fileName ?? `{type}-{number}.${rendered.format}`)
           .replaceAll('{type}', 'purchase-order')
@@ -149,6 +162,7 @@ export async function sendPurchaseOrder(
           source_ref: sourceRef,
         },
       ]);
+      await enterPurchaseOrder(trx, partner.id, po, 'sent', stored.id);
       return { messageId: stored.id, duplicate: false, format: rendered.format, fileName: stored.fileName, ...envelope };
     });
   } catch (err) {
@@ -169,6 +183,9 @@ async function findEarlier(knex: Knex, partnerId: string, key: string): Promise<
   if (!m) return undefined;
   if (m.direction !== 'outbound') throw new GatewayError('GW_IDEMPOTENCY_CONFLICT', `Idempotency-Key "${key}" was used for something else.`);
   const doc = await knex('documents').select('source_ref').where('message_id', m.id).first();
+  const unb = m.format === 'edifact' ? /^UNB (\S+) \/ UNH (\S+)/.exec(doc?.source_ref ?? '') : null;
+  if (unb)
+    return { messageId: m.id, duplicate: true, format: m.format, fileName: m.file_name, interchangeControl: unb[1] as string, setControl: unb[2] as string };
   const envelope = m.x12_interchange
     ? {
         interchangeControl: String(m.x12_interchange).padStart(9, '0'),

@@ -9,6 +9,8 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { defaultEdifactSettings, defaultX12Settings, type GatewayConfig } from '../config/load.js';
 import { describeLocation, type SourceLocation } from '../errors.js';
+import { DEFAULT_SEPARATORS } from '../formats/edifact/reader.js';
+import { writeEdifact } from '../formats/edifact/write.js';
 import { renderOutbound, type RenderContext, type Rendered } from '../mapping/render.js';
 import { interpret } from './interpret.js';
 import type { PartnerProfile } from '../types.js';
@@ -37,7 +39,9 @@ export const SAMPLE_CONTEXT: RenderContext = {
 
 /** A rendered document as text: X12 segments one per line, XML and JSON as written. */
 export function renderedText(r: Rendered): string {
-  return r.format === 'x12' ? `${r.segments.map((s) => s.join('*')).join('~\n')}~\n` : r.text;
+  if (r.format === 'x12') return `${r.segments.map((s) => s.join('*')).join('~\n')}~\n`;
+  if (r.format === 'edifact') return writeEdifact(r.segments, DEFAULT_SEPARATORS, { lineBreak: '\n' });
+  return r.text;
 }
 
 /** A partner that exists only to read samples with the given profiles (no identifiers, no routes). */

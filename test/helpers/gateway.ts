@@ -151,6 +151,8 @@ export interface TestGatewayOptions {
   captureLevel?: 'info' | 'warn';
   /** The portal's clock (sessions, lockouts), for a suite that moves time forward instead of waiting. */
   now?: () => Date;
+  /** Edits each test partner profile (YAML text) before the gateway starts. */
+  editPartners?: (yaml: string) => string;
 }
 
 /** The test partners in `<dataDir>/partners`, each profile passed through `edit`; returns that folder. */
@@ -187,7 +189,7 @@ export function testGatewayEnv(dataDir: string, partnersDir: string): Record<str
 
 export async function startTestGateway(knex: Knex, erpUrl: string, extraEnv: Record<string, string> = {}, opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'gw-test-data-'));
-  const partnersDir = await writeTestPartners(dataDir, erpUrl, undefined, Number(extraEnv.ACK_WITHIN_MINUTES ?? 1440));
+  const partnersDir = await writeTestPartners(dataDir, erpUrl, opts.editPartners, Number(extraEnv.ACK_WITHIN_MINUTES ?? 1440));
   const settings = readSettings({
     ...testGatewayEnv(dataDir, partnersDir),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -272,7 +274,9 @@ export interface GatewaySuite {
  * Registers hooks that give the suite a fresh database, an ERP receiver and a gateway on a loopback
  * port (per suite, or per test with `perTest`), stopped and dropped afterwards.
  */
-export function gatewaySuite(opts: { env?: Record<string, string>; perTest?: boolean } & TestGatewayOptions = {}): GatewaySuite {
+export function gatewaySuite(
+  opts: { env?: Record<string, string> | ((erpUrl: string) => Record<string, string>); perTest?: boolean } & TestGatewayOptions = {},
+): GatewaySuite {
   const s = {
     restart: async () => {
       await s.t.restart();
@@ -284,7 +288,7 @@ export function gatewaySuite(opts: { env?: Record<string, string>; perTest?: boo
     s.db = await freshDatabase();
     s.erp = new ErpReceiver();
     await s.erp.start();
-    s.t = await startTestGateway(s.db.knex, s.erp.url, opts.env, opts);
+    s.t = await startTestGateway(s.db.knex, s.erp.url, typeof opts.env === 'function' ? opts.env(s.erp.url) : opts.env, opts);
     s.url = s.t.gw.url;
   });
   tearDown(async () => {

@@ -68,7 +68,6 @@ describe('metrics and logs: a real gateway scraped on its loopback port', functi
     assert.ok(has(series, 'process_cpu_user_seconds_total') && has(series, 'nodejs_eventloop_lag_seconds'), 'process metrics');
     // The expired YAML key of the test profile: negative seconds.
     assert.ok(value(series, 'gateway_credential_expiry_seconds', { kind: 'api-key', ref: 'acmeexpired', partner: 'acme-supply', source: 'yaml' }) < 0);
-    assert.ok(!has(series, 'gateway_exceptions_open'), 'no open-exceptions gauge until a source is registered');
   });
 
   it('counts messages received, duplicate and rejected, documents by outcome and code, and deliveries by outcome and target', async () => {
@@ -148,9 +147,6 @@ describe('metrics and logs: a real gateway scraped on its loopback port', functi
       ['awaited', 'owed'].map((direction) => mdns.some((x) => x.name === 'gateway_as2_mdns_pending' && x.labels.direction === direction)),
       [true, true],
     );
-    // The exceptions store points the gauge at its count.
-    s.t.gw.metrics.registerOpenExceptions(() => [{ labels: { partner: 'northwind', kind: 'delivery' }, value: 2 }]);
-    assert.equal(value(await scrape(), 'gateway_exceptions_open', { partner: 'northwind', kind: 'delivery' }), 2);
   });
 
   it('shows the age of the oldest due delivery while its target is paused', async () => {

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { isBrowserPage } from '../../src/channels/http/openapi/browser-pages.js';
 import { SECTIONS } from '../../src/channels/http/openapi/document.js';
 import { signatureHeader } from '../../src/security/webhooks.js';
 import { addUser } from '../../src/security/users.js';
-import { ERP, gatewaySuite, NORTHWIND_KEY, waitFor } from '../helpers/gateway.js';
+import { ERP, gatewaySuite, NORTHWIND_KEY, post, waitFor } from '../helpers/gateway.js';
 import { DocumentSchemas, type OpenApiDoc, type Operation, operations, type Parameter } from '../helpers/openapi.js';
 import { ERP_ORDER, sendOrder } from '../helpers/orders.js';
 import { PortalClient } from '../helpers/portal-client.js';
+import { REPO } from '../helpers/corpus.js';
 import { ADMIN, adminCall, editPartner } from '../helpers/security.js';
 
 const PASSWORD = 'reference reader password 1';
@@ -27,8 +30,14 @@ describe('OpenAPI document (/openapi.json)', function () {
   let schemas: DocumentSchemas;
 
   before(async () => {
-    // The subscription examples register URLs on the allow-lists (the ERP's above, Northwind's here).
-    await editPartner(s.t.gw, s.t.partnersDir, 'northwind', (y) => `${y}events:\n  urls: ["https://hooks.northwind.example/gateway/"]\n`);
+    // The subscription examples register URLs on the allow-lists (the ERP's above, Northwind's here);
+    // a document naming a PO Northwind was never sent waits for a person (the exception and hold examples).
+    await editPartner(
+      s.t.gw,
+      s.t.partnersDir,
+      'northwind',
+      (y) => `${y}events:\n  urls: ["https://hooks.northwind.example/gateway/"]\ntolerances:\n  unknownPo: { action: hold }\n`,
+    );
     const res = await fetch(`${s.url}/openapi.json`);
     assert.equal(res.status, 200);
     doc = (await res.json()) as OpenApiDoc;
@@ -109,7 +118,31 @@ describe('OpenAPI document (/openapi.json)', function () {
 
   describe('against the running gateway', () => {
     /** Values the document cannot hold: ids made while the test runs. */
-    const made = { messageId: '', outboundId: '', credentialRef: '', webhookSecret: '', clientSecret: '', portalCookie: '' };
+    const made = {
+      messageId: '',
+      outboundId: '',
+      credentialRef: '',
+      webhookSecret: '',
+      clientSecret: '',
+      portalCookie: '',
+      exceptionId: '',
+      heldDocumentId: '',
+    };
+
+    /** Northwind's sample ship notice names a PO it was never sent: an unknown-po exception, its document held. */
+    async function holdAShipNotice() {
+      const asn = await readFile(path.join(REPO, 'mappings/northwind/samples/asn.json'));
+      const sent = await post(s.url, NORTHWIND_KEY, 'application/json', asn);
+      assert.equal(sent.status, 202, JSON.stringify(sent.body));
+      const raised = await waitFor(
+        'the exception raised and its document held',
+        () => adminCall(s.url, 'GET', '/ops/v1/exceptions?partner=northwind&rule=unknown-po'),
+        (r) => r.body.items?.some((e: { messageId: string; hold: string }) => e.messageId === sent.body.messageId && e.hold === 'held'),
+      );
+      const exception = raised.body.items.find((e: { messageId: string }) => e.messageId === sent.body.messageId);
+      made.exceptionId = exception.id;
+      made.heldDocumentId = exception.documentId;
+    }
 
     before(async () => {
       await editPartner(s.t.gw, s.t.partnersDir, 'northwind', (y) => y.replace(/^channels: \[rest\]$/m, 'channels: [rest, webhook]'));
@@ -131,6 +164,7 @@ describe('OpenAPI document (/openapi.json)', function () {
         (b) => b.items.length > 0,
       );
       made.outboundId = (mailbox.items[0] as { id: string }).id;
+      await holdAShipNotice();
       await addUser(s.db.knex, { username: 'rita', displayName: 'Rita', role: 'admin', partnerId: null }, PASSWORD, new Date());
       const rita = new PortalClient(() => s.url);
       await rita.signIn('rita', PASSWORD);
@@ -141,6 +175,8 @@ describe('OpenAPI document (/openapi.json)', function () {
       if (p.example !== undefined) return String(p.example);
       if (path.startsWith('/v1/outbound/')) return made.outboundId;
       if (p.name === 'ref') return made.credentialRef;
+      if (path.startsWith('/ops/v1/exceptions/')) return made.exceptionId;
+      if (path.startsWith('/ops/v1/documents/')) return made.heldDocumentId;
       if (p.schema?.format === 'uuid') return made.messageId;
       throw new Error(`${path}: give the parameter ${p.name} an example in the document, or a value made in this test`);
     }

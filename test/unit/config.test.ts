@@ -37,12 +37,15 @@ describe('config: partner and mapping profiles', () => {
 
   it('loads the demo partners and their profiles, frozen', async () => {
     const config = await c.load();
-    assert.deepEqual([...config.partners.keys()].sort(), ['acme-supply', 'globex-office', 'hansen-textil', 'northwind']);
+    assert.deepEqual([...config.partners.keys()].sort(), ['acme-supply', 'globex-office', 'hansen-textil', 'nordlicht', 'northwind']);
     assert.deepEqual([...config.mappings.keys()].sort(), [
       'acme-supply/810-004010',
       'acme-supply/846-004010',
       'acme-supply/855-004010',
       'acme-supply/856-004010',
+      'edifact-standard/desadv-d96a',
+      'edifact-standard/invoic-d96a',
+      'edifact-standard/ordrsp-d96a',
       'globex-office/confirmation-cxml',
       'globex-office/invoice-cxml',
       'globex-office/ship-notice-cxml',
@@ -50,7 +53,9 @@ describe('config: partner and mapping profiles', () => {
       'hansen-textil/stock-csv',
       'northwind/asn-json',
       'northwind/invoice-json',
+      'x12-standard/810-003050',
       'x12-standard/810-004010',
+      'x12-standard/856-003050',
       'x12-standard/856-004010',
     ]);
     const acme = config.partners.get('acme-supply');
@@ -120,6 +125,13 @@ describe('config: partner and mapping profiles', () => {
       /target: \{ id: erp-drop, kind: file.*/,
       'target: { id: erp-nats, kind: nats, servers: ["nats://nats:4222"], subject: erp.docs, stream: ERP, username: gw, passwordEnv: NO_SUCH_PASSWORD }',
       /northwind\.yaml:\d+:\d+: environment variable NO_SUCH_PASSWORD is not set \(at routes\.0\.target\.passwordEnv\)/,
+    ],
+    [
+      'a broker password variable of an events allow-list entry that is not set',
+      'partners/northwind.yaml',
+      'routes:',
+      'events:\n  urls: [{ url: "amqp://rabbit.internal:5672/", username: gw, passwordEnv: NO_SUCH_PASSWORD }]\nroutes:',
+      /northwind\.yaml:\d+:\d+: environment variable NO_SUCH_PASSWORD is not set \(at events\.urls\.0\.passwordEnv\)/,
     ],
     [
       'an unknown retry setting',
@@ -273,7 +285,7 @@ describe('config: partner and mapping profiles', () => {
       run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'partners', 'validate'], {
         env: { ...process.env, PARTNERS_DIR: path.join(c.dir, 'partners'), MAPPINGS_DIR: path.join(c.dir, 'mappings'), ...env },
       });
-    assert.match((await cli({})).stdout, /ok: 4 partner profile\(s\), 13 mapping profile\(s\)/);
+    assert.match((await cli({})).stdout, /ok: 5 partner profile\(s\), 18 mapping profile\(s\)/);
     await c.edit('partners/acme-supply.yaml', 'channels: [rest, sftp, as2]', 'channels: [fax]');
     await assert.rejects(
       cli({}),

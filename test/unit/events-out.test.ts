@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { receives, stableEventId } from '../../src/delivery/events-out.js';
-import { urlAllowed, type Subscription } from '../../src/delivery/subscriptions.js';
+import { readSettings } from '../../src/config/env.js';
+import { loginFor, urlAllowed, type Subscription } from '../../src/delivery/subscriptions.js';
 
 describe('events out: allow-lists and who receives what', () => {
   const hooks = ['https://hooks.example/gateway/', 'https://erp.example/one-hook'];
@@ -29,6 +30,33 @@ describe('events out: allow-lists and who receives what', () => {
     types: ['document.received', 'credential.expiring'],
     description: null,
     createdAt: new Date(),
+  });
+
+  it("allows broker URLs as webhook URLs, and takes a broker's login from the entry that allows it", () => {
+    const entries = [
+      'nats://nats.example:4222',
+      { url: 'amqp://rabbit.example:5672/', username: 'gateway', passwordEnv: 'RABBIT_PASSWORD' },
+      'amqp://other.example:5672/erp',
+    ];
+    assert.equal(urlAllowed('nats://nats.example:4222', entries), true);
+    assert.equal(urlAllowed('nats://nats.example:4223', entries), false);
+    assert.equal(urlAllowed('amqp://rabbit.example:5672/erp', entries), true);
+    assert.equal(urlAllowed('amqp://rabbit.example:5672/../x', entries), true, 'resolved to a vhost below the entry');
+    assert.equal(urlAllowed('amqps://rabbit.example:5672/erp', entries), false);
+    assert.equal(urlAllowed('amqp://gateway@rabbit.example:5672/erp', entries), false, 'a subscriber names no user');
+    assert.deepEqual(loginFor('amqp://rabbit.example:5672/erp', entries), { username: 'gateway', passwordEnv: 'RABBIT_PASSWORD' });
+    assert.deepEqual(loginFor('amqp://other.example:5672/erp', entries), {});
+    assert.deepEqual(loginFor('amqp://elsewhere.example:5672/', entries), {});
+  });
+
+  it('reads a user name in an ERP_EVENT_URLS broker entry as a login with ERP_EVENT_BROKER_PASSWORD, never a password', () => {
+    const env = { ERP_EVENT_URLS: 'https://erp.example/hooks/,amqp://gateway@rabbit.example:5672/', ERP_EVENT_BROKER_PASSWORD: 'pw' };
+    assert.deepEqual(readSettings(env).events.erpUrls, [
+      'https://erp.example/hooks/',
+      { url: 'amqp://rabbit.example:5672/', username: 'gateway', passwordEnv: 'ERP_EVENT_BROKER_PASSWORD' },
+    ]);
+    assert.throws(() => readSettings({ ERP_EVENT_URLS: 'amqp://gateway@rabbit.example:5672/' }), /ERP_EVENT_BROKER_PASSWORD/);
+    assert.throws(() => readSettings({ ...env, ERP_EVENT_URLS: 'amqp://gateway:secret@rabbit.example:5672/' }), /ERP_EVENT_URLS/);
   });
 
   it("gives a partner's subscription its own partner's events only, and the ERP's every one or its partner's", () => {

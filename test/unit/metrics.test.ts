@@ -15,7 +15,6 @@ function gatewayMetricNames(): string[] {
   registerStoreGauges(metrics, {} as Knex, log);
   registerCredentialExpiry(metrics, async () => [], log);
   metrics.registerSftpSessions(() => 0);
-  metrics.registerOpenExceptions(() => []);
   return metrics.registry
     .getMetricsAsArray()
     .map((m) => m.name)

@@ -29,6 +29,7 @@ import { securityRoutes } from './routes/portal-security.js';
 import { erpSubscriptionRoutes, partnerSubscriptionRoutes } from './routes/subscriptions.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { type WorkbenchDeps, workbenchRoutes } from './routes/portal-workbench.js';
+import type { AllowedUrl } from '../../types.js';
 
 export interface HttpDeps {
   knex: Knex;
@@ -41,7 +42,7 @@ export interface HttpDeps {
   /** API keys of the ERP (`/v1/erp/…`). */
   erpApiKeys: ServiceKeys;
   /** Event subscriptions (decision 0037): the key sealing their secrets, and where the ERP may subscribe. */
-  events: { keys: MasterKeys; erpUrls: readonly string[] };
+  events: { keys: MasterKeys; erpUrls: readonly AllowedUrl[] };
   /** The AS2 door (POST /as2). */
   as2?: As2Inbound;
   security: SecurityDeps;
@@ -96,7 +97,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     partnerSubscriptionRoutes({ knex, config, ...deps.events, store: sec.store, tokens: sec.tokens, limiter: sec.limiter }),
     adminRoutes({ knex, store: sec.store, adminApiKeys: sec.adminApiKeys }),
     portalRoutes({ ...deps.portal, supplier: { knex, config, receiver, maxBodyBytes } }),
-    opsRoutes({ knex, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
+    opsRoutes({ knex, config, adminApiKeys: sec.adminApiKeys, access: deps.portal.access }),
     partnerLifecycleRoutes({
       knex,
       config,

@@ -32,7 +32,7 @@ export function partnersPage(rows: readonly PartnerRow[]): string {
     const types = [...new Set(p.inbound.map((i) => i.type))];
     return `<tr><td><a href="/portal/partners/${esc(p.id)}">${esc(p.name)}</a> <code>${esc(p.id)}</code></td><td>${esc(stateInWords(l))}</td>
 <td>${esc(p.channels.join(', '))}</td><td>${esc(types.join(', '))}</td><td>${a?.lastMessageAt ? `${when(a.lastMessageAt)} UTC` : 'none yet'}</td>
-<td>${percent(a?.rejected30d ?? 0, a?.received30d ?? 0)} of ${a?.received30d ?? 0}</td><td>${a?.deadLetters ?? 0}</td></tr>`;
+<td>${percent(a?.rejected30d ?? 0, a?.received30d ?? 0)} of ${a?.received30d ?? 0}</td><td>${a?.openExceptions ?? 0}</td><td>${a?.deadLetters ?? 0}</td></tr>`;
   });
   return page(
     'Partners',
@@ -41,7 +41,7 @@ export function partnersPage(rows: readonly PartnerRow[]): string {
 <p><a href="/portal/partners/new">New partner from a template</a></p>
 <div class="scroll"><table><caption>Every partner in partners/*.yaml; the state that applies and where it comes from</caption>
 <thead><tr><th scope="col">Partner</th><th scope="col">State</th><th scope="col">Channels</th><th scope="col">Sends</th><th scope="col">Last message</th>\
-<th scope="col">Rejected, 30 days</th><th scope="col">Dead letters</th></tr></thead>
+<th scope="col">Rejected, 30 days</th><th scope="col">Open exceptions</th><th scope="col">Dead letters</th></tr></thead>
 <tbody>
 ${body.join('\n')}
 </tbody></table></div>`,

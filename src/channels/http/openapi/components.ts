@@ -2,6 +2,7 @@ import { CANONICAL_SCHEMAS } from '../../../canonical/index.js';
 import { ERROR_CODES } from '../../../errors.js';
 import { ALL_SCOPES } from '../../../security/scopes.js';
 import { SIGNATURE_HEADER } from '../../../security/webhooks.js';
+import { PURCHASE_ORDER_SCHEMAS } from './purchase-order-schemas.js';
 import type { Schema } from './section.js';
 
 /**
@@ -151,6 +152,7 @@ const SHARED_SCHEMAS: Record<string, Schema> = {
       csrfToken: { type: 'string', description: 'With a portal session: the token its POSTs carry in X-CSRF-Token.' },
     },
   },
+  ...PURCHASE_ORDER_SCHEMAS,
   ...CANONICAL,
 };
 

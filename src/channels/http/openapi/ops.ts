@@ -1,7 +1,11 @@
+import { EXCEPTION_ACTIONS, EXCEPTION_STATES, HOLD_DECISIONS, HOLD_STATES } from '../../../pipeline/business-exceptions.js';
 import { SEARCH_LIMIT_MAX } from '../../../pipeline/message-search.js';
 import { BULK_ACTION_MAX, OPS_ACTIONS } from '../../../pipeline/ops-actions.js';
 import { STATS_WINDOWS } from '../../../pipeline/ops-stats.js';
+import { RULE_NAMES } from '../../../pipeline/po-tolerances.js';
 import { FILTER_NAMES } from '../routes/ops.js';
+import { LIST_MAX } from '../routes/ops-business.js';
+import { poNumberParam } from './erp.js';
 import { errors, json, jsonBody, pathParam, queryParam, schemaRef, section, SECURITY, type Paths } from './section.js';
 
 const messageId = pathParam('id', 'The message id.', { type: 'string', format: 'uuid' });
@@ -72,11 +76,104 @@ function actionPaths(): Paths {
   return paths;
 }
 
+const businessLimit = queryParam('limit', 'At most this many, newest first (default 50).', { type: 'integer', minimum: 1, maximum: LIST_MAX });
+const items = (name: string) => ({
+  type: 'object',
+  required: ['items'],
+  additionalProperties: false,
+  properties: { items: { type: 'array', items: schemaRef(name) } },
+});
+const note = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
+
+/** Tolerance exceptions, held documents and any partner's PO (decision 0036); every action is audited. */
+function businessPaths(): Paths {
+  const exceptionId = pathParam('id', 'The exception id.', { type: 'string', format: 'uuid' });
+  const documentId = pathParam('id', 'The held document’s id (documentId of GET /ops/v1/holds).', { type: 'string', format: 'uuid' });
+  return {
+    '/ops/v1/exceptions': {
+      get: {
+        summary: 'Tolerance exceptions, newest first',
+        security: SECURITY.staff,
+        parameters: [
+          queryParam('state', 'Only in this state.', { enum: [...EXCEPTION_STATES] }),
+          queryParam('partner', 'Only this partner’s.'),
+          queryParam('rule', 'Only this rule’s.', { enum: [...RULE_NAMES] }),
+          queryParam('poNumber', 'Only those about this PO number.'),
+          businessLimit,
+        ],
+        responses: { '200': json('The exceptions.', items('BusinessException')), ...errors(400, 401, 403) },
+      },
+    },
+    '/ops/v1/exceptions/{id}': {
+      get: {
+        summary: 'One tolerance exception, with its document’s hold',
+        security: SECURITY.staff,
+        parameters: [exceptionId],
+        responses: { '200': json('The exception.', schemaRef('BusinessException')), ...errors(401, 403, 404) },
+      },
+    },
+    '/ops/v1/exceptions/{id}/{action}': {
+      post: {
+        summary: 'Assign, resolve or waive an exception',
+        description:
+          'assign needs an assignee; resolve needs a note saying how; waive takes an optional note. ' +
+          'A resolved or waived exception is final (409 GW_EXCEPTION_STATE). Releasing a held document is a separate decision.',
+        security: SECURITY.staff,
+        parameters: [exceptionId, pathParam('action', 'What to do.', { enum: [...EXCEPTION_ACTIONS] }, 'assign')],
+        requestBody: jsonBody(
+          { type: 'object', properties: { assignee: note(200), note: note(2000) } },
+          { assignee: 'rita' },
+          'assignee (assign) or note (resolve, waive).',
+        ),
+        responses: { '200': json('The exception now.', schemaRef('BusinessException')), ...errors(400, 401, 403, 404, 409, 413, 422) },
+      },
+    },
+    '/ops/v1/holds': {
+      get: {
+        summary: 'Documents held back from delivery by a tolerance rule, newest first',
+        security: SECURITY.staff,
+        parameters: [queryParam('state', 'Only in this state.', { enum: [...HOLD_STATES] }), businessLimit],
+        responses: { '200': json('The held documents.', items('DocumentHold')), ...errors(400, 401, 403) },
+      },
+    },
+    '/ops/v1/documents/{id}/{decision}': {
+      post: {
+        summary: 'Release a held document (its deliveries are queued) or reject it (never delivered)',
+        description: 'reject needs a note saying why. Either is final (409 GW_EXCEPTION_STATE).',
+        security: SECURITY.staff,
+        parameters: [documentId, pathParam('decision', 'The decision.', { enum: [...HOLD_DECISIONS] }, 'release')],
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: { note: note(2000) } },
+              example: { note: 'Confirmed with the buyer by phone.' },
+            },
+          },
+        },
+        responses: { '200': json('The decision made.', schemaRef('HoldDecision')), ...errors(400, 401, 403, 404, 409, 413, 422) },
+      },
+    },
+    '/ops/v1/purchase-orders/{po}': {
+      get: {
+        summary: 'Any partner’s purchase order with its timeline and exceptions',
+        security: SECURITY.staff,
+        parameters: [
+          poNumberParam('The purchase order number.'),
+          queryParam('partner', 'The partner id: needed when two partners use the number (409 GW_PO_AMBIGUOUS otherwise).'),
+        ],
+        responses: { '200': json('The PO.', schemaRef('PurchaseOrderLedger')), ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+  };
+}
+
 export const opsApi = section(import.meta.url, {
   tag: {
     name: 'Operations API',
     description:
-      'Find messages by business keys, read one with its raw bytes, replay or redeliver, dead letters and late work (decision 0024). ' +
+      'Find messages by business keys, read one with its raw bytes, replay or redeliver, dead letters and late work (decision 0024); ' +
+      'tolerance exceptions, held documents and any partner’s purchase order (decision 0036). ' +
       'An administrator key, or a portal session of the operations or admin role (POSTs then carry X-CSRF-Token).',
   },
   owns: ['/ops/'],
@@ -151,6 +248,7 @@ export const opsApi = section(import.meta.url, {
         },
       },
     },
+    ...businessPaths(),
     '/ops/v1/stuck': {
       get: {
         summary: 'Late work: deliveries past due or unanswered, acknowledgments overdue',

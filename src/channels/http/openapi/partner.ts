@@ -1,6 +1,7 @@
 import { MEDIA_TYPES } from '../../../pipeline/interpret.js';
+import { poNumberParam } from './erp.js';
 import { subscriptionPaths } from './subscriptions.js';
-import { errors, json, pathParam, schemaRef, section, SECURITY } from './section.js';
+import { errors, json, pathParam, queryParam, schemaRef, section, SECURITY } from './section.js';
 
 /** A ship notice in the demo partner Northwind's own JSON (mappings/northwind/samples/asn.json). */
 const NORTHWIND_ASN = {
@@ -44,7 +45,7 @@ export const partnerApi = section(import.meta.url, {
       "A supplier's own calls, with its API key, OAuth access token or pinned client certificate: send documents in its own format, " +
       'follow them, and collect what the gateway has for it. The examples are those of the demo partner Northwind.',
   },
-  owns: ['/v1/messages', '/v1/outbound', '/v1/subscriptions'],
+  owns: ['/v1/messages', '/v1/outbound', '/v1/subscriptions', '/v1/purchase-orders'],
   paths: {
     ...subscriptionPaths({ base: '/v1/subscriptions', erp: false, exampleUrl: 'https://hooks.northwind.example/gateway/events' }),
     '/v1/messages': {
@@ -81,6 +82,32 @@ export const partnerApi = section(import.meta.url, {
         security: SECURITY.partner,
         parameters: [messageId],
         responses: { '200': json('The message, its documents, deliveries and timeline.', schemaRef('MessageStatus')), ...errors(401, 403, 404) },
+      },
+    },
+    '/v1/purchase-orders': {
+      get: {
+        summary: 'List the partner’s purchase orders and where each stands, newest first',
+        description: 'The POs the gateway sent the partner and those the ERP registered (decision 0036). Needs the po:read scope.',
+        security: SECURITY.partner,
+        parameters: [queryParam('limit', 'At most this many (default 50).', { type: 'integer', minimum: 1, maximum: 500 })],
+        responses: {
+          '200': json('The POs.', {
+            type: 'object',
+            required: ['items'],
+            additionalProperties: false,
+            properties: { items: { type: 'array', items: schemaRef('PurchaseOrderSummary') } },
+          }),
+          ...errors(400, 401, 403),
+        },
+      },
+    },
+    '/v1/purchase-orders/{po}': {
+      get: {
+        summary: 'One purchase order: its lines’ ordered, confirmed, shipped and invoiced quantities, and the documents that named it',
+        description: 'Each step of the timeline says whether the document is held for the buyer’s review. Needs the po:read scope.',
+        security: SECURITY.partner,
+        parameters: [poNumberParam('The purchase order number.')],
+        responses: { '200': json('The PO.', schemaRef('PartnerPurchaseOrder')), ...errors(400, 401, 403, 404) },
       },
     },
     '/v1/outbound': {

@@ -1,6 +1,18 @@
 import { EVENT_TYPES } from '../../../delivery/subscriptions.js';
 import { errors, json, jsonBody, pathParam, SECURITY } from './section.js';
 
+/** Where a broker subscriber publishes (decision 0038, "Broker subscribers"): amqp(s) URLs take exchange and routingKey, nats URLs subject and stream. */
+const BROKER_FIELDS = {
+  exchange: { type: 'string', description: 'amqp(s) URLs: the exchange to publish to ("" is the default exchange).' },
+  routingKey: { type: 'string', minLength: 1, description: 'amqp(s) URLs: the routing key.' },
+  subject: { type: 'string', pattern: '^[^\\s*>]{1,255}$', description: 'nats URLs: the JetStream subject to publish to (no wildcards).' },
+  stream: {
+    type: 'string',
+    pattern: '^[^\\s.*>/\\\\]{1,255}$',
+    description: 'nats URLs, optional: the stream expected to capture the subject; a publish another stream (or none) would take is refused.',
+  },
+};
+
 /** A subscription as listed (never its secret). */
 const SUBSCRIPTION = {
   type: 'object',
@@ -17,6 +29,7 @@ const SUBSCRIPTION = {
     types: { type: 'array', items: { enum: [...EVENT_TYPES] } },
     description: { anyOf: [{ type: 'string' }, { type: 'null' }] },
     createdAt: { type: 'string', format: 'date-time' },
+    ...BROKER_FIELDS,
   },
 };
 
@@ -37,16 +50,24 @@ export function subscriptionPaths(o: { base: string; erp: boolean; exampleUrl: s
     required: ['url', 'types'],
     additionalProperties: false,
     properties: {
-      url: { type: 'string', description: `On the subscriber’s allow-list (${o.erp ? 'ERP_EVENT_URLS' : 'the profile’s events.urls'}); never redirected.` },
+      url: {
+        type: 'string',
+        description:
+          `On the subscriber’s allow-list (${o.erp ? 'ERP_EVENT_URLS' : 'the profile’s events.urls'}). https:// (or http://): a webhook, never redirected; ` +
+          'amqp://host:port/vhost (amqps://) or nats://host:port: a broker, with exchange and routingKey, or subject (and stream).',
+      },
       types: { type: 'array', minItems: 1, items: { enum: [...EVENT_TYPES] } },
       description: { type: 'string' },
+      ...BROKER_FIELDS,
       ...(o.erp ? { partnerId: { type: 'string', description: 'Only this partner’s events.' } } : {}),
     },
   };
   return {
     [o.base]: {
       post: {
-        summary: o.erp ? 'Register a webhook for events of every partner (or of one)' : 'Register a webhook for the partner’s own events',
+        summary: o.erp
+          ? 'Register a webhook or broker subscriber for events of every partner (or of one)'
+          : 'Register a webhook or broker subscriber for the partner’s own events',
         security,
         requestBody: jsonBody(registration, { url: o.exampleUrl, types: ['document.received', 'document.delivered'], description: 'example' }),
         responses: { '201': json('Registered; its secret is in this answer only.', CREATED), ...errors(400, 401, 403, 415, 503) },

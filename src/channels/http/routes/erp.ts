@@ -3,9 +3,11 @@ import type { Knex } from 'knex';
 import type { GatewayConfig } from '../../../config/load.js';
 import { GatewayError } from '../../../errors.js';
 import { sendPurchaseOrder } from '../../../pipeline/purchase-orders.js';
+import { registerPurchaseOrder } from '../../../pipeline/purchase-order-ledger.js';
+import { purchaseOrderView } from '../../../pipeline/purchase-order-views.js';
 import { messageStatus } from '../../../pipeline/status.js';
 import { erpServiceKey, type ServiceKeys } from '../auth.js';
-import { idempotencyKeyOf, mediaTypeOf, pathOfUnstorable, readBody, requestId, uuidParam } from '../request.js';
+import { idempotencyKeyOf, mediaTypeOf, pathOfUnstorable, readBody, requestId, textParam, uuidParam } from '../request.js';
 
 export interface ErpDeps {
   knex: Knex;
@@ -34,6 +36,27 @@ export function erpRoutes(d: ErpDeps): Router {
     ctx.status = sent.duplicate ? 200 : 201;
     ctx.set('location', `/v1/erp/messages/${sent.messageId}`);
     ctx.body = { ...sent, statusUrl: `/v1/erp/messages/${sent.messageId}` };
+  });
+
+  // A PO the ERP sent the partner another way: linked to its po-acks, ship notices and invoices all the same.
+  router.post('/v1/erp/partners/:partner/purchase-orders/registered', async (ctx) => {
+    const partner = d.config().partners.get(ctx.params.partner as string);
+    if (!partner) throw new GatewayError('GW_NOT_FOUND', `No partner ${ctx.params.partner}.`);
+    if (mediaTypeOf(ctx) !== 'application/json') throw new GatewayError('GW_REQUEST_MEDIA_TYPE', 'Send the canonical purchase order as application/json.');
+    const body = parseStorableJson((await readBody(ctx, d.maxBodyBytes, '')).toString('utf8'));
+    await registerPurchaseOrder(d.knex, partner.id, body);
+    const number = (body as { purchaseOrderNumber: string }).purchaseOrderNumber;
+    const url = `/v1/erp/purchase-orders/${encodeURIComponent(number)}?partner=${encodeURIComponent(partner.id)}`;
+    ctx.status = 201;
+    ctx.set('location', url);
+    ctx.body = await purchaseOrderView(d.knex, number, partner.id);
+  });
+
+  router.get('/v1/erp/purchase-orders/:po', async (ctx) => {
+    const po = textParam(ctx.params.po, 'purchase order number', 100) as string;
+    const view = await purchaseOrderView(d.knex, po, textParam(ctx.query.partner, 'partner'));
+    if (!view) throw new GatewayError('GW_NOT_FOUND', `No purchase order ${po}.`);
+    ctx.body = view;
   });
 
   router.get('/v1/erp/messages/:id', async (ctx) => {

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Knex } from 'knex';
+import type { GatewayConfig } from '../../../config/load.js';
 import { GatewayError } from '../../../errors.js';
 import { deadLetters, stuckWork } from '../../../pipeline/dead-letters.js';
 import { opsStats, statsWindow } from '../../../pipeline/ops-stats.js';
@@ -15,10 +16,13 @@ import type { PortalAccess } from '../../../security/portal-sign-in.js';
 import type { Role } from '../../../security/users.js';
 import { actorOf, type Middleware, type ServiceKeys } from '../auth.js';
 import { requireFormToken, SESSION_COOKIE } from '../portal-auth.js';
+import { addBusinessRoutes } from './ops-business.js';
 import { bearerToken, dateParam, integerParam, readJson, textParam, uuidParam } from '../request.js';
 
 export interface OpsDeps {
   knex: Knex;
+  /** The loaded configuration (a released document is routed by its partner's routes). */
+  config: () => GatewayConfig;
   /** Keys of administrators (ADMIN_API_KEYS), for scripts and the command line. */
   adminApiKeys: ServiceKeys;
   /** The portal's sessions: people of the operations and admin roles, from the console. */
@@ -94,6 +98,7 @@ export function opsRoutes(d: OpsDeps): Router {
     const partner = textParam(ctx.query.partner, 'partner');
     ctx.body = await opsStats(d.knex, statsWindow(textParam(ctx.query.window, 'window', 10)), partner || undefined);
   });
+  addBusinessRoutes(router, d);
   router.get('/stuck', async (ctx) => {
     const minutes = integerParam(ctx.query.olderThanMinutes, 'olderThanMinutes', { min: 0, max: 525_600, fallback: 15, text: true });
     const limit = integerParam(ctx.query.limit, 'limit', { min: 1, max: SEARCH_LIMIT_MAX, fallback: 50, text: true });
@@ -107,7 +112,7 @@ export function opsRoutes(d: OpsDeps): Router {
  * `roles` (the operations API: operations or admin). A session's POST carries the session's form token in `X-CSRF-Token`
  * (a browser attaches the cookie to a forged request; only our page knows the token).
  */
-export function staffCaller(d: Omit<OpsDeps, 'knex'>, roles: readonly Role[], api: string): Middleware {
+export function staffCaller(d: Omit<OpsDeps, 'knex' | 'config'>, roles: readonly Role[], api: string): Middleware {
   return async (ctx, next) => {
     const token = bearerToken(ctx);
     if (token !== undefined) {

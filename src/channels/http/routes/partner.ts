@@ -2,11 +2,12 @@ import Router from '@koa/router';
 import type { Knex } from 'knex';
 import { GatewayError } from '../../../errors.js';
 import { collectMailboxItem, listMailbox, readMailboxItem } from '../../../pipeline/outbound.js';
+import { listPurchaseOrders, purchaseOrderView } from '../../../pipeline/purchase-order-views.js';
 import { messageStatus } from '../../../pipeline/status.js';
 import { mailboxScope, READ_SCOPES, requireScope } from '../../../security/scopes.js';
 import { acceptMessage, type MessageIntakeDeps } from '../accept-message.js';
 import { partnerPrincipal, principalOf, type PartnerAuthDeps } from '../auth.js';
-import { uuidParam } from '../request.js';
+import { integerParam, textParam, uuidParam } from '../request.js';
 
 export interface PartnerRouteDeps extends MessageIntakeDeps, PartnerAuthDeps {
   knex: Knex;
@@ -34,6 +35,25 @@ export function partnerRoutes(d: PartnerRouteDeps): Router {
     const status = await messageStatus(d.knex, partner.id, id);
     if (!status) throw new GatewayError('GW_NOT_FOUND', `No message ${id} for partner ${partner.id}.`);
     ctx.body = status;
+  });
+
+  // The partner's own purchase orders and where each stands (decision 0036).
+  router.get('/v1/purchase-orders', async (ctx) => {
+    const { partner, scopes } = principalOf(ctx);
+    requireScope(scopes, READ_SCOPES.po, 'Reading purchase orders');
+    const limit = integerParam(ctx.query.limit, 'limit', { min: 1, max: 500, fallback: 50, text: true });
+    ctx.body = { items: await listPurchaseOrders(d.knex, partner.id, limit) };
+  });
+
+  router.get('/v1/purchase-orders/:po', async (ctx) => {
+    const { partner, scopes } = principalOf(ctx);
+    requireScope(scopes, READ_SCOPES.po, 'Reading purchase orders');
+    const po = textParam(ctx.params.po, 'purchase order number', 100) as string;
+    const view = await purchaseOrderView(d.knex, po, partner.id);
+    if (!view) throw new GatewayError('GW_NOT_FOUND', `No purchase order ${po} for partner ${partner.id}.`);
+    // The partner sees its PO, its documents and whether one is held; the exceptions (rules, facts, who works on them) stay internal.
+    const { exceptions: _internal, ...own } = view;
+    ctx.body = own;
   });
 
   router.get('/v1/outbound', async (ctx) => {

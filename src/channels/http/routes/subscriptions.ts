@@ -7,6 +7,7 @@ import { GatewayError } from '../../../errors.js';
 import { audit } from '../../../security/audit.js';
 import { READ_SCOPES, requireScope } from '../../../security/scopes.js';
 import type { MasterKeys } from '../../../security/secrets.js';
+import type { AllowedUrl } from '../../../types.js';
 import { erpServiceKey, partnerPrincipal, principalOf, type PartnerAuthDeps, type ServiceKeys } from '../auth.js';
 import { mediaTypeOf, readBody, uuidParam } from '../request.js';
 
@@ -15,8 +16,8 @@ export interface SubscriptionDeps {
   config: () => GatewayConfig;
   /** Seals each subscription's signing secret. */
   keys: MasterKeys;
-  /** Where the ERP may register webhooks (ERP_EVENT_URLS). */
-  erpUrls: readonly string[];
+  /** Where the ERP may register webhooks and broker subscribers (ERP_EVENT_URLS). */
+  erpUrls: readonly AllowedUrl[];
 }
 
 /** A registration body is small: a URL, a few types, a description. */
@@ -83,14 +84,45 @@ async function registration(ctx: Context): Promise<Registration> {
   const b = (body ?? {}) as Record<string, unknown>;
   if (typeof b.url !== 'string' || !Array.isArray(b.types) || !b.types.every((t) => typeof t === 'string'))
     throw new GatewayError('GW_REQUEST_INVALID', 'Send {"url": "https://…", "types": ["document.received", …], "description"?: "…"}.');
-  return { url: b.url, types: b.types as string[], ...(typeof b.description === 'string' ? { description: b.description } : {}), partnerId: b.partnerId };
+  const login = LOGIN_FIELDS.filter((f) => b[f] !== undefined);
+  if (login.length)
+    throw new GatewayError(
+      'GW_REQUEST_INVALID',
+      `A subscription names no login (${login.join(', ')}): the gateway's operators give a broker's login with its allow-list entry.`,
+    );
+  return { url: b.url, types: b.types as string[], ...strings(b, OPTIONAL_FIELDS), partnerId: b.partnerId };
 }
 
-async function register(ctx: Context, d: SubscriptionDeps, owner: SubscriptionOwner, body: Registration, allowed: readonly string[], actor: string) {
+/** Fields a subscriber might send for a broker login: refused, so that no request decides which credentials (or environment variable) the gateway uses. */
+const LOGIN_FIELDS = ['username', 'password', 'passwordEnv'] as const;
+
+/** The optional text fields of a registration: a description, and where on a broker (amqp: exchange, routingKey; nats: subject, stream). */
+const OPTIONAL_FIELDS = ['description', 'exchange', 'routingKey', 'subject', 'stream'] as const;
+
+function strings(b: Record<string, unknown>, names: readonly (typeof OPTIONAL_FIELDS)[number][]): Partial<NewSubscription> {
+  const picked: Partial<Record<(typeof OPTIONAL_FIELDS)[number], string>> = {};
+  for (const name of names) {
+    const value = b[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw new GatewayError('GW_REQUEST_INVALID', `${name} must be a string.`);
+    picked[name] = value;
+  }
+  return picked;
+}
+
+async function register(ctx: Context, d: SubscriptionDeps, owner: SubscriptionOwner, body: Registration, allowed: readonly AllowedUrl[], actor: string) {
   const { partnerId: _, ...s } = body;
   try {
     const created = await createSubscription(d.knex, d.keys, owner, s, allowed);
-    await audit(d.knex, { actor, action: 'subscription.create', target: created.id, outcome: 'ok', details: { url: created.url, types: created.types } });
+    const { exchange, routingKey, subject, stream } = created;
+    const broker = { ...(routingKey !== undefined ? { exchange, routingKey } : {}), ...(subject !== undefined ? { subject, stream } : {}) };
+    await audit(d.knex, {
+      actor,
+      action: 'subscription.create',
+      target: created.id,
+      outcome: 'ok',
+      details: { url: created.url, types: created.types, ...broker },
+    });
     ctx.status = 201;
     ctx.set('location', `${ctx.path}/${created.id}`);
     // The secret is shown here once; the gateway keeps it sealed.

@@ -1,0 +1,61 @@
+import { group, message } from './group.js';
+
+/** INVOIC (invoice), UN/EDIFACT D.96A. Lines are SG25 (LIN); the summary after UNS holds SG48 MOA, SG50 TAX, SG51 ALC. */
+export const INVOIC_D96A = message(
+  'INVOIC',
+  '96A',
+  ['BGM', 'DTM', 'PAI', 'ALI', 'IMD', 'FTX', 'UNS', 'CNT'],
+  [
+    group(1, 'RFF', ['DTM']),
+    group(2, 'NAD', ['LOC', 'FII'], [group(3, 'RFF', ['DTM']), group(4, 'DOC', ['DTM']), group(5, 'CTA', ['COM'])]),
+    group(6, 'TAX', ['MOA', 'LOC']),
+    group(7, 'CUX', ['DTM']),
+    group(8, 'PAT', ['DTM', 'PCD', 'MOA']),
+    group(9, 'TDT', [], [group(10, 'LOC', ['DTM'])]),
+    group(11, 'TOD', ['LOC']),
+    group(12, 'PAC', ['MEA'], [group(13, 'PCI', ['RFF', 'DTM', 'GIR'], [group(14, 'GIN', ['DLM'])])]),
+    group(
+      15,
+      'ALC',
+      ['ALI', 'DTM'],
+      [
+        group(16, 'RFF', ['DTM']),
+        group(17, 'QTY', ['RNG']),
+        group(18, 'PCD', ['RNG']),
+        group(19, 'MOA', ['RNG']),
+        group(20, 'RTE', ['RNG']),
+        group(21, 'TAX', ['MOA']),
+      ],
+    ),
+    group(22, 'RCS', ['RFF', 'DTM', 'FTX']),
+    group(23, 'AJT', ['FTX']),
+    group(24, 'INP', ['FTX']),
+    group(
+      25,
+      'LIN',
+      ['PIA', 'IMD', 'MEA', 'QTY', 'PCD', 'ALI', 'DTM', 'GIN', 'GIR', 'QVR', 'EQD', 'FTX'],
+      [
+        group(26, 'MOA', ['CUX']),
+        group(27, 'PAT', ['DTM', 'PCD', 'MOA']),
+        group(28, 'PRI', ['CUX', 'APR', 'RNG', 'DTM']),
+        group(29, 'RFF', ['DTM']),
+        group(30, 'PAC', ['MEA'], [group(31, 'PCI', ['RFF', 'DTM', 'GIN'])]),
+        group(32, 'LOC', ['QTY', 'DTM']),
+        group(33, 'TAX', ['MOA', 'LOC']),
+        group(34, 'NAD', ['LOC'], [group(35, 'RFF', ['DTM']), group(36, 'DOC', ['DTM']), group(37, 'CTA', ['COM'])]),
+        group(
+          38,
+          'ALC',
+          ['ALI', 'DTM'],
+          [group(39, 'QTY', ['RNG']), group(40, 'PCD', ['RNG']), group(41, 'MOA', ['RNG']), group(42, 'RTE', ['RNG']), group(43, 'TAX', ['MOA'])],
+        ),
+        group(44, 'TDT', [], [group(45, 'LOC', ['DTM'])]),
+        group(46, 'TOD', ['LOC']),
+        group(47, 'RCS', ['RFF', 'DTM', 'FTX']),
+      ],
+    ),
+    group(48, 'MOA', [], [group(49, 'RFF', ['DTM'])]),
+    group(50, 'TAX', ['MOA']),
+    group(51, 'ALC', ['ALI', 'MOA']),
+  ],
+);
