@@ -7,11 +7,11 @@ import { contrlBody, contrlInterchange } from '../../src/formats/edifact/contrl.
 import { parseEdifact, parseEdifactInterchanges, segmentValue } from '../../src/formats/edifact/parse.js';
 import type { EdifactSeparators } from '../../src/formats/edifact/types.js';
 import { writeEdifact } from '../../src/formats/edifact/write.js';
-import { formatOfFile } from '../../src/pipeline/interpret.js';
+import { formatOfFile, interpret } from '../../src/pipeline/interpret.js';
 import { interpretEdifact } from '../../src/pipeline/interpret-edifact.js';
 import type { PartnerProfile } from '../../src/types.js';
 import { corpusPartner, repoConfig } from '../helpers/config.js';
-import { CORPUS, FIXTURES, HAS_CORPUS } from '../helpers/corpus.js';
+import { CORPUS, FIXTURES, HAS_CORPUS, MAPPINGS } from '../helpers/corpus.js';
 
 const text = (s: string) => Buffer.from(s, 'latin1');
 const UNB = "UNB+UNOA:3+SENDER:14+RECEIVER:14+261130:1200+REF1'";
@@ -104,6 +104,24 @@ describe('EDIFACT reader', () => {
     const ic = parseEdifact(text('\xef\xbb\xbfUNB\x1dUNOB\x1f3\x1dS\x1dR\x1d261130\x1f1200\x1d1\x1cUNZ\x1d0\x1d1\x1c'));
     assert.deepEqual(ic.problems, []);
     assert.equal(ic.separators.element, '\x1d');
+  });
+});
+
+describe('EDIFACT interpretation', () => {
+  it("maps each message with the partner's EDIFACT profile, as its sample expects (nordlicht: DESADV and INVOIC)", async () => {
+    const config = await repoConfig();
+    const partner = config.partners.get('nordlicht') as PartnerProfile;
+    const sample = path.join(MAPPINGS, 'nordlicht', 'samples', 'desadv-and-invoic.edifact');
+    const result = interpret(readFileSync(sample), 'edifact', partner, config);
+    assert.deepEqual(result.problems, []);
+    const expected = JSON.parse(readFileSync(`${sample}.canonical.json`, 'utf8')) as { canonical: unknown }[];
+    assert.deepEqual(
+      result.documents.map((d) => [d.type, d.problems, d.canonical]),
+      [
+        ['asn', [], expected[0]?.canonical],
+        ['invoice', [], expected[1]?.canonical],
+      ],
+    );
   });
 });
 
