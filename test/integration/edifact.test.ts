@@ -6,6 +6,9 @@ import { parseEdifact, segmentValue } from '../../src/formats/edifact/parse.js';
 import type { EdifactInterchange } from '../../src/formats/edifact/types.js';
 import { ACME_KEY, gatewaySuite, post, status, waitFor } from '../helpers/gateway.js';
 import { allowSftp, knownHosts, runSftp, sshKeygen } from '../helpers/sftp.js';
+import { storeOutbound } from '../../src/pipeline/outbound.js';
+import type { PartnerProfile } from '../../src/types.js';
+import { repoConfig } from '../helpers/config.js';
 
 const EDIFACT = 'application/edifact';
 const settled = (s: { body: Record<string, any> }) => s.body.state !== 'received';
@@ -106,6 +109,31 @@ describe('EDIFACT over REST and SFTP: stored, checked, answered with a CONTRL, d
     assert.equal(body.problems[0].code, 'GW_EDIFACT_ENVELOPE');
     const { ic } = await contrlFor(suite.url, id);
     assert.deepEqual(report(ic), [['UCI', 'IC0003', '4000000000001:14', '8798765000005:14', '4', '23', 'UNB', '2']]);
+  });
+
+  it("matches the partner's CONTRL to the interchange we sent (UNB 0020) and records its action on it", async () => {
+    // An ORDERS we sent ACME, as the ERP's EDIFACT purchase orders are stored: its 0020 kept with it.
+    const nordlicht = (await repoConfig()).partners.get('nordlicht') as PartnerProfile;
+    const sent = await suite.db.knex.transaction((trx) =>
+      storeOutbound(trx, {
+        partner: { ...nordlicht, id: 'acme-supply' },
+        docType: 'ORDERS',
+        text: 'UNB+...',
+        format: 'edifact',
+        fileName: 'o.edi',
+        isaControl: '4711',
+      }),
+    );
+    const { body } = await send(
+      `UNB+UNOA:3+5412345000013:14+8798765000005:14+261130:1200+C0002'UNH+1+CONTRL:D:3:UN'UCI+4711+8798765000005:14+5412345000013:14+4'UNT+3+1'UNZ+1+C0002'`,
+    );
+    assert.equal(body.state, 'processed');
+    assert.ok(
+      body.timeline.some((e: { type: string }) => e.type === 'ack.reconciled'),
+      JSON.stringify(body.timeline),
+    );
+    const row = await suite.db.knex('messages').first('ack_status').where({ id: sent.id });
+    assert.equal(row.ack_status, 'rejected');
   });
 
   it('reads a CONTRL from the partner as an acknowledgment: no document, none sent back, reconciled or reported unmatched', async () => {
