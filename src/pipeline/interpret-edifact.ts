@@ -97,6 +97,14 @@ function documentOf(
   return { ...shell, problems: [{ code: 'GW_DOC_TYPE_UNKNOWN', message, location: at }] };
 }
 
+/** What a CONTRL we received says: the interchange it answers (UCI 0020) and its action (0083). */
+function contrlOf(m: EdifactMessage): { ref: string; action: string } {
+  const uci = m.segments.find((s) => s.tag === 'UCI');
+  return { ref: uci?.elements[0]?.[0] ?? '', action: uci?.elements[3]?.[0] ?? '' };
+}
+
+const isContrl = (m: EdifactMessage) => m.type === 'CONTRL';
+
 function receiptOf(ic: EdifactInterchange, problems: Problem[], firstSeq: number, lastSeq: number): EdifactReceipt {
   const message = (m: EdifactMessage) => ({
     ref: m.ref,
@@ -119,6 +127,7 @@ function receiptOf(ic: EdifactInterchange, problems: Problem[], firstSeq: number
     problems,
     groups: ic.groups.map((g) => ({ ref: g.ref, functionalId: g.functionalId, sender: g.sender, recipient: g.recipient, problems: g.problems })),
     messages: ic.messages.map(message),
+    contrl: problems.length ? [] : ic.messages.filter((m) => isContrl(m) && m.problems.length === 0).map(contrlOf),
     firstSeq,
     lastSeq,
   };
@@ -145,8 +154,9 @@ export function interpretEdifact(
     if (icProblems.length === 0) {
       const badGroups = new Set(ic.groups.filter((g) => g.problems.length).map((g) => g.ref));
       for (const g of ic.groups) problems.push(...g.problems);
+      // A CONTRL answers an interchange we sent: reconciled, never a document.
       for (const m of ic.messages)
-        if (m.group === undefined || !badGroups.has(m.group)) documents.push(documentOf(documents.length + 1, ic, m, partner, profiles, map));
+        if (!isContrl(m) && (m.group === undefined || !badGroups.has(m.group))) documents.push(documentOf(documents.length + 1, ic, m, partner, profiles, map));
     }
     receipts.push(receiptOf(ic, icProblems, firstSeq, documents.length));
   }

@@ -4,6 +4,8 @@ import { isGatewayError, type Problem, type SourceLocation } from '../errors.js'
 import { checkGuide, guideFor } from '../formats/x12/guide.js';
 import { READ_CHUNK } from '../formats/x12/parse.js';
 import { interpretEdifact } from './interpret-edifact.js';
+import { edifactRoot, type EdifactPath } from '../mapping/edifact-source.js';
+import type { EdifactMessage } from '../formats/edifact/types.js';
 import type { EdifactReceipt } from '../formats/edifact/contrl.js';
 import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
 import { X12Reader, type X12Event, type X12GroupHeader, type X12InterchangeHeader, type X12TransactionSet } from '../formats/x12/reader.js';
@@ -116,7 +118,7 @@ export function interpret(
       case 'x12':
         return interpretX12(bytes, partner, config);
       case 'edifact':
-        return interpretEdifact(bytes, partner, profilesOf(partner, config));
+        return interpretEdifact(bytes, partner, profilesOf(partner, config), mapEdifactMessage);
       case 'json':
         return interpretJson(bytes, partner, config);
       case 'xml':
@@ -324,6 +326,18 @@ function readFunctionalAck(set: X12TransactionSet): FunctionalAck {
     if ((s.tag === 'AK5' || s.tag === 'IK5') && sets.length) (sets[sets.length - 1] as { status: string }).status = s.elements[0] ?? '';
   }
   return { type: set.id as '997' | '999', functionalId: ak1[0] ?? '', groupControl: ak1[1] ?? '', status: ak9[0] ?? '', sets };
+}
+
+/** One EDIFACT message mapped with its profile, through the segment-group tree of its structure table. */
+function mapEdifactMessage(seq: number, sourceRef: string, profile: CompiledProfile, message: EdifactMessage): InterpretedDocument {
+  const root = edifactRoot(message);
+  if (!root)
+    return unknownDocument(seq, sourceRef, `The gateway has no structure table for EDIFACT ${message.type} ${message.version}:${message.release}.`, {
+      segment: 'UNH',
+      position: 1,
+      transaction: message.ref,
+    });
+  return mapDocument(seq, sourceRef, profile as CompiledProfile<EdifactPath>, root);
 }
 
 /** Reads a whole X12 payload (tests, the CLI's mapping test). The pipeline streams with X12Interpreter. */

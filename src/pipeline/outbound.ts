@@ -106,7 +106,11 @@ export async function storeOutbound(trx: Knex.Transaction, m: OutboundMessage): 
     ack_due_at: m.ackDueAt ?? null,
     processed_at: trx.fn.now(),
   });
-  const envelope = m.isaControl ? ` ISA ${m.isaControl}${m.groupControl ? ` / GS ${m.groupControl}` : ''}` : '';
+  const envelope = !m.isaControl
+    ? ''
+    : format === 'edifact'
+      ? ` UNB ${m.isaControl}`
+      : ` ISA ${m.isaControl}${m.groupControl ? ` / GS ${m.groupControl}` : ''}`;
   await recordEvents(trx, [{ message_id: id, type: 'outbound.ready', detail: `${m.docType}${envelope} in the mailbox of ${m.partner.id} as ${fileName}` }]);
   // A partner that takes documents by push (AS2, its own SFTP server) gets it through the outbox.
   const push = await queuePush(trx, m.partner, id);

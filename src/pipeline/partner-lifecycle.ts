@@ -147,9 +147,13 @@ export async function checklist(
       done: tested.has(type),
       detail: tested.has(type) ? `a ${type} was accepted while testing` : `no ${type} accepted while the partner was in testing`,
     });
-  if (sendsX12(config, partner)) {
+  if (expectsAcks(config, partner)) {
     const n = await collectedAcks(knex, partner.id);
-    items.push({ item: 'acknowledgments', done: n > 0, detail: n ? `${n} functional acknowledgment(s) collected` : 'no 997/999 we sent has been collected' });
+    items.push({
+      item: 'acknowledgments',
+      done: n > 0,
+      detail: n ? `${n} functional acknowledgment(s) collected` : 'no 997/999/CONTRL we sent has been collected',
+    });
   }
   const a = lifecycle.approval;
   items.push({ item: 'approval', done: Boolean(a), detail: a ? `approved by ${a.by} at ${a.at.toISOString()}` : 'no one has approved the go-live' });
@@ -164,17 +168,17 @@ async function testedTypes(knex: Knex, partnerId: string, lifecycle: Lifecycle):
   return new Set((await q).map((r: { type: DocumentType }) => r.type));
 }
 
-/** Acknowledgments apply to partners that send X12 with functional acknowledgments on. */
-function sendsX12(config: GatewayConfig, partner: PartnerProfile): boolean {
-  if (partner.x12.acknowledgments.functional === 'none') return false;
-  return partner.inbound.some((i) => config.mappings.get(i.mapping)?.source.format === 'x12');
+/** Acknowledgments apply to partners that send X12 with functional acknowledgments on, or EDIFACT with `contrl: always`. */
+function expectsAcks(config: GatewayConfig, partner: PartnerProfile): boolean {
+  const formats = new Set<string>(partner.inbound.map((i) => config.mappings.get(i.mapping)?.source.format ?? ''));
+  return (formats.has('x12') && partner.x12.acknowledgments.functional !== 'none') || (formats.has('edifact') && partner.edifact.contrl === 'always');
 }
 
 async function collectedAcks(knex: Knex, partnerId: string): Promise<number> {
   const row = await knex('messages')
     .count<{ n: string }>('* as n')
     .where({ partner_id: partnerId, direction: 'outbound' })
-    .whereIn('doc_type', ['997', '999'])
+    .whereIn('doc_type', ['997', '999', 'CONTRL'])
     .whereNotNull('collected_at')
     .first();
   return Number(row?.n ?? 0);

@@ -3,6 +3,7 @@ import { contrlAction, contrlInterchange, type EdifactReceipt } from '../formats
 import { recordEvents } from '../observability/events.js';
 import type { PartnerProfile } from '../types.js';
 import type { ClaimedMessage } from './document-records.js';
+import { setAckStatus } from './messages.js';
 import { reserveEnvelopeControls, storeOutbound } from './outbound.js';
 
 /**
@@ -57,10 +58,48 @@ export async function claimEdifactInterchanges(
   return duplicates;
 }
 
-/** Whether the partner gets a CONTRL for this interchange. */
+/** Whether the partner gets a CONTRL for this interchange; one that holds only CONTRLs never does. */
 function wantsContrl(partner: PartnerProfile, r: EdifactReceipt): boolean {
+  if (r.messages.length > 0 && r.contrl.length === r.messages.length) return false;
   const when = partner.edifact.contrl;
   return when === 'always' || (when === 'requested' && r.ackRequested);
+}
+
+const CONTRL_STATUS: Record<string, string> = { '7': 'accepted', '4': 'rejected', '8': 'received' };
+
+/**
+ * Matches each CONTRL the partner sent to the interchange we sent it (partner and UNB 0020, kept in
+ * the outbound message's interchange column) and records what it says on both. Returns how many matched.
+ */
+export async function reconcileContrls(
+  trx: Knex.Transaction,
+  partner: PartnerProfile,
+  row: ClaimedMessage,
+  receipts: readonly EdifactReceipt[],
+): Promise<number> {
+  let matched = 0;
+  for (const { ref, action } of receipts.flatMap((r) => r.contrl)) {
+    const control = /^\d+$/.test(ref) ? String(Number(ref)) : ref;
+    const sent = await trx('messages')
+      .select('id', 'doc_type')
+      .where({ partner_id: partner.id, direction: 'outbound', format: 'edifact', x12_interchange: control })
+      .whereNot('doc_type', 'CONTRL')
+      .orderBy('received_at', 'desc')
+      .first()
+      .forUpdate();
+    const status = CONTRL_STATUS[action] ?? `unknown (${action})`;
+    if (!sent) {
+      await recordEvents(trx, [{ message_id: row.id, type: 'ack.unmatched', detail: `CONTRL for interchange ${ref} matches nothing sent to this partner` }]);
+      continue;
+    }
+    matched++;
+    await setAckStatus(trx, sent.id, status);
+    await recordEvents(trx, [
+      { message_id: sent.id, type: 'ack.received', code: action, detail: `CONTRL: interchange ${ref} ${status}`, data: { inboundMessageId: row.id, sets: [] } },
+      { message_id: row.id, type: 'ack.reconciled', detail: `CONTRL for ${sent.doc_type} interchange ${ref}: ${status}`, data: { outboundMessageId: sent.id } },
+    ]);
+  }
+  return matched;
 }
 
 /** Builds and stores a CONTRL per interchange that asks for one (or per the profile), in the partner's mailbox. */

@@ -15,7 +15,7 @@ import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyInte
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
 import { finishInterpretation, markFailed } from './messages.js';
 import { readRawSlice } from './raw-store.js';
-import { acknowledgeEdifact, claimEdifactInterchanges } from './process-edifact.js';
+import { acknowledgeEdifact, claimEdifactInterchanges, reconcileContrls } from './process-edifact.js';
 import { copyDocuments, rejectDocuments } from './documents.js';
 import { dropHolds } from './business-exceptions.js';
 import { linkToPurchaseOrders } from './po-intake.js';
@@ -185,8 +185,14 @@ async function processOne(
   const writer = new DocumentWriter(trx, partner, row);
   for (const doc of result.documents) writer.add(doc, repeated(doc.seq));
   await writer.flush();
+  const reconciled = await reconcileContrls(
+    trx,
+    partner,
+    row,
+    receipts.filter((r) => !duplicates.has(r)),
+  );
   await acknowledgeEdifact(trx, partner, row, receipts, duplicates);
-  return settle(trx, row, result.problems, { duplicates: duplicates.size, reconciled: 0 }, writer.numbers);
+  return settle(trx, row, result.problems, { duplicates: duplicates.size, reconciled }, writer.numbers);
 }
 
 async function interpretWhole(

@@ -70,6 +70,8 @@ export async function placeEdifactOrder(
     text,
     format: 'edifact',
     fileName,
+    // Kept as the message's interchange control, so the partner's CONTRL (UCI 0020) finds it.
+    isaControl: interchange,
     ...(m.correlationId ? { correlationId: m.correlationId } : {}),
     ...(m.idempotencyKey ? { idempotencyKey: m.idempotencyKey } : {}),
   });

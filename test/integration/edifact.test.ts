@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseEdifact, segmentValue } from '../../src/formats/edifact/parse.js';
 import type { EdifactInterchange } from '../../src/formats/edifact/types.js';
 import { ACME_KEY, gatewaySuite, post, status, waitFor } from '../helpers/gateway.js';
+import { allowSftp, knownHosts, runSftp, sshKeygen } from '../helpers/sftp.js';
+import { storeOutbound } from '../../src/pipeline/outbound.js';
+import type { PartnerProfile } from '../../src/types.js';
+import { repoConfig } from '../helpers/config.js';
 
 const EDIFACT = 'application/edifact';
 const settled = (s: { body: Record<string, any> }) => s.body.state !== 'received';
@@ -34,9 +41,9 @@ async function contrlFor(url: string, messageId: string): Promise<{ ic: EdifactI
 
 const report = (ic: EdifactInterchange) => ic.messages[0]?.segments.map((s) => [s.tag, ...s.elements.map((e) => e.join(':'))]);
 
-describe('EDIFACT over REST: stored, checked, answered with a CONTRL, duplicates refused (real server, real database)', function () {
+describe('EDIFACT over REST and SFTP: stored, checked, answered with a CONTRL, duplicates refused (real server, real database)', function () {
   this.timeout(60_000);
-  const suite = gatewaySuite();
+  const suite = gatewaySuite({ env: { SFTP: 'on' } });
 
   async function send(body: string): Promise<{ id: string; body: Record<string, any> }> {
     const res = await post(suite.url, ACME_KEY, EDIFACT, Buffer.from(body, 'latin1'));
@@ -63,6 +70,11 @@ describe('EDIFACT over REST: stored, checked, answered with a CONTRL, duplicates
     assert.deepEqual(ic.problems, []);
     assert.deepEqual([ic.messages[0]?.type, ic.messages[0]?.version, ic.messages[0]?.release], ['CONTRL', 'D', '3']);
     assert.deepEqual(report(ic), [['UCI', 'IC0001', '5412345000013:14', '8798765000005:14', '7']]);
+    assert.deepEqual(
+      body.acknowledgments.map((a: { type: string }) => a.type),
+      ['CONTRL'],
+      'the status page lists the CONTRL',
+    );
   });
 
   it('refuses the same interchange again as a duplicate (UCI 4, error 26): stored, not delivered', async () => {
@@ -97,5 +109,82 @@ describe('EDIFACT over REST: stored, checked, answered with a CONTRL, duplicates
     assert.equal(body.problems[0].code, 'GW_EDIFACT_ENVELOPE');
     const { ic } = await contrlFor(suite.url, id);
     assert.deepEqual(report(ic), [['UCI', 'IC0003', '4000000000001:14', '8798765000005:14', '4', '23', 'UNB', '2']]);
+  });
+
+  it("matches the partner's CONTRL to the interchange we sent (UNB 0020) and records its action on it", async () => {
+    // An ORDERS we sent ACME, as the ERP's EDIFACT purchase orders are stored: its 0020 kept with it.
+    const nordlicht = (await repoConfig()).partners.get('nordlicht') as PartnerProfile;
+    const sent = await suite.db.knex.transaction((trx) =>
+      storeOutbound(trx, {
+        partner: { ...nordlicht, id: 'acme-supply' },
+        docType: 'ORDERS',
+        text: 'UNB+...',
+        format: 'edifact',
+        fileName: 'o.edi',
+        isaControl: '4711',
+      }),
+    );
+    const { body } = await send(
+      `UNB+UNOA:3+5412345000013:14+8798765000005:14+261130:1200+C0002'UNH+1+CONTRL:D:3:UN'UCI+4711+8798765000005:14+5412345000013:14+4'UNT+3+1'UNZ+1+C0002'`,
+    );
+    assert.equal(body.state, 'processed');
+    assert.ok(
+      body.timeline.some((e: { type: string }) => e.type === 'ack.reconciled'),
+      JSON.stringify(body.timeline),
+    );
+    const row = await suite.db.knex('messages').first('ack_status').where({ id: sent.id });
+    assert.equal(row.ack_status, 'rejected');
+  });
+
+  it('reads a CONTRL from the partner as an acknowledgment: no document, none sent back, reconciled or reported unmatched', async () => {
+    const contrl = [
+      "UNB+UNOA:3+5412345000013:14+8798765000005:14+261130:1200+C0001'",
+      "UNH+1+CONTRL:D:3:UN'",
+      "UCI+99999+8798765000005:14+5412345000013:14+7'",
+      "UNT+3+1'",
+      "UNZ+1+C0001'",
+    ].join('');
+    const { id, body } = await send(contrl);
+    assert.equal(body.state, 'processed');
+    assert.deepEqual(body.documents, []);
+    assert.deepEqual(body.acknowledgments, [], 'an acknowledgment is not acknowledged');
+    assert.ok(
+      body.timeline.some((e: { type: string; detail: string }) => e.type === 'ack.unmatched' && /interchange 99999/.test(e.detail)),
+      JSON.stringify(body.timeline),
+    );
+    const list = (await (await fetch(`${suite.url}/v1/outbound`, { headers: { authorization: `Bearer ${ACME_KEY}` } })).json()) as Mailbox;
+    assert.ok(!list.items.some((i) => i.relatedMessageId === id));
+  });
+
+  it('takes an interchange put into /inbound over OpenSSH sftp, and serves its CONTRL from /outbound', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gw-edifact-sftp-'));
+    try {
+      const key = await sshKeygen(dir, 'acme');
+      const port = suite.t.gw.sftp!.port;
+      const trusted = knownHosts(
+        path.join(dir, 'known_hosts'),
+        port,
+        suite.t.gw.sftp!.hostKeys.map((k) => k.publicKey),
+      );
+      await allowSftp(suite.t.gw, suite.t.partnersDir, 'acme-supply', [key.publicKey]);
+      const sftp = (commands: string[]) => runSftp({ port, user: 'acme-supply', identity: key.identity, knownHosts: trusted, commands, cwd: dir });
+      writeFileSync(path.join(dir, 'desadv-7.edi'), desadv('IC0007'), 'latin1');
+      const put = await sftp(['put desadv-7.edi /inbound/desadv-7.edi']);
+      assert.equal(put.code, 0, put.stderr);
+      const msg = await suite.db.knex('messages').first('id', 'format', 'content_type').where({ partner_id: 'acme-supply', file_name: 'desadv-7.edi' });
+      assert.deepEqual([msg?.format, msg?.content_type], ['edifact', 'application/edifact']);
+      const ack = (await waitFor(
+        'the CONTRL',
+        () => suite.db.knex('messages').first('file_name').where({ related_message_id: msg.id, direction: 'outbound' }),
+        Boolean,
+      )) as { file_name: string };
+      assert.match(ack.file_name, /^CONTRL_\d+_/);
+      const get = await sftp([`get /outbound/${ack.file_name} contrl.edi`]);
+      assert.equal(get.code, 0, get.stderr);
+      const ic = parseEdifact(readFileSync(path.join(dir, 'contrl.edi')));
+      assert.deepEqual(report(ic), [['UCI', 'IC0007', '5412345000013:14', '8798765000005:14', '7']]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

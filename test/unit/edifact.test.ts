@@ -3,15 +3,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { ERROR_CODES, isGatewayError, type Problem } from '../../src/errors.js';
-import { contrlInterchange } from '../../src/formats/edifact/contrl.js';
+import { contrlBody, contrlInterchange } from '../../src/formats/edifact/contrl.js';
 import { parseEdifact, parseEdifactInterchanges, segmentValue } from '../../src/formats/edifact/parse.js';
 import type { EdifactSeparators } from '../../src/formats/edifact/types.js';
 import { writeEdifact } from '../../src/formats/edifact/write.js';
-import { formatOfFile } from '../../src/pipeline/interpret.js';
+import { formatOfFile, interpret } from '../../src/pipeline/interpret.js';
 import { interpretEdifact } from '../../src/pipeline/interpret-edifact.js';
 import type { PartnerProfile } from '../../src/types.js';
 import { corpusPartner, repoConfig } from '../helpers/config.js';
-import { CORPUS, FIXTURES, HAS_CORPUS } from '../helpers/corpus.js';
+import { CORPUS, FIXTURES, HAS_CORPUS, MAPPINGS } from '../helpers/corpus.js';
 
 const text = (s: string) => Buffer.from(s, 'latin1');
 const UNB = "UNB+UNOA:3+SENDER:14+RECEIVER:14+261130:1200+REF1'";
@@ -47,6 +47,16 @@ describe('EDIFACT reader', () => {
     assert.deepEqual(codes(ic.messages[0]?.problems ?? []), ['GW_EDIFACT_MESSAGE_TRAILER/29@UNT1', 'GW_EDIFACT_MESSAGE_TRAILER/28@UNT2']);
     assert.deepEqual(codes(ic.groups[0]?.problems ?? []), ['GW_EDIFACT_GROUP/29@UNE1', 'GW_EDIFACT_GROUP/28@UNE2']);
     assert.deepEqual(codes(ic.problems), ['GW_EDIFACT_ENVELOPE/29@UNZ1', 'GW_EDIFACT_ENVELOPE/28@UNZ2']);
+  });
+
+  it('refuses segments after the UNZ, and releases the character after a wrapped line break', () => {
+    const after = parseEdifact(text(`${UNB}${MSG}UNZ+1+REF1'XYZ+1'`));
+    assert.deepEqual(
+      after.problems.map((p) => [p.code, p.edifact?.error, p.location?.segment, p.location?.segmentIndex]),
+      [['GW_EDIFACT_SYNTAX', '33', 'XYZ', 6]],
+    );
+    const wrapped = parseEdifact(text(`${UNB}UNH+1+DESADV:D:96A:UN'FTX+AAA+++A?\n+B'UNT+3+1'UNZ+1+REF1'`));
+    assert.equal(segmentValue(wrapped.messages[0]!.segments[0]!, 4), 'A+B');
   });
 
   it('reports a missing UNT and a missing UNZ', () => {
@@ -94,6 +104,39 @@ describe('EDIFACT reader', () => {
     const ic = parseEdifact(text('\xef\xbb\xbfUNB\x1dUNOB\x1f3\x1dS\x1dR\x1d261130\x1f1200\x1d1\x1cUNZ\x1d0\x1d1\x1c'));
     assert.deepEqual(ic.problems, []);
     assert.equal(ic.separators.element, '\x1d');
+  });
+});
+
+describe('EDIFACT interpretation', () => {
+  it("maps each message with the partner's EDIFACT profile, as its sample expects (nordlicht: DESADV and INVOIC)", async () => {
+    const config = await repoConfig();
+    const partner = config.partners.get('nordlicht') as PartnerProfile;
+    const sample = path.join(MAPPINGS, 'nordlicht', 'samples', 'desadv-and-invoic.edifact');
+    const result = interpret(readFileSync(sample), 'edifact', partner, config);
+    assert.deepEqual(result.problems, []);
+    const expected = JSON.parse(readFileSync(`${sample}.canonical.json`, 'utf8')) as { canonical: unknown }[];
+    assert.deepEqual(
+      result.documents.map((d) => [d.type, d.problems, d.canonical]),
+      [
+        ['asn', [], expected[0]?.canonical],
+        ['invoice', [], expected[1]?.canonical],
+      ],
+    );
+  });
+});
+
+describe('CONTRL', () => {
+  it('names a bad character by message, segment position and element:component (UCM 4, UCS, UCD 21)', async () => {
+    const partner = corpusPartner(await repoConfig());
+    const bytes = readFileSync(path.join(FIXTURES, 'edifact', 'INVOIC_D97B_invalid_staedi.edi'));
+    const [receipt] = interpretEdifact(bytes, partner, []).edifact;
+    assert.ok(receipt);
+    assert.deepEqual(contrlBody(receipt, false), [
+      { tag: 'UCI', elements: ['00000000000778', ['005435656', '1', ''], ['006415160', '1', ''], '7'] },
+      { tag: 'UCM', elements: ['00000000000117', ['INVOIC', 'D', '97B', 'UN', ''], '4'] },
+      { tag: 'UCS', elements: ['13'] },
+      { tag: 'UCD', elements: ['21', ['1', '2']] },
+    ]);
   });
 });
 

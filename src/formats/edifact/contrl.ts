@@ -24,6 +24,8 @@ export interface EdifactReceipt {
   problems: Problem[];
   groups: { ref: string; functionalId: string; sender: EdifactParty; recipient: EdifactParty; problems: Problem[] }[];
   messages: { ref: string; type: string; version: string; release: string; agency: string; association?: string; problems: Problem[] }[];
+  /** CONTRL messages in the interchange: acknowledgments of interchanges we sent (UCI 0020 and 0083). */
+  contrl: { ref: string; action: string }[];
   /** Sequence numbers of the documents formed from the interchange's messages (first > last: none). */
   firstSeq: number;
   lastSeq: number;

@@ -12,27 +12,37 @@ import type { EdifactSeparators } from './types.js';
  * @see docs/decisions/0043-edifact.md
  */
 
-export interface RawComponent {
-  text: string;
-  /** 0-based byte offset of the component's first byte in the payload. */
-  offset: number;
-}
-
 export interface RawSegment {
   tag: string;
   offset: number;
-  /** element → occurrences (repetitions) → components; element 0 is the tag. */
-  elements: RawComponent[][][];
+  /** element → occurrences (repetitions) → component texts; element 0 is the tag. */
+  elements: string[][][];
+  /** 0-based byte offset of each component's first byte, in reading order (see componentOffset). */
+  offsets: number[];
   /** The input ended before the segment's terminator. */
   unterminated: boolean;
 }
 
+/** The separators and line starts one interchange is read with. */
 export interface Tokenized {
   separators: EdifactSeparators;
   una: boolean;
-  segments: RawSegment[];
   /** Offsets where each line starts, for line/column of an offset. */
   lineStarts: number[];
+}
+
+/** Byte offset of element `e` (0 = tag), occurrence `r`, component `c` (0-based), or of the segment. */
+export function componentOffset(raw: RawSegment, e: number, r: number, c: number): number {
+  let k = 0;
+  for (let ei = 0; ei < raw.elements.length; ei++) {
+    const occurrences = raw.elements[ei] ?? [];
+    for (let ri = 0; ri < occurrences.length; ri++) {
+      const n = occurrences[ri]?.length ?? 0;
+      if (ei === e && ri === r) return c < n ? (raw.offsets[k + c] ?? raw.offset) : raw.offset;
+      k += n;
+    }
+  }
+  return raw.offset;
 }
 
 export const DEFAULT_SEPARATORS: EdifactSeparators = { component: ':', element: '+', decimal: '.', release: '?', repetition: null, segment: "'" };
@@ -122,44 +132,44 @@ export function printable(s: string): string {
 }
 
 /**
- * Splits the payload (one char per byte) into raw segments, one Tokenized per interchange: a UNA, or a
- * UNB after segments, starts the next (without its own UNA it keeps the separators read so far, its
- * syntax version deciding the repetition separator). Throws EdifactSyntaxStop when it cannot.
+ * Splits the payload (one char per byte) into raw segments, yielded one at a time with the
+ * Tokenized of their interchange (so each is garbage as soon as it is read): a UNA, or a UNB after
+ * segments, starts the next interchange (without its own UNA it keeps the separators read so far,
+ * its syntax version deciding the repetition separator). Throws EdifactSyntaxStop when it cannot.
  */
-export function tokenize(s: string): Tokenized[] {
+export function* tokenize(s: string): Generator<{ tokens: Tokenized; raw: RawSegment }> {
   const lineStarts = lineStartsOf(s);
-  let p = s.startsWith(BOM) ? 3 : 0;
-  p = skipBlank(s, p);
-  const out: Tokenized[] = [];
+  let p = skipBlank(s, s.startsWith(BOM) ? 3 : 0);
   let current: Tokenized | undefined;
+  let count = 0;
   while (p < s.length) {
     if (!current || s.startsWith('UNA', p)) {
       const { separators, una, at } = separatorsAt(s, p, lineStarts);
-      current = { separators, una, segments: [], lineStarts };
-      out.push(current);
+      current = { separators, una, lineStarts };
+      count = 0;
       p = skipBlank(s, at);
+      if (p >= s.length) stop('The payload holds no segment after the UNA.', at, lineStarts);
       applySyntaxVersion(s, p, separators, una, una ? separators.repetition : null);
       continue;
     }
-    if (current.segments.length > 0 && s.startsWith('UNB', p)) {
-      current = { separators: { ...current.separators }, una: false, segments: [], lineStarts };
-      out.push(current);
+    if (count > 0 && s.startsWith('UNB', p)) {
+      current = { separators: { ...current.separators }, una: false, lineStarts };
+      count = 0;
       applySyntaxVersion(s, p, current.separators, false, null);
     }
     const seg = readSegment(s, p, current.separators);
     if (!/^[A-Z0-9]{1,3}$/.test(seg.tag))
       stop(
         `"${printable(seg.tag.slice(0, 20))}" is not a segment tag (1–3 upper-case letters or digits) at segment ` +
-          `${current.segments.length + 1}: the separators or terminator do not fit the data.`,
+          `${count + 1}: the separators or terminator do not fit the data.`,
         seg.offset,
         lineStarts,
       );
-    current.segments.push(seg.segment);
+    count++;
+    yield { tokens: current, raw: seg };
     p = skipBlank(s, seg.next);
   }
-  const empty = out.find((t) => t.segments.length === 0);
-  if (!current || empty) stop('The payload holds no segment after the UNA.', p, lineStarts);
-  return out;
+  if (!current) stop('The payload is empty.', p, lineStarts);
 }
 
 function skipBlank(s: string, p: number): number {
@@ -172,51 +182,62 @@ function skipBlank(s: string, p: number): number {
   return q;
 }
 
-/** Reads one segment from `p`; returns it and the offset after its terminator. */
-function readSegment(s: string, p: number, sep: EdifactSeparators): { segment: RawSegment; tag: string; offset: number; next: number } {
-  const elements: RawComponent[][][] = [];
-  let occurrences: RawComponent[][] = [];
-  let components: RawComponent[] = [];
+/** Char codes that interrupt plain text: the separators, the release character, CR and LF. */
+function specialCodes(sep: EdifactSeparators): Uint8Array {
+  const table = new Uint8Array(256);
+  for (const c of [sep.component, sep.element, sep.segment, sep.release, sep.repetition, '\r', '\n']) if (c) table[c.charCodeAt(0) & 0xff] = 1;
+  return table;
+}
+
+const specials = new WeakMap<EdifactSeparators, Uint8Array>();
+
+/** Reads one segment from `p`; `next` is the offset after its terminator. Plain runs are sliced, not copied by character. */
+function readSegment(s: string, p: number, sep: EdifactSeparators): RawSegment & { next: number } {
+  let special = specials.get(sep);
+  if (!special) specials.set(sep, (special = specialCodes(sep)));
+  const elements: string[][][] = [];
+  const offsets: number[] = [p];
+  let occurrences: string[][] = [];
+  let components: string[] = [];
   let text = '';
-  let compStart = p;
   let q = p;
   let terminated = false;
-  const endComponent = (next: number) => {
-    components.push({ text, offset: compStart });
-    text = '';
-    compStart = next;
-  };
   while (q < s.length) {
+    const run = q;
+    while (q < s.length && special[s.charCodeAt(q)] !== 1) q++;
+    if (q > run) text += s.slice(run, q);
+    if (q >= s.length) break;
     const c = s.charAt(q);
     if (c === sep.release) {
-      const released = s.charAt(q + 1);
-      if (released === '\r' || released === '\n') q++;
-      else {
-        text += released;
-        q += 2;
-        continue;
-      }
-    } else if (c === sep.segment) {
+      // A line break inserted after the release character (wrapped lines) is skipped, not released.
+      let r = q + 1;
+      while (s.charAt(r) === '\r' || s.charAt(r) === '\n') r++;
+      text += s.charAt(r);
+      q = r + 1;
+      continue;
+    }
+    if (c === sep.segment) {
       terminated = true;
       q++;
       break;
-    } else if (c === sep.element) {
-      endComponent(q + 1);
-      occurrences.push(components);
-      elements.push(occurrences);
-      components = [];
-      occurrences = [];
-    } else if (c === sep.component) endComponent(q + 1);
-    else if (c === sep.repetition) {
-      endComponent(q + 1);
-      occurrences.push(components);
-      components = [];
-    } else if (c !== '\r' && c !== '\n') text += c;
+    }
+    if (c === sep.element || c === sep.component || c === sep.repetition) {
+      components.push(text);
+      text = '';
+      offsets.push(q + 1);
+      if (c !== sep.component) {
+        occurrences.push(components);
+        components = [];
+      }
+      if (c === sep.element) {
+        elements.push(occurrences);
+        occurrences = [];
+      }
+    }
     q++;
   }
-  endComponent(q);
+  components.push(text);
   occurrences.push(components);
   elements.push(occurrences);
-  const tag = elements[0]?.[0]?.[0]?.text ?? '';
-  return { segment: { tag, offset: p, elements, unterminated: !terminated }, tag, offset: p, next: q };
+  return { tag: elements[0]?.[0]?.[0] ?? '', offset: p, elements, offsets, unterminated: !terminated, next: q };
 }

@@ -1,6 +1,6 @@
 import type { Problem, SourceLocation } from '../../errors.js';
 import { type EdifactCharset, decodeValue } from './charset.js';
-import { lineColumn, printable, type RawSegment, type Tokenized } from './reader.js';
+import { componentOffset, lineColumn, printable, type RawSegment, type Tokenized } from './reader.js';
 import type { EdifactSegment } from './types.js';
 
 /**
@@ -17,8 +17,7 @@ export interface DecodeContext {
 
 /** Location of element `element` (1-based), component `component` (1-based) of a raw segment. */
 export function elementLocation(ctx: DecodeContext, raw: RawSegment, seg: EdifactSegment, element: number, component = 1): SourceLocation {
-  const comp = raw.elements[element]?.[0]?.[component - 1];
-  const offset = comp?.offset ?? raw.offset;
+  const offset = componentOffset(raw, element, 0, component - 1);
   const at = lineColumn(ctx.tokens.lineStarts, offset);
   return { ...seg.location, element, ...(component > 1 ? { component } : {}), line: at.line, column: at.column, offset };
 }
@@ -32,13 +31,13 @@ export function decodeSegment(ctx: DecodeContext, raw: RawSegment, index: number
   let badFound = false;
   raw.elements.slice(1).forEach((occurrences, e) => {
     const decoded = occurrences.map((components, r) =>
-      components.map((comp, c) => {
-        if (!ctx.charset) return comp.text;
-        const v = decodeValue(comp.text, ctx.charset, ctx.service);
+      components.map((text, c) => {
+        if (!ctx.charset) return text;
+        const v = decodeValue(text, ctx.charset, ctx.service);
         if (typeof v === 'string') return v;
-        if (!badFound) problems.push(charsetProblem(ctx, raw, location, comp.text, v.bad, e + 1, c + 1, r));
+        if (!badFound) problems.push(charsetProblem(ctx, raw, location, text, v.bad, e + 1, c + 1, r));
         badFound = true;
-        return comp.text;
+        return text;
       }),
     );
     elements.push(decoded[0] ?? ['']);
@@ -59,8 +58,8 @@ function charsetProblem(
   component: number,
   repetition: number,
 ): Problem {
-  const comp = raw.elements[element]?.[repetition]?.[component - 1];
-  const offset = (comp?.offset ?? raw.offset) + bad;
+  // Exact unless a release character precedes the bad one inside the component.
+  const offset = componentOffset(raw, element, repetition, component - 1) + bad;
   const at = lineColumn(ctx.tokens.lineStarts, offset);
   const id = ctx.charset?.id ?? '';
   const composite = component > 1 || (raw.elements[element]?.[0]?.length ?? 0) > 1;
