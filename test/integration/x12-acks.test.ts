@@ -118,17 +118,20 @@ describe('X12 acknowledgments, duplicates and the mailbox (real server, real dat
     assert.deepEqual(seg(ic, 'AK5'), [['R', '5']]);
   });
 
-  it('answers a 005010 group with a 999 (IK5), and an unsupported set with code 1', async () => {
-    const v5010 = withControl(soi.replace('*-*00406*', '*^*00501*').replace('*X*004060~', '*X*005010~'), 700004);
-    const { id } = await send(v5010);
-    const { ic, type } = await ackFor(url, id);
-    assert.equal(type, '999');
-    assert.equal(ic.groups[0]?.version, '005010X231');
-    assert.equal(ic.groups[0]?.sets[0]?.implementation, '005010X231');
-    assert.deepEqual(seg(ic, 'AK1'), [['SH', '49', '005010']]);
-    assert.deepEqual(seg(ic, 'IK5'), [['R', '1']]);
-    assert.deepEqual(seg(ic, 'AK9'), [['R', '1', '1', '0']]);
-    assert.equal(ic.delimiters.repetition, '^');
+  it('answers a 005010 group with a 999 (IK5): a ship notice the standard map reads is accepted, an unsupported set gets code 1', async () => {
+    const v5010 = (s: string, control: number) => withControl(s.replace('*-*00406*', '*^*00501*').replace('*X*004060~', '*X*005010~'), control);
+    const accepted = await ackFor(url, (await send(v5010(soi, 700004))).id);
+    assert.equal(accepted.type, '999');
+    assert.equal(accepted.ic.groups[0]?.version, '005010X231');
+    assert.equal(accepted.ic.groups[0]?.sets[0]?.implementation, '005010X231');
+    assert.deepEqual(seg(accepted.ic, 'AK1'), [['SH', '49', '005010']]);
+    assert.deepEqual(seg(accepted.ic, 'IK5'), [['A']]);
+    assert.deepEqual(seg(accepted.ic, 'AK9'), [['A', '1', '1', '1']]);
+    assert.equal(accepted.ic.delimiters.repetition, '^');
+    // The same group with a transaction set no profile of the partner reads (857).
+    const unsupported = await ackFor(url, (await send(v5010(soi.replace('ST*856*', 'ST*857*'), 700014))).id);
+    assert.deepEqual(seg(unsupported.ic, 'IK5'), [['R', '1']]);
+    assert.deepEqual(seg(unsupported.ic, 'AK9'), [['R', '1', '1', '0']]);
   });
 
   it('sends a TA1 when ISA14 asks for one, in the same interchange as the 997', async () => {
