@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseEdifact } from '../../src/formats/edifact/parse.js';
+import type { EdifactInterchange } from '../../src/formats/edifact/types.js';
+import { MAPPINGS, REPO } from '../helpers/corpus.js';
+import { ERP, gatewaySuite, waitFor } from '../helpers/gateway.js';
+import { sendOrder } from '../helpers/orders.js';
+import { editPartner } from '../helpers/security.js';
+import { knownHosts, runSftp, sshKeygen } from '../helpers/sftp.js';
+
+const SAMPLES = path.join(MAPPINGS, 'edifact-standard', 'samples');
+/** What the standard profiles make of each sample (the contract tests' golden files). */
+const canonicalOf = (sample: string) => JSON.parse(readFileSync(path.join(SAMPLES, `${sample}.canonical.json`), 'utf8'))[0].canonical;
+const ORDER = JSON.parse(readFileSync(path.join(SAMPLES, 'outbound', 'purchase-order.json'), 'utf8'));
+
+const uci = (ic: EdifactInterchange) => ic.messages[0]?.segments.find((s) => s.tag === 'UCI')?.elements.map((e) => e.join(':'));
+
+/**
+ * The shipped EDIFACT demo partner end to end, with the clients it would use: its DESADV and
+ * INVOIC uploaded with OpenSSH sftp reach the ERP as canonical documents and a CONTRL for each waits
+ * in its /outbound; the ERP's purchase order goes out as ORDERS, and the partner's CONTRL for it
+ * is matched to that interchange.
+ */
+describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTRLs back; ORDERS out, reconciled by its CONTRL', function () {
+  this.timeout(90_000);
+  const partners = mkdtempSync(path.join(tmpdir(), 'gw-nordlicht-partners-'));
+  copyFileSync(path.join(REPO, 'partners', 'nordlicht.yaml'), path.join(partners, 'nordlicht.yaml'));
+  const s = gatewaySuite({ env: { PARTNERS_DIR: partners, SFTP: 'on', SFTP_LOGIN_DELAY_MS: '0' } });
+  let dir: string;
+  let sftp: (commands: string[]) => ReturnType<typeof runSftp>;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'gw-nordlicht-'));
+    const key = await sshKeygen(dir, 'nordlicht');
+    const port = s.t.gw.sftp!.port;
+    const trusted = knownHosts(
+      path.join(dir, 'known_hosts'),
+      port,
+      s.t.gw.sftp!.hostKeys.map((k) => k.publicKey),
+    );
+    // Its login key, a CONTRL for every interchange, and the test's ERP instead of the demo's file drop.
+    await editPartner(s.t.gw, partners, 'nordlicht', (y) =>
+      y
+        .replace('  sshKeys: []', `  sshKeys:\n    - key: "${key.publicKey}"`)
+        .replace('contrl: requested', 'contrl: always')
+        .replace(/target: \{ id: erp-drop, kind: file, .*$/m, `target: { id: erp, kind: http, url: "${s.erp.url}" }`),
+    );
+    sftp = (commands) => runSftp({ port, user: 'nordlicht', identity: key.identity, knownHosts: trusted, commands, cwd: dir });
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(partners, { recursive: true, force: true });
+  });
+
+  /** The CONTRL the gateway placed in /outbound for the message stored from `fileName`, fetched with sftp. */
+  async function contrlFor(fileName: string): Promise<EdifactInterchange> {
+    const msg = (await waitFor(
+      'the upload stored',
+      () => s.db.knex('messages').first('id').where({ partner_id: 'nordlicht', file_name: fileName }),
+      Boolean,
+    )) as { id: string };
+    const ack = (await waitFor(
+      `the CONTRL for ${fileName}`,
+      () => s.db.knex('messages').first('file_name').where({ related_message_id: msg.id, direction: 'outbound' }),
+      Boolean,
+    )) as { file_name: string };
+    const got = await sftp([`get /outbound/${ack.file_name} ${fileName}.contrl`]);
+    assert.equal(got.code, 0, got.stderr);
+    return parseEdifact(readFileSync(path.join(dir, `${fileName}.contrl`)));
+  }
+
+  it('delivers the uploaded DESADV and INVOIC to the ERP as the canonical asn and invoice, and answers each with CONTRL UCI 7', async () => {
+    for (const f of ['desadv-d96a.edifact', 'invoic-d96a.edifact']) copyFileSync(path.join(SAMPLES, f), path.join(dir, f));
+    const put = await sftp(['put desadv-d96a.edifact /inbound/desadv-d96a.edifact', 'put invoic-d96a.edifact /inbound/invoic-d96a.edifact']);
+    assert.equal(put.code, 0, put.stderr);
+    const delivered = await waitFor(
+      'both documents at the ERP',
+      async () => s.erp.requests.filter((r) => r.path === '/erp/inbound'),
+      (rs) => rs.length >= 2,
+    );
+    const byType = Object.fromEntries(delivered.map((r) => [r.body.type, r.body.document]));
+    assert.deepEqual(byType.asn, canonicalOf('desadv-d96a.edifact'));
+    assert.deepEqual(byType.invoice, canonicalOf('invoic-d96a.edifact'));
+    for (const [file, ref] of [
+      ['desadv-d96a.edifact', 'DA0001234'],
+      ['invoic-d96a.edifact', 'IN0000778'],
+    ] as const) {
+      const ic = await contrlFor(file);
+      assert.deepEqual(ic.problems, []);
+      assert.deepEqual([ic.sender.id, ic.recipient.id], ['5412345000013', '4012345000009'], 'the envelope mirrored');
+      assert.deepEqual(uci(ic), [ref, '4012345000009:14', '5412345000013:14', '7']);
+    }
+  });
+
+  it("sends the ERP's purchase order as ORDERS to /outbound, and matches the partner's CONTRL to it", async () => {
+    const sent = await sendOrder(s.url, ORDER, {}, undefined, 'nordlicht');
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    const erpView = async () =>
+      (await (await fetch(`${s.url}/v1/erp/messages/${sent.body.messageId}`, { headers: { authorization: `Bearer ${ERP.key}` } })).json()) as {
+        acknowledgment?: { status: string | null };
+        timeline: { type: string; detail: string }[];
+      };
+    assert.notEqual((await erpView()).acknowledgment?.status, 'accepted', 'not acknowledged before its CONTRL');
+    const list = await sftp(['ls -1 /outbound']);
+    assert.ok(list.stdout.includes(sent.body.fileName), list.stdout);
+    const contrl = [
+      "UNA:+.? '",
+      "UNB+UNOC:3+4012345000009:14+5412345000013:14+261130:1200+CR0001'",
+      "UNH+1+CONTRL:D:3:UN'",
+      `UCI+${sent.body.interchangeControl}+5412345000013:14+4012345000009:14+7'`,
+      "UNT+3+1'",
+      "UNZ+1+CR0001'",
+    ].join('\n');
+    writeFileSync(path.join(dir, 'contrl-orders.edi'), contrl, 'latin1');
+    const put = await sftp(['put contrl-orders.edi /inbound/contrl-orders.edi']);
+    assert.equal(put.code, 0, put.stderr);
+    await waitFor('the ORDERS acknowledged by its CONTRL', erpView, (m) => m.acknowledgment?.status === 'accepted');
+    const reply = (await s.db.knex('messages').first('id', 'state').where({ partner_id: 'nordlicht', file_name: 'contrl-orders.edi' })) as {
+      id: string;
+      state: string;
+    };
+    const events = await s.db.knex('events').where({ message_id: reply.id, type: 'ack.reconciled' });
+    assert.equal(events.length, 1, 'the CONTRL is recorded as reconciling an interchange we sent');
+    assert.match(String(events[0]?.detail), new RegExp(sent.body.interchangeControl));
+  });
+});
