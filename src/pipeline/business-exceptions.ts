@@ -261,10 +261,20 @@ export interface HoldView {
   decidedAt: Date | null;
 }
 
-export async function listHolds(knex: Knex, state: HoldView['state'] | undefined, limit: number): Promise<HoldView[]> {
-  const q = knex('document_holds').select('*').orderBy('held_at', 'desc').limit(limit);
-  if (state) q.where('state', state);
-  return (await q).map((r) => ({
+interface HoldRow {
+  document_id: string;
+  message_id: string;
+  partner_id: string;
+  state: HoldView['state'];
+  decided_by: string | null;
+  note: string | null;
+  held_at: Date;
+  decided_at: Date | null;
+}
+
+/** A document_holds row as the operations API shows it. */
+function holdView(r: HoldRow): HoldView {
+  return {
     documentId: r.document_id,
     messageId: r.message_id,
     partnerId: r.partner_id,
@@ -273,7 +283,13 @@ export async function listHolds(knex: Knex, state: HoldView['state'] | undefined
     note: r.note,
     heldAt: r.held_at,
     decidedAt: r.decided_at,
-  }));
+  };
+}
+
+export async function listHolds(knex: Knex, state: HoldView['state'] | undefined, limit: number): Promise<HoldView[]> {
+  const q = knex('document_holds').select('*').orderBy('held_at', 'desc').limit(limit);
+  if (state) q.where('state', state);
+  return (await q).map(holdView);
 }
 
 /**
@@ -319,16 +335,7 @@ export async function decideHold(
 
 async function listHoldsOf(knex: Knex, documentId: string): Promise<HoldView[]> {
   const all = await knex('document_holds').select('*').where('document_id', documentId);
-  return all.map((r) => ({
-    documentId: r.document_id,
-    messageId: r.message_id,
-    partnerId: r.partner_id,
-    state: r.state,
-    decidedBy: r.decided_by,
-    note: r.note,
-    heldAt: r.held_at,
-    decidedAt: r.decided_at,
-  }));
+  return all.map(holdView);
 }
 
 /** Queues the released document's deliveries to the routes its partner has now (test routes before go-live). */

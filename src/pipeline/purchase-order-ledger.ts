@@ -84,17 +84,23 @@ export async function enterPurchaseOrder(
  * against the canonical purchase-order schema, entered in the ledger, so the partner's po-acks,
  * ship notices and invoices are linked to it like those of a PO the gateway sent.
  */
-export async function registerPurchaseOrder(knex: Knex, partnerId: string, body: unknown): Promise<{ id: string }> {
+/** The ERP's purchase order checked against the canonical schema; GW_CANONICAL_INVALID with every problem otherwise. */
+export function checkedPurchaseOrder(body: unknown): PurchaseOrderV1 {
   const checked = checkCanonical('purchase-order', 1, body);
-  if (!checked.ok) {
-    const { problems } = checked;
-    throw new GatewayError(
-      'GW_CANONICAL_INVALID',
-      `The purchase order breaks the canonical schema purchase-order v1: ${problems.map((p) => p.message).join(' ')}`,
-      { problems, ...(problems[0]?.location ? { location: problems[0].location } : {}) },
-    );
-  }
-  return knex.transaction((trx) => enterPurchaseOrder(trx, partnerId, checked.document, 'registered', null));
+  if (checked.ok) return checked.document;
+  const { problems } = checked;
+  throw new GatewayError(
+    'GW_CANONICAL_INVALID',
+    `The purchase order breaks the canonical schema purchase-order v1: ${problems.map((p) => p.message).join(' ')}`,
+    {
+      problems,
+      ...(problems[0]?.location ? { location: problems[0].location } : {}),
+    },
+  );
+}
+
+export async function registerPurchaseOrder(knex: Knex, partnerId: string, body: unknown): Promise<{ id: string }> {
+  return knex.transaction((trx) => enterPurchaseOrder(trx, partnerId, checkedPurchaseOrder(body), 'registered', null));
 }
 
 /** The partner's POs of these numbers, with their lines, by number. */

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { checkCanonical } from '../canonical/index.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayConfig } from '../config/load.js';
 import { renderOutbound } from '../mapping/render.js';
@@ -8,7 +7,7 @@ import { LINE_BREAKS, writeInterchange } from '../formats/x12/write.js';
 import type { PartnerProfile } from '../types.js';
 import { reserveEnvelopeControls, storeOutbound } from './outbound.js';
 import { insertDocuments } from './documents.js';
-import { enterPurchaseOrder } from './purchase-order-ledger.js';
+import { checkedPurchaseOrder, enterPurchaseOrder } from './purchase-order-ledger.js';
 import { placeEdifactOrder } from './purchase-order-edifact.js';
 
 export interface SentPurchaseOrder {
@@ -41,16 +40,7 @@ export async function sendPurchaseOrder(
   if (!spec) throw new GatewayError('GW_AUTH_FORBIDDEN', `Partner ${partner.id} does not take purchase orders (its profile lists no outbound purchase-order).`);
   const profile = config.outbound.get(spec.mapping);
   if (!profile) throw new GatewayError('GW_CONFIG_REFERENCE', `Outbound profile ${spec.mapping} of partner ${partner.id} is not loaded.`);
-  const checked = checkCanonical('purchase-order', 1, body);
-  if (!checked.ok) {
-    const { problems } = checked;
-    throw new GatewayError(
-      'GW_CANONICAL_INVALID',
-      `The purchase order breaks the canonical schema purchase-order v1: ${problems.map((p) => p.message).join(' ')}`,
-      { problems, ...(problems[0]?.location ? { location: problems[0].location } : {}) },
-    );
-  }
-  const po = checked.document;
+  const po = checkedPurchaseOrder(body);
   if (idempotencyKey) {
     const earlier = await findEarlier(knex, partner.id, idempotencyKey);
     if (earlier) return earlier;
