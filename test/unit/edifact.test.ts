@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
+import { mutate, mutation as mutationOf } from '../helpers/byte-mutations.js';
 import { ERROR_CODES, isGatewayError, type Problem } from '../../src/errors.js';
 import { contrlBody, contrlInterchange } from '../../src/formats/edifact/contrl.js';
 import { parseEdifact, parseEdifactInterchanges, segmentValue } from '../../src/formats/edifact/parse.js';
@@ -183,26 +184,8 @@ const samples = [
   ...(HAS_CORPUS ? readdirSync(path.join(CORPUS, 'edifact')).map((f) => readFileSync(path.join(CORPUS, 'edifact', f))) : []),
 ];
 
-type Mutation = { kind: 'flip' | 'insert' | 'delete' | 'truncate' | 'duplicate'; at: number; byte: number; length: number };
-const mutation = fc.record({
-  kind: fc.constantFrom('flip', 'insert', 'delete', 'truncate', 'duplicate'),
-  at: fc.nat(),
-  byte: fc.constantFrom(0x27, 0x2b, 0x3a, 0x3f, 0x2a, 0x0a, 0x41, 0x31, 0xc3, 0xff, 0x00, 0x55, 0x4e),
-  length: fc.integer({ min: 1, max: 30 }),
-}) as fc.Arbitrary<Mutation>;
-
-function mutate(input: Buffer, ms: Mutation[]): Buffer {
-  let b = Buffer.from(input);
-  for (const m of ms) {
-    const at = b.length ? m.at % b.length : 0;
-    if (m.kind === 'flip') b[at] = m.byte;
-    else if (m.kind === 'insert') b = Buffer.concat([b.subarray(0, at), Buffer.alloc(m.length, m.byte), b.subarray(at)]);
-    else if (m.kind === 'delete') b = Buffer.concat([b.subarray(0, at), b.subarray(at + m.length)]);
-    else if (m.kind === 'truncate') b = b.subarray(0, at);
-    else b = Buffer.concat([b.subarray(0, at + m.length), b.subarray(at)]);
-  }
-  return b;
-}
+// Separators, release and repetition characters, a line feed, letters, digits, UTF-8 and Latin-1 bytes, NUL.
+const mutation = mutationOf(fc.constantFrom(0x27, 0x2b, 0x3a, 0x3f, 0x2a, 0x0a, 0x41, 0x31, 0xc3, 0xff, 0x00, 0x55, 0x4e), 30);
 
 function assertCatalogued(p: Problem): void {
   assert.ok(KNOWN.has(p.code), p.code);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
+import { mutate, mutation as mutationOf } from '../helpers/byte-mutations.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { readX12 } from '../../src/formats/x12/parse.js';
 import { interpret } from '../../src/pipeline/interpret.js';
@@ -21,27 +22,7 @@ const fixtures = readdirSync(path.join(MAPPINGS, 'acme-supply', 'samples'))
 const corpus = HAS_CORPUS ? readdirSync(path.join(CORPUS, 'x12')).map((f) => readFileSync(path.join(CORPUS, 'x12', f))) : [];
 const samples = [...fixtures, ...corpus];
 
-type Mutation = { kind: 'flip' | 'insert' | 'delete' | 'truncate' | 'duplicate'; at: number; byte: number; length: number };
-
-const mutation = fc.record({
-  kind: fc.constantFrom('flip', 'insert', 'delete', 'truncate', 'duplicate'),
-  at: fc.nat(),
-  byte: fc.integer({ min: 0, max: 255 }),
-  length: fc.integer({ min: 1, max: 40 }),
-}) as fc.Arbitrary<Mutation>;
-
-function mutate(input: Buffer, ms: Mutation[]): Buffer {
-  let b = Buffer.from(input);
-  for (const m of ms) {
-    const at = b.length ? m.at % b.length : 0;
-    if (m.kind === 'flip') b[at] = m.byte;
-    else if (m.kind === 'insert') b = Buffer.concat([b.subarray(0, at), Buffer.alloc(m.length, m.byte), b.subarray(at)]);
-    else if (m.kind === 'delete') b = Buffer.concat([b.subarray(0, at), b.subarray(at + m.length)]);
-    else if (m.kind === 'truncate') b = b.subarray(0, at);
-    else b = Buffer.concat([b.subarray(0, at + m.length), b.subarray(at)]);
-  }
-  return b;
-}
+const mutation = mutationOf(fc.integer({ min: 0, max: 255 }), 40);
 
 const KNOWN = new Set(Object.keys(ERROR_CODES));
 
