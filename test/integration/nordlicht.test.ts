@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseEdifact } from '../../src/formats/edifact/parse.js';
 import type { EdifactInterchange } from '../../src/formats/edifact/types.js';
 import { MAPPINGS, REPO } from '../helpers/corpus.js';
+import { largeDesadv } from '../helpers/edifact-large.js';
 import { ERP, gatewaySuite, waitFor } from '../helpers/gateway.js';
 import { sendOrder } from '../helpers/orders.js';
 import { editPartner } from '../helpers/security.js';
@@ -124,5 +125,27 @@ describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTR
     const events = await s.db.knex('events').where({ message_id: reply.id, type: 'ack.reconciled' });
     assert.equal(events.length, 1, 'the CONTRL is recorded as reconciling an interchange we sent');
     assert.match(String(events[0]?.detail), new RegExp(sent.body.interchangeControl));
+  });
+
+  it('streams a large interchange (500 DESADVs, 10,000 LIN groups) through the workers: every ship notice at the ERP, one CONTRL UCI 7', async () => {
+    const messages = 500;
+    writeFileSync(path.join(dir, 'large.edi'), largeDesadv(messages, 20, 'NL0042000'), 'latin1');
+    const put = await sftp(['put large.edi /inbound/large.edi']);
+    assert.equal(put.code, 0, put.stderr);
+    const ours = (rs: typeof s.erp.requests) => rs.filter((r) => r.path === '/erp/inbound' && String(r.body.document?.shipmentId).startsWith('NL0042000-'));
+    const delivered = await waitFor(
+      'every ship notice at the ERP',
+      async () => ours(s.erp.requests),
+      (rs) => rs.length >= messages,
+    );
+    const shipments = new Set(delivered.map((r) => r.body.document.shipmentId));
+    assert.equal(shipments.size, messages, 'each ship notice once');
+    assert.ok(shipments.has(`NL0042000-${messages}`));
+    const last = delivered.find((r) => r.body.document.shipmentId === `NL0042000-${messages}`);
+    const orders = (last?.body.document as { orders: { items: unknown[] }[] } | undefined)?.orders ?? [];
+    const lines = orders.flatMap((o) => o.items);
+    assert.equal(lines.length, 20, 'the last message read to its end');
+    const ic = await contrlFor('large.edi');
+    assert.deepEqual(uci(ic), ['NL0042000', '4012345000009:14', '5412345000013:14', '7']);
   });
 });
