@@ -5,7 +5,7 @@
  */
 export function largeDesadv(messages: number, lines: number, ref = 'NL9000001'): string {
   const out = ["UNA:+.? '", `UNB+UNOC:3+4012345000009:14+5412345000013:14+261129:1800+${ref}'`];
-  for (let m = 1; m <= messages; m++) out.push(...desadv(`${ref}-${m}`, String(m), lines));
+  for (let m = 1; m <= messages; m++) for (const segment of desadv(`${ref}-${m}`, String(m), lines)) out.push(segment);
   out.push(`UNZ+${messages}+${ref}'`);
   return `${out.join('\n')}\n`;
 }
