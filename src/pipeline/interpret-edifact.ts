@@ -202,12 +202,12 @@ export class EdifactInterpreter {
   private item(ev: EdifactEvent): EdifactItem | undefined {
     switch (ev.kind) {
       case 'interchange':
-        return this.begin(ev.interchange);
+        return this.begin(ev.interchange, ev.sound);
       case 'group':
         if (this.open) this.open.groupFirstSeq = this.seq + 1;
         return undefined;
       case 'message':
-        return this.message(ev.message);
+        return this.message(ev.message, ev.sound);
       case 'group-end': {
         const first = this.open?.groupFirstSeq ?? this.seq + 1;
         return ev.group.problems.length ? { kind: 'group-end', ref: ev.group.ref, problems: ev.group.problems, firstSeq: first, lastSeq: this.seq } : undefined;
@@ -222,14 +222,15 @@ export class EdifactInterpreter {
     }
   }
 
-  private begin(ic: EdifactInterchange): EdifactItem {
+  private begin(ic: EdifactInterchange, sound: boolean): EdifactItem {
     const refused = refusal(ic, this.partner);
     const first = this.seq + 1;
     this.open = { ic, refused, firstSeq: first, groupFirstSeq: first, messages: [], contrl: [] };
-    return { kind: 'interchange', controlRef: ic.controlRef, sender: ic.sender, readable: !refused && ic.problems.length === 0 };
+    return { kind: 'interchange', controlRef: ic.controlRef, sender: ic.sender, readable: !refused && sound };
   }
 
-  private message(m: EdifactMessage): EdifactItem | undefined {
+  /** A message read; `sound` when its interchange and group had no problem when it ended. */
+  private message(m: EdifactMessage, sound: boolean): EdifactItem | undefined {
     const open = this.open as OpenInterchange;
     open.messages.push(receiptMessage(m));
     // A CONTRL answers an interchange we sent: reconciled, never a document.
@@ -237,8 +238,7 @@ export class EdifactInterpreter {
       if (m.problems.length === 0) open.contrl.push(contrlOf(m));
       return undefined;
     }
-    const group = m.group === undefined ? undefined : open.ic.groups.at(-1);
-    if (open.refused || open.ic.problems.length || group?.problems.length) return undefined;
+    if (open.refused || !sound) return undefined;
     return { kind: 'document', doc: documentOf(++this.seq, open.ic, m, this.partner, this.profiles, this.map) };
   }
 

@@ -148,4 +148,25 @@ describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTR
     const ic = await contrlFor('large.edi');
     assert.deepEqual(uci(ic), ['NL0042000', '4012345000009:14', '5412345000013:14', '7']);
   });
+
+  it('takes back the ship notice of an interchange whose UNZ count is wrong (CONTRL UCI 4, error 29); the corrected resend is delivered, no duplicate', async () => {
+    const sample = readFileSync(path.join(SAMPLES, 'desadv-d96a.edifact'), 'latin1').replaceAll('DA0001234', 'DA0007777');
+    writeFileSync(path.join(dir, 'bad-count.edi'), sample.replace("UNZ+1+DA0007777'", "UNZ+3+DA0007777'"), 'latin1');
+    writeFileSync(path.join(dir, 'resent.edi'), sample, 'latin1');
+    assert.equal((await sftp(['put bad-count.edi /inbound/bad-count.edi'])).code, 0);
+    const bad = await contrlFor('bad-count.edi');
+    assert.deepEqual(
+      bad.messages[0]?.segments.map((seg) => seg.elements.map((e) => e.join(':'))),
+      [['DA0007777', '4012345000009:14', '5412345000013:14', '4', '29', 'UNZ', '1']],
+    );
+    const first = await s.db.knex('messages').first('id', 'state').where({ partner_id: 'nordlicht', file_name: 'bad-count.edi' });
+    assert.equal(first?.state, 'rejected');
+    const docs = await s.db.knex('documents').select('state').where('message_id', first?.id);
+    assert.deepEqual(docs, [{ state: 'rejected' }], 'formed as the message was read, taken back at the UNZ');
+    assert.equal((await s.db.knex('deliveries').count({ n: '*' }).where('message_id', first?.id).first())?.n, '0');
+    assert.equal((await sftp(['put resent.edi /inbound/resent.edi'])).code, 0);
+    assert.deepEqual(uci(await contrlFor('resent.edi')), ['DA0007777', '4012345000009:14', '5412345000013:14', '7']);
+    const resent = await s.db.knex('messages').first('state').where({ partner_id: 'nordlicht', file_name: 'resent.edi' });
+    assert.ok(['routed', 'delivered'].includes(resent?.state), `not a duplicate of the broken one: ${resent?.state}`);
+  });
 });

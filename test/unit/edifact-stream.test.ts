@@ -4,7 +4,10 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { isGatewayError, type Problem } from '../../src/errors.js';
 import { type EdifactInterchange, parseEdifactInterchanges, readEdifactChunks } from '../../src/formats/edifact/parse.js';
+import { EdifactInterpreter, type EdifactItem } from '../../src/pipeline/interpret-edifact.js';
+import type { PartnerProfile } from '../../src/types.js';
 import { mutate, mutation as mutationOf } from '../helpers/byte-mutations.js';
+import { corpusPartner, repoConfig } from '../helpers/config.js';
 import { CORPUS, FIXTURES, HAS_CORPUS, MAPPINGS } from '../helpers/corpus.js';
 
 /** Every EDIFACT sample: fixtures, the shared corpus, the mapping samples (nordlicht's among them). */
@@ -79,6 +82,30 @@ describe('EDIFACT read in chunks', function () {
         );
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('hands the pipeline the same documents, take-backs and receipts however the payload is cut (fast-check)', async () => {
+    const partner: PartnerProfile = corpusPartner(await repoConfig());
+    const items = (chunks: Buffer[]): EdifactItem[] => {
+      const interpreter = new EdifactInterpreter(partner, []);
+      return [...chunks.flatMap((c) => interpreter.push(c)), ...interpreter.end()];
+    };
+    const mutation = mutationOf(fc.constantFrom(0x27, 0x2b, 0x3a, 0x3f, 0x0a, 0x55, 0x4e, 0x5a, 0x31), 6);
+    fc.assert(
+      fc.property(fc.nat({ max: SAMPLES.length - 1 }), fc.array(mutation, { maxLength: 2 }), fc.array(fc.nat(), { maxLength: 20 }), (which, ms, cuts) => {
+        const bytes = mutate((SAMPLES[which] as { bytes: Buffer }).bytes, ms);
+        assert.deepEqual(
+          items(
+            cut(
+              bytes,
+              cuts.map((c) => c % (bytes.length + 1)),
+            ),
+          ),
+          items([bytes]),
+        );
+      }),
+      { numRuns: 200 },
     );
   });
 

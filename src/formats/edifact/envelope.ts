@@ -65,7 +65,11 @@ export function checkUnb(ic: EdifactInterchange): Problem[] {
 const sameCount = (declared: string, actual: number) => /^\d+$/.test(declared) && Number(declared) === actual;
 
 /** What the walk has completed: a group begun, a message read (UNH … UNT or abandoned), a group ended. */
-export type EnvelopeEvent = { kind: 'group'; group: EdifactGroup } | { kind: 'message'; message: EdifactMessage } | { kind: 'group-end'; group: EdifactGroup };
+export type EnvelopeEvent =
+  | { kind: 'group'; group: EdifactGroup }
+  /** `sound`: neither the interchange nor the message's group had a problem when the message ended. */
+  | { kind: 'message'; message: EdifactMessage; sound: boolean }
+  | { kind: 'group-end'; group: EdifactGroup };
 
 /**
  * Walks the segments of one interchange. Messages are not kept on the interchange: each is handed
@@ -127,6 +131,11 @@ export class EnvelopeWalk {
     const { position, transaction } = seg.location;
     if (position) for (const p of target.slice(before)) Object.assign(p.location ?? {}, { position, transaction });
     return !this.done;
+  }
+
+  /** Whether the interchange and the open group are without problems so far. */
+  private sound(): boolean {
+    return this.ic.problems.length === 0 && !this.group?.problems.length;
   }
 
   /** The input ended: report what is still open. */
@@ -209,7 +218,7 @@ export class EnvelopeWalk {
     const ref = segmentValue(seg, 2);
     if (ref !== m.ref)
       m.problems.push(problem('GW_EDIFACT_MESSAGE_TRAILER', '28', `UNT 0062 "${ref}" does not match UNH 0062 "${m.ref}".`, { ...seg.location, element: 2 }));
-    this.events.push({ kind: 'message', message: m });
+    this.events.push({ kind: 'message', message: m, sound: this.sound() });
     this.message = undefined;
   }
 
@@ -217,7 +226,7 @@ export class EnvelopeWalk {
     const m = this.message;
     if (!m) return;
     m.problems.push(problem('GW_EDIFACT_MESSAGE_TRAILER', '13', `Message ${m.ref} has no UNT.`, { ...at, transaction: m.ref }));
-    this.events.push({ kind: 'message', message: m });
+    this.events.push({ kind: 'message', message: m, sound: this.sound() });
     this.message = undefined;
   }
 

@@ -19,9 +19,14 @@ import type { EdifactGroup, EdifactInterchange, EdifactMessage } from './types.j
  * each message comes once, in its own event.
  */
 export type EdifactEvent =
-  | { kind: 'interchange'; interchange: EdifactInterchange }
+  /** `sound`: the UNB read without problems. */
+  | { kind: 'interchange'; interchange: EdifactInterchange; sound: boolean }
   | { kind: 'group'; group: EdifactGroup; interchange: EdifactInterchange }
-  | { kind: 'message'; message: EdifactMessage; interchange: EdifactInterchange }
+  /**
+   * `sound`: neither the interchange nor the message's group had a problem when the message ended
+   * (the interchange object may have more by the time the event is handled).
+   */
+  | { kind: 'message'; message: EdifactMessage; interchange: EdifactInterchange; sound: boolean }
   | { kind: 'group-end'; group: EdifactGroup; interchange: EdifactInterchange }
   /** After the UNZ and whatever follows it up to the next interchange or the end of the input. */
   | { kind: 'interchange-end'; interchange: EdifactInterchange }
@@ -108,7 +113,7 @@ class InterchangeReading {
       });
     this.ic.problems.push(...headerProblems, ...checkUnb(this.ic));
     this.envelope = new EnvelopeWalk(this.ic, this.ctx);
-    out.push({ kind: 'interchange', interchange: this.ic });
+    out.push({ kind: 'interchange', interchange: this.ic, sound: this.ic.problems.length === 0 });
   }
 
   next(raw: RawSegment, out: EdifactEvent[]): void {
@@ -144,7 +149,6 @@ class InterchangeReading {
 
   private drain(out: EdifactEvent[]): void {
     const interchange = this.ic;
-    for (const ev of this.envelope.take())
-      out.push(ev.kind === 'message' ? { kind: 'message', message: ev.message, interchange } : { kind: ev.kind, group: ev.group, interchange });
+    for (const ev of this.envelope.take()) out.push(ev.kind === 'message' ? { ...ev, interchange } : { kind: ev.kind, group: ev.group, interchange });
   }
 }
