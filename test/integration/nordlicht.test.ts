@@ -149,7 +149,7 @@ describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTR
     assert.deepEqual(uci(ic), ['NL0042000', '4012345000009:14', '5412345000013:14', '7']);
   });
 
-  it('takes back the ship notice of an interchange whose UNZ count is wrong (CONTRL UCI 4, error 29); the corrected resend is delivered, no duplicate', async () => {
+  it('takes back the ship notice of an interchange with a wrong UNZ count (CONTRL UCI 4, error 29); its corrected resend is no duplicate', async () => {
     const sample = readFileSync(path.join(SAMPLES, 'desadv-d96a.edifact'), 'latin1').replaceAll('DA0001234', 'DA0007777');
     writeFileSync(path.join(dir, 'bad-count.edi'), sample.replace("UNZ+1+DA0007777'", "UNZ+3+DA0007777'"), 'latin1');
     writeFileSync(path.join(dir, 'resent.edi'), sample, 'latin1');
