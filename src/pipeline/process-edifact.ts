@@ -55,7 +55,12 @@ async function claimInterchange(
 }
 
 /** Forgets this message's claim of an interchange found broken after it was claimed: a corrected resend is no duplicate. */
-async function unclaimInterchange(trx: Knex.Transaction, partner: PartnerProfile, row: ClaimedMessage, r: EdifactReceipt): Promise<void> {
+async function unclaimInterchange(
+  trx: Knex.Transaction,
+  partner: PartnerProfile,
+  row: ClaimedMessage,
+  r: { sender: EdifactParty; controlRef: string },
+): Promise<void> {
   await trx('edifact_interchanges')
     .where({ partner_id: partner.id, sender_qualifier: r.sender.qualifier ?? '', sender_id: r.sender.id, control_ref: r.controlRef, message_id: row.id })
     .del();
@@ -156,6 +161,7 @@ export async function acknowledgeEdifact(
 
 /** The interchange being read: its claim against duplicates (absent when not claimed). */
 interface OpenInterchange {
+  key: { sender: EdifactParty; controlRef: string };
   claimed: boolean;
   earlier: Earlier | null;
 }
@@ -190,7 +196,7 @@ export async function processEdifact(
       case 'interchange': {
         tally.interchanges++;
         const claim = item.readable && item.controlRef && partner.edifact.duplicates.windowDays > 0;
-        open = { claimed: Boolean(claim), earlier: claim ? await claimInterchange(trx, partner, row, item) : null };
+        open = { key: item, claimed: Boolean(claim), earlier: claim ? await claimInterchange(trx, partner, row, item) : null };
         return;
       }
       case 'document':
@@ -208,6 +214,9 @@ export async function processEdifact(
       case 'fatal':
         tally.problems.push(item.problem);
         await writer.reject(item.firstSeq, item.lastSeq, [item.problem], `the interchange cannot be read: ${item.problem.message}`);
+        // An interchange not read to its end was not received: a complete resend is no duplicate.
+        if (open?.claimed && !open.earlier) await unclaimInterchange(trx, partner, row, open.key);
+        open = undefined;
         return;
     }
   };
@@ -248,7 +257,7 @@ async function finishInterchange(
   const broken = receipt.problems.length > 0;
   if (broken) {
     await writer.reject(receipt.firstSeq, receipt.lastSeq, receipt.problems, `interchange ${receipt.controlRef} is rejected: ${sentences(receipt.problems)}`);
-    if (open?.claimed && !open.earlier) await unclaimInterchange(trx, partner, row, receipt);
+    if (open?.claimed && !open.earlier) await unclaimInterchange(trx, partner, row, open.key);
   }
   const earlier = broken ? null : (open?.earlier ?? null);
   if (earlier) {
