@@ -126,12 +126,12 @@ async function writeTogether(
   }
 }
 
-/** A whole (not X12) body that came with the claim, handed to the interpreter now; its outcome, or why it failed, is awaited later. */
+/** A whole (JSON, XML, CSV) body that came with the claim, handed to the interpreter now; its outcome, or why it failed, is awaited later. */
 type EarlyInterpretation = Promise<{ ok: true; result: ReadyInterpretation } | { ok: false; error: unknown }> | undefined;
 
 function interpretEarly(config: GatewayConfig, row: ClaimedMessage, interpreter: Interpreter): EarlyInterpretation {
   const partner = config.partners.get(row.partner_id);
-  // X12 streams; EDIFACT is checked for duplicates and answered with a CONTRL in processOne.
+  // X12 and EDIFACT stream (processX12, processEdifact).
   if (!partner || row.format === 'x12' || row.format === 'edifact' || !row.raw) return undefined;
   const job = { format: row.format, bytes: row.raw, ...wholeJobNames(row) };
   return interpreter.whole(config, partner, job).then(
