@@ -4,7 +4,7 @@ import { INVOIC_D96A } from './invoic-d96a.js';
 import { ORDERS_D96A } from './orders-d96a.js';
 import { ORDRSP_D96A } from './ordrsp-d96a.js';
 
-export { allGroups, type GroupDef, type MessageStructure } from './group.js';
+export { allGroups, type GroupDef, type MessageStructure, type SegmentDef } from './group.js';
 
 /**
  * The message structures the gateway knows. Group numbers follow the UN/EDIFACT D.96A directory;
