@@ -29,6 +29,18 @@ const opens = (e: Entry, tag: string) => (e.kind === 'segment' ? e.tag === tag :
 const label = (e: Entry) => (e.kind === 'segment' ? e.tag : `segment group ${e.name.slice(2)} (${e.trigger})`);
 const where = (def: GroupDef) => (def.name === 'message' ? 'the message' : `segment group ${def.name.slice(2)}`);
 
+const KNOWN = new WeakMap<MessageStructure, Set<string>>();
+
+/** Every tag of a structure (computed once per structure). */
+function knownTags(structure: MessageStructure): Set<string> {
+  let known = KNOWN.get(structure);
+  if (!known) {
+    known = new Set([...structure.root.segments, ...allGroups(structure).flatMap((g) => [g.def.trigger as string, ...g.def.segments])]);
+    KNOWN.set(structure, known);
+  }
+  return known;
+}
+
 class StructureCheck {
   readonly problems: Problem[] = [];
   private readonly stack: Level[];
@@ -41,7 +53,7 @@ class StructureCheck {
     private readonly m: EdifactMessage,
   ) {
     this.stack = [{ def: structure.root, index: -1, count: 0 }];
-    this.known = new Set([...structure.root.segments, ...allGroups(structure).flatMap((g) => [g.def.trigger as string, ...g.def.segments])]);
+    this.known = knownTags(structure);
     this.last = m.header;
   }
 
