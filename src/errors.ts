@@ -99,6 +99,17 @@ export const ERROR_CODES = {
     retryable: false,
     title: 'An EDIFACT message trailer (UNT) does not match its header or segment count',
   },
+  GW_EDIFACT_SEGMENT_POSITION: {
+    status: 422,
+    retryable: false,
+    title: 'An EDIFACT segment stands where its message structure does not allow it, or the message has no such segment',
+  },
+  GW_EDIFACT_SEGMENT_MISSING: { status: 422, retryable: false, title: 'A mandatory segment or segment group of an EDIFACT message is missing' },
+  GW_EDIFACT_SEGMENT_REPEATED: {
+    status: 422,
+    retryable: false,
+    title: 'An EDIFACT segment or segment group repeats more often than its message structure allows',
+  },
   GW_EDIFACT_DUPLICATE: {
     status: 409,
     retryable: false,

@@ -1,6 +1,7 @@
 import type { Problem, SourceLocation } from '../errors.js';
 import type { EdifactReceipt } from '../formats/edifact/contrl.js';
 import { parseEdifactInterchanges } from '../formats/edifact/parse.js';
+import { checkMessageStructure } from '../formats/edifact/structure-check.js';
 import type { EdifactInterchange, EdifactMessage, EdifactParty } from '../formats/edifact/types.js';
 import type { CompiledProfile } from '../mapping/profile.js';
 import type { PartnerProfile } from '../types.js';
@@ -65,6 +66,15 @@ function refusal(ic: EdifactInterchange, partner: PartnerProfile): Problem | und
       location: { ...ic.header.location, element: 3 },
       edifact: { error: '7' },
     };
+  if (ic.test && partner.edifact.testInterchanges === 'refuse')
+    return {
+      code: 'GW_EDIFACT_ENVELOPE',
+      message:
+        `Interchange ${ic.controlRef} is a test interchange (UNB 0035 = 1); ` +
+        `partner ${partner.id} sends no test interchanges (edifact.testInterchanges: refuse).`,
+      location: { ...ic.header.location, element: 11 },
+      edifact: { error: '25' },
+    };
   return undefined;
 }
 
@@ -105,7 +115,13 @@ function contrlOf(m: EdifactMessage): { ref: string; action: string } {
 
 const isContrl = (m: EdifactMessage) => m.type === 'CONTRL';
 
-function receiptOf(ic: EdifactInterchange, problems: Problem[], firstSeq: number, lastSeq: number): EdifactReceipt {
+/** The message with the problems of its structure added (none when the gateway has no segment table for it). */
+function withStructure(m: EdifactMessage): EdifactMessage {
+  const problems = checkMessageStructure(m);
+  return problems.length ? { ...m, problems: [...m.problems, ...problems] } : m;
+}
+
+function receiptOf(ic: EdifactInterchange, partner: PartnerProfile, problems: Problem[], firstSeq: number, lastSeq: number): EdifactReceipt {
   const message = (m: EdifactMessage) => ({
     ref: m.ref,
     type: m.type,
@@ -124,6 +140,7 @@ function receiptOf(ic: EdifactInterchange, problems: Problem[], firstSeq: number
     controlRef: ic.controlRef,
     ackRequested: ic.ackRequested,
     test: ic.test,
+    ...(partner.edifact.contrlReport === 'receipt' ? { receiptOnly: true } : {}),
     problems,
     groups: ic.groups.map((g) => ({ ref: g.ref, functionalId: g.functionalId, sender: g.sender, recipient: g.recipient, problems: g.problems })),
     messages: ic.messages.map(message),
@@ -146,8 +163,10 @@ export function interpretEdifact(
   const documents: InterpretedDocument[] = [];
   const problems: Problem[] = [];
   const receipts: EdifactReceipt[] = [];
-  for (const ic of parseEdifactInterchanges(bytes)) {
-    const refused = refusal(ic, partner);
+  for (const read of parseEdifactInterchanges(bytes)) {
+    const refused = refusal(read, partner);
+    // A message that breaks its segment table is rejected as one with a syntax error (decision 0048).
+    const ic = refused || read.problems.length ? read : { ...read, messages: read.messages.map(withStructure) };
     const icProblems = refused ? [refused] : ic.problems;
     problems.push(...icProblems);
     const firstSeq = documents.length + 1;
@@ -158,7 +177,7 @@ export function interpretEdifact(
       for (const m of ic.messages)
         if (!isContrl(m) && (m.group === undefined || !badGroups.has(m.group))) documents.push(documentOf(documents.length + 1, ic, m, partner, profiles, map));
     }
-    receipts.push(receiptOf(ic, icProblems, firstSeq, documents.length));
+    receipts.push(receiptOf(ic, partner, icProblems, firstSeq, documents.length));
   }
   return { format: 'edifact', documents, problems, edifact: receipts };
 }

@@ -20,8 +20,9 @@ const uci = (ic: EdifactInterchange) => ic.messages[0]?.segments.find((s) => s.t
 /**
  * The shipped EDIFACT demo partner end to end, with the clients it would use: its DESADV and
  * INVOIC uploaded with OpenSSH sftp reach the ERP as canonical documents and a CONTRL for each waits
- * in its /outbound; the ERP's purchase order goes out as ORDERS, and the partner's CONTRL for it
- * is matched to that interchange.
+ * in its /outbound (a DESADV that breaks the D.96A segment table is rejected, its CONTRL naming the
+ * segment); the ERP's purchase order goes out as ORDERS, and the partner's CONTRL for it is matched
+ * to that interchange.
  */
 describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTRLs back; ORDERS out, reconciled by its CONTRL', function () {
   this.timeout(90_000);
@@ -92,6 +93,38 @@ describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTR
       assert.deepEqual([ic.sender.id, ic.recipient.id], ['5412345000013', '4012345000009'], 'the envelope mirrored');
       assert.deepEqual(uci(ic), [ref, '4012345000009:14', '5412345000013:14', '7']);
     }
+  });
+
+  it('rejects a DESADV with a DTM among its parties: CONTRL UCM 4 with UCS 15 at its position, the status says why, nothing reaches the ERP', async () => {
+    const lines = readFileSync(path.join(SAMPLES, 'desadv-d96a.edifact'), 'latin1')
+      .replaceAll('+DA0001234', '+DA0001235')
+      .replace('DES-2026-0815', 'DES-2026-0816')
+      .split('\n');
+    const dtm = lines.findIndex((l) => l.startsWith('DTM+11:'));
+    const [moved] = lines.splice(dtm, 1);
+    lines.splice(lines.findIndex((l) => l.startsWith('NAD+DP')) + 1, 0, moved as string);
+    writeFileSync(path.join(dir, 'desadv-misplaced.edifact'), lines.join('\n'), 'latin1');
+    const put = await sftp(['put desadv-misplaced.edifact /inbound/desadv-misplaced.edifact']);
+    assert.equal(put.code, 0, put.stderr);
+    const ic = await contrlFor('desadv-misplaced.edifact');
+    const report = ic.messages[0]?.segments.map((seg) => [seg.tag, ...seg.elements.map((e) => e.join(':'))]);
+    assert.deepEqual(report, [
+      ['UCI', 'DA0001235', '4012345000009:14', '5412345000013:14', '7'],
+      ['UCM', '1', 'DESADV:D:96A:UN:EAN005', '4'],
+      ['UCS', '11', '15'],
+    ]);
+    const msg = (await s.db.knex('messages').first('id', 'state').where({ partner_id: 'nordlicht', file_name: 'desadv-misplaced.edifact' })) as {
+      id: string;
+      state: string;
+    };
+    assert.equal(msg.state, 'rejected');
+    const [doc] = await s.db.knex('documents').select('state', 'problems').where({ message_id: msg.id });
+    assert.equal(doc?.state, 'rejected');
+    assert.deepEqual(
+      doc?.problems.map((p: { code: string; location: { segment: string; position: number } }) => [p.code, p.location.segment, p.location.position]),
+      [['GW_EDIFACT_SEGMENT_POSITION', 'DTM', 11]],
+    );
+    assert.deepEqual(await s.db.knex('deliveries').where({ message_id: msg.id }), [], 'no delivery to the ERP');
   });
 
   it("sends the ERP's purchase order as ORDERS to /outbound, and matches the partner's CONTRL to it", async () => {
