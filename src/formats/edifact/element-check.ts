@@ -1,5 +1,5 @@
 import type { ErrorCode, Problem, SourceLocation } from '../../errors.js';
-import { type ElementDef, layoutOf, type Representation } from './structure/elements.js';
+import { type ComponentDef, type ElementDef, layoutOf, type Representation } from './structure/elements.js';
 import type { EdifactMessage, EdifactSegment } from './types.js';
 
 /**
@@ -131,11 +131,13 @@ class ElementCheck {
       if (def.mandatory) this.report(seg, 'GW_EDIFACT_ELEMENT_MISSING', '13', `(${def.id}) is mandatory but empty`, n);
       return;
     }
-    def.components.forEach((c, i) => {
+    const components = def.components;
+    for (let i = 0; i < components.length; i++) {
+      const c = components[i] as ComponentDef;
       const value = values[i] ?? '';
       if (value !== '') this.value(seg, value, c, n, i + 1);
       else if (c.mandatory) this.report(seg, 'GW_EDIFACT_ELEMENT_MISSING', '13', `(${def.id} ${c.id}) is mandatory but empty`, n, i + 1);
-    });
+    }
     const extra = firstFilled(values, def.components.length);
     if (extra > 0)
       this.report(
