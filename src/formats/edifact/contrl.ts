@@ -7,7 +7,7 @@ import { writeEdifact } from './write.js';
  * 4:1 for syntax 4) answering one inbound interchange: the envelope mirrored (sender and recipient
  * swapped), UCI with action 7 (accepted, messages not named accepted too) or 4 (rejected), UCF for
  * rejected groups, UCM for rejected messages with UCS/UCD naming the segment and element of each
- * error, structure errors (./structure-check.ts) included. Only syntax problems are reported here;
+ * error, structure and data element errors (./structure-check.ts, ./element-check.ts) included. Only syntax problems are reported here;
  * mapping problems are not CONTRL's business. A partner that wants a receipt only gets UCI action 8
  * for an interchange taken in (decision 0048).
  */

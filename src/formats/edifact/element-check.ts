@@ -11,8 +11,8 @@ import type { EdifactMessage, EdifactSegment } from './types.js';
  * type of character, 19 invalid decimal notation, 38 missing digit in front of the decimal mark, 39
  * too long, 40 too short, 16 too many constituents, 35 too many repetitions, 12 invalid value (a
  * UNS 0081 other than D or S). Pure.
- * @see ISO 9735-1 §12.1 (numeric values: a leading minus and the decimal mark do not count toward the
- * length; `.` and `,` are both taken as the mark, as by the reader), annex B (0085)
+ * @see ISO 9735-1, representation of numeric values (a leading minus and the decimal mark do not
+ * count toward the length; `.` and `,` are both taken as the mark, as by the reader), annex B (0085)
  */
 
 /** More problems than this in one message are not reported: the first ones say what is wrong. */
