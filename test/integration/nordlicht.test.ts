@@ -20,8 +20,8 @@ const uci = (ic: EdifactInterchange) => ic.messages[0]?.segments.find((s) => s.t
 /**
  * The shipped EDIFACT demo partner end to end, with the clients it would use: its DESADV and
  * INVOIC uploaded with OpenSSH sftp reach the ERP as canonical documents and a CONTRL for each waits
- * in its /outbound (a DESADV that breaks the D.96A segment table is rejected, its CONTRL naming the
- * segment); the ERP's purchase order goes out as ORDERS, and the partner's CONTRL for it is matched
+ * in its /outbound (a DESADV that breaks the D.96A segment table or has letters in a quantity is
+ * rejected, its CONTRL naming the segment and element); the ERP's purchase order goes out as ORDERS, and the partner's CONTRL for it is matched
  * to that interchange.
  */
 describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTRLs back; ORDERS out, reconciled by its CONTRL', function () {
@@ -95,36 +95,60 @@ describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTR
     }
   });
 
-  it('rejects a DESADV with a DTM among its parties: CONTRL UCM 4 with UCS 15 at its position, the status says why, nothing reaches the ERP', async () => {
+  /** The sample DESADV as a new interchange (its own references), changed by `edit`, written to `file`. */
+  function desadv(file: string, n: string, edit: (lines: string[]) => void): void {
     const lines = readFileSync(path.join(SAMPLES, 'desadv-d96a.edifact'), 'latin1')
-      .replaceAll('+DA0001234', '+DA0001235')
-      .replace('DES-2026-0815', 'DES-2026-0816')
+      .replaceAll('+DA0001234', `+DA000123${n}`)
+      .replace('DES-2026-0815', `DES-2026-081${n}`)
       .split('\n');
-    const dtm = lines.findIndex((l) => l.startsWith('DTM+11:'));
-    const [moved] = lines.splice(dtm, 1);
-    lines.splice(lines.findIndex((l) => l.startsWith('NAD+DP')) + 1, 0, moved as string);
-    writeFileSync(path.join(dir, 'desadv-misplaced.edifact'), lines.join('\n'), 'latin1');
-    const put = await sftp(['put desadv-misplaced.edifact /inbound/desadv-misplaced.edifact']);
-    assert.equal(put.code, 0, put.stderr);
-    const ic = await contrlFor('desadv-misplaced.edifact');
-    const report = ic.messages[0]?.segments.map((seg) => [seg.tag, ...seg.elements.map((e) => e.join(':'))]);
-    assert.deepEqual(report, [
-      ['UCI', 'DA0001235', '4012345000009:14', '5412345000013:14', '7'],
-      ['UCM', '1', 'DESADV:D:96A:UN:EAN005', '4'],
-      ['UCS', '11', '15'],
-    ]);
-    const msg = (await s.db.knex('messages').first('id', 'state').where({ partner_id: 'nordlicht', file_name: 'desadv-misplaced.edifact' })) as {
-      id: string;
-      state: string;
-    };
+    edit(lines);
+    writeFileSync(path.join(dir, file), lines.join('\n'), 'latin1');
+  }
+
+  /** The upload's CONTRL report segments; the message and its document rejected, nothing delivered. */
+  async function rejected(file: string): Promise<{ report: string[][]; problems: [string, string, number, number?, number?][] }> {
+    const ic = await contrlFor(file);
+    const report = ic.messages[0]?.segments.map((seg) => [seg.tag, ...seg.elements.map((e) => e.join(':'))]) ?? [];
+    const msg = (await s.db.knex('messages').first('id', 'state').where({ partner_id: 'nordlicht', file_name: file })) as { id: string; state: string };
     assert.equal(msg.state, 'rejected');
     const [doc] = await s.db.knex('documents').select('state', 'problems').where({ message_id: msg.id });
     assert.equal(doc?.state, 'rejected');
-    assert.deepEqual(
-      doc?.problems.map((p: { code: string; location: { segment: string; position: number } }) => [p.code, p.location.segment, p.location.position]),
-      [['GW_EDIFACT_SEGMENT_POSITION', 'DTM', 11]],
-    );
     assert.deepEqual(await s.db.knex('deliveries').where({ message_id: msg.id }), [], 'no delivery to the ERP');
+    type Located = { code: string; location: { segment: string; position: number; element?: number; component?: number } };
+    const problems = doc?.problems.map((p: Located) => [p.code, p.location.segment, p.location.position, p.location.element, p.location.component]);
+    return { report, problems };
+  }
+
+  it('rejects a DESADV with a DTM among its parties (UCS 15) and one with a QTY of 12A (UCD 37): the status says why, nothing reaches the ERP', async () => {
+    desadv('desadv-misplaced.edifact', '5', (lines) => {
+      const [moved] = lines.splice(
+        lines.findIndex((l) => l.startsWith('DTM+11:')),
+        1,
+      );
+      lines.splice(lines.findIndex((l) => l.startsWith('NAD+DP')) + 1, 0, moved as string);
+    });
+    desadv('desadv-qty.edifact', '6', (lines) => {
+      lines[lines.findIndex((l) => l.startsWith('QTY+12:24'))] = "QTY+12:12A:PCE'";
+    });
+    const put = await sftp(['put desadv-misplaced.edifact /inbound/desadv-misplaced.edifact', 'put desadv-qty.edifact /inbound/desadv-qty.edifact']);
+    assert.equal(put.code, 0, put.stderr);
+    assert.deepEqual(await rejected('desadv-misplaced.edifact'), {
+      report: [
+        ['UCI', 'DA0001235', '4012345000009:14', '5412345000013:14', '7'],
+        ['UCM', '1', 'DESADV:D:96A:UN:EAN005', '4'],
+        ['UCS', '11', '15'],
+      ],
+      problems: [['GW_EDIFACT_SEGMENT_POSITION', 'DTM', 11, undefined, undefined]],
+    });
+    assert.deepEqual(await rejected('desadv-qty.edifact'), {
+      report: [
+        ['UCI', 'DA0001236', '4012345000009:14', '5412345000013:14', '7'],
+        ['UCM', '1', 'DESADV:D:96A:UN:EAN005', '4'],
+        ['UCS', '22'],
+        ['UCD', '37', '1:2'],
+      ],
+      problems: [['GW_EDIFACT_ELEMENT_VALUE', 'QTY', 22, 1, 2]],
+    });
   });
 
   it("sends the ERP's purchase order as ORDERS to /outbound, and matches the partner's CONTRL to it", async () => {

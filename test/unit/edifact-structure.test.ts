@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { contrlBody, type EdifactReceipt } from '../../src/formats/edifact/contrl.js';
 import { parseEdifact } from '../../src/formats/edifact/parse.js';
+import { MAX_ELEMENT_PROBLEMS } from '../../src/formats/edifact/element-check.js';
 import { checkMessageStructure } from '../../src/formats/edifact/structure-check.js';
 import type { EdifactOutSegment } from '../../src/formats/edifact/types.js';
 import { interpretEdifact } from '../../src/pipeline/interpret-edifact.js';
@@ -52,6 +53,11 @@ function move(segments: string[], what: string, after: string): string[] {
   return [...moved.slice(0, j + 1), segments[i] as string, ...moved.slice(j + 1)];
 }
 const without = (segments: string[], what: string) => segments.filter((s) => !s.startsWith(what));
+/** The segments with the first starting with `what` replaced by `by`. */
+const replace = (segments: string[], what: string, by: string) => {
+  const i = segments.findIndex((s) => s.startsWith(what));
+  return segments.map((s, k) => (k === i ? by : s));
+};
 const insertAfter = (segments: string[], after: string, ...added: string[]) => {
   const j = segments.findIndex((s) => s.startsWith(after));
   return [...segments.slice(0, j + 1), ...added, ...segments.slice(j + 1)];
@@ -164,6 +170,94 @@ describe('EDIFACT structure check (D.96A segment tables)', () => {
   it('does not check messages it has no segment table for (D.96B)', () => {
     const bytes = Buffer.from(interchange('DESADV', ["ZZZ+1'"]).toString('latin1').replace(':96A:', ':96B:'), 'latin1');
     assert.deepEqual(checkMessageStructure(parseEdifact(bytes).messages[0]!), []);
+  });
+});
+
+describe('EDIFACT element check (D.96A segment layouts)', () => {
+  /** 0085, segment, position, element, component of each element problem. */
+  const found = (type: string, segments: string[]) =>
+    problems(type, segments).map((p) => [p.edifact?.error, p.location?.segment, p.location?.position, p.location?.element, p.location?.component]);
+
+  it('a letter in a quantity is an invalid type of character (37), named by segment, position, element, component, line and value', () => {
+    const desadv = replace(SAMPLE.DESADV!, 'QTY+12:24', "QTY+12:12A:PCE'");
+    const [p, ...rest] = problems('DESADV', desadv);
+    assert.deepEqual(rest, []);
+    assert.equal(p?.code, 'GW_EDIFACT_ELEMENT_VALUE');
+    assert.deepEqual([p?.location?.segment, p?.location?.position, p?.location?.element, p?.location?.component, p?.location?.line], ['QTY', 22, 1, 2, 24]);
+    assert.match(p?.message ?? '', /DESADV D\.96A message 1: QTY \(position 22, line 24\) element 1 component 2 \(6060 n\.\.15\) "12A" holds "A"/);
+    assert.deepEqual(contrl(interchange('DESADV', desadv)).slice(1), ['UCM+1+DESADV:D:96A:UN+4', 'UCS+22', 'UCD+37+1:2']);
+  });
+
+  it('an empty mandatory element (13 at the element) or component (13 at element:component)', () => {
+    const desadv = replace(replace(SAMPLE.DESADV!, 'CPS+1', "CPS+'"), 'QTY+12:24', "QTY+12::PCE'");
+    assert.deepEqual(found('DESADV', desadv), [
+      ['13', 'CPS', 13, 1, undefined],
+      ['13', 'QTY', 22, 1, 2],
+    ]);
+    assert.deepEqual(problems('DESADV', desadv)[1]?.code, 'GW_EDIFACT_ELEMENT_MISSING');
+    assert.deepEqual(contrl(interchange('DESADV', desadv)).slice(2), ['UCS+13', 'UCD+13+1', 'UCS+22', 'UCD+13+1:2']);
+  });
+
+  it('too long (39), too short for a fixed length (40), more components (16) or elements (16) than the layout', () => {
+    const order = `RFF+ON:${'X'.repeat(36)}'`;
+    const desadv = replace(replace(replace(SAMPLE.DESADV!, 'RFF+ON', order), 'QTY+12:24', "QTY+12:24:PCE:X'"), 'DTM+137', "DTM+137:20261128:102+X'");
+    assert.deepEqual(found('DESADV', desadv), [
+      ['16', 'DTM', 3, 2, undefined],
+      ['39', 'RFF', 7, 1, 2],
+      ['16', 'QTY', 22, 1, 4],
+    ]);
+    assert.deepEqual(contrl(interchange('DESADV', desadv)).slice(2), ['UCS+3', 'UCD+16+2', 'UCS+7', 'UCD+39+1:2', 'UCS+22', 'UCD+16+1:4']);
+    // DGS C234 7124 UNDG number is n4: three digits are too short. The line's SG17, after its RFF.
+    const at = SAMPLE.DESADV!.indexOf("CPS+3+1'");
+    const dangerous = [...SAMPLE.DESADV!.slice(0, at), "DGS+ADR+3:1+123'", ...SAMPLE.DESADV!.slice(at)];
+    assert.deepEqual(found('DESADV', dangerous), [['40', 'DGS', 24, 3, 1]]);
+  });
+
+  it('two errors in one segment: one UCS, a UCD each', () => {
+    const desadv = replace(SAMPLE.DESADV!, 'QTY+12:24', "QTY+12:1a:PCE:X'");
+    assert.deepEqual(contrl(interchange('DESADV', desadv)).slice(2), ['UCS+22', 'UCD+37+1:2', 'UCD+16+1:4']);
+  });
+
+  it('numbers: a leading minus and one decimal mark, comma or full stop, do not count toward the length', () => {
+    const qty = (value: string) => found('DESADV', replace(SAMPLE.DESADV!, 'QTY+12:24', `QTY+12:${value}:PCE'`));
+    assert.deepEqual(qty('-1234567890123.45'), []);
+    assert.deepEqual(qty('1234567890123456'), [['39', 'QTY', 22, 1, 2]]);
+    assert.deepEqual(qty('.5'), [['38', 'QTY', 22, 1, 2]]);
+    assert.deepEqual(qty('1.2.3'), [['19', 'QTY', 22, 1, 2]]);
+    assert.deepEqual(qty('1-2'), [['37', 'QTY', 22, 1, 2]]);
+    // A UNA naming the comma as decimal mark: 24,5 is a quantity, and the CONTRL accepts the message.
+    const comma = Buffer.from(
+      interchange('DESADV', replace(SAMPLE.DESADV!, 'QTY+12:24', "QTY+12:24,5:PCE'"))
+        .toString('latin1')
+        .replace("UNA:+.? '", "UNA:+,? '"),
+      'latin1',
+    );
+    assert.deepEqual(checkMessageStructure(parseEdifact(comma).messages[0]!), []);
+    assert.deepEqual(contrl(comma), ['UCI+IC1+4012345000009:14+5412345000013:14+7']);
+  });
+
+  it('INVOIC: UNS 0081 is D or S (12); syntax 4: an element repeated where the directory has it once (35)', () => {
+    assert.deepEqual(found('INVOIC', replace(SAMPLE.INVOIC!, 'UNS', "UNS+X'")), [['12', 'UNS', 31, 1, undefined]]);
+    const repeated = Buffer.from(
+      interchange('INVOIC', replace(SAMPLE.INVOIC!, 'DTM+35', "DTM+35:20261128:102*35:20261129:102'"))
+        .toString('latin1')
+        .replace("UNA:+.? '", "UNA:+.?*'")
+        .replace('UNOC:3', 'UNOC:4')
+        .replace('261128:1400', '20261128:1400'),
+      'latin1',
+    );
+    assert.deepEqual(contrl(repeated).slice(1), ['UCM+1+INVOIC:D:96A:UN+4', 'UCS+4', 'UCD+35+1']);
+  });
+
+  it(`reports at most ${MAX_ELEMENT_PROBLEMS} element problems a message, and a rejected message is not mapped`, () => {
+    const desadv = [...SAMPLE.DESADV!.slice(0, -1), ...Array.from({ length: 30 }, () => "QTY+12:X'")];
+    assert.equal(problems('DESADV', desadv).filter((p) => p.code.startsWith('GW_EDIFACT_ELEMENT')).length, MAX_ELEMENT_PROBLEMS);
+    const { documents } = interpretEdifact(interchange('DESADV', replace(SAMPLE.DESADV!, 'QTY+12:24', "QTY+12:12A:PCE'")), partner, []);
+    assert.equal(documents[0]?.canonical, null);
+    assert.deepEqual(
+      documents[0]?.problems.map((p) => p.code),
+      ['GW_EDIFACT_ELEMENT_VALUE'],
+    );
   });
 });
 

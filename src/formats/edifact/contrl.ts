@@ -7,7 +7,7 @@ import { writeEdifact } from './write.js';
  * 4:1 for syntax 4) answering one inbound interchange: the envelope mirrored (sender and recipient
  * swapped), UCI with action 7 (accepted, messages not named accepted too) or 4 (rejected), UCF for
  * rejected groups, UCM for rejected messages with UCS/UCD naming the segment and element of each
- * error, structure errors (./structure-check.ts) included. Only syntax problems are reported here;
+ * error, structure and data element errors (./structure-check.ts, ./element-check.ts) included. Only syntax problems are reported here;
  * mapping problems are not CONTRL's business. A partner that wants a receipt only gets UCI action 8
  * for an interchange taken in (decision 0048).
  */
@@ -60,16 +60,27 @@ function serviceError(p: Problem | undefined): (string | string[])[] {
   return [errorOf(p), tag, element];
 }
 
-/** UCS and UCD lines for the problems of a message located on its segments, in segment order. */
+/**
+ * UCS and UCD lines for the problems of a message located on its segments, in segment order: one
+ * UCS a segment, with the segment's own error (structure) if it has one, and a UCD (0085, element
+ * and component position) for each error in its data elements (CONTRL segment group 2: UCS, UCD
+ * C99).
+ */
 function segmentReports(problems: Problem[]): EdifactOutSegment[] {
   const out: EdifactOutSegment[] = [];
   const located = problems.filter(onSegment).sort((a, b) => (a.location?.position ?? 0) - (b.location?.position ?? 0));
-  for (const p of located) {
-    const loc = p.location as SourceLocation & { position: number };
-    if (loc.element) {
-      out.push({ tag: 'UCS', elements: [String(loc.position)] });
-      out.push({ tag: 'UCD', elements: [errorOf(p), [String(loc.element), loc.component ? String(loc.component) : '']] });
-    } else out.push({ tag: 'UCS', elements: [String(loc.position), errorOf(p)] });
+  for (let i = 0; i < located.length; ) {
+    const position = located[i]?.location?.position;
+    const onIt: Problem[] = [];
+    while (i < located.length && located[i]?.location?.position === position) onIt.push(located[i++] as Problem);
+    const own = onIt.filter((p) => !p.location?.element);
+    out.push({ tag: 'UCS', elements: own[0] ? [String(position), errorOf(own[0])] : [String(position)] });
+    for (const p of onIt) {
+      const loc = p.location as SourceLocation;
+      if (loc.element) out.push({ tag: 'UCD', elements: [errorOf(p), [String(loc.element), loc.component ? String(loc.component) : '']] });
+    }
+    // Two structure errors at one segment (two segments missing after it): a UCS each, as before.
+    for (const p of own.slice(1)) out.push({ tag: 'UCS', elements: [String(position), errorOf(p)] });
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import type { Problem, SourceLocation } from '../../errors.js';
+import { checkMessageElements, segmentLocation } from './element-check.js';
 import { allGroups, type GroupDef, type MessageStructure, type SegmentDef, structureOf } from './structure/index.js';
 import type { EdifactMessage, EdifactSegment } from './types.js';
 
@@ -62,16 +63,7 @@ class StructureCheck {
   }
 
   private at(seg: EdifactSegment): SourceLocation {
-    const { segment, position, line, column, offset, segmentIndex } = seg.location;
-    return {
-      ...(segment ? { segment } : {}),
-      ...(position ? { position } : {}),
-      ...(segmentIndex ? { segmentIndex } : {}),
-      ...(line ? { line } : {}),
-      ...(column ? { column } : {}),
-      ...(offset !== undefined ? { offset } : {}),
-      transaction: this.m.ref,
-    };
+    return segmentLocation(seg, this.m.ref);
   }
 
   private report(p: Problem): void {
@@ -169,8 +161,8 @@ class StructureCheck {
 }
 
 /**
- * The structure problems of a message (empty when it has no segment table, or no UNT: a truncated
- * message is reported as such by the reader).
+ * The structure problems of a message, then those of its data elements (./element-check.ts): empty
+ * when it has no segment table, or no UNT (a truncated message is reported as such by the reader).
  */
 export function checkMessageStructure(m: EdifactMessage): Problem[] {
   const structure = structureOf(m.type, m.version, m.release);
@@ -178,5 +170,5 @@ export function checkMessageStructure(m: EdifactMessage): Problem[] {
   const check = new StructureCheck(structure, m);
   for (const seg of m.segments) check.read(seg);
   check.end();
-  return check.problems;
+  return [...check.problems, ...checkMessageElements(m)];
 }
