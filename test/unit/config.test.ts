@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { openssl, runCli } from '../helpers/cli.js';
+import { opensslIdentity } from '../helpers/as2.js';
+import { runCli } from '../helpers/cli.js';
 import { copyConfig, DEMO_PARTNERS, type ConfigCopy } from '../helpers/config.js';
 import { testPartners } from '../helpers/gateway.js';
 
@@ -73,20 +74,7 @@ describe("config: the repository's partners and mappings", () => {
       'id: initech\nname: Initech\nstate: testing\nchannels: [rest]\ncredentials: { apiKeys: [] }\n' +
         'inbound:\n  - { type: asn, mapping: initech/asn-csv }\nroutes: []\n',
     );
-    const key = path.join(checkout.dir, 'acme-as2.key');
-    await openssl([
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      path.join(checkout.certsDir, 'acme-as2.pem'),
-      '-subj',
-      '/CN=ACME-AS2',
-    ]);
+    await opensslIdentity(checkout.certsDir, 'acme-as2'); // certs/acme-as2.pem, CN=acme-as2
     const acmeFile = path.join(checkout.partnersDir, 'acme-supply.yaml');
     const acme = parseDocument(readFileSync(acmeFile, 'utf8'));
     acme.setIn(['as2', 'certificates'], ['certs/acme-as2.pem']);
@@ -97,7 +85,7 @@ describe("config: the repository's partners and mappings", () => {
     const config = await copy(undefined, checkout.dir).load();
     for (const id of [...DEMO_PARTNERS, 'initech']) assert.ok(config.partners.has(id), `partner ${id}`);
     for (const id of [...DEMO_MAPPINGS, 'initech/asn-csv']) assert.ok(config.mappings.has(id), `mapping profile ${id}`);
-    assert.equal(config.as2.get('ACME-AS2')?.certs[0]?.x509.subject, 'CN=ACME-AS2');
+    assert.equal(config.as2.get('ACME-AS2')?.certs[0]?.x509.subject, 'CN=acme-as2');
     assert.equal(config.partners.get('acme-supply')?.as2?.requireSigned, true);
   });
 });
