@@ -11,9 +11,18 @@ import { REPO } from './corpus.js';
  */
 export const DEMO_PARTNERS = ['acme-supply', 'globex-office', 'hansen-textil', 'nordlicht', 'northwind'] as const;
 
-/** The repository's own partners/, mappings/ and certs/, as `npm start` loads them. */
-export function repoConfig(dataDir = '/tmp/gateway-test-data'): Promise<GatewayConfig> {
-  return loadConfig({ partnersDir: path.join(REPO, 'partners'), mappingsDir: path.join(REPO, 'mappings'), env: { GATEWAY_DATA_DIR: dataDir } });
+/**
+ * The environment `npm start` reads the repository's profiles with: the user's variables, and
+ * GATEWAY_DATA_DIR resolved from the checkout, so what a user's profile names there (an SFTP login
+ * key under data/, a `${NAME}` of their own) is found as the gateway would find it.
+ */
+export function repoEnv(): Record<string, string | undefined> {
+  return { ...process.env, GATEWAY_DATA_DIR: path.resolve(REPO, process.env.GATEWAY_DATA_DIR ?? 'data') };
+}
+
+/** The repository's own partners/, mappings/ and certs/, as `npm start` loads them (read, never written). */
+export function repoConfig(): Promise<GatewayConfig> {
+  return loadConfig({ partnersDir: path.join(REPO, 'partners'), mappingsDir: path.join(REPO, 'mappings'), env: repoEnv() });
 }
 
 /** A test's private copy of the configuration folders; see `copyConfig`. */
@@ -23,8 +32,8 @@ export interface ConfigCopy {
   partnersDir: string;
   mappingsDir: string;
   certsDir: string;
-  /** Loads the copy as the gateway would, `${GATEWAY_DATA_DIR}` being `dataDir`. */
-  load(dataDir?: string): Promise<GatewayConfig>;
+  /** Loads the copy as the gateway would, with `env` for `${NAME}` (only GATEWAY_DATA_DIR unless told). */
+  load(env?: Record<string, string | undefined>): Promise<GatewayConfig>;
   remove(): void;
 }
 
@@ -55,7 +64,7 @@ export function copyConfig(partners?: readonly string[] | Record<string, string>
     partnersDir,
     mappingsDir,
     certsDir,
-    load: (dataDir = '/tmp/gateway-test-data') => loadConfig({ partnersDir, mappingsDir, env: { GATEWAY_DATA_DIR: dataDir } }),
+    load: (env = { GATEWAY_DATA_DIR: '/tmp/gateway-test-data' }) => loadConfig({ partnersDir, mappingsDir, env }),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

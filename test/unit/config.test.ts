@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { opensslIdentity } from '../helpers/as2.js';
 import { runCli } from '../helpers/cli.js';
-import { copyConfig, DEMO_PARTNERS, type ConfigCopy } from '../helpers/config.js';
+import { copyConfig, DEMO_PARTNERS, repoEnv, type ConfigCopy } from '../helpers/config.js';
 import { testPartners } from '../helpers/gateway.js';
 
 /** The inbound mapping profiles the demo partners and the shared maps ship with. */
@@ -50,11 +50,12 @@ describe("config: the repository's partners and mappings", () => {
   const copy = (...args: Parameters<typeof copyConfig>) => copies[copies.push(copyConfig(...args)) - 1] as ConfigCopy;
 
   it('loads the demo partners and their profiles, frozen, beside whatever partners and mappings the user has added', async () => {
-    const config = await copy().load('/tmp/x');
+    const env = repoEnv();
+    const config = await copy().load(env);
     for (const id of DEMO_PARTNERS) assert.ok(config.partners.has(id), `demo partner ${id}`);
     for (const id of DEMO_MAPPINGS) assert.ok(config.mappings.has(id), `demo mapping profile ${id}`);
     const acme = config.partners.get('acme-supply');
-    assert.equal(acme?.routes[0]?.target.kind === 'file' && acme.routes[0].target.dir, '/tmp/x/erp-drop');
+    assert.equal(acme?.routes[0]?.target.kind === 'file' && acme.routes[0].target.dir, `${env.GATEWAY_DATA_DIR}/erp-drop`);
     assert.equal(acme?.limits.requestsPerMinute, 600, 'schema defaults are applied');
     assert.equal(acme?.routes[0]?.maxAttempts, undefined, 'no attempt cap unless the profile sets one: the maximum age bounds retries');
     assert.ok(Object.isFrozen(acme?.routes[0]));
@@ -63,28 +64,30 @@ describe("config: the repository's partners and mappings", () => {
   it("still loads after the README's steps (a new partner and mapping, ACME's AS2 certificate and SSH key), certificates from the copy", async () => {
     // A checkout where the user has done what README's "Add a partner", "SFTP" and "AS2" say.
     const checkout = copy();
-    mkdirSync(path.join(checkout.mappingsDir, 'initech'));
+    const id = 'newco-readme-check'; // the test's own partner, beside any of the user's
+    mkdirSync(path.join(checkout.mappingsDir, id));
     writeFileSync(
-      path.join(checkout.mappingsDir, 'initech', 'asn-csv.yaml'),
-      'id: initech/asn-csv\nversion: 1\nsource: { format: csv, header: true, match: { columns: [Shipment, PO, SKU] } }\n' +
+      path.join(checkout.mappingsDir, id, 'asn-csv.yaml'),
+      `id: ${id}/asn-csv\nversion: 1\nsource: { format: csv, header: true, match: { columns: [Shipment, PO, SKU] } }\n` +
         'target: { type: asn, version: 1 }\nfields:\n  shipmentId: { from: Shipment, required: true }\n',
     );
     writeFileSync(
-      path.join(checkout.partnersDir, 'initech.yaml'),
-      'id: initech\nname: Initech\nstate: testing\nchannels: [rest]\ncredentials: { apiKeys: [] }\n' +
-        'inbound:\n  - { type: asn, mapping: initech/asn-csv }\nroutes: []\n',
+      path.join(checkout.partnersDir, `${id}.yaml`),
+      `id: ${id}\nname: Newco\nstate: testing\nchannels: [rest]\ncredentials: { apiKeys: [] }\n` +
+        `inbound:\n  - { type: asn, mapping: ${id}/asn-csv }\nroutes: []\n`,
     );
     await opensslIdentity(checkout.certsDir, 'acme-as2'); // certs/acme-as2.pem, CN=acme-as2
     const acmeFile = path.join(checkout.partnersDir, 'acme-supply.yaml');
     const acme = parseDocument(readFileSync(acmeFile, 'utf8'));
+    acme.setIn(['as2', 'id'], 'ACME-AS2');
     acme.setIn(['as2', 'certificates'], ['certs/acme-as2.pem']);
     acme.setIn(['as2', 'requireSigned'], true);
     acme.addIn(['credentials', 'sshKeys'], { key: SSH_KEY });
     writeFileSync(acmeFile, acme.toString());
 
-    const config = await copy(undefined, checkout.dir).load();
-    for (const id of [...DEMO_PARTNERS, 'initech']) assert.ok(config.partners.has(id), `partner ${id}`);
-    for (const id of [...DEMO_MAPPINGS, 'initech/asn-csv']) assert.ok(config.mappings.has(id), `mapping profile ${id}`);
+    const config = await copy(undefined, checkout.dir).load(repoEnv());
+    for (const p of [...DEMO_PARTNERS, id]) assert.ok(config.partners.has(p), `partner ${p}`);
+    for (const m of [...DEMO_MAPPINGS, `${id}/asn-csv`]) assert.ok(config.mappings.has(m), `mapping profile ${m}`);
     assert.equal(config.as2.get('ACME-AS2')?.certs[0]?.x509.subject, 'CN=acme-as2');
     assert.equal(config.partners.get('acme-supply')?.as2?.requireSigned, true);
   });
@@ -98,7 +101,7 @@ describe('config: partner and mapping profiles', () => {
     c = copyConfig(testPartners('http://127.0.0.1:9/unused'));
   });
   afterEach(() => c.remove());
-  const load = () => c.load('/tmp/x');
+  const load = () => c.load({ GATEWAY_DATA_DIR: '/tmp/x' });
   const edit = (rel: string, from: string | RegExp, to: string) => editIn(c, rel, from, to);
 
   const cases: [string, string, string | RegExp, string, RegExp][] = [
