@@ -12,6 +12,7 @@ export function missingGolden(expectedFile: string): string {
   const how = 'run `UPDATE_GOLDEN=1 npm test` once to write what the sample gives now, read it, and keep it when it is right';
   return `${path.relative(REPO, expectedFile)} is missing: ${how}`;
 }
+
 /** The shared sample corpus beside the checkout; absent on a fresh clone. */
 export const CORPUS = path.resolve(REPO, '..', 'shared', 'corpus');
 export const HAS_CORPUS = existsSync(path.join(CORPUS, 'SOURCES.md'));
