@@ -32,16 +32,6 @@ const DEMO_MAPPINGS = [
 /** A user's SFTP login key (README, "SFTP"). */
 const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEwOuZHrc/opazwiZGj5lCe4DdPLqJhvDxYmtz4HoWx6 acme';
 
-/** `copy`, with one file edited: `from` must occur in it. */
-function editIn(copy: ConfigCopy, rel: string, from: string | RegExp, to: string): string {
-  const file = path.join(copy.dir, rel);
-  const text = readFileSync(file, 'utf8');
-  const next = text.replace(from, to);
-  assert.notEqual(next, text, `edit of ${rel} changed nothing`);
-  writeFileSync(file, next);
-  return file;
-}
-
 describe("config: the repository's partners and mappings", () => {
   const copies: ConfigCopy[] = [];
   afterEach(() => {
@@ -102,7 +92,15 @@ describe('config: partner and mapping profiles', () => {
   });
   afterEach(() => c.remove());
   const load = () => c.load({ GATEWAY_DATA_DIR: '/tmp/x' });
-  const edit = (rel: string, from: string | RegExp, to: string) => editIn(c, rel, from, to);
+  /** Edits one file of the copy; `from` must occur in it. */
+  const edit = (rel: string, from: string | RegExp, to: string) => {
+    const file = path.join(c.dir, rel);
+    const text = readFileSync(file, 'utf8');
+    const next = text.replace(from, to);
+    assert.notEqual(next, text, `edit of ${rel} changed nothing`);
+    writeFileSync(file, next);
+    return file;
+  };
 
   const cases: [string, string, string | RegExp, string, RegExp][] = [
     ['a YAML syntax error', 'partners/northwind.yaml', 'state: live', 'state: [live', /northwind\.yaml:\d+:\d+: not valid YAML/],
