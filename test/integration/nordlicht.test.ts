@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseEdifact } from '../../src/formats/edifact/parse.js';
 import type { EdifactInterchange } from '../../src/formats/edifact/types.js';
-import { MAPPINGS, REPO } from '../helpers/corpus.js';
+import { copyConfig } from '../helpers/config.js';
+import { MAPPINGS } from '../helpers/corpus.js';
 import { ERP, gatewaySuite, waitFor } from '../helpers/gateway.js';
 import { sendOrder } from '../helpers/orders.js';
 import { editPartner } from '../helpers/security.js';
@@ -26,8 +27,9 @@ const uci = (ic: EdifactInterchange) => ic.messages[0]?.segments.find((s) => s.t
  */
 describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTRLs back; ORDERS out, reconciled by its CONTRL', function () {
   this.timeout(90_000);
-  const partners = mkdtempSync(path.join(tmpdir(), 'gw-nordlicht-partners-'));
-  copyFileSync(path.join(REPO, 'partners', 'nordlicht.yaml'), path.join(partners, 'nordlicht.yaml'));
+  // The repository's nordlicht profile alone, with the certificates beside it.
+  const config = copyConfig(['nordlicht']);
+  const partners = config.partnersDir;
   const s = gatewaySuite({ env: { PARTNERS_DIR: partners, SFTP: 'on', SFTP_LOGIN_DELAY_MS: '0' } });
   let dir: string;
   let sftp: (commands: string[]) => ReturnType<typeof runSftp>;
@@ -41,10 +43,11 @@ describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTR
       port,
       s.t.gw.sftp!.hostKeys.map((k) => k.publicKey),
     );
-    // Its login key, a CONTRL for every interchange, and the test's ERP instead of the demo's file drop.
+    // Its login key (beside any the user has listed), a CONTRL for every interchange, and the
+    // test's ERP instead of the demo's file drop.
     await editPartner(s.t.gw, partners, 'nordlicht', (y) =>
       y
-        .replace('  sshKeys: []', `  sshKeys:\n    - key: "${key.publicKey}"`)
+        .replace(/^( {2}sshKeys:)(?: \[\])?$/m, `$1\n    - key: "${key.publicKey}"`)
         .replace('contrl: requested', 'contrl: always')
         .replace(/target: \{ id: erp-drop, kind: file, .*$/m, `target: { id: erp, kind: http, url: "${s.erp.url}" }`),
     );
@@ -52,7 +55,7 @@ describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTR
   });
   after(() => {
     rmSync(dir, { recursive: true, force: true });
-    rmSync(partners, { recursive: true, force: true });
+    config.remove();
   });
 
   /** The CONTRL the gateway placed in /outbound for the message stored from `fileName`, fetched with sftp. */
