@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../src/store/embedded.js';
 import { runProcess } from '../helpers/cli.js';
+import { copyConfig } from '../helpers/config.js';
 import { REPO } from '../helpers/corpus.js';
 import { type GatewayProcess, spawnGateway } from '../helpers/gateway-process.js';
 import { blockScript, COMMAND_END, missingOutput, type ReadmeCommand, type ReadmeStep, readmeSteps } from '../helpers/readme.js';
@@ -20,15 +20,13 @@ import { blockScript, COMMAND_END, missingOutput, type ReadmeCommand, type Readm
  */
 
 const LINKED = ['node_modules', 'dist', 'src', 'scripts', 'migrations', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
-const COPIED = ['partners', 'mappings', 'certs'];
 
 /** A directory that looks like a fresh checkout: code linked, configuration copied (the walk-throughs edit it). */
 function checkoutCopy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-readme-'));
+  const { dir } = copyConfig();
   // The embedded PostgreSQL runs as the postgres user when we are root: it must reach ./data.
   chmodSync(dir, 0o755);
   for (const name of LINKED) symlinkSync(path.join(REPO, name), path.join(dir, name));
-  for (const name of COPIED) cpSync(path.join(REPO, name), path.join(dir, name), { recursive: true });
   return dir;
 }
 
