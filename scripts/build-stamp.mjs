@@ -3,14 +3,17 @@
  * minute, so it runs only when its inputs changed since the last one.
  *
  *   node scripts/build-stamp.mjs write    after a build: record a hash of the inputs in dist/.build-stamp
- *   node scripts/build-stamp.mjs ensure   before a start: build when the inputs differ from the stamp
+ *   node scripts/build-stamp.mjs ensure   before a start, and as `prepare`: build when the inputs differ
+ *                                         from the stamp. `prepare` also runs when `npx gateway` first
+ *                                         installs the checkout into npx's cache: a current build
+ *                                         answers at once instead of building again (a minute).
  *
  * The hash is over file contents, not times: a checkout that touches files without changing them does
  * not rebuild, and one that changes them does, whatever their times say.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -67,8 +70,17 @@ function ensure() {
   return status;
 }
 
+/**
+ * After a build: tsc writes dist/src/cli.js without the executable bit that the package's bin
+ * (`npx gateway`) needs; npm sets it only when it first links the bin.
+ */
+function written() {
+  chmodSync(path.join(ROOT, 'dist', 'src', 'cli.js'), 0o755);
+  writeFileSync(STAMP, `${inputsHash()}\n`);
+}
+
 const mode = process.argv[2];
-if (mode === 'write') writeFileSync(STAMP, `${inputsHash()}\n`);
+if (mode === 'write') written();
 else if (mode === 'ensure') process.exitCode = ensure();
 else {
   console.error('usage: node scripts/build-stamp.mjs write|ensure');

@@ -5,8 +5,9 @@ import { USERS_USAGE } from './security/users-cli.js';
 
 export const USAGE = `gateway <command> [--help]
 
-  start [--demo-users]               run the gateway (HTTP door, interpretation and delivery workers);
-                                     --demo-users adds the README's demo portal users (npm start does)
+  start [--demo | --demo-users]      run the gateway (HTTP door, interpretation and delivery workers);
+                                     --demo-users adds the README's demo portal users; --demo (npm start) also
+                                     accepts the README's demo ERP key while ERP_API_KEYS is unset
   migrate                            apply pending database migrations
   partners validate                  check every file in partners/ and mappings/; lists every problem as file:line:column
 ${PARTNERS_USAGE}

@@ -4,6 +4,7 @@ import { checkNumbers, report } from './cli-errors.js';
 import { helpFor, USAGE } from './cli-usage.js';
 import { readSettings } from './config/env.js';
 import { createLogger } from './observability/logger.js';
+import { withDemoErpKey } from './security/demo-erp-key.js';
 
 /**
  * The `gateway` command. This module stays small: `start` and the other commands load their own
@@ -18,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const {
     positionals: [command, ...rest],
-    values: { 'demo-users': demoUsers, ...values },
+    values: { demo, 'demo-users': demoUsers, ...values },
   } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -36,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       role: { type: 'string' },
       name: { type: 'string' },
+      demo: { type: 'boolean' },
       'demo-users': { type: 'boolean' },
     },
   });
@@ -47,7 +49,9 @@ async function main(argv: string[]): Promise<number> {
   const settings = readSettings(process.env);
   if (command === 'start') {
     const { runGateway } = await import('./start.js');
-    return runGateway(settings, createLogger(settings.logLevel), { demoUsers: demoUsers === true });
+    const log = createLogger(settings.logLevel);
+    if (demo === true) return runGateway(withDemoErpKey(settings, log), log, { demoUsers: true });
+    return runGateway(settings, log, { demoUsers: demoUsers === true });
   }
   // A command's stdout carries its answer: its logs go to stderr, warnings only unless LOG_LEVEL says otherwise.
   const log = createLogger(process.env.LOG_LEVEL ? settings.logLevel : 'warn', 'stderr');

@@ -99,6 +99,29 @@ export const ERROR_CODES = {
     retryable: false,
     title: 'An EDIFACT message trailer (UNT) does not match its header or segment count',
   },
+  GW_EDIFACT_SEGMENT_POSITION: {
+    status: 422,
+    retryable: false,
+    title: 'An EDIFACT segment stands where its message structure does not allow it, or the message has no such segment',
+  },
+  GW_EDIFACT_SEGMENT_MISSING: { status: 422, retryable: false, title: 'A mandatory segment or segment group of an EDIFACT message is missing' },
+  GW_EDIFACT_SEGMENT_REPEATED: {
+    status: 422,
+    retryable: false,
+    title: 'An EDIFACT segment or segment group repeats more often than its message structure allows',
+  },
+  GW_EDIFACT_ELEMENT_MISSING: { status: 422, retryable: false, title: 'A mandatory data element or component of an EDIFACT segment is empty' },
+  GW_EDIFACT_ELEMENT_VALUE: {
+    status: 422,
+    retryable: false,
+    title: 'An EDIFACT data element holds characters its representation does not allow, or a value its code list does not have',
+  },
+  GW_EDIFACT_ELEMENT_LENGTH: { status: 422, retryable: false, title: 'An EDIFACT data element is longer or shorter than its representation allows' },
+  GW_EDIFACT_ELEMENT_EXTRA: {
+    status: 422,
+    retryable: false,
+    title: 'An EDIFACT segment has more data elements or components than its layout, or repeats an element',
+  },
   GW_EDIFACT_DUPLICATE: {
     status: 409,
     retryable: false,

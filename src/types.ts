@@ -184,6 +184,10 @@ export interface EdifactSettings {
   ourId?: EdifactParty;
   /** When a CONTRL goes to the mailbox: requested (UNB 0031 = 1), always, never. */
   contrl: 'requested' | 'always' | 'never';
+  /** What the CONTRL says: the syntax report (UCI 7/4 …) or a receipt only (UCI 8). */
+  contrlReport: 'syntax' | 'receipt';
+  /** A test interchange (UNB 0035 = 1): processed as any other, or refused with CONTRL error 25. */
+  testInterchanges: 'accept' | 'refuse';
   duplicates: { windowDays: number };
   outbound: { lineBreak: 'lf' | 'crlf' | 'none'; fileName: string };
 }

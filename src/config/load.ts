@@ -1,32 +1,15 @@
 import { X509Certificate } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
-import { hasCanonicalSchema } from '../canonical/index.js';
 import { GatewayError } from '../errors.js';
-import { parseCsv, type CsvTable } from '../formats/csv/parse.js';
-import { compileOutbound, compileProfile, ProfileRuleError, type CompiledProfile, type OutboundProfile, type RawProfile } from '../mapping/profile.js';
-import type { XrefTable } from '../mapping/transforms.js';
+import type { CompiledProfile, OutboundProfile } from '../mapping/profile.js';
 import { parsePrivateKey, parsePublicKey } from '../security/ssh-keys.js';
 import { certsFromPem, type Cert } from '../formats/as2/certificates.js';
 import type { EdifactSettings, PartnerProfile, X12Settings } from '../types.js';
-import mappingSchema from './mapping.schema.json' with { type: 'json' };
-import partnerSchema from './partner.schema.json' with { type: 'json' };
-import { explainSchemaErrors } from './schema-errors.js';
 import { ConfigErrors, inFileOrder, noting } from './config-errors.js';
-
-// ajv-formats is CommonJS: its module object is the plugin and also carries it as `default`.
-const addFormats = addFormatsModule.default;
-
-// strictRequired is off: the mapping schema's anyOf (extends, or source+target+fields) names properties declared beside it.
-// verbose: errors carry the value found and the schema, so a complaint can name both.
-const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true });
-addFormats(ajv, ['date']);
-const validatePartner = ajv.compile(partnerSchema);
-const validateMapping = ajv.compile(mappingSchema);
-const validateX12 = ajv.compile({ type: 'object', properties: { x12: partnerSchema.properties.x12 } });
+import { loadMappings, type Profiles } from './load-mappings.js';
+import { validateEdifact, validatePartner, validateX12 } from './validators.js';
+import { deepFreeze, fail, interpolate, isPlainObject, readYaml, schemaFailures, type YamlFile, yamlFiles } from './yaml-file.js';
 
 /** X12 settings with every default applied (for partners built in code, such as the CLI's test partner). */
 export function defaultX12Settings(): X12Settings {
@@ -34,8 +17,6 @@ export function defaultX12Settings(): X12Settings {
   validateX12(holder);
   return holder.x12 as X12Settings;
 }
-
-const validateEdifact = ajv.compile({ type: 'object', properties: { edifact: partnerSchema.properties.edifact } });
 
 /** The EDIFACT settings a partner without an `edifact` section gets (the schema's defaults). */
 export function defaultEdifactSettings(): EdifactSettings {
@@ -117,78 +98,6 @@ export interface LoadOptions {
   replace?: string[];
 }
 
-interface YamlFile {
-  file: string;
-  /** The folder relative names in the file are resolved against (its own, or the one it stands in for). */
-  base?: string;
-  doc: Document;
-  lines: LineCounter;
-}
-
-async function readYaml(file: string): Promise<YamlFile> {
-  const text = await readFile(file, 'utf8');
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const first = doc.errors[0];
-  if (first) {
-    const pos = lines.linePos(first.pos[0]);
-    throw new GatewayError('GW_CONFIG_INVALID', `${file}:${pos.line}:${pos.col}: not valid YAML: ${first.message.split('\n')[0]}`, {
-      location: { file, line: pos.line, column: pos.col },
-    });
-  }
-  return { file, doc, lines };
-}
-
-/** Line and column of the YAML node at a JSON path (walking up to the nearest node that exists). */
-function position(y: YamlFile, at: (string | number)[], atKey = false): { line: number; column: number } {
-  if (atKey && at.length) {
-    const parent = y.doc.getIn(at.slice(0, -1), true);
-    const pair = isMap(parent) ? parent.items.find((i) => (i.key as { value?: unknown })?.value === at.at(-1)) : undefined;
-    const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
-    if (range) {
-      const p = y.lines.linePos(range[0]);
-      return { line: p.line, column: p.col };
-    }
-  }
-  for (let n = at.length; n >= 0; n--) {
-    const node = y.doc.getIn(at.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    if (node && typeof node === 'object' && node.range) {
-      const p = y.lines.linePos(node.range[0]);
-      return { line: p.line, column: p.col };
-    }
-    // A scalar's key: ask the parent map for the pair so the line points at "key:".
-    if (n > 0) {
-      const parent = y.doc.getIn(at.slice(0, n - 1), true);
-      if (isMap(parent)) {
-        const pair = parent.items.find((i) => (i.key as { value?: unknown })?.value === at[n - 1]);
-        const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
-        if (range) {
-          const p = y.lines.linePos(range[0]);
-          return { line: p.line, column: p.col };
-        }
-      } else if (isSeq(parent)) continue;
-    }
-  }
-  return { line: 1, column: 1 };
-}
-
-function fail(
-  y: YamlFile,
-  at: (string | number)[],
-  reason: string,
-  code: 'GW_CONFIG_INVALID' | 'GW_CONFIG_REFERENCE' = 'GW_CONFIG_INVALID',
-  atKey = false,
-): GatewayError {
-  const { line, column } = position(y, at, atKey);
-  const where = at.length ? ` (at ${at.join('.')})` : '';
-  return new GatewayError(code, `${y.file}:${line}:${column}: ${reason}${where}`, { location: { file: y.file, line, column } });
-}
-
-/** Every schema violation worth reporting, each in the file that holds its line (`fileFor` picks it along an `extends` chain). */
-function schemaFailures(errors: ErrorObject[], fileFor: (at: (string | number)[]) => YamlFile): GatewayError[] {
-  return explainSchemaErrors(errors).map(({ at, reason, atKey }) => fail(fileFor(at), at, reason, 'GW_CONFIG_INVALID', atKey));
-}
-
 /**
  * A GS1 company prefix is digits, not a number: YAML reads an unquoted 0614141 as 614141 and the
  * prefix would lose the zero GS1 gave it. Said plainly here, before the schema's terser words.
@@ -226,197 +135,10 @@ function checkBrokerPasswords(y: YamlFile, raw: unknown): GatewayError[] {
   return errs;
 }
 
-/** Replaces `${NAME}` in every string; a missing variable is a configuration error at its line (noted in `errs`). */
-function interpolate(y: YamlFile, value: unknown, env: LoadOptions['env'], errs: GatewayError[], at: (string | number)[] = []): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (whole, name: string) => {
-      const v = env[name];
-      if (v !== undefined && v !== '') return v;
-      errs.push(fail(y, at, `environment variable ${name} is not set`));
-      return whole;
-    });
-  }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(y, v, env, errs, [...at, i]));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(y, v, env, errs, [...at, k])]));
-  return value;
-}
-
-async function yamlFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && /\.ya?ml$/.test(entry.name)) out.push(path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name));
-  }
-  return out.sort();
-}
-
-interface MappingSource {
-  y: YamlFile;
-  raw: Record<string, unknown>;
-}
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** A profile that `extends` another: objects merge key by key, anything else replaces, `null` removes. */
-function mergeProfiles(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    if (v === null) delete out[k];
-    else if (isPlainObject(v) && isPlainObject(out[k])) out[k] = mergeProfiles(out[k] as Record<string, unknown>, v);
-    else out[k] = v;
-  }
-  return out;
-}
-
-interface ResolvedProfile {
-  raw: Record<string, unknown>;
-  /** The profile's file, then the files it extends, nearest first. */
-  chain: YamlFile[];
-  /** Which file declared each cross-reference table (its file name is relative to that file). */
-  xrefOwners: Record<string, YamlFile>;
-}
-
-/** The profile with its `extends` chain applied. */
-function resolveProfile(id: string, sources: Map<string, MappingSource>, seen: string[] = []): ResolvedProfile {
-  const src = sources.get(id) as MappingSource;
-  const own = { ...src.raw };
-  const owned = isPlainObject(own.xref) ? Object.fromEntries(Object.keys(own.xref).map((k) => [k, src.y])) : {};
-  const parentId = own.extends;
-  if (typeof parentId !== 'string') return { raw: own, chain: [src.y], xrefOwners: owned };
-  if (seen.includes(parentId) || parentId === id)
-    throw fail(src.y, ['extends'], `profiles extend each other in a circle: ${[...seen, id, parentId].join(' → ')}`);
-  if (!sources.has(parentId)) throw fail(src.y, ['extends'], `profile "${parentId}" does not exist under mappings/`, 'GW_CONFIG_REFERENCE');
-  const parent = resolveProfile(parentId, sources, [...seen, id]);
-  const { extends: _omit, ...rest } = own;
-  return { raw: { ...mergeProfiles(parent.raw, rest), extends: parentId }, chain: [src.y, ...parent.chain], xrefOwners: { ...parent.xrefOwners, ...owned } };
-}
-
-/** The file of the chain that holds the node at `at` (the profile itself when none does): where an error is reported. */
-function ownerOf(chain: YamlFile[], at: (string | number)[]): YamlFile {
-  for (let n = at.length; n > 0; n--) {
-    const holder = chain.find((y) => y.doc.hasIn(at.slice(0, n)));
-    if (holder) return holder;
-  }
-  return chain[0] as YamlFile;
-}
-
-/** Compiles one profile; its problems go to `errs` (undefined then), or are thrown when one stops the rest. */
-async function loadMapping(
-  id: string,
-  sources: Map<string, MappingSource>,
-  mappingsDir: string,
-  errs: GatewayError[],
-): Promise<CompiledProfile | OutboundProfile | undefined> {
-  const { raw, chain, xrefOwners } = resolveProfile(id, sources);
-  const y = chain[0] as YamlFile;
-  if (!validateMapping(raw)) return void errs.push(...schemaFailures(validateMapping.errors ?? [], (at) => ownerOf(chain, at)));
-  const profile = raw as unknown as RawProfile;
-  const canonical =
-    profile.source.format === 'canonical' ? { ...profile.source, at: 'source' } : 'type' in profile.target ? { ...profile.target, at: 'target' } : undefined;
-  if (canonical && !hasCanonicalSchema(canonical.type, canonical.version)) {
-    const at = [canonical.at, 'version'];
-    errs.push(fail(ownerOf(chain, at), at, `there is no canonical schema ${canonical.type} version ${canonical.version}`, 'GW_CONFIG_REFERENCE'));
-  }
-  const xref: Record<string, XrefTable> = {};
-  for (const [name, ref] of Object.entries(profile.xref ?? {})) {
-    const table = await noting(errs, () => loadXref(xrefOwners[name] ?? y, name, ref, mappingsDir));
-    if (table) xref[name] = table;
-  }
-  if (errs.length) return undefined;
-  try {
-    return profile.source.format === 'canonical' ? compileOutbound(profile, y.file, xref) : compileProfile(profile, y.file, xref);
-  } catch (err) {
-    if (err instanceof ProfileRuleError) throw fail(ownerOf(chain, err.rule), err.rule, err.message);
-    throw err;
-  }
-}
-
-interface MappingSources {
-  sources: Map<string, MappingSource>;
-  /** Ids of profile files that could not be read: their problems are listed, and a partner naming them adds none. */
-  unreadable: Set<string>;
-}
-
-async function readMappings(mappingsDir: string, errs: GatewayError[], replace: string[] = []): Promise<MappingSources> {
-  const sources = new Map<string, MappingSource>();
-  const unreadable = new Set<string>();
-  const replacing = new Map<string, MappingSource>();
-  for (const file of replace) {
-    const y = await noting(errs, () => readYaml(path.resolve(file)));
-    const raw = y?.doc.toJS() as unknown;
-    if (!y) continue;
-    if (!isPlainObject(raw) || typeof raw.id !== 'string') {
-      errs.push(fail(y, ['id'], 'a mapping profile needs an id (its path under mappings/)'));
-      continue;
-    }
-    y.base = path.dirname(path.join(mappingsDir, raw.id));
-    replacing.set(raw.id, { y, raw });
-  }
-  for (const file of await yamlFiles(mappingsDir)) {
-    const expectedId = path
-      .relative(mappingsDir, file)
-      .replace(/\.ya?ml$/, '')
-      .split(path.sep)
-      .join('/');
-    const y = await noting(errs, () => readYaml(file));
-    const raw = y?.doc.toJS() as unknown;
-    if (!y) unreadable.add(expectedId);
-    else if (!isPlainObject(raw)) errs.push(fail(y, [], 'a mapping profile is a YAML mapping (id, version, source, target, fields)'));
-    else if (raw.id !== expectedId) errs.push(fail(y, ['id'], `the profile id must be "${expectedId}" (its path under mappings/), found "${String(raw.id)}"`));
-    else sources.set(expectedId, { y, raw });
-    if (!sources.has(expectedId)) unreadable.add(expectedId);
-  }
-  for (const [id, src] of replacing) {
-    sources.set(id, src);
-    unreadable.delete(id);
-  }
-  return { sources, unreadable };
-}
-
-/** Reads a cross-reference table: a UTF-8 CSV with a header row, inside mappings/. */
-async function loadXref(y: YamlFile, name: string, ref: { file: string; key: string }, mappingsDir: string): Promise<XrefTable> {
-  const file = path.resolve(y.base ?? path.dirname(y.file), ref.file);
-  const rel = path.relative(path.resolve(mappingsDir), file);
-  if (rel.startsWith('..') || path.isAbsolute(rel))
-    throw fail(y, ['xref', name, 'file'], `"${ref.file}" is outside mappings/; cross-reference tables live beside their profile`);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch {
-    throw fail(y, ['xref', name, 'file'], `cross-reference file "${ref.file}" does not exist (looked for ${file})`, 'GW_CONFIG_REFERENCE');
-  }
-  let table: CsvTable;
-  try {
-    table = parseCsv(bytes, { header: true, delimiter: ',', quote: '"', encoding: 'utf-8', skipRows: 0 });
-  } catch (err) {
-    throw fail(y, ['xref', name, 'file'], `${file}: ${(err as Error).message}`);
-  }
-  const keyIndex = table.columns.indexOf(ref.key);
-  if (keyIndex < 0)
-    throw fail(y, ['xref', name, 'key'], `${ref.file} has no column "${ref.key}"; its columns are ${table.columns.join(', ')}`, 'GW_CONFIG_REFERENCE');
-  const rows = new Map<string, Record<string, string>>();
-  for (const row of table.rows) {
-    const key = (row.values[keyIndex] ?? '').trim();
-    if (!key) continue;
-    if (rows.has(key))
-      throw new GatewayError('GW_CONFIG_INVALID', `${file}:${row.line}: the key "${key}" (column ${ref.key}) appears twice in cross-reference table ${name}`, {
-        location: { file, line: row.line },
-      });
-    rows.set(key, Object.fromEntries(table.columns.map((c, i) => [c, (row.values[i] ?? '').trim()])));
-  }
-  return { file: path.relative(path.resolve(mappingsDir, '..'), file).split(path.sep).join('/'), key: ref.key, columns: table.columns, rows };
-}
-
 interface LoadedPartner {
   partner: PartnerProfile;
   certs: Cert[];
   mtlsCa?: X509Certificate;
-}
-
-/** What a partner profile refers to: the compiled profiles, and the ids of profiles whose own errors are listed already. */
-interface Profiles {
-  mappings: ReadonlyMap<string, CompiledProfile>;
-  outbound: ReadonlyMap<string, OutboundProfile>;
-  broken: ReadonlySet<string>;
 }
 
 /** Loads one partner profile; every problem found goes to `errs` (and undefined is returned). */
@@ -588,32 +310,4 @@ export async function loadConfig(opts: LoadOptions): Promise<GatewayConfig> {
   if (distinct.length === 1) throw distinct[0];
   if (distinct.length) throw new ConfigErrors(distinct);
   return { partners, mappings, outbound, as2, clients, externalSubjects, mtlsCas };
-}
-
-/** Every mapping profile, compiled; a profile with problems is left out (its id in `broken`) and its problems noted. */
-async function loadMappings(
-  opts: LoadOptions,
-  errs: GatewayError[],
-): Promise<Profiles & { mappings: Map<string, CompiledProfile>; outbound: Map<string, OutboundProfile> }> {
-  const mappings = new Map<string, CompiledProfile>();
-  const outbound = new Map<string, OutboundProfile>();
-  const { sources, unreadable } = await readMappings(opts.mappingsDir, errs, opts.replace);
-  const broken = new Set(unreadable);
-  for (const id of sources.keys()) {
-    const fileErrs: GatewayError[] = [];
-    const m = await noting(fileErrs, () => loadMapping(id, sources, opts.mappingsDir, fileErrs));
-    errs.push(...fileErrs);
-    if (!m) broken.add(id);
-    else if (m.source.format === 'canonical') outbound.set(id, deepFreeze(m) as OutboundProfile);
-    else mappings.set(id, deepFreeze(m) as CompiledProfile);
-  }
-  return { mappings, outbound, broken };
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
-  return o;
 }

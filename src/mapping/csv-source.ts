@@ -8,8 +8,11 @@ export interface CsvOptions extends CsvDialect {
   groupBy?: string;
 }
 
-/** A column by header name, or `#3` for the third column (1-based). `rows` selects the rows of the scope. */
-export type CsvPath = { kind: 'column'; name?: string; index?: number } | { kind: 'rows' };
+/**
+ * A column by header name, or `#3` for the third column (1-based). `rows` selects the rows of the
+ * scope; `rows by PO` one scope per value of that column (its rows, in first-seen order).
+ */
+export type CsvPath = { kind: 'column'; name?: string; index?: number } | { kind: 'rows'; by?: Extract<CsvPath, { kind: 'column' }> };
 
 export const csvPaths: PathCompiler<CsvPath> = {
   value(path) {
@@ -23,8 +26,11 @@ export const csvPaths: PathCompiler<CsvPath> = {
     return { kind: 'column', name: p };
   },
   selector(path) {
-    if (path.trim() !== 'rows') throw new Error(`"${path}" is not a CSV selector; CSV profiles iterate with each: rows`);
-    return { kind: 'rows' };
+    const p = path.trim();
+    if (p === 'rows') return { kind: 'rows' };
+    const by = /^rows by (.+)$/.exec(p)?.[1];
+    if (by === undefined) throw new Error(`"${path}" is not a CSV selector; CSV profiles iterate with each: rows, or each: rows by <column>`);
+    return { kind: 'rows', by: csvPaths.value(by) as Extract<CsvPath, { kind: 'column' }> };
   },
 };
 
@@ -78,7 +84,14 @@ class CsvNode implements SourceNode<CsvPath> {
 
   each(path: CsvPath): CsvNode[] {
     if (path.kind !== 'rows') return [];
-    return this.rows.map((r) => new CsvNode(this.table, [r], this.file));
+    if (!path.by) return this.rows.map((r) => new CsvNode(this.table, [r], this.file));
+    const i = this.index(path.by);
+    const groups = new Map<string, CsvRow[]>();
+    for (const row of this.rows) {
+      const key = i < 0 ? '' : (row.values[i]?.trim() ?? '');
+      groups.get(key)?.push(row) ?? groups.set(key, [row]);
+    }
+    return [...groups.values()].map((rows) => new CsvNode(this.table, rows, this.file));
   }
 
   at(path: CsvPath): CsvNode | undefined {

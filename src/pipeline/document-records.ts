@@ -34,7 +34,10 @@ function deliveryKey(messageId: string, seq: number, targetId: string): string {
 export function withinScope(row: ClaimedMessage, doc: ReadyDocument): ReadyDocument {
   const scope = doc.type ? WRITE_SCOPES[doc.type] : undefined;
   if (!row.scopes || !scope || doc.canonical === null || row.scopes.includes(scope)) return doc;
-  const problem = { code: 'GW_AUTH_SCOPE' as const, message: `A ${doc.type} needs the scope ${scope}; the sender held ${row.scopes.join(' ') || 'none'}.` };
+  const problem = {
+    code: 'GW_AUTH_SCOPE' as const,
+    message: `A document of type ${doc.type} needs the scope ${scope}; the sender held ${row.scopes.join(' ') || 'none'}.`,
+  };
   return { ...doc, canonical: null, problems: [...doc.problems, problem] };
 }
 

@@ -1,6 +1,7 @@
 import { GatewayError, type Problem, type SourceLocation } from '../errors.js';
 import type { EdifactReceipt } from '../formats/edifact/contrl.js';
 import { type EdifactEvent, EdifactReader } from '../formats/edifact/stream.js';
+import { checkMessageStructure } from '../formats/edifact/structure-check.js';
 import type { EdifactInterchange, EdifactMessage, EdifactParty } from '../formats/edifact/types.js';
 import type { CompiledProfile } from '../mapping/profile.js';
 import type { PartnerProfile } from '../types.js';
@@ -65,6 +66,15 @@ function refusal(ic: EdifactInterchange, partner: PartnerProfile): Problem | und
       location: { ...ic.header.location, element: 3 },
       edifact: { error: '7' },
     };
+  if (ic.test && partner.edifact.testInterchanges === 'refuse')
+    return {
+      code: 'GW_EDIFACT_ENVELOPE',
+      message:
+        `Interchange ${ic.controlRef} is a test interchange (UNB 0035 = 1); ` +
+        `partner ${partner.id} sends no test interchanges (edifact.testInterchanges: refuse).`,
+      location: { ...ic.header.location, element: 11 },
+      edifact: { error: '25' },
+    };
   return undefined;
 }
 
@@ -105,6 +115,12 @@ function contrlOf(m: EdifactMessage): { ref: string; action: string } {
 
 const isContrl = (m: EdifactMessage) => m.type === 'CONTRL';
 
+/** The message with the problems of its structure added (none when the gateway has no segment table for it). */
+function withStructure(m: EdifactMessage): EdifactMessage {
+  const problems = checkMessageStructure(m);
+  return problems.length ? { ...m, problems: [...m.problems, ...problems] } : m;
+}
+
 /** A message as its interchange's CONTRL names it. */
 function receiptMessage(m: EdifactMessage): EdifactReceipt['messages'][number] {
   return {
@@ -129,7 +145,7 @@ interface OpenInterchange {
   contrl: EdifactReceipt['contrl'];
 }
 
-function receiptOf(open: OpenInterchange, problems: Problem[], lastSeq: number): EdifactReceipt {
+function receiptOf(open: OpenInterchange, partner: PartnerProfile, problems: Problem[], lastSeq: number): EdifactReceipt {
   const { ic } = open;
   return {
     syntax: { id: ic.syntax.id, version: ic.syntax.version },
@@ -140,6 +156,7 @@ function receiptOf(open: OpenInterchange, problems: Problem[], lastSeq: number):
     controlRef: ic.controlRef,
     ackRequested: ic.ackRequested,
     test: ic.test,
+    ...(partner.edifact.contrlReport === 'receipt' ? { receiptOnly: true } : {}),
     problems,
     groups: ic.groups.map((g) => ({ ref: g.ref, functionalId: g.functionalId, sender: g.sender, recipient: g.recipient, problems: g.problems })),
     messages: open.messages,
@@ -230,15 +247,18 @@ export class EdifactInterpreter {
   }
 
   /** A message read; `sound` when its interchange and group had no problem when it ended. */
-  private message(m: EdifactMessage, sound: boolean): EdifactItem | undefined {
+  private message(read: EdifactMessage, sound: boolean): EdifactItem | undefined {
     const open = this.open as OpenInterchange;
+    const usable = !open.refused && sound;
+    // A message that breaks its segment table is rejected as one with a syntax error (decision 0048).
+    const m = usable ? withStructure(read) : read;
     open.messages.push(receiptMessage(m));
     // A CONTRL answers an interchange we sent: reconciled, never a document.
     if (isContrl(m)) {
       if (m.problems.length === 0) open.contrl.push(contrlOf(m));
       return undefined;
     }
-    if (open.refused || !sound) return undefined;
+    if (!usable) return undefined;
     return { kind: 'document', doc: documentOf(++this.seq, open.ic, m, this.partner, this.profiles, this.map) };
   }
 
@@ -247,7 +267,7 @@ export class EdifactInterpreter {
     this.open = undefined;
     const icProblems = open.refused ? [open.refused] : open.ic.problems;
     const problems = icProblems.length ? icProblems : open.ic.groups.flatMap((g) => g.problems);
-    return { kind: 'interchange-end', receipt: receiptOf(open, icProblems, this.seq), problems };
+    return { kind: 'interchange-end', receipt: receiptOf(open, this.partner, icProblems, this.seq), problems };
   }
 }
 

@@ -152,7 +152,7 @@ export async function acknowledgeEdifact(
       {
         message_id: row.id,
         type: 'ack.generated',
-        detail: `UNB ${r.controlRef} answered by CONTRL ${interchange} (UCI action ${action}${action === '7' ? ', accepted' : ', rejected'})`,
+        detail: `UNB ${r.controlRef} answered by CONTRL ${interchange} (UCI action ${action}, ${CONTRL_STATUS[action]})`,
         data: { ackMessageId: ack.id, fileName: ack.fileName },
       },
     ]);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type MutableToken, OAuth2Server } from 'oauth2-mock-server';
 import type { Page } from 'playwright-core';
+import { freePort } from '../../src/store/embedded.js';
 import { browserSuite, signIn } from '../helpers/browser.js';
 import { addUserByCli } from '../helpers/cli.js';
 import { REPO } from '../helpers/corpus.js';
@@ -67,17 +67,6 @@ describe("portal journeys: another partner's URLs (headless Chromium, real serve
     await b.screenshot('portal-journey-foreign-mailbox-item');
   });
 });
-
-/** A free loopback port, so the provider can be told the gateway's callback URL before the gateway starts. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 describe('portal journey: staff sign-in by OpenID Connect (headless Chromium, a real OIDC provider on loopback)', function () {
   this.timeout(180_000);

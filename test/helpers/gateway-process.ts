@@ -29,12 +29,12 @@ export function gatewayEnv(dataDir: string, partnersDir: string, extra: Record<s
   return { ...env, ...testGatewayEnv(dataDir, partnersDir), HTTPS: 'off', SFTP: 'off', LOG_LEVEL: 'info', ...extra };
 }
 
-/** `nodeArgs` (with `cli`): options for node itself, e.g. a benchmark's `--cpu-prof`. */
-export function spawnGateway(env: Record<string, string>, how: 'cli' | 'npm' = 'cli', nodeArgs: string[] = []): GatewayProcess {
+/** `nodeArgs` (with `cli`): options for node itself, e.g. a benchmark's `--cpu-prof`; `cwd`: where `npm start` runs. */
+export function spawnGateway(env: Record<string, string>, how: 'cli' | 'npm' = 'cli', nodeArgs: string[] = [], cwd = REPO): GatewayProcess {
   const child =
     how === 'npm'
-      ? spawn('npm', ['start'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli.ts', 'start'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn('npm', ['start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli.ts', 'start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, any>[] = [];
   const text: string[] = [];
   const waiters = new Set<() => void>();

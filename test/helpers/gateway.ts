@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { readSettings } from '../../src/config/env.js';
 import { generateApiKey } from '../../src/security/api-keys.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startGateway, type Gateway } from '../../src/server.js';
+import { copyConfig } from './config.js';
 import { REPO } from './corpus.js';
 import { freshDatabase, type TestDatabase } from './db.js';
 import { ErpReceiver } from './erp.js';
@@ -228,10 +228,9 @@ export const terminal = (s: { body: Record<string, any> }): boolean => ['deliver
  * gateway watches it); removed after the suite. Call at describe time, before `gatewaySuite`.
  */
 export function mappingsCopy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'gw-mappings-'));
-  cpSync(path.join(REPO, 'mappings'), dir, { recursive: true });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  const copy = copyConfig([]);
+  after(() => copy.remove());
+  return copy.mappingsDir;
 }
 
 /** Polls the status URL until `done` holds (or fails the test after `ms`). */

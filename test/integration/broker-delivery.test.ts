@@ -1,60 +1,25 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { jetstreamManager, type JetStreamManager, StorageType } from '@nats-io/jetstream';
-import { connect as natsConnect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { type Channel, type ChannelModel, connect as amqpConnect } from 'amqplib';
 import { readFileSync } from 'node:fs';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { gatewaySuite, NORTHWIND_KEY, post, status, waitFor } from '../helpers/gateway.js';
-import { reachable, TcpProxy } from '../helpers/tcp-proxy.js';
+import { brokerFixture, NATS, RABBIT, skipWithout } from '../helpers/brokers.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 
-const RABBIT = { host: '127.0.0.1', port: 5672 };
-const NATS = { host: '127.0.0.1', port: 4222 };
 const nwInvoice = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'invoice.json'), 'utf8');
 
 type Status = { body: Record<string, any> };
 type Delivery = { target: string; kind: string; idempotencyKey: string; state: string; attempts: number; lastError: { code: string } | null };
 const deliveryTo = (s: Status, target: string): Delivery | undefined => s.body.deliveries?.find((d: Delivery) => d.target === target);
 
-/** Skips the test and says why in the output: the broker is not running on this machine. */
-function skipWithout(ctx: Mocha.Context, what: string, where: { port: number }): never {
-  console.log(`      skipped: ${what} is not reachable on 127.0.0.1:${where.port} (.ci/run starts it)`);
-  ctx.skip();
-}
-
 describe('delivery to message brokers (RabbitMQ, NATS JetStream)', function () {
   this.timeout(120_000);
   // A lease of a second lets a test play a worker that crashed after publishing.
   const s = gatewaySuite({ env: { BROKER_PASSWORD: 'guest', DELIVERY_LEASE_MS: '1000' } });
-  const run = randomBytes(4).toString('hex');
-  const exchange = `gw-test-${run}`;
-  const stream = `GW_TEST_${run}`;
-  let rabbit: { model: ChannelModel; ch: Channel } | undefined;
-  let nats: { nc: NatsConnection; jsm: JetStreamManager } | undefined;
+  const brokers = brokerFixture('gw-test');
+  const { run, exchange, stream } = brokers;
   let invoices = 0;
-
-  before(async () => {
-    if (await reachable(RABBIT.host, RABBIT.port)) {
-      const model = await amqpConnect(`amqp://guest:guest@${RABBIT.host}:${RABBIT.port}`);
-      const ch = await model.createChannel();
-      await ch.assertExchange(exchange, 'direct', { durable: false, autoDelete: false });
-      rabbit = { model, ch };
-    }
-    if (await reachable(NATS.host, NATS.port)) {
-      const nc = await natsConnect({ servers: `nats://${NATS.host}:${NATS.port}` });
-      const jsm = await jetstreamManager(nc);
-      await jsm.streams.add({ name: stream, subjects: [`gwtest.${run}.>`], storage: StorageType.Memory, duplicate_window: nanos(120_000) });
-      nats = { nc, jsm };
-    }
-  });
-  after(async () => {
-    await rabbit?.ch.deleteExchange(exchange).catch(() => undefined);
-    await rabbit?.model.close();
-    await nats?.jsm.streams.delete(stream).catch(() => undefined);
-    await nats?.nc.close();
-  });
 
   /** Gives northwind these broker routes for invoices (YAML flow maps), beside its ERP routes, and reloads. */
   const setBrokerRoutes = async (...targets: string[]) => {
@@ -88,7 +53,7 @@ describe('delivery to message brokers (RabbitMQ, NATS JetStream)', function () {
 
   /** A queue bound to the test exchange for this routing key; `take` gets what is in it now. */
   const boundQueue = async (routingKey: string) => {
-    const ch = (rabbit as NonNullable<typeof rabbit>).ch;
+    const ch = (brokers.rabbit() as NonNullable<ReturnType<typeof brokers.rabbit>>).ch;
     const { queue } = await ch.assertQueue('', { exclusive: true });
     await ch.bindQueue(queue, exchange, routingKey);
     const take = async () => {
@@ -100,6 +65,7 @@ describe('delivery to message brokers (RabbitMQ, NATS JetStream)', function () {
   };
 
   it('publishes to a RabbitMQ exchange: persistent, the idempotency key as messageId, the ERP envelope as body', async function () {
+    const rabbit = brokers.rabbit();
     if (!rabbit) skipWithout(this, 'RabbitMQ', RABBIT);
     const take = await boundQueue('invoices');
     await setBrokerRoutes(amqpTarget('erp-rabbit', RABBIT.port, 'invoices'));
@@ -122,6 +88,7 @@ describe('delivery to message brokers (RabbitMQ, NATS JetStream)', function () {
   });
 
   it('counts a message no queue takes as refused, not delivered (GW_BROKER_REFUSED), and retries it', async function () {
+    const rabbit = brokers.rabbit();
     if (!rabbit) skipWithout(this, 'RabbitMQ', RABBIT);
     await setBrokerRoutes(amqpTarget('erp-rabbit-unbound', RABBIT.port, `nobody-${run}`));
     const id = await postInvoice();
@@ -130,6 +97,7 @@ describe('delivery to message brokers (RabbitMQ, NATS JetStream)', function () {
   });
 
   it('retries while RabbitMQ is unreachable, delivers once when it is back, reconnects after a lost connection, closes it at stop', async function () {
+    const rabbit = brokers.rabbit();
     if (!rabbit) skipWithout(this, 'RabbitMQ', RABBIT);
     const take = await boundQueue('outage');
     const proxy = new TcpProxy(RABBIT);
@@ -166,6 +134,7 @@ describe('delivery to message brokers (RabbitMQ, NATS JetStream)', function () {
   };
 
   it('publishes to NATS JetStream with Nats-Msg-Id, and the stream keeps one copy when a crashed worker publishes again', async function () {
+    const nats = brokers.nats();
     if (!nats) skipWithout(this, 'NATS (JetStream)', NATS);
     await setBrokerRoutes(natsTarget('erp-nats', NATS.port));
     const id = await postInvoice();
@@ -191,6 +160,7 @@ describe('delivery to message brokers (RabbitMQ, NATS JetStream)', function () {
   });
 
   it('retries while NATS is unreachable and delivers once when it is back', async function () {
+    const nats = brokers.nats();
     if (!nats) skipWithout(this, 'NATS (JetStream)', NATS);
     const proxy = new TcpProxy(NATS);
     try {

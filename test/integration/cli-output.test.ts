@@ -8,6 +8,7 @@ import path from 'node:path';
 import { MAPPINGS, REPO } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { runCli } from '../helpers/cli.js';
+import { writeTestPartners } from '../helpers/gateway.js';
 
 interface Run {
   code: number | null;
@@ -37,8 +38,11 @@ describe('the CLI as a process: whole output, one line per failure', function ()
   this.timeout(300_000);
   let dir: string;
   let db: TestDatabase;
+  /** The test's data folder and partner profiles, not the checkout's (whose profiles may name files in data/). */
+  let own: Record<string, string>;
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'gw-cli-output-'));
+    own = { GATEWAY_DATA_DIR: dir, PARTNERS_DIR: await writeTestPartners(dir, 'http://127.0.0.1:9/unused') };
     db = await freshDatabase();
   });
   after(async () => {
@@ -90,7 +94,7 @@ describe('the CLI as a process: whole output, one line per failure', function ()
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         const [args, says] = next;
-        const r = await gateway(args, { GATEWAY_DATA_DIR: dir });
+        const r = await gateway(args, own);
         const ok = r.code === 2 && /^GW_CLI_ARGUMENT: [^\n]+\n$/.test(r.stderr) && says.test(r.stderr) && r.stdout.length === 0;
         if (!ok) results.push(`gateway ${args.join(' ')}: exit ${r.code}, stderr ${JSON.stringify(r.stderr.slice(0, 500))}`);
       }
@@ -123,8 +127,8 @@ describe('the CLI as a process: whole output, one line per failure', function ()
 
   it('creds list: stdout holds the listing only, logs (at any level) go to stderr; a wrong DATABASE_URL is one line', async () => {
     const [list, unreachable] = await Promise.all([
-      runCli(['creds', 'list'], { env: { DATABASE_URL: db.url, GATEWAY_DATA_DIR: dir, LOG_LEVEL: 'debug' } }),
-      runCli(['creds', 'list'], { env: { DATABASE_URL: 'postgres://gateway@127.0.0.1:1/nowhere', GATEWAY_DATA_DIR: dir } }),
+      runCli(['creds', 'list'], { env: { DATABASE_URL: db.url, ...own, LOG_LEVEL: 'debug' } }),
+      runCli(['creds', 'list'], { env: { DATABASE_URL: 'postgres://gateway@127.0.0.1:1/nowhere', ...own } }),
     ]);
     assert.equal(list.status, 0, list.stderr);
     const lines = list.stdout.trimEnd().split('\n');
@@ -141,7 +145,7 @@ describe('the CLI as a process: whole output, one line per failure', function ()
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const taken = String((holder.address() as AddressInfo).port);
     const start = (env: Record<string, string>) =>
-      runCli(['start'], { env: { HOST: '127.0.0.1', PORT: '0', HTTPS: 'off', SFTP: 'off', DATABASE_URL: db.url, GATEWAY_DATA_DIR: dir, ...env } });
+      runCli(['start'], { env: { HOST: '127.0.0.1', PORT: '0', HTTPS: 'off', SFTP: 'off', DATABASE_URL: db.url, ...own, ...env } });
     try {
       const runs = await Promise.all([start({ PORT: taken }), start({ SFTP: 'on', SFTP_PORT: taken })]);
       assert.deepEqual(
@@ -163,7 +167,7 @@ describe('the CLI as a process: whole output, one line per failure', function ()
     [['replay', '00000000-0000-4000-8000-000000000000'], 'GW_NOT_FOUND'],
   ] as const) {
     it(`gateway ${args.join(' ')}: one line with ${code}, exit 1`, async () => {
-      const r = await gateway([...args], { GATEWAY_DATA_DIR: dir, DATABASE_URL: db.url });
+      const r = await gateway([...args], { ...own, DATABASE_URL: db.url });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`^${code}: [^\\n]+\\n$`));
     });

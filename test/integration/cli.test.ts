@@ -8,6 +8,7 @@ import { sha256Hex } from '../../src/security/api-keys.js';
 import { verifyPassword } from '../../src/security/ssh-keys.js';
 import { runCli, runProcess } from '../helpers/cli.js';
 import { MAPPINGS, REPO } from '../helpers/corpus.js';
+import { writeTestPartners } from '../helpers/gateway.js';
 
 const run = promisify(execFile);
 const gateway = (...args: string[]) =>
@@ -128,7 +129,8 @@ describe('CLI', function () {
   it('`as2 keys` make, publish and rotate our AS2 key pair; `as2 certs --within` reports what expires', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'gw-cli-as2-'));
     try {
-      const env = { AS2_KEYS_DIR: dir, GATEWAY_DATA_DIR: dir };
+      // The test's partners: what `as2 certs` reports must not depend on the certificates a user has added.
+      const env = { AS2_KEYS_DIR: dir, GATEWAY_DATA_DIR: dir, PARTNERS_DIR: await writeTestPartners(dir, 'http://127.0.0.1:9/unused') };
       const cert = await gatewayWith(env, '', 'as2', 'keys', 'certificate');
       assert.equal(cert.status, 0, cert.stderr);
       // OpenSSL reads the certificate partners are given.

@@ -5,7 +5,7 @@ import { findUser, passwordMatches, setPassword } from '../../src/security/users
 import { repoConfig } from '../helpers/config.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 
-describe('demo portal users (gateway start --demo-users, as npm start runs it)', function () {
+describe('demo portal users (gateway start --demo or --demo-users; npm start runs --demo)', function () {
   this.timeout(60_000);
   let db: TestDatabase;
   let config: GatewayConfig;

@@ -13,15 +13,15 @@ import { repoConfig } from '../helpers/config.js';
 const EDIFACT = 'application/edifact';
 const settled = (s: { body: Record<string, any> }) => s.body.state !== 'received';
 
-/** A DESADV interchange from ACME's EDIFACT id to ours, with UNB 0020 `ref`. */
-function desadv(ref: string, opts: { sender?: string; untCount?: number } = {}): string {
+/** A DESADV interchange from ACME's EDIFACT id to ours, with UNB 0020 `ref` (`segments`: between UNH and UNT). */
+function desadv(ref: string, opts: { sender?: string; untCount?: number; segments?: string[] } = {}): string {
+  const segments = opts.segments ?? ["BGM+351+SHIP?+1+9'", "DTM+137:20261130:102'"];
   return [
     "UNA:+.? '",
     `UNB+UNOA:3+${opts.sender ?? '5412345000013'}:14+8798765000005:14+261130:1200+${ref}'`,
     "UNH+M1+DESADV:D:96A:UN:EAN005'",
-    "BGM+351+SHIP?+1+9'",
-    "DTM+137:20261130:102'",
-    `UNT+${opts.untCount ?? 4}+M1'`,
+    ...segments,
+    `UNT+${opts.untCount ?? segments.length + 2}+M1'`,
     `UNZ+1+${ref}'`,
   ].join('\r\n');
 }
@@ -101,6 +101,24 @@ describe('EDIFACT over REST and SFTP: stored, checked, answered with a CONTRL, d
     ]);
     const ucm = ic.messages[0]?.segments[1];
     assert.equal(ucm && segmentValue(ucm, 4), '29');
+  });
+
+  it('rejects a DESADV whose DTM stands among the parties: UCM 4, UCS with its position and error 15; the status says why; nothing delivered', async () => {
+    const segments = ["BGM+351+SHIP-7+9'", "NAD+SU+5412345000013::9'", "DTM+137:20261130:102'", "CPS+1'", "LIN+1++4012345000023:EN'", "QTY+12:4'"];
+    const { id, body } = await send(desadv('IC0004', { segments }));
+    assert.equal(body.state, 'rejected');
+    const [problem] = body.documents[0].problems;
+    assert.equal(problem.code, 'GW_EDIFACT_SEGMENT_POSITION', 'the structure error, before any mapping');
+    assert.deepEqual([problem.location.segment, problem.location.position, problem.location.line], ['DTM', 4, 6]);
+    assert.match(problem.message, /DTM at position 4, line 6 is not allowed in this position \(after NAD in segment group 2\)/);
+    const { ic } = await contrlFor(suite.url, id);
+    assert.deepEqual(report(ic), [
+      ['UCI', 'IC0004', '5412345000013:14', '8798765000005:14', '7'],
+      ['UCM', 'M1', 'DESADV:D:96A:UN:EAN005', '4'],
+      ['UCS', '4', '15'],
+    ]);
+    const deliveries = await suite.db.knex('deliveries').where('message_id', id);
+    assert.deepEqual(deliveries, []);
   });
 
   it("refuses an interchange from a sender that is not the partner's: UCI 4, error 23", async () => {

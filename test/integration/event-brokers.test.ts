@@ -1,29 +1,17 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { jetstreamManager, type JetStreamManager, StorageType } from '@nats-io/jetstream';
-import { connect as natsConnect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { type Channel, type ChannelModel, connect as amqpConnect, type GetMessage } from 'amqplib';
+import type { GetMessage } from 'amqplib';
 import { verifySignature } from '../../src/security/webhooks.js';
 import { MAPPINGS } from '../helpers/corpus.js';
 import { ERP, gatewaySuite, NORTHWIND_KEY, post, status, waitFor } from '../helpers/gateway.js';
-import { reachable } from '../helpers/tcp-proxy.js';
+import { brokerFixture, NATS, NATS_URL, RABBIT, skipWithout } from '../helpers/brokers.js';
 
-const RABBIT = { host: '127.0.0.1', port: 5672 };
-const NATS = { host: '127.0.0.1', port: 4222 };
 const AMQP_URL = `amqp://${RABBIT.host}:${RABBIT.port}/`;
-const NATS_URL = `nats://${NATS.host}:${NATS.port}`;
 const nwAsn = readFileSync(path.join(MAPPINGS, 'northwind', 'samples', 'asn.json'), 'utf8');
 
 type Envelope = { id: string; type: string; partnerId: string; data: Record<string, unknown> };
-
-/** Skips the test and says why in the output: the broker is not running on this machine. */
-function skipWithout(ctx: Mocha.Context, what: string, where: { port: number }): never {
-  console.log(`      skipped: ${what} is not reachable on 127.0.0.1:${where.port} (.ci/run starts it)`);
-  ctx.skip();
-}
 
 describe('events out to message brokers (RabbitMQ, NATS JetStream)', function () {
   this.timeout(30_000);
@@ -36,36 +24,15 @@ describe('events out to message brokers (RabbitMQ, NATS JetStream)', function ()
       NORTHWIND_RABBIT_PASSWORD: 'not-the-password',
     },
   });
-  const run = randomBytes(4).toString('hex');
-  const exchange = `gw-ev-test-${run}`;
-  const stream = `GW_EV_TEST_${run}`;
-  let rabbit: { model: ChannelModel; ch: Channel } | undefined;
-  let nats: { nc: NatsConnection; jsm: JetStreamManager } | undefined;
+  const brokers = brokerFixture('gw-ev-test');
+  const { run, exchange, stream } = brokers;
   let shipments = 0;
 
   before(async () => {
-    if (await reachable(RABBIT.host, RABBIT.port)) {
-      const model = await amqpConnect(`amqp://guest:guest@${RABBIT.host}:${RABBIT.port}`);
-      const ch = await model.createChannel();
-      await ch.assertExchange(exchange, 'direct', { durable: false, autoDelete: false });
-      rabbit = { model, ch };
-    }
-    if (await reachable(NATS.host, NATS.port)) {
-      const nc = await natsConnect({ servers: NATS_URL });
-      const jsm = await jetstreamManager(nc);
-      await jsm.streams.add({ name: stream, subjects: [`gwevtest.${run}.>`], storage: StorageType.Memory, duplicate_window: nanos(120_000) });
-      nats = { nc, jsm };
-    }
     // Northwind may publish its events to the same RabbitMQ, under a login of its entry (a wrong one here).
     const login = `{ url: "${AMQP_URL}", username: guest, passwordEnv: NORTHWIND_RABBIT_PASSWORD }`;
     await appendFile(path.join(s.t.partnersDir, 'northwind.yaml'), `events:\n  urls: [${login}]\n`);
     await s.t.gw.reload();
-  });
-  after(async () => {
-    await rabbit?.ch.deleteExchange(exchange).catch(() => undefined);
-    await rabbit?.model.close();
-    await nats?.jsm.streams.delete(stream).catch(() => undefined);
-    await nats?.nc.close();
   });
 
   const subscribe = async (body: Record<string, unknown>, key = ERP.key, at = '/v1/erp/subscriptions') => {
@@ -90,6 +57,7 @@ describe('events out to message brokers (RabbitMQ, NATS JetStream)', function ()
   };
 
   it('publishes document.received to a RabbitMQ exchange, signed, the delivery key as messageId, on the broker’s confirm', async function () {
+    const rabbit = brokers.rabbit();
     if (!rabbit) skipWithout(this, 'RabbitMQ', RABBIT);
     const { ch } = rabbit;
     const { queue } = await ch.assertQueue('', { exclusive: true });
@@ -114,6 +82,7 @@ describe('events out to message brokers (RabbitMQ, NATS JetStream)', function ()
   });
 
   it('publishes to a NATS JetStream subject with Nats-Msg-Id, signed', async function () {
+    const nats = brokers.nats();
     if (!nats) skipWithout(this, 'NATS (JetStream)', NATS);
     const subject = `gwevtest.${run}.received`;
     const reg = await subscribe({ url: NATS_URL, subject, stream, types: ['document.received'] });
@@ -156,6 +125,7 @@ describe('events out to message brokers (RabbitMQ, NATS JetStream)', function ()
   });
 
   it('logs in at a broker with the login of the allow-list entry that allows the URL', async function () {
+    const rabbit = brokers.rabbit();
     if (!rabbit) skipWithout(this, 'RabbitMQ', RABBIT);
     const reg = await subscribe({ url: AMQP_URL, exchange, routingKey: 'events', types: ['document.received'] }, NORTHWIND_KEY, '/v1/subscriptions');
     assert.equal(reg.status, 201, JSON.stringify(reg.body));

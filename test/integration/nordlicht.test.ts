@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseEdifact } from '../../src/formats/edifact/parse.js';
 import type { EdifactInterchange } from '../../src/formats/edifact/types.js';
-import { MAPPINGS, REPO } from '../helpers/corpus.js';
+import { copyConfig } from '../helpers/config.js';
+import { MAPPINGS } from '../helpers/corpus.js';
 import { largeDesadv } from '../helpers/edifact-large.js';
 import { ERP, gatewaySuite, waitFor } from '../helpers/gateway.js';
 import { sendOrder } from '../helpers/orders.js';
@@ -21,13 +22,15 @@ const uci = (ic: EdifactInterchange) => ic.messages[0]?.segments.find((s) => s.t
 /**
  * The shipped EDIFACT demo partner end to end, with the clients it would use: its DESADV and
  * INVOIC uploaded with OpenSSH sftp reach the ERP as canonical documents and a CONTRL for each waits
- * in its /outbound; the ERP's purchase order goes out as ORDERS, and the partner's CONTRL for it
- * is matched to that interchange.
+ * in its /outbound (a DESADV that breaks the D.96A segment table or has letters in a quantity is
+ * rejected, its CONTRL naming the segment and element); the ERP's purchase order goes out as ORDERS, and the partner's CONTRL for it is matched
+ * to that interchange.
  */
 describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTRLs back; ORDERS out, reconciled by its CONTRL', function () {
   this.timeout(90_000);
-  const partners = mkdtempSync(path.join(tmpdir(), 'gw-nordlicht-partners-'));
-  copyFileSync(path.join(REPO, 'partners', 'nordlicht.yaml'), path.join(partners, 'nordlicht.yaml'));
+  // The repository's nordlicht profile alone, with the certificates beside it.
+  const config = copyConfig(['nordlicht']);
+  const partners = config.partnersDir;
   const s = gatewaySuite({ env: { PARTNERS_DIR: partners, SFTP: 'on', SFTP_LOGIN_DELAY_MS: '0' } });
   let dir: string;
   let sftp: (commands: string[]) => ReturnType<typeof runSftp>;
@@ -41,10 +44,11 @@ describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTR
       port,
       s.t.gw.sftp!.hostKeys.map((k) => k.publicKey),
     );
-    // Its login key, a CONTRL for every interchange, and the test's ERP instead of the demo's file drop.
+    // Its login key (beside any the user has listed), a CONTRL for every interchange, and the
+    // test's ERP instead of the demo's file drop.
     await editPartner(s.t.gw, partners, 'nordlicht', (y) =>
       y
-        .replace('  sshKeys: []', `  sshKeys:\n    - key: "${key.publicKey}"`)
+        .replace(/^( {2}sshKeys:)(?: \[\])?$/m, `$1\n    - key: "${key.publicKey}"`)
         .replace('contrl: requested', 'contrl: always')
         .replace(/target: \{ id: erp-drop, kind: file, .*$/m, `target: { id: erp, kind: http, url: "${s.erp.url}" }`),
     );
@@ -52,7 +56,7 @@ describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTR
   });
   after(() => {
     rmSync(dir, { recursive: true, force: true });
-    rmSync(partners, { recursive: true, force: true });
+    config.remove();
   });
 
   /** The CONTRL the gateway placed in /outbound for the message stored from `fileName`, fetched with sftp. */
@@ -93,6 +97,62 @@ describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTR
       assert.deepEqual([ic.sender.id, ic.recipient.id], ['5412345000013', '4012345000009'], 'the envelope mirrored');
       assert.deepEqual(uci(ic), [ref, '4012345000009:14', '5412345000013:14', '7']);
     }
+  });
+
+  /** The sample DESADV as a new interchange (its own references), changed by `edit`, written to `file`. */
+  function desadv(file: string, n: string, edit: (lines: string[]) => void): void {
+    const lines = readFileSync(path.join(SAMPLES, 'desadv-d96a.edifact'), 'latin1')
+      .replaceAll('+DA0001234', `+DA000123${n}`)
+      .replace('DES-2026-0815', `DES-2026-081${n}`)
+      .split('\n');
+    edit(lines);
+    writeFileSync(path.join(dir, file), lines.join('\n'), 'latin1');
+  }
+
+  /** The upload's CONTRL report segments; the message and its document rejected, nothing delivered. */
+  async function rejected(file: string): Promise<{ report: string[][]; problems: [string, string, number, number?, number?][] }> {
+    const ic = await contrlFor(file);
+    const report = ic.messages[0]?.segments.map((seg) => [seg.tag, ...seg.elements.map((e) => e.join(':'))]) ?? [];
+    const msg = (await s.db.knex('messages').first('id', 'state').where({ partner_id: 'nordlicht', file_name: file })) as { id: string; state: string };
+    assert.equal(msg.state, 'rejected');
+    const [doc] = await s.db.knex('documents').select('state', 'problems').where({ message_id: msg.id });
+    assert.equal(doc?.state, 'rejected');
+    assert.deepEqual(await s.db.knex('deliveries').where({ message_id: msg.id }), [], 'no delivery to the ERP');
+    type Located = { code: string; location: { segment: string; position: number; element?: number; component?: number } };
+    const problems = doc?.problems.map((p: Located) => [p.code, p.location.segment, p.location.position, p.location.element, p.location.component]);
+    return { report, problems };
+  }
+
+  it('rejects a DESADV with a DTM among its parties (UCS 15) and one with a QTY of 12A (UCD 37): the status says why, nothing reaches the ERP', async () => {
+    desadv('desadv-misplaced.edifact', '5', (lines) => {
+      const [moved] = lines.splice(
+        lines.findIndex((l) => l.startsWith('DTM+11:')),
+        1,
+      );
+      lines.splice(lines.findIndex((l) => l.startsWith('NAD+DP')) + 1, 0, moved as string);
+    });
+    desadv('desadv-qty.edifact', '6', (lines) => {
+      lines[lines.findIndex((l) => l.startsWith('QTY+12:24'))] = "QTY+12:12A:PCE'";
+    });
+    const put = await sftp(['put desadv-misplaced.edifact /inbound/desadv-misplaced.edifact', 'put desadv-qty.edifact /inbound/desadv-qty.edifact']);
+    assert.equal(put.code, 0, put.stderr);
+    assert.deepEqual(await rejected('desadv-misplaced.edifact'), {
+      report: [
+        ['UCI', 'DA0001235', '4012345000009:14', '5412345000013:14', '7'],
+        ['UCM', '1', 'DESADV:D:96A:UN:EAN005', '4'],
+        ['UCS', '11', '15'],
+      ],
+      problems: [['GW_EDIFACT_SEGMENT_POSITION', 'DTM', 11, undefined, undefined]],
+    });
+    assert.deepEqual(await rejected('desadv-qty.edifact'), {
+      report: [
+        ['UCI', 'DA0001236', '4012345000009:14', '5412345000013:14', '7'],
+        ['UCM', '1', 'DESADV:D:96A:UN:EAN005', '4'],
+        ['UCS', '22'],
+        ['UCD', '37', '1:2'],
+      ],
+      problems: [['GW_EDIFACT_ELEMENT_VALUE', 'QTY', 22, 1, 2]],
+    });
   });
 
   it("sends the ERP's purchase order as ORDERS to /outbound, and matches the partner's CONTRL to it", async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEdifact } from '../../src/formats/edifact/parse.js';
-import { MAPPINGS, REPO } from '../helpers/corpus.js';
+import { copyConfig } from '../helpers/config.js';
+import { MAPPINGS } from '../helpers/corpus.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { gatewaySuite } from '../helpers/gateway.js';
 import { sendOrder } from '../helpers/orders.js';
@@ -13,14 +13,13 @@ const RENDERED = readFileSync(path.join(MAPPINGS, 'edifact-standard', 'samples',
 
 describe('outbound purchase orders: ERP → EDIFACT ORDERS D.96A → the demo EDIFACT partner', function () {
   this.timeout(30_000);
-  // The repository's demo partner as shipped, alone in its partners folder.
-  const partners = mkdtempSync(path.join(tmpdir(), 'gw-edifact-partners-'));
-  copyFileSync(path.join(REPO, 'partners', 'nordlicht.yaml'), path.join(partners, 'nordlicht.yaml'));
-  const suite = gatewaySuite({ env: { PARTNERS_DIR: partners } });
+  // The repository's demo partner alone in its partners folder, the certificates beside it.
+  const config = copyConfig(['nordlicht']);
+  const suite = gatewaySuite({ env: { PARTNERS_DIR: config.partnersDir } });
   let db: TestDatabase;
   let url: string;
   before(() => ({ db, url } = suite));
-  after(() => rmSync(partners, { recursive: true, force: true }));
+  after(() => config.remove());
 
   const stored = async (id: string) =>
     (await db.knex('messages').select('raw', 'format', 'doc_type', 'file_name').where({ id }).first()) as Record<string, any>;

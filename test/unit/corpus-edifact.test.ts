@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describeLocation, isGatewayError, type Problem } from '../../src/errors.js';
 import { contrlInterchange } from '../../src/formats/edifact/contrl.js';
 import { type EdifactInterchange, parseEdifact, parseEdifactInterchanges, segmentValue } from '../../src/formats/edifact/parse.js';
+import { checkMessageStructure } from '../../src/formats/edifact/structure-check.js';
 import { interpretEdifact } from '../../src/pipeline/interpret-edifact.js';
 import { corpusPartner, repoConfig } from '../helpers/config.js';
 import { CORPUS, HAS_CORPUS, requireCorpus } from '../helpers/corpus.js';
@@ -11,12 +12,16 @@ import { CORPUS, HAS_CORPUS, requireCorpus } from '../helpers/corpus.js';
 /**
  * Every EDIFACT file of the shared corpus, read by the gateway's reader: its interchanges, syntax,
  * messages by type and version, and every problem by code and place (segment, element, component),
- * or the precise reason it refuses the file. A change in any outcome fails the test.
+ * the D.96A segment-table and data element checks of DESADV/INVOIC/ORDERS/ORDRSP included (all of
+ * the corpus's D.96A messages of those types pass both), or the precise reason it refuses the file.
+ * A change in any outcome fails the test.
  */
 const EXPECTED: Record<string, string> = {
   'APERAK_D96A_bots.edi': 'UNOA:3 APERAK D:96A×1',
+  // UNH S009 0052 is "0", not "D": no segment table applies, so its structure is not checked.
   'DESADV_96A_noUNA_php-edifact.edi': 'UNOC:1 DESADV 0:96A×1',
   'DESADV_D96A_EAN005_3msgs_UNA_bots.edi': 'UNOC:3 DESADV D:96A×3',
+  // QTY+12:121212121212.121: 15 digits and a decimal mark, within n..15 (the mark does not count).
   'DESADV_D96A_EAN005_8msgs_noUNA_bots.edi': 'UNOA:3 DESADV D:96A×8',
   // UNOA declared, "ü" sent as UTF-8.
   'INVOIC_D93A_decimal-comma_UNA_staedi.edi': 'UNOA:2 INVOIC D:93A×1; GW_EDIFACT_CHARSET(21)@NAD06, GW_EDIFACT_CHARSET(21)@NAD06',
@@ -60,7 +65,7 @@ function outcome(bytes: Buffer): { summary: string; reasons: string[] } {
   const parts = interchanges.map((ic) => {
     const counts = new Map<string, number>();
     for (const m of ic.messages) counts.set(`${m.type} ${m.version}:${m.release}`, (counts.get(`${m.type} ${m.version}:${m.release}`) ?? 0) + 1);
-    problems.push(...ic.problems, ...ic.groups.flatMap((g) => g.problems), ...ic.messages.flatMap((m) => m.problems));
+    problems.push(...ic.problems, ...ic.groups.flatMap((g) => g.problems), ...ic.messages.flatMap((m) => [...m.problems, ...checkMessageStructure(m)]));
     const groups = ic.groups.length ? ` ${ic.groups.length} group(s)` : '';
     return `${ic.syntax.id}:${ic.syntax.version}${groups} ${[...counts].map(([k, v]) => `${k}×${v}`).join(' ')}`;
   });

@@ -11,7 +11,7 @@ import { evaluateProfile } from '../../src/mapping/engine.js';
 import { compileProfile, type CompiledProfile, type RawProfile } from '../../src/mapping/profile.js';
 import type { SourceNode } from '../../src/mapping/source.js';
 import { repoConfig } from '../helpers/config.js';
-import { MAPPINGS } from '../helpers/corpus.js';
+import { MAPPINGS, missingGolden } from '../helpers/corpus.js';
 
 const SAMPLES = path.join(MAPPINGS, 'edifact-standard', 'samples');
 
@@ -161,7 +161,7 @@ describe('mapping contract: EDIFACT samples in mappings/', () => {
       });
       const expectedFile = `${file}.canonical.json`;
       if (process.env.UPDATE_GOLDEN) writeFileSync(expectedFile, `${JSON.stringify(actual, null, 2)}\n`);
-      assert.ok(existsSync(expectedFile), `missing ${path.relative(MAPPINGS, expectedFile)} (UPDATE_GOLDEN=1 writes it; review it before committing)`);
+      if (!existsSync(expectedFile)) assert.fail(missingGolden(expectedFile));
       assert.deepEqual(actual, JSON.parse(readFileSync(expectedFile, 'utf8')));
     });
   }

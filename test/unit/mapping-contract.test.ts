@@ -7,8 +7,8 @@ import { renderOutbound } from '../../src/mapping/render.js';
 import { renderedText, SAMPLE_CONTEXT, samplePartner } from '../../src/pipeline/workbench.js';
 import { interpret } from '../../src/pipeline/interpret.js';
 import type { PartnerProfile, SourceFormat } from '../../src/types.js';
-import { repoConfig } from '../helpers/config.js';
-import { MAPPINGS, REPO } from '../helpers/corpus.js';
+import { DEMO_PARTNERS, repoConfig } from '../helpers/config.js';
+import { MAPPINGS, missingGolden } from '../helpers/corpus.js';
 
 /**
  * Contract tests: every mappings/<folder>/samples/<sample> beside <sample>.expected.json is
@@ -64,11 +64,10 @@ describe('mapping contract: samples and expected outputs in every mappings/ fold
 
   const all = samples();
   it('covers every demo partner and every source format', () => {
-    const partners = readdirSync(path.join(REPO, 'partners')).map((f) => f.replace(/\.ya?ml$/, ''));
     // A partner on EDIFACT has .edifact samples, read by test/unit/edifact-mapping.test.ts.
     const hasEdifact = (p: string) =>
       existsSync(path.join(MAPPINGS, p, 'samples')) && readdirSync(path.join(MAPPINGS, p, 'samples')).some((f) => f.endsWith('.edifact'));
-    for (const p of partners) assert.ok(all.some((s) => s.folder === p) || hasEdifact(p), `partner ${p} has no samples in mappings/${p}/samples`);
+    for (const p of DEMO_PARTNERS) assert.ok(all.some((s) => s.folder === p) || hasEdifact(p), `partner ${p} has no samples in mappings/${p}/samples`);
     assert.deepEqual([...new Set(all.map((s) => FORMAT_BY_EXT[path.extname(s.file)]))].sort(), ['csv', 'json', 'x12', 'xml']);
   });
 
@@ -82,10 +81,7 @@ describe('mapping contract: samples and expected outputs in every mappings/ fold
         const text = renderedText(rendered);
         const expectedFile = `${file}.${profile.id.split('/')[1]}.expected.${rendered.format}`;
         if (process.env.UPDATE_GOLDEN) writeFileSync(expectedFile, text);
-        assert.ok(
-          existsSync(expectedFile),
-          `missing expected output ${path.relative(REPO, expectedFile)} (UPDATE_GOLDEN=1 writes it; review it before committing)`,
-        );
+        if (!existsSync(expectedFile)) assert.fail(missingGolden(expectedFile));
         assert.equal(text, readFileSync(expectedFile, 'utf8'), `${profile.id} renders ${path.basename(file)} differently`);
       }
     });
@@ -108,10 +104,7 @@ describe('mapping contract: samples and expected outputs in every mappings/ fold
       };
       const expectedFile = `${file}.expected.json`;
       if (process.env.UPDATE_GOLDEN) writeFileSync(expectedFile, `${JSON.stringify(actual, null, 2)}\n`);
-      assert.ok(
-        existsSync(expectedFile),
-        `missing expected output ${path.relative(REPO, expectedFile)} (UPDATE_GOLDEN=1 writes it; review it before committing)`,
-      );
+      if (!existsSync(expectedFile)) assert.fail(missingGolden(expectedFile));
       assert.deepEqual(actual, JSON.parse(readFileSync(expectedFile, 'utf8')));
     });
   }

@@ -97,6 +97,20 @@ describe('mapping/csv source', () => {
     );
   });
 
+  it('iterates rows grouped by a column (each: rows by PO), in first-seen order, each group keeping its rows', () => {
+    const table = parseCsv(bytes('PO,SKU\nPO-7,A\nPO-8,B\nPO-7,C\n'), { header: true, delimiter: ',', quote: '"', encoding: 'utf-8', skipRows: 0 });
+    const [doc] = csvDocuments(table, csvOptions({ format: 'csv', header: true }));
+    const orders = doc?.node.each(csvPaths.selector('rows by PO')) ?? [];
+    assert.deepEqual(
+      orders.map((o) => [o.get(csvPaths.value('PO'))?.value, o.each(csvPaths.selector('rows')).map((r) => r.get(csvPaths.value('SKU'))?.value)]),
+      [
+        ['PO-7', ['A', 'C']],
+        ['PO-8', ['B']],
+      ],
+    );
+    assert.throws(() => csvPaths.selector('rows of PO'), /each: rows by <column>/);
+  });
+
   it('refuses an unterminated quote with its line, and bytes that are not UTF-8 when UTF-8 is declared', () => {
     assert.throws(
       () => parseCsv(bytes('a,b\n1,"open\n'), csvOptions({ format: 'csv' })),

@@ -4,11 +4,12 @@ import { INVOIC_D96A } from './invoic-d96a.js';
 import { ORDERS_D96A } from './orders-d96a.js';
 import { ORDRSP_D96A } from './ordrsp-d96a.js';
 
-export { allGroups, type GroupDef, type MessageStructure } from './group.js';
+export { allGroups, type GroupDef, type MessageStructure, type SegmentDef } from './group.js';
 
 /**
- * The message structures the gateway knows. Group numbers follow the UN/EDIFACT D.96A directory;
- * groups no standard profile reads are kept so that their segments do not end up in a neighbour.
+ * The message structures the gateway knows: the whole segment tables of the UN/EDIFACT D.96A
+ * directory (group numbers, order, status, repetitions), used for mapping paths and for the
+ * structure check (decision 0048).
  */
 export const STRUCTURES: readonly MessageStructure[] = [DESADV_D96A, INVOIC_D96A, ORDRSP_D96A, ORDERS_D96A];
 

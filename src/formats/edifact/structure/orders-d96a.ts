@@ -1,44 +1,93 @@
-import { group, message } from './group.js';
+import { message } from './group.js';
 
-/** ORDERS (purchase order), UN/EDIFACT D.96A: parties SG2 (NAD), currency SG7 (CUX), lines SG25 (LIN) with prices SG28 (PRI). */
+/**
+ * ORDERS (purchase order), UN/EDIFACT D.96A: parties SG2 (NAD), currency SG7 (CUX), lines SG25 (LIN) with prices SG28
+ * (PRI).
+ * The directory's segment table: each segment and group with its status (M/C) and maximum repetitions.
+ */
 export const ORDERS_D96A = message(
   'ORDERS',
   '96A',
-  ['BGM', 'DTM', 'PAI', 'ALI', 'IMD', 'FTX', 'UNS', 'MOA', 'CNT'],
-  [
-    group(1, 'RFF', ['DTM']),
-    group(2, 'NAD', ['LOC', 'FII'], [group(3, 'RFF', ['DTM']), group(4, 'DOC', ['DTM']), group(5, 'CTA', ['COM'])]),
-    group(6, 'TAX', ['MOA', 'LOC']),
-    group(7, 'CUX', ['DTM']),
-    group(8, 'PAT', ['DTM', 'PCD', 'MOA']),
-    group(9, 'TDT', [], [group(10, 'LOC', ['DTM'])]),
-    group(11, 'TOD', ['LOC']),
-    group(12, 'PAC', ['MEA'], [group(13, 'PCI', ['RFF', 'DTM', 'GIN'])]),
-    group(14, 'EQD', ['HAN', 'MEA', 'FTX']),
-    group(15, 'SCC', ['FTX', 'RFF'], [group(16, 'QTY', ['DTM'])]),
-    group(17, 'APR', ['DTM', 'RNG']),
-    group(18, 'ALC', ['ALI', 'DTM'], [group(19, 'QTY', ['RNG']), group(20, 'PCD', ['RNG']), group(21, 'MOA', ['RNG']), group(22, 'RTE', ['RNG'])]),
-    group(24, 'RCS', ['RFF', 'DTM', 'FTX']),
-    group(
-      25,
-      'LIN',
-      ['PIA', 'IMD', 'MEA', 'QTY', 'PCD', 'ALI', 'DTM', 'MOA', 'GIN', 'GIR', 'QVR', 'DOC', 'PAI', 'FTX'],
-      [
-        group(26, 'PAT', ['DTM', 'PCD', 'MOA']),
-        group(28, 'PRI', ['CUX', 'APR', 'RNG', 'DTM']),
-        group(29, 'RFF', ['DTM']),
-        group(30, 'PAC', ['MEA', 'QTY'], [group(31, 'PCI', ['RFF', 'DTM', 'GIN'])]),
-        group(32, 'LOC', ['QTY', 'DTM']),
-        group(33, 'TAX', ['MOA', 'LOC']),
-        group(34, 'NAD', ['LOC'], [group(35, 'RFF', ['DTM']), group(36, 'DOC', ['DTM']), group(37, 'CTA', ['COM'])]),
-        group(38, 'ALC', ['ALI', 'DTM'], [group(39, 'QTY', ['RNG']), group(40, 'PCD', ['RNG']), group(41, 'MOA', ['RNG']), group(42, 'RTE', ['RNG'])]),
-        group(44, 'TDT', [], [group(45, 'LOC', ['DTM'])]),
-        group(46, 'TOD', ['LOC']),
-        group(47, 'EQD', ['HAN', 'MEA', 'FTX']),
-        group(48, 'SCC', ['FTX', 'RFF'], [group(49, 'QTY', ['DTM'])]),
-        group(51, 'RCS', ['RFF', 'DTM', 'FTX']),
-      ],
-    ),
-    group(53, 'ALC', ['ALI', 'MOA']),
-  ],
+  `
+    BGM M1 DTM M35 PAI C1 ALI C5 IMD C1 FTX C99
+    SG1 C10 ( RFF M1 DTM C5 )
+    SG2 C99 (
+      NAD M1 LOC C25 FII C5
+      SG3 C10 ( RFF M1 DTM C5 )
+      SG4 C5 ( DOC M1 DTM C5 )
+      SG5 C5 ( CTA M1 COM C5 )
+    )
+    SG6 C5 ( TAX M1 MOA C1 LOC C5 )
+    SG7 C5 ( CUX M1 PCD C5 DTM C5 )
+    SG8 C10 ( PAT M1 DTM C5 PCD C1 MOA C1 )
+    SG9 C10 (
+      TDT M1
+      SG10 C10 ( LOC M1 DTM C5 )
+    )
+    SG11 C5 ( TOD M1 LOC C2 )
+    SG12 C10 (
+      PAC M1 MEA C5
+      SG13 C5 ( PCI M1 RFF C1 DTM C5 GIN C10 )
+    )
+    SG14 C10 ( EQD M1 HAN C5 MEA C5 FTX C5 )
+    SG15 C10 (
+      SCC M1 FTX C5 RFF C5
+      SG16 C10 ( QTY M1 DTM C5 )
+    )
+    SG17 C25 ( APR M1 DTM C5 RNG C1 )
+    SG18 C15 (
+      ALC M1 ALI C5 DTM C5
+      SG19 C1 ( QTY M1 RNG C1 )
+      SG20 C1 ( PCD M1 RNG C1 )
+      SG21 C2 ( MOA M1 RNG C1 )
+      SG22 C1 ( RTE M1 RNG C1 )
+      SG23 C5 ( TAX M1 MOA C1 )
+    )
+    SG24 C100 ( RCS M1 RFF C5 DTM C5 FTX C5 )
+    SG25 C200000 (
+      LIN M1 PIA C25 IMD C99 MEA C5 QTY C10 PCD C5 ALI C5 DTM C35 MOA C10 GIN C1000 GIR C1000 QVR C1 DOC C5 PAI C1 FTX C99
+      SG26 C999 ( CCI M1 CAV C10 MEA C10 )
+      SG27 C10 ( PAT M1 DTM C5 PCD C1 MOA C1 )
+      SG28 C25 ( PRI M1 CUX C1 APR C1 RNG C1 DTM C5 )
+      SG29 C10 ( RFF M1 DTM C5 )
+      SG30 C10 (
+        PAC M1 MEA C5 QTY C5 DTM C5
+        SG31 C1 ( RFF M1 DTM C5 )
+        SG32 C5 ( PCI M1 RFF C1 DTM C5 GIN C10 )
+      )
+      SG33 C9999 ( LOC M1 QTY C1 DTM C5 )
+      SG34 C10 ( TAX M1 MOA C1 LOC C5 )
+      SG35 C99 (
+        NAD M1 LOC C5
+        SG36 C5 ( RFF M1 DTM C5 )
+        SG37 C5 ( DOC M1 DTM C5 )
+        SG38 C5 ( CTA M1 COM C5 )
+      )
+      SG39 C99 (
+        ALC M1 ALI C5 DTM C5
+        SG40 C1 ( QTY M1 RNG C1 )
+        SG41 C1 ( PCD M1 RNG C1 )
+        SG42 C2 ( MOA M1 RNG C1 )
+        SG43 C1 ( RTE M1 RNG C1 )
+        SG44 C5 ( TAX M1 MOA C1 )
+      )
+      SG45 C10 (
+        TDT M1
+        SG46 C10 ( LOC M1 DTM C5 )
+      )
+      SG47 C5 ( TOD M1 LOC C2 )
+      SG48 C10 ( EQD M1 HAN C5 MEA C5 FTX C5 )
+      SG49 C100 (
+        SCC M1 FTX C5 RFF C5
+        SG50 C10 ( QTY M1 DTM C5 )
+      )
+      SG51 C100 ( RCS M1 RFF C5 DTM C5 FTX C5 )
+      SG52 C10 (
+        STG M1
+        SG53 C3 ( QTY M1 MOA C1 )
+      )
+    )
+    UNS M1 MOA C12 CNT C10
+    SG54 C10 ( ALC M1 ALI C1 MOA M2 )
+  `,
 );
