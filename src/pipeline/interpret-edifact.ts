@@ -1,6 +1,6 @@
-import type { Problem, SourceLocation } from '../errors.js';
+import { GatewayError, type Problem, type SourceLocation } from '../errors.js';
 import type { EdifactReceipt } from '../formats/edifact/contrl.js';
-import { parseEdifactInterchanges } from '../formats/edifact/parse.js';
+import { type EdifactEvent, EdifactReader } from '../formats/edifact/stream.js';
 import { checkMessageStructure } from '../formats/edifact/structure-check.js';
 import type { EdifactInterchange, EdifactMessage, EdifactParty } from '../formats/edifact/types.js';
 import type { CompiledProfile } from '../mapping/profile.js';
@@ -121,8 +121,9 @@ function withStructure(m: EdifactMessage): EdifactMessage {
   return problems.length ? { ...m, problems: [...m.problems, ...problems] } : m;
 }
 
-function receiptOf(ic: EdifactInterchange, partner: PartnerProfile, problems: Problem[], firstSeq: number, lastSeq: number): EdifactReceipt {
-  const message = (m: EdifactMessage) => ({
+/** A message as its interchange's CONTRL names it. */
+function receiptMessage(m: EdifactMessage): EdifactReceipt['messages'][number] {
+  return {
     ref: m.ref,
     type: m.type,
     version: m.version,
@@ -130,7 +131,22 @@ function receiptOf(ic: EdifactInterchange, partner: PartnerProfile, problems: Pr
     agency: m.agency,
     ...(m.association ? { association: m.association } : {}),
     problems: m.problems,
-  });
+  };
+}
+
+/** What an interchange being read has come to so far. */
+interface OpenInterchange {
+  ic: EdifactInterchange;
+  refused: Problem | undefined;
+  /** Sequence numbers of its first document and of the first of its current group. */
+  firstSeq: number;
+  groupFirstSeq: number;
+  messages: EdifactReceipt['messages'];
+  contrl: EdifactReceipt['contrl'];
+}
+
+function receiptOf(open: OpenInterchange, partner: PartnerProfile, problems: Problem[], lastSeq: number): EdifactReceipt {
+  const { ic } = open;
   return {
     syntax: { id: ic.syntax.id, version: ic.syntax.version },
     separators: ic.separators,
@@ -143,16 +159,122 @@ function receiptOf(ic: EdifactInterchange, partner: PartnerProfile, problems: Pr
     ...(partner.edifact.contrlReport === 'receipt' ? { receiptOnly: true } : {}),
     problems,
     groups: ic.groups.map((g) => ({ ref: g.ref, functionalId: g.functionalId, sender: g.sender, recipient: g.recipient, problems: g.problems })),
-    messages: ic.messages.map(message),
-    contrl: problems.length ? [] : ic.messages.filter((m) => isContrl(m) && m.problems.length === 0).map(contrlOf),
-    firstSeq,
+    messages: open.messages,
+    contrl: problems.length ? [] : open.contrl,
+    firstSeq: open.firstSeq,
     lastSeq,
   };
 }
 
 /**
- * Reads the payload's interchanges into documents (one per message) and receipts. A refused or
- * broken interchange, or a broken group, forms no documents: its problems are the message's.
+ * What the EDIFACT interpreter hands out, in payload order. Documents come as their messages
+ * complete; a group or interchange found broken afterwards (a UNE or UNZ count, a missing trailer)
+ * names the sequence numbers of the documents it takes back.
+ */
+export type EdifactItem =
+  /** `readable`: neither refused nor broken in its UNB, so it is claimed against duplicates. */
+  | { kind: 'interchange'; controlRef: string; sender: EdifactParty; readable: boolean }
+  | { kind: 'document'; doc: InterpretedDocument }
+  | { kind: 'group-end'; ref: string; problems: Problem[]; firstSeq: number; lastSeq: number }
+  /** `problems`: the interchange's (its documents are taken back), else those of its groups. */
+  | { kind: 'interchange-end'; receipt: EdifactReceipt; problems: Problem[] }
+  /** Reading stopped; the documents of the interchange being read (`firstSeq`…`lastSeq`) are taken back. */
+  | { kind: 'fatal'; problem: Problem; firstSeq: number; lastSeq: number };
+
+/**
+ * Interprets an EDIFACT stream: push bytes, get documents (one per message) and a receipt per
+ * interchange as soon as they are complete. A refused interchange, or one broken in its UNB, forms
+ * no documents; nor do the messages read after its interchange or group is known to be broken.
+ * Holds the message being read and, per interchange, the short receipt of each message. Pure.
+ * @see docs/decisions/0047-edifact-streaming.md
+ */
+export class EdifactInterpreter {
+  private readonly reader = new EdifactReader();
+  private seq = 0;
+  private open: OpenInterchange | undefined;
+
+  constructor(
+    private readonly partner: PartnerProfile,
+    private readonly profiles: readonly CompiledProfile[],
+    private readonly map?: EdifactMapper,
+  ) {}
+
+  push(chunk: Uint8Array): EdifactItem[] {
+    return this.handle(this.reader.push(chunk));
+  }
+
+  end(): EdifactItem[] {
+    return this.handle(this.reader.end());
+  }
+
+  private handle(events: EdifactEvent[]): EdifactItem[] {
+    const out: EdifactItem[] = [];
+    for (const ev of events) {
+      const item = this.item(ev);
+      if (item) out.push(item);
+    }
+    return out;
+  }
+
+  private item(ev: EdifactEvent): EdifactItem | undefined {
+    switch (ev.kind) {
+      case 'interchange':
+        return this.begin(ev.interchange, ev.sound);
+      case 'group':
+        if (this.open) this.open.groupFirstSeq = this.seq + 1;
+        return undefined;
+      case 'message':
+        return this.message(ev.message, ev.sound);
+      case 'group-end': {
+        const first = this.open?.groupFirstSeq ?? this.seq + 1;
+        return ev.group.problems.length ? { kind: 'group-end', ref: ev.group.ref, problems: ev.group.problems, firstSeq: first, lastSeq: this.seq } : undefined;
+      }
+      case 'interchange-end':
+        return this.finish();
+      case 'fatal': {
+        const firstSeq = this.open?.firstSeq ?? this.seq + 1;
+        this.open = undefined;
+        return { kind: 'fatal', problem: ev.problem, firstSeq, lastSeq: this.seq };
+      }
+    }
+  }
+
+  private begin(ic: EdifactInterchange, sound: boolean): EdifactItem {
+    const refused = refusal(ic, this.partner);
+    const first = this.seq + 1;
+    this.open = { ic, refused, firstSeq: first, groupFirstSeq: first, messages: [], contrl: [] };
+    return { kind: 'interchange', controlRef: ic.controlRef, sender: ic.sender, readable: !refused && sound };
+  }
+
+  /** A message read; `sound` when its interchange and group had no problem when it ended. */
+  private message(read: EdifactMessage, sound: boolean): EdifactItem | undefined {
+    const open = this.open as OpenInterchange;
+    const usable = !open.refused && sound;
+    // A message that breaks its segment table is rejected as one with a syntax error (decision 0048).
+    const m = usable ? withStructure(read) : read;
+    open.messages.push(receiptMessage(m));
+    // A CONTRL answers an interchange we sent: reconciled, never a document.
+    if (isContrl(m)) {
+      if (m.problems.length === 0) open.contrl.push(contrlOf(m));
+      return undefined;
+    }
+    if (!usable) return undefined;
+    return { kind: 'document', doc: documentOf(++this.seq, open.ic, m, this.partner, this.profiles, this.map) };
+  }
+
+  private finish(): EdifactItem {
+    const open = this.open as OpenInterchange;
+    this.open = undefined;
+    const icProblems = open.refused ? [open.refused] : open.ic.problems;
+    const problems = icProblems.length ? icProblems : open.ic.groups.flatMap((g) => g.problems);
+    return { kind: 'interchange-end', receipt: receiptOf(open, this.partner, icProblems, this.seq), problems };
+  }
+}
+
+/**
+ * Reads a whole payload into documents (one per message) and receipts (tests, the mapping test, the
+ * workbench; the pipeline streams with EdifactInterpreter). The documents of a broken interchange or
+ * group are left out; input that cannot be read throws GatewayError (GW_EDIFACT_SYNTAX).
  */
 export function interpretEdifact(
   bytes: Uint8Array,
@@ -160,24 +282,23 @@ export function interpretEdifact(
   profiles: readonly CompiledProfile[],
   map?: EdifactMapper,
 ): Interpretation & { edifact: EdifactReceipt[] } {
-  const documents: InterpretedDocument[] = [];
+  const interpreter = new EdifactInterpreter(partner, profiles, map);
+  let documents: InterpretedDocument[] = [];
   const problems: Problem[] = [];
   const receipts: EdifactReceipt[] = [];
-  for (const read of parseEdifactInterchanges(bytes)) {
-    const refused = refusal(read, partner);
-    // A message that breaks its segment table is rejected as one with a syntax error (decision 0048).
-    const ic = refused || read.problems.length ? read : { ...read, messages: read.messages.map(withStructure) };
-    const icProblems = refused ? [refused] : ic.problems;
-    problems.push(...icProblems);
-    const firstSeq = documents.length + 1;
-    if (icProblems.length === 0) {
-      const badGroups = new Set(ic.groups.filter((g) => g.problems.length).map((g) => g.ref));
-      for (const g of ic.groups) problems.push(...g.problems);
-      // A CONTRL answers an interchange we sent: reconciled, never a document.
-      for (const m of ic.messages)
-        if (!isContrl(m) && (m.group === undefined || !badGroups.has(m.group))) documents.push(documentOf(documents.length + 1, ic, m, partner, profiles, map));
-    }
-    receipts.push(receiptOf(ic, partner, icProblems, firstSeq, documents.length));
+  const takeBack = (from: number, to: number) => {
+    documents = documents.filter((d) => d.seq < from || d.seq > to);
+  };
+  const items = interpreter.push(bytes).concat(interpreter.end());
+  for (const item of items) {
+    if (item.kind === 'document') documents.push(item.doc);
+    else if (item.kind === 'group-end') takeBack(item.firstSeq, item.lastSeq);
+    else if (item.kind === 'interchange-end') {
+      if (item.receipt.problems.length) takeBack(item.receipt.firstSeq, item.receipt.lastSeq);
+      problems.push(...item.problems);
+      receipts.push(item.receipt);
+    } else if (item.kind === 'fatal')
+      throw new GatewayError(item.problem.code, item.problem.message, item.problem.location ? { location: item.problem.location } : {});
   }
   return { format: 'edifact', documents, problems, edifact: receipts };
 }

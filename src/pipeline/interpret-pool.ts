@@ -8,15 +8,15 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError } from '../errors.js';
 import type { PartnerProfile } from '../types.js';
-import type { Interpreter, ReadyInterpretation, ReadyX12Item, WholeJob, X12Stream } from './interpreter.js';
+import type { EdifactStream, InterpretStream, Interpreter, ReadyInterpretation, StreamFormat, WholeJob, X12Stream } from './interpreter.js';
 
 /** Requests to a worker (interpret-worker.ts); every one but `config` gets one answer. */
 export type ToWorker =
   | { type: 'config'; partners: GatewayConfig['partners']; mappings: GatewayConfig['mappings'] }
   | ({ type: 'whole'; partnerId: string } & WholeJob)
-  | { type: 'x12-open'; partnerId: string }
-  | { type: 'x12-push'; bytes: Uint8Array }
-  | { type: 'x12-end' };
+  | { type: 'stream-open'; format: StreamFormat; partnerId: string }
+  | { type: 'stream-push'; bytes: Uint8Array }
+  | { type: 'stream-end' };
 
 type FromWorker = { ready: true } | { ok: true; result: unknown } | { ok: false; error: { code?: string; message: string; stack?: string } };
 
@@ -255,26 +255,35 @@ export class InterpretPool implements Interpreter {
     }
   }
 
-  async x12(config: GatewayConfig, partner: PartnerProfile): Promise<X12Stream> {
+  x12(config: GatewayConfig, partner: PartnerProfile): Promise<X12Stream> {
+    return this.stream(config, partner, 'x12');
+  }
+
+  edifact(config: GatewayConfig, partner: PartnerProfile): Promise<EdifactStream> {
+    return this.stream(config, partner, 'edifact');
+  }
+
+  /** A message's stream on one worker, held until closed; its slices share the message's time budget. */
+  private async stream<Item>(config: GatewayConfig, partner: PartnerProfile, format: StreamFormat): Promise<InterpretStream<Item>> {
     const slot = await this.acquire(config);
     const generation = slot.generation;
     let spentMs = 0;
     let open = true;
-    const send = async (msg: ToWorker): Promise<ReadyX12Item[]> => {
-      if (!open) throw new Error('the X12 stream is closed');
+    const send = async (msg: ToWorker): Promise<Item[]> => {
+      if (!open) throw new Error(`the ${format} stream is closed`);
       // A worker replaced mid-stream lost the stream's state: the message cannot go on.
       if (slot.generation !== generation)
         throw new GatewayError('GW_INTERPRET_RESOURCES', 'The interpretation worker of this message was replaced; the raw message is kept, replay it.');
       const started = performance.now();
       try {
-        return (await slot.request(msg, this.opts.timeoutMs - spentMs)) as ReadyX12Item[];
+        return (await slot.request(msg, this.opts.timeoutMs - spentMs)) as Item[];
       } finally {
         spentMs += performance.now() - started;
       }
     };
-    const stream: X12Stream = {
-      push: (bytes) => send({ type: 'x12-push', bytes: Slot.own(bytes) }),
-      end: () => send({ type: 'x12-end' }),
+    const stream: InterpretStream<Item> = {
+      push: (bytes) => send({ type: 'stream-push', bytes: Slot.own(bytes) }),
+      end: () => send({ type: 'stream-end' }),
       close: () => {
         if (!open) return;
         open = false;
@@ -282,7 +291,7 @@ export class InterpretPool implements Interpreter {
       },
     };
     try {
-      await send({ type: 'x12-open', partnerId: partner.id });
+      await send({ type: 'stream-open', format, partnerId: partner.id });
     } catch (err) {
       stream.close();
       throw err;

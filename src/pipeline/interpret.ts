@@ -3,7 +3,7 @@ import type { GatewayConfig } from '../config/load.js';
 import { isGatewayError, type Problem, type SourceLocation } from '../errors.js';
 import { checkGuide, guideFor } from '../formats/x12/guide.js';
 import { READ_CHUNK } from '../formats/x12/parse.js';
-import { interpretEdifact } from './interpret-edifact.js';
+import { EdifactInterpreter, interpretEdifact } from './interpret-edifact.js';
 import { edifactRoot, type EdifactPath } from '../mapping/edifact-source.js';
 import type { EdifactMessage } from '../formats/edifact/types.js';
 import type { EdifactReceipt } from '../formats/edifact/contrl.js';
@@ -130,6 +130,11 @@ export function interpret(
     if (isGatewayError(err)) return { format, documents: [], problems: err.problems };
     throw err;
   }
+}
+
+/** Interprets an EDIFACT stream with the partner's profiles (the pipeline's worker, the inline interpreter). */
+export function edifactInterpreter(partner: PartnerProfile, config: InterpretConfig): EdifactInterpreter {
+  return new EdifactInterpreter(partner, profilesOf(partner, config), mapEdifactMessage);
 }
 
 function profilesOf(partner: PartnerProfile, config: InterpretConfig): CompiledProfile[] {

@@ -13,7 +13,7 @@ import { countDocuments, firstNumbers, type Interpreted } from './interpreted-re
 import { finishInterpretations } from './messages.js';
 import { type DocumentRecord, linkToPurchaseOrders, partnersToLink } from './po-intake.js';
 
-/** The timeline line that says what interpretation found in a whole (not X12) body. */
+/** The timeline line that says what interpretation found in a whole (JSON, XML, CSV) body. */
 export function interpretedEvent(row: ClaimedMessage, result: ReadyInterpretation): TimelineEvent {
   const envelope = result.problems.length ? `, ${result.problems.length} envelope problem(s)` : '';
   return { message_id: row.id, type: 'interpreted', detail: `${row.format}: ${result.documents.length} document(s)${envelope}` };

@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/load.js';
-import { dropDocumentDeliveries, queueDocumentDeliveries } from '../delivery/outbox.js';
 import { isGatewayError, type Problem } from '../errors.js';
 import type { PartnerProfile, SourceFormat } from '../types.js';
 import { ackInterchange, ackSetCount, planAck } from '../formats/x12/ack.js';
@@ -11,19 +9,17 @@ import { interchangeText, LINE_BREAKS } from '../formats/x12/write.js';
 import type { GroupReport, InterchangeReport } from '../formats/x12/report.js';
 import { recordEvents } from '../observability/events.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import { inlineInterpreter, type Interpreter, type ReadyDocument, type ReadyInterpretation, type ReadyX12Item } from './interpreter.js';
+import { inlineInterpreter, type Interpreter, type ReadyInterpretation, type ReadyX12Item, type StreamFormat } from './interpreter.js';
 import { reconcileFunctionalAck, reconcileTa1, reserveEnvelopeControls, storeOutbound } from './outbound.js';
 import { finishInterpretation, markFailed } from './messages.js';
-import { readRawSlice } from './raw-store.js';
-import { acknowledgeEdifact, claimEdifactInterchanges, reconcileContrls } from './process-edifact.js';
-import { copyDocuments, rejectDocuments } from './documents.js';
-import { dropHolds } from './business-exceptions.js';
-import { linkToPurchaseOrders } from './po-intake.js';
-import { unlinkDocuments } from './purchase-order-ledger.js';
+import { processEdifact } from './process-edifact.js';
 import { withLifecycleRoutes } from './partner-lifecycle.js';
-import { documentRecords, withinScope, type ClaimedMessage } from './document-records.js';
-import { NUMBERS_LOGGED, reportInterpreted, type Interpreted } from './interpreted-report.js';
-import { interpretedEvent, messageOutcome, messageProblemEvents, REJECTED_DOCUMENTS_SHOWN, writeWholeMessages } from './process-whole.js';
+import type { ClaimedMessage } from './document-records.js';
+import { DocumentWriter, WRITE_BATCH } from './document-writer.js';
+import { reportInterpreted, type Interpreted } from './interpreted-report.js';
+import { settle } from './message-settle.js';
+import { interpretedEvent, writeWholeMessages } from './process-whole.js';
+import { pumpStream, RAW_SLICE_BYTES, readRaw } from './stream-pump.js';
 import { publishDocumentEvents } from './business-events.js';
 
 /**
@@ -104,20 +100,6 @@ export async function processBatch(
   return handled;
 }
 
-/** Messages larger than this are read from the database in slices of this size. */
-export const RAW_SLICE_BYTES = 4 << 20;
-
-async function* readRaw(trx: Knex.Transaction, row: ClaimedMessage): AsyncGenerator<Buffer> {
-  if (row.raw) {
-    yield row.raw;
-    return;
-  }
-  for (let offset = 0; offset < row.size_bytes; offset += RAW_SLICE_BYTES) {
-    const part = await readRawSlice(trx, row.id, offset, RAW_SLICE_BYTES);
-    if (part.length) yield part;
-  }
-}
-
 /**
  * Writes the messages whose early interpretation is ready in one go (one savepoint); returns what
  * each came to, by id. If that fails, nothing of it stays and each message is written on its own, as before.
@@ -144,12 +126,12 @@ async function writeTogether(
   }
 }
 
-/** A whole (not X12) body that came with the claim, handed to the interpreter now; its outcome, or why it failed, is awaited later. */
+/** A whole (JSON, XML, CSV) body that came with the claim, handed to the interpreter now; its outcome, or why it failed, is awaited later. */
 type EarlyInterpretation = Promise<{ ok: true; result: ReadyInterpretation } | { ok: false; error: unknown }> | undefined;
 
 function interpretEarly(config: GatewayConfig, row: ClaimedMessage, interpreter: Interpreter): EarlyInterpretation {
   const partner = config.partners.get(row.partner_id);
-  // X12 streams; EDIFACT is checked for duplicates and answered with a CONTRL in processOne.
+  // X12 and EDIFACT stream (processX12, processEdifact).
   if (!partner || row.format === 'x12' || row.format === 'edifact' || !row.raw) return undefined;
   const job = { format: row.format, bytes: row.raw, ...wholeJobNames(row) };
   return interpreter.whole(config, partner, job).then(
@@ -177,29 +159,20 @@ async function processOne(
   }
   const { format } = row;
   if (format === 'x12') return processX12(trx, config, partner, row, interpreter);
+  if (format === 'edifact') return processEdifact(trx, config, partner, row, interpreter);
   const result = await interpretWhole(trx, config, partner, { ...row, format }, interpreter, early);
   await recordEvents(trx, [interpretedEvent(row, result)]);
-  const receipts = result.edifact ?? [];
-  const duplicates = await claimEdifactInterchanges(trx, partner, row, receipts);
-  const repeated = (seq: number) => [...duplicates].some((r) => seq >= r.firstSeq && seq <= r.lastSeq);
   const writer = new DocumentWriter(trx, partner, row);
-  for (const doc of result.documents) writer.add(doc, repeated(doc.seq));
+  for (const doc of result.documents) writer.add(doc);
   await writer.flush();
-  const reconciled = await reconcileContrls(
-    trx,
-    partner,
-    row,
-    receipts.filter((r) => !duplicates.has(r)),
-  );
-  await acknowledgeEdifact(trx, partner, row, receipts, duplicates);
-  return settle(trx, row, result.problems, { duplicates: duplicates.size, reconciled }, writer.numbers);
+  return settle(trx, row, result.problems, { duplicates: 0, reconciled: 0 }, writer.numbers);
 }
 
 async function interpretWhole(
   trx: Knex.Transaction,
   config: GatewayConfig,
   partner: PartnerProfile,
-  row: ClaimedMessage & { format: Exclude<SourceFormat, 'x12'> },
+  row: ClaimedMessage & { format: Exclude<SourceFormat, StreamFormat> },
   interpreter: Interpreter,
   early: EarlyInterpretation,
 ): Promise<ReadyInterpretation> {
@@ -215,119 +188,6 @@ async function interpretWhole(
 /** What the interpreter reads of a message beside its bytes: its file name and content type. */
 function wholeJobNames(row: ClaimedMessage): { fileName?: string; contentType?: string } {
   return { ...(row.file_name ? { fileName: row.file_name } : {}), ...(row.content_type ? { contentType: row.content_type } : {}) };
-}
-
-/**
- * Bytes handed to the interpreter at a time. The worker answers with the items of one slice and
- * waits for the next: the items in flight (memory) are bounded by what one slice holds.
- */
-const PUSH_BYTES = 64 << 10;
-
-/**
- * Documents are written in batches (one COPY each for documents, deliveries and timeline); a large
- * interchange holds only one batch in memory (about a megabyte of canonical JSON). Encoding a batch
- * is event-loop work: it is kept to what is encoded in a few tens of milliseconds.
- */
-const WRITE_BATCH = 1000;
-
-interface PendingDoc {
-  id: string;
-  doc: ReadyDocument;
-  /** Stored, not delivered: a duplicate interchange's document. */
-  duplicate: boolean;
-}
-
-class DocumentWriter {
-  private pending: PendingDoc[] = [];
-  /** The first document numbers added, for the message's log line. */
-  readonly numbers: string[] = [];
-  /** The batch being written, if any. */
-  private writing: Promise<void> | undefined;
-  constructor(
-    private readonly trx: Knex.Transaction,
-    private readonly partner: PartnerProfile,
-    private readonly row: ClaimedMessage,
-  ) {}
-
-  /** Queues a document; returns its id. A type the sender holds no write scope for is rejected (GW_AUTH_SCOPE). */
-  add(doc: ReadyDocument, duplicate = false): string {
-    const id = randomUUID();
-    this.pending.push({ id, doc: withinScope(this.row, doc), duplicate });
-    const number = doc.keys.documentNumber;
-    if (number && this.numbers.length < NUMBERS_LOGGED && !this.numbers.includes(number)) this.numbers.push(number);
-    return id;
-  }
-
-  get size(): number {
-    return this.pending.length;
-  }
-
-  /**
-   * Starts writing the queued documents once the batch before them is stored, and returns without
-   * waiting for them: the next batch is interpreted and queued while the database stores this one.
-   * A failed write is thrown by the next `write` or `flush`.
-   */
-  async write(): Promise<void> {
-    await this.writing;
-    const batch = this.pending;
-    this.pending = [];
-    const writing = batch.length ? this.store(batch) : undefined;
-    // Awaited by the next write, flush or settled; never left unhandled meanwhile.
-    writing?.catch(() => undefined);
-    this.writing = writing;
-  }
-
-  /** Writes every queued document and waits until all are stored. */
-  async flush(): Promise<void> {
-    await this.write();
-    await this.writing;
-    this.writing = undefined;
-  }
-
-  /**
-   * Waits for the batch being written, whatever its outcome. Before a failure rolls the message
-   * back, so that no statement of the batch runs after the rollback.
-   */
-  async settled(): Promise<void> {
-    await this.writing?.catch(() => undefined);
-  }
-
-  /** One COPY each for the documents, their deliveries and their timeline (the connection runs them in order). */
-  private async store(batch: readonly PendingDoc[]): Promise<void> {
-    const written = batch.map(({ id, doc, duplicate }) => documentRecords(this.partner, this.row, id, doc, duplicate));
-    await copyDocuments(
-      this.trx,
-      written.map((r) => r.document),
-    );
-    const records = await linkToPurchaseOrders(this.trx, this.partner, written);
-    await queueDocumentDeliveries(
-      this.trx,
-      records.flatMap((r) => r.deliveries),
-    );
-    await recordEvents(
-      this.trx,
-      records.flatMap((r) => r.events),
-    );
-  }
-
-  /**
-   * Takes back the documents of sequence numbers `from`…`to` accepted earlier in this transaction
-   * (their group or interchange failed afterwards): rejected, their deliveries removed.
-   */
-  async reject(from: number, to: number, problems: Problem[], why: string): Promise<void> {
-    await this.flush();
-    const { trx, row } = this;
-    if (to < from) return;
-    const changed = await rejectDocuments(trx, row.id, from, to, problems);
-    if (changed.length === 0) return;
-    await unlinkDocuments(trx, changed);
-    await dropHolds(trx, changed);
-    await dropDocumentDeliveries(trx, row.id, trx('documents').select('id').where('message_id', row.id).whereBetween('seq', [from, to]));
-    await recordEvents(
-      trx,
-      changed.map((id) => ({ message_id: row.id, document_id: id, type: 'document.rejected', code: problems[0]?.code ?? null, detail: why })),
-    );
-  }
 }
 
 interface OpenInterchange {
@@ -449,33 +309,7 @@ async function processX12(
     }
   };
 
-  const stream = await interpreter.x12(config, partner);
-  // The slice being interpreted while the items of the one before are written: the worker reads
-  // the next slice while this thread and the database store the last (at most two slices' items
-  // in memory).
-  let ahead: Promise<ReadyX12Item[]> | undefined;
-  try {
-    for await (const part of readRaw(trx, row)) {
-      for (let at = 0; at < part.length; at += PUSH_BYTES) {
-        const items = ahead ? await ahead : [];
-        ahead = stream.push(part.subarray(at, at + PUSH_BYTES));
-        // Awaited below, or in `finally` when writing fails first.
-        ahead.catch(() => undefined);
-        for (const item of items) await handle(item);
-        // Let other work (HTTP requests) run between slices, also when this thread interprets.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    }
-    const last = ahead ? await ahead : [];
-    ahead = undefined;
-    for (const item of last) await handle(item);
-    for (const item of await stream.end()) await handle(item);
-  } finally {
-    // The worker is handed back only once it has answered: its next request must not get this answer.
-    await ahead?.catch(() => undefined);
-    stream.close();
-    await writer.settled();
-  }
+  await pumpStream(trx, row, await interpreter.x12(config, partner), handle, writer);
   await writer.flush();
   await recordEvents(trx, [
     {
@@ -586,36 +420,4 @@ async function acknowledge(
       data: { ackMessageId: ack.id, fileName: ack.fileName },
     },
   ]);
-}
-
-/** The message's final state from what its documents became; returns it with its documents counted. */
-async function settle(
-  trx: Knex.Transaction,
-  row: ClaimedMessage,
-  problems: Problem[],
-  counts: { duplicates: number; reconciled: number },
-  numbers: string[],
-): Promise<Interpreted> {
-  const firstCode = trx.raw(`problems->0->>'code'`);
-  const groups: { state: string; type: string | null; code: string | null; n: string }[] = await trx('documents')
-    .select('state', 'type', trx.raw(`problems->0->>'code' AS code`))
-    .count({ n: '*' })
-    .where('message_id', row.id)
-    .groupBy('state', 'type', firstCode);
-  const documents = groups.map((g) => ({ state: g.state, type: g.type, code: g.state === 'rejected' ? g.code : null, n: Number(g.n) }));
-  const n = (s: string) => documents.filter((d) => d.state === s).reduce((sum, d) => sum + d.n, 0);
-  if (problems.length) await recordEvents(trx, messageProblemEvents(row, problems));
-  const outcome = messageOutcome({ accepted: n('accepted'), rejected: n('rejected'), ...counts }, problems);
-  const why = outcome.problems ?? (await rejectedDocumentProblems(trx, row.id));
-  await finishInterpretation(trx, row.id, outcome.state, why);
-  return { row, state: outcome.state, documents, numbers, problems: why };
-}
-
-async function rejectedDocumentProblems(trx: Knex.Transaction, messageId: string): Promise<Problem[]> {
-  const docs: { problems: Problem[] }[] = await trx('documents')
-    .select('problems')
-    .where({ message_id: messageId, state: 'rejected' })
-    .orderBy('seq')
-    .limit(REJECTED_DOCUMENTS_SHOWN);
-  return docs.flatMap((d) => d.problems);
 }

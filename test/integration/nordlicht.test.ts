@@ -6,6 +6,7 @@ import { parseEdifact } from '../../src/formats/edifact/parse.js';
 import type { EdifactInterchange } from '../../src/formats/edifact/types.js';
 import { copyConfig } from '../helpers/config.js';
 import { MAPPINGS } from '../helpers/corpus.js';
+import { largeDesadv } from '../helpers/edifact-large.js';
 import { ERP, gatewaySuite, waitFor } from '../helpers/gateway.js';
 import { sendOrder } from '../helpers/orders.js';
 import { editPartner } from '../helpers/security.js';
@@ -184,5 +185,48 @@ describe('nordlicht (EDIFACT over SFTP): DESADV and INVOIC to the ERP with CONTR
     const events = await s.db.knex('events').where({ message_id: reply.id, type: 'ack.reconciled' });
     assert.equal(events.length, 1, 'the CONTRL is recorded as reconciling an interchange we sent');
     assert.match(String(events[0]?.detail), new RegExp(sent.body.interchangeControl));
+  });
+
+  it('streams a large interchange (500 DESADVs, 10,000 LIN groups) through the workers: every ship notice at the ERP, one CONTRL UCI 7', async () => {
+    const messages = 500;
+    writeFileSync(path.join(dir, 'large.edi'), largeDesadv(messages, 20, 'NL0042000'), 'latin1');
+    const put = await sftp(['put large.edi /inbound/large.edi']);
+    assert.equal(put.code, 0, put.stderr);
+    const ours = (rs: typeof s.erp.requests) => rs.filter((r) => r.path === '/erp/inbound' && String(r.body.document?.shipmentId).startsWith('NL0042000-'));
+    const delivered = await waitFor(
+      'every ship notice at the ERP',
+      async () => ours(s.erp.requests),
+      (rs) => rs.length >= messages,
+    );
+    const shipments = new Set(delivered.map((r) => r.body.document.shipmentId));
+    assert.equal(shipments.size, messages, 'each ship notice once');
+    assert.ok(shipments.has(`NL0042000-${messages}`));
+    const last = delivered.find((r) => r.body.document.shipmentId === `NL0042000-${messages}`);
+    const orders = (last?.body.document as { orders: { items: unknown[] }[] } | undefined)?.orders ?? [];
+    const lines = orders.flatMap((o) => o.items);
+    assert.equal(lines.length, 20, 'the last message read to its end');
+    const ic = await contrlFor('large.edi');
+    assert.deepEqual(uci(ic), ['NL0042000', '4012345000009:14', '5412345000013:14', '7']);
+  });
+
+  it('takes back the ship notice of an interchange with a wrong UNZ count (CONTRL UCI 4, error 29); its corrected resend is no duplicate', async () => {
+    const sample = readFileSync(path.join(SAMPLES, 'desadv-d96a.edifact'), 'latin1').replaceAll('DA0001234', 'DA0007777');
+    writeFileSync(path.join(dir, 'bad-count.edi'), sample.replace("UNZ+1+DA0007777'", "UNZ+3+DA0007777'"), 'latin1');
+    writeFileSync(path.join(dir, 'resent.edi'), sample, 'latin1');
+    assert.equal((await sftp(['put bad-count.edi /inbound/bad-count.edi'])).code, 0);
+    const bad = await contrlFor('bad-count.edi');
+    assert.deepEqual(
+      bad.messages[0]?.segments.map((seg) => seg.elements.map((e) => e.join(':'))),
+      [['DA0007777', '4012345000009:14', '5412345000013:14', '4', '29', 'UNZ', '1']],
+    );
+    const first = await s.db.knex('messages').first('id', 'state').where({ partner_id: 'nordlicht', file_name: 'bad-count.edi' });
+    assert.equal(first?.state, 'rejected');
+    const docs = await s.db.knex('documents').select('state').where('message_id', first?.id);
+    assert.deepEqual(docs, [{ state: 'rejected' }], 'formed as the message was read, taken back at the UNZ');
+    assert.equal((await s.db.knex('deliveries').count({ n: '*' }).where('message_id', first?.id).first())?.n, '0');
+    assert.equal((await sftp(['put resent.edi /inbound/resent.edi'])).code, 0);
+    assert.deepEqual(uci(await contrlFor('resent.edi')), ['DA0007777', '4012345000009:14', '5412345000013:14', '7']);
+    const resent = await s.db.knex('messages').first('state').where({ partner_id: 'nordlicht', file_name: 'resent.edi' });
+    assert.ok(['routed', 'delivered'].includes(resent?.state), `not a duplicate of the broken one: ${resent?.state}`);
   });
 });

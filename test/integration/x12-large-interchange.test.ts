@@ -146,6 +146,7 @@ describe('a large X12 interchange: documents, deliveries and timeline written in
     let seenMeanwhile = -1;
     const failing: Interpreter = {
       whole: inlineInterpreter.whole,
+      edifact: inlineInterpreter.edifact,
       async x12(cfg, partner) {
         const inner = await inlineInterpreter.x12(cfg, partner);
         return {

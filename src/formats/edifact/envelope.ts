@@ -64,17 +64,43 @@ export function checkUnb(ic: EdifactInterchange): Problem[] {
 
 const sameCount = (declared: string, actual: number) => /^\d+$/.test(declared) && Number(declared) === actual;
 
+/** What the walk has completed: a group begun, a message read (UNH … UNT or abandoned), a group ended. */
+export type EnvelopeEvent =
+  | { kind: 'group'; group: EdifactGroup }
+  /** `sound`: neither the interchange nor the message's group had a problem when the message ended. */
+  | { kind: 'message'; message: EdifactMessage; sound: boolean }
+  | { kind: 'group-end'; group: EdifactGroup };
+
+/**
+ * Walks the segments of one interchange. Messages are not kept on the interchange: each is handed
+ * out once complete (`take`), so the walk holds only the message being read.
+ */
 export class EnvelopeWalk {
   private group: EdifactGroup | undefined;
   private message: EdifactMessage | undefined;
   private position = 0;
   private readonly refs = new Set<string>();
   private done = false;
+  private events: EnvelopeEvent[] = [];
+  /** Messages read, and those of them inside groups (to tell groups and messages mixed). */
+  private messages = 0;
+  private grouped = 0;
+  /** Where the input ends if it ends now: the last data segment of the last message, or the UNB. */
+  private lastAt: SourceLocation;
 
   constructor(
     private readonly ic: EdifactInterchange,
     private readonly ctx: DecodeContext,
-  ) {}
+  ) {
+    this.lastAt = ic.header.location;
+  }
+
+  /** The events completed since the last call. */
+  take(): EnvelopeEvent[] {
+    const out = this.events;
+    this.events = [];
+    return out;
+  }
 
   /** Reads the segment at 1-based interchange index `index` (UNB = 1). Returns false once nothing more is read. */
   next(raw: RawSegment, index: number): boolean {
@@ -107,9 +133,15 @@ export class EnvelopeWalk {
     return !this.done;
   }
 
+  /** Whether the interchange and the open group are without problems so far. */
+  private sound(): boolean {
+    return this.ic.problems.length === 0 && !this.group?.problems.length;
+  }
+
   /** The input ended: report what is still open. */
-  end(lastLocation: SourceLocation): void {
+  end(): void {
     if (this.done) return;
+    const lastLocation = this.lastAt;
     this.abandonMessage(lastLocation);
     this.abandonGroup(lastLocation);
     this.ic.problems.push(
@@ -128,6 +160,7 @@ export class EnvelopeWalk {
     this.position++;
     Object.assign(seg.location, { position: this.position, transaction: this.message.ref });
     this.message.segments.push(seg);
+    this.lastAt = seg.location;
   }
 
   private openMessage(seg: EdifactSegment): void {
@@ -145,7 +178,10 @@ export class EnvelopeWalk {
     if (this.group) {
       message.group = this.group.ref;
       this.group.messageRefs.push(ref);
+      this.grouped++;
     }
+    this.messages++;
+    this.lastAt = this.ic.header.location;
     const missing = [ref ? '' : 'message reference (0062)', type ? '' : 'message type (0065)', version ? '' : 'version (0052)'];
     for (const m of missing.filter(Boolean))
       message.problems.push(problem('GW_EDIFACT_ENVELOPE', '13', `The UNH lacks the ${m}.`, { ...seg.location, element: m.startsWith('message ref') ? 1 : 2 }));
@@ -158,7 +194,6 @@ export class EnvelopeWalk {
       );
     this.refs.add(ref);
     this.message = message;
-    this.ic.messages.push(message);
   }
 
   private closeMessage(seg: EdifactSegment): void {
@@ -183,6 +218,7 @@ export class EnvelopeWalk {
     const ref = segmentValue(seg, 2);
     if (ref !== m.ref)
       m.problems.push(problem('GW_EDIFACT_MESSAGE_TRAILER', '28', `UNT 0062 "${ref}" does not match UNH 0062 "${m.ref}".`, { ...seg.location, element: 2 }));
+    this.events.push({ kind: 'message', message: m, sound: this.sound() });
     this.message = undefined;
   }
 
@@ -190,13 +226,14 @@ export class EnvelopeWalk {
     const m = this.message;
     if (!m) return;
     m.problems.push(problem('GW_EDIFACT_MESSAGE_TRAILER', '13', `Message ${m.ref} has no UNT.`, { ...at, transaction: m.ref }));
+    this.events.push({ kind: 'message', message: m, sound: this.sound() });
     this.message = undefined;
   }
 
   private openGroup(seg: EdifactSegment): void {
     this.abandonMessage(seg.location);
     this.abandonGroup(seg.location);
-    if (this.ic.messages.length > this.ic.groups.reduce((n, g) => n + g.messageRefs.length, 0))
+    if (this.messages > this.grouped)
       this.ic.problems.push(problem('GW_EDIFACT_SYNTAX', '30', 'A group (UNG) follows messages outside groups: groups and messages are mixed.', seg.location));
     const [version = '', release = '', association] = seg.elements[6] ?? [];
     const group: EdifactGroup = {
@@ -216,6 +253,7 @@ export class EnvelopeWalk {
     if (!group.ref) group.problems.push(problem('GW_EDIFACT_GROUP', '13', 'The UNG lacks its group reference (0048).', { ...seg.location, element: 5 }));
     this.group = group;
     this.ic.groups.push(group);
+    this.events.push({ kind: 'group', group });
   }
 
   private closeGroup(seg: EdifactSegment): void {
@@ -237,6 +275,7 @@ export class EnvelopeWalk {
     const ref = segmentValue(seg, 2);
     if (ref !== g.ref)
       g.problems.push(problem('GW_EDIFACT_GROUP', '28', `UNE 0048 "${ref}" does not match UNG 0048 "${g.ref}".`, { ...seg.location, element: 2 }));
+    this.events.push({ kind: 'group-end', group: g });
     this.group = undefined;
   }
 
@@ -244,6 +283,7 @@ export class EnvelopeWalk {
     const g = this.group;
     if (!g) return;
     g.problems.push(problem('GW_EDIFACT_GROUP', '13', `Group ${g.ref} has no UNE.`, at));
+    this.events.push({ kind: 'group-end', group: g });
     this.group = undefined;
   }
 
@@ -253,7 +293,7 @@ export class EnvelopeWalk {
     const ic = this.ic;
     ic.trailer = seg;
     ic.declaredCount = segmentValue(seg, 1);
-    const counted = ic.groups.length > 0 ? ic.groups.length : ic.messages.length;
+    const counted = ic.groups.length > 0 ? ic.groups.length : this.messages;
     const what = ic.groups.length > 0 ? 'groups' : 'messages';
     if (!sameCount(ic.declaredCount, counted))
       ic.problems.push(

@@ -1,4 +1,5 @@
 import type { Problem } from '../../errors.js';
+import { LineIndex } from './lines.js';
 import type { EdifactSeparators } from './types.js';
 
 /**
@@ -23,12 +24,11 @@ export interface RawSegment {
   unterminated: boolean;
 }
 
-/** The separators and line starts one interchange is read with. */
+/** The separators one interchange is read with, and where lines start in the payload. */
 export interface Tokenized {
   separators: EdifactSeparators;
   una: boolean;
-  /** Offsets where each line starts, for line/column of an offset. */
-  lineStarts: number[];
+  lines: LineIndex;
 }
 
 /** Byte offset of element `e` (0 = tag), occurrence `r`, component `c` (0-based), or of the segment. */
@@ -59,27 +59,8 @@ export class EdifactSyntaxStop extends Error {
 const BOM = '\xef\xbb\xbf';
 const ALNUM = /[A-Za-z0-9]/;
 
-/** Line starts of the payload (offset 0 and every byte after a LF). */
-export function lineStartsOf(s: string): number[] {
-  const starts = [0];
-  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) starts.push(i + 1);
-  return starts;
-}
-
-/** 1-based line and column (byte on the line) of a 0-based offset. */
-export function lineColumn(lineStarts: number[], offset: number): { line: number; column: number } {
-  let lo = 0;
-  let hi = lineStarts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if ((lineStarts[mid] ?? 0) <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo + 1, column: offset - (lineStarts[lo] ?? 0) + 1 };
-}
-
-function stop(message: string, offset: number, lineStarts: number[], segment?: string): never {
-  const at = lineColumn(lineStarts, offset);
+function stop(message: string, offset: number, lines: LineIndex, segment?: string): never {
+  const at = lines.at(offset);
   throw new EdifactSyntaxStop({
     code: 'GW_EDIFACT_SYNTAX',
     message,
@@ -88,19 +69,19 @@ function stop(message: string, offset: number, lineStarts: number[], segment?: s
   });
 }
 
-/** Reads the UNA (or picks the defaults) and returns the separators and where the UNB begins. */
-function separatorsAt(s: string, start: number, lineStarts: number[]): { separators: EdifactSeparators; una: boolean; at: number } {
+/** Reads the UNA at `start` (or picks the defaults) and returns the separators and where the UNB begins. */
+function separatorsAt(s: string, start: number, base: number, lines: LineIndex): { separators: EdifactSeparators; una: boolean; at: number } {
   if (s.startsWith('UNA', start)) {
     const una = s.slice(start + 3, start + 9);
-    if (una.length < 6) stop('The UNA is cut short: it needs six service characters after "UNA".', start, lineStarts, 'UNA');
+    if (una.length < 6) stop('The UNA is cut short: it needs six service characters after "UNA".', base + start, lines, 'UNA');
     const [component, element, decimal, release, reserved, segment] = [...una] as [string, string, string, string, string, string];
     const used = [component, element, segment, ...(release === ' ' ? [] : [release])];
     if (new Set(used).size !== used.length || used.some((c) => ALNUM.test(c) || c === ' ' || c === '\r' || c === '\n'))
       stop(
         `The UNA service characters "${printable(una)}" are not usable: component, element, release and segment ` +
           'separators must be distinct, and not letters, digits, spaces or line breaks.',
-        start,
-        lineStarts,
+        base + start,
+        lines,
         'UNA',
       );
     const repetition = reserved === ' ' ? null : reserved;
@@ -110,14 +91,17 @@ function separatorsAt(s: string, start: number, lineStarts: number[]): { separat
       at: start + 9,
     };
   }
-  if (!s.startsWith('UNB', start)) stop('The payload does not start with UNA or UNB: it is not an EDIFACT interchange.', start, lineStarts);
+  if (!s.startsWith('UNB', start)) stop('The payload does not start with UNA or UNB: it is not an EDIFACT interchange.', base + start, lines);
   const levelB = s.charAt(start + 3) === '\x1d';
   return { separators: { ...(levelB ? LEVEL_B_SEPARATORS : DEFAULT_SEPARATORS) }, una: false, at: start };
 }
 
+/** Bytes of the UNB that decide the syntax version (and so the repetition separator). */
+const SYNTAX_HEAD = 40;
+
 /** Syntax version 4 brings a repetition separator: the UNA's fifth character, or `*` by default. */
 function applySyntaxVersion(s: string, at: number, sep: EdifactSeparators, una: boolean, unaReserved: string | null): void {
-  const head = s.slice(at, at + 40);
+  const head = s.slice(at, at + SYNTAX_HEAD);
   const version = head
     .split(sep.element)[1]
     ?.split(sep.component)[1]
@@ -131,45 +115,119 @@ export function printable(s: string): string {
   return [...s].map((c) => (c < ' ' || c >= '\x7f' ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c)).join('');
 }
 
+/** A segment read, with the separators and lines of its interchange. */
+export interface ReadSegment {
+  tokens: Tokenized;
+  raw: RawSegment;
+}
+
+/** Longest segment accepted before the input is declared to have no segment terminator. */
+export const MAX_SEGMENT_BYTES = 1 << 20;
+
 /**
- * Splits the payload (one char per byte) into raw segments, yielded one at a time with the
- * Tokenized of their interchange (so each is garbage as soon as it is read): a UNA, or a UNB after
- * segments, starts the next interchange (without its own UNA it keeps the separators read so far,
- * its syntax version deciding the repetition separator). Throws EdifactSyntaxStop when it cannot.
+ * Splits the payload, pushed chunk by chunk (one char per byte), into raw segments, each with the
+ * Tokenized of its interchange: a UNA, or a UNB after segments, starts the next interchange (without
+ * its own UNA it keeps the separators read so far, its syntax version deciding the repetition
+ * separator). A chunk may end anywhere: what cannot be decided yet (a UNA, a segment without its
+ * terminator, a release character) waits for the next chunk, so only the unfinished segment is held.
+ * Throws EdifactSyntaxStop when it cannot read on.
  */
-export function* tokenize(s: string): Generator<{ tokens: Tokenized; raw: RawSegment }> {
-  const lineStarts = lineStartsOf(s);
-  let p = skipBlank(s, s.startsWith(BOM) ? 3 : 0);
-  let current: Tokenized | undefined;
-  let count = 0;
-  while (p < s.length) {
-    if (!current || s.startsWith('UNA', p)) {
-      const { separators, una, at } = separatorsAt(s, p, lineStarts);
-      current = { separators, una, lineStarts };
-      count = 0;
-      p = skipBlank(s, at);
-      if (p >= s.length) stop('The payload holds no segment after the UNA.', at, lineStarts);
-      applySyntaxVersion(s, p, separators, una, una ? separators.repetition : null);
-      continue;
+export class SegmentReader {
+  readonly lines = new LineIndex();
+  /** The unread bytes; `base` is the payload offset of its first. */
+  private buf = '';
+  private base = 0;
+  private current: Tokenized | undefined;
+  private count = 0;
+  private bomChecked = false;
+  private ended = false;
+
+  /** The segments completed by `chunk`, read as they are taken (so a stop comes in payload order, after them). */
+  push(chunk: Uint8Array): Generator<ReadSegment> {
+    const text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
+    // The segments handed out by the last push are located by now.
+    this.lines.forget(this.base);
+    this.lines.add(text, this.base + this.buf.length);
+    this.buf += text;
+    return this.read();
+  }
+
+  *end(): Generator<ReadSegment> {
+    this.ended = true;
+    yield* this.read();
+    if (!this.current) stop('The payload is empty.', this.base + this.buf.length, this.lines);
+  }
+
+  private *read(): Generator<ReadSegment> {
+    const s = this.buf;
+    let p = 0;
+    if (!this.bomChecked) {
+      if (s.length < 3 && !this.ended) return;
+      this.bomChecked = true;
+      if (s.startsWith(BOM)) p = 3;
     }
-    if (count > 0 && s.startsWith('UNB', p)) {
-      current = { separators: { ...current.separators }, una: false, lineStarts };
-      count = 0;
-      applySyntaxVersion(s, p, current.separators, false, null);
+    for (;;) {
+      p = skipBlank(s, p);
+      // Fewer than three bytes cannot tell a UNA or UNB from a segment yet.
+      if (p >= s.length || (s.length - p < 3 && !this.ended)) break;
+      if (!this.current || s.startsWith('UNA', p) || (this.count > 0 && s.startsWith('UNB', p))) {
+        const next = this.open(s, p);
+        if (next === undefined) break;
+        p = next;
+        continue;
+      }
+      const seg = this.segment(s, p);
+      if (!seg) break;
+      yield { tokens: this.current as Tokenized, raw: seg };
+      p = seg.next;
     }
-    const seg = readSegment(s, p, current.separators);
+    // Reached only when every segment was taken; a taker that stops the reading never pushes again.
+    this.base += p;
+    this.buf = s.slice(p);
+  }
+
+  /** Starts an interchange at `p` (UNA, or UNB); returns where its UNB is, or undefined to wait for more bytes. */
+  private open(s: string, p: number): number | undefined {
+    const ended = this.ended;
+    const una = s.startsWith('UNA', p);
+    if (una && s.length < p + 9 && !ended) return undefined;
+    const from = una || !this.current ? separatorsAt(s, p, this.base, this.lines) : undefined;
+    const at = skipBlank(s, from ? from.at : p);
+    if (!ended && s.length < at + SYNTAX_HEAD) return undefined;
+    if (from) {
+      if (at >= s.length) stop('The payload holds no segment after the UNA.', this.base + from.at, this.lines);
+      this.current = { separators: from.separators, una: from.una, lines: this.lines };
+      applySyntaxVersion(s, at, from.separators, from.una, from.una ? from.separators.repetition : null);
+    } else {
+      this.current = { separators: { ...(this.current as Tokenized).separators }, una: false, lines: this.lines };
+      applySyntaxVersion(s, at, this.current.separators, false, null);
+    }
+    this.count = 0;
+    return at;
+  }
+
+  /** The segment at `p`, or undefined while its terminator has not arrived. */
+  private segment(s: string, p: number): (RawSegment & { next: number }) | undefined {
+    const seg = readSegment(s, p, (this.current as Tokenized).separators, this.base);
+    if (seg.unterminated && !this.ended) {
+      if (s.length - p <= MAX_SEGMENT_BYTES) return undefined;
+      stop(
+        `No segment terminator "${this.current?.separators.segment}" was found in ${MAX_SEGMENT_BYTES} bytes: the data cannot be split into segments.`,
+        seg.offset,
+        this.lines,
+        seg.tag.slice(0, 3),
+      );
+    }
     if (!/^[A-Z0-9]{1,3}$/.test(seg.tag))
       stop(
         `"${printable(seg.tag.slice(0, 20))}" is not a segment tag (1–3 upper-case letters or digits) at segment ` +
-          `${count + 1}: the separators or terminator do not fit the data.`,
+          `${this.count + 1}: the separators or terminator do not fit the data.`,
         seg.offset,
-        lineStarts,
+        this.lines,
       );
-    count++;
-    yield { tokens: current, raw: seg };
-    p = skipBlank(s, seg.next);
+    this.count++;
+    return seg;
   }
-  if (!current) stop('The payload is empty.', p, lineStarts);
 }
 
 function skipBlank(s: string, p: number): number {
@@ -191,12 +249,15 @@ function specialCodes(sep: EdifactSeparators): Uint8Array {
 
 const specials = new WeakMap<EdifactSeparators, Uint8Array>();
 
-/** Reads one segment from `p`; `next` is the offset after its terminator. Plain runs are sliced, not copied by character. */
-function readSegment(s: string, p: number, sep: EdifactSeparators): RawSegment & { next: number } {
+/**
+ * Reads one segment from `p` of `s`, whose first byte is payload offset `base`; `next` is the
+ * position in `s` after its terminator. Plain runs are sliced, not copied by character.
+ */
+function readSegment(s: string, p: number, sep: EdifactSeparators, base: number): RawSegment & { next: number } {
   let special = specials.get(sep);
   if (!special) specials.set(sep, (special = specialCodes(sep)));
   const elements: string[][][] = [];
-  const offsets: number[] = [p];
+  const offsets: number[] = [base + p];
   let occurrences: string[][] = [];
   let components: string[] = [];
   let text = '';
@@ -224,7 +285,7 @@ function readSegment(s: string, p: number, sep: EdifactSeparators): RawSegment &
     if (c === sep.element || c === sep.component || c === sep.repetition) {
       components.push(text);
       text = '';
-      offsets.push(q + 1);
+      offsets.push(base + q + 1);
       if (c !== sep.component) {
         occurrences.push(components);
         components = [];
@@ -239,5 +300,5 @@ function readSegment(s: string, p: number, sep: EdifactSeparators): RawSegment &
   components.push(text);
   occurrences.push(components);
   elements.push(occurrences);
-  return { tag: elements[0]?.[0]?.[0] ?? '', offset: p, elements, offsets, unterminated: !terminated, next: q };
+  return { tag: elements[0]?.[0]?.[0] ?? '', offset: base + p, elements, offsets, unterminated: !terminated, next: q };
 }

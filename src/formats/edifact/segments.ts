@@ -1,6 +1,6 @@
 import type { Problem, SourceLocation } from '../../errors.js';
 import { type EdifactCharset, decodeValue } from './charset.js';
-import { componentOffset, lineColumn, printable, type RawSegment, type Tokenized } from './reader.js';
+import { componentOffset, printable, type RawSegment, type Tokenized } from './reader.js';
 import type { EdifactSegment } from './types.js';
 
 /**
@@ -18,13 +18,13 @@ export interface DecodeContext {
 /** Location of element `element` (1-based), component `component` (1-based) of a raw segment. */
 export function elementLocation(ctx: DecodeContext, raw: RawSegment, seg: EdifactSegment, element: number, component = 1): SourceLocation {
   const offset = componentOffset(raw, element, 0, component - 1);
-  const at = lineColumn(ctx.tokens.lineStarts, offset);
+  const at = ctx.tokens.lines.at(offset);
   return { ...seg.location, element, ...(component > 1 ? { component } : {}), line: at.line, column: at.column, offset };
 }
 
 /** Builds one segment; character-set problems go to `problems` with their element location. */
 export function decodeSegment(ctx: DecodeContext, raw: RawSegment, index: number, problems: Problem[]): EdifactSegment {
-  const at = lineColumn(ctx.tokens.lineStarts, raw.offset);
+  const at = ctx.tokens.lines.at(raw.offset);
   const location: SourceLocation = { segment: raw.tag, segmentIndex: index, line: at.line, column: at.column, offset: raw.offset };
   const elements: string[][] = [];
   const repetitions: Record<number, string[][]> = {};
@@ -60,7 +60,7 @@ function charsetProblem(
 ): Problem {
   // Exact unless a release character precedes the bad one inside the component.
   const offset = componentOffset(raw, element, repetition, component - 1) + bad;
-  const at = lineColumn(ctx.tokens.lineStarts, offset);
+  const at = ctx.tokens.lines.at(offset);
   const id = ctx.charset?.id ?? '';
   const composite = component > 1 || (raw.elements[element]?.[0]?.length ?? 0) > 1;
   return {
