@@ -99,6 +99,8 @@ const opensWith = (seg: EdifactSegmentLike, qualifier: string | undefined) => qu
 class EdifactNode implements SourceNode<EdifactPath> {
   readonly segments: EdifactSegmentLike[] = [];
   readonly children: EdifactNode[] = [];
+  /** Values looked up in this group and below, by compiled path (see lookup). */
+  private readonly looked = new Map<EdifactPath, SourceValue | undefined>();
   constructor(
     readonly def: GroupDef,
     readonly parent: EdifactNode | undefined,
@@ -124,8 +126,17 @@ class EdifactNode implements SourceNode<EdifactPath> {
   /**
    * A tag the scope's own group holds is read there only (a message-level DTM is not a line's DTM);
    * any other tag in the groups below, in document order (`NAD[SU]` from the message finds SG2).
+   * Remembered per compiled path: every line asking the message for a value it lacks (`^`) would
+   * otherwise search all the lines again, quadratic in a message of thousands of lines.
    */
   private lookup(path: Extract<EdifactPath, { kind: 'value' }>): SourceValue | undefined {
+    if (this.looked.has(path)) return this.looked.get(path);
+    const found = this.search(path);
+    this.looked.set(path, found);
+    return found;
+  }
+
+  private search(path: Extract<EdifactPath, { kind: 'value' }>): SourceValue | undefined {
     for (const seg of this.segments) {
       const found = read(seg, path, this.ref);
       if (found) return found;
