@@ -79,10 +79,18 @@ function written() {
   writeFileSync(STAMP, `${inputsHash()}\n`);
 }
 
-const mode = process.argv[2];
-if (mode === 'write') written();
-else if (mode === 'ensure') process.exitCode = ensure();
-else {
-  console.error('usage: node scripts/build-stamp.mjs write|ensure');
-  process.exitCode = 2;
+/** Is dist/ built from the sources as they are now? (Tests run the built CLI then: it starts quicker.) */
+export function buildIsCurrent() {
+  return existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === inputsHash() && existsSync(path.join(ROOT, 'dist', 'src', 'cli.js'));
+}
+
+// Run as a script (not imported by the tests): write or ensure.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const mode = process.argv[2];
+  if (mode === 'write') written();
+  else if (mode === 'ensure') process.exitCode = ensure();
+  else {
+    console.error('usage: node scripts/build-stamp.mjs write|ensure');
+    process.exitCode = 2;
+  }
 }

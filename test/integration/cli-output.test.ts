@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MAPPINGS, REPO } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI_ENTRY, runCli } from '../helpers/cli.js';
 import { writeTestPartners } from '../helpers/gateway.js';
 
 interface Run {
@@ -19,7 +19,7 @@ interface Run {
 /** Runs the CLI as a separate process with stdout and stderr piped to this one, asynchronously. */
 function gateway(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    const child = spawn(process.execPath, [...CLI_ENTRY, ...args], {
       cwd: REPO,
       env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

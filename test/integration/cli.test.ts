@@ -6,13 +6,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { sha256Hex } from '../../src/security/api-keys.js';
 import { verifyPassword } from '../../src/security/ssh-keys.js';
-import { runCli, runProcess } from '../helpers/cli.js';
+import { CLI_ENTRY, runCli, runProcess } from '../helpers/cli.js';
 import { MAPPINGS, REPO } from '../helpers/corpus.js';
 import { writeTestPartners } from '../helpers/gateway.js';
 
 const run = promisify(execFile);
-const gateway = (...args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'silent' } });
+const gateway = (...args: string[]) => run(process.execPath, [...CLI_ENTRY, ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'silent' } });
 const gatewayWith = (env: Record<string, string>, input: string, ...args: string[]) => runCli(args, { env, input });
 
 describe('CLI', function () {

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Receiver } from '../../src/pipeline/receive.js';
 import { replayMessage } from '../../src/pipeline/replay.js';
-import { MAPPINGS, REPO } from '../helpers/corpus.js';
+import { CLI_ENTRY } from '../helpers/cli.js';
+import { MAPPINGS } from '../helpers/corpus.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { ErpReceiver } from '../helpers/erp.js';
 import { ACME_KEY, NORTHWIND_KEY, post, startTestGateway, status, waitFor, type TestGateway } from '../helpers/gateway.js';
@@ -134,7 +135,7 @@ describe('delivery: outbox, retries, dead letters and replay', function () {
     assert.equal(events(dead, 'delivery.dead')[0].code, 'GW_DELIVERY_REFUSED');
 
     erp.respond = () => 200;
-    const cli = await run(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'cli.ts'), 'replay', id], {
+    const cli = await run(process.execPath, [...CLI_ENTRY, 'replay', id], {
       env: { ...process.env, DATABASE_URL: db.url, PARTNERS_DIR: t.partnersDir, LOG_LEVEL: 'silent' },
     });
     assert.match(cli.stdout, /1 delivery\(ies\) queued again/);
